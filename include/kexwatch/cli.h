@@ -1,0 +1,12 @@
+/* cli.h: subcommands. Each takes the arguments after its name (argv[0] is the
+ * subcommand) and returns the process exit status. */
+#ifndef KEXWATCH_CLI_H
+#define KEXWATCH_CLI_H
+
+int kx_cmd_read(int argc, char **argv);
+int kx_cmd_hops(int argc, char **argv);
+
+/* Exit statuses shared by all commands. */
+enum { KX_EXIT_OK = 0, KX_EXIT_FAIL = 1, KX_EXIT_USAGE = 2, KX_EXIT_INTERRUPTED = 130 };
+
+#endif

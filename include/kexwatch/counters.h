@@ -1,0 +1,79 @@
+/* counters.h: the run's counters. Parsers and stages bump these instead of
+ * logging; main prints them, store/ writes them into the runs table.
+ * One X-macro list so printing, storing and (later) metrics never drift.
+ */
+#ifndef KEXWATCH_COUNTERS_H
+#define KEXWATCH_COUNTERS_H
+
+#include <stdint.h>
+
+#define KX_COUNTERS(X)                                                              \
+	X(packets,              "packets read")                                     \
+	X(bytes,                "bytes on the wire (original packet lengths)")      \
+	X(captured_bytes,       "bytes captured")                                   \
+	X(pkt_tcp,              "TCP packets decoded")                              \
+	X(pkt_other,            "packets of other protocols (not analysed)")        \
+	X(skip_link_short,      "skipped: link header truncated")                   \
+	X(skip_link_unsupported,"skipped: unsupported link type")                   \
+	X(skip_vlan_depth,      "skipped: more stacked VLAN tags than supported")   \
+	X(skip_ip_short,        "skipped: IP header truncated")                     \
+	X(skip_ip_malformed,    "skipped: IP header malformed")                     \
+	X(skip_ip_fragment,     "skipped: non-first IP fragment")                   \
+	X(skip_ip6_ext,         "skipped: IPv6 extension header chain malformed")   \
+	X(skip_tcp_short,       "skipped: TCP header truncated")                    \
+	X(skip_tcp_malformed,   "skipped: TCP header malformed")                    \
+	X(payload_truncated,    "TCP payload cut by the snap length (not reassembled)") \
+	X(capture_records_corrupt, "capture file records corrupt (resynchronised or stopped)") \
+	X(capture_truncated,    "capture files ending mid-record")                  \
+	X(flows_created,        "flows created")                                    \
+	X(flows_evicted_full,   "flows evicted because the flow table was full")    \
+	X(flows_expired_idle,   "flows expired by the idle timeout")                \
+	X(flows_refused,        "flows refused (table full of protected flows)")    \
+	X(flows_not_tls,        "flows whose payload was not a TLS handshake")      \
+	X(flows_bypassed,       "flows bypassed after their handshake was final")  \
+	X(sessions_refused,     "handshake contexts refused (memory cap)")          \
+	X(reasm_ooo_segments,   "out-of-order segments held")                       \
+	X(reasm_retransmits,    "segments entirely retransmitted")                  \
+	X(reasm_overlap_conflicts, "overlapping segments with conflicting bytes (first copy kept)") \
+	X(reasm_ooo_dropped,    "out-of-order segments dropped (buffer cap)")       \
+	X(reasm_depth_reached,  "streams that reached --max-stream-bytes")          \
+	X(reasm_midstream,      "streams picked up without a SYN")                  \
+	X(reasm_memcap_hits,    "buffer allocations refused by the memory cap")     \
+	X(tls_records,          "TLS records parsed")                               \
+	X(tls_malformed,        "TLS handshakes with malformed bytes")              \
+	X(tls_hello_too_big,    "handshake messages larger than the cap")           \
+	X(tls_orphan_server,    "ServerHellos without a ClientHello (not stored)")  \
+	X(hs_total,             "handshakes recorded")                              \
+	X(hs_hybrid,            "handshakes: hybrid")                               \
+	X(hs_pq,                "handshakes: pq")                                   \
+	X(hs_hybrid_draft,      "handshakes: hybrid-draft")                         \
+	X(hs_classical,         "handshakes: classical")                            \
+	X(hs_resumed,           "handshakes: resumed")                              \
+	X(hs_unknown,           "handshakes: unknown group")                        \
+	X(hs_incomplete,        "handshakes: incomplete")                           \
+	X(ndpi_flows,           "flows given to nDPI")                              \
+	X(db_rows_written,      "rows written to the database")                     \
+	X(db_rows_duplicate,    "rows already in the database (same handshake)")    \
+	X(db_errors,            "database write errors")
+
+struct kx_counters {
+#define KX_COUNTER_FIELD(name, desc) uint64_t name;
+	KX_COUNTERS(KX_COUNTER_FIELD)
+#undef KX_COUNTER_FIELD
+};
+
+struct kx_counter_desc {
+	const char *name;
+	const char *desc;
+	unsigned offset;
+};
+
+extern const struct kx_counter_desc kx_counter_descs[];
+extern const unsigned kx_counter_count;
+
+static inline uint64_t kx_counter_get(const struct kx_counters *c, unsigned i)
+{
+	return *(const uint64_t *)((const char *)c + kx_counter_descs[i].offset);
+}
+
+#endif

@@ -1,0 +1,76 @@
+/* flow.h: the bidirectional flow table.
+ *
+ * Fixed capacity (max_flows slots, allocated once, pages touched only as
+ * slots are used), chained buckets of slot indices with a seeded hash, and an
+ * intrusive LRU list. Because packets arrive in time order, the LRU tail is
+ * also the flow idle the longest, so idle expiry is "look at the tail",
+ * exact and O(1) per packet instead of a periodic sweep. When the table is
+ * full the tail is recycled: the oldest flow is the one least likely to
+ * still produce a handshake.
+ */
+#ifndef KEXWATCH_FLOW_H
+#define KEXWATCH_FLOW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kexwatch/decode.h"
+
+#define KX_NONE UINT32_MAX
+
+/* Canonical key: endpoint "a" is the lower (address, port) of the two, so both
+ * directions of a connection find the same entry. */
+struct kx_flow_key {
+	uint8_t a[16], b[16];
+	uint16_t pa, pb;
+	uint16_t vlan;
+	uint8_t ip_version, proto;
+};
+
+enum kx_flow_state {
+	KX_FLOW_NEW = 0,     /* no payload yet */
+	KX_FLOW_ACTIVE,      /* handshake being followed */
+	KX_FLOW_BYPASS,      /* handshake final or flow not interesting: count only */
+};
+
+struct kx_flow {
+	struct kx_flow_key key;
+	uint64_t first_us, last_us;
+	uint32_t hnext;     /* next slot in the bucket chain */
+	uint32_t lru_prev, lru_next;
+	uint32_t sess;      /* handshake context (engine's pool), KX_NONE if none */
+	uint32_t isn[2];    /* per side: sequence number of the first payload byte */
+	uint8_t state;
+	uint8_t client;     /* 0: "a" is the client, 1: "b", 2: not known yet */
+	uint8_t syn_mask;   /* bit d: SYN seen from side d */
+	uint8_t fin_mask;   /* bit d: FIN seen from side d */
+};
+
+struct kx_flow_table;
+
+/* Returns NULL on allocation failure. */
+struct kx_flow_table *kx_flow_table_new(uint32_t max_flows);
+void kx_flow_table_free(struct kx_flow_table *t);
+
+/* Builds the canonical key; *ret_dir is 0 when the packet comes from "a". */
+void kx_flow_key_from_pkt(const struct kx_pkt *p, struct kx_flow_key *ret_key, int *ret_dir);
+
+struct kx_flow *kx_flow_find(struct kx_flow_table *t, const struct kx_flow_key *k);
+
+/* Inserts a new flow; returns NULL when the table is full (the caller evicts
+ * kx_flow_oldest() first). The flow starts zeroed, at the LRU head. */
+struct kx_flow *kx_flow_insert(struct kx_flow_table *t, const struct kx_flow_key *k,
+			       uint64_t now_us);
+
+/* Moves a flow to the LRU head. */
+void kx_flow_touch(struct kx_flow_table *t, struct kx_flow *f, uint64_t now_us);
+
+void kx_flow_remove(struct kx_flow_table *t, struct kx_flow *f);
+
+/* The least recently seen flow, or NULL when empty. */
+struct kx_flow *kx_flow_oldest(struct kx_flow_table *t);
+
+uint32_t kx_flow_count(const struct kx_flow_table *t);
+uint32_t kx_flow_capacity(const struct kx_flow_table *t);
+
+#endif

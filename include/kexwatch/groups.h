@@ -1,0 +1,50 @@
+/* groups.h: the key-exchange group registry (TLS Supported Groups code point -> name, family).
+ *
+ * One table, built in from the IANA TLS Supported Groups registry, extended or
+ * overridden at run time by a small text file (--groups FILE). Unknown code
+ * points are kept everywhere and reported as family "unknown".
+ */
+#ifndef KEXWATCH_GROUPS_H
+#define KEXWATCH_GROUPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum kx_family {
+	KX_FAM_UNKNOWN = 0,
+	KX_FAM_CLASSICAL_EC,    /* secp*, x25519, x448, brainpool */
+	KX_FAM_CLASSICAL_FFDHE, /* RFC 7919 finite-field groups */
+	KX_FAM_HYBRID,          /* standard hybrid ML-KEM (draft-ietf-tls-ecdhe-mlkem) */
+	KX_FAM_PQ,              /* pure ML-KEM (draft-ietf-tls-mlkem) */
+	KX_FAM_HYBRID_DRAFT,    /* retired pre-standard Kyber drafts */
+	KX_FAM_GREASE,          /* RFC 8701 reserved values */
+	KX_FAM_MAX
+};
+
+/* Name of a code point, or NULL when unknown. Never fails otherwise. */
+const char *kx_group_name(uint16_t code);
+
+enum kx_family kx_group_family(uint16_t code);
+
+/* "classical", "hybrid", "pq", "hybrid-draft", "grease", "unknown". */
+const char *kx_family_name(enum kx_family fam);
+
+/* True for hybrid, pq and draft-hybrid groups: the client "offers PQ". */
+int kx_group_is_pq(uint16_t code);
+
+/* Writes "0x11ec" style or the name into buf; always NUL-terminates. */
+void kx_group_label(uint16_t code, char *buf, size_t len);
+
+/* Parses a family keyword ("classical", "ec", "ffdhe", "hybrid", "pq",
+ * "hybrid-draft", "grease", "unknown"). Returns KX_FAM_MAX when not one. */
+enum kx_family kx_family_parse(const char *s);
+
+/* Loads a registry override file: one "CODE NAME FAMILY" line per group,
+ * CODE decimal or 0x-hex, '#' comments. Returns 0, or -1 with a message
+ * (file:line: what) in err. Entries replace built-in ones with the same code. */
+int kx_groups_load(const char *path, char *err, size_t errlen);
+
+/* Drops loaded overrides (tests, fuzzers). */
+void kx_groups_reset(void);
+
+#endif

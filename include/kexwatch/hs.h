@@ -1,0 +1,129 @@
+/* hs.h: one observed key-exchange handshake, the unit that becomes a database
+ * row and a JSON event. Filled by the protocol parsers, classified by
+ * classify/, written by store/. Fixed-size: no pointers into packet memory.
+ */
+#ifndef KEXWATCH_HS_H
+#define KEXWATCH_HS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define KX_MAX_GROUPS   64  /* supported_groups entries kept per ClientHello */
+#define KX_MAX_SHARES   16  /* key_share entries kept per ClientHello */
+#define KX_MAX_SIGALGS  64
+#define KX_MAX_VERSIONS 16
+#define KX_SNI_MAX      256 /* DNS names are at most 253 bytes */
+#define KX_ALPN_MAX     128 /* protocol ids joined by ',' */
+#define KX_LABEL_MAX    48  /* nDPI protocol label */
+
+enum kx_verdict {
+	KX_V_INCOMPLETE = 0,
+	KX_V_HYBRID,
+	KX_V_PQ,
+	KX_V_HYBRID_DRAFT,
+	KX_V_CLASSICAL,
+	KX_V_RESUMED,
+	KX_V_UNKNOWN, /* a ServerHello selected a code point the registry does not know */
+	KX_V_MAX
+};
+
+enum kx_reason {
+	KX_R_NONE = 0,
+	KX_R_CLIENT_NO_PQ,      /* classical: the client offered no PQ group */
+	KX_R_SERVER_DECLINED,   /* classical: offered, but the server chose classical */
+	KX_R_TLS12,             /* classical: TLS 1.2 or lower negotiated */
+	KX_R_RST,               /* incomplete: connection reset before the ServerHello */
+	KX_R_FIN,               /* incomplete: closed before the ServerHello */
+	KX_R_TIMEOUT,           /* incomplete: idle timeout */
+	KX_R_EOF,               /* incomplete: end of capture */
+	KX_R_EVICTED,           /* incomplete: flow table full, evicted */
+	KX_R_GAP,               /* incomplete: lost bytes never retransmitted */
+	KX_R_DEPTH,             /* incomplete: stream depth cap reached */
+	KX_R_MALFORMED,         /* incomplete: handshake bytes did not parse */
+	KX_R_ALERT,             /* incomplete: an alert ended the handshake */
+	KX_R_MAX
+};
+
+/* What one ClientHello offered. A HelloRetryRequest exchange has two. */
+struct kx_client_hello {
+	uint16_t legacy_version;
+	uint16_t versions[KX_MAX_VERSIONS]; /* supported_versions, GREASE included */
+	uint8_t n_versions;
+	uint16_t groups[KX_MAX_GROUPS];     /* supported_groups in order, GREASE included */
+	uint8_t n_groups;
+	uint16_t shares[KX_MAX_SHARES];     /* key_share groups in order */
+	uint8_t n_shares;
+	uint16_t sigalgs[KX_MAX_SIGALGS];
+	uint8_t n_sigalgs;
+	uint16_t n_suites;
+	bool overflow;   /* some list was longer than kept: counted, not hidden */
+	bool has_psk;    /* pre_shared_key offered */
+	bool has_ech;    /* encrypted_client_hello present */
+	bool has_early_data;
+	uint8_t psk_modes; /* bit0 psk_ke, bit1 psk_dhe_ke */
+	uint8_t session_id_len;
+	bool has_ticket; /* TLS 1.2 session_ticket extension with data */
+	uint32_t bytes;  /* handshake message length incl. 4-byte header */
+	uint16_t segments; /* TCP segments (or QUIC packets) that carried it */
+};
+
+struct kx_addr {
+	uint8_t family; /* 4 or 6 */
+	uint8_t a[16];  /* IPv4 in the first 4 bytes */
+};
+
+struct kx_hs {
+	uint64_t ts_first_us;   /* first ClientHello segment */
+	uint64_t ts_last_us;    /* final message (ServerHello / ServerKeyExchange) */
+	struct kx_addr client_ip, server_ip;
+	uint16_t client_port, server_port;
+	uint16_t vlan;          /* outermost VLAN id, 0 when untagged */
+	uint8_t transport;      /* IPPROTO_TCP or IPPROTO_UDP */
+	char protocol[12];      /* "tls" (later: "quic", "ssh") */
+	char sni[KX_SNI_MAX];
+	char alpn[KX_ALPN_MAX]; /* offered ALPN ids joined by ',' */
+
+	struct kx_client_hello ch[2]; /* [1] is the ClientHello after an HRR */
+	uint8_t n_ch;
+
+	bool hrr;
+	uint16_t hrr_group;     /* 0 when the HRR named none */
+	bool have_sh;
+	uint16_t version;       /* negotiated: 0x0304 TLS1.3, 0x0303 TLS1.2, ... */
+	uint16_t cipher_suite;
+	bool have_group;
+	uint16_t group;         /* selected key-share group / TLS 1.2 ECDHE curve */
+	uint8_t tls12_kx;       /* KX_KX_* for TLS <= 1.2 */
+	bool psk_selected;      /* TLS 1.3 ServerHello carried pre_shared_key */
+	bool resumed;           /* PSK or TLS 1.2 abbreviated handshake */
+
+	enum kx_verdict verdict;
+	enum kx_reason reason;
+
+	int64_t ch_to_sh_us;    /* -1 when no ServerHello */
+	char ndpi_label[KX_LABEL_MAX];
+	uint64_t pkt_first_ch;  /* packet number (1-based, within the source) */
+	uint64_t pkt_sh;        /* 0 when no ServerHello */
+	uint32_t source_id;     /* index of the capture source within the run */
+};
+
+enum kx_tls12_kx {
+	KX_KX_NONE = 0,
+	KX_KX_ECDHE,
+	KX_KX_DHE,
+	KX_KX_RSA,
+	KX_KX_PSK,
+	KX_KX_OTHER
+};
+
+const char *kx_verdict_name(enum kx_verdict v);
+const char *kx_reason_name(enum kx_reason r); /* "" for KX_R_NONE */
+const char *kx_tls12_kx_name(enum kx_tls12_kx k);
+/* "TLS1.3", "TLS1.2", ... or "0x7f1c" style for others; buf >= 8 bytes. */
+const char *kx_version_name(uint16_t v, char *buf, size_t len);
+
+/* Sets verdict and reason from the other fields (classify/verdict.c). */
+void kx_classify(struct kx_hs *hs);
+
+#endif

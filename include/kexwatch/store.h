@@ -1,0 +1,76 @@
+/* store.h: the SQLite inventory. One row per handshake, one row per run.
+ *
+ * Rows are inserted inside an open transaction with a prepared statement and
+ * committed in batches (every `batch_rows` rows, or when kx_store_tick sees
+ * `flush_ms` elapsed), in WAL mode, so a killed process loses at most the
+ * last batch and never leaves a half-written row. The same handshake read
+ * twice (same sensor, protocol, endpoints and first timestamp) is ignored.
+ */
+#ifndef KEXWATCH_STORE_H
+#define KEXWATCH_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kexwatch/counters.h"
+#include "kexwatch/hs.h"
+
+/* The schema this build writes and reads (PRAGMA user_version), and the
+ * PRAGMA application_id that marks a file as a kexwatch inventory ("kexw"). */
+#define KX_STORE_SCHEMA_VERSION 1
+#define KX_STORE_APP_ID 0x6b657877
+
+struct kx_store;
+struct sqlite3;
+
+/* Zero fields take the defaults. */
+struct kx_store_opts {
+	unsigned batch_rows; /* commit after this many rows (default 500) */
+	unsigned flush_ms;   /* and at least this often (default 1000) */
+	unsigned busy_ms;    /* busy timeout when another process holds a lock (default 5000) */
+};
+
+/* Opens or creates the database, migrating the schema (PRAGMA user_version).
+ * Refuses files that are not kexwatch inventories, newer schemas and
+ * read-only files. opts may be NULL. Returns 0, or -1 with a message in err. */
+int kx_store_open(const char *path, const struct kx_store_opts *opts,
+		  struct kx_store **ret, char *err, size_t errlen);
+
+/* Starts a run row. `command` is the subcommand line for the audit trail. */
+int kx_store_begin_run(struct kx_store *st, const char *sensor, const char *command,
+		       uint64_t started_us);
+
+/* Names source `id` (a file path or interface) for the rows that follow. */
+int kx_store_set_source(struct kx_store *st, uint32_t id, const char *name);
+
+/* Queues one handshake; bumps c->db_rows_written / db_rows_duplicate / db_errors
+ * as rows commit (the counts of a commit made by a call without counters show
+ * up at the next call that has them). Returns 0, or -1 on a database error
+ * (message via kx_store_error): the open batch is then rolled back as a whole
+ * and the store carries on with the next row. */
+int kx_store_add(struct kx_store *st, const struct kx_hs *hs, struct kx_counters *c);
+
+/* Commits when the batch is due by time; call at least once a second. */
+int kx_store_tick(struct kx_store *st, uint64_t now_ms, struct kx_counters *c);
+
+/* Commits everything queued now. */
+int kx_store_flush(struct kx_store *st, struct kx_counters *c);
+
+/* Commits the queued rows (bumping c), then writes the run's counters and
+ * finish time and commits again. The run row is written even when the last
+ * batch failed, so its db_errors tells. Returns 0, or -1 if either failed. */
+int kx_store_end_run(struct kx_store *st, struct kx_counters *c, uint64_t finished_us);
+
+const char *kx_store_error(const struct kx_store *st);
+
+/* Flushes and closes; accepts NULL. A failure of this last commit cannot be
+ * reported: call kx_store_end_run or kx_store_flush first. */
+void kx_store_close(struct kx_store *st);
+
+/* Reads the schema version of an open database (the report uses it too):
+ * 0 for an empty file, 1..KX_STORE_SCHEMA_VERSION for an inventory. Returns
+ * -1 with a message naming path for other SQLite files, newer schemas and
+ * files that are not databases. */
+int kx_store_schema_version(struct sqlite3 *db, const char *path, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,128 @@
+/* verdict.c: one verdict per handshake, from what was offered and selected.
+ *
+ * Order matters: no ServerHello -> incomplete; TLS 1.2 and lower are
+ * classical (or resumed, for an abbreviated handshake) whatever curve they
+ * used; TLS 1.3 without a key share is a PSK-only resumption; otherwise the
+ * family of the selected group decides, and for a classical group the
+ * ClientHello(s) tell whose fault it is.
+ */
+#include <stdio.h>
+
+#include "kexwatch/groups.h"
+#include "kexwatch/hs.h"
+
+static const char *const verdict_names[KX_V_MAX] = {
+	[KX_V_INCOMPLETE] = "incomplete", [KX_V_HYBRID] = "hybrid",
+	[KX_V_PQ] = "pq",                 [KX_V_HYBRID_DRAFT] = "hybrid-draft",
+	[KX_V_CLASSICAL] = "classical",   [KX_V_RESUMED] = "resumed",
+	[KX_V_UNKNOWN] = "unknown",
+};
+
+static const char *const reason_names[KX_R_MAX] = {
+	[KX_R_NONE] = "",
+	[KX_R_CLIENT_NO_PQ] = "client-no-pq",
+	[KX_R_SERVER_DECLINED] = "server-declined",
+	[KX_R_TLS12] = "tls12",
+	[KX_R_RST] = "rst",
+	[KX_R_FIN] = "fin",
+	[KX_R_TIMEOUT] = "timeout",
+	[KX_R_EOF] = "end-of-capture",
+	[KX_R_EVICTED] = "evicted",
+	[KX_R_GAP] = "gap",
+	[KX_R_DEPTH] = "depth",
+	[KX_R_MALFORMED] = "malformed",
+	[KX_R_ALERT] = "alert",
+};
+
+const char *kx_verdict_name(enum kx_verdict v)
+{
+	return (unsigned)v < KX_V_MAX ? verdict_names[v] : "unknown";
+}
+
+const char *kx_reason_name(enum kx_reason r)
+{
+	return (unsigned)r < KX_R_MAX ? reason_names[r] : "";
+}
+
+const char *kx_tls12_kx_name(enum kx_tls12_kx k)
+{
+	switch (k) {
+	case KX_KX_ECDHE: return "ECDHE";
+	case KX_KX_DHE: return "DHE";
+	case KX_KX_RSA: return "RSA";
+	case KX_KX_PSK: return "PSK";
+	case KX_KX_OTHER: return "other";
+	default: return "";
+	}
+}
+
+const char *kx_version_name(uint16_t v, char *buf, size_t len)
+{
+	switch (v) {
+	case 0x0304: return "TLS1.3";
+	case 0x0303: return "TLS1.2";
+	case 0x0302: return "TLS1.1";
+	case 0x0301: return "TLS1.0";
+	case 0x0300: return "SSL3.0";
+	default: snprintf(buf, len, "0x%04x", v); return buf;
+	}
+}
+
+static int client_offered_pq(const struct kx_hs *hs)
+{
+	for (unsigned c = 0; c < hs->n_ch && c < 2; c++) {
+		const struct kx_client_hello *ch = &hs->ch[c];
+		for (unsigned i = 0; i < ch->n_groups; i++)
+			if (kx_group_is_pq(ch->groups[i]))
+				return 1;
+		for (unsigned i = 0; i < ch->n_shares; i++)
+			if (kx_group_is_pq(ch->shares[i]))
+				return 1;
+	}
+	return 0;
+}
+
+void kx_classify(struct kx_hs *hs)
+{
+	if (!hs->have_sh) {
+		hs->verdict = KX_V_INCOMPLETE;
+		if (hs->reason == KX_R_NONE)
+			hs->reason = KX_R_EOF;
+		return;
+	}
+	hs->reason = KX_R_NONE;
+	if (hs->version < 0x0304) {
+		if (hs->resumed) {
+			hs->verdict = KX_V_RESUMED;
+			hs->reason = KX_R_TLS12;
+		} else {
+			hs->verdict = KX_V_CLASSICAL;
+			hs->reason = KX_R_TLS12;
+		}
+		return;
+	}
+	if (!hs->have_group) {
+		/* TLS 1.3 without a key share: psk_ke resumption. */
+		hs->verdict = KX_V_RESUMED;
+		return;
+	}
+	switch (kx_group_family(hs->group)) {
+	case KX_FAM_HYBRID:
+		hs->verdict = KX_V_HYBRID;
+		break;
+	case KX_FAM_PQ:
+		hs->verdict = KX_V_PQ;
+		break;
+	case KX_FAM_HYBRID_DRAFT:
+		hs->verdict = KX_V_HYBRID_DRAFT;
+		break;
+	case KX_FAM_CLASSICAL_EC:
+	case KX_FAM_CLASSICAL_FFDHE:
+		hs->verdict = KX_V_CLASSICAL;
+		hs->reason = client_offered_pq(hs) ? KX_R_SERVER_DECLINED : KX_R_CLIENT_NO_PQ;
+		break;
+	default:
+		hs->verdict = KX_V_UNKNOWN;
+		break;
+	}
+}

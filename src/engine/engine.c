@@ -1,0 +1,658 @@
+/* engine.c: the per-packet pipeline and the handshake state machine.
+ *
+ * A packet is decoded, matched to its flow, and, while the flow's handshake
+ * is not final, its payload goes through reassembly into the TLS stream
+ * layer of its direction; handshake messages drive the state machine below.
+ * Once the result is final the row is emitted, the handshake context (the
+ * heavy part: reassembly, parser and nDPI state) goes back to its pool and
+ * the flow is bypassed: later packets cost a hash lookup and an LRU touch.
+ *
+ *   WAIT_CH --CH--> WAIT_SH --SH(1.3)------------------------------> final
+ *                     |  \--HRR--> WAIT_CH2 --CH--> WAIT_SH2 --SH--> final
+ *                     \--SH(<=1.2)--> WAIT_SKE --SKE | SHD | CCS---> final
+ */
+#include "kexwatch/engine.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kexwatch/bufpool.h"
+#include "kexwatch/decode.h"
+#include "kexwatch/dpi.h"
+#include "kexwatch/flow.h"
+#include "kexwatch/reasm.h"
+#include "kexwatch/tls.h"
+
+#define SEG_LOG 24          /* first segments remembered per direction */
+#define DPI_MAX_PACKETS 24  /* nDPI gets this many packets at most */
+#define EXPIRE_BUDGET 8     /* idle flows expired per packet, at most */
+
+enum phase { PH_WAIT_CH = 0, PH_WAIT_SH, PH_WAIT_CH2, PH_WAIT_SH2, PH_WAIT_SKE, PH_FINAL };
+
+/* Where the first copy of a run of stream bytes came from: gives the
+ * ClientHello's segment count, first packet number and first timestamp. */
+struct seg_entry {
+	uint32_t start, end;
+	uint64_t pkt, ts;
+};
+
+struct session {
+	struct kx_hs hs;
+	struct kx_reasm rs[2];
+	struct kx_tls_stream tls[2];
+	struct seg_entry log[2][SEG_LOG];
+	uint8_t n_log[2];
+	uint16_t log_overflow[2];
+	uint8_t phase;
+	bool abandon;        /* not a handshake we can report: drop silently */
+	bool dpi_done;
+	uint8_t dpi_pkts;
+	uint8_t ch_sid_len;
+	uint8_t ch_sid[32];
+	uint32_t next_free;
+	/* Context of the delivery in progress (set before each push). */
+	struct kx_engine *e;
+	struct kx_flow *flow;
+	const struct kx_pkt *pkt;
+	uint8_t side;
+};
+
+struct kx_engine {
+	struct kx_engine_opts o;
+	struct kx_counters *c;
+	kx_emit_fn emit;
+	void *emit_ctx;
+	struct kx_flow_table *ft;
+	struct kx_bufpool *pool;
+	struct kx_dpi *dpi;
+	struct session *sess;
+	uint8_t *dpi_mem;
+	size_t dpi_size;
+	uint32_t sess_used, sess_free;
+	uint64_t now_us;
+	uint64_t idle_us;
+};
+
+#define ALL_HELLOS ((1u << KX_HS_CLIENT_HELLO) | (1u << KX_HS_SERVER_HELLO) | \
+		    (1u << KX_HS_SERVER_KEY_EXCHANGE))
+
+void kx_engine_opts_default(struct kx_engine_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->max_flows = KX_DEFAULT_MAX_FLOWS;
+	o->max_sessions = KX_DEFAULT_MAX_SESSIONS;
+	o->max_stream_bytes = KX_DEFAULT_MAX_STREAM_BYTES;
+	o->max_msg_bytes = KX_DEFAULT_MAX_MSG_BYTES;
+	o->memcap = KX_DEFAULT_MEMCAP;
+	o->idle_timeout_s = KX_DEFAULT_IDLE_TIMEOUT_S;
+}
+
+size_t kx_engine_flow_bytes(void)
+{
+	/* A slot plus its share of the bucket array (at most two indices). */
+	return sizeof(struct kx_flow) + 2 * sizeof(uint32_t);
+}
+
+size_t kx_engine_session_bytes(void)
+{
+	return sizeof(struct session) + kx_dpi_flow_size();
+}
+
+struct kx_engine *kx_engine_new(const struct kx_engine_opts *o, struct kx_counters *c,
+				kx_emit_fn emit, void *emit_ctx, char *err, size_t errlen)
+{
+	struct kx_engine *e = calloc(1, sizeof(*e));
+	if (!e) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	e->o = *o;
+	e->c = c;
+	e->emit = emit;
+	e->emit_ctx = emit_ctx;
+	e->idle_us = (uint64_t)o->idle_timeout_s * 1000000u;
+	e->sess_free = KX_NONE;
+	e->ft = kx_flow_table_new(o->max_flows);
+	e->pool = kx_bufpool_new(o->memcap);
+	/* calloc'd pools map zero pages: only contexts in use cost memory. */
+	e->sess = calloc(o->max_sessions ? o->max_sessions : 1, sizeof(*e->sess));
+	if (!o->no_ndpi) {
+		e->dpi = kx_dpi_new();
+		e->dpi_size = kx_dpi_flow_size();
+		e->dpi_mem = calloc(o->max_sessions ? o->max_sessions : 1, e->dpi_size);
+	}
+	if (!e->ft || !e->pool || !e->sess || (!o->no_ndpi && (!e->dpi || !e->dpi_mem))) {
+		snprintf(err, errlen, "cannot allocate %u flows / %u handshake contexts",
+			 o->max_flows, o->max_sessions);
+		kx_engine_free(e);
+		return NULL;
+	}
+	return e;
+}
+
+void kx_engine_free(struct kx_engine *e)
+{
+	if (!e)
+		return;
+	if (e->dpi && e->dpi_mem)
+		for (uint32_t i = 0; i < e->sess_used; i++)
+			kx_dpi_flow_reset(e->dpi_mem + (size_t)i * e->dpi_size);
+	kx_flow_table_free(e->ft);
+	kx_bufpool_free(e->pool);
+	kx_dpi_free(e->dpi);
+	free(e->dpi_mem);
+	free(e->sess);
+	free(e);
+}
+
+uint32_t kx_engine_active_flows(const struct kx_engine *e)
+{
+	return kx_flow_count(e->ft);
+}
+
+size_t kx_engine_memory(const struct kx_engine *e)
+{
+	return (size_t)kx_flow_capacity(e->ft) * kx_engine_flow_bytes() +
+	       (size_t)e->sess_used * (sizeof(struct session) + e->dpi_size) +
+	       kx_bufpool_allocated(e->pool);
+}
+
+/* ---- handshake contexts ---- */
+
+static struct session *sess_of(struct kx_engine *e, const struct kx_flow *f)
+{
+	return f->sess == KX_NONE ? NULL : &e->sess[f->sess];
+}
+
+static void *dpi_flow(struct kx_engine *e, uint32_t i)
+{
+	return e->dpi_mem + (size_t)i * e->dpi_size;
+}
+
+static struct session *sess_new(struct kx_engine *e, struct kx_flow *f)
+{
+	uint32_t i;
+	if (e->sess_free != KX_NONE) {
+		i = e->sess_free;
+		e->sess_free = e->sess[i].next_free;
+	} else if (e->sess_used < e->o.max_sessions) {
+		i = e->sess_used++;
+	} else {
+		e->c->sessions_refused++;
+		return NULL;
+	}
+	struct session *s = &e->sess[i];
+	memset(s, 0, sizeof(*s));
+	s->hs.ch_to_sh_us = -1;
+	for (int d = 0; d < 2; d++)
+		kx_tls_stream_init(&s->tls[d], ALL_HELLOS, e->o.max_msg_bytes);
+	f->sess = i;
+	if (e->dpi)
+		e->c->ndpi_flows++;
+	else
+		s->dpi_done = true;
+	return s;
+}
+
+static void sess_release(struct kx_engine *e, struct kx_flow *f)
+{
+	struct session *s = sess_of(e, f);
+	if (!s)
+		return;
+	for (int d = 0; d < 2; d++) {
+		kx_reasm_release(&s->rs[d], e->pool);
+		kx_tls_stream_release(&s->tls[d], e->pool);
+	}
+	if (e->dpi)
+		kx_dpi_flow_reset(dpi_flow(e, f->sess));
+	s->next_free = e->sess_free;
+	e->sess_free = f->sess;
+	f->sess = KX_NONE;
+}
+
+static void fill_endpoints(struct kx_hs *hs, const struct kx_flow *f)
+{
+	const struct kx_flow_key *k = &f->key;
+	bool a_is_client = f->client != 1;
+	hs->client_ip.family = hs->server_ip.family = k->ip_version;
+	memcpy(hs->client_ip.a, a_is_client ? k->a : k->b, 16);
+	memcpy(hs->server_ip.a, a_is_client ? k->b : k->a, 16);
+	hs->client_port = a_is_client ? k->pa : k->pb;
+	hs->server_port = a_is_client ? k->pb : k->pa;
+	hs->vlan = k->vlan;
+	hs->transport = k->proto;
+}
+
+static void count_verdict(struct kx_counters *c, enum kx_verdict v)
+{
+	c->hs_total++;
+	switch (v) {
+	case KX_V_HYBRID: c->hs_hybrid++; break;
+	case KX_V_PQ: c->hs_pq++; break;
+	case KX_V_HYBRID_DRAFT: c->hs_hybrid_draft++; break;
+	case KX_V_CLASSICAL: c->hs_classical++; break;
+	case KX_V_RESUMED: c->hs_resumed++; break;
+	case KX_V_UNKNOWN: c->hs_unknown++; break;
+	default: c->hs_incomplete++; break;
+	}
+}
+
+/* Emits the row (when there is a ClientHello to report) and frees the context. */
+static void sess_finish(struct kx_engine *e, struct kx_flow *f, enum kx_reason why)
+{
+	struct session *s = sess_of(e, f);
+	if (!s)
+		return;
+	if (s->hs.n_ch && !s->abandon) {
+		struct kx_hs *hs = &s->hs;
+		if (!hs->have_sh && hs->reason == KX_R_NONE) {
+			int cl = f->client == 1;
+			if (s->tls[0].failed || s->tls[1].failed)
+				hs->reason = KX_R_MALFORMED;
+			else if (s->rs[0].depth_reached || s->rs[1].depth_reached)
+				hs->reason = KX_R_DEPTH;
+			else if ((why == KX_R_EOF || why == KX_R_TIMEOUT) &&
+				 (kx_reasm_has_gap(&s->rs[cl]) || kx_reasm_has_gap(&s->rs[!cl])))
+				hs->reason = KX_R_GAP;
+			else
+				hs->reason = why;
+		}
+		fill_endpoints(hs, f);
+		memcpy(hs->protocol, "tls", 4);
+		if (e->dpi)
+			kx_dpi_label(e->dpi, dpi_flow(e, f->sess), hs->ndpi_label,
+				     sizeof(hs->ndpi_label));
+		kx_classify(hs);
+		count_verdict(e->c, hs->verdict);
+		e->emit(e->emit_ctx, hs);
+	}
+	sess_release(e, f);
+}
+
+/* ---- TLS messages -> handshake state ---- */
+
+/* Segments whose first copy overlaps stream bytes [start, end). */
+static uint16_t count_segments(const struct session *s, int side, uint32_t start, uint32_t end,
+			       uint64_t *ret_pkt, uint64_t *ret_ts)
+{
+	uint16_t n = 0;
+	bool found = false;
+	for (unsigned i = 0; i < s->n_log[side]; i++) {
+		const struct seg_entry *g = &s->log[side][i];
+		if (g->start >= end || g->end <= start)
+			continue;
+		n++;
+		if (g->start <= start && g->end > start && !found) {
+			*ret_pkt = g->pkt;
+			*ret_ts = g->ts;
+			found = true;
+		}
+	}
+	if (!found) {
+		*ret_pkt = s->pkt->num;
+		*ret_ts = s->pkt->ts_us;
+	}
+	return (uint16_t)(n + s->log_overflow[side]);
+}
+
+static void finalize(struct session *s)
+{
+	s->phase = PH_FINAL;
+}
+
+static bool on_client_hello(struct session *s, const struct kx_tls_msg *m)
+{
+	struct kx_hs *hs = &s->hs;
+	unsigned idx;
+	if (s->phase == PH_WAIT_CH)
+		idx = 0;
+	else if (s->phase == PH_WAIT_CH2)
+		idx = 1;
+	else
+		return false; /* renegotiation or a stray hello: the row is already decided */
+	if (!m->body) { /* over --max-msg-bytes: counted by the stream layer */
+		s->abandon = idx == 0;
+		return true;
+	}
+	struct kx_client_hello_extra ex;
+	struct kx_client_hello *ch = &hs->ch[idx];
+	enum kx_parse_rc rc = kx_tls_parse_client_hello(m->body, m->len, ch, &ex);
+	if (rc != KX_PARSE_OK) {
+		s->e->c->tls_malformed++;
+		if (idx == 0)
+			s->abandon = true;
+		else
+			hs->reason = KX_R_MALFORMED;
+		finalize(s);
+		return true;
+	}
+	uint64_t pkt = 0, ts = 0;
+	ch->bytes = m->len + 4;
+	ch->segments = count_segments(s, s->side, m->start_off, m->end_off, &pkt, &ts);
+	if (idx == 0) {
+		hs->ts_first_us = ts;
+		hs->pkt_first_ch = pkt;
+		hs->source_id = s->pkt->source_id;
+		memcpy(hs->sni, ex.sni, sizeof(hs->sni));
+		memcpy(hs->alpn, ex.alpn, sizeof(hs->alpn));
+		s->ch_sid_len = ex.session_id_len;
+		memcpy(s->ch_sid, ex.session_id, sizeof(s->ch_sid));
+		s->phase = PH_WAIT_SH;
+	} else {
+		s->phase = PH_WAIT_SH2;
+	}
+	hs->n_ch = (uint8_t)(idx + 1);
+	return false;
+}
+
+static bool on_server_hello(struct session *s, const struct kx_tls_msg *m)
+{
+	struct kx_hs *hs = &s->hs;
+	if (s->phase == PH_WAIT_CH) {
+		s->e->c->tls_orphan_server++;
+		s->abandon = true;
+		finalize(s);
+		return true;
+	}
+	if (s->phase != PH_WAIT_SH && s->phase != PH_WAIT_SH2)
+		return false;
+	struct kx_server_hello sh;
+	if (!m->body || kx_tls_parse_server_hello(m->body, m->len, &sh) != KX_PARSE_OK) {
+		s->e->c->tls_malformed++;
+		hs->reason = KX_R_MALFORMED;
+		finalize(s);
+		return true;
+	}
+	if (sh.is_hrr) {
+		if (s->phase != PH_WAIT_SH || hs->hrr) { /* a second HRR is a protocol error */
+			hs->reason = KX_R_MALFORMED;
+			finalize(s);
+			return true;
+		}
+		hs->hrr = true;
+		hs->hrr_group = sh.has_key_share ? sh.group : 0;
+		s->phase = PH_WAIT_CH2;
+		return false;
+	}
+	hs->have_sh = true;
+	hs->version = sh.version;
+	hs->cipher_suite = sh.cipher_suite;
+	hs->pkt_sh = s->pkt->num;
+	hs->ts_last_us = s->pkt->ts_us;
+	hs->ch_to_sh_us = s->pkt->ts_us >= hs->ts_first_us
+				  ? (int64_t)(s->pkt->ts_us - hs->ts_first_us) : 0;
+	if (sh.version >= 0x0304) {
+		hs->have_group = sh.has_key_share;
+		hs->group = sh.group;
+		hs->psk_selected = sh.has_psk;
+		hs->resumed = sh.has_psk;
+		finalize(s);
+		return true; /* everything after is encrypted */
+	}
+	if (sh.session_id_len && sh.session_id_len == s->ch_sid_len &&
+	    memcmp(sh.session_id, s->ch_sid, sh.session_id_len) == 0) {
+		hs->resumed = true; /* TLS 1.2 session-ID resumption */
+		finalize(s);
+		return true;
+	}
+	s->phase = PH_WAIT_SKE;
+	return false;
+}
+
+static bool on_tls_msg(void *ctx, const struct kx_tls_msg *m)
+{
+	struct session *s = ctx;
+	struct kx_flow *f = s->flow;
+	if (f->client == 2 && m->content_type == KX_TLS_HANDSHAKE) {
+		if (m->hs_type == KX_HS_CLIENT_HELLO)
+			f->client = s->side;
+		else if (m->hs_type == KX_HS_SERVER_HELLO)
+			f->client = !s->side;
+	}
+	bool from_client = s->side == f->client;
+	struct kx_hs *hs = &s->hs;
+
+	switch (m->content_type) {
+	case KX_TLS_HANDSHAKE:
+		switch (m->hs_type) {
+		case KX_HS_CLIENT_HELLO:
+			return from_client ? on_client_hello(s, m) : false;
+		case KX_HS_SERVER_HELLO:
+			return from_client ? false : on_server_hello(s, m);
+		case KX_HS_SERVER_KEY_EXCHANGE:
+			if (from_client || s->phase != PH_WAIT_SKE || !m->body)
+				return false;
+			if (kx_tls_parse_server_key_exchange(m->body, m->len, hs->cipher_suite,
+							     &hs->tls12_kx, &hs->group) == KX_PARSE_OK)
+				hs->have_group = hs->tls12_kx == KX_KX_ECDHE;
+			finalize(s);
+			return true;
+		case KX_HS_SERVER_HELLO_DONE:
+			if (from_client || s->phase != PH_WAIT_SKE)
+				return false;
+			if (hs->tls12_kx == KX_KX_NONE)
+				hs->tls12_kx = KX_KX_RSA; /* no ServerKeyExchange: static RSA */
+			finalize(s);
+			return true;
+		default:
+			return false;
+		}
+	case KX_TLS_CHANGE_CIPHER_SPEC:
+		if (!from_client && s->phase == PH_WAIT_SKE) {
+			hs->resumed = true; /* abbreviated handshake: ticket resumption */
+			finalize(s);
+			return true;
+		}
+		return false;
+	case KX_TLS_ALERT:
+		if (s->phase != PH_WAIT_CH) {
+			if (!hs->have_sh)
+				hs->reason = KX_R_ALERT;
+			finalize(s);
+			return true;
+		}
+		return false;
+	default:
+		return false;
+	}
+}
+
+static bool on_stream_bytes(void *ctx, const uint8_t *data, uint32_t len)
+{
+	struct session *s = ctx;
+	struct kx_tls_env env = { s->e->pool, s->e->c, on_tls_msg, s };
+	bool stop = kx_tls_stream_feed(&s->tls[s->side], &env, data, len);
+	return stop || s->phase == PH_FINAL;
+}
+
+/* ---- flows ---- */
+
+static void flow_end(struct kx_engine *e, struct kx_flow *f, enum kx_reason why)
+{
+	sess_finish(e, f, why);
+	kx_flow_remove(e->ft, f);
+}
+
+static void flow_bypass(struct kx_engine *e, struct kx_flow *f)
+{
+	sess_release(e, f);
+	f->state = KX_FLOW_BYPASS;
+	e->c->flows_bypassed++;
+}
+
+static void expire_idle(struct kx_engine *e, const struct kx_flow *cur)
+{
+	for (int budget = EXPIRE_BUDGET; budget > 0; budget--) {
+		struct kx_flow *o = kx_flow_oldest(e->ft);
+		if (!o || o == cur || o->last_us + e->idle_us >= e->now_us)
+			return;
+		e->c->flows_expired_idle++;
+		flow_end(e, o, KX_R_TIMEOUT);
+	}
+}
+
+static struct kx_flow *flow_new(struct kx_engine *e, const struct kx_flow_key *k)
+{
+	struct kx_flow *f = kx_flow_insert(e->ft, k, e->now_us);
+	if (!f) {
+		struct kx_flow *o = kx_flow_oldest(e->ft);
+		if (!o) {
+			e->c->flows_refused++;
+			return NULL;
+		}
+		e->c->flows_evicted_full++;
+		flow_end(e, o, KX_R_EVICTED);
+		f = kx_flow_insert(e->ft, k, e->now_us);
+		if (!f)
+			return NULL;
+	}
+	e->c->flows_created++;
+	return f;
+}
+
+static void log_segment(struct session *s, int side, const struct kx_pkt *p)
+{
+	uint32_t start = p->seq - s->rs[side].isn;
+	if (s->n_log[side] == SEG_LOG) {
+		s->log_overflow[side]++;
+		return;
+	}
+	struct seg_entry *g = &s->log[side][s->n_log[side]++];
+	g->start = start;
+	g->end = start + p->payload_len;
+	g->pkt = p->num;
+	g->ts = p->ts_us;
+}
+
+static void unlog_segment(struct session *s, int side)
+{
+	if (s->log_overflow[side])
+		s->log_overflow[side]--;
+	else if (s->n_log[side])
+		s->n_log[side]--;
+}
+
+static void handle_payload(struct kx_engine *e, struct kx_flow *f, const struct kx_pkt *p, int dir)
+{
+	bool syn_known = f->syn_mask >> dir & 1;
+	struct session *s = sess_of(e, f);
+	if (!s || !s->rs[dir].started) {
+		bool hello = kx_tls_looks_like_hello(p->payload, p->payload_len);
+		bool at_start = syn_known && p->seq == f->isn[dir];
+		if (!hello && (at_start || !syn_known)) {
+			/* This direction does not begin with a TLS hello. */
+			if (!s || !s->hs.n_ch) {
+				e->c->flows_not_tls++;
+				flow_bypass(e, f);
+				return;
+			}
+			/* The server's start was not captured: its answer is lost. */
+			s->tls[dir].failed = true;
+			return;
+		}
+		if (!s) {
+			s = sess_new(e, f);
+			if (!s) {
+				flow_bypass(e, f);
+				return;
+			}
+			f->state = KX_FLOW_ACTIVE;
+		}
+		if (syn_known) {
+			kx_reasm_start(&s->rs[dir], f->isn[dir]);
+		} else {
+			kx_reasm_start(&s->rs[dir], p->seq);
+			f->isn[dir] = p->seq;
+			e->c->reasm_midstream++;
+		}
+	}
+	struct kx_reasm_env env = { e->pool, e->c, e->o.max_stream_bytes };
+	s->e = e;
+	s->flow = f;
+	s->pkt = p;
+	s->side = (uint8_t)dir;
+	log_segment(s, dir, p);
+	kx_reasm_push(&s->rs[dir], &env, p->seq, p->payload, p->payload_len, on_stream_bytes, s);
+	if (!s->rs[dir].last_new)
+		unlog_segment(s, dir);
+	if (s->phase == PH_FINAL) {
+		sess_finish(e, f, KX_R_NONE);
+		f->state = KX_FLOW_BYPASS;
+		e->c->flows_bypassed++;
+	} else if (s->tls[0].failed && s->tls[1].failed) {
+		sess_finish(e, f, KX_R_MALFORMED);
+		f->state = KX_FLOW_BYPASS;
+	}
+}
+
+void kx_engine_packet(struct kx_engine *e, int link, const struct kx_frame *fr, uint64_t num,
+		      uint32_t source_id)
+{
+	struct kx_counters *c = e->c;
+	struct kx_pkt p;
+	c->packets++;
+	c->bytes += fr->wirelen;
+	c->captured_bytes += fr->caplen;
+	if (kx_decode(link, fr->data, fr->caplen, &p, c) != KX_DECODE_OK)
+		return;
+	p.ts_us = fr->ts_us;
+	p.num = num;
+	p.source_id = source_id;
+	p.wire_len = fr->wirelen;
+	if (p.ts_us > e->now_us)
+		e->now_us = p.ts_us;
+
+	struct kx_flow_key key;
+	int dir;
+	kx_flow_key_from_pkt(&p, &key, &dir);
+	struct kx_flow *f = kx_flow_find(e->ft, &key);
+	if (!f) {
+		/* Only a SYN or payload starts tracking: stray ACKs and RSTs of
+		 * unknown connections would just fill the table. */
+		bool syn = (p.tcp_flags & (KX_TCP_SYN | KX_TCP_RST)) == KX_TCP_SYN;
+		if (!syn && p.payload_len == 0)
+			return;
+		f = flow_new(e, &key);
+		if (!f)
+			return;
+	} else {
+		kx_flow_touch(e->ft, f, p.ts_us);
+	}
+	expire_idle(e, f);
+
+	if (f->state != KX_FLOW_BYPASS) {
+		if (p.tcp_flags & KX_TCP_SYN) {
+			f->client = (p.tcp_flags & KX_TCP_ACK) ? (uint8_t)!dir : (uint8_t)dir;
+			f->isn[dir] = p.seq + 1;
+			f->syn_mask |= (uint8_t)(1u << dir);
+		}
+		struct session *s = sess_of(e, f);
+		if (s && !s->dpi_done) {
+			s->dpi_done = kx_dpi_packet(e->dpi, dpi_flow(e, f->sess), p.l3, p.l3_len,
+						    p.ts_us / 1000) ||
+				      ++s->dpi_pkts >= DPI_MAX_PACKETS;
+		}
+		if (p.payload_len && !p.payload_truncated)
+			handle_payload(e, f, &p, dir);
+		if (f->state == KX_FLOW_ACTIVE && f->sess == KX_NONE)
+			f->state = KX_FLOW_BYPASS;
+	}
+
+	if (p.tcp_flags & KX_TCP_RST) {
+		flow_end(e, f, KX_R_RST);
+		return;
+	}
+	if (p.tcp_flags & KX_TCP_FIN) {
+		f->fin_mask |= (uint8_t)(1u << dir);
+		if (f->fin_mask == 3)
+			flow_end(e, f, KX_R_FIN);
+	}
+}
+
+void kx_engine_finish(struct kx_engine *e, enum kx_reason reason)
+{
+	struct kx_flow *f;
+	while ((f = kx_flow_oldest(e->ft)) != NULL)
+		flow_end(e, f, reason);
+}

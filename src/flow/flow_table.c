@@ -1,0 +1,194 @@
+/* flow_table.c: fixed-capacity bidirectional flow table (see flow.h). */
+#include "kexwatch/flow.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+struct kx_flow_table {
+	struct kx_flow *slots;
+	uint32_t *buckets;
+	uint32_t mask;
+	uint32_t cap;
+	uint32_t used;       /* slots ever handed out; beyond it memory is untouched */
+	uint32_t free_head;  /* recycled slots, linked through hnext */
+	uint32_t count;
+	uint32_t lru_head, lru_tail;
+	uint64_t seed;
+};
+
+struct kx_flow_table *kx_flow_table_new(uint32_t max_flows)
+{
+	if (max_flows == 0 || max_flows > (1u << 30))
+		return NULL;
+	struct kx_flow_table *t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	uint32_t nb = 1;
+	while (nb < max_flows)
+		nb <<= 1;
+	/* calloc of large blocks maps zero pages: untouched slots cost nothing. */
+	t->slots = calloc(max_flows, sizeof(*t->slots));
+	t->buckets = malloc((size_t)nb * sizeof(*t->buckets));
+	if (!t->slots || !t->buckets) {
+		kx_flow_table_free(t);
+		return NULL;
+	}
+	memset(t->buckets, 0xff, (size_t)nb * sizeof(*t->buckets));
+	t->mask = nb - 1;
+	t->cap = max_flows;
+	t->free_head = KX_NONE;
+	t->lru_head = t->lru_tail = KX_NONE;
+	/* A secret seed keeps crafted traffic from piling into one bucket. */
+	if (getrandom(&t->seed, sizeof(t->seed), GRND_NONBLOCK) != sizeof(t->seed))
+		t->seed = (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ull ^ (uint64_t)(uintptr_t)t;
+	return t;
+}
+
+void kx_flow_table_free(struct kx_flow_table *t)
+{
+	if (!t)
+		return;
+	free(t->slots);
+	free(t->buckets);
+	free(t);
+}
+
+void kx_flow_key_from_pkt(const struct kx_pkt *p, struct kx_flow_key *k, int *ret_dir)
+{
+	int c = memcmp(p->src, p->dst, 16);
+	int from_b = c > 0 || (c == 0 && p->sport > p->dport);
+	if (!from_b) {
+		memcpy(k->a, p->src, 16);
+		memcpy(k->b, p->dst, 16);
+		k->pa = p->sport;
+		k->pb = p->dport;
+	} else {
+		memcpy(k->a, p->dst, 16);
+		memcpy(k->b, p->src, 16);
+		k->pa = p->dport;
+		k->pb = p->sport;
+	}
+	k->vlan = p->vlan;
+	k->ip_version = p->ip_version;
+	k->proto = p->proto;
+	*ret_dir = from_b;
+}
+
+static inline uint64_t mix(uint64_t h, uint64_t v)
+{
+	h ^= v * 0xff51afd7ed558ccdull;
+	h = (h << 31 | h >> 33) * 0xc4ceb9fe1a85ec53ull;
+	return h;
+}
+
+static uint32_t hash_key(const struct kx_flow_table *t, const struct kx_flow_key *k)
+{
+	uint64_t w[5];
+	memcpy(w, k, sizeof(w));
+	uint64_t h = t->seed;
+	for (int i = 0; i < 5; i++)
+		h = mix(h, w[i]);
+	h ^= h >> 29;
+	return (uint32_t)h & t->mask;
+}
+
+_Static_assert(sizeof(struct kx_flow_key) == 40, "flow key is hashed as five words");
+
+struct kx_flow *kx_flow_find(struct kx_flow_table *t, const struct kx_flow_key *k)
+{
+	for (uint32_t i = t->buckets[hash_key(t, k)]; i != KX_NONE; i = t->slots[i].hnext)
+		if (memcmp(&t->slots[i].key, k, sizeof(*k)) == 0)
+			return &t->slots[i];
+	return NULL;
+}
+
+static void lru_unlink(struct kx_flow_table *t, struct kx_flow *f)
+{
+	if (f->lru_prev != KX_NONE)
+		t->slots[f->lru_prev].lru_next = f->lru_next;
+	else
+		t->lru_head = f->lru_next;
+	if (f->lru_next != KX_NONE)
+		t->slots[f->lru_next].lru_prev = f->lru_prev;
+	else
+		t->lru_tail = f->lru_prev;
+}
+
+static void lru_push_head(struct kx_flow_table *t, struct kx_flow *f)
+{
+	uint32_t i = (uint32_t)(f - t->slots);
+	f->lru_prev = KX_NONE;
+	f->lru_next = t->lru_head;
+	if (t->lru_head != KX_NONE)
+		t->slots[t->lru_head].lru_prev = i;
+	t->lru_head = i;
+	if (t->lru_tail == KX_NONE)
+		t->lru_tail = i;
+}
+
+struct kx_flow *kx_flow_insert(struct kx_flow_table *t, const struct kx_flow_key *k,
+			       uint64_t now_us)
+{
+	uint32_t i;
+	if (t->free_head != KX_NONE) {
+		i = t->free_head;
+		t->free_head = t->slots[i].hnext;
+	} else if (t->used < t->cap) {
+		i = t->used++;
+	} else {
+		return NULL;
+	}
+	struct kx_flow *f = &t->slots[i];
+	memset(f, 0, sizeof(*f));
+	f->key = *k;
+	f->first_us = f->last_us = now_us;
+	f->sess = KX_NONE;
+	f->client = 2;
+	uint32_t b = hash_key(t, k);
+	f->hnext = t->buckets[b];
+	t->buckets[b] = i;
+	lru_push_head(t, f);
+	t->count++;
+	return f;
+}
+
+void kx_flow_touch(struct kx_flow_table *t, struct kx_flow *f, uint64_t now_us)
+{
+	if (now_us > f->last_us)
+		f->last_us = now_us;
+	if (t->lru_head == (uint32_t)(f - t->slots))
+		return;
+	lru_unlink(t, f);
+	lru_push_head(t, f);
+}
+
+void kx_flow_remove(struct kx_flow_table *t, struct kx_flow *f)
+{
+	uint32_t i = (uint32_t)(f - t->slots);
+	uint32_t *link = &t->buckets[hash_key(t, &f->key)];
+	while (*link != KX_NONE && *link != i)
+		link = &t->slots[*link].hnext;
+	if (*link == i)
+		*link = f->hnext;
+	lru_unlink(t, f);
+	f->hnext = t->free_head;
+	t->free_head = i;
+	t->count--;
+}
+
+struct kx_flow *kx_flow_oldest(struct kx_flow_table *t)
+{
+	return t->lru_tail == KX_NONE ? NULL : &t->slots[t->lru_tail];
+}
+
+uint32_t kx_flow_count(const struct kx_flow_table *t)
+{
+	return t->count;
+}
+
+uint32_t kx_flow_capacity(const struct kx_flow_table *t)
+{
+	return t->cap;
+}

@@ -1,0 +1,59 @@
+/* main.c: kexwatch entry point: subcommand dispatch, --help, --version. */
+#include <pcap/pcap.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "kexwatch/cli.h"
+#include "kexwatch/dpi.h"
+#include "kx_config.h"
+
+static const struct {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+} commands[] = {
+	{ "read", kx_cmd_read, "analyse saved captures (pcap, pcapng) into the inventory" },
+	{ "hops", kx_cmd_hops, "one line per server endpoint: hybrid, classical, and why" },
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"kexwatch %s: which links negotiate post-quantum key exchange, and which do not\n"
+		"\n"
+		"usage: kexwatch COMMAND [OPTIONS] [ARGS]\n"
+		"\n"
+		"commands:\n",
+		KX_VERSION);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out,
+		"\n"
+		"  kexwatch COMMAND --help   options of one command\n"
+		"  kexwatch --version        versions of kexwatch and the libraries it uses\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return KX_EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return KX_EXIT_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+		printf("kexwatch %s\n%s\nnDPI %s\nSQLite %s\n", KX_VERSION, pcap_lib_version(),
+		       kx_dpi_version(), sqlite3_libversion());
+		return KX_EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "kexwatch: unknown command '%s'\n\n", argv[1]);
+	usage(stderr);
+	return KX_EXIT_USAGE;
+}

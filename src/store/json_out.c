@@ -1,0 +1,469 @@
+/* json_out.c: text forms of a handshake and the JSON-lines writer.
+ *
+ * Everything is written through a small sink that targets either a stdio
+ * stream or a caller's buffer, so the event line, the JSON columns of the
+ * database and the report all share one escaper. References: RFC 8259 (JSON),
+ * RFC 3339 (timestamps), Unicode 15 table 3-7 (well-formed UTF-8).
+ */
+#include "kexwatch/emit.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kexwatch/groups.h"
+
+struct sink {
+	FILE *f;     /* the stream, or NULL to fill buf */
+	char *buf;
+	size_t cap;
+	size_t len;  /* bytes produced, whether or not they fit (snprintf rule) */
+	bool comma;  /* an object member was written: the next needs ',' */
+};
+
+static struct sink buf_sink(char *buf, size_t len)
+{
+	struct sink s = { NULL, buf, len, 0, false };
+	if (len)
+		buf[0] = '\0';
+	return s;
+}
+
+static void put(struct sink *s, const char *p, size_t n)
+{
+	if (s->f) {
+		fwrite(p, 1, n, s->f);
+	} else if (s->len + 1 < s->cap) {
+		size_t room = s->cap - 1 - s->len;
+		size_t k = n < room ? n : room;
+		memcpy(s->buf + s->len, p, k);
+		s->buf[s->len + k] = '\0';
+	}
+	s->len += n;
+}
+
+static void put_s(struct sink *s, const char *str)
+{
+	put(s, str, strlen(str));
+}
+
+static void put_u(struct sink *s, uint64_t v)
+{
+	char b[24];
+	int n = snprintf(b, sizeof(b), "%" PRIu64, v);
+	put(s, b, (size_t)n);
+}
+
+/* Length of the well-formed UTF-8 sequence at p, or 0 when p[0] does not
+ * start one. Overlongs, surrogates and code points above U+10FFFF are
+ * rejected by narrowing the range of the second byte. */
+static size_t utf8_seq(const unsigned char *p, size_t n)
+{
+	unsigned char c = p[0], lo = 0x80, hi = 0xbf;
+	size_t len;
+
+	if (c < 0x80)
+		return 1;
+	if (c < 0xc2)
+		return 0;
+	if (c < 0xe0) {
+		len = 2;
+	} else if (c < 0xf0) {
+		len = 3;
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f;
+	} else if (c < 0xf5) {
+		len = 4;
+		if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+	} else {
+		return 0;
+	}
+	if (len > n || p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return 0;
+	return len;
+}
+
+/* Copies s as UTF-8 (json: as the inside of a JSON string). Runs of plain
+ * bytes go out in one put; only the bytes needing care are handled one by one. */
+static void put_text(struct sink *s, const char *str, size_t n, bool json)
+{
+	const unsigned char *p = (const unsigned char *)str;
+	size_t i = 0, run = 0;
+
+	while (i < n) {
+		size_t k = utf8_seq(p + i, n - i);
+		bool esc = json && k == 1 && (p[i] < 0x20 || p[i] == '"' || p[i] == '\\' || p[i] == 0x7f);
+		if (k && !esc) {
+			i += k;
+			continue;
+		}
+		put(s, str + run, i - run);
+		if (!k) {
+			put_s(s, json ? "\\ufffd" : "\xef\xbf\xbd");
+		} else if (p[i] == '"' || p[i] == '\\') {
+			char e[2] = { '\\', (char)p[i] };
+			put(s, e, 2);
+		} else {
+			char e[8];
+			snprintf(e, sizeof(e), "\\u%04x", p[i]);
+			put(s, e, 6);
+		}
+		run = ++i;
+	}
+	put(s, str + run, n - run);
+}
+
+static void put_str(struct sink *s, const char *str, size_t n)
+{
+	put(s, "\"", 1);
+	put_text(s, str, n, true);
+	put(s, "\"", 1);
+}
+
+static void put_codes(struct sink *s, const uint16_t *v, unsigned n)
+{
+	put(s, "[", 1);
+	for (unsigned i = 0; i < n; i++) {
+		if (i)
+			put(s, ",", 1);
+		put_u(s, v[i]);
+	}
+	put(s, "]", 1);
+}
+
+static void put_alpn(struct sink *s, const char *alpn, size_t n)
+{
+	put(s, "[", 1);
+	for (size_t start = 0; start < n;) {
+		const char *comma = memchr(alpn + start, ',', n - start);
+		size_t end = comma ? (size_t)(comma - alpn) : n;
+		if (start)
+			put(s, ",", 1);
+		put_str(s, alpn + start, end - start);
+		start = end + 1;
+	}
+	put(s, "]", 1);
+}
+
+static unsigned n_client_hellos(const struct kx_hs *hs)
+{
+	return hs->n_ch < 2 ? hs->n_ch : 2;
+}
+
+static void put_shares(struct sink *s, const struct kx_hs *hs)
+{
+	put(s, "[", 1);
+	for (unsigned c = 0; c < n_client_hellos(hs); c++) {
+		if (c)
+			put(s, ",", 1);
+		put_codes(s, hs->ch[c].shares, hs->ch[c].n_shares);
+	}
+	put(s, "]", 1);
+}
+
+const char *kx_addr_str(const struct kx_addr *a, char *buf, size_t len)
+{
+	int af = a->family == 4 ? AF_INET : a->family == 6 ? AF_INET6 : 0;
+	if (len)
+		buf[0] = '\0';
+	if (af && !inet_ntop(af, a->a, buf, (socklen_t)len) && len)
+		buf[0] = '\0';
+	return buf;
+}
+
+const char *kx_time_str(uint64_t ts_us, char *buf, size_t len)
+{
+	time_t sec = (time_t)(ts_us / 1000000);
+	struct tm tm;
+
+	if (!gmtime_r(&sec, &tm)) {
+		snprintf(buf, len, "invalid");
+		return buf;
+	}
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 (unsigned)(ts_us % 1000000));
+	return buf;
+}
+
+const char *kx_transport_name(uint8_t transport)
+{
+	return transport == 6 ? "tcp" : transport == 17 ? "udp" : "other";
+}
+
+size_t kx_groups_json(const uint16_t *v, unsigned n, char *buf, size_t len)
+{
+	struct sink s = buf_sink(buf, len);
+	put_codes(&s, v, n);
+	return s.len;
+}
+
+size_t kx_alpn_json(const char *alpn, size_t n, char *buf, size_t len)
+{
+	struct sink s = buf_sink(buf, len);
+	put_alpn(&s, alpn, n);
+	return s.len;
+}
+
+size_t kx_shares_json(const struct kx_hs *hs, char *buf, size_t len)
+{
+	struct sink s = buf_sink(buf, len);
+	put_shares(&s, hs);
+	return s.len;
+}
+
+size_t kx_utf8_clean(const char *str, size_t n, char *buf, size_t len)
+{
+	struct sink s = buf_sink(buf, len);
+	put_text(&s, str, n, false);
+	return s.len;
+}
+
+void kx_json_fputs(FILE *f, const char *str, size_t n)
+{
+	struct sink s = { f, NULL, 0, 0, false };
+	put_str(&s, str, n);
+}
+
+void kx_hs_text(const struct kx_hs *hs, struct kx_hs_text *t)
+{
+	const char *reason = kx_reason_name(hs->reason);
+
+	kx_time_str(hs->ts_first_us, t->ts_first, sizeof(t->ts_first));
+	kx_time_str(hs->ts_last_us, t->ts_last, sizeof(t->ts_last));
+	kx_addr_str(&hs->client_ip, t->client_ip, sizeof(t->client_ip));
+	kx_addr_str(&hs->server_ip, t->server_ip, sizeof(t->server_ip));
+	t->transport = kx_transport_name(hs->transport);
+	t->version = hs->have_sh ? kx_version_name(hs->version, t->version_buf,
+						   sizeof(t->version_buf)) : NULL;
+	t->group_name = t->group_family = NULL;
+	if (hs->have_group) {
+		kx_group_label(hs->group, t->group_buf, sizeof(t->group_buf));
+		t->group_name = t->group_buf;
+		t->group_family = kx_family_name(kx_group_family(hs->group));
+	}
+	t->tls12_kx = NULL;
+	if (hs->have_sh && hs->version < 0x0304 && hs->tls12_kx != KX_KX_NONE)
+		t->tls12_kx = kx_tls12_kx_name((enum kx_tls12_kx)hs->tls12_kx);
+	t->verdict = kx_verdict_name(hs->verdict);
+	t->reason = *reason ? reason : NULL;
+	t->n_ch = n_client_hellos(hs);
+	t->offers_pq = false;
+	t->list_overflow = false;
+	for (unsigned c = 0; c < t->n_ch; c++) {
+		const struct kx_client_hello *ch = &hs->ch[c];
+		for (unsigned i = 0; i < ch->n_groups && !t->offers_pq; i++)
+			t->offers_pq = kx_group_is_pq(ch->groups[i]);
+		for (unsigned i = 0; i < ch->n_shares && !t->offers_pq; i++)
+			t->offers_pq = kx_group_is_pq(ch->shares[i]);
+		t->list_overflow |= ch->overflow;
+	}
+}
+
+/* ---- the JSON-lines event ---- */
+
+struct kx_json {
+	FILE *f;
+	bool is_stdout;
+};
+
+static void key(struct sink *s, const char *name)
+{
+	if (s->comma)
+		put(s, ",", 1);
+	put(s, "\"", 1);
+	put_s(s, name);
+	put(s, "\":", 2);
+	s->comma = true;
+}
+
+/* A string we made ourselves (names, addresses): no escaping needed. */
+static void m_name(struct sink *s, const char *name, const char *v)
+{
+	key(s, name);
+	if (!v) {
+		put_s(s, "null");
+		return;
+	}
+	put(s, "\"", 1);
+	put_s(s, v);
+	put(s, "\"", 1);
+}
+
+/* A fixed-size char array from hs.h filled from the wire: escaped, and
+ * null when empty if empty_null. */
+static void m_wire(struct sink *s, const char *name, const char *v, size_t size,
+		   bool empty_null)
+{
+	size_t n = strnlen(v, size);
+	key(s, name);
+	if (!n && empty_null)
+		put_s(s, "null");
+	else
+		put_str(s, v, n);
+}
+
+static void m_str(struct sink *s, const char *name, const char *v)
+{
+	if (!v)
+		m_name(s, name, NULL);
+	else
+		m_wire(s, name, v, strlen(v), false);
+}
+
+static void m_u(struct sink *s, const char *name, bool present, uint64_t v)
+{
+	key(s, name);
+	if (present)
+		put_u(s, v);
+	else
+		put_s(s, "null");
+}
+
+static void m_bool(struct sink *s, const char *name, bool v)
+{
+	key(s, name);
+	put_s(s, v ? "true" : "false");
+}
+
+static void m_codes(struct sink *s, const char *name, const uint16_t *v, unsigned n)
+{
+	key(s, name);
+	put_codes(s, v, n);
+}
+
+static void m_group_names(struct sink *s, const char *name, const uint16_t *v, unsigned n)
+{
+	char label[48];
+
+	key(s, name);
+	put(s, "[", 1);
+	for (unsigned i = 0; i < n; i++) {
+		if (i)
+			put(s, ",", 1);
+		kx_group_label(v[i], label, sizeof(label));
+		/* Escaped: override names come from a user file. */
+		put_str(s, label, strlen(label));
+	}
+	put(s, "]", 1);
+}
+
+struct kx_json *kx_json_open(const char *path, char *err, size_t errlen)
+{
+	bool is_stdout = strcmp(path, "-") == 0;
+	FILE *f = is_stdout ? stdout : fopen(path, "a");
+	struct kx_json *j;
+
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	j = malloc(sizeof(*j));
+	if (!j) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		if (!is_stdout)
+			fclose(f);
+		return NULL;
+	}
+	j->f = f;
+	j->is_stdout = is_stdout;
+	return j;
+}
+
+int kx_json_write(struct kx_json *j, const struct kx_hs *hs, const char *sensor,
+		  const char *source)
+{
+	const struct kx_client_hello *ch = &hs->ch[0];
+	const struct kx_client_hello *ch2 = &hs->ch[1];
+	struct sink s = { j->f, NULL, 0, 0, false };
+	struct kx_hs_text t;
+
+	kx_hs_text(hs, &t);
+	put(&s, "{", 1);
+	m_name(&s, "ts", t.ts_first);
+	m_name(&s, "ts_last", t.ts_last);
+	m_name(&s, "transport", t.transport);
+	m_wire(&s, "protocol", hs->protocol, sizeof(hs->protocol), false);
+	m_name(&s, "client_ip", t.client_ip);
+	m_u(&s, "client_port", true, hs->client_port);
+	m_name(&s, "server_ip", t.server_ip);
+	m_u(&s, "server_port", true, hs->server_port);
+	m_u(&s, "ip_version", true, hs->client_ip.family);
+	m_u(&s, "vlan", true, hs->vlan);
+	m_wire(&s, "sni", hs->sni, sizeof(hs->sni), true);
+	key(&s, "alpn");
+	put_alpn(&s, hs->alpn, strnlen(hs->alpn, sizeof(hs->alpn)));
+	m_name(&s, "version", t.version);
+	m_u(&s, "cipher_suite", hs->have_sh, hs->cipher_suite);
+	m_u(&s, "legacy_version", true, ch->legacy_version);
+	m_codes(&s, "versions_offered", ch->versions, ch->n_versions);
+	m_codes(&s, "groups_offered", ch->groups, ch->n_groups);
+	m_group_names(&s, "groups_offered_names", ch->groups, ch->n_groups);
+	if (t.n_ch == 2)
+		m_codes(&s, "groups_offered_2", ch2->groups, ch2->n_groups);
+	else
+		m_name(&s, "groups_offered_2", NULL);
+	key(&s, "key_shares");
+	put_shares(&s, hs);
+	m_bool(&s, "offers_pq", t.offers_pq);
+	m_bool(&s, "hrr", hs->hrr);
+	m_u(&s, "hrr_group", hs->hrr && hs->hrr_group, hs->hrr_group);
+	m_u(&s, "group", hs->have_group, hs->group);
+	m_str(&s, "group_name", t.group_name);
+	m_name(&s, "group_family", t.group_family);
+	m_name(&s, "tls12_kx", t.tls12_kx);
+	m_name(&s, "verdict", t.verdict);
+	m_name(&s, "reason", t.reason);
+	m_bool(&s, "resumed", hs->resumed);
+	m_bool(&s, "psk", hs->psk_selected);
+	m_u(&s, "client_hello_bytes", true, ch->bytes);
+	m_u(&s, "client_hello_segments", true, ch->segments);
+	m_u(&s, "client_hello_2_bytes", t.n_ch == 2, ch2->bytes);
+	m_u(&s, "client_hello_2_segments", t.n_ch == 2, ch2->segments);
+	key(&s, "ch_to_sh_ms");
+	if (hs->ch_to_sh_us >= 0) {
+		char ms[32];
+		int n = snprintf(ms, sizeof(ms), "%" PRId64 ".%03d", hs->ch_to_sh_us / 1000,
+				 (int)(hs->ch_to_sh_us % 1000));
+		put(&s, ms, (size_t)n);
+	} else {
+		put_s(&s, "null");
+	}
+	m_codes(&s, "sigalgs", ch->sigalgs, ch->n_sigalgs);
+	m_bool(&s, "ech", ch->has_ech);
+	m_bool(&s, "list_overflow", t.list_overflow);
+	m_wire(&s, "ndpi", hs->ndpi_label, sizeof(hs->ndpi_label), true);
+	m_str(&s, "sensor", sensor);
+	m_str(&s, "source", source);
+	m_u(&s, "pkt_first_ch", true, hs->pkt_first_ch);
+	m_u(&s, "pkt_sh", hs->pkt_sh != 0, hs->pkt_sh);
+	put(&s, "}\n", 2);
+	return ferror(j->f) ? -1 : 0;
+}
+
+int kx_json_flush(struct kx_json *j)
+{
+	return fflush(j->f) == 0 && !ferror(j->f) ? 0 : -1;
+}
+
+void kx_json_close(struct kx_json *j)
+{
+	if (!j)
+		return;
+	if (j->is_stdout)
+		fflush(j->f);
+	else
+		fclose(j->f);
+	free(j);
+}

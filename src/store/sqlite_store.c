@@ -1,0 +1,849 @@
+/* sqlite_store.c: the SQLite inventory: schema, migrations, batched writes.
+ *
+ * Schema v1 (PRAGMA user_version = 1, PRAGMA application_id = 0x6b657877)
+ * =======================================================================
+ * The database runs in WAL mode with synchronous=NORMAL and foreign keys on.
+ * Timestamps are stored twice: RFC 3339 UTC text with microseconds
+ * ("2026-11-22T10:00:00.123456Z") for people, integer microseconds since the
+ * Unix epoch (`*_us`) for sorting and arithmetic. Lists are JSON text.
+ * Booleans are 0/1.
+ *
+ * runs: one row per kexwatch invocation that wrote to the database.
+ *   id                 INTEGER PRIMARY KEY
+ *   started, started_us       when the run began
+ *   finished, finished_us     when it ended; NULL while running or if killed
+ *   sensor             name of the observation point (dedup key of handshakes)
+ *   command            the command line, for the audit trail
+ *   kexwatch_version   version of the binary that wrote the run
+ *   packets, bytes     packets read, bytes on the wire
+ *   flows              flows created
+ *   handshakes         handshakes recorded
+ *   skipped_malformed  packets skipped for a reason other than truncation or
+ *                      fragmentation (every skip_* counter except skip_*_short
+ *                      and skip_ip_fragment)
+ *   skipped_truncated  skip_*_short + payload_truncated + capture_truncated
+ *   flows_evicted      flows evicted because the flow table was full
+ *   db_errors          database write errors (a failed batch counts once)
+ *   counters           JSON object with every counter of counters.h by name
+ *   The counter columns are NULL until the run ends.
+ *
+ * sources: the capture files or interfaces a run read.
+ *   run_id -> runs.id, source_id (index within the run), name.
+ *
+ * handshakes: one row per observed handshake.
+ *   id                 INTEGER PRIMARY KEY
+ *   run_id             -> runs.id: the run that first recorded it
+ *   sensor, source     observation point; source is the file or interface
+ *   ts_first(_us)      first ClientHello segment
+ *   ts_last(_us)       final handshake message seen
+ *   transport          'tcp' or 'udp'
+ *   protocol           'tls' (later 'quic', 'ssh')
+ *   client_ip, client_port, server_ip, server_port   addresses as text
+ *   ip_version         4 or 6
+ *   vlan               outermost VLAN id, 0 when untagged
+ *   sni                server_name, NULL when absent
+ *   alpn               offered ALPN ids, JSON array of strings ('[]' if none)
+ *   legacy_version     ClientHello.legacy_version (771 = 0x0303)
+ *   versions_offered   supported_versions, JSON array of numbers
+ *   version            negotiated 'TLS1.3', 'TLS1.2', ... NULL without ServerHello
+ *   version_code       the same as a number (772 = 0x0304)
+ *   cipher_suite       selected suite; NULL without ServerHello
+ *   groups_offered     supported_groups of the first ClientHello, JSON array
+ *                      of code points in wire order, GREASE included
+ *   groups_offered_2   the same for the ClientHello after a HelloRetryRequest
+ *   key_shares         key_share groups, one array per ClientHello:
+ *                      [[4588,29]] or, after an HRR, [[29],[4588]]
+ *   offers_pq          some group or share in some ClientHello is hybrid/PQ
+ *   hrr, hrr_group     HelloRetryRequest seen, and the group it asked for
+ *   group_code         selected key-exchange group; NULL when none
+ *   group_name         its name, or '0x1234' when not in the registry
+ *   group_family       'classical', 'hybrid', 'pq', 'hybrid-draft', 'unknown'
+ *   tls12_kx           'ECDHE', 'DHE', 'RSA', 'PSK', 'other'; NULL for TLS 1.3
+ *   resumed, psk       resumption; the ServerHello accepted a PSK
+ *   verdict            'hybrid', 'pq', 'hybrid-draft', 'classical', 'resumed',
+ *                      'unknown', 'incomplete'
+ *   reason             'client-no-pq', 'server-declined', 'tls12' for classical;
+ *                      'rst', 'fin', 'timeout', 'end-of-capture', 'evicted',
+ *                      'gap', 'depth', 'malformed' for incomplete; else NULL
+ *   ch_bytes, ch_segments     size of the first ClientHello and the segments
+ *                             that carried it
+ *   ch2_bytes, ch2_segments   the same after an HRR, else NULL
+ *   ch_to_sh_us        first ClientHello to ServerHello; NULL without one
+ *   sigalgs            signature_algorithms, JSON array
+ *   ech                encrypted_client_hello offered
+ *   list_overflow      some ClientHello list was longer than kexwatch keeps
+ *   ndpi               nDPI protocol label, NULL when none
+ *   pkt_first_ch, pkt_sh      packet numbers (1-based within the source);
+ *                             pkt_sh NULL without ServerHello
+ *   A handshake is the same when sensor, protocol, both endpoints and
+ *   ts_first_us match: reading a capture twice adds no rows.
+ *
+ * View hops: one row per server endpoint (server_ip, server_port, sni).
+ *   first_seen, last_seen, handshakes, clients (distinct client IPs),
+ *   n_hybrid, n_pq, n_hybrid_draft, n_classical (= n_client_no_pq +
+ *   n_server_declined + n_tls12), n_resumed, n_incomplete, n_unknown,
+ *   groups_selected (distinct group names, sorted, comma-separated),
+ *   verdict and risk (higher is worse), from the handshakes that decide
+ *   (hybrid, pq, hybrid-draft, classical, unknown; resumed and incomplete
+ *   ones do not):
+ *     none decide, or all are unknown               'unknown'                      1
+ *     all hybrid or pq                              'hybrid'                       0
+ *     some hybrid-draft, no classical               'draft-kyber'                  3
+ *     all classical (TLS 1.2 included), some with
+ *       reason server-declined                      'classical (server-declined)'  5
+ *       otherwise                                   'classical (clients-no-pq)'    4
+ *     anything else                                 'mixed'                        2
+ *
+ * Migrations: migrations[i] takes user_version i to i + 1 inside one write
+ * transaction. A v2 appends migrate_v2 (ALTER TABLE ... ADD COLUMN, and
+ * DROP VIEW/CREATE VIEW when the view changes) and bumps
+ * KX_STORE_SCHEMA_VERSION; v1 files then upgrade on their next open.
+ */
+#include "kexwatch/store.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kexwatch/emit.h"
+#include "kx_config.h"
+
+static const char schema_v1[] =
+	"CREATE TABLE runs ("
+	" id INTEGER PRIMARY KEY,"
+	" started TEXT NOT NULL, started_us INTEGER NOT NULL,"
+	" finished TEXT, finished_us INTEGER,"
+	" sensor TEXT NOT NULL, command TEXT, kexwatch_version TEXT NOT NULL,"
+	" packets INTEGER, bytes INTEGER, flows INTEGER, handshakes INTEGER,"
+	" skipped_malformed INTEGER, skipped_truncated INTEGER, flows_evicted INTEGER,"
+	" db_errors INTEGER, counters TEXT);\n"
+
+	"CREATE TABLE sources ("
+	" run_id INTEGER NOT NULL REFERENCES runs(id),"
+	" source_id INTEGER NOT NULL, name TEXT NOT NULL,"
+	" PRIMARY KEY (run_id, source_id));\n"
+
+	"CREATE TABLE handshakes ("
+	" id INTEGER PRIMARY KEY,"
+	" run_id INTEGER NOT NULL REFERENCES runs(id),"
+	" sensor TEXT NOT NULL, source TEXT,"
+	" ts_first TEXT NOT NULL, ts_first_us INTEGER NOT NULL,"
+	" ts_last TEXT NOT NULL, ts_last_us INTEGER NOT NULL,"
+	" transport TEXT NOT NULL, protocol TEXT NOT NULL,"
+	" client_ip TEXT NOT NULL, client_port INTEGER NOT NULL,"
+	" server_ip TEXT NOT NULL, server_port INTEGER NOT NULL,"
+	" ip_version INTEGER NOT NULL, vlan INTEGER NOT NULL,"
+	" sni TEXT, alpn TEXT NOT NULL,"
+	" legacy_version INTEGER NOT NULL, versions_offered TEXT NOT NULL,"
+	" version TEXT, version_code INTEGER, cipher_suite INTEGER,"
+	" groups_offered TEXT NOT NULL, groups_offered_2 TEXT, key_shares TEXT NOT NULL,"
+	" offers_pq INTEGER NOT NULL, hrr INTEGER NOT NULL, hrr_group INTEGER,"
+	" group_code INTEGER, group_name TEXT, group_family TEXT, tls12_kx TEXT,"
+	" resumed INTEGER NOT NULL, psk INTEGER NOT NULL,"
+	" verdict TEXT NOT NULL, reason TEXT,"
+	" ch_bytes INTEGER NOT NULL, ch_segments INTEGER NOT NULL,"
+	" ch2_bytes INTEGER, ch2_segments INTEGER, ch_to_sh_us INTEGER,"
+	" sigalgs TEXT NOT NULL, ech INTEGER NOT NULL, list_overflow INTEGER NOT NULL,"
+	" ndpi TEXT, pkt_first_ch INTEGER NOT NULL, pkt_sh INTEGER,"
+	" UNIQUE (sensor, protocol, client_ip, client_port, server_ip, server_port,"
+	" ts_first_us));\n"
+
+	"CREATE INDEX handshakes_server ON handshakes (server_ip, server_port, sni);\n"
+	"CREATE INDEX handshakes_client ON handshakes (client_ip);\n"
+	"CREATE INDEX handshakes_ts ON handshakes (ts_first_us);\n"
+	"CREATE INDEX handshakes_verdict ON handshakes (verdict);\n"
+
+	/* Three layers: counts per endpoint, then the verdict from the counts,
+	 * then its risk rank. groups_selected is a correlated subquery so the
+	 * names come out sorted; sni IS matches the NULL-SNI endpoint too. */
+	"CREATE VIEW hops AS SELECT"
+	" server_ip, server_port, sni, first_seen, last_seen, handshakes, clients,"
+	" n_hybrid, n_pq, n_hybrid_draft, n_classical, n_client_no_pq,"
+	" n_server_declined, n_tls12, n_resumed, n_incomplete, n_unknown,"
+	" groups_selected, verdict,"
+	" CASE verdict WHEN 'classical (server-declined)' THEN 5"
+	"  WHEN 'classical (clients-no-pq)' THEN 4 WHEN 'draft-kyber' THEN 3"
+	"  WHEN 'mixed' THEN 2 WHEN 'unknown' THEN 1 ELSE 0 END AS risk"
+	" FROM (SELECT *,"
+	"  CASE WHEN n_decide = n_unknown THEN 'unknown'"
+	"  WHEN n_hybrid + n_pq = n_decide THEN 'hybrid'"
+	"  WHEN n_hybrid_draft > 0 AND n_classical = 0 THEN 'draft-kyber'"
+	"  WHEN n_classical = n_decide THEN"
+	"   CASE WHEN n_server_declined > 0 THEN 'classical (server-declined)'"
+	"   ELSE 'classical (clients-no-pq)' END"
+	"  ELSE 'mixed' END AS verdict"
+	" FROM (SELECT server_ip, server_port, sni,"
+	"  min(ts_first) AS first_seen, max(ts_last) AS last_seen,"
+	"  count(*) AS handshakes, count(DISTINCT client_ip) AS clients,"
+	"  sum(verdict = 'hybrid') AS n_hybrid,"
+	"  sum(verdict = 'pq') AS n_pq,"
+	"  sum(verdict = 'hybrid-draft') AS n_hybrid_draft,"
+	"  sum(verdict = 'classical') AS n_classical,"
+	"  sum(verdict = 'classical' AND reason = 'client-no-pq') AS n_client_no_pq,"
+	"  sum(verdict = 'classical' AND reason = 'server-declined') AS n_server_declined,"
+	"  sum(verdict = 'classical' AND reason = 'tls12') AS n_tls12,"
+	"  sum(verdict = 'resumed') AS n_resumed,"
+	"  sum(verdict = 'incomplete') AS n_incomplete,"
+	"  sum(verdict = 'unknown') AS n_unknown,"
+	"  sum(verdict IN ('hybrid', 'pq', 'hybrid-draft', 'classical', 'unknown')) AS n_decide,"
+	"  (SELECT group_concat(group_name, ',') FROM"
+	"   (SELECT DISTINCT g.group_name FROM handshakes AS g"
+	"    WHERE g.server_ip = h.server_ip AND g.server_port = h.server_port"
+	"    AND g.sni IS h.sni AND g.group_name IS NOT NULL ORDER BY 1)) AS groups_selected"
+	"  FROM handshakes AS h GROUP BY server_ip, server_port, sni));\n";
+
+static int migrate_v1(sqlite3 *db)
+{
+	return sqlite3_exec(db, schema_v1, NULL, NULL, NULL);
+}
+
+static int (*const migrations[])(sqlite3 *db) = {
+	migrate_v1,
+};
+
+_Static_assert(sizeof(migrations) / sizeof(migrations[0]) == KX_STORE_SCHEMA_VERSION,
+	       "one migration per schema version");
+
+static const char insert_hs_sql[] =
+	"INSERT INTO handshakes (run_id, sensor, source,"
+	" ts_first, ts_first_us, ts_last, ts_last_us,"
+	" transport, protocol, client_ip, client_port, server_ip, server_port,"
+	" ip_version, vlan, sni, alpn, legacy_version, versions_offered,"
+	" version, version_code, cipher_suite,"
+	" groups_offered, groups_offered_2, key_shares, offers_pq, hrr, hrr_group,"
+	" group_code, group_name, group_family, tls12_kx, resumed, psk,"
+	" verdict, reason, ch_bytes, ch_segments, ch2_bytes, ch2_segments,"
+	" ch_to_sh_us, sigalgs, ech, list_overflow, ndpi, pkt_first_ch, pkt_sh)"
+	" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+	" ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	/* Not OR IGNORE: that would also swallow NOT NULL violations as duplicates. */
+	" ON CONFLICT (sensor, protocol, client_ip, client_port, server_ip, server_port,"
+	" ts_first_us) DO NOTHING";
+
+static const char insert_run_sql[] =
+	"INSERT INTO runs (started, started_us, sensor, command, kexwatch_version)"
+	" VALUES (?, ?, ?, ?, ?)";
+
+static const char insert_source_sql[] =
+	"INSERT OR REPLACE INTO sources (run_id, source_id, name) VALUES (?, ?, ?)";
+
+static const char end_run_sql[] =
+	"UPDATE runs SET finished = ?, finished_us = ?, packets = ?, bytes = ?,"
+	" flows = ?, handshakes = ?, skipped_malformed = ?, skipped_truncated = ?,"
+	" flows_evicted = ?, db_errors = ?, counters = ? WHERE id = ?";
+
+/* Worst cases of the JSON columns: a code point is at most "65535,"; an
+ * ALPN byte at most "\u00XX" (a ',' becomes "\",\"", shorter). */
+#define CODES_JSON_MAX(n) (6 * (n) + 3)
+#define SHARES_JSON_MAX (2 * CODES_JSON_MAX(KX_MAX_SHARES) + 3)
+#define ALPN_JSON_MAX (6 * KX_ALPN_MAX + 5)
+
+struct source {
+	uint32_t id;
+	char *name;
+};
+
+struct kx_store {
+	sqlite3 *db;
+	sqlite3_stmt *ins_hs, *ins_run, *ins_src, *end_run, *begin, *commit, *rollback;
+	struct kx_store_opts opts;
+	char *path;
+	char *sensor;           /* of the current run */
+	int64_t run_id;         /* 0 outside a run */
+	struct source *sources;
+	unsigned n_sources, cap_sources;
+	uint64_t pend_new, pend_dup;  /* rows in the open transaction */
+	/* Settled but not yet added to the caller's counters: calls without
+	 * counters (begin_run, set_source) may commit a batch too. */
+	uint64_t done_new, done_dup, done_errors;
+	uint64_t last_ms;
+	bool clock_set;
+	char err[512];
+};
+
+struct binder {
+	sqlite3_stmt *stmt;
+	int i;
+	int rc;
+};
+
+static void bind_rc(struct binder *b, int rc)
+{
+	if (rc != SQLITE_OK && b->rc == SQLITE_OK)
+		b->rc = rc;
+}
+
+/* Text bound SQLITE_STATIC: every buffer outlives the sqlite3_step. */
+static void bind_textn(struct binder *b, const char *v, size_t n)
+{
+	b->i++;
+	bind_rc(b, v ? sqlite3_bind_text(b->stmt, b->i, v, (int)n, SQLITE_STATIC)
+		     : sqlite3_bind_null(b->stmt, b->i));
+}
+
+static void bind_text(struct binder *b, const char *v)
+{
+	bind_textn(b, v, v ? strlen(v) : 0);
+}
+
+static void bind_int(struct binder *b, bool present, int64_t v)
+{
+	b->i++;
+	bind_rc(b, present ? sqlite3_bind_int64(b->stmt, b->i, v)
+			   : sqlite3_bind_null(b->stmt, b->i));
+}
+
+static void drain(struct kx_store *st, struct kx_counters *c)
+{
+	if (!c)
+		return;
+	c->db_rows_written += st->done_new;
+	c->db_rows_duplicate += st->done_dup;
+	c->db_errors += st->done_errors;
+	st->done_new = st->done_dup = st->done_errors = 0;
+}
+
+/* Records why statement s failed, then rolls back the open batch as a whole
+ * so no partial batch is ever committed. this_row is 1 when the failure also
+ * loses the handshake being added. Always returns -1. */
+static int fail(struct kx_store *st, sqlite3_stmt *s, const char *what, int rc,
+		unsigned this_row)
+{
+	uint64_t lost = st->pend_new + this_row;
+	int n = snprintf(st->err, sizeof(st->err), "%s: %s: %s", st->path, what,
+			 sqlite3_errmsg(st->db));
+
+	if ((rc & 0xff) == SQLITE_BUSY && n > 0 && (size_t)n < sizeof(st->err))
+		n += snprintf(st->err + n, sizeof(st->err) - (size_t)n,
+			      " (another process held the write lock for more than %u ms)",
+			      st->opts.busy_ms);
+	if (lost && n > 0 && (size_t)n < sizeof(st->err))
+		snprintf(st->err + n, sizeof(st->err) - (size_t)n,
+			 "; %" PRIu64 " handshake row%s lost (the batch was rolled back)", lost,
+			 lost == 1 ? "" : "s");
+	if (s)
+		sqlite3_reset(s);
+	if (!sqlite3_get_autocommit(st->db)) {
+		sqlite3_step(st->rollback);
+		sqlite3_reset(st->rollback);
+	}
+	st->pend_new = st->pend_dup = 0;
+	st->done_errors++;
+	return -1;
+}
+
+/* Runs a prepared statement that returns no rows. */
+static int step(struct kx_store *st, sqlite3_stmt *s, const char *what, unsigned this_row)
+{
+	int rc = sqlite3_step(s);
+	if (rc != SQLITE_DONE)
+		return fail(st, s, what, rc, this_row);
+	sqlite3_reset(s);
+	return 0;
+}
+
+/* BEGIN IMMEDIATE takes the write lock up front (waiting up to busy_ms),
+ * so no statement inside the batch can hit SQLITE_BUSY halfway. */
+static int begin(struct kx_store *st, unsigned this_row)
+{
+	if (!sqlite3_get_autocommit(st->db))
+		return 0;
+	return step(st, st->begin, "cannot start a transaction", this_row);
+}
+
+static int commit(struct kx_store *st)
+{
+	if (sqlite3_get_autocommit(st->db))
+		return 0;
+	if (step(st, st->commit, "commit failed", 0) < 0)
+		return -1;
+	st->done_new += st->pend_new;
+	st->done_dup += st->pend_dup;
+	st->pend_new = st->pend_dup = 0;
+	return 0;
+}
+
+static int no_run(struct kx_store *st)
+{
+	snprintf(st->err, sizeof(st->err), "%s: no run started", st->path);
+	return -1;
+}
+
+static int query_int(sqlite3 *db, const char *sql, int *ret)
+{
+	sqlite3_stmt *s;
+	int rc = sqlite3_prepare_v2(db, sql, -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*ret = sqlite3_column_int(s, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int kx_store_schema_version(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+	int version = 0, app = 0, tables = 0;
+
+	if (query_int(db, "PRAGMA user_version", &version) != SQLITE_OK ||
+	    query_int(db, "PRAGMA application_id", &app) != SQLITE_OK ||
+	    query_int(db, "SELECT count(*) FROM sqlite_master", &tables) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(db));
+		return -1;
+	}
+	if (version == 0 && app == 0 && tables == 0)
+		return 0;
+	if (app != KX_STORE_APP_ID || version <= 0) {
+		snprintf(err, errlen, "%s: not a kexwatch database (an SQLite file with "
+			 "application_id 0x%08x, user_version %d)", path, (unsigned)app, version);
+		return -1;
+	}
+	if (version > KX_STORE_SCHEMA_VERSION) {
+		snprintf(err, errlen, "%s: database schema version %d is newer than this "
+			 "kexwatch %s supports (%d); use a newer kexwatch", path, version,
+			 KX_VERSION, KX_STORE_SCHEMA_VERSION);
+		return -1;
+	}
+	return version;
+}
+
+/* Applies the migrations the file lacks, all in one write transaction. The
+ * version is read again under the lock: another process may have created
+ * the schema since we looked. */
+static int migrate(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+	char sql[96];
+	int version, rc;
+
+	rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "%s: cannot lock for the schema upgrade: %s", path,
+			 sqlite3_errmsg(db));
+		return -1;
+	}
+	version = kx_store_schema_version(db, path, err, errlen);
+	if (version < 0)
+		goto out;
+	for (int v = version; v < KX_STORE_SCHEMA_VERSION; v++) {
+		rc = migrations[v](db);
+		if (rc != SQLITE_OK) {
+			snprintf(err, errlen, "%s: schema upgrade to version %d failed: %s", path,
+				 v + 1, sqlite3_errmsg(db));
+			version = -1;
+			goto out;
+		}
+	}
+	/* Integers we own: PRAGMA values cannot be bound. */
+	snprintf(sql, sizeof(sql), "PRAGMA application_id = %d; PRAGMA user_version = %d",
+		 KX_STORE_APP_ID, KX_STORE_SCHEMA_VERSION);
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: schema upgrade failed: %s", path, sqlite3_errmsg(db));
+		version = -1;
+	}
+out:
+	if (!sqlite3_get_autocommit(db))
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return version < 0 ? -1 : 0;
+}
+
+static int configure(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+	sqlite3_stmt *s;
+	int rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &s, NULL);
+	bool wal = false;
+
+	if (rc == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW) {
+		const char *mode = (const char *)sqlite3_column_text(s, 0);
+		wal = mode && (strcmp(mode, "wal") == 0 || strcmp(mode, "memory") == 0);
+	}
+	sqlite3_finalize(s);
+	if (!wal) {
+		snprintf(err, errlen, "%s: cannot switch to WAL journal mode: %s", path,
+			 rc == SQLITE_OK ? "not supported here (network file system?)"
+					 : sqlite3_errmsg(db));
+		return -1;
+	}
+	if (sqlite3_exec(db, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON", NULL,
+			 NULL, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(db));
+		return -1;
+	}
+	return 0;
+}
+
+int kx_store_open(const char *path, const struct kx_store_opts *opts,
+		  struct kx_store **ret, char *err, size_t errlen)
+{
+	static const struct {
+		size_t off;
+		const char *sql;
+	} stmts[] = {
+		{ offsetof(struct kx_store, ins_hs), insert_hs_sql },
+		{ offsetof(struct kx_store, ins_run), insert_run_sql },
+		{ offsetof(struct kx_store, ins_src), insert_source_sql },
+		{ offsetof(struct kx_store, end_run), end_run_sql },
+		{ offsetof(struct kx_store, begin), "BEGIN IMMEDIATE" },
+		{ offsetof(struct kx_store, commit), "COMMIT" },
+		{ offsetof(struct kx_store, rollback), "ROLLBACK" },
+	};
+	struct kx_store *st = calloc(1, sizeof(*st));
+	int rc;
+
+	*ret = NULL;
+	if (!st || !(st->path = strdup(path))) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		free(st);
+		return -1;
+	}
+	if (opts)
+		st->opts = *opts;
+	if (!st->opts.batch_rows)
+		st->opts.batch_rows = 500;
+	if (!st->opts.flush_ms)
+		st->opts.flush_ms = 1000;
+	if (!st->opts.busy_ms)
+		st->opts.busy_ms = 5000;
+
+	rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	if (rc != SQLITE_OK) {
+		int sys = st->db ? sqlite3_system_errno(st->db) : 0;
+		snprintf(err, errlen, "%s: cannot open database: %s%s%s", path,
+			 st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc),
+			 sys ? ": " : "", sys ? strerror(sys) : "");
+		goto fail;
+	}
+	sqlite3_busy_timeout(st->db, (int)st->opts.busy_ms);
+	if (sqlite3_db_readonly(st->db, "main") == 1) {
+		snprintf(err, errlen, "%s: database is read-only", path);
+		goto fail;
+	}
+	/* Look before touching anything: journal_mode=WAL would rewrite the
+	 * header of some other application's database. */
+	if (kx_store_schema_version(st->db, path, err, errlen) < 0 ||
+	    configure(st->db, path, err, errlen) < 0 || migrate(st->db, path, err, errlen) < 0)
+		goto fail;
+	for (size_t i = 0; i < sizeof(stmts) / sizeof(stmts[0]); i++) {
+		sqlite3_stmt **s = (sqlite3_stmt **)((char *)st + stmts[i].off);
+		if (sqlite3_prepare_v3(st->db, stmts[i].sql, -1, SQLITE_PREPARE_PERSISTENT, s,
+				       NULL) != SQLITE_OK) {
+			snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(st->db));
+			goto fail;
+		}
+	}
+	*ret = st;
+	return 0;
+fail:
+	kx_store_close(st);
+	return -1;
+}
+
+int kx_store_begin_run(struct kx_store *st, const char *sensor, const char *command,
+		       uint64_t started_us)
+{
+	struct binder b = { st->ins_run, 0, SQLITE_OK };
+	char ts[32];
+
+	if (commit(st) < 0)
+		return -1;
+	for (unsigned i = 0; i < st->n_sources; i++)
+		free(st->sources[i].name);
+	st->n_sources = 0;
+	st->run_id = 0;
+	free(st->sensor);
+	st->sensor = strdup(sensor ? sensor : "");
+	if (!st->sensor) {
+		snprintf(st->err, sizeof(st->err), "%s: out of memory", st->path);
+		return -1;
+	}
+	bind_text(&b, kx_time_str(started_us, ts, sizeof(ts)));
+	bind_int(&b, true, (int64_t)started_us);
+	bind_text(&b, st->sensor);
+	bind_text(&b, command);
+	bind_text(&b, KX_VERSION);
+	if (b.rc != SQLITE_OK)
+		return fail(st, st->ins_run, "cannot record the run", b.rc, 0);
+	if (begin(st, 0) < 0 || step(st, st->ins_run, "cannot record the run", 0) < 0)
+		return -1;
+	st->run_id = sqlite3_last_insert_rowid(st->db);
+	return commit(st);
+}
+
+static struct source *find_source(const struct kx_store *st, uint32_t id)
+{
+	for (unsigned i = 0; i < st->n_sources; i++)
+		if (st->sources[i].id == id)
+			return &st->sources[i];
+	return NULL;
+}
+
+int kx_store_set_source(struct kx_store *st, uint32_t id, const char *name)
+{
+	struct binder b = { st->ins_src, 0, SQLITE_OK };
+	struct source *src = find_source(st, id);
+	char *copy;
+
+	if (!st->run_id)
+		return no_run(st);
+	copy = strdup(name);
+	if (copy && !src && st->n_sources == st->cap_sources) {
+		unsigned cap = st->cap_sources ? 2 * st->cap_sources : 4;
+		struct source *v = realloc(st->sources, cap * sizeof(*v));
+		if (!v) {
+			free(copy);
+			copy = NULL;
+		} else {
+			st->sources = v;
+			st->cap_sources = cap;
+		}
+	}
+	if (!copy) {
+		snprintf(st->err, sizeof(st->err), "%s: out of memory", st->path);
+		return -1;
+	}
+	if (!src) {
+		src = &st->sources[st->n_sources++];
+		src->id = id;
+		src->name = NULL;
+	}
+	free(src->name);
+	src->name = copy;
+
+	bind_int(&b, true, st->run_id);
+	bind_int(&b, true, id);
+	bind_text(&b, src->name);
+	if (b.rc != SQLITE_OK)
+		return fail(st, st->ins_src, "cannot record the source", b.rc, 0);
+	/* Committed at once, so a later failed batch cannot take it along. */
+	if (begin(st, 0) < 0 || step(st, st->ins_src, "cannot record the source", 0) < 0)
+		return -1;
+	return commit(st);
+}
+
+int kx_store_add(struct kx_store *st, const struct kx_hs *hs, struct kx_counters *c)
+{
+	const struct kx_client_hello *ch = &hs->ch[0], *ch2 = &hs->ch[1];
+	char sni[3 * KX_SNI_MAX + 1], ndpi[3 * KX_LABEL_MAX + 1];
+	char alpn[ALPN_JSON_MAX], shares[SHARES_JSON_MAX];
+	char versions[CODES_JSON_MAX(KX_MAX_VERSIONS)], sigalgs[CODES_JSON_MAX(KX_MAX_SIGALGS)];
+	char groups[CODES_JSON_MAX(KX_MAX_GROUPS)], groups2[CODES_JSON_MAX(KX_MAX_GROUPS)];
+	struct binder b = { st->ins_hs, 0, SQLITE_OK };
+	const struct source *src = find_source(st, hs->source_id);
+	struct kx_hs_text t;
+	size_t sni_n, ndpi_n;
+	int rc = 0;
+
+	if (!st->run_id) {
+		rc = no_run(st);
+		goto out;
+	}
+	kx_hs_text(hs, &t);
+	/* Wire strings are cleaned to UTF-8: SQLite would store stray bytes
+	 * as they are, and readers such as Python's sqlite3 then fail. */
+	sni_n = kx_utf8_clean(hs->sni, strnlen(hs->sni, sizeof(hs->sni)), sni, sizeof(sni));
+	ndpi_n = kx_utf8_clean(hs->ndpi_label, strnlen(hs->ndpi_label, sizeof(hs->ndpi_label)),
+			       ndpi, sizeof(ndpi));
+	kx_alpn_json(hs->alpn, strnlen(hs->alpn, sizeof(hs->alpn)), alpn, sizeof(alpn));
+	kx_groups_json(ch->versions, ch->n_versions, versions, sizeof(versions));
+	kx_groups_json(ch->groups, ch->n_groups, groups, sizeof(groups));
+	kx_groups_json(ch2->groups, ch2->n_groups, groups2, sizeof(groups2));
+	kx_shares_json(hs, shares, sizeof(shares));
+	kx_groups_json(ch->sigalgs, ch->n_sigalgs, sigalgs, sizeof(sigalgs));
+
+	bind_int(&b, true, st->run_id);
+	bind_text(&b, st->sensor);
+	bind_text(&b, src ? src->name : NULL);
+	bind_text(&b, t.ts_first);
+	bind_int(&b, true, (int64_t)hs->ts_first_us);
+	bind_text(&b, t.ts_last);
+	bind_int(&b, true, (int64_t)hs->ts_last_us);
+	bind_text(&b, t.transport);
+	bind_textn(&b, hs->protocol, strnlen(hs->protocol, sizeof(hs->protocol)));
+	bind_text(&b, t.client_ip);
+	bind_int(&b, true, hs->client_port);
+	bind_text(&b, t.server_ip);
+	bind_int(&b, true, hs->server_port);
+	bind_int(&b, true, hs->client_ip.family);
+	bind_int(&b, true, hs->vlan);
+	bind_textn(&b, sni_n ? sni : NULL, sni_n);
+	bind_text(&b, alpn);
+	bind_int(&b, true, ch->legacy_version);
+	bind_text(&b, versions);
+	bind_text(&b, t.version);
+	bind_int(&b, hs->have_sh, hs->version);
+	bind_int(&b, hs->have_sh, hs->cipher_suite);
+	bind_text(&b, groups);
+	bind_text(&b, t.n_ch == 2 ? groups2 : NULL);
+	bind_text(&b, shares);
+	bind_int(&b, true, t.offers_pq);
+	bind_int(&b, true, hs->hrr);
+	bind_int(&b, hs->hrr && hs->hrr_group, hs->hrr_group);
+	bind_int(&b, hs->have_group, hs->group);
+	bind_text(&b, t.group_name);
+	bind_text(&b, t.group_family);
+	bind_text(&b, t.tls12_kx);
+	bind_int(&b, true, hs->resumed);
+	bind_int(&b, true, hs->psk_selected);
+	bind_text(&b, t.verdict);
+	bind_text(&b, t.reason);
+	bind_int(&b, true, ch->bytes);
+	bind_int(&b, true, ch->segments);
+	bind_int(&b, t.n_ch == 2, ch2->bytes);
+	bind_int(&b, t.n_ch == 2, ch2->segments);
+	bind_int(&b, hs->ch_to_sh_us >= 0, hs->ch_to_sh_us);
+	bind_text(&b, sigalgs);
+	bind_int(&b, true, ch->has_ech);
+	bind_int(&b, true, t.list_overflow);
+	bind_textn(&b, ndpi_n ? ndpi : NULL, ndpi_n);
+	bind_int(&b, true, (int64_t)hs->pkt_first_ch);
+	bind_int(&b, hs->pkt_sh != 0, (int64_t)hs->pkt_sh);
+	assert(b.i == sqlite3_bind_parameter_count(st->ins_hs));
+	if (b.rc != SQLITE_OK) {
+		rc = fail(st, st->ins_hs, "cannot store a handshake", b.rc, 1);
+		goto out;
+	}
+
+	if (begin(st, 1) < 0 || step(st, st->ins_hs, "cannot store a handshake", 1) < 0) {
+		rc = -1;
+		goto out;
+	}
+	if (sqlite3_changes(st->db))
+		st->pend_new++;
+	else
+		st->pend_dup++;
+	if (st->pend_new + st->pend_dup >= st->opts.batch_rows)
+		rc = commit(st);
+out:
+	drain(st, c);
+	return rc;
+}
+
+int kx_store_tick(struct kx_store *st, uint64_t now_ms, struct kx_counters *c)
+{
+	int rc = 0;
+
+	/* The clock starts at the first tick and restarts if it goes back. */
+	if (!st->clock_set || now_ms < st->last_ms) {
+		st->last_ms = now_ms;
+		st->clock_set = true;
+	} else if (now_ms - st->last_ms >= st->opts.flush_ms) {
+		st->last_ms = now_ms;
+		rc = commit(st);
+	}
+	drain(st, c);
+	return rc;
+}
+
+int kx_store_flush(struct kx_store *st, struct kx_counters *c)
+{
+	int rc = commit(st);
+	drain(st, c);
+	return rc;
+}
+
+/* The run's summary columns, grouped by counter name so counters added to
+ * counters.h later are summed in without touching this file. */
+static void summarize(const struct kx_counters *c, uint64_t *malformed, uint64_t *truncated)
+{
+	*malformed = 0;
+	*truncated = c->payload_truncated + c->capture_truncated;
+	for (unsigned i = 0; i < kx_counter_count; i++) {
+		const char *name = kx_counter_descs[i].name;
+		size_t len = strlen(name);
+
+		if (strncmp(name, "skip_", 5) != 0 || strcmp(name, "skip_ip_fragment") == 0)
+			continue;
+		if (len > 6 && strcmp(name + len - 6, "_short") == 0)
+			*truncated += kx_counter_get(c, i);
+		else
+			*malformed += kx_counter_get(c, i);
+	}
+}
+
+static char *counters_json(sqlite3 *db, const struct kx_counters *c)
+{
+	sqlite3_str *s = sqlite3_str_new(db);
+
+	for (unsigned i = 0; i < kx_counter_count; i++)
+		sqlite3_str_appendf(s, "%s\"%s\":%llu", i ? "," : "{", kx_counter_descs[i].name,
+				    (unsigned long long)kx_counter_get(c, i));
+	sqlite3_str_appendall(s, "}");
+	return sqlite3_str_finish(s);
+}
+
+int kx_store_end_run(struct kx_store *st, struct kx_counters *c, uint64_t finished_us)
+{
+	struct binder b = { st->end_run, 0, SQLITE_OK };
+	uint64_t malformed, truncated;
+	char ts[32], *json;
+	int rc = commit(st);
+
+	drain(st, c);
+	if (!st->run_id)
+		return no_run(st);
+	json = counters_json(st->db, c);
+	if (!json) {
+		snprintf(st->err, sizeof(st->err), "%s: out of memory", st->path);
+		return -1;
+	}
+	summarize(c, &malformed, &truncated);
+	bind_text(&b, kx_time_str(finished_us, ts, sizeof(ts)));
+	bind_int(&b, true, (int64_t)finished_us);
+	bind_int(&b, true, (int64_t)c->packets);
+	bind_int(&b, true, (int64_t)c->bytes);
+	bind_int(&b, true, (int64_t)c->flows_created);
+	bind_int(&b, true, (int64_t)c->hs_total);
+	bind_int(&b, true, (int64_t)malformed);
+	bind_int(&b, true, (int64_t)truncated);
+	bind_int(&b, true, (int64_t)c->flows_evicted_full);
+	bind_int(&b, true, (int64_t)c->db_errors);
+	bind_text(&b, json);
+	bind_int(&b, true, st->run_id);
+	if (b.rc != SQLITE_OK)
+		fail(st, st->end_run, "cannot record the end of the run", b.rc, 0);
+	else if (begin(st, 0) == 0 &&
+		 step(st, st->end_run, "cannot record the end of the run", 0) == 0)
+		commit(st);
+	sqlite3_clear_bindings(st->end_run);
+	sqlite3_free(json);
+	if (st->done_errors)
+		rc = -1;
+	drain(st, c);
+	st->run_id = 0;
+	return rc;
+}
+
+const char *kx_store_error(const struct kx_store *st)
+{
+	return st->err;
+}
+
+void kx_store_close(struct kx_store *st)
+{
+	if (!st)
+		return;
+	if (st->db) {
+		commit(st);
+		sqlite3_finalize(st->ins_hs);
+		sqlite3_finalize(st->ins_run);
+		sqlite3_finalize(st->ins_src);
+		sqlite3_finalize(st->end_run);
+		sqlite3_finalize(st->begin);
+		sqlite3_finalize(st->commit);
+		sqlite3_finalize(st->rollback);
+		sqlite3_close(st->db);
+	}
+	for (unsigned i = 0; i < st->n_sources; i++)
+		free(st->sources[i].name);
+	free(st->sources);
+	free(st->sensor);
+	free(st->path);
+	free(st);
+}
