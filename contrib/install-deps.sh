@@ -1,0 +1,14 @@
+#!/bin/sh
+# Installs what building and testing kexwatch needs on Debian 12.
+# Runs apt-get directly as root, through sudo otherwise.
+set -eu
+pkgs="meson ninja-build pkg-config gcc libc6-dev libpcap-dev libndpi-dev libsqlite3-dev python3"
+if [ "$(id -u)" -eq 0 ]; then as_root=""; else as_root="sudo"; fi
+missing=""
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	$as_root apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -qq --no-install-recommends $missing
+fi

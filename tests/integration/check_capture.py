@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""Runs kexwatch on one capture and compares every handshake row, in the
+SQLite inventory and in the JSON events, with the expected values written
+down in pcaps/expected.tsv (cross-checked with tshark when the capture was
+made). Exits 1 on the first difference, printing all of them."""
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+
+FIELDS = ["file", "client_ip", "client_port", "server_ip", "server_port", "sni", "version",
+          "offered_groups", "key_shares", "hrr", "hrr_group", "selected_group", "cipher_suite",
+          "ch_segments", "first_ch_frame", "sh_frame", "expected_verdict"]
+
+VERSION_NAMES = {"0x0304": "TLS1.3", "0x0303": "TLS1.2", "0x0302": "TLS1.1", "0x0301": "TLS1.0",
+                 "TLS1.3": "TLS1.3", "TLS1.2": "TLS1.2"}
+
+
+def hexlist(s):
+    return [int(x, 16) for x in s.split(",") if x.strip()]
+
+
+def load_expected(tsv, name):
+    rows = []
+    with open(tsv) as f:
+        for line in f:
+            if not line.strip() or line.startswith("#"):
+                continue
+            cols = line.rstrip("\n").split("\t")
+            if cols[0] == "file":
+                continue
+            if len(cols) != len(FIELDS):
+                sys.exit(f"{tsv}: {len(cols)} columns, want {len(FIELDS)}: {line!r}")
+            row = dict(zip(FIELDS, cols))
+            if row["file"] == name:
+                rows.append(row)
+    return rows
+
+
+def opt_int(s):
+    s = s.strip()
+    return int(s, 16) if s.lower().startswith("0x") else (int(s) if s else None)
+
+
+def compare(exp, got, where, errors):
+    def eq(what, want, have):
+        if want != have:
+            errors.append(f"{where}: {what}: want {want!r}, got {have!r}")
+
+    eq("sni", exp["sni"] or None, got["sni"])
+    verdict, _, reason = exp["expected_verdict"].partition("/")
+    eq("verdict", verdict, got["verdict"])
+    eq("reason", reason or None, got["reason"])
+    eq("groups_offered", hexlist(exp["offered_groups"]), got["groups_offered"])
+    eq("key_shares", [hexlist(k) for k in exp["key_shares"].split(";")] if exp["key_shares"] else [[]],
+       got["key_shares"])
+    eq("hrr", exp["hrr"] == "1", bool(got["hrr"]))
+    eq("hrr_group", opt_int(exp["hrr_group"]) if exp["hrr"] == "1" else None, got["hrr_group"])
+    eq("group", opt_int(exp["selected_group"]), got["group"])
+    if verdict != "incomplete":
+        eq("version", VERSION_NAMES.get(exp["version"], exp["version"]), got["version"])
+        eq("cipher_suite", opt_int(exp["cipher_suite"]), got["cipher_suite"])
+        eq("pkt_sh", int(exp["sh_frame"]), got["pkt_sh"])
+    else:
+        eq("pkt_sh", None, got["pkt_sh"])
+    eq("client_hello_segments", int(exp["ch_segments"]), got["client_hello_segments"])
+    eq("pkt_first_ch", int(exp["first_ch_frame"]), got["pkt_first_ch"])
+
+
+def main():
+    kexwatch, pcap, tsv = sys.argv[1:4]
+    extra = sys.argv[4:]
+    name = os.path.basename(pcap)
+    expected = load_expected(tsv, name)
+    if not expected:
+        sys.exit(f"no expected rows for {name} in {tsv}")
+    with tempfile.TemporaryDirectory() as tmp:
+        db = os.path.join(tmp, "t.db")
+        js = os.path.join(tmp, "t.jsonl")
+        cmd = [kexwatch, "read", "--db", db, "--json", js, "--sensor", "test", *extra, pcap]
+        p = subprocess.run(cmd, capture_output=True, text=True)
+        if p.returncode != 0:
+            sys.exit(f"{' '.join(cmd)} exited {p.returncode}:\n{p.stderr}")
+        con = sqlite3.connect(db)
+        con.row_factory = sqlite3.Row
+        rows = [dict(r) for r in con.execute("SELECT * FROM handshakes ORDER BY pkt_first_ch")]
+        with open(js) as f:
+            events = sorted((json.loads(l) for l in f), key=lambda e: e["pkt_first_ch"])
+        errors = []
+        if len(rows) != len(expected):
+            errors.append(f"{name}: {len(rows)} rows in the database, want {len(expected)}")
+        if len(events) != len(rows):
+            errors.append(f"{name}: {len(events)} JSON events but {len(rows)} rows")
+        byfirst = {e["pkt_first_ch"]: e for e in events}
+        for exp in expected:
+            where = f"{name} CH frame {exp['first_ch_frame']}"
+            ev = byfirst.get(int(exp["first_ch_frame"]))
+            if ev is None:
+                errors.append(f"{where}: no handshake found "
+                              f"(have first-CH frames {sorted(byfirst)})")
+                continue
+            for k in ("client_ip", "server_ip"):
+                if ev[k] != exp[k]:
+                    errors.append(f"{where}: {k}: want {exp[k]}, got {ev[k]}")
+            for k in ("client_port", "server_port"):
+                if ev[k] != int(exp[k]):
+                    errors.append(f"{where}: {k}: want {exp[k]}, got {ev[k]}")
+            compare(exp, ev, where + " (json)", errors)
+            # The database row must say the same as the JSON event.
+            row = next((r for r in rows if r["pkt_first_ch"] == ev["pkt_first_ch"]), None)
+            if row is None:
+                errors.append(f"{where}: JSON event has no database row")
+                continue
+            dbv = {
+                "sni": row["sni"], "verdict": row["verdict"], "reason": row["reason"],
+                "groups_offered": json.loads(row["groups_offered"]),
+                "key_shares": json.loads(row["key_shares"]), "hrr": row["hrr"],
+                "hrr_group": row["hrr_group"], "group": row["group_code"],
+                "version": row["version"], "cipher_suite": row["cipher_suite"],
+                "pkt_sh": row["pkt_sh"], "client_hello_segments": row["ch_segments"],
+                "pkt_first_ch": row["pkt_first_ch"],
+            }
+            compare(exp, dbv, where + " (db)", errors)
+        # Reading the same capture again adds nothing.
+        p2 = subprocess.run([kexwatch, "read", "--db", db, "--sensor", "test", *extra, pcap],
+                            capture_output=True, text=True)
+        n2 = con.execute("SELECT count(*) FROM handshakes").fetchone()[0]
+        if p2.returncode != 0 or n2 != len(rows):
+            errors.append(f"{name}: second read: exit {p2.returncode}, {n2} rows (want {len(rows)})")
+        runs = con.execute("SELECT count(*) FROM runs").fetchone()[0]
+        if runs != 2:
+            errors.append(f"{name}: {runs} runs recorded, want 2")
+        integrity = con.execute("PRAGMA integrity_check").fetchone()[0]
+        if integrity != "ok":
+            errors.append(f"{name}: integrity_check: {integrity}")
+    if errors:
+        print("\n".join(errors))
+        sys.exit(1)
+    print(f"{name}: {len(expected)} handshakes match")
+
+
+if __name__ == "__main__":
+    main()

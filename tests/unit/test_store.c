@@ -1,0 +1,355 @@
+/* test_store.c: the SQLite inventory: exact rows, de-duplication, batching,
+ * the run row, failed batches and refusal of foreign or newer files. */
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include "kexwatch/counters.h"
+#include "kexwatch/report.h"
+#include "kexwatch/store.h"
+#include "kx_config.h"
+#include "store_test.h"
+
+static const char *dir;
+static char path_buf[512];
+
+static const char *db_path(const char *name)
+{
+	snprintf(path_buf, sizeof(path_buf), "%s/%s", dir, name);
+	return path_buf;
+}
+
+static struct kx_store *open_store(const char *path, unsigned batch, unsigned busy_ms)
+{
+	struct kx_store_opts o = { batch, 1000, busy_ms };
+	struct kx_store *st;
+	char err[512];
+
+	if (kx_store_open(path, &o, &st, err, sizeof(err)) < 0) {
+		printf("Bail out! %s\n", err);
+		exit(1);
+	}
+	return st;
+}
+
+static const char want_hybrid[] =
+	"1|1|s1|a.pcap|2025-11-22T10:00:00.123456Z|1763805600123456|"
+	"2025-11-22T10:00:00.135801Z|1763805600135801|tcp|tls|192.0.2.10|51000|"
+	"198.51.100.1|443|4|0|example.com|[\"h2\",\"http/1.1\"]|771|[10794,772,771]|"
+	"TLS1.3|772|4865|[2570,4588,29,23,24]|NULL|[[2570,4588,29]]|1|0|NULL|"
+	"4588|X25519MLKEM768|hybrid|NULL|0|0|hybrid|NULL|1802|2|NULL|NULL|12345|"
+	"[1027,2052,1025]|0|0|TLS.Google|4|6";
+
+static const char want_hrr[] =
+	"2|1|s1|eth0|2025-11-22T10:00:01.123456Z|1763805601123456|"
+	"2025-11-22T10:00:01.153456Z|1763805601153456|tcp|tls|2001:db8::10|40000|"
+	"2001:db8::1|443|6|100|hrr.example|[]|771|[772]|TLS1.3|772|4866|[29,4588]|"
+	"[29,4588]|[[29],[4588]]|1|1|4588|4588|X25519MLKEM768|hybrid|NULL|0|0|"
+	"hybrid|NULL|300|1|1500|2|30000|[2052]|0|0|NULL|1|9";
+
+static const char want_tls12[] =
+	"3|1|s1|a.pcap|2025-11-22T10:00:02.123456Z|1763805602123456|"
+	"2025-11-22T10:00:02.123956Z|1763805602123956|tcp|tls|192.0.2.11|50001|"
+	"203.0.113.5|8443|4|0|NULL|[]|771|[]|TLS1.2|771|49199|[29,23]|NULL|[[]]|"
+	"0|0|NULL|23|secp256r1|classical|ECDHE|0|0|classical|tls12|220|1|NULL|NULL|"
+	"500|[1025]|0|0|NULL|12|13";
+
+static const char want_incomplete[] =
+	"4|1|s1|a.pcap|2025-11-22T10:00:03.123456Z|1763805603123456|"
+	"2025-11-22T10:00:03.123456Z|1763805603123456|tcp|tls|192.0.2.10|51002|"
+	"198.51.100.1|443|4|0|example.com|[\"h2\",\"http/1.1\"]|771|[10794,772,771]|"
+	"NULL|NULL|NULL|[2570,4588,29,23,24]|NULL|[[2570,4588,29]]|1|0|NULL|"
+	"NULL|NULL|NULL|NULL|0|0|incomplete|rst|1802|2|NULL|NULL|NULL|"
+	"[1027,2052,1025]|0|0|NULL|4|NULL";
+
+static void test_rows(void)
+{
+	const char *path = db_path("rows.db");
+	struct kx_counters c = { 0 };
+	struct kx_store *st = open_store(path, 500, 0);
+	struct kx_hs h[4] = { hs_hybrid(), hs_hrr(), hs_tls12(), hs_incomplete() };
+	sqlite3 *db = open_db(path);
+	char want_counters[64];
+	int rc = 0;
+
+	check_str(sql_row(db, "PRAGMA user_version"), "1", "schema: user_version 1");
+	check_str(sql_row(db, "PRAGMA application_id"), "1801812087", "schema: application_id kexw");
+	check_str(sql_row(db, "PRAGMA journal_mode"), "wal", "schema: WAL journal");
+
+	rc |= kx_store_begin_run(st, "s1", "kexwatch read a.pcap", T0 - 5000000);
+	rc |= kx_store_set_source(st, 0, "a.pcap");
+	rc |= kx_store_set_source(st, 1, "eth0");
+	for (int i = 0; i < 4; i++)
+		rc |= kx_store_add(st, &h[i], &c);
+	tap_ok(rc == 0, "run, sources and four rows queued");
+	check_str(sql_row(db, "SELECT count(*) FROM handshakes"), "0",
+		  "queued rows are invisible before the commit");
+	check_u64(c.db_rows_written, 0, "nothing counted as written before the commit");
+	tap_ok(kx_store_flush(st, &c) == 0, "flush");
+	check_u64(c.db_rows_written, 4, "db_rows_written 4 after the flush");
+
+	check_str(sql_row(db, "SELECT * FROM handshakes WHERE id = 1"), want_hybrid,
+		  "row: TLS 1.3 hybrid, GREASE kept, source a.pcap");
+	check_str(sql_row(db, "SELECT * FROM handshakes WHERE id = 2"), want_hrr,
+		  "row: IPv6 HRR to X25519MLKEM768, two ClientHellos, source eth0");
+	check_str(sql_row(db, "SELECT * FROM handshakes WHERE id = 3"), want_tls12,
+		  "row: TLS 1.2 ECDHE, no SNI");
+	check_str(sql_row(db, "SELECT * FROM handshakes WHERE id = 4"), want_incomplete,
+		  "row: incomplete after RST");
+	check_str(sql_row(db, "SELECT count(*) FROM handshakes WHERE json_valid(alpn)"
+			      " AND json_valid(versions_offered) AND json_valid(groups_offered)"
+			      " AND json_valid(coalesce(groups_offered_2, '[]'))"
+			      " AND json_valid(key_shares) AND json_valid(sigalgs)"),
+		  "4", "every JSON column is valid JSON");
+	check_str(sql_row(db, "SELECT * FROM sources ORDER BY source_id"), "1|0|a.pcap",
+		  "sources: a.pcap");
+
+	/* The same handshake again, in the same run. */
+	tap_ok(kx_store_add(st, &h[0], &c) == 0 && kx_store_flush(st, &c) == 0,
+	       "duplicate accepted");
+	check_u64(c.db_rows_duplicate, 1, "db_rows_duplicate 1");
+	check_u64(c.db_rows_written, 4, "db_rows_written still 4");
+
+	c.packets = 100;
+	c.bytes = 64000;
+	c.flows_created = 7;
+	c.hs_total = 4;
+	c.flows_evicted_full = 3;
+	c.flows_expired_idle = 5;
+	c.skip_link_short = 1;
+	c.skip_link_unsupported = 2;
+	c.skip_vlan_depth = 4;
+	c.skip_ip_short = 8;
+	c.skip_ip_malformed = 16;
+	c.skip_ip_fragment = 32;
+	c.skip_ip6_ext = 64;
+	c.skip_tcp_short = 128;
+	c.skip_tcp_malformed = 256;
+	c.payload_truncated = 512;
+	c.capture_truncated = 1024;
+	tap_ok(kx_store_end_run(st, &c, T0 + 10000000) == 0, "end run");
+	snprintf(want_counters, sizeof(want_counters), "1|%u|4|1|5|32", kx_counter_count);
+	check_str(sql_row(db, "SELECT id, started, started_us, finished, finished_us, sensor,"
+			      " command, kexwatch_version, packets, bytes, flows, handshakes,"
+			      " skipped_malformed, skipped_truncated, flows_evicted, db_errors"
+			      " FROM runs WHERE id = 1"),
+		  "1|2025-11-22T09:59:55.123456Z|1763805595123456|"
+		  "2025-11-22T10:00:10.123456Z|1763805610123456|s1|kexwatch read a.pcap|"
+		  KX_VERSION "|100|64000|7|4|342|1673|3|0",
+		  "run row: times, summary counters");
+	check_str(sql_row(db, "SELECT json_valid(counters),"
+			      " (SELECT count(*) FROM json_each(runs.counters)),"
+			      " json_extract(counters, '$.db_rows_written'),"
+			      " json_extract(counters, '$.db_rows_duplicate'),"
+			      " json_extract(counters, '$.flows_expired_idle'),"
+			      " json_extract(counters, '$.skip_ip_fragment')"
+			      " FROM runs WHERE id = 1"),
+		  want_counters,
+		  "run row: counters JSON has every counter");
+	kx_store_close(st);
+
+	/* A second run over the same capture adds nothing; another sensor does. */
+	memset(&c, 0, sizeof(c));
+	st = open_store(path, 500, 0);
+	rc = kx_store_begin_run(st, "s1", "kexwatch read a.pcap", T0 + 20000000);
+	for (int i = 0; i < 4; i++)
+		rc |= kx_store_add(st, &h[i], &c);
+	rc |= kx_store_end_run(st, &c, T0 + 30000000);
+	tap_ok(rc == 0, "second run over the same handshakes");
+	check_u64(c.db_rows_duplicate, 4, "second run: 4 duplicates");
+	check_u64(c.db_rows_written, 0, "second run: 0 written");
+	rc = kx_store_begin_run(st, "s2", NULL, T0 + 40000000);
+	rc |= kx_store_add(st, &h[0], &c);
+	rc |= kx_store_end_run(st, &c, T0 + 50000000);
+	tap_ok(rc == 0, "third run, other sensor");
+	check_u64(c.db_rows_written, 1, "another sensor's handshake is a new row");
+	check_str(sql_row(db, "SELECT count(*), max(run_id) FROM handshakes"), "5|3",
+		  "5 rows in all, the last from run 3");
+	check_str(sql_row(db, "SELECT handshakes.sensor, source, command FROM handshakes JOIN runs"
+			      " ON runs.id = run_id WHERE handshakes.id = 5"),
+		  "s2|NULL|NULL", "unregistered source and command stay NULL");
+	kx_store_close(st);
+	kx_store_close(NULL);
+	sqlite3_close(db);
+}
+
+static void test_batching(void)
+{
+	const char *path = db_path("batch.db");
+	struct kx_counters c = { 0 };
+	struct kx_store *st = open_store(path, 2, 0);
+	struct kx_hs hs = hs_hybrid();
+	sqlite3 *db = open_db(path);
+	const char *count = "SELECT count(*) FROM handshakes";
+
+	kx_store_begin_run(st, "s", "test", T0);
+	for (int i = 0; i < 3; i++) {
+		hs.client_port = (uint16_t)(1000 + i);
+		kx_store_add(st, &hs, &c);
+		if (i == 0)
+			check_str(sql_row(db, count), "0", "batch of 2: one row waits");
+	}
+	check_str(sql_row(db, count), "2", "batch of 2: the second row commits both");
+	check_u64(c.db_rows_written, 2, "batch of 2: db_rows_written 2");
+	kx_store_tick(st, 5000, &c);
+	kx_store_tick(st, 5999, &c);
+	check_str(sql_row(db, count), "2", "tick before flush_ms: third row waits");
+	kx_store_tick(st, 6000, &c);
+	check_str(sql_row(db, count), "3", "tick at flush_ms: third row commits");
+	check_u64(c.db_rows_written, 3, "db_rows_written 3");
+	kx_store_tick(st, 100, &c);
+	hs.client_port = 2000;
+	kx_store_add(st, &hs, &c);
+	kx_store_tick(st, 1099, &c);
+	check_str(sql_row(db, count), "3", "clock going back restarts the interval");
+	kx_store_tick(st, 1100, &c);
+	check_str(sql_row(db, count), "4", "and commits flush_ms later");
+	kx_store_close(st);
+	sqlite3_close(db);
+}
+
+static void test_busy(void)
+{
+	const char *path = db_path("busy.db");
+	struct kx_counters c = { 0 };
+	struct kx_store *st = open_store(path, 500, 50);
+	struct kx_hs hs = hs_hybrid();
+	sqlite3 *db = open_db(path);
+	int rc;
+
+	kx_store_begin_run(st, "s", "test", T0);
+	sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	rc = kx_store_add(st, &hs, &c);
+	tap_ok(rc == -1, "add fails while another process holds the write lock");
+	tap_ok(strstr(kx_store_error(st), "database is locked") &&
+		       strstr(kx_store_error(st), "more than 50 ms") &&
+		       strstr(kx_store_error(st), "; 1 handshake row not stored"),
+	       "message: %s", kx_store_error(st));
+	check_u64(c.db_errors, 1, "db_errors 1");
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	rc = kx_store_add(st, &hs, &c);
+	rc |= kx_store_flush(st, &c);
+	tap_ok(rc == 0, "the store carries on once the lock is gone");
+	check_u64(c.db_rows_written, 1, "and writes the row");
+	kx_store_close(st);
+	sqlite3_close(db);
+}
+
+static off_t file_size(const char *p)
+{
+	struct stat sb;
+	return stat(p, &sb) == 0 ? sb.st_size : 0;
+}
+
+/* A file-size limit makes every write past it fail with EFBIG, which SQLite
+ * reports as a full disk: the batch must vanish as a whole. */
+static void test_disk_full(void)
+{
+	char path[512], wal[600];
+	struct kx_counters c = { 0 };
+	struct kx_store *st;
+	struct kx_hs hs = hs_hybrid();
+	struct rlimit old, lim;
+	sqlite3 *db;
+	int add_rc = 0, flush_rc;
+	off_t big;
+	char msg[512];
+
+	snprintf(path, sizeof(path), "%s", db_path("full.db"));
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	st = open_store(path, 1000, 0);
+	db = open_db(path);
+	kx_store_begin_run(st, "s", "test", T0);
+	big = file_size(path) > file_size(wal) ? file_size(path) : file_size(wal);
+	getrlimit(RLIMIT_FSIZE, &old);
+	lim = old;
+	lim.rlim_cur = (rlim_t)big + 8192;
+	signal(SIGXFSZ, SIG_IGN);
+	setrlimit(RLIMIT_FSIZE, &lim);
+	for (int i = 0; i < 300 && !add_rc; i++) {
+		hs.client_port = (uint16_t)(1000 + i);
+		add_rc = kx_store_add(st, &hs, &c);
+	}
+	flush_rc = add_rc ? add_rc : kx_store_flush(st, &c);
+	setrlimit(RLIMIT_FSIZE, &old);
+	snprintf(msg, sizeof(msg), "%s", kx_store_error(st));
+
+	tap_ok(add_rc == 0 && flush_rc == -1, "300 rows queue, their commit fails");
+	tap_ok(strstr(msg, "commit failed") && strstr(msg, "300 handshake rows not stored (the batch was rolled back"),
+	       "message: %s", msg);
+	check_u64(c.db_errors, 1, "db_errors 1");
+	check_u64(c.db_rows_written, 0, "nothing counted as written");
+	check_str(sql_row(db, "SELECT count(*) FROM handshakes"), "0", "no partial batch");
+	hs.client_port = 9;
+	tap_ok(kx_store_add(st, &hs, &c) == 0 && kx_store_flush(st, &c) == 0,
+	       "the store carries on when space is back");
+	check_str(sql_row(db, "SELECT count(*), min(client_port) FROM handshakes"), "1|9",
+		  "only the new row is there");
+	kx_store_close(st);
+	sqlite3_close(db);
+}
+
+static void expect_open_error(const char *path, const char *want, const char *what)
+{
+	struct kx_store *st = NULL;
+	char err[512] = "";
+	int rc = kx_store_open(path, NULL, &st, err, sizeof(err));
+
+	tap_ok(rc == -1 && !st && strstr(err, path) && strstr(err, want), "%s: %s", what, err);
+}
+
+static void test_refusals(void)
+{
+	char err[512];
+	sqlite3 *db;
+	FILE *f;
+	int rc;
+
+	kx_store_close(open_store(db_path("newer.db"), 0, 0));
+	db = open_db(db_path("newer.db"));
+	sqlite3_exec(db, "PRAGMA user_version = 2", NULL, NULL, NULL);
+	sqlite3_close(db);
+	expect_open_error(db_path("newer.db"),
+			  "database schema version 2 is newer than this kexwatch " KX_VERSION
+			  " supports (1)", "newer schema refused");
+	rc = kx_report_hops(db_path("newer.db"), KX_OUT_TABLE, stdout, err, sizeof(err));
+	tap_ok(rc == -1 && strstr(err, "schema version 2 is newer"), "report refuses it: %s", err);
+
+	db = open_db(db_path("other.db"));
+	sqlite3_exec(db, "PRAGMA journal_mode = DELETE; CREATE TABLE t (x)", NULL, NULL, NULL);
+	sqlite3_close(db);
+	expect_open_error(db_path("other.db"), "not a kexwatch database", "foreign database refused");
+	db = open_db(db_path("other.db"));
+	check_str(sql_row(db, "PRAGMA journal_mode"), "delete", "and left in its journal mode");
+	sqlite3_close(db);
+	rc = kx_report_hops(db_path("other.db"), KX_OUT_TABLE, stdout, err, sizeof(err));
+	tap_ok(rc == -1 && strstr(err, "not a kexwatch database"), "report refuses it: %s", err);
+
+	f = fopen(db_path("junk.db"), "w");
+	for (int i = 0; i < 100; i++)
+		fputs("this is not an SQLite file\n", f);
+	fclose(f);
+	expect_open_error(db_path("junk.db"), "not a database", "non-database file refused");
+
+	expect_open_error(db_path("nodir/x.db"), "cannot open database", "missing directory");
+
+	if (geteuid() == 0) {
+		tap_skip("read-only file: running as root");
+	} else {
+		kx_store_close(open_store(db_path("ro.db"), 0, 0));
+		chmod(db_path("ro.db"), 0444);
+		expect_open_error(db_path("ro.db"), "read-only", "read-only file refused");
+	}
+}
+
+int main(void)
+{
+	dir = test_dir();
+	test_rows();
+	test_batching();
+	test_busy();
+	test_disk_full();
+	test_refusals();
+	rm_dir(dir);
+	return tap_done();
+}
