@@ -3,6 +3,7 @@
 #ifndef KEXWATCH_TEST_STORE_TEST_H
 #define KEXWATCH_TEST_STORE_TEST_H
 
+#include <dirent.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,6 +14,8 @@
 #include "kexwatch/hs.h"
 
 static int tap_n, tap_failed;
+
+static inline bool tap_ok(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static inline bool tap_ok(bool ok, const char *fmt, ...)
 {
@@ -57,30 +60,43 @@ static inline int tap_done(void)
 	return tap_failed ? 1 : 0;
 }
 
-/* The first row of a query, every column as text joined by '|', NULL as
- * "NULL"; "ERROR: ..." when the query fails, "NO ROW" when it is empty. */
-static inline const char *sql_row(sqlite3 *db, const char *sql)
+/* Rows of a query with ?1 bound to arg (when not NULL): every column as text
+ * joined by '|', NULL as "NULL", rows joined by '\n' (max_rows of them);
+ * "ERROR: ..." when the query fails, "NO ROW" when it is empty. */
+static inline const char *sql_rows(sqlite3 *db, const char *sql, const char *arg, int max_rows)
 {
-	static char buf[8192];
+	static char buf[16384];
 	sqlite3_stmt *s;
 	size_t n = 0;
+	int rows = 0;
 
 	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK) {
 		snprintf(buf, sizeof(buf), "ERROR: %s", sqlite3_errmsg(db));
 		return buf;
 	}
-	if (sqlite3_step(s) != SQLITE_ROW) {
-		snprintf(buf, sizeof(buf), "NO ROW");
-	} else {
-		buf[0] = '\0';
+	if (arg)
+		sqlite3_bind_text(s, 1, arg, -1, SQLITE_STATIC);
+	snprintf(buf, sizeof(buf), "NO ROW");
+	while (rows < max_rows && sqlite3_step(s) == SQLITE_ROW) {
 		for (int i = 0; i < sqlite3_column_count(s) && n < sizeof(buf); i++) {
 			const char *v = (const char *)sqlite3_column_text(s, i);
-			n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s", i ? "|" : "",
-					      v ? v : "NULL");
+			n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s",
+					      i ? "|" : rows ? "\n" : "", v ? v : "NULL");
 		}
+		rows++;
 	}
 	sqlite3_finalize(s);
 	return buf;
+}
+
+static inline const char *sql_row1(sqlite3 *db, const char *sql, const char *arg)
+{
+	return sql_rows(db, sql, arg, 1);
+}
+
+static inline const char *sql_row(sqlite3 *db, const char *sql)
+{
+	return sql_row1(db, sql, NULL);
 }
 
 static inline long long sql_int(sqlite3 *db, const char *sql)
@@ -92,7 +108,7 @@ static inline sqlite3 *open_db(const char *path)
 {
 	sqlite3 *db = NULL;
 
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
 		printf("Bail out! cannot open %s\n", path);
 		exit(1);
 	}
@@ -113,15 +129,22 @@ static inline const char *test_dir(void)
 	return dir;
 }
 
-static inline void rm_db(const char *path)
+/* Removes the files test_dir's directory holds (one level), then it. */
+static inline void rm_dir(const char *path)
 {
+	DIR *d = opendir(path);
+	struct dirent *e;
 	char p[512];
 
-	unlink(path);
-	snprintf(p, sizeof(p), "%s-wal", path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", path);
-	unlink(p);
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", path, e->d_name);
+		unlink(p);
+	}
+	if (d)
+		closedir(d);
+	rmdir(path);
 }
 
 /* 2025-11-22T10:00:00.123456Z */

@@ -289,6 +289,41 @@ static void test_disk_full(void)
 	sqlite3_close(db);
 }
 
+/* A statement that fails leaves its transaction open (here a trigger
+ * aborts the third insert): the rows before it in the batch must not be
+ * committed with the next one. */
+static void test_failed_insert(void)
+{
+	const char *path = db_path("abort.db");
+	struct kx_counters c = { 0 };
+	struct kx_store *st = open_store(path, 500, 0);
+	struct kx_hs hs = hs_hybrid();
+	sqlite3 *db = open_db(path);
+	const uint16_t ports[] = { 1, 2, 666, 3 };
+	int rc[4];
+
+	sqlite3_exec(db, "CREATE TRIGGER boom BEFORE INSERT ON handshakes"
+			 " WHEN NEW.client_port = 666 BEGIN SELECT RAISE(ABORT, 'boom'); END",
+		     NULL, NULL, NULL);
+	kx_store_begin_run(st, "s", "test", T0);
+	for (int i = 0; i < 4; i++) {
+		hs.client_port = ports[i];
+		rc[i] = kx_store_add(st, &hs, &c);
+		if (i == 2)
+			tap_ok(strstr(kx_store_error(st), "cannot store a handshake: boom; 3 handshake"
+					  " rows not stored (the batch was rolled back as a whole)") != NULL,
+			       "message: %s", kx_store_error(st));
+	}
+	tap_ok(!rc[0] && !rc[1] && rc[2] == -1 && !rc[3] && kx_store_flush(st, &c) == 0,
+	       "third insert fails, the fourth goes on");
+	check_str(sql_rows(db, "SELECT client_port FROM handshakes", NULL, 10), "3",
+		  "only the row after the failure is stored");
+	check_u64(c.db_rows_written, 1, "db_rows_written 1");
+	check_u64(c.db_errors, 1, "db_errors 1");
+	kx_store_close(st);
+	sqlite3_close(db);
+}
+
 static void expect_open_error(const char *path, const char *want, const char *what)
 {
 	struct kx_store *st = NULL;
@@ -349,6 +384,7 @@ int main(void)
 	test_batching();
 	test_busy();
 	test_disk_full();
+	test_failed_insert();
 	test_refusals();
 	rm_dir(dir);
 	return tap_done();

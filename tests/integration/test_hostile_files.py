@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""Damaged and hostile capture files: kexwatch must give a clear error or a
+counted skip, never crash, and never lose the rows of the good handshakes.
+Every damaged file is derived from a real capture in pcaps/."""
+import json
+import os
+import sqlite3
+import struct
+import subprocess
+import sys
+import tempfile
+
+KX, PCAPS = sys.argv[1], sys.argv[2]
+GOOD = os.path.join(PCAPS, "tls13-x25519mlkem768.pcap")
+failures = []
+
+
+def run(args, stdin=None):
+    return subprocess.run([KX, *args], capture_output=True, input=stdin)
+
+
+def check(cond, what):
+    print(("ok - " if cond else "not ok - ") + what)
+    if not cond:
+        failures.append(what)
+
+
+def rows(db):
+    con = sqlite3.connect(db)
+    r = con.execute("SELECT verdict, group_code FROM handshakes ORDER BY id").fetchall()
+    counters = json.loads(con.execute("SELECT counters FROM runs ORDER BY id DESC").fetchone()[0])
+    con.close()
+    return r, counters
+
+
+def records(data):
+    """Splits a classic little-endian pcap into its header and records."""
+    hdr, off, out = data[:24], 24, []
+    while off + 16 <= len(data):
+        caplen = struct.unpack_from("<I", data, off + 8)[0]
+        out.append(data[off:off + 16 + caplen])
+        off += 16 + caplen
+    return hdr, out
+
+
+good = open(GOOD, "rb").read()
+hdr, recs = records(good)
+HYBRID = [("hybrid", 0x11EC)]
+
+with tempfile.TemporaryDirectory() as tmp:
+    def path(name, content):
+        p = os.path.join(tmp, name)
+        with open(p, "wb") as f:
+            f.write(content)
+        return p
+
+    def db(name):
+        return os.path.join(tmp, name + ".db")
+
+    # Not a capture at all.
+    p = run(["read", "--db", db("magic"), path("magic.pcap", b"GIF89a" + bytes(100))])
+    check(p.returncode == 1 and b"not a pcap or pcapng file" in p.stderr, "bad magic: exit 1, clear error")
+    p = run(["read", "--db", db("empty"), path("empty.pcap", b"")])
+    check(p.returncode == 1 and b"too short" in p.stderr, "empty file: exit 1, clear error")
+    p = run(["read", "--db", db("none"), os.path.join(tmp, "missing.pcap")])
+    check(p.returncode == 1 and b"No such file" in p.stderr, "missing file: exit 1, clear error")
+    p = run(["read", "--db", db("hdr"), path("hdr.pcap", good[:10])])
+    check(p.returncode == 1 and b"too short" in p.stderr or b"truncated" in p.stderr,
+          "global header cut: exit 1")
+
+    # File cut in the middle of the last record: warning, rows kept.
+    p = run(["read", "--db", db("cut"), path("cut.pcap", good[:-30])])
+    r, ctr = rows(db("cut"))
+    check(p.returncode == 0 and b"middle of a packet" in p.stderr, "cut mid-record: warning, exit 0")
+    check(r == HYBRID and ctr["capture_truncated"] == 1, "cut mid-record: handshake kept, counted")
+
+    # A corrupt record header between two packets: skipped by resynchronisation.
+    junk = struct.pack("<IIII", 0xdeadbeef, 0x7fffffff, 0xfffffff0, 0xfffffff0)
+    bad = hdr + b"".join(recs[:4]) + junk + b"".join(recs[4:])
+    p = run(["read", "--db", db("corrupt"), path("corrupt.pcap", bad)])
+    r, ctr = rows(db("corrupt"))
+    check(p.returncode == 0 and r == HYBRID and ctr["capture_records_corrupt"] == 1,
+          "corrupt record header: resynchronised, handshake kept, counted")
+    check(ctr["packets"] == len(recs), "corrupt record header: every real packet read")
+
+    # Corruption with nothing valid after it: error, earlier rows kept.
+    tail = hdr + b"".join(recs) + junk + os.urandom(64)
+    p = run(["read", "--db", db("tail"), path("tail.pcap", tail)])
+    r, _ = rows(db("tail"))
+    check(p.returncode == 1 and b"corrupt record header" in p.stderr and r == HYBRID,
+          "unrecoverable corruption at the end: exit 1, handshake kept")
+
+    # Garbage inside packets (payload bytes overwritten): no crash, counted.
+    import random
+    rnd = random.Random(7)
+    mangled = [r_[:16] + bytes(rnd.randrange(256) for _ in r_[16:]) for r_ in recs]
+    p = run(["read", "--db", db("garbage"), path("garbage.pcap", hdr + b"".join(mangled))])
+    check(p.returncode == 0, "random packet bytes: no crash, exit 0")
+
+    # Snap length 64 on every packet: headers decode, payload is truncated.
+    snapped = []
+    for r_ in recs:
+        ts, us, caplen, wire = struct.unpack_from("<IIII", r_)
+        n = min(caplen, 64)
+        snapped.append(struct.pack("<IIII", ts, us, n, wire) + r_[16:16 + n])
+    h64 = hdr[:16] + struct.pack("<I", 64) + hdr[20:]
+    p = run(["read", "--db", db("snap"), path("snap.pcap", h64 + b"".join(snapped))])
+    r, ctr = rows(db("snap"))
+    check(p.returncode == 0 and r == [] and ctr["skip_tcp_short"] == len(recs) - 2,
+          "snaplen 64: TCP headers cut, every TCP packet counted, no handshake invented")
+
+    # Several inputs, one unreadable: exit 1, the good one still stored.
+    p = run(["read", "--db", db("multi"), os.path.join(tmp, "missing.pcap"), GOOD])
+    r, _ = rows(db("multi"))
+    check(p.returncode == 1 and r == HYBRID, "one bad input among several: exit 1, rows kept")
+
+    # Standard input, through libpcap.
+    p = run(["read", "--db", db("stdin"), "-"], stdin=good)
+    r, _ = rows(db("stdin"))
+    check(p.returncode == 0 and r == HYBRID, "capture on standard input")
+
+    # BPF filters apply to every packet.
+    p = run(["read", "--db", db("f1"), "--filter", "tcp port 443", GOOD])
+    r, _ = rows(db("f1"))
+    check(p.returncode == 0 and r == HYBRID, "filter keeping the flow")
+    p = run(["read", "--db", db("f2"), "--filter", "port 9", GOOD])
+    r, _ = rows(db("f2"))
+    check(p.returncode == 0 and r == [], "filter excluding the flow")
+    p = run(["read", "--db", db("f3"), "--filter", "tcp port", GOOD])
+    check(p.returncode == 1 and b"bad filter" in p.stderr, "invalid filter: clear error")
+
+if failures:
+    sys.exit(f"{len(failures)} failed")

@@ -1,0 +1,310 @@
+/* test_json.c: the JSON-lines event: exact text, and valid JSON carrying
+ * exactly the cleaned bytes whatever hostile bytes SNI and ALPN hold. */
+#include <iconv.h>
+
+#include "kexwatch/emit.h"
+#include "store_test.h"
+
+static const char want_hybrid[] =
+	"{\"ts\":\"2025-11-22T10:00:00.123456Z\",\"ts_last\":\"2025-11-22T10:00:00.135801Z\","
+	"\"transport\":\"tcp\",\"protocol\":\"tls\",\"client_ip\":\"192.0.2.10\","
+	"\"client_port\":51000,\"server_ip\":\"198.51.100.1\",\"server_port\":443,"
+	"\"ip_version\":4,\"vlan\":0,\"sni\":\"example.com\",\"alpn\":[\"h2\",\"http/1.1\"],"
+	"\"version\":\"TLS1.3\",\"cipher_suite\":4865,\"legacy_version\":771,"
+	"\"versions_offered\":[10794,772,771],\"groups_offered\":[2570,4588,29,23,24],"
+	"\"groups_offered_names\":[\"GREASE\",\"X25519MLKEM768\",\"x25519\",\"secp256r1\","
+	"\"secp384r1\"],\"groups_offered_2\":null,\"key_shares\":[[2570,4588,29]],"
+	"\"offers_pq\":true,\"hrr\":false,\"hrr_group\":null,\"group\":4588,"
+	"\"group_name\":\"X25519MLKEM768\",\"group_family\":\"hybrid\",\"tls12_kx\":null,"
+	"\"verdict\":\"hybrid\",\"reason\":null,\"resumed\":false,\"psk\":false,"
+	"\"client_hello_bytes\":1802,\"client_hello_segments\":2,"
+	"\"client_hello_2_bytes\":null,\"client_hello_2_segments\":null,"
+	"\"ch_to_sh_ms\":12.345,\"sigalgs\":[1027,2052,1025],\"ech\":false,"
+	"\"list_overflow\":false,\"ndpi\":\"TLS.Google\",\"sensor\":\"s1\","
+	"\"source\":\"a.pcap\",\"pkt_first_ch\":4,\"pkt_sh\":6}\n";
+
+static const char want_hrr[] =
+	"{\"ts\":\"2025-11-22T10:00:01.123456Z\",\"ts_last\":\"2025-11-22T10:00:01.153456Z\","
+	"\"transport\":\"tcp\",\"protocol\":\"tls\",\"client_ip\":\"2001:db8::10\","
+	"\"client_port\":40000,\"server_ip\":\"2001:db8::1\",\"server_port\":443,"
+	"\"ip_version\":6,\"vlan\":100,\"sni\":\"hrr.example\",\"alpn\":[],"
+	"\"version\":\"TLS1.3\",\"cipher_suite\":4866,\"legacy_version\":771,"
+	"\"versions_offered\":[772],\"groups_offered\":[29,4588],"
+	"\"groups_offered_names\":[\"x25519\",\"X25519MLKEM768\"],"
+	"\"groups_offered_2\":[29,4588],\"key_shares\":[[29],[4588]],"
+	"\"offers_pq\":true,\"hrr\":true,\"hrr_group\":4588,\"group\":4588,"
+	"\"group_name\":\"X25519MLKEM768\",\"group_family\":\"hybrid\",\"tls12_kx\":null,"
+	"\"verdict\":\"hybrid\",\"reason\":null,\"resumed\":false,\"psk\":false,"
+	"\"client_hello_bytes\":300,\"client_hello_segments\":1,"
+	"\"client_hello_2_bytes\":1500,\"client_hello_2_segments\":2,"
+	"\"ch_to_sh_ms\":30.000,\"sigalgs\":[2052],\"ech\":false,"
+	"\"list_overflow\":false,\"ndpi\":null,\"sensor\":\"s1\","
+	"\"source\":\"eth0\",\"pkt_first_ch\":1,\"pkt_sh\":9}\n";
+
+static const char want_tls12[] =
+	"{\"ts\":\"2025-11-22T10:00:02.123456Z\",\"ts_last\":\"2025-11-22T10:00:02.123956Z\","
+	"\"transport\":\"tcp\",\"protocol\":\"tls\",\"client_ip\":\"192.0.2.11\","
+	"\"client_port\":50001,\"server_ip\":\"203.0.113.5\",\"server_port\":8443,"
+	"\"ip_version\":4,\"vlan\":0,\"sni\":null,\"alpn\":[],"
+	"\"version\":\"TLS1.2\",\"cipher_suite\":49199,\"legacy_version\":771,"
+	"\"versions_offered\":[],\"groups_offered\":[29,23],"
+	"\"groups_offered_names\":[\"x25519\",\"secp256r1\"],\"groups_offered_2\":null,"
+	"\"key_shares\":[[]],\"offers_pq\":false,\"hrr\":false,\"hrr_group\":null,"
+	"\"group\":23,\"group_name\":\"secp256r1\",\"group_family\":\"classical\","
+	"\"tls12_kx\":\"ECDHE\",\"verdict\":\"classical\",\"reason\":\"tls12\","
+	"\"resumed\":false,\"psk\":false,\"client_hello_bytes\":220,"
+	"\"client_hello_segments\":1,\"client_hello_2_bytes\":null,"
+	"\"client_hello_2_segments\":null,\"ch_to_sh_ms\":0.500,\"sigalgs\":[1025],"
+	"\"ech\":false,\"list_overflow\":false,\"ndpi\":null,\"sensor\":null,"
+	"\"source\":null,\"pkt_first_ch\":12,\"pkt_sh\":13}\n";
+
+static char *slurp(const char *path, size_t *ret_len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t cap = 0, len = 0, n;
+
+	if (!f)
+		return NULL;
+	do {
+		if (len + 4096 > cap) {
+			cap = 2 * cap + 4096;
+			buf = realloc(buf, cap + 1);
+		}
+		n = fread(buf + len, 1, cap - len, f);
+		len += n;
+	} while (n);
+	fclose(f);
+	buf[len] = '\0';
+	*ret_len = len;
+	return buf;
+}
+
+static char *write_events(const char *path, const struct kx_hs *hs, unsigned n,
+			  const char *sensor, const char *source, size_t *ret_len)
+{
+	char err[256];
+	struct kx_json *j;
+
+	unlink(path);
+	j = kx_json_open(path, err, sizeof(err));
+	if (!j) {
+		printf("Bail out! %s\n", err);
+		exit(1);
+	}
+	for (unsigned i = 0; i < n; i++)
+		if (kx_json_write(j, &hs[i], sensor, source) < 0)
+			printf("# write %u failed\n", i);
+	kx_json_flush(j);
+	kx_json_close(j);
+	return slurp(path, ret_len);
+}
+
+static void test_exact(const char *dir)
+{
+	char path[512], *text;
+	struct kx_hs hs[2] = { hs_hybrid(), hs_hrr() };
+	struct kx_hs hs12 = hs_tls12(), inc = hs_incomplete(), unk = hs_hybrid();
+	size_t len;
+	sqlite3 *db;
+	char sql[8192], err[256];
+
+	snprintf(path, sizeof(path), "%s/events.jsonl", dir);
+	text = write_events(path, &hs[0], 1, "s1", "a.pcap", &len);
+	check_str(text, want_hybrid, "event: TLS 1.3 hybrid");
+	free(text);
+	text = write_events(path, &hs[1], 1, "s1", "eth0", &len);
+	check_str(text, want_hrr, "event: IPv6 HelloRetryRequest");
+	free(text);
+	text = write_events(path, &hs12, 1, NULL, NULL, &len);
+	check_str(text, want_tls12, "event: TLS 1.2, no SNI, sensor and source null");
+	free(text);
+
+	/* Appending: a reopened output keeps what it had. */
+	unlink(path);
+	for (int i = 0; i < 2; i++) {
+		struct kx_json *j = kx_json_open(path, err, sizeof(err));
+		kx_json_write(j, &hs[i], "s1", i ? "eth0" : "a.pcap");
+		kx_json_close(j);
+	}
+	text = slurp(path, &len);
+	snprintf(sql, sizeof(sql), "%s%s", want_hybrid, want_hrr);
+	check_str(text, sql, "output opened for appending");
+	free(text);
+
+	db = open_db(":memory:");
+	text = write_events(path, &inc, 1, "s", "x", &len);
+	text[len - 1] = '\0';
+	check_str(sql_row1(db, "SELECT json_extract(?1, '$.version'),"
+			       " json_extract(?1, '$.cipher_suite'), json_extract(?1, '$.group'),"
+			       " json_extract(?1, '$.group_name'), json_extract(?1, '$.verdict'),"
+			       " json_extract(?1, '$.reason'), json_extract(?1, '$.ch_to_sh_ms'),"
+			       " json_extract(?1, '$.pkt_sh'), json_type(?1, '$.version')", text),
+		  "NULL|NULL|NULL|NULL|incomplete|rst|NULL|NULL|null",
+		  "event: incomplete has nulls where nothing was selected");
+	free(text);
+
+	unk.ch[0].groups[1] = 0x1234;
+	unk.group = 0x1234;
+	kx_classify(&unk);
+	text = write_events(path, &unk, 1, "s", "x", &len);
+	check_str(sql_row1(db, "SELECT json_extract(?1, '$.groups_offered_names'),"
+			       " json_extract(?1, '$.group_name'), json_extract(?1, '$.group_family'),"
+			       " json_extract(?1, '$.verdict')", text),
+		  "[\"GREASE\",\"0x1234\",\"x25519\",\"secp256r1\",\"secp384r1\"]"
+		  "|0x1234|unknown|unknown", "event: unknown code point named 0x1234");
+	free(text);
+	sqlite3_close(db);
+}
+
+static const char hostile_sni[] =
+	"a\"b\\c\x01\x1f\x7f \xc3\xa9 \xff \xc3\x28 \xe0\x80\x80 \xed\xa0\x80 "
+	"\xf4\x90\x80\x80 \xf0\x9f\x94\x92 \xc0\xaf \xe2\x82";
+
+static void test_hostile(const char *dir)
+{
+	char path[512], *text, buf[1024];
+	struct kx_hs hs = hs_hybrid();
+	size_t len;
+
+	memcpy(hs.sni, hostile_sni, sizeof(hostile_sni));
+	strcpy(hs.alpn, "h2,a\"b,\xff,\n,");
+	strcpy(hs.ndpi_label, "\x1b[31mred");
+	snprintf(path, sizeof(path), "%s/hostile.jsonl", dir);
+	text = write_events(path, &hs, 1, "s\"1", "a\\b", &len);
+	tap_ok(strstr(text, "\"sni\":\"a\\\"b\\\\c\\u0001\\u001f\\u007f \xc3\xa9 \\ufffd "
+			    "\\ufffd( \\ufffd\\ufffd\\ufffd \\ufffd\\ufffd\\ufffd "
+			    "\\ufffd\\ufffd\\ufffd\\ufffd \xf0\x9f\x94\x92 \\ufffd\\ufffd "
+			    "\\ufffd\\ufffd\",") != NULL,
+	       "hostile SNI escaped, stray bytes as \\ufffd");
+	tap_ok(strstr(text, "\"alpn\":[\"h2\",\"a\\\"b\",\"\\ufffd\",\"\\u000a\",\"\"],") != NULL,
+	       "hostile ALPN escaped, empty id kept");
+	tap_ok(strstr(text, "\"ndpi\":\"\\u001b[31mred\"") != NULL, "nDPI label escaped");
+	tap_ok(strstr(text, "\"sensor\":\"s\\\"1\",\"source\":\"a\\\\b\"") != NULL,
+	       "sensor and source escaped");
+	free(text);
+
+	len = kx_utf8_clean(hostile_sni, strlen(hostile_sni), buf, sizeof(buf));
+	check_str(buf, "a\"b\\c\x01\x1f\x7f \xc3\xa9 \xef\xbf\xbd \xef\xbf\xbd( "
+		       "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd "
+		       "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd \xf0\x9f\x94\x92 "
+		       "\xef\xbf\xbd\xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd",
+		  "UTF-8 cleaning for the database");
+	check_u64(len, strlen(buf), "cleaned length");
+
+	/* snprintf rule: a short buffer is cut, NUL-terminated, and the full
+	 * length is returned. */
+	len = kx_alpn_json("h2,http/1.1", 11, buf, 8);
+	tap_ok(len == 17 && strcmp(buf, "[\"h2\",\"") == 0, "short buffer: cut, full length %zu",
+	       len);
+	len = kx_groups_json(NULL, 0, buf, sizeof(buf));
+	tap_ok(len == 2 && strcmp(buf, "[]") == 0, "empty list is []");
+}
+
+static uint32_t rng = 0x12345678;
+
+static uint32_t next(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 17;
+	rng ^= rng << 5;
+	return rng;
+}
+
+/* Valid UTF-8 by glibc's own decoder, not ours. */
+static bool utf8_valid(const char *s, size_t n)
+{
+	iconv_t cd = iconv_open("UTF-32LE", "UTF-8");
+	static char out[1 << 16];
+	char *in = (char *)s, *o = out;
+	size_t in_left = n, out_left = sizeof(out);
+	bool ok = iconv(cd, &in, &in_left, &o, &out_left) != (size_t)-1 && in_left == 0;
+
+	iconv_close(cd);
+	return ok;
+}
+
+/* Random bytes in SNI and ALPN: every line must be one valid JSON object
+ * whose decoded strings are exactly what the database would store. */
+static void test_random(const char *dir)
+{
+	enum { N = 3000 };
+	static struct kx_hs hs[N];
+	char path[512], *text, *line, *save = NULL;
+	unsigned lines = 0, bad_json = 0, bad_ctl = 0, bad_sni = 0, bad_alpn = 0, bad_utf8 = 0;
+	sqlite3 *db = open_db(":memory:");
+	sqlite3_stmt *q;
+	size_t len;
+
+	for (unsigned i = 0; i < N; i++) {
+		size_t sn = next() % KX_SNI_MAX, an = next() % KX_ALPN_MAX;
+		hs[i] = hs_hybrid();
+		for (size_t k = 0; k < sn; k++)
+			hs[i].sni[k] = (char)(1 + next() % 255);
+		hs[i].sni[sn] = '\0';
+		for (size_t k = 0; k < an; k++)
+			hs[i].alpn[k] = (char)(1 + next() % 255);
+		hs[i].alpn[an] = '\0';
+	}
+	snprintf(path, sizeof(path), "%s/random.jsonl", dir);
+	text = write_events(path, hs, N, "s", "x", &len);
+	sqlite3_prepare_v2(db, "SELECT json_valid(?1), json_extract(?1, '$.sni'),"
+			       " json_array_length(?1, '$.alpn')", -1, &q, NULL);
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char clean[4 * KX_SNI_MAX];
+		const struct kx_hs *h = &hs[lines < N ? lines : N - 1];
+		size_t cn = kx_utf8_clean(h->sni, strlen(h->sni), clean, sizeof(clean));
+		const char *sni;
+		int pieces = *h->alpn ? 1 : 0;
+
+		for (const char *p = h->alpn; *p; p++)
+			pieces += *p == ',';
+		for (const unsigned char *p = (const unsigned char *)line; *p; p++)
+			bad_ctl += *p < 0x20;
+		bad_utf8 += !utf8_valid(line, strlen(line)) || !utf8_valid(clean, cn);
+		sqlite3_bind_text(q, 1, line, -1, SQLITE_STATIC);
+		sqlite3_step(q);
+		bad_json += sqlite3_column_int(q, 0) != 1;
+		sni = (const char *)sqlite3_column_text(q, 1);
+		bad_sni += cn ? !sni || strcmp(sni, clean) != 0 : sni != NULL;
+		bad_alpn += sqlite3_column_int(q, 2) != pieces;
+		sqlite3_reset(q);
+		lines++;
+	}
+	check_u64(lines, N, "random SNI/ALPN: one line per event");
+	check_u64(bad_ctl, 0, "random SNI/ALPN: no raw control bytes");
+	check_u64(bad_utf8, 0, "random SNI/ALPN: output and cleaned text are valid UTF-8");
+	check_u64(bad_json, 0, "random SNI/ALPN: every line is valid JSON");
+	check_u64(bad_sni, 0, "random SNI: decoded JSON string equals the cleaned text");
+	check_u64(bad_alpn, 0, "random ALPN: one array element per id");
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	free(text);
+}
+
+static void test_open(const char *dir)
+{
+	char path[512], err[512] = "";
+	struct kx_json *j;
+
+	snprintf(path, sizeof(path), "%s/no/such/dir.jsonl", dir);
+	j = kx_json_open(path, err, sizeof(err));
+	tap_ok(!j && strstr(err, path) && strstr(err, "No such file or directory"),
+	       "open error names the path: %s", err);
+	j = kx_json_open("-", err, sizeof(err));
+	tap_ok(j && kx_json_flush(j) == 0, "\"-\" is stdout");
+	kx_json_close(j);
+	kx_json_close(NULL);
+}
+
+int main(void)
+{
+	const char *dir = test_dir();
+
+	test_exact(dir);
+	test_hostile(dir);
+	test_random(dir);
+	test_open(dir);
+	rm_dir(dir);
+	return tap_done();
+}
