@@ -258,6 +258,8 @@ static void sess_finish(struct kx_engine *e, struct kx_flow *f, enum kx_reason w
 			else
 				hs->reason = why;
 		}
+		if (!hs->have_sh)
+			hs->ts_last_us = f->last_us;
 		fill_endpoints(hs, f);
 		memcpy(hs->protocol, "tls", 4);
 		if (e->dpi)

@@ -142,15 +142,20 @@ static void put_codes(struct sink *s, const uint16_t *v, unsigned n)
 	put(s, "]", 1);
 }
 
+/* Every ',' separates two ids, so "h2," is "h2" and an empty id. */
 static void put_alpn(struct sink *s, const char *alpn, size_t n)
 {
+	size_t start = 0;
+
 	put(s, "[", 1);
-	for (size_t start = 0; start < n;) {
+	while (n) {
 		const char *comma = memchr(alpn + start, ',', n - start);
 		size_t end = comma ? (size_t)(comma - alpn) : n;
-		if (start)
-			put(s, ",", 1);
+
 		put_str(s, alpn + start, end - start);
+		if (!comma)
+			break;
+		put(s, ",", 1);
 		start = end + 1;
 	}
 	put(s, "]", 1);

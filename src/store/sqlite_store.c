@@ -314,17 +314,17 @@ static int fail(struct kx_store *st, sqlite3_stmt *s, const char *what, int rc,
 		unsigned this_row)
 {
 	uint64_t lost = st->pend_new + this_row;
-	int n = snprintf(st->err, sizeof(st->err), "%s: %s: %s", st->path, what,
-			 sqlite3_errmsg(st->db));
+	size_t n = (size_t)snprintf(st->err, sizeof(st->err), "%s: %s: %s", st->path, what,
+				    sqlite3_errmsg(st->db));
 
-	if ((rc & 0xff) == SQLITE_BUSY && n > 0 && (size_t)n < sizeof(st->err))
-		n += snprintf(st->err + n, sizeof(st->err) - (size_t)n,
-			      " (another process held the write lock for more than %u ms)",
-			      st->opts.busy_ms);
-	if (lost && n > 0 && (size_t)n < sizeof(st->err))
-		snprintf(st->err + n, sizeof(st->err) - (size_t)n,
-			 "; %" PRIu64 " handshake row%s lost (the batch was rolled back)", lost,
-			 lost == 1 ? "" : "s");
+	if ((rc & 0xff) == SQLITE_BUSY && n < sizeof(st->err))
+		n += (size_t)snprintf(st->err + n, sizeof(st->err) - n,
+				      " (another process held the write lock for more than %u ms)",
+				      st->opts.busy_ms);
+	if (lost && n < sizeof(st->err))
+		snprintf(st->err + n, sizeof(st->err) - n, "; %" PRIu64 " handshake row%s not stored%s",
+			 lost, lost == 1 ? "" : "s",
+			 st->pend_new ? " (the batch was rolled back as a whole)" : "");
 	if (s)
 		sqlite3_reset(s);
 	if (!sqlite3_get_autocommit(st->db)) {
