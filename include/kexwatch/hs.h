@@ -85,7 +85,7 @@ struct kx_hs {
 	char alpn[KX_ALPN_MAX]; /* offered ALPN ids joined by ',' */
 
 	struct kx_client_hello ch[2]; /* [1] is the ClientHello after an HRR */
-	uint8_t n_ch;
+	uint8_t n_ch;           /* 0..2; every n_* list count is <= its KX_MAX_* */
 
 	bool hrr;
 	uint16_t hrr_group;     /* 0 when the HRR named none */
@@ -122,6 +122,10 @@ const char *kx_reason_name(enum kx_reason r); /* "" for KX_R_NONE */
 const char *kx_tls12_kx_name(enum kx_tls12_kx k);
 /* "TLS1.3", "TLS1.2", ... or "0x7f1c" style for others; buf >= 8 bytes. */
 const char *kx_version_name(uint16_t v, char *buf, size_t len);
+
+/* True when some ClientHello offered a hybrid, pq or draft group (in
+ * supported_groups or key_share). */
+bool kx_hs_offers_pq(const struct kx_hs *hs);
 
 /* Sets verdict and reason from the other fields (classify/verdict.c). */
 void kx_classify(struct kx_hs *hs);

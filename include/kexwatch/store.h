@@ -36,11 +36,15 @@ struct kx_store_opts {
 int kx_store_open(const char *path, const struct kx_store_opts *opts,
 		  struct kx_store **ret, char *err, size_t errlen);
 
-/* Starts a run row. `command` is the subcommand line for the audit trail. */
+/* Commits what is queued, then starts a run row. `sensor` names the
+ * observation point and is part of every handshake's identity (NULL is
+ * stored as ""); `command` is the command line for the audit trail (may be
+ * NULL). Sources named by an earlier run are forgotten. */
 int kx_store_begin_run(struct kx_store *st, const char *sensor, const char *command,
 		       uint64_t started_us);
 
-/* Names source `id` (a file path or interface) for the rows that follow. */
+/* Names source `id` (a file path or interface) for the rows that follow;
+ * rows whose source_id was never named get a NULL source. Commits at once. */
 int kx_store_set_source(struct kx_store *st, uint32_t id, const char *name);
 
 /* Queues one handshake; bumps c->db_rows_written / db_rows_duplicate / db_errors
@@ -50,7 +54,10 @@ int kx_store_set_source(struct kx_store *st, uint32_t id, const char *name);
  * and the store carries on with the next row. */
 int kx_store_add(struct kx_store *st, const struct kx_hs *hs, struct kx_counters *c);
 
-/* Commits when the batch is due by time; call at least once a second. */
+/* Commits when flush_ms have passed on now_ms since the last such commit.
+ * now_ms is any millisecond clock (CLOCK_MONOTONIC, or capture time when
+ * reading files); the first tick starts it and a clock that goes back
+ * restarts the interval. Call at least once a second. */
 int kx_store_tick(struct kx_store *st, uint64_t now_ms, struct kx_counters *c);
 
 /* Commits everything queued now. */

@@ -68,18 +68,18 @@ const char *kx_version_name(uint16_t v, char *buf, size_t len)
 	}
 }
 
-static int client_offered_pq(const struct kx_hs *hs)
+bool kx_hs_offers_pq(const struct kx_hs *hs)
 {
 	for (unsigned c = 0; c < hs->n_ch && c < 2; c++) {
 		const struct kx_client_hello *ch = &hs->ch[c];
 		for (unsigned i = 0; i < ch->n_groups; i++)
 			if (kx_group_is_pq(ch->groups[i]))
-				return 1;
+				return true;
 		for (unsigned i = 0; i < ch->n_shares; i++)
 			if (kx_group_is_pq(ch->shares[i]))
-				return 1;
+				return true;
 	}
-	return 0;
+	return false;
 }
 
 void kx_classify(struct kx_hs *hs)
@@ -119,7 +119,7 @@ void kx_classify(struct kx_hs *hs)
 	case KX_FAM_CLASSICAL_EC:
 	case KX_FAM_CLASSICAL_FFDHE:
 		hs->verdict = KX_V_CLASSICAL;
-		hs->reason = client_offered_pq(hs) ? KX_R_SERVER_DECLINED : KX_R_CLIENT_NO_PQ;
+		hs->reason = kx_hs_offers_pq(hs) ? KX_R_SERVER_DECLINED : KX_R_CLIENT_NO_PQ;
 		break;
 	default:
 		hs->verdict = KX_V_UNKNOWN;

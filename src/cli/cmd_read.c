@@ -287,7 +287,7 @@ int kx_cmd_read(int argc, char **argv)
 	if (!o.no_db) {
 		struct kx_store_opts so = { 0 };
 		if (kx_store_open(o.db, &so, &sink.store, err, sizeof(err)) < 0) {
-			fprintf(stderr, "kexwatch read: %s: %s\n", o.db, err);
+			fprintf(stderr, "kexwatch read: %s\n", err);
 			return KX_EXIT_FAIL;
 		}
 		char cmd[1024];
@@ -297,8 +297,13 @@ int kx_cmd_read(int argc, char **argv)
 			kx_store_close(sink.store);
 			return KX_EXIT_FAIL;
 		}
-		for (int i = 0; i < nsrc; i++)
-			kx_store_set_source(sink.store, (uint32_t)i, paths[i]);
+		for (int i = 0; i < nsrc; i++) {
+			if (kx_store_set_source(sink.store, (uint32_t)i, paths[i]) < 0) {
+				fprintf(stderr, "kexwatch read: %s\n", kx_store_error(sink.store));
+				kx_store_close(sink.store);
+				return KX_EXIT_FAIL;
+			}
+		}
 	}
 	if (o.json) {
 		sink.json = kx_json_open(o.json, err, sizeof(err));

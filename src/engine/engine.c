@@ -377,13 +377,16 @@ static bool on_server_hello(struct session *s, const struct kx_tls_msg *m)
 		s->phase = PH_WAIT_CH2;
 		return false;
 	}
+	/* Evidence and timing use the segment where the ServerHello begins, as
+	 * for the ClientHello; a large ML-KEM-1024 ServerHello spans two. */
+	uint64_t sh_pkt, sh_ts;
+	count_segments(s, s->side, m->start_off, m->end_off, &sh_pkt, &sh_ts);
 	hs->have_sh = true;
 	hs->version = sh.version;
 	hs->cipher_suite = sh.cipher_suite;
-	hs->pkt_sh = s->pkt->num;
+	hs->pkt_sh = sh_pkt;
 	hs->ts_last_us = s->pkt->ts_us;
-	hs->ch_to_sh_us = s->pkt->ts_us >= hs->ts_first_us
-				  ? (int64_t)(s->pkt->ts_us - hs->ts_first_us) : 0;
+	hs->ch_to_sh_us = sh_ts >= hs->ts_first_us ? (int64_t)(sh_ts - hs->ts_first_us) : 0;
 	if (sh.version >= 0x0304) {
 		hs->have_group = sh.has_key_share;
 		hs->group = sh.group;

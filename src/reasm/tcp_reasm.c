@@ -148,11 +148,11 @@ bool kx_reasm_push(struct kx_reasm *r, const struct kx_reasm_env *env, uint32_t 
 		hold(r, env, (uint32_t)start, (uint32_t)end, data);
 		return false;
 	}
-	r->last_new = true;
 	if (end <= r->next) {
 		env->c->reasm_retransmits++;
 		return false;
 	}
+	r->last_new = true;
 	/* Deliver [next, end): packet bytes where nothing is held, held bytes
 	 * (the first copy) where a range already covers them. */
 	while (r->next < end) {

@@ -264,16 +264,10 @@ void kx_hs_text(const struct kx_hs *hs, struct kx_hs_text *t)
 	t->verdict = kx_verdict_name(hs->verdict);
 	t->reason = *reason ? reason : NULL;
 	t->n_ch = n_client_hellos(hs);
-	t->offers_pq = false;
+	t->offers_pq = kx_hs_offers_pq(hs);
 	t->list_overflow = false;
-	for (unsigned c = 0; c < t->n_ch; c++) {
-		const struct kx_client_hello *ch = &hs->ch[c];
-		for (unsigned i = 0; i < ch->n_groups && !t->offers_pq; i++)
-			t->offers_pq = kx_group_is_pq(ch->groups[i]);
-		for (unsigned i = 0; i < ch->n_shares && !t->offers_pq; i++)
-			t->offers_pq = kx_group_is_pq(ch->shares[i]);
-		t->list_overflow |= ch->overflow;
-	}
+	for (unsigned c = 0; c < t->n_ch; c++)
+		t->list_overflow |= hs->ch[c].overflow;
 }
 
 /* ---- the JSON-lines event ---- */
@@ -293,38 +287,29 @@ static void key(struct sink *s, const char *name)
 	s->comma = true;
 }
 
-/* A string we made ourselves (names, addresses): no escaping needed. */
-static void m_name(struct sink *s, const char *name, const char *v)
+/* A string, NULL as null. Escaped even when we made it: group names may
+ * come from a user's --groups file, sensor and source from the command line. */
+static void m_str(struct sink *s, const char *name, const char *v)
 {
 	key(s, name);
-	if (!v) {
+	if (v)
+		put_str(s, v, strlen(v));
+	else
 		put_s(s, "null");
-		return;
-	}
-	put(s, "\"", 1);
-	put_s(s, v);
-	put(s, "\"", 1);
 }
 
-/* A fixed-size char array from hs.h filled from the wire: escaped, and
- * null when empty if empty_null. */
+/* A fixed-size char array from hs.h, filled from the wire and maybe not
+ * NUL-terminated; null when empty if empty_null. */
 static void m_wire(struct sink *s, const char *name, const char *v, size_t size,
 		   bool empty_null)
 {
 	size_t n = strnlen(v, size);
+
 	key(s, name);
 	if (!n && empty_null)
 		put_s(s, "null");
 	else
 		put_str(s, v, n);
-}
-
-static void m_str(struct sink *s, const char *name, const char *v)
-{
-	if (!v)
-		m_name(s, name, NULL);
-	else
-		m_wire(s, name, v, strlen(v), false);
 }
 
 static void m_u(struct sink *s, const char *name, bool present, uint64_t v)
@@ -358,7 +343,6 @@ static void m_group_names(struct sink *s, const char *name, const uint16_t *v, u
 		if (i)
 			put(s, ",", 1);
 		kx_group_label(v[i], label, sizeof(label));
-		/* Escaped: override names come from a user file. */
 		put_str(s, label, strlen(label));
 	}
 	put(s, "]", 1);
@@ -396,20 +380,20 @@ int kx_json_write(struct kx_json *j, const struct kx_hs *hs, const char *sensor,
 
 	kx_hs_text(hs, &t);
 	put(&s, "{", 1);
-	m_name(&s, "ts", t.ts_first);
-	m_name(&s, "ts_last", t.ts_last);
-	m_name(&s, "transport", t.transport);
+	m_str(&s, "ts", t.ts_first);
+	m_str(&s, "ts_last", t.ts_last);
+	m_str(&s, "transport", t.transport);
 	m_wire(&s, "protocol", hs->protocol, sizeof(hs->protocol), false);
-	m_name(&s, "client_ip", t.client_ip);
+	m_str(&s, "client_ip", t.client_ip);
 	m_u(&s, "client_port", true, hs->client_port);
-	m_name(&s, "server_ip", t.server_ip);
+	m_str(&s, "server_ip", t.server_ip);
 	m_u(&s, "server_port", true, hs->server_port);
 	m_u(&s, "ip_version", true, hs->client_ip.family);
 	m_u(&s, "vlan", true, hs->vlan);
 	m_wire(&s, "sni", hs->sni, sizeof(hs->sni), true);
 	key(&s, "alpn");
 	put_alpn(&s, hs->alpn, strnlen(hs->alpn, sizeof(hs->alpn)));
-	m_name(&s, "version", t.version);
+	m_str(&s, "version", t.version);
 	m_u(&s, "cipher_suite", hs->have_sh, hs->cipher_suite);
 	m_u(&s, "legacy_version", true, ch->legacy_version);
 	m_codes(&s, "versions_offered", ch->versions, ch->n_versions);
@@ -418,7 +402,7 @@ int kx_json_write(struct kx_json *j, const struct kx_hs *hs, const char *sensor,
 	if (t.n_ch == 2)
 		m_codes(&s, "groups_offered_2", ch2->groups, ch2->n_groups);
 	else
-		m_name(&s, "groups_offered_2", NULL);
+		m_str(&s, "groups_offered_2", NULL);
 	key(&s, "key_shares");
 	put_shares(&s, hs);
 	m_bool(&s, "offers_pq", t.offers_pq);
@@ -426,10 +410,10 @@ int kx_json_write(struct kx_json *j, const struct kx_hs *hs, const char *sensor,
 	m_u(&s, "hrr_group", hs->hrr && hs->hrr_group, hs->hrr_group);
 	m_u(&s, "group", hs->have_group, hs->group);
 	m_str(&s, "group_name", t.group_name);
-	m_name(&s, "group_family", t.group_family);
-	m_name(&s, "tls12_kx", t.tls12_kx);
-	m_name(&s, "verdict", t.verdict);
-	m_name(&s, "reason", t.reason);
+	m_str(&s, "group_family", t.group_family);
+	m_str(&s, "tls12_kx", t.tls12_kx);
+	m_str(&s, "verdict", t.verdict);
+	m_str(&s, "reason", t.reason);
 	m_bool(&s, "resumed", hs->resumed);
 	m_bool(&s, "psk", hs->psk_selected);
 	m_u(&s, "client_hello_bytes", true, ch->bytes);

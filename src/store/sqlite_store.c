@@ -41,7 +41,8 @@
  *   client_ip, client_port, server_ip, server_port   addresses as text
  *   ip_version         4 or 6
  *   vlan               outermost VLAN id, 0 when untagged
- *   sni                server_name, NULL when absent
+ *   sni                server_name, NULL when absent; like ndpi, stored as
+ *                      UTF-8 with stray bytes replaced by U+FFFD
  *   alpn               offered ALPN ids, JSON array of strings ('[]' if none)
  *   legacy_version     ClientHello.legacy_version (771 = 0x0303)
  *   versions_offered   supported_versions, JSON array of numbers
@@ -76,7 +77,10 @@
  *   pkt_first_ch, pkt_sh      packet numbers (1-based within the source);
  *                             pkt_sh NULL without ServerHello
  *   A handshake is the same when sensor, protocol, both endpoints and
- *   ts_first_us match: reading a capture twice adds no rows.
+ *   ts_first_us match: reading a capture twice adds no rows. That UNIQUE
+ *   index leads with ts_first_us, so inserts land at its end and it also
+ *   serves time ranges; further indexes: (server_ip, server_port, sni),
+ *   (client_ip), (verdict).
  *
  * View hops: one row per server endpoint (server_ip, server_port, sni).
  *   first_seen, last_seen, handshakes, clients (distinct client IPs),
@@ -90,7 +94,8 @@
  *     all hybrid or pq                              'hybrid'                       0
  *     some hybrid-draft, no classical               'draft-kyber'                  3
  *     all classical (TLS 1.2 included), some with
- *       reason server-declined                      'classical (server-declined)'  5
+ *       reason server-declined, or TLS 1.2 chosen
+ *       although the client offered PQ in TLS 1.3   'classical (server-declined)'  5
  *       otherwise                                   'classical (clients-no-pq)'    4
  *     anything else                                 'mixed'                        2
  *
@@ -149,12 +154,11 @@ static const char schema_v1[] =
 	" ch2_bytes INTEGER, ch2_segments INTEGER, ch_to_sh_us INTEGER,"
 	" sigalgs TEXT NOT NULL, ech INTEGER NOT NULL, list_overflow INTEGER NOT NULL,"
 	" ndpi TEXT, pkt_first_ch INTEGER NOT NULL, pkt_sh INTEGER,"
-	" UNIQUE (sensor, protocol, client_ip, client_port, server_ip, server_port,"
-	" ts_first_us));\n"
+	" UNIQUE (ts_first_us, sensor, protocol, client_ip, client_port, server_ip,"
+	" server_port));\n"
 
 	"CREATE INDEX handshakes_server ON handshakes (server_ip, server_port, sni);\n"
 	"CREATE INDEX handshakes_client ON handshakes (client_ip);\n"
-	"CREATE INDEX handshakes_ts ON handshakes (ts_first_us);\n"
 	"CREATE INDEX handshakes_verdict ON handshakes (verdict);\n"
 
 	/* Three layers: counts per endpoint, then the verdict from the counts,
@@ -173,7 +177,7 @@ static const char schema_v1[] =
 	"  WHEN n_hybrid + n_pq = n_decide THEN 'hybrid'"
 	"  WHEN n_hybrid_draft > 0 AND n_classical = 0 THEN 'draft-kyber'"
 	"  WHEN n_classical = n_decide THEN"
-	"   CASE WHEN n_server_declined > 0 THEN 'classical (server-declined)'"
+	"   CASE WHEN n_server_declined + n_tls12_offered_pq > 0 THEN 'classical (server-declined)'"
 	"   ELSE 'classical (clients-no-pq)' END"
 	"  ELSE 'mixed' END AS verdict"
 	" FROM (SELECT server_ip, server_port, sni,"
@@ -183,9 +187,10 @@ static const char schema_v1[] =
 	"  sum(verdict = 'pq') AS n_pq,"
 	"  sum(verdict = 'hybrid-draft') AS n_hybrid_draft,"
 	"  sum(verdict = 'classical') AS n_classical,"
-	"  sum(verdict = 'classical' AND reason = 'client-no-pq') AS n_client_no_pq,"
-	"  sum(verdict = 'classical' AND reason = 'server-declined') AS n_server_declined,"
-	"  sum(verdict = 'classical' AND reason = 'tls12') AS n_tls12,"
+	"  sum(verdict = 'classical' AND reason IS 'client-no-pq') AS n_client_no_pq,"
+	"  sum(verdict = 'classical' AND reason IS 'server-declined') AS n_server_declined,"
+	"  sum(verdict = 'classical' AND reason IS 'tls12' AND offers_pq) AS n_tls12_offered_pq,"
+	"  sum(verdict = 'classical' AND reason IS 'tls12') AS n_tls12,"
 	"  sum(verdict = 'resumed') AS n_resumed,"
 	"  sum(verdict = 'incomplete') AS n_incomplete,"
 	"  sum(verdict = 'unknown') AS n_unknown,"
@@ -221,8 +226,8 @@ static const char insert_hs_sql[] =
 	" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
 	" ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 	/* Not OR IGNORE: that would also swallow NOT NULL violations as duplicates. */
-	" ON CONFLICT (sensor, protocol, client_ip, client_port, server_ip, server_port,"
-	" ts_first_us) DO NOTHING";
+	" ON CONFLICT (ts_first_us, sensor, protocol, client_ip, client_port, server_ip,"
+	" server_port) DO NOTHING";
 
 static const char insert_run_sql[] =
 	"INSERT INTO runs (started, started_us, sensor, command, kexwatch_version)"
@@ -482,20 +487,8 @@ static int configure(sqlite3 *db, const char *path, char *err, size_t errlen)
 int kx_store_open(const char *path, const struct kx_store_opts *opts,
 		  struct kx_store **ret, char *err, size_t errlen)
 {
-	static const struct {
-		size_t off;
-		const char *sql;
-	} stmts[] = {
-		{ offsetof(struct kx_store, ins_hs), insert_hs_sql },
-		{ offsetof(struct kx_store, ins_run), insert_run_sql },
-		{ offsetof(struct kx_store, ins_src), insert_source_sql },
-		{ offsetof(struct kx_store, end_run), end_run_sql },
-		{ offsetof(struct kx_store, begin), "BEGIN IMMEDIATE" },
-		{ offsetof(struct kx_store, commit), "COMMIT" },
-		{ offsetof(struct kx_store, rollback), "ROLLBACK" },
-	};
 	struct kx_store *st = calloc(1, sizeof(*st));
-	int rc;
+	int rc, version;
 
 	*ret = NULL;
 	if (!st || !(st->path = strdup(path))) {
@@ -503,6 +496,15 @@ int kx_store_open(const char *path, const struct kx_store_opts *opts,
 		free(st);
 		return -1;
 	}
+	const struct {
+		sqlite3_stmt **stmt;
+		const char *sql;
+	} stmts[] = {
+		{ &st->ins_hs, insert_hs_sql },     { &st->ins_run, insert_run_sql },
+		{ &st->ins_src, insert_source_sql }, { &st->end_run, end_run_sql },
+		{ &st->begin, "BEGIN IMMEDIATE" },  { &st->commit, "COMMIT" },
+		{ &st->rollback, "ROLLBACK" },
+	};
 	if (opts)
 		st->opts = *opts;
 	if (!st->opts.batch_rows)
@@ -527,13 +529,13 @@ int kx_store_open(const char *path, const struct kx_store_opts *opts,
 	}
 	/* Look before touching anything: journal_mode=WAL would rewrite the
 	 * header of some other application's database. */
-	if (kx_store_schema_version(st->db, path, err, errlen) < 0 ||
-	    configure(st->db, path, err, errlen) < 0 || migrate(st->db, path, err, errlen) < 0)
+	version = kx_store_schema_version(st->db, path, err, errlen);
+	if (version < 0 || configure(st->db, path, err, errlen) < 0 ||
+	    (version < KX_STORE_SCHEMA_VERSION && migrate(st->db, path, err, errlen) < 0))
 		goto fail;
 	for (size_t i = 0; i < sizeof(stmts) / sizeof(stmts[0]); i++) {
-		sqlite3_stmt **s = (sqlite3_stmt **)((char *)st + stmts[i].off);
-		if (sqlite3_prepare_v3(st->db, stmts[i].sql, -1, SQLITE_PREPARE_PERSISTENT, s,
-				       NULL) != SQLITE_OK) {
+		if (sqlite3_prepare_v3(st->db, stmts[i].sql, -1, SQLITE_PREPARE_PERSISTENT,
+				       stmts[i].stmt, NULL) != SQLITE_OK) {
 			snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(st->db));
 			goto fail;
 		}
@@ -653,7 +655,8 @@ int kx_store_add(struct kx_store *st, const struct kx_hs *hs, struct kx_counters
 	kx_alpn_json(hs->alpn, strnlen(hs->alpn, sizeof(hs->alpn)), alpn, sizeof(alpn));
 	kx_groups_json(ch->versions, ch->n_versions, versions, sizeof(versions));
 	kx_groups_json(ch->groups, ch->n_groups, groups, sizeof(groups));
-	kx_groups_json(ch2->groups, ch2->n_groups, groups2, sizeof(groups2));
+	if (t.n_ch == 2)
+		kx_groups_json(ch2->groups, ch2->n_groups, groups2, sizeof(groups2));
 	kx_shares_json(hs, shares, sizeof(shares));
 	kx_groups_json(ch->sigalgs, ch->n_sigalgs, sigalgs, sizeof(sigalgs));
 

@@ -44,6 +44,10 @@ def opt_int(s):
     return int(s, 16) if s.lower().startswith("0x") else (int(s) if s else None)
 
 
+def first_frame(exp):
+    return int(exp["first_ch_frame"].split(";")[0])
+
+
 def compare(exp, got, where, errors):
     def eq(what, want, have):
         if want != have:
@@ -65,8 +69,11 @@ def compare(exp, got, where, errors):
         eq("pkt_sh", int(exp["sh_frame"]), got["pkt_sh"])
     else:
         eq("pkt_sh", None, got["pkt_sh"])
-    eq("client_hello_segments", int(exp["ch_segments"]), got["client_hello_segments"])
-    eq("pkt_first_ch", int(exp["first_ch_frame"]), got["pkt_first_ch"])
+    # After an HRR the segment counts and frames read "first;second".
+    segs = [int(x) for x in exp["ch_segments"].split(";")]
+    eq("client_hello_segments", segs[0], got["client_hello_segments"])
+    eq("client_hello_2_segments", segs[1] if len(segs) > 1 else None, got["client_hello_2_segments"])
+    eq("pkt_first_ch", first_frame(exp), got["pkt_first_ch"])
 
 
 def main():
@@ -96,7 +103,7 @@ def main():
         byfirst = {e["pkt_first_ch"]: e for e in events}
         for exp in expected:
             where = f"{name} CH frame {exp['first_ch_frame']}"
-            ev = byfirst.get(int(exp["first_ch_frame"]))
+            ev = byfirst.get(first_frame(exp))
             if ev is None:
                 errors.append(f"{where}: no handshake found "
                               f"(have first-CH frames {sorted(byfirst)})")
@@ -120,6 +127,7 @@ def main():
                 "hrr_group": row["hrr_group"], "group": row["group_code"],
                 "version": row["version"], "cipher_suite": row["cipher_suite"],
                 "pkt_sh": row["pkt_sh"], "client_hello_segments": row["ch_segments"],
+                "client_hello_2_segments": row["ch2_segments"],
                 "pkt_first_ch": row["pkt_first_ch"],
             }
             compare(exp, dbv, where + " (db)", errors)

@@ -172,16 +172,16 @@ static void test_hostile(const char *dir)
 	strcpy(hs.ndpi_label, "\x1b[31mred");
 	snprintf(path, sizeof(path), "%s/hostile.jsonl", dir);
 	text = write_events(path, &hs, 1, "s\"1", "a\\b", &len);
-	tap_ok(strstr(text, "\"sni\":\"a\\\"b\\\\c\\u0001\\u001f\\u007f \xc3\xa9 \\ufffd "
-			    "\\ufffd( \\ufffd\\ufffd\\ufffd \\ufffd\\ufffd\\ufffd "
-			    "\\ufffd\\ufffd\\ufffd\\ufffd \xf0\x9f\x94\x92 \\ufffd\\ufffd "
-			    "\\ufffd\\ufffd\",") != NULL,
-	       "hostile SNI escaped, stray bytes as \\ufffd");
-	tap_ok(strstr(text, "\"alpn\":[\"h2\",\"a\\\"b\",\"\\ufffd\",\"\\u000a\",\"\"],") != NULL,
-	       "hostile ALPN escaped, empty id kept");
-	tap_ok(strstr(text, "\"ndpi\":\"\\u001b[31mred\"") != NULL, "nDPI label escaped");
-	tap_ok(strstr(text, "\"sensor\":\"s\\\"1\",\"source\":\"a\\\\b\"") != NULL,
-	       "sensor and source escaped");
+	CHECK(strstr(text, "\"sni\":\"a\\\"b\\\\c\\u0001\\u001f\\u007f \xc3\xa9 \\ufffd "
+			   "\\ufffd( \\ufffd\\ufffd\\ufffd \\ufffd\\ufffd\\ufffd "
+			   "\\ufffd\\ufffd\\ufffd\\ufffd \xf0\x9f\x94\x92 \\ufffd\\ufffd "
+			   "\\ufffd\\ufffd\",") != NULL,
+	      "hostile SNI escaped, stray bytes as \\ufffd");
+	CHECK(strstr(text, "\"alpn\":[\"h2\",\"a\\\"b\",\"\\ufffd\",\"\\u000a\",\"\"],") != NULL,
+	      "hostile ALPN escaped, empty id kept");
+	CHECK(strstr(text, "\"ndpi\":\"\\u001b[31mred\"") != NULL, "nDPI label escaped");
+	CHECK(strstr(text, "\"sensor\":\"s\\\"1\",\"source\":\"a\\\\b\"") != NULL,
+	      "sensor and source escaped");
 	free(text);
 
 	len = kx_utf8_clean(hostile_sni, strlen(hostile_sni), buf, sizeof(buf));
@@ -190,15 +190,15 @@ static void test_hostile(const char *dir)
 		       "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd \xf0\x9f\x94\x92 "
 		       "\xef\xbf\xbd\xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd",
 		  "UTF-8 cleaning for the database");
-	check_u64(len, strlen(buf), "cleaned length");
+	CHECK_EQ(len, strlen(buf), "cleaned length");
 
 	/* snprintf rule: a short buffer is cut, NUL-terminated, and the full
 	 * length is returned. */
 	len = kx_alpn_json("h2,http/1.1", 11, buf, 8);
-	tap_ok(len == 17 && strcmp(buf, "[\"h2\",\"") == 0, "short buffer: cut, full length %zu",
-	       len);
+	CHECK(len == 17 && strcmp(buf, "[\"h2\",\"") == 0, "short buffer: cut, full length %zu",
+	      len);
 	len = kx_groups_json(NULL, 0, buf, sizeof(buf));
-	tap_ok(len == 2 && strcmp(buf, "[]") == 0, "empty list is []");
+	CHECK(len == 2 && strcmp(buf, "[]") == 0, "empty list is []");
 }
 
 static uint32_t rng = 0x12345678;
@@ -271,12 +271,12 @@ static void test_random(const char *dir)
 		sqlite3_reset(q);
 		lines++;
 	}
-	check_u64(lines, N, "random SNI/ALPN: one line per event");
-	check_u64(bad_ctl, 0, "random SNI/ALPN: no raw control bytes");
-	check_u64(bad_utf8, 0, "random SNI/ALPN: output and cleaned text are valid UTF-8");
-	check_u64(bad_json, 0, "random SNI/ALPN: every line is valid JSON");
-	check_u64(bad_sni, 0, "random SNI: decoded JSON string equals the cleaned text");
-	check_u64(bad_alpn, 0, "random ALPN: one array element per id");
+	CHECK_EQ(lines, N, "random SNI/ALPN: one line per event");
+	CHECK_EQ(bad_ctl, 0, "random SNI/ALPN: no raw control bytes");
+	CHECK_EQ(bad_utf8, 0, "random SNI/ALPN: output and cleaned text are valid UTF-8");
+	CHECK_EQ(bad_json, 0, "random SNI/ALPN: every line is valid JSON");
+	CHECK_EQ(bad_sni, 0, "random SNI: decoded JSON string equals the cleaned text");
+	CHECK_EQ(bad_alpn, 0, "random ALPN: one array element per id");
 	sqlite3_finalize(q);
 	sqlite3_close(db);
 	free(text);
@@ -289,10 +289,10 @@ static void test_open(const char *dir)
 
 	snprintf(path, sizeof(path), "%s/no/such/dir.jsonl", dir);
 	j = kx_json_open(path, err, sizeof(err));
-	tap_ok(!j && strstr(err, path) && strstr(err, "No such file or directory"),
-	       "open error names the path: %s", err);
+	CHECK(!j && strstr(err, path) && strstr(err, "No such file or directory"),
+	      "open error names the path: %s", err);
 	j = kx_json_open("-", err, sizeof(err));
-	tap_ok(j && kx_json_flush(j) == 0, "\"-\" is stdout");
+	CHECK(j && kx_json_flush(j) == 0, "\"-\" is stdout");
 	kx_json_close(j);
 	kx_json_close(NULL);
 }

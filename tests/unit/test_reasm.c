@@ -51,13 +51,17 @@ int main(void)
 	kx_reasm_release(&r, pool);
 	kx_reasm_start(&r, 5);
 	push(&r, &env, &s, 5, 1448, 143);
+	CHECK(r.last_new, "a held segment is new");
 	push(&r, &env, &s, 5, 1448, 143);
-	CHECK(s.n == 0 && kx_reasm_has_gap(&r), "segment after a gap is held");
+	CHECK(s.n == 0 && kx_reasm_has_gap(&r) && !r.last_new, "segment after a gap is held once");
 	push(&r, &env, &s, 5, 0, 1448);
 	CHECK(s.n == 1591 && memcmp(s.b, stream, 1591) == 0, "gap filled, stream complete");
 	CHECK(!kx_reasm_has_gap(&r) && kx_bufpool_in_use(pool) == 0, "hold buffer released");
 	push(&r, &env, &s, 5, 0, 1448);
 	CHECK(s.n == 1591 && c.reasm_retransmits == 1, "full retransmission ignored and counted");
+	CHECK(!r.last_new, "a retransmission brings nothing new");
+	push(&r, &env, &s, 5, 1591, 10);
+	CHECK(r.last_new, "the next segment does");
 
 	/* Sequence wraparound: ISN just below 2^32. */
 	memset(&s, 0, sizeof(s));

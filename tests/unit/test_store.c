@@ -81,12 +81,12 @@ static void test_rows(void)
 	rc |= kx_store_set_source(st, 1, "eth0");
 	for (int i = 0; i < 4; i++)
 		rc |= kx_store_add(st, &h[i], &c);
-	tap_ok(rc == 0, "run, sources and four rows queued");
+	CHECK(rc == 0, "run, sources and four rows queued");
 	check_str(sql_row(db, "SELECT count(*) FROM handshakes"), "0",
 		  "queued rows are invisible before the commit");
-	check_u64(c.db_rows_written, 0, "nothing counted as written before the commit");
-	tap_ok(kx_store_flush(st, &c) == 0, "flush");
-	check_u64(c.db_rows_written, 4, "db_rows_written 4 after the flush");
+	CHECK_EQ(c.db_rows_written, 0, "nothing counted as written before the commit");
+	CHECK(kx_store_flush(st, &c) == 0, "flush");
+	CHECK_EQ(c.db_rows_written, 4, "db_rows_written 4 after the flush");
 
 	check_str(sql_row(db, "SELECT * FROM handshakes WHERE id = 1"), want_hybrid,
 		  "row: TLS 1.3 hybrid, GREASE kept, source a.pcap");
@@ -105,10 +105,10 @@ static void test_rows(void)
 		  "sources: a.pcap");
 
 	/* The same handshake again, in the same run. */
-	tap_ok(kx_store_add(st, &h[0], &c) == 0 && kx_store_flush(st, &c) == 0,
-	       "duplicate accepted");
-	check_u64(c.db_rows_duplicate, 1, "db_rows_duplicate 1");
-	check_u64(c.db_rows_written, 4, "db_rows_written still 4");
+	CHECK(kx_store_add(st, &h[0], &c) == 0 && kx_store_flush(st, &c) == 0,
+	      "duplicate accepted");
+	CHECK_EQ(c.db_rows_duplicate, 1, "db_rows_duplicate 1");
+	CHECK_EQ(c.db_rows_written, 4, "db_rows_written still 4");
 
 	c.packets = 100;
 	c.bytes = 64000;
@@ -127,7 +127,7 @@ static void test_rows(void)
 	c.skip_tcp_malformed = 256;
 	c.payload_truncated = 512;
 	c.capture_truncated = 1024;
-	tap_ok(kx_store_end_run(st, &c, T0 + 10000000) == 0, "end run");
+	CHECK(kx_store_end_run(st, &c, T0 + 10000000) == 0, "end run");
 	snprintf(want_counters, sizeof(want_counters), "1|%u|4|1|5|32", kx_counter_count);
 	check_str(sql_row(db, "SELECT id, started, started_us, finished, finished_us, sensor,"
 			      " command, kexwatch_version, packets, bytes, flows, handshakes,"
@@ -155,14 +155,14 @@ static void test_rows(void)
 	for (int i = 0; i < 4; i++)
 		rc |= kx_store_add(st, &h[i], &c);
 	rc |= kx_store_end_run(st, &c, T0 + 30000000);
-	tap_ok(rc == 0, "second run over the same handshakes");
-	check_u64(c.db_rows_duplicate, 4, "second run: 4 duplicates");
-	check_u64(c.db_rows_written, 0, "second run: 0 written");
+	CHECK(rc == 0, "second run over the same handshakes");
+	CHECK_EQ(c.db_rows_duplicate, 4, "second run: 4 duplicates");
+	CHECK_EQ(c.db_rows_written, 0, "second run: 0 written");
 	rc = kx_store_begin_run(st, "s2", NULL, T0 + 40000000);
 	rc |= kx_store_add(st, &h[0], &c);
 	rc |= kx_store_end_run(st, &c, T0 + 50000000);
-	tap_ok(rc == 0, "third run, other sensor");
-	check_u64(c.db_rows_written, 1, "another sensor's handshake is a new row");
+	CHECK(rc == 0, "third run, other sensor");
+	CHECK_EQ(c.db_rows_written, 1, "another sensor's handshake is a new row");
 	check_str(sql_row(db, "SELECT count(*), max(run_id) FROM handshakes"), "5|3",
 		  "5 rows in all, the last from run 3");
 	check_str(sql_row(db, "SELECT handshakes.sensor, source, command FROM handshakes JOIN runs"
@@ -190,13 +190,13 @@ static void test_batching(void)
 			check_str(sql_row(db, count), "0", "batch of 2: one row waits");
 	}
 	check_str(sql_row(db, count), "2", "batch of 2: the second row commits both");
-	check_u64(c.db_rows_written, 2, "batch of 2: db_rows_written 2");
+	CHECK_EQ(c.db_rows_written, 2, "batch of 2: db_rows_written 2");
 	kx_store_tick(st, 5000, &c);
 	kx_store_tick(st, 5999, &c);
 	check_str(sql_row(db, count), "2", "tick before flush_ms: third row waits");
 	kx_store_tick(st, 6000, &c);
 	check_str(sql_row(db, count), "3", "tick at flush_ms: third row commits");
-	check_u64(c.db_rows_written, 3, "db_rows_written 3");
+	CHECK_EQ(c.db_rows_written, 3, "db_rows_written 3");
 	kx_store_tick(st, 100, &c);
 	hs.client_port = 2000;
 	kx_store_add(st, &hs, &c);
@@ -220,17 +220,17 @@ static void test_busy(void)
 	kx_store_begin_run(st, "s", "test", T0);
 	sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 	rc = kx_store_add(st, &hs, &c);
-	tap_ok(rc == -1, "add fails while another process holds the write lock");
-	tap_ok(strstr(kx_store_error(st), "database is locked") &&
-		       strstr(kx_store_error(st), "more than 50 ms") &&
-		       strstr(kx_store_error(st), "; 1 handshake row not stored"),
-	       "message: %s", kx_store_error(st));
-	check_u64(c.db_errors, 1, "db_errors 1");
+	CHECK(rc == -1, "add fails while another process holds the write lock");
+	CHECK(strstr(kx_store_error(st), "database is locked") &&
+		      strstr(kx_store_error(st), "more than 50 ms") &&
+		      strstr(kx_store_error(st), "; 1 handshake row not stored"),
+	      "message: %s", kx_store_error(st));
+	CHECK_EQ(c.db_errors, 1, "db_errors 1");
 	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	rc = kx_store_add(st, &hs, &c);
 	rc |= kx_store_flush(st, &c);
-	tap_ok(rc == 0, "the store carries on once the lock is gone");
-	check_u64(c.db_rows_written, 1, "and writes the row");
+	CHECK(rc == 0, "the store carries on once the lock is gone");
+	CHECK_EQ(c.db_rows_written, 1, "and writes the row");
 	kx_store_close(st);
 	sqlite3_close(db);
 }
@@ -274,15 +274,16 @@ static void test_disk_full(void)
 	setrlimit(RLIMIT_FSIZE, &old);
 	snprintf(msg, sizeof(msg), "%s", kx_store_error(st));
 
-	tap_ok(add_rc == 0 && flush_rc == -1, "300 rows queue, their commit fails");
-	tap_ok(strstr(msg, "commit failed") && strstr(msg, "300 handshake rows not stored (the batch was rolled back"),
-	       "message: %s", msg);
-	check_u64(c.db_errors, 1, "db_errors 1");
-	check_u64(c.db_rows_written, 0, "nothing counted as written");
+	CHECK(add_rc == 0 && flush_rc == -1, "300 rows queue, their commit fails");
+	CHECK(strstr(msg, "commit failed") &&
+		      strstr(msg, "300 handshake rows not stored (the batch was rolled back"),
+	      "message: %s", msg);
+	CHECK_EQ(c.db_errors, 1, "db_errors 1");
+	CHECK_EQ(c.db_rows_written, 0, "nothing counted as written");
 	check_str(sql_row(db, "SELECT count(*) FROM handshakes"), "0", "no partial batch");
 	hs.client_port = 9;
-	tap_ok(kx_store_add(st, &hs, &c) == 0 && kx_store_flush(st, &c) == 0,
-	       "the store carries on when space is back");
+	CHECK(kx_store_add(st, &hs, &c) == 0 && kx_store_flush(st, &c) == 0,
+	      "the store carries on when space is back");
 	check_str(sql_row(db, "SELECT count(*), min(client_port) FROM handshakes"), "1|9",
 		  "only the new row is there");
 	kx_store_close(st);
@@ -310,16 +311,16 @@ static void test_failed_insert(void)
 		hs.client_port = ports[i];
 		rc[i] = kx_store_add(st, &hs, &c);
 		if (i == 2)
-			tap_ok(strstr(kx_store_error(st), "cannot store a handshake: boom; 3 handshake"
-					  " rows not stored (the batch was rolled back as a whole)") != NULL,
-			       "message: %s", kx_store_error(st));
+			CHECK(strstr(kx_store_error(st), "cannot store a handshake: boom; 3 handshake"
+					 " rows not stored (the batch was rolled back as a whole)") != NULL,
+			      "message: %s", kx_store_error(st));
 	}
-	tap_ok(!rc[0] && !rc[1] && rc[2] == -1 && !rc[3] && kx_store_flush(st, &c) == 0,
-	       "third insert fails, the fourth goes on");
+	CHECK(!rc[0] && !rc[1] && rc[2] == -1 && !rc[3] && kx_store_flush(st, &c) == 0,
+	      "third insert fails, the fourth goes on");
 	check_str(sql_rows(db, "SELECT client_port FROM handshakes", NULL, 10), "3",
 		  "only the row after the failure is stored");
-	check_u64(c.db_rows_written, 1, "db_rows_written 1");
-	check_u64(c.db_errors, 1, "db_errors 1");
+	CHECK_EQ(c.db_rows_written, 1, "db_rows_written 1");
+	CHECK_EQ(c.db_errors, 1, "db_errors 1");
 	kx_store_close(st);
 	sqlite3_close(db);
 }
@@ -330,7 +331,7 @@ static void expect_open_error(const char *path, const char *want, const char *wh
 	char err[512] = "";
 	int rc = kx_store_open(path, NULL, &st, err, sizeof(err));
 
-	tap_ok(rc == -1 && !st && strstr(err, path) && strstr(err, want), "%s: %s", what, err);
+	CHECK(rc == -1 && !st && strstr(err, path) && strstr(err, want), "%s: %s", what, err);
 }
 
 static void test_refusals(void)
@@ -348,7 +349,7 @@ static void test_refusals(void)
 			  "database schema version 2 is newer than this kexwatch " KX_VERSION
 			  " supports (1)", "newer schema refused");
 	rc = kx_report_hops(db_path("newer.db"), KX_OUT_TABLE, stdout, err, sizeof(err));
-	tap_ok(rc == -1 && strstr(err, "schema version 2 is newer"), "report refuses it: %s", err);
+	CHECK(rc == -1 && strstr(err, "schema version 2 is newer"), "report refuses it: %s", err);
 
 	db = open_db(db_path("other.db"));
 	sqlite3_exec(db, "PRAGMA journal_mode = DELETE; CREATE TABLE t (x)", NULL, NULL, NULL);
@@ -358,7 +359,7 @@ static void test_refusals(void)
 	check_str(sql_row(db, "PRAGMA journal_mode"), "delete", "and left in its journal mode");
 	sqlite3_close(db);
 	rc = kx_report_hops(db_path("other.db"), KX_OUT_TABLE, stdout, err, sizeof(err));
-	tap_ok(rc == -1 && strstr(err, "not a kexwatch database"), "report refuses it: %s", err);
+	CHECK(rc == -1 && strstr(err, "not a kexwatch database"), "report refuses it: %s", err);
 
 	f = fopen(db_path("junk.db"), "w");
 	for (int i = 0; i < 100; i++)
