@@ -46,6 +46,7 @@ struct session {
 	uint16_t log_overflow[2];
 	uint8_t phase;
 	bool abandon;        /* not a handshake we can report: drop silently */
+	bool report_empty;   /* report a row although no ClientHello was parsed */
 	bool dpi_done;
 	uint8_t dpi_pkts;
 	uint8_t ch_sid_len;
@@ -239,12 +240,44 @@ static void count_verdict(struct kx_counters *c, enum kx_verdict v)
 }
 
 /* Emits the row (when there is a ClientHello to report) and frees the context. */
+/* A client that sent bytes which never became a ClientHello because the
+ * start of its stream was never seen (the first segment lost on the path,
+ * typically a large hybrid ClientHello dropped by an MTU black hole). Worth a
+ * row when the connection looks like TLS by nDPI's guess or by its port. */
+static bool lost_client_hello(struct kx_engine *e, struct session *s, struct kx_flow *f)
+{
+	static const uint16_t tls_ports[] = { 443, 8443, 853, 465, 563, 636, 989, 990, 992, 993,
+					      994, 995, 5061, 6443, 8883 };
+	if (f->client > 1 || !(f->syn_mask >> f->client & 1))
+		return false;
+	const struct kx_reasm *r = &s->rs[f->client];
+	if (!r->started || r->next != 0 || !kx_reasm_has_gap(r) || !s->n_log[f->client])
+		return false;
+	uint16_t port = f->client == 0 ? f->key.pb : f->key.pa;
+	if (e->dpi) {
+		kx_dpi_label(e->dpi, dpi_flow(e, f->sess), s->hs.ndpi_label, sizeof(s->hs.ndpi_label));
+		if (strstr(s->hs.ndpi_label, "TLS"))
+			return true;
+	}
+	for (size_t i = 0; i < sizeof(tls_ports) / sizeof(tls_ports[0]); i++)
+		if (port == tls_ports[i])
+			return true;
+	return false;
+}
+
 static void sess_finish(struct kx_engine *e, struct kx_flow *f, enum kx_reason why)
 {
 	struct session *s = sess_of(e, f);
 	if (!s)
 		return;
-	if (s->hs.n_ch && !s->abandon) {
+	if (!s->hs.n_ch && !s->abandon && lost_client_hello(e, s, f)) {
+		const struct seg_entry *g = &s->log[f->client][0];
+		s->hs.ts_first_us = g->ts;
+		s->hs.pkt_first_ch = g->pkt;
+		s->hs.reason = KX_R_GAP;
+		s->report_empty = true;
+	}
+	if ((s->hs.n_ch || s->report_empty) && !s->abandon) {
 		struct kx_hs *hs = &s->hs;
 		if (!hs->have_sh && hs->reason == KX_R_NONE) {
 			int cl = f->client == 1;
@@ -262,7 +295,7 @@ static void sess_finish(struct kx_engine *e, struct kx_flow *f, enum kx_reason w
 			hs->ts_last_us = f->last_us;
 		fill_endpoints(hs, f);
 		memcpy(hs->protocol, "tls", 4);
-		if (e->dpi)
+		if (e->dpi && !s->report_empty)
 			kx_dpi_label(e->dpi, dpi_flow(e, f->sess), hs->ndpi_label,
 				     sizeof(hs->ndpi_label));
 		kx_classify(hs);
@@ -563,6 +596,7 @@ static void handle_payload(struct kx_engine *e, struct kx_flow *f, const struct 
 				return;
 			}
 			f->state = KX_FLOW_ACTIVE;
+			s->hs.source_id = p->source_id;
 		}
 		if (syn_known) {
 			kx_reasm_start(&s->rs[dir], f->isn[dir]);

@@ -10,15 +10,21 @@
  * application_data records of random bytes in full-size frames.
  *
  *   gen_capture --profile bulk|dense --seed N --out F.pcap --expected F.tsv
- *               [--scale F] [--templates DIR] [--concurrency N] [-q]
+ *               [--scale F] [--templates DIR] [--concurrency N] [--gap-us N] [-q]
  *
  * The same options always give the same bytes (xoshiro256** seeded by
  * splitmix64 from --seed).
  */
+/* libpcap's headers use the BSD u_char/u_int types. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -253,7 +259,7 @@ static int load_streams(const char *path, uint8_t *st[2], uint32_t len[2], char 
 		return -1;
 	}
 	if (pcap_datalink(p) != DLT_EN10MB) {
-		snprintf(err, errlen, "%s: link type %d, want Ethernet", path, pcap_datalink(p));
+		snprintf(err, errlen, "link type %d, want Ethernet", pcap_datalink(p));
 		pcap_close(p);
 		return -1;
 	}
@@ -328,7 +334,7 @@ static int load_streams(const char *path, uint8_t *st[2], uint32_t len[2], char 
 	}
 	pcap_close(p);
 	if (!len[0] || !len[1]) {
-		snprintf(err, errlen, "%s: no TCP payload in both directions", path);
+		snprintf(err, errlen, "no TCP payload in both directions");
 		return -1;
 	}
 	return 0;
@@ -503,12 +509,12 @@ static int load_template(struct tmpl *t, const char *path, char *err, size_t err
 	uint32_t ch1 = find_hello(raw[0], len[0], 1, 1, false, &off);
 	uint32_t sh1 = find_hello(raw[1], len[1], 2, 1, true, &hoff);
 	if (!ch1 || off != 0 || !sh1) {
-		snprintf(err, errlen, "%s: no ClientHello/ServerHello record at the stream starts", path);
+		snprintf(err, errlen, "no ClientHello/ServerHello record at the stream starts");
 		return -1;
 	}
 	struct ch_layout lo;
 	if (parse_ch(raw[0] + 9, ch1 - 9, &lo) < 0) {
-		snprintf(err, errlen, "%s: ClientHello does not parse", path);
+		snprintf(err, errlen, "ClientHello does not parse");
 		return -1;
 	}
 	t->sid_len = (uint8_t)lo.sid_len;
@@ -524,11 +530,11 @@ static int load_template(struct tmpl *t, const char *path, char *err, size_t err
 		uint32_t ch2 = find_hello(raw[0], len[0], 1, 2, false, &off2);
 		uint32_t sh2 = find_hello(raw[1], len[1], 2, 2, true, &hoff);
 		if (!ch2 || !sh2) {
-			snprintf(err, errlen, "%s: HRR without a second ClientHello/ServerHello", path);
+			snprintf(err, errlen, "HRR without a second ClientHello/ServerHello");
 			return -1;
 		}
 		if (parse_ch(raw[0] + off2 + 9, ch2 - off2 - 9, &lo) < 0) {
-			snprintf(err, errlen, "%s: second ClientHello does not parse", path);
+			snprintf(err, errlen, "second ClientHello does not parse");
 			return -1;
 		}
 		t->offers_pq |= lo.offers_pq;
@@ -539,12 +545,12 @@ static int load_template(struct tmpl *t, const char *path, char *err, size_t err
 		shn = get_be24(raw[1] + hoff + 6);
 	}
 	if (sh_group(shb, shn, &t->group) < 0) {
-		snprintf(err, errlen, "%s: ServerHello without a key share", path);
+		snprintf(err, errlen, "ServerHello without a key share");
 		return -1;
 	}
 	/* Room for a longer SNI in each ClientHello. */
 	if (t->cli_len + 2 * 128 > PREFIX_MAX || t->srv_len > PREFIX_MAX) {
-		snprintf(err, errlen, "%s: handshake larger than %d bytes", path, PREFIX_MAX - 256);
+		snprintf(err, errlen, "handshake larger than %d bytes", PREFIX_MAX - 256);
 		return -1;
 	}
 	memcpy(t->cli, raw[0], t->cli_len);
@@ -617,10 +623,11 @@ struct flow {
 	uint32_t rec_max, rec_body_left;
 	uint8_t rhdr[5], rhdr_off;
 	uint8_t unacked;
+	uint8_t weight;       /* relative rate: how often the flow is picked */
 	bool ack_due;
 	uint64_t up, down;   /* request and response stream bytes */
 	/* Bookkeeping for the expected row. */
-	uint32_t sh_last;    /* offset of the final ServerHello's last byte in its send */
+	uint32_t sh_first;   /* offset of the final ServerHello in its send */
 	uint64_t pkt_first_ch, pkt_sh, ts_first;
 	uint16_t ch_segs, ch2_segs;
 	uint8_t cbuf[PREFIX_MAX];
@@ -636,13 +643,14 @@ struct profile {
 	double resp_xm, resp_alpha, resp_cap;
 	double upload_share;   /* flows whose bulk goes client -> server */
 	double est_flow_bytes; /* for sizing the endpoint pools */
+	unsigned max_weight;   /* an elephant is picked up to this much more often */
 };
 
 static const struct profile profiles[] = {
 	/* About 95% of the bytes after the handshake: elephants and mice. */
-	{ "bulk", 1.5e9, 1000, 30000, 1.2, 64e6, 0.1, 150e3 },
+	{ "bulk", 1.5e9, 1000, 30000, 1.2, 64e6, 0.1, 150e3, 32 },
 	/* Short flows: the handshakes are most of the work. */
-	{ "dense", 200e6, 1000, 400, 1.5, 64e3, 0.0, 9e3 },
+	{ "dense", 200e6, 1000, 400, 1.5, 64e3, 0.0, 9e3, 1 },
 };
 
 struct gen {
@@ -660,17 +668,22 @@ struct gen {
 	FILE *out;
 	uint8_t *buf;
 	size_t buf_used;
-	uint64_t now_us, pkts, bytes, post_bytes, flows;
+	uint64_t start_us, now_us, pkts, bytes, post_bytes, flows;
 	uint64_t per_variant[V_MAX];
 	uint32_t forced;
+	uint32_t gap_us;     /* mean time between packets */
 	bool quiet;
 };
 
-static void die(const char *fmt, const char *arg)
+__attribute__((format(printf, 1, 2), noreturn))
+static void die(const char *fmt, ...)
 {
+	va_list ap;
+	va_start(ap, fmt);
 	fprintf(stderr, "gen_capture: ");
-	fprintf(stderr, fmt, arg);
+	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
+	va_end(ap);
 	exit(1);
 }
 
@@ -692,7 +705,8 @@ static const struct endpoint *client_of(const struct gen *g, const struct flow *
 	return s->v6 ? &g->clients6[f->client] : &g->clients4[f->client];
 }
 
-/* Writes one frame; payload_fill fills the payload in place. */
+/* Writes one frame of the flow in direction dir (0: client to server) with
+ * plen payload bytes, taken from the send in progress. */
 static void emit(struct gen *g, struct flow *f, int dir, uint8_t flags, uint32_t plen)
 {
 	const struct endpoint *srv = &g->servers[f->server];
@@ -706,7 +720,7 @@ static void emit(struct gen *g, struct flow *f, int dir, uint8_t flags, uint32_t
 
 	if (OUTBUF_SIZE - g->buf_used < 16 + FRAME_MAX + 64)
 		flush_out(g);
-	g->now_us += 1 + rng_below(&g->rng, 6);
+	g->now_us += 1 + rng_below(&g->rng, 2 * g->gap_us);
 	uint8_t *rec = g->buf + g->buf_used;
 	put_le32(rec, (uint32_t)(g->now_us / 1000000));
 	put_le32(rec + 4, (uint32_t)(g->now_us % 1000000));
@@ -873,7 +887,8 @@ static void job_segment(struct gen *g, struct flow *f)
 		f->pkt_first_ch = pkt;
 		f->ts_first = g->now_us;
 	}
-	if (f->job_op == OP_SFLIGHT && f->sh_last >= f->job_off && f->sh_last < f->job_off + n)
+	/* kexwatch's evidence is the segment where the ServerHello begins. */
+	if (f->job_op == OP_SFLIGHT && f->sh_first >= f->job_off && f->sh_first < f->job_off + n)
 		f->pkt_sh = pkt;
 	f->job_off += n;
 	if (n == left)
@@ -1124,7 +1139,7 @@ static void flow_init(struct gen *g, struct flow *f)
 			if (b[34] == t->sid_len && rl >= 9 + 35u + b[34])
 				memcpy(b + 35, sid, t->sid_len);
 			if (o >= f->scut)
-				f->sh_last = o + rl - 1 - f->scut;
+				f->sh_first = o - f->scut;
 		}
 		o += rl;
 	}
@@ -1143,6 +1158,10 @@ static void flow_init(struct gen *g, struct flow *f)
 		g->planned += 3000;
 	else
 		g->planned += 7000 + (double)(f->up + f->down) * 1.07;
+	/* Big flows run faster, as on a real link: otherwise the elephants
+	 * would be left alone at the end of the file, uninterleaved. */
+	uint64_t w = 1 + (f->up + f->down) / 131072;
+	f->weight = (uint8_t)(w < p->max_weight ? w : p->max_weight);
 	g->flows++;
 	g->per_variant[f->variant]++;
 }
@@ -1290,7 +1309,7 @@ static void usage(FILE *o)
 {
 	fprintf(o,
 		"usage: gen_capture --profile bulk|dense --seed N --out FILE.pcap --expected FILE.tsv\n"
-		"                   [--scale F] [--templates DIR] [--concurrency N] [-q]\n"
+		"                   [--scale F] [--templates DIR] [--concurrency N] [--gap-us N] [-q]\n"
 		"\n"
 		"  --profile P       bulk (~1.5 GB, long flows) or dense (~200 MB, short flows)\n"
 		"  --seed N          random seed (default: 1)\n"
@@ -1299,6 +1318,8 @@ static void usage(FILE *o)
 		"  --scale F         multiplies the size (default: 1)\n"
 		"  --templates DIR   captures the TLS records come from (default: %s)\n"
 		"  --concurrency N   flows active at once (default: per profile)\n"
+		"  --gap-us N        mean microseconds between packets (default: 3); with a\n"
+		"                    capture longer than 60 s silent flows end by timeout\n"
 		"  -q, --quiet       no summary on stderr\n",
 		KX_BENCH_PCAP_DIR);
 }
@@ -1313,6 +1334,7 @@ int main(int argc, char **argv)
 		{ "scale", required_argument, NULL, 'x' },
 		{ "templates", required_argument, NULL, 't' },
 		{ "concurrency", required_argument, NULL, 'c' },
+		{ "gap-us", required_argument, NULL, 'g' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -1321,7 +1343,7 @@ int main(int argc, char **argv)
 	const char *profile = NULL, *out = NULL, *expected = NULL, *tdir = KX_BENCH_PCAP_DIR;
 	unsigned long long seed = 1;
 	double scale = 1.0;
-	unsigned long conc = 0;
+	unsigned long conc = 0, gap = 3;
 	char *end;
 	int c;
 	while ((c = getopt_long(argc, argv, "qh", lopts, NULL)) != -1) {
@@ -1341,6 +1363,11 @@ int main(int argc, char **argv)
 				die("bad --scale: %s", optarg);
 			break;
 		case 't': tdir = optarg; break;
+		case 'g':
+			gap = strtoul(optarg, &end, 0);
+			if (*end || gap < 1 || gap > 10000000)
+				die("bad --gap-us: %s", optarg);
+			break;
 		case 'c':
 			conc = strtoul(optarg, &end, 0);
 			if (*end || conc < 1 || conc > 100000)
@@ -1369,7 +1396,7 @@ int main(int argc, char **argv)
 		char path[4096], err[512];
 		snprintf(path, sizeof(path), "%s/%s", tdir, tmpl_files[i]);
 		if (load_template(&g.tm[i], path, err, sizeof(err)) < 0)
-			fprintf(stderr, "gen_capture: warning: template skipped: %s\n", err);
+			fprintf(stderr, "gen_capture: warning: template skipped: %s: %s\n", path, err);
 		else
 			n_loaded++;
 	}
@@ -1388,6 +1415,7 @@ int main(int argc, char **argv)
 		g.resp_cap = g.prof->resp_cap;
 	make_endpoints(&g, g.target / g.prof->est_flow_bytes);
 	g.concurrency = conc ? (uint32_t)conc : g.prof->concurrency;
+	g.gap_us = (uint32_t)gap;
 	g.slots = calloc(g.concurrency, sizeof(*g.slots));
 	g.free_slots = calloc(g.concurrency, sizeof(*g.free_slots));
 	g.active = calloc(g.concurrency, sizeof(*g.active));
@@ -1413,6 +1441,7 @@ int main(int argc, char **argv)
 	g.buf_used = sizeof(gh);
 	g.bytes = sizeof(gh);
 	g.now_us = (uint64_t)EPOCH_2026 * 1000000u + (seed % 86400) * 1000000u;
+	g.start_us = g.now_us;
 
 	/* Random interleaving: the next packet comes from a random active flow;
 	 * a finished flow is replaced while the size budget lasts. */
@@ -1424,8 +1453,13 @@ int main(int argc, char **argv)
 		}
 		if (!g.n_active)
 			break;
-		uint32_t i = rng_below(&g.rng, g.n_active);
-		struct flow *f = &g.slots[g.active[i]];
+		uint32_t i;
+		struct flow *f;
+		do { /* rejection sampling: flow i is picked in proportion to its weight */
+			i = rng_below(&g.rng, g.n_active);
+			f = &g.slots[g.active[i]];
+		} while (f->weight < g.prof->max_weight &&
+			 rng_below(&g.rng, g.prof->max_weight) >= f->weight);
 		step(&g, f);
 		if (f->done) {
 			flow_retire(&g, f);
@@ -1450,8 +1484,7 @@ int main(int argc, char **argv)
 			out, (unsigned long long)g.pkts, (double)g.bytes / 1e6,
 			(unsigned long long)g.flows, g.concurrency,
 			g.bytes ? 100.0 * (double)g.post_bytes / (double)g.bytes : 0.0,
-			(double)(g.now_us % 100000000000ull) / 1e6 -
-				(double)((uint64_t)EPOCH_2026 + seed % 86400),
+			(double)(g.now_us - g.start_us) / 1e6,
 			secs);
 		fprintf(stderr, "gen_capture: flows by variant:");
 		for (int v = 0; v < V_MAX; v++)

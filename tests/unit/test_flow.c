@@ -45,12 +45,14 @@ int main(void)
 	kx_flow_key_from_pkt(&p5, &k5, &d5);
 	CHECK(kx_flow_insert(t, &k5, 200) == NULL, "insert into a full table fails");
 	CHECK(kx_flow_oldest(t) == f1, "oldest is the first inserted");
-	kx_flow_touch(t, f1, 300);
+	kx_flow_touch(t, f1, 150);
+	CHECK(kx_flow_oldest(t) == f1, "a touch within the LRU resolution does not move the flow");
+	kx_flow_touch(t, f1, 100 + KX_FLOW_TOUCH_US);
 	CHECK(kx_flow_oldest(t) == fs[1], "touch moves a flow to the head");
 	struct kx_flow_key k_old = fs[1]->key;
 	kx_flow_remove(t, fs[1]);
 	CHECK(kx_flow_find(t, &k_old) == NULL && kx_flow_count(t) == 3, "removed flow is gone");
-	struct kx_flow *f5 = kx_flow_insert(t, &k5, 400);
+	struct kx_flow *f5 = kx_flow_insert(t, &k5, 2 * KX_FLOW_TOUCH_US);
 	CHECK(f5 && kx_flow_find(t, &k5) == f5 && f5->sess == KX_NONE && f5->client == 2,
 	      "freed slot reused, fresh state");
 	CHECK(kx_flow_find(t, &k1) == f1 && kx_flow_oldest(t) == fs[2], "others untouched");

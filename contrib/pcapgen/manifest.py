@@ -1,0 +1,195 @@
+"""What each capture is meant to contain.  expected.py compares these
+intentions with what tshark decodes from the capture; any mismatch fails.
+
+verdicts: multiset of expected per-handshake verdicts.
+checks:   callables(rows) -> None or an error string.
+"""
+
+ETH, NULL, RAW, SLL, SLL2 = 1, 0, 101, 113, 276
+
+
+def sel(*groups):
+    """every complete handshake selected one of groups, in this order"""
+    def c(rows):
+        got = [r['selected_group'] for r in rows]
+        if got != list(groups):
+            return f'selected groups {got} != {list(groups)}'
+    return c
+
+
+def field(name, *values):
+    def c(rows):
+        got = [r[name] for r in rows]
+        if got != list(values):
+            return f'{name} {got} != {list(values)}'
+    return c
+
+
+def min_segments(n, which=0):
+    def c(rows):
+        for r in rows:
+            segs = r['ch_segments'].split(';')
+            if r['ch_segments'] and int(segs[which]) < n:
+                return f'ClientHello #{which} in {segs[which]} segment(s), want >= {n}'
+    return c
+
+
+def ks(*lists):
+    return field('key_shares', *lists)
+
+
+HYB_DEFAULT_GROUPS = None  # filled from the first capture in README only
+
+CAPTURES = {}
+ORDER = []
+
+
+def cap(name, how, verdicts, checks=(), linktype=ETH, notes=''):
+    ORDER.append(name)
+    CAPTURES[name] = dict(how=how, verdicts=verdicts, checks=list(checks), linktype=linktype, notes=notes)
+
+
+N24 = 'Node 24.11.0 (OpenSSL 3.5.4)'
+cap('tls13-x25519mlkem768.pcap',
+    f'{N24} client, defaults -> {N24} server, defaults',
+    ['hybrid'], [sel('0x11ec'), ks('0x11ec,0x001d'), min_segments(2), field('hrr', '0')])
+cap('tls13-secp256r1mlkem768.pcap',
+    f'{N24} client ecdhCurve SecP256r1MLKEM768 -> {N24} server ecdhCurve SecP256r1MLKEM768',
+    ['hybrid'], [sel('0x11eb'), ks('0x11eb')])
+cap('tls13-secp384r1mlkem1024.pcap',
+    f'{N24} client ecdhCurve SecP384r1MLKEM1024 -> {N24} server ecdhCurve SecP384r1MLKEM1024',
+    ['hybrid'], [sel('0x11ed'), ks('0x11ed'), min_segments(2)])
+cap('tls13-mlkem768.pcap',
+    f'{N24} client ecdhCurve MLKEM768 -> {N24} server ecdhCurve MLKEM768 (pure ML-KEM, no ECDH)',
+    ['pq'], [sel('0x0201'), ks('0x0201')])
+cap('tls13-server-declined.pcap',
+    f'{N24} client, defaults (offers hybrid) -> {N24} server ecdhCurve X25519:P-256',
+    ['classical/server-declined'], [sel('0x001d'), ks('0x11ec,0x001d'), field('hrr', '0')])
+cap('tls13-server-declined-openssl30.pcap',
+    f'{N24} client, defaults -> Debian openssl 3.0 s_server (classical)',
+    ['classical/server-declined'], [sel('0x001d')])
+cap('tls13-server-declined-gnutls.pcap',
+    f'{N24} client, defaults -> Debian gnutls-serv 3.7 (classical)',
+    ['classical/server-declined'], [sel('0x001d')])
+cap('tls13-client-no-pq.pcap',
+    f'Debian openssl 3.0 s_client (classical) -> {N24} server, defaults',
+    ['classical/client-no-pq'], [sel('0x001d'), ks('0x001d')])
+cap('tls13-gnutls-client.pcap',
+    f'Debian gnutls-cli 3.7 (classical) -> {N24} server, defaults',
+    ['classical/client-no-pq'])
+cap('tls13-hrr-x25519mlkem768.pcap',
+    f'{N24} client ecdhCurve X25519:X25519MLKEM768 (share for X25519 only) -> {N24} server ecdhCurve X25519MLKEM768 only',
+    ['hybrid'], [sel('0x11ec'), ks('0x001d;0x11ec'), field('hrr', '1'), field('hrr_group', '0x11ec')])
+cap('tls12-ecdhe.pcap',
+    f'{N24} client maxVersion TLSv1.2 -> {N24} server, defaults (ECDHE-ECDSA, x25519 in ServerKeyExchange)',
+    ['classical/tls12'], [sel('0x001d'), field('version', '0x0303')])
+cap('tls12-rsa.pcap',
+    f'{N24} client maxVersion TLSv1.2, ciphers AES128-GCM-SHA256 -> {N24} server with RSA-2048 cert (static RSA key exchange)',
+    ['classical/tls12'], [sel(''), field('cipher_suite', '0x009c')])
+cap('tls13-resumption.pcap',
+    f'{N24} client -> {N24} server: full handshake, then resumption with the TLS 1.3 ticket (psk_dhe_ke: the resumed ClientHello/ServerHello still carry a hybrid key share, so its verdict is hybrid, not resumed)',
+    ['hybrid', 'hybrid'], [sel('0x11ec', '0x11ec')])
+cap('tls12-resumption.pcap',
+    f'{N24} client maxVersion TLSv1.2 -> {N24} server: full ECDHE handshake, then abbreviated handshake with the session ticket (no Certificate/ServerKeyExchange)',
+    ['classical/tls12', 'resumed/tls12'], [sel('0x001d', '')])
+cap('tls13-psk-ke.pcap',
+    f'{N24} client (secureOptions SSL_OP_ALLOW_NO_DHE_KEX; offers psk_dhe_ke and psk_ke) -> {N24} server with OpenSSL config Options=AllowNoDHEKEX,PreferNoDHEKEX: full hybrid handshake, then psk_ke resumption (ServerHello has pre_shared_key but no key_share)',
+    ['hybrid', 'resumed'], [sel('0x11ec', '')])
+cap('tls13-midstream.pcap',
+    f'{N24} client -> {N24} server; tcpdump started after the TCP 3-way handshake (client connects, waits, then starts TLS): no SYN/SYN-ACK in the capture',
+    ['hybrid'], [sel('0x11ec'), field('first_ch_frame', '1')])
+cap('tls13-ipv6.pcap',
+    f'{N24} client -> {N24} server over IPv6 (ULA fd00:6b78::/64, nodad)',
+    ['hybrid'], [sel('0x11ec'), min_segments(2)])
+cap('tls13-small-mss-4seg.pcap',
+    f'{N24} client -> {N24} server; server route advmss 400 so the SYN-ACK announces MSS 400 and the ClientHello is cut into 5 segments',
+    ['hybrid'], [sel('0x11ec'), min_segments(4)])
+cap('tls13-sll.pcap', f'{N24} client -> {N24} server; tcpdump -i any -y LINUX_SLL in the client namespace',
+    ['hybrid'], [sel('0x11ec')], linktype=SLL)
+cap('tls13-sll2.pcap', f'{N24} client -> {N24} server; tcpdump -i any -y LINUX_SLL2 in the client namespace',
+    ['hybrid'], [sel('0x11ec')], linktype=SLL2)
+cap('tls13-x25519mlkem768.pcapng', f'{N24} client -> {N24} server; captured with dumpcap (pcapng, SHB+IDB+EPB)',
+    ['hybrid'], [sel('0x11ec')])
+cap('tls13-raw.pcap', 'CONVERTED by contrib/pcapgen/convert.py from tls13-x25519mlkem768.pcap: Ethernet header stripped, ARP frames dropped (LINKTYPE_RAW 101)',
+    ['hybrid'], [sel('0x11ec')], linktype=RAW)
+cap('tls13-null.pcap', 'CONVERTED by convert.py from tls13-x25519mlkem768.pcap: 4-byte little-endian (file/host order) AF_INET=2 header (LINKTYPE_NULL 0), ARP dropped',
+    ['hybrid'], [sel('0x11ec')], linktype=NULL)
+cap('tls13-ipv6-raw.pcap', 'CONVERTED by convert.py from tls13-ipv6.pcap (LINKTYPE_RAW 101, IPv6 packets incl. ND/MLD)',
+    ['hybrid'], [sel('0x11ec')], linktype=RAW)
+cap('tls13-ipv6-null.pcap', 'CONVERTED by convert.py from tls13-ipv6.pcap: LINKTYPE_NULL with AF_INET6=30 (Darwin value; FreeBSD uses 28, Net/OpenBSD 24), little-endian',
+    ['hybrid'], [sel('0x11ec')], linktype=NULL)
+cap('tls13-ipv4-options.pcap',
+    f'{N24} client on a socket opened by python with setsockopt(IP_OPTIONS, NOP+Router-Alert+NOP,NOP,EOL = 8 bytes): every client->server IPv4 packet has IHL=7 (real kernel-generated options, not converted) -> {N24} server (replies without options)',
+    ['hybrid'], [sel('0x11ec')])
+cap('tls13-incomplete-rst.pcap',
+    f'{N24} client -> python server that reads the ClientHello and aborts with RST (SO_LINGER 0)',
+    ['incomplete/rst'], [field('selected_group', '')])
+cap('tls13-incomplete-silent.pcap',
+    f'{N24} client -> python server that reads the ClientHello and never answers; client gives up after 3 s (FIN)',
+    ['incomplete/fin'])
+cap('tls13-dropped-large-ch.pcap',
+    f'{N24} client -> {N24} server; nft rule in the server namespace drops IPv4 packets > 1400 bytes (input hook). The capture (client side) holds the full ClientHello but the first segment never reaches the server stack; the client retransmits it (RTO backoff) until its 5 s timeout',
+    ['incomplete/end-of-capture'])
+
+
+def reordered(rows):
+    r = rows[0]
+    if r['ch_segments'] != '3':
+        return f'ClientHello in {r["ch_segments"]} distinct segments, want 3'
+    if not int(r['first_ch_frame']) > 6:
+        return 'first ClientHello segment is not after the reordered third one'
+
+
+cap('tls13-reorder-dup-loss.pcap',
+    f'{N24} client -> relay.py (AF_PACKET bridge in a middle namespace) -> {N24} server; server route advmss 600 so the ClientHello is 3 segments s1,s2,s3. The relay holds s1, drops the first copy of s2, forwards s3, then s1 twice (duplicate); the client kernel retransmits s2. Captured on the server interface: order s3, s1, s1(dup), s2(retransmission)',
+    ['hybrid'], [sel('0x11ec'), reordered])
+cap('tls13-ch-first-segment-lost.pcap',
+    f'{N24} client -> relay.py dropping every copy of the first ClientHello segment -> {N24} server; captured at the server: only the ClientHello tail (second segment, ~140 bytes) is ever seen, the ClientHello cannot be reassembled; client gives up after 3 s',
+    ['incomplete/gap'], [field('ch_segments', '0')])
+cap('tls13-vlan.pcap',
+    f'{N24} client -> relay.py -> {N24} server; the relay mirrors every forwarded frame onto a span veth with an 802.1Q tag (TPID 0x8100, VID 100) inserted; captured on the span veth',
+    ['hybrid'], [sel('0x11ec')])
+cap('tls13-qinq.pcap',
+    f'as tls13-vlan.pcap but with stacked tags: outer 802.1ad (TPID 0x88a8, VID 200) + inner 802.1Q (0x8100, VID 100)',
+    ['hybrid'], [sel('0x11ec')])
+
+
+def mixed_check(rows):
+    want = {'hybrid': ('hybrid', '0x11ec', '0'), 'declined': ('classical/server-declined', '0x001d', '0'),
+            'hrr': ('hybrid', '0x11ec', '1'), 'tls12': ('classical/tls12', '0x001d', '0'),
+            'classic': ('classical/client-no-pq', '0x001d', '0'), 'gnutls': ('classical/client-no-pq', '0x001d', '0')}
+    for r in rows:
+        kind = r['sni'].split('-')[0]
+        got = (r['expected_verdict'], r['selected_group'], r['hrr'])
+        if want.get(kind) != got:
+            return f'{r["sni"]}: {got} != {want.get(kind)}'
+
+
+MIXED = dict(hybrid=16, declined=8, classic=8, hrr=8, tls12=6, gnutls=4)
+cap('tls13-mixed-50.pcap',
+    f'50 concurrent connections from one client namespace, captured on the client interface. '
+    f'Servers: 198.18.0.20:443 {N24} defaults; 198.18.0.21:8443 {N24} ecdhCurve X25519:P-256; 198.18.0.22:9443 {N24} ecdhCurve X25519MLKEM768 only. '
+    f'Clients: 16x {N24} default -> .20:443 (SNI hybrid-NN.mixed.kx.test, hybrid); '
+    f'8x {N24} default -> .21:8443 (declined-NN, classical/server-declined); '
+    f'8x {N24} ecdhCurve X25519:X25519MLKEM768 -> .22:9443 (hrr-NN, HelloRetryRequest then hybrid); '
+    f'6x {N24} maxVersion TLSv1.2 -> .20:443 (tls12-NN, classical/tls12 x25519); '
+    f'8x Debian openssl 3.0 s_client -> .20:443 (classic-NN, classical/client-no-pq); '
+    f'4x Debian gnutls-cli -> .21:8443 (gnutls-NN, classical/client-no-pq)',
+    ['hybrid'] * 24 + ['classical/server-declined'] * 8 + ['classical/tls12'] * 6 + ['classical/client-no-pq'] * 12,
+    [mixed_check])
+cap('tls13-mlkem512.pcap',
+    f'{N24} client ecdhCurve MLKEM512 -> {N24} server ecdhCurve MLKEM512 (pure ML-KEM-512)',
+    ['pq'], [sel('0x0200'), ks('0x0200')])
+cap('tls13-mlkem1024.pcap',
+    f'{N24} client ecdhCurve MLKEM1024 -> {N24} server ecdhCurve MLKEM1024 (pure ML-KEM-1024)',
+    ['pq'], [sel('0x0202'), ks('0x0202'), min_segments(2)])
+cap('tls13-grease-x25519mlkem768.pcap',
+    f'CRAFTED ClientHello (contrib/pcapgen/craft.js, Chrome-like: GREASE cipher 0x3a3a, GREASE extensions 0x9a9a/0xeaea, GREASE group 0x4a4a first in supported_groups and key_share (1-byte share), GREASE version 0x7a7a; real X25519MLKEM768 and X25519 keys) -> real {N24} server, defaults. The client closes after the ServerHello flight, so the handshake is not finished (no client Finished), but the ServerHello is real',
+    ['hybrid'], [sel('0x11ec'), ks('0x4a4a,0x11ec,0x001d'), field('offered_groups', '0x4a4a,0x11ec,0x001d,0x0017,0x0018')])
+cap('tls13-hybrid-draft-synthetic.pcap',
+    'SYNTHETIC on both sides (real TCP, hand-made TLS bytes): craft.js client offering GREASE, X25519Kyber768Draft00 (0x6399), SecP256r1Kyber768Draft00 (0x639a), x25519, secp256r1 with shares for 0x4a4a, 0x6399 (random 1216 bytes), 0x001d -> craft.js fake server answering ServerHello selecting 0x6399 (random 1120-byte share) + ChangeCipherSpec, then both close. No stack available here implements the Kyber drafts',
+    ['hybrid-draft'], [sel('0x6399')])
+
+# keep the big one last
+ORDER.remove('tls13-mixed-50.pcap')
+ORDER.append('tls13-mixed-50.pcap')
