@@ -62,7 +62,11 @@ struct kx_flow *kx_flow_find(struct kx_flow_table *t, const struct kx_flow_key *
 struct kx_flow *kx_flow_insert(struct kx_flow_table *t, const struct kx_flow_key *k,
 			       uint64_t now_us);
 
-/* Moves a flow to the LRU head. */
+/* LRU resolution: a flow touched again within this many microseconds stays put. */
+#define KX_FLOW_TOUCH_US 1000000u
+
+/* Records activity: moves the flow to the LRU head, at most once per
+ * KX_FLOW_TOUCH_US (last_us has that resolution too). */
 void kx_flow_touch(struct kx_flow_table *t, struct kx_flow *f, uint64_t now_us);
 
 void kx_flow_remove(struct kx_flow_table *t, struct kx_flow *f);
