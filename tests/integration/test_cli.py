@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""The command line: help, version, usage errors, --groups overrides, --json
+to stdout, and the hops report in its three formats, on real captures."""
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+KX, PCAPS = sys.argv[1], sys.argv[2]
+failures = []
+
+
+def run(*args, **kw):
+    return subprocess.run([KX, *args], capture_output=True, text=True, **kw)
+
+
+def check(cond, what):
+    print(("ok - " if cond else "not ok - ") + what)
+    if not cond:
+        failures.append(what)
+
+
+p = run("--version")
+check(p.returncode == 0 and "kexwatch" in p.stdout and "libpcap" in p.stdout
+      and "nDPI" in p.stdout and "SQLite" in p.stdout, "--version names the libraries")
+p = run("--help")
+check(p.returncode == 0 and "read" in p.stdout and "hops" in p.stdout, "--help lists commands")
+for cmd in ("read", "hops"):
+    p = run(cmd, "--help")
+    check(p.returncode == 0 and f"usage: kexwatch {cmd}" in p.stdout, f"{cmd} --help")
+p = run("frobnicate")
+check(p.returncode == 2 and "unknown command" in p.stderr, "unknown command: exit 2")
+p = run("read")
+check(p.returncode == 2 and "no capture file" in p.stderr, "read without files: exit 2")
+p = run("read", "--max-flows", "zero", "x.pcap")
+check(p.returncode == 2 and "--max-flows" in p.stderr, "bad number: exit 2, names the option")
+p = run("read", "--bogus", "x.pcap")
+check(p.returncode == 2, "unknown option: exit 2")
+
+with tempfile.TemporaryDirectory() as tmp:
+    # --json - writes events to stdout; the summary goes to stderr.
+    p = run("read", "--no-db", "--json", "-", os.path.join(PCAPS, "tls13-hybrid-draft-synthetic.pcap"))
+    ev = [json.loads(l) for l in p.stdout.splitlines()]
+    check(p.returncode == 0 and len(ev) == 1 and ev[0]["verdict"] == "hybrid-draft"
+          and ev[0]["group"] == 0x6399 and "handshakes: 1" in p.stderr,
+          "--json - : one hybrid-draft event on stdout, summary on stderr")
+
+    # --groups overrides the registry without recompiling.
+    gf = os.path.join(tmp, "groups.txt")
+    with open(gf, "w") as f:
+        f.write("# test override\n0x6399  VendorHybrid  hybrid\n")
+    p = run("read", "--no-db", "--json", "-", "--groups", gf,
+            os.path.join(PCAPS, "tls13-hybrid-draft-synthetic.pcap"))
+    ev = [json.loads(l) for l in p.stdout.splitlines()]
+    check(p.returncode == 0 and ev[0]["verdict"] == "hybrid" and ev[0]["group_name"] == "VendorHybrid",
+          "--groups: 0x6399 redefined as a hybrid group")
+    with open(gf, "w") as f:
+        f.write("0x6399 Broken\n")
+    p = run("read", "--no-db", "--json", "-", "--groups", gf, os.path.join(PCAPS, "tls13-mlkem768.pcap"))
+    check(p.returncode == 2 and ":1:" in p.stderr, "--groups: bad line is a usage error with its line")
+
+    # hops on a database of three captures, in every format.
+    db = os.path.join(tmp, "h.db")
+    caps = [os.path.join(PCAPS, c) for c in
+            ("tls13-x25519mlkem768.pcap", "tls13-server-declined.pcap", "tls13-client-no-pq.pcap")]
+    p = run("read", "--db", db, *caps)
+    check(p.returncode == 0, "read three captures")
+    p = run("hops", "--db", db)
+    lines = p.stdout.splitlines()
+    check(p.returncode == 0 and len(lines) == 4 and lines[0].split()[0] == "SERVER", "hops table: header + 3")
+    check("classical (server-declined)" in lines[1] and "declined.kx.test" in lines[1],
+          "hops table: riskiest (server-declined) first")
+    check("classical (clients-no-pq)" in lines[2] and "hybrid" in lines[3], "hops table: order by risk")
+    p = run("hops", "--db", db, "--json")
+    hops = json.loads(p.stdout)
+    byname = {h["sni"]: h for h in hops}
+    check(p.returncode == 0 and len(hops) == 3 and byname["hybrid.kx.test"]["verdict"] == "hybrid"
+          and byname["hybrid.kx.test"]["groups_selected"] == "X25519MLKEM768"
+          and byname["declined.kx.test"]["n_server_declined"] == 1
+          and byname["classic.kx.test"]["verdict"] == "classical (clients-no-pq)",
+          "hops --json: exact verdicts and groups")
+    p = run("hops", "--db", db, "--csv")
+    rows = list(csv.DictReader(io.StringIO(p.stdout)))
+    check(p.returncode == 0 and len(rows) == 3 and {r["verdict"] for r in rows} ==
+          {"hybrid", "classical (server-declined)", "classical (clients-no-pq)"}, "hops --csv")
+    p = run("hops", "--db", os.path.join(tmp, "missing.db"))
+    check(p.returncode == 1 and not os.path.exists(os.path.join(tmp, "missing.db")),
+          "hops on a missing database: error, nothing created")
+
+if failures:
+    sys.exit(f"{len(failures)} failed")
