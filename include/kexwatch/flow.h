@@ -74,6 +74,9 @@ void kx_flow_remove(struct kx_flow_table *t, struct kx_flow *f);
 /* The least recently seen flow, or NULL when empty. */
 struct kx_flow *kx_flow_oldest(struct kx_flow_table *t);
 
+/* The flow seen just after f in LRU order (towards the newest), or NULL. */
+struct kx_flow *kx_flow_newer(struct kx_flow_table *t, const struct kx_flow *f);
+
 uint32_t kx_flow_count(const struct kx_flow_table *t);
 uint32_t kx_flow_capacity(const struct kx_flow_table *t);
 

@@ -27,6 +27,7 @@
 #define SEG_LOG 24          /* first segments remembered per direction */
 #define DPI_MAX_PACKETS 24  /* nDPI gets this many packets at most */
 #define EXPIRE_BUDGET 8     /* idle flows expired per packet, at most */
+#define EVICT_SCAN 8        /* flows looked at for a victim without a pending handshake */
 
 enum phase { PH_WAIT_CH = 0, PH_WAIT_SH, PH_WAIT_CH2, PH_WAIT_SH2, PH_WAIT_SKE, PH_FINAL };
 
@@ -534,7 +535,15 @@ static struct kx_flow *flow_new(struct kx_engine *e, const struct kx_flow_key *k
 {
 	struct kx_flow *f = kx_flow_insert(e->ft, k, e->now_us);
 	if (!f) {
+		/* Recycle the oldest flow, but spare a handshake in progress if one
+		 * of the next few oldest has nothing pending: a flood of new flows
+		 * then churns through finished ones first. */
 		struct kx_flow *o = kx_flow_oldest(e->ft);
+		struct kx_flow *victim = o;
+		for (int i = 0; i < EVICT_SCAN && victim && victim->sess != KX_NONE; i++)
+			victim = kx_flow_newer(e->ft, victim);
+		if (victim)
+			o = victim;
 		if (!o) {
 			e->c->flows_refused++;
 			return NULL;

@@ -187,6 +187,11 @@ struct kx_flow *kx_flow_oldest(struct kx_flow_table *t)
 	return t->lru_tail == KX_NONE ? NULL : &t->slots[t->lru_tail];
 }
 
+struct kx_flow *kx_flow_newer(struct kx_flow_table *t, const struct kx_flow *f)
+{
+	return f->lru_prev == KX_NONE ? NULL : &t->slots[f->lru_prev];
+}
+
 uint32_t kx_flow_count(const struct kx_flow_table *t)
 {
 	return t->count;

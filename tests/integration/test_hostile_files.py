@@ -129,5 +129,34 @@ with tempfile.TemporaryDirectory() as tmp:
     p = run(["read", "--db", db("f3"), "--filter", "tcp port", GOOD])
     check(p.returncode == 1 and b"bad filter" in p.stderr, "invalid filter: clear error")
 
+    # Tiny caps on 50 concurrent handshakes: evictions are counted, every
+    # ClientHello still yields exactly one row, nothing crashes.
+    mixed = os.path.join(PCAPS, "tls13-mixed-50.pcap")
+
+    def verdicts(dbf):
+        con = sqlite3.connect(dbf)
+        v = dict(con.execute("SELECT verdict || '/' || ifnull(reason, ''), count(*) FROM handshakes "
+                             "GROUP BY 1").fetchall())
+        c = json.loads(con.execute("SELECT counters FROM runs").fetchone()[0])
+        con.close()
+        return v, c
+
+    p = run(["read", "--db", db("flows8"), "--max-flows", "8", mixed])
+    v, c = verdicts(db("flows8"))
+    check(p.returncode == 0 and sum(v.values()) == 50 and v.get("incomplete/evicted") == 6
+          and v.get("hybrid/") == 18 and c["flows_evicted_full"] > 0,
+          f"--max-flows 8: 50 rows, 6 evicted mid-handshake, evictions counted ({v})")
+    p = run(["read", "--db", db("hs2"), "--max-handshakes", "2", mixed])
+    v, c = verdicts(db("hs2"))
+    check(p.returncode == 0 and sum(v.values()) + c["sessions_refused"] == 50
+          and c["sessions_refused"] > 0 and b"sessions_refused" in p.stderr,
+          f"--max-handshakes 2: refused handshakes counted and reported ({c['sessions_refused']})")
+    p = run(["read", "--db", db("mem"), "--memcap", "1", "--max-message-bytes", "1024",
+             os.path.join(PCAPS, "tls13-x25519mlkem768.pcap")])
+    v, c = verdicts(db("mem"))
+    # Both hellos (1586 and 1214 bytes) exceed the 1024-byte cap.
+    check(p.returncode == 0 and v == {} and c["tls_hello_too_big"] == 2,
+          "--max-message-bytes below the ClientHello size: refused and counted, no row")
+
 if failures:
     sys.exit(f"{len(failures)} failed")
