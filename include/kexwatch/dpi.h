@@ -1,7 +1,15 @@
-/* dpi.h: the nDPI glue, kept in one place. nDPI labels a flow's application
- * protocol ("TLS", "TLS.Google", ...) from its first packets; kexwatch stops
- * feeding it as soon as it has a label. The per-flow state is caller-owned
- * memory of kx_dpi_flow_size() bytes (688 with nDPI 4.2).
+/* dpi.h: the nDPI glue, kept in one place. nDPI gives each handshake an
+ * application label ("TLS", "TLS.Google", ...) in one of two ways:
+ *
+ *  - by name and address (default): kexwatch has already parsed the
+ *    handshake, so the label is the protocol plus nDPI's match of the SNI
+ *    against its host list and of the server address against its IP list,
+ *    the same lookups nDPI's own TLS dissector ends with. Costs one string
+ *    match per handshake.
+ *  - by packets (--ndpi-packets): nDPI dissects the flow's first packets from
+ *    the SYN until it has a label, in caller-owned per-flow state of
+ *    kx_dpi_flow_size() bytes (688 with nDPI 4.2). Its TLS dissector builds
+ *    JA3 strings on every ClientHello, which made it the costliest stage.
  */
 #ifndef KEXWATCH_DPI_H
 #define KEXWATCH_DPI_H
@@ -26,6 +34,12 @@ void kx_dpi_label(struct kx_dpi *d, void *flow, char *buf, size_t len);
 
 /* Frees what nDPI allocated inside the flow state and zeroes it for reuse. */
 void kx_dpi_flow_reset(void *flow);
+
+enum kx_dpi_proto { KX_DPI_TLS = 0, KX_DPI_QUIC, KX_DPI_SSH, KX_DPI_PROTO_MAX };
+
+/* Label for a handshake kexwatch parsed itself: "TLS" or "TLS.<app>". */
+void kx_dpi_label_by_name(struct kx_dpi *d, enum kx_dpi_proto proto, const char *sni,
+			  const uint8_t *server_ip, int ip_version, char *buf, size_t len);
 
 /* "4.2.0" style version string of the linked library. */
 const char *kx_dpi_version(void);

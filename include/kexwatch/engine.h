@@ -21,6 +21,7 @@ struct kx_engine_opts {
 	size_t memcap;             /* reassembly + message buffers, bytes */
 	uint32_t idle_timeout_s;   /* a flow silent this long is expired */
 	bool no_ndpi;              /* skip application labelling */
+	bool ndpi_packets;         /* label by nDPI's packet dissection (see dpi.h) */
 };
 
 #define KX_DEFAULT_MAX_FLOWS 262144u

@@ -27,6 +27,7 @@
 #define MAX_CAPLEN 262144u       /* libpcap's MAXIMUM_SNAPLEN */
 #define RESYNC_WINDOW (1u << 20) /* bytes searched for the next good record */
 #define STDIO_BUF (256u * 1024)
+#define DROP_BEHIND (8u << 20) /* mapped bytes released behind the read cursor */
 
 struct kx_source {
 	const char *kind;
@@ -38,6 +39,7 @@ struct kx_source {
 	const uint8_t *map;
 	size_t map_len;
 	size_t off;
+	size_t dropped;    /* bytes before this were released from our RSS */
 	bool swapped;
 	bool nanos;
 	uint32_t last_sec;
@@ -98,8 +100,23 @@ static bool resync(struct kx_source *s, size_t bad, size_t *ret_off)
 	return false;
 }
 
+/* Pages already read stay in the page cache but leave our resident set, so a
+ * 1.5 GB capture does not show up as 1.5 GB of RSS. Frames handed out earlier
+ * are never looked at again (the engine copies what it keeps). */
+static void drop_behind(struct kx_source *s)
+{
+	size_t page = 4096;
+	size_t upto = (s->off - DROP_BEHIND / 2) & ~(page - 1);
+	if (upto > s->dropped) {
+		madvise((void *)(s->map + s->dropped), upto - s->dropped, MADV_DONTNEED);
+		s->dropped = upto;
+	}
+}
+
 static enum kx_source_rc next_mmap(struct kx_source *s, struct kx_frame *f, struct kx_counters *c)
 {
+	if (s->off - s->dropped >= DROP_BEHIND)
+		drop_behind(s);
 	for (;;) {
 		size_t left = s->map_len - s->off;
 		if (left == 0)

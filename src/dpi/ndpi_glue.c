@@ -18,9 +18,24 @@ struct kx_dpi *kx_dpi_new(void)
 		free(d);
 		return NULL;
 	}
-	NDPI_PROTOCOL_BITMASK all;
-	NDPI_BITMASK_SET_ALL(all);
-	ndpi_set_protocol_detection_bitmask2(d->mod, &all);
+	/* Only the dissectors for protocols that carry a key exchange kexwatch
+	 * reports: every enabled dissector is tried on every packet until one
+	 * matches, so enabling all of them made nDPI the costliest stage.
+	 * Sub-protocol labels (TLS.Google, ...) come from the SNI and IP
+	 * matching inside the TLS/QUIC dissectors and are unaffected. */
+	static const uint16_t wanted[] = {
+		NDPI_PROTOCOL_TLS,       NDPI_PROTOCOL_QUIC,      NDPI_PROTOCOL_DTLS,
+		NDPI_PROTOCOL_SSH,       NDPI_PROTOCOL_MAIL_SMTP, NDPI_PROTOCOL_MAIL_SMTPS,
+		NDPI_PROTOCOL_MAIL_IMAP, NDPI_PROTOCOL_MAIL_IMAPS, NDPI_PROTOCOL_MAIL_POP,
+		NDPI_PROTOCOL_MAIL_POPS, NDPI_PROTOCOL_FTP_CONTROL, NDPI_PROTOCOL_LDAP,
+		NDPI_PROTOCOL_JABBER,    NDPI_PROTOCOL_POSTGRES,  NDPI_PROTOCOL_MYSQL,
+		NDPI_PROTOCOL_HTTP,
+	};
+	NDPI_PROTOCOL_BITMASK mask;
+	NDPI_BITMASK_RESET(mask);
+	for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++)
+		NDPI_ADD_PROTOCOL_TO_BITMASK(mask, wanted[i]);
+	ndpi_set_protocol_detection_bitmask2(d->mod, &mask);
 	ndpi_finalize_initialization(d->mod);
 	return d;
 }
@@ -44,9 +59,9 @@ bool kx_dpi_packet(struct kx_dpi *d, void *flow, const uint8_t *l3, uint32_t len
 	if (len > 0xffff)
 		len = 0xffff;
 	ndpi_protocol p = ndpi_detection_process_packet(d->mod, f, l3, (unsigned short)len, ts_ms);
-	if (p.app_protocol == NDPI_PROTOCOL_UNKNOWN && p.master_protocol == NDPI_PROTOCOL_UNKNOWN)
-		return false;
-	return !ndpi_extra_dissection_possible(d->mod, f);
+	/* A label is all kexwatch wants: nDPI's extra dissection (certificates,
+	 * JA3 of the server) would cost more packets and is not used. */
+	return p.app_protocol != NDPI_PROTOCOL_UNKNOWN || p.master_protocol != NDPI_PROTOCOL_UNKNOWN;
 }
 
 void kx_dpi_label(struct kx_dpi *d, void *flow, char *buf, size_t len)
@@ -71,6 +86,39 @@ void kx_dpi_flow_reset(void *flow)
 {
 	ndpi_free_flow_data(flow);
 	memset(flow, 0, kx_dpi_flow_size());
+}
+
+void kx_dpi_label_by_name(struct kx_dpi *d, enum kx_dpi_proto proto, const char *sni,
+			  const uint8_t *server_ip, int ip_version, char *buf, size_t len)
+{
+	static const uint16_t ids[KX_DPI_PROTO_MAX] = {
+		[KX_DPI_TLS] = NDPI_PROTOCOL_TLS,
+		[KX_DPI_QUIC] = NDPI_PROTOCOL_QUIC,
+		[KX_DPI_SSH] = NDPI_PROTOCOL_SSH,
+	};
+	uint16_t master = (unsigned)proto < KX_DPI_PROTO_MAX ? ids[proto] : NDPI_PROTOCOL_UNKNOWN;
+	int app = NDPI_PROTOCOL_UNKNOWN;
+	if (sni && sni[0]) {
+		ndpi_protocol_match_result m;
+		memset(&m, 0, sizeof(m));
+		int id = ndpi_match_string_subprotocol(d->mod, (char *)sni, (u_int)strlen(sni), &m);
+		if (id > 0)
+			app = id;
+	}
+	if (app == NDPI_PROTOCOL_UNKNOWN && ip_version == 4) {
+		struct in_addr a;
+		memcpy(&a, server_ip, 4);
+		app = ndpi_network_ptree_match(d->mod, &a);
+	}
+	ndpi_protocol p;
+	memset(&p, 0, sizeof(p));
+	p.master_protocol = master;
+	p.app_protocol = app != NDPI_PROTOCOL_UNKNOWN ? (u_int16_t)app : master;
+	if (p.app_protocol == NDPI_PROTOCOL_UNKNOWN) {
+		buf[0] = '\0';
+		return;
+	}
+	ndpi_protocol2name(d->mod, p, buf, (u_int)len);
 }
 
 const char *kx_dpi_version(void)

@@ -72,6 +72,7 @@ struct kx_engine {
 	uint8_t *dpi_mem;
 	size_t dpi_size;
 	uint32_t sess_used, sess_free;
+	uint32_t sess_live; /* contexts handed out and not yet released */
 	uint64_t now_us;
 	uint64_t idle_us;
 };
@@ -119,12 +120,14 @@ struct kx_engine *kx_engine_new(const struct kx_engine_opts *o, struct kx_counte
 	e->pool = kx_bufpool_new(o->memcap);
 	/* calloc'd pools map zero pages: only contexts in use cost memory. */
 	e->sess = calloc(o->max_sessions ? o->max_sessions : 1, sizeof(*e->sess));
-	if (!o->no_ndpi) {
+	if (!o->no_ndpi)
 		e->dpi = kx_dpi_new();
+	if (e->dpi && o->ndpi_packets) {
 		e->dpi_size = kx_dpi_flow_size();
 		e->dpi_mem = calloc(o->max_sessions ? o->max_sessions : 1, e->dpi_size);
 	}
-	if (!e->ft || !e->pool || !e->sess || (!o->no_ndpi && (!e->dpi || !e->dpi_mem))) {
+	if (!e->ft || !e->pool || !e->sess || (!o->no_ndpi && !e->dpi) ||
+	    (o->ndpi_packets && !o->no_ndpi && !e->dpi_mem)) {
 		snprintf(err, errlen, "cannot allocate %u flows / %u handshake contexts",
 			 o->max_flows, o->max_sessions);
 		kx_engine_free(e);
@@ -137,7 +140,7 @@ void kx_engine_free(struct kx_engine *e)
 {
 	if (!e)
 		return;
-	if (e->dpi && e->dpi_mem)
+	if (e->dpi_mem)
 		for (uint32_t i = 0; i < e->sess_used; i++)
 			kx_dpi_flow_reset(e->dpi_mem + (size_t)i * e->dpi_size);
 	kx_flow_table_free(e->ft);
@@ -167,12 +170,13 @@ static struct session *sess_of(struct kx_engine *e, const struct kx_flow *f)
 	return f->sess == KX_NONE ? NULL : &e->sess[f->sess];
 }
 
+/* nDPI's per-flow state, when labelling by packets; else NULL. */
 static void *dpi_flow(struct kx_engine *e, uint32_t i)
 {
-	return e->dpi_mem + (size_t)i * e->dpi_size;
+	return e->dpi_mem ? e->dpi_mem + (size_t)i * e->dpi_size : NULL;
 }
 
-static struct session *sess_new(struct kx_engine *e, struct kx_flow *f)
+static struct session *sess_new(struct kx_engine *e, struct kx_flow *f, const struct kx_pkt *p)
 {
 	uint32_t i;
 	if (e->sess_free != KX_NONE) {
@@ -185,16 +189,24 @@ static struct session *sess_new(struct kx_engine *e, struct kx_flow *f)
 		return NULL;
 	}
 	struct session *s = &e->sess[i];
+	e->sess_live++;
 	memset(s, 0, sizeof(*s));
 	s->hs.ch_to_sh_us = -1;
+	s->hs.source_id = p->source_id;
 	for (int d = 0; d < 2; d++)
 		kx_tls_stream_init(&s->tls[d], ALL_HELLOS, e->o.max_msg_bytes);
 	f->sess = i;
-	if (e->dpi)
+	if (e->dpi_mem)
 		e->c->ndpi_flows++;
 	else
 		s->dpi_done = true;
 	return s;
+}
+
+/* Contexts that can still be handed out. */
+static uint32_t sess_room(const struct kx_engine *e)
+{
+	return e->o.max_sessions - e->sess_live;
 }
 
 static void sess_release(struct kx_engine *e, struct kx_flow *f)
@@ -206,11 +218,12 @@ static void sess_release(struct kx_engine *e, struct kx_flow *f)
 		kx_reasm_release(&s->rs[d], e->pool);
 		kx_tls_stream_release(&s->tls[d], e->pool);
 	}
-	if (e->dpi)
+	if (e->dpi_mem)
 		kx_dpi_flow_reset(dpi_flow(e, f->sess));
 	s->next_free = e->sess_free;
 	e->sess_free = f->sess;
 	f->sess = KX_NONE;
+	e->sess_live--;
 }
 
 static void fill_endpoints(struct kx_hs *hs, const struct kx_flow *f)
@@ -255,7 +268,7 @@ static bool lost_client_hello(struct kx_engine *e, struct session *s, struct kx_
 	if (!r->started || r->next != 0 || !kx_reasm_has_gap(r) || !s->n_log[f->client])
 		return false;
 	uint16_t port = f->client == 0 ? f->key.pb : f->key.pa;
-	if (e->dpi) {
+	if (e->dpi_mem) {
 		kx_dpi_label(e->dpi, dpi_flow(e, f->sess), s->hs.ndpi_label, sizeof(s->hs.ndpi_label));
 		if (strstr(s->hs.ndpi_label, "TLS"))
 			return true;
@@ -296,9 +309,13 @@ static void sess_finish(struct kx_engine *e, struct kx_flow *f, enum kx_reason w
 			hs->ts_last_us = f->last_us;
 		fill_endpoints(hs, f);
 		memcpy(hs->protocol, "tls", 4);
-		if (e->dpi && !s->report_empty)
+		if (e->dpi_mem && !s->report_empty)
 			kx_dpi_label(e->dpi, dpi_flow(e, f->sess), hs->ndpi_label,
 				     sizeof(hs->ndpi_label));
+		else if (e->dpi)
+			kx_dpi_label_by_name(e->dpi, KX_DPI_TLS, hs->sni, hs->server_ip.a,
+					     hs->server_ip.family, hs->ndpi_label,
+					     sizeof(hs->ndpi_label));
 		kx_classify(hs);
 		count_verdict(e->c, hs->verdict);
 		e->emit(e->emit_ctx, hs);
@@ -599,13 +616,12 @@ static void handle_payload(struct kx_engine *e, struct kx_flow *f, const struct 
 			return;
 		}
 		if (!s) {
-			s = sess_new(e, f);
+			s = sess_new(e, f, p);
 			if (!s) {
 				flow_bypass(e, f);
 				return;
 			}
 			f->state = KX_FLOW_ACTIVE;
-			s->hs.source_id = p->source_id;
 		}
 		if (syn_known) {
 			kx_reasm_start(&s->rs[dir], f->isn[dir]);
@@ -674,6 +690,12 @@ void kx_engine_packet(struct kx_engine *e, int link, const struct kx_frame *fr, 
 			f->client = (p.tcp_flags & KX_TCP_ACK) ? (uint8_t)!dir : (uint8_t)dir;
 			f->isn[dir] = p.seq + 1;
 			f->syn_mask |= (uint8_t)(1u << dir);
+			/* nDPI wants to see the connection from its SYN. The context is
+			 * taken this early only while the pool is at most half used, so
+			 * a SYN flood cannot starve the handshakes that carry payload. */
+			if (f->sess == KX_NONE && e->dpi_mem && sess_room(e) > e->o.max_sessions / 2 &&
+			    sess_new(e, f, &p))
+				f->state = KX_FLOW_ACTIVE;
 		}
 		struct session *s = sess_of(e, f);
 		if (s && !s->dpi_done) {

@@ -1,6 +1,7 @@
 /* flow_table.c: fixed-capacity bidirectional flow table (see flow.h). */
 #include "kexwatch/flow.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -96,10 +97,19 @@ static uint32_t hash_key(const struct kx_flow_table *t, const struct kx_flow_key
 
 _Static_assert(sizeof(struct kx_flow_key) == 40, "flow key is hashed as five words");
 
+static inline bool key_eq(const struct kx_flow_key *a, const struct kx_flow_key *b)
+{
+	/* Five word compares, inlined: a memcmp call per lookup showed in profiles. */
+	uint64_t x[5], y[5];
+	memcpy(x, a, sizeof(x));
+	memcpy(y, b, sizeof(y));
+	return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (x[4] ^ y[4])) == 0;
+}
+
 struct kx_flow *kx_flow_find(struct kx_flow_table *t, const struct kx_flow_key *k)
 {
 	for (uint32_t i = t->buckets[hash_key(t, k)]; i != KX_NONE; i = t->slots[i].hnext)
-		if (memcmp(&t->slots[i].key, k, sizeof(*k)) == 0)
+		if (key_eq(&t->slots[i].key, k))
 			return &t->slots[i];
 	return NULL;
 }

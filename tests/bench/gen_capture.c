@@ -729,8 +729,8 @@ static void emit(struct gen *g, struct flow *f, int dir, uint8_t flags, uint32_t
 
 	uint8_t *eth = rec + 16;
 	static const uint8_t router[6] = { 0x02, 0x6b, 0x78, 0x00, 0x00, 0x01 };
-	uint8_t cmac[6] = { 0x02, 0x6b, 0x78, 0x01, (uint8_t)(f->client >> 8), (uint8_t)f->client };
-	cmac[3] = v6 ? 0x06 : 0x04;
+	uint8_t cmac[6] = { 0x02, 0x6b, 0x78, v6 ? 0x06 : 0x04, (uint8_t)(f->client >> 8),
+			    (uint8_t)f->client };
 	memcpy(eth, dir ? cmac : router, 6);
 	memcpy(eth + 6, dir ? router : cmac, 6);
 	put_be16(eth + 12, v6 ? 0x86dd : 0x0800);

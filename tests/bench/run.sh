@@ -20,6 +20,8 @@
 #   GEN_CAPTURE, PCAP_BARE   tool paths (default: $BUILD/tests/bench/...)
 #   TSHARK_PACKETS  tshark reads at most this many packets and its time is
 #                   extrapolated per packet (default: 200000)
+#   DB_DIR          where kexwatch's databases go (default: a scratch folder
+#                   in BENCH_DIR; SQLite's fsyncs there are part of the cost)
 #
 # Optional tools (a row says "not installed" without them): tcpdump,
 # ndpiReader (libndpi-bin), tshark and editcap (tshark). Required: python3
@@ -71,7 +73,9 @@ if [ "$buildtype" != release ]; then
 fi
 mkdir -p "$BENCH_DIR"
 work=$(mktemp -d "$BENCH_DIR/run.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+db_dir=${DB_DIR:-$work}
+mkdir -p "$db_dir"
+trap 'rm -rf "$work"; rm -f "$db_dir"/kexwatch.db*' EXIT
 
 have() { command -v "$1" >/dev/null 2>&1; }
 
@@ -137,7 +141,8 @@ cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null ||
 echo "# kexwatch benchmark"
 echo
 echo "kexwatch $rev ($buildtype build in $BUILD), $(nproc) CPU ${cpu:-?}, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) RAM;"
-echo "seed $SEED, scale $scale, $runs run(s) per tool (median), file in page cache; captures in $BENCH_DIR"
+echo "seed $SEED, scale $scale, $runs run(s) per tool (median), file in page cache; captures in $BENCH_DIR," \
+	"databases in ${DB_DIR:-$BENCH_DIR} ($(df --output=fstype "$db_dir" 2>/dev/null | tail -n 1))"
 
 overall=0
 for profile in $profiles; do
@@ -154,7 +159,7 @@ for profile in $profiles; do
 			--out "$pcap" --expected "$tsv" 2>"$work/gen.err" || { cat "$work/gen.err" >&2; die "gen_capture failed"; }
 		g1=$(date +%s.%N)
 		echo "$params" >"$base_name.params"
-		gen_note="generated in $(echo "$g0 $g1" | awk '{ printf "%.1f", $2 - $1 }') s: $(tail -n 2 "$work/gen.err" | sed 's/^gen_capture: //' | tr '\n' ' ')"
+		gen_note="generated in $(echo "$g0 $g1" | awk '{ printf "%.1f", $2 - $1 }') s: $(tail -n 2 "$work/gen.err" | sed 's/^gen_capture: //' | paste -sd ';' -)"
 	fi
 	sync
 	cat "$pcap" >/dev/null
@@ -204,7 +209,7 @@ for profile in $profiles; do
 	else
 		rows+=("tshark|not installed")
 	fi
-	db=$work/kexwatch.db
+	db=$db_dir/kexwatch.db
 	bench "kexwatch read" "$runs" 'rm -f "$db" "$db-wal" "$db-shm"' \
 		"$kexwatch" read --db "$db" --no-progress -q "$pcap"
 	cp "$db" "$work/mmap.db" 2>/dev/null || true

@@ -90,5 +90,24 @@ with tempfile.TemporaryDirectory() as tmp:
     check(p.returncode == 1 and not os.path.exists(os.path.join(tmp, "missing.db")),
           "hops on a missing database: error, nothing created")
 
+    # Both nDPI modes label every bundled handshake "TLS" (port 8443 included,
+    # where only a dissection from the SYN recognises a two-segment hello)
+    # and change nothing else.
+    import glob
+    import sqlite3
+    caps = sorted(glob.glob(os.path.join(PCAPS, "*.pcap")) + glob.glob(os.path.join(PCAPS, "*.pcapng")))
+    results = {}
+    for mode in ([], ["--ndpi-packets"]):
+        dbm = os.path.join(tmp, "ndpi%d.db" % len(mode))
+        p = run("read", "--db", dbm, *mode, *caps)
+        con = sqlite3.connect(dbm)
+        results[len(mode)] = con.execute(
+            "SELECT source, pkt_first_ch, verdict, ifnull(reason, ''), ifnull(ndpi, '') FROM handshakes "
+            "ORDER BY 1, 2").fetchall()
+        con.close()
+        labels = {r[4] for r in results[len(mode)]}
+        check(p.returncode == 0 and labels == {"TLS"}, f"nDPI mode {mode or 'by name'}: every label TLS ({labels})")
+    check(results[0] == results[1] and len(results[0]) == 86, "both nDPI modes give the same 86 rows")
+
 if failures:
     sys.exit(f"{len(failures)} failed")
