@@ -15,6 +15,7 @@
 #include "kexwatch/emit.h"
 #include "kexwatch/engine.h"
 #include "kexwatch/groups.h"
+#include "kexwatch/sink.h"
 #include "kexwatch/store.h"
 #include "cli_util.h"
 
@@ -31,17 +32,6 @@ struct read_opts {
 	struct kx_engine_opts eng;
 };
 
-/* Where finished handshakes go: the database, the JSON stream, or both. */
-struct sink {
-	struct kx_store *store;
-	struct kx_json *json;
-	struct kx_counters *c;
-	const char *sensor;
-	const char *const *sources;
-	bool failed;
-	char err[512];
-};
-
 static volatile sig_atomic_t interrupted;
 
 static void on_signal(int sig)
@@ -50,19 +40,10 @@ static void on_signal(int sig)
 	interrupted = 1;
 }
 
+/* The engine's output: rows go to the writer thread. */
 static void emit_row(void *ctx, const struct kx_hs *hs)
 {
-	struct sink *k = ctx;
-	if (k->failed)
-		return;
-	if (k->store && kx_store_add(k->store, hs, k->c) < 0) {
-		snprintf(k->err, sizeof(k->err), "database: %s", kx_store_error(k->store));
-		k->failed = true;
-	}
-	if (k->json && kx_json_write(k->json, hs, k->sensor, k->sources[hs->source_id]) < 0) {
-		snprintf(k->err, sizeof(k->err), "JSON output: write failed: %s", strerror(errno));
-		k->failed = true;
-	}
+	kx_sink_put(ctx, hs); /* a failure is seen through kx_sink_failed */
 }
 
 static void print_help(FILE *out)
@@ -285,43 +266,48 @@ int kx_cmd_read(int argc, char **argv)
 	char **paths = argv + optind;
 	struct kx_counters c;
 	memset(&c, 0, sizeof(c));
-	struct sink sink = { .c = &c, .sensor = o.sensor, .sources = (const char *const *)paths };
+	struct kx_store *store = NULL;
+	struct kx_json *json = NULL;
 	int status = KX_EXIT_OK;
 
 	if (!o.no_db) {
 		struct kx_store_opts so = { 0 };
-		if (kx_store_open(o.db, &so, &sink.store, err, sizeof(err)) < 0) {
+		if (kx_store_open(o.db, &so, &store, err, sizeof(err)) < 0) {
 			fprintf(stderr, "kexwatch read: %s\n", err);
 			return KX_EXIT_FAIL;
 		}
 		char cmd[1024];
 		kx_join_args(cmd, sizeof(cmd), argc, argv);
-		if (kx_store_begin_run(sink.store, o.sensor, cmd, kx_now_us()) < 0) {
-			fprintf(stderr, "kexwatch read: %s: %s\n", o.db, kx_store_error(sink.store));
-			kx_store_close(sink.store);
+		bool ok = kx_store_begin_run(store, o.sensor, cmd, kx_now_us()) == 0;
+		for (int i = 0; ok && i < nsrc; i++)
+			ok = kx_store_set_source(store, (uint32_t)i, paths[i]) == 0;
+		if (!ok) {
+			fprintf(stderr, "kexwatch read: %s\n", kx_store_error(store));
+			kx_store_close(store);
 			return KX_EXIT_FAIL;
-		}
-		for (int i = 0; i < nsrc; i++) {
-			if (kx_store_set_source(sink.store, (uint32_t)i, paths[i]) < 0) {
-				fprintf(stderr, "kexwatch read: %s\n", kx_store_error(sink.store));
-				kx_store_close(sink.store);
-				return KX_EXIT_FAIL;
-			}
 		}
 	}
 	if (o.json) {
-		sink.json = kx_json_open(o.json, err, sizeof(err));
-		if (!sink.json) {
+		json = kx_json_open(o.json, err, sizeof(err));
+		if (!json) {
 			fprintf(stderr, "kexwatch read: --json: %s\n", err);
-			kx_store_close(sink.store);
+			kx_store_close(store);
 			return KX_EXIT_FAIL;
 		}
 	}
-	struct kx_engine *eng = kx_engine_new(&o.eng, &c, emit_row, &sink, err, sizeof(err));
+	struct kx_sink_opts ko = {
+		.store = store, .json = json, .sensor = o.sensor,
+		.sources = (const char *const *)paths, .n_sources = (uint32_t)nsrc,
+	};
+	struct kx_sink *sink = kx_sink_new(&ko, err, sizeof(err));
+	struct kx_engine *eng = sink ? kx_engine_new(&o.eng, &c, emit_row, sink, err, sizeof(err))
+				     : NULL;
 	if (!eng) {
 		fprintf(stderr, "kexwatch read: %s\n", err);
-		kx_json_close(sink.json);
-		kx_store_close(sink.store);
+		char e2[512];
+		kx_sink_close(sink, &c, e2, sizeof(e2));
+		kx_json_close(json);
+		kx_store_close(store);
 		return KX_EXIT_FAIL;
 	}
 
@@ -336,7 +322,8 @@ int kx_cmd_read(int argc, char **argv)
 	pg.last = pg.start;
 
 	struct kx_source_opts sopts = { .no_mmap = o.no_mmap, .filter = o.filter };
-	for (int i = 0; i < nsrc && !interrupted && !sink.failed; i++) {
+	bool sink_failed = false;
+	for (int i = 0; i < nsrc && !interrupted && !sink_failed; i++) {
 		struct kx_source *src;
 		if (kx_source_open_file(paths[i], &sopts, &src, err, sizeof(err)) < 0) {
 			fprintf(stderr, "%skexwatch read: %s\n", pg.on ? "\n" : "", err);
@@ -352,10 +339,9 @@ int kx_cmd_read(int argc, char **argv)
 		while ((rc = kx_source_next(src, &fr, &c)) == KX_SRC_PACKET) {
 			kx_engine_packet(eng, link, &fr, ++num, (uint32_t)i);
 			if ((num & 0xffff) == 0) {
-				if (interrupted || sink.failed)
+				sink_failed = kx_sink_failed(sink);
+				if (interrupted || sink_failed)
 					break;
-				if (sink.store)
-					kx_store_tick(sink.store, kx_now_us() / 1000, &c);
 				if (pg.on)
 					progress_line(&pg, &c, kx_source_pos(src), false);
 			}
@@ -377,26 +363,23 @@ int kx_cmd_read(int argc, char **argv)
 	if (pg.on)
 		progress_line(&pg, &c, 0, true);
 
+	char sink_err[512] = "";
+	bool failed = kx_sink_close(sink, &c, sink_err, sizeof(sink_err)) < 0;
 	struct timespec end;
 	clock_gettime(CLOCK_MONOTONIC, &end);
-	if (sink.store) {
-		if (kx_store_end_run(sink.store, &c, kx_now_us()) < 0 && !sink.failed) {
-			snprintf(sink.err, sizeof(sink.err), "database: %s",
-				 kx_store_error(sink.store));
-			sink.failed = true;
+	if (store) {
+		if (kx_store_end_run(store, &c, kx_now_us()) < 0 && !failed) {
+			snprintf(sink_err, sizeof(sink_err), "%s", kx_store_error(store));
+			failed = true;
 		}
-		kx_store_close(sink.store);
+		kx_store_close(store);
 	}
-	if (sink.json && kx_json_flush(sink.json) < 0 && !sink.failed) {
-		snprintf(sink.err, sizeof(sink.err), "JSON output: %s", strerror(errno));
-		sink.failed = true;
-	}
-	kx_json_close(sink.json);
+	kx_json_close(json);
 	if (!o.quiet)
 		print_summary(&c, secs_between(&pg.start, &end));
 	kx_engine_free(eng);
-	if (sink.failed) {
-		fprintf(stderr, "kexwatch read: %s\n", sink.err);
+	if (failed) {
+		fprintf(stderr, "kexwatch read: %s\n", sink_err);
 		return KX_EXIT_FAIL;
 	}
 	if (interrupted) {

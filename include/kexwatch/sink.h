@@ -1,0 +1,50 @@
+/* sink.h: where finished handshakes go. The capture thread hands each row
+ * to the sink; a writer thread turns it into an SQLite row and a JSON event,
+ * so database work (formatting, B-tree updates, WAL writes, commits) never
+ * runs on the packet path. The queue between them is bounded: when the
+ * writer falls behind, the capture thread waits (saved captures) rather
+ * than drop rows.
+ */
+#ifndef KEXWATCH_SINK_H
+#define KEXWATCH_SINK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kexwatch/counters.h"
+#include "kexwatch/emit.h"
+#include "kexwatch/hs.h"
+#include "kexwatch/store.h"
+
+struct kx_sink;
+
+struct kx_sink_opts {
+	struct kx_store *store;      /* or NULL */
+	struct kx_json *json;        /* or NULL */
+	const char *sensor;
+	const char *const *sources;  /* source names by id, valid until close */
+	uint32_t n_sources;
+	unsigned flush_ms;           /* commit at least this often (default 1000) */
+	unsigned queue;              /* rows in flight (default 1024) */
+};
+
+struct kx_sink *kx_sink_new(const struct kx_sink_opts *o, char *err, size_t errlen);
+
+/* Queues a copy of hs (blocks while the queue is full). Returns -1 once the
+ * writer has failed (see kx_sink_error). */
+int kx_sink_put(struct kx_sink *k, const struct kx_hs *hs);
+
+/* Asks the writer to commit what it has (it also does so every flush_ms). */
+void kx_sink_flush(struct kx_sink *k);
+
+bool kx_sink_failed(struct kx_sink *k);
+void kx_sink_error(struct kx_sink *k, char *buf, size_t len);
+
+/* Drains the queue, commits, stops the writer and adds its counters
+ * (db_rows_written, db_rows_duplicate, db_errors) to c. Returns 0, or -1
+ * with the first failure in err. Does not close the store or the JSON
+ * output. Accepts NULL. */
+int kx_sink_close(struct kx_sink *k, struct kx_counters *c, char *err, size_t errlen);
+
+#endif
