@@ -22,6 +22,7 @@ struct kx_engine_opts {
 	uint32_t idle_timeout_s;   /* a flow silent this long is expired */
 	bool no_ndpi;              /* skip application labelling */
 	bool ndpi_packets;         /* label by nDPI's packet dissection (see dpi.h) */
+	bool no_fastpath;          /* copy every byte, parse nothing in place (reference runs) */
 };
 
 #define KX_DEFAULT_MAX_FLOWS 262144u

@@ -36,6 +36,7 @@ struct kx_reasm_env {
 	struct kx_bufpool *pool;
 	struct kx_counters *c;
 	uint32_t max_stream_bytes;
+	bool copy_always;  /* no zero-copy delivery: every byte goes through the buffer */
 };
 
 /* Consumer of in-order bytes. Returns true to stop the stream (parser done). */

@@ -116,6 +116,7 @@ struct kx_tls_stream {
 	uint8_t *buf;           /* assembly buffer from the pool */
 	uint32_t buf_cap;
 	bool failed;            /* malformed: nothing more is parsed */
+	bool copy_always;       /* no in-place parsing: assemble every message */
 	bool encrypted;         /* TLS 1.3 after the ServerHello: stop */
 };
 

@@ -73,6 +73,8 @@ static void print_help(FILE *out)
 		"  --ndpi-packets         label by nDPI's dissection of each flow's first packets\n"
 		"                         (default: nDPI's host and address match; much cheaper)\n"
 		"  --no-mmap              read classic pcap files through libpcap\n"
+		"  --no-fastpath          reference run: libpcap reader, every byte copied and\n"
+		"                         reassembled, no in-place parsing (same results, slower)\n"
 		"  --progress / --no-progress   progress line on stderr (default: when a terminal)\n"
 		"  -q, --quiet            no summary\n"
 		"  -h, --help             this help\n"
@@ -86,7 +88,7 @@ static void print_help(FILE *out)
 enum {
 	OPT_DB = 256, OPT_NO_DB, OPT_JSON, OPT_FILTER, OPT_SENSOR, OPT_GROUPS, OPT_MAX_FLOWS,
 	OPT_MAX_HS, OPT_MAX_STREAM, OPT_MAX_MSG, OPT_MEMCAP, OPT_IDLE, OPT_NO_NDPI, OPT_NO_MMAP,
-	OPT_PROGRESS, OPT_NO_PROGRESS, OPT_NDPI_PACKETS,
+	OPT_PROGRESS, OPT_NO_PROGRESS, OPT_NDPI_PACKETS, OPT_NO_FASTPATH,
 };
 
 static int parse_args(int argc, char **argv, struct read_opts *o)
@@ -106,6 +108,7 @@ static int parse_args(int argc, char **argv, struct read_opts *o)
 		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
 		{ "no-ndpi", no_argument, NULL, OPT_NO_NDPI },
 		{ "ndpi-packets", no_argument, NULL, OPT_NDPI_PACKETS },
+		{ "no-fastpath", no_argument, NULL, OPT_NO_FASTPATH },
 		{ "no-mmap", no_argument, NULL, OPT_NO_MMAP },
 		{ "progress", no_argument, NULL, OPT_PROGRESS },
 		{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
@@ -126,6 +129,10 @@ static int parse_args(int argc, char **argv, struct read_opts *o)
 		case OPT_GROUPS: o->groups = optarg; break;
 		case OPT_NO_NDPI: o->eng.no_ndpi = true; break;
 		case OPT_NDPI_PACKETS: o->eng.ndpi_packets = true; break;
+		case OPT_NO_FASTPATH:
+			o->eng.no_fastpath = true;
+			o->no_mmap = true;
+			break;
 		case OPT_NO_MMAP: o->no_mmap = true; break;
 		case OPT_PROGRESS: o->progress = 1; break;
 		case OPT_NO_PROGRESS: o->progress = 0; break;

@@ -193,8 +193,10 @@ static struct session *sess_new(struct kx_engine *e, struct kx_flow *f, const st
 	memset(s, 0, sizeof(*s));
 	s->hs.ch_to_sh_us = -1;
 	s->hs.source_id = p->source_id;
-	for (int d = 0; d < 2; d++)
+	for (int d = 0; d < 2; d++) {
 		kx_tls_stream_init(&s->tls[d], ALL_HELLOS, e->o.max_msg_bytes);
+		s->tls[d].copy_always = e->o.no_fastpath;
+	}
 	f->sess = i;
 	if (e->dpi_mem)
 		e->c->ndpi_flows++;
@@ -631,7 +633,7 @@ static void handle_payload(struct kx_engine *e, struct kx_flow *f, const struct 
 			e->c->reasm_midstream++;
 		}
 	}
-	struct kx_reasm_env env = { e->pool, e->c, e->o.max_stream_bytes };
+	struct kx_reasm_env env = { e->pool, e->c, e->o.max_stream_bytes, e->o.no_fastpath };
 	s->e = e;
 	s->flow = f;
 	s->pkt = p;

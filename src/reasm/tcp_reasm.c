@@ -152,6 +152,13 @@ bool kx_reasm_push(struct kx_reasm *r, const struct kx_reasm_env *env, uint32_t 
 		env->c->reasm_retransmits++;
 		return false;
 	}
+	if (env->copy_always) {
+		/* Reference path for the benchmark: hold, then deliver from the buffer. */
+		uint32_t from = start > r->next ? (uint32_t)start : r->next;
+		hold(r, env, from, (uint32_t)end, data + (from - start));
+		env->c->reasm_ooo_segments--; /* not out of order, only copied */
+		return drain(r, env, deliver, ctx);
+	}
 	r->last_new = true;
 	/* Deliver [next, end): packet bytes where nothing is held, held bytes
 	 * (the first copy) where a range already covers them. */

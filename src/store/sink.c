@@ -1,8 +1,20 @@
-/* sink.c: the writer thread between the engine and the outputs (see sink.h). */
+/* sink.c: the writer thread between the engine and the outputs (see sink.h).
+ *
+ * A single-producer single-consumer ring: the capture thread copies a row
+ * into the slot at `tail` and publishes it by advancing `tail`; the writer
+ * handles rows in place from `head` and frees their slots by advancing
+ * `head`. Neither side takes a lock per row. The mutex and condition
+ * variables are used only to sleep: the writer when the ring is empty, the
+ * capture thread when it is full. Each side announces that it is about to
+ * sleep (an `idle`/`waiting` flag) and re-checks the ring afterwards; the
+ * other side signals when it sees the flag. With sequentially consistent
+ * atomics on both the flags and the indices, a wake-up cannot be missed.
+ */
 #include "kexwatch/sink.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,15 +22,16 @@
 
 struct kx_sink {
 	struct kx_sink_opts o;
+	struct kx_hs *ring;
+	uint32_t cap;
+	_Atomic uint32_t head, tail;   /* free-running; slot = index % cap */
+	_Atomic bool writer_idle, producer_waiting;
+	_Atomic bool stop, flush_now, failed;
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t not_empty, not_full;
-	struct kx_hs *ring;
-	uint32_t cap, head, count; /* head: next row to write */
-	bool stop, flush_now, failed;
-	bool writer_failed;        /* the writer's unlocked copy of failed */
-	char err[512];
-	struct kx_counters c;      /* the writer's own: merged on close */
+	char err[512];                 /* written once, under the lock */
+	struct kx_counters c;          /* the writer's own: merged on close */
 };
 
 static uint64_t mono_ms(void)
@@ -28,19 +41,25 @@ static uint64_t mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+static void deadline(struct timespec *ts, long ms)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_nsec += ms * 1000000L;
+	ts->tv_sec += ts->tv_nsec / 1000000000L;
+	ts->tv_nsec %= 1000000000L;
+}
+
 /* Records the first failure; the capture thread sees it on its next put. */
 static void fail(struct kx_sink *k, const char *what)
 {
 	pthread_mutex_lock(&k->lock);
-	if (!k->failed)
+	if (!atomic_load(&k->failed))
 		snprintf(k->err, sizeof(k->err), "%s", what);
-	k->failed = true;
+	atomic_store(&k->failed, true);
 	pthread_cond_broadcast(&k->not_full);
 	pthread_mutex_unlock(&k->lock);
-	k->writer_failed = true;
 }
 
-/* Writes one row; runs on the writer thread without the lock. */
 static void write_row(struct kx_sink *k, const struct kx_hs *hs)
 {
 	if (k->o.store && kx_store_add(k->o.store, hs, &k->c) < 0)
@@ -63,58 +82,58 @@ static void commit(struct kx_sink *k)
 		fail(k, "JSON output: flush failed");
 }
 
+/* Sleeps until rows arrive, a stop or flush is asked, or `ms` pass. */
+static void wait_for_rows(struct kx_sink *k, uint32_t h, long ms)
+{
+	pthread_mutex_lock(&k->lock);
+	atomic_store(&k->writer_idle, true);
+	if (atomic_load(&k->tail) == h && !atomic_load(&k->stop) && !atomic_load(&k->flush_now)) {
+		struct timespec until;
+		deadline(&until, ms);
+		pthread_cond_timedwait(&k->not_empty, &k->lock, &until);
+	}
+	atomic_store(&k->writer_idle, false);
+	pthread_mutex_unlock(&k->lock);
+}
+
 static void *writer(void *arg)
 {
 	struct kx_sink *k = arg;
 	uint64_t last_commit = mono_ms();
-	/* Rows are copied out in small batches so the lock is held briefly. */
-	enum { BATCH = 32 };
-	struct kx_hs *batch = malloc(BATCH * sizeof(*batch));
-	if (!batch) {
-		fail(k, "writer: out of memory");
-		return NULL;
-	}
-	pthread_mutex_lock(&k->lock);
 	for (;;) {
-		while (!k->count && !k->stop && !k->flush_now) {
-			struct timespec until;
-			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_nsec += 200 * 1000000L;
-			if (until.tv_nsec >= 1000000000L) {
-				until.tv_sec++;
-				until.tv_nsec -= 1000000000L;
+		uint32_t h = atomic_load(&k->head);
+		uint32_t t = atomic_load(&k->tail);
+		bool stopping = atomic_load(&k->stop);
+		if (h == t && !stopping && !atomic_load(&k->flush_now)) {
+			uint64_t since = mono_ms() - last_commit;
+			if (since < k->o.flush_ms) {
+				wait_for_rows(k, h, (long)(k->o.flush_ms - since));
+				continue;
 			}
-			pthread_cond_timedwait(&k->not_empty, &k->lock, &until);
-			if (mono_ms() - last_commit >= k->o.flush_ms)
-				break;
 		}
-		uint32_t n = 0;
-		while (k->count && n < BATCH) {
-			batch[n++] = k->ring[k->head];
-			k->head = (k->head + 1) % k->cap;
-			k->count--;
+		/* After a failure rows are still taken off the ring, so the capture
+		 * side never blocks forever, but no longer written. */
+		for (uint32_t i = h; i != t; i++) {
+			if (!atomic_load(&k->failed))
+				write_row(k, &k->ring[i % k->cap]);
+			if ((i & 31) == 31 || i + 1 == t) {
+				atomic_store(&k->head, i + 1);
+				if (atomic_load(&k->producer_waiting)) {
+					pthread_mutex_lock(&k->lock);
+					pthread_cond_signal(&k->not_full);
+					pthread_mutex_unlock(&k->lock);
+				}
+			}
 		}
-		bool stop = k->stop && !k->count && !n;
-		bool flush = k->flush_now;
-		k->flush_now = false;
-		pthread_cond_broadcast(&k->not_full);
-		pthread_mutex_unlock(&k->lock);
-
-		/* After a failure rows are still taken off the queue (so the
-		 * capture side never blocks forever) but no longer written. */
-		for (uint32_t i = 0; i < n && !k->writer_failed; i++)
-			write_row(k, &batch[i]);
 		uint64_t now = mono_ms();
-		if (flush || stop || now - last_commit >= k->o.flush_ms) {
+		bool flush = atomic_exchange(&k->flush_now, false);
+		if (flush || now - last_commit >= k->o.flush_ms || (stopping && h == t)) {
 			commit(k);
 			last_commit = now;
 		}
-		pthread_mutex_lock(&k->lock);
-		if (stop)
+		if (stopping && h == t)
 			break;
 	}
-	pthread_mutex_unlock(&k->lock);
-	free(batch);
 	return NULL;
 }
 
@@ -141,6 +160,9 @@ struct kx_sink *kx_sink_new(const struct kx_sink_opts *o, char *err, size_t errl
 	int rc = pthread_create(&k->thread, NULL, writer, k);
 	if (rc) {
 		snprintf(err, errlen, "cannot start the writer thread: %s", strerror(rc));
+		pthread_mutex_destroy(&k->lock);
+		pthread_cond_destroy(&k->not_empty);
+		pthread_cond_destroy(&k->not_full);
 		free(k->ring);
 		free(k);
 		return NULL;
@@ -150,34 +172,48 @@ struct kx_sink *kx_sink_new(const struct kx_sink_opts *o, char *err, size_t errl
 
 int kx_sink_put(struct kx_sink *k, const struct kx_hs *hs)
 {
-	pthread_mutex_lock(&k->lock);
-	while (k->count == k->cap && !k->failed)
-		pthread_cond_wait(&k->not_full, &k->lock);
-	if (k->failed) {
+	uint32_t t = atomic_load(&k->tail);
+	while (t - atomic_load(&k->head) == k->cap) {
+		if (atomic_load(&k->failed))
+			return -1;
+		pthread_mutex_lock(&k->lock);
+		atomic_store(&k->producer_waiting, true);
+		if (t - atomic_load(&k->head) == k->cap && !atomic_load(&k->failed)) {
+			struct timespec until;
+			deadline(&until, 100);
+			pthread_cond_timedwait(&k->not_full, &k->lock, &until);
+		}
+		atomic_store(&k->producer_waiting, false);
 		pthread_mutex_unlock(&k->lock);
-		return -1;
 	}
-	k->ring[(k->head + k->count) % k->cap] = *hs;
-	k->count++;
+	if (atomic_load(&k->failed))
+		return -1;
+	k->ring[t % k->cap] = *hs;
+	atomic_store(&k->tail, t + 1);
+	if (atomic_load(&k->writer_idle)) {
+		pthread_mutex_lock(&k->lock);
+		pthread_cond_signal(&k->not_empty);
+		pthread_mutex_unlock(&k->lock);
+	}
+	return 0;
+}
+
+static void poke(struct kx_sink *k, _Atomic bool *flag)
+{
+	atomic_store(flag, true);
+	pthread_mutex_lock(&k->lock);
 	pthread_cond_signal(&k->not_empty);
 	pthread_mutex_unlock(&k->lock);
-	return 0;
 }
 
 void kx_sink_flush(struct kx_sink *k)
 {
-	pthread_mutex_lock(&k->lock);
-	k->flush_now = true;
-	pthread_cond_signal(&k->not_empty);
-	pthread_mutex_unlock(&k->lock);
+	poke(k, &k->flush_now);
 }
 
 bool kx_sink_failed(struct kx_sink *k)
 {
-	pthread_mutex_lock(&k->lock);
-	bool f = k->failed;
-	pthread_mutex_unlock(&k->lock);
-	return f;
+	return atomic_load(&k->failed);
 }
 
 void kx_sink_error(struct kx_sink *k, char *buf, size_t len)
@@ -191,15 +227,12 @@ int kx_sink_close(struct kx_sink *k, struct kx_counters *c, char *err, size_t er
 {
 	if (!k)
 		return 0;
-	pthread_mutex_lock(&k->lock);
-	k->stop = true;
-	pthread_cond_signal(&k->not_empty);
-	pthread_mutex_unlock(&k->lock);
+	poke(k, &k->stop);
 	pthread_join(k->thread, NULL);
 	c->db_rows_written += k->c.db_rows_written;
 	c->db_rows_duplicate += k->c.db_rows_duplicate;
 	c->db_errors += k->c.db_errors;
-	int rc = k->failed ? -1 : 0;
+	int rc = atomic_load(&k->failed) ? -1 : 0;
 	if (rc)
 		snprintf(err, errlen, "%s", k->err);
 	pthread_mutex_destroy(&k->lock);

@@ -86,7 +86,7 @@ static bool handshake_bytes(struct kx_tls_stream *s, const struct kx_tls_env *en
 			    const uint8_t *p, uint32_t n)
 {
 	while (n) {
-		if (s->hs_hdr_have == 0 && n >= 4) {
+		if (s->hs_hdr_have == 0 && n >= 4 && !s->copy_always) {
 			/* Fast path: the whole message is in this piece, parse in place. */
 			struct kx_rd h = kx_rd_init(p, 4);
 			uint8_t type = kx_rd_u8(&h);

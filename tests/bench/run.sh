@@ -60,7 +60,8 @@ timebin=/usr/bin/time
 
 die() { echo "run.sh: $*" >&2; exit 1; }
 for x in "$kexwatch" "$gen" "$bare"; do
-	[ -x "$x" ] || die "$x is missing: build it first (ninja -C $BUILD; the bench tools need -Dtests=true)"
+	[ -x "$x" ] || die "$x is missing: build it first (ninja -C $BUILD; gen_capture and pcap_bare" \
+		"are built with -Dtests=true, or name them with GEN_CAPTURE= and PCAP_BARE=)"
 done
 [ -x "$timebin" ] || die "$timebin is missing: apt-get install -y time"
 command -v python3 >/dev/null || die "python3 is missing"

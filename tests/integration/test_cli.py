@@ -109,5 +109,17 @@ with tempfile.TemporaryDirectory() as tmp:
         check(p.returncode == 0 and labels == {"TLS"}, f"nDPI mode {mode or 'by name'}: every label TLS ({labels})")
     check(results[0] == results[1] and len(results[0]) == 86, "both nDPI modes give the same 86 rows")
 
+    # Every fast path off (libpcap reader, every byte copied, no in-place
+    # parsing): the same rows, column for column.
+    full = {}
+    for mode in ([], ["--no-fastpath"]):
+        dbm = os.path.join(tmp, "fp%d.db" % len(mode))
+        p = run("read", "--db", dbm, *mode, *caps)
+        con = sqlite3.connect(dbm)
+        cols = [r[1] for r in con.execute("PRAGMA table_info(handshakes)") if r[1] not in ("id", "run_id")]
+        full[len(mode)] = con.execute(f"SELECT {','.join(cols)} FROM handshakes ORDER BY source, pkt_first_ch").fetchall()
+        con.close()
+    check(full[0] == full[1] and len(full[0]) == 86, "--no-fastpath: identical rows")
+
 if failures:
     sys.exit(f"{len(failures)} failed")

@@ -34,7 +34,7 @@ int main(void)
 	struct kx_bufpool *pool = kx_bufpool_new(1 << 20);
 	struct kx_counters c;
 	memset(&c, 0, sizeof(c));
-	struct kx_reasm_env env = { pool, &c, 4096 };
+	struct kx_reasm_env env = { pool, &c, 4096, false };
 	struct kx_reasm r;
 	struct sinkbuf s;
 
@@ -102,6 +102,19 @@ int main(void)
 	      "gap filler used only where nothing was held");
 	CHECK_EQ(c.reasm_overlap_conflicts, conflicts + 1, "conflict with held bytes counted");
 
+	/* The reference (copy-always) path gives the same stream for the same
+	 * reordered, duplicated segments. */
+	struct kx_reasm_env cenv = { pool, &c, 4096, true };
+	memset(&s, 0, sizeof(s));
+	kx_reasm_release(&r, pool);
+	kx_reasm_start(&r, 77);
+	kx_reasm_push(&r, &cenv, 77 + 1448, stream + 1448, 143, deliver, &s);
+	kx_reasm_push(&r, &cenv, 77, stream, 1448, deliver, &s);
+	kx_reasm_push(&r, &cenv, 77, stream, 1448, deliver, &s);
+	kx_reasm_push(&r, &cenv, 77 + 1591, stream + 1591, 409, deliver, &s);
+	CHECK(s.n == 2000 && memcmp(s.b, stream, 2000) == 0 && kx_bufpool_in_use(pool) == 0,
+	      "copy-always path: same bytes, buffers returned");
+
 	/* Depth cap. */
 	memset(&s, 0, sizeof(s));
 	kx_reasm_release(&r, pool);
@@ -132,7 +145,7 @@ int main(void)
 
 	/* The memory cap refuses a hold buffer. */
 	struct kx_bufpool *tiny = kx_bufpool_new(1024);
-	struct kx_reasm_env tenv = { tiny, &c, 4096 };
+	struct kx_reasm_env tenv = { tiny, &c, 4096, false };
 	memset(&s, 0, sizeof(s));
 	kx_reasm_start(&r, 0);
 	uint64_t hits = c.reasm_memcap_hits;
