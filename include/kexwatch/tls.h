@@ -117,6 +117,7 @@ struct kx_tls_stream {
 	uint32_t buf_cap;
 	bool failed;            /* malformed: nothing more is parsed */
 	bool copy_always;       /* no in-place parsing: assemble every message */
+	bool no_records;        /* bare handshake messages (QUIC CRYPTO streams) */
 	bool encrypted;         /* TLS 1.3 after the ServerHello: stop */
 };
 
@@ -128,6 +129,10 @@ struct kx_tls_env {
 };
 
 void kx_tls_stream_init(struct kx_tls_stream *s, uint32_t want_mask, uint32_t max_msg);
+
+/* Makes the stream carry handshake messages without TLS records, as a QUIC
+ * CRYPTO stream does (RFC 9001 section 4). Call right after init. */
+void kx_tls_stream_bare(struct kx_tls_stream *s);
 
 /* Consumes the next `len` stream bytes. Returns true when the stream should
  * stop (the callback asked, or the bytes are malformed: see s->failed). */

@@ -24,6 +24,13 @@ void kx_tls_stream_init(struct kx_tls_stream *s, uint32_t want_mask, uint32_t ma
 	s->max_msg = max_msg;
 }
 
+void kx_tls_stream_bare(struct kx_tls_stream *s)
+{
+	s->no_records = true;
+	s->rec_type = KX_TLS_HANDSHAKE;
+	s->rec_left = UINT32_MAX; /* one endless "record" */
+}
+
 void kx_tls_stream_release(struct kx_tls_stream *s, struct kx_bufpool *pool)
 {
 	kx_buf_put(pool, s->buf, s->buf_cap);
@@ -181,6 +188,11 @@ bool kx_tls_stream_feed(struct kx_tls_stream *s, const struct kx_tls_env *env,
 {
 	if (s->failed || s->encrypted)
 		return true;
+	if (s->no_records) {
+		if (s->rec_left < len)
+			s->rec_left = UINT32_MAX; /* 4 GiB of CRYPTO data: keep counting */
+		return handshake_bytes(s, env, data, len);
+	}
 	while (len) {
 		if (s->rec_left == 0) {
 			uint32_t k = 5u - s->rec_hdr_have;

@@ -141,7 +141,9 @@ rev=$(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)
 echo "# kexwatch benchmark"
 echo
-echo "kexwatch $rev ($buildtype build in $BUILD), $(nproc) CPU ${cpu:-?}, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) RAM;"
+built=$(date -u -r "$kexwatch" '+%Y-%m-%d %H:%M UTC')
+echo "kexwatch source tree $rev; binary $BUILD/kexwatch ($buildtype) built $built;"
+echo "$(nproc) CPU ${cpu:-?}, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) RAM;"
 echo "seed $SEED, scale $scale, $runs run(s) per tool (median), file in page cache; captures in $BENCH_DIR," \
 	"databases in ${DB_DIR:-$BENCH_DIR} ($(df --output=fstype "$db_dir" 2>/dev/null | tail -n 1))"
 
@@ -219,6 +221,13 @@ for profile in $profiles; do
 	cp "$db" "$work/nommap.db" 2>/dev/null || true
 	bench "kexwatch read --no-ndpi" 1 'rm -f "$db" "$db-wal" "$db-shm"' \
 		"$kexwatch" read --db "$db" --no-progress -q --no-ndpi "$pcap"
+	# Modes that only some versions have: one run each when present.
+	for opt in --ndpi-packets --no-fastpath; do
+		if "$kexwatch" read --help 2>&1 | grep -q -e "$opt"; then
+			bench "kexwatch read $opt" 1 'rm -f "$db" "$db-wal" "$db-shm"' \
+				"$kexwatch" read --db "$db" --no-progress -q "$opt" "$pcap"
+		fi
+	done
 
 	print_table "$pkts" "$bytes" "$bare_sec"
 	echo

@@ -193,6 +193,22 @@ int main(int argc, char **argv)
 	feed(flight, shlen + sizeof(ccs), 0, 4096, &s, pool, &c);
 	CHECK(s.n_sh == 1 && s.sh.group == 0x11ec && s.n_other == 1, "SH parsed in place, CCS seen");
 
+	/* Bare handshake messages (a QUIC CRYPTO stream): the record body alone,
+	 * in pieces, gives the same ClientHello. */
+	{
+		struct kx_tls_stream st;
+		kx_tls_stream_init(&st, (1u << 1) | (1u << 2), 65536);
+		kx_tls_stream_bare(&st);
+		struct kx_tls_env env = { pool, &c, on_msg, &s };
+		memset(&s, 0, sizeof(s));
+		for (size_t off = 5; off < chlen; off += 1200)
+			kx_tls_stream_feed(&st, &env, chrec + off,
+					   (uint32_t)(chlen - off < 1200 ? chlen - off : 1200));
+		CHECK(s.n_ch == 1 && s.ch.n_groups == 8 && s.ch_start == 0 && s.ch_end == chlen - 5,
+		      "CH from a bare handshake stream in 1200-byte pieces");
+		kx_tls_stream_release(&st, pool);
+	}
+
 	/* HelloRetryRequest. */
 	struct wr w;
 	build_sh(&w, 1, 0x11ec);
