@@ -432,7 +432,7 @@ static bool on_server_hello(struct session *s, const struct kx_tls_msg *m)
 	}
 	/* Evidence and timing use the segment where the ServerHello begins, as
 	 * for the ClientHello; a large ML-KEM-1024 ServerHello spans two. */
-	uint64_t sh_pkt, sh_ts;
+	uint64_t sh_pkt = 0, sh_ts = 0;
 	count_segments(s, s->side, m->start_off, m->end_off, &sh_pkt, &sh_ts);
 	hs->have_sh = true;
 	hs->version = sh.version;
