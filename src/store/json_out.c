@@ -138,13 +138,26 @@ static void put_str(struct sink *s, const char *str, size_t n)
 
 static void put_codes(struct sink *s, const uint16_t *v, unsigned n)
 {
-	put(s, "[", 1);
-	for (unsigned i = 0; i < n; i++) {
+	/* Formatted locally and handed over in one put: three lists per row made
+	 * the per-number sink calls a tenth of the writer's time. */
+	char b[2 + 6 * 256];
+	size_t k = 0;
+	b[k++] = '[';
+	for (unsigned i = 0; i < n && i < 256; i++) {
+		char d[5];
+		size_t nd = 0;
+		unsigned x = v[i];
+		do {
+			d[nd++] = (char)('0' + x % 10);
+			x /= 10;
+		} while (x);
 		if (i)
-			put(s, ",", 1);
-		put_u(s, v[i]);
+			b[k++] = ',';
+		while (nd)
+			b[k++] = d[--nd];
 	}
-	put(s, "]", 1);
+	b[k++] = ']';
+	put(s, b, k);
 }
 
 /* Every ',' separates two ids, so "h2," is "h2" and an empty id. */
