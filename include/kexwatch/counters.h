@@ -25,6 +25,9 @@
 	X(payload_truncated,    "TCP payload cut by the snap length (not reassembled)") \
 	X(capture_records_corrupt, "capture file records corrupt (resynchronised or stopped)") \
 	X(capture_truncated,    "capture files ending mid-record")                  \
+	X(capture_received,     "live: packets the kernel passed to the capture")   \
+	X(capture_dropped,      "live: packets dropped by the kernel (buffer full)") \
+	X(capture_if_dropped,   "live: packets dropped by the interface or driver") \
 	X(flows_created,        "flows created")                                    \
 	X(flows_evicted_full,   "flows evicted because the flow table was full")    \
 	X(flows_expired_idle,   "flows expired by the idle timeout")                \

@@ -84,6 +84,10 @@ int kx_json_write(struct kx_json *j, const struct kx_hs *hs, const char *sensor,
 /* One fflush; returns 0, or -1 when the stream reported a write error. */
 int kx_json_flush(struct kx_json *j);
 
+/* Closes and reopens the output file (SIGHUP after log rotation); stdout is
+ * left alone. Returns 0, or -1 (still writing to the old file). */
+int kx_json_reopen(struct kx_json *j, char *err, size_t errlen);
+
 /* Flushes and closes (stdout is flushed, not closed); accepts NULL. */
 void kx_json_close(struct kx_json *j);
 

@@ -46,6 +46,10 @@ struct kx_engine *kx_engine_new(const struct kx_engine_opts *o, struct kx_counte
 void kx_engine_packet(struct kx_engine *e, int link, const struct kx_frame *f, uint64_t num,
 		      uint32_t source_id);
 
+/* Advances the clock without a packet (live capture on a quiet link), so idle
+ * flows still expire and their incomplete handshakes are written. */
+void kx_engine_tick(struct kx_engine *e, uint64_t now_us);
+
 /* Ends every flow still open (handshakes without a ServerHello become
  * incomplete with `reason`). Called at the end of input. */
 void kx_engine_finish(struct kx_engine *e, enum kx_reason reason);

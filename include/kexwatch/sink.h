@@ -38,6 +38,12 @@ int kx_sink_put(struct kx_sink *k, const struct kx_hs *hs);
 /* Asks the writer to commit what it has (it also does so every flush_ms). */
 void kx_sink_flush(struct kx_sink *k);
 
+/* Asks the writer to reopen the JSON output file (after log rotation). */
+void kx_sink_reopen(struct kx_sink *k);
+
+/* Rows waiting for the writer. */
+uint32_t kx_sink_queued(struct kx_sink *k);
+
 bool kx_sink_failed(struct kx_sink *k);
 void kx_sink_error(struct kx_sink *k, char *buf, size_t len);
 

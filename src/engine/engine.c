@@ -539,9 +539,9 @@ static void flow_bypass(struct kx_engine *e, struct kx_flow *f)
 	e->c->flows_bypassed++;
 }
 
-static void expire_idle(struct kx_engine *e, const struct kx_flow *cur)
+static void expire_idle(struct kx_engine *e, const struct kx_flow *cur, int budget)
 {
-	for (int budget = EXPIRE_BUDGET; budget > 0; budget--) {
+	for (; budget > 0; budget--) {
 		struct kx_flow *o = kx_flow_oldest(e->ft);
 		if (!o || o == cur || o->last_us + e->idle_us >= e->now_us)
 			return;
@@ -685,7 +685,7 @@ void kx_engine_packet(struct kx_engine *e, int link, const struct kx_frame *fr, 
 	} else {
 		kx_flow_touch(e->ft, f, p.ts_us);
 	}
-	expire_idle(e, f);
+	expire_idle(e, f, EXPIRE_BUDGET);
 
 	if (f->state != KX_FLOW_BYPASS) {
 		if (p.tcp_flags & KX_TCP_SYN) {
@@ -720,6 +720,13 @@ void kx_engine_packet(struct kx_engine *e, int link, const struct kx_frame *fr, 
 		if (f->fin_mask == 3)
 			flow_end(e, f, KX_R_FIN);
 	}
+}
+
+void kx_engine_tick(struct kx_engine *e, uint64_t now_us)
+{
+	if (now_us > e->now_us)
+		e->now_us = now_us;
+	expire_idle(e, NULL, 4096);
 }
 
 void kx_engine_finish(struct kx_engine *e, enum kx_reason reason)

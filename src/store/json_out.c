@@ -341,6 +341,7 @@ void kx_hs_text(const struct kx_hs *hs, struct kx_hs_text *t)
 struct kx_json {
 	FILE *f;
 	bool is_stdout;
+	char path[4096];
 	char line[LINE_MAX_BYTES]; /* each event is built here, then written at once */
 };
 
@@ -434,7 +435,24 @@ struct kx_json *kx_json_open(const char *path, char *err, size_t errlen)
 	}
 	j->f = f;
 	j->is_stdout = is_stdout;
+	snprintf(j->path, sizeof(j->path), "%s", path);
 	return j;
+}
+
+int kx_json_reopen(struct kx_json *j, char *err, size_t errlen)
+{
+	if (j->is_stdout)
+		return 0;
+	/* Open the new file before closing the old one, so a failure (e.g. the
+	 * directory became unwritable) keeps events flowing to the old file. */
+	FILE *f = fopen(j->path, "a");
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", j->path, strerror(errno));
+		return -1;
+	}
+	fclose(j->f);
+	j->f = f;
+	return 0;
 }
 
 int kx_json_write(struct kx_json *j, const struct kx_hs *hs, const char *sensor,

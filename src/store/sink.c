@@ -26,7 +26,7 @@ struct kx_sink {
 	uint32_t cap;
 	_Atomic uint32_t head, tail;   /* free-running; slot = index % cap */
 	_Atomic bool writer_idle, producer_waiting;
-	_Atomic bool stop, flush_now, failed;
+	_Atomic bool stop, flush_now, failed, reopen;
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t not_empty, not_full;
@@ -87,7 +87,8 @@ static void wait_for_rows(struct kx_sink *k, uint32_t h, long ms)
 {
 	pthread_mutex_lock(&k->lock);
 	atomic_store(&k->writer_idle, true);
-	if (atomic_load(&k->tail) == h && !atomic_load(&k->stop) && !atomic_load(&k->flush_now)) {
+	if (atomic_load(&k->tail) == h && !atomic_load(&k->stop) && !atomic_load(&k->flush_now) &&
+	    !atomic_load(&k->reopen)) {
 		struct timespec until;
 		deadline(&until, ms);
 		pthread_cond_timedwait(&k->not_empty, &k->lock, &until);
@@ -104,7 +105,7 @@ static void *writer(void *arg)
 		uint32_t h = atomic_load(&k->head);
 		uint32_t t = atomic_load(&k->tail);
 		bool stopping = atomic_load(&k->stop);
-		if (h == t && !stopping && !atomic_load(&k->flush_now)) {
+		if (h == t && !stopping && !atomic_load(&k->flush_now) && !atomic_load(&k->reopen)) {
 			uint64_t since = mono_ms() - last_commit;
 			if (since < k->o.flush_ms) {
 				wait_for_rows(k, h, (long)(k->o.flush_ms - since));
@@ -127,6 +128,12 @@ static void *writer(void *arg)
 		}
 		uint64_t now = mono_ms();
 		bool flush = atomic_exchange(&k->flush_now, false);
+		if (atomic_exchange(&k->reopen, false) && k->o.json) {
+			char m[512];
+			kx_json_flush(k->o.json);
+			if (kx_json_reopen(k->o.json, m, sizeof(m)) < 0)
+				fail(k, m);
+		}
 		if (flush || now - last_commit >= k->o.flush_ms || (stopping && h == t)) {
 			commit(k);
 			last_commit = now;
@@ -209,6 +216,16 @@ static void poke(struct kx_sink *k, _Atomic bool *flag)
 void kx_sink_flush(struct kx_sink *k)
 {
 	poke(k, &k->flush_now);
+}
+
+void kx_sink_reopen(struct kx_sink *k)
+{
+	poke(k, &k->reopen);
+}
+
+uint32_t kx_sink_queued(struct kx_sink *k)
+{
+	return atomic_load(&k->tail) - atomic_load(&k->head);
 }
 
 bool kx_sink_failed(struct kx_sink *k)

@@ -1,0 +1,209 @@
+/* cli_common.c: options, outputs and the summary shared by `read` and `live`. */
+#include "cli_common.h"
+
+#include <inttypes.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli_util.h"
+#include "kexwatch/emit.h"
+#include "kexwatch/groups.h"
+#include "kexwatch/store.h"
+
+void kx_common_defaults(struct kx_common_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->db = "kexwatch.db";
+	kx_engine_opts_default(&o->eng);
+}
+
+int kx_common_option(struct kx_common_opts *o, int ch, const char *arg)
+{
+	uint64_t v;
+	switch (ch) {
+	case KX_OPT_DB: o->db = arg; return 1;
+	case KX_OPT_NO_DB: o->no_db = true; return 1;
+	case KX_OPT_JSON: o->json = arg; return 1;
+	case KX_OPT_FILTER: o->filter = arg; return 1;
+	case KX_OPT_SENSOR: o->sensor = arg; return 1;
+	case KX_OPT_GROUPS: o->groups = arg; return 1;
+	case KX_OPT_NO_NDPI: o->eng.no_ndpi = true; return 1;
+	case KX_OPT_NDPI_PACKETS: o->eng.ndpi_packets = true; return 1;
+	case KX_OPT_MAX_FLOWS:
+		if (kx_parse_uint("--max-flows", arg, 1, 1u << 28, &v) < 0)
+			return -1;
+		o->eng.max_flows = (uint32_t)v;
+		return 1;
+	case KX_OPT_MAX_HS:
+		if (kx_parse_uint("--max-handshakes", arg, 1, 1u << 24, &v) < 0)
+			return -1;
+		o->eng.max_sessions = (uint32_t)v;
+		return 1;
+	case KX_OPT_MAX_STREAM:
+		if (kx_parse_uint("--max-stream-bytes", arg, 512, 16u << 20, &v) < 0)
+			return -1;
+		o->eng.max_stream_bytes = (uint32_t)v;
+		return 1;
+	case KX_OPT_MAX_MSG:
+		if (kx_parse_uint("--max-message-bytes", arg, 512, 16u << 20, &v) < 0)
+			return -1;
+		o->eng.max_msg_bytes = (uint32_t)v;
+		return 1;
+	case KX_OPT_MEMCAP:
+		if (kx_parse_uint("--memcap", arg, 1, 1u << 20, &v) < 0)
+			return -1;
+		o->eng.memcap = (size_t)v << 20;
+		return 1;
+	case KX_OPT_IDLE:
+		if (kx_parse_uint("--idle-timeout", arg, 1, 86400, &v) < 0)
+			return -1;
+		o->eng.idle_timeout_s = (uint32_t)v;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+void kx_common_help(FILE *out)
+{
+	struct kx_engine_opts d;
+	kx_engine_opts_default(&d);
+	fprintf(out,
+		"  --db FILE              SQLite inventory (default: kexwatch.db)\n"
+		"  --no-db                do not write a database (with --json)\n"
+		"  --json FILE|-          also write one JSON event per handshake ('-': stdout)\n"
+		"  --filter BPF           only packets matching this pcap filter expression\n"
+		"  --sensor NAME          name of this observation point (default: host name)\n"
+		"  --groups FILE          extra/overriding group code points: 'CODE NAME FAMILY'\n"
+		"  --max-flows N          flow table slots (default: %u, %zu bytes each)\n"
+		"  --max-handshakes N     handshakes followed at once (default: %u, %zu bytes each)\n"
+		"  --max-stream-bytes N   bytes examined per direction (default: %u)\n"
+		"  --max-message-bytes N  largest handshake message assembled (default: %u)\n"
+		"  --memcap MB            reassembly buffer memory cap (default: %zu)\n"
+		"  --idle-timeout S       seconds of silence before a flow ends (default: %u)\n"
+		"  --no-ndpi              do not label flows with nDPI\n"
+		"  --ndpi-packets         label by nDPI's dissection of each flow's first packets\n"
+		"                         (default: nDPI's host and address match; much cheaper)\n",
+		d.max_flows, kx_engine_flow_bytes(), d.max_sessions, kx_engine_session_bytes(),
+		d.max_stream_bytes, d.max_msg_bytes, d.memcap >> 20, d.idle_timeout_s);
+}
+
+int kx_common_finish(struct kx_common_opts *o, const char *cmd)
+{
+	if (o->no_db && !o->json) {
+		fprintf(stderr, "kexwatch %s: --no-db needs --json, or nothing would be kept\n", cmd);
+		return -1;
+	}
+	if (!o->sensor) {
+		if (gethostname(o->host, sizeof(o->host)) != 0)
+			snprintf(o->host, sizeof(o->host), "kexwatch");
+		o->host[sizeof(o->host) - 1] = '\0';
+		o->sensor = o->host;
+	}
+	char err[512];
+	if (o->groups && kx_groups_load(o->groups, err, sizeof(err)) < 0) {
+		fprintf(stderr, "kexwatch %s: --groups: %s\n", cmd, err);
+		return -1;
+	}
+	return 0;
+}
+
+int kx_outputs_open(struct kx_outputs *out, const struct kx_common_opts *o, int argc,
+		    char **argv, const char *const *sources, uint32_t n_sources, unsigned flush_ms,
+		    char *err, size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	if (!o->no_db) {
+		struct kx_store_opts so = { 0 };
+		if (kx_store_open(o->db, &so, &out->store, err, errlen) < 0)
+			return -1;
+		char cmd[1024];
+		kx_join_args(cmd, sizeof(cmd), argc, argv);
+		bool ok = kx_store_begin_run(out->store, o->sensor, cmd, kx_now_us()) == 0;
+		for (uint32_t i = 0; ok && i < n_sources; i++)
+			ok = kx_store_set_source(out->store, i, sources[i]) == 0;
+		if (!ok) {
+			snprintf(err, errlen, "%s", kx_store_error(out->store));
+			goto fail;
+		}
+	}
+	if (o->json) {
+		char e[512];
+		out->json = kx_json_open(o->json, e, sizeof(e));
+		if (!out->json) {
+			snprintf(err, errlen, "--json: %s", e);
+			goto fail;
+		}
+	}
+	struct kx_sink_opts ko = {
+		.store = out->store, .json = out->json, .sensor = o->sensor,
+		.sources = sources, .n_sources = n_sources, .flush_ms = flush_ms,
+	};
+	out->sink = kx_sink_new(&ko, err, errlen);
+	if (!out->sink)
+		goto fail;
+	return 0;
+fail:
+	kx_json_close(out->json);
+	kx_store_close(out->store);
+	memset(out, 0, sizeof(*out));
+	return -1;
+}
+
+int kx_outputs_close(struct kx_outputs *out, struct kx_counters *c, char *err, size_t errlen)
+{
+	bool failed = kx_sink_close(out->sink, c, err, errlen) < 0;
+	if (out->store) {
+		if (kx_store_end_run(out->store, c, kx_now_us()) < 0 && !failed) {
+			snprintf(err, errlen, "%s", kx_store_error(out->store));
+			failed = true;
+		}
+		kx_store_close(out->store);
+	}
+	kx_json_close(out->json);
+	memset(out, 0, sizeof(*out));
+	return failed ? -1 : 0;
+}
+
+void kx_outputs_emit(void *ctx, const struct kx_hs *hs)
+{
+	struct kx_outputs *out = ctx;
+	kx_sink_put(out->sink, hs); /* a failure is seen through kx_sink_failed */
+}
+
+void kx_print_summary(FILE *f, const char *verb, const struct kx_counters *c, double secs)
+{
+	fprintf(f, "%s %" PRIu64 " packets, %" PRIu64 " bytes in %.2f s; %" PRIu64 " flows\n", verb,
+		c->packets, c->bytes, secs, c->flows_created);
+	fprintf(f,
+		"handshakes: %" PRIu64 " (hybrid %" PRIu64 ", pq %" PRIu64 ", hybrid-draft %" PRIu64
+		", classical %" PRIu64 ", resumed %" PRIu64 ", unknown %" PRIu64
+		", incomplete %" PRIu64 ")\n",
+		c->hs_total, c->hs_hybrid, c->hs_pq, c->hs_hybrid_draft, c->hs_classical,
+		c->hs_resumed, c->hs_unknown, c->hs_incomplete);
+	uint64_t truncated = c->skip_link_short + c->skip_ip_short + c->skip_tcp_short +
+			     c->payload_truncated;
+	uint64_t malformed = c->skip_link_unsupported + c->skip_vlan_depth +
+			     c->skip_ip_malformed + c->skip_ip6_ext + c->skip_tcp_malformed;
+	fprintf(f,
+		"skipped: %" PRIu64 " truncated, %" PRIu64 " malformed, %" PRIu64
+		" fragments; flows evicted: %" PRIu64 " (table full), %" PRIu64
+		" expired idle; database: %" PRIu64 " new rows, %" PRIu64 " already present\n",
+		truncated, malformed, c->skip_ip_fragment, c->flows_evicted_full,
+		c->flows_expired_idle, c->db_rows_written, c->db_rows_duplicate);
+	if (c->capture_received || c->capture_dropped || c->capture_if_dropped)
+		fprintf(f,
+			"capture: %" PRIu64 " packets received by the filter, %" PRIu64
+			" dropped by the kernel, %" PRIu64 " by the interface\n",
+			c->capture_received, c->capture_dropped, c->capture_if_dropped);
+	for (unsigned i = 0; i < kx_counter_count; i++) {
+		const char *n = kx_counter_descs[i].name;
+		uint64_t v = kx_counter_get(c, i);
+		/* The rest only when they say something went wrong. */
+		if (v && (strstr(n, "corrupt") || strstr(n, "capture_truncated") ||
+			  strstr(n, "refused") || strstr(n, "memcap") || strstr(n, "ooo_dropped") ||
+			  strstr(n, "conflict") || strstr(n, "malformed") || strstr(n, "too_big") ||
+			  strstr(n, "db_errors")))
+			fprintf(f, "  %s: %" PRIu64 " (%s)\n", n, v, kx_counter_descs[i].desc);
+	}
+}

@@ -1,0 +1,82 @@
+/* cli_common.h: what `read` and `live` share: engine options, the outputs
+ * (database, JSON, writer thread) and the end-of-run summary. */
+#ifndef KEXWATCH_CLI_COMMON_H
+#define KEXWATCH_CLI_COMMON_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "kexwatch/counters.h"
+#include "kexwatch/engine.h"
+#include "kexwatch/sink.h"
+
+enum {
+	KX_OPT_DB = 1000, KX_OPT_NO_DB, KX_OPT_JSON, KX_OPT_FILTER, KX_OPT_SENSOR, KX_OPT_GROUPS,
+	KX_OPT_MAX_FLOWS, KX_OPT_MAX_HS, KX_OPT_MAX_STREAM, KX_OPT_MAX_MSG, KX_OPT_MEMCAP,
+	KX_OPT_IDLE, KX_OPT_NO_NDPI, KX_OPT_NDPI_PACKETS,
+};
+
+/* getopt_long entries of the options both capture commands take. */
+#define KX_COMMON_LONGOPTS                                                        \
+	{ "db", required_argument, NULL, KX_OPT_DB },                             \
+	{ "no-db", no_argument, NULL, KX_OPT_NO_DB },                             \
+	{ "json", required_argument, NULL, KX_OPT_JSON },                         \
+	{ "filter", required_argument, NULL, KX_OPT_FILTER },                     \
+	{ "sensor", required_argument, NULL, KX_OPT_SENSOR },                     \
+	{ "groups", required_argument, NULL, KX_OPT_GROUPS },                     \
+	{ "max-flows", required_argument, NULL, KX_OPT_MAX_FLOWS },               \
+	{ "max-handshakes", required_argument, NULL, KX_OPT_MAX_HS },             \
+	{ "max-stream-bytes", required_argument, NULL, KX_OPT_MAX_STREAM },       \
+	{ "max-message-bytes", required_argument, NULL, KX_OPT_MAX_MSG },         \
+	{ "memcap", required_argument, NULL, KX_OPT_MEMCAP },                     \
+	{ "idle-timeout", required_argument, NULL, KX_OPT_IDLE },                 \
+	{ "no-ndpi", no_argument, NULL, KX_OPT_NO_NDPI },                         \
+	{ "ndpi-packets", no_argument, NULL, KX_OPT_NDPI_PACKETS }
+
+struct kx_common_opts {
+	const char *db;
+	const char *json;
+	const char *filter;
+	const char *sensor;
+	const char *groups;
+	bool no_db;
+	struct kx_engine_opts eng;
+	char host[256];
+};
+
+void kx_common_defaults(struct kx_common_opts *o);
+
+/* Applies option `ch`: 1 when it was one of KX_COMMON_LONGOPTS, 0 when it is
+ * not, -1 after printing why its value is bad. */
+int kx_common_option(struct kx_common_opts *o, int ch, const char *arg);
+
+/* Prints the help lines of KX_COMMON_LONGOPTS, with their defaults. */
+void kx_common_help(FILE *out);
+
+/* Checks combinations and loads --groups; returns -1 after printing why. */
+int kx_common_finish(struct kx_common_opts *o, const char *cmd);
+
+/* The run's outputs: the database and/or JSON file behind a writer thread. */
+struct kx_outputs {
+	struct kx_store *store;
+	struct kx_json *json;
+	struct kx_sink *sink;
+};
+
+/* Opens the outputs and starts the run row, naming the sources. */
+int kx_outputs_open(struct kx_outputs *out, const struct kx_common_opts *o, int argc,
+		    char **argv, const char *const *sources, uint32_t n_sources, unsigned flush_ms,
+		    char *err, size_t errlen);
+
+/* Stops the writer, writes the run's counters, closes everything. Returns 0,
+ * or -1 with the first failure in err. */
+int kx_outputs_close(struct kx_outputs *out, struct kx_counters *c, char *err, size_t errlen);
+
+/* The engine's emit callback: hands rows to out->sink (ctx). */
+void kx_outputs_emit(void *ctx, const struct kx_hs *hs);
+
+void kx_print_summary(FILE *f, const char *verb, const struct kx_counters *c, double secs);
+
+#endif
