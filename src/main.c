@@ -14,6 +14,7 @@ static const struct {
 	const char *summary;
 } commands[] = {
 	{ "read", kx_cmd_read, "analyse saved captures (pcap, pcapng) into the inventory" },
+	{ "live", kx_cmd_live, "capture on interfaces (span port, TAP) and record as it happens" },
 	{ "hops", kx_cmd_hops, "one line per server endpoint: hybrid, classical, and why" },
 };
 

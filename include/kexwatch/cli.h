@@ -4,6 +4,7 @@
 #define KEXWATCH_CLI_H
 
 int kx_cmd_read(int argc, char **argv);
+int kx_cmd_live(int argc, char **argv);
 int kx_cmd_hops(int argc, char **argv);
 
 /* Exit statuses shared by all commands. */
