@@ -227,6 +227,376 @@ def rows_for(path):
     return rows
 
 
+# ---- QUIC (files named quic-*): tshark decrypts Initial packets itself ----
+# Per connection (UDP 4-tuple; client = sender of the first Initial): the
+# ClientHello / ServerHello that tshark reassembles from Initial CRYPTO
+# frames, and per side the CRYPTO frames in capture order. For QUIC
+# ch_segments counts the Initial datagrams that brought new bytes (first
+# copies; retransmissions not counted) starting inside the ClientHello,
+# first_ch_frame is the datagram carrying its first byte (earliest copy),
+# sh_frame the datagram carrying the first byte of the ServerHello.
+
+def tshark_quic(path):
+    cmd = ['tshark', '-n', '-r', path, '-Y', 'quic', '-T', 'pdml']
+    out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=True).stdout
+    root = ET.fromstring(out)
+    conns = OrderedDict()
+    for pkt in root.iter('packet'):
+        fno = int(first(pkt, 'frame.number'))
+        src = first(pkt, 'ip.src') or first(pkt, 'ipv6.src')
+        dst = first(pkt, 'ip.dst') or first(pkt, 'ipv6.dst')
+        sport, dport = first(pkt, 'udp.srcport'), first(pkt, 'udp.dstport')
+        key = tuple(sorted([(src, sport), (dst, dport)]))
+        quics = [p for p in pkt if p.tag == 'proto' and p.get('name') == 'quic']
+        crypto = []
+        hss = []
+        versions = []
+        for q in quics:
+            versions.append(first(q, 'quic.version'))
+            offs = [int(f.get('show')) for f in fields(q, 'quic.crypto.offset')]
+            lens = [int(f.get('show')) for f in fields(q, 'quic.crypto.length')]
+            crypto += list(zip(offs, lens))
+            for proto in q.iter('proto'):
+                if proto.get('name') != 'tls':
+                    continue
+                for h in proto.iter('field'):
+                    if h.get('name') != 'tls.handshake':
+                        continue
+                    d = parse_hs(h)
+                    if d['type'] < 0:
+                        continue
+                    d['len'] = int(first(h, 'tls.handshake.length') or 0)
+                    d['frame'] = fno
+                    hss.append(d)
+        c = conns.get(key)
+        if c is None:
+            if not crypto:
+                continue  # not the start of a connection we can read
+            c = conns[key] = {'client': (src, sport), 'server': (dst, dport),
+                              'side': {'c': [], 's': []}, 'msgs': {'c': [], 's': []},
+                              'versions': set()}
+        side = 'c' if (src, sport) == c['client'] else 's'
+        c['versions'].update(v for v in versions if v)
+        for off, ln in crypto:
+            c['side'][side].append((fno, off, ln))
+        c['msgs'][side] += hss
+    return conns
+
+
+def quic_pieces(frames):
+    """[(frame, lowest new offset)] for datagrams that brought new bytes."""
+    have = bytearray()
+    pieces = []
+    by_frame = OrderedDict()
+    for fno, off, ln in frames:
+        by_frame.setdefault(fno, []).append((off, ln))
+    for fno, rng in by_frame.items():
+        lo = None
+        for off, ln in rng:
+            if off + ln > len(have):
+                have.extend(b'\0' * (off + ln - len(have)))
+            for o in range(off, off + ln):
+                if not have[o]:
+                    have[o] = 1
+                    lo = o if lo is None or o < lo else lo
+        if lo is not None:
+            pieces.append((fno, lo))
+    return pieces
+
+
+def quic_covering(frames, o):
+    for fno, off, ln in frames:
+        if off <= o < off + ln:
+            return fno
+    return None
+
+
+# A second, independent reader of QUIC Initials (python3-cryptography), fed
+# with the UDP payloads tshark prints: it must agree with tshark wherever both
+# read something, and it fills in what tshark 4.0 cannot decrypt (QUIC v2
+# draft 0x709a50c4 and RFC 9369 v2, and keys re-derived after compatible
+# version negotiation, RFC 9368).
+QUIC_VERSIONS = {
+    0x00000001: ('38762cf7f55934b34d179ae6a4c80cadccbb7f0a', 'quic ', False),
+    0xff00001d: ('afbfec289993d24c9e9786f19c6111e04390a899', 'quic ', False),
+    0x6b3343cf: ('0dede3def700a6db819381be6e269dcbf9bd2ed9', 'quicv2 ', True),
+    0x709a50c4: ('a707c203a59b47184a1d62ca570406ea7ae3e5d3', 'quicv2 ', True),
+}
+
+
+def _expand_label(secret, label, n):
+    import hmac
+    info = struct.pack('>HB', n, 6 + len(label)) + b'tls13 ' + label + b'\0\x01'
+    return hmac.new(secret, info, 'sha256').digest()[:n]
+
+
+def quic_initial_keys(version, dcid, server):
+    import hmac
+    salt, prefix, _ = QUIC_VERSIONS[version]
+    initial = hmac.new(bytes.fromhex(salt), dcid, 'sha256').digest()
+    sec = _expand_label(initial, b'server in' if server else b'client in', 32)
+    return [_expand_label(sec, (prefix + x).encode(), n) for x, n in (('key', 16), ('iv', 12), ('hp', 16))]
+
+
+def _varint(b, i):
+    n = 1 << (b[i] >> 6)
+    v = b[i] & 0x3f
+    for k in range(1, n):
+        v = v << 8 | b[i + k]
+    return v, i + n
+
+
+def quic_open_datagram(data, odcid, server):
+    """CRYPTO frames [(offset, bytes)] of the Initial packets of one datagram,
+    and the versions of its long-header packets."""
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    out, versions, i = [], [], 0
+    while i < len(data) and data[i] & 0x80:
+        b0 = data[i]
+        version = struct.unpack('>I', data[i + 1:i + 5])[0]
+        if version not in QUIC_VERSIONS:
+            break
+        versions.append(version)
+        j = i + 5
+        dl = data[j]; j += 1 + dl
+        sl = data[j]; j += 1 + sl
+        ptype = (b0 >> 4) & 3
+        if QUIC_VERSIONS[version][2]:
+            ptype = (ptype + 3) & 3
+        if ptype == 3:
+            break                                  # Retry
+        if ptype == 0:
+            tl, j = _varint(data, j)
+            j += tl
+        length, j = _varint(data, j)
+        end = j + length
+        if ptype != 0:
+            i = end
+            continue
+        key, iv, hp = quic_initial_keys(version, odcid, server)
+        enc = Cipher(algorithms.AES(hp), modes.ECB()).encryptor()
+        mask = enc.update(data[j + 4:j + 20]) + enc.finalize()
+        hb0 = b0 ^ (mask[0] & 0x0f)
+        pnl = (hb0 & 3) + 1
+        pnb = bytes(data[j + k] ^ mask[1 + k] for k in range(pnl))
+        header = bytes([hb0]) + data[i + 1:j] + pnb
+        nonce = bytearray(iv)
+        pn = int.from_bytes(pnb, 'big')
+        for k in range(8):
+            nonce[4 + k] ^= (pn >> (56 - 8 * k)) & 0xff
+        plain = AESGCM(key).decrypt(bytes(nonce), data[j + pnl:end], header)
+        k = 0
+        while k < len(plain):
+            t, k = _varint(plain, k)
+            if t in (0, 1):
+                continue
+            if t in (2, 3):
+                _, k = _varint(plain, k); _, k = _varint(plain, k)
+                nr, k = _varint(plain, k); _, k = _varint(plain, k)
+                for _r in range(2 * nr + (3 if t == 3 else 0)):
+                    _, k = _varint(plain, k)
+            elif t == 6:
+                off, k = _varint(plain, k)
+                ln, k = _varint(plain, k)
+                out.append((off, plain[k:k + ln]))
+                k += ln
+            elif t == 0x1c:
+                _, k = _varint(plain, k); _, k = _varint(plain, k)
+                rl, k = _varint(plain, k)
+                k += rl
+            else:
+                raise ValueError(f'frame type {t:#x} in an Initial')
+        i = end
+    return out, versions
+
+
+def _parse_hello(m):
+    """ClientHello / ServerHello body -> the dict parse_hs() gives."""
+    d = {'type': m[0], 'len': len(m) - 4, 'sni': None, 'groups': [], 'ks': [], 'ks_selected': [],
+         'versions': [], 'ciphers': [], 'ext_types': [], 'named_curve': None, 'psk_modes': []}
+    b = m[4:]
+    d['legacy_version'] = '%04x' % struct.unpack('>H', b[0:2])[0]
+    d['random'] = b[2:34].hex()
+    i = 35 + b[34]
+    if d['type'] == 1:
+        n = struct.unpack('>H', b[i:i + 2])[0]
+        d['ciphers'] = ['0x%04x' % struct.unpack('>H', b[i + 2 + k:i + 4 + k])[0] for k in range(0, n, 2)]
+        i += 2 + n
+        i += 1 + b[i]
+    else:
+        d['ciphers'] = ['0x%04x' % struct.unpack('>H', b[i:i + 2])[0]]
+        i += 3
+    end = i + 2 + struct.unpack('>H', b[i:i + 2])[0]
+    i += 2
+    while i < end:
+        et, el = struct.unpack('>HH', b[i:i + 4])
+        e = b[i + 4:i + 4 + el]
+        d['ext_types'].append(et)
+        if et == 0 and d['type'] == 1:
+            d['sni'] = e[5:5 + struct.unpack('>H', e[3:5])[0]].decode()
+        elif et == 10:
+            d['groups'] = ['0x%04x' % struct.unpack('>H', e[2 + k:4 + k])[0] for k in range(0, len(e) - 2, 2)]
+        elif et == 43:
+            if d['type'] == 1:
+                d['versions'] = ['0x%04x' % struct.unpack('>H', e[1 + k:3 + k])[0] for k in range(0, e[0], 2)]
+            else:
+                d['versions'] = ['0x%04x' % struct.unpack('>H', e[0:2])[0]]
+        elif et == 51:
+            if d['type'] == 1:
+                k = 2
+                while k < len(e):
+                    g, kl = struct.unpack('>HH', e[k:k + 4])
+                    d['ks'].append('0x%04x' % g)
+                    k += 4 + kl
+            elif len(e) == 2:
+                d['ks_selected'] = ['0x%04x' % struct.unpack('>H', e)[0]]
+            else:
+                d['ks'] = ['0x%04x' % struct.unpack('>H', e[0:2])[0]]
+        i += 4 + el
+    return d
+
+
+def _hellos(frames):
+    """Handshake messages at the start of a CRYPTO stream [(frame, off, bytes)]."""
+    buf = {}
+    for _f, off, data in frames:
+        for k, byte in enumerate(data):
+            buf.setdefault(off + k, byte)
+    msgs, at = [], 0
+    while all(o in buf for o in range(at, at + 4)):
+        n = 4 + (buf[at + 1] << 16 | buf[at + 2] << 8 | buf[at + 3])
+        if not all(o in buf for o in range(at, at + n)):
+            break
+        m = bytes(buf[o] for o in range(at, at + n))
+        if m[0] not in (1, 2):
+            break
+        msgs.append(_parse_hello(m))
+        at += n
+    return msgs
+
+
+def py_quic(path):
+    cmd = ['tshark', '-n', '-r', path, '-Y', 'udp', '-T', 'fields', '-e', 'frame.number',
+           '-e', 'ip.src', '-e', 'ipv6.src', '-e', 'udp.srcport', '-e', 'ip.dst', '-e', 'ipv6.dst',
+           '-e', 'udp.dstport', '-e', 'udp.payload']
+    out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=True, text=True).stdout
+    conns = OrderedDict()
+    for line in out.splitlines():
+        fno, s4, s6, sport, d4, d6, dport, payload = (line.split('\t') + [''] * 8)[:8]
+        src, dst = s4 or s6, d4 or d6
+        data = bytes.fromhex(payload.replace(':', ''))
+        key = tuple(sorted([(src, sport), (dst, dport)]))
+        c = conns.get(key)
+        if c is None:
+            # a client's first Initial: long header, known version, DCID >= 8
+            if len(data) < 1200 or not data[0] & 0x80 or \
+                    struct.unpack('>I', data[1:5])[0] not in QUIC_VERSIONS or data[5] < 8:
+                continue
+            c = conns[key] = {'client': (src, sport), 'server': (dst, dport), 'odcid': data[6:6 + data[5]],
+                              'side': {'c': [], 's': []}, 'raw': {'c': [], 's': []}, 'versions': set()}
+        side = 'c' if (src, sport) == c['client'] else 's'
+        try:
+            frames, versions = quic_open_datagram(data, c['odcid'], side == 's')
+        except Exception:  # noqa: BLE001 -- not openable with these keys
+            continue
+        c['versions'].update('0x%08x' % v for v in versions)
+        for off, d in frames:
+            c['side'][side].append((int(fno), off, len(d)))
+            c['raw'][side].append((int(fno), off, d))
+    for c in conns.values():
+        c['msgs'] = {'c': _hellos(c['raw']['c']), 's': _hellos(c['raw']['s'])}
+    return conns
+
+
+def _essentials(m):
+    return (m['type'], m['len'], m['sni'], m['groups'], m['ks'], m['ks_selected'], m['versions'],
+            m['ciphers'], m['random'])
+
+
+def quic_merge(tc, pc):
+    """tshark's view, completed by and checked against the python reader."""
+    problems = []
+    for key, p in pc.items():
+        t = tc.get(key)
+        if t is None:
+            p['from_python'] = ['c', 's']
+            tc[key] = p
+            continue
+        t['from_python'] = []
+        t['versions'] |= p['versions']
+        for side in ('c', 's'):
+            if not t['msgs'][side]:
+                t['msgs'][side] = p['msgs'][side]
+                t['side'][side] = p['side'][side]
+                t['from_python'].append(side)
+                continue
+            if [_essentials(m) for m in t['msgs'][side]] != [_essentials(m) for m in p['msgs'][side]]:
+                problems.append(f'{key} {side}: tshark and the python reader read different hellos')
+            if sorted(t['side'][side]) != sorted(p['side'][side]):
+                problems.append(f'{key} {side}: tshark and the python reader see different CRYPTO frames')
+    return problems
+
+
+def quic_rows_for(path):
+    name = os.path.basename(path)
+    rows = []
+    conns = tshark_quic(path)
+    problems = quic_merge(conns, py_quic(path))
+    for key, c in conns.items():
+        chs = [m for m in c['msgs']['c'] if m['type'] == 1]
+        srv = [m for m in c['msgs']['s'] if m['type'] == 2]
+        if not chs:
+            continue
+        # stream offsets of the messages, in order (only hellos travel in
+        # Initial packets, so they are consecutive from 0)
+        at = 0
+        for m in c['msgs']['c']:
+            m['at'] = at
+            at += 4 + m['len']
+        at = 0
+        for m in c['msgs']['s']:
+            m['at'] = at
+            at += 4 + m['len']
+        hrr = next((m for m in srv if m['random'] == HRR_RANDOM), None)
+        sh = next((m for m in srv if m['random'] != HRR_RANDOM), None)
+        pieces = quic_pieces(c['side']['c'])
+        ch0 = chs[0]
+        version = selected = cipher = ''
+        if sh:
+            version = sh['versions'][0] if sh['versions'] else hx(sh['legacy_version'])
+            cipher = sh['ciphers'][0] if sh['ciphers'] else ''
+            selected = sh['ks'][0] if sh['ks'] else ''
+        offered = ch0['groups']
+        if not sh:
+            verdict = 'incomplete/end-of-capture'
+        elif not selected:
+            verdict = 'resumed'
+        elif selected in HYB:
+            verdict = 'hybrid'
+        elif selected in PQ:
+            verdict = 'pq'
+        elif selected in HYB_DRAFT:
+            verdict = 'hybrid-draft'
+        elif any(is_pq_group(g) for g in offered):
+            verdict = 'classical/server-declined'
+        else:
+            verdict = 'classical/client-no-pq'
+        rows.append(OrderedDict(
+            file=name, client_ip=c['client'][0], client_port=c['client'][1], server_ip=c['server'][0],
+            server_port=c['server'][1], sni=ch0['sni'] or '', version=version,
+            offered_groups=','.join(offered), key_shares=';'.join(','.join(m['ks']) for m in chs),
+            hrr='1' if hrr else '0', hrr_group=(hrr['ks_selected'][0] if hrr and hrr['ks_selected'] else ''),
+            selected_group=selected, cipher_suite=cipher,
+            ch_segments=';'.join(str(sum(1 for _, lo in pieces if m['at'] <= lo < m['at'] + 4 + m['len']))
+                                 for m in chs),
+            first_ch_frame=';'.join(str(quic_covering(c['side']['c'], m['at'])) for m in chs),
+            sh_frame=str(quic_covering(c['side']['s'], sh['at'])) if sh else '',
+            expected_verdict=verdict, _versions=sorted(c['versions']), _chs=chs, _sh=sh, _hrr=hrr,
+            _from_python=c.get('from_python', []), _problems=problems))
+    return rows
+
+
 def main():
     args = sys.argv[1:]
     pdir = os.path.join(HERE, '..', '..', 'pcaps')
@@ -242,7 +612,7 @@ def main():
     info = {}
     for f in files:
         path = os.path.join(pdir, f)
-        rows = rows_for(path)
+        rows = quic_rows_for(path) if f.startswith('quic-') else rows_for(path)
         fmt, lt = linktype(path)
         info[f] = (fmt, lt, os.path.getsize(path))
         m = manifest.CAPTURES.get(f)

@@ -373,6 +373,108 @@ t_hybrid_draft() {
   kx_cap_stop "$cap"
 }
 
+KX_TARGETS+=(quic_chromium_ngtcp2 quic_chromium_ngtcp2_ipv6)
+# QUIC: Debian's Chromium (BoringSSL, offers X25519MLKEM768; its ClientHello
+# spans two Initial datagrams) -> Debian's ngtcp2 example server gtlsserver
+# (GnuTLS 3.7: classical groups only). One HTTP/3 GET of a 6-byte file.
+# Chromium's QUIC ignores --ignore-certificate-errors; it trusts the
+# throw-away certificate through the SPKI hash list instead.
+kx_quic_server() {  # VAR ns addr port [gtlsserver options...]
+  local var=$1 ns=$2 addr=$3 port=$4; shift 4
+  mkdir -p "$KX_WORK/htdocs"; printf 'hello\n' >"$KX_WORK/htdocs/index.html"
+  kx_bg "$var" "$ns" "$KX_WORK/gtlsserver.log" gtlsserver -q -d "$KX_WORK/htdocs" "$@" \
+     "$addr" "$port" "$KX_WORK/ec.key" "$KX_WORK/ec.crt"
+  local i
+  for i in $(seq 200); do
+    kx_in "$ns" ss -Hlun "sport = :$port" 2>/dev/null | grep -q . && return 0
+    sleep 0.05
+  done
+  kx_die "gtlsserver does not listen on udp/$port"
+}
+kx_chromium_args() {  # host port ip -> KX_CHROMIUM (command line fetching https://host:port/index.html)
+  local host=$1 port=$2 ip=$3 spki
+  spki=$(openssl x509 -in "$KX_WORK/ec.crt" -pubkey -noout | openssl pkey -pubin -outform der |
+         openssl dgst -sha256 -binary | base64)
+  case $ip in *:*) ip="[$ip]" ;; esac
+  rm -rf "$KX_WORK/chromium"; mkdir -p "$KX_WORK/chromium"
+  KX_CHROMIUM=(chromium --headless --no-sandbox --disable-gpu --no-first-run
+     --disable-background-networking --disable-component-update --disable-sync
+     --user-data-dir="$KX_WORK/chromium" --enable-quic --origin-to-force-quic-on="$host:$port"
+     --host-resolver-rules="MAP $host $ip" --ignore-certificate-errors-spki-list="$spki"
+     --dump-dom "https://$host:$port/index.html")
+}
+kx_chromium_get() {  # ns host port ip
+  kx_chromium_args "$2" "$3" "$4"
+  kx_in "$1" timeout 30 "${KX_CHROMIUM[@]}" >"$KX_WORK/chromium.out" 2>>"$KX_WORK/chromium.log" ||
+     kx_die "chromium failed (see $KX_WORK/chromium.log)"
+  grep -q hello "$KX_WORK/chromium.out" || kx_die "chromium did not fetch the page over QUIC"
+}
+t_quic_chromium_ngtcp2() {
+  kx_topo_direct
+  local srv cap
+  kx_quic_server srv $KX_NS_S $KX_S4 443
+  kx_cap_start cap $KX_NS_C vc0 "$KX_OUT/quic-chromium-ngtcp2.pcap"
+  kx_chromium_get $KX_NS_C quic-ngtcp2.kx.test 443 $KX_S4
+  kx_cap_stop "$cap"
+}
+t_quic_chromium_ngtcp2_ipv6() {
+  kx_topo_direct 1500 ipv6
+  local srv cap
+  kx_quic_server srv $KX_NS_S $KX_S6 443
+  kx_cap_start cap $KX_NS_C vc0 "$KX_OUT/quic-chromium-ngtcp2-ipv6.pcap"
+  kx_chromium_get $KX_NS_C quic-ipv6.kx.test 443 $KX_S6
+  kx_cap_stop "$cap"
+}
+
+KX_TARGETS+=(quic_ngtcp2_v2draft)
+# QUIC version 2 as Debian's ngtcp2 0.12 speaks it: the draft version
+# 0x709a50c4 (RFC 9369's 0x6b3343cf came later; no Debian 12 stack has it).
+# gtlsclient starts in v1 and offers v2draft in version_information;
+# gtlsserver prefers v2draft and switches (compatible version negotiation,
+# RFC 9368): its Initials and everything after are v2draft, protected with
+# v2draft keys derived from the client's original DCID. Both ends GnuTLS 3.7.
+t_quic_ngtcp2_v2draft() {
+  kx_topo_direct
+  local srv cap
+  kx_quic_server srv $KX_NS_S $KX_S4 443 --preferred-versions v2draft,v1
+  kx_cap_start cap $KX_NS_C vc0 "$KX_OUT/quic-ngtcp2-v2draft.pcap"
+  # gtlsclient 0.12 sends SNI "localhost" for a numeric host and ignores
+  # --sni, so it gets a name: a hosts file bind-mounted in a private mount
+  # namespace of this one process (the machine's /etc/hosts is untouched).
+  printf '%s quic-v2draft.kx.test\n' $KX_S4 >"$KX_WORK/hosts.v2draft"
+  kx_in $KX_NS_C unshare -m sh -c 'mount --bind "$1" /etc/hosts && shift && exec "$@"' sh \
+     "$KX_WORK/hosts.v2draft" timeout 10 gtlsclient -q --exit-on-all-streams-close -v v1 \
+     --other-versions v2draft,v1 quic-v2draft.kx.test 443 https://quic-v2draft.kx.test/index.html \
+     >>"$KX_WORK/gtlsclient.log" 2>&1 || kx_die "gtlsclient failed"
+  kx_cap_stop "$cap"
+}
+
+KX_TARGETS+=(quic_chromium_hybrid_synthetic)
+# No QUIC server here can select X25519MLKEM768 (see pcaps-notes), so the
+# server side is quicsh.js: it opens Chromium's real Initials, does a real
+# X25519MLKEM768 exchange against Chromium's key share (Node 24 / OpenSSL 3.5
+# ML-KEM-768 encapsulation + X25519) and answers with one server Initial
+# carrying the ServerHello, then stays silent. Chromium is stopped a second
+# later (its handshake never completes).
+t_quic_chromium_hybrid_synthetic() {
+  kx_topo_direct
+  local srv cap cli i
+  rm -f "$KX_WORK/quicsh.ready"
+  kx_bg srv $KX_NS_S "$KX_WORK/quicsh.log" "$KX_NODE" "$KX_HERE/quicsh.js" --host $KX_S4 --port 443 \
+     --group 11ec --ready "$KX_WORK/quicsh.ready"
+  for i in $(seq 100); do [ -e "$KX_WORK/quicsh.ready" ] && break; sleep 0.05; done
+  [ -e "$KX_WORK/quicsh.ready" ] || kx_die "quicsh.js did not start"
+  kx_cap_start cap $KX_NS_C vc0 "$KX_OUT/quic-chromium-hybrid-synthetic.pcap"
+  kx_chromium_args quic-hybrid.kx.test 443 $KX_S4
+  kx_bg cli $KX_NS_C "$KX_WORK/chromium.log" timeout 20 "${KX_CHROMIUM[@]}"
+  for i in $(seq 200); do grep -q ServerHello "$KX_WORK/quicsh.log" 2>/dev/null && break; sleep 0.05; done
+  grep -q ServerHello "$KX_WORK/quicsh.log" || kx_die "quicsh.js sent no ServerHello (see $KX_WORK/quicsh.log)"
+  sleep 1
+  kx_wait_pid "$cli" 0
+  kx_cap_stop "$cap"
+  cat "$KX_WORK/quicsh.log" >&2
+}
+
 # cross-check all captures with tshark and write pcaps/expected.tsv + README.md
 t_expected() {
   chmod 644 "$KX_OUT"/*.pcap "$KX_OUT"/*.pcapng 2>/dev/null || true

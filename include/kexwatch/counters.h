@@ -12,6 +12,7 @@
 	X(bytes,                "bytes on the wire (original packet lengths)")      \
 	X(captured_bytes,       "bytes captured")                                   \
 	X(pkt_tcp,              "TCP packets decoded")                              \
+	X(pkt_udp,              "UDP packets decoded")                              \
 	X(pkt_other,            "packets of other protocols (not analysed)")        \
 	X(skip_link_short,      "skipped: link header truncated")                   \
 	X(skip_link_unsupported,"skipped: unsupported link type")                   \
@@ -43,6 +44,8 @@
 	X(reasm_midstream,      "streams picked up without a SYN")                  \
 	X(reasm_memcap_hits,    "buffer allocations refused by the memory cap")     \
 	X(tls_records,          "TLS records parsed")                               \
+	X(quic_initials,        "QUIC Initial packets decrypted")                   \
+	X(quic_undecryptable,   "QUIC datagrams that did not open or parse")        \
 	X(tls_malformed,        "TLS handshakes with malformed bytes")              \
 	X(tls_hello_too_big,    "handshake messages larger than the cap")           \
 	X(tls_orphan_server,    "ServerHellos without a ClientHello (not stored)")  \

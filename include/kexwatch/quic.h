@@ -133,6 +133,16 @@ enum kx_quic_rc kx_quic_datagram(struct kx_quic_ctx *qc, const uint8_t *p, size_
 				 kx_quic_crypto_fn cb, void *cb_ctx,
 				 struct kx_quic_datagram_info *info);
 
+/* Walks the frames of one already decrypted Initial payload, as
+ * kx_quic_datagram() does after opening a packet: `data` in the callback
+ * points into `payload`. For tests and fuzzing (AEAD keeps mutated packets
+ * from ever reaching the frame walker through kx_quic_datagram()). Returns
+ * OK or MALFORMED; `ret_crypto_frames` (may be NULL) gets the CRYPTO frames
+ * handed out. */
+enum kx_quic_rc kx_quic_initial_frames(const uint8_t *payload, size_t len,
+				       kx_quic_crypto_fn cb, void *cb_ctx,
+				       unsigned *ret_crypto_frames);
+
 /* Cheap check for flow creation: does this UDP payload start with a client's
  * first Initial of a known version? Checks the long header, the version, a
  * Destination Connection ID of 8..20 bytes (RFC 9000 section 7.2), the token

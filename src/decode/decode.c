@@ -92,6 +92,9 @@ static enum kx_decode_rc decode_udp(struct kx_rd seg, bool ip_truncated, struct 
 	p->payload = seg.p;
 	p->payload_len = (uint32_t)kx_rd_left(&seg);
 	p->payload_truncated = ip_truncated;
+	if (ip_truncated)
+		c->payload_truncated++;
+	c->pkt_udp++;
 	return KX_DECODE_OK;
 }
 
@@ -101,10 +104,9 @@ static enum kx_decode_rc decode_l4(uint8_t proto, struct kx_rd seg, bool ip_trun
 	p->proto = proto;
 	if (proto == PROTO_TCP)
 		return decode_tcp(seg, ip_truncated, p, c);
-	c->pkt_other++;
 	if (proto == PROTO_UDP)
-		decode_udp(seg, ip_truncated, p, c);
-	/* UDP is decoded but not analysed yet: reported as "other". */
+		return decode_udp(seg, ip_truncated, p, c);
+	c->pkt_other++;
 	return KX_DECODE_OTHER;
 }
 

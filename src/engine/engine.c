@@ -21,10 +21,11 @@
 #include "kexwatch/decode.h"
 #include "kexwatch/dpi.h"
 #include "kexwatch/flow.h"
+#include "kexwatch/quic.h"
 #include "kexwatch/reasm.h"
 #include "kexwatch/tls.h"
 
-#define SEG_LOG 24          /* first segments remembered per direction */
+#define SEG_LOG 32          /* first segments (QUIC: CRYPTO frames) remembered per direction */
 #define DPI_MAX_PACKETS 24  /* nDPI gets this many packets at most */
 #define EXPIRE_BUDGET 8     /* idle flows expired per packet, at most */
 #define EVICT_SCAN 8        /* flows looked at for a victim without a pending handshake */
@@ -52,6 +53,8 @@ struct session {
 	uint8_t dpi_pkts;
 	uint8_t ch_sid_len;
 	uint8_t ch_sid[32];
+	bool quic;           /* a QUIC connection: CRYPTO frames instead of TCP */
+	struct kx_quic_secrets qsec;
 	uint32_t next_free;
 	/* Context of the delivery in progress (set before each push). */
 	struct kx_engine *e;
@@ -68,6 +71,7 @@ struct kx_engine {
 	struct kx_flow_table *ft;
 	struct kx_bufpool *pool;
 	struct kx_dpi *dpi;
+	struct kx_quic_ctx *qc;
 	struct session *sess;
 	uint8_t *dpi_mem;
 	size_t dpi_size;
@@ -122,11 +126,13 @@ struct kx_engine *kx_engine_new(const struct kx_engine_opts *o, struct kx_counte
 	e->sess = calloc(o->max_sessions ? o->max_sessions : 1, sizeof(*e->sess));
 	if (!o->no_ndpi)
 		e->dpi = kx_dpi_new();
+	if (kx_quic_init() == 0)
+		e->qc = kx_quic_ctx_new();
 	if (e->dpi && o->ndpi_packets) {
 		e->dpi_size = kx_dpi_flow_size();
 		e->dpi_mem = calloc(o->max_sessions ? o->max_sessions : 1, e->dpi_size);
 	}
-	if (!e->ft || !e->pool || !e->sess || (!o->no_ndpi && !e->dpi) ||
+	if (!e->ft || !e->pool || !e->sess || !e->qc || (!o->no_ndpi && !e->dpi) ||
 	    (o->ndpi_packets && !o->no_ndpi && !e->dpi_mem)) {
 		snprintf(err, errlen, "cannot allocate %u flows / %u handshake contexts",
 			 o->max_flows, o->max_sessions);
@@ -146,6 +152,7 @@ void kx_engine_free(struct kx_engine *e)
 	kx_flow_table_free(e->ft);
 	kx_bufpool_free(e->pool);
 	kx_dpi_free(e->dpi);
+	kx_quic_ctx_free(e->qc);
 	free(e->dpi_mem);
 	free(e->sess);
 	free(e);
@@ -310,12 +317,13 @@ static void sess_finish(struct kx_engine *e, struct kx_flow *f, enum kx_reason w
 		if (!hs->have_sh)
 			hs->ts_last_us = f->last_us;
 		fill_endpoints(hs, f);
-		memcpy(hs->protocol, "tls", 4);
+		snprintf(hs->protocol, sizeof(hs->protocol), "%s", s->quic ? "quic" : "tls");
 		if (e->dpi_mem && !s->report_empty)
 			kx_dpi_label(e->dpi, dpi_flow(e, f->sess), hs->ndpi_label,
 				     sizeof(hs->ndpi_label));
 		else if (e->dpi)
-			kx_dpi_label_by_name(e->dpi, KX_DPI_TLS, hs->sni, hs->server_ip.a,
+			kx_dpi_label_by_name(e->dpi, s->quic ? KX_DPI_QUIC : KX_DPI_TLS, hs->sni,
+					     hs->server_ip.a,
 					     hs->server_ip.family, hs->ndpi_label,
 					     sizeof(hs->ndpi_label));
 		kx_classify(hs);
@@ -332,12 +340,16 @@ static uint16_t count_segments(const struct session *s, int side, uint32_t start
 			       uint64_t *ret_pkt, uint64_t *ret_ts)
 {
 	uint16_t n = 0;
+	uint64_t last_pkt = 0;
 	bool found = false;
 	for (unsigned i = 0; i < s->n_log[side]; i++) {
 		const struct seg_entry *g = &s->log[side][i];
 		if (g->start >= end || g->end <= start)
 			continue;
-		n++;
+		/* A QUIC datagram can bring several CRYPTO frames: count it once. */
+		if (g->pkt != last_pkt)
+			n++;
+		last_pkt = g->pkt;
 		if (g->start <= start && g->end > start && !found) {
 			*ret_pkt = g->pkt;
 			*ret_ts = g->ts;
@@ -577,18 +589,23 @@ static struct kx_flow *flow_new(struct kx_engine *e, const struct kx_flow_key *k
 	return f;
 }
 
-static void log_segment(struct session *s, int side, const struct kx_pkt *p)
+static void log_range(struct session *s, int side, uint32_t start, uint32_t len,
+		      const struct kx_pkt *p)
 {
-	uint32_t start = p->seq - s->rs[side].isn;
 	if (s->n_log[side] == SEG_LOG) {
 		s->log_overflow[side]++;
 		return;
 	}
 	struct seg_entry *g = &s->log[side][s->n_log[side]++];
 	g->start = start;
-	g->end = start + p->payload_len;
+	g->end = start + len;
 	g->pkt = p->num;
 	g->ts = p->ts_us;
+}
+
+static void log_segment(struct session *s, int side, const struct kx_pkt *p)
+{
+	log_range(s, side, p->seq - s->rs[side].isn, p->payload_len, p);
 }
 
 static void unlog_segment(struct session *s, int side)
@@ -652,6 +669,89 @@ static void handle_payload(struct kx_engine *e, struct kx_flow *f, const struct 
 	}
 }
 
+/* Gives nDPI the packet while it still wants one (--ndpi-packets). */
+static void dpi_feed(struct kx_engine *e, struct kx_flow *f, const struct kx_pkt *p)
+{
+	struct session *s = sess_of(e, f);
+	if (s && !s->dpi_done)
+		s->dpi_done = kx_dpi_packet(e->dpi, dpi_flow(e, f->sess), p->l3, p->l3_len,
+					    p->ts_us / 1000) ||
+			      ++s->dpi_pkts >= DPI_MAX_PACKETS;
+}
+
+/* ---- QUIC ---- */
+
+/* A CRYPTO frame of an opened Initial packet: the offset is the stream
+ * position, so the TCP reassembler serves with offset 0 as its "ISN". */
+static bool on_crypto(void *ctx, uint64_t offset, const uint8_t *data, uint32_t len)
+{
+	struct session *s = ctx;
+	struct kx_engine *e = s->e;
+	int side = s->side;
+	if (offset >= e->o.max_stream_bytes) {
+		if (!s->rs[side].depth_reached)
+			e->c->reasm_depth_reached++;
+		s->rs[side].depth_reached = true;
+		return false;
+	}
+	struct kx_reasm_env env = { e->pool, e->c, e->o.max_stream_bytes, e->o.no_fastpath };
+	log_range(s, side, (uint32_t)offset, len, s->pkt);
+	kx_reasm_push(&s->rs[side], &env, (uint32_t)offset, data, len, on_stream_bytes, s);
+	if (!s->rs[side].last_new)
+		unlog_segment(s, side);
+	return s->phase == PH_FINAL;
+}
+
+static void handle_quic(struct kx_engine *e, struct kx_flow *f, const struct kx_pkt *p, int dir)
+{
+	struct session *s = sess_of(e, f);
+	struct kx_quic_datagram_info info;
+	if (!s) {
+		/* Only a client's first Initial starts a QUIC flow (see kx_engine_packet). */
+		if (!kx_quic_looks_like_initial(p->payload, p->payload_len, &info) ||
+		    !(s = sess_new(e, f, p))) {
+			flow_bypass(e, f);
+			return;
+		}
+		f->state = KX_FLOW_ACTIVE;
+		f->client = (uint8_t)dir;
+		s->quic = true;
+		kx_quic_derive_initial(info.version, info.dcid, info.dcid_len, &s->qsec);
+		for (int d = 0; d < 2; d++) {
+			kx_tls_stream_bare(&s->tls[d]);
+			kx_reasm_start(&s->rs[d], 0);
+		}
+	}
+	if (!s->quic) {
+		flow_bypass(e, f);
+		return;
+	}
+	dpi_feed(e, f, p);
+	bool from_client = dir == f->client;
+	s->e = e;
+	s->flow = f;
+	s->pkt = p;
+	s->side = (uint8_t)dir;
+	enum kx_quic_rc rc = kx_quic_datagram(e->qc, p->payload, p->payload_len, from_client,
+					      &s->qsec, on_crypto, s, &info);
+	if (rc == KX_QUIC_DECRYPT_FAILED && from_client && info.first_is_initial &&
+	    s->phase == PH_WAIT_CH) {
+		/* After a Retry the client starts over with the connection ID the
+		 * server chose: its Initials then use keys derived from that. */
+		if (kx_quic_derive_initial(info.version, info.dcid, info.dcid_len, &s->qsec) == 0)
+			rc = kx_quic_datagram(e->qc, p->payload, p->payload_len, true, &s->qsec,
+					      on_crypto, s, &info);
+	}
+	e->c->quic_initials += info.decrypted;
+	if (rc == KX_QUIC_MALFORMED || rc == KX_QUIC_DECRYPT_FAILED)
+		e->c->quic_undecryptable++;
+	if (s->phase == PH_FINAL) {
+		sess_finish(e, f, KX_R_NONE);
+		f->state = KX_FLOW_BYPASS;
+		e->c->flows_bypassed++;
+	}
+}
+
 void kx_engine_packet(struct kx_engine *e, int link, const struct kx_frame *fr, uint64_t num,
 		      uint32_t source_id)
 {
@@ -674,11 +774,19 @@ void kx_engine_packet(struct kx_engine *e, int link, const struct kx_frame *fr, 
 	kx_flow_key_from_pkt(&p, &key, &dir);
 	struct kx_flow *f = kx_flow_find(e->ft, &key);
 	if (!f) {
-		/* Only a SYN or payload starts tracking: stray ACKs and RSTs of
-		 * unknown connections would just fill the table. */
-		bool syn = (p.tcp_flags & (KX_TCP_SYN | KX_TCP_RST)) == KX_TCP_SYN;
-		if (!syn && p.payload_len == 0)
-			return;
+		/* Only a SYN or payload starts tracking a TCP flow (stray ACKs and
+		 * RSTs of unknown connections would just fill the table), and only a
+		 * client's QUIC Initial a UDP one (DNS and the rest stay out). */
+		if (p.proto == 17) {
+			struct kx_quic_datagram_info qi;
+			if (p.payload_truncated ||
+			    !kx_quic_looks_like_initial(p.payload, p.payload_len, &qi))
+				return;
+		} else {
+			bool syn = (p.tcp_flags & (KX_TCP_SYN | KX_TCP_RST)) == KX_TCP_SYN;
+			if (!syn && p.payload_len == 0)
+				return;
+		}
 		f = flow_new(e, &key);
 		if (!f)
 			return;
@@ -687,6 +795,11 @@ void kx_engine_packet(struct kx_engine *e, int link, const struct kx_frame *fr, 
 	}
 	expire_idle(e, f, EXPIRE_BUDGET);
 
+	if (p.proto == 17) {
+		if (f->state != KX_FLOW_BYPASS && p.payload_len && !p.payload_truncated)
+			handle_quic(e, f, &p, dir);
+		return;
+	}
 	if (f->state != KX_FLOW_BYPASS) {
 		if (p.tcp_flags & KX_TCP_SYN) {
 			f->client = (p.tcp_flags & KX_TCP_ACK) ? (uint8_t)!dir : (uint8_t)dir;
@@ -699,12 +812,7 @@ void kx_engine_packet(struct kx_engine *e, int link, const struct kx_frame *fr, 
 			    sess_new(e, f, &p))
 				f->state = KX_FLOW_ACTIVE;
 		}
-		struct session *s = sess_of(e, f);
-		if (s && !s->dpi_done) {
-			s->dpi_done = kx_dpi_packet(e->dpi, dpi_flow(e, f->sess), p.l3, p.l3_len,
-						    p.ts_us / 1000) ||
-				      ++s->dpi_pkts >= DPI_MAX_PACKETS;
-		}
+		dpi_feed(e, f, &p);
 		if (p.payload_len && !p.payload_truncated)
 			handle_payload(e, f, &p, dir);
 		if (f->state == KX_FLOW_ACTIVE && f->sess == KX_NONE)

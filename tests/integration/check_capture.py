@@ -114,6 +114,11 @@ def main():
             for k in ("client_port", "server_port"):
                 if ev[k] != int(exp[k]):
                     errors.append(f"{where}: {k}: want {exp[k]}, got {ev[k]}")
+            # QUIC captures are named quic-*; everything else here is TLS over TCP.
+            want_proto = ("quic", "udp") if name.startswith("quic-") else ("tls", "tcp")
+            if (ev["protocol"], ev["transport"]) != want_proto:
+                errors.append(f"{where}: protocol/transport: want {want_proto}, "
+                              f"got {(ev['protocol'], ev['transport'])}")
             compare(exp, ev, where + " (json)", errors)
             # The database row must say the same as the JSON event.
             row = next((r for r in rows if r["pkt_first_ch"] == ev["pkt_first_ch"]), None)

@@ -90,7 +90,7 @@ with tempfile.TemporaryDirectory() as tmp:
     check(p.returncode == 1 and not os.path.exists(os.path.join(tmp, "missing.db")),
           "hops on a missing database: error, nothing created")
 
-    # Both nDPI modes label every bundled handshake "TLS" (port 8443 included,
+    # Both nDPI modes label every bundled handshake "TLS" or "QUIC" (port 8443 included,
     # where only a dissection from the SYN recognises a two-segment hello)
     # and change nothing else.
     import glob
@@ -106,8 +106,9 @@ with tempfile.TemporaryDirectory() as tmp:
             "ORDER BY 1, 2").fetchall()
         con.close()
         labels = {r[4] for r in results[len(mode)]}
-        check(p.returncode == 0 and labels == {"TLS"}, f"nDPI mode {mode or 'by name'}: every label TLS ({labels})")
-    check(results[0] == results[1] and len(results[0]) == 86, "both nDPI modes give the same 86 rows")
+        check(p.returncode == 0 and labels == {"TLS", "QUIC"},
+              f"nDPI mode {mode or 'by name'}: every label TLS or QUIC ({labels})")
+    check(results[0] == results[1] and len(results[0]) == 90, "both nDPI modes give the same 90 rows")
 
     # Every fast path off (libpcap reader, every byte copied, no in-place
     # parsing): the same rows, column for column.
@@ -119,7 +120,8 @@ with tempfile.TemporaryDirectory() as tmp:
         cols = [r[1] for r in con.execute("PRAGMA table_info(handshakes)") if r[1] not in ("id", "run_id")]
         full[len(mode)] = con.execute(f"SELECT {','.join(cols)} FROM handshakes ORDER BY source, pkt_first_ch").fetchall()
         con.close()
-    check(full[0] == full[1] and len(full[0]) == 86, "--no-fastpath: identical rows")
+    diff = [(a, b) for a, b in zip(full[0], full[1]) if a != b]
+    check(full[0] == full[1] and len(full[0]) == 90, f"--no-fastpath: identical rows {diff[:1]}")
 
 if failures:
     sys.exit(f"{len(failures)} failed")

@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+"""End to end: `kexwatch live -i lo --metrics-listen` sees a hybrid TLS
+handshake replayed over a real loopback TCP connection and reports it at
+/metrics; SIGHUP keeps it running, SIGTERM stops it cleanly.
+
+usage: test_metrics_http.py KEXWATCH DATA_DIR
+DATA_DIR holds ch-x25519mlkem768.bin and sh-x25519mlkem768.bin (TLS records).
+Exit 77 (skip) without the privilege to capture (root or CAP_NET_RAW).
+"""
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+
+SKIP = 77
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def can_capture():
+    try:
+        socket.socket(socket.AF_PACKET, socket.SOCK_RAW).close()
+        return True
+    except (PermissionError, AttributeError, OSError):
+        return False
+
+
+def scrape(port, path="/metrics"):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
+        return r.status, r.headers.get("Content-Type"), r.read().decode()
+
+
+def value(text, line_prefix):
+    """Value of the sample whose name and labels are exactly line_prefix."""
+    for line in text.splitlines():
+        if line.startswith(line_prefix + " "):
+            return float(line[len(line_prefix) + 1:])
+    return None
+
+
+def replay(ch, sh):
+    """One TCP connection on loopback: the client sends the ClientHello
+    record, the server answers with the ServerHello record."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    port = srv.getsockname()[1]
+
+    def serve():
+        conn, _ = srv.accept()
+        got = b""
+        while len(got) < len(ch):
+            b = conn.recv(65536)
+            if not b:
+                break
+            got += b
+        conn.sendall(sh)
+        time.sleep(0.2)
+        conn.close()
+
+    t = threading.Thread(target=serve)
+    t.start()
+    cli = socket.create_connection(("127.0.0.1", port))
+    cli.sendall(ch)
+    got = b""
+    while len(got) < len(sh):
+        b = cli.recv(65536)
+        if not b:
+            break
+        got += b
+    cli.close()
+    t.join()
+    srv.close()
+    return port
+
+
+def main():
+    kexwatch, data = sys.argv[1], sys.argv[2]
+    if not can_capture():
+        print("SKIP: capturing on lo needs root or CAP_NET_RAW")
+        return SKIP
+    ch = open(os.path.join(data, "ch-x25519mlkem768.bin"), "rb").read()
+    sh = open(os.path.join(data, "sh-x25519mlkem768.bin"), "rb").read()
+    failures = []
+
+    def check(cond, what):
+        print(("ok - " if cond else "not ok - ") + what)
+        if not cond:
+            failures.append(what)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        mport = free_port()
+        events = os.path.join(tmp, "events.json")
+        cmd = [kexwatch, "live", "-i", "lo", "--no-db", "--json", events, "--sensor", "it",
+               "--filter", "tcp and not port %d" % mport,
+               "--metrics-listen", "127.0.0.1:%d" % mport, "-q"]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        try:
+            text = None
+            deadline = time.time() + 10
+            while time.time() < deadline and proc.poll() is None:
+                try:
+                    status, ctype, text = scrape(mport)
+                    break
+                except (urllib.error.URLError, ConnectionError, OSError):
+                    time.sleep(0.1)
+            check(text is not None, "listener answers (%s)" % " ".join(cmd))
+            if text is None:
+                return 1
+            check(ctype == "text/plain; version=0.0.4; charset=utf-8", "content type %s" % ctype)
+
+            # Capture is live once packets show up; then replay.
+            time.sleep(0.5)
+            replay(ch, sh)
+            hs = ('kexwatch_handshakes_total{sensor="it",protocol="tls",group="X25519MLKEM768",'
+                  'verdict="hybrid",reason="none"}')
+            v = None
+            deadline = time.time() + 10
+            while time.time() < deadline:
+                _, _, text = scrape(mport)
+                v = value(text, hs)
+                if v:
+                    break
+                time.sleep(0.2)
+            check(v == 1, "one hybrid handshake counted (got %s)" % v)
+            # 1586-byte ClientHello: past one Ethernet frame
+            b = 'kexwatch_client_hello_size_bytes_bucket{sensor="it",protocol="tls",le="%s"}'
+            check(value(text, b % "1500") == 0 and value(text, b % "2048") == 1,
+                  "ClientHello in the 1500-2048 bucket")
+            rtt = value(text, 'kexwatch_client_hello_to_server_hello_seconds_count'
+                              '{sensor="it",protocol="tls"}')
+            check(rtt == 1, "ClientHello-to-ServerHello observed (%s)" % rtt)
+            recv = value(text, 'kexwatch_capture_packets_received_total{sensor="it",interface="lo"}')
+            check(recv is not None and recv > 0, "interface counters (%s)" % recv)
+            pk = value(text, 'kexwatch_packets_total{sensor="it"}')
+            check(pk is not None and pk >= 3, "packets counted (%s)" % pk)
+            check(re.search(r'^kexwatch_build_info\{sensor="it",version="[^"]+"', text, re.M)
+                  is not None, "build info")
+
+            try:
+                scrape(mport, "/")
+                check(False, "GET / is 404")
+            except urllib.error.HTTPError as e:
+                check(e.code == 404, "GET / is %d" % e.code)
+
+            proc.send_signal(signal.SIGHUP)
+            time.sleep(1)
+            check(proc.poll() is None, "alive after SIGHUP")
+            check(scrape(mport)[0] == 200, "serving after SIGHUP")
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+            try:
+                out, _ = proc.communicate(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                out, _ = proc.communicate()
+                failures.append("no exit within 15 s of SIGTERM")
+        check(proc.returncode == 0, "exit status %s after SIGTERM" % proc.returncode)
+        rows = open(events).read().splitlines() if os.path.exists(events) else []
+        check(len(rows) == 1 and '"verdict":"hybrid"' in rows[0], "one JSON event (%d)" % len(rows))
+        if failures:
+            sys.stdout.write(out.decode(errors="replace"))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
