@@ -2,7 +2,9 @@
 # Installs what building and testing kexwatch needs on Debian 12.
 # Runs apt-get directly as root, through sudo otherwise.
 set -eu
-pkgs="meson ninja-build pkg-config gcc libc6-dev libpcap-dev libndpi-dev libsqlite3-dev python3"
+# prometheus (promtool), logrotate and systemd check the files in contrib/.
+pkgs="meson ninja-build pkg-config gcc libc6-dev libpcap-dev libndpi-dev libsqlite3-dev python3
+      prometheus logrotate systemd iproute2"
 if [ "$(id -u)" -eq 0 ]; then as_root=""; else as_root="sudo"; fi
 missing=""
 for p in $pkgs; do

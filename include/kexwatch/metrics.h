@@ -16,7 +16,7 @@
  * Typical use from the capture loop:
  *
  *	struct kx_metrics *m = kx_metrics_new(sensor);
- *	kx_metrics_set_build_info(m, ndpi_revision(), pcap_lib_version());
+ *	kx_metrics_set_build_info(m, ndpi_version, pcap_lib_version());   (optional)
  *	kx_metrics_listen(m, "127.0.0.1:9707", err, sizeof(err));
  *	... per finished handshake:  kx_metrics_observe(m, hs);
  *	... once a second:           kx_metrics_publish(m, &counters, ifs, n, flows, queued);

@@ -44,6 +44,9 @@ void kx_sink_reopen(struct kx_sink *k);
 /* Rows waiting for the writer. */
 uint32_t kx_sink_queued(struct kx_sink *k);
 
+/* Sets c's database counters to the writer's, as of its last commit. */
+void kx_sink_stats(struct kx_sink *k, struct kx_counters *c);
+
 bool kx_sink_failed(struct kx_sink *k);
 void kx_sink_error(struct kx_sink *k, char *buf, size_t len);
 

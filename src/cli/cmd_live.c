@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <grp.h>
+#include <pcap/pcap.h>
 #include <inttypes.h>
 #include <pwd.h>
 #include <signal.h>
@@ -23,6 +24,7 @@
 #include "cli_common.h"
 #include "cli_util.h"
 #include "kexwatch/cli.h"
+#include "kexwatch/dpi.h"
 #include "kexwatch/live.h"
 #include "kexwatch/metrics.h"
 
@@ -261,6 +263,17 @@ int kx_cmd_live(int argc, char **argv)
 	if (prc != 0)
 		return prc > 0 ? KX_EXIT_OK : KX_EXIT_USAGE;
 
+	/* Handlers first: a SIGHUP from logrotate during start-up must not kill us. */
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = on_hup;
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+
 	char err[512], warn[1024];
 	struct kx_live_opts lo = {
 		.ifaces = o.ifaces, .n_ifaces = o.n_ifaces, .snaplen = o.snaplen,
@@ -290,6 +303,8 @@ int kx_cmd_live(int argc, char **argv)
 	int status = KX_EXIT_OK;
 	if (o.metrics) {
 		lp.metrics = kx_metrics_new(o.c.sensor);
+		if (lp.metrics)
+			kx_metrics_set_build_info(lp.metrics, kx_dpi_version(), pcap_lib_version());
 		if (!lp.metrics || kx_metrics_listen(lp.metrics, o.metrics, err, sizeof(err)) < 0) {
 			fprintf(stderr, "kexwatch live: --metrics-listen: %s\n",
 				lp.metrics ? err : "out of memory");
@@ -307,16 +322,6 @@ int kx_cmd_live(int argc, char **argv)
 			status = KX_EXIT_FAIL;
 		}
 	}
-
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sa.sa_handler = on_hup;
-	sigaction(SIGHUP, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
 
 	struct pollfd fds[KX_LIVE_MAX_IFACES];
 	kx_live_pollfds(lp.live, fds);
@@ -350,6 +355,7 @@ int kx_cmd_live(int argc, char **argv)
 			last_tick = now;
 			kx_engine_tick(lp.eng, kx_now_us());
 			read_stats(&lp, &c, ifs);
+			kx_sink_stats(out.sink, &c);
 			if (lp.metrics)
 				kx_metrics_publish(lp.metrics, &c, ifs, o.n_ifaces,
 						   kx_engine_active_flows(lp.eng), kx_sink_queued(out.sink));
@@ -369,6 +375,8 @@ int kx_cmd_live(int argc, char **argv)
 		kx_engine_finish(lp.eng, KX_R_EOF);
 		read_stats(&lp, &c, ifs);
 	}
+	/* The writer's final counts are added by kx_outputs_close. */
+	c.db_rows_written = c.db_rows_duplicate = c.db_errors = 0;
 	if (kx_outputs_close(&out, &c, err, sizeof(err)) < 0) {
 		fprintf(stderr, "kexwatch live: %s\n", err);
 		status = KX_EXIT_FAIL;

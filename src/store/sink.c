@@ -32,6 +32,8 @@ struct kx_sink {
 	pthread_cond_t not_empty, not_full;
 	char err[512];                 /* written once, under the lock */
 	struct kx_counters c;          /* the writer's own: merged on close */
+	/* Copies of the writer's database counters, for metrics during a run. */
+	_Atomic uint64_t pub_written, pub_duplicate, pub_errors;
 };
 
 static uint64_t mono_ms(void)
@@ -80,6 +82,9 @@ static void commit(struct kx_sink *k)
 		fail(k, kx_store_error(k->o.store));
 	if (k->o.json && kx_json_flush(k->o.json) < 0)
 		fail(k, "JSON output: flush failed");
+	atomic_store(&k->pub_written, k->c.db_rows_written);
+	atomic_store(&k->pub_duplicate, k->c.db_rows_duplicate);
+	atomic_store(&k->pub_errors, k->c.db_errors);
 }
 
 /* Sleeps until rows arrive, a stop or flush is asked, or `ms` pass. */
@@ -226,6 +231,13 @@ void kx_sink_reopen(struct kx_sink *k)
 uint32_t kx_sink_queued(struct kx_sink *k)
 {
 	return atomic_load(&k->tail) - atomic_load(&k->head);
+}
+
+void kx_sink_stats(struct kx_sink *k, struct kx_counters *c)
+{
+	c->db_rows_written = atomic_load(&k->pub_written);
+	c->db_rows_duplicate = atomic_load(&k->pub_duplicate);
+	c->db_errors = atomic_load(&k->pub_errors);
 }
 
 bool kx_sink_failed(struct kx_sink *k)
