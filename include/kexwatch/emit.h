@@ -64,7 +64,7 @@ struct kx_hs_text {
 	unsigned n_ch;            /* ClientHellos kept: hs->n_ch clamped to 2 */
 	bool offers_pq;           /* any group or share in any ClientHello is PQ */
 	bool list_overflow;       /* some ClientHello list was longer than kept */
-	char version_buf[8], group_buf[48];
+	char version_buf[8], group_buf[72];
 };
 
 void kx_hs_text(const struct kx_hs *hs, struct kx_hs_text *t);

@@ -42,6 +42,7 @@ enum kx_reason {
 	KX_R_DEPTH,             /* incomplete: stream depth cap reached */
 	KX_R_MALFORMED,         /* incomplete: handshake bytes did not parse */
 	KX_R_ALERT,             /* incomplete: an alert ended the handshake */
+	KX_R_NO_COMMON_KEX,     /* incomplete: SSH peers share no key exchange method */
 	KX_R_MAX
 };
 
@@ -66,6 +67,19 @@ struct kx_client_hello {
 	bool has_ticket; /* TLS 1.2 session_ticket extension with data */
 	uint32_t bytes;  /* handshake message length incl. 4-byte header */
 	uint16_t segments; /* TCP segments (or QUIC packets) that carried it */
+};
+
+/* SSH: the key exchange is named, not numbered (RFC 4253 section 7.1). */
+#define KX_SSH_SW_MAX 256
+#define KX_KEX_LIST_MAX 512
+struct kx_hs_ssh {
+	char client_banner[KX_SSH_SW_MAX]; /* "SSH-2.0-OpenSSH_9.2p1 ..." */
+	char server_banner[KX_SSH_SW_MAX];
+	char kex_client[KX_KEX_LIST_MAX];  /* kex_algorithms as sent, comma-separated */
+	char kex_server[KX_KEX_LIST_MAX];
+	char kex[65];                      /* negotiated; "" when none */
+	char hostkey[65];
+	bool client_offers_pq;
 };
 
 struct kx_addr {
@@ -106,6 +120,10 @@ struct kx_hs {
 	uint64_t pkt_first_ch;  /* packet number (1-based, within the source) */
 	uint64_t pkt_sh;        /* 0 when no ServerHello */
 	uint32_t source_id;     /* index of the capture source within the run */
+
+	/* Set when the protocol parser decided verdict/reason itself (SSH). */
+	bool preclassified;
+	struct kx_hs_ssh ssh;   /* protocol "ssh" only */
 };
 
 enum kx_tls12_kx {

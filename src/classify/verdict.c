@@ -32,6 +32,7 @@ static const char *const reason_names[KX_R_MAX] = {
 	[KX_R_DEPTH] = "depth",
 	[KX_R_MALFORMED] = "malformed",
 	[KX_R_ALERT] = "alert",
+	[KX_R_NO_COMMON_KEX] = "no-common-kex",
 };
 
 const char *kx_verdict_name(enum kx_verdict v)
@@ -70,6 +71,8 @@ const char *kx_version_name(uint16_t v, char *buf, size_t len)
 
 bool kx_hs_offers_pq(const struct kx_hs *hs)
 {
+	if (hs->preclassified)
+		return hs->ssh.client_offers_pq;
 	for (unsigned c = 0; c < hs->n_ch && c < 2; c++) {
 		const struct kx_client_hello *ch = &hs->ch[c];
 		for (unsigned i = 0; i < ch->n_groups; i++)
@@ -84,6 +87,8 @@ bool kx_hs_offers_pq(const struct kx_hs *hs)
 
 void kx_classify(struct kx_hs *hs)
 {
+	if (hs->preclassified)
+		return;
 	if (!hs->have_sh) {
 		hs->verdict = KX_V_INCOMPLETE;
 		if (hs->reason == KX_R_NONE)

@@ -22,6 +22,7 @@
 #include "kexwatch/dpi.h"
 #include "kexwatch/flow.h"
 #include "kexwatch/quic.h"
+#include "kexwatch/ssh.h"
 #include "kexwatch/reasm.h"
 #include "kexwatch/tls.h"
 
@@ -54,6 +55,10 @@ struct session {
 	uint8_t ch_sid_len;
 	uint8_t ch_sid[32];
 	bool quic;           /* a QUIC connection: CRYPTO frames instead of TCP */
+	bool ssh;            /* an SSH connection: banners and KEXINITs instead of TLS */
+	struct kx_ssh_stream sshs[2];
+	struct kx_ssh_kexinit *kexinit[2]; /* the first KEXINIT, until the other arrives */
+	uint32_t kexinit_cap[2];
 	struct kx_quic_secrets qsec;
 	uint32_t next_free;
 	/* Context of the delivery in progress (set before each push). */
@@ -226,6 +231,11 @@ static void sess_release(struct kx_engine *e, struct kx_flow *f)
 	for (int d = 0; d < 2; d++) {
 		kx_reasm_release(&s->rs[d], e->pool);
 		kx_tls_stream_release(&s->tls[d], e->pool);
+		if (s->ssh) {
+			kx_ssh_stream_release(&s->sshs[d], e->pool);
+			kx_buf_put(e->pool, (uint8_t *)s->kexinit[d], s->kexinit_cap[d]);
+			s->kexinit[d] = NULL;
+		}
 	}
 	if (e->dpi_mem)
 		kx_dpi_flow_reset(dpi_flow(e, f->sess));
@@ -317,12 +327,20 @@ static void sess_finish(struct kx_engine *e, struct kx_flow *f, enum kx_reason w
 		if (!hs->have_sh)
 			hs->ts_last_us = f->last_us;
 		fill_endpoints(hs, f);
-		snprintf(hs->protocol, sizeof(hs->protocol), "%s", s->quic ? "quic" : "tls");
+		snprintf(hs->protocol, sizeof(hs->protocol), "%s",
+			 s->quic ? "quic" : s->ssh ? "ssh" : "tls");
+		if (s->ssh && !hs->preclassified) {
+			/* No server KEXINIT: the reason above says why. */
+			hs->preclassified = true;
+			hs->verdict = KX_V_INCOMPLETE;
+		}
 		if (e->dpi_mem && !s->report_empty)
 			kx_dpi_label(e->dpi, dpi_flow(e, f->sess), hs->ndpi_label,
 				     sizeof(hs->ndpi_label));
 		else if (e->dpi)
-			kx_dpi_label_by_name(e->dpi, s->quic ? KX_DPI_QUIC : KX_DPI_TLS, hs->sni,
+			kx_dpi_label_by_name(e->dpi,
+					     s->quic ? KX_DPI_QUIC : s->ssh ? KX_DPI_SSH : KX_DPI_TLS,
+					     hs->sni,
 					     hs->server_ip.a,
 					     hs->server_ip.family, hs->ndpi_label,
 					     sizeof(hs->ndpi_label));
@@ -528,11 +546,86 @@ static bool on_tls_msg(void *ctx, const struct kx_tls_msg *m)
 	}
 }
 
+/* ---- SSH: banners and KEXINITs -> handshake state ---- */
+
+static bool on_ssh_banner(void *ctx, const struct kx_ssh_banner *b)
+{
+	struct session *s = ctx;
+	bool from_client = s->side == s->flow->client;
+	char *dst = from_client ? s->hs.ssh.client_banner : s->hs.ssh.server_banner;
+	snprintf(dst, KX_SSH_SW_MAX, "%s", b->line);
+	return false;
+}
+
+static void copy_kex_list(char *dst, const struct kx_ssh_kexinit *k)
+{
+	const char *l = kx_ssh_list_str(k, KX_SSH_L_KEX);
+	snprintf(dst, KX_KEX_LIST_MAX, "%s", l ? l : "");
+}
+
+/* The first KEXINIT is kept until the other side's arrives; then the
+ * negotiation of RFC 4253 section 7.1 decides the row. */
+static bool on_ssh_kexinit(void *ctx, const struct kx_ssh_kexinit *k)
+{
+	struct session *s = ctx;
+	struct kx_hs *hs = &s->hs;
+	int side = s->side;
+	bool from_client = side == s->flow->client;
+	uint64_t pkt = 0, ts = 0;
+	uint16_t segs = count_segments(s, side, k->start_off, k->end_off, &pkt, &ts);
+	if (from_client) {
+		hs->ch[0].bytes = k->packet_len;
+		hs->ch[0].segments = segs;
+		hs->ts_first_us = ts;
+		hs->pkt_first_ch = pkt;
+		hs->source_id = s->pkt->source_id;
+		hs->n_ch = 1;
+		hs->ssh.client_offers_pq = k->kex_offers_pq;
+		copy_kex_list(hs->ssh.kex_client, k);
+	} else {
+		hs->have_sh = true;
+		hs->pkt_sh = pkt;
+		hs->ts_last_us = s->pkt->ts_us;
+		copy_kex_list(hs->ssh.kex_server, k);
+	}
+	const struct kx_ssh_kexinit *other = s->kexinit[!side];
+	if (!other) {
+		if (kx_buf_grow(s->e->pool, (uint8_t **)&s->kexinit[side], &s->kexinit_cap[side],
+				sizeof(*k), 0) < 0) {
+			s->e->c->reasm_memcap_hits++;
+			hs->reason = KX_R_DEPTH;
+			finalize(s);
+			return true;
+		}
+		memcpy(s->kexinit[side], k, sizeof(*k));
+		return false;
+	}
+	/* Both sides send KEXINIT unprompted; the server's may even come first. */
+	hs->ch_to_sh_us = hs->ts_last_us >= hs->ts_first_us
+				  ? (int64_t)(hs->ts_last_us - hs->ts_first_us) : 0;
+	struct kx_ssh_result r;
+	kx_ssh_negotiate(from_client ? k : other, from_client ? other : k, &r);
+	snprintf(hs->ssh.kex, sizeof(hs->ssh.kex), "%s", r.kex);
+	snprintf(hs->ssh.hostkey, sizeof(hs->ssh.hostkey), "%s", r.hostkey);
+	hs->ssh.client_offers_pq = r.client_offers_pq;
+	hs->preclassified = true;
+	hs->verdict = r.verdict;
+	hs->reason = r.no_common_kex ? KX_R_NO_COMMON_KEX : r.reason;
+	finalize(s);
+	return true;
+}
+
 static bool on_stream_bytes(void *ctx, const uint8_t *data, uint32_t len)
 {
 	struct session *s = ctx;
-	struct kx_tls_env env = { s->e->pool, s->e->c, on_tls_msg, s };
-	bool stop = kx_tls_stream_feed(&s->tls[s->side], &env, data, len);
+	bool stop;
+	if (s->ssh) {
+		struct kx_ssh_env env = { s->e->pool, on_ssh_banner, on_ssh_kexinit, NULL, s };
+		stop = kx_ssh_stream_feed(&s->sshs[s->side], &env, data, len);
+	} else {
+		struct kx_tls_env env = { s->e->pool, s->e->c, on_tls_msg, s };
+		stop = kx_tls_stream_feed(&s->tls[s->side], &env, data, len);
+	}
 	return stop || s->phase == PH_FINAL;
 }
 
@@ -616,14 +709,46 @@ static void unlog_segment(struct session *s, int side)
 		s->n_log[side]--;
 }
 
+/* Turns a context into an SSH one. Without a SYN the client is the side
+ * not on port 22, else the one on the higher port. */
+static void start_ssh(struct session *s, struct kx_flow *f, int dir, bool copy_always)
+{
+	(void)dir;
+	s->ssh = true;
+	for (int d = 0; d < 2; d++) {
+		kx_ssh_stream_init(&s->sshs[d], KX_SSH_MAX_PACKET);
+		s->sshs[d].copy_always = copy_always;
+	}
+	if (f->client > 1) {
+		if (f->key.pb == 22 || (f->key.pa != 22 && f->key.pa > f->key.pb))
+			f->client = 0;
+		else
+			f->client = 1;
+	}
+}
+
 static void handle_payload(struct kx_engine *e, struct kx_flow *f, const struct kx_pkt *p, int dir)
 {
 	bool syn_known = f->syn_mask >> dir & 1;
 	struct session *s = sess_of(e, f);
 	if (!s || !s->rs[dir].started) {
-		bool hello = kx_tls_looks_like_hello(p->payload, p->payload_len);
 		bool at_start = syn_known && p->seq == f->isn[dir];
-		if (!hello && (at_start || !syn_known)) {
+		/* SSH by its version line, or by port 22 for a server that sends other
+		 * lines before it (RFC 4253 section 4.2 allows that). */
+		bool port22 = (dir == 0 ? f->key.pa : f->key.pb) == 22;
+		bool ssh = (at_start || !syn_known) && (!s || s->ssh || !s->hs.n_ch) &&
+			   (kx_ssh_looks_like_banner(p->payload, p->payload_len) ||
+			    (port22 && at_start));
+		bool hello = !ssh && kx_tls_looks_like_hello(p->payload, p->payload_len);
+		if (ssh && !(s && s->ssh)) {
+			if (!s && !(s = sess_new(e, f, p))) {
+				flow_bypass(e, f);
+				return;
+			}
+			f->state = KX_FLOW_ACTIVE;
+			start_ssh(s, f, dir, e->o.no_fastpath);
+		}
+		if (!hello && !ssh && (at_start || !syn_known)) {
 			/* This direction does not begin with a TLS hello. */
 			if (!s || !s->hs.n_ch) {
 				e->c->flows_not_tls++;

@@ -317,7 +317,14 @@ void kx_hs_text(const struct kx_hs *hs, struct kx_hs_text *t)
 	t->version = hs->have_sh ? kx_version_name(hs->version, t->version_buf,
 						   sizeof(t->version_buf)) : NULL;
 	t->group_name = t->group_family = NULL;
-	if (hs->have_group) {
+	if (hs->preclassified && hs->ssh.kex[0]) {
+		/* SSH: the negotiated method's name stands in for the group. */
+		snprintf(t->group_buf, sizeof(t->group_buf), "%s", hs->ssh.kex);
+		t->group_name = t->group_buf;
+		t->group_family = hs->verdict == KX_V_HYBRID ? "hybrid"
+				  : hs->verdict == KX_V_HYBRID_DRAFT ? "hybrid-draft"
+				  : hs->verdict == KX_V_CLASSICAL ? "classical" : "unknown";
+	} else if (hs->have_group) {
 		kx_group_label(hs->group, t->group_buf, sizeof(t->group_buf));
 		t->group_name = t->group_buf;
 		t->group_family = kx_family_name(kx_group_family(hs->group));
@@ -522,6 +529,13 @@ int kx_json_write(struct kx_json *j, const struct kx_hs *hs, const char *sensor,
 	m_str(&s, "source", source);
 	m_u(&s, "pkt_first_ch", true, hs->pkt_first_ch);
 	m_u(&s, "pkt_sh", hs->pkt_sh != 0, hs->pkt_sh);
+	if (hs->preclassified) {
+		m_wire(&s, "ssh_client_banner", hs->ssh.client_banner, sizeof(hs->ssh.client_banner), true);
+		m_wire(&s, "ssh_server_banner", hs->ssh.server_banner, sizeof(hs->ssh.server_banner), true);
+		m_wire(&s, "kex_offered", hs->ssh.kex_client, sizeof(hs->ssh.kex_client), false);
+		m_wire(&s, "kex_offered_server", hs->ssh.kex_server, sizeof(hs->ssh.kex_server), true);
+		m_wire(&s, "kex", hs->ssh.kex, sizeof(hs->ssh.kex), true);
+	}
 	put(&s, "}\n", 2);
 	if (s.len >= sizeof(j->line)) /* cannot happen with the bounded fields of kx_hs */
 		return -1;

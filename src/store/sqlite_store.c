@@ -74,6 +74,10 @@
  *   ech                encrypted_client_hello offered
  *   list_overflow      some ClientHello list was longer than kexwatch keeps
  *   ndpi               nDPI protocol label, NULL when none
+ *   ssh_client_banner, ssh_server_banner, kex_offered (client's
+ *   kex_algorithms), kex_offered_server, ssh_hostkey: SSH rows only; there
+ *   group_name is the negotiated kex method and the KEXINITs stand in for
+ *   the hellos (ch_bytes, ch_segments, pkt_first_ch, pkt_sh).
  *   pkt_first_ch, pkt_sh      packet numbers (1-based within the source);
  *                             pkt_sh NULL without ServerHello
  *   A handshake is the same when sensor, protocol, both endpoints and
@@ -155,6 +159,8 @@ static const char schema_v1[] =
 	" ch2_bytes INTEGER, ch2_segments INTEGER, ch_to_sh_us INTEGER,"
 	" sigalgs TEXT NOT NULL, ech INTEGER NOT NULL, list_overflow INTEGER NOT NULL,"
 	" ndpi TEXT, pkt_first_ch INTEGER NOT NULL, pkt_sh INTEGER,"
+	" ssh_client_banner TEXT, ssh_server_banner TEXT, kex_offered TEXT,"
+	" kex_offered_server TEXT, ssh_hostkey TEXT,"
 	" UNIQUE (ts_first_us, sensor, protocol, client_ip, client_port, server_ip,"
 	" server_port));\n"
 
@@ -221,9 +227,11 @@ static const char insert_hs_sql[] =
 	" groups_offered, groups_offered_2, key_shares, offers_pq, hrr, hrr_group,"
 	" group_code, group_name, group_family, tls12_kx, resumed, psk,"
 	" verdict, reason, ch_bytes, ch_segments, ch2_bytes, ch2_segments,"
-	" ch_to_sh_us, sigalgs, ech, list_overflow, ndpi, pkt_first_ch, pkt_sh)"
+	" ch_to_sh_us, sigalgs, ech, list_overflow, ndpi, pkt_first_ch, pkt_sh,"
+	" ssh_client_banner, ssh_server_banner, kex_offered, kex_offered_server, ssh_hostkey)"
 	" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-	" ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	" ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+	" ?, ?, ?, ?, ?)"
 	/* Not OR IGNORE: that would also swallow NOT NULL violations as duplicates. */
 	" ON CONFLICT (ts_first_us, sensor, protocol, client_ip, client_port, server_ip,"
 	" server_port) DO NOTHING";
@@ -708,6 +716,13 @@ int kx_store_add(struct kx_store *st, const struct kx_hs *hs, struct kx_counters
 	bind_textn(&b, ndpi_n ? ndpi : NULL, ndpi_n);
 	bind_int(&b, true, (int64_t)hs->pkt_first_ch);
 	bind_int(&b, hs->pkt_sh != 0, (int64_t)hs->pkt_sh);
+	/* SSH: banners are sanitised ASCII and names are RFC 4251 names already. */
+	bool ssh = hs->preclassified;
+	bind_text(&b, ssh && hs->ssh.client_banner[0] ? hs->ssh.client_banner : NULL);
+	bind_text(&b, ssh && hs->ssh.server_banner[0] ? hs->ssh.server_banner : NULL);
+	bind_text(&b, ssh ? hs->ssh.kex_client : NULL);
+	bind_text(&b, ssh && hs->have_sh ? hs->ssh.kex_server : NULL);
+	bind_text(&b, ssh && hs->ssh.hostkey[0] ? hs->ssh.hostkey : NULL);
 	assert(b.i == sqlite3_bind_parameter_count(st->ins_hs));
 	if (b.rc != SQLITE_OK) {
 		rc = fail(st, st->ins_hs, "cannot store a handshake", b.rc, 1);

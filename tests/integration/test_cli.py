@@ -106,9 +106,9 @@ with tempfile.TemporaryDirectory() as tmp:
             "ORDER BY 1, 2").fetchall()
         con.close()
         labels = {r[4] for r in results[len(mode)]}
-        check(p.returncode == 0 and labels == {"TLS", "QUIC"},
-              f"nDPI mode {mode or 'by name'}: every label TLS or QUIC ({labels})")
-    check(results[0] == results[1] and len(results[0]) == 90, "both nDPI modes give the same 90 rows")
+        check(p.returncode == 0 and labels == {"TLS", "QUIC", "SSH"},
+              f"nDPI mode {mode or 'by name'}: every label TLS, QUIC or SSH ({labels})")
+    check(results[0] == results[1] and len(results[0]) == 96, "both nDPI modes give the same 96 rows")
 
     # Every fast path off (libpcap reader, every byte copied, no in-place
     # parsing): the same rows, column for column.
@@ -121,7 +121,7 @@ with tempfile.TemporaryDirectory() as tmp:
         full[len(mode)] = con.execute(f"SELECT {','.join(cols)} FROM handshakes ORDER BY source, pkt_first_ch").fetchall()
         con.close()
     diff = [(a, b) for a, b in zip(full[0], full[1]) if a != b]
-    check(full[0] == full[1] and len(full[0]) == 90, f"--no-fastpath: identical rows {diff[:1]}")
+    check(full[0] == full[1] and len(full[0]) == 96, f"--no-fastpath: identical rows {diff[:1]}")
 
 if failures:
     sys.exit(f"{len(failures)} failed")
