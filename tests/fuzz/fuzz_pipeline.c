@@ -1,0 +1,60 @@
+/* fuzz_pipeline.c: a whole capture file through reader, decoder, flow table,
+ * reassembly, protocol parsers, classification and the JSON writer, with
+ * small caps so eviction, refusal and depth paths run too. */
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "kexwatch/capture.h"
+#include "kexwatch/emit.h"
+#include "kexwatch/engine.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void emit(void *ctx, const struct kx_hs *hs)
+{
+	kx_json_write(ctx, hs, "fuzz", "input");
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	int fd = memfd_create("kx-fuzz", 0);
+	if (fd < 0)
+		return 0;
+	if (write(fd, data, size) != (ssize_t)size) {
+		close(fd);
+		return 0;
+	}
+	char path[64], err[256];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	struct kx_source *src;
+	if (kx_source_open_file(path, NULL, &src, err, sizeof(err)) == 0) {
+		struct kx_counters c;
+		memset(&c, 0, sizeof(c));
+		struct kx_engine_opts o;
+		kx_engine_opts_default(&o);
+		o.max_flows = 8;
+		o.max_sessions = 4;
+		o.max_stream_bytes = 8192;
+		o.max_msg_bytes = 4096;
+		o.memcap = 64 * 1024;
+		o.idle_timeout_s = 5;
+		o.no_ndpi = true;
+		struct kx_json *j = kx_json_open("/dev/null", err, sizeof(err));
+		struct kx_engine *e = j ? kx_engine_new(&o, &c, emit, j, err, sizeof(err)) : NULL;
+		if (e) {
+			struct kx_frame f;
+			uint64_t n = 0;
+			int link = kx_source_link(src);
+			while (kx_source_next(src, &f, &c) == KX_SRC_PACKET && n < 100000)
+				kx_engine_packet(e, link, &f, ++n, 0);
+			kx_engine_finish(e, KX_R_EOF);
+			kx_engine_free(e);
+		}
+		kx_json_close(j);
+		kx_source_close(src);
+	}
+	close(fd);
+	return 0;
+}
