@@ -1,5 +1,6 @@
 /* main.c: kexwatch entry point: subcommand dispatch, --help, --version. */
 #include <pcap/pcap.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
@@ -37,6 +38,9 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+	/* Past a file size limit, writes must fail with EFBIG (reported as a
+	 * database error) instead of killing the process mid-transaction. */
+	signal(SIGXFSZ, SIG_IGN);
 	if (argc < 2) {
 		usage(stderr);
 		return KX_EXIT_USAGE;
