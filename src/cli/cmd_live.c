@@ -194,7 +194,6 @@ static int drop_root(const char *user, const struct live_opts *o, char *err, siz
 		snprintf(err, errlen, "--user %s: root could be regained", user);
 		return -1;
 	}
-	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 	return 0;
 }
 
@@ -257,6 +256,9 @@ static void status_line(const struct kx_counters *c, uint32_t flows, uint32_t qu
 
 int kx_cmd_live(int argc, char **argv)
 {
+	/* kexwatch never executes anything: forbid gaining privileges through
+	 * exec for every thread, which inherit this only if it is set first. */
+	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 	struct live_opts o = { .flush_s = 1, .status_s = 60 };
 	kx_common_defaults(&o.c);
 	int prc = parse_args(argc, argv, &o);

@@ -136,8 +136,10 @@ static void *writer(void *arg)
 		if (atomic_exchange(&k->reopen, false) && k->o.json) {
 			char m[512];
 			kx_json_flush(k->o.json);
+			/* Events keep going to the old file: a warning, not a failure. */
 			if (kx_json_reopen(k->o.json, m, sizeof(m)) < 0)
-				fail(k, m);
+				fprintf(stderr, "kexwatch: warning: cannot reopen the JSON output: %s; "
+					"still writing to the old file\n", m);
 		}
 		if (flush || now - last_commit >= k->o.flush_ms || (stopping && h == t)) {
 			commit(k);
