@@ -4,7 +4,7 @@
 set -eu
 # prometheus (promtool), logrotate and systemd check the files in contrib/.
 pkgs="meson ninja-build pkg-config gcc libc6-dev libpcap-dev libndpi-dev libsqlite3-dev python3
-      prometheus logrotate systemd iproute2 ethtool openssl curl npm clang libclang-rt-14-dev"
+      prometheus logrotate systemd iproute2 ethtool openssl curl npm clang libclang-rt-14-dev chromium"
 if [ "$(id -u)" -eq 0 ]; then as_root=""; else as_root="sudo"; fi
 missing=""
 for p in $pkgs; do

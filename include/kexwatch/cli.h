@@ -6,6 +6,11 @@
 int kx_cmd_read(int argc, char **argv);
 int kx_cmd_live(int argc, char **argv);
 int kx_cmd_hops(int argc, char **argv);
+int kx_cmd_clients(int argc, char **argv);
+int kx_cmd_audit(int argc, char **argv);
+int kx_cmd_health(int argc, char **argv);
+int kx_cmd_sql(int argc, char **argv);
+int kx_cmd_report(int argc, char **argv);
 
 /* Exit statuses shared by all commands. */
 enum { KX_EXIT_OK = 0, KX_EXIT_FAIL = 1, KX_EXIT_USAGE = 2, KX_EXIT_INTERRUPTED = 130 };

@@ -94,7 +94,8 @@ struct kx_hs {
 	uint16_t client_port, server_port;
 	uint16_t vlan;          /* outermost VLAN id, 0 when untagged */
 	uint8_t transport;      /* IPPROTO_TCP or IPPROTO_UDP */
-	char protocol[12];      /* "tls" (later: "quic", "ssh") */
+	char protocol[12];      /* "tls", "quic", "ssh" */
+	char starttls[12];      /* TLS after an in-band upgrade: "smtp", "postgres", ... */
 	char sni[KX_SNI_MAX];
 	char alpn[KX_ALPN_MAX]; /* offered ALPN ids joined by ',' */
 

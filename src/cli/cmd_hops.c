@@ -5,44 +5,80 @@
 
 #include "kexwatch/cli.h"
 #include "kexwatch/report.h"
+#include "report_opts.h"
 
 static void print_help(FILE *out)
 {
 	fprintf(out,
 		"usage: kexwatch hops [OPTIONS]\n"
 		"\n"
-		"One line per server endpoint (server IP, port, SNI): handshakes seen, how many\n"
-		"were hybrid, pure ML-KEM or classical, the groups the server selected, and the\n"
-		"endpoint's verdict, riskiest first. The database is opened read-only.\n"
+		"One line per server endpoint (server IP, port, SNI): first and last seen,\n"
+		"handshakes, distinct clients, counts per verdict, the groups the server\n"
+		"selected, the protocols, and the endpoint's verdict, riskiest first.\n"
+		"\n");
+	kx_report_cli_help(out, 1);
+	fprintf(out,
+		"  --group-by KEY    endpoint (default: server IP, port, SNI), sni, server\n"
+		"                    (server IP), pair (client IP -> server IP)\n"
+		"  --sort KEY        risk (default), handshakes, clients, last-seen, name\n"
+		"  --live DURATION   only handshakes seen within DURATION (30s, 5m, 1h) before\n"
+		"                    the newest row; counts cover that window\n"
+		"  --now             --live counts back from now instead of the newest row\n"
+		"  -h, --help        this help\n"
 		"\n"
-		"  --db FILE   SQLite inventory (default: kexwatch.db)\n"
-		"  --json      a JSON array instead of a table\n"
-		"  --csv       CSV with a header line instead of a table\n"
-		"  -h, --help  this help\n"
+		"Endpoint verdicts, riskiest first: classical (server-declined): clients\n"
+		"offered PQ and the server never chose it; classical (clients-no-pq): no\n"
+		"client offered PQ; draft-kyber; mixed; unknown; hybrid (every deciding\n"
+		"handshake hybrid or pq). Resumed and incomplete handshakes do not decide.\n"
 		"\n"
-		"Endpoint verdicts: hybrid (every handshake hybrid or pq), mixed,\n"
-		"classical (server-declined): clients offered PQ, the server never chose it,\n"
-		"classical (clients-no-pq): no client offered PQ, draft-kyber, unknown.\n");
+		"Exit status: 0 success, 1 the database could not be read, 2 usage error.\n");
 }
+
+enum { OPT_GROUP_BY = 1, OPT_SORT, OPT_LIVE, OPT_NOW };
 
 int kx_cmd_hops(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "db", required_argument, NULL, 'd' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "csv", no_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
+		KX_REPORT_LONGOPTS,
+		{ "group-by", required_argument, NULL, OPT_GROUP_BY },
+		{ "sort", required_argument, NULL, OPT_SORT },
+		{ "live", required_argument, NULL, OPT_LIVE },
+		{ "now", no_argument, NULL, OPT_NOW },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *db = "kexwatch.db";
-	enum kx_out_format fmt = KX_OUT_TABLE;
+	struct kx_report_cli o;
+	struct kx_hops_opts h;
 	int ch;
+
+	kx_report_cli_init(&o, "hops");
+	kx_hops_opts_init(&h);
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (kx_report_cli_option(&o, ch, optarg))
+			continue;
 		switch (ch) {
-		case 'd': db = optarg; break;
-		case 'j': fmt = KX_OUT_JSON; break;
-		case 'c': fmt = KX_OUT_CSV; break;
+		case OPT_GROUP_BY:
+			if (kx_hops_parse_group(optarg, &h.group) < 0) {
+				fprintf(stderr, "kexwatch hops: --group-by: expected endpoint, sni, "
+						"server or pair, got '%s'\n", optarg);
+				return KX_EXIT_USAGE;
+			}
+			break;
+		case OPT_SORT:
+			if (kx_hops_parse_sort(optarg, &h.sort) < 0) {
+				fprintf(stderr, "kexwatch hops: --sort: expected risk, handshakes, "
+						"clients, last-seen or name, got '%s'\n", optarg);
+				return KX_EXIT_USAGE;
+			}
+			break;
+		case OPT_LIVE:
+			if (kx_report_parse_duration(optarg, &h.live_us) < 0 || h.live_us <= 0) {
+				fprintf(stderr, "kexwatch hops: --live: expected a duration (30s, 5m, "
+						"1h), got '%s'\n", optarg);
+				return KX_EXIT_USAGE;
+			}
+			break;
+		case OPT_NOW: h.live_from_now = true; break;
 		case 'h': print_help(stdout); return KX_EXIT_OK;
 		default:
 			fprintf(stderr, "Try 'kexwatch hops --help'.\n");
@@ -53,8 +89,16 @@ int kx_cmd_hops(int argc, char **argv)
 		fprintf(stderr, "kexwatch hops: unexpected argument '%s'\n", argv[optind]);
 		return KX_EXIT_USAGE;
 	}
+	if (kx_report_cli_finish(&o) < 0)
+		return KX_EXIT_USAGE;
+	if (h.live_from_now && !h.live_us) {
+		fprintf(stderr, "kexwatch hops: --now goes with --live\n");
+		return KX_EXIT_USAGE;
+	}
+	h.f = o.f;
+	h.now_us = o.now_us;
 	char err[512];
-	if (kx_report_hops(db, fmt, stdout, err, sizeof(err)) < 0) {
+	if (kx_report_hops_with(o.db, &h, o.fmt, stdout, err, sizeof(err)) < 0) {
 		fprintf(stderr, "kexwatch hops: %s\n", err);
 		return KX_EXIT_FAIL;
 	}

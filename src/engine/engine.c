@@ -23,6 +23,7 @@
 #include "kexwatch/flow.h"
 #include "kexwatch/quic.h"
 #include "kexwatch/ssh.h"
+#include "kexwatch/starttls.h"
 #include "kexwatch/reasm.h"
 #include "kexwatch/tls.h"
 
@@ -59,6 +60,11 @@ struct session {
 	struct kx_ssh_stream sshs[2];
 	struct kx_ssh_kexinit *kexinit[2]; /* the first KEXINIT, until the other arrives */
 	uint32_t kexinit_cap[2];
+	bool st_on;          /* following a cleartext phase (STARTTLS and kin) */
+	bool st_gave_up;
+	bool st_tls[2];      /* this direction has switched to TLS */
+	uint32_t tls_base[2]; /* stream offset where TLS begins in each direction */
+	struct kx_starttls st;
 	struct kx_quic_secrets qsec;
 	uint32_t next_free;
 	/* Context of the delivery in progress (set before each push). */
@@ -324,11 +330,15 @@ static void sess_finish(struct kx_engine *e, struct kx_flow *f, enum kx_reason w
 			else
 				hs->reason = why;
 		}
+		/* last_us has the LRU's one-second resolution: never before the hello. */
 		if (!hs->have_sh)
-			hs->ts_last_us = f->last_us;
+			hs->ts_last_us = f->last_us > hs->ts_first_us ? f->last_us : hs->ts_first_us;
 		fill_endpoints(hs, f);
 		snprintf(hs->protocol, sizeof(hs->protocol), "%s",
 			 s->quic ? "quic" : s->ssh ? "ssh" : "tls");
+		if (s->st_on)
+			snprintf(hs->starttls, sizeof(hs->starttls), "%s",
+				 kx_starttls_name(kx_starttls_proto(&s->st)));
 		if (s->ssh && !hs->preclassified) {
 			/* No server KEXINIT: the reason above says why. */
 			hs->preclassified = true;
@@ -414,7 +424,8 @@ static bool on_client_hello(struct session *s, const struct kx_tls_msg *m)
 	}
 	uint64_t pkt = 0, ts = 0;
 	ch->bytes = m->len + 4;
-	ch->segments = count_segments(s, s->side, m->start_off, m->end_off, &pkt, &ts);
+	ch->segments = count_segments(s, s->side, m->start_off + s->tls_base[s->side],
+				      m->end_off + s->tls_base[s->side], &pkt, &ts);
 	if (idx == 0) {
 		hs->ts_first_us = ts;
 		hs->pkt_first_ch = pkt;
@@ -463,7 +474,8 @@ static bool on_server_hello(struct session *s, const struct kx_tls_msg *m)
 	/* Evidence and timing use the segment where the ServerHello begins, as
 	 * for the ClientHello; a large ML-KEM-1024 ServerHello spans two. */
 	uint64_t sh_pkt = 0, sh_ts = 0;
-	count_segments(s, s->side, m->start_off, m->end_off, &sh_pkt, &sh_ts);
+	count_segments(s, s->side, m->start_off + s->tls_base[s->side],
+		       m->end_off + s->tls_base[s->side], &sh_pkt, &sh_ts);
 	hs->have_sh = true;
 	hs->version = sh.version;
 	hs->cipher_suite = sh.cipher_suite;
@@ -623,6 +635,24 @@ static bool on_stream_bytes(void *ctx, const uint8_t *data, uint32_t len)
 		struct kx_ssh_env env = { s->e->pool, on_ssh_banner, on_ssh_kexinit, NULL, s };
 		stop = kx_ssh_stream_feed(&s->sshs[s->side], &env, data, len);
 	} else {
+		if (s->st_on && !s->st_tls[s->side]) {
+			bool tls = false;
+			uint32_t n = kx_starttls_feed(&s->st, s->side == s->flow->client, data, len, &tls);
+			if (kx_starttls_gave_up(&s->st)) {
+				s->st_gave_up = true;
+				return true;
+			}
+			if (!tls)
+				return false;
+			/* The rest of this piece is the first TLS byte on. The
+			 * reassembler has already advanced past the piece. */
+			s->st_tls[s->side] = true;
+			s->tls_base[s->side] = s->rs[s->side].next - len + n;
+			data += n;
+			len -= n;
+			if (!len)
+				return false;
+		}
 		struct kx_tls_env env = { s->e->pool, s->e->c, on_tls_msg, s };
 		stop = kx_tls_stream_feed(&s->tls[s->side], &env, data, len);
 	}
@@ -748,7 +778,27 @@ static void handle_payload(struct kx_engine *e, struct kx_flow *f, const struct 
 			f->state = KX_FLOW_ACTIVE;
 			start_ssh(s, f, dir, e->o.no_fastpath);
 		}
-		if (!hello && !ssh && (at_start || !syn_known)) {
+		/* A cleartext protocol that may upgrade in-band (SMTP STARTTLS,
+		 * PostgreSQL SSLRequest, ...), recognised by its own first bytes. */
+		bool follow = false;
+		if (!ssh && !hello) {
+			if (s && s->st_on) {
+				follow = true;
+			} else if (at_start && f->client <= 1 && (!s || !s->hs.n_ch) &&
+				   kx_starttls_looks_like(dir == f->client, p->payload,
+							  p->payload_len)) {
+				if (!s && !(s = sess_new(e, f, p))) {
+					flow_bypass(e, f);
+					return;
+				}
+				f->state = KX_FLOW_ACTIVE;
+				s->st_on = true;
+				kx_starttls_init(&s->st);
+				kx_starttls_set_port(&s->st, f->client == 0 ? f->key.pb : f->key.pa);
+				follow = true;
+			}
+		}
+		if (!hello && !ssh && !follow && (at_start || !syn_known)) {
 			/* This direction does not begin with a TLS hello. */
 			if (!s || !s->hs.n_ch) {
 				e->c->flows_not_tls++;
@@ -784,7 +834,10 @@ static void handle_payload(struct kx_engine *e, struct kx_flow *f, const struct 
 	kx_reasm_push(&s->rs[dir], &env, p->seq, p->payload, p->payload_len, on_stream_bytes, s);
 	if (!s->rs[dir].last_new)
 		unlog_segment(s, dir);
-	if (s->phase == PH_FINAL) {
+	if (s->st_gave_up && !s->hs.n_ch) {
+		e->c->flows_not_tls++; /* a cleartext session that never upgraded */
+		flow_bypass(e, f);
+	} else if (s->phase == PH_FINAL) {
 		sess_finish(e, f, KX_R_NONE);
 		f->state = KX_FLOW_BYPASS;
 		e->c->flows_bypassed++;

@@ -476,6 +476,7 @@ int kx_json_write(struct kx_json *j, const struct kx_hs *hs, const char *sensor,
 	m_str(&s, "ts_last", t.ts_last);
 	m_str(&s, "transport", t.transport);
 	m_wire(&s, "protocol", hs->protocol, sizeof(hs->protocol), false);
+	m_wire(&s, "starttls", hs->starttls, sizeof(hs->starttls), true);
 	m_str(&s, "client_ip", t.client_ip);
 	m_u(&s, "client_port", true, hs->client_port);
 	m_str(&s, "server_ip", t.server_ip);

@@ -74,8 +74,12 @@
  *   ech                encrypted_client_hello offered
  *   list_overflow      some ClientHello list was longer than kexwatch keeps
  *   ndpi               nDPI protocol label, NULL when none
+ *   starttls           the cleartext protocol TLS was upgraded from ("smtp",
+ *                      "imap", "pop3", "ftp", "ldap", "xmpp", "postgres",
+ *                      "mysql"); NULL for TLS from the first byte (schema v2)
  *   ssh_client_banner, ssh_server_banner, kex_offered (client's
- *   kex_algorithms), kex_offered_server, ssh_hostkey: SSH rows only; there
+ *   kex_algorithms), kex_offered_server, ssh_hostkey (added by schema v2,
+ *   appended to the table by ALTER TABLE): SSH rows only; there
  *   group_name is the negotiated kex method and the KEXINITs stand in for
  *   the hellos (ch_bytes, ch_segments, pkt_first_ch, pkt_sh).
  *   pkt_first_ch, pkt_sh      packet numbers (1-based within the source);
@@ -104,10 +108,28 @@
  *       otherwise                                   'classical (clients-no-pq)'    4
  *     anything else                                 'mixed'                        2
  *
+ * Schema v2 (user_version = 2) adds the five SSH columns above (NULL in
+ * existing rows) and these views, so a v1 file upgrades without rewriting
+ * a row (the views serve `kexwatch sql` and dashboards; README "SQLite
+ * inventory" documents their columns):
+ *   clients               one row per client_ip: handshakes, n_hello (parsed
+ *                         ClientHellos), n_offers_pq, n_no_pq, offers_pq
+ *                         ('all', 'some', 'none', 'unknown'), servers, counts
+ *                         per verdict
+ *   hybrid_share_daily    one row per UTC day of ts_first: handshakes,
+ *                         deciding, counts per verdict, hybrid_share (hybrid +
+ *                         pq over deciding, 0..1; NULL when none decide)
+ *   clienthello_sizes     one row per band of the largest ClientHello
+ *                         ('< 1500', '>= 1500', 'unknown' when none was
+ *                         reassembled): answered, no_server_hello by reason,
+ *                         first segment lost, HRR, slow (>= 1 s) ServerHellos
+ *   classical_handshakes  the classical handshakes with their evidence
+ *                         (source file, packet numbers)
+ *
  * Migrations: migrations[i] takes user_version i to i + 1 inside one write
- * transaction. A v2 appends migrate_v2 (ALTER TABLE ... ADD COLUMN, and
- * DROP VIEW/CREATE VIEW when the view changes) and bumps
- * KX_STORE_SCHEMA_VERSION; v1 files then upgrade on their next open.
+ * transaction. A later version appends its migrate_vN (ALTER TABLE ... ADD
+ * COLUMN, and DROP VIEW/CREATE VIEW when a view changes) and bumps
+ * KX_STORE_SCHEMA_VERSION; older files then upgrade on their next open.
  */
 #include "kexwatch/store.h"
 
@@ -159,8 +181,6 @@ static const char schema_v1[] =
 	" ch2_bytes INTEGER, ch2_segments INTEGER, ch_to_sh_us INTEGER,"
 	" sigalgs TEXT NOT NULL, ech INTEGER NOT NULL, list_overflow INTEGER NOT NULL,"
 	" ndpi TEXT, pkt_first_ch INTEGER NOT NULL, pkt_sh INTEGER,"
-	" ssh_client_banner TEXT, ssh_server_banner TEXT, kex_offered TEXT,"
-	" kex_offered_server TEXT, ssh_hostkey TEXT,"
 	" UNIQUE (ts_first_us, sensor, protocol, client_ip, client_port, server_ip,"
 	" server_port));\n"
 
@@ -211,8 +231,98 @@ static int migrate_v1(sqlite3 *db)
 	return sqlite3_exec(db, schema_v1, NULL, NULL, NULL);
 }
 
+/* The deciding verdicts and the size band are spelled as in src/report/,
+ * whose unit tests compare the two. ALTER TABLE ... ADD COLUMN only
+ * touches the schema: existing rows read the new columns as NULL. */
+static const char *const ssh_columns_v2[] = {
+	"ssh_client_banner", "ssh_server_banner", "kex_offered", "kex_offered_server",
+	"ssh_hostkey", "starttls",
+};
+
+static const char schema_v2[] =
+	"CREATE VIEW clients AS SELECT client_ip, first_seen, last_seen, handshakes,"
+	" n_hello, n_offers_pq, n_hello - n_offers_pq AS n_no_pq,"
+	" CASE WHEN n_hello = 0 THEN 'unknown' WHEN n_offers_pq = n_hello THEN 'all'"
+	"  WHEN n_offers_pq = 0 THEN 'none' ELSE 'some' END AS offers_pq,"
+	" servers, n_hybrid, n_pq, n_hybrid_draft, n_classical, n_client_no_pq,"
+	" n_server_declined, n_tls12, n_resumed, n_incomplete, n_unknown"
+	" FROM (SELECT client_ip, min(ts_first) AS first_seen, max(ts_last) AS last_seen,"
+	"  count(*) AS handshakes, sum(ch_bytes > 0) AS n_hello,"
+	"  sum(ch_bytes > 0 AND offers_pq) AS n_offers_pq,"
+	"  count(DISTINCT server_ip) AS servers,"
+	"  sum(verdict = 'hybrid') AS n_hybrid, sum(verdict = 'pq') AS n_pq,"
+	"  sum(verdict = 'hybrid-draft') AS n_hybrid_draft,"
+	"  sum(verdict = 'classical') AS n_classical,"
+	"  sum(verdict = 'classical' AND reason IS 'client-no-pq') AS n_client_no_pq,"
+	"  sum(verdict = 'classical' AND reason IS 'server-declined') AS n_server_declined,"
+	"  sum(verdict = 'classical' AND reason IS 'tls12') AS n_tls12,"
+	"  sum(verdict = 'resumed') AS n_resumed, sum(verdict = 'incomplete') AS n_incomplete,"
+	"  sum(verdict = 'unknown') AS n_unknown"
+	"  FROM handshakes GROUP BY client_ip);\n"
+
+	"CREATE VIEW hybrid_share_daily AS SELECT day, handshakes, deciding, n_hybrid, n_pq,"
+	" n_hybrid_draft, n_classical, n_unknown, n_resumed, n_incomplete,"
+	" CASE WHEN deciding > 0 THEN 1.0 * (n_hybrid + n_pq) / deciding END AS hybrid_share"
+	" FROM (SELECT substr(ts_first, 1, 10) AS day, count(*) AS handshakes,"
+	"  sum(verdict IN ('hybrid', 'pq', 'hybrid-draft', 'classical', 'unknown')) AS deciding,"
+	"  sum(verdict = 'hybrid') AS n_hybrid, sum(verdict = 'pq') AS n_pq,"
+	"  sum(verdict = 'hybrid-draft') AS n_hybrid_draft,"
+	"  sum(verdict = 'classical') AS n_classical, sum(verdict = 'unknown') AS n_unknown,"
+	"  sum(verdict = 'resumed') AS n_resumed, sum(verdict = 'incomplete') AS n_incomplete"
+	"  FROM handshakes GROUP BY day);\n"
+
+	"CREATE VIEW clienthello_sizes AS SELECT band, count(*) AS handshakes,"
+	" count(*) - sum(unanswered) AS answered, sum(unanswered) AS no_server_hello,"
+	" sum(unanswered AND reason IS 'rst') AS n_rst,"
+	" sum(unanswered AND reason IS 'fin') AS n_fin,"
+	" sum(unanswered AND reason IS 'timeout') AS n_timeout,"
+	" sum(unanswered AND reason IS 'end-of-capture') AS n_end_of_capture,"
+	" sum(unanswered AND reason IS 'gap') AS n_gap,"
+	" sum(unanswered AND reason NOT IN ('rst', 'fin', 'timeout', 'end-of-capture', 'gap'))"
+	"  AS n_other,"
+	" sum(first_lost) AS n_first_segment_lost, sum(hrr) AS n_hrr, sum(slow) AS n_slow,"
+	" round(100.0 * sum(unanswered) / count(*), 1) AS pct_no_server_hello"
+	" FROM (SELECT *, CASE WHEN max(ch_bytes, coalesce(ch2_bytes, 0)) = 0 THEN 'unknown'"
+	"  WHEN max(ch_bytes, coalesce(ch2_bytes, 0)) < 1500 THEN '< 1500'"
+	"  ELSE '>= 1500' END AS band,"
+	"  verdict = 'incomplete' AS unanswered,"
+	"  verdict = 'incomplete' AND reason IS 'gap' AND ch_segments = 0 AS first_lost,"
+	"  coalesce(ch_to_sh_us >= 1000000, 0) AS slow FROM handshakes)"
+	" GROUP BY band;\n"
+
+	"CREATE VIEW classical_handshakes AS SELECT ts_first, ts_first_us, sensor, protocol,"
+	" client_ip, client_port, server_ip, server_port, sni, version, group_name, reason,"
+	" offers_pq, source, pkt_first_ch, pkt_sh"
+	" FROM handshakes WHERE verdict = 'classical';\n";
+
+/* A development build wrote the SSH columns into version 1 files: add
+ * only the columns a file lacks, so those files upgrade too. */
+static int migrate_v2(sqlite3 *db)
+{
+	sqlite3_stmt *s;
+	char sql[96];
+	int rc = sqlite3_prepare_v2(db, "SELECT count(*) FROM pragma_table_info('handshakes')"
+				    " WHERE name = ?", -1, &s, NULL);
+
+	for (size_t i = 0; rc == SQLITE_OK && i < sizeof(ssh_columns_v2) / sizeof(ssh_columns_v2[0]);
+	     i++) {
+		sqlite3_bind_text(s, 1, ssh_columns_v2[i], -1, SQLITE_STATIC);
+		rc = sqlite3_step(s) == SQLITE_ROW ? SQLITE_OK : sqlite3_errcode(db);
+		bool have = rc == SQLITE_OK && sqlite3_column_int(s, 0) > 0;
+		sqlite3_reset(s);
+		if (rc == SQLITE_OK && !have) {
+			snprintf(sql, sizeof(sql), "ALTER TABLE handshakes ADD COLUMN %s TEXT",
+				 ssh_columns_v2[i]);
+			rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+		}
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_OK ? sqlite3_exec(db, schema_v2, NULL, NULL, NULL) : rc;
+}
+
 static int (*const migrations[])(sqlite3 *db) = {
 	migrate_v1,
+	migrate_v2,
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == KX_STORE_SCHEMA_VERSION,
@@ -228,10 +338,11 @@ static const char insert_hs_sql[] =
 	" group_code, group_name, group_family, tls12_kx, resumed, psk,"
 	" verdict, reason, ch_bytes, ch_segments, ch2_bytes, ch2_segments,"
 	" ch_to_sh_us, sigalgs, ech, list_overflow, ndpi, pkt_first_ch, pkt_sh,"
-	" ssh_client_banner, ssh_server_banner, kex_offered, kex_offered_server, ssh_hostkey)"
+	" ssh_client_banner, ssh_server_banner, kex_offered, kex_offered_server, ssh_hostkey,"
+	" starttls)"
 	" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
 	" ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-	" ?, ?, ?, ?, ?)"
+	" ?, ?, ?, ?, ?, ?)"
 	/* Not OR IGNORE: that would also swallow NOT NULL violations as duplicates. */
 	" ON CONFLICT (ts_first_us, sensor, protocol, client_ip, client_port, server_ip,"
 	" server_port) DO NOTHING";
@@ -723,6 +834,7 @@ int kx_store_add(struct kx_store *st, const struct kx_hs *hs, struct kx_counters
 	bind_text(&b, ssh ? hs->ssh.kex_client : NULL);
 	bind_text(&b, ssh && hs->have_sh ? hs->ssh.kex_server : NULL);
 	bind_text(&b, ssh && hs->ssh.hostkey[0] ? hs->ssh.hostkey : NULL);
+	bind_textn(&b, hs->starttls[0] ? hs->starttls : NULL, strnlen(hs->starttls, sizeof(hs->starttls)));
 	assert(b.i == sqlite3_bind_parameter_count(st->ins_hs));
 	if (b.rc != SQLITE_OK) {
 		rc = fail(st, st->ins_hs, "cannot store a handshake", b.rc, 1);

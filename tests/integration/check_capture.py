@@ -31,9 +31,10 @@ def load_expected(tsv, name):
             cols = line.rstrip("\n").split("\t")
             if cols[0] == "file":
                 continue
-            if len(cols) != len(FIELDS):
+            # expected-starttls.tsv adds an 18th column: the upgraded protocol.
+            if len(cols) not in (len(FIELDS), len(FIELDS) + 1):
                 sys.exit(f"{tsv}: {len(cols)} columns, want {len(FIELDS)}: {line!r}")
-            row = dict(zip(FIELDS, cols))
+            row = dict(zip(FIELDS + ["starttls"], cols))
             if row["file"] == name:
                 rows.append(row)
     return rows
@@ -119,6 +120,8 @@ def main():
             if (ev["protocol"], ev["transport"]) != want_proto:
                 errors.append(f"{where}: protocol/transport: want {want_proto}, "
                               f"got {(ev['protocol'], ev['transport'])}")
+            if ev["starttls"] != (exp.get("starttls") or None):
+                errors.append(f"{where}: starttls: want {exp.get('starttls')!r}, got {ev['starttls']!r}")
             compare(exp, ev, where + " (json)", errors)
             # The database row must say the same as the JSON event.
             row = next((r for r in rows if r["pkt_first_ch"] == ev["pkt_first_ch"]), None)

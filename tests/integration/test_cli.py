@@ -90,25 +90,29 @@ with tempfile.TemporaryDirectory() as tmp:
     check(p.returncode == 1 and not os.path.exists(os.path.join(tmp, "missing.db")),
           "hops on a missing database: error, nothing created")
 
-    # Both nDPI modes label every bundled handshake "TLS" or "QUIC" (port 8443 included,
-    # where only a dissection from the SYN recognises a two-segment hello)
-    # and change nothing else.
+    # Labelling by name gives TLS, QUIC or SSH for every bundled handshake;
+    # nDPI's own dissection (from the SYN; it also recognises a two-segment
+    # hello on port 8443) names the cleartext protocol of STARTTLS flows.
+    # Neither changes anything but the label.
     import glob
     import sqlite3
     caps = sorted(glob.glob(os.path.join(PCAPS, "*.pcap")) + glob.glob(os.path.join(PCAPS, "*.pcapng")))
-    results = {}
+    results, labels = {}, {}
     for mode in ([], ["--ndpi-packets"]):
         dbm = os.path.join(tmp, "ndpi%d.db" % len(mode))
         p = run("read", "--db", dbm, *mode, *caps)
         con = sqlite3.connect(dbm)
-        results[len(mode)] = con.execute(
-            "SELECT source, pkt_first_ch, verdict, ifnull(reason, ''), ifnull(ndpi, '') FROM handshakes "
-            "ORDER BY 1, 2").fetchall()
+        rows = con.execute("SELECT source, pkt_first_ch, verdict, ifnull(reason, ''), ifnull(ndpi, ''),"
+                           " ifnull(starttls, '') FROM handshakes ORDER BY 1, 2").fetchall()
         con.close()
-        labels = {r[4] for r in results[len(mode)]}
-        check(p.returncode == 0 and labels == {"TLS", "QUIC", "SSH"},
-              f"nDPI mode {mode or 'by name'}: every label TLS, QUIC or SSH ({labels})")
-    check(results[0] == results[1] and len(results[0]) == 96, "both nDPI modes give the same 96 rows")
+        results[len(mode)] = [r[:4] for r in rows]
+        labels[len(mode)] = {r[4] for r in rows}
+        if not mode:
+            st = {r[5]: r[4] for r in rows if r[5]}
+    check(labels[0] == {"TLS", "QUIC", "SSH"}, f"labels by name: TLS, QUIC, SSH ({labels[0]})")
+    check({"TLS", "QUIC", "SSH", "SMTP", "PostgreSQL", "MySQL"} <= labels[1] and "" not in labels[1],
+          f"labels by packets: every row labelled, cleartext protocols named ({sorted(labels[1])})")
+    check(results[0] == results[1] and len(results[0]) == 105, "both nDPI modes give the same 105 rows")
 
     # Every fast path off (libpcap reader, every byte copied, no in-place
     # parsing): the same rows, column for column.
@@ -121,7 +125,7 @@ with tempfile.TemporaryDirectory() as tmp:
         full[len(mode)] = con.execute(f"SELECT {','.join(cols)} FROM handshakes ORDER BY source, pkt_first_ch").fetchall()
         con.close()
     diff = [(a, b) for a, b in zip(full[0], full[1]) if a != b]
-    check(full[0] == full[1] and len(full[0]) == 96, f"--no-fastpath: identical rows {diff[:1]}")
+    check(full[0] == full[1] and len(full[0]) == 105, f"--no-fastpath: identical rows {diff[:1]}")
 
 if failures:
     sys.exit(f"{len(failures)} failed")

@@ -7,7 +7,7 @@
 
 static const char want_hybrid[] =
 	"{\"ts\":\"2025-11-22T10:00:00.123456Z\",\"ts_last\":\"2025-11-22T10:00:00.135801Z\","
-	"\"transport\":\"tcp\",\"protocol\":\"tls\",\"client_ip\":\"192.0.2.10\","
+	"\"transport\":\"tcp\",\"protocol\":\"tls\",\"starttls\":null,\"client_ip\":\"192.0.2.10\","
 	"\"client_port\":51000,\"server_ip\":\"198.51.100.1\",\"server_port\":443,"
 	"\"ip_version\":4,\"vlan\":0,\"sni\":\"example.com\",\"alpn\":[\"h2\",\"http/1.1\"],"
 	"\"version\":\"TLS1.3\",\"cipher_suite\":4865,\"legacy_version\":771,"
@@ -25,7 +25,7 @@ static const char want_hybrid[] =
 
 static const char want_hrr[] =
 	"{\"ts\":\"2025-11-22T10:00:01.123456Z\",\"ts_last\":\"2025-11-22T10:00:01.153456Z\","
-	"\"transport\":\"tcp\",\"protocol\":\"tls\",\"client_ip\":\"2001:db8::10\","
+	"\"transport\":\"tcp\",\"protocol\":\"tls\",\"starttls\":null,\"client_ip\":\"2001:db8::10\","
 	"\"client_port\":40000,\"server_ip\":\"2001:db8::1\",\"server_port\":443,"
 	"\"ip_version\":6,\"vlan\":100,\"sni\":\"hrr.example\",\"alpn\":[],"
 	"\"version\":\"TLS1.3\",\"cipher_suite\":4866,\"legacy_version\":771,"
@@ -43,7 +43,7 @@ static const char want_hrr[] =
 
 static const char want_tls12[] =
 	"{\"ts\":\"2025-11-22T10:00:02.123456Z\",\"ts_last\":\"2025-11-22T10:00:02.123956Z\","
-	"\"transport\":\"tcp\",\"protocol\":\"tls\",\"client_ip\":\"192.0.2.11\","
+	"\"transport\":\"tcp\",\"protocol\":\"tls\",\"starttls\":null,\"client_ip\":\"192.0.2.11\","
 	"\"client_port\":50001,\"server_ip\":\"203.0.113.5\",\"server_port\":8443,"
 	"\"ip_version\":4,\"vlan\":0,\"sni\":null,\"alpn\":[],"
 	"\"version\":\"TLS1.2\",\"cipher_suite\":49199,\"legacy_version\":771,"

@@ -1,12 +1,18 @@
-/* test_report.c: the hops view and the report in its three formats, over
- * endpoints that exercise every endpoint verdict. The expected text was
- * produced by an independent script from the hop rows written out below. */
+/* test_report.c: the hops, clients and health reports and the views of
+ * schema 2, over handshakes that exercise every endpoint verdict.
+ *
+ * The hops view (schema 1) was checked against an independent script from
+ * the rows written out below; the reports compute their verdicts with their
+ * own SQL over filtered rows, so every report is also compared with the
+ * matching view row by row (EXCEPT both ways), and each view of schema 2
+ * with its report. Expected report texts are exact. */
 #include <errno.h>
 #include <sys/stat.h>
 
 #include "kexwatch/report.h"
 #include "kexwatch/store.h"
-#include "store_test.h"
+#include "report_test.h"
+#include "src/report/report_int.h"
 
 static const char want_hops[] =
 	"198.51.100.2|443|declined.example|2025-11-22T10:00:05.123456Z|2025-11-22T10:00:06.124456Z|2|2|0|0|0|2|1|1|0|0|0|0|x25519|classical (server-declined)|5\n"
@@ -19,182 +25,324 @@ static const char want_hops[] =
 	"198.51.100.7|443|evil\x1b""[2J,\"x\".example|2025-11-22T10:00:14.123456Z|2025-11-22T10:00:14.124456Z|1|1|1|0|0|0|0|0|0|0|0|0|X25519MLKEM768|hybrid|0"
 ;
 
-static const char want_table[] =
-	"SERVER        PORT  SNI                      HANDSHAKES  HYBRID  PQ  CLASSICAL  OTHER  GROUPS                                VERDICT\n"
-	"198.51.100.2   443  declined.example                  2       0   0          2      0  x25519                                classical (server-declined)\n"
-	"203.0.113.5   8443  -                                 1       0   0          1      0  secp256r1                             classical (clients-no-pq)\n"
-	"198.51.100.3   443  draft.example                     2       1   0          0      1  X25519Kyber768Draft00,X25519MLKEM768  draft-kyber\n"
-	"198.51.100.4   443  mixed.example                     2       1   0          1      0  X25519MLKEM768,x25519                 mixed\n"
-	"198.51.100.5   443  quiet.example                     2       0   0          0      2  -                                     unknown\n"
-	"198.51.100.6   443  odd.example                       1       0   0          0      1  0x1234                                unknown\n"
-	"198.51.100.1   443  example.com                       3       2   0          0      1  X25519MLKEM768                        hybrid\n"
-	"198.51.100.7   443  evil\\x1b[2J,\"x\".example           1       1   0          0      0  X25519MLKEM768                        hybrid\n"
-;
+#include "test_report_want.h"
 
-static const char want_json[] =
-	"[\n"
-	"  {\"server_ip\":\"198.51.100.2\",\"server_port\":443,\"sni\":\"declined.example\",\"first_seen\":\"2025-11-22T10:00:05.123456Z\",\"last_seen\":\"2025-11-22T10:00:06.124456Z\",\"handshakes\":2,\"clients\":2,\"n_hybrid\":0,\"n_pq\":0,\"n_hybrid_draft\":0,\"n_classical\":2,\"n_client_no_pq\":1,\"n_server_declined\":1,\"n_tls12\":0,\"n_resumed\":0,\"n_incomplete\":0,\"n_unknown\":0,\"groups_selected\":\"x25519\",\"verdict\":\"classical (server-declined)\",\"risk\":5},\n"
-	"  {\"server_ip\":\"203.0.113.5\",\"server_port\":8443,\"sni\":null,\"first_seen\":\"2025-11-22T10:00:04.123456Z\",\"last_seen\":\"2025-11-22T10:00:04.124456Z\",\"handshakes\":1,\"clients\":1,\"n_hybrid\":0,\"n_pq\":0,\"n_hybrid_draft\":0,\"n_classical\":1,\"n_client_no_pq\":0,\"n_server_declined\":0,\"n_tls12\":1,\"n_resumed\":0,\"n_incomplete\":0,\"n_unknown\":0,\"groups_selected\":\"secp256r1\",\"verdict\":\"classical (clients-no-pq)\",\"risk\":4},\n"
-	"  {\"server_ip\":\"198.51.100.3\",\"server_port\":443,\"sni\":\"draft.example\",\"first_seen\":\"2025-11-22T10:00:07.123456Z\",\"last_seen\":\"2025-11-22T10:00:08.124456Z\",\"handshakes\":2,\"clients\":1,\"n_hybrid\":1,\"n_pq\":0,\"n_hybrid_draft\":1,\"n_classical\":0,\"n_client_no_pq\":0,\"n_server_declined\":0,\"n_tls12\":0,\"n_resumed\":0,\"n_incomplete\":0,\"n_unknown\":0,\"groups_selected\":\"X25519Kyber768Draft00,X25519MLKEM768\",\"verdict\":\"draft-kyber\",\"risk\":3},\n"
-	"  {\"server_ip\":\"198.51.100.4\",\"server_port\":443,\"sni\":\"mixed.example\",\"first_seen\":\"2025-11-22T10:00:09.123456Z\",\"last_seen\":\"2025-11-22T10:00:10.124456Z\",\"handshakes\":2,\"clients\":2,\"n_hybrid\":1,\"n_pq\":0,\"n_hybrid_draft\":0,\"n_classical\":1,\"n_client_no_pq\":1,\"n_server_declined\":0,\"n_tls12\":0,\"n_resumed\":0,\"n_incomplete\":0,\"n_unknown\":0,\"groups_selected\":\"X25519MLKEM768,x25519\",\"verdict\":\"mixed\",\"risk\":2},\n"
-	"  {\"server_ip\":\"198.51.100.5\",\"server_port\":443,\"sni\":\"quiet.example\",\"first_seen\":\"2025-11-22T10:00:11.123456Z\",\"last_seen\":\"2025-11-22T10:00:12.124456Z\",\"handshakes\":2,\"clients\":1,\"n_hybrid\":0,\"n_pq\":0,\"n_hybrid_draft\":0,\"n_classical\":0,\"n_client_no_pq\":0,\"n_server_declined\":0,\"n_tls12\":0,\"n_resumed\":1,\"n_incomplete\":1,\"n_unknown\":0,\"groups_selected\":null,\"verdict\":\"unknown\",\"risk\":1},\n"
-	"  {\"server_ip\":\"198.51.100.6\",\"server_port\":443,\"sni\":\"odd.example\",\"first_seen\":\"2025-11-22T10:00:13.123456Z\",\"last_seen\":\"2025-11-22T10:00:13.124456Z\",\"handshakes\":1,\"clients\":1,\"n_hybrid\":0,\"n_pq\":0,\"n_hybrid_draft\":0,\"n_classical\":0,\"n_client_no_pq\":0,\"n_server_declined\":0,\"n_tls12\":0,\"n_resumed\":0,\"n_incomplete\":0,\"n_unknown\":1,\"groups_selected\":\"0x1234\",\"verdict\":\"unknown\",\"risk\":1},\n"
-	"  {\"server_ip\":\"198.51.100.1\",\"server_port\":443,\"sni\":\"example.com\",\"first_seen\":\"2025-11-22T10:00:01.123456Z\",\"last_seen\":\"2025-11-22T10:00:03.124456Z\",\"handshakes\":3,\"clients\":2,\"n_hybrid\":2,\"n_pq\":0,\"n_hybrid_draft\":0,\"n_classical\":0,\"n_client_no_pq\":0,\"n_server_declined\":0,\"n_tls12\":0,\"n_resumed\":0,\"n_incomplete\":1,\"n_unknown\":0,\"groups_selected\":\"X25519MLKEM768\",\"verdict\":\"hybrid\",\"risk\":0},\n"
-	"  {\"server_ip\":\"198.51.100.7\",\"server_port\":443,\"sni\":\"evil\\u001b[2J,\\\"x\\\".example\",\"first_seen\":\"2025-11-22T10:00:14.123456Z\",\"last_seen\":\"2025-11-22T10:00:14.124456Z\",\"handshakes\":1,\"clients\":1,\"n_hybrid\":1,\"n_pq\":0,\"n_hybrid_draft\":0,\"n_classical\":0,\"n_client_no_pq\":0,\"n_server_declined\":0,\"n_tls12\":0,\"n_resumed\":0,\"n_incomplete\":0,\"n_unknown\":0,\"groups_selected\":\"X25519MLKEM768\",\"verdict\":\"hybrid\",\"risk\":0}\n"
-	"]\n"
-;
-
-static const char want_csv[] =
-	"server_ip,server_port,sni,first_seen,last_seen,handshakes,clients,n_hybrid,n_pq,n_hybrid_draft,n_classical,n_client_no_pq,n_server_declined,n_tls12,n_resumed,n_incomplete,n_unknown,groups_selected,verdict,risk\r\n"
-	"198.51.100.2,443,declined.example,2025-11-22T10:00:05.123456Z,2025-11-22T10:00:06.124456Z,2,2,0,0,0,2,1,1,0,0,0,0,x25519,classical (server-declined),5\r\n"
-	"203.0.113.5,8443,,2025-11-22T10:00:04.123456Z,2025-11-22T10:00:04.124456Z,1,1,0,0,0,1,0,0,1,0,0,0,secp256r1,classical (clients-no-pq),4\r\n"
-	"198.51.100.3,443,draft.example,2025-11-22T10:00:07.123456Z,2025-11-22T10:00:08.124456Z,2,1,1,0,1,0,0,0,0,0,0,0,\"X25519Kyber768Draft00,X25519MLKEM768\",draft-kyber,3\r\n"
-	"198.51.100.4,443,mixed.example,2025-11-22T10:00:09.123456Z,2025-11-22T10:00:10.124456Z,2,2,1,0,0,1,1,0,0,0,0,0,\"X25519MLKEM768,x25519\",mixed,2\r\n"
-	"198.51.100.5,443,quiet.example,2025-11-22T10:00:11.123456Z,2025-11-22T10:00:12.124456Z,2,1,0,0,0,0,0,0,0,1,1,0,,unknown,1\r\n"
-	"198.51.100.6,443,odd.example,2025-11-22T10:00:13.123456Z,2025-11-22T10:00:13.124456Z,1,1,0,0,0,0,0,0,0,0,0,1,0x1234,unknown,1\r\n"
-	"198.51.100.1,443,example.com,2025-11-22T10:00:01.123456Z,2025-11-22T10:00:03.124456Z,3,2,2,0,0,0,0,0,0,0,1,0,X25519MLKEM768,hybrid,0\r\n"
-	"198.51.100.7,443,\"evil\x1b""[2J,\"\"x\"\".example\",2025-11-22T10:00:14.123456Z,2025-11-22T10:00:14.124456Z,1,1,1,0,0,0,0,0,0,0,0,0,X25519MLKEM768,hybrid,0\r\n"
-;
-
-/* The handshake hs moved to server 198.51.100.<server>, SNI sni, client
- * 192.0.2.<client>, k seconds after T0. */
-static struct kx_hs at(struct kx_hs hs, int server, const char *sni, int client, int k)
+static int hops_fn(const char *path, const void *arg, enum kx_out_format fmt, FILE *out,
+		   char *err, size_t errlen)
 {
-	if (server)
-		set_v4(&hs.server_ip, 198, 51, 100, (unsigned char)server);
-	if (sni)
-		snprintf(hs.sni, sizeof(hs.sni), "%s", sni);
-	set_v4(&hs.client_ip, 192, 0, 2, (unsigned char)client);
-	hs.client_port = (uint16_t)(50000 + k);
-	hs.ts_first_us = T0 + (uint64_t)k * 1000000;
-	hs.ts_last_us = hs.ts_first_us + 1000;
-	return hs;
+	if (!arg)
+		return kx_report_hops(path, fmt, out, err, errlen);
+	return kx_report_hops_with(path, arg, fmt, out, err, errlen);
 }
 
-/* TLS 1.3 selecting group g from a ClientHello offering groups/shares. */
-static struct kx_hs select_group(uint16_t g, bool offer_pq)
+static int clients_fn(const char *path, const void *arg, enum kx_out_format fmt, FILE *out,
+		      char *err, size_t errlen)
 {
-	struct kx_hs hs = hs_hybrid();
-
-	if (!offer_pq) {
-		SET(hs.ch[0].groups, hs.ch[0].n_groups, 29, 23);
-		SET(hs.ch[0].shares, hs.ch[0].n_shares, 29);
-	} else if (g == 0x6399) {
-		SET(hs.ch[0].groups, hs.ch[0].n_groups, 0x6399, 29);
-		SET(hs.ch[0].shares, hs.ch[0].n_shares, 0x6399);
-	}
-	hs.group = g;
-	kx_classify(&hs);
-	return hs;
+	return kx_report_clients(path, arg, fmt, out, err, errlen);
 }
 
-static struct kx_hs resumed(void)
+static int health_fn(const char *path, const void *arg, enum kx_out_format fmt, FILE *out,
+		     char *err, size_t errlen)
 {
-	struct kx_hs hs = hs_hybrid();
-
-	hs.have_group = false;
-	hs.psk_selected = true;
-	hs.resumed = true;
-	kx_classify(&hs);
-	return hs;
+	return kx_report_health(path, arg, fmt, out, err, errlen);
 }
 
-static void fill(const char *path)
+static void check_run(report_fn fn, const char *path, const void *arg, enum kx_out_format fmt,
+		      const char *want, const char *what)
 {
-	const char evil[] = "evil\x1b[2J,\"x\".example";
-	struct kx_hs h[] = {
-		at(hs_hybrid(), 1, "example.com", 10, 1),
-		at(hs_hybrid(), 1, "example.com", 20, 2),
-		at(hs_incomplete(), 1, "example.com", 10, 3),
-		at(hs_tls12(), 0, NULL, 11, 4),
-		at(select_group(29, true), 2, "declined.example", 10, 5),
-		at(select_group(29, false), 2, "declined.example", 11, 6),
-		at(select_group(0x6399, true), 3, "draft.example", 10, 7),
-		at(hs_hybrid(), 3, "draft.example", 10, 8),
-		at(hs_hybrid(), 4, "mixed.example", 10, 9),
-		at(select_group(29, false), 4, "mixed.example", 12, 10),
-		at(resumed(), 5, "quiet.example", 10, 11),
-		at(hs_incomplete(), 5, "quiet.example", 10, 12),
-		at(select_group(0x1234, true), 6, "odd.example", 10, 13),
-		at(hs_hybrid(), 7, evil, 10, 14),
-	};
-	struct kx_counters c = { 0 };
-	struct kx_store *st;
-	char err[512];
-	int rc = kx_store_open(path, NULL, &st, err, sizeof(err));
-
-	rc |= kx_store_begin_run(st, "s", "test", T0);
-	for (size_t i = 0; i < sizeof(h) / sizeof(h[0]); i++)
-		rc |= kx_store_add(st, &h[i], &c);
-	rc |= kx_store_end_run(st, &c, T0 + 60000000);
-	kx_store_close(st);
-	if (rc) {
-		printf("Bail out! cannot fill %s\n", path);
-		exit(1);
-	}
-}
-
-/* Runs the report into memory; returns its text or "ERROR: message". */
-static char *report(const char *path, enum kx_out_format fmt)
-{
-	char *text = NULL, err[512] = "";
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-	int rc = kx_report_hops(path, fmt, f, err, sizeof(err));
-
-	fclose(f);
-	if (rc < 0) {
-		free(text);
-		text = malloc(strlen(err) + 8);
-		sprintf(text, "ERROR: %s", err);
-	}
-	return text;
-}
-
-static void check_report(const char *path, enum kx_out_format fmt, const char *want,
-			 const char *what)
-{
-	char *text = report(path, fmt);
+	char *text = run(fn, path, arg, fmt);
 
 	check_str(text, want, what);
 	free(text);
 }
 
-int main(void)
+/* Rows of `a` not in `b` and of `b` not in `a` (as "n|m"), on a report
+ * connection: the reports' functions are registered there. */
+static const char *differ(const char *path, const char *a, const char *b)
 {
-	const char *dir = test_dir();
-	char path[512], empty[512], missing[512];
-	sqlite3 *db;
-	char *text;
+	static char out[64];
+	struct kx_rdb r;
+	char err[512];
+	long long x = -1, y = -1;
+	char *q1 = sqlite3_mprintf("SELECT count(*) FROM (SELECT * FROM (%s) EXCEPT "
+				   "SELECT * FROM (%s))", a, b);
+	char *q2 = sqlite3_mprintf("SELECT count(*) FROM (SELECT * FROM (%s) EXCEPT "
+				   "SELECT * FROM (%s))", b, a);
 
-	snprintf(path, sizeof(path), "%s/hops.db", dir);
-	fill(path);
-	db = open_db(path);
+	if (kx_rdb_open(&r, path, err, sizeof(err)) == 0) {
+		if (kx_rdb_int64(&r, q1, NULL, &x) < 0 || kx_rdb_int64(&r, q2, NULL, &y) < 0)
+			printf("# %s\n", err);
+		kx_rdb_close(&r);
+	}
+	sqlite3_free(q1);
+	sqlite3_free(q2);
+	snprintf(out, sizeof(out), "%lld|%lld", x, y);
+	return out;
+}
+
+#define VIEW_COLS                                                                            \
+	"server_ip, server_port, sni, first_seen, last_seen, handshakes, clients, n_hybrid,"  \
+	" n_pq, n_hybrid_draft, n_classical, n_client_no_pq, n_server_declined, n_tls12,"     \
+	" n_resumed, n_incomplete, n_unknown, groups_selected, verdict, risk"
+
+static void test_views_agree(const char *path)
+{
+	struct kx_hops_opts o;
+	char *sql, *cl, *a;
+
+	kx_hops_opts_init(&o);
+	sql = kx_hops_sql(&o, false);
+	a = sqlite3_mprintf("SELECT " VIEW_COLS " FROM (%s)", sql);
+	check_str(differ(path, a, "SELECT " VIEW_COLS " FROM hops"), "0|0",
+		  "hops report and hops view: the same rows, counts and verdicts");
+	sqlite3_free(a);
+	sqlite3_free(sql);
+
+	cl = sqlite3_mprintf(kx_clients_sql, kx_clients_ssh_sql, "");
+	a = sqlite3_mprintf("SELECT client_ip, first_seen, last_seen, handshakes, n_hello,"
+			    " n_offers_pq, n_no_pq, offers_pq, servers, n_hybrid, n_pq,"
+			    " n_hybrid_draft, n_classical, n_client_no_pq, n_server_declined,"
+			    " n_tls12, n_resumed, n_incomplete, n_unknown FROM (%s)", cl);
+	check_str(differ(path, a, "SELECT * FROM clients"), "0|0",
+		  "clients report and clients view agree");
+	sqlite3_free(a);
+	sqlite3_free(cl);
+
+	check_str(differ(path, kx_health_bands_sql, "SELECT * FROM clienthello_sizes"), "0|0",
+		  "health bands and clienthello_sizes view agree");
+}
+
+static void test_parse(void)
+{
+	int64_t v = 0;
+
+	CHECK(kx_report_parse_duration("24h", &v) == 0 && v == 86400000000ll, "24h");
+	CHECK(kx_report_parse_duration("1h30m", &v) == 0 && v == 5400000000ll, "1h30m");
+	CHECK(kx_report_parse_duration("90", &v) == 0 && v == 90000000ll, "bare seconds");
+	CHECK(kx_report_parse_duration("2w", &v) == 0 && v == 14ll * 86400000000ll, "2w");
+	CHECK(kx_report_parse_duration("", &v) < 0 && kx_report_parse_duration("5y", &v) < 0 &&
+		      kx_report_parse_duration("-5m", &v) < 0 &&
+		      kx_report_parse_duration("h", &v) < 0,
+	      "not durations: empty, 5y, -5m, h");
+	CHECK(kx_report_parse_time("2025-11-22T10:00:00.123456Z", 0, &v) == 0 &&
+		      v == (int64_t)T0, "RFC 3339 with microseconds");
+	CHECK(kx_report_parse_time("2025-11-22T11:00:00.123456+01:00", 0, &v) == 0 &&
+		      v == (int64_t)T0, "offset +01:00");
+	CHECK(kx_report_parse_time("2025-11-22", 0, &v) == 0 && v == (int64_t)T0 - 36000123456ll,
+	      "a date is midnight UTC");
+	CHECK(kx_report_parse_time("7d", 1000ll * 86400000000ll, &v) == 0 &&
+		      v == 993ll * 86400000000ll, "7d before now");
+	CHECK(kx_report_parse_time("2025-02-30T00:00:00Z", 0, &v) < 0 &&
+		      kx_report_parse_time("2025-11-22T10:00:00", 0, &v) < 0 &&
+		      kx_report_parse_time("yesterday", 0, &v) < 0,
+	      "refused: 30 February, no zone, words");
+}
+
+static void test_hops(const char *path, const char *empty)
+{
+	struct kx_hops_opts o;
+	sqlite3 *db = open_db(path);
+
 	check_str(sql_rows(db, "SELECT * FROM hops ORDER BY risk DESC, handshakes DESC,"
 			       " server_ip, server_port, sni", NULL, 100),
 		  want_hops, "hops view: counts, groups, verdict and risk per endpoint");
 	check_str(sql_row(db, "SELECT count(*) FROM handshakes"), "14", "14 handshakes stored");
 	sqlite3_close(db);
 
-	check_report(path, KX_OUT_TABLE, want_table, "table: aligned, riskiest first, SNI escaped");
-	check_report(path, KX_OUT_JSON, want_json, "JSON: every view column");
-	check_report(path, KX_OUT_CSV, want_csv, "CSV: RFC 4180 quoting, CRLF");
+	check_run(hops_fn, path, NULL, KX_OUT_TABLE, want_table,
+		  "table: aligned, riskiest first, SNI escaped");
+	check_run(hops_fn, path, NULL, KX_OUT_JSON, want_json, "JSON: every column");
+	check_run(hops_fn, path, NULL, KX_OUT_CSV, want_csv, "CSV: RFC 4180 quoting, CRLF");
 
+	kx_hops_opts_init(&o);
+	o.group = KX_HOPS_SNI;
+	check_run(hops_fn, path, &o, KX_OUT_CSV, want_by_sni, "--group-by sni");
+	o.group = KX_HOPS_SERVER;
+	check_run(hops_fn, path, &o, KX_OUT_TABLE, want_by_server, "--group-by server (table)");
+	o.group = KX_HOPS_PAIR;
+	o.sort = KX_HOPS_SORT_HANDSHAKES;
+	check_run(hops_fn, path, &o, KX_OUT_TABLE, want_by_pair,
+		  "--group-by pair --sort handshakes: no CLIENTS column");
+
+	/* Filters apply before aggregation: counts shrink with the window. */
+	kx_hops_opts_init(&o);
+	o.f.since_us = (int64_t)T0 + 2000000;
+	o.f.until_us = (int64_t)T0 + 9000000;
+	check_run(hops_fn, path, &o, KX_OUT_CSV, want_window, "--since/--until: 7 rows in, recounted");
+	kx_hops_opts_init(&o);
+	o.f.sensor = "nobody";
+	check_run(hops_fn, path, &o, KX_OUT_JSON, "[]\n", "--sensor that recorded nothing: []");
+	o.f.sensor = "s";
+	o.sort = KX_HOPS_SORT_NAME;
+	o.live_us = 3000000;
+	check_run(hops_fn, path, &o, KX_OUT_CSV, want_live,
+		  "--live 3s: the last 3 s before the newest row, by name");
+	o.live_from_now = true;
+	o.now_us = (int64_t)T0 + 100000000;
+	check_run(hops_fn, path, &o, KX_OUT_JSON, "[]\n", "--live 3s --now: nothing that recent");
+
+	check_run(hops_fn, empty, NULL, KX_OUT_TABLE,
+		  "SERVER  PORT  SNI  PROTO  HANDSHAKES  CLIENTS  HYBRID  PQ  CLASSICAL  OTHER  GROUPS"
+		  "  LAST SEEN  VERDICT\n",
+		  "table of an empty inventory: the header");
+	check_run(hops_fn, empty, NULL, KX_OUT_JSON, "[]\n", "JSON of an empty inventory: []");
+}
+
+static void test_clients(const char *path)
+{
+	check_run(clients_fn, path, NULL, KX_OUT_TABLE, want_clients_table,
+		  "clients: no-PQ clients first, sample SNIs, offers as n/m");
+	check_run(clients_fn, path, NULL, KX_OUT_JSON, want_clients_json, "clients --json");
+}
+
+static void test_health(const char *path)
+{
+	struct kx_report_filter f;
+
+	check_run(health_fn, path, NULL, KX_OUT_TABLE, want_health_table,
+		  "health: bands, hops, findings, runs");
+	check_run(health_fn, path, NULL, KX_OUT_JSON, want_health_json, "health --json");
+	kx_report_filter_init(&f);
+	f.sensor = "s";
+	check_run(health_fn, path, &f, KX_OUT_CSV, want_health_csv_s,
+		  "health --csv --sensor s: the hops table only");
+}
+
+/* A version 1 file as kexwatch 0.1.0 wrote it: no SSH columns, no views. */
+static void make_v1(const char *path)
+{
+	sqlite3 *db = open_db(path);
+	const char *sql =
+		"DROP VIEW clients; DROP VIEW hybrid_share_daily; DROP VIEW clienthello_sizes;"
+		" DROP VIEW classical_handshakes;"
+		" ALTER TABLE handshakes DROP COLUMN ssh_client_banner;"
+		" ALTER TABLE handshakes DROP COLUMN ssh_server_banner;"
+		" ALTER TABLE handshakes DROP COLUMN kex_offered;"
+		" ALTER TABLE handshakes DROP COLUMN kex_offered_server;"
+		" ALTER TABLE handshakes DROP COLUMN ssh_hostkey;"
+		" ALTER TABLE handshakes DROP COLUMN starttls; PRAGMA user_version = 1";
+
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		printf("# make_v1: %s\n", sqlite3_errmsg(db));
+	sqlite3_close(db);
+}
+
+static void test_migration(const char *dir, const char *full)
+{
+	char path[512], dev[512], *a, *b;
+	sqlite3 *db;
+
+	snprintf(path, sizeof(path), "%s/v1.db", dir);
+	fill(path);
+	make_v1(path);
+	db = open_db(path);
+	check_str(sql_row(db, "SELECT (SELECT count(*) FROM sqlite_master WHERE type = 'view'),"
+			      " (SELECT count(*) FROM pragma_table_info('handshakes'))"),
+		  "1|48", "a version 1 file: the hops view, 48 columns");
+	sqlite3_close(db);
+
+	/* Reports read version 1 files as they are. */
+	a = run(hops_fn, path, NULL, KX_OUT_CSV);
+	check_str(a, want_csv, "hops on a version 1 file (read-only: not upgraded)");
+	free(a);
+
+	fill_more(path);
+	db = open_db(path);
+	check_str(sql_row(db, "PRAGMA user_version"), "2", "the next write upgraded it to 2");
+	check_str(sql_row(db, "SELECT (SELECT count(*) FROM sqlite_master WHERE type = 'view'),"
+			      " (SELECT count(*) FROM pragma_table_info('handshakes')),"
+			      " (SELECT count(*) FROM handshakes)"),
+		  "5|54|22", "five views, 54 columns, 22 rows");
+	check_str(sql_row(db, "PRAGMA integrity_check"), "ok", "integrity_check");
+	sqlite3_close(db);
+
+	/* A development build wrote version 1 files with the SSH columns. */
+	snprintf(dev, sizeof(dev), "%s/v1ssh.db", dir);
+	fill(dev);
+	db = open_db(dev);
+	sqlite3_exec(db, "DROP VIEW clients; DROP VIEW hybrid_share_daily;"
+			 " DROP VIEW clienthello_sizes; DROP VIEW classical_handshakes;"
+			 " PRAGMA user_version = 1", NULL, NULL, NULL);
+	sqlite3_close(db);
+	fill_more(dev);
+	db = open_db(dev);
+	check_str(sql_row(db, "SELECT (SELECT user_version FROM pragma_user_version),"
+			      " (SELECT count(*) FROM sqlite_master WHERE type = 'view'),"
+			      " (SELECT count(*) FROM pragma_table_info('handshakes')),"
+			      " (SELECT count(*) FROM handshakes)"),
+		  "2|5|54|22", "a version 1 file that has the SSH columns upgrades too");
+	sqlite3_close(db);
+
+	/* The upgraded file answers exactly as one created at version 2. */
+	a = run(health_fn, path, NULL, KX_OUT_JSON);
+	b = run(health_fn, full, NULL, KX_OUT_JSON);
+	check_str(a, b, "health of the upgraded file equals that of a new one");
+	free(a);
+	free(b);
+}
+
+static void test_set(const char *path)
+{
+	sqlite3 *db = open_db(path);
+	struct kx_rdb r;
+	char err[256];
+	sqlite3_stmt *s;
+
+	sqlite3_close(db);
+	if (kx_rdb_open(&r, path, err, sizeof(err)) < 0) {
+		CHECK(0, "open: %s", err);
+		return;
+	}
+	s = kx_rdb_prepare(&r, "SELECT kx_set(x), kx_set(x, 2), kx_set(NULL),"
+			   " kx_group_name(4588), kx_group_family(512), kx_group_name(4660),"
+			   " kx_group_name('x') FROM (SELECT 'b' AS x UNION ALL SELECT 'a'"
+			   " UNION ALL SELECT 'b' UNION ALL SELECT NULL UNION ALL SELECT 'c')", NULL);
+	CHECK(s && sqlite3_step(s) == SQLITE_ROW, "kx_set query");
+	if (s) {
+		char got[256];
+		snprintf(got, sizeof(got), "%s|%s|%s|%s|%s|%s|%s",
+			 sqlite3_column_text(s, 0), sqlite3_column_text(s, 1),
+			 sqlite3_column_text(s, 2) ? "x" : "NULL", sqlite3_column_text(s, 3),
+			 sqlite3_column_text(s, 4), sqlite3_column_text(s, 5),
+			 sqlite3_column_text(s, 6) ? "x" : "NULL");
+		check_str(got, "a,b,c|a,b +1|NULL|X25519MLKEM768|pq|0x1234|NULL",
+			  "kx_set: distinct, sorted, capped; group names and families");
+	}
+	sqlite3_finalize(s);
+	kx_rdb_close(&r);
+}
+
+int main(void)
+{
+	const char *dir = test_dir();
+	char path[512], more[512], empty[512], missing[512];
+	char *text;
+
+	test_parse();
+
+	snprintf(path, sizeof(path), "%s/hops.db", dir);
+	fill(path);
 	snprintf(empty, sizeof(empty), "%s/empty.db", dir);
-	kx_store_close(NULL);
 	{
 		struct kx_store *st;
 		char err[256];
-		kx_store_open(empty, NULL, &st, err, sizeof(err));
-		kx_store_close(st);
+		if (kx_store_open(empty, NULL, &st, err, sizeof(err)) == 0)
+			kx_store_close(st);
 	}
-	check_report(empty, KX_OUT_TABLE,
-		     "SERVER  PORT  SNI  HANDSHAKES  HYBRID  PQ  CLASSICAL  OTHER  GROUPS  VERDICT\n",
-		     "table of an empty inventory: the header");
-	check_report(empty, KX_OUT_JSON, "[]\n", "JSON of an empty inventory: []");
+	test_hops(path, empty);
+	test_views_agree(path);
+	test_set(path);
+	test_clients(path);
+
+	snprintf(more, sizeof(more), "%s/more.db", dir);
+	fill(more);
+	fill_more(more);
+	test_health(more);
+	test_views_agree(more);
+	test_migration(dir, more);
 
 	snprintf(missing, sizeof(missing), "%s/missing.db", dir);
-	text = report(missing, KX_OUT_TABLE);
+	text = run(hops_fn, missing, NULL, KX_OUT_TABLE);
 	CHECK(strstr(text, "ERROR: ") && strstr(text, missing) &&
 		      strstr(text, "No such file or directory"),
 	      "missing database: %s", text);
@@ -202,7 +350,7 @@ int main(void)
 	CHECK(access(missing, F_OK) < 0 && errno == ENOENT, "and it is not created");
 
 	fclose(fopen(missing, "w"));
-	text = report(missing, KX_OUT_TABLE);
+	text = run(clients_fn, missing, NULL, KX_OUT_TABLE);
 	CHECK(strstr(text, "empty file, not a kexwatch database") != NULL, "empty file: %s", text);
 	free(text);
 

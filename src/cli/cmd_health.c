@@ -1,0 +1,64 @@
+/* cmd_health.c: `kexwatch health`: ClientHellos left unanswered, by size and hop. */
+#include <getopt.h>
+#include <stdio.h>
+
+#include "kexwatch/cli.h"
+#include "kexwatch/report.h"
+#include "report_opts.h"
+
+static void print_help(FILE *out)
+{
+	fprintf(out,
+		"usage: kexwatch health [OPTIONS]\n"
+		"\n"
+		"Problems a hybrid rollout causes. A hybrid ClientHello no longer fits one\n"
+		"1500-byte packet; paths with a broken MTU, MSS clamping or a size-limited\n"
+		"middlebox drop it. Shows ClientHellos without a ServerHello (rst, fin,\n"
+		"timeout, end-of-capture, gap) by size band (under 1500 bytes, 1500 or more,\n"
+		"unknown) and by hop (server IP, port); ClientHellos whose first segment never\n"
+		"reached the sensor; HelloRetryRequest round trips; ServerHellos 1 s or more\n"
+		"late (a retransmitted ClientHello segment); and findings that name the hops.\n"
+		"\n");
+	kx_report_cli_help(out, 1);
+	fprintf(out,
+		"  -h, --help        this help\n"
+		"\n"
+		"--json prints {bands, hops, findings, runs}; --csv prints the hops table.\n"
+		"\n"
+		"Exit status: 0 success, 1 the database could not be read, 2 usage error.\n");
+}
+
+int kx_cmd_health(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		KX_REPORT_LONGOPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	struct kx_report_cli o;
+	char err[512];
+	int ch;
+
+	kx_report_cli_init(&o, "health");
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (kx_report_cli_option(&o, ch, optarg))
+			continue;
+		if (ch == 'h') {
+			print_help(stdout);
+			return KX_EXIT_OK;
+		}
+		fprintf(stderr, "Try 'kexwatch health --help'.\n");
+		return KX_EXIT_USAGE;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "kexwatch health: unexpected argument '%s'\n", argv[optind]);
+		return KX_EXIT_USAGE;
+	}
+	if (kx_report_cli_finish(&o) < 0)
+		return KX_EXIT_USAGE;
+	if (kx_report_health(o.db, &o.f, o.fmt, stdout, err, sizeof(err)) < 0) {
+		fprintf(stderr, "kexwatch health: %s\n", err);
+		return KX_EXIT_FAIL;
+	}
+	return KX_EXIT_OK;
+}

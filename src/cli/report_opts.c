@@ -1,0 +1,75 @@
+/* report_opts.c: the options every report command takes. */
+#include "report_opts.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "cli_util.h"
+
+void kx_report_cli_init(struct kx_report_cli *o, const char *cmd)
+{
+	memset(o, 0, sizeof(*o));
+	o->cmd = cmd;
+	o->db = "kexwatch.db";
+	o->fmt = KX_OUT_TABLE;
+	kx_report_filter_init(&o->f);
+	o->now_us = (int64_t)kx_now_us();
+}
+
+int kx_report_cli_option(struct kx_report_cli *o, int ch, const char *arg)
+{
+	switch (ch) {
+	case KX_ROPT_DB: o->db = arg; return 1;
+	case KX_ROPT_JSON: o->fmt = KX_OUT_JSON; o->formats++; return 1;
+	case KX_ROPT_CSV: o->fmt = KX_OUT_CSV; o->formats++; return 1;
+	case KX_ROPT_SINCE: o->since = arg; return 1;
+	case KX_ROPT_UNTIL: o->until = arg; return 1;
+	case KX_ROPT_SENSOR: o->f.sensor = arg; return 1;
+	default: return 0;
+	}
+}
+
+static int parse_time(const struct kx_report_cli *o, const char *name, const char *arg,
+		      int64_t *ret)
+{
+	if (kx_report_parse_time(arg, o->now_us, ret) == 0)
+		return 0;
+	fprintf(stderr, "kexwatch %s: %s: expected an RFC 3339 time (2026-11-22T10:00:00Z, "
+			"2026-11-22) or a duration before now (30m, 24h, 7d), got '%s'\n",
+		o->cmd, name, arg);
+	return -1;
+}
+
+int kx_report_cli_finish(struct kx_report_cli *o)
+{
+	if (o->formats > 1) {
+		fprintf(stderr, "kexwatch %s: --json and --csv exclude each other\n", o->cmd);
+		return -1;
+	}
+	if (o->since && parse_time(o, "--since", o->since, &o->f.since_us) < 0)
+		return -1;
+	if (o->until && parse_time(o, "--until", o->until, &o->f.until_us) < 0)
+		return -1;
+	if (o->f.since_us >= o->f.until_us) {
+		fprintf(stderr, "kexwatch %s: --since must be before --until\n", o->cmd);
+		return -1;
+	}
+	return 0;
+}
+
+void kx_report_cli_help(FILE *out, int with_formats)
+{
+	fprintf(out,
+		"  --db FILE         SQLite inventory, opened read-only (default: kexwatch.db)\n");
+	if (with_formats)
+		fprintf(out,
+			"  --json            a JSON document instead of a table\n"
+			"  --csv             CSV (RFC 4180) with a header line instead of a table\n");
+	fprintf(out,
+		"  --since TIME      only handshakes whose first ClientHello segment is at or\n"
+		"                    after TIME: RFC 3339 (2026-11-22T10:00:00Z, 2026-11-22) or\n"
+		"                    a duration before now (30m, 24h, 7d, 2w)\n"
+		"  --until TIME      only handshakes before TIME (same forms)\n"
+		"  --sensor NAME     only handshakes recorded by this sensor (default: all)\n");
+}

@@ -1,0 +1,721 @@
+/* audit.c: judges the inventory against a policy file.
+ *
+ * Policy file: one rule per line, '#' starts a comment, blank lines are
+ * ignored:
+ *
+ *	ACTION  SERVER  PORT  SNI
+ *	required 10.20.0.0/16 443 *.corp.example
+ *	warn     *            *   *
+ *
+ * ACTION is `required` or `warn`. SERVER is `*`, an IPv4 or IPv6 address, or
+ * a CIDR block (host bits are ignored). PORT is `*`, a port or a range
+ * `LOW-HIGH`. SNI is `*` (any, including none), `-` (handshakes without
+ * SNI), or an fnmatch(3) glob compared case-insensitively (`*` also
+ * matches dots).
+ *
+ * A handshake is judged by the first rule it matches, so exceptions go
+ * before broad rules. Only deciding handshakes (hybrid, pq, hybrid-draft,
+ * classical, unknown) judge a rule; resumed and incomplete ones are counted
+ * and otherwise ignored. Per rule: PASS when every deciding handshake was
+ * hybrid or pq; FAIL for a required rule with a classical handshake; WARN
+ * for a warn rule with any other deciding handshake, or a required rule
+ * with hybrid-draft/unknown ones; NO TRAFFIC when no deciding handshake
+ * matched. NO TRAFFIC passes (a capture window need not see every server)
+ * unless strict, where it fails a required rule.
+ */
+#include "report_int.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kexwatch/emit.h"
+
+/* One handshake kept as evidence; strings are owned copies. */
+struct evidence {
+	bool set;
+	char *ts, *protocol, *client_ip, *server_ip, *sni, *group, *verdict, *reason, *source;
+	long long client_port, server_port, pkt_first_ch, pkt_sh;
+};
+
+struct rule {
+	int line;
+	bool required;
+	char *server_text, *port_text, *sni_text;
+	int family; /* 0: any server */
+	unsigned char addr[16];
+	int prefix;
+	long port_lo, port_hi;
+	const char *glob; /* NULL: any SNI; "" : no SNI */
+	/* Results. */
+	long long matched, deciding, pq, classical, client_no_pq, server_declined, tls12, other;
+	char *last_seen;
+	struct evidence ev;
+	enum kx_audit_status status;
+};
+
+struct kx_policy {
+	char *name;
+	struct rule *rules;
+	size_t n;
+};
+
+static void evidence_free(struct evidence *e)
+{
+	free(e->ts);
+	free(e->protocol);
+	free(e->client_ip);
+	free(e->server_ip);
+	free(e->sni);
+	free(e->group);
+	free(e->verdict);
+	free(e->reason);
+	free(e->source);
+	memset(e, 0, sizeof(*e));
+}
+
+void kx_policy_free(struct kx_policy *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n; i++) {
+		free(p->rules[i].server_text);
+		free(p->rules[i].port_text);
+		free(p->rules[i].sni_text);
+		free(p->rules[i].last_seen);
+		evidence_free(&p->rules[i].ev);
+	}
+	free(p->rules);
+	free(p->name);
+	free(p);
+}
+
+static int parse_server(struct rule *r, const char *s)
+{
+	char buf[64], *slash;
+	long prefix = -1;
+
+	if (strcmp(s, "*") == 0)
+		return 0;
+	if (strlen(s) >= sizeof(buf))
+		return -1;
+	strcpy(buf, s);
+	if ((slash = strchr(buf, '/'))) {
+		char *end;
+		*slash = '\0';
+		errno = 0;
+		prefix = strtol(slash + 1, &end, 10);
+		if (errno || end == slash + 1 || *end || prefix < 0)
+			return -1;
+	}
+	if (inet_pton(AF_INET, buf, r->addr) == 1) {
+		r->family = 4;
+		r->prefix = prefix < 0 ? 32 : (int)prefix;
+		return prefix > 32 ? -1 : 0;
+	}
+	if (inet_pton(AF_INET6, buf, r->addr) == 1) {
+		r->family = 6;
+		r->prefix = prefix < 0 ? 128 : (int)prefix;
+		return prefix > 128 ? -1 : 0;
+	}
+	return -1;
+}
+
+static int parse_port(const char *s, long *ret)
+{
+	char *end;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	*ret = strtol(s, &end, 10);
+	return errno || *end || *ret < 1 || *ret > 65535 ? -1 : 0;
+}
+
+static int parse_ports(struct rule *r, const char *s)
+{
+	char buf[16], *dash;
+
+	r->port_lo = 0;
+	r->port_hi = 65535;
+	if (strcmp(s, "*") == 0)
+		return 0;
+	if (strlen(s) >= sizeof(buf))
+		return -1;
+	strcpy(buf, s);
+	if ((dash = strchr(buf, '-'))) {
+		*dash = '\0';
+		return parse_port(buf, &r->port_lo) < 0 || parse_port(dash + 1, &r->port_hi) < 0 ||
+		       r->port_lo > r->port_hi ? -1 : 0;
+	}
+	if (parse_port(buf, &r->port_lo) < 0)
+		return -1;
+	r->port_hi = r->port_lo;
+	return 0;
+}
+
+static char *dupstr(const char *s)
+{
+	char *d = malloc(strlen(s) + 1);
+	if (d)
+		strcpy(d, s);
+	return d;
+}
+
+/* Splits a line into at most 5 whitespace-separated fields (5 = too many). */
+static int split(char *line, char **f)
+{
+	int n = 0;
+	char *p = line;
+
+	while (n < 5) {
+		while (*p == ' ' || *p == '\t' || *p == '\r')
+			p++;
+		if (!*p)
+			break;
+		f[n++] = p;
+		while (*p && *p != ' ' && *p != '\t' && *p != '\r')
+			p++;
+		if (*p)
+			*p++ = '\0';
+	}
+	return n;
+}
+
+struct kx_policy *kx_policy_parse(const char *text, const char *name, char *err, size_t errlen)
+{
+	struct kx_policy *p = calloc(1, sizeof(*p));
+	size_t cap = 0;
+	int line_no = 0;
+	const char *t = text;
+
+	if (!p || !(p->name = dupstr(name)))
+		goto oom;
+	while (*t) {
+		char line[1024], *f[5];
+		size_t len = strcspn(t, "\n");
+		int n;
+
+		line_no++;
+		if (len >= sizeof(line)) {
+			snprintf(err, errlen, "%s:%d: line longer than %zu bytes", name, line_no,
+				 sizeof(line) - 1);
+			goto fail;
+		}
+		memcpy(line, t, len);
+		line[len] = '\0';
+		t += len + (t[len] == '\n');
+		if (strchr(line, '#'))
+			*strchr(line, '#') = '\0';
+		n = split(line, f);
+		if (n == 0)
+			continue;
+		if (n != 4) {
+			snprintf(err, errlen, "%s:%d: expected 4 fields (ACTION SERVER PORT SNI), "
+				 "got %s%d", name, line_no, n > 4 ? "more than " : "", n > 4 ? 4 : n);
+			goto fail;
+		}
+		if (p->n == cap) {
+			size_t c = cap ? 2 * cap : 8;
+			struct rule *v = realloc(p->rules, c * sizeof(*v));
+			if (!v)
+				goto oom;
+			p->rules = v;
+			cap = c;
+		}
+		struct rule *r = &p->rules[p->n];
+		memset(r, 0, sizeof(*r));
+		r->line = line_no;
+		if (strcmp(f[0], "required") == 0) {
+			r->required = true;
+		} else if (strcmp(f[0], "warn") != 0) {
+			snprintf(err, errlen, "%s:%d: unknown action '%s': expected required or warn",
+				 name, line_no, f[0]);
+			goto fail;
+		}
+		if (parse_server(r, f[1]) < 0) {
+			snprintf(err, errlen, "%s:%d: bad server '%s': expected *, an IPv4 or IPv6 "
+				 "address, or a CIDR block such as 10.0.0.0/8 or 2001:db8::/32",
+				 name, line_no, f[1]);
+			goto fail;
+		}
+		if (parse_ports(r, f[2]) < 0) {
+			snprintf(err, errlen, "%s:%d: bad port '%s': expected *, a port from 1 to "
+				 "65535, or a range such as 8000-8999", name, line_no, f[2]);
+			goto fail;
+		}
+		r->server_text = dupstr(f[1]);
+		r->port_text = dupstr(f[2]);
+		r->sni_text = dupstr(f[3]);
+		p->n++;
+		if (!r->server_text || !r->port_text || !r->sni_text)
+			goto oom;
+		r->glob = strcmp(f[3], "*") == 0 ? NULL : strcmp(f[3], "-") == 0 ? "" : r->sni_text;
+	}
+	if (p->n == 0) {
+		snprintf(err, errlen, "%s: no rules (expected lines such as "
+			 "'required 10.0.0.0/8 443 *.example.com')", name);
+		goto fail;
+	}
+	return p;
+oom:
+	snprintf(err, errlen, "%s: out of memory", name);
+fail:
+	kx_policy_free(p);
+	return NULL;
+}
+
+struct kx_policy *kx_policy_load(const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	char *text = NULL;
+	size_t len = 0, cap = 0, n;
+	char buf[4096];
+	struct kx_policy *p = NULL;
+
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+		if (len + n + 1 > cap) {
+			size_t c = 2 * (len + n + 1);
+			char *v = realloc(text, c);
+			if (!v) {
+				snprintf(err, errlen, "%s: out of memory", path);
+				goto out;
+			}
+			text = v;
+			cap = c;
+		}
+		memcpy(text + len, buf, n);
+		len += n;
+		/* A policy is a few lines: refuse what is clearly not one. */
+		if (len > (1u << 20)) {
+			snprintf(err, errlen, "%s: larger than 1 MiB, not a policy file", path);
+			goto out;
+		}
+	}
+	if (ferror(f)) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (memchr(text ? text : "", '\0', len)) {
+		snprintf(err, errlen, "%s: binary file, not a policy file", path);
+		goto out;
+	}
+	if (text)
+		text[len] = '\0';
+	p = kx_policy_parse(text ? text : "", path, err, errlen);
+out:
+	free(text);
+	fclose(f);
+	return p;
+}
+
+/* --- matching --- */
+
+struct addr {
+	int family;
+	unsigned char a[16];
+};
+
+static bool match_server(const struct rule *r, const struct addr *a)
+{
+	int full, rest;
+
+	if (!r->family)
+		return true;
+	if (r->family != a->family)
+		return false;
+	full = r->prefix / 8;
+	rest = r->prefix % 8;
+	if (memcmp(r->addr, a->a, (size_t)full) != 0)
+		return false;
+	if (rest) {
+		unsigned char mask = (unsigned char)(0xff << (8 - rest));
+		return (r->addr[full] & mask) == (a->a[full] & mask);
+	}
+	return true;
+}
+
+static bool match_sni(const struct rule *r, const char *sni)
+{
+	if (!r->glob)
+		return true;
+	if (!*r->glob)
+		return !sni;
+	return sni && fnmatch(r->glob, sni, FNM_CASEFOLD) == 0;
+}
+
+static char *col_dup(sqlite3_stmt *s, int i)
+{
+	const char *v = (const char *)sqlite3_column_text(s, i);
+	return v ? dupstr(v) : NULL;
+}
+
+enum {
+	C_TS, C_PROTOCOL, C_CLIENT, C_CPORT, C_SERVER, C_SPORT, C_SNI, C_VERDICT, C_REASON,
+	C_GROUP, C_SOURCE, C_PKT, C_PKT_SH,
+};
+
+static const char rows_sql[] =
+	"WITH " KX_SQL_FILTERED
+	" SELECT ts_first, protocol, client_ip, client_port, server_ip, server_port, sni,"
+	" verdict, reason, group_name, source, pkt_first_ch, pkt_sh"
+	" FROM h ORDER BY ts_first_us, id";
+
+static int keep(struct evidence *e, sqlite3_stmt *s)
+{
+	evidence_free(e);
+	e->set = true;
+	e->ts = col_dup(s, C_TS);
+	e->protocol = col_dup(s, C_PROTOCOL);
+	e->client_ip = col_dup(s, C_CLIENT);
+	e->server_ip = col_dup(s, C_SERVER);
+	e->sni = col_dup(s, C_SNI);
+	e->group = col_dup(s, C_GROUP);
+	e->verdict = col_dup(s, C_VERDICT);
+	e->reason = col_dup(s, C_REASON);
+	e->source = col_dup(s, C_SOURCE);
+	e->client_port = sqlite3_column_int64(s, C_CPORT);
+	e->server_port = sqlite3_column_int64(s, C_SPORT);
+	e->pkt_first_ch = sqlite3_column_int64(s, C_PKT);
+	e->pkt_sh = sqlite3_column_type(s, C_PKT_SH) == SQLITE_NULL ? 0 :
+		    sqlite3_column_int64(s, C_PKT_SH);
+	return e->ts && e->protocol && e->client_ip && e->server_ip && e->verdict ? 0 : -1;
+}
+
+struct totals {
+	long long handshakes, deciding, unmatched, unmatched_deciding;
+	int failed, warned, no_traffic, required;
+};
+
+static int evaluate(struct kx_rdb *db, const struct kx_policy *p,
+		    const struct kx_report_filter *f, struct totals *t)
+{
+	sqlite3_stmt *s = kx_rdb_prepare(db, rows_sql, f);
+	char last_ip[64] = "";
+	struct addr a = { 0 };
+	int rc;
+
+	if (!s)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *ip = (const char *)sqlite3_column_text(s, C_SERVER);
+		const char *sni = (const char *)sqlite3_column_text(s, C_SNI);
+		const char *verdict = (const char *)sqlite3_column_text(s, C_VERDICT);
+		const char *reason = (const char *)sqlite3_column_text(s, C_REASON);
+		long long port = sqlite3_column_int64(s, C_SPORT);
+		bool decides, pq, classical;
+		struct rule *r = NULL;
+
+		if (!ip || !verdict)
+			continue;
+		/* Rows come in time order, often many for one server. */
+		if (strcmp(ip, last_ip) != 0) {
+			snprintf(last_ip, sizeof(last_ip), "%s", ip);
+			a.family = inet_pton(AF_INET, ip, a.a) == 1 ? 4 :
+				   inet_pton(AF_INET6, ip, a.a) == 1 ? 6 : 0;
+		}
+		pq = strcmp(verdict, "hybrid") == 0 || strcmp(verdict, "pq") == 0;
+		classical = strcmp(verdict, "classical") == 0;
+		decides = pq || classical || strcmp(verdict, "hybrid-draft") == 0 ||
+			  strcmp(verdict, "unknown") == 0;
+		t->handshakes++;
+		t->deciding += decides;
+		for (size_t i = 0; i < p->n && !r; i++) {
+			struct rule *c = &p->rules[i];
+			if (port >= c->port_lo && port <= c->port_hi && match_server(c, &a) &&
+			    match_sni(c, sni))
+				r = c;
+		}
+		if (!r) {
+			t->unmatched++;
+			t->unmatched_deciding += decides;
+			continue;
+		}
+		r->matched++;
+		free(r->last_seen);
+		r->last_seen = col_dup(s, C_TS);
+		if (!decides)
+			continue;
+		r->deciding++;
+		if (pq) {
+			r->pq++;
+			continue;
+		}
+		if (classical) {
+			r->classical++;
+			r->client_no_pq += reason && strcmp(reason, "client-no-pq") == 0;
+			r->server_declined += reason && strcmp(reason, "server-declined") == 0;
+			r->tls12 += reason && strcmp(reason, "tls12") == 0;
+		} else {
+			r->other++;
+		}
+		/* The evidence is the newest classical handshake, else the newest
+		 * other non-PQ one. */
+		if ((classical || !r->classical) && keep(&r->ev, s) < 0) {
+			sqlite3_finalize(s);
+			snprintf(db->err, db->errlen, "out of memory");
+			return -1;
+		}
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return kx_rdb_fail(db);
+	return 0;
+}
+
+static void judge(const struct kx_policy *p, bool strict, struct totals *t)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		struct rule *r = &p->rules[i];
+
+		t->required += r->required;
+		if (!r->deciding) {
+			r->status = KX_AUDIT_NO_TRAFFIC;
+			t->no_traffic++;
+			t->failed += strict && r->required;
+		} else if (r->required && r->classical) {
+			r->status = KX_AUDIT_FAIL;
+			t->failed++;
+		} else if (r->classical || r->other) {
+			r->status = KX_AUDIT_WARN;
+			t->warned++;
+		} else {
+			r->status = KX_AUDIT_PASS;
+		}
+	}
+}
+
+static const char *status_word(enum kx_audit_status st, bool upper)
+{
+	static const char *const w[][2] = {
+		[KX_AUDIT_PASS] = { "pass", "PASS" },
+		[KX_AUDIT_WARN] = { "warn", "WARN" },
+		[KX_AUDIT_FAIL] = { "fail", "FAIL" },
+		[KX_AUDIT_NO_TRAFFIC] = { "no-traffic", "NO TRAFFIC" },
+	};
+	return w[st][upper];
+}
+
+static void endpoint(FILE *out, const char *ip, long long port)
+{
+	if (strchr(ip, ':'))
+		fprintf(out, "[%s]:%lld", ip, port);
+	else
+		fprintf(out, "%s:%lld", ip, port);
+}
+
+static void print_text(const struct kx_policy *p, const struct totals *t, bool strict, FILE *out)
+{
+	fprintf(out, "policy %s: %zu rule%s; %lld handshakes, %lld deciding, %lld matched no "
+		     "rule\n", p->name, p->n, p->n == 1 ? "" : "s", t->handshakes, t->deciding,
+		t->unmatched);
+	for (size_t i = 0; i < p->n; i++) {
+		const struct rule *r = &p->rules[i];
+		const struct evidence *e = &r->ev;
+
+		fprintf(out, "\n%-10s line %d: %s %s port %s sni ", status_word(r->status, true),
+			r->line, r->required ? "required" : "warn", r->server_text, r->port_text);
+		kx_cell_print(out, r->sni_text);
+		fprintf(out, "\n           %lld handshakes, %lld deciding: %lld hybrid/pq, "
+			     "%lld classical", r->matched, r->deciding, r->pq, r->classical);
+		if (r->classical)
+			fprintf(out, " (client-no-pq %lld, server-declined %lld, tls12 %lld)",
+				r->client_no_pq, r->server_declined, r->tls12);
+		fprintf(out, ", %lld other\n", r->other);
+		if (r->status == KX_AUDIT_NO_TRAFFIC)
+			fprintf(out, "           no deciding handshake matched this rule%s\n",
+				strict && r->required ? ": fails with --strict" : "");
+		if (!e->set)
+			continue;
+		fprintf(out, "           last %s: %s %s ", strcmp(e->verdict, "classical") == 0 ?
+			"classical" : e->verdict, e->ts, e->protocol);
+		endpoint(out, e->client_ip, e->client_port);
+		fputs(" -> ", out);
+		endpoint(out, e->server_ip, e->server_port);
+		fputs(" sni ", out);
+		kx_cell_print(out, e->sni ? e->sni : "-");
+		fprintf(out, " group %s reason %s\n", e->group ? e->group : "-",
+			e->reason ? e->reason : "-");
+		fputs("           evidence: ", out);
+		kx_cell_print(out, e->source ? e->source : "(unknown source)");
+		fprintf(out, " packet %lld", e->pkt_first_ch);
+		if (e->pkt_sh)
+			fprintf(out, " (ServerHello packet %lld)", e->pkt_sh);
+		putc('\n', out);
+	}
+	fprintf(out, "\naudit: %s: %d of %d required rule%s failed, %d warning%s, %d without "
+		     "traffic\n", t->failed ? "FAIL" : t->warned ? "PASS with warnings" : "PASS",
+		t->failed, t->required, t->required == 1 ? "" : "s", t->warned,
+		t->warned == 1 ? "" : "s", t->no_traffic);
+}
+
+static void json_str(FILE *out, const char *s)
+{
+	if (s)
+		kx_json_fputs(out, s, strlen(s));
+	else
+		fputs("null", out);
+}
+
+static void print_json(const struct kx_policy *p, const struct totals *t, bool strict, FILE *out)
+{
+	fputs("{\"policy\":", out);
+	json_str(out, p->name);
+	fprintf(out, ",\"status\":\"%s\",\"strict\":%s,\"handshakes\":%lld,\"deciding\":%lld,"
+		     "\"unmatched\":%lld,\"unmatched_deciding\":%lld,\"required_rules\":%d,"
+		     "\"failed\":%d,\"warnings\":%d,\"no_traffic\":%d,\"rules\":[",
+		t->failed ? "fail" : t->warned ? "warn" : "pass", strict ? "true" : "false",
+		t->handshakes, t->deciding, t->unmatched, t->unmatched_deciding, t->required,
+		t->failed, t->warned, t->no_traffic);
+	for (size_t i = 0; i < p->n; i++) {
+		const struct rule *r = &p->rules[i];
+		const struct evidence *e = &r->ev;
+
+		fprintf(out, "%s\n {\"line\":%d,\"action\":\"%s\",\"server\":", i ? "," : "",
+			r->line, r->required ? "required" : "warn");
+		json_str(out, r->server_text);
+		fputs(",\"port\":", out);
+		json_str(out, r->port_text);
+		fputs(",\"sni\":", out);
+		json_str(out, r->sni_text);
+		fprintf(out, ",\"status\":\"%s\",\"handshakes\":%lld,\"deciding\":%lld,\"pq\":%lld,"
+			     "\"classical\":%lld,\"client_no_pq\":%lld,\"server_declined\":%lld,"
+			     "\"tls12\":%lld,\"other\":%lld,\"last_handshake\":",
+			status_word(r->status, false), r->matched, r->deciding, r->pq, r->classical,
+			r->client_no_pq, r->server_declined, r->tls12, r->other);
+		json_str(out, r->last_seen);
+		fputs(",\"evidence\":", out);
+		if (!e->set) {
+			fputs("null}", out);
+			continue;
+		}
+		fputs("{\"ts\":", out);
+		json_str(out, e->ts);
+		fputs(",\"protocol\":", out);
+		json_str(out, e->protocol);
+		fputs(",\"client_ip\":", out);
+		json_str(out, e->client_ip);
+		fprintf(out, ",\"client_port\":%lld,\"server_ip\":", e->client_port);
+		json_str(out, e->server_ip);
+		fprintf(out, ",\"server_port\":%lld,\"sni\":", e->server_port);
+		json_str(out, e->sni);
+		fputs(",\"group\":", out);
+		json_str(out, e->group);
+		fputs(",\"verdict\":", out);
+		json_str(out, e->verdict);
+		fputs(",\"reason\":", out);
+		json_str(out, e->reason);
+		fputs(",\"source\":", out);
+		json_str(out, e->source);
+		fprintf(out, ",\"pkt_first_ch\":%lld,\"pkt_sh\":", e->pkt_first_ch);
+		if (e->pkt_sh)
+			fprintf(out, "%lld}}", e->pkt_sh);
+		else
+			fputs("null}}", out);
+	}
+	fputs("\n]}\n", out);
+}
+
+static void csv_num(FILE *out, long long v)
+{
+	fprintf(out, ",%lld", v);
+}
+
+static void csv_str(FILE *out, const char *s)
+{
+	putc(',', out);
+	kx_csv_field(out, s ? s : "");
+}
+
+static void print_csv(const struct kx_policy *p, FILE *out)
+{
+	fputs("line,action,server,port,sni,status,handshakes,deciding,pq,classical,"
+	      "client_no_pq,server_declined,tls12,other,last_handshake,evidence_ts,"
+	      "evidence_protocol,evidence_client_ip,evidence_client_port,evidence_server_ip,"
+	      "evidence_server_port,evidence_sni,evidence_group,evidence_verdict,"
+	      "evidence_reason,evidence_source,evidence_pkt_first_ch,evidence_pkt_sh\r\n", out);
+	for (size_t i = 0; i < p->n; i++) {
+		const struct rule *r = &p->rules[i];
+		const struct evidence *e = &r->ev;
+
+		fprintf(out, "%d", r->line);
+		csv_str(out, r->required ? "required" : "warn");
+		csv_str(out, r->server_text);
+		csv_str(out, r->port_text);
+		csv_str(out, r->sni_text);
+		csv_str(out, status_word(r->status, false));
+		csv_num(out, r->matched);
+		csv_num(out, r->deciding);
+		csv_num(out, r->pq);
+		csv_num(out, r->classical);
+		csv_num(out, r->client_no_pq);
+		csv_num(out, r->server_declined);
+		csv_num(out, r->tls12);
+		csv_num(out, r->other);
+		csv_str(out, r->last_seen);
+		if (e->set) {
+			csv_str(out, e->ts);
+			csv_str(out, e->protocol);
+			csv_str(out, e->client_ip);
+			csv_num(out, e->client_port);
+			csv_str(out, e->server_ip);
+			csv_num(out, e->server_port);
+			csv_str(out, e->sni);
+			csv_str(out, e->group);
+			csv_str(out, e->verdict);
+			csv_str(out, e->reason);
+			csv_str(out, e->source);
+			csv_num(out, e->pkt_first_ch);
+			if (e->pkt_sh)
+				csv_num(out, e->pkt_sh);
+			else
+				fputs(",", out);
+		} else {
+			fputs(",,,,,,,,,,,,,", out);
+		}
+		fputs("\r\n", out);
+	}
+}
+
+int kx_report_audit(const char *db_path, struct kx_policy *p,
+		    const struct kx_report_filter *f, bool strict, enum kx_out_format fmt,
+		    FILE *out, bool *ret_failed, char *err, size_t errlen)
+{
+	struct totals t = { 0 };
+	struct kx_rdb db;
+	int rc = -1;
+
+	*ret_failed = false;
+	/* The policy's results live in it: a second audit starts from zero. */
+	for (size_t i = 0; i < p->n; i++) {
+		struct rule *r = &p->rules[i];
+		r->matched = r->deciding = r->pq = r->classical = 0;
+		r->client_no_pq = r->server_declined = r->tls12 = r->other = 0;
+		free(r->last_seen);
+		r->last_seen = NULL;
+		evidence_free(&r->ev);
+	}
+	if (kx_rdb_open(&db, db_path, err, errlen) < 0)
+		return -1;
+	if (evaluate(&db, p, f, &t) < 0)
+		goto out;
+	judge(p, strict, &t);
+	if (fmt == KX_OUT_JSON)
+		print_json(p, &t, strict, out);
+	else if (fmt == KX_OUT_CSV)
+		print_csv(p, out);
+	else
+		print_text(p, &t, strict, out);
+	*ret_failed = t.failed > 0;
+	rc = kx_rdb_finish_output(&db, out);
+out:
+	kx_rdb_close(&db);
+	return rc;
+}

@@ -1,0 +1,90 @@
+/* clients.c: one line per client IP: does it offer post-quantum key
+ * exchange in all, some or none of its ClientHellos, which PQ groups, what
+ * it talks to, and its handshakes per verdict. The clients that offer no PQ
+ * come first: they are the ones to upgrade.
+ *
+ * Only handshakes whose ClientHello was parsed (ch_bytes > 0) say what a
+ * client offers; a ClientHello whose first segment was lost (incomplete/gap)
+ * counts as a handshake but not as an offer. PQ group names come from the
+ * built-in registry (groups.c), not from a --groups file given to `read`;
+ * SSH clients' PQ methods come from kex_offered (schema 2 files).
+ */
+#include "report_int.h"
+
+#include <string.h>
+
+/* SSH clients offer kex methods by name (kex_offered, schema 2): the
+ * comma list becomes a JSON array; RFC 4251 names hold no quote. */
+const char kx_clients_ssh_sql[] =
+	"   UNION ALL SELECT h.client_ip, j.value, kx_ssh_kex_class(j.value) FROM h,"
+	"   json_each('[\"' || replace(h.kex_offered, ',', '\",\"') || '\"]') AS j"
+	"   WHERE h.kex_offered <> ''";
+
+const char kx_clients_sql[] =
+	"WITH " KX_SQL_FILTERED ","
+	" pqg AS (SELECT client_ip, kx_set(name) AS pq_groups_offered FROM"
+	"  (SELECT h.client_ip, kx_group_name(j.value) AS name, kx_group_family(j.value) AS fam"
+	"   FROM h, json_each(h.groups_offered) AS j"
+	"   UNION ALL SELECT h.client_ip, kx_group_name(j.value), kx_group_family(j.value)"
+	"   FROM h, json_each(h.groups_offered_2) AS j%s)"
+	"  WHERE fam IN ('hybrid', 'pq', 'hybrid-draft') GROUP BY client_ip),"
+	" alpns AS (SELECT h.client_ip, kx_set(j.value, 3) AS sample_alpns"
+	"  FROM h, json_each(h.alpn) AS j GROUP BY h.client_ip),"
+	" c AS (SELECT client_ip," KX_SQL_COUNTS
+	"  sum(ch_bytes > 0) AS n_hello, sum(ch_bytes > 0 AND offers_pq) AS n_offers_pq,"
+	"  count(DISTINCT server_ip) AS servers, kx_set(protocol) AS protocols,"
+	"  kx_set(sni, 3) AS sample_snis"
+	"  FROM h GROUP BY client_ip),"
+	" o AS (SELECT *, CASE WHEN n_hello = 0 THEN 'unknown'"
+	"  WHEN n_offers_pq = n_hello THEN 'all' WHEN n_offers_pq = 0 THEN 'none'"
+	"  ELSE 'some' END AS offers_pq FROM c)"
+	" SELECT client_ip, first_seen, last_seen, handshakes, n_hello, n_offers_pq,"
+	" n_hello - n_offers_pq AS n_no_pq, offers_pq, pq_groups_offered, servers,"
+	" protocols, sample_snis, sample_alpns, n_hybrid, n_pq, n_hybrid_draft, n_classical,"
+	" n_client_no_pq, n_server_declined, n_tls12, n_resumed, n_incomplete, n_unknown,"
+	" CASE offers_pq WHEN 'none' THEN 2 WHEN 'some' THEN 1 ELSE 0 END AS risk"
+	"%s"
+	" FROM o LEFT JOIN pqg USING (client_ip) LEFT JOIN alpns USING (client_ip)"
+	" ORDER BY risk DESC, n_no_pq DESC, handshakes DESC, client_ip";
+
+static const struct kx_col table_cols[] = {
+	{ "client_ip", "CLIENT", false },     { "handshakes", "HANDSHAKES", true },
+	{ "offers", "OFFERS PQ", false },     { "pq_groups_offered", "PQ GROUPS", false },
+	{ "servers", "SERVERS", true },       { "n_classical", "CLASSICAL", true },
+	{ "protocols", "PROTO", false },      { "sample_snis", "SNI (SAMPLE)", false },
+	{ "sample_alpns", "ALPN", false },    { "last_seen_s", "LAST SEEN", false },
+};
+
+int kx_report_clients(const char *db_path, const struct kx_report_filter *f,
+		      enum kx_out_format fmt, FILE *out, char *err, size_t errlen)
+{
+	struct kx_rdb r;
+	sqlite3_stmt *s = NULL;
+	char *sql;
+	int rc = -1;
+
+	if (kx_rdb_open(&r, db_path, err, errlen) < 0)
+		return -1;
+	/* The table says "none (0/4)": how many of the parsed ClientHellos offered. */
+	sql = sqlite3_mprintf(kx_clients_sql, r.version >= 2 ? kx_clients_ssh_sql : "",
+			      fmt == KX_OUT_TABLE ?
+			      ", offers_pq || ' (' || n_offers_pq || '/' || n_hello || ')' AS offers,"
+			      " substr(last_seen, 1, 19) || 'Z' AS last_seen_s" : "");
+	if (!sql) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (!(s = kx_rdb_prepare(&r, sql, f)))
+		goto out;
+	if (kx_rdb_print(s, fmt, table_cols, sizeof(table_cols) / sizeof(table_cols[0]), out) !=
+	    SQLITE_DONE) {
+		kx_rdb_fail(&r);
+		goto out;
+	}
+	rc = kx_rdb_finish_output(&r, out);
+out:
+	sqlite3_free(sql);
+	sqlite3_finalize(s);
+	kx_rdb_close(&r);
+	return rc;
+}

@@ -1,0 +1,370 @@
+/* health.c: what a hybrid rollout breaks. A hybrid ClientHello carries a
+ * 1,216-byte X25519MLKEM768 share and no longer fits one 1500-byte packet;
+ * paths with a broken MTU, MSS clamping or a middlebox with a size limit
+ * drop it, and the handshake dies without a ServerHello.
+ *
+ * The report groups handshakes by the size of their largest ClientHello
+ * (the one after a HelloRetryRequest carries the hybrid share): under 1500
+ * bytes, 1500 or more, and "unknown" when no ClientHello was reassembled;
+ * and by hop (server IP and port: a network path, whatever the SNI). For
+ * each it counts ClientHellos without a ServerHello by reason, HRR round
+ * trips, ClientHellos whose first segment never reached the sensor
+ * (incomplete/gap with ch_segments = 0) and slow ServerHellos.
+ *
+ * Retransmitted ClientHello segments are not stored per handshake. What
+ * can be derived: a ServerHello 1 s or more after the ClientHello (Linux's
+ * initial RTO is 1 s, its minimum 200 ms) hints at a lost and retransmitted
+ * segment, and the runs' reasm_retransmits counter gives the total of
+ * retransmitted segments of the runs that recorded the handshakes.
+ */
+#include "report_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "kexwatch/emit.h"
+
+#define SLOW_US 1000000
+
+/* s: the filtered handshakes with their size band. */
+#define HEALTH_CTE                                                                        \
+	"WITH " KX_SQL_FILTERED ","                                                       \
+	" s AS (SELECT *, max(ch_bytes, coalesce(ch2_bytes, 0)) AS size,"                 \
+	"  CASE WHEN max(ch_bytes, coalesce(ch2_bytes, 0)) = 0 THEN 'unknown'"            \
+	"  WHEN max(ch_bytes, coalesce(ch2_bytes, 0)) < 1500 THEN '< 1500'"               \
+	"  ELSE '>= 1500' END AS band,"                                                   \
+	"  verdict = 'incomplete' AS unanswered,"                                         \
+	"  verdict = 'incomplete' AND reason IS 'gap' AND ch_segments = 0 AS first_lost,"  \
+	"  coalesce(ch_to_sh_us >= 1000000, 0) AS slow FROM h)"
+
+const char kx_health_bands_sql[] =
+	HEALTH_CTE
+	" SELECT band, count(*) AS handshakes, count(*) - sum(unanswered) AS answered,"
+	" sum(unanswered) AS no_server_hello,"
+	" sum(unanswered AND reason IS 'rst') AS n_rst,"
+	" sum(unanswered AND reason IS 'fin') AS n_fin,"
+	" sum(unanswered AND reason IS 'timeout') AS n_timeout,"
+	" sum(unanswered AND reason IS 'end-of-capture') AS n_end_of_capture,"
+	" sum(unanswered AND reason IS 'gap') AS n_gap,"
+	" sum(unanswered AND reason NOT IN ('rst', 'fin', 'timeout', 'end-of-capture', 'gap'))"
+	"  AS n_other,"
+	" sum(first_lost) AS n_first_segment_lost, sum(hrr) AS n_hrr, sum(slow) AS n_slow,"
+	" round(100.0 * sum(unanswered) / count(*), 1) AS pct_no_server_hello"
+	" FROM s GROUP BY band"
+	" ORDER BY CASE band WHEN '< 1500' THEN 0 WHEN '>= 1500' THEN 1 ELSE 2 END";
+
+static const char hops_sql[] =
+	HEALTH_CTE
+	" SELECT *%s FROM (SELECT server_ip, server_port, count(*) AS handshakes,"
+	" sum(band = '< 1500') AS n_small, sum(band = '< 1500' AND unanswered) AS n_small_no_sh,"
+	" sum(band = '>= 1500') AS n_large, sum(band = '>= 1500' AND unanswered) AS n_large_no_sh,"
+	" sum(first_lost) AS n_first_segment_lost, sum(unanswered) AS no_server_hello,"
+	" kx_set(CASE WHEN unanswered THEN reason END) AS reasons,"
+	" sum(hrr) AS n_hrr, kx_set(CASE WHEN hrr THEN kx_group_name(hrr_group) END) AS hrr_groups,"
+	" sum(slow) AS n_slow, max(ch_to_sh_us) AS max_ch_to_sh_us,"
+	" kx_set(sni, 3) AS sample_snis, max(ts_last) AS last_seen,"
+	" kx_set(CASE WHEN unanswered AND band = '>= 1500' THEN reason END) AS large_reasons,"
+	" kx_set(CASE WHEN unanswered AND band <> '>= 1500' THEN reason END) AS other_reasons"
+	" FROM s GROUP BY server_ip, server_port)"
+	" WHERE no_server_hello + n_hrr + n_slow > 0"
+	" ORDER BY n_large_no_sh + n_first_segment_lost DESC, no_server_hello DESC, n_slow DESC,"
+	" n_hrr DESC, server_ip, server_port";
+
+static const char runs_sql[] =
+	"WITH " KX_SQL_FILTERED
+	" SELECT count(*), sum(json_extract(counters, '$.reasm_retransmits')),"
+	" sum(json_extract(counters, '$.reasm_ooo_segments')),"
+	" sum(json_extract(counters, '$.capture_dropped'))"
+	"  + sum(json_extract(counters, '$.capture_if_dropped')),"
+	" sum(counters IS NULL)"
+	" FROM runs WHERE id IN (SELECT run_id FROM h)";
+
+static const struct kx_col band_cols[] = {
+	{ "band", "CLIENTHELLO", false },   { "handshakes", "HANDSHAKES", true },
+	{ "answered", "ANSWERED", true },   { "no_server_hello", "NO SERVERHELLO", true },
+	{ "pct_no_server_hello", "%", true },
+	{ "n_rst", "RST", true },           { "n_fin", "FIN", true },
+	{ "n_timeout", "TIMEOUT", true },   { "n_end_of_capture", "END-OF-CAPTURE", true },
+	{ "n_gap", "GAP", true },           { "n_other", "OTHER", true },
+	{ "n_first_segment_lost", "FIRST SEGMENT LOST", true },
+	{ "n_hrr", "HRR", true },           { "n_slow", "SLOW SH", true },
+};
+
+static const struct kx_col hop_cols[] = {
+	{ "server_ip", "SERVER", false },   { "server_port", "PORT", true },
+	{ "handshakes", "HANDSHAKES", true }, { "large", ">=1500 NO-SH", false },
+	{ "small", "<1500 NO-SH", false },  { "n_first_segment_lost", "FIRST SEG LOST", true },
+	{ "reasons", "REASONS", false },    { "n_hrr", "HRR", true },
+	{ "n_slow", "SLOW SH", true },      { "sample_snis", "SNI (SAMPLE)", false },
+};
+
+/* Table-only columns of the hops query: "1/1" style ratios. */
+static const char hops_table_tail[] =
+	", n_large_no_sh || '/' || n_large AS large, n_small_no_sh || '/' || n_small AS small";
+
+static const char *const sev_name[] = { "error", "warning", "info" };
+
+const char *kx_severity_name(enum kx_severity sev)
+{
+	return sev_name[sev];
+}
+
+static void add(struct kx_findings *fs, enum kx_severity sev, const char *kind, const char *ip,
+		long long port, long long count, char *text)
+{
+	if (!text || fs->oom) {
+		fs->oom = true;
+		sqlite3_free(text);
+		return;
+	}
+	if (fs->n == fs->cap) {
+		size_t cap = fs->cap ? 2 * fs->cap : 8;
+		struct kx_finding *v = realloc(fs->v, cap * sizeof(*v));
+		if (!v) {
+			fs->oom = true;
+			sqlite3_free(text);
+			return;
+		}
+		fs->v = v;
+		fs->cap = cap;
+	}
+	fs->v[fs->n] = (struct kx_finding){ sev, kind, sqlite3_mprintf("%s", ip), port, count,
+					    text, fs->n };
+	fs->n++;
+	if (!fs->v[fs->n - 1].server_ip)
+		fs->oom = true;
+}
+
+void kx_findings_free(struct kx_findings *fs)
+{
+	for (size_t i = 0; i < fs->n; i++) {
+		sqlite3_free(fs->v[i].server_ip);
+		sqlite3_free(fs->v[i].text);
+	}
+	free(fs->v);
+	memset(fs, 0, sizeof(*fs));
+}
+
+/* Most severe first; qsort is not stable, so ties compare by seq (hop order). */
+static int cmp_finding(const void *a, const void *b)
+{
+	const struct kx_finding *x = a, *y = b;
+	if (x->sev != y->sev)
+		return (int)x->sev - (int)y->sev;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+#define S(n) ((n) == 1 ? "" : "s")
+
+/* The findings of one hop row of hops_sql. */
+static void judge_hop(struct kx_findings *fs, sqlite3_stmt *s)
+{
+	const char *ip = (const char *)sqlite3_column_text(s, 0);
+	long long port = sqlite3_column_int64(s, 1);
+	long long small = sqlite3_column_int64(s, 3), small_no = sqlite3_column_int64(s, 4);
+	long long large = sqlite3_column_int64(s, 5), large_no = sqlite3_column_int64(s, 6);
+	long long first_lost = sqlite3_column_int64(s, 7);
+	const char *large_reasons = (const char *)sqlite3_column_text(s, 16);
+	const char *other_reasons = (const char *)sqlite3_column_text(s, 17);
+	long long hrr = sqlite3_column_int64(s, 10);
+	const char *hrr_groups = (const char *)sqlite3_column_text(s, 11);
+	long long slow = sqlite3_column_int64(s, 12);
+	double max_ms = sqlite3_column_int64(s, 13) / 1000.0;
+	char where[80];
+
+	if (!ip)
+		return;
+	if (strchr(ip, ':'))
+		snprintf(where, sizeof(where), "[%s]:%lld", ip, port);
+	else
+		snprintf(where, sizeof(where), "%s:%lld", ip, port);
+	/* Large ClientHellos dying more often than small ones on the same path. */
+	if (large_no > 0 && (small == 0 || small_no * large < large_no * small)) {
+		add(fs, large_no == large ? KX_SEV_ERROR : KX_SEV_WARNING, "large-clienthello-unanswered",
+		    ip, port, large_no,
+		    sqlite3_mprintf("%s: %lld of %lld ClientHello%s of 1500 bytes or more got no "
+				    "ServerHello (%s), against %lld of %lld smaller one%s: large "
+				    "(hybrid) ClientHellos are likely dropped on this path (MTU, MSS "
+				    "clamping or a middlebox size limit)", where, large_no, large,
+				    S(large), large_reasons ? large_reasons : "-", small_no, small,
+				    S(small)));
+	} else if (small_no + large_no > 0) {
+		add(fs, KX_SEV_WARNING, "clienthello-unanswered", ip, port, small_no + large_no,
+		    sqlite3_mprintf("%s: %lld ClientHello%s got no ServerHello (%s%s%s), large "
+				    "ones no more often than small ones: not a size problem, look at "
+				    "the server or the path",
+				    where, small_no + large_no, S(small_no + large_no),
+				    large_reasons ? large_reasons : "",
+				    large_reasons && other_reasons ? "," : "",
+				    other_reasons ? other_reasons : ""));
+	}
+	if (first_lost > 0)
+		add(fs, KX_SEV_ERROR, "first-segment-lost", ip, port, first_lost,
+		    sqlite3_mprintf("%s: %lld ClientHello%s whose first segment never reached the "
+				    "sensor (incomplete/gap, only later segments seen): the first, "
+				    "full-size segment was dropped before the capture point, likely "
+				    "an MTU or middlebox drop", where, first_lost, S(first_lost)));
+	if (slow > 0)
+		add(fs, KX_SEV_WARNING, "slow-server-hello", ip, port, slow,
+		    sqlite3_mprintf("%s: %lld ServerHello%s came 1 s or more after the ClientHello "
+				    "(slowest %.0f ms): a lost and retransmitted ClientHello segment "
+				    "(initial RTO 1 s) or a slow server", where, slow, S(slow), max_ms));
+	if (hrr > 0)
+		add(fs, KX_SEV_INFO, "hello-retry-request", ip, port, hrr,
+		    sqlite3_mprintf("%s: %lld handshake%s needed a HelloRetryRequest (one more round "
+				    "trip): the server asked for %s, which the client supported "
+				    "without sending a key share for it", where, hrr, S(hrr),
+				    hrr_groups ? hrr_groups : "a group"));
+}
+
+static int collect(struct kx_rdb *r, sqlite3_stmt *hops, struct kx_findings *fs)
+{
+	int rc;
+
+	while ((rc = sqlite3_step(hops)) == SQLITE_ROW)
+		judge_hop(fs, hops);
+	sqlite3_reset(hops);
+	if (rc != SQLITE_DONE)
+		return kx_rdb_fail(r);
+	if (fs->oom) {
+		snprintf(r->err, r->errlen, "out of memory");
+		return -1;
+	}
+	qsort(fs->v, fs->n, sizeof(*fs->v), cmp_finding);
+	return 0;
+}
+
+int kx_health_findings(struct kx_rdb *r, const struct kx_report_filter *f, struct kx_findings *fs)
+{
+	char *sql = sqlite3_mprintf(hops_sql, "");
+	sqlite3_stmt *s;
+	int rc;
+
+	if (!sql) {
+		snprintf(r->err, r->errlen, "out of memory");
+		return -1;
+	}
+	s = kx_rdb_prepare(r, sql, f);
+	sqlite3_free(sql);
+	if (!s)
+		return -1;
+	rc = collect(r, s, fs);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+static void print_findings_text(const struct kx_findings *fs, FILE *out)
+{
+	fputs("\nFindings:\n", out);
+	if (!fs->n)
+		fputs("  none: every ClientHello got a ServerHello, none late, no HelloRetryRequest\n",
+		      out);
+	for (size_t i = 0; i < fs->n; i++) {
+		fprintf(out, "  %-8s ", kx_severity_name(fs->v[i].sev));
+		kx_cell_print(out, fs->v[i].text);
+		putc('\n', out);
+	}
+}
+
+static void print_findings_json(const struct kx_findings *fs, FILE *out)
+{
+	fputs("[", out);
+	for (size_t i = 0; i < fs->n; i++) {
+		const struct kx_finding *f = &fs->v[i];
+		fprintf(out, "%s\n  {\"severity\":\"%s\",\"kind\":\"%s\",\"server_ip\":",
+			i ? "," : "", kx_severity_name(f->sev), f->kind);
+		kx_json_fputs(out, f->server_ip, strlen(f->server_ip));
+		fprintf(out, ",\"server_port\":%lld,\"count\":%lld,\"text\":", f->server_port,
+			f->count);
+		kx_json_fputs(out, f->text, strlen(f->text));
+		putc('}', out);
+	}
+	fputs(fs->n ? "\n]" : "]", out);
+}
+
+int kx_report_health(const char *db_path, const struct kx_report_filter *f,
+		     enum kx_out_format fmt, FILE *out, char *err, size_t errlen)
+{
+	struct kx_findings fs = { 0 };
+	sqlite3_stmt *bands = NULL, *hops = NULL, *runs = NULL;
+	long long n_runs = 0, retrans = 0, ooo = 0, drops = 0, unfinished = 0;
+	char *sql = NULL;
+	struct kx_rdb r;
+	int rc = -1;
+
+	if (kx_rdb_open(&r, db_path, err, errlen) < 0)
+		return -1;
+	sql = sqlite3_mprintf(hops_sql, fmt == KX_OUT_TABLE ? hops_table_tail : "");
+	if (!sql) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (!(bands = kx_rdb_prepare(&r, kx_health_bands_sql, f)) || !(hops = kx_rdb_prepare(&r, sql, f)) ||
+	    !(runs = kx_rdb_prepare(&r, runs_sql, f)))
+		goto out;
+
+	/* Findings first: the table prints them last, JSON in its own member. */
+	if (collect(&r, hops, &fs) < 0)
+		goto out;
+	if (sqlite3_step(runs) == SQLITE_ROW) {
+		n_runs = sqlite3_column_int64(runs, 0);
+		retrans = sqlite3_column_int64(runs, 1);
+		ooo = sqlite3_column_int64(runs, 2);
+		drops = sqlite3_column_int64(runs, 3);
+		unfinished = sqlite3_column_int64(runs, 4);
+	}
+
+	if (fmt == KX_OUT_CSV) {
+		/* CSV holds one table: the hops. */
+		if (kx_rdb_print(hops, fmt, NULL, 0, out) != SQLITE_DONE) {
+			kx_rdb_fail(&r);
+			goto out;
+		}
+	} else if (fmt == KX_OUT_JSON) {
+		fputs("{\"bands\":", out);
+		if (kx_rdb_print(bands, fmt, NULL, 0, out) != SQLITE_DONE) {
+			kx_rdb_fail(&r);
+			goto out;
+		}
+		fputs(",\"hops\":", out);
+		if (kx_rdb_print(hops, fmt, NULL, 0, out) != SQLITE_DONE) {
+			kx_rdb_fail(&r);
+			goto out;
+		}
+		fputs(",\"findings\":", out);
+		print_findings_json(&fs, out);
+		fprintf(out, ",\n\"runs\":{\"runs\":%lld,\"reasm_retransmits\":%lld,"
+			     "\"reasm_ooo_segments\":%lld,\"capture_dropped\":%lld,"
+			     "\"unfinished\":%lld}}\n", n_runs, retrans, ooo, drops, unfinished);
+	} else {
+		fputs("ClientHellos by size (the largest of a handshake; a hybrid one is 1500 bytes "
+		      "or more):\n", out);
+		if (kx_rdb_print(bands, fmt, band_cols, sizeof(band_cols) / sizeof(band_cols[0]),
+				 out) != SQLITE_DONE) {
+			kx_rdb_fail(&r);
+			goto out;
+		}
+		fputs("\nHops with ClientHellos left unanswered, answered late, or retried "
+		      "(server IP, port):\n", out);
+		if (kx_rdb_print(hops, fmt, hop_cols, sizeof(hop_cols) / sizeof(hop_cols[0]), out) !=
+		    SQLITE_DONE) {
+			kx_rdb_fail(&r);
+			goto out;
+		}
+		print_findings_text(&fs, out);
+		fprintf(out, "\nCapture runs behind these handshakes: %lld; segments entirely "
+			     "retransmitted %lld, out-of-order segments %lld, packets dropped by the "
+			     "capture %lld (all flows: per-handshake retransmissions are not "
+			     "recorded)%s\n", n_runs, retrans, ooo, drops,
+			unfinished ? "; some runs are still running or were killed" : "");
+	}
+	rc = kx_rdb_finish_output(&r, out);
+out:
+	sqlite3_free(sql);
+	kx_findings_free(&fs);
+	sqlite3_finalize(bands);
+	sqlite3_finalize(hops);
+	sqlite3_finalize(runs);
+	kx_rdb_close(&r);
+	return rc;
+}

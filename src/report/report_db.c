@@ -1,0 +1,679 @@
+/* report_db.c: the read-only connection, filters, time arguments, the SQL
+ * functions the reports add, and the table/JSON/CSV printers. */
+#include "report_int.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "kexwatch/emit.h"
+#include "kexwatch/groups.h"
+#include "kexwatch/ssh.h"
+#include "kexwatch/store.h"
+
+void kx_report_filter_init(struct kx_report_filter *f)
+{
+	f->since_us = INT64_MIN;
+	f->until_us = INT64_MAX;
+	f->live_from_us = INT64_MIN;
+	f->sensor = NULL;
+}
+
+/* --- time arguments --- */
+
+int kx_report_parse_duration(const char *s, int64_t *ret_us)
+{
+	int64_t total = 0;
+	const char *p = s;
+
+	if (!*p)
+		return -1;
+	while (*p) {
+		char *end;
+		int64_t unit;
+
+		if (!isdigit((unsigned char)*p))
+			return -1;
+		errno = 0;
+		unsigned long long n = strtoull(p, &end, 10);
+		if (errno || n > 100ull * 365 * 86400)
+			return -1;
+		switch (*end) {
+		case '\0':
+		case 's': unit = 1; break;
+		case 'm': unit = 60; break;
+		case 'h': unit = 3600; break;
+		case 'd': unit = 86400; break;
+		case 'w': unit = 7 * 86400; break;
+		default: return -1;
+		}
+		total += (int64_t)n * unit;
+		if (total > 100ll * 365 * 86400)
+			return -1;
+		p = *end ? end + 1 : end;
+	}
+	*ret_us = total * 1000000;
+	return 0;
+}
+
+/* Reads exactly n digits. */
+static bool digits(const char **p, int n, int *ret)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)(*p)[i]))
+			return false;
+		v = v * 10 + ((*p)[i] - '0');
+	}
+	*p += n;
+	*ret = v;
+	return true;
+}
+
+static int parse_rfc3339(const char *s, int64_t *ret_us)
+{
+	struct tm tm = { 0 };
+	const char *p = s;
+	int y, mo, d, h = 0, mi = 0, sec = 0, oh = 0, om = 0, sign = 0;
+	int64_t frac = 0;
+
+	if (!digits(&p, 4, &y) || *p++ != '-' || !digits(&p, 2, &mo) || *p++ != '-' ||
+	    !digits(&p, 2, &d))
+		return -1;
+	if (*p == 'T' || *p == 't' || *p == ' ') {
+		p++;
+		if (!digits(&p, 2, &h) || *p++ != ':' || !digits(&p, 2, &mi))
+			return -1;
+		if (*p == ':') {
+			p++;
+			if (!digits(&p, 2, &sec))
+				return -1;
+			if (*p == '.') {
+				int64_t scale = 100000;
+				p++;
+				if (!isdigit((unsigned char)*p))
+					return -1;
+				for (; isdigit((unsigned char)*p); p++) {
+					frac += (*p - '0') * scale;
+					scale /= 10;
+				}
+			}
+		}
+		if (*p == 'Z' || *p == 'z') {
+			p++;
+		} else if (*p == '+' || *p == '-') {
+			sign = *p++ == '+' ? 1 : -1;
+			if (!digits(&p, 2, &oh) || *p++ != ':' || !digits(&p, 2, &om))
+				return -1;
+		} else {
+			return -1;
+		}
+	}
+	if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 ||
+	    oh > 23 || om > 59)
+		return -1;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	time_t t = timegm(&tm);
+	/* timegm normalises 31 February to 3 March: refuse what it moved. */
+	if (tm.tm_mday != d || tm.tm_mon != mo - 1)
+		return -1;
+	t -= sign * (oh * 3600 + om * 60);
+	*ret_us = (int64_t)t * 1000000 + frac;
+	return 0;
+}
+
+int kx_report_parse_time(const char *s, int64_t now_us, int64_t *ret_us)
+{
+	int64_t d;
+
+	if (parse_rfc3339(s, ret_us) == 0)
+		return 0;
+	if (kx_report_parse_duration(s, &d) == 0) {
+		*ret_us = now_us - d;
+		return 0;
+	}
+	return -1;
+}
+
+/* --- SQL functions --- */
+
+/* kx_set(x [, max]): the distinct non-NULL values of x, sorted bytewise
+ * (as ORDER BY sorts text), comma-joined; with max, the first max of them
+ * and " +N" for the rest. NULL when there are none. The values are kept
+ * sorted as they come, so memory grows with distinct values, not rows. */
+struct strset {
+	char **v;
+	size_t n, cap;
+	long long max;
+	bool oom;
+};
+
+static void set_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	struct strset *s = sqlite3_aggregate_context(ctx, sizeof(*s));
+	const char *x;
+	size_t lo = 0, hi;
+
+	if (!s || s->oom)
+		return;
+	if (argc > 1)
+		s->max = sqlite3_value_int64(argv[1]);
+	if (sqlite3_value_type(argv[0]) == SQLITE_NULL)
+		return;
+	x = (const char *)sqlite3_value_text(argv[0]);
+	if (!x)
+		return;
+	hi = s->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(x, s->v[mid]);
+		if (c == 0)
+			return;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 8;
+		char **v = sqlite3_realloc64(s->v, cap * sizeof(*v));
+		if (!v) {
+			s->oom = true;
+			return;
+		}
+		s->v = v;
+		s->cap = cap;
+	}
+	char *copy = sqlite3_mprintf("%s", x);
+	if (!copy) {
+		s->oom = true;
+		return;
+	}
+	memmove(s->v + lo + 1, s->v + lo, (s->n - lo) * sizeof(*s->v));
+	s->v[lo] = copy;
+	s->n++;
+}
+
+static void set_final(sqlite3_context *ctx)
+{
+	struct strset *s = sqlite3_aggregate_context(ctx, 0);
+	sqlite3_str *out;
+	size_t shown;
+
+	if (!s)
+		return;
+	if (s->oom) {
+		sqlite3_result_error_nomem(ctx);
+		goto out;
+	}
+	if (!s->n)
+		goto out;
+	shown = s->max > 0 && (size_t)s->max < s->n ? (size_t)s->max : s->n;
+	out = sqlite3_str_new(NULL);
+	for (size_t i = 0; i < shown; i++)
+		sqlite3_str_appendf(out, "%s%s", i ? "," : "", s->v[i]);
+	if (shown < s->n)
+		/* SQLite's printf reads %z as a string to free: no size_t. */
+		sqlite3_str_appendf(out, " +%llu", (unsigned long long)(s->n - shown));
+	if (sqlite3_str_errcode(out) != SQLITE_OK) {
+		sqlite3_free(sqlite3_str_finish(out));
+		sqlite3_result_error_nomem(ctx);
+		goto out;
+	}
+	sqlite3_result_text(ctx, sqlite3_str_finish(out), -1, sqlite3_free);
+out:
+	for (size_t i = 0; i < s->n; i++)
+		sqlite3_free(s->v[i]);
+	sqlite3_free(s->v);
+}
+
+static bool code_arg(sqlite3_value *v, uint16_t *ret)
+{
+	sqlite3_int64 c;
+
+	if (sqlite3_value_numeric_type(v) != SQLITE_INTEGER)
+		return false;
+	c = sqlite3_value_int64(v);
+	if (c < 0 || c > 0xffff)
+		return false;
+	*ret = (uint16_t)c;
+	return true;
+}
+
+static void fn_group_name(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	char buf[48];
+	uint16_t code;
+
+	(void)argc;
+	if (!code_arg(argv[0], &code))
+		return;
+	kx_group_label(code, buf, sizeof(buf));
+	sqlite3_result_text(ctx, buf, -1, SQLITE_TRANSIENT);
+}
+
+static void fn_group_family(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	uint16_t code;
+
+	(void)argc;
+	if (!code_arg(argv[0], &code))
+		return;
+	sqlite3_result_text(ctx, kx_family_name(kx_group_family(code)), -1, SQLITE_STATIC);
+}
+
+static void fn_ssh_kex_class(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const char *name = (const char *)sqlite3_value_text(argv[0]);
+
+	(void)argc;
+	if (name)
+		sqlite3_result_text(ctx, kx_ssh_class_name(kx_ssh_kex_class(name)), -1,
+				    SQLITE_STATIC);
+}
+
+static int register_functions(sqlite3 *db)
+{
+	const int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC;
+	int rc = sqlite3_create_function(db, "kx_set", 1, flags, NULL, NULL, set_step, set_final);
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_create_function(db, "kx_set", 2, flags, NULL, NULL, set_step, set_final);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_create_function(db, "kx_group_name", 1, flags, NULL, fn_group_name,
+					     NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_create_function(db, "kx_group_family", 1, flags, NULL,
+					     fn_group_family, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_create_function(db, "kx_ssh_kex_class", 1, flags, NULL,
+					     fn_ssh_kex_class, NULL, NULL);
+	return rc;
+}
+
+/* --- the connection --- */
+
+int kx_rdb_fail(struct kx_rdb *r)
+{
+	snprintf(r->err, r->errlen, "%s: %s", r->path, r->db ? sqlite3_errmsg(r->db) : "no database");
+	return -1;
+}
+
+int kx_rdb_open(struct kx_rdb *r, const char *path, char *err, size_t errlen)
+{
+	struct stat sb;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	r->path = path;
+	r->err = err;
+	r->errlen = errlen;
+	/* SQLite would report a missing file as "unable to open database file";
+	 * say which file and why. */
+	if (stat(path, &sb) < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	rc = sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READONLY, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "%s: cannot open database: %s", path,
+			 r->db ? sqlite3_errmsg(r->db) : sqlite3_errstr(rc));
+		goto fail;
+	}
+	sqlite3_busy_timeout(r->db, 5000);
+	sqlite3_db_config(r->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	if (sqlite3_exec(r->db, "PRAGMA query_only = 1; BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+		kx_rdb_fail(r);
+		goto fail;
+	}
+	r->version = kx_store_schema_version(r->db, path, err, errlen);
+	if (r->version < 0)
+		goto fail;
+	if (r->version == 0) {
+		snprintf(err, errlen, "%s: empty file, not a kexwatch database", path);
+		goto fail;
+	}
+	if (register_functions(r->db) != SQLITE_OK) {
+		kx_rdb_fail(r);
+		goto fail;
+	}
+	return 0;
+fail:
+	kx_rdb_close(r);
+	return -1;
+}
+
+void kx_rdb_close(struct kx_rdb *r)
+{
+	if (!r->db)
+		return;
+	if (!sqlite3_get_autocommit(r->db))
+		sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(r->db);
+	r->db = NULL;
+}
+
+static void bind_named(sqlite3_stmt *s, const char *name, int64_t v)
+{
+	int i = sqlite3_bind_parameter_index(s, name);
+	if (i)
+		sqlite3_bind_int64(s, i, v);
+}
+
+sqlite3_stmt *kx_rdb_prepare(struct kx_rdb *r, const char *sql, const struct kx_report_filter *f)
+{
+	struct kx_report_filter all;
+	sqlite3_stmt *s;
+	int i;
+
+	if (sqlite3_prepare_v2(r->db, sql, -1, &s, NULL) != SQLITE_OK) {
+		kx_rdb_fail(r);
+		return NULL;
+	}
+	if (!f) {
+		kx_report_filter_init(&all);
+		f = &all;
+	}
+	bind_named(s, ":since", f->since_us);
+	bind_named(s, ":until", f->until_us);
+	bind_named(s, ":live", f->live_from_us);
+	if ((i = sqlite3_bind_parameter_index(s, ":sensor")))
+		sqlite3_bind_text(s, i, f->sensor, -1, SQLITE_STATIC);
+	return s;
+}
+
+int kx_rdb_int64(struct kx_rdb *r, const char *sql, const struct kx_report_filter *f,
+		 long long *ret)
+{
+	sqlite3_stmt *s = kx_rdb_prepare(r, sql, f);
+	int rc;
+
+	*ret = 0;
+	if (!s)
+		return -1;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*ret = sqlite3_column_int64(s, 0);
+	else if (rc != SQLITE_DONE)
+		kx_rdb_fail(r);
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+int kx_rdb_finish_output(struct kx_rdb *r, FILE *out)
+{
+	if (fflush(out) != 0 || ferror(out)) {
+		snprintf(r->err, r->errlen, "writing the report: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* --- printers --- */
+
+size_t kx_cell_width(const char *s)
+{
+	size_t w = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			w += 4;
+		else if ((*p & 0xc0) != 0x80)
+			w++;
+	}
+	return w;
+}
+
+/* Wire text never passes control bytes to the terminal. */
+void kx_cell_print(FILE *out, const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			fprintf(out, "\\x%02x", *p);
+		else
+			putc(*p, out);
+	}
+}
+
+void kx_cell_pad(FILE *out, size_t n)
+{
+	while (n--)
+		putc(' ', out);
+}
+
+void kx_csv_field(FILE *out, const char *v)
+{
+	if (!strpbrk(v, ",\"\r\n")) {
+		fputs(v, out);
+		return;
+	}
+	putc('"', out);
+	for (; *v; v++) {
+		if (*v == '"')
+			putc('"', out);
+		putc(*v, out);
+	}
+	putc('"', out);
+}
+
+void kx_html_puts(FILE *out, const char *s)
+{
+	for (; s && *s; s++) {
+		switch (*s) {
+		case '&': fputs("&amp;", out); break;
+		case '<': fputs("&lt;", out); break;
+		case '>': fputs("&gt;", out); break;
+		case '"': fputs("&quot;", out); break;
+		case '\'': fputs("&#39;", out); break;
+		default:
+			/* Control bytes would be invalid in HTML text. */
+			if ((unsigned char)*s < 0x20 && *s != '\t' && *s != '\n')
+				fprintf(out, "\\x%02x", (unsigned char)*s);
+			else
+				putc(*s, out);
+		}
+	}
+}
+
+static void hex_blob(FILE *out, const unsigned char *b, int n)
+{
+	for (int i = 0; i < n; i++)
+		fprintf(out, "%02x", b[i]);
+}
+
+void kx_json_column(sqlite3_stmt *s, int col, FILE *out)
+{
+	switch (sqlite3_column_type(s, col)) {
+	case SQLITE_NULL:
+		fputs("null", out);
+		break;
+	case SQLITE_INTEGER:
+		fprintf(out, "%lld", (long long)sqlite3_column_int64(s, col));
+		break;
+	case SQLITE_FLOAT: {
+		double d = sqlite3_column_double(s, col);
+		/* JSON has no NaN or infinity. */
+		if (d != d || d > 1.7976931348623157e308 || d < -1.7976931348623157e308)
+			fputs("null", out);
+		else
+			fprintf(out, "%.17g", d);
+		break;
+	}
+	case SQLITE_BLOB:
+		putc('"', out);
+		hex_blob(out, sqlite3_column_blob(s, col), sqlite3_column_bytes(s, col));
+		putc('"', out);
+		break;
+	default:
+		kx_json_fputs(out, (const char *)sqlite3_column_text(s, col),
+			      (size_t)sqlite3_column_bytes(s, col));
+		break;
+	}
+}
+
+/* A cell as table text: "-" for NULL, blobs as x'..' length only. */
+static const char *cell_text(sqlite3_stmt *s, int col, char *buf, size_t len)
+{
+	switch (sqlite3_column_type(s, col)) {
+	case SQLITE_NULL:
+		return "-";
+	case SQLITE_INTEGER:
+		snprintf(buf, len, "%lld", (long long)sqlite3_column_int64(s, col));
+		return buf;
+	case SQLITE_FLOAT:
+		snprintf(buf, len, "%.6g", sqlite3_column_double(s, col));
+		return buf;
+	case SQLITE_BLOB:
+		snprintf(buf, len, "(%d-byte blob)", sqlite3_column_bytes(s, col));
+		return buf;
+	default:
+		return (const char *)sqlite3_column_text(s, col);
+	}
+}
+
+struct tcol {
+	int idx;
+	const char *head;
+	size_t width;
+	bool num;
+};
+
+static int print_table(sqlite3_stmt *s, const struct kx_col *cols, size_t n_cols, FILE *out)
+{
+	int n = cols ? (int)n_cols : sqlite3_column_count(s), rc;
+	struct tcol *t = calloc((size_t)(n ? n : 1), sizeof(*t));
+	char num[48];
+
+	if (!t)
+		return SQLITE_NOMEM;
+	for (int i = 0; i < n; i++) {
+		t[i].idx = i;
+		t[i].head = sqlite3_column_name(s, i);
+		/* Generic tables: a column is numeric until a text value shows. */
+		t[i].num = !cols;
+		if (cols) {
+			t[i].head = cols[i].head;
+			t[i].num = cols[i].num;
+			t[i].idx = -1;
+			for (int c = 0; c < sqlite3_column_count(s); c++)
+				if (strcmp(sqlite3_column_name(s, c), cols[i].name) == 0)
+					t[i].idx = c;
+			if (t[i].idx < 0) {
+				free(t);
+				return SQLITE_ERROR;
+			}
+		}
+		t[i].width = kx_cell_width(t[i].head);
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		for (int i = 0; i < n; i++) {
+			int type = sqlite3_column_type(s, t[i].idx);
+			size_t w = kx_cell_width(cell_text(s, t[i].idx, num, sizeof(num)));
+			if (w > t[i].width)
+				t[i].width = w;
+			if (!cols && type != SQLITE_INTEGER && type != SQLITE_FLOAT &&
+			    type != SQLITE_NULL)
+				t[i].num = false;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		free(t);
+		return rc;
+	}
+	sqlite3_reset(s);
+
+	/* Numbers right-aligned, text left-aligned, no trailing blanks. */
+	for (int i = 0; i < n; i++) {
+		size_t gap = t[i].width - kx_cell_width(t[i].head);
+		if (i)
+			fputs("  ", out);
+		if (t[i].num)
+			kx_cell_pad(out, gap);
+		kx_cell_print(out, t[i].head);
+		if (!t[i].num && i + 1 < n)
+			kx_cell_pad(out, gap);
+	}
+	putc('\n', out);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		for (int i = 0; i < n; i++) {
+			const char *v = cell_text(s, t[i].idx, num, sizeof(num));
+			size_t gap = t[i].width - kx_cell_width(v);
+			if (i)
+				fputs("  ", out);
+			if (t[i].num)
+				kx_cell_pad(out, gap);
+			kx_cell_print(out, v);
+			if (!t[i].num && i + 1 < n)
+				kx_cell_pad(out, gap);
+		}
+		putc('\n', out);
+	}
+	free(t);
+	return rc;
+}
+
+static int print_json(sqlite3_stmt *s, FILE *out)
+{
+	int rc, rows = 0;
+
+	fputs("[", out);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		fputs(rows++ ? ",\n  {" : "\n  {", out);
+		for (int i = 0; i < sqlite3_column_count(s); i++) {
+			const char *name = sqlite3_column_name(s, i);
+			if (i)
+				putc(',', out);
+			kx_json_fputs(out, name, strlen(name));
+			putc(':', out);
+			kx_json_column(s, i, out);
+		}
+		putc('}', out);
+	}
+	fputs(rows ? "\n]\n" : "]\n", out);
+	return rc;
+}
+
+static int print_csv(sqlite3_stmt *s, FILE *out)
+{
+	int n = sqlite3_column_count(s), rc;
+
+	for (int i = 0; i < n; i++) {
+		if (i)
+			putc(',', out);
+		kx_csv_field(out, sqlite3_column_name(s, i));
+	}
+	fputs("\r\n", out);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		for (int i = 0; i < n; i++) {
+			if (i)
+				putc(',', out);
+			if (sqlite3_column_type(s, i) == SQLITE_BLOB) {
+				hex_blob(out, sqlite3_column_blob(s, i), sqlite3_column_bytes(s, i));
+				continue;
+			}
+			const char *v = (const char *)sqlite3_column_text(s, i);
+			kx_csv_field(out, v ? v : "");
+		}
+		fputs("\r\n", out);
+	}
+	return rc;
+}
+
+int kx_rdb_print(sqlite3_stmt *s, enum kx_out_format fmt, const struct kx_col *cols,
+		 size_t n_cols, FILE *out)
+{
+	if (fmt == KX_OUT_TABLE)
+		return print_table(s, cols, n_cols, out);
+	if (fmt == KX_OUT_JSON)
+		return print_json(s, out);
+	return print_csv(s, out);
+}

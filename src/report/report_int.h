@@ -1,0 +1,152 @@
+/* report_int.h: what the reports share: the read-only connection, the row
+ * filter, the SQL that turns handshake rows into verdict counts, and the
+ * table/JSON/CSV printers. Private to src/report/. */
+#ifndef KEXWATCH_REPORT_INT_H
+#define KEXWATCH_REPORT_INT_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "kexwatch/report.h"
+
+/* A read-only connection inside one read transaction, so every query of a
+ * report sees the same snapshot while a capture keeps writing. */
+struct kx_rdb {
+	sqlite3 *db;
+	const char *path;
+	int version;
+	char *err;
+	size_t errlen;
+};
+
+/* Opens path SQLITE_OPEN_READONLY with PRAGMA query_only, checks that it is
+ * a kexwatch inventory (schema 1 or newer up to this build's), begins the
+ * read transaction and registers the report functions (kx_set, kx_group_name,
+ * kx_group_family, kx_ssh_kex_class). Never creates the file. Returns 0, or -1 with a message
+ * in err (r is then closed). */
+int kx_rdb_open(struct kx_rdb *r, const char *path, char *err, size_t errlen);
+
+void kx_rdb_close(struct kx_rdb *r);
+
+/* Prepares sql and binds the filter's named parameters (:since, :until,
+ * :sensor, :live) where the statement has them. Returns NULL with the
+ * message in r->err. */
+sqlite3_stmt *kx_rdb_prepare(struct kx_rdb *r, const char *sql, const struct kx_report_filter *f);
+
+/* Records sqlite3_errmsg as the report's error; returns -1. */
+int kx_rdb_fail(struct kx_rdb *r);
+
+/* Steps a one-row, one-column integer query; 0 when it yields no row or NULL. */
+int kx_rdb_int64(struct kx_rdb *r, const char *sql, const struct kx_report_filter *f,
+		 long long *ret);
+
+/* The filtered handshakes as a common table expression named h. It is
+ * NOT MATERIALIZED so SQLite can push the range into the index that leads
+ * with ts_first_us and use (server_ip, server_port, sni) for lookups. */
+#define KX_SQL_FILTERED                                                              \
+	"h AS NOT MATERIALIZED (SELECT * FROM handshakes"                            \
+	" WHERE ts_first_us >= :since AND ts_first_us < :until"                      \
+	" AND (:sensor IS NULL OR sensor = :sensor) AND ts_last_us >= :live)"
+
+/* Per-verdict counts over the rows of one group, named as in the hops view.
+ * n_decide counts the handshakes that decide an endpoint's verdict. */
+#define KX_SQL_COUNTS                                                                \
+	" min(ts_first) AS first_seen, max(ts_last) AS last_seen,"                   \
+	" count(*) AS handshakes, count(DISTINCT client_ip) AS clients,"             \
+	" sum(verdict = 'hybrid') AS n_hybrid, sum(verdict = 'pq') AS n_pq,"         \
+	" sum(verdict = 'hybrid-draft') AS n_hybrid_draft,"                          \
+	" sum(verdict = 'classical') AS n_classical,"                                \
+	" sum(verdict = 'classical' AND reason IS 'client-no-pq') AS n_client_no_pq,"   \
+	" sum(verdict = 'classical' AND reason IS 'server-declined') AS n_server_declined," \
+	" sum(verdict = 'classical' AND reason IS 'tls12') AS n_tls12,"              \
+	" sum(verdict = 'classical' AND reason IS 'tls12' AND offers_pq) AS n_tls12_offered_pq," \
+	" sum(verdict = 'resumed') AS n_resumed,"                                    \
+	" sum(verdict = 'incomplete') AS n_incomplete,"                              \
+	" sum(verdict = 'unknown') AS n_unknown,"                                    \
+	" sum(verdict IN ('hybrid', 'pq', 'hybrid-draft', 'classical', 'unknown')) AS n_decide,"
+
+/* The endpoint verdict from those counts: the rules of the hops view in
+ * sqlite_store.c, kept equal by test_report.c. */
+#define KX_SQL_VERDICT                                                               \
+	" CASE WHEN n_decide = n_unknown THEN 'unknown'"                             \
+	" WHEN n_hybrid + n_pq = n_decide THEN 'hybrid'"                             \
+	" WHEN n_hybrid_draft > 0 AND n_classical = 0 THEN 'draft-kyber'"            \
+	" WHEN n_classical = n_decide THEN"                                          \
+	"  CASE WHEN n_server_declined + n_tls12_offered_pq > 0"                     \
+	"  THEN 'classical (server-declined)' ELSE 'classical (clients-no-pq)' END"  \
+	" ELSE 'mixed' END"
+
+#define KX_SQL_RISK(v)                                                               \
+	" CASE " v " WHEN 'classical (server-declined)' THEN 5"                      \
+	" WHEN 'classical (clients-no-pq)' THEN 4 WHEN 'draft-kyber' THEN 3"         \
+	" WHEN 'mixed' THEN 2 WHEN 'unknown' THEN 1 ELSE 0 END"
+
+/* The hops query of kx_report_hops_with (sqlite3_free it): with table,
+ * the extra columns n_other and last_seen_s. */
+char *kx_hops_sql(const struct kx_hops_opts *o, bool table);
+
+/* Health findings of the filtered handshakes, most severe first. */
+enum kx_severity { KX_SEV_ERROR, KX_SEV_WARNING, KX_SEV_INFO };
+
+struct kx_finding {
+	enum kx_severity sev;
+	const char *kind;   /* "large-clienthello-unanswered", ... */
+	char *server_ip;
+	long long server_port, count;
+	char *text;
+	size_t seq;         /* order found */
+};
+
+struct kx_findings {
+	struct kx_finding *v;
+	size_t n, cap;
+	bool oom;
+};
+
+int kx_health_findings(struct kx_rdb *r, const struct kx_report_filter *f, struct kx_findings *fs);
+void kx_findings_free(struct kx_findings *fs);
+const char *kx_severity_name(enum kx_severity sev);
+
+/* The clients query, a format with two %s: kx_clients_ssh_sql on schema 2
+ * files (else ""), then extra result columns. */
+extern const char kx_clients_sql[];
+extern const char kx_clients_ssh_sql[];
+
+/* The size-band rows of the health report. */
+extern const char kx_health_bands_sql[];
+
+/* One column of a table: the result column it shows (by name), its
+ * heading, and whether it is right-aligned. */
+struct kx_col {
+	const char *name;
+	const char *head;
+	bool num;
+};
+
+/* Prints every row of s: as an aligned table of the columns in cols (when
+ * cols is NULL, of every column, headed by its name, numbers right-aligned),
+ * as a JSON array of objects or as RFC 4180 CSV with every column. Steps s
+ * twice for a table (widths first). Returns SQLITE_DONE or an error code. */
+int kx_rdb_print(sqlite3_stmt *s, enum kx_out_format fmt, const struct kx_col *cols,
+		 size_t n_cols, FILE *out);
+
+/* Terminal-safe text: control bytes print as \xNN. Width counts code points. */
+size_t kx_cell_width(const char *s);
+void kx_cell_print(FILE *out, const char *s);
+void kx_cell_pad(FILE *out, size_t n);
+
+/* RFC 4180 field: quoted when it holds a comma, quote, CR or LF. */
+void kx_csv_field(FILE *out, const char *v);
+
+/* JSON of one result column: number, string or null (blobs as hex strings). */
+void kx_json_column(sqlite3_stmt *s, int col, FILE *out);
+
+/* Text with &, <, >, " and ' as entities, for HTML text and attributes. */
+void kx_html_puts(FILE *out, const char *s);
+
+/* Ends a report: flushes out and turns a write error into a message. */
+int kx_rdb_finish_output(struct kx_rdb *r, FILE *out);
+
+#endif
