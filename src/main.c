@@ -22,6 +22,7 @@ static const struct {
 	{ "health", kx_cmd_health, "ClientHellos left unanswered, by size and hop (MTU drops)" },
 	{ "sql", kx_cmd_sql, "run one read-only SQL statement (table, JSON, CSV)" },
 	{ "report", kx_cmd_report, "write a self-contained HTML report" },
+	{ "merge", kx_cmd_merge, "combine sensor databases into one inventory" },
 };
 
 static void usage(FILE *out)

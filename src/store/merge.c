@@ -1,0 +1,188 @@
+/* merge.c: combine sensor databases into one inventory (`kexwatch merge`).
+ *
+ * Each input is attached read-only to the output connection and copied in
+ * one transaction: its runs (a run already present, same start time, sensor,
+ * command and version, is reused, not copied again), its sources, and its
+ * handshakes through the same de-duplication key as live inserts, so merging
+ * a file twice, or two sensors' overlapping files, adds nothing twice.
+ * Column lists come from the schemas themselves: a version 1 input simply
+ * has no SSH/starttls columns, which stay NULL.
+ */
+#include "kexwatch/merge.h"
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "kexwatch/store.h"
+
+#define COLS_MAX 4096
+
+static int exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
+{
+	char *m = NULL;
+	if (sqlite3_exec(db, sql, NULL, NULL, &m) != SQLITE_OK) {
+		snprintf(err, errlen, "%s", m ? m : sqlite3_errmsg(db));
+		sqlite3_free(m);
+		return -1;
+	}
+	return 0;
+}
+
+/* Columns of `table` present in both main and src, except those in skip,
+ * as a quoted comma-separated list. Names come from the schemas, never from
+ * user input. */
+static int common_columns(sqlite3 *db, const char *table, const char *const *skip, char *out,
+			  size_t outlen)
+{
+	char sql[256];
+	snprintf(sql, sizeof(sql),
+		 "SELECT m.name FROM pragma_table_info('%s', 'main') AS m"
+		 " JOIN pragma_table_info('%s', 'src') AS s ON s.name = m.name ORDER BY m.cid",
+		 table, table);
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	size_t pos = 0;
+	out[0] = '\0';
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		bool skipped = false;
+		for (const char *const *k = skip; *k; k++)
+			skipped |= strcmp(name, *k) == 0;
+		if (skipped)
+			continue;
+		int n = snprintf(out + pos, outlen - pos, "%s\"%s\"", pos ? "," : "", name);
+		if (n < 0 || (size_t)n >= outlen - pos) {
+			sqlite3_finalize(st);
+			return -1;
+		}
+		pos += (size_t)n;
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+static int pragma_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *v;
+	int x = -1;
+	if (sqlite3_prepare_v2(db, sql, -1, &v, NULL) == SQLITE_OK && sqlite3_step(v) == SQLITE_ROW)
+		x = sqlite3_column_int(v, 0);
+	sqlite3_finalize(v);
+	return x;
+}
+
+static int merge_one(sqlite3 *db, const char *path, struct kx_merge_stats *ms, char *err,
+		     size_t errlen)
+{
+	sqlite3_stmt *st;
+	/* The file name is bound, never pasted; mode=ro keeps the input untouched. */
+	char uri[4200];
+	snprintf(uri, sizeof(uri), "file:%s?mode=ro", path);
+	if (sqlite3_prepare_v2(db, "ATTACH DATABASE ? AS src", -1, &st, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s", sqlite3_errmsg(db));
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, uri, -1, SQLITE_TRANSIENT);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(db));
+		return -1;
+	}
+	int ret = -1;
+	char cols[COLS_MAX], sql[2 * COLS_MAX + 512];
+	int version = pragma_int(db, "PRAGMA src.user_version");
+	int app = pragma_int(db, "PRAGMA src.application_id");
+	if (app != KX_STORE_APP_ID || version < 1 || version > KX_STORE_SCHEMA_VERSION) {
+		snprintf(err, errlen, "%s: not a kexwatch database of a known version", path);
+		goto detach;
+	}
+	if (exec(db, "BEGIN IMMEDIATE", err, errlen) < 0)
+		goto detach;
+	/* Runs: reuse an identical run, copy the others; remember the mapping. */
+	static const char *const no_id[] = { "id", NULL };
+	if (common_columns(db, "runs", no_id, cols, sizeof(cols)) < 0 ||
+	    exec(db, "CREATE TEMP TABLE IF NOT EXISTS run_map (old INTEGER PRIMARY KEY, new INTEGER);"
+		     " DELETE FROM run_map", err, errlen) < 0)
+		goto rollback;
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO main.runs (%s) SELECT %s FROM src.runs AS s WHERE NOT EXISTS"
+		 " (SELECT 1 FROM main.runs AS m WHERE m.started_us = s.started_us AND"
+		 " m.sensor = s.sensor AND m.command IS s.command AND"
+		 " m.kexwatch_version = s.kexwatch_version)",
+		 cols, cols);
+	if (exec(db, sql, err, errlen) < 0)
+		goto rollback;
+	ms->runs += (uint64_t)sqlite3_changes(db);
+	if (exec(db, "INSERT INTO run_map SELECT s.id, (SELECT m.id FROM main.runs AS m WHERE"
+		     " m.started_us = s.started_us AND m.sensor = s.sensor AND m.command IS s.command"
+		     " AND m.kexwatch_version = s.kexwatch_version ORDER BY m.id LIMIT 1)"
+		     " FROM src.runs AS s",
+		 err, errlen) < 0)
+		goto rollback;
+	if (exec(db, "INSERT OR IGNORE INTO main.sources (run_id, source_id, name)"
+		     " SELECT r.new, s.source_id, s.name FROM src.sources AS s"
+		     " JOIN run_map AS r ON r.old = s.run_id",
+		 err, errlen) < 0)
+		goto rollback;
+	static const char *const no_ids[] = { "id", "run_id", NULL };
+	if (common_columns(db, "handshakes", no_ids, cols, sizeof(cols)) < 0)
+		goto rollback;
+	char sel[COLS_MAX + 64];
+	snprintf(sel, sizeof(sel), "%s", cols);
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO main.handshakes (run_id, %s) SELECT r.new, %s FROM src.handshakes AS h"
+		 " JOIN run_map AS r ON r.old = h.run_id WHERE true"
+		 " ON CONFLICT (ts_first_us, sensor, protocol, client_ip, client_port, server_ip,"
+		 " server_port) DO NOTHING",
+		 cols, sel);
+	if (exec(db, sql, err, errlen) < 0)
+		goto rollback;
+	uint64_t added = (uint64_t)sqlite3_changes(db);
+	sqlite3_stmt *n;
+	uint64_t total = 0;
+	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM src.handshakes", -1, &n, NULL) == SQLITE_OK &&
+	    sqlite3_step(n) == SQLITE_ROW)
+		total = (uint64_t)sqlite3_column_int64(n, 0);
+	sqlite3_finalize(n);
+	ms->rows_added += added;
+	ms->rows_present += total - added;
+	if (exec(db, "COMMIT", err, errlen) < 0)
+		goto rollback;
+	ret = 0;
+	goto detach;
+rollback:
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+detach:
+	sqlite3_exec(db, "DETACH DATABASE src", NULL, NULL, NULL);
+	return ret;
+}
+
+int kx_merge(const char *out, const char *const *inputs, unsigned n, struct kx_merge_stats *ms,
+	     char *err, size_t errlen)
+{
+	memset(ms, 0, sizeof(*ms));
+	/* Create or migrate the output through the store, then copy with plain SQL. */
+	struct kx_store *st;
+	if (kx_store_open(out, NULL, &st, err, errlen) < 0)
+		return -1;
+	kx_store_close(st);
+	sqlite3 *db;
+	if (sqlite3_open_v2(out, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", out, sqlite3_errmsg(db));
+		sqlite3_close(db);
+		return -1;
+	}
+	sqlite3_busy_timeout(db, 5000);
+	int rc = 0;
+	for (unsigned i = 0; i < n && rc == 0; i++) {
+		rc = merge_one(db, inputs[i], ms, err, errlen);
+		if (rc == 0)
+			ms->inputs++;
+	}
+	sqlite3_close(db);
+	return rc;
+}
