@@ -1,5 +1,4 @@
 /* cmd_clients.c: `kexwatch clients`: one line per client IP. */
-#include <getopt.h>
 #include <stdio.h>
 
 #include "kexwatch/cli.h"
@@ -26,35 +25,5 @@ static void print_help(FILE *out)
 
 int kx_cmd_clients(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		KX_REPORT_LONGOPTS,
-		{ NULL, 0, NULL, 0 },
-	};
-	struct kx_report_cli o;
-	char err[512];
-	int ch;
-
-	kx_report_cli_init(&o, "clients");
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if (kx_report_cli_option(&o, ch, optarg))
-			continue;
-		if (ch == 'h') {
-			print_help(stdout);
-			return KX_EXIT_OK;
-		}
-		fprintf(stderr, "Try 'kexwatch clients --help'.\n");
-		return KX_EXIT_USAGE;
-	}
-	if (optind < argc) {
-		fprintf(stderr, "kexwatch clients: unexpected argument '%s'\n", argv[optind]);
-		return KX_EXIT_USAGE;
-	}
-	if (kx_report_cli_finish(&o) < 0)
-		return KX_EXIT_USAGE;
-	if (kx_report_clients(o.db, &o.f, o.fmt, stdout, err, sizeof(err)) < 0) {
-		fprintf(stderr, "kexwatch clients: %s\n", err);
-		return KX_EXIT_FAIL;
-	}
-	return KX_EXIT_OK;
+	return kx_report_cli_run(argc, argv, "clients", print_help, kx_report_clients);
 }

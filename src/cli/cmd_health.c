@@ -1,5 +1,4 @@
 /* cmd_health.c: `kexwatch health`: ClientHellos left unanswered, by size and hop. */
-#include <getopt.h>
 #include <stdio.h>
 
 #include "kexwatch/cli.h"
@@ -30,35 +29,5 @@ static void print_help(FILE *out)
 
 int kx_cmd_health(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		KX_REPORT_LONGOPTS,
-		{ NULL, 0, NULL, 0 },
-	};
-	struct kx_report_cli o;
-	char err[512];
-	int ch;
-
-	kx_report_cli_init(&o, "health");
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if (kx_report_cli_option(&o, ch, optarg))
-			continue;
-		if (ch == 'h') {
-			print_help(stdout);
-			return KX_EXIT_OK;
-		}
-		fprintf(stderr, "Try 'kexwatch health --help'.\n");
-		return KX_EXIT_USAGE;
-	}
-	if (optind < argc) {
-		fprintf(stderr, "kexwatch health: unexpected argument '%s'\n", argv[optind]);
-		return KX_EXIT_USAGE;
-	}
-	if (kx_report_cli_finish(&o) < 0)
-		return KX_EXIT_USAGE;
-	if (kx_report_health(o.db, &o.f, o.fmt, stdout, err, sizeof(err)) < 0) {
-		fprintf(stderr, "kexwatch health: %s\n", err);
-		return KX_EXIT_FAIL;
-	}
-	return KX_EXIT_OK;
+	return kx_report_cli_run(argc, argv, "health", print_help, kx_report_health);
 }

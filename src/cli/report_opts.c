@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli_util.h"
+#include "kexwatch/cli.h"
 
 void kx_report_cli_init(struct kx_report_cli *o, const char *cmd)
 {
@@ -72,4 +73,40 @@ void kx_report_cli_help(FILE *out, int with_formats)
 		"                    a duration before now (30m, 24h, 7d, 2w)\n"
 		"  --until TIME      only handshakes before TIME (same forms)\n"
 		"  --sensor NAME     only handshakes recorded by this sensor (default: all)\n");
+}
+
+int kx_report_cli_run(int argc, char **argv, const char *name, void (*help)(FILE *out),
+		      kx_report_fn run)
+{
+	static const struct option longopts[] = {
+		KX_REPORT_LONGOPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	struct kx_report_cli o;
+	char err[512];
+	int ch;
+
+	kx_report_cli_init(&o, name);
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (kx_report_cli_option(&o, ch, optarg))
+			continue;
+		if (ch == 'h') {
+			help(stdout);
+			return KX_EXIT_OK;
+		}
+		fprintf(stderr, "Try 'kexwatch %s --help'.\n", name);
+		return KX_EXIT_USAGE;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "kexwatch %s: unexpected argument '%s'\n", name, argv[optind]);
+		return KX_EXIT_USAGE;
+	}
+	if (kx_report_cli_finish(&o) < 0)
+		return KX_EXIT_USAGE;
+	if (run(o.db, &o.f, o.fmt, stdout, err, sizeof(err)) < 0) {
+		fprintf(stderr, "kexwatch %s: %s\n", name, err);
+		return KX_EXIT_FAIL;
+	}
+	return KX_EXIT_OK;
 }

@@ -43,5 +43,12 @@ int kx_report_cli_finish(struct kx_report_cli *o);
  * lists last. */
 void kx_report_cli_help(FILE *out, int with_formats);
 
+/* A report that takes only the common options: parses them, runs `run`
+ * on stdout, prints errors as "kexwatch NAME: ...". Returns the exit status. */
+typedef int (*kx_report_fn)(const char *db_path, const struct kx_report_filter *f,
+			    enum kx_out_format fmt, FILE *out, char *err, size_t errlen);
+int kx_report_cli_run(int argc, char **argv, const char *name, void (*help)(FILE *out),
+		      kx_report_fn run);
+
 
 #endif
