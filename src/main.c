@@ -47,6 +47,9 @@ int main(int argc, char **argv)
 	/* Past a file size limit, writes must fail with EFBIG (reported as a
 	 * database error) instead of killing the process mid-transaction. */
 	signal(SIGXFSZ, SIG_IGN);
+	/* Before SQLite initialises: no global mutex around every allocation
+	 * for statistics nobody reads (measured: ~5% of the writer thread). */
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	if (argc < 2) {
 		usage(stderr);
 		return KX_EXIT_USAGE;

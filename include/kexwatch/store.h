@@ -17,7 +17,7 @@
 
 /* The schema this build writes and reads (PRAGMA user_version), and the
  * PRAGMA application_id that marks a file as a kexwatch inventory ("kexw"). */
-#define KX_STORE_SCHEMA_VERSION 2
+#define KX_STORE_SCHEMA_VERSION 3
 #define KX_STORE_APP_ID 0x6b657877
 
 struct kx_store;
@@ -79,5 +79,18 @@ void kx_store_close(struct kx_store *st);
  * -1 with a message naming path for other SQLite files, newer schemas and
  * files that are not databases. */
 int kx_store_schema_version(struct sqlite3 *db, const char *path, char *err, size_t errlen);
+
+/* A handshake's identity besides ts_first_us, as one integer (the
+ * handshakes.dedup_key column): a 64-bit hash of sensor, protocol and both
+ * endpoints as stored (addresses in text form). Two distinct handshakes
+ * collide only when they start in the same microsecond and their 64-bit
+ * hashes match. Stable across versions and machines: the central store and
+ * merged files rely on it. */
+int64_t kx_dedup_key(const char *sensor, const char *protocol, const char *client_ip,
+		     unsigned client_port, const char *server_ip, unsigned server_port);
+
+/* Registers kx_dedup_key(sensor, protocol, client_ip, client_port,
+ * server_ip, server_port) as an SQL function on db (migration, merge). */
+int kx_store_register_functions(struct sqlite3 *db);
 
 #endif

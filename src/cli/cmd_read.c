@@ -201,6 +201,9 @@ int kx_cmd_read(int argc, char **argv)
 		kx_source_close(src);
 	}
 	kx_engine_finish(eng, KX_R_EOF);
+	/* Every row is emitted: tearing nDPI and the tables down now overlaps
+	 * with the writer thread's last batch instead of following it. */
+	kx_engine_free(eng);
 	if (pg.on)
 		progress_line(&pg, &c, 0, true);
 
@@ -209,7 +212,6 @@ int kx_cmd_read(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	if (!o.quiet)
 		kx_print_summary(stderr, "read", &c, secs_between(&pg.start, &end));
-	kx_engine_free(eng);
 	if (failed) {
 		fprintf(stderr, "kexwatch read: %s\n", err);
 		return KX_EXIT_FAIL;

@@ -128,16 +128,18 @@ static int merge_one(sqlite3 *db, const char *path, struct kx_merge_stats *ms, c
 		     " JOIN run_map AS r ON r.old = s.run_id",
 		 err, errlen) < 0)
 		goto rollback;
-	static const char *const no_ids[] = { "id", "run_id", NULL };
+	/* dedup_key is computed, not copied: inputs before schema v3 lack it. */
+	static const char *const no_ids[] = { "id", "run_id", "dedup_key", NULL };
 	if (common_columns(db, "handshakes", no_ids, cols, sizeof(cols)) < 0)
 		goto rollback;
 	char sel[COLS_MAX + 64];
 	snprintf(sel, sizeof(sel), "%s", cols);
 	snprintf(sql, sizeof(sql),
-		 "INSERT INTO main.handshakes (run_id, %s) SELECT r.new, %s FROM src.handshakes AS h"
+		 "INSERT INTO main.handshakes (run_id, dedup_key, %s) SELECT r.new,"
+		 " kx_dedup_key(h.sensor, h.protocol, h.client_ip, h.client_port, h.server_ip,"
+		 " h.server_port), %s FROM src.handshakes AS h"
 		 " JOIN run_map AS r ON r.old = h.run_id WHERE true"
-		 " ON CONFLICT (ts_first_us, sensor, protocol, client_ip, client_port, server_ip,"
-		 " server_port) DO NOTHING",
+		 " ON CONFLICT (ts_first_us, dedup_key) DO NOTHING",
 		 cols, sel);
 	if (exec(db, sql, err, errlen) < 0)
 		goto rollback;
@@ -177,7 +179,9 @@ int kx_merge(const char *out, const char *const *inputs, unsigned n, struct kx_m
 		return -1;
 	}
 	sqlite3_busy_timeout(db, 5000);
-	int rc = 0;
+	int rc = kx_store_register_functions(db) == SQLITE_OK ? 0 : -1;
+	if (rc < 0)
+		snprintf(err, errlen, "%s: %s", out, sqlite3_errmsg(db));
 	for (unsigned i = 0; i < n && rc == 0; i++) {
 		rc = merge_one(db, inputs[i], ms, err, errlen);
 		if (rc == 0)

@@ -209,20 +209,52 @@ static void test_health(const char *path)
 }
 
 /* A version 1 file as kexwatch 0.1.0 wrote it: no SSH columns, no views. */
-static void make_v1(const char *path)
+static void make_v1(const char *path, bool keep_ssh_columns)
 {
 	sqlite3 *db = open_db(path);
+	/* Back to the version 1 table: the seven-column UNIQUE key, no dedup_key
+	 * (SQLite cannot drop a column that a constraint names, so rebuild). */
 	const char *sql =
-		"DROP VIEW clients; DROP VIEW hybrid_share_daily; DROP VIEW clienthello_sizes;"
-		" DROP VIEW classical_handshakes;"
+		"DROP VIEW hops; DROP VIEW clients; DROP VIEW hybrid_share_daily;"
+		" DROP VIEW clienthello_sizes; DROP VIEW classical_handshakes;"
+		" CREATE TABLE h1 AS SELECT * FROM handshakes;"
+		" ALTER TABLE h1 DROP COLUMN dedup_key; DROP TABLE handshakes;"
+		" CREATE TABLE handshakes (id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL"
+		"  REFERENCES runs(id), sensor TEXT NOT NULL, source TEXT, ts_first TEXT NOT NULL,"
+		"  ts_first_us INTEGER NOT NULL, ts_last TEXT NOT NULL, ts_last_us INTEGER NOT NULL,"
+		"  transport TEXT NOT NULL, protocol TEXT NOT NULL, client_ip TEXT NOT NULL,"
+		"  client_port INTEGER NOT NULL, server_ip TEXT NOT NULL, server_port INTEGER NOT NULL,"
+		"  ip_version INTEGER NOT NULL, vlan INTEGER NOT NULL, sni TEXT, alpn TEXT NOT NULL,"
+		"  legacy_version INTEGER NOT NULL, versions_offered TEXT NOT NULL, version TEXT,"
+		"  version_code INTEGER, cipher_suite INTEGER, groups_offered TEXT NOT NULL,"
+		"  groups_offered_2 TEXT, key_shares TEXT NOT NULL, offers_pq INTEGER NOT NULL,"
+		"  hrr INTEGER NOT NULL, hrr_group INTEGER, group_code INTEGER, group_name TEXT,"
+		"  group_family TEXT, tls12_kx TEXT, resumed INTEGER NOT NULL, psk INTEGER NOT NULL,"
+		"  verdict TEXT NOT NULL, reason TEXT, ch_bytes INTEGER NOT NULL,"
+		"  ch_segments INTEGER NOT NULL, ch2_bytes INTEGER, ch2_segments INTEGER,"
+		"  ch_to_sh_us INTEGER, sigalgs TEXT NOT NULL, ech INTEGER NOT NULL,"
+		"  list_overflow INTEGER NOT NULL, ndpi TEXT, pkt_first_ch INTEGER NOT NULL,"
+		"  pkt_sh INTEGER, ssh_client_banner TEXT, ssh_server_banner TEXT, kex_offered TEXT,"
+		"  kex_offered_server TEXT, ssh_hostkey TEXT, starttls TEXT,"
+		"  UNIQUE (ts_first_us, sensor, protocol, client_ip, client_port, server_ip,"
+		"  server_port));"
+		" INSERT INTO handshakes SELECT * FROM h1; DROP TABLE h1;"
+		" CREATE INDEX handshakes_server ON handshakes (server_ip, server_port, sni);";
+	const char *drop_ssh =
 		" ALTER TABLE handshakes DROP COLUMN ssh_client_banner;"
 		" ALTER TABLE handshakes DROP COLUMN ssh_server_banner;"
 		" ALTER TABLE handshakes DROP COLUMN kex_offered;"
 		" ALTER TABLE handshakes DROP COLUMN kex_offered_server;"
 		" ALTER TABLE handshakes DROP COLUMN ssh_hostkey;"
-		" ALTER TABLE handshakes DROP COLUMN starttls; PRAGMA user_version = 1";
+		" ALTER TABLE handshakes DROP COLUMN starttls;";
+	/* The hops view text is the same in every version: keep this file's. */
+	char hops[8192];
+	snprintf(hops, sizeof(hops), "%s", sql_row(db, "SELECT sql FROM sqlite_master WHERE name = 'hops'"));
 
-	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK ||
+	    (!keep_ssh_columns && sqlite3_exec(db, drop_ssh, NULL, NULL, NULL) != SQLITE_OK) ||
+	    sqlite3_exec(db, hops, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(db, "PRAGMA user_version = 1", NULL, NULL, NULL) != SQLITE_OK)
 		printf("# make_v1: %s\n", sqlite3_errmsg(db));
 	sqlite3_close(db);
 }
@@ -234,7 +266,7 @@ static void test_migration(const char *dir, const char *full)
 
 	snprintf(path, sizeof(path), "%s/v1.db", dir);
 	fill(path);
-	make_v1(path);
+	make_v1(path, false);
 	db = open_db(path);
 	check_str(sql_row(db, "SELECT (SELECT count(*) FROM sqlite_master WHERE type = 'view'),"
 			      " (SELECT count(*) FROM pragma_table_info('handshakes'))"),
@@ -248,29 +280,25 @@ static void test_migration(const char *dir, const char *full)
 
 	fill_more(path);
 	db = open_db(path);
-	check_str(sql_row(db, "PRAGMA user_version"), "2", "the next write upgraded it to 2");
+	check_str(sql_row(db, "PRAGMA user_version"), "3", "the next write upgraded it to 3");
 	check_str(sql_row(db, "SELECT (SELECT count(*) FROM sqlite_master WHERE type = 'view'),"
 			      " (SELECT count(*) FROM pragma_table_info('handshakes')),"
 			      " (SELECT count(*) FROM handshakes)"),
-		  "5|54|22", "five views, 54 columns, 22 rows");
+		  "5|55|22", "five views, 55 columns, 22 rows");
 	check_str(sql_row(db, "PRAGMA integrity_check"), "ok", "integrity_check");
 	sqlite3_close(db);
 
 	/* A development build wrote version 1 files with the SSH columns. */
 	snprintf(dev, sizeof(dev), "%s/v1ssh.db", dir);
 	fill(dev);
-	db = open_db(dev);
-	sqlite3_exec(db, "DROP VIEW clients; DROP VIEW hybrid_share_daily;"
-			 " DROP VIEW clienthello_sizes; DROP VIEW classical_handshakes;"
-			 " PRAGMA user_version = 1", NULL, NULL, NULL);
-	sqlite3_close(db);
+	make_v1(dev, true);
 	fill_more(dev);
 	db = open_db(dev);
 	check_str(sql_row(db, "SELECT (SELECT user_version FROM pragma_user_version),"
 			      " (SELECT count(*) FROM sqlite_master WHERE type = 'view'),"
 			      " (SELECT count(*) FROM pragma_table_info('handshakes')),"
 			      " (SELECT count(*) FROM handshakes)"),
-		  "2|5|54|22", "a version 1 file that has the SSH columns upgrades too");
+		  "3|5|55|22", "a version 1 file that has the SSH columns upgrades too");
 	sqlite3_close(db);
 
 	/* The upgraded file answers exactly as one created at version 2. */
