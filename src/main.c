@@ -23,6 +23,7 @@ static const struct {
 	{ "sql", kx_cmd_sql, "run one read-only SQL statement (table, JSON, CSV)" },
 	{ "report", kx_cmd_report, "write a self-contained HTML report" },
 	{ "merge", kx_cmd_merge, "combine sensor databases into one inventory" },
+	{ "push", kx_cmd_push, "send rows waiting in a sensor database to the central store" },
 };
 
 static void usage(FILE *out)

@@ -60,7 +60,10 @@
 	X(ndpi_flows,           "flows given to nDPI")                              \
 	X(db_rows_written,      "rows written to the database")                     \
 	X(db_rows_duplicate,    "rows already in the database (same handshake)")    \
-	X(db_errors,            "database write errors")
+	X(db_errors,            "database write errors")                            \
+	X(central_rows_sent,    "rows the central store accepted (--pg)")           \
+	X(central_rows_present, "rows the central store already had (--pg)")        \
+	X(central_send_errors,  "failed connections or batches to the central store (--pg)")
 
 struct kx_counters {
 #define KX_COUNTER_FIELD(name, desc) uint64_t name;

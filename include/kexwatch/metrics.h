@@ -79,6 +79,10 @@ void kx_metrics_publish(struct kx_metrics *m, const struct kx_counters *c,
 			const struct kx_iface_stats *ifs, unsigned n_ifs, uint32_t active_flows,
 			uint64_t db_queue);
 
+/* With a central store (--pg): the rows waiting in the local outbox, shown
+ * as kexwatch_central_backlog_rows from the next publish on (capture thread). */
+void kx_metrics_set_central_backlog(struct kx_metrics *m, int64_t rows);
+
 /* Starts the HTTP listener thread on "ADDR:PORT": "127.0.0.1:9707",
  * "[::1]:9707", or ":9707" for every address (IPv6 dual-stack, IPv4 when
  * the host has no IPv6). Addresses are numeric. Port 0 picks a free port

@@ -70,6 +70,9 @@ int kx_store_end_run(struct kx_store *st, struct kx_counters *c, uint64_t finish
 
 const char *kx_store_error(const struct kx_store *st);
 
+/* The id of the run kx_store_begin_run started (0 before). */
+int64_t kx_store_run_id(const struct kx_store *st);
+
 /* Flushes and closes; accepts NULL. A failure of this last commit cannot be
  * reported: call kx_store_end_run or kx_store_flush first. */
 void kx_store_close(struct kx_store *st);

@@ -2,6 +2,7 @@
 #include "cli_common.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@ void kx_common_defaults(struct kx_common_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->db = "kexwatch.db";
+	o->pg_drain_s = 30;
 	kx_engine_opts_default(&o->eng);
 }
 
@@ -29,6 +31,30 @@ int kx_common_option(struct kx_common_opts *o, int ch, const char *arg)
 	case KX_OPT_GROUPS: o->groups = arg; return 1;
 	case KX_OPT_NO_NDPI: o->eng.no_ndpi = true; return 1;
 	case KX_OPT_NDPI_PACKETS: o->eng.ndpi_packets = true; return 1;
+	case KX_OPT_PG: {
+		if (!kx_pg_is_url(arg)) {
+			fprintf(stderr, "kexwatch: --pg wants a PostgreSQL URL (postgresql://...) or"
+					" connection string (host=... dbname=...)\n");
+			return -1;
+		}
+		free(o->pg);
+		o->pg = strdup(arg);
+		if (!o->pg)
+			return -1;
+		/* A password in the URL must not show in ps or in the run record:
+		 * the argv string becomes the redacted form, in place. */
+		char red[256];
+		kx_pg_redact(arg, red, sizeof(red));
+		size_t n = strlen(arg);
+		memset((char *)arg, 0, n);
+		memcpy((char *)arg, red, strlen(red) < n ? strlen(red) : n);
+		return 1;
+	}
+	case KX_OPT_PG_DRAIN:
+		if (kx_parse_uint("--pg-drain", arg, 0, 86400, &v) < 0)
+			return -1;
+		o->pg_drain_s = (unsigned)v;
+		return 1;
 	case KX_OPT_MAX_FLOWS:
 		if (kx_parse_uint("--max-flows", arg, 1, 1u << 28, &v) < 0)
 			return -1;
@@ -83,13 +109,22 @@ void kx_common_help(FILE *out)
 		"  --idle-timeout S       seconds of silence before a flow ends (default: %u)\n"
 		"  --no-ndpi              do not label flows with nDPI\n"
 		"  --ndpi-packets         label by nDPI's dissection of each flow's first packets\n"
-		"                         (default: nDPI's host and address match; much cheaper)\n",
+		"                         (default: nDPI's host and address match; much cheaper)\n"
+		"  --pg URL               also send every row to a central PostgreSQL inventory\n"
+		"                         (postgresql://user@host/db; password from PGPASSWORD or\n"
+		"                         ~/.pgpass); rows wait in the local database while it is down\n"
+		"  --pg-drain S           at exit, keep sending waiting rows this long (default: 30)\n",
 		d.max_flows, kx_engine_flow_bytes(), d.max_sessions, kx_engine_session_bytes(),
 		d.max_stream_bytes, d.max_msg_bytes, d.memcap >> 20, d.idle_timeout_s);
 }
 
 int kx_common_finish(struct kx_common_opts *o, const char *cmd)
 {
+	if (o->pg && o->no_db) {
+		fprintf(stderr, "kexwatch %s: --pg needs the local database: it is the outbox that"
+				" keeps rows while the central store is away\n", cmd);
+		return -1;
+	}
 	if (o->no_db && !o->json) {
 		fprintf(stderr, "kexwatch %s: --no-db needs --json, or nothing would be kept\n", cmd);
 		return -1;
@@ -142,6 +177,17 @@ int kx_outputs_open(struct kx_outputs *out, const struct kx_common_opts *o, int 
 	out->sink = kx_sink_new(&ko, err, errlen);
 	if (!out->sink)
 		goto fail;
+	if (o->pg) {
+		struct kx_central_opts co = { .url = o->pg, .db_path = o->db,
+					      .run_id = kx_store_run_id(out->store) };
+		out->pg_drain_s = o->pg_drain_s;
+		if (kx_central_start(&co, &out->central, err, errlen) < 0) {
+			struct kx_counters ignored = { 0 };
+			char e[16];
+			kx_sink_close(out->sink, &ignored, e, sizeof(e));
+			goto fail;
+		}
+	}
 	return 0;
 fail:
 	kx_json_close(out->json);
@@ -161,8 +207,32 @@ int kx_outputs_close(struct kx_outputs *out, struct kx_counters *c, char *err, s
 		kx_store_close(out->store);
 	}
 	kx_json_close(out->json);
+	if (out->central) {
+		/* After the last local commit: the drain sends the final rows. */
+		struct kx_central_stats s;
+		kx_central_stop(out->central, out->pg_drain_s * 1000u, &s);
+		c->central_rows_sent = s.sent;
+		c->central_rows_present = s.present;
+		c->central_send_errors = s.errors;
+		fprintf(stderr, "central store: %" PRIu64 " rows sent, %" PRIu64 " already there, %" PRIu64
+			" failed attempts; %" PRId64 " rows wait in the local outbox%s\n",
+			s.sent, s.present, s.errors, s.backlog < 0 ? 0 : s.backlog,
+			s.backlog > 0 ? " (sent by the next run with --pg, or kexwatch push)" : "");
+	}
 	memset(out, 0, sizeof(*out));
 	return failed ? -1 : 0;
+}
+
+int64_t kx_outputs_central(struct kx_outputs *out, struct kx_counters *c)
+{
+	if (!out->central)
+		return -1;
+	struct kx_central_stats s;
+	kx_central_stats(out->central, &s);
+	c->central_rows_sent = s.sent;
+	c->central_rows_present = s.present;
+	c->central_send_errors = s.errors;
+	return s.backlog;
 }
 
 void kx_outputs_emit(void *ctx, const struct kx_hs *hs)

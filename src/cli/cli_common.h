@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "kexwatch/central.h"
 #include "kexwatch/counters.h"
 #include "kexwatch/engine.h"
 #include "kexwatch/sink.h"
@@ -15,7 +16,7 @@
 enum {
 	KX_OPT_DB = 1000, KX_OPT_NO_DB, KX_OPT_JSON, KX_OPT_FILTER, KX_OPT_SENSOR, KX_OPT_GROUPS,
 	KX_OPT_MAX_FLOWS, KX_OPT_MAX_HS, KX_OPT_MAX_STREAM, KX_OPT_MAX_MSG, KX_OPT_MEMCAP,
-	KX_OPT_IDLE, KX_OPT_NO_NDPI, KX_OPT_NDPI_PACKETS,
+	KX_OPT_IDLE, KX_OPT_NO_NDPI, KX_OPT_NDPI_PACKETS, KX_OPT_PG, KX_OPT_PG_DRAIN,
 };
 
 /* getopt_long entries of the options both capture commands take. */
@@ -33,7 +34,9 @@ enum {
 	{ "memcap", required_argument, NULL, KX_OPT_MEMCAP },                     \
 	{ "idle-timeout", required_argument, NULL, KX_OPT_IDLE },                 \
 	{ "no-ndpi", no_argument, NULL, KX_OPT_NO_NDPI },                         \
-	{ "ndpi-packets", no_argument, NULL, KX_OPT_NDPI_PACKETS }
+	{ "ndpi-packets", no_argument, NULL, KX_OPT_NDPI_PACKETS },               \
+	{ "pg", required_argument, NULL, KX_OPT_PG },                             \
+	{ "pg-drain", required_argument, NULL, KX_OPT_PG_DRAIN }
 
 struct kx_common_opts {
 	const char *db;
@@ -41,6 +44,8 @@ struct kx_common_opts {
 	const char *filter;
 	const char *sensor;
 	const char *groups;
+	char *pg;             /* central store URL (a copy: argv is redacted) */
+	unsigned pg_drain_s;  /* at exit, keep sending this long */
 	bool no_db;
 	struct kx_engine_opts eng;
 	char host[256];
@@ -60,6 +65,8 @@ int kx_common_finish(struct kx_common_opts *o, const char *cmd);
 
 /* The run's outputs: the database and/or JSON file behind a writer thread. */
 struct kx_outputs {
+	struct kx_central *central;
+	unsigned pg_drain_s;
 	struct kx_store *store;
 	struct kx_json *json;
 	struct kx_sink *sink;
@@ -78,5 +85,9 @@ int kx_outputs_close(struct kx_outputs *out, struct kx_counters *c, char *err, s
 void kx_outputs_emit(void *ctx, const struct kx_hs *hs);
 
 void kx_print_summary(FILE *f, const char *verb, const struct kx_counters *c, double secs);
+
+/* Central store counters into c (sent, present, errors); returns the backlog
+ * (-1 without --pg or before the shipper's first look). */
+int64_t kx_outputs_central(struct kx_outputs *out, struct kx_counters *c);
 
 #endif

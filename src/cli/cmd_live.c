@@ -244,14 +244,19 @@ static void read_stats(struct loop *lp, struct kx_counters *c, struct kx_iface_s
 	}
 }
 
-static void status_line(const struct kx_counters *c, uint32_t flows, uint32_t queued)
+static void status_line(const struct kx_counters *c, uint32_t flows, uint32_t queued,
+			int64_t central_backlog)
 {
+	char central[96] = "";
+	if (central_backlog >= 0)
+		snprintf(central, sizeof(central), ", %" PRId64 " rows waiting for the central store",
+			 central_backlog);
 	fprintf(stderr,
 		"kexwatch live: %" PRIu64 " packets, %" PRIu64 " handshakes (%" PRIu64
 		" hybrid, %" PRIu64 " pq, %" PRIu64 " classical, %" PRIu64 " incomplete), %u flows, "
-		"%" PRIu64 " dropped by the kernel, %" PRIu64 " by the interface, %u rows queued\n",
+		"%" PRIu64 " dropped by the kernel, %" PRIu64 " by the interface, %u rows queued%s\n",
 		c->packets, c->hs_total, c->hs_hybrid, c->hs_pq, c->hs_classical, c->hs_incomplete,
-		flows, c->capture_dropped, c->capture_if_dropped, queued);
+		flows, c->capture_dropped, c->capture_if_dropped, queued, central);
 }
 
 int kx_cmd_live(int argc, char **argv)
@@ -358,6 +363,9 @@ int kx_cmd_live(int argc, char **argv)
 			kx_engine_tick(lp.eng, kx_now_us());
 			read_stats(&lp, &c, ifs);
 			kx_sink_stats(out.sink, &c);
+			int64_t backlog = kx_outputs_central(&out, &c);
+			if (lp.metrics && backlog != -1)
+				kx_metrics_set_central_backlog(lp.metrics, backlog);
 			if (lp.metrics)
 				kx_metrics_publish(lp.metrics, &c, ifs, o.n_ifaces,
 						   kx_engine_active_flows(lp.eng), kx_sink_queued(out.sink));
@@ -368,7 +376,8 @@ int kx_cmd_live(int argc, char **argv)
 			}
 			if (!o.quiet && o.status_s && now - last_status >= o.status_s) {
 				last_status = now;
-				status_line(&c, kx_engine_active_flows(lp.eng), kx_sink_queued(out.sink));
+				status_line(&c, kx_engine_active_flows(lp.eng), kx_sink_queued(out.sink),
+					    backlog);
 			}
 		}
 	}

@@ -73,6 +73,8 @@ struct hs_row {
 
 struct kx_metrics {
 	char *sensor; /* escaped for a label value */
+	bool central;             /* --pg: export the outbox backlog */
+	int64_t central_backlog;  /* capture thread, like the counters */
 	char *ndpi, *libpcap;
 	uint64_t start_us;
 
@@ -481,7 +483,8 @@ static const char *const fixed_names[] = {
 	"kexwatch_capture_packets_dropped_total", "kexwatch_packets_skipped_total",
 	"kexwatch_flows_active", "kexwatch_flows_evicted_total", "kexwatch_flows_expired_total",
 	"kexwatch_db_rows_written_total", "kexwatch_db_write_errors_total",
-	"kexwatch_db_queue_rows", "kexwatch_metrics_http_responses_total",
+	"kexwatch_db_queue_rows", "kexwatch_central_backlog_rows",
+	"kexwatch_metrics_http_responses_total",
 	"kexwatch_metrics_http_connections_dropped_total",
 	"kexwatch_metrics_http_accept_errors_total",
 };
@@ -653,6 +656,10 @@ void kx_metrics_publish(struct kx_metrics *m, const struct kx_counters *c,
 		   active_flows);
 	simple_u64(&sb, m, "kexwatch_db_queue_rows", "gauge",
 		   "Handshake rows waiting for the database writer.", db_queue);
+	if (m->central)
+		simple_u64(&sb, m, "kexwatch_central_backlog_rows", "gauge",
+			   "Handshake rows in the local outbox, not yet in the central store.",
+			   m->central_backlog > 0 ? (uint64_t)m->central_backlog : 0);
 	render_counters(m, &sb, c);
 	render_http(m, &sb);
 
@@ -666,6 +673,12 @@ static uint64_t realtime_us(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void kx_metrics_set_central_backlog(struct kx_metrics *m, int64_t rows)
+{
+	m->central = true;
+	m->central_backlog = rows;
 }
 
 struct kx_metrics *kx_metrics_new(const char *sensor)

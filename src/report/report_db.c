@@ -9,7 +9,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "kexwatch/central.h"
 #include "kexwatch/emit.h"
 #include "kexwatch/groups.h"
 #include "kexwatch/ssh.h"
@@ -309,6 +311,55 @@ int kx_rdb_fail(struct kx_rdb *r)
 	return -1;
 }
 
+static void remove_snapshot(struct kx_rdb *r)
+{
+	static const char *const files[] = { "/snap.db", "/snap.db-wal", "/snap.db-shm" };
+	char p[96];
+	if (!r->snap_dir[0])
+		return;
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(p, sizeof(p), "%s%s", r->snap_dir, files[i]);
+		unlink(p);
+	}
+	rmdir(r->snap_dir);
+	r->snap_dir[0] = '\0';
+}
+
+/* A central store: snapshot it into a private temporary folder, then read
+ * the copy like any inventory. */
+static int open_central(struct kx_rdb *r, const char *url)
+{
+	char snap[96], err[512];
+	const char *tmp = getenv("TMPDIR");
+	kx_pg_redact(url, r->target, sizeof(r->target));
+	r->path = r->target;
+	if (!tmp || !tmp[0] || strlen(tmp) > 40)
+		tmp = "/tmp";
+	snprintf(r->snap_dir, sizeof(r->snap_dir), "%s/kexwatch-snap.XXXXXX", tmp);
+	if (!mkdtemp(r->snap_dir)) {
+		snprintf(r->err, r->errlen, "cannot create a temporary folder in %s: %s", tmp,
+			 strerror(errno));
+		r->snap_dir[0] = '\0';
+		return -1;
+	}
+	snprintf(snap, sizeof(snap), "%s/snap.db", r->snap_dir);
+	if (kx_pg_snapshot(url, snap, err, sizeof(err)) < 0) {
+		snprintf(r->err, r->errlen, "%s: %s", r->target, err);
+		remove_snapshot(r);
+		return -1;
+	}
+	char dir[64];
+	snprintf(dir, sizeof(dir), "%s", r->snap_dir);
+	int rc = kx_rdb_open(r, snap, r->err, r->errlen);
+	/* kx_rdb_open reset r: the folder and the name for messages again. */
+	snprintf(r->snap_dir, sizeof(r->snap_dir), "%s", dir);
+	kx_pg_redact(url, r->target, sizeof(r->target));
+	r->path = r->target;
+	if (rc < 0)
+		remove_snapshot(r);
+	return rc;
+}
+
 int kx_rdb_open(struct kx_rdb *r, const char *path, char *err, size_t errlen)
 {
 	struct stat sb;
@@ -318,6 +369,8 @@ int kx_rdb_open(struct kx_rdb *r, const char *path, char *err, size_t errlen)
 	r->path = path;
 	r->err = err;
 	r->errlen = errlen;
+	if (kx_pg_is_url(path))
+		return open_central(r, path);
 	/* SQLite would report a missing file as "unable to open database file";
 	 * say which file and why. */
 	if (stat(path, &sb) < 0) {
@@ -355,12 +408,13 @@ fail:
 
 void kx_rdb_close(struct kx_rdb *r)
 {
-	if (!r->db)
-		return;
-	if (!sqlite3_get_autocommit(r->db))
-		sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
-	sqlite3_close(r->db);
-	r->db = NULL;
+	if (r->db) {
+		if (!sqlite3_get_autocommit(r->db))
+			sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+		sqlite3_close(r->db);
+		r->db = NULL;
+	}
+	remove_snapshot(r);
 }
 
 static void bind_named(sqlite3_stmt *s, const char *name, int64_t v)

@@ -15,7 +15,9 @@
  * report sees the same snapshot while a capture keeps writing. */
 struct kx_rdb {
 	sqlite3 *db;
-	const char *path;
+	const char *path;   /* for messages: the file, or the redacted central URL */
+	char target[256];   /* central store: its redacted URL */
+	char snap_dir[64];  /* central store: the temporary snapshot's folder */
 	int version;
 	char *err;
 	size_t errlen;

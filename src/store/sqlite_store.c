@@ -991,6 +991,11 @@ out:
 	return rc;
 }
 
+int64_t kx_store_run_id(const struct kx_store *st)
+{
+	return st->run_id;
+}
+
 int kx_store_tick(struct kx_store *st, uint64_t now_ms, struct kx_counters *c)
 {
 	int rc = 0;

@@ -1,0 +1,78 @@
+/* central.h: the central PostgreSQL inventory that many sensors share.
+ *
+ * SQLite stays each sensor's own inventory. With --pg, a shipper thread
+ * sends every handshake row of the local file to PostgreSQL: the local
+ * handshakes table is the outbox and the table central_outbox remembers,
+ * per central store, the highest row id already sent. Rows go in id order,
+ * in batches, one PostgreSQL transaction each, with the same
+ * de-duplication key as SQLite (ts_first_us, dedup_key) and ON CONFLICT DO
+ * NOTHING, so a batch sent twice (crash between the remote commit and the
+ * local mark) adds nothing. When the server is down or slow, rows simply
+ * stay in the local file and the shipper retries with bounded exponential
+ * back-off; capture never waits for the network.
+ *
+ * Reports read a central store by loading it into a temporary SQLite file
+ * (kx_pg_snapshot) inside one read-only, repeatable-read transaction: the
+ * same SQL then gives the same answers as on a sensor's own file.
+ */
+#ifndef KEXWATCH_CENTRAL_H
+#define KEXWATCH_CENTRAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The PostgreSQL schema version kexwatch creates (table kexwatch_meta). */
+#define KX_PG_SCHEMA_VERSION 1
+
+/* True for "postgresql://..." and "postgres://..." URIs and for libpq
+ * key=value connection strings containing "dbname=" or "host=". */
+bool kx_pg_is_url(const char *s);
+
+/* The connection target without secrets, for messages and the run record:
+ * "postgresql://user@host:port/dbname". */
+void kx_pg_redact(const char *url, char *out, size_t len);
+
+struct kx_central;
+
+struct kx_central_opts {
+	const char *url;         /* libpq URI or connection string */
+	const char *db_path;     /* the sensor's SQLite file (already migrated) */
+	unsigned batch_rows;     /* rows per PostgreSQL transaction (default 1000) */
+	unsigned poll_ms;        /* look for new local rows this often (default 1000) */
+	unsigned max_backoff_ms; /* longest wait between retries (default 60000) */
+	int64_t run_id;          /* this process's local run, re-sent when it ends (0: none) */
+};
+
+struct kx_central_stats {
+	uint64_t sent;      /* rows the central store accepted as new */
+	uint64_t present;   /* rows it already had */
+	uint64_t errors;    /* failed connection attempts and batches */
+	int64_t backlog;    /* local rows not sent yet; -1 before the first look */
+	bool connected;
+};
+
+/* Starts the shipper thread. Returns 0, or -1 with a message in err (bad
+ * options, cannot open the local file). A central store that is down is not
+ * an error: rows wait in the outbox. */
+int kx_central_start(const struct kx_central_opts *o, struct kx_central **ret, char *err,
+		     size_t errlen);
+
+/* Thread-safe snapshot of the counters. */
+void kx_central_stats(struct kx_central *c, struct kx_central_stats *s);
+
+/* Asks the shipper to look for rows now (after a local commit). */
+void kx_central_nudge(struct kx_central *c);
+
+/* Sends what is left for at most drain_ms (0: stop at once), stops the
+ * thread and frees c (NULL is accepted). *s gets the final counters. Rows
+ * not sent stay in the outbox for the next run or `kexwatch push`. */
+void kx_central_stop(struct kx_central *c, unsigned drain_ms, struct kx_central_stats *s);
+
+/* Copies the central store's runs, sources and handshakes into a new
+ * SQLite inventory at out_path (created with the current schema). Reads in
+ * one READ ONLY REPEATABLE READ transaction. Returns 0, or -1 with a message
+ * in err. */
+int kx_pg_snapshot(const char *url, const char *out_path, char *err, size_t errlen);
+
+#endif

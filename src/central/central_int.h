@@ -1,0 +1,37 @@
+/* central_int.h: what the shipper and the snapshot share: the column lists
+ * of the mirrored tables and the PostgreSQL connection and schema. */
+#ifndef KEXWATCH_CENTRAL_INT_H
+#define KEXWATCH_CENTRAL_INT_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+
+struct kx_pg_col {
+	const char *name;
+	const char *pg_type; /* as created in PostgreSQL */
+};
+
+/* handshakes columns after id and run_id, in SQLite table order (schema 3). */
+extern const struct kx_pg_col kx_pg_hs_cols[];
+extern const unsigned kx_pg_n_hs_cols;
+
+/* runs columns after id, in SQLite table order. */
+extern const struct kx_pg_col kx_pg_run_cols[];
+extern const unsigned kx_pg_n_run_cols;
+
+/* "a, b, c" of a column list, quoted; -1 if it does not fit. */
+int kx_pg_col_list(const struct kx_pg_col *cols, unsigned n, const char *prefix, char *out,
+		   size_t len);
+
+/* Connects (10 s connect timeout unless the URL sets one, application name
+ * "kexwatch"). Returns NULL with a message naming the redacted target. */
+PGconn *kx_pg_connect(const char *url, char *err, size_t errlen);
+
+/* Creates or checks the schema (kexwatch_meta.schema_version) under an
+ * advisory lock, so sensors starting together do not race. */
+int kx_pg_ensure_schema(PGconn *pg, char *err, size_t errlen);
+
+/* The server's message for a failed command, on one line. */
+const char *kx_pg_errmsg(PGconn *pg, PGresult *res);
+
+#endif

@@ -1,0 +1,236 @@
+/* pg_schema.c: the central store's schema, connection and URL handling.
+ *
+ * PostgreSQL schema 1 (kexwatch_meta: schema_version = 1) mirrors SQLite
+ * schema 3 column for column; integers are bigint or integer, lists stay
+ * JSON text, booleans stay 0/1 so the same SQL reads both:
+ *   runs        id bigserial, local_id (the run's id in the sensor's file),
+ *               then the SQLite runs columns; UNIQUE (sensor, started_us,
+ *               local_id) identifies a sensor's run
+ *   sources     run_id -> runs.id, source_id, name
+ *   handshakes  id bigserial, run_id -> runs.id, then the SQLite columns;
+ *               UNIQUE (ts_first_us, dedup_key), index (server_ip,
+ *               server_port, sni) as in SQLite
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "central_int.h"
+#include "kexwatch/central.h"
+
+const struct kx_pg_col kx_pg_hs_cols[] = {
+	{ "sensor", "text NOT NULL" },          { "source", "text" },
+	{ "ts_first", "text NOT NULL" },        { "ts_first_us", "bigint NOT NULL" },
+	{ "ts_last", "text NOT NULL" },         { "ts_last_us", "bigint NOT NULL" },
+	{ "transport", "text NOT NULL" },       { "protocol", "text NOT NULL" },
+	{ "client_ip", "text NOT NULL" },       { "client_port", "integer NOT NULL" },
+	{ "server_ip", "text NOT NULL" },       { "server_port", "integer NOT NULL" },
+	{ "ip_version", "integer NOT NULL" },   { "vlan", "integer NOT NULL" },
+	{ "sni", "text" },                      { "alpn", "text NOT NULL" },
+	{ "legacy_version", "integer NOT NULL" }, { "versions_offered", "text NOT NULL" },
+	{ "version", "text" },                  { "version_code", "integer" },
+	{ "cipher_suite", "integer" },          { "groups_offered", "text NOT NULL" },
+	{ "groups_offered_2", "text" },         { "key_shares", "text NOT NULL" },
+	{ "offers_pq", "integer NOT NULL" },    { "hrr", "integer NOT NULL" },
+	{ "hrr_group", "integer" },             { "group_code", "integer" },
+	{ "group_name", "text" },               { "group_family", "text" },
+	{ "tls12_kx", "text" },                 { "resumed", "integer NOT NULL" },
+	{ "psk", "integer NOT NULL" },          { "verdict", "text NOT NULL" },
+	{ "reason", "text" },                   { "ch_bytes", "integer NOT NULL" },
+	{ "ch_segments", "integer NOT NULL" },  { "ch2_bytes", "integer" },
+	{ "ch2_segments", "integer" },          { "ch_to_sh_us", "bigint" },
+	{ "sigalgs", "text NOT NULL" },         { "ech", "integer NOT NULL" },
+	{ "list_overflow", "integer NOT NULL" }, { "ndpi", "text" },
+	{ "pkt_first_ch", "bigint NOT NULL" },  { "pkt_sh", "bigint" },
+	{ "ssh_client_banner", "text" },        { "ssh_server_banner", "text" },
+	{ "kex_offered", "text" },              { "kex_offered_server", "text" },
+	{ "ssh_hostkey", "text" },              { "starttls", "text" },
+	{ "dedup_key", "bigint NOT NULL" },
+};
+const unsigned kx_pg_n_hs_cols = sizeof(kx_pg_hs_cols) / sizeof(kx_pg_hs_cols[0]);
+
+const struct kx_pg_col kx_pg_run_cols[] = {
+	{ "started", "text NOT NULL" },        { "started_us", "bigint NOT NULL" },
+	{ "finished", "text" },                { "finished_us", "bigint" },
+	{ "sensor", "text NOT NULL" },         { "command", "text" },
+	{ "kexwatch_version", "text NOT NULL" }, { "packets", "bigint" },
+	{ "bytes", "bigint" },                 { "flows", "bigint" },
+	{ "handshakes", "bigint" },            { "skipped_malformed", "bigint" },
+	{ "skipped_truncated", "bigint" },     { "flows_evicted", "bigint" },
+	{ "db_errors", "bigint" },             { "counters", "text" },
+};
+const unsigned kx_pg_n_run_cols = sizeof(kx_pg_run_cols) / sizeof(kx_pg_run_cols[0]);
+
+int kx_pg_col_list(const struct kx_pg_col *cols, unsigned n, const char *prefix, char *out,
+		   size_t len)
+{
+	size_t pos = 0;
+	for (unsigned i = 0; i < n; i++) {
+		int k = snprintf(out + pos, len - pos, "%s%s%s", i ? ", " : "", prefix ? prefix : "",
+				 cols[i].name);
+		if (k < 0 || (size_t)k >= len - pos)
+			return -1;
+		pos += (size_t)k;
+	}
+	return 0;
+}
+
+bool kx_pg_is_url(const char *s)
+{
+	if (!s)
+		return false;
+	if (strncmp(s, "postgresql://", 13) == 0 || strncmp(s, "postgres://", 11) == 0)
+		return true;
+	return strchr(s, '=') && (strstr(s, "dbname=") || strstr(s, "host=") ||
+				  strstr(s, "service="));
+}
+
+void kx_pg_redact(const char *url, char *out, size_t len)
+{
+	PQconninfoOption *opts = PQconninfoParse(url, NULL);
+	if (!opts) {
+		snprintf(out, len, "postgresql://(unparsable connection string)");
+		return;
+	}
+	const char *user = NULL, *host = NULL, *port = NULL, *db = NULL, *svc = NULL;
+	for (PQconninfoOption *o = opts; o->keyword; o++) {
+		if (!o->val || !o->val[0])
+			continue;
+		if (strcmp(o->keyword, "user") == 0)
+			user = o->val;
+		else if (strcmp(o->keyword, "host") == 0 || (!host && strcmp(o->keyword, "hostaddr") == 0))
+			host = o->val;
+		else if (strcmp(o->keyword, "port") == 0)
+			port = o->val;
+		else if (strcmp(o->keyword, "dbname") == 0)
+			db = o->val;
+		else if (strcmp(o->keyword, "service") == 0)
+			svc = o->val;
+	}
+	if (svc)
+		snprintf(out, len, "postgresql://?service=%s", svc);
+	else
+		snprintf(out, len, "postgresql://%s%s%s%s%s/%s", user ? user : "", user ? "@" : "",
+			 host ? host : "", port ? ":" : "", port ? port : "", db ? db : "");
+	PQconninfoFree(opts);
+}
+
+const char *kx_pg_errmsg(PGconn *pg, PGresult *res)
+{
+	static _Thread_local char buf[512];
+	const char *m = res ? PQresultErrorMessage(res) : NULL;
+	if (!m || !m[0])
+		m = pg ? PQerrorMessage(pg) : "out of memory";
+	snprintf(buf, sizeof(buf), "%s", m);
+	/* libpq messages end in a newline and may span lines. */
+	for (char *p = buf; *p; p++)
+		if (*p == '\n')
+			*p = p[1] ? ' ' : '\0';
+	return buf;
+}
+
+static void ignore_notice(void *arg, const char *msg)
+{
+	(void)arg;
+	(void)msg;
+}
+
+PGconn *kx_pg_connect(const char *url, char *err, size_t errlen)
+{
+	/* Later entries override earlier ones: the URL's own connect_timeout wins. */
+	const char *const keys[] = { "connect_timeout", "dbname", "fallback_application_name", NULL };
+	const char *const vals[] = { "10", url, "kexwatch", NULL };
+	char target[256];
+	PGconn *pg = PQconnectdbParams(keys, vals, 1);
+	if (pg && PQstatus(pg) == CONNECTION_OK) {
+		/* NOTICEs ("already exists, skipping") are not news for an operator. */
+		PQsetNoticeProcessor(pg, ignore_notice, NULL);
+		return pg;
+	}
+	kx_pg_redact(url, target, sizeof(target));
+	snprintf(err, errlen, "%s: %s", target, kx_pg_errmsg(pg, NULL));
+	PQfinish(pg);
+	return NULL;
+}
+
+static int exec_ok(PGconn *pg, const char *sql, char *err, size_t errlen)
+{
+	PGresult *r = PQexec(pg, sql);
+	ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+	int rc = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK ? 0 : -1;
+	if (rc < 0)
+		snprintf(err, errlen, "%s", kx_pg_errmsg(pg, r));
+	PQclear(r);
+	return rc;
+}
+
+static int create_schema(PGconn *pg, char *err, size_t errlen)
+{
+	char sql[8192];
+	size_t pos;
+
+	pos = (size_t)snprintf(sql, sizeof(sql),
+			       "CREATE TABLE runs (id bigserial PRIMARY KEY, local_id bigint NOT NULL");
+	for (unsigned i = 0; i < kx_pg_n_run_cols; i++)
+		pos += (size_t)snprintf(sql + pos, sizeof(sql) - pos, ", %s %s", kx_pg_run_cols[i].name,
+					kx_pg_run_cols[i].pg_type);
+	snprintf(sql + pos, sizeof(sql) - pos, ", UNIQUE (sensor, started_us, local_id))");
+	if (exec_ok(pg, sql, err, errlen) < 0 ||
+	    exec_ok(pg,
+		    "CREATE TABLE sources (run_id bigint NOT NULL REFERENCES runs(id),"
+		    " source_id integer NOT NULL, name text NOT NULL, PRIMARY KEY (run_id, source_id))",
+		    err, errlen) < 0)
+		return -1;
+	pos = (size_t)snprintf(sql, sizeof(sql),
+			       "CREATE TABLE handshakes (id bigserial PRIMARY KEY,"
+			       " run_id bigint NOT NULL REFERENCES runs(id)");
+	for (unsigned i = 0; i < kx_pg_n_hs_cols; i++)
+		pos += (size_t)snprintf(sql + pos, sizeof(sql) - pos, ", %s %s", kx_pg_hs_cols[i].name,
+					kx_pg_hs_cols[i].pg_type);
+	snprintf(sql + pos, sizeof(sql) - pos, ", UNIQUE (ts_first_us, dedup_key))");
+	if (exec_ok(pg, sql, err, errlen) < 0 ||
+	    exec_ok(pg, "CREATE INDEX handshakes_server ON handshakes (server_ip, server_port, sni)",
+		    err, errlen) < 0 ||
+	    exec_ok(pg, "CREATE INDEX handshakes_sensor ON handshakes (sensor, ts_first_us)", err,
+		    errlen) < 0)
+		return -1;
+	return 0;
+}
+
+int kx_pg_ensure_schema(PGconn *pg, char *err, size_t errlen)
+{
+	char e[512];
+	int version = 0;
+
+	/* The advisory lock key is "kexw" (the SQLite application_id). */
+	if (exec_ok(pg, "BEGIN", e, sizeof(e)) < 0 ||
+	    exec_ok(pg, "SELECT pg_advisory_xact_lock(1801812087)", e, sizeof(e)) < 0 ||
+	    exec_ok(pg, "CREATE TABLE IF NOT EXISTS kexwatch_meta (key text PRIMARY KEY,"
+			" value text NOT NULL)", e, sizeof(e)) < 0)
+		goto fail;
+	PGresult *r = PQexec(pg, "SELECT value FROM kexwatch_meta WHERE key = 'schema_version'");
+	if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
+		snprintf(e, sizeof(e), "%s", kx_pg_errmsg(pg, r));
+		PQclear(r);
+		goto fail;
+	}
+	if (PQntuples(r) == 1)
+		version = atoi(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	if (version > KX_PG_SCHEMA_VERSION) {
+		snprintf(e, sizeof(e), "central schema version %d is newer than this kexwatch supports (%d)",
+			 version, KX_PG_SCHEMA_VERSION);
+		goto fail;
+	}
+	if (version == 0 &&
+	    (create_schema(pg, e, sizeof(e)) < 0 ||
+	     exec_ok(pg, "INSERT INTO kexwatch_meta VALUES ('schema_version', '1')", e, sizeof(e)) < 0))
+		goto fail;
+	if (exec_ok(pg, "COMMIT", e, sizeof(e)) < 0)
+		goto fail;
+	return 0;
+fail:
+	snprintf(err, errlen, "central schema: %s", e);
+	PQclear(PQexec(pg, "ROLLBACK"));
+	return -1;
+}

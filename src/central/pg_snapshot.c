@@ -1,0 +1,160 @@
+/* pg_snapshot.c: a central store copied into a temporary SQLite inventory,
+ * so every report runs the same SQL on the same data (see central.h).
+ *
+ * The PostgreSQL session is read-only (default_transaction_read_only and a
+ * READ ONLY transaction), and REPEATABLE READ makes the three tables one
+ * consistent picture while sensors keep writing. Rows stream through a
+ * cursor, so memory stays bounded whatever the inventory's size. Values
+ * travel as text and SQLite's column affinity turns them back into the
+ * integers they were.
+ */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "central_int.h"
+#include "kexwatch/central.h"
+#include "kexwatch/store.h"
+
+#define FETCH_ROWS 5000
+
+static int pg_ok(PGconn *pg, PGresult *r, char *err, size_t errlen)
+{
+	ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+	if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)
+		return 0;
+	snprintf(err, errlen, "central store: %s", kx_pg_errmsg(pg, r));
+	return -1;
+}
+
+static int pg_exec(PGconn *pg, const char *sql, char *err, size_t errlen)
+{
+	PGresult *r = PQexec(pg, sql);
+	int rc = pg_ok(pg, r, err, errlen);
+	PQclear(r);
+	return rc;
+}
+
+/* Copies every row of a PostgreSQL query into an SQLite INSERT with as many
+ * parameters as the query has columns. */
+static int copy_rows(PGconn *pg, sqlite3 *db, const char *select, const char *insert, char *err,
+		     size_t errlen)
+{
+	sqlite3_stmt *ins;
+	char sql[4096];
+	int rc = -1;
+
+	if (sqlite3_prepare_v2(db, insert, -1, &ins, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "snapshot: %s", sqlite3_errmsg(db));
+		return -1;
+	}
+	snprintf(sql, sizeof(sql), "DECLARE kx_snap NO SCROLL CURSOR FOR %s", select);
+	if (pg_exec(pg, sql, err, errlen) < 0)
+		goto out;
+	char fetch[48];
+	snprintf(fetch, sizeof(fetch), "FETCH %d FROM kx_snap", FETCH_ROWS);
+	for (;;) {
+		PGresult *r = PQexec(pg, fetch);
+		if (pg_ok(pg, r, err, errlen) < 0) {
+			PQclear(r);
+			goto out;
+		}
+		int n = PQntuples(r), nf = PQnfields(r);
+		for (int i = 0; i < n; i++) {
+			for (int j = 0; j < nf; j++) {
+				if (PQgetisnull(r, i, j))
+					sqlite3_bind_null(ins, j + 1);
+				else
+					sqlite3_bind_text(ins, j + 1, PQgetvalue(r, i, j),
+							  PQgetlength(r, i, j), SQLITE_STATIC);
+			}
+			if (sqlite3_step(ins) != SQLITE_DONE) {
+				snprintf(err, errlen, "snapshot: %s", sqlite3_errmsg(db));
+				sqlite3_reset(ins);
+				PQclear(r);
+				goto out;
+			}
+			sqlite3_reset(ins);
+		}
+		PQclear(r);
+		if (n < FETCH_ROWS)
+			break;
+	}
+	rc = pg_exec(pg, "CLOSE kx_snap", err, errlen);
+out:
+	sqlite3_finalize(ins);
+	return rc;
+}
+
+static void placeholders(char *out, size_t len, unsigned n)
+{
+	size_t pos = 0;
+	for (unsigned i = 0; i < n && pos + 3 < len; i++)
+		pos += (size_t)snprintf(out + pos, len - pos, i ? ", ?" : "?");
+}
+
+int kx_pg_snapshot(const char *url, const char *out_path, char *err, size_t errlen)
+{
+	char cols[2048], qs[512], sel[4096], ins[4096];
+	struct kx_store *st;
+	sqlite3 *db = NULL;
+	int rc = -1;
+
+	PGconn *pg = kx_pg_connect(url, err, errlen);
+	if (!pg)
+		return -1;
+	/* Schema version first: a newer central schema is refused like a
+	 * newer SQLite file. */
+	PGresult *r = PQexec(pg, "SELECT value FROM kexwatch_meta WHERE key = 'schema_version'");
+	if (pg_ok(pg, r, err, errlen) < 0 || PQntuples(r) != 1) {
+		if (PQntuples(r) != 1 && PQresultStatus(r) == PGRES_TUPLES_OK)
+			snprintf(err, errlen, "central store: no kexwatch schema (kexwatch_meta is empty)");
+		PQclear(r);
+		goto out;
+	}
+	int version = atoi(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	if (version < 1 || version > KX_PG_SCHEMA_VERSION) {
+		snprintf(err, errlen, "central schema version %d is not one this kexwatch reads (1..%d)",
+			 version, KX_PG_SCHEMA_VERSION);
+		goto out;
+	}
+	if (pg_exec(pg, "SET default_transaction_read_only = on", err, errlen) < 0 ||
+	    pg_exec(pg, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err, errlen) < 0)
+		goto out;
+
+	if (kx_store_open(out_path, NULL, &st, err, errlen) < 0)
+		goto out;
+	kx_store_close(st);
+	if (sqlite3_open_v2(out_path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
+	    sqlite3_exec(db, "PRAGMA synchronous = OFF; BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", out_path, db ? sqlite3_errmsg(db) : "out of memory");
+		goto out;
+	}
+
+	kx_pg_col_list(kx_pg_run_cols, kx_pg_n_run_cols, NULL, cols, sizeof(cols));
+	placeholders(qs, sizeof(qs), kx_pg_n_run_cols + 1);
+	snprintf(sel, sizeof(sel), "SELECT id, %s FROM runs ORDER BY id", cols);
+	snprintf(ins, sizeof(ins), "INSERT INTO runs (id, %s) VALUES (%s)", cols, qs);
+	if (copy_rows(pg, db, sel, ins, err, errlen) < 0 ||
+	    copy_rows(pg, db, "SELECT run_id, source_id, name FROM sources",
+		      "INSERT INTO sources (run_id, source_id, name) VALUES (?, ?, ?)", err, errlen) < 0)
+		goto out;
+	kx_pg_col_list(kx_pg_hs_cols, kx_pg_n_hs_cols, NULL, cols, sizeof(cols));
+	placeholders(qs, sizeof(qs), kx_pg_n_hs_cols + 2);
+	snprintf(sel, sizeof(sel), "SELECT id, run_id, %s FROM handshakes ORDER BY id", cols);
+	snprintf(ins, sizeof(ins), "INSERT INTO handshakes (id, run_id, %s) VALUES (%s)", cols, qs);
+	if (copy_rows(pg, db, sel, ins, err, errlen) < 0)
+		goto out;
+	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", out_path, sqlite3_errmsg(db));
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_close(db);
+	PQclear(PQexec(pg, "ROLLBACK"));
+	PQfinish(pg);
+	return rc;
+}

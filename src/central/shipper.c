@@ -1,0 +1,587 @@
+/* shipper.c: sends the local inventory's rows to the central store (see
+ * central.h). One thread, its own SQLite and PostgreSQL connections; the
+ * capture and writer threads never wait for it.
+ *
+ * Order of one batch: read up to batch_rows local rows with id > mark;
+ * in one PostgreSQL transaction upsert the runs they belong to (and those
+ * runs' sources), insert the rows ON CONFLICT DO NOTHING, commit; then move
+ * the local mark (central_outbox) to the last id. A crash between the two
+ * commits re-sends the batch, which the key absorbs.
+ */
+#include <inttypes.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "central_int.h"
+#include "kexwatch/central.h"
+
+#define RUN_MAP_SLOTS 64
+#define MAX_BATCH 1000 /* 1000 rows x 54 parameters stays under libpq's 65535 */
+
+struct run_map_entry {
+	int64_t local_id, pg_id;
+};
+
+struct kx_central {
+	char *url, *db_path;
+	char target[256];
+	int64_t run_id;
+	unsigned batch, poll_ms, max_backoff_ms;
+
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool stop, nudged, retry_now;
+	uint64_t deadline_ms;           /* when stopping: give up sending after this */
+	struct kx_central_stats st;     /* under mu */
+
+	/* Shipper thread only. */
+	sqlite3 *db;
+	sqlite3_stmt *sel_rows, *sel_run, *sel_sources, *sel_backlog, *set_mark;
+	PGconn *pg;
+	int64_t mark;
+	unsigned backoff_ms;
+	uint64_t next_try_ms;
+	bool said_down;
+	struct run_map_entry runs[RUN_MAP_SLOTS];
+	unsigned n_runs;
+	char *insert_sql;               /* INSERT for a full batch */
+	const char **params;
+	/* SQLite's column text lives only until the next step: a batch's values
+	 * are copied here (reused, grown when a batch needs more). */
+	char *arena;
+	size_t arena_len, arena_cap;
+	int64_t *offs;                  /* per parameter: offset in arena, -1 for NULL */
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* --- local side --- */
+
+static int open_local(struct kx_central *c, char *err, size_t errlen)
+{
+	char cols[2048], sql[4096];
+	if (sqlite3_open_v2(c->db_path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK)
+		goto fail;
+	/* The store's writer holds its transaction for up to a flush interval. */
+	sqlite3_busy_timeout(c->db, 10000);
+	if (sqlite3_exec(c->db,
+			 "CREATE TABLE IF NOT EXISTS central_outbox (target TEXT PRIMARY KEY,"
+			 " last_id INTEGER NOT NULL DEFAULT 0, sent INTEGER NOT NULL DEFAULT 0,"
+			 " updated_us INTEGER)",
+			 NULL, NULL, NULL) != SQLITE_OK)
+		goto fail;
+	if (kx_pg_col_list(kx_pg_hs_cols, kx_pg_n_hs_cols, NULL, cols, sizeof(cols)) < 0)
+		goto fail;
+	snprintf(sql, sizeof(sql), "SELECT id, run_id, %s FROM handshakes WHERE id > ? ORDER BY id LIMIT ?",
+		 cols);
+	if (sqlite3_prepare_v2(c->db, sql, -1, &c->sel_rows, NULL) != SQLITE_OK)
+		goto fail;
+	if (kx_pg_col_list(kx_pg_run_cols, kx_pg_n_run_cols, NULL, cols, sizeof(cols)) < 0)
+		goto fail;
+	snprintf(sql, sizeof(sql), "SELECT %s FROM runs WHERE id = ?", cols);
+	if (sqlite3_prepare_v2(c->db, sql, -1, &c->sel_run, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(c->db, "SELECT source_id, name FROM sources WHERE run_id = ?", -1,
+			       &c->sel_sources, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(c->db, "SELECT count(*) FROM handshakes WHERE id > ?", -1,
+			       &c->sel_backlog, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(c->db,
+			       "INSERT INTO central_outbox (target, last_id, sent, updated_us)"
+			       " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (target) DO UPDATE SET"
+			       " last_id = ?2, sent = sent + ?3, updated_us = ?4",
+			       -1, &c->set_mark, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(c->db, "SELECT last_id FROM central_outbox WHERE target = ?", -1, &s,
+			       NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_text(s, 1, c->target, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		c->mark = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return 0;
+fail:
+	snprintf(err, errlen, "%s: outbox: %s", c->db_path,
+		 c->db ? sqlite3_errmsg(c->db) : "out of memory");
+	return -1;
+}
+
+static int64_t local_backlog(struct kx_central *c)
+{
+	int64_t n = -1;
+	sqlite3_bind_int64(c->sel_backlog, 1, c->mark);
+	if (sqlite3_step(c->sel_backlog) == SQLITE_ROW)
+		n = sqlite3_column_int64(c->sel_backlog, 0);
+	sqlite3_reset(c->sel_backlog);
+	return n;
+}
+
+static int set_mark(struct kx_central *c, int64_t last_id, int64_t sent)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	sqlite3_bind_text(c->set_mark, 1, c->target, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(c->set_mark, 2, last_id);
+	sqlite3_bind_int64(c->set_mark, 3, sent);
+	sqlite3_bind_int64(c->set_mark, 4, (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+	int rc = sqlite3_step(c->set_mark);
+	sqlite3_reset(c->set_mark);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* --- central side --- */
+
+static PGresult *exec_params(struct kx_central *c, const char *sql, int n, const char *const *v)
+{
+	return PQexecParams(c->pg, sql, n, NULL, v, NULL, NULL, 0);
+}
+
+static bool ok(PGresult *r)
+{
+	ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+	return s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
+}
+
+/* The central id of local run `local_id`: upserts the run (its counters
+ * change until it ends) and its sources. */
+static int64_t central_run(struct kx_central *c, int64_t local_id, char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < c->n_runs; i++)
+		if (c->runs[i].local_id == local_id)
+			return c->runs[i].pg_id;
+	char sql[4096], cols[2048], sets[4096], lid[24];
+	const char *v[1 + 32];
+	int64_t id = -1;
+	size_t pos = 0;
+
+	sqlite3_bind_int64(c->sel_run, 1, local_id);
+	if (sqlite3_step(c->sel_run) != SQLITE_ROW) {
+		snprintf(err, errlen, "%s: run %" PRId64 " is missing", c->db_path, local_id);
+		sqlite3_reset(c->sel_run);
+		return -1;
+	}
+	snprintf(lid, sizeof(lid), "%" PRId64, local_id);
+	v[0] = lid;
+	for (unsigned i = 0; i < kx_pg_n_run_cols; i++)
+		v[1 + i] = (const char *)sqlite3_column_text(c->sel_run, (int)i);
+	kx_pg_col_list(kx_pg_run_cols, kx_pg_n_run_cols, NULL, cols, sizeof(cols));
+	sets[0] = '\0';
+	for (unsigned i = 0; i < kx_pg_n_run_cols; i++)
+		pos += (size_t)snprintf(sets + pos, sizeof(sets) - pos, "%s%s = EXCLUDED.%s",
+					i ? ", " : "", kx_pg_run_cols[i].name, kx_pg_run_cols[i].name);
+	pos = (size_t)snprintf(sql, sizeof(sql), "INSERT INTO runs (local_id, %s) VALUES ($1", cols);
+	for (unsigned i = 0; i < kx_pg_n_run_cols; i++)
+		pos += (size_t)snprintf(sql + pos, sizeof(sql) - pos, ", $%u", i + 2);
+	snprintf(sql + pos, sizeof(sql) - pos,
+		 ") ON CONFLICT (sensor, started_us, local_id) DO UPDATE SET %s RETURNING id", sets);
+	PGresult *r = exec_params(c, sql, (int)kx_pg_n_run_cols + 1, v);
+	sqlite3_reset(c->sel_run);
+	if (!ok(r) || PQntuples(r) != 1) {
+		snprintf(err, errlen, "runs: %s", kx_pg_errmsg(c->pg, r));
+		PQclear(r);
+		return -1;
+	}
+	id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+
+	char pid[24];
+	snprintf(pid, sizeof(pid), "%" PRId64, id);
+	sqlite3_bind_int64(c->sel_sources, 1, local_id);
+	int rc;
+	while ((rc = sqlite3_step(c->sel_sources)) == SQLITE_ROW) {
+		const char *sv[3] = { pid, (const char *)sqlite3_column_text(c->sel_sources, 0),
+				      (const char *)sqlite3_column_text(c->sel_sources, 1) };
+		r = exec_params(c, "INSERT INTO sources (run_id, source_id, name) VALUES ($1, $2, $3)"
+				   " ON CONFLICT DO NOTHING", 3, sv);
+		if (!ok(r)) {
+			snprintf(err, errlen, "sources: %s", kx_pg_errmsg(c->pg, r));
+			PQclear(r);
+			sqlite3_reset(c->sel_sources);
+			return -1;
+		}
+		PQclear(r);
+	}
+	sqlite3_reset(c->sel_sources);
+	if (rc != SQLITE_DONE) {
+		snprintf(err, errlen, "%s: %s", c->db_path, sqlite3_errmsg(c->db));
+		return -1;
+	}
+	if (c->n_runs == RUN_MAP_SLOTS)
+		c->n_runs = 0; /* forget them all: a later lookup upserts again */
+	c->runs[c->n_runs++] = (struct run_map_entry){ local_id, id };
+	return id;
+}
+
+/* "INSERT ... VALUES ($1..$54), ($55..) ... ON CONFLICT DO NOTHING" for n rows. */
+static const char *insert_sql(struct kx_central *c, unsigned n)
+{
+	char cols[2048];
+	unsigned per_row = kx_pg_n_hs_cols + 1;
+	if (!c->insert_sql) {
+		size_t cap = 4096 + (size_t)MAX_BATCH * per_row * 8;
+		c->insert_sql = malloc(cap);
+		if (!c->insert_sql)
+			return NULL;
+	}
+	kx_pg_col_list(kx_pg_hs_cols, kx_pg_n_hs_cols, NULL, cols, sizeof(cols));
+	char *p = c->insert_sql;
+	p += sprintf(p, "INSERT INTO handshakes (run_id, %s) VALUES ", cols);
+	unsigned k = 1;
+	for (unsigned i = 0; i < n; i++) {
+		*p++ = i ? ',' : ' ';
+		*p++ = '(';
+		for (unsigned j = 0; j < per_row; j++)
+			p += sprintf(p, j ? ",$%u" : "$%u", k++);
+		*p++ = ')';
+	}
+	sprintf(p, " ON CONFLICT (ts_first_us, dedup_key) DO NOTHING");
+	return c->insert_sql;
+}
+
+static void say_down(struct kx_central *c, const char *why)
+{
+	if (!c->said_down)
+		fprintf(stderr, "kexwatch: central store %s unavailable, rows wait in the local outbox: %s\n",
+			c->target, why);
+	c->said_down = true;
+}
+
+static void drop_connection(struct kx_central *c, const char *why)
+{
+	say_down(c, why);
+	PQfinish(c->pg);
+	c->pg = NULL;
+	c->n_runs = 0;
+	c->backoff_ms = c->backoff_ms ? c->backoff_ms * 2 : 500;
+	if (c->backoff_ms > c->max_backoff_ms)
+		c->backoff_ms = c->max_backoff_ms;
+	c->next_try_ms = now_ms() + c->backoff_ms;
+	pthread_mutex_lock(&c->mu);
+	c->st.errors++;
+	c->st.connected = false;
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* Copies a value with its NUL into the arena; its offset, or -1. */
+static int64_t arena_put(struct kx_central *c, const char *v, size_t len)
+{
+	if (c->arena_len + len + 1 > c->arena_cap) {
+		size_t cap = c->arena_cap ? c->arena_cap : 1u << 20;
+		while (cap < c->arena_len + len + 1)
+			cap *= 2;
+		char *a = realloc(c->arena, cap);
+		if (!a)
+			return -1;
+		c->arena = a;
+		c->arena_cap = cap;
+	}
+	int64_t at = (int64_t)c->arena_len;
+	memcpy(c->arena + at, v, len);
+	c->arena[at + (int64_t)len] = '\0';
+	c->arena_len += len + 1;
+	return at;
+}
+
+/* One batch: >0 rows handled, 0 nothing to send, -1 failed (back-off set). */
+static int ship_batch(struct kx_central *c)
+{
+	char err[512];
+	if (!c->pg) {
+		if (now_ms() < c->next_try_ms)
+			return -1;
+		c->pg = kx_pg_connect(c->url, err, sizeof(err));
+		if (!c->pg || kx_pg_ensure_schema(c->pg, err, sizeof(err)) < 0) {
+			drop_connection(c, err);
+			return -1;
+		}
+		if (c->said_down)
+			fprintf(stderr, "kexwatch: central store %s reachable again\n", c->target);
+		c->said_down = false;
+		c->backoff_ms = 0;
+		pthread_mutex_lock(&c->mu);
+		c->st.connected = true;
+		pthread_mutex_unlock(&c->mu);
+	}
+
+	unsigned per_row = kx_pg_n_hs_cols + 1, n = 0;
+	c->arena_len = 0;
+	static _Thread_local char run_ids[MAX_BATCH][24];
+	int64_t last = c->mark, cached_local = -1, cached_pg = -1;
+	int rc;
+	sqlite3_bind_int64(c->sel_rows, 1, c->mark);
+	sqlite3_bind_int64(c->sel_rows, 2, c->batch);
+	PGresult *r = PQexec(c->pg, "BEGIN");
+	if (!ok(r)) {
+		PQclear(r);
+		sqlite3_reset(c->sel_rows);
+		drop_connection(c, kx_pg_errmsg(c->pg, NULL));
+		return -1;
+	}
+	PQclear(r);
+	while ((rc = sqlite3_step(c->sel_rows)) == SQLITE_ROW) {
+		last = sqlite3_column_int64(c->sel_rows, 0);
+		int64_t local_run = sqlite3_column_int64(c->sel_rows, 1);
+		if (local_run != cached_local) {
+			cached_pg = central_run(c, local_run, err, sizeof(err));
+			cached_local = local_run;
+			if (cached_pg < 0)
+				goto fail;
+		}
+		snprintf(run_ids[n], sizeof(run_ids[n]), "%" PRId64, cached_pg);
+		int64_t *row = c->offs + (size_t)n * per_row;
+		row[0] = -2; /* the run id, from run_ids */
+		for (unsigned j = 0; j < kx_pg_n_hs_cols; j++) {
+			const char *v = (const char *)sqlite3_column_text(c->sel_rows, (int)j + 2);
+			size_t len = (size_t)sqlite3_column_bytes(c->sel_rows, (int)j + 2);
+			row[1 + j] = v ? arena_put(c, v, len) : -1;
+			if (v && row[1 + j] < 0) {
+				snprintf(err, sizeof(err), "out of memory");
+				goto fail;
+			}
+		}
+		n++;
+	}
+	for (unsigned i = 0; i < n; i++)
+		for (unsigned j = 0; j < per_row; j++) {
+			int64_t o = c->offs[(size_t)i * per_row + j];
+			c->params[(size_t)i * per_row + j] = o == -2 ? run_ids[i]
+							     : o < 0  ? NULL
+								      : c->arena + o;
+		}
+	if (rc != SQLITE_DONE) {
+		snprintf(err, sizeof(err), "%s: %s", c->db_path, sqlite3_errmsg(c->db));
+		goto fail;
+	}
+	if (n == 0) {
+		sqlite3_reset(c->sel_rows);
+		PQclear(PQexec(c->pg, "ROLLBACK"));
+		return 0;
+	}
+	const char *sql = insert_sql(c, n);
+	if (!sql) {
+		snprintf(err, sizeof(err), "out of memory");
+		goto fail;
+	}
+	r = exec_params(c, sql, (int)(n * per_row), c->params);
+	sqlite3_reset(c->sel_rows);
+	if (!ok(r)) {
+		snprintf(err, sizeof(err), "handshakes: %s", kx_pg_errmsg(c->pg, r));
+		PQclear(r);
+		goto fail_reset;
+	}
+	uint64_t added = strtoull(PQcmdTuples(r), NULL, 10);
+	PQclear(r);
+	r = PQexec(c->pg, "COMMIT");
+	if (!ok(r)) {
+		snprintf(err, sizeof(err), "commit: %s", kx_pg_errmsg(c->pg, r));
+		PQclear(r);
+		goto fail_reset;
+	}
+	PQclear(r);
+	/* Sent: the mark moves even if writing it fails (the rows would only be
+	 * offered again, and absorbed). */
+	c->mark = last;
+	if (set_mark(c, last, (int64_t)added) < 0)
+		fprintf(stderr, "kexwatch: %s: cannot record the outbox mark: %s\n", c->db_path,
+			sqlite3_errmsg(c->db));
+	pthread_mutex_lock(&c->mu);
+	c->st.sent += added;
+	c->st.present += n - added;
+	pthread_mutex_unlock(&c->mu);
+	return (int)n;
+fail:
+	sqlite3_reset(c->sel_rows);
+fail_reset:
+	PQclear(PQexec(c->pg, "ROLLBACK"));
+	drop_connection(c, err);
+	return -1;
+}
+
+/* Runs change until they end (finish time, counters): send this process's
+ * run and the runs of recent batches once more, as they are now. */
+static void resend_runs(struct kx_central *c)
+{
+	char err[512];
+	int64_t ids[RUN_MAP_SLOTS + 1];
+	unsigned n = 0;
+	if (!c->pg)
+		return;
+	for (unsigned i = 0; i < c->n_runs; i++)
+		ids[n++] = c->runs[i].local_id;
+	if (c->run_id > 0)
+		ids[n++] = c->run_id;
+	c->n_runs = 0;
+	for (unsigned i = 0; i < n; i++) {
+		if (central_run(c, ids[i], err, sizeof(err)) < 0) {
+			fprintf(stderr, "kexwatch: central store %s: %s\n", c->target, err);
+			return;
+		}
+		if (c->n_runs == RUN_MAP_SLOTS) /* the map must not wrap while we walk ids */
+			c->n_runs = 0;
+	}
+}
+
+static void *shipper(void *arg)
+{
+	struct kx_central *c = arg;
+	pthread_mutex_lock(&c->mu);
+	for (;;) {
+		bool stopping = c->stop;
+		uint64_t deadline = c->deadline_ms;
+		pthread_mutex_unlock(&c->mu);
+
+		int64_t backlog = local_backlog(c);
+		int n = 0;
+		if (backlog > 0 && (!stopping || now_ms() < deadline))
+			n = ship_batch(c);
+		if (n > 0)
+			backlog = local_backlog(c);
+
+		pthread_mutex_lock(&c->mu);
+		c->st.backlog = backlog;
+		if (c->stop) {
+			uint64_t t = now_ms();
+			/* Done, out of time, or the next retry would come too late. */
+			if (backlog <= 0 || t >= c->deadline_ms ||
+			    (n < 0 && c->next_try_ms >= c->deadline_ms))
+				break;
+		}
+		if (n > 0 && backlog > 0)
+			continue; /* more to send: no pause */
+		/* Sleep until the next poll, or the next retry after a failure;
+		 * a nudge (new local rows, stop) ends either early. */
+		uint64_t t = now_ms(), wait = c->poll_ms;
+		if (n < 0)
+			wait = c->next_try_ms > t ? c->next_try_ms - t : 0;
+		if (!c->nudged && wait > 0) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			uint64_t ns = (uint64_t)ts.tv_nsec + (wait % 1000) * 1000000u;
+			ts.tv_sec += (time_t)(wait / 1000 + ns / 1000000000u);
+			ts.tv_nsec = (long)(ns % 1000000000u);
+			pthread_cond_timedwait(&c->cv, &c->mu, &ts);
+		}
+		if (c->retry_now) {
+			c->next_try_ms = 0;
+			c->retry_now = false;
+		}
+		c->nudged = false;
+	}
+	pthread_mutex_unlock(&c->mu);
+	resend_runs(c);
+	return NULL;
+}
+
+int kx_central_start(const struct kx_central_opts *o, struct kx_central **ret, char *err,
+		     size_t errlen)
+{
+	*ret = NULL;
+	struct kx_central *c = calloc(1, sizeof(*c));
+	if (!c || !(c->url = strdup(o->url)) || !(c->db_path = strdup(o->db_path))) {
+		snprintf(err, errlen, "out of memory");
+		goto fail_early;
+	}
+	c->batch = o->batch_rows ? o->batch_rows : MAX_BATCH;
+	if (c->batch > MAX_BATCH)
+		c->batch = MAX_BATCH;
+	c->poll_ms = o->poll_ms ? o->poll_ms : 1000;
+	c->max_backoff_ms = o->max_backoff_ms ? o->max_backoff_ms : 60000;
+	c->st.backlog = -1;
+	c->run_id = o->run_id;
+	kx_pg_redact(c->url, c->target, sizeof(c->target));
+	c->params = calloc((size_t)MAX_BATCH * (kx_pg_n_hs_cols + 1), sizeof(*c->params));
+	c->offs = calloc((size_t)MAX_BATCH * (kx_pg_n_hs_cols + 1), sizeof(*c->offs));
+	if (!c->params || !c->offs) {
+		snprintf(err, errlen, "out of memory");
+		goto fail_early;
+	}
+	if (open_local(c, err, errlen) < 0)
+		goto fail_early;
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->cv, NULL);
+	if (pthread_create(&c->th, NULL, shipper, c) != 0) {
+		snprintf(err, errlen, "cannot start the central store thread");
+		pthread_mutex_destroy(&c->mu);
+		pthread_cond_destroy(&c->cv);
+		goto fail_early;
+	}
+	*ret = c;
+	return 0;
+fail_early:
+	if (c) {
+		sqlite3_finalize(c->sel_rows);
+		sqlite3_finalize(c->sel_run);
+		sqlite3_finalize(c->sel_sources);
+		sqlite3_finalize(c->sel_backlog);
+		sqlite3_finalize(c->set_mark);
+		sqlite3_close(c->db);
+		free(c->params);
+		free(c->offs);
+		free(c->arena);
+		free(c->url);
+		free(c->db_path);
+		free(c);
+	}
+	return -1;
+}
+
+void kx_central_stats(struct kx_central *c, struct kx_central_stats *s)
+{
+	pthread_mutex_lock(&c->mu);
+	*s = c->st;
+	pthread_mutex_unlock(&c->mu);
+}
+
+void kx_central_nudge(struct kx_central *c)
+{
+	pthread_mutex_lock(&c->mu);
+	c->nudged = true;
+	pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+}
+
+void kx_central_stop(struct kx_central *c, unsigned drain_ms, struct kx_central_stats *s)
+{
+	if (!c) {
+		if (s)
+			memset(s, 0, sizeof(*s));
+		return;
+	}
+	pthread_mutex_lock(&c->mu);
+	c->stop = true;
+	c->deadline_ms = now_ms() + drain_ms;
+	/* A retry scheduled beyond the drain still gets one chance. */
+	c->retry_now = drain_ms > 0;
+	c->nudged = true;
+	pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	pthread_join(c->th, NULL);
+	if (s)
+		*s = c->st;
+	PQfinish(c->pg);
+	sqlite3_finalize(c->sel_rows);
+	sqlite3_finalize(c->sel_run);
+	sqlite3_finalize(c->sel_sources);
+	sqlite3_finalize(c->sel_backlog);
+	sqlite3_finalize(c->set_mark);
+	sqlite3_close(c->db);
+	pthread_mutex_destroy(&c->mu);
+	pthread_cond_destroy(&c->cv);
+	free(c->insert_sql);
+	free(c->params);
+	free(c->offs);
+	free(c->arena);
+	free(c->url);
+	free(c->db_path);
+	free(c);
+}
