@@ -1,0 +1,287 @@
+#!/usr/bin/env python3
+"""The central PostgreSQL inventory, against a real PostgreSQL 15 server
+this test starts itself (initdb in a temporary folder, unix socket only, no
+TCP listener, stopped at the end):
+
+- two sensors fill one central inventory; every local row is there once;
+- every report gives the same answer on the central store as on the merge
+  of the two sensors' SQLite files;
+- the server down during a run: rows wait in the outbox, `push` sends them
+  exactly once; the server stopped and restarted in the middle of a
+  streaming run: every row arrives exactly once;
+- the password never shows in the run record.
+
+Exit 77 (skipped) only when the PostgreSQL server binaries are missing."""
+import glob
+import os
+import pwd
+import shutil
+import sqlite3
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+KX, PCAPS = sys.argv[1], sys.argv[2]
+failures = []
+
+
+def check(cond, what, detail=""):
+    print(("ok - " if cond else "not ok - ") + what)
+    if not cond:
+        failures.append(what)
+        if detail:
+            print("# " + detail.replace("\n", "\n# "))
+
+
+def pg_bindir():
+    for d in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True):
+        if os.path.exists(os.path.join(d, "initdb")):
+            return d
+    return None
+
+
+BIN = pg_bindir()
+if not BIN:
+    print("1..0 # SKIP PostgreSQL server binaries not installed (apt-get install postgresql)")
+    sys.exit(77)
+PORT = "5497"
+
+
+class Server:
+    """A private PostgreSQL cluster. initdb and postgres refuse to run as
+    root: as root they run as the 'postgres' system user."""
+
+    def __init__(self, top):
+        self.top = top
+        self.data = os.path.join(top, "data")
+        self.log = os.path.join(top, "log")
+        self.as_user = []
+        if os.geteuid() == 0:
+            pw = pwd.getpwnam("postgres")
+            os.chown(top, pw.pw_uid, pw.pw_gid)
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+
+    def run(self, *a, check_rc=True):
+        p = subprocess.run(self.as_user + list(a), capture_output=True, text=True)
+        if check_rc and p.returncode != 0:
+            raise RuntimeError(" ".join(a) + ": " + p.stdout + p.stderr)
+        return p
+
+    def init(self):
+        self.run(os.path.join(BIN, "initdb"), "-D", self.data, "-A", "trust", "-U", "kx",
+                 "--no-sync")
+
+    def start(self):
+        self.run(os.path.join(BIN, "pg_ctl"), "-D", self.data, "-l", self.log, "-w", "-o",
+                 f"-k {self.top} -c listen_addresses='' -p {PORT} -c fsync=off", "start")
+
+    def stop(self):
+        self.run(os.path.join(BIN, "pg_ctl"), "-D", self.data, "-m", "fast", "-w", "stop",
+                 check_rc=False)
+
+    def psql(self, sql):
+        p = subprocess.run([os.path.join(BIN, "psql"), "-h", self.top, "-p", PORT, "-U", "kx",
+                            "-d", "kx", "-At", "-F", "|", "-c", sql],
+                           capture_output=True, text=True)
+        if p.returncode != 0:
+            raise RuntimeError(sql + ": " + p.stderr)
+        return p.stdout.strip()
+
+
+def kx(*a, stdin=None):
+    return subprocess.run([KX, *a], capture_output=True, text=True, input=stdin)
+
+
+def local_keys(db):
+    c = sqlite3.connect(db)
+    rows = set(c.execute("SELECT ts_first_us, dedup_key FROM handshakes"))
+    c.close()
+    return rows
+
+
+def central_keys(srv, sensor):
+    out = srv.psql(f"SELECT ts_first_us, dedup_key FROM handshakes WHERE sensor = '{sensor}'")
+    return {tuple(int(x) for x in line.split("|")) for line in out.splitlines() if line}
+
+
+def pcap_packets(path):
+    """(header, [records]) of a classic little-endian pcap file."""
+    b = open(path, "rb").read()
+    recs, off = [], 24
+    while off + 16 <= len(b):
+        caplen = struct.unpack("<I", b[off + 8:off + 12])[0]
+        recs.append(b[off:off + 16 + caplen])
+        off += 16 + caplen
+    return b[:24], recs
+
+
+cap = lambda n: os.path.join(PCAPS, n)
+SET_A = ["tls13-x25519mlkem768.pcap", "tls13-mixed-50.pcap", "ssh-default-sntrup.pcap"]
+SET_B = ["tls13-server-declined.pcap", "tls13-client-no-pq.pcap", "tls13-hrr-x25519mlkem768.pcap",
+         "starttls-smtp.pcap", "quic-chromium-ngtcp2.pcap", "tls12-ecdhe.pcap"]
+
+top = tempfile.mkdtemp(prefix="kx-pg-")
+tmp = tempfile.mkdtemp(prefix="kx-central-")
+srv = Server(top)
+try:
+    srv.init()
+    srv.start()
+    srv.run(os.path.join(BIN, "createdb"), "-h", top, "-p", PORT, "-U", "kx", "kx")
+    url = f"postgresql://kx:s3cret-pw@/kx?host={top}&port={PORT}"
+
+    # --- two sensors, one inventory ---
+    a, b = os.path.join(tmp, "a.db"), os.path.join(tmp, "b.db")
+    pa = kx("read", "--sensor", "edge", "--db", a, "--pg", url, *map(cap, SET_A))
+    pb = kx("read", "--sensor", "origin", "--db", b, "--pg", url, *map(cap, SET_B))
+    check(pa.returncode == 0 and pb.returncode == 0, "two sensors read with --pg",
+          pa.stderr + pb.stderr)
+    ka, kb = local_keys(a), local_keys(b)
+    check(len(ka) == 52 and len(kb) == 6, f"local rows: {len(ka)} edge, {len(kb)} origin")
+    check("central store: 52 rows sent, 0 already there, 0 failed attempts; 0 rows wait" in pa.stderr,
+          "edge: the summary counts 52 rows sent, none waiting", pa.stderr)
+    check(central_keys(srv, "edge") == ka and central_keys(srv, "origin") == kb,
+          "the central store has exactly the rows of both sensors")
+    check(srv.psql("SELECT count(*), count(DISTINCT (ts_first_us, dedup_key)) FROM handshakes") == "58|58",
+          "58 rows, no duplicates")
+    check(srv.psql("SELECT sensor, local_id, handshakes, finished IS NOT NULL FROM runs ORDER BY sensor")
+          == "edge|1|52|t\norigin|1|6|t", "both runs arrived with their final counters")
+    cmds = srv.psql("SELECT string_agg(command, ' ') FROM runs")
+    check("s3cret" not in cmds and f"postgresql://kx@{top}:{PORT}/kx" in cmds,
+          "the run record names the central store without its password", cmds)
+    c = sqlite3.connect(a)
+    check("s3cret" not in c.execute("SELECT command FROM runs").fetchone()[0],
+          "the local run record has no password either")
+    c.close()
+    check(srv.psql("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'") == "1",
+          "central schema version 1")
+    # The local outbox mark.
+    c = sqlite3.connect(b)
+    check(c.execute("SELECT last_id, sent FROM central_outbox").fetchall() == [(6, 6)],
+          "origin's outbox mark: last id 6, 6 sent")
+    c.close()
+    # Reading the same captures again adds nothing anywhere.
+    p = kx("read", "--sensor", "origin", "--db", b, "--pg", url, *map(cap, SET_B))
+    check(p.returncode == 0 and srv.psql("SELECT count(*) FROM handshakes") == "58",
+          "a re-read adds no central rows", p.stderr)
+
+    # --- the same answers as SQLite ---
+    merged = os.path.join(tmp, "merged.db")
+    check(kx("merge", "-q", "--db", merged, a, b).returncode == 0, "merge the two sensor files")
+    policy = os.path.join(tmp, "policy.txt")
+    with open(policy, "w") as f:
+        f.write("required 198.18.0.0/16 443 *\nwarn 0.0.0.0/0 * *\n")
+    reports = [["hops", "--json"], ["hops", "--group-by", "sni", "--csv"], ["hops", "--sensor", "edge"],
+               ["clients", "--json"], ["health", "--json"], ["audit", "--policy", policy, "--json"],
+               ["sql", "--csv", "SELECT * FROM hops ORDER BY server_ip, server_port, sni"],
+               ["sql", "--json", "SELECT sensor, verdict, count(*) FROM handshakes GROUP BY 1, 2"]]
+    for r in reports:
+        x, y = kx(r[0], "--db", merged, *r[1:]), kx(r[0], "--db", url, *r[1:])
+        check(x.returncode == y.returncode and x.stdout == y.stdout and len(x.stdout) > 20,
+              "same answer on PostgreSQL: " + " ".join(r[:3]), x.stdout[:300] + "\n---\n" + y.stdout[:300] + y.stderr)
+    hx, hy = os.path.join(tmp, "x.html"), os.path.join(tmp, "y.html")
+    x, y = kx("report", "--html", hx, "--db", merged), kx("report", "--html", hy, "--db", url)
+    ok = x.returncode == 0 and y.returncode == 0
+    if ok:
+        tx = open(hx).read().replace(merged, "DB")
+        ty = open(hy).read().replace(f"postgresql://kx@{top}:{PORT}/kx", "DB")
+        strip = lambda t: "\n".join(l for l in t.splitlines() if "generated" not in l.lower())
+        ok = strip(tx) == strip(ty)
+    check(ok, "report --html: the same report", x.stderr + y.stderr)
+    check(not glob.glob(os.path.join(tempfile.gettempdir(), "kexwatch-snap.*")),
+          "the reports removed their temporary snapshots")
+    p = kx("sql", "--db", url, "DELETE FROM handshakes")
+    check(p.returncode != 0 and "refused" in p.stderr
+          and srv.psql("SELECT count(*) FROM handshakes") == "58",
+          "sql on the central store cannot write", p.stderr)
+    p = kx("hops", "--db", url.replace("/kx?", "/nosuchdb?"))
+    check(p.returncode != 0 and "nosuchdb" in p.stderr and "s3cret" not in p.stderr,
+          "a wrong database is a clear error without the password", p.stderr)
+
+    # --- the central store down for a whole run: the outbox keeps the rows ---
+    srv.stop()
+    cdb = os.path.join(tmp, "c.db")
+    p = kx("read", "--sensor", "branch", "--db", cdb, "--pg", url, "--pg-drain", "1",
+           cap("tls13-mlkem768.pcap"), cap("tls12-rsa.pcap"))
+    check(p.returncode == 0 and "2 rows wait in the local outbox" in p.stderr
+          and "unavailable, rows wait in the local outbox" in p.stderr,
+          "server down: exit 0, two rows wait in the outbox", p.stderr)
+    p = kx("push", "--db", cdb, "--pg", url, "--timeout", "2")
+    check(p.returncode == 1 and "2 still waiting" in p.stderr, "push while it is down: exit 1, 2 waiting",
+          p.stderr)
+    srv.start()
+    p = kx("push", "--db", cdb, "--pg", url)
+    check(p.returncode == 0 and "2 rows sent, 0 already there" in p.stderr and "0 still waiting" in p.stderr,
+          "push after the restart sends both", p.stderr)
+    p = kx("push", "--db", cdb, "--pg", url)
+    check(p.returncode == 0 and "0 rows sent" in p.stderr, "a second push has nothing to send", p.stderr)
+    check(central_keys(srv, "branch") == local_keys(cdb), "branch: every row exactly once")
+    # A lost mark (a crash between the two commits) only re-offers rows.
+    c = sqlite3.connect(cdb)
+    c.execute("UPDATE central_outbox SET last_id = 0")
+    c.commit()
+    c.close()
+    p = kx("push", "--db", cdb, "--pg", url)
+    check(p.returncode == 0 and "0 rows sent, 2 already there" in p.stderr
+          and srv.psql("SELECT count(*) FROM handshakes WHERE sensor = 'branch'") == "2",
+          "re-sent rows are absorbed by the key", p.stderr)
+
+    # --- stopped and restarted in the middle of a streaming run ---
+    parts = [["tls13-x25519mlkem768.pcap", "tls13-client-no-pq.pcap"],
+             ["tls13-server-declined.pcap", "tls13-mlkem1024.pcap", "tls13-secp256r1mlkem768.pcap"],
+             ["tls13-hrr-x25519mlkem768.pcap", "tls13-mixed-50.pcap"]]
+    ddb = os.path.join(tmp, "d.db")
+    proc = subprocess.Popen([KX, "read", "--sensor", "stream", "--db", ddb, "--pg", url, "-"],
+                            stdin=subprocess.PIPE, stderr=subprocess.PIPE, text=False)
+    header = pcap_packets(cap(parts[0][0]))[0]
+    proc.stdin.write(header)
+
+    def feed(names):
+        for n in names:
+            for r in pcap_packets(cap(n))[1]:
+                proc.stdin.write(r)
+        proc.stdin.flush()
+
+    def wait_for(cond, secs=20):
+        end = time.time() + secs
+        while time.time() < end:
+            if cond():
+                return True
+            time.sleep(0.2)
+        return False
+
+    def local_count():
+        try:
+            c = sqlite3.connect(ddb)
+            n = c.execute("SELECT count(*) FROM handshakes").fetchone()[0]
+            c.close()
+            return n
+        except sqlite3.Error:
+            return 0
+
+    feed(parts[0])
+    check(wait_for(lambda: srv.psql("SELECT count(*) FROM handshakes WHERE sensor = 'stream'") == "2"),
+          "streaming: the first two rows reach the central store")
+    srv.stop()
+    feed(parts[1])
+    check(wait_for(lambda: local_count() == 5), "streaming: three more rows land locally while it is down")
+    time.sleep(1.5)  # the shipper tries, fails and backs off
+    srv.start()
+    feed(parts[2])
+    proc.stdin.close()
+    err = proc.stderr.read().decode()
+    rc = proc.wait(timeout=120)
+    kd = local_keys(ddb)
+    check(rc == 0 and len(kd) == 56, f"streaming run ends cleanly with 56 local rows ({len(kd)})", err)
+    check("unavailable" in err and "reachable again" in err, "the outage was noticed and ended", err)
+    check(central_keys(srv, "stream") == kd
+          and srv.psql("SELECT count(*) FROM handshakes WHERE sensor = 'stream'") == "56",
+          "streaming: every row arrived exactly once")
+finally:
+    srv.stop()
+    shutil.rmtree(top, ignore_errors=True)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+print(f"1..{len(failures)} failures" if failures else "# all central store checks passed")
+sys.exit(1 if failures else 0)
