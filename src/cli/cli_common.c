@@ -37,10 +37,12 @@ int kx_common_option(struct kx_common_opts *o, int ch, const char *arg)
 					" connection string (host=... dbname=...)\n");
 			return -1;
 		}
-		free(o->pg);
-		o->pg = strdup(arg);
-		if (!o->pg)
+		if (strlen(arg) >= sizeof(o->pg_url)) {
+			fprintf(stderr, "kexwatch: --pg: connection string too long\n");
 			return -1;
+		}
+		memcpy(o->pg_url, arg, strlen(arg) + 1);
+		o->pg = o->pg_url;
 		/* A password in the URL must not show in ps or in the run record:
 		 * the argv string becomes the redacted form, in place. */
 		char red[256];

@@ -44,7 +44,8 @@ struct kx_common_opts {
 	const char *filter;
 	const char *sensor;
 	const char *groups;
-	char *pg;             /* central store URL (a copy: argv is redacted) */
+	const char *pg;       /* central store URL: pg_url (argv is redacted) */
+	char pg_url[2048];
 	unsigned pg_drain_s;  /* at exit, keep sending this long */
 	bool no_db;
 	struct kx_engine_opts eng;
