@@ -10,6 +10,8 @@
  *   handshakes  id bigserial, run_id -> runs.id, then the SQLite columns;
  *               UNIQUE (ts_first_us, dedup_key), index (server_ip,
  *               server_port, sni) as in SQLite
+ *   views       hops, clients, hybrid_share_daily, clienthello_sizes,
+ *               classical_handshakes: SQLite's, in PostgreSQL's dialect
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -164,6 +166,117 @@ static int exec_ok(PGconn *pg, const char *sql, char *err, size_t errlen)
 	return rc;
 }
 
+/* The SQLite views in PostgreSQL's dialect, for psql and dashboards that
+ * query the central store directly: sum(bool) becomes count(*) FILTER,
+ * IS becomes IS NOT DISTINCT FROM, group_concat string_agg in byte order
+ * (COLLATE "C", as SQLite's BINARY). Same columns, same values; the test
+ * suite compares every view with SQLite's on the same rows. */
+static const char pg_views[] =
+	"CREATE VIEW hops AS SELECT"
+	" server_ip, server_port, sni, first_seen, last_seen, handshakes, clients,"
+	" n_hybrid, n_pq, n_hybrid_draft, n_classical, n_client_no_pq,"
+	" n_server_declined, n_tls12, n_resumed, n_incomplete, n_unknown,"
+	" groups_selected, verdict,"
+	" CASE verdict WHEN 'classical (server-declined)' THEN 5"
+	"  WHEN 'classical (clients-no-pq)' THEN 4 WHEN 'draft-kyber' THEN 3"
+	"  WHEN 'mixed' THEN 2 WHEN 'unknown' THEN 1 ELSE 0 END AS risk"
+	" FROM (SELECT *,"
+	"  CASE WHEN n_decide = n_unknown THEN 'unknown'"
+	"  WHEN n_hybrid + n_pq = n_decide THEN 'hybrid'"
+	"  WHEN n_hybrid_draft > 0 AND n_classical = 0 THEN 'draft-kyber'"
+	"  WHEN n_classical = n_decide THEN"
+	"   CASE WHEN n_server_declined + n_tls12_offered_pq > 0 THEN 'classical (server-declined)'"
+	"   ELSE 'classical (clients-no-pq)' END"
+	"  ELSE 'mixed' END AS verdict"
+	" FROM (SELECT server_ip, server_port, sni,"
+	"  min(ts_first COLLATE \"C\") AS first_seen, max(ts_last COLLATE \"C\") AS last_seen,"
+	"  count(*) AS handshakes, count(DISTINCT client_ip) AS clients,"
+	"  count(*) FILTER (WHERE verdict = 'hybrid') AS n_hybrid,"
+	"  count(*) FILTER (WHERE verdict = 'pq') AS n_pq,"
+	"  count(*) FILTER (WHERE verdict = 'hybrid-draft') AS n_hybrid_draft,"
+	"  count(*) FILTER (WHERE verdict = 'classical') AS n_classical,"
+	"  count(*) FILTER (WHERE verdict = 'classical' AND reason = 'client-no-pq') AS n_client_no_pq,"
+	"  count(*) FILTER (WHERE verdict = 'classical' AND reason = 'server-declined') AS n_server_declined,"
+	"  count(*) FILTER (WHERE verdict = 'classical' AND reason = 'tls12' AND offers_pq <> 0)"
+	"   AS n_tls12_offered_pq,"
+	"  count(*) FILTER (WHERE verdict = 'classical' AND reason = 'tls12') AS n_tls12,"
+	"  count(*) FILTER (WHERE verdict = 'resumed') AS n_resumed,"
+	"  count(*) FILTER (WHERE verdict = 'incomplete') AS n_incomplete,"
+	"  count(*) FILTER (WHERE verdict = 'unknown') AS n_unknown,"
+	"  count(*) FILTER (WHERE verdict IN ('hybrid', 'pq', 'hybrid-draft', 'classical', 'unknown'))"
+	"   AS n_decide,"
+	"  (SELECT string_agg(n, ',' ORDER BY n COLLATE \"C\") FROM"
+	"   (SELECT DISTINCT g.group_name AS n FROM handshakes AS g"
+	"    WHERE g.server_ip = h.server_ip AND g.server_port = h.server_port"
+	"    AND g.sni IS NOT DISTINCT FROM h.sni AND g.group_name IS NOT NULL) AS d)"
+	"   AS groups_selected"
+	"  FROM handshakes AS h GROUP BY server_ip, server_port, sni) AS c) AS v;\n"
+
+	"CREATE VIEW clients AS SELECT client_ip, first_seen, last_seen, handshakes,"
+	" n_hello, n_offers_pq, n_hello - n_offers_pq AS n_no_pq,"
+	" CASE WHEN n_hello = 0 THEN 'unknown' WHEN n_offers_pq = n_hello THEN 'all'"
+	"  WHEN n_offers_pq = 0 THEN 'none' ELSE 'some' END AS offers_pq,"
+	" servers, n_hybrid, n_pq, n_hybrid_draft, n_classical, n_client_no_pq,"
+	" n_server_declined, n_tls12, n_resumed, n_incomplete, n_unknown"
+	" FROM (SELECT client_ip, min(ts_first COLLATE \"C\") AS first_seen,"
+	"  max(ts_last COLLATE \"C\") AS last_seen,"
+	"  count(*) AS handshakes, count(*) FILTER (WHERE ch_bytes > 0) AS n_hello,"
+	"  count(*) FILTER (WHERE ch_bytes > 0 AND offers_pq <> 0) AS n_offers_pq,"
+	"  count(DISTINCT server_ip) AS servers,"
+	"  count(*) FILTER (WHERE verdict = 'hybrid') AS n_hybrid,"
+	"  count(*) FILTER (WHERE verdict = 'pq') AS n_pq,"
+	"  count(*) FILTER (WHERE verdict = 'hybrid-draft') AS n_hybrid_draft,"
+	"  count(*) FILTER (WHERE verdict = 'classical') AS n_classical,"
+	"  count(*) FILTER (WHERE verdict = 'classical' AND reason = 'client-no-pq') AS n_client_no_pq,"
+	"  count(*) FILTER (WHERE verdict = 'classical' AND reason = 'server-declined') AS n_server_declined,"
+	"  count(*) FILTER (WHERE verdict = 'classical' AND reason = 'tls12') AS n_tls12,"
+	"  count(*) FILTER (WHERE verdict = 'resumed') AS n_resumed,"
+	"  count(*) FILTER (WHERE verdict = 'incomplete') AS n_incomplete,"
+	"  count(*) FILTER (WHERE verdict = 'unknown') AS n_unknown"
+	"  FROM handshakes GROUP BY client_ip) AS c;\n"
+
+	"CREATE VIEW hybrid_share_daily AS SELECT day, handshakes, deciding, n_hybrid, n_pq,"
+	" n_hybrid_draft, n_classical, n_unknown, n_resumed, n_incomplete,"
+	" CASE WHEN deciding > 0 THEN 1.0 * (n_hybrid + n_pq) / deciding END AS hybrid_share"
+	" FROM (SELECT substr(ts_first, 1, 10) AS day, count(*) AS handshakes,"
+	"  count(*) FILTER (WHERE verdict IN ('hybrid', 'pq', 'hybrid-draft', 'classical', 'unknown'))"
+	"   AS deciding,"
+	"  count(*) FILTER (WHERE verdict = 'hybrid') AS n_hybrid,"
+	"  count(*) FILTER (WHERE verdict = 'pq') AS n_pq,"
+	"  count(*) FILTER (WHERE verdict = 'hybrid-draft') AS n_hybrid_draft,"
+	"  count(*) FILTER (WHERE verdict = 'classical') AS n_classical,"
+	"  count(*) FILTER (WHERE verdict = 'unknown') AS n_unknown,"
+	"  count(*) FILTER (WHERE verdict = 'resumed') AS n_resumed,"
+	"  count(*) FILTER (WHERE verdict = 'incomplete') AS n_incomplete"
+	"  FROM handshakes GROUP BY day) AS d;\n"
+
+	"CREATE VIEW clienthello_sizes AS SELECT band, count(*) AS handshakes,"
+	" count(*) - count(*) FILTER (WHERE unanswered) AS answered,"
+	" count(*) FILTER (WHERE unanswered) AS no_server_hello,"
+	" count(*) FILTER (WHERE unanswered AND reason = 'rst') AS n_rst,"
+	" count(*) FILTER (WHERE unanswered AND reason = 'fin') AS n_fin,"
+	" count(*) FILTER (WHERE unanswered AND reason = 'timeout') AS n_timeout,"
+	" count(*) FILTER (WHERE unanswered AND reason = 'end-of-capture') AS n_end_of_capture,"
+	" count(*) FILTER (WHERE unanswered AND reason = 'gap') AS n_gap,"
+	" count(*) FILTER (WHERE unanswered AND reason NOT IN ('rst', 'fin', 'timeout',"
+	"  'end-of-capture', 'gap')) AS n_other,"
+	" count(*) FILTER (WHERE first_lost) AS n_first_segment_lost,"
+	" count(*) FILTER (WHERE hrr <> 0) AS n_hrr, count(*) FILTER (WHERE slow) AS n_slow,"
+	" round(100.0 * count(*) FILTER (WHERE unanswered) / count(*), 1) AS pct_no_server_hello"
+	" FROM (SELECT *, CASE WHEN greatest(ch_bytes, coalesce(ch2_bytes, 0)) = 0 THEN 'unknown'"
+	"  WHEN greatest(ch_bytes, coalesce(ch2_bytes, 0)) < 1500 THEN '< 1500'"
+	"  ELSE '>= 1500' END AS band,"
+	"  verdict = 'incomplete' AS unanswered,"
+	"  verdict = 'incomplete' AND reason IS NOT DISTINCT FROM 'gap' AND ch_segments = 0"
+	"   AS first_lost,"
+	"  coalesce(ch_to_sh_us >= 1000000, false) AS slow FROM handshakes) AS b"
+	" GROUP BY band;\n"
+
+	"CREATE VIEW classical_handshakes AS SELECT ts_first, ts_first_us, sensor, protocol,"
+	" client_ip, client_port, server_ip, server_port, sni, version, group_name, reason,"
+	" offers_pq, source, pkt_first_ch, pkt_sh"
+	" FROM handshakes WHERE verdict = 'classical';\n";
+
 static int create_schema(PGconn *pg, char *err, size_t errlen)
 {
 	char sql[8192];
@@ -192,7 +305,8 @@ static int create_schema(PGconn *pg, char *err, size_t errlen)
 	    exec_ok(pg, "CREATE INDEX handshakes_server ON handshakes (server_ip, server_port, sni)",
 		    err, errlen) < 0 ||
 	    exec_ok(pg, "CREATE INDEX handshakes_sensor ON handshakes (sensor, ts_first_us)", err,
-		    errlen) < 0)
+		    errlen) < 0 ||
+	    exec_ok(pg, pg_views, err, errlen) < 0)
 		return -1;
 	return 0;
 }
