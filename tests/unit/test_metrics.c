@@ -136,6 +136,28 @@ static struct kx_metrics *scenario(const char *sensor)
 	return m;
 }
 
+/* --pg: the outbox backlog gauge and the central counters. */
+static void test_central(void)
+{
+	struct kx_metrics *m = kx_metrics_new("s2");
+	struct kx_counters c;
+	fill_counters(&c);
+	c.central_rows_sent = 40;
+	c.central_send_errors = 3;
+	kx_metrics_set_central_backlog(m, 17);
+	kx_metrics_publish(m, &c, NULL, 0, 0, 0);
+	kx_metrics_text(m, text, sizeof(text));
+	LINE(text, "# TYPE kexwatch_central_backlog_rows gauge");
+	LINE(text, "kexwatch_central_backlog_rows{sensor=\"s2\"} 17");
+	LINE(text, "kexwatch_central_rows_sent_total{sensor=\"s2\"} 40");
+	LINE(text, "kexwatch_central_send_errors_total{sensor=\"s2\"} 3");
+	kx_metrics_set_central_backlog(m, -1); /* before the shipper's first look */
+	kx_metrics_publish(m, &c, NULL, 0, 0, 0);
+	kx_metrics_text(m, text, sizeof(text));
+	LINE(text, "kexwatch_central_backlog_rows{sensor=\"s2\"} 0");
+	kx_metrics_free(m);
+}
+
 static void test_text(void)
 {
 	struct kx_metrics *m = scenario("s1");
@@ -211,6 +233,8 @@ static void test_text(void)
 	LINE(text, "kexwatch_db_rows_written_total{sensor=\"s1\"} 4");
 	LINE(text, "kexwatch_db_write_errors_total{sensor=\"s1\"} 1");
 	LINE(text, "kexwatch_db_queue_rows{sensor=\"s1\"} 9");
+	CHECK(!strstr(text, "kexwatch_central_backlog_rows"), "no central gauge without --pg");
+	LINE(text, "kexwatch_central_send_errors_total{sensor=\"s1\"} 0");
 	LINE(text, "kexwatch_capture_packets_received_total{sensor=\"s1\",interface=\"eth0\"} 100");
 	LINE(text, "kexwatch_capture_packets_dropped_total{sensor=\"s1\",interface=\"eth0\","
 		   "where=\"kernel\"} 2");
@@ -857,6 +881,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	test_text();
+	test_central();
 	test_fresh();
 	test_escaping();
 	test_overflow();
