@@ -3,7 +3,7 @@
 #ifndef KEXWATCH_CENTRAL_INT_H
 #define KEXWATCH_CENTRAL_INT_H
 
-#include <libpq-fe.h>
+#include "pq_dl.h"
 #include <stddef.h>
 
 struct kx_pg_col {

@@ -89,7 +89,8 @@ bool kx_pg_is_url(const char *s)
 
 void kx_pg_redact(const char *url, char *out, size_t len)
 {
-	PQconninfoOption *opts = PQconninfoParse(url, NULL);
+	char e[8];
+	PQconninfoOption *opts = kx_pq_load(e, sizeof(e)) == 0 ? PQconninfoParse(url, NULL) : NULL;
 	if (!opts) {
 		snprintf(out, len, "postgresql://(unparsable connection string)");
 		return;
@@ -143,6 +144,8 @@ PGconn *kx_pg_connect(const char *url, char *err, size_t errlen)
 	const char *const keys[] = { "connect_timeout", "dbname", "fallback_application_name", NULL };
 	const char *const vals[] = { "10", url, "kexwatch", NULL };
 	char target[256];
+	if (kx_pq_load(err, errlen) < 0)
+		return NULL;
 	PGconn *pg = PQconnectdbParams(keys, vals, 1);
 	if (pg && PQstatus(pg) == CONNECTION_OK) {
 		/* NOTICEs ("already exists, skipping") are not news for an operator. */
