@@ -47,7 +47,8 @@ struct kx_central_opts {
 struct kx_central_stats {
 	uint64_t sent;      /* rows the central store accepted as new */
 	uint64_t present;   /* rows it already had */
-	uint64_t errors;    /* failed connection attempts and batches */
+	uint64_t errors;    /* failed connections and batches */
+	uint64_t rejected;  /* rows the server refused as invalid data (logged, skipped) */
 	int64_t backlog;    /* local rows not sent yet; -1 before the first look */
 	bool connected;
 };

@@ -63,7 +63,8 @@
 	X(db_errors,            "database write errors")                            \
 	X(central_rows_sent,    "rows the central store accepted (--pg)")           \
 	X(central_rows_present, "rows the central store already had (--pg)")        \
-	X(central_send_errors,  "failed connections or batches to the central store (--pg)")
+	X(central_send_errors,  "failed connections or batches to the central store (--pg)") \
+	X(central_rows_rejected, "rows the central store refused as invalid data (logged, skipped)")
 
 struct kx_counters {
 #define KX_COUNTER_FIELD(name, desc) uint64_t name;

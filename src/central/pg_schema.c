@@ -140,9 +140,13 @@ static void ignore_notice(void *arg, const char *msg)
 
 PGconn *kx_pg_connect(const char *url, char *err, size_t errlen)
 {
-	/* Later entries override earlier ones: the URL's own connect_timeout wins. */
-	const char *const keys[] = { "connect_timeout", "dbname", "fallback_application_name", NULL };
-	const char *const vals[] = { "10", url, "kexwatch", NULL };
+	/* Later entries override earlier ones: the URL's own settings win. A
+	 * statement timeout and TCP keepalives keep a hung server or a dead
+	 * path from stalling the shipper forever (it then retries). */
+	const char *const keys[] = { "connect_timeout", "keepalives_idle", "options", "dbname",
+				     "fallback_application_name", NULL };
+	const char *const vals[] = { "10", "30", "-c statement_timeout=120000", url, "kexwatch",
+				     NULL };
 	char target[256];
 	if (kx_pq_load(err, errlen) < 0)
 		return NULL;

@@ -30,7 +30,8 @@
 	X(int, PQgetlength, (const PGresult *, int, int))                                 \
 	X(char *, PQcmdTuples, (PGresult *))                                              \
 	X(PQconninfoOption *, PQconninfoParse, (const char *, char **))                   \
-	X(void, PQconninfoFree, (PQconninfoOption *))
+	X(void, PQconninfoFree, (PQconninfoOption *))                                     \
+	X(char *, PQresultErrorField, (const PGresult *, int))
 
 struct kx_pq_api {
 #define KX_PQ_FIELD(ret, name, args) ret(*name) args;
@@ -62,6 +63,7 @@ int kx_pq_load(char *err, size_t errlen);
 #define PQcmdTuples kx_pq.PQcmdTuples
 #define PQconninfoParse kx_pq.PQconninfoParse
 #define PQconninfoFree kx_pq.PQconninfoFree
+#define PQresultErrorField kx_pq.PQresultErrorField
 #endif
 
 #endif

@@ -56,6 +56,7 @@ struct kx_central {
 	char *arena;
 	size_t arena_len, arena_cap;
 	int64_t *offs;                  /* per parameter: offset in arena, -1 for NULL */
+	int64_t ids[MAX_BATCH];         /* local ids of the batch's rows */
 };
 
 static uint64_t now_ms(void)
@@ -292,6 +293,43 @@ static int64_t arena_put(struct kx_central *c, const char *v, size_t len)
 	return at;
 }
 
+/* SQLSTATE classes 22 (data exception) and 23 (integrity constraint): the
+ * rows themselves are at fault, not the connection or the schema. */
+static bool bad_data(const PGresult *r)
+{
+	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	return state && (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0);
+}
+
+/* Inside the batch's transaction: each row under its own savepoint. */
+static int rows_one_by_one(struct kx_central *c, unsigned n, uint64_t *added, uint64_t *rejected,
+			   char *err, size_t errlen)
+{
+	unsigned per_row = kx_pg_n_hs_cols + 1;
+	for (unsigned i = 0; i < n; i++) {
+		const char *sql = insert_sql(c, 1);
+		PQclear(PQexec(c->pg, "SAVEPOINT kx_row"));
+		PGresult *r = exec_params(c, sql, (int)per_row, c->params + (size_t)i * per_row);
+		if (ok(r)) {
+			*added += strtoull(PQcmdTuples(r), NULL, 10);
+			PQclear(r);
+			PQclear(PQexec(c->pg, "RELEASE SAVEPOINT kx_row"));
+			continue;
+		}
+		if (!bad_data(r)) {
+			snprintf(err, errlen, "handshakes: %s", kx_pg_errmsg(c->pg, r));
+			PQclear(r);
+			return -1;
+		}
+		fprintf(stderr, "kexwatch: central store %s refused local row %" PRId64 " of %s: %s\n",
+			c->target, c->ids[i], c->db_path, kx_pg_errmsg(c->pg, r));
+		PQclear(r);
+		PQclear(PQexec(c->pg, "ROLLBACK TO SAVEPOINT kx_row"));
+		(*rejected)++;
+	}
+	return 0;
+}
+
 /* One batch: >0 rows handled, 0 nothing to send, -1 failed (back-off set). */
 static int ship_batch(struct kx_central *c)
 {
@@ -338,6 +376,7 @@ static int ship_batch(struct kx_central *c)
 				goto fail;
 		}
 		snprintf(run_ids[n], sizeof(run_ids[n]), "%" PRId64, cached_pg);
+		c->ids[n] = last;
 		int64_t *row = c->offs + (size_t)n * per_row;
 		row[0] = -2; /* the run id, from run_ids */
 		for (unsigned j = 0; j < kx_pg_n_hs_cols; j++) {
@@ -372,15 +411,25 @@ static int ship_batch(struct kx_central *c)
 		snprintf(err, sizeof(err), "out of memory");
 		goto fail;
 	}
+	PQclear(r = PQexec(c->pg, "SAVEPOINT kx_batch"));
 	r = exec_params(c, sql, (int)(n * per_row), c->params);
 	sqlite3_reset(c->sel_rows);
-	if (!ok(r)) {
+	uint64_t added = 0, rejected = 0;
+	if (!ok(r) && bad_data(r) && PQstatus(c->pg) == CONNECTION_OK) {
+		/* A row the server refuses would block the outbox forever: find it
+		 * row by row, report it, and send the others. */
+		PQclear(r);
+		PQclear(PQexec(c->pg, "ROLLBACK TO SAVEPOINT kx_batch"));
+		if (rows_one_by_one(c, n, &added, &rejected, err, sizeof(err)) < 0)
+			goto fail_reset;
+	} else if (!ok(r)) {
 		snprintf(err, sizeof(err), "handshakes: %s", kx_pg_errmsg(c->pg, r));
 		PQclear(r);
 		goto fail_reset;
+	} else {
+		added = strtoull(PQcmdTuples(r), NULL, 10);
+		PQclear(r);
 	}
-	uint64_t added = strtoull(PQcmdTuples(r), NULL, 10);
-	PQclear(r);
 	r = PQexec(c->pg, "COMMIT");
 	if (!ok(r)) {
 		snprintf(err, sizeof(err), "commit: %s", kx_pg_errmsg(c->pg, r));
@@ -396,7 +445,8 @@ static int ship_batch(struct kx_central *c)
 			sqlite3_errmsg(c->db));
 	pthread_mutex_lock(&c->mu);
 	c->st.sent += added;
-	c->st.present += n - added;
+	c->st.present += n - added - rejected;
+	c->st.rejected += rejected;
 	pthread_mutex_unlock(&c->mu);
 	return (int)n;
 fail:

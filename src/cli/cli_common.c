@@ -216,9 +216,11 @@ int kx_outputs_close(struct kx_outputs *out, struct kx_counters *c, char *err, s
 		c->central_rows_sent = s.sent;
 		c->central_rows_present = s.present;
 		c->central_send_errors = s.errors;
+		c->central_rows_rejected = s.rejected;
 		fprintf(stderr, "central store: %" PRIu64 " rows sent, %" PRIu64 " already there, %" PRIu64
-			" failed attempts; %" PRId64 " rows wait in the local outbox%s\n",
-			s.sent, s.present, s.errors, s.backlog < 0 ? 0 : s.backlog,
+			" failed attempts, %" PRIu64 " refused; %" PRId64
+			" rows wait in the local outbox%s\n",
+			s.sent, s.present, s.errors, s.rejected, s.backlog < 0 ? 0 : s.backlog,
 			s.backlog > 0 ? " (sent by the next run with --pg, or kexwatch push)" : "");
 	}
 	memset(out, 0, sizeof(*out));
@@ -234,6 +236,7 @@ int64_t kx_outputs_central(struct kx_outputs *out, struct kx_counters *c)
 	c->central_rows_sent = s.sent;
 	c->central_rows_present = s.present;
 	c->central_send_errors = s.errors;
+	c->central_rows_rejected = s.rejected;
 	return s.backlog;
 }
 

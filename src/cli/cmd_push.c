@@ -107,7 +107,7 @@ int kx_cmd_push(int argc, char **argv)
 	if (!quiet)
 		fprintf(stderr,
 			"pushed %s: %" PRIu64 " rows sent, %" PRIu64 " already there, %" PRIu64
-			" failed attempts, %" PRId64 " still waiting\n",
-			db, s.sent, s.present, s.errors, s.backlog < 0 ? 0 : s.backlog);
+			" failed attempts, %" PRIu64 " refused, %" PRId64 " still waiting\n",
+			db, s.sent, s.present, s.errors, s.rejected, s.backlog < 0 ? 0 : s.backlog);
 	return s.backlog == 0 ? KX_EXIT_OK : KX_EXIT_FAIL;
 }

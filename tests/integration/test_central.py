@@ -139,7 +139,7 @@ try:
           pa.stderr + pb.stderr)
     ka, kb = local_keys(a), local_keys(b)
     check(len(ka) == 52 and len(kb) == 6, f"local rows: {len(ka)} edge, {len(kb)} origin")
-    check("central store: 52 rows sent, 0 already there, 0 failed attempts; 0 rows wait" in pa.stderr,
+    check("central store: 52 rows sent, 0 already there, 0 failed attempts, 0 refused; 0 rows wait" in pa.stderr,
           "edge: the summary counts 52 rows sent, none waiting", pa.stderr)
     check(central_keys(srv, "edge") == ka and central_keys(srv, "origin") == kb,
           "the central store has exactly the rows of both sensors")
@@ -216,6 +216,19 @@ try:
     p = kx("hops", "--db", url.replace("/kx?", "/nosuchdb?"))
     check(p.returncode != 0 and "nosuchdb" in p.stderr and "s3cret" not in p.stderr,
           "a wrong database is a clear error without the password", p.stderr)
+
+    # --- a row the server refuses does not block the others ---
+    srv.psql("ALTER TABLE handshakes ADD CONSTRAINT no_pq_from_poison"
+             " CHECK (sensor <> 'poison' OR verdict <> 'pq')")
+    pdb = os.path.join(tmp, "p.db")
+    p = kx("read", "--sensor", "poison", "--db", pdb, "--pg", url,
+           cap("tls13-mlkem768.pcap"), cap("tls13-x25519mlkem768.pcap"))
+    check(p.returncode == 0 and "1 rows sent, 0 already there, 0 failed attempts, 1 refused; 0 rows wait" in p.stderr
+          and "refused local row 1 of" in p.stderr and "no_pq_from_poison" in p.stderr,
+          "a refused row is reported, counted and skipped; the other row arrives", p.stderr)
+    check(srv.psql("SELECT verdict FROM handshakes WHERE sensor = 'poison'") == "hybrid",
+          "the central store has the hybrid row only")
+    srv.psql("ALTER TABLE handshakes DROP CONSTRAINT no_pq_from_poison")
 
     # --- the central store down for a whole run: the outbox keeps the rows ---
     srv.stop()
