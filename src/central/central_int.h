@@ -24,7 +24,7 @@ int kx_pg_col_list(const struct kx_pg_col *cols, unsigned n, const char *prefix,
 		   size_t len);
 
 /* Connects (10 s connect timeout unless the URL sets one, application name
- * "kexwatch"). Returns NULL with a message naming the redacted target. */
+ * "kexwatch"). Returns NULL with libpq's message (callers name the target). */
 PGconn *kx_pg_connect(const char *url, char *err, size_t errlen);
 
 /* Creates or checks the schema (kexwatch_meta.schema_version) under an

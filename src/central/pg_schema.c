@@ -83,8 +83,10 @@ bool kx_pg_is_url(const char *s)
 		return false;
 	if (strncmp(s, "postgresql://", 13) == 0 || strncmp(s, "postgres://", 11) == 0)
 		return true;
-	return strchr(s, '=') && (strstr(s, "dbname=") || strstr(s, "host=") ||
-				  strstr(s, "service="));
+	/* A key=value string starts with a keyword; a file path does not. */
+	size_t k = strspn(s, "abcdefghijklmnopqrstuvwxyz_");
+	return k > 0 && s[k] == '=' &&
+	       (strstr(s, "dbname=") || strstr(s, "host=") || strstr(s, "service="));
 }
 
 void kx_pg_redact(const char *url, char *out, size_t len)
@@ -147,7 +149,6 @@ PGconn *kx_pg_connect(const char *url, char *err, size_t errlen)
 				     "fallback_application_name", NULL };
 	const char *const vals[] = { "10", "30", "-c statement_timeout=120000", url, "kexwatch",
 				     NULL };
-	char target[256];
 	if (kx_pq_load(err, errlen) < 0)
 		return NULL;
 	PGconn *pg = PQconnectdbParams(keys, vals, 1);
@@ -156,8 +157,7 @@ PGconn *kx_pg_connect(const char *url, char *err, size_t errlen)
 		PQsetNoticeProcessor(pg, ignore_notice, NULL);
 		return pg;
 	}
-	kx_pg_redact(url, target, sizeof(target));
-	snprintf(err, errlen, "%s: %s", target, kx_pg_errmsg(pg, NULL));
+	snprintf(err, errlen, "%s", kx_pg_errmsg(pg, NULL));
 	PQfinish(pg);
 	return NULL;
 }
