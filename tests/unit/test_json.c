@@ -1,6 +1,8 @@
 /* test_json.c: the JSON-lines event: exact text, and valid JSON carrying
  * exactly the cleaned bytes whatever hostile bytes SNI and ALPN hold. */
+#include <arpa/inet.h>
 #include <iconv.h>
+#include <time.h>
 
 #include "kexwatch/emit.h"
 #include "store_test.h"
@@ -297,9 +299,92 @@ static void test_open(const char *dir)
 	kx_json_close(NULL);
 }
 
+/* kx_addr_str's IPv6 text must be inet_ntop's, byte for byte: every
+ * pattern of zero groups (256) with several fillers, then 2 million
+ * addresses whose groups are zero, 0xffff, small or random. */
+static void test_ipv6_text(void)
+{
+	static const unsigned fill[] = { 1, 0xffff, 0xabc, 0x1000, 0x7f00, 0x0a01 };
+	struct kx_addr a = { .family = 6 };
+	char mine[64], libc[64];
+	unsigned long bad = 0, n = 0;
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+
+	for (unsigned mask = 0; mask < 256; mask++)
+		for (unsigned f = 0; f < sizeof(fill) / sizeof(fill[0]); f++)
+			for (unsigned v4 = 0; v4 < 2; v4++) {
+				for (int i = 0; i < 8; i++) {
+					unsigned w = mask >> i & 1 ? 0 : fill[(f + (unsigned)i) % 6];
+					if (v4 && i >= 6)
+						w = 0xc000 + (unsigned)i;
+					a.a[2 * i] = (uint8_t)(w >> 8);
+					a.a[2 * i + 1] = (uint8_t)w;
+				}
+				kx_addr_str(&a, mine, sizeof(mine));
+				inet_ntop(AF_INET6, a.a, libc, sizeof(libc));
+				bad += strcmp(mine, libc) != 0;
+				if (strcmp(mine, libc) != 0 && bad < 4)
+					printf("# mine %s, inet_ntop %s\n", mine, libc);
+				n++;
+			}
+	for (int k = 0; k < 2000000; k++) {
+		for (int i = 0; i < 8; i++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			unsigned r = (unsigned)(x >> 40), w;
+			switch (r & 3) {
+			case 0: case 1: w = 0; break;
+			case 2: w = r >> 8 & 1 ? 0xffff : (r >> 9 & 0xf); break;
+			default: w = (unsigned)(x & 0xffff); break;
+			}
+			a.a[2 * i] = (uint8_t)(w >> 8);
+			a.a[2 * i + 1] = (uint8_t)w;
+		}
+		kx_addr_str(&a, mine, sizeof(mine));
+		inet_ntop(AF_INET6, a.a, libc, sizeof(libc));
+		if (strcmp(mine, libc) != 0 && bad++ < 4)
+			printf("# mine %s, inet_ntop %s\n", mine, libc);
+		n++;
+	}
+	CHECK(bad == 0, "IPv6 text equals inet_ntop's on %lu addresses (%lu differ)", n, bad);
+}
+
+/* kx_time_str's civil date equals gmtime_r's from 1970 to 9999. */
+static void test_time_text(void)
+{
+	char mine[32], want[96];
+	unsigned long bad = 0, n = 0;
+	uint64_t x = 12345;
+	uint64_t edges[] = { 0, 86399, 86400, 951782400, 951868800, 4107542400ull, 253402300799ull };
+	for (int k = 0; k < 1000000 + 7; k++) {
+		uint64_t sec;
+		if (k < 7) {
+			sec = edges[k];
+		} else {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			sec = x % 253402300800ull;
+		}
+		time_t t = (time_t)sec;
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		snprintf(want, sizeof(want), "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900,
+			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+			 (unsigned)(k % 1000000));
+		kx_time_str(sec * 1000000 + (uint64_t)(k % 1000000), mine, sizeof(mine));
+		if (strcmp(mine, want) != 0 && bad++ < 4)
+			printf("# mine %s, gmtime_r %s\n", mine, want);
+		n++;
+	}
+	CHECK(bad == 0, "timestamps equal gmtime_r's on %lu values (%lu differ)", n, bad);
+	check_str(kx_time_str(253402300800ull * 1000000, mine, sizeof(mine)), "invalid",
+		  "year 10000 is refused");
+}
+
 int main(void)
 {
 	const char *dir = test_dir();
+
+	test_ipv6_text();
+	test_time_text();
 
 	test_exact(dir);
 	test_hostile(dir);
