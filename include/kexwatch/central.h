@@ -62,9 +62,6 @@ int kx_central_start(const struct kx_central_opts *o, struct kx_central **ret, c
 /* Thread-safe snapshot of the counters. */
 void kx_central_stats(struct kx_central *c, struct kx_central_stats *s);
 
-/* Asks the shipper to look for rows now (after a local commit). */
-void kx_central_nudge(struct kx_central *c);
-
 /* Sends what is left for at most drain_ms (0: stop at once), stops the
  * thread and frees c (NULL is accepted). *s gets the final counters. Rows
  * not sent stay in the outbox for the next run or `kexwatch push`. */

@@ -509,7 +509,7 @@ static void *shipper(void *arg)
 		if (n > 0 && backlog > 0)
 			continue; /* more to send: no pause */
 		/* Sleep until the next poll, or the next retry after a failure;
-		 * a nudge (new local rows, stop) ends either early. */
+		 * kx_central_stop ends either early. */
 		uint64_t t = now_ms(), wait = c->poll_ms;
 		if (n < 0)
 			wait = c->next_try_ms > t ? c->next_try_ms - t : 0;
@@ -589,14 +589,6 @@ void kx_central_stats(struct kx_central *c, struct kx_central_stats *s)
 {
 	pthread_mutex_lock(&c->mu);
 	*s = c->st;
-	pthread_mutex_unlock(&c->mu);
-}
-
-void kx_central_nudge(struct kx_central *c)
-{
-	pthread_mutex_lock(&c->mu);
-	c->nudged = true;
-	pthread_cond_signal(&c->cv);
 	pthread_mutex_unlock(&c->mu);
 }
 
