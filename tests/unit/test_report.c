@@ -208,6 +208,46 @@ static void test_health(const char *path)
 		  "health --csv --sensor s: the hops table only");
 }
 
+/* The hops view of schema versions 1 to 3: a correlated subquery per
+ * endpoint, served by the handshakes_server index. */
+static const char hops_v1[] =
+	"CREATE VIEW hops AS SELECT"
+	" server_ip, server_port, sni, first_seen, last_seen, handshakes, clients,"
+	" n_hybrid, n_pq, n_hybrid_draft, n_classical, n_client_no_pq,"
+	" n_server_declined, n_tls12, n_resumed, n_incomplete, n_unknown,"
+	" groups_selected, verdict,"
+	" CASE verdict WHEN 'classical (server-declined)' THEN 5"
+	"  WHEN 'classical (clients-no-pq)' THEN 4 WHEN 'draft-kyber' THEN 3"
+	"  WHEN 'mixed' THEN 2 WHEN 'unknown' THEN 1 ELSE 0 END AS risk"
+	" FROM (SELECT *,"
+	"  CASE WHEN n_decide = n_unknown THEN 'unknown'"
+	"  WHEN n_hybrid + n_pq = n_decide THEN 'hybrid'"
+	"  WHEN n_hybrid_draft > 0 AND n_classical = 0 THEN 'draft-kyber'"
+	"  WHEN n_classical = n_decide THEN"
+	"   CASE WHEN n_server_declined + n_tls12_offered_pq > 0 THEN 'classical (server-declined)'"
+	"   ELSE 'classical (clients-no-pq)' END"
+	"  ELSE 'mixed' END AS verdict"
+	" FROM (SELECT server_ip, server_port, sni,"
+	"  min(ts_first) AS first_seen, max(ts_last) AS last_seen,"
+	"  count(*) AS handshakes, count(DISTINCT client_ip) AS clients,"
+	"  sum(verdict = 'hybrid') AS n_hybrid,"
+	"  sum(verdict = 'pq') AS n_pq,"
+	"  sum(verdict = 'hybrid-draft') AS n_hybrid_draft,"
+	"  sum(verdict = 'classical') AS n_classical,"
+	"  sum(verdict = 'classical' AND reason IS 'client-no-pq') AS n_client_no_pq,"
+	"  sum(verdict = 'classical' AND reason IS 'server-declined') AS n_server_declined,"
+	"  sum(verdict = 'classical' AND reason IS 'tls12' AND offers_pq) AS n_tls12_offered_pq,"
+	"  sum(verdict = 'classical' AND reason IS 'tls12') AS n_tls12,"
+	"  sum(verdict = 'resumed') AS n_resumed,"
+	"  sum(verdict = 'incomplete') AS n_incomplete,"
+	"  sum(verdict = 'unknown') AS n_unknown,"
+	"  sum(verdict IN ('hybrid', 'pq', 'hybrid-draft', 'classical', 'unknown')) AS n_decide,"
+	"  (SELECT group_concat(group_name, ',') FROM"
+	"   (SELECT DISTINCT g.group_name FROM handshakes AS g"
+	"    WHERE g.server_ip = h.server_ip AND g.server_port = h.server_port"
+	"    AND g.sni IS h.sni AND g.group_name IS NOT NULL ORDER BY 1)) AS groups_selected"
+	"  FROM handshakes AS h GROUP BY server_ip, server_port, sni));\n";
+
 /* A version 1 file as kexwatch 0.1.0 wrote it: no SSH columns, no views. */
 static void make_v1(const char *path, bool keep_ssh_columns)
 {
@@ -247,13 +287,9 @@ static void make_v1(const char *path, bool keep_ssh_columns)
 		" ALTER TABLE handshakes DROP COLUMN kex_offered_server;"
 		" ALTER TABLE handshakes DROP COLUMN ssh_hostkey;"
 		" ALTER TABLE handshakes DROP COLUMN starttls;";
-	/* The hops view text is the same in every version: keep this file's. */
-	char hops[8192];
-	snprintf(hops, sizeof(hops), "%s", sql_row(db, "SELECT sql FROM sqlite_master WHERE name = 'hops'"));
-
 	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK ||
 	    (!keep_ssh_columns && sqlite3_exec(db, drop_ssh, NULL, NULL, NULL) != SQLITE_OK) ||
-	    sqlite3_exec(db, hops, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(db, hops_v1, NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_exec(db, "PRAGMA user_version = 1", NULL, NULL, NULL) != SQLITE_OK)
 		printf("# make_v1: %s\n", sqlite3_errmsg(db));
 	sqlite3_close(db);
@@ -280,7 +316,9 @@ static void test_migration(const char *dir, const char *full)
 
 	fill_more(path);
 	db = open_db(path);
-	check_str(sql_row(db, "PRAGMA user_version"), "3", "the next write upgraded it to 3");
+	check_str(sql_row(db, "PRAGMA user_version"), "4", "the next write upgraded it to 4");
+	check_str(sql_row(db, "SELECT count(*) FROM sqlite_master WHERE name = 'handshakes_server'"), "0",
+		  "the endpoint index of versions 1 to 3 is dropped");
 	check_str(sql_row(db, "SELECT (SELECT count(*) FROM sqlite_master WHERE type = 'view'),"
 			      " (SELECT count(*) FROM pragma_table_info('handshakes')),"
 			      " (SELECT count(*) FROM handshakes)"),
@@ -298,7 +336,7 @@ static void test_migration(const char *dir, const char *full)
 			      " (SELECT count(*) FROM sqlite_master WHERE type = 'view'),"
 			      " (SELECT count(*) FROM pragma_table_info('handshakes')),"
 			      " (SELECT count(*) FROM handshakes)"),
-		  "3|5|55|22", "a version 1 file that has the SSH columns upgrades too");
+		  "4|5|55|22", "a version 1 file that has the SSH columns upgrades too");
 	sqlite3_close(db);
 
 	/* The upgraded file answers exactly as one created at version 2. */

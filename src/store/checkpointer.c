@@ -1,0 +1,104 @@
+/* checkpointer.c: see checkpointer.h. */
+#include "checkpointer.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+struct kx_checkpointer {
+	sqlite3 *db;
+	char *path;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool poked, stop;
+	uint64_t failed;
+};
+
+static void *run(void *arg)
+{
+	struct kx_checkpointer *k = arg;
+
+	pthread_mutex_lock(&k->mu);
+	for (;;) {
+		while (!k->poked && !k->stop)
+			pthread_cond_wait(&k->cv, &k->mu);
+		if (!k->poked)
+			break;
+		k->poked = false;
+		pthread_mutex_unlock(&k->mu);
+		/* PASSIVE copies what no reader still needs and gives up instead
+		 * of waiting; what it leaves is taken by the next round, or by
+		 * the checkpoint SQLite runs when the last connection closes. */
+		int rc = sqlite3_wal_checkpoint_v2(k->db, "main", SQLITE_CHECKPOINT_PASSIVE, NULL,
+						   NULL);
+		pthread_mutex_lock(&k->mu);
+		if (rc != SQLITE_OK && rc != SQLITE_BUSY && rc != SQLITE_LOCKED && !k->failed++)
+			fprintf(stderr,
+				"kexwatch: %s: background checkpoint failed: %s (the write-ahead log"
+				" keeps the rows; it is checkpointed again at close)\n",
+				k->path, sqlite3_errmsg(k->db));
+	}
+	pthread_mutex_unlock(&k->mu);
+	return NULL;
+}
+
+struct kx_checkpointer *kx_checkpointer_start(const char *path, char *err, size_t errlen)
+{
+	struct kx_checkpointer *k = calloc(1, sizeof(*k));
+	if (!k) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	k->path = (char *)path;
+	/* This connection only checkpoints: it needs no page cache to speak of. */
+	if (sqlite3_open_v2(path, &k->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+		    SQLITE_OK ||
+	    sqlite3_exec(k->db, "PRAGMA cache_size = 16; PRAGMA wal_autocheckpoint = 0", NULL, NULL,
+			 NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: checkpoint connection: %s", path,
+			 k->db ? sqlite3_errmsg(k->db) : "out of memory");
+		sqlite3_close(k->db);
+		free(k);
+		return NULL;
+	}
+	pthread_mutex_init(&k->mu, NULL);
+	pthread_cond_init(&k->cv, NULL);
+	if (pthread_create(&k->thread, NULL, run, k) != 0) {
+		snprintf(err, errlen, "%s: cannot start the checkpoint thread", path);
+		pthread_mutex_destroy(&k->mu);
+		pthread_cond_destroy(&k->cv);
+		sqlite3_close(k->db);
+		free(k);
+		return NULL;
+	}
+	return k;
+}
+
+void kx_checkpointer_poke(struct kx_checkpointer *k)
+{
+	pthread_mutex_lock(&k->mu);
+	k->poked = true;
+	pthread_cond_signal(&k->cv);
+	pthread_mutex_unlock(&k->mu);
+}
+
+uint64_t kx_checkpointer_stop(struct kx_checkpointer *k)
+{
+	if (!k)
+		return 0;
+	pthread_mutex_lock(&k->mu);
+	k->stop = true;
+	k->poked = false; /* the close that follows checkpoints everything anyway */
+	pthread_cond_signal(&k->cv);
+	pthread_mutex_unlock(&k->mu);
+	pthread_join(k->thread, NULL);
+	uint64_t failed = k->failed;
+	sqlite3_close(k->db);
+	pthread_mutex_destroy(&k->mu);
+	pthread_cond_destroy(&k->cv);
+	free(k);
+	return failed;
+}
