@@ -20,7 +20,10 @@
 
 struct kx_dpi;
 
-struct kx_dpi *kx_dpi_new(void);
+/* packets: the module will dissect packets (kx_dpi_packet), which needs
+ * libgcrypt set up for QUIC; a by-name module leaves libgcrypt alone, so it
+ * can be created on another thread while the capture thread sets it up. */
+struct kx_dpi *kx_dpi_new(bool packets);
 void kx_dpi_free(struct kx_dpi *d);
 
 size_t kx_dpi_flow_size(void);

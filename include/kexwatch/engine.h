@@ -21,7 +21,9 @@ struct kx_engine_opts {
 	size_t memcap;             /* reassembly + message buffers, bytes */
 	uint32_t idle_timeout_s;   /* a flow silent this long is expired */
 	bool no_ndpi;              /* skip application labelling */
-	bool ndpi_packets;         /* label by nDPI's packet dissection (see dpi.h) */
+	bool ndpi_packets;         /* label by nDPI's packet dissection (see dpi.h);
+				    * otherwise rows leave with hs.ndpi_pending set
+				    * and the sink labels them by name */
 	bool no_fastpath;          /* copy every byte, parse nothing in place (reference runs) */
 };
 

@@ -118,6 +118,11 @@ struct kx_hs {
 
 	int64_t ch_to_sh_us;    /* -1 when no ServerHello */
 	char ndpi_label[KX_LABEL_MAX];
+	/* 1 + enum kx_dpi_proto when the label is still to be looked up by
+	 * name (SNI, server address) by whoever consumes the row (the sink's
+	 * writer thread: nDPI's set-up and lookups stay off the packet path);
+	 * 0 when ndpi_label is final. */
+	uint8_t ndpi_pending;
 	uint64_t pkt_first_ch;  /* packet number (1-based, within the source) */
 	uint64_t pkt_sh;        /* 0 when no ServerHello */
 	uint32_t source_id;     /* index of the capture source within the run */

@@ -1,7 +1,7 @@
 /* sink.h: where finished handshakes go. The capture thread hands each row
  * to the sink; a writer thread turns it into an SQLite row and a JSON event,
- * so database work (formatting, B-tree updates, WAL writes, commits) never
- * runs on the packet path. The queue between them is bounded: when the
+ * so database work (formatting, B-tree updates, WAL writes, commits) and
+ * nDPI's label lookups by name never run on the packet path. The queue between them is bounded: when the
  * writer falls behind, the capture thread waits (saved captures) rather
  * than drop rows.
  */
@@ -27,6 +27,10 @@ struct kx_sink_opts {
 	uint32_t n_sources;
 	unsigned flush_ms;           /* commit at least this often (default 1000) */
 	unsigned queue;              /* rows in flight (default 1024) */
+	/* Look up the nDPI label of rows that arrive with hs.ndpi_pending.
+	 * The writer thread sets nDPI up when it starts (~15 ms, while capture
+	 * already runs) and tears it down when it stops. */
+	bool ndpi_labels;
 };
 
 struct kx_sink *kx_sink_new(const struct kx_sink_opts *o, char *err, size_t errlen);

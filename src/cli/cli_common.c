@@ -175,6 +175,7 @@ int kx_outputs_open(struct kx_outputs *out, const struct kx_common_opts *o, int 
 	struct kx_sink_opts ko = {
 		.store = out->store, .json = out->json, .sensor = o->sensor,
 		.sources = sources, .n_sources = n_sources, .flush_ms = flush_ms,
+		.ndpi_labels = !o->eng.no_ndpi && !o->eng.ndpi_packets,
 	};
 	out->sink = kx_sink_new(&ko, err, errlen);
 	if (!out->sink)

@@ -25,13 +25,14 @@ struct kx_dpi {
 	struct label_slot *cache;
 };
 
-struct kx_dpi *kx_dpi_new(void)
+struct kx_dpi *kx_dpi_new(bool packets)
 {
 	struct kx_dpi *d = calloc(1, sizeof(*d));
 	if (!d)
 		return NULL;
 	d->cache = calloc(LABEL_CACHE_SLOTS, sizeof(*d->cache));
-	d->mod = d->cache ? ndpi_init_detection_module(ndpi_no_prefs) : NULL;
+	d->mod = d->cache ? ndpi_init_detection_module(packets ? ndpi_no_prefs
+									 : ndpi_dont_init_libgcrypt) : NULL;
 	if (!d->mod) {
 		free(d->cache);
 		free(d);

@@ -135,15 +135,17 @@ struct kx_engine *kx_engine_new(const struct kx_engine_opts *o, struct kx_counte
 	e->pool = kx_bufpool_new(o->memcap);
 	/* calloc'd pools map zero pages: only contexts in use cost memory. */
 	e->sess = calloc(o->max_sessions ? o->max_sessions : 1, sizeof(*e->sess));
-	if (!o->no_ndpi)
-		e->dpi = kx_dpi_new();
+	/* Labels by name are looked up by the row's consumer (hs.ndpi_pending):
+	 * only packet dissection needs nDPI here. */
+	if (!o->no_ndpi && o->ndpi_packets)
+		e->dpi = kx_dpi_new(true);
 	if (kx_quic_init() == 0)
 		e->qc = kx_quic_ctx_new();
 	if (e->dpi && o->ndpi_packets) {
 		e->dpi_size = kx_dpi_flow_size();
 		e->dpi_mem = calloc(o->max_sessions ? o->max_sessions : 1, e->dpi_size);
 	}
-	if (!e->ft || !e->pool || !e->sess || !e->qc || (!o->no_ndpi && !e->dpi) ||
+	if (!e->ft || !e->pool || !e->sess || !e->qc || (!o->no_ndpi && o->ndpi_packets && !e->dpi) ||
 	    (o->ndpi_packets && !o->no_ndpi && !e->dpi_mem)) {
 		snprintf(err, errlen, "cannot allocate %u flows / %u handshake contexts",
 			 o->max_flows, o->max_sessions);
@@ -354,6 +356,9 @@ static void sess_finish(struct kx_engine *e, struct kx_flow *f, enum kx_reason w
 					     hs->server_ip.a,
 					     hs->server_ip.family, hs->ndpi_label,
 					     sizeof(hs->ndpi_label));
+		else if (!e->o.no_ndpi)
+			hs->ndpi_pending =
+				(uint8_t)(1 + (s->quic ? KX_DPI_QUIC : s->ssh ? KX_DPI_SSH : KX_DPI_TLS));
 		kx_classify(hs);
 		count_verdict(e->c, hs->verdict);
 		e->emit(e->emit_ctx, hs);

@@ -136,28 +136,54 @@ static void put_str(struct sink *s, const char *str, size_t n)
 	put(s, "\"", 1);
 }
 
+/* "00".."99": two digits per table load instead of a divide per digit. */
+static const char digit_pairs[201] =
+	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+	"8081828384858687888990919293949596979899";
+
+/* Writes x (< 65536) in decimal at p; returns the end. */
+static char *u16_dec(char *p, unsigned x)
+{
+	if (x >= 10000) {
+		unsigned hi = x / 10000;
+		*p++ = (char)('0' + hi);
+		x -= hi * 10000;
+		goto four;
+	}
+	if (x >= 1000) {
+four:
+		memcpy(p, digit_pairs + 2 * (x / 100), 2);
+		memcpy(p + 2, digit_pairs + 2 * (x % 100), 2);
+		return p + 4;
+	}
+	if (x >= 100) {
+		*p = (char)('0' + x / 100);
+		memcpy(p + 1, digit_pairs + 2 * (x % 100), 2);
+		return p + 3;
+	}
+	if (x >= 10) {
+		memcpy(p, digit_pairs + 2 * x, 2);
+		return p + 2;
+	}
+	*p = (char)('0' + x);
+	return p + 1;
+}
+
 static void put_codes(struct sink *s, const uint16_t *v, unsigned n)
 {
-	/* Formatted locally and handed over in one put: three lists per row made
-	 * the per-number sink calls a tenth of the writer's time. */
+	/* Formatted locally and handed over in one put: five lists per row,
+	 * about forty numbers, the largest share of building a row's text. */
 	char b[2 + 6 * 256];
-	size_t k = 0;
-	b[k++] = '[';
+	char *p = b;
+	*p++ = '[';
 	for (unsigned i = 0; i < n && i < 256; i++) {
-		char d[5];
-		size_t nd = 0;
-		unsigned x = v[i];
-		do {
-			d[nd++] = (char)('0' + x % 10);
-			x /= 10;
-		} while (x);
 		if (i)
-			b[k++] = ',';
-		while (nd)
-			b[k++] = d[--nd];
+			*p++ = ',';
+		p = u16_dec(p, v[i]);
 	}
-	b[k++] = ']';
-	put(s, b, k);
+	*p++ = ']';
+	put(s, b, (size_t)(p - b));
 }
 
 /* Every ',' separates two ids, so "h2," is "h2" and an empty id. */

@@ -12,6 +12,8 @@
  */
 #include "kexwatch/sink.h"
 
+#include "kexwatch/dpi.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -30,6 +32,7 @@ struct kx_sink {
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t not_empty, not_full;
+	struct kx_dpi *dpi;            /* the writer thread's, for ndpi_labels */
 	char err[512];                 /* written once, under the lock */
 	struct kx_counters c;          /* the writer's own: merged on close */
 	/* Copies of the writer's database counters, for metrics during a run. */
@@ -62,8 +65,14 @@ static void fail(struct kx_sink *k, const char *what)
 	pthread_mutex_unlock(&k->lock);
 }
 
-static void write_row(struct kx_sink *k, const struct kx_hs *hs)
+static void write_row(struct kx_sink *k, struct kx_hs *hs)
 {
+	if (hs->ndpi_pending && k->dpi) {
+		kx_dpi_label_by_name(k->dpi, (enum kx_dpi_proto)(hs->ndpi_pending - 1), hs->sni,
+				     hs->server_ip.a, hs->server_ip.family, hs->ndpi_label,
+				     sizeof(hs->ndpi_label));
+		hs->ndpi_pending = 0;
+	}
 	if (k->o.store && kx_store_add(k->o.store, hs, &k->c) < 0)
 		fail(k, kx_store_error(k->o.store));
 	if (k->o.json) {
@@ -105,6 +114,8 @@ static void wait_for_rows(struct kx_sink *k, uint32_t h, long ms)
 static void *writer(void *arg)
 {
 	struct kx_sink *k = arg;
+	if (k->o.ndpi_labels && !(k->dpi = kx_dpi_new(false)))
+		fail(k, "cannot initialise nDPI (out of memory?)");
 	uint64_t last_commit = mono_ms();
 	for (;;) {
 		uint32_t h = atomic_load(&k->head);
@@ -148,6 +159,8 @@ static void *writer(void *arg)
 		if (stopping && h == t)
 			break;
 	}
+	kx_dpi_free(k->dpi);
+	k->dpi = NULL;
 	return NULL;
 }
 

@@ -11,7 +11,7 @@ static void label(struct kx_dpi *d, const char *sni, const uint8_t ip[4], const 
 
 int main(void)
 {
-	struct kx_dpi *d = kx_dpi_new();
+	struct kx_dpi *d = kx_dpi_new(true);
 	CHECK(d != NULL, "nDPI initialised");
 	const uint8_t test_net[4] = { 198, 18, 0, 20 };
 	const uint8_t google_dns[4] = { 8, 8, 8, 8 };

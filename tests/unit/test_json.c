@@ -201,6 +201,18 @@ static void test_hostile(const char *dir)
 	      len);
 	len = kx_groups_json(NULL, 0, buf, sizeof(buf));
 	CHECK(len == 2 && strcmp(buf, "[]") == 0, "empty list is []");
+
+	/* Every code point as printf writes it, alone and in a list. */
+	unsigned bad = 0;
+	for (unsigned x = 0; x <= 0xffff; x++) {
+		uint16_t v[3] = { (uint16_t)x, (uint16_t)(0xffff - x), (uint16_t)(x * 7) };
+		char want[32];
+		snprintf(want, sizeof(want), "[%u,%u,%u]", v[0], v[1], v[2]);
+		len = kx_groups_json(v, 3, buf, sizeof(buf));
+		if (len != strlen(want) || strcmp(buf, want) != 0)
+			bad++;
+	}
+	CHECK_EQ(bad, 0, "all 65536 code points in decimal, as printf writes them");
 }
 
 static uint32_t rng = 0x12345678;
