@@ -26,6 +26,15 @@ struct kx_dpi;
 struct kx_dpi *kx_dpi_new(bool packets);
 void kx_dpi_free(struct kx_dpi *d);
 
+/* A by-name module takes ~15 ms to create (nDPI loads its host and address
+ * lists). kx_dpi_new_async creates one on a thread of its own, so that this
+ * overlaps the caller's other start-up work (opening the database); the
+ * module is taken with kx_dpi_join, exactly once, on any thread: NULL when
+ * it could not be created. */
+struct kx_dpi_async;
+struct kx_dpi_async *kx_dpi_new_async(void);
+struct kx_dpi *kx_dpi_join(struct kx_dpi_async *a);
+
 size_t kx_dpi_flow_size(void);
 
 /* Feeds one IP packet; returns true when the label is final. */

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "kexwatch/counters.h"
+#include "kexwatch/dpi.h"
 #include "kexwatch/emit.h"
 #include "kexwatch/hs.h"
 #include "kexwatch/store.h"
@@ -27,10 +28,11 @@ struct kx_sink_opts {
 	uint32_t n_sources;
 	unsigned flush_ms;           /* commit at least this often (default 1000) */
 	unsigned queue;              /* rows in flight (default 1024) */
-	/* Look up the nDPI label of rows that arrive with hs.ndpi_pending.
-	 * The writer thread sets nDPI up when it starts (~15 ms, while capture
-	 * already runs) and tears it down when it stops. */
-	bool ndpi_labels;
+	/* If set, the nDPI module (being created) that looks up the label of
+	 * rows arriving with hs.ndpi_pending. The sink owns it from
+	 * kx_sink_new on, even when that fails: the writer joins it before the
+	 * first row and kx_sink_close frees it. */
+	struct kx_dpi_async *ndpi_labels;
 };
 
 struct kx_sink *kx_sink_new(const struct kx_sink_opts *o, char *err, size_t errlen);

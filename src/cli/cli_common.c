@@ -150,10 +150,15 @@ int kx_outputs_open(struct kx_outputs *out, const struct kx_common_opts *o, int 
 		    char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
+	/* nDPI's start-up (~15 ms) runs while the database is opened. */
+	struct kx_dpi_async *labels =
+		!o->eng.no_ndpi && !o->eng.ndpi_packets ? kx_dpi_new_async() : NULL;
 	if (!o->no_db) {
 		struct kx_store_opts so = { 0 };
-		if (kx_store_open(o->db, &so, &out->store, err, errlen) < 0)
+		if (kx_store_open(o->db, &so, &out->store, err, errlen) < 0) {
+			kx_dpi_free(kx_dpi_join(labels));
 			return -1;
+		}
 		char cmd[1024];
 		kx_join_args(cmd, sizeof(cmd), argc, argv);
 		bool ok = kx_store_begin_run(out->store, o->sensor, cmd, kx_now_us()) == 0;
@@ -175,8 +180,9 @@ int kx_outputs_open(struct kx_outputs *out, const struct kx_common_opts *o, int 
 	struct kx_sink_opts ko = {
 		.store = out->store, .json = out->json, .sensor = o->sensor,
 		.sources = sources, .n_sources = n_sources, .flush_ms = flush_ms,
-		.ndpi_labels = !o->eng.no_ndpi && !o->eng.ndpi_packets,
+		.ndpi_labels = labels,
 	};
+	labels = NULL; /* the sink's now */
 	out->sink = kx_sink_new(&ko, err, errlen);
 	if (!out->sink)
 		goto fail;
@@ -193,6 +199,7 @@ int kx_outputs_open(struct kx_outputs *out, const struct kx_common_opts *o, int 
 	}
 	return 0;
 fail:
+	kx_dpi_free(kx_dpi_join(labels));
 	kx_json_close(out->json);
 	kx_store_close(out->store);
 	memset(out, 0, sizeof(*out));

@@ -3,6 +3,8 @@
 #include "kexwatch/hs.h"
 
 #include <ndpi_api.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Labels by name are a pure function of (protocol, SNI, IPv4 server
@@ -57,6 +59,41 @@ struct kx_dpi *kx_dpi_new(bool packets)
 		NDPI_ADD_PROTOCOL_TO_BITMASK(mask, wanted[i]);
 	ndpi_set_protocol_detection_bitmask2(d->mod, &mask);
 	ndpi_finalize_initialization(d->mod);
+	return d;
+}
+
+struct kx_dpi_async {
+	pthread_t thread;
+	bool started;
+	struct kx_dpi *dpi;
+};
+
+static void *create_by_name(void *arg)
+{
+	struct kx_dpi_async *a = arg;
+	a->dpi = kx_dpi_new(false);
+	return NULL;
+}
+
+struct kx_dpi_async *kx_dpi_new_async(void)
+{
+	struct kx_dpi_async *a = calloc(1, sizeof(*a));
+	if (a)
+		a->started = pthread_create(&a->thread, NULL, create_by_name, a) == 0;
+	return a;
+}
+
+struct kx_dpi *kx_dpi_join(struct kx_dpi_async *a)
+{
+	if (!a)
+		return NULL;
+	/* Without a thread to spare, the module is made here instead. */
+	if (a->started)
+		pthread_join(a->thread, NULL);
+	else
+		a->dpi = kx_dpi_new(false);
+	struct kx_dpi *d = a->dpi;
+	free(a);
 	return d;
 }
 

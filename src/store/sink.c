@@ -115,7 +115,7 @@ static void wait_for_rows(struct kx_sink *k, uint32_t h, long ms)
 static void *writer(void *arg)
 {
 	struct kx_sink *k = arg;
-	if (k->o.ndpi_labels && !(k->dpi = kx_dpi_new(false)))
+	if (k->o.ndpi_labels && !(k->dpi = kx_dpi_join(k->o.ndpi_labels)))
 		fail(k, "cannot initialise nDPI (out of memory?)");
 	uint64_t last_commit = mono_ms();
 	for (;;) {
@@ -175,6 +175,7 @@ struct kx_sink *kx_sink_new(const struct kx_sink_opts *o, char *err, size_t errl
 {
 	struct kx_sink *k = calloc(1, sizeof(*k));
 	if (!k) {
+		kx_dpi_free(kx_dpi_join(o->ndpi_labels));
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
@@ -184,6 +185,7 @@ struct kx_sink *kx_sink_new(const struct kx_sink_opts *o, char *err, size_t errl
 	k->cap = k->o.queue ? k->o.queue : 1024;
 	k->ring = malloc((size_t)k->cap * sizeof(*k->ring));
 	if (!k->ring) {
+		kx_dpi_free(kx_dpi_join(o->ndpi_labels));
 		snprintf(err, errlen, "out of memory for %u queued rows", k->cap);
 		free(k);
 		return NULL;
@@ -193,6 +195,7 @@ struct kx_sink *kx_sink_new(const struct kx_sink_opts *o, char *err, size_t errl
 	pthread_cond_init(&k->not_full, NULL);
 	int rc = pthread_create(&k->thread, NULL, writer, k);
 	if (rc) {
+		kx_dpi_free(kx_dpi_join(o->ndpi_labels));
 		snprintf(err, errlen, "cannot start the writer thread: %s", strerror(rc));
 		pthread_mutex_destroy(&k->lock);
 		pthread_cond_destroy(&k->not_empty);
