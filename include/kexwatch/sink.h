@@ -31,7 +31,7 @@ struct kx_sink_opts {
 	/* If set, the nDPI module (being created) that looks up the label of
 	 * rows arriving with hs.ndpi_pending. The sink owns it from
 	 * kx_sink_new on, even when that fails: the writer joins it before the
-	 * first row and kx_sink_close frees it. */
+	 * first row and kx_sink_close releases it. */
 	struct kx_dpi_async *ndpi_labels;
 };
 
@@ -56,7 +56,9 @@ void kx_sink_stats(struct kx_sink *k, struct kx_counters *c);
 bool kx_sink_failed(struct kx_sink *k);
 void kx_sink_error(struct kx_sink *k, char *buf, size_t len);
 
-/* Drains the queue, commits, stops the writer and adds its counters
+/* Ends a run (the process exits next: the nDPI module is left to the exit,
+ * see kx_dpi_release_at_exit).
+ * Drains the queue, commits, stops the writer and adds its counters
  * (db_rows_written, db_rows_duplicate, db_errors) to c. Returns 0, or -1
  * with the first failure in err. Does not close the store or the JSON
  * output. Accepts NULL. */

@@ -4,6 +4,7 @@
 
 #include <ndpi_api.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -104,6 +105,20 @@ void kx_dpi_free(struct kx_dpi *d)
 	ndpi_exit_detection_module(d->mod);
 	free(d->cache);
 	free(d);
+}
+
+static struct kx_dpi *left_for_exit[4];
+static _Atomic unsigned n_left_for_exit;
+
+void kx_dpi_release_at_exit(struct kx_dpi *d)
+{
+	if (!d)
+		return;
+	unsigned i = atomic_fetch_add(&n_left_for_exit, 1);
+	if (i < sizeof(left_for_exit) / sizeof(left_for_exit[0]))
+		left_for_exit[i] = d;
+	else
+		kx_dpi_free(d);
 }
 
 size_t kx_dpi_flow_size(void)

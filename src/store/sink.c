@@ -33,7 +33,6 @@ struct kx_sink {
 	pthread_mutex_t lock;
 	pthread_cond_t not_empty, not_full;
 	struct kx_dpi *dpi;            /* the writer thread's, for ndpi_labels */
-	bool dpi_released;             /* under the lock: the writer is done with dpi */
 	char err[512];                 /* written once, under the lock */
 	struct kx_counters c;          /* the writer's own: merged on close */
 	/* Copies of the writer's database counters, for metrics during a run. */
@@ -152,14 +151,6 @@ static void *writer(void *arg)
 			if (kx_json_reopen(k->o.json, m, sizeof(m)) < 0)
 				fprintf(stderr, "kexwatch: warning: cannot reopen the JSON output: %s; "
 					"still writing to the old file\n", m);
-		}
-		if (stopping && h == t && !k->dpi_released) {
-			/* Every row is labelled: kx_sink_close tears nDPI down
-			 * while this thread makes the last commit. */
-			pthread_mutex_lock(&k->lock);
-			k->dpi_released = true;
-			pthread_cond_broadcast(&k->not_full);
-			pthread_mutex_unlock(&k->lock);
 		}
 		if (flush || now - last_commit >= k->o.flush_ms || (stopping && h == t)) {
 			commit(k);
@@ -282,12 +273,9 @@ int kx_sink_close(struct kx_sink *k, struct kx_counters *c, char *err, size_t er
 	if (!k)
 		return 0;
 	poke(k, &k->stop);
-	pthread_mutex_lock(&k->lock);
-	while (!k->dpi_released)
-		pthread_cond_wait(&k->not_full, &k->lock);
-	pthread_mutex_unlock(&k->lock);
-	kx_dpi_free(k->dpi);
 	pthread_join(k->thread, NULL);
+	/* kx_sink_close ends a run: the process exits next. */
+	kx_dpi_release_at_exit(k->dpi);
 	c->db_rows_written += k->c.db_rows_written;
 	c->db_rows_duplicate += k->c.db_rows_duplicate;
 	c->db_errors += k->c.db_errors;
