@@ -1,4 +1,4 @@
-/* capture.h: packet sources. Saved captures (pcap through mmap, pcapng and
+/* capture.h: packet sources. Saved captures (pcap through our own reader, pcapng and
  * stdin through libpcap) behind one interface; frames are borrowed views that
  * stay valid until the next call on the same source.
  */
@@ -27,7 +27,7 @@ enum kx_source_rc {
 };
 
 struct kx_source_opts {
-	bool no_mmap;       /* force libpcap even for classic pcap files */
+	bool libpcap;       /* read classic pcap files through libpcap too */
 	const char *filter; /* BPF expression, or NULL */
 };
 
@@ -43,7 +43,7 @@ int kx_source_link(const struct kx_source *s);
 uint64_t kx_source_size(const struct kx_source *s);
 uint64_t kx_source_pos(const struct kx_source *s);
 const char *kx_source_error(const struct kx_source *s);
-/* "pcap (mmap)", "pcap", "pcapng". */
+/* "pcap (direct)" (our own reader), "pcap", "pcapng" (libpcap). */
 const char *kx_source_kind(const struct kx_source *s);
 void kx_source_close(struct kx_source *s);
 

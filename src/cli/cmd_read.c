@@ -13,7 +13,7 @@
 
 struct read_opts {
 	struct kx_common_opts c;
-	bool no_mmap;
+	bool libpcap;
 	bool quiet;
 	int progress; /* -1 auto (when stderr is a terminal), 0 off, 1 on */
 };
@@ -37,7 +37,9 @@ static void print_help(FILE *out)
 		"\n");
 	kx_common_help(out);
 	fprintf(out,
-		"  --no-mmap              read classic pcap files through libpcap\n"
+		"  --libpcap              read classic pcap files through libpcap too (by default\n"
+		"                         kexwatch's own reader: faster, resyncs after a corrupt\n"
+		"                         record header); --no-mmap is an old name for it\n"
 		"  --no-fastpath          reference run: libpcap reader, every byte copied and\n"
 		"                         reassembled, no in-place parsing (same results, slower)\n"
 		"  --progress / --no-progress   progress line on stderr (default: when a terminal)\n"
@@ -48,14 +50,15 @@ static void print_help(FILE *out)
 		"errors, 130 when interrupted (rows up to that point are saved).\n");
 }
 
-enum { OPT_NO_MMAP = 256, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_NO_FASTPATH };
+enum { OPT_LIBPCAP = 256, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_NO_FASTPATH };
 
 static int parse_args(int argc, char **argv, struct read_opts *o)
 {
 	static const struct option longopts[] = {
 		KX_COMMON_LONGOPTS,
 		{ "no-fastpath", no_argument, NULL, OPT_NO_FASTPATH },
-		{ "no-mmap", no_argument, NULL, OPT_NO_MMAP },
+		{ "libpcap", no_argument, NULL, OPT_LIBPCAP },
+		{ "no-mmap", no_argument, NULL, OPT_LIBPCAP },
 		{ "progress", no_argument, NULL, OPT_PROGRESS },
 		{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -73,9 +76,9 @@ static int parse_args(int argc, char **argv, struct read_opts *o)
 		switch (ch) {
 		case OPT_NO_FASTPATH:
 			o->c.eng.no_fastpath = true;
-			o->no_mmap = true;
+			o->libpcap = true;
 			break;
-		case OPT_NO_MMAP: o->no_mmap = true; break;
+		case OPT_LIBPCAP: o->libpcap = true; break;
 		case OPT_PROGRESS: o->progress = 1; break;
 		case OPT_NO_PROGRESS: o->progress = 0; break;
 		case 'q': o->quiet = true; break;
@@ -162,7 +165,7 @@ int kx_cmd_read(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &pg.start);
 	pg.last = pg.start;
 
-	struct kx_source_opts sopts = { .no_mmap = o.no_mmap, .filter = o.c.filter };
+	struct kx_source_opts sopts = { .libpcap = o.libpcap, .filter = o.c.filter };
 	bool sink_failed = false;
 	for (int i = 0; i < nsrc && !interrupted && !sink_failed; i++) {
 		struct kx_source *src;

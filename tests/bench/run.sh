@@ -215,10 +215,10 @@ for profile in $profiles; do
 	db=$db_dir/kexwatch.db
 	bench "kexwatch read" "$runs" 'rm -f "$db" "$db-wal" "$db-shm"' \
 		"$kexwatch" read --db "$db" --no-progress -q "$pcap"
-	cp "$db" "$work/mmap.db" 2>/dev/null || true
-	bench "kexwatch read --no-mmap" 1 'rm -f "$db" "$db-wal" "$db-shm"' \
-		"$kexwatch" read --db "$db" --no-progress -q --no-mmap "$pcap"
-	cp "$db" "$work/nommap.db" 2>/dev/null || true
+	cp "$db" "$work/own.db" 2>/dev/null || true
+	bench "kexwatch read --libpcap" 1 'rm -f "$db" "$db-wal" "$db-shm"' \
+		"$kexwatch" read --db "$db" --no-progress -q --libpcap "$pcap"
+	cp "$db" "$work/libpcap.db" 2>/dev/null || true
 	bench "kexwatch read --no-ndpi" 1 'rm -f "$db" "$db-wal" "$db-shm"' \
 		"$kexwatch" read --db "$db" --no-progress -q --no-ndpi "$pcap"
 	# Modes that only some versions have: one run each when present.
@@ -231,9 +231,9 @@ for profile in $profiles; do
 
 	print_table "$pkts" "$bytes" "$bare_sec"
 	echo
-	for v in mmap nommap; do
+	for v in own libpcap; do
 		label="kexwatch read"
-		[ "$v" = nommap ] && label="kexwatch read --no-mmap"
+		[ "$v" = libpcap ] && label="kexwatch read --libpcap"
 		if python3 "$here/check_rows.py" "$work/$v.db" "$tsv" >"$work/check.out" 2>&1; then
 			echo "correctness ($label): PASS ($(head -n 1 "$work/check.out" | sed 's/^check_rows: //'))"
 		else

@@ -83,6 +83,52 @@ with tempfile.TemporaryDirectory() as tmp:
           "corrupt record header: resynchronised, handshake kept, counted")
     check(ctr["packets"] == len(recs), "corrupt record header: every real packet read")
 
+    # The same across the reader's 256 KiB read chunks: filler datagrams
+    # (UDP to the discard port, never a handshake) push the corrupt header
+    # so that it straddles the end of the first chunk, and the records
+    # after it straddle later ones.
+    def datagram(i, size, ts):
+        """A filler record of exactly `size` bytes (record header included)."""
+        payload = bytes((i + k) & 0xFF for k in range(size - 16 - 14 - 20 - 8))
+        udp = struct.pack(">HHHH", 40000 + i % 1000, 9, 8 + len(payload), 0) + payload
+        ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), i & 0xFFFF, 0, 64, 17, 0,
+                         bytes([10, 9, 0, 1]), bytes([10, 9, 0, 2])) + udp
+        frame = bytes(6) + bytes([2, 0, 0, 0, 0, 1]) + b"\x08\x00" + ip
+        return struct.pack("<IIII", ts[0], ts[1], len(frame), len(frame)) + frame
+
+    def filler(upto, ts, start=0):
+        """Filler records from file offset `start` to exactly `upto`."""
+        out, at, i = [], start, 0
+        while upto - at > 0:
+            size = 900 + (i * 37) % 500
+            if upto - at - size < 200:
+                size = upto - at
+            out.append(datagram(i, size, ts))
+            at += size
+            i += 1
+        return out
+    ts0 = struct.unpack_from("<II", recs[0])
+    fill = filler(262144 - 8, ts0, len(hdr))
+    more = filler(700000, ts0, 262144 + 8)
+    big = hdr + b"".join(fill) + junk + b"".join(more) + b"".join(recs)
+    check(big.index(junk) == 262144 - 8, "large file: the corrupt header straddles the first 256 KiB chunk")
+    body = b"".join(fill + more)
+    fill = fill + more
+    p = run(["read", "--db", db("big"), path("big.pcap", big)])
+    r, ctr = rows(db("big"))
+    check(p.returncode == 0 and r == HYBRID and ctr["capture_records_corrupt"] == 1 and
+          ctr["packets"] == len(fill) + len(recs),
+          "large file, corrupt header across a read chunk: every packet read, handshake kept")
+    clean = hdr + body + b"".join(recs) + body
+    p = run(["read", "--db", db("clean"), path("clean.pcap", clean)])
+    r, ctr = rows(db("clean"))
+    p2 = run(["read", "--libpcap", "--db", db("clean2"), path("clean2.pcap", clean)])
+    r2, ctr2 = rows(db("clean2"))
+    check(p.returncode == 0 and p2.returncode == 0 and r == r2 == HYBRID and
+          ctr["packets"] == ctr2["packets"] == 2 * len(fill) + len(recs) and
+          ctr["bytes"] == ctr2["bytes"],
+          "large file: own reader and libpcap read the same packets and bytes")
+
     # Corruption with nothing valid after it: error, earlier rows kept.
     tail = hdr + b"".join(recs) + junk + os.urandom(64)
     p = run(["read", "--db", db("tail"), path("tail.pcap", tail)])
