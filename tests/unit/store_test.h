@@ -39,11 +39,6 @@ static inline void check_str(const char *got, const char *want, const char *what
 	}
 }
 
-static inline void tap_skip(const char *why)
-{
-	printf("ok %d # skip %s\n", ++tap_n, why);
-}
-
 /* Rows of a query with ?1 bound to arg (when not NULL): every column as text
  * joined by '|', NULL as "NULL", rows joined by '\n' (max_rows of them);
  * "ERROR: ..." when the query fails, "NO ROW" when it is empty. */

@@ -1,8 +1,12 @@
 /* test_store.c: the SQLite inventory: exact rows, de-duplication, batching,
  * the run row, failed batches and refusal of foreign or newer files. */
+#include <errno.h>
+#include <grp.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "kexwatch/counters.h"
 #include "kexwatch/report.h"
@@ -337,6 +341,46 @@ static void expect_open_error(const char *path, const char *want, const char *wh
 	CHECK(rc == -1 && !st && strstr(err, path) && strstr(err, want), "%s: %s", what, err);
 }
 
+/* kx_store_open in a child running as nobody (uid/gid 65534); returns its
+ * result and copies its error message into err. */
+static int open_as_nobody(const char *path, char *err, size_t errlen)
+{
+	int fds[2];
+	pid_t pid;
+	int status = 0;
+	ssize_t n;
+
+	fflush(stdout);
+	if (pipe(fds) < 0 || (pid = fork()) < 0) {
+		snprintf(err, errlen, "pipe/fork: %s", strerror(errno));
+		return 0;
+	}
+	if (pid == 0) {
+		struct kx_store *st = NULL;
+		char e[512] = "";
+		int rc;
+
+		close(fds[0]);
+		if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0) {
+			snprintf(e, sizeof(e), "cannot drop privileges: %s", strerror(errno));
+			rc = 0;
+		} else {
+			rc = kx_store_open(path, NULL, &st, e, sizeof(e));
+			if (st)
+				kx_store_close(st);
+		}
+		if (write(fds[1], e, strlen(e) + 1) < 0)
+			_exit(3);
+		_exit(rc == -1 ? 1 : 0);
+	}
+	close(fds[1]);
+	n = read(fds[0], err, errlen - 1);
+	err[n > 0 ? (size_t)n : 0] = '\0';
+	close(fds[0]);
+	waitpid(pid, &status, 0);
+	return WIFEXITED(status) && WEXITSTATUS(status) == 1 ? -1 : 0;
+}
+
 static void test_refusals(void)
 {
 	char err[512];
@@ -372,12 +416,17 @@ static void test_refusals(void)
 
 	expect_open_error(db_path("nodir/x.db"), "cannot open database", "missing directory");
 
-	if (geteuid() == 0) {
-		tap_skip("read-only file: running as root");
-	} else {
-		kx_store_close(open_store(db_path("ro.db"), 0, 0));
-		chmod(db_path("ro.db"), 0444);
+	kx_store_close(open_store(db_path("ro.db"), 0, 0));
+	chmod(db_path("ro.db"), 0444);
+	if (geteuid() != 0) {
 		expect_open_error(db_path("ro.db"), "read-only", "read-only file refused");
+	} else {
+		/* Root writes through 0444, so the open is tried as nobody. */
+		chmod(dir, 0755);
+		rc = open_as_nobody(db_path("ro.db"), err, sizeof(err));
+		CHECK(rc == -1 && strstr(err, db_path("ro.db")) && strstr(err, "read-only"),
+		      "read-only file refused (opened as uid 65534): %s", err);
+		chmod(dir, 0700);
 	}
 }
 
