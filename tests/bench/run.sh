@@ -3,7 +3,9 @@
 # floor for any libpcap reader) and against tcpdump, ndpiReader and tshark,
 # on two generated captures: bulk (~1.5 GB, long flows) and dense (~200 MB,
 # short flows). Prints a Markdown table per profile, then checks kexwatch's
-# rows against what the generator wrote (PASS/FAIL).
+# rows against what the generator wrote (PASS/FAIL). The bare loop and
+# `kexwatch read` alternate run by run, so the host's drift cannot bend
+# their ratio; the other tools run back to back.
 #
 #   tests/bench/run.sh [--quick] [--runs N] [--profiles "bulk dense"]
 #
@@ -116,6 +118,32 @@ bench() {
 	rows+=("$name|$(echo "$secs" | median)|$(echo "$rsss" | median)|$n")
 }
 
+# pair RUNS: the bare loop and `kexwatch read` alternate run by run (A B B
+# A A B ...), so a drift of the host's speed (10-25 % within minutes on
+# shared cloud vCPUs) reaches both and cannot bend their ratio. Sets
+# pair_bare and pair_kx to table rows.
+pair() {
+	local n=$1 i w sb="" rb="" sk="" rk="" err_b="" err_k=""
+	for ((i = 0; i < n; i++)); do
+		for w in $( ((i % 2)) && echo "k b" || echo "b k"); do
+			if [ "$w" = b ]; then
+				timed "$bare" "$pcap"
+				[ "$t_rc" = 0 ] || err_b="error (exit $t_rc): $(head -c 120 "$work/cmd.err" | tr '\n|' '  ')"
+				sb+=" $t_sec"
+				rb+=" $t_rss"
+			else
+				rm -f "$db" "$db-wal" "$db-shm"
+				timed "$kexwatch" read --db "$db" --no-progress -q "$pcap"
+				[ "$t_rc" = 0 ] || err_k="error (exit $t_rc): $(head -c 120 "$work/cmd.err" | tr '\n|' '  ')"
+				sk+=" $t_sec"
+				rk+=" $t_rss"
+			fi
+		done
+	done
+	pair_bare="bare libpcap loop (pcap_open_offline)|${err_b:-$(echo "$sb" | median)|$(echo "$rb" | median)|$n|alternating with kexwatch read}"
+	pair_kx="kexwatch read|${err_k:-$(echo "$sk" | median)|$(echo "$rk" | median)|$n|alternating with the bare loop}"
+}
+
 # Table rows: tool|seconds|rss KiB|runs[|note] or tool|message.
 print_table() {
 	local pkts=$1 bytes=$2 base=$3
@@ -176,7 +204,9 @@ for profile in $profiles; do
 	echo
 
 	rows=()
-	bench "bare libpcap loop (pcap_open_offline)" "$runs" : "$bare" "$pcap"
+	db=$db_dir/kexwatch.db
+	pair "$runs"
+	rows+=("$pair_bare")
 	bare_sec=$(cut -d'|' -f2 <<<"${rows[0]}")
 	bench "bare libpcap loop (fopen + 256 KiB setvbuf)" "$runs" : "$bare" --setvbuf "$pcap"
 	if have tcpdump; then
@@ -212,9 +242,7 @@ for profile in $profiles; do
 	else
 		rows+=("tshark|not installed")
 	fi
-	db=$db_dir/kexwatch.db
-	bench "kexwatch read" "$runs" 'rm -f "$db" "$db-wal" "$db-shm"' \
-		"$kexwatch" read --db "$db" --no-progress -q "$pcap"
+	rows+=("$pair_kx")
 	cp "$db" "$work/own.db" 2>/dev/null || true
 	bench "kexwatch read --libpcap" 1 'rm -f "$db" "$db-wal" "$db-shm"' \
 		"$kexwatch" read --db "$db" --no-progress -q --libpcap "$pcap"

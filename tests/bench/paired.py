@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""paired.py: kexwatch against the bare libpcap loop, run alternately.
+
+run.sh times each tool's runs back to back, so on a host whose speed drifts
+(shared cloud vCPUs drift by 10-25 % within minutes) one tool can land in a
+fast minute and the other in a slow one. This script alternates them
+(A B B A A B ...), so both see the same drift, and prints each one's median,
+the ratio of the medians and the median of the per-pair ratios.
+
+    tests/bench/paired.py [--build build-rel] [--pairs 15] [--profile dense]
+                          [--capture FILE] [-- extra kexwatch read options]
+
+The capture defaults to the one run.sh generated for the profile (seed 1,
+scale 1, in BENCH_DIR or /var/tmp/kexwatch-bench): run run.sh once first.
+"""
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def timed(cmd):
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    root = os.path.dirname(os.path.dirname(here))
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--build", default=os.environ.get("BUILD", "build-rel"))
+    ap.add_argument("--pairs", type=int, default=15)
+    ap.add_argument("--profile", default="dense", choices=("dense", "bulk"))
+    ap.add_argument("--capture")
+    ap.add_argument("extra", nargs="*", help="extra options for kexwatch read")
+    a = ap.parse_args()
+    if a.pairs < 1:
+        ap.error("--pairs wants a positive number")
+
+    build = a.build if os.path.isabs(a.build) else os.path.join(root, a.build)
+    kexwatch = os.path.join(build, "kexwatch")
+    bare = os.path.join(build, "tests", "bench", "pcap_bare")
+    bench_dir = os.environ.get("BENCH_DIR", "/var/tmp/kexwatch-bench")
+    capture = a.capture or os.path.join(bench_dir, f"{a.profile}-seed1-scale1.pcap")
+    for path, what in ((kexwatch, "kexwatch"), (bare, "pcap_bare"), (capture, "the capture")):
+        if not os.path.exists(path):
+            sys.exit(f"paired.py: {what} not found at {path}"
+                     + (" (run tests/bench/run.sh first)" if path == capture else
+                        f" (ninja -C {a.build})"))
+
+    with tempfile.TemporaryDirectory(dir=os.environ.get("DB_DIR", bench_dir)) as work:
+        db = os.path.join(work, "kexwatch.db")
+
+        def kx():
+            for suffix in ("", "-wal", "-shm"):
+                try:
+                    os.unlink(db + suffix)
+                except FileNotFoundError:
+                    pass
+            return timed([kexwatch, "read", "--db", db, "--no-progress", "-q",
+                          *a.extra, capture])
+
+        def base():
+            return timed([bare, capture])
+
+        base()  # page cache and first-run effects, untimed
+        kx()
+        b_times, k_times = [], []
+        for i in range(a.pairs):
+            order = (base, kx) if i % 2 == 0 else (kx, base)
+            for f in order:
+                (b_times if f is base else k_times).append(f())
+
+    mb, mk = statistics.median(b_times), statistics.median(k_times)
+    ratios = [k / b for b, k in zip(b_times, k_times)]
+    extra = (" " + " ".join(a.extra)) if a.extra else ""
+    print(f"capture {capture}, {a.pairs} pairs, alternating")
+    print(f"bare libpcap loop: median {mb * 1000:.0f} ms "
+          f"(min {min(b_times) * 1000:.0f}, max {max(b_times) * 1000:.0f})")
+    print(f"kexwatch read{extra}: median {mk * 1000:.0f} ms "
+          f"(min {min(k_times) * 1000:.0f}, max {max(k_times) * 1000:.0f})")
+    print(f"ratio of medians {mk / mb:.2f}x; median of per-pair ratios "
+          f"{statistics.median(ratios):.2f}x")
+
+
+if __name__ == "__main__":
+    main()
