@@ -351,8 +351,14 @@ static int open_as_nobody(const char *path, char *err, size_t errlen)
 	ssize_t n;
 
 	fflush(stdout);
-	if (pipe(fds) < 0 || (pid = fork()) < 0) {
-		snprintf(err, errlen, "pipe/fork: %s", strerror(errno));
+	if (pipe(fds) < 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		return 0;
+	}
+	if ((pid = fork()) < 0) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
 		return 0;
 	}
 	if (pid == 0) {
