@@ -8,7 +8,11 @@ fast minute and the other in a slow one. This script alternates them
 the ratio of the medians and the median of the per-pair ratios.
 
     tests/bench/paired.py [--build build-rel] [--pairs 15] [--profile dense]
-                          [--capture FILE] [-- extra kexwatch read options]
+                          [--capture FILE] [--against OTHER_KEXWATCH]
+                          [-- extra kexwatch read options]
+
+--against adds a second kexwatch binary (say, a build of the previous
+commit) to the rotation, so a change is judged against the same drift.
 
 The capture defaults to the one run.sh generated for the profile (seed 1,
 scale 1, in BENCH_DIR or /var/tmp/kexwatch-bench): run run.sh once first.
@@ -36,6 +40,7 @@ def main():
     ap.add_argument("--pairs", type=int, default=15)
     ap.add_argument("--profile", default="dense", choices=("dense", "bulk"))
     ap.add_argument("--capture")
+    ap.add_argument("--against", help="another kexwatch binary to alternate with")
     ap.add_argument("extra", nargs="*", help="extra options for kexwatch read")
     a = ap.parse_args()
     if a.pairs < 1:
@@ -55,25 +60,31 @@ def main():
     with tempfile.TemporaryDirectory(dir=os.environ.get("DB_DIR", bench_dir)) as work:
         db = os.path.join(work, "kexwatch.db")
 
-        def kx():
+        def kx(binary=kexwatch):
             for suffix in ("", "-wal", "-shm"):
                 try:
                     os.unlink(db + suffix)
                 except FileNotFoundError:
                     pass
-            return timed([kexwatch, "read", "--db", db, "--no-progress", "-q",
+            return timed([binary, "read", "--db", db, "--no-progress", "-q",
                           *a.extra, capture])
 
         def base():
             return timed([bare, capture])
 
+        def other():
+            return kx(a.against)
+
         base()  # page cache and first-run effects, untimed
         kx()
-        b_times, k_times = [], []
+        runs = [base, kx] + ([other] if a.against else [])
+        times = {f: [] for f in runs}
         for i in range(a.pairs):
-            order = (base, kx) if i % 2 == 0 else (kx, base)
-            for f in order:
-                (b_times if f is base else k_times).append(f())
+            # Rotate and reverse, so no tool always follows the same one.
+            order = runs[i % len(runs):] + runs[:i % len(runs)]
+            for f in (order if i % 2 == 0 else order[::-1]):
+                times[f].append(f())
+        b_times, k_times = times[base], times[kx]
 
     mb, mk = statistics.median(b_times), statistics.median(k_times)
     ratios = [k / b for b, k in zip(b_times, k_times)]
@@ -85,6 +96,12 @@ def main():
           f"(min {min(k_times) * 1000:.0f}, max {max(k_times) * 1000:.0f})")
     print(f"ratio of medians {mk / mb:.2f}x; median of per-pair ratios "
           f"{statistics.median(ratios):.2f}x")
+    if a.against:
+        o_times = times[other]
+        mo = statistics.median(o_times)
+        print(f"{a.against}: median {mo * 1000:.0f} ms (min {min(o_times) * 1000:.0f}, "
+              f"max {max(o_times) * 1000:.0f}); ratio {mo / mb:.2f}x; "
+              f"kexwatch/other per round {statistics.median(k / o for k, o in zip(k_times, o_times)):.3f}")
 
 
 if __name__ == "__main__":

@@ -209,7 +209,7 @@ try:
     check(ok, "report --html: the same report", x.stderr + y.stderr)
     check(not glob.glob(os.path.join(tempfile.gettempdir(), "kexwatch-snap.*")),
           "the reports removed their temporary snapshots")
-    p = kx("sql", "--db", url, "DELETE FROM handshakes")
+    p = kx("sql", "--db", url, "DELETE FROM handshake_rows")
     check(p.returncode != 0 and "refused" in p.stderr
           and srv.psql("SELECT count(*) FROM handshakes") == "58",
           "sql on the central store cannot write", p.stderr)

@@ -307,8 +307,8 @@ def test_sql(db, tmp):
     before = sha256(copy)
     writes = [
         "INSERT INTO runs (started, started_us, sensor, kexwatch_version) VALUES ('x', 1, 'x', 'x')",
-        "UPDATE handshakes SET verdict = 'hybrid'",
-        "DELETE FROM handshakes",
+        "UPDATE handshake_rows SET verdict = 'hybrid'",
+        "DELETE FROM handshake_rows",
         "CREATE TABLE evil (x)",
         "CREATE TEMP VIEW v AS SELECT 1",
         "DROP VIEW hops",
@@ -316,7 +316,7 @@ def test_sql(db, tmp):
         "PRAGMA user_version = 9",
         "PRAGMA query_only = 0",
         "PRAGMA journal_mode = DELETE",
-        "SELECT 1; DELETE FROM handshakes",
+        "SELECT 1; DELETE FROM handshake_rows",
         "VACUUM",
         "BEGIN IMMEDIATE",
     ]

@@ -258,7 +258,8 @@ static void make_v1(const char *path, bool keep_ssh_columns)
 		"DROP VIEW hops; DROP VIEW clients; DROP VIEW hybrid_share_daily;"
 		" DROP VIEW clienthello_sizes; DROP VIEW classical_handshakes;"
 		" CREATE TABLE h1 AS SELECT * FROM handshakes;"
-		" ALTER TABLE h1 DROP COLUMN dedup_key; DROP TABLE handshakes;"
+		" ALTER TABLE h1 DROP COLUMN dedup_key;"
+		" DROP VIEW handshakes; DROP TABLE handshake_rows; DROP TABLE hellos;"
 		" CREATE TABLE handshakes (id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL"
 		"  REFERENCES runs(id), sensor TEXT NOT NULL, source TEXT, ts_first TEXT NOT NULL,"
 		"  ts_first_us INTEGER NOT NULL, ts_last TEXT NOT NULL, ts_last_us INTEGER NOT NULL,"
@@ -342,13 +343,16 @@ static void test_migration(const char *dir, const char *full)
 
 	fill_more(path);
 	db = open_db(path);
-	check_str(sql_row(db, "PRAGMA user_version"), "4", "the next write upgraded it to 4");
+	check_str(sql_row(db, "PRAGMA user_version"), "5", "the next write upgraded it to 5");
 	check_str(sql_row(db, "SELECT count(*) FROM sqlite_master WHERE name = 'handshakes_server'"), "0",
 		  "the endpoint index of versions 1 to 3 is dropped");
 	check_str(sql_row(db, "SELECT (SELECT count(*) FROM sqlite_master WHERE type = 'view'),"
 			      " (SELECT count(*) FROM pragma_table_info('handshakes')),"
 			      " (SELECT count(*) FROM handshakes)"),
-		  "5|55|22", "five views, 55 columns, 22 rows");
+		  "6|55|22", "six views (handshakes among them), 55 columns, 22 rows");
+	check_str(sql_row(db, "SELECT count(*), count(hello_id), count(source_id),"
+			      " sum(ts_first = ''), (SELECT count(*) FROM hellos) FROM handshake_rows"),
+		  "22|8|0|8|4", "14 old rows keep their text; the 8 new ones point at 4 hellos");
 	check_str(sql_row(db, "PRAGMA integrity_check"), "ok", "integrity_check");
 	sqlite3_close(db);
 
@@ -362,16 +366,18 @@ static void test_migration(const char *dir, const char *full)
 			      " (SELECT count(*) FROM sqlite_master WHERE type = 'view'),"
 			      " (SELECT count(*) FROM pragma_table_info('handshakes')),"
 			      " (SELECT count(*) FROM handshakes)"),
-		  "4|5|55|22", "a version 1 file that has the SSH columns upgrades too");
+		  "5|6|55|22", "a version 1 file that has the SSH columns upgrades too");
 	sqlite3_close(db);
 
 	/* A new file is created at the latest version directly, not by
 	 * replaying the migrations: both ways must give the same schema. */
 	a = schema_of(path);
 	b = schema_of(full);
-	CHECK(strstr(a, "table handshakes: 0 id INTEGER 0 - 1, 1 run_id INTEGER 1 - 0,") &&
-		      strstr(a, "key handshakes: 1u0 (ts_first_us, dedup_key)") &&
-		      strstr(a, "fk handshakes: run_id -> runs.id") &&
+	CHECK(strstr(a, "table handshake_rows: 0 id INTEGER 0 - 1, 1 run_id INTEGER 1 - 0,") &&
+		      strstr(a, "key handshake_rows: 1u0 (ts_first_us, dedup_key)") &&
+		      strstr(a, "fk handshake_rows: run_id -> runs.id") &&
+		      strstr(a, "fk handshake_rows: hello_id -> hellos.id") &&
+		      strstr(a, "view handshakes: CREATE VIEW handshakes AS SELECT") &&
 		      strstr(a, "view hops: CREATE VIEW hops AS SELECT") && strlen(a) > 6000 &&
 		      strlen(a) < 16000,
 	      "the schema listing has the columns, keys, foreign keys and views");

@@ -42,9 +42,9 @@ static const struct {
 } refused[] = {
 	{ "INSERT INTO runs (started, started_us, sensor, kexwatch_version) VALUES ('a', 1, 's', 'v')",
 	  "refused: INSERT is not allowed: the database is read-only (only SELECT and pragmas that read)" },
-	{ "UPDATE handshakes SET sni = 'x'",
+	{ "UPDATE handshake_rows SET sni = 'x'",
 	  "refused: UPDATE is not allowed: the database is read-only (only SELECT and pragmas that read)" },
-	{ "DELETE FROM handshakes",
+	{ "DELETE FROM handshake_rows",
 	  "refused: DELETE is not allowed: the database is read-only (only SELECT and pragmas that read)" },
 	{ "CREATE TABLE t (x)", "refused: changing the schema (CREATE, DROP, ALTER) is not allowed" },
 	{ "CREATE TEMP TABLE t (x)", "refused: changing the schema (CREATE, DROP, ALTER) is not allowed" },

@@ -77,7 +77,7 @@ static void test_rows(void)
 	char want_counters[64];
 	int rc = 0;
 
-	check_str(sql_row(db, "PRAGMA user_version"), "4", "schema: user_version 4");
+	check_str(sql_row(db, "PRAGMA user_version"), "5", "schema: user_version 5");
 	check_str(sql_row(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"), "0",
 		  "schema: no index beyond the UNIQUE key (each one costs every insert)");
 	check_str(sql_row(db, "PRAGMA application_id"), "1801812087", "schema: application_id kexw");
@@ -310,7 +310,7 @@ static void test_failed_insert(void)
 	const uint16_t ports[] = { 1, 2, 666, 3 };
 	int rc[4];
 
-	sqlite3_exec(db, "CREATE TRIGGER boom BEFORE INSERT ON handshakes"
+	sqlite3_exec(db, "CREATE TRIGGER boom BEFORE INSERT ON handshake_rows"
 			 " WHEN NEW.client_port = 666 BEGIN SELECT RAISE(ABORT, 'boom'); END",
 		     NULL, NULL, NULL);
 	kx_store_begin_run(st, "s", "test", T0);
@@ -396,13 +396,13 @@ static void test_refusals(void)
 
 	kx_store_close(open_store(db_path("newer.db"), 0, 0));
 	db = open_db(db_path("newer.db"));
-	sqlite3_exec(db, "PRAGMA user_version = 5", NULL, NULL, NULL);
+	sqlite3_exec(db, "PRAGMA user_version = 6", NULL, NULL, NULL);
 	sqlite3_close(db);
 	expect_open_error(db_path("newer.db"),
-			  "database schema version 5 is newer than this kexwatch " KX_VERSION
-			  " supports (4)", "newer schema refused");
+			  "database schema version 6 is newer than this kexwatch " KX_VERSION
+			  " supports (5)", "newer schema refused");
 	rc = kx_report_hops(db_path("newer.db"), KX_OUT_TABLE, stdout, err, sizeof(err));
-	CHECK(rc == -1 && strstr(err, "schema version 5 is newer"), "report refuses it: %s", err);
+	CHECK(rc == -1 && strstr(err, "schema version 6 is newer"), "report refuses it: %s", err);
 
 	db = open_db(db_path("other.db"));
 	sqlite3_exec(db, "PRAGMA journal_mode = DELETE; CREATE TABLE t (x)", NULL, NULL, NULL);
