@@ -23,6 +23,16 @@
 struct kx_store;
 struct sqlite3;
 
+/* SQL for the RFC 3339 text of an integer microsecond timestamp, exactly as
+ * kx_time_str() writes it ("invalid" past year 9999 or below zero). Rows
+ * since schema v5 keep only the integer; views and reports format
+ * aggregates (min, max) with it, once per group rather than once per row.
+ * No '%' in it: reports paste it into printf formats. */
+#define KX_SQL_TS_TEXT(us)                                                             \
+	"CASE WHEN " us " BETWEEN 0 AND 253402300799999999 THEN replace(datetime("    \
+	us " / 1000000, 'unixepoch'), ' ', 'T') || '.' || substr(" us " - " us        \
+	" / 1000000 * 1000000 + 1000000, 2) || 'Z' ELSE 'invalid' END"
+
 /* Zero fields take the defaults. */
 struct kx_store_opts {
 	unsigned batch_rows; /* commit after this many rows (default 500) */

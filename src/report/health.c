@@ -62,7 +62,7 @@ static const char hops_sql[] =
 	" kx_set(CASE WHEN unanswered THEN reason END) AS reasons,"
 	" sum(hrr) AS n_hrr, kx_set(CASE WHEN hrr THEN kx_group_name(hrr_group) END) AS hrr_groups,"
 	" sum(slow) AS n_slow, max(ch_to_sh_us) AS max_ch_to_sh_us,"
-	" kx_set(sni, 3) AS sample_snis, max(ts_last) AS last_seen,"
+	" kx_set(sni, 3) AS sample_snis, " KX_SQL_TS_TEXT("max(ts_last_us)") " AS last_seen,"
 	" kx_set(CASE WHEN unanswered AND band = '>= 1500' THEN reason END) AS large_reasons,"
 	" kx_set(CASE WHEN unanswered AND band <> '>= 1500' THEN reason END) AS other_reasons"
 	" FROM s GROUP BY server_ip, server_port)"

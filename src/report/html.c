@@ -219,7 +219,8 @@ static const char summary_sql[] =
 	" sum(verdict = 'incomplete'), sum(verdict = 'classical' AND reason IS 'server-declined'),"
 	" sum(verdict = 'classical' AND reason IS 'client-no-pq'),"
 	" sum(verdict = 'classical' AND reason IS 'tls12'), count(DISTINCT client_ip),"
-	" min(ts_first_us), max(ts_first_us), min(ts_first), max(ts_last), kx_set(sensor, 6),"
+	" min(ts_first_us), max(ts_first_us), " KX_SQL_TS_TEXT("min(ts_first_us)") ","
+	" " KX_SQL_TS_TEXT("max(ts_last_us)") ", kx_set(sensor, 6),"
 	" kx_set(protocol) FROM h";
 
 static int load_summary(struct page *pg, struct summary *sm, char *hops_sql)

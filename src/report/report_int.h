@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "kexwatch/report.h"
+#include "kexwatch/store.h"
 
 /* A read-only connection inside one read transaction, so every query of a
  * report sees the same snapshot while a capture keeps writing. */
@@ -55,7 +56,8 @@ int kx_rdb_int64(struct kx_rdb *r, const char *sql, const struct kx_report_filte
 /* Per-verdict counts over the rows of one group, named as in the hops view.
  * n_decide counts the handshakes that decide an endpoint's verdict. */
 #define KX_SQL_COUNTS                                                                \
-	" min(ts_first) AS first_seen, max(ts_last) AS last_seen,"                   \
+	" " KX_SQL_TS_TEXT("min(ts_first_us)") " AS first_seen,"                      \
+	" " KX_SQL_TS_TEXT("max(ts_last_us)") " AS last_seen,"                        \
 	" count(*) AS handshakes, count(DISTINCT client_ip) AS clients,"             \
 	" sum(verdict = 'hybrid') AS n_hybrid, sum(verdict = 'pq') AS n_pq,"         \
 	" sum(verdict = 'hybrid-draft') AS n_hybrid_draft,"                          \

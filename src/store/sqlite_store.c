@@ -203,13 +203,7 @@ static const char schema_v1[] =
 	" UNIQUE (ts_first_us, sensor, protocol, client_ip, client_port, server_ip,"
 	" server_port));\n";
 
-/* RFC 3339 text of an integer microsecond timestamp, as kx_time_str()
- * writes it ("invalid" past year 9999 or below zero), for the views: rows
- * since schema v5 keep only the integer. */
-#define TS_TEXT(us)                                                                   \
-	"CASE WHEN " us " BETWEEN 0 AND 253402300799999999 THEN strftime("            \
-	"'%Y-%m-%dT%H:%M:%S', " us " / 1000000, 'unixepoch') || printf('.%06dZ', "    \
-	us " % 1000000) ELSE 'invalid' END"
+#define TS_TEXT KX_SQL_TS_TEXT
 
 /* The hops view, created by v1 and again by v3 and v5 after the table
  * changes. first_seen and last_seen are formatted once per endpoint, not

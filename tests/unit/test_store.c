@@ -10,6 +10,7 @@
 
 #include "kexwatch/counters.h"
 #include "kexwatch/report.h"
+#include "kexwatch/emit.h"
 #include "kexwatch/store.h"
 #include "kx_config.h"
 #include "store_test.h"
@@ -326,6 +327,12 @@ static void test_failed_insert(void)
 	      "third insert fails, the fourth goes on");
 	check_str(sql_rows(db, "SELECT client_port FROM handshakes", NULL, 10), "3",
 		  "only the row after the failure is stored");
+	/* The rolled-back batch took its hellos row along: the cached id must
+	 * not outlive it. */
+	check_str(sql_row(db, "SELECT h.groups_offered IS NOT NULL, r.hello_id,"
+			      " (SELECT count(*) FROM hellos) FROM handshakes AS h"
+			      " JOIN handshake_rows AS r USING (id)"),
+		  "1|1|1", "the row after the failure has its lists (hellos row inserted again)");
 	CHECK_EQ(c.db_rows_written, 1, "db_rows_written 1");
 	CHECK_EQ(c.db_errors, 1, "db_errors 1");
 	kx_store_close(st);
@@ -467,9 +474,40 @@ static void test_dedup_key(void)
 	sqlite3_close(db);
 }
 
+/* The views format timestamps in SQL (schema v5 rows keep only the
+ * integer): the text must be kx_time_str()'s, byte for byte. */
+static void test_ts_text(void)
+{
+	static const int64_t v[] = { 0, 1, 999999, 1000000, 951782400123456 /* 2000-02-29 */,
+				     1767225601003130, 4102444799999999, 253402300799999999,
+				     253402300800000000, -1, INT64_MIN, INT64_MAX };
+	sqlite3 *db;
+	sqlite3_stmt *s;
+
+	if (sqlite3_open(":memory:", &db) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "SELECT " KX_SQL_TS_TEXT("?1"), -1, &s, NULL) != SQLITE_OK) {
+		CHECK(0, "prepare: %s", sqlite3_errmsg(db));
+		sqlite3_close(db);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		char want[32];
+		kx_time_str((uint64_t)v[i], want, sizeof(want));
+		sqlite3_bind_int64(s, 1, v[i]);
+		const char *got = sqlite3_step(s) == SQLITE_ROW ? (const char *)sqlite3_column_text(s, 0)
+								 : NULL;
+		CHECK(got && strcmp(got, want) == 0, "SQL timestamp text of %lld: %s, want %s",
+		      (long long)v[i], got ? got : "(none)", want);
+		sqlite3_reset(s);
+	}
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+}
+
 int main(void)
 {
 	dir = test_dir();
+	test_ts_text();
 	test_dedup_key();
 	test_rows();
 	test_batching();
