@@ -13,6 +13,7 @@
  */
 #include "kexwatch/engine.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,6 +197,24 @@ static void *dpi_flow(struct kx_engine *e, uint32_t i)
 	return e->dpi_mem ? e->dpi_mem + (size_t)i * e->dpi_size : NULL;
 }
 
+/* Zeroes a context except the parts only some sessions use, each set up
+ * when its protocol starts: the SSH part of the row (start_ssh), the segment
+ * log (read up to n_log) and the STARTTLS state (kx_starttls_init). They
+ * are 4.4 KB of the 6.4 KB that were zeroed for every handshake. */
+#define SESS_OFF(m) offsetof(struct session, m)
+_Static_assert(SESS_OFF(hs.ssh) + sizeof(struct kx_hs_ssh) <= SESS_OFF(log) &&
+		       SESS_OFF(log) < SESS_OFF(n_log) && SESS_OFF(n_log) < SESS_OFF(st),
+	       "zero_session's ranges follow the member order");
+static void zero_session(struct session *s)
+{
+	char *b = (char *)s;
+	memset(b, 0, SESS_OFF(hs.ssh));
+	memset(b + SESS_OFF(hs.ssh) + sizeof(s->hs.ssh), 0,
+	       SESS_OFF(log) - SESS_OFF(hs.ssh) - sizeof(s->hs.ssh));
+	memset(b + SESS_OFF(n_log), 0, SESS_OFF(st) - SESS_OFF(n_log));
+	memset(b + SESS_OFF(st) + sizeof(s->st), 0, sizeof(*s) - SESS_OFF(st) - sizeof(s->st));
+}
+
 static struct session *sess_new(struct kx_engine *e, struct kx_flow *f, const struct kx_pkt *p)
 {
 	uint32_t i;
@@ -210,7 +229,7 @@ static struct session *sess_new(struct kx_engine *e, struct kx_flow *f, const st
 	}
 	struct session *s = &e->sess[i];
 	e->sess_live++;
-	memset(s, 0, sizeof(*s));
+	zero_session(s);
 	s->hs.ch_to_sh_us = -1;
 	s->hs.source_id = p->source_id;
 	for (int d = 0; d < 2; d++) {
@@ -750,6 +769,7 @@ static void start_ssh(struct session *s, struct kx_flow *f, int dir, bool copy_a
 {
 	(void)dir;
 	s->ssh = true;
+	memset(&s->hs.ssh, 0, sizeof(s->hs.ssh));
 	for (int d = 0; d < 2; d++) {
 		kx_ssh_stream_init(&s->sshs[d], KX_SSH_MAX_PACKET);
 		s->sshs[d].copy_always = copy_always;

@@ -19,6 +19,7 @@ scale 1, in BENCH_DIR or /var/tmp/kexwatch-bench): run run.sh once first.
 """
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -26,10 +27,17 @@ import tempfile
 import time
 
 
+CPU = {}  # wall time -> CPU seconds (user + system, all threads) of that run
+
+
 def timed(cmd):
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - t0
+    t = time.perf_counter() - t0
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU[t] = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    return t
 
 
 def main():
@@ -92,15 +100,17 @@ def main():
     print(f"capture {capture}, {a.pairs} pairs, alternating")
     print(f"bare libpcap loop: median {mb * 1000:.0f} ms "
           f"(min {min(b_times) * 1000:.0f}, max {max(b_times) * 1000:.0f})")
+    cpu = lambda ts: statistics.median(CPU[t] for t in ts) * 1000
     print(f"kexwatch read{extra}: median {mk * 1000:.0f} ms "
-          f"(min {min(k_times) * 1000:.0f}, max {max(k_times) * 1000:.0f})")
+          f"(min {min(k_times) * 1000:.0f}, max {max(k_times) * 1000:.0f}), "
+          f"CPU {cpu(k_times):.0f} ms")
     print(f"ratio of medians {mk / mb:.2f}x; median of per-pair ratios "
           f"{statistics.median(ratios):.2f}x")
     if a.against:
         o_times = times[other]
         mo = statistics.median(o_times)
         print(f"{a.against}: median {mo * 1000:.0f} ms (min {min(o_times) * 1000:.0f}, "
-              f"max {max(o_times) * 1000:.0f}); ratio {mo / mb:.2f}x; "
+              f"max {max(o_times) * 1000:.0f}), CPU {cpu(o_times):.0f} ms; ratio {mo / mb:.2f}x; "
               f"kexwatch/other per round {statistics.median(k / o for k, o in zip(k_times, o_times)):.3f}")
 
 
