@@ -144,7 +144,7 @@ int kx_pg_snapshot(const char *url, const char *out_path, char *err, size_t errl
 	kx_pg_col_list(kx_pg_hs_cols, kx_pg_n_hs_cols, NULL, cols, sizeof(cols));
 	placeholders(qs, sizeof(qs), kx_pg_n_hs_cols + 2);
 	snprintf(sel, sizeof(sel), "SELECT id, run_id, %s FROM handshakes ORDER BY id", cols);
-	snprintf(ins, sizeof(ins), "INSERT INTO handshake_rows (id, run_id, %s) VALUES (%s)", cols, qs);
+	snprintf(ins, sizeof(ins), "INSERT INTO handshakes (id, run_id, %s) VALUES (%s)", cols, qs);
 	if (copy_rows(pg, db, sel, ins, err, errlen) < 0)
 		goto out;
 	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {

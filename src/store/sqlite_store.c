@@ -135,11 +135,11 @@
  * in place of the seven-column key; columns, views and their meaning are
  * unchanged.
  *
- * Schema v4 drops the endpoint index (see migrate_v4). Schema v5 renames
- * the table to handshake_rows, adds source_id (-> sources) and hello_id
- * (-> hellos: the ClientHello lists, stored once per distinct set) and
- * makes handshakes a view with the columns above, in the same order (see
- * migrate_v5).
+ * Schema v4 drops the endpoint index (see migrate_v4). Schema v5 splits
+ * the rows into handshake_rows, hellos (the ClientHello lists, once per
+ * distinct set) and handshake_extras (SSH, STARTTLS), and makes
+ * handshakes a view with the columns above, in the same order, insertable
+ * through a trigger (see schema_v5).
  *
  * Migrations: migrations[i] takes user_version i to i + 1 inside one write
  * transaction. A later version appends its migrate_vN (ALTER TABLE ... ADD
@@ -436,18 +436,26 @@ static int migrate_v4(sqlite3 *db)
 	return rc == SQLITE_OK ? sqlite3_exec(db, view_hops, NULL, NULL, NULL) : rc;
 }
 
-/* v5 stores each distinct set of ClientHello lists once. A link sees the
- * same few client stacks again and again, and their lists (sigalgs alone
- * is ~130 bytes) were most of a row; so were the source's file name and the
- * text twins of the timestamps. Rows now go to handshake_rows with a
- * hello_id (-> hellos) and a source_id (-> sources), '' in the text
- * columns these replace and NULL in source and groups_offered_2, and
- * `handshakes` becomes a view that puts every column back, by the same
- * names and in the same order: queries, views and dashboards are
- * unchanged. Rows written before v5 (or copied by `kexwatch merge`) keep
- * their text and have NULL ids; the view takes their text as it is, so
- * the migration rewrites nothing. Measured on the dense benchmark: the
- * database shrinks from 11.9 to 5.5 MB and a run's time by an eighth. */
+/* v5 keeps a row to what varies from handshake to handshake. A link sees
+ * the same few client stacks again and again, and their lists (sigalgs
+ * alone is ~130 bytes) were most of a row; so were the capture file's name
+ * and the text twins of the timestamps; and every one of the 55 columns
+ * cost the writer a bind, a copy and a record field, SSH's five and
+ * starttls too, NULL in nearly every row. Now:
+ *   handshake_rows    the columns below except the lists, source, the
+ *                     timestamp text and the SSH/starttls columns; it
+ *                     points at hellos (hello_id) and sources (source_id)
+ *   hellos            each distinct set of the six ClientHello lists once
+ *                     (groups_offered_2 '' for none)
+ *   handshake_extras  the SSH and starttls columns, and `source` when no
+ *                     sources row names the file: only rows that have one
+ * and `handshakes` is a view that gives back every column by the same name
+ * and in the same order, so queries, the other views and dashboards read
+ * it as before. An INSTEAD OF trigger makes it insertable with the same
+ * meaning as the v4 table (ON CONFLICT DO NOTHING on the identity):
+ * `kexwatch merge` and the central snapshot insert through it. Measured on
+ * the dense benchmark: the database shrinks from 11.9 to 5.2 MB and the
+ * CPU time of a run by a sixth (tests/bench/README.md). */
 #define HELLOS_TABLE                                                                  \
 	"CREATE TABLE hellos ("                                                        \
 	" id INTEGER PRIMARY KEY, alpn TEXT NOT NULL, versions_offered TEXT NOT NULL,"  \
@@ -456,48 +464,126 @@ static int migrate_v4(sqlite3 *db)
 	" UNIQUE (alpn, versions_offered, groups_offered, groups_offered_2, key_shares,"\
 	" sigalgs));\n"
 
-/* The columns v5 adds to the v3/v4 table, at its end. */
-#define HANDSHAKE_ROWS_V5_FIELDS " source_id INTEGER, hello_id INTEGER REFERENCES hellos(id),"
+#define HANDSHAKE_ROWS_TABLE                                                           \
+	"CREATE TABLE handshake_rows ("                                                \
+	" id INTEGER PRIMARY KEY,"                                                     \
+	" run_id INTEGER NOT NULL REFERENCES runs(id),"                                \
+	" sensor TEXT NOT NULL, source_id INTEGER,"                                    \
+	" ts_first_us INTEGER NOT NULL, ts_last_us INTEGER NOT NULL,"                  \
+	" transport TEXT NOT NULL, protocol TEXT NOT NULL,"                            \
+	" client_ip TEXT NOT NULL, client_port INTEGER NOT NULL,"                      \
+	" server_ip TEXT NOT NULL, server_port INTEGER NOT NULL,"                      \
+	" ip_version INTEGER NOT NULL, vlan INTEGER NOT NULL, sni TEXT,"               \
+	" hello_id INTEGER NOT NULL REFERENCES hellos(id), legacy_version INTEGER NOT NULL," \
+	" version TEXT, version_code INTEGER, cipher_suite INTEGER,"                   \
+	" offers_pq INTEGER NOT NULL, hrr INTEGER NOT NULL, hrr_group INTEGER,"        \
+	" group_code INTEGER, group_name TEXT, group_family TEXT, tls12_kx TEXT,"      \
+	" resumed INTEGER NOT NULL, psk INTEGER NOT NULL,"                             \
+	" verdict TEXT NOT NULL, reason TEXT,"                                         \
+	" ch_bytes INTEGER NOT NULL, ch_segments INTEGER NOT NULL,"                    \
+	" ch2_bytes INTEGER, ch2_segments INTEGER, ch_to_sh_us INTEGER,"               \
+	" ech INTEGER NOT NULL, list_overflow INTEGER NOT NULL,"                       \
+	" ndpi TEXT, pkt_first_ch INTEGER NOT NULL, pkt_sh INTEGER,"                   \
+	" dedup_key INTEGER NOT NULL,"                                                 \
+	" UNIQUE (ts_first_us, dedup_key));\n"                                         \
+	"CREATE TABLE handshake_extras ("                                              \
+	" id INTEGER PRIMARY KEY REFERENCES handshake_rows(id), source TEXT,"          \
+	" ssh_client_banner TEXT, ssh_server_banner TEXT, kex_offered TEXT,"           \
+	" kex_offered_server TEXT, ssh_hostkey TEXT, starttls TEXT);\n"
 
-/* Picks the hello's list when the row has one, else the row's own text. */
-#define HELLO_COL(c) " CASE WHEN r.hello_id IS NULL THEN r." c " ELSE h." c " END AS " c ","
+/* handshake_rows' columns that the view passes through unchanged. */
+#define ROWS_PLAIN_1                                                                   \
+	"transport, protocol, client_ip, client_port, server_ip, server_port,"        \
+	" ip_version, vlan, sni"
+#define ROWS_PLAIN_2                                                                   \
+	"offers_pq, hrr, hrr_group, group_code, group_name, group_family, tls12_kx,"  \
+	" resumed, psk, verdict, reason, ch_bytes, ch_segments, ch2_bytes,"           \
+	" ch2_segments, ch_to_sh_us"
+#define ROWS_PLAIN_3 "ech, list_overflow, ndpi, pkt_first_ch, pkt_sh"
+#define EXTRAS_COLS                                                                    \
+	"ssh_client_banner, ssh_server_banner, kex_offered, kex_offered_server,"      \
+	" ssh_hostkey, starttls"
 
 static const char view_handshakes[] =
 	"CREATE VIEW handshakes AS SELECT r.id, r.run_id, r.sensor,"
-	" CASE WHEN r.source_id IS NULL THEN r.source ELSE s.name END AS source,"
-	" CASE WHEN r.ts_first <> '' THEN r.ts_first ELSE " TS_TEXT("r.ts_first_us") " END"
-	"  AS ts_first, r.ts_first_us,"
-	" CASE WHEN r.ts_last <> '' THEN r.ts_last ELSE " TS_TEXT("r.ts_last_us") " END"
-	"  AS ts_last, r.ts_last_us,"
+	" coalesce(s.name, x.source) AS source,"
+	" " TS_TEXT("r.ts_first_us") " AS ts_first, r.ts_first_us,"
+	" " TS_TEXT("r.ts_last_us") " AS ts_last, r.ts_last_us,"
 	" r.transport, r.protocol, r.client_ip, r.client_port, r.server_ip, r.server_port,"
-	" r.ip_version, r.vlan, r.sni," HELLO_COL("alpn") " r.legacy_version,"
-	HELLO_COL("versions_offered") " r.version, r.version_code, r.cipher_suite,"
-	HELLO_COL("groups_offered")
-	" CASE WHEN r.hello_id IS NULL THEN r.groups_offered_2"
-	"  ELSE nullif(h.groups_offered_2, '') END AS groups_offered_2,"
-	HELLO_COL("key_shares")
+	" r.ip_version, r.vlan, r.sni, h.alpn, r.legacy_version, h.versions_offered,"
+	" r.version, r.version_code, r.cipher_suite, h.groups_offered,"
+	" nullif(h.groups_offered_2, '') AS groups_offered_2, h.key_shares,"
 	" r.offers_pq, r.hrr, r.hrr_group, r.group_code, r.group_name, r.group_family,"
 	" r.tls12_kx, r.resumed, r.psk, r.verdict, r.reason, r.ch_bytes, r.ch_segments,"
-	" r.ch2_bytes, r.ch2_segments, r.ch_to_sh_us," HELLO_COL("sigalgs")
-	" r.ech, r.list_overflow, r.ndpi, r.pkt_first_ch, r.pkt_sh, r.ssh_client_banner,"
-	" r.ssh_server_banner, r.kex_offered, r.kex_offered_server, r.ssh_hostkey, r.starttls,"
+	" r.ch2_bytes, r.ch2_segments, r.ch_to_sh_us, h.sigalgs,"
+	" r.ech, r.list_overflow, r.ndpi, r.pkt_first_ch, r.pkt_sh, x.ssh_client_banner,"
+	" x.ssh_server_banner, x.kex_offered, x.kex_offered_server, x.ssh_hostkey, x.starttls,"
 	" r.dedup_key"
+	/* LEFT JOINs on unique keys: a query that uses none of a table's
+	 * columns does not read it. */
 	" FROM handshake_rows AS r"
 	" LEFT JOIN sources AS s ON s.run_id = r.run_id AND s.source_id = r.source_id"
-	" LEFT JOIN hellos AS h ON h.id = r.hello_id;\n";
+	" LEFT JOIN hellos AS h ON h.id = r.hello_id"
+	" LEFT JOIN handshake_extras AS x ON x.id = r.id;\n";
 
-/* The views go first: a rename would point them at handshake_rows. */
+/* Inserting into the view: the lists into hellos, the row (unless the same
+ * handshake is there already), then its extras. Inside a trigger changes()
+ * and last_insert_rowid() are the trigger's own statements'. */
+#define NEW_HELLO_MATCHES                                                              \
+	"alpn = NEW.alpn AND versions_offered = NEW.versions_offered AND"              \
+	" groups_offered = NEW.groups_offered AND"                                     \
+	" groups_offered_2 = coalesce(NEW.groups_offered_2, '') AND"                   \
+	" key_shares = NEW.key_shares AND sigalgs = NEW.sigalgs"
+#define NEW_SOURCE_KNOWN "run_id = NEW.run_id AND name = NEW.source"
+static const char trigger_handshakes[] =
+	"CREATE TRIGGER handshakes_insert INSTEAD OF INSERT ON handshakes BEGIN"
+	" INSERT INTO hellos (alpn, versions_offered, groups_offered, groups_offered_2,"
+	"  key_shares, sigalgs) VALUES (NEW.alpn, NEW.versions_offered, NEW.groups_offered,"
+	"  coalesce(NEW.groups_offered_2, ''), NEW.key_shares, NEW.sigalgs)"
+	"  ON CONFLICT DO NOTHING;"
+	" INSERT INTO handshake_rows (id, run_id, sensor, source_id, ts_first_us, ts_last_us,"
+	"  " ROWS_PLAIN_1 ", hello_id, legacy_version, version, version_code, cipher_suite,"
+	"  " ROWS_PLAIN_2 ", " ROWS_PLAIN_3 ", dedup_key)"
+	"  VALUES (NEW.id, NEW.run_id, NEW.sensor,"
+	"  (SELECT min(source_id) FROM sources WHERE " NEW_SOURCE_KNOWN "),"
+	"  NEW.ts_first_us, NEW.ts_last_us, NEW.transport, NEW.protocol, NEW.client_ip,"
+	"  NEW.client_port, NEW.server_ip, NEW.server_port, NEW.ip_version, NEW.vlan, NEW.sni,"
+	"  (SELECT id FROM hellos WHERE " NEW_HELLO_MATCHES "),"
+	"  NEW.legacy_version, NEW.version, NEW.version_code, NEW.cipher_suite, NEW.offers_pq,"
+	"  NEW.hrr, NEW.hrr_group, NEW.group_code, NEW.group_name, NEW.group_family,"
+	"  NEW.tls12_kx, NEW.resumed, NEW.psk, NEW.verdict, NEW.reason, NEW.ch_bytes,"
+	"  NEW.ch_segments, NEW.ch2_bytes, NEW.ch2_segments, NEW.ch_to_sh_us, NEW.ech,"
+	"  NEW.list_overflow, NEW.ndpi, NEW.pkt_first_ch, NEW.pkt_sh, NEW.dedup_key)"
+	"  ON CONFLICT (ts_first_us, dedup_key) DO NOTHING;"
+	" INSERT INTO handshake_extras (id, source, " EXTRAS_COLS ")"
+	"  SELECT last_insert_rowid(), src, NEW.ssh_client_banner, NEW.ssh_server_banner,"
+	"  NEW.kex_offered, NEW.kex_offered_server, NEW.ssh_hostkey, NEW.starttls"
+	"  FROM (SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM sources WHERE " NEW_SOURCE_KNOWN ")"
+	"   THEN NEW.source END AS src)"
+	"  WHERE changes() > 0 AND coalesce(src, NEW.ssh_client_banner, NEW.ssh_server_banner,"
+	"  NEW.kex_offered, NEW.kex_offered_server, NEW.ssh_hostkey, NEW.starttls) IS NOT NULL;"
+	" END;\n";
+
+/* The views go first (the table they read changes); the rows are copied
+ * through the new view's trigger, which does the splitting. Their
+ * timestamp text is not kept: the view formats the integers exactly as
+ * kexwatch always has (test_store compares the two). */
 static const char schema_v5[] =
 	"DROP VIEW hops; DROP VIEW clients; DROP VIEW hybrid_share_daily;"
 	" DROP VIEW clienthello_sizes; DROP VIEW classical_handshakes;\n"
-	HELLOS_TABLE
-	"ALTER TABLE handshakes RENAME TO handshake_rows;\n"
-	"ALTER TABLE handshake_rows ADD COLUMN source_id INTEGER;\n"
-	"ALTER TABLE handshake_rows ADD COLUMN hello_id INTEGER REFERENCES hellos(id);\n";
+	"ALTER TABLE handshakes RENAME TO handshakes_v4;\n"
+	HELLOS_TABLE HANDSHAKE_ROWS_TABLE;
+
+static const char schema_v5_copy[] =
+	"INSERT INTO handshakes (" HS_COLUMNS_V2 ", dedup_key)"
+	" SELECT " HS_COLUMNS_V2 ", dedup_key FROM handshakes_v4 ORDER BY id;\n"
+	"DROP TABLE handshakes_v4;\n";
 
 static int create_views(sqlite3 *db)
 {
 	int rc = sqlite3_exec(db, view_handshakes, NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, trigger_handshakes, NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(db, view_hops, NULL, NULL, NULL);
 	return rc == SQLITE_OK ? sqlite3_exec(db, schema_v2, NULL, NULL, NULL) : rc;
@@ -506,7 +592,9 @@ static int create_views(sqlite3 *db)
 static int migrate_v5(sqlite3 *db)
 {
 	int rc = sqlite3_exec(db, schema_v5, NULL, NULL, NULL);
-	return rc == SQLITE_OK ? create_views(db) : rc;
+	if (rc == SQLITE_OK)
+		rc = create_views(db);
+	return rc == SQLITE_OK ? sqlite3_exec(db, schema_v5_copy, NULL, NULL, NULL) : rc;
 }
 
 static int (*const migrations[])(sqlite3 *db) = {
@@ -524,11 +612,7 @@ _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == KX_STORE_SCHEMA_VER
  * migration re-parses the whole schema after each change and was most of
  * the ~10 ms a new database took to open, time nothing else overlaps.
  * test_report checks that both ways give the same tables, keys and views. */
-static const char schema_latest[] =
-	SCHEMA_RUNS_SOURCES
-	HELLOS_TABLE
-	"CREATE TABLE handshake_rows (" HANDSHAKES_V3_FIELDS HANDSHAKE_ROWS_V5_FIELDS
-	" UNIQUE (ts_first_us, dedup_key));\n";
+static const char schema_latest[] = SCHEMA_RUNS_SOURCES HELLOS_TABLE HANDSHAKE_ROWS_TABLE;
 
 static int create_latest(sqlite3 *db)
 {
@@ -537,22 +621,17 @@ static int create_latest(sqlite3 *db)
 }
 
 static const char insert_hs_sql[] =
-	"INSERT INTO handshake_rows (run_id, sensor, source,"
-	" ts_first, ts_first_us, ts_last, ts_last_us,"
-	" transport, protocol, client_ip, client_port, server_ip, server_port,"
-	" ip_version, vlan, sni, alpn, legacy_version, versions_offered,"
-	" version, version_code, cipher_suite,"
-	" groups_offered, groups_offered_2, key_shares, offers_pq, hrr, hrr_group,"
-	" group_code, group_name, group_family, tls12_kx, resumed, psk,"
-	" verdict, reason, ch_bytes, ch_segments, ch2_bytes, ch2_segments,"
-	" ch_to_sh_us, sigalgs, ech, list_overflow, ndpi, pkt_first_ch, pkt_sh,"
-	" ssh_client_banner, ssh_server_banner, kex_offered, kex_offered_server, ssh_hostkey,"
-	" starttls, dedup_key, source_id, hello_id)"
+	"INSERT INTO handshake_rows (run_id, sensor, source_id, ts_first_us, ts_last_us,"
+	" " ROWS_PLAIN_1 ", hello_id, legacy_version, version, version_code, cipher_suite,"
+	" " ROWS_PLAIN_2 ", " ROWS_PLAIN_3 ", dedup_key)"
 	" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-	" ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-	" ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	" ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 	/* Not OR IGNORE: that would also swallow NOT NULL violations as duplicates. */
 	" ON CONFLICT (ts_first_us, dedup_key) DO NOTHING";
+
+/* Only rows that have one of these (SSH, STARTTLS). */
+static const char insert_extras_sql[] =
+	"INSERT INTO handshake_extras (id, " EXTRAS_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?)";
 
 static const char insert_hello_sql[] =
 	"INSERT INTO hellos (alpn, versions_offered, groups_offered, groups_offered_2,"
@@ -613,7 +692,7 @@ struct hello_slot {
 struct kx_store {
 	sqlite3 *db;
 	struct kx_checkpointer *ckpt; /* NULL: SQLite's automatic checkpoints */
-	sqlite3_stmt *ins_hs, *ins_hello, *find_hello, *ins_run, *ins_src, *end_run, *begin,
+	sqlite3_stmt *ins_hs, *ins_extras, *ins_hello, *find_hello, *ins_run, *ins_src, *end_run, *begin,
 		*commit, *rollback;
 	struct hello_slot *hellos;  /* HELLO_CACHE_SLOTS */
 	struct kx_store_opts opts;
@@ -949,6 +1028,7 @@ int kx_store_open(const char *path, const struct kx_store_opts *opts,
 	} stmts[] = {
 		{ &st->ins_hs, insert_hs_sql },     { &st->ins_run, insert_run_sql },
 		{ &st->ins_hello, insert_hello_sql }, { &st->find_hello, find_hello_sql },
+		{ &st->ins_extras, insert_extras_sql },
 		{ &st->ins_src, insert_source_sql }, { &st->end_run, end_run_sql },
 		{ &st->begin, "BEGIN IMMEDIATE" },  { &st->commit, "COMMIT" },
 		{ &st->rollback, "ROLLBACK" },
@@ -1110,6 +1190,25 @@ static void format_row(struct row_text *r, const struct kx_hs *hs)
 	kx_groups_json(ch->sigalgs, ch->n_sigalgs, r->sigalgs, sizeof(r->sigalgs));
 }
 
+/* The SSH and STARTTLS columns of a row just inserted (handshake_extras). */
+static int add_extras(struct kx_store *st, const struct kx_hs *hs, int64_t id)
+{
+	struct binder b = { st->ins_extras, 0, SQLITE_OK };
+	/* SSH: banners are sanitised ASCII and names are RFC 4251 names already. */
+	bool ssh = hs->preclassified;
+
+	bind_int(&b, true, id);
+	bind_text(&b, ssh && hs->ssh.client_banner[0] ? hs->ssh.client_banner : NULL);
+	bind_text(&b, ssh && hs->ssh.server_banner[0] ? hs->ssh.server_banner : NULL);
+	bind_text(&b, ssh ? hs->ssh.kex_client : NULL);
+	bind_text(&b, ssh && hs->have_sh ? hs->ssh.kex_server : NULL);
+	bind_text(&b, ssh && hs->ssh.hostkey[0] ? hs->ssh.hostkey : NULL);
+	bind_textn(&b, hs->starttls[0] ? hs->starttls : NULL, strnlen(hs->starttls, sizeof(hs->starttls)));
+	if (b.rc != SQLITE_OK)
+		return fail(st, st->ins_extras, "cannot store a handshake", b.rc, 1);
+	return step(st, st->ins_extras, "cannot store a handshake", 1);
+}
+
 static uint64_t hash_bytes(const char *p, size_t n)
 {
 	uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
@@ -1194,12 +1293,11 @@ int kx_store_add(struct kx_store *st, const struct kx_hs *hs, struct kx_counters
 	ndpi_n = kx_utf8_clean(hs->ndpi_label, strnlen(hs->ndpi_label, sizeof(hs->ndpi_label)),
 			       ndpi, sizeof(ndpi));
 
+	/* In handshake_rows' column order (insert_hs_sql). */
 	bind_int(&b, true, st->run_id);
 	bind_text(&b, st->sensor);
-	bind_text(&b, NULL); /* source: source_id below */
-	bind_text(&b, "");   /* ts_first: the view formats ts_first_us */
+	bind_int(&b, src != NULL, src ? src->id : 0);
 	bind_int(&b, true, (int64_t)hs->ts_first_us);
-	bind_text(&b, "");
 	bind_int(&b, true, (int64_t)hs->ts_last_us);
 	bind_text(&b, t->transport);
 	bind_textn(&b, hs->protocol, strnlen(hs->protocol, sizeof(hs->protocol)));
@@ -1210,15 +1308,11 @@ int kx_store_add(struct kx_store *st, const struct kx_hs *hs, struct kx_counters
 	bind_int(&b, true, hs->client_ip.family);
 	bind_int(&b, true, hs->vlan);
 	bind_textn(&b, r->sni_n ? r->sni : NULL, r->sni_n);
-	bind_text(&b, ""); /* alpn, versions_offered: in hellos */
+	bind_int(&b, true, hello);
 	bind_int(&b, true, ch->legacy_version);
-	bind_text(&b, "");
 	bind_text(&b, t->version);
 	bind_int(&b, hs->have_sh, hs->version);
 	bind_int(&b, hs->have_sh, hs->cipher_suite);
-	bind_text(&b, ""); /* groups_offered, groups_offered_2, key_shares: in hellos */
-	bind_text(&b, NULL);
-	bind_text(&b, "");
 	bind_int(&b, true, t->offers_pq);
 	bind_int(&b, true, hs->hrr);
 	bind_int(&b, hs->hrr && hs->hrr_group, hs->hrr_group);
@@ -1235,31 +1329,24 @@ int kx_store_add(struct kx_store *st, const struct kx_hs *hs, struct kx_counters
 	bind_int(&b, t->n_ch == 2, ch2->bytes);
 	bind_int(&b, t->n_ch == 2, ch2->segments);
 	bind_int(&b, hs->ch_to_sh_us >= 0, hs->ch_to_sh_us);
-	bind_text(&b, ""); /* sigalgs: in hellos */
 	bind_int(&b, true, ch->has_ech);
 	bind_int(&b, true, t->list_overflow);
 	bind_textn(&b, ndpi_n ? ndpi : NULL, ndpi_n);
 	bind_int(&b, true, (int64_t)hs->pkt_first_ch);
 	bind_int(&b, hs->pkt_sh != 0, (int64_t)hs->pkt_sh);
-	/* SSH: banners are sanitised ASCII and names are RFC 4251 names already. */
-	bool ssh = hs->preclassified;
-	bind_text(&b, ssh && hs->ssh.client_banner[0] ? hs->ssh.client_banner : NULL);
-	bind_text(&b, ssh && hs->ssh.server_banner[0] ? hs->ssh.server_banner : NULL);
-	bind_text(&b, ssh ? hs->ssh.kex_client : NULL);
-	bind_text(&b, ssh && hs->have_sh ? hs->ssh.kex_server : NULL);
-	bind_text(&b, ssh && hs->ssh.hostkey[0] ? hs->ssh.hostkey : NULL);
-	bind_textn(&b, hs->starttls[0] ? hs->starttls : NULL, strnlen(hs->starttls, sizeof(hs->starttls)));
 	bind_int(&b, true, kx_dedup_key(st->sensor, hs->protocol, t->client_ip, hs->client_port,
 					t->server_ip, hs->server_port));
-	bind_int(&b, src != NULL, src ? src->id : 0);
-	bind_int(&b, true, hello);
 	assert(b.i == sqlite3_bind_parameter_count(st->ins_hs));
 	if (b.rc != SQLITE_OK) {
 		rc = fail(st, st->ins_hs, "cannot store a handshake", b.rc, 1);
 		goto out;
 	}
-
-	if (begin(st, 1) < 0 || step(st, st->ins_hs, "cannot store a handshake", 1) < 0) {
+	if (step(st, st->ins_hs, "cannot store a handshake", 1) < 0) {
+		rc = -1;
+		goto out;
+	}
+	if (sqlite3_changes(st->db) && (hs->preclassified || hs->starttls[0]) &&
+	    add_extras(st, hs, sqlite3_last_insert_rowid(st->db)) < 0) {
 		rc = -1;
 		goto out;
 	}
@@ -1389,6 +1476,7 @@ void kx_store_close(struct kx_store *st)
 		kx_checkpointer_stop(st->ckpt);
 		sqlite3_finalize(st->ins_hs);
 		sqlite3_finalize(st->ins_hello);
+		sqlite3_finalize(st->ins_extras);
 		sqlite3_finalize(st->find_hello);
 		sqlite3_finalize(st->ins_run);
 		sqlite3_finalize(st->ins_src);
