@@ -674,14 +674,15 @@ struct source {
 	char *name;
 };
 
-/* hellos ids by their six lists, direct-mapped: a link's rows share a
- * handful of client stacks, so nearly every row is a hit and costs a hash
- * and a memcmp instead of two statements. Keys are the lists joined with
- * NUL bytes. */
+/* hellos ids by their lists, direct-mapped: a link's rows share a handful
+ * of client stacks, so nearly every row is a hit and costs a hash and a
+ * memcmp instead of formatting six JSON lists and two statements. Keys are
+ * the lists in binary (hello_key). */
 #define HELLO_CACHE_SLOTS 1024
+#define CODES_KEY_MAX(n) (1 + 2 * (n))
 #define HELLO_KEY_MAX                                                                  \
-	(ALPN_JSON_MAX + CODES_JSON_MAX(KX_MAX_VERSIONS) + 2 * CODES_JSON_MAX(KX_MAX_GROUPS) + \
-	 SHARES_JSON_MAX + CODES_JSON_MAX(KX_MAX_SIGALGS) + 6)
+	(2 + KX_ALPN_MAX + 1 + CODES_KEY_MAX(KX_MAX_VERSIONS) + 2 * CODES_KEY_MAX(KX_MAX_GROUPS) + \
+	 2 * CODES_KEY_MAX(KX_MAX_SHARES) + CODES_KEY_MAX(KX_MAX_SIGALGS))
 struct hello_slot {
 	uint64_t hash;
 	int64_t id;     /* 0: empty */
@@ -1175,12 +1176,17 @@ int kx_store_set_source(struct kx_store *st, uint32_t id, const char *name)
 
 static void format_row(struct row_text *r, const struct kx_hs *hs)
 {
-	const struct kx_client_hello *ch = &hs->ch[0], *ch2 = &hs->ch[1];
-
 	kx_hs_text(hs, &r->t);
 	/* Wire strings are cleaned to UTF-8: SQLite would store stray bytes
 	 * as they are, and readers such as Python's sqlite3 then fail. */
 	r->sni_n = kx_utf8_clean(hs->sni, strnlen(hs->sni, sizeof(hs->sni)), r->sni, sizeof(r->sni));
+}
+
+/* The hellos columns of a row, as JSON. */
+static void format_lists(struct row_text *r, const struct kx_hs *hs)
+{
+	const struct kx_client_hello *ch = &hs->ch[0], *ch2 = &hs->ch[1];
+
 	kx_alpn_json(hs->alpn, strnlen(hs->alpn, sizeof(hs->alpn)), r->alpn, sizeof(r->alpn));
 	kx_groups_json(ch->versions, ch->n_versions, r->versions, sizeof(r->versions));
 	kx_groups_json(ch->groups, ch->n_groups, r->groups, sizeof(r->groups));
@@ -1225,22 +1231,51 @@ static uint64_t hash_bytes(const char *p, size_t n)
 
 /* The hellos id of the row's lists, inserting them if new; 0 on failure,
  * with the failed statement in *bad for fail() to report and reset. */
-static int64_t hello_id(struct kx_store *st, const struct row_text *r, sqlite3_stmt **bad)
+/* n is at most max by hs.h's contract; clamped anyway, as the key's size
+ * is computed from the maxima. */
+static size_t put_key_codes(char *p, const uint16_t *v, unsigned n, unsigned max)
 {
-	const char *lists[6] = { r->alpn, r->versions, r->groups,
-				 r->t.n_ch == 2 ? r->groups2 : "", r->shares, r->sigalgs };
+	if (n > max)
+		n = max;
+	p[0] = (char)n;
+	memcpy(p + 1, v, 2 * (size_t)n);
+	return 1 + 2 * (size_t)n;
+}
+
+/* Everything format_lists reads, in binary: equal keys, equal lists. */
+static size_t hello_key(const struct kx_hs *hs, unsigned n_ch, char *key)
+{
+	const struct kx_client_hello *ch = &hs->ch[0];
+	size_t alpn = strnlen(hs->alpn, KX_ALPN_MAX), len = 0;
+
+	key[len++] = (char)(alpn & 0xff);
+	key[len++] = (char)(alpn >> 8);
+	memcpy(key + len, hs->alpn, alpn);
+	len += alpn;
+	key[len++] = (char)n_ch;
+	len += put_key_codes(key + len, ch->versions, ch->n_versions, KX_MAX_VERSIONS);
+	len += put_key_codes(key + len, ch->groups, ch->n_groups, KX_MAX_GROUPS);
+	if (n_ch == 2)
+		len += put_key_codes(key + len, hs->ch[1].groups, hs->ch[1].n_groups, KX_MAX_GROUPS);
+	for (unsigned c = 0; c < n_ch && c < 2; c++)
+		len += put_key_codes(key + len, hs->ch[c].shares, hs->ch[c].n_shares, KX_MAX_SHARES);
+	len += put_key_codes(key + len, ch->sigalgs, ch->n_sigalgs, KX_MAX_SIGALGS);
+	return len;
+}
+
+static int64_t hello_id(struct kx_store *st, const struct kx_hs *hs, struct row_text *r,
+			sqlite3_stmt **bad)
+{
 	char key[HELLO_KEY_MAX];
-	size_t len = 0;
-	for (int i = 0; i < 6; i++) {
-		size_t n = strlen(lists[i]);
-		memcpy(key + len, lists[i], n + 1);
-		len += n + 1;
-	}
+	size_t len = hello_key(hs, r->t.n_ch, key);
 	uint64_t h = hash_bytes(key, len);
 	struct hello_slot *slot = &st->hellos[h % HELLO_CACHE_SLOTS];
 	if (slot->id && slot->hash == h && slot->len == len && memcmp(slot->key, key, len) == 0)
 		return slot->id;
 
+	format_lists(r, hs);
+	const char *lists[6] = { r->alpn, r->versions, r->groups,
+				 r->t.n_ch == 2 ? r->groups2 : "", r->shares, r->sigalgs };
 	struct binder b = { st->ins_hello, 0, SQLITE_OK };
 	*bad = st->ins_hello;
 	for (int i = 0; i < 6; i++)
@@ -1283,7 +1318,7 @@ int kx_store_add(struct kx_store *st, const struct kx_hs *hs, struct kx_counters
 	format_row(r, hs);
 	/* Inside the batch: a hellos row it adds commits or rolls back with it. */
 	sqlite3_stmt *bad = NULL;
-	int64_t hello = begin(st, 1) < 0 ? -1 : hello_id(st, r, &bad);
+	int64_t hello = begin(st, 1) < 0 ? -1 : hello_id(st, hs, r, &bad);
 	if (hello <= 0) {
 		rc = hello ? -1
 			   : fail(st, bad, "cannot store a ClientHello's lists",
