@@ -38,6 +38,12 @@ int kx_source_open_file(const char *path, const struct kx_source_opts *opts,
 enum kx_source_rc kx_source_next(struct kx_source *s, struct kx_frame *f,
 				 struct kx_counters *c);
 
+/* Up to max frames at once (fewer at a buffer boundary, one on the
+ * libpcap path or with a filter), all valid until the next call. Returns
+ * their number; 0 at the end, with *rc END or ERROR. */
+int kx_source_next_batch(struct kx_source *s, struct kx_frame *f, int max, struct kx_counters *c,
+			 enum kx_source_rc *rc);
+
 int kx_source_link(const struct kx_source *s);
 /* Total size in bytes (0 when unknown, e.g. a pipe) and bytes consumed. */
 uint64_t kx_source_size(const struct kx_source *s);

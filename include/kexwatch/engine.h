@@ -45,6 +45,12 @@ struct kx_engine *kx_engine_new(const struct kx_engine_opts *o, struct kx_counte
 				kx_emit_fn emit, void *emit_ctx, char *err, size_t errlen);
 
 /* One captured frame of link type `link`, numbered `num` within source `source_id`. */
+/* Frames handed over at once (kx_source_next_batch): their flow lookups
+ * overlap. The same as kx_engine_packet on each in turn; n <= KX_ENGINE_BATCH. */
+#define KX_ENGINE_BATCH 16
+void kx_engine_packets(struct kx_engine *e, int link, const struct kx_frame *f, int n,
+		       uint64_t first_num, uint32_t source_id);
+
 void kx_engine_packet(struct kx_engine *e, int link, const struct kx_frame *f, uint64_t num,
 		      uint32_t source_id);
 

@@ -57,6 +57,17 @@ void kx_flow_key_from_pkt(const struct kx_pkt *p, struct kx_flow_key *ret_key, i
 
 struct kx_flow *kx_flow_find(struct kx_flow_table *t, const struct kx_flow_key *k);
 
+/* The same lookup in steps, so that a batch of packets can have its memory
+ * loads in flight together: the table's hash of a key (seeded: the same
+ * only within one table), a prefetch of the bucket, then of the bucket's
+ * first flow (this one reads the bucket), then the lookup itself. A flow
+ * table larger than the caches misses on nearly every packet otherwise. */
+uint32_t kx_flow_hash(const struct kx_flow_table *t, const struct kx_flow_key *k);
+void kx_flow_prefetch_bucket(const struct kx_flow_table *t, uint32_t hash);
+void kx_flow_prefetch_flow(const struct kx_flow_table *t, uint32_t hash);
+struct kx_flow *kx_flow_find_hashed(struct kx_flow_table *t, const struct kx_flow_key *k,
+				    uint32_t hash);
+
 /* Inserts a new flow; returns NULL when the table is full (the caller evicts
  * kx_flow_oldest() first). The flow starts zeroed, at the LRU head. */
 struct kx_flow *kx_flow_insert(struct kx_flow_table *t, const struct kx_flow_key *k,

@@ -50,6 +50,8 @@ struct kx_source {
 	size_t buf_len;
 	bool eof;
 	uint64_t off;      /* next record header */
+	enum kx_source_rc batch_end; /* END/ERROR met inside a batch, for the next call */
+	bool batch_ended;
 	bool swapped;
 	bool nanos;
 	uint32_t last_sec;
@@ -236,6 +238,48 @@ enum kx_source_rc kx_source_next(struct kx_source *s, struct kx_frame *f, struct
 		if (pcap_offline_filter(&s->prog, &h, f->data))
 			return rc;
 	}
+}
+
+/* True when the next record is whole in the buffer and plausible: reading
+ * it moves nothing (a refill would move the bytes earlier frames point at,
+ * and a corrupt header is the next batch's to resynchronise). */
+static bool next_in_buffer(const struct kx_source *s)
+{
+	uint64_t end = s->buf_off + s->buf_len;
+	uint32_t caplen;
+	if (s->off + REC_HDR_LEN > end)
+		return false;
+	if (!plausible_record(s, s->buf + (s->off - s->buf_off), &caplen))
+		return false;
+	return s->off + REC_HDR_LEN + caplen <= end;
+}
+
+int kx_source_next_batch(struct kx_source *s, struct kx_frame *f, int max, struct kx_counters *c,
+			 enum kx_source_rc *ret_rc)
+{
+	int n = 0;
+	if (s->batch_ended) {
+		*ret_rc = s->batch_end;
+		return 0;
+	}
+	/* libpcap's frames and filtered reads stay one at a time. */
+	if (s->fd < 0 || s->have_filter)
+		max = 1;
+	while (n < max && (n == 0 || next_in_buffer(s))) {
+		enum kx_source_rc rc = kx_source_next(s, &f[n], c);
+		if (rc != KX_SRC_PACKET) {
+			if (n == 0) {
+				*ret_rc = rc;
+				return 0;
+			}
+			s->batch_end = rc;
+			s->batch_ended = true;
+			break;
+		}
+		n++;
+	}
+	*ret_rc = KX_SRC_PACKET;
+	return n;
 }
 
 static int compile_filter(struct kx_source *s, const char *expr, char *err, size_t errlen)

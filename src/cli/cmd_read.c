@@ -176,13 +176,16 @@ int kx_cmd_read(int argc, char **argv)
 		}
 		pg.total_bytes += kx_source_size(src);
 		int link = kx_source_link(src);
-		struct kx_frame fr;
+		struct kx_frame fr[KX_ENGINE_BATCH];
 		uint64_t num = 0;
 		enum kx_source_rc rc;
 		uint64_t truncated_before = c.capture_truncated;
-		while ((rc = kx_source_next(src, &fr, &c)) == KX_SRC_PACKET) {
-			kx_engine_packet(eng, link, &fr, ++num, (uint32_t)i);
-			if ((num & 0xffff) == 0) {
+		int n;
+		while ((n = kx_source_next_batch(src, fr, KX_ENGINE_BATCH, &c, &rc)) > 0) {
+			kx_engine_packets(eng, link, fr, n, num + 1, (uint32_t)i);
+			uint64_t before = num;
+			num += (uint64_t)n;
+			if ((num >> 16) != (before >> 16)) {
 				sink_failed = kx_sink_failed(out.sink);
 				if (interrupted || sink_failed)
 					break;

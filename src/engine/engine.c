@@ -955,27 +955,71 @@ static void handle_quic(struct kx_engine *e, struct kx_flow *f, const struct kx_
 	}
 }
 
-void kx_engine_packet(struct kx_engine *e, int link, const struct kx_frame *fr, uint64_t num,
-		      uint32_t source_id)
+/* A decoded packet, its flow key and the key's bucket. */
+struct decoded {
+	struct kx_pkt p;
+	struct kx_flow_key key;
+	uint32_t hash;
+	int dir;
+	bool ok;
+};
+
+static void decode_frame(struct kx_engine *e, int link, const struct kx_frame *fr, uint64_t num,
+			 uint32_t source_id, struct decoded *d)
 {
 	struct kx_counters *c = e->c;
-	struct kx_pkt p;
 	c->packets++;
 	c->bytes += fr->wirelen;
 	c->captured_bytes += fr->caplen;
-	if (kx_decode(link, fr->data, fr->caplen, &p, c) != KX_DECODE_OK)
+	d->ok = kx_decode(link, fr->data, fr->caplen, &d->p, c) == KX_DECODE_OK;
+	if (!d->ok)
 		return;
-	p.ts_us = fr->ts_us;
-	p.num = num;
-	p.source_id = source_id;
-	p.wire_len = fr->wirelen;
+	d->p.ts_us = fr->ts_us;
+	d->p.num = num;
+	d->p.source_id = source_id;
+	d->p.wire_len = fr->wirelen;
+	kx_flow_key_from_pkt(&d->p, &d->key, &d->dir);
+	d->hash = kx_flow_hash(e->ft, &d->key);
+}
+
+static void packet(struct kx_engine *e, struct decoded *d);
+
+void kx_engine_packet(struct kx_engine *e, int link, const struct kx_frame *fr, uint64_t num,
+		      uint32_t source_id)
+{
+	struct decoded d;
+	decode_frame(e, link, fr, num, source_id, &d);
+	if (d.ok)
+		packet(e, &d);
+}
+
+void kx_engine_packets(struct kx_engine *e, int link, const struct kx_frame *fr, int n,
+		       uint64_t first_num, uint32_t source_id)
+{
+	struct decoded d[KX_ENGINE_BATCH];
+	/* Decode all, so every packet's bucket load is in flight before the
+	 * first lookup; then, a few packets ahead, the bucket's first flow. */
+	for (int i = 0; i < n && i < KX_ENGINE_BATCH; i++) {
+		decode_frame(e, link, &fr[i], first_num + (uint64_t)i, source_id, &d[i]);
+		if (d[i].ok)
+			kx_flow_prefetch_bucket(e->ft, d[i].hash);
+	}
+	for (int i = 0; i < n && i < KX_ENGINE_BATCH; i++) {
+		if (i + 4 < n && d[i + 4].ok)
+			kx_flow_prefetch_flow(e->ft, d[i + 4].hash);
+		if (d[i].ok)
+			packet(e, &d[i]);
+	}
+}
+
+static void packet(struct kx_engine *e, struct decoded *d)
+{
+	struct kx_pkt p = d->p;
+	int dir = d->dir;
+	const struct kx_flow_key key = d->key;
 	if (p.ts_us > e->now_us)
 		e->now_us = p.ts_us;
-
-	struct kx_flow_key key;
-	int dir;
-	kx_flow_key_from_pkt(&p, &key, &dir);
-	struct kx_flow *f = kx_flow_find(e->ft, &key);
+	struct kx_flow *f = kx_flow_find_hashed(e->ft, &key, d->hash);
 	if (!f) {
 		/* Only a SYN or payload starts tracking a TCP flow (stray ACKs and
 		 * RSTs of unknown connections would just fill the table), and only a

@@ -100,7 +100,7 @@ static inline uint64_t mix(uint64_t h, uint64_t v)
 	return h;
 }
 
-static uint32_t hash_key(const struct kx_flow_table *t, const struct kx_flow_key *k)
+uint32_t kx_flow_hash(const struct kx_flow_table *t, const struct kx_flow_key *k)
 {
 	uint64_t w[5];
 	memcpy(w, k, sizeof(w));
@@ -122,12 +122,32 @@ static inline bool key_eq(const struct kx_flow_key *a, const struct kx_flow_key 
 	return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (x[4] ^ y[4])) == 0;
 }
 
-struct kx_flow *kx_flow_find(struct kx_flow_table *t, const struct kx_flow_key *k)
+#define hash_key kx_flow_hash
+
+struct kx_flow *kx_flow_find_hashed(struct kx_flow_table *t, const struct kx_flow_key *k,
+				    uint32_t hash)
 {
-	for (uint32_t i = t->buckets[hash_key(t, k)]; i != KX_NONE; i = t->slots[i].hnext)
+	for (uint32_t i = t->buckets[hash]; i != KX_NONE; i = t->slots[i].hnext)
 		if (key_eq(&t->slots[i].key, k))
 			return &t->slots[i];
 	return NULL;
+}
+
+struct kx_flow *kx_flow_find(struct kx_flow_table *t, const struct kx_flow_key *k)
+{
+	return kx_flow_find_hashed(t, k, hash_key(t, k));
+}
+
+void kx_flow_prefetch_bucket(const struct kx_flow_table *t, uint32_t hash)
+{
+	__builtin_prefetch(&t->buckets[hash & t->mask]);
+}
+
+void kx_flow_prefetch_flow(const struct kx_flow_table *t, uint32_t hash)
+{
+	uint32_t i = t->buckets[hash & t->mask];
+	if (i != KX_NONE)
+		__builtin_prefetch(&t->slots[i]);
 }
 
 static void lru_unlink(struct kx_flow_table *t, struct kx_flow *f)
