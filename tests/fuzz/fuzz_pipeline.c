@@ -44,11 +44,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct kx_json *j = kx_json_open("/dev/null", err, sizeof(err));
 		struct kx_engine *e = j ? kx_engine_new(&o, &c, emit, j, err, sizeof(err)) : NULL;
 		if (e) {
-			struct kx_frame f;
+			/* The batched path of `kexwatch read`, batches of 1 to 16. */
+			struct kx_frame f[KX_ENGINE_BATCH];
+			enum kx_source_rc rc;
 			uint64_t n = 0;
-			int link = kx_source_link(src);
-			while (kx_source_next(src, &f, &c) == KX_SRC_PACKET && n < 100000)
-				kx_engine_packet(e, link, &f, ++n, 0);
+			int link = kx_source_link(src), got;
+			int max = size ? 1 + data[size - 1] % KX_ENGINE_BATCH : 1;
+			while ((got = kx_source_next_batch(src, f, max, &c, &rc)) > 0 && n < 100000) {
+				kx_engine_packets(e, link, f, got, n + 1, 0);
+				n += (uint64_t)got;
+			}
 			kx_engine_finish(e, KX_R_EOF);
 			kx_engine_free(e);
 		}
