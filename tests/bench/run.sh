@@ -249,11 +249,13 @@ for profile in $profiles; do
 	cp "$db" "$work/libpcap.db" 2>/dev/null || true
 	bench "kexwatch read --no-ndpi" 1 'rm -f "$db" "$db-wal" "$db-shm"' \
 		"$kexwatch" read --db "$db" --no-progress -q --no-ndpi "$pcap"
+	rm -f "$work/reference.db"
 	# Modes that only some versions have: one run each when present.
 	for opt in --ndpi-packets --no-fastpath; do
 		if "$kexwatch" read --help 2>&1 | grep -q -e "$opt"; then
 			bench "kexwatch read $opt" 1 'rm -f "$db" "$db-wal" "$db-shm"' \
 				"$kexwatch" read --db "$db" --no-progress -q "$opt" "$pcap"
+			[ "$opt" = --no-fastpath ] && cp "$db" "$work/reference.db" 2>/dev/null
 		fi
 	done
 
@@ -270,5 +272,22 @@ for profile in $profiles; do
 			sed 's/^/    /' "$work/check.out"
 		fi
 	done
+	# Every column of every row, not only the generator's: the fast paths
+	# against the reference run, which copies every byte and parses nothing
+	# in place.
+	if [ -f "$work/reference.db" ]; then
+		for v in own libpcap; do
+			label="kexwatch read"
+			[ "$v" = libpcap ] && label="kexwatch read --libpcap"
+			if python3 "$here/same_rows.py" "$work/$v.db" "$work/reference.db" \
+				>"$work/same.out" 2>&1; then
+				echo "same rows as --no-fastpath ($label): PASS ($(head -n 1 "$work/same.out" | sed 's/^same_rows: //'))"
+			else
+				overall=1
+				echo "same rows as --no-fastpath ($label): FAIL"
+				sed 's/^/    /' "$work/same.out"
+			fi
+		done
+	fi
 done
 exit "$overall"

@@ -5,7 +5,8 @@
 
 Generates a small dense capture (a few thousand packets, every variant),
 checks that the same seed gives the same bytes, runs kexwatch on it through
-both readers (our own and libpcap) and compares the rows with check_rows.
+both readers (our own and libpcap) and compares the rows with check_rows,
+then every column of every row with a --no-fastpath run (same_rows).
 Nothing is timed.
 """
 import filecmp
@@ -55,11 +56,19 @@ def main():
         if len(variants) < 6:
             print("bench-smoke: the capture should hold all six kinds of handshake")
             failures += 1
+        ref = os.path.join(tmp, "reference.db")
+        run([kexwatch, "read", "--db", ref, "--no-progress", "-q", "--no-fastpath", cap])
         for reader in ([], ["--libpcap"]):
             db = os.path.join(tmp, "k%d.db" % len(reader))
             run([kexwatch, "read", "--db", db, "--no-progress", "-q"] + reader + [cap])
             print(f"bench-smoke: kexwatch read {' '.join(reader) or '(own reader)'}")
             if check_rows.compare(db, tsv) != 0:
+                failures += 1
+            same = subprocess.run([sys.executable, os.path.join(os.path.dirname(
+                os.path.abspath(__file__)), "same_rows.py"), db, ref],
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            print(same.stdout, end="")
+            if same.returncode != 0:
                 failures += 1
     print("bench-smoke: " + ("FAIL" if failures else "PASS"))
     return 1 if failures else 0
