@@ -678,7 +678,7 @@ struct source {
  * of client stacks, so nearly every row is a hit and costs a hash and a
  * memcmp instead of formatting six JSON lists and two statements. Keys are
  * the lists in binary (hello_key). */
-#define HELLO_CACHE_SLOTS 1024
+#define HELLO_CACHE_SLOTS 4096 /* Chrome's GREASE alone makes ~256 sets per stack */
 #define CODES_KEY_MAX(n) (1 + 2 * (n))
 #define HELLO_KEY_MAX                                                                  \
 	(2 + KX_ALPN_MAX + 1 + CODES_KEY_MAX(KX_MAX_VERSIONS) + 2 * CODES_KEY_MAX(KX_MAX_GROUPS) + \
@@ -1284,21 +1284,30 @@ static int64_t hello_id(struct kx_store *st, const struct kx_hs *hs, struct row_
 	format_lists(r, hs);
 	const char *lists[6] = { r->alpn, r->versions, r->groups,
 				 r->t.n_ch == 2 ? r->groups2 : "", r->shares, r->sigalgs };
-	struct binder b = { st->ins_hello, 0, SQLITE_OK };
-	*bad = st->ins_hello;
-	for (int i = 0; i < 6; i++)
-		bind_text(&b, lists[i]);
-	if (b.rc != SQLITE_OK || sqlite3_step(st->ins_hello) != SQLITE_DONE)
-		return 0;
-	sqlite3_reset(st->ins_hello);
-	b = (struct binder){ st->find_hello, 0, SQLITE_OK };
+	/* Most misses are sets the table has (the cache forgot them, or another
+	 * run stored them): look first, insert only what is new. */
+	struct binder b = { st->find_hello, 0, SQLITE_OK };
 	*bad = st->find_hello;
 	for (int i = 0; i < 6; i++)
 		bind_text(&b, lists[i]);
-	if (b.rc != SQLITE_OK || sqlite3_step(st->find_hello) != SQLITE_ROW)
+	if (b.rc != SQLITE_OK)
 		return 0;
-	int64_t id = sqlite3_column_int64(st->find_hello, 0);
+	int rc = sqlite3_step(st->find_hello);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return 0;
+	int64_t id = rc == SQLITE_ROW ? sqlite3_column_int64(st->find_hello, 0) : 0;
 	sqlite3_reset(st->find_hello);
+	if (!id) {
+		b = (struct binder){ st->ins_hello, 0, SQLITE_OK };
+		*bad = st->ins_hello;
+		for (int i = 0; i < 6; i++)
+			bind_text(&b, lists[i]);
+		if (b.rc != SQLITE_OK || sqlite3_step(st->ins_hello) != SQLITE_DONE ||
+		    !sqlite3_changes(st->db))
+			return 0;
+		id = sqlite3_last_insert_rowid(st->db);
+		sqlite3_reset(st->ins_hello);
+	}
 	char *copy = malloc(len);
 	if (copy) {
 		memcpy(copy, key, len);

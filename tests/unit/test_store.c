@@ -395,6 +395,44 @@ static void test_view_insert(void)
 	sqlite3_close(db);
 }
 
+/* Browsers put a random GREASE value in their lists, so one client stack
+ * makes hundreds of distinct sets: more than the writer's cache holds. Every
+ * row must still read back with its own lists, and a set stored once. */
+static void test_many_hellos(void)
+{
+	const char *path = db_path("grease.db");
+	struct kx_counters c = { 0 };
+	struct kx_store *st = open_store(path, 1000, 0);
+	sqlite3 *db = open_db(path);
+	enum { N = 5000 };
+
+	CHECK(kx_store_begin_run(st, "s", "test", T0) == 0, "run");
+	for (int round = 0; round < 2; round++)
+		for (unsigned i = 0; i < N; i++) {
+			struct kx_hs hs = hs_hybrid();
+			/* Two rows per set; the second round repeats the first. */
+			hs.client_port = (uint16_t)(1000 + i);
+			hs.ch[0].groups[0] = (uint16_t)(40000 + i / 2);
+			hs.ch[0].shares[0] = (uint16_t)(40000 + i / 2);
+			if (kx_store_add(st, &hs, &c) < 0) {
+				CHECK(0, "row %u: %s", i, kx_store_error(st));
+				break;
+			}
+		}
+	CHECK(kx_store_flush(st, &c) == 0, "flush");
+	CHECK_EQ(c.db_rows_written, N, "rows written once");
+	CHECK_EQ(c.db_rows_duplicate, N, "the second round: duplicates");
+	check_str(sql_row(db, "SELECT count(*), count(DISTINCT hello_id), (SELECT count(*) FROM hellos)"
+			      " FROM handshake_rows"),
+		  "5000|2500|2500", "one hellos row per distinct set");
+	check_str(sql_row(db, "SELECT count(*) FROM handshakes WHERE groups_offered = '['"
+			      " || (40000 + (client_port - 1000) / 2) || ',4588,29,23,24]' AND key_shares = '[['"
+			      " || (40000 + (client_port - 1000) / 2) || ',4588,29]]'"),
+		  "5000", "every row reads back its own lists");
+	kx_store_close(st);
+	sqlite3_close(db);
+}
+
 static void expect_open_error(const char *path, const char *want, const char *what)
 {
 	struct kx_store *st = NULL;
@@ -571,6 +609,7 @@ int main(void)
 	test_disk_full();
 	test_failed_insert();
 	test_view_insert();
+	test_many_hellos();
 	test_refusals();
 	rm_dir(dir);
 	return tap_done();
