@@ -52,6 +52,8 @@ struct kx_source {
 	uint64_t off;      /* next record header */
 	enum kx_source_rc batch_end; /* END/ERROR met inside a batch, for the next call */
 	bool batch_ended;
+	uint64_t checked_off;   /* record header next_in_buffer found plausible */
+	uint32_t checked_caplen;
 	bool swapped;
 	bool nanos;
 	uint32_t last_sec;
@@ -171,8 +173,8 @@ static enum kx_source_rc next_file(struct kx_source *s, struct kx_frame *f, stru
 			s->off += have;
 			return KX_SRC_END;
 		}
-		uint32_t caplen;
-		if (!plausible_record(s, h, &caplen)) {
+		uint32_t caplen = s->checked_caplen;
+		if (s->off != s->checked_off && !plausible_record(s, h, &caplen)) {
 			uint64_t at = s->off, good;
 			c->capture_records_corrupt++;
 			int found = resync(s, at, &good);
@@ -243,7 +245,7 @@ enum kx_source_rc kx_source_next(struct kx_source *s, struct kx_frame *f, struct
 /* True when the next record is whole in the buffer and plausible: reading
  * it moves nothing (a refill would move the bytes earlier frames point at,
  * and a corrupt header is the next batch's to resynchronise). */
-static bool next_in_buffer(const struct kx_source *s)
+static bool next_in_buffer(struct kx_source *s)
 {
 	uint64_t end = s->buf_off + s->buf_len;
 	uint32_t caplen;
@@ -251,6 +253,9 @@ static bool next_in_buffer(const struct kx_source *s)
 		return false;
 	if (!plausible_record(s, s->buf + (s->off - s->buf_off), &caplen))
 		return false;
+	/* next_file need not check this header again. */
+	s->checked_off = s->off;
+	s->checked_caplen = caplen;
 	return s->off + REC_HDR_LEN + caplen <= end;
 }
 
@@ -355,6 +360,7 @@ int kx_source_open_file(const char *path, const struct kx_source_opts *opts,
 		return -1;
 	}
 	s->fd = -1;
+	s->checked_off = UINT64_MAX;
 	FILE *fp = NULL;
 	int rc = -1;
 	if (strcmp(path, "-") == 0) {

@@ -72,9 +72,23 @@ void kx_flow_table_free(struct kx_flow_table *t)
 	free(t);
 }
 
+/* Any total order makes the key canonical; two word compares are cheaper
+ * than the memcmp call (2 % of the samples on the dense benchmark). */
+static inline int addr_order(const uint8_t *a, const uint8_t *b)
+{
+	uint64_t a0, a1, b0, b1;
+	memcpy(&a0, a, 8);
+	memcpy(&a1, a + 8, 8);
+	memcpy(&b0, b, 8);
+	memcpy(&b1, b + 8, 8);
+	if (a0 != b0)
+		return a0 < b0 ? -1 : 1;
+	return a1 < b1 ? -1 : a1 > b1;
+}
+
 void kx_flow_key_from_pkt(const struct kx_pkt *p, struct kx_flow_key *k, int *ret_dir)
 {
-	int c = memcmp(p->src, p->dst, 16);
+	int c = addr_order(p->src, p->dst);
 	int from_b = c > 0 || (c == 0 && p->sport > p->dport);
 	if (!from_b) {
 		memcpy(k->a, p->src, 16);
