@@ -1017,63 +1017,63 @@ void kx_engine_packets(struct kx_engine *e, int link, const struct kx_frame *fr,
 
 static void packet(struct kx_engine *e, struct decoded *d)
 {
-	struct kx_pkt p = d->p;
+	const struct kx_pkt *p = &d->p;
 	int dir = d->dir;
-	const struct kx_flow_key key = d->key;
-	if (p.ts_us > e->now_us)
-		e->now_us = p.ts_us;
-	struct kx_flow *f = kx_flow_find_hashed(e->ft, &key, d->hash);
+	const struct kx_flow_key *key = &d->key;
+	if (p->ts_us > e->now_us)
+		e->now_us = p->ts_us;
+	struct kx_flow *f = kx_flow_find_hashed(e->ft, key, d->hash);
 	if (!f) {
 		/* Only a SYN or payload starts tracking a TCP flow (stray ACKs and
 		 * RSTs of unknown connections would just fill the table), and only a
 		 * client's QUIC Initial a UDP one (DNS and the rest stay out). */
-		if (p.proto == 17) {
+		if (p->proto == 17) {
 			struct kx_quic_datagram_info qi;
-			if (p.payload_truncated ||
-			    !kx_quic_looks_like_initial(p.payload, p.payload_len, &qi))
+			if (p->payload_truncated ||
+			    !kx_quic_looks_like_initial(p->payload, p->payload_len, &qi))
 				return;
 		} else {
-			bool syn = (p.tcp_flags & (KX_TCP_SYN | KX_TCP_RST)) == KX_TCP_SYN;
-			if (!syn && p.payload_len == 0)
+			bool syn = (p->tcp_flags & (KX_TCP_SYN | KX_TCP_RST)) == KX_TCP_SYN;
+			if (!syn && p->payload_len == 0)
 				return;
 		}
-		f = flow_new(e, &key);
+		f = flow_new(e, key);
 		if (!f)
 			return;
 	} else {
-		kx_flow_touch(e->ft, f, p.ts_us);
+		kx_flow_touch(e->ft, f, p->ts_us);
 	}
 	expire_idle(e, f, EXPIRE_BUDGET);
 
-	if (p.proto == 17) {
-		if (f->state != KX_FLOW_BYPASS && p.payload_len && !p.payload_truncated)
-			handle_quic(e, f, &p, dir);
+	if (p->proto == 17) {
+		if (f->state != KX_FLOW_BYPASS && p->payload_len && !p->payload_truncated)
+			handle_quic(e, f, p, dir);
 		return;
 	}
 	if (f->state != KX_FLOW_BYPASS) {
-		if (p.tcp_flags & KX_TCP_SYN) {
-			f->client = (p.tcp_flags & KX_TCP_ACK) ? (uint8_t)!dir : (uint8_t)dir;
-			f->isn[dir] = p.seq + 1;
+		if (p->tcp_flags & KX_TCP_SYN) {
+			f->client = (p->tcp_flags & KX_TCP_ACK) ? (uint8_t)!dir : (uint8_t)dir;
+			f->isn[dir] = p->seq + 1;
 			f->syn_mask |= (uint8_t)(1u << dir);
 			/* nDPI wants to see the connection from its SYN. The context is
 			 * taken this early only while the pool is at most half used, so
 			 * a SYN flood cannot starve the handshakes that carry payload. */
 			if (f->sess == KX_NONE && e->dpi_mem && sess_room(e) > e->o.max_sessions / 2 &&
-			    sess_new(e, f, &p))
+			    sess_new(e, f, p))
 				f->state = KX_FLOW_ACTIVE;
 		}
-		dpi_feed(e, f, &p);
-		if (p.payload_len && !p.payload_truncated)
-			handle_payload(e, f, &p, dir);
+		dpi_feed(e, f, p);
+		if (p->payload_len && !p->payload_truncated)
+			handle_payload(e, f, p, dir);
 		if (f->state == KX_FLOW_ACTIVE && f->sess == KX_NONE)
 			f->state = KX_FLOW_BYPASS;
 	}
 
-	if (p.tcp_flags & KX_TCP_RST) {
+	if (p->tcp_flags & KX_TCP_RST) {
 		flow_end(e, f, KX_R_RST);
 		return;
 	}
-	if (p.tcp_flags & KX_TCP_FIN) {
+	if (p->tcp_flags & KX_TCP_FIN) {
 		f->fin_mask |= (uint8_t)(1u << dir);
 		if (f->fin_mask == 3)
 			flow_end(e, f, KX_R_FIN);

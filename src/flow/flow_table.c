@@ -136,8 +136,6 @@ static inline bool key_eq(const struct kx_flow_key *a, const struct kx_flow_key 
 	return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (x[4] ^ y[4])) == 0;
 }
 
-#define hash_key kx_flow_hash
-
 struct kx_flow *kx_flow_find_hashed(struct kx_flow_table *t, const struct kx_flow_key *k,
 				    uint32_t hash)
 {
@@ -149,7 +147,7 @@ struct kx_flow *kx_flow_find_hashed(struct kx_flow_table *t, const struct kx_flo
 
 struct kx_flow *kx_flow_find(struct kx_flow_table *t, const struct kx_flow_key *k)
 {
-	return kx_flow_find_hashed(t, k, hash_key(t, k));
+	return kx_flow_find_hashed(t, k, kx_flow_hash(t, k));
 }
 
 void kx_flow_prefetch_bucket(const struct kx_flow_table *t, uint32_t hash)
@@ -206,7 +204,7 @@ struct kx_flow *kx_flow_insert(struct kx_flow_table *t, const struct kx_flow_key
 	f->first_us = f->last_us = now_us;
 	f->sess = KX_NONE;
 	f->client = 2;
-	uint32_t b = hash_key(t, k);
+	uint32_t b = kx_flow_hash(t, k);
 	f->hnext = t->buckets[b];
 	t->buckets[b] = i;
 	lru_push_head(t, f);
@@ -231,7 +229,7 @@ void kx_flow_touch(struct kx_flow_table *t, struct kx_flow *f, uint64_t now_us)
 void kx_flow_remove(struct kx_flow_table *t, struct kx_flow *f)
 {
 	uint32_t i = (uint32_t)(f - t->slots);
-	uint32_t *link = &t->buckets[hash_key(t, &f->key)];
+	uint32_t *link = &t->buckets[kx_flow_hash(t, &f->key)];
 	while (*link != KX_NONE && *link != i)
 		link = &t->slots[*link].hnext;
 	if (*link == i)

@@ -203,7 +203,6 @@ static const char schema_v1[] =
 	" UNIQUE (ts_first_us, sensor, protocol, client_ip, client_port, server_ip,"
 	" server_port));\n";
 
-#define TS_TEXT KX_SQL_TS_TEXT
 
 /* The hops view, created by v1 and again by v3 and v5 after the table
  * changes. first_seen and last_seen are formatted once per endpoint, not
@@ -232,8 +231,8 @@ static const char view_hops[] =
 	"   ELSE 'classical (clients-no-pq)' END"
 	"  ELSE 'mixed' END AS verdict"
 	" FROM (SELECT server_ip, server_port, sni,"
-	"  " TS_TEXT("min(ts_first_us)") " AS first_seen,"
-	"  " TS_TEXT("max(ts_last_us)") " AS last_seen,"
+	"  " KX_SQL_TS_TEXT("min(ts_first_us)") " AS first_seen,"
+	"  " KX_SQL_TS_TEXT("max(ts_last_us)") " AS last_seen,"
 	"  count(*) AS handshakes, count(DISTINCT client_ip) AS clients,"
 	"  sum(verdict = 'hybrid') AS n_hybrid,"
 	"  sum(verdict = 'pq') AS n_pq,"
@@ -276,8 +275,8 @@ static const char schema_v2[] =
 	"  WHEN n_offers_pq = 0 THEN 'none' ELSE 'some' END AS offers_pq,"
 	" servers, n_hybrid, n_pq, n_hybrid_draft, n_classical, n_client_no_pq,"
 	" n_server_declined, n_tls12, n_resumed, n_incomplete, n_unknown"
-	" FROM (SELECT client_ip, " TS_TEXT("min(ts_first_us)") " AS first_seen,"
-	"  " TS_TEXT("max(ts_last_us)") " AS last_seen,"
+	" FROM (SELECT client_ip, " KX_SQL_TS_TEXT("min(ts_first_us)") " AS first_seen,"
+	"  " KX_SQL_TS_TEXT("max(ts_last_us)") " AS last_seen,"
 	"  count(*) AS handshakes, sum(ch_bytes > 0) AS n_hello,"
 	"  sum(ch_bytes > 0 AND offers_pq) AS n_offers_pq,"
 	"  count(DISTINCT server_ip) AS servers,"
@@ -507,8 +506,8 @@ static int migrate_v4(sqlite3 *db)
 static const char view_handshakes[] =
 	"CREATE VIEW handshakes AS SELECT r.id, r.run_id, r.sensor,"
 	" coalesce(s.name, x.source) AS source,"
-	" " TS_TEXT("r.ts_first_us") " AS ts_first, r.ts_first_us,"
-	" " TS_TEXT("r.ts_last_us") " AS ts_last, r.ts_last_us,"
+	" " KX_SQL_TS_TEXT("r.ts_first_us") " AS ts_first, r.ts_first_us,"
+	" " KX_SQL_TS_TEXT("r.ts_last_us") " AS ts_last, r.ts_last_us,"
 	" r.transport, r.protocol, r.client_ip, r.client_port, r.server_ip, r.server_port,"
 	" r.ip_version, r.vlan, r.sni, h.alpn, r.legacy_version, h.versions_offered,"
 	" r.version, r.version_code, r.cipher_suite, h.groups_offered,"
