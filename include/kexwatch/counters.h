@@ -17,9 +17,23 @@
 	X(skip_link_short,      "skipped: link header truncated")                   \
 	X(skip_link_unsupported,"skipped: unsupported link type")                   \
 	X(skip_vlan_depth,      "skipped: more stacked VLAN tags than supported")   \
+	X(skip_tunnel_short,    "skipped: tunnel header truncated")                 \
+	X(skip_tunnel_malformed,"skipped: tunnel header malformed")                 \
+	X(skip_tunnel_depth,    "skipped: tunnels nested deeper than supported (or too many MPLS labels)") \
+	X(pkt_tunneled,         "packets decapsulated from a tunnel (the outermost counted)") \
 	X(skip_ip_short,        "skipped: IP header truncated")                     \
 	X(skip_ip_malformed,    "skipped: IP header malformed")                     \
-	X(skip_ip_fragment,     "skipped: non-first IP fragment")                   \
+	X(skip_ip_fragment,     "skipped: IP fragments not reassembled (cut by the snap length, or --defrag-memcap 0)") \
+	X(defrag_fragments,     "IP fragments given to reassembly")                 \
+	X(defrag_reassembled,   "IP datagrams reassembled from fragments")          \
+	X(defrag_incomplete,    "fragmented datagrams never completed (timed out or left at the end)") \
+	X(defrag_memcap_drops,  "fragmented datagrams dropped to stay within --defrag-memcap or --defrag-max-datagrams, or with too many holes") \
+	X(defrag_too_big,       "fragments reaching past 65535 bytes (datagram dropped)") \
+	X(defrag_malformed,     "fragments malformed: not a multiple of 8 bytes, conflicting ends, header too long (dropped)") \
+	X(defrag_duplicates,    "fragments whose bytes were all held already, unchanged (ignored)") \
+	X(defrag_overlaps,      "IPv4 fragments overlapping held bytes (first copy kept)") \
+	X(defrag_overlap_conflicts, "IPv4 fragments overlapping held bytes with different bytes (first copy kept)") \
+	X(defrag_ip6_overlaps,  "IPv6 datagrams dropped for overlapping fragments (RFC 5722)") \
 	X(skip_ip6_ext,         "skipped: IPv6 extension header chain malformed")   \
 	X(skip_tcp_short,       "skipped: TCP header truncated")                    \
 	X(skip_tcp_malformed,   "skipped: TCP header malformed")                    \

@@ -19,12 +19,18 @@
 #define KX_NONE UINT32_MAX
 
 /* Canonical key: endpoint "a" is the lower (address, port) of the two, so both
- * directions of a connection find the same entry. */
+ * directions of a connection find the same entry. The outermost tunnel and
+ * its id keep tenants with the same inner addresses apart (two VXLAN VNIs);
+ * its kind has a byte of its own because a GRE key uses all 32 bits of the
+ * id, and the label of a row is rebuilt from the two (kx_tunnel_label). */
 struct kx_flow_key {
 	uint8_t a[16], b[16];
 	uint16_t pa, pb;
 	uint16_t vlan;
 	uint8_t ip_version, proto;
+	uint32_t tunnel_id;
+	uint8_t tunnel;     /* enum kx_tunnel */
+	uint8_t pad[3];     /* zero: keys are hashed and compared as words */
 };
 
 enum kx_flow_state {
@@ -35,7 +41,7 @@ enum kx_flow_state {
 
 struct kx_flow {
 	struct kx_flow_key key;
-	uint64_t first_us, last_us;
+	uint64_t last_us;
 	uint32_t hnext;     /* next slot in the bucket chain */
 	uint32_t lru_prev, lru_next;
 	uint32_t sess;      /* handshake context (engine's pool), KX_NONE if none */

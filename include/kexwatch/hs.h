@@ -93,6 +93,7 @@ struct kx_hs {
 	struct kx_addr client_ip, server_ip;
 	uint16_t client_port, server_port;
 	uint16_t vlan;          /* outermost VLAN id, 0 when untagged */
+	char tunnel[32];        /* outermost tunnel, e.g. vxlan:42; "" when none */
 	uint8_t transport;      /* IPPROTO_TCP or IPPROTO_UDP */
 	char protocol[12];      /* "tls", "quic", "ssh" */
 	char starttls[12];      /* TLS after an in-band upgrade: "smtp", "postgres", ... */

@@ -20,6 +20,7 @@
 
 #include "kexwatch/bufpool.h"
 #include "kexwatch/decode.h"
+#include "kexwatch/defrag.h"
 #include "kexwatch/dpi.h"
 #include "kexwatch/flow.h"
 #include "kexwatch/quic.h"
@@ -86,6 +87,7 @@ struct kx_engine {
 	kx_emit_fn emit;
 	void *emit_ctx;
 	struct kx_flow_table *ft;
+	struct kx_defrag *df; /* NULL with --defrag-memcap 0 */
 	struct kx_bufpool *pool;
 	struct kx_dpi *dpi;
 	struct kx_quic_ctx *qc;
@@ -110,6 +112,9 @@ void kx_engine_opts_default(struct kx_engine_opts *o)
 	o->max_msg_bytes = KX_DEFAULT_MAX_MSG_BYTES;
 	o->memcap = KX_DEFAULT_MEMCAP;
 	o->idle_timeout_s = KX_DEFAULT_IDLE_TIMEOUT_S;
+	o->defrag_memcap = KX_DEFAULT_DEFRAG_MEMCAP;
+	o->defrag_max_datagrams = KX_DEFAULT_DEFRAG_DATAGRAMS;
+	o->defrag_timeout_s = KX_DEFAULT_DEFRAG_TIMEOUT_S;
 }
 
 size_t kx_engine_flow_bytes(void)
@@ -138,6 +143,15 @@ struct kx_engine *kx_engine_new(const struct kx_engine_opts *o, struct kx_counte
 	e->idle_us = (uint64_t)o->idle_timeout_s * 1000000u;
 	e->sess_free = KX_NONE;
 	e->ft = kx_flow_table_new(o->max_flows);
+	if (o->defrag_memcap) {
+		e->df = kx_defrag_new(o->defrag_memcap, o->defrag_max_datagrams, o->defrag_timeout_s);
+		if (!e->df) {
+			snprintf(err, errlen, "cannot allocate %zu bytes / %u datagrams for IP reassembly",
+				 o->defrag_memcap, o->defrag_max_datagrams);
+			kx_engine_free(e);
+			return NULL;
+		}
+	}
 	e->pool = kx_bufpool_new(o->memcap);
 	/* calloc'd pools map zero pages: only contexts in use cost memory. */
 	e->sess = calloc(o->max_sessions ? o->max_sessions : 1, sizeof(*e->sess));
@@ -169,6 +183,7 @@ void kx_engine_free(struct kx_engine *e)
 		for (uint32_t i = 0; i < e->sess_used; i++)
 			kx_dpi_flow_reset(e->dpi_mem + (size_t)i * e->dpi_size);
 	kx_flow_table_free(e->ft);
+	kx_defrag_free(e->df);
 	kx_bufpool_free(e->pool);
 	kx_dpi_free(e->dpi);
 	kx_quic_ctx_free(e->qc);
@@ -186,7 +201,7 @@ size_t kx_engine_memory(const struct kx_engine *e)
 {
 	return (size_t)kx_flow_capacity(e->ft) * kx_engine_flow_bytes() +
 	       (size_t)e->sess_used * (sizeof(struct session) + e->dpi_size) +
-	       kx_bufpool_allocated(e->pool);
+	       kx_bufpool_allocated(e->pool) + (e->df ? kx_defrag_memory(e->df) : 0);
 }
 
 /* ---- handshake contexts ---- */
@@ -285,6 +300,7 @@ static void fill_endpoints(struct kx_hs *hs, const struct kx_flow *f)
 	hs->client_port = a_is_client ? k->pa : k->pb;
 	hs->server_port = a_is_client ? k->pb : k->pa;
 	hs->vlan = k->vlan;
+	kx_tunnel_label(k->tunnel, k->tunnel_id, hs->tunnel, sizeof(hs->tunnel));
 	hs->transport = k->proto;
 }
 
@@ -965,6 +981,7 @@ struct decoded {
 	uint32_t hash;
 	int dir;
 	bool ok;
+	bool frag;  /* an IP fragment: for the defragmenter, no key yet */
 };
 
 static void decode_frame(struct kx_engine *e, int link, const struct kx_frame *fr, uint64_t num,
@@ -974,18 +991,49 @@ static void decode_frame(struct kx_engine *e, int link, const struct kx_frame *f
 	c->packets++;
 	c->bytes += fr->wirelen;
 	c->captured_bytes += fr->caplen;
-	d->ok = kx_decode(link, fr->data, fr->caplen, &d->p, c) == KX_DECODE_OK;
-	if (!d->ok)
+	enum kx_decode_rc rc = kx_decode(link, fr->data, fr->caplen, &d->p, c);
+	d->ok = rc == KX_DECODE_OK;
+	d->frag = rc == KX_DECODE_FRAGMENT;
+	if (!d->ok && !d->frag)
 		return;
 	d->p.ts_us = fr->ts_us;
 	d->p.num = num;
 	d->p.source_id = source_id;
 	d->p.wire_len = fr->wirelen;
+	if (!d->ok)
+		return;
 	kx_flow_key_from_pkt(&d->p, &d->key, &d->dir);
 	d->hash = kx_flow_hash(e->ft, &d->key);
 }
 
 static void packet(struct kx_engine *e, struct decoded *d);
+
+/* A fragment: when it completes its datagram, the datagram goes on as a
+ * packet of its own, with the fragment's number and time. A datagram can
+ * hold a tunnel whose inner packet is a fragment again: each round peels
+ * at least one tunnel, so the loop is bounded by the tunnel depth. */
+static void fragment(struct kx_engine *e, struct decoded *d)
+{
+	if (!e->df) {
+		e->c->skip_ip_fragment++;
+		return;
+	}
+	for (int round = 0; round <= KX_MAX_TUNNEL_DEPTH; round++) {
+		const uint8_t *ip;
+		uint32_t len;
+		if (!kx_defrag_add(e->df, &d->p, e->c, &ip, &len))
+			return;
+		enum kx_decode_rc rc = kx_decode_datagram(ip, len, &d->p, e->c);
+		if (rc == KX_DECODE_OK) {
+			kx_flow_key_from_pkt(&d->p, &d->key, &d->dir);
+			d->hash = kx_flow_hash(e->ft, &d->key);
+			packet(e, d);
+			return;
+		}
+		if (rc != KX_DECODE_FRAGMENT)
+			return;
+	}
+}
 
 void kx_engine_packet(struct kx_engine *e, int link, const struct kx_frame *fr, uint64_t num,
 		      uint32_t source_id)
@@ -994,6 +1042,8 @@ void kx_engine_packet(struct kx_engine *e, int link, const struct kx_frame *fr, 
 	decode_frame(e, link, fr, num, source_id, &d);
 	if (d.ok)
 		packet(e, &d);
+	else if (d.frag)
+		fragment(e, &d);
 }
 
 void kx_engine_packets(struct kx_engine *e, int link, const struct kx_frame *fr, int n,
@@ -1012,6 +1062,8 @@ void kx_engine_packets(struct kx_engine *e, int link, const struct kx_frame *fr,
 			kx_flow_prefetch_flow(e->ft, d[i + 4].hash);
 		if (d[i].ok)
 			packet(e, &d[i]);
+		else if (d[i].frag)
+			fragment(e, &d[i]); /* in order: its datagram may complete here */
 	}
 }
 
@@ -1085,6 +1137,8 @@ void kx_engine_tick(struct kx_engine *e, uint64_t now_us)
 	if (now_us > e->now_us)
 		e->now_us = now_us;
 	expire_idle(e, NULL, 4096);
+	if (e->df)
+		kx_defrag_expire(e->df, e->now_us, e->c);
 }
 
 void kx_engine_finish(struct kx_engine *e, enum kx_reason reason)
@@ -1092,4 +1146,6 @@ void kx_engine_finish(struct kx_engine *e, enum kx_reason reason)
 	struct kx_flow *f;
 	while ((f = kx_flow_oldest(e->ft)) != NULL)
 		flow_end(e, f, reason);
+	if (e->df)
+		kx_defrag_flush(e->df, e->c);
 }

@@ -127,12 +127,22 @@ int main(void)
 		      c.skip_ip_malformed >= 1,
 	      "IHL below 5");
 
-	/* Fragments are counted and skipped. */
+	/* Fragments are described for the defragmenter; one cut short is skipped. */
 	eth(&w, NULL, 0, 0x0800);
-	ipv4_tcp(&w, 0, 10, 0);
+	ipv4_tcp(&w, 0, 16, 0);
 	w.b[14 + 6] = 0x20; /* MF */
-	CHECK(kx_decode(KX_LINK_ETHERNET, w.b, (uint32_t)w.n, &p, &c) == KX_DECODE_SKIP &&
-		      c.skip_ip_fragment == 1, "first fragment skipped");
+	CHECK(kx_decode(KX_LINK_ETHERNET, w.b, (uint32_t)w.n, &p, &c) == KX_DECODE_FRAGMENT &&
+		      p.frag.more && p.frag.offset == 0 && p.frag.id == 1 && p.frag.hdr_len == 20 &&
+		      p.proto == 6 && p.payload_len == 36 && p.payload == w.b + 14 + 20 &&
+		      p.l3 == w.b + 14 && p.l3_len == 56,
+	      "first fragment described");
+	w.b[14 + 6] = 0x01; /* offset 256 * 8, last */
+	w.b[14 + 7] = 0x00;
+	CHECK(kx_decode(KX_LINK_ETHERNET, w.b, (uint32_t)w.n, &p, &c) == KX_DECODE_FRAGMENT &&
+		      !p.frag.more && p.frag.offset == 2048,
+	      "last fragment described");
+	CHECK(kx_decode(KX_LINK_ETHERNET, w.b, (uint32_t)w.n - 1, &p, &c) == KX_DECODE_SKIP &&
+		      c.skip_ip_fragment == 1, "fragment cut by the snap length skipped");
 
 	/* IPv6 with hop-by-hop and destination options before TCP. */
 	w.n = 0;
