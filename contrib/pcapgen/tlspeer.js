@@ -10,6 +10,7 @@
 //        [--connected FILE --go FILE]   (TCP connect, then wait for FILE before TLS)
 //        [--fd N]                       (use an already connected socket fd)
 //        [--timeout MS] [--parallel K]  (K clients at once, SNI may contain %d)
+//        [--local-port N]               (bind the client socket to this port)
 //
 // The server answers every request with a short fixed response and closes.
 // Everything is logged as one JSON line per connection on stdout.
@@ -97,6 +98,7 @@ if (role === 'server') {
       let sock = null;
       const start = (rawSocket) => {
         if (rawSocket) o.socket = rawSocket; else { o.host = opt.host; o.port = Number(opt.port); }
+        if (!rawSocket && opt['local-port']) o.localPort = Number(opt['local-port']);
         sock = tls.connect(o, () => {
           info.protocol = sock.getProtocol();
           info.cipher = sock.getCipher().standardName;
@@ -114,7 +116,9 @@ if (role === 'server') {
       if (opt.fd !== undefined) {
         start(new net.Socket({ fd: Number(opt.fd), readable: true, writable: true }));
       } else if (opt.go) {
-        const raw = net.connect({ host: opt.host, port: Number(opt.port) }, async () => {
+        const co = { host: opt.host, port: Number(opt.port) };
+        if (opt['local-port']) co.localPort = Number(opt['local-port']);
+        const raw = net.connect(co, async () => {
           if (opt.connected) fs.writeFileSync(opt.connected, 'connected\n');
           await waitFile(opt.go);
           start(raw);

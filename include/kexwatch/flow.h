@@ -22,7 +22,9 @@
  * directions of a connection find the same entry. The outermost tunnel and
  * its id keep tenants with the same inner addresses apart (two VXLAN VNIs);
  * its kind has a byte of its own because a GRE key uses all 32 bits of the
- * id, and the label of a row is rebuilt from the two (kx_tunnel_label). */
+ * id. MPLS is the exception: labels are chosen per direction by the next
+ * hop (RFC 3031 section 3.4), so its id stays out of the key (0) and only
+ * the flow remembers it (tunnel_tag). */
 struct kx_flow_key {
 	uint8_t a[16], b[16];
 	uint16_t pa, pb;
@@ -50,6 +52,8 @@ struct kx_flow {
 	uint8_t client;     /* 0: "a" is the client, 1: "b", 2: not known yet */
 	uint8_t syn_mask;   /* bit d: SYN seen from side d */
 	uint8_t fin_mask;   /* bit d: FIN seen from side d */
+	uint32_t tunnel_tag; /* tunnel id of the packet that opened the flow: with
+			      * key.tunnel, the row's label (kx_tunnel_label) */
 };
 
 struct kx_flow_table;

@@ -300,7 +300,7 @@ static void fill_endpoints(struct kx_hs *hs, const struct kx_flow *f)
 	hs->client_port = a_is_client ? k->pa : k->pb;
 	hs->server_port = a_is_client ? k->pb : k->pa;
 	hs->vlan = k->vlan;
-	kx_tunnel_label(k->tunnel, k->tunnel_id, hs->tunnel, sizeof(hs->tunnel));
+	kx_tunnel_label(k->tunnel, f->tunnel_tag, hs->tunnel, sizeof(hs->tunnel));
 	hs->transport = k->proto;
 }
 
@@ -1092,6 +1092,7 @@ static void packet(struct kx_engine *e, struct decoded *d)
 		f = flow_new(e, key);
 		if (!f)
 			return;
+		f->tunnel_tag = p->tunnel_id;
 	} else {
 		kx_flow_touch(e->ft, f, p->ts_us);
 	}

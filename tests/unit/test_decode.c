@@ -681,6 +681,24 @@ static void test_tunnels(void)
 	      "VNI 42 and 43 give different flow keys");
 	CHECK(memcmp(&k42, &kback, sizeof(k42)) == 0 && d42 != dback,
 	      "both directions in VNI 42 give one key");
+	/* MPLS labels differ per direction: the key has the kind, not the label. */
+	struct wr m1, m2;
+	eth(&m1, NULL, 0, 0x8847);
+	put32(&m1, 100u << 12 | 0x100 | 64);
+	memcpy(m1.b + m1.n, back.b + 14 + 20 + 8 + 8 + 14, back.n - (14 + 20 + 8 + 8 + 14));
+	m1.n += back.n - (14 + 20 + 8 + 8 + 14);
+	m2 = m1;
+	m2.b[14 + 2] = 0x51; /* label 101: 0x00065 << 12 | S | TTL 64 */
+	struct kx_flow_key km1, km2;
+	int dm1, dm2;
+	CHECK(kx_decode(KX_LINK_ETHERNET, m1.b, (uint32_t)m1.n, &p, &c) == KX_DECODE_OK &&
+		      p.tunnel_id == 100, "MPLS label 100 decoded");
+	kx_flow_key_from_pkt(&p, &km1, &dm1);
+	CHECK(kx_decode(KX_LINK_ETHERNET, m2.b, (uint32_t)m2.n, &p, &c) == KX_DECODE_OK &&
+		      p.tunnel_id == 101, "MPLS label 101 decoded");
+	kx_flow_key_from_pkt(&p, &km2, &dm2);
+	CHECK(memcmp(&km1, &km2, sizeof(km1)) == 0 && km1.tunnel == KX_TUN_MPLS && km1.tunnel_id == 0,
+	      "MPLS: labels 100 and 101 give one key (kind only)");
 	eth(&w, NULL, 0, 0x0800);
 	ipv4_tcp(&w, 0, 4, 0);
 	CHECK(kx_decode(KX_LINK_ETHERNET, w.b, (uint32_t)w.n, &p, &c) == KX_DECODE_OK &&
