@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Derive the expected per-handshake values of every capture in pcaps/ with
 tshark, cross-check them against what each generator intended (MANIFEST in
-manifest.py) and write pcaps/expected.tsv and pcaps/README.md.
+manifest.py) and write pcaps/expected.tsv, pcaps/expected-tunnel.tsv (the
+outermost tunnel of each handshake that has one) and pcaps/README.md.
 
 usage: expected.py [--pcaps DIR] [--check-only] [FILE...]
 """
@@ -9,6 +10,7 @@ import os
 import struct
 import subprocess
 import sys
+import tempfile
 import xml.etree.ElementTree as ET
 from collections import Counter, OrderedDict
 
@@ -23,6 +25,10 @@ TSHARK_PREFS = ['-o', 'tcp.reassemble_out_of_order:TRUE', '-o', 'tcp.desegment_t
 COLUMNS = ['file', 'client_ip', 'client_port', 'server_ip', 'server_port', 'sni', 'version',
            'offered_groups', 'key_shares', 'hrr', 'hrr_group', 'selected_group', 'cipher_suite',
            'ch_segments', 'first_ch_frame', 'sh_frame', 'expected_verdict']
+
+# expected-tunnel.tsv: one line per handshake inside a tunnel (first_ch_frame
+# tells apart two tenants with the same ports).
+TUNNEL_COLUMNS = ['file', 'first_ch_frame', 'client_port', 'server_port', 'tunnel']
 
 LINKTYPES = {0: 'NULL (BSD loopback, DLT_NULL)', 1: 'EN10MB (Ethernet)', 101: 'RAW (raw IP, DLT_RAW)',
              113: 'LINUX_SLL (cooked v1)', 276: 'LINUX_SLL2 (cooked v2)', 12: 'RAW (raw IP)'}
@@ -66,6 +72,44 @@ def first(elem, name, attr='show'):
     return None
 
 
+def innermost_addrs(pkt):
+    """source and destination of the last IP header: the inner one in a tunnel"""
+    src = dst = None
+    for p in pkt:
+        if p.tag == 'proto' and p.get('name') in ('ip', 'ipv6'):
+            src, dst = first(p, p.get('name') + '.src'), first(p, p.get('name') + '.dst')
+    return src, dst
+
+
+IP_IN_IP = {('ip', 'ip'): 'ipip', ('ip', 'ipv6'): '6in4', ('ipv6', 'ip'): '4in6', ('ipv6', 'ipv6'): '6in6'}
+
+
+def tunnel_label(pkt):
+    """kexwatch's label of the outermost tunnel in a packet, as tshark decodes it ('' when none)"""
+    protos = [p for p in pkt if p.tag == 'proto']
+    for i, p in enumerate(protos):
+        n = p.get('name')
+        nxt = protos[i + 1].get('name') if i + 1 < len(protos) else None
+        if n == 'vxlan':
+            return f'vxlan:{int(first(p, "vxlan.vni"), 0)}'
+        if n == 'geneve':
+            return f'geneve:{int(first(p, "geneve.vni"), 0)}'
+        if n == 'gre':
+            proto, key = first(p, 'gre.proto'), first(p, 'gre.key')
+            if proto in ('0x88be', '0x22eb'):
+                sid = first(protos[i + 1], 'erspan.spanid') if nxt == 'erspan' else None
+                return f'erspan:{int(sid, 0)}' if sid is not None else 'erspan'
+            kind = 'gretap' if proto == '0x6558' else 'gre'
+            return f'{kind}:key={int(key, 0)}' if key is not None else kind
+        if n == 'mpls':
+            return f'mpls:{int(first(p, "mpls.label"), 0)}'
+        if n == 'pppoes':
+            return f'pppoe:0x{int(first(p, "pppoe.session_id"), 0):04x}'
+        if (n, nxt) in IP_IN_IP:
+            return IP_IN_IP[(n, nxt)]
+    return ''
+
+
 def parse_hs(h):
     """One tls.handshake element -> dict"""
     d = {'type': int(first(h, 'tls.handshake.type') or -1)}
@@ -105,15 +149,15 @@ def tshark_handshakes(path):
     seqs = {}
     for pkt in root.iter('packet'):
         fno = int(first(pkt, 'frame.number'))
-        src = first(pkt, 'ip.src') or first(pkt, 'ipv6.src')
-        dst = first(pkt, 'ip.dst') or first(pkt, 'ipv6.dst')
-        # innermost IP header wins for tunnels; we have none, so the first is fine
+        src, dst = innermost_addrs(pkt)   # the inner connection of a tunnel
         sport = first(pkt, 'tcp.srcport')
         dport = first(pkt, 'tcp.dstport')
         stream = int(first(pkt, 'tcp.stream'))
         segs = [int(f.get('show')) for f in fields(pkt, 'tcp.segment')]
         st = streams.setdefault(stream, {'data_frames': [], 'msgs': [], 'first': (src, sport, dst, dport),
-                                         'fin_from': set(), 'rst': False})
+                                         'fin_from': set(), 'rst': False,
+                                         # kexwatch names a flow by its first packet's tunnel
+                                         'tunnel': tunnel_label(pkt)})
         if first(pkt, 'tcp.flags.reset') in ('1', 'True'):
             st['rst'] = True
         if first(pkt, 'tcp.flags.fin') in ('1', 'True'):
@@ -164,7 +208,8 @@ def rows_for(path):
                                         sni='', version='', offered_groups='', key_shares='', hrr='0',
                                         hrr_group='', selected_group='', cipher_suite='',
                                         ch_segments='0', first_ch_frame=str(f0[0]), sh_frame='',
-                                        expected_verdict='incomplete/gap', _stream=sid, _chs=[], _sh=None))
+                                        expected_verdict='incomplete/gap', tunnel=st['tunnel'],
+                                        _stream=sid, _chs=[], _sh=None))
             continue
         ch0 = chs[0]
         srv = [m for m in msgs if m['type'] == 2]
@@ -223,8 +268,29 @@ def rows_for(path):
             ch_segments=';'.join(str(len(c['segs'])) for c in chs),
             first_ch_frame=';'.join(str(c['segs'][0]) for c in chs),
             sh_frame=str(sh['segs'][0]) if sh else '', expected_verdict=verdict,
-            _stream=sid, _chs=chs, _sh=sh, _hrr=hrr))
+            tunnel=st['tunnel'], _stream=sid, _chs=chs, _sh=sh, _hrr=hrr))
     return rows
+
+
+def split_rows(path, fld, reader):
+    """Rows of a capture whose connections tshark cannot tell apart (the same
+    inner addresses and ports in two tunnels at once): each value of field
+    fld is read from a capture of its own packets, frame numbers mapped back."""
+    cmd = ['tshark', '-n', '-r', path, '-T', 'fields', '-e', fld]
+    vals = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=True,
+                          text=True).stdout.splitlines()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for v in sorted({x for x in vals if x}, key=lambda x: int(x, 0)):
+            frames = [i + 1 for i, x in enumerate(vals) if x == v]
+            sub = os.path.join(tmp, os.path.basename(path))
+            subprocess.run(['tshark', '-n', '-r', path, '-Y', f'{fld} == {v}', '-w', sub],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+            for r in reader(sub):
+                for k in ('first_ch_frame', 'sh_frame'):
+                    r[k] = ';'.join(str(frames[int(x) - 1]) for x in r[k].split(';') if x)
+                rows.append(r)
+    return sorted(rows, key=lambda r: int(r['first_ch_frame'].split(';')[0]))
 
 
 # ---- QUIC (files named quic-*): tshark decrypts Initial packets itself ----
@@ -243,8 +309,7 @@ def tshark_quic(path):
     conns = OrderedDict()
     for pkt in root.iter('packet'):
         fno = int(first(pkt, 'frame.number'))
-        src = first(pkt, 'ip.src') or first(pkt, 'ipv6.src')
-        dst = first(pkt, 'ip.dst') or first(pkt, 'ipv6.dst')
+        src, dst = innermost_addrs(pkt)
         sport, dport = first(pkt, 'udp.srcport'), first(pkt, 'udp.dstport')
         key = tuple(sorted([(src, sport), (dst, dport)]))
         quics = [p for p in pkt if p.tag == 'proto' and p.get('name') == 'quic']
@@ -274,7 +339,7 @@ def tshark_quic(path):
                 continue  # not the start of a connection we can read
             c = conns[key] = {'client': (src, sport), 'server': (dst, dport),
                               'side': {'c': [], 's': []}, 'msgs': {'c': [], 's': []},
-                              'versions': set()}
+                              'versions': set(), 'tunnel': tunnel_label(pkt)}
         side = 'c' if (src, sport) == c['client'] else 's'
         c['versions'].update(v for v in versions if v)
         for off, ln in crypto:
@@ -592,9 +657,34 @@ def quic_rows_for(path):
                                  for m in chs),
             first_ch_frame=';'.join(str(quic_covering(c['side']['c'], m['at'])) for m in chs),
             sh_frame=str(quic_covering(c['side']['s'], sh['at'])) if sh else '',
-            expected_verdict=verdict, _versions=sorted(c['versions']), _chs=chs, _sh=sh, _hrr=hrr,
+            expected_verdict=verdict, tunnel=c.get('tunnel', ''), _versions=sorted(c['versions']),
+            _chs=chs, _sh=sh, _hrr=hrr,
             _from_python=c.get('from_python', []), _problems=problems))
     return rows
+
+
+def check_fragments(path, count, order):
+    """count IP fragments in the capture, every datagram's in `order`
+    ('in-order': rising offsets, 'reversed': falling)"""
+    cols = ['ip.id', 'ip.frag_offset', 'ip.flags.mf', 'ipv6.fraghdr.ident', 'ipv6.fraghdr.offset',
+            'ipv6.fraghdr.more']
+    cmd = ['tshark', '-n', '-r', path, '-E', 'occurrence=a', '-T', 'fields'] + \
+        [x for c in cols for x in ('-e', c)]
+    out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=True, text=True).stdout
+    dgrams, n = {}, 0
+    for line in out.splitlines():
+        v = [x.split(',') if x else [] for x in (line.split('\t') + [''] * 6)[:6]]
+        for ids, offs, mfs in ((v[0], v[1], v[2]), (v[3], v[4], v[5])):
+            for i, o, mf in zip(ids, offs, mfs):
+                if int(o) > 0 or mf in ('1', 'True'):
+                    dgrams.setdefault(i, []).append(int(o))
+                    n += 1
+    if n != count:
+        return f'{n} IP fragments, want {count}'
+    for i, offs in dgrams.items():
+        want = sorted(offs, reverse=order == 'reversed')
+        if offs != want:
+            return f'fragments of datagram {i} at offsets {offs}: not {order}'
 
 
 def main():
@@ -612,10 +702,16 @@ def main():
     info = {}
     for f in files:
         path = os.path.join(pdir, f)
-        rows = quic_rows_for(path) if f.startswith('quic-') else rows_for(path)
+        m = manifest.CAPTURES.get(f)
+        reader = quic_rows_for if f.startswith('quic-') else rows_for
+        if (m or {}).get('split'):
+            rows = split_rows(path, m['split'], reader)
+            for r in rows:
+                r['file'] = f
+        else:
+            rows = reader(path)
         fmt, lt = linktype(path)
         info[f] = (fmt, lt, os.path.getsize(path))
-        m = manifest.CAPTURES.get(f)
         if m is None:
             failures.append(f'{f}: not in manifest')
         else:
@@ -632,6 +728,10 @@ def main():
                     failures.append(f'{f}: {msg}')
             if m.get('linktype') is not None and lt != m['linktype']:
                 failures.append(f'{f}: linktype {lt} != {m["linktype"]}')
+            if m.get('frags'):
+                msg = check_fragments(path, *m['frags'])
+                if msg:
+                    failures.append(f'{f}: {msg}')
         allrows.extend(rows)
         print(f'{f}: {len(rows)} handshake(s) ' + ', '.join(f'{k}={v}' for k, v in
               sorted(Counter(r["expected_verdict"] for r in rows).items())), file=sys.stderr)
@@ -642,6 +742,11 @@ def main():
             out.write('\t'.join(COLUMNS) + '\n')
             for r in allrows:
                 out.write('\t'.join(str(r[c]) for c in COLUMNS) + '\n')
+        with open(os.path.join(pdir, 'expected-tunnel.tsv'), 'w') as out:
+            out.write('\t'.join(TUNNEL_COLUMNS) + '\n')
+            for r in allrows:
+                if r.get('tunnel'):
+                    out.write('\t'.join(str(r[c]) for c in TUNNEL_COLUMNS) + '\n')
         import readme
         readme.write(pdir, files, allrows, info)
     return 1 if failures else 0

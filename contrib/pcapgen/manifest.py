@@ -44,9 +44,12 @@ CAPTURES = {}
 ORDER = []
 
 
-def cap(name, how, verdicts, checks=(), linktype=ETH, notes=''):
+def cap(name, how, verdicts, checks=(), linktype=ETH, notes='', split=None, frags=None):
+    """split: a tshark field whose values tell apart connections tshark would mix
+    (read one value at a time); frags: (IP fragments in the capture, 'in-order'|'reversed')"""
     ORDER.append(name)
-    CAPTURES[name] = dict(how=how, verdicts=verdicts, checks=list(checks), linktype=linktype, notes=notes)
+    CAPTURES[name] = dict(how=how, verdicts=verdicts, checks=list(checks), linktype=linktype, notes=notes,
+                          split=split, frags=frags)
 
 
 N24 = 'Node 24.11.0 (OpenSSL 3.5.4)'
@@ -239,3 +242,102 @@ cap('quic-chromium-hybrid-synthetic.pcap',
     'accepts the ServerHello (it ACKs it and sends Handshake-level probes under the keys derived from the '
     'hybrid secret, no alert) and is stopped a second later. No QUIC server available here selects a hybrid group',
     ['hybrid'], [sel('0x11ec'), ks('0x11ec,0x001d'), min_segments(2), agree, versions('0x00000001')])
+
+
+# ---- tunnels and IP fragments (contrib/pcapgen/tunnels.sh); the tunnel
+# label each handshake must carry goes to expected-tunnel.tsv ----
+def tunnels(*labels):
+    def c(rows):
+        got = [r.get('tunnel', '') for r in rows]
+        if got != list(labels):
+            return f'tunnels {got} != {list(labels)}'
+    return c
+
+
+def same_tuple(rows):
+    if len({(r['client_ip'], r['client_port'], r['server_ip'], r['server_port']) for r in rows}) != 1:
+        return 'the tenants do not share addresses and ports'
+
+
+UNDER = 'underlay 198.18.1.1 -> 198.18.1.2 (veth, MTU 1500), captured on the client side of it'
+ENCAP = ('contrib/pcapgen/tunnel_encap.py on a TUN/TAP device in each namespace (this kernel has no driver for it); '
+         'the kernel builds the outer IP headers')
+cap('tunnel-vxlan-2tenants.pcap',
+    f'Kernel VXLAN (ip link add ... type vxlan dstport 4789), {UNDER}. Two tenants, VNI 42 and VNI 43, each in '
+    f'namespaces of their own with the SAME inner addresses (198.18.0.10 -> 198.18.0.20) and ports (client port 40443 '
+    f'bound by --local-port); {N24} client -> {N24} server in each, both ClientHellos sent at the same moment, so the '
+    f'two connections interleave. tshark mixes them (its TCP conversations ignore the VNI): expected.py reads each VNI '
+    f'from a capture of its own packets',
+    ['hybrid', 'hybrid'], [sel('0x11ec', '0x11ec'), tunnels('vxlan:42', 'vxlan:43'), same_tuple,
+                           field('sni', 'tenant42.kx.test', 'tenant43.kx.test')], split='vxlan.vni')
+cap('tunnel-geneve.pcap',
+    f'GENEVE (UDP 6081, VNI 7, one option TLV class 0xff01 type 1, Ethernet inside) by {ENCAP} (UDP socket: outer '
+    f'IP/UDP by the kernel); {N24} client -> {N24} server, {UNDER}',
+    ['hybrid'], [sel('0x11ec'), tunnels('geneve:7')])
+cap('tunnel-gre-key-seq.pcap',
+    f'GRE with checksum, key 5 and sequence numbers (RFC 2784/2890), IPv4 inside, by {ENCAP} (raw IP socket, '
+    f'protocol 47); {N24} client -> {N24} server, {UNDER}',
+    ['hybrid'], [sel('0x11ec'), tunnels('gre:key=5')])
+cap('tunnel-gretap.pcap',
+    f'GRE protocol 0x6558 (transparent Ethernet bridging, "gretap"), no options, by {ENCAP}; {N24} client -> {N24} '
+    f'server, {UNDER}',
+    ['hybrid'], [sel('0x11ec'), tunnels('gretap')])
+cap('tunnel-erspan2.pcap',
+    f'ERSPAN type II (GRE 0x88be with sequence numbers, ERSPAN header version 1, session 7), Ethernet inside, both '
+    f'directions, as a Linux erspan device would carry them, by {ENCAP}; {N24} client -> {N24} server, {UNDER}',
+    ['hybrid'], [sel('0x11ec'), tunnels('erspan:7')])
+cap('tunnel-erspan3.pcap',
+    f'ERSPAN type III (GRE 0x22eb, version 2, session 8, timestamps in 100 ns, hardware id 1, direction bit, the '
+    f'optional platform-specific subheader: platform id 3, port index 1), Ethernet inside, by {ENCAP}; {N24} client '
+    f'-> {N24} server, {UNDER}',
+    ['hybrid'], [sel('0x11ec'), tunnels('erspan:8')])
+cap('tunnel-ipip.pcap', f'IPv4 in IPv4 (protocol 4) by {ENCAP}; {N24} client -> {N24} server, {UNDER}',
+    ['hybrid'], [sel('0x11ec'), tunnels('ipip')])
+cap('tunnel-6in4.pcap',
+    f'IPv6 (fd00:6b78::10 -> ::20) in IPv4 (protocol 41) by {ENCAP}; {N24} client -> {N24} server, {UNDER}',
+    ['hybrid'], [sel('0x11ec'), tunnels('6in4')])
+cap('tunnel-4in6.pcap',
+    f'IPv4 in IPv6 (next header 4; underlay fd00:6b78:1::1 -> ::2) by {ENCAP}; {N24} client -> {N24} server',
+    ['hybrid'], [sel('0x11ec'), tunnels('4in6')])
+cap('tunnel-6in6.pcap',
+    f'IPv6 in IPv6 (next header 41; underlay fd00:6b78:1::1 -> ::2) by {ENCAP}; {N24} client -> {N24} server',
+    ['hybrid'], [sel('0x11ec'), tunnels('6in6')])
+cap('tunnel-mpls.pcap',
+    f'MPLS (ethertype 0x8847), two-label stack: client -> server 100 over 200, server -> client 101 over 201 '
+    f'(labels are per direction), IPv4 inside. Frames built whole (Ethernet too) by contrib/pcapgen/tunnel_encap.py '
+    f'and sent with an AF_PACKET socket on the underlay veth (no outer IP); {N24} client -> {N24} server. The row '
+    f'is named by the label of the packet that opened the flow (the SYN)',
+    ['hybrid'], [sel('0x11ec'), tunnels('mpls:100')])
+cap('tunnel-pppoe.pcap',
+    f'PPPoE session stage (ethertype 0x8864, session 0x1234, PPP protocol 0x0021), IPv4 inside; frames built whole '
+    f'by contrib/pcapgen/tunnel_encap.py on an AF_PACKET socket, no discovery stage (the session is taken as set '
+    f'up); {N24} client -> {N24} server',
+    ['hybrid'], [sel('0x11ec'), tunnels('pppoe:0x1234')])
+cap('frag-ipv4-router.pcap',
+    f'{N24} client (net.ipv4.ip_no_pmtu_disc=1: DF clear) -> router namespace -> 576-MTU link -> {N24} server '
+    f'198.18.3.20 (MTU 576, route advmss 1460, so the client sends 1448-byte segments). The router\'s kernel '
+    f'fragments the first ClientHello segment into 3 fragments, in order. Captured at the server',
+    ['hybrid'], [sel('0x11ec'), field('ch_segments', '2')], frags=(3, 'in-order'))
+cap('frag-ipv4-reordered.pcap',
+    f'as frag-ipv4-router.pcap, with contrib/pcapgen/relay.py (--mangle reverse-frags) between the router and the '
+    f'server: every fragmented datagram\'s fragments are sent last first, so the fragment at offset 0 completes it',
+    ['hybrid'], [sel('0x11ec'), field('ch_segments', '2')], frags=(3, 'reversed'))
+cap('quic-chromium-ipv6-fragments.pcap',
+    f'QUIC v1 over IPv6 fragments made by the sending kernel: {CHROMIUM} -> contrib/pcapgen/udp_relay6.py in the '
+    f'client namespace (its upstream socket: IPV6_MTU_DISCOVER = IPV6_PMTUDISC_DONT and an 8-byte hop-by-hop '
+    f'header, IPV6_HOPOPTS) -> 1280-MTU veth -> {NGTCP2}. Chromium\'s two 1238-byte Initials become 1286-byte '
+    f'packets: each is sent as 2 fragments, the Fragment header after the hop-by-hop header. The relay does not '
+    f'touch the datagrams\' bytes; the server sees the relay\'s port',
+    ['classical/server-declined'], [sel('0x001d'), ks('0x11ec,0x001d'), min_segments(2), agree,
+                                    versions('0x00000001')], frags=(4, 'in-order'))
+cap('frag-vxlan-outer.pcap',
+    f'a tunnel inside fragments: kernel VXLAN (VNI 44) with device MTU 1500 on the 1500-MTU underlay and inner '
+    f'DF clear (ip_no_pmtu_disc=1): full-size inner frames do not fit with the 50 bytes of VXLAN, so the kernel '
+    f'fragments the outer UDP packets; {N24} client -> {N24} server',
+    ['hybrid'], [sel('0x11ec'), tunnels('vxlan:44')], frags=(4, 'in-order'))
+cap('frag-in-gre.pcap',
+    f'fragments inside a tunnel: {N24} client (DF clear) -> router namespace whose GRE tunnel device (key 5, '
+    f'sequence numbers; {ENCAP}) has MTU 576: the router\'s kernel fragments the ClientHello segment to fit and each '
+    f'fragment travels in a GRE packet of its own -> tunnel end and {N24} server 198.18.3.20. Captured on the '
+    f'router\'s underlay interface',
+    ['hybrid'], [sel('0x11ec'), tunnels('gre:key=5')], frags=(3, 'in-order'))

@@ -254,8 +254,77 @@ t_frag6() {
      --port 443 --server "$KX_S6" --ready "$ready"
   local i; for i in $(seq 100); do [ -e "$ready" ] && break; sleep 0.05; done
   [ -e "$ready" ] || kx_die "udp_relay6.py did not start"
-  kx_cap_start cap kxt-c vc0 "$KX_OUT/frag-ipv6-quic.pcap"
+  kx_cap_start cap kxt-c vc0 "$KX_OUT/quic-chromium-ipv6-fragments.pcap"
   kx_chromium_get kxt-c quic-frag6.kx.test 443 $KX_C6
   kx_cap_stop "$cap"
   cat "$KX_WORK/udprelay.log" >&2
+}
+
+KX_TARGETS+=(frag_vxlan_outer frag_in_gre)
+# A tunnel inside fragments: kernel VXLAN (VNI 44) whose device MTU is 1500
+# on a 1500-MTU underlay, the inner stacks with net.ipv4.ip_no_pmtu_disc=1
+# (inner DF clear): a full-size inner frame plus the 50 bytes of VXLAN
+# encapsulation does not fit, and the kernel fragments the outer UDP packet
+# (no "dev" for the VXLAN devices: with one the kernel refuses that MTU).
+t_frag_vxlan_outer() {
+  kxt_underlay
+  kx_in kxt-c ip link add vx44 type vxlan id 44 dstport 4789 local $KXT_U4C remote $KXT_U4S
+  kx_in kxt-s ip link add vx44 type vxlan id 44 dstport 4789 local $KXT_U4S remote $KXT_U4C
+  kx_in kxt-c ip link set vx44 address 02:6b:78:00:00:10 mtu 1500
+  kx_in kxt-s ip link set vx44 address 02:6b:78:00:00:20 mtu 1500
+  kx_in kxt-c ip addr add $KX_C4/24 dev vx44
+  kx_in kxt-s ip addr add $KX_S4/24 dev vx44
+  local ns
+  for ns in kxt-c kxt-s; do
+    kx_noofload $ns vx44
+    kx_in $ns ip link set vx44 up
+    kx_in $ns sysctl -qw net.ipv4.ip_no_pmtu_disc=1
+  done
+  kx_settle
+  local srv cap
+  kx_server srv kxt-s --port 443 --count 1
+  kx_cap_start cap kxt-c uc0 "$KX_OUT/frag-vxlan-outer.pcap"
+  kx_client kxt-c --host $KX_S4 --port 443 --sni frag-vxlan.kx.test
+  kx_wait_pid "$srv" 5
+  kx_cap_stop "$cap"
+}
+
+# Fragments inside a tunnel: client (DF clear) -> router kxt-m whose GRE
+# tunnel device (userspace, key 5, sequence numbers) has MTU 576: the
+# router's kernel fragments the forwarded ClientHello segment to fit it and
+# each fragment travels in its own GRE packet to the server's tunnel end.
+# Captured on the router's underlay interface.
+t_frag_in_gre() {
+  KX_NS_C=kxt-c KX_NS_S=kxt-s KX_NS_M=kxt-m
+  trap kxt_cleanup EXIT
+  kxt_ns kxt-c; kxt_ns kxt-m; kxt_ns kxt-s
+  ip link add vc0 netns kxt-c type veth peer name vm0 netns kxt-m || kx_die veth
+  ip link add uc0 netns kxt-m type veth peer name us0 netns kxt-s || kx_die veth
+  kx_in kxt-c ip link set vc0 address 02:6b:78:00:00:10
+  kx_in kxt-m ip link set uc0 address $KXT_MACC
+  kx_in kxt-s ip link set us0 address $KXT_MACS
+  kx_noofload kxt-c vc0; kx_noofload kxt-m vm0; kx_noofload kxt-m uc0; kx_noofload kxt-s us0
+  kx_in kxt-c ip addr add $KX_C4/24 dev vc0
+  kx_in kxt-m ip addr add 198.18.0.1/24 dev vm0
+  kx_in kxt-m ip addr add $KXT_U4C/24 dev uc0
+  kx_in kxt-s ip addr add $KXT_U4S/24 dev us0
+  local d
+  for d in kxt-c:vc0 kxt-m:vm0 kxt-m:uc0 kxt-s:us0; do kx_in "${d%%:*}" ip link set "${d##*:}" up; done
+  kx_in kxt-m sysctl -qw net.ipv4.ip_forward=1
+  kx_in kxt-c sysctl -qw net.ipv4.ip_no_pmtu_disc=1
+  kx_in kxt-c ip route add default via 198.18.0.1
+  kxt_encap gre client kxt-m --local $KXT_U4C --remote $KXT_U4S
+  kxt_encap gre server kxt-s --local $KXT_U4S --remote $KXT_U4C
+  kx_in kxt-m ip link set kt0 mtu 576 up
+  kx_in kxt-m ip route add 198.18.3.0/24 dev kt0
+  kx_in kxt-s ip link set kt0 mtu 576 up
+  kx_in kxt-s ip addr add 198.18.3.20/32 dev kt0
+  kx_in kxt-s ip route add 198.18.0.0/24 dev kt0 advmss 1460
+  kx_settle
+  local srv cap
+  kx_server srv kxt-s --port 443 --count 1
+  kx_cap_start cap kxt-m uc0 "$KX_OUT/frag-in-gre.pcap"
+  kx_client kxt-c --host 198.18.3.20 --port 443 --sni frag-in-gre.kx.test
+  kx_wait_pid "$srv" 5
+  kx_cap_stop "$cap"
 }

@@ -2,7 +2,10 @@
 """Runs kexwatch on one capture and compares every handshake row, in the
 SQLite inventory and in the JSON events, with the expected values written
 down in pcaps/expected.tsv (cross-checked with tshark when the capture was
-made). Exits 1 on the first difference, printing all of them."""
+made). The outermost tunnel of each row is checked against
+expected-tunnel.tsv beside it ("" for rows not listed there) in the JSON key
+and the database column `tunnel`, where they exist. Exits 1 on the first
+difference, printing all of them."""
 import json
 import os
 import sqlite3
@@ -38,6 +41,21 @@ def load_expected(tsv, name):
             if row["file"] == name:
                 rows.append(row)
     return rows
+
+
+def load_tunnels(tsv, name):
+    """first_ch_frame -> (client_port, server_port, tunnel) of the capture's tunnelled handshakes"""
+    path = os.path.join(os.path.dirname(tsv), "expected-tunnel.tsv")
+    out = {}
+    if not os.path.exists(path):
+        return out
+    with open(path) as f:
+        for line in f:
+            cols = line.rstrip("\n").split("\t")
+            if len(cols) != 5 or cols[0] != name:
+                continue
+            out[cols[1]] = (int(cols[2]), int(cols[3]), cols[4])
+    return out
 
 
 def opt_int(s):
@@ -84,6 +102,10 @@ def main():
     expected = load_expected(tsv, name)
     if not expected:
         sys.exit(f"no expected rows for {name} in {tsv}")
+    tunnels = load_tunnels(tsv, name)
+    for frame in tunnels:
+        if frame not in {e["first_ch_frame"] for e in expected}:
+            sys.exit(f"expected-tunnel.tsv: {name} frame {frame} is no handshake of {tsv}")
     with tempfile.TemporaryDirectory() as tmp:
         db = os.path.join(tmp, "t.db")
         js = os.path.join(tmp, "t.jsonl")
@@ -97,6 +119,12 @@ def main():
         with open(js) as f:
             events = sorted((json.loads(l) for l in f), key=lambda e: e["pkt_first_ch"])
         errors = []
+        # The tunnel label: checked wherever kexwatch already writes it.
+        tunnel_where = [w for w, have in (("JSON", all("tunnel" in e for e in events) and events),
+                                          ("db", rows and "tunnel" in rows[0])) if have]
+        if len(tunnel_where) < 2:
+            print(f"{name}: note: no `tunnel` in the {' and the '.join(w for w in ('JSON', 'db') if w not in tunnel_where)}"
+                  f" output yet: expected-tunnel.tsv checked in {tunnel_where or 'neither'}")
         if len(rows) != len(expected):
             errors.append(f"{name}: {len(rows)} rows in the database, want {len(expected)}")
         if len(events) != len(rows):
@@ -122,6 +150,12 @@ def main():
                               f"got {(ev['protocol'], ev['transport'])}")
             if ev["starttls"] != (exp.get("starttls") or None):
                 errors.append(f"{where}: starttls: want {exp.get('starttls')!r}, got {ev['starttls']!r}")
+            tun = tunnels.get(exp["first_ch_frame"])
+            want_tunnel = tun[2] if tun else ""
+            if tun and (tun[0], tun[1]) != (int(exp["client_port"]), int(exp["server_port"])):
+                errors.append(f"{where}: expected-tunnel.tsv ports {tun[:2]} differ from expected.tsv")
+            if "JSON" in tunnel_where and (ev["tunnel"] or "") != want_tunnel:
+                errors.append(f"{where}: tunnel (json): want {want_tunnel!r}, got {ev['tunnel']!r}")
             compare(exp, ev, where + " (json)", errors)
             # The database row must say the same as the JSON event.
             row = next((r for r in rows if r["pkt_first_ch"] == ev["pkt_first_ch"]), None)
@@ -139,6 +173,8 @@ def main():
                 "pkt_first_ch": row["pkt_first_ch"],
             }
             compare(exp, dbv, where + " (db)", errors)
+            if "db" in tunnel_where and (row["tunnel"] or "") != want_tunnel:
+                errors.append(f"{where}: tunnel (db): want {want_tunnel!r}, got {row['tunnel']!r}")
         # Reading the same capture again adds nothing.
         p2 = subprocess.run([kexwatch, "read", "--db", db, "--sensor", "test", *extra, pcap],
                             capture_output=True, text=True)
