@@ -703,7 +703,7 @@ def main():
     for f in files:
         path = os.path.join(pdir, f)
         m = manifest.CAPTURES.get(f)
-        reader = quic_rows_for if f.startswith('quic-') else rows_for
+        reader = quic_rows_for if f.startswith('quic-') or (m or {}).get('quic') else rows_for
         if (m or {}).get('split'):
             rows = split_rows(path, m['split'], reader)
             for r in rows:

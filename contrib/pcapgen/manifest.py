@@ -44,12 +44,14 @@ CAPTURES = {}
 ORDER = []
 
 
-def cap(name, how, verdicts, checks=(), linktype=ETH, notes='', split=None, frags=None):
+def cap(name, how, verdicts, checks=(), linktype=ETH, notes='', split=None, frags=None, quic=False):
     """split: a tshark field whose values tell apart connections tshark would mix
-    (read one value at a time); frags: (IP fragments in the capture, 'in-order'|'reversed')"""
+    (read one value at a time); frags: (IP fragments in the capture, 'in-order'|'reversed');
+    quic: QUIC although not named quic-* (those are read by test_quic's own reader, which
+    does not reassemble IP fragments); its name must then end in -quic.pcap"""
     ORDER.append(name)
     CAPTURES[name] = dict(how=how, verdicts=verdicts, checks=list(checks), linktype=linktype, notes=notes,
-                          split=split, frags=frags)
+                          split=split, frags=frags, quic=quic)
 
 
 N24 = 'Node 24.11.0 (OpenSSL 3.5.4)'
@@ -322,14 +324,14 @@ cap('frag-ipv4-reordered.pcap',
     f'as frag-ipv4-router.pcap, with contrib/pcapgen/relay.py (--mangle reverse-frags) between the router and the '
     f'server: every fragmented datagram\'s fragments are sent last first, so the fragment at offset 0 completes it',
     ['hybrid'], [sel('0x11ec'), field('ch_segments', '2')], frags=(3, 'reversed'))
-cap('quic-chromium-ipv6-fragments.pcap',
+cap('frag-ipv6-quic.pcap',
     f'QUIC v1 over IPv6 fragments made by the sending kernel: {CHROMIUM} -> contrib/pcapgen/udp_relay6.py in the '
     f'client namespace (its upstream socket: IPV6_MTU_DISCOVER = IPV6_PMTUDISC_DONT and an 8-byte hop-by-hop '
     f'header, IPV6_HOPOPTS) -> 1280-MTU veth -> {NGTCP2}. Chromium\'s two 1238-byte Initials become 1286-byte '
     f'packets: each is sent as 2 fragments, the Fragment header after the hop-by-hop header. The relay does not '
     f'touch the datagrams\' bytes; the server sees the relay\'s port',
     ['classical/server-declined'], [sel('0x001d'), ks('0x11ec,0x001d'), min_segments(2), agree,
-                                    versions('0x00000001')], frags=(4, 'in-order'))
+                                    versions('0x00000001')], frags=(4, 'in-order'), quic=True)
 cap('frag-vxlan-outer.pcap',
     f'a tunnel inside fragments: kernel VXLAN (VNI 44) with device MTU 1500 on the 1500-MTU underlay and inner '
     f'DF clear (ip_no_pmtu_disc=1): full-size inner frames do not fit with the 50 bytes of VXLAN, so the kernel '

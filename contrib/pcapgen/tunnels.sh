@@ -254,7 +254,7 @@ t_frag6() {
      --port 443 --server "$KX_S6" --ready "$ready"
   local i; for i in $(seq 100); do [ -e "$ready" ] && break; sleep 0.05; done
   [ -e "$ready" ] || kx_die "udp_relay6.py did not start"
-  kx_cap_start cap kxt-c vc0 "$KX_OUT/quic-chromium-ipv6-fragments.pcap"
+  kx_cap_start cap kxt-c vc0 "$KX_OUT/frag-ipv6-quic.pcap"
   kx_chromium_get kxt-c quic-frag6.kx.test 443 $KX_C6
   kx_cap_stop "$cap"
   cat "$KX_WORK/udprelay.log" >&2

@@ -21,6 +21,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <time.h>
 
@@ -65,14 +66,30 @@ struct kx_defrag {
 	uint32_t mask, max, used, free_head, count;
 	uint32_t oldest, newest;
 	uint8_t *pool;
-	uint32_t *free_blocks;     /* a stack of free block indices */
+	uint32_t *free_blocks;     /* a stack of blocks given back */
 	uint32_t n_blocks, n_free;
+	uint32_t blocks_used;      /* blocks ever handed out; beyond it memory is untouched */
 	uint8_t *out;              /* the reassembled packet */
 	uint64_t timeout_us, now_us;
 	uint64_t seed;
 };
 
 #define OUT_BYTES (KX_DEFRAG_MAX_HDR + MAX_IP)
+
+/* Memory that costs nothing until touched. Not calloc: with MALLOC_PERTURB_
+ * glibc fills even fresh mappings, and a 4 MiB pool would be resident at
+ * start-up although fragments are rare. */
+static void *reserve(size_t n)
+{
+	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void unreserve(void *p, size_t n)
+{
+	if (p)
+		munmap(p, n);
+}
 
 struct kx_defrag *kx_defrag_new(size_t memcap, uint32_t max_datagrams, uint32_t timeout_s)
 {
@@ -86,22 +103,18 @@ struct kx_defrag *kx_defrag_new(size_t memcap, uint32_t max_datagrams, uint32_t 
 	while (nb < max_datagrams)
 		nb <<= 1;
 	d->n_blocks = (uint32_t)(memcap / BLOCK);
-	/* calloc'd: pages are touched only as datagrams and blocks are used. */
-	d->g = calloc(max_datagrams, sizeof(*d->g));
+	d->max = max_datagrams;
+	d->mask = nb - 1;
+	d->g = reserve((size_t)max_datagrams * sizeof(*d->g));
 	d->buckets = malloc((size_t)nb * sizeof(*d->buckets));
-	d->pool = calloc(d->n_blocks, BLOCK);
-	d->free_blocks = malloc((size_t)d->n_blocks * sizeof(*d->free_blocks));
-	d->out = malloc(OUT_BYTES);
+	d->pool = reserve((size_t)d->n_blocks * BLOCK);
+	d->free_blocks = reserve((size_t)d->n_blocks * sizeof(*d->free_blocks));
+	d->out = reserve(OUT_BYTES);
 	if (!d->g || !d->buckets || !d->pool || !d->free_blocks || !d->out) {
 		kx_defrag_free(d);
 		return NULL;
 	}
 	memset(d->buckets, 0xff, (size_t)nb * sizeof(*d->buckets));
-	for (uint32_t i = 0; i < d->n_blocks; i++)
-		d->free_blocks[i] = d->n_blocks - 1 - i; /* block 0 is popped first */
-	d->n_free = d->n_blocks;
-	d->mask = nb - 1;
-	d->max = max_datagrams;
 	d->free_head = NONE;
 	d->oldest = d->newest = NONE;
 	d->timeout_us = (uint64_t)timeout_s * 1000000u;
@@ -114,11 +127,11 @@ void kx_defrag_free(struct kx_defrag *d)
 {
 	if (!d)
 		return;
-	free(d->g);
+	unreserve(d->g, (size_t)d->max * sizeof(*d->g));
 	free(d->buckets);
-	free(d->pool);
-	free(d->free_blocks);
-	free(d->out);
+	unreserve(d->pool, (size_t)d->n_blocks * BLOCK);
+	unreserve(d->free_blocks, (size_t)d->n_blocks * sizeof(*d->free_blocks));
+	unreserve(d->out, OUT_BYTES);
 	free(d);
 }
 
@@ -262,10 +275,10 @@ static uint32_t create(struct kx_defrag *d, const struct dkey *k, uint32_t b,
 
 static uint32_t alloc_block(struct kx_defrag *d, uint32_t keep, struct kx_counters *c)
 {
-	while (d->n_free == 0)
+	while (d->n_free == 0 && d->blocks_used == d->n_blocks)
 		if (!evict(d, keep, c))
 			return NONE;
-	return d->free_blocks[--d->n_free];
+	return d->n_free ? d->free_blocks[--d->n_free] : d->blocks_used++;
 }
 
 static uint8_t *block_at(struct kx_defrag *d, uint32_t blk)
