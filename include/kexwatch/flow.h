@@ -31,8 +31,7 @@ struct kx_flow_key {
 	uint16_t vlan;
 	uint8_t ip_version, proto;
 	uint32_t tunnel_id;
-	uint8_t tunnel;     /* enum kx_tunnel */
-	uint8_t pad[3];     /* zero: keys are hashed and compared as words */
+	uint32_t tunnel;    /* enum kx_tunnel; a word, so no padding needs zeroing */
 };
 
 enum kx_flow_state {

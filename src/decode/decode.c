@@ -96,7 +96,7 @@ static enum kx_decode_rc decode_udp(struct kx_rd seg, bool ip_truncated, struct 
 	p->dport = kx_rd_u16(&seg);
 	kx_rd_skip(&seg, 4);
 	if (p->dport == KX_UDP_VXLAN || p->dport == KX_UDP_GENEVE)
-		return kx_tunnel_udp(p->dport, seg, ip_truncated, p, c);
+		return kx_tunnel_udp(p->dport, seg.p, kx_rd_left(&seg), ip_truncated, p, c);
 	p->tcp_flags = 0;
 	p->seq = p->ack = 0;
 	p->payload = seg.p;
@@ -117,7 +117,7 @@ static enum kx_decode_rc decode_l4(uint8_t proto, struct kx_rd seg, bool ip_trun
 	if (proto == PROTO_UDP)
 		return decode_udp(seg, ip_truncated, p, c);
 	if (proto == PROTO_IPIP || proto == PROTO_IPV6 || proto == PROTO_GRE)
-		return kx_tunnel_ip(proto, p->ip_version, seg, ip_truncated, p, c);
+		return kx_tunnel_ip(proto, p->ip_version, seg.p, kx_rd_left(&seg), ip_truncated, p, c);
 	c->pkt_other++;
 	return KX_DECODE_OTHER;
 }
@@ -156,7 +156,7 @@ static enum kx_decode_rc decode_ipv4(struct kx_rd r, struct kx_pkt *p, struct kx
 	size_t ihl = (size_t)(vihl & 0x0f) * 4;
 	kx_rd_skip(&r, 1); /* DSCP/ECN */
 	size_t total = kx_rd_u16(&r);
-	uint16_t ident = kx_rd_u16(&r);
+	kx_rd_skip(&r, 2); /* identification: read again for fragments only */
 	uint16_t frag = kx_rd_u16(&r);
 	kx_rd_skip(&r, 1); /* TTL */
 	uint8_t proto = kx_rd_u8(&r);
@@ -182,9 +182,12 @@ static enum kx_decode_rc decode_ipv4(struct kx_rd r, struct kx_pkt *p, struct kx
 	p->l3_len = (uint32_t)have;
 	struct kx_rd all = kx_rd_init(start, have);
 	kx_rd_skip(&all, ihl);
-	if ((frag & 0x3fff) != 0) /* MF or an offset: a fragment */
-		return fragment(p, all, truncated, proto, ident, (uint16_t)((frag & 0x1fff) * 8),
-				(frag & 0x2000) != 0, ihl, 9, c);
+	if ((frag & 0x3fff) != 0) { /* MF or an offset: a fragment */
+		struct kx_rd h = kx_rd_init(start, ihl);
+		kx_rd_skip(&h, 4);
+		return fragment(p, all, truncated, proto, kx_rd_u16(&h),
+				(uint16_t)((frag & 0x1fff) * 8), (frag & 0x2000) != 0, ihl, 9, c);
+	}
 	return decode_l4(proto, all, truncated, p, c);
 }
 
@@ -298,7 +301,7 @@ static enum kx_decode_rc decode_ethertype(uint16_t type, struct kx_rd r, struct 
 	case KX_ETH_MPLS:
 	case KX_ETH_MPLS_MC:
 	case KX_ETH_PPPOE:
-		return kx_tunnel_ethertype(type, r, p, c);
+		return kx_tunnel_ethertype(type, r.p, kx_rd_left(&r), p, c);
 	default:
 		c->pkt_other++;
 		return KX_DECODE_OTHER;
@@ -320,9 +323,10 @@ static enum kx_decode_rc decode_ethernet(struct kx_rd r, struct kx_pkt *p, struc
 	return decode_ethertype(type, r, p, c);
 }
 
-enum kx_decode_rc kx_decode_inner_eth(struct kx_rd r, struct kx_pkt *p, struct kx_counters *c)
+enum kx_decode_rc kx_decode_inner_eth(const uint8_t *data, size_t len, struct kx_pkt *p,
+				      struct kx_counters *c)
 {
-	return decode_ethernet(r, p, c);
+	return decode_ethernet(kx_rd_init(data, len), p, c);
 }
 
 static enum kx_decode_rc decode_ip_any(struct kx_rd r, struct kx_pkt *p, struct kx_counters *c)
@@ -414,9 +418,10 @@ enum kx_decode_rc kx_decode(int link, const uint8_t *frame, uint32_t caplen,
 	}
 }
 
-enum kx_decode_rc kx_decode_inner_ip(int version, struct kx_rd r, struct kx_pkt *p,
-				     struct kx_counters *c)
+enum kx_decode_rc kx_decode_inner_ip(int version, const uint8_t *data, size_t len,
+				     struct kx_pkt *p, struct kx_counters *c)
 {
+	struct kx_rd r = kx_rd_init(data, len);
 	if (version == 4)
 		return decode_ipv4(r, p, c);
 	if (version == 6)

@@ -95,11 +95,11 @@ static enum kx_decode_rc inner(uint16_t type, struct kx_rd r, struct kx_pkt *p,
 {
 	switch (type) {
 	case ETH_IPV4:
-		return kx_decode_inner_ip(4, r, p, c);
+		return kx_decode_inner_ip(4, r.p, kx_rd_left(&r), p, c);
 	case ETH_IPV6:
-		return kx_decode_inner_ip(6, r, p, c);
+		return kx_decode_inner_ip(6, r.p, kx_rd_left(&r), p, c);
 	default:
-		return kx_decode_inner_eth(r, p, c);
+		return kx_decode_inner_eth(r.p, kx_rd_left(&r), p, c);
 	}
 }
 
@@ -116,7 +116,7 @@ static enum kx_decode_rc vxlan(struct kx_rd r, bool truncated, struct kx_pkt *p,
 		return malformed(c);
 	if (!enter(p, KX_TUN_VXLAN, vni, c))
 		return KX_DECODE_SKIP;
-	return kx_decode_inner_eth(r, p, c);
+	return kx_decode_inner_eth(r.p, kx_rd_left(&r), p, c);
 }
 
 static enum kx_decode_rc geneve(struct kx_rd r, bool truncated, struct kx_pkt *p,
@@ -157,7 +157,7 @@ static enum kx_decode_rc erspan2(struct kx_rd r, bool truncated, struct kx_pkt *
 		return malformed(c);
 	if (!enter(p, KX_TUN_ERSPAN2, session, c))
 		return KX_DECODE_SKIP;
-	return kx_decode_inner_eth(r, p, c);
+	return kx_decode_inner_eth(r.p, kx_rd_left(&r), p, c);
 }
 
 static enum kx_decode_rc erspan3(struct kx_rd r, bool truncated, struct kx_pkt *p,
@@ -178,7 +178,9 @@ static enum kx_decode_rc erspan3(struct kx_rd r, bool truncated, struct kx_pkt *
 		return other(c);
 	if (!enter(p, KX_TUN_ERSPAN3, session, c))
 		return KX_DECODE_SKIP;
-	return ft == 0 ? kx_decode_inner_eth(r, p, c) : kx_decode_inner_ip(0, r, p, c);
+	if (ft == 0)
+		return kx_decode_inner_eth(r.p, kx_rd_left(&r), p, c);
+	return kx_decode_inner_ip(0, r.p, kx_rd_left(&r), p, c);
 }
 
 static enum kx_decode_rc gre(struct kx_rd r, bool truncated, struct kx_pkt *p,
@@ -210,13 +212,13 @@ static enum kx_decode_rc gre(struct kx_rd r, bool truncated, struct kx_pkt *p,
 	case ETH_TEB:
 		if (!enter(p, keyed ? KX_TUN_GRETAP_KEY : KX_TUN_GRETAP, key, c))
 			return KX_DECODE_SKIP;
-		return kx_decode_inner_eth(r, p, c);
+		return kx_decode_inner_eth(r.p, kx_rd_left(&r), p, c);
 	case ETH_ERSPAN2:
 		if (seq)
 			return erspan2(r, truncated, p, c);
 		if (!enter(p, KX_TUN_ERSPAN1, 0, c))
 			return KX_DECODE_SKIP;
-		return kx_decode_inner_eth(r, p, c);
+		return kx_decode_inner_eth(r.p, kx_rd_left(&r), p, c);
 	case ETH_ERSPAN3:
 		return erspan3(r, truncated, p, c);
 	default:
@@ -224,9 +226,10 @@ static enum kx_decode_rc gre(struct kx_rd r, bool truncated, struct kx_pkt *p,
 	}
 }
 
-enum kx_decode_rc kx_tunnel_ip(uint8_t proto, int outer_version, struct kx_rd r, bool truncated,
-			       struct kx_pkt *p, struct kx_counters *c)
+enum kx_decode_rc kx_tunnel_ip(uint8_t proto, int outer_version, const uint8_t *data, size_t len,
+			       bool truncated, struct kx_pkt *p, struct kx_counters *c)
 {
+	struct kx_rd r = kx_rd_init(data, len);
 	if (proto == 47)
 		return gre(r, truncated, p, c);
 	int version = proto == 4 ? 4 : 6;
@@ -234,12 +237,13 @@ enum kx_decode_rc kx_tunnel_ip(uint8_t proto, int outer_version, struct kx_rd r,
 					    : (version == 4 ? KX_TUN_4IN6 : KX_TUN_6IN6);
 	if (!enter(p, tunnel, 0, c))
 		return KX_DECODE_SKIP;
-	return kx_decode_inner_ip(version, r, p, c);
+	return kx_decode_inner_ip(version, r.p, kx_rd_left(&r), p, c);
 }
 
-enum kx_decode_rc kx_tunnel_udp(uint16_t dport, struct kx_rd r, bool truncated, struct kx_pkt *p,
-				struct kx_counters *c)
+enum kx_decode_rc kx_tunnel_udp(uint16_t dport, const uint8_t *data, size_t len, bool truncated,
+				struct kx_pkt *p, struct kx_counters *c)
 {
+	struct kx_rd r = kx_rd_init(data, len);
 	if (dport == KX_UDP_VXLAN)
 		return vxlan(r, truncated, p, c);
 	return geneve(r, truncated, p, c);
@@ -269,7 +273,7 @@ static enum kx_decode_rc mpls(struct kx_rd r, struct kx_pkt *p, struct kx_counte
 		return other(c); /* a pseudowire or something else without a nibble */
 	if (!enter(p, KX_TUN_MPLS, top, c))
 		return KX_DECODE_SKIP;
-	return kx_decode_inner_ip(version, r, p, c);
+	return kx_decode_inner_ip(version, r.p, kx_rd_left(&r), p, c);
 }
 
 static enum kx_decode_rc pppoe(struct kx_rd r, struct kx_pkt *p, struct kx_counters *c)
@@ -292,12 +296,13 @@ static enum kx_decode_rc pppoe(struct kx_rd r, struct kx_pkt *p, struct kx_count
 		return other(c); /* LCP, IPCP and the rest of PPP's control traffic */
 	if (!enter(p, KX_TUN_PPPOE, session, c))
 		return KX_DECODE_SKIP;
-	return kx_decode_inner_ip(proto == PPP_IPV4 ? 4 : 6, pl, p, c);
+	return kx_decode_inner_ip(proto == PPP_IPV4 ? 4 : 6, pl.p, kx_rd_left(&pl), p, c);
 }
 
-enum kx_decode_rc kx_tunnel_ethertype(uint16_t type, struct kx_rd r, struct kx_pkt *p,
-				      struct kx_counters *c)
+enum kx_decode_rc kx_tunnel_ethertype(uint16_t type, const uint8_t *data, size_t len,
+				      struct kx_pkt *p, struct kx_counters *c)
 {
+	struct kx_rd r = kx_rd_init(data, len);
 	if (type == KX_ETH_PPPOE)
 		return pppoe(r, p, c);
 	return mpls(r, p, c);
@@ -317,7 +322,11 @@ void kx_tunnel_label(uint8_t tunnel, uint32_t id, char *buf, size_t len)
 	};
 	if (!len)
 		return;
-	const char *name = tunnel < KX_TUN_MAX ? names[tunnel] : "";
+	if (tunnel == KX_TUN_NONE || tunnel >= KX_TUN_MAX) { /* most rows: no snprintf */
+		buf[0] = '\0';
+		return;
+	}
+	const char *name = names[tunnel];
 	switch (tunnel) {
 	case KX_TUN_VXLAN:
 	case KX_TUN_GENEVE:

@@ -106,7 +106,6 @@ void kx_flow_key_from_pkt(const struct kx_pkt *p, struct kx_flow_key *k, int *re
 	k->proto = p->proto;
 	k->tunnel_id = p->tunnel == KX_TUN_MPLS ? 0 : p->tunnel_id; /* see kx_flow_key */
 	k->tunnel = p->tunnel;
-	memset(k->pad, 0, sizeof(k->pad));
 	*ret_dir = from_b;
 }
 
