@@ -80,9 +80,14 @@ struct kx_pkt {
 	uint8_t ip_version;    /* 4 or 6 */
 	uint8_t proto;         /* IPPROTO_TCP / IPPROTO_UDP */
 	uint16_t vlan;         /* outermost VLAN id, 0 when untagged */
-	uint8_t tunnel;        /* outermost tunnel (enum kx_tunnel), KX_TUN_NONE when none */
 	uint8_t tunnel_depth;  /* tunnels peeled off */
-	uint32_t tunnel_id;    /* the outermost tunnel's VNI, key, session or label; else 0 */
+	/* The outermost tunnel as the flow key holds it (kx_flow_key copies the
+	 * two words at once): its VNI, key or session id (0 for MPLS, whose
+	 * labels differ per direction, and for tunnels without an id), and its
+	 * kind (enum kx_tunnel, KX_TUN_NONE when none). */
+	uint32_t tunnel_id;
+	uint32_t tunnel;
+	uint32_t tunnel_tag;   /* the id that names it: tunnel_id, or MPLS's top label */
 	uint8_t src[16], dst[16]; /* IPv4 uses the first 4 bytes, rest zero */
 	uint16_t sport, dport;
 
@@ -124,7 +129,7 @@ enum kx_decode_rc kx_decode_datagram(const uint8_t *ip, uint32_t len, struct kx_
 /* The label of a tunnel: "vxlan:42", "geneve:7", "gre", "gre:key=5",
  * "gretap", "erspan:7", "ipip", "6in4", "4in6", "6in6", "mpls:100",
  * "pppoe:0x1234"; "" for KX_TUN_NONE. Always terminated; 32 bytes suffice. */
-void kx_tunnel_label(uint8_t tunnel, uint32_t id, char *buf, size_t len);
+void kx_tunnel_label(uint32_t tunnel, uint32_t id, char *buf, size_t len);
 
 /* True when kx_decode knows the link type. */
 bool kx_decode_link_supported(int link);

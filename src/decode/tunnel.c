@@ -75,7 +75,7 @@ static enum kx_decode_rc other(struct kx_counters *c)
 
 /* Goes one tunnel deeper: false (counted) past KX_MAX_TUNNEL_DEPTH. The
  * outermost tunnel names the packet and is part of its flow key. */
-static bool enter(struct kx_pkt *p, uint8_t tunnel, uint32_t id, struct kx_counters *c)
+static bool enter(struct kx_pkt *p, uint32_t tunnel, uint32_t id, struct kx_counters *c)
 {
 	if (p->tunnel_depth >= KX_MAX_TUNNEL_DEPTH) {
 		c->skip_tunnel_depth++;
@@ -83,7 +83,8 @@ static bool enter(struct kx_pkt *p, uint8_t tunnel, uint32_t id, struct kx_count
 	}
 	if (p->tunnel_depth++ == 0) {
 		p->tunnel = tunnel;
-		p->tunnel_id = id;
+		p->tunnel_id = tunnel == KX_TUN_MPLS ? 0 : id; /* see kx_flow_key */
+		p->tunnel_tag = id;
 		c->pkt_tunneled++;
 	}
 	return true;
@@ -233,7 +234,7 @@ enum kx_decode_rc kx_tunnel_ip(uint8_t proto, int outer_version, const uint8_t *
 	if (proto == 47)
 		return gre(r, truncated, p, c);
 	int version = proto == 4 ? 4 : 6;
-	uint8_t tunnel = outer_version == 4 ? (version == 4 ? KX_TUN_IPIP : KX_TUN_6IN4)
+	uint32_t tunnel = outer_version == 4 ? (version == 4 ? KX_TUN_IPIP : KX_TUN_6IN4)
 					    : (version == 4 ? KX_TUN_4IN6 : KX_TUN_6IN6);
 	if (!enter(p, tunnel, 0, c))
 		return KX_DECODE_SKIP;
@@ -308,7 +309,7 @@ enum kx_decode_rc kx_tunnel_ethertype(uint16_t type, const uint8_t *data, size_t
 	return mpls(r, p, c);
 }
 
-void kx_tunnel_label(uint8_t tunnel, uint32_t id, char *buf, size_t len)
+void kx_tunnel_label(uint32_t tunnel, uint32_t id, char *buf, size_t len)
 {
 	static const char *const names[KX_TUN_MAX] = {
 		[KX_TUN_NONE] = "",           [KX_TUN_VXLAN] = "vxlan",

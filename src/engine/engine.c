@@ -981,7 +981,7 @@ struct decoded {
 	uint32_t hash;
 	int dir;
 	bool ok;
-	bool frag;  /* an IP fragment: for the defragmenter, no key yet */
+	bool frag;  /* when !ok: an IP fragment, for the defragmenter (no key) */
 };
 
 static void decode_frame(struct kx_engine *e, int link, const struct kx_frame *fr, uint64_t num,
@@ -993,9 +993,11 @@ static void decode_frame(struct kx_engine *e, int link, const struct kx_frame *f
 	c->captured_bytes += fr->caplen;
 	enum kx_decode_rc rc = kx_decode(link, fr->data, fr->caplen, &d->p, c);
 	d->ok = rc == KX_DECODE_OK;
-	d->frag = rc == KX_DECODE_FRAGMENT;
-	if (!d->ok && !d->frag)
-		return;
+	if (!d->ok) {
+		d->frag = rc == KX_DECODE_FRAGMENT; /* read only when !ok */
+		if (!d->frag)
+			return;
+	}
 	d->p.ts_us = fr->ts_us;
 	d->p.num = num;
 	d->p.source_id = source_id;
@@ -1092,7 +1094,7 @@ static void packet(struct kx_engine *e, struct decoded *d)
 		f = flow_new(e, key);
 		if (!f)
 			return;
-		f->tunnel_tag = p->tunnel_id;
+		f->tunnel_tag = p->tunnel_tag;
 	} else {
 		kx_flow_touch(e->ft, f, p->ts_us);
 	}

@@ -2,6 +2,7 @@
 #include "kexwatch/flow.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -104,8 +105,7 @@ void kx_flow_key_from_pkt(const struct kx_pkt *p, struct kx_flow_key *k, int *re
 	k->vlan = p->vlan;
 	k->ip_version = p->ip_version;
 	k->proto = p->proto;
-	k->tunnel_id = p->tunnel == KX_TUN_MPLS ? 0 : p->tunnel_id; /* see kx_flow_key */
-	k->tunnel = p->tunnel;
+	memcpy(&k->tunnel_id, &p->tunnel_id, 8); /* and tunnel: one copy */
 	*ret_dir = from_b;
 }
 
@@ -128,6 +128,9 @@ uint32_t kx_flow_hash(const struct kx_flow_table *t, const struct kx_flow_key *k
 }
 
 _Static_assert(sizeof(struct kx_flow_key) == 48, "flow key is hashed as six words");
+_Static_assert(offsetof(struct kx_flow_key, tunnel) == offsetof(struct kx_flow_key, tunnel_id) + 4 &&
+		       offsetof(struct kx_pkt, tunnel) == offsetof(struct kx_pkt, tunnel_id) + 4,
+	       "tunnel_id and tunnel are copied together");
 _Static_assert(sizeof(struct kx_flow) == 88, "a flow slot stays 88 bytes (96 with its bucket share)");
 
 static inline bool key_eq(const struct kx_flow_key *a, const struct kx_flow_key *b)

@@ -93,7 +93,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    p.tunnel >= KX_TUN_MAX)
 			__builtin_trap();
 		char label[32];
-		kx_tunnel_label(p.tunnel, p.tunnel_id, label, sizeof(label));
+		kx_tunnel_label(p.tunnel, p.tunnel_tag, label, sizeof(label));
 		if (strnlen(label, sizeof(label)) >= sizeof(label))
 			__builtin_trap();
 	}

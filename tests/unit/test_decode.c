@@ -182,7 +182,7 @@ static void check_case(const struct tcase *t)
 	struct kx_pkt p;
 	char label[32];
 	enum kx_decode_rc rc = kx_decode(KX_LINK_ETHERNET, t->w.b, (uint32_t)t->w.n, &p, &c);
-	kx_tunnel_label(p.tunnel, p.tunnel_id, label, sizeof(label));
+	kx_tunnel_label(p.tunnel, p.tunnel_tag, label, sizeof(label));
 	CHECK(rc == KX_DECODE_OK && p.ip_version == t->ip_version && p.sport == 40000 &&
 		      p.dport == 443 && p.payload_len == 4 && !p.payload_truncated &&
 		      p.dst[t->ip_version == 4 ? 3 : 15] == 2 && p.tunnel_depth >= 1 &&
@@ -529,7 +529,8 @@ static void test_tunnels(void)
 		put32(&w, 99u << 12 | 0x100 | 64);
 		inner4(&w);
 		CHECK(kx_decode(KX_LINK_ETHERNET, w.b, (uint32_t)w.n, &p, &c) == KX_DECODE_OK &&
-			      p.tunnel_id == 16, "MPLS stack of %d labels decoded", KX_MAX_MPLS_LABELS);
+			      p.tunnel_tag == 16 && p.tunnel_id == 0,
+		      "MPLS stack of %d labels decoded", KX_MAX_MPLS_LABELS);
 	}
 
 	/* PPPoE session 0x1234: ver/type 0x11, code 0, length, PPP 0x0021 / 0x0057. */
@@ -692,10 +693,10 @@ static void test_tunnels(void)
 	struct kx_flow_key km1, km2;
 	int dm1, dm2;
 	CHECK(kx_decode(KX_LINK_ETHERNET, m1.b, (uint32_t)m1.n, &p, &c) == KX_DECODE_OK &&
-		      p.tunnel_id == 100, "MPLS label 100 decoded");
+		      p.tunnel_tag == 100, "MPLS label 100 decoded");
 	kx_flow_key_from_pkt(&p, &km1, &dm1);
 	CHECK(kx_decode(KX_LINK_ETHERNET, m2.b, (uint32_t)m2.n, &p, &c) == KX_DECODE_OK &&
-		      p.tunnel_id == 101, "MPLS label 101 decoded");
+		      p.tunnel_tag == 101, "MPLS label 101 decoded");
 	kx_flow_key_from_pkt(&p, &km2, &dm2);
 	CHECK(memcmp(&km1, &km2, sizeof(km1)) == 0 && km1.tunnel == KX_TUN_MPLS && km1.tunnel_id == 0,
 	      "MPLS: labels 100 and 101 give one key (kind only)");
