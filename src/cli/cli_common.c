@@ -296,12 +296,13 @@ void kx_print_summary(FILE *f, const char *verb, const struct kx_counters *c, do
 		" expired idle; database: %" PRIu64 " new rows, %" PRIu64 " already present\n",
 		truncated, malformed, c->skip_ip_fragment, c->flows_evicted_full,
 		c->flows_expired_idle, c->db_rows_written, c->db_rows_duplicate);
-	if (c->pkt_tunneled || c->defrag_fragments)
+	if (c->pkt_tunneled)
+		fprintf(f, "tunnels: %" PRIu64 " packets decapsulated\n", c->pkt_tunneled);
+	if (c->defrag_fragments)
 		fprintf(f,
-			"tunnels: %" PRIu64 " packets decapsulated; fragments: %" PRIu64
-			" reassembled into %" PRIu64 " datagrams, %" PRIu64 " datagrams incomplete\n",
-			c->pkt_tunneled, c->defrag_fragments, c->defrag_reassembled,
-			c->defrag_incomplete);
+			"IP fragments: %" PRIu64 " taken, %" PRIu64 " datagrams reassembled, %" PRIu64
+			" never completed\n",
+			c->defrag_fragments, c->defrag_reassembled, c->defrag_incomplete);
 	if (c->capture_received || c->capture_dropped || c->capture_if_dropped)
 		fprintf(f,
 			"capture: %" PRIu64 " packets received by the filter, %" PRIu64

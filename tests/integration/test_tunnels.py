@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""The real binary on the tunnel and IP-fragment captures: the run's tunnel
+and reassembly counters (runs.counters) must be exactly what the captures
+hold, the summary must say so, and the --defrag-* options must work and be
+validated. (The rows themselves are checked per capture by check_capture.py.)
+
+usage: test_tunnels.py KEXWATCH PCAPS_DIR"""
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+
+KW, PCAPS = sys.argv[1], sys.argv[2]
+failures = 0
+
+
+def check(cond, what):
+    global failures
+    print(("ok - " if cond else "not ok - ") + what)
+    if not cond:
+        failures += 1
+
+
+def read(tmp, caps, *opts):
+    """rows, counters, stdout+stderr of one `kexwatch read` into a new database"""
+    db = os.path.join(tmp, "t.db")
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(db + suffix):
+            os.unlink(db + suffix)
+    p = subprocess.run([KW, "read", "--db", db, "--sensor", "t", *opts,
+                        *(os.path.join(PCAPS, c) for c in caps)], capture_output=True, text=True)
+    if p.returncode != 0:
+        return None, None, p.stdout + p.stderr
+    con = sqlite3.connect(db)
+    rows = con.execute("SELECT verdict, ifnull(reason, '') FROM handshakes ORDER BY pkt_first_ch").fetchall()
+    counters = json.loads(con.execute("SELECT counters FROM runs").fetchone()[0])
+    con.close()
+    return rows, counters, p.stdout + p.stderr
+
+
+# capture -> (packets, IP fragments, datagrams reassembled, packets decapsulated), by tcpdump -n:
+# the router's 3 fragments of one ClientHello segment; Chromium's 2 Initials as 2 fragments
+# each; the 2 outer VXLAN datagrams split in 2; 18 GRE packets plus 8 more carrying 3
+# fragments (26); two tenants' 40 VXLAN packets beside 2 underlay ARPs.
+COUNTS = {
+    "frag-ipv4-router.pcap": (28, 3, 1, 0),
+    "frag-ipv4-reordered.pcap": (28, 3, 1, 0),
+    "frag-ipv6-quic.pcap": (37, 4, 2, 0),
+    "frag-vxlan-outer.pcap": (24, 4, 2, 20),
+    "frag-in-gre.pcap": (28, 3, 1, 26),
+    "tunnel-vxlan-2tenants.pcap": (42, 0, 0, 40),
+    "tunnel-mpls.pcap": (18, 0, 0, 18),
+    "tunnel-pppoe.pcap": (18, 0, 0, 18),
+}
+
+with tempfile.TemporaryDirectory() as tmp:
+    for cap, (pkts, frags, dgrams, tun) in COUNTS.items():
+        rows, c, out = read(tmp, [cap])
+        if c is None:
+            check(False, f"{cap}: kexwatch read failed: {out}")
+            continue
+        got = (c["packets"], c["defrag_fragments"], c["defrag_reassembled"], c["pkt_tunneled"])
+        check(got == (pkts, frags, dgrams, tun),
+              f"{cap}: packets, fragments, datagrams, tunnelled {got} == {(pkts, frags, dgrams, tun)}")
+        bad = {k: v for k, v in c.items()
+               if v and (k.startswith("skip_") or k in ("defrag_incomplete", "defrag_memcap_drops",
+                                                        "defrag_too_big", "defrag_malformed",
+                                                        "defrag_duplicates", "defrag_overlaps",
+                                                        "defrag_overlap_conflicts", "defrag_ip6_overlaps"))}
+        check(not bad, f"{cap}: nothing skipped, dropped or overlapping ({bad})")
+        check(len(rows) == (2 if "2tenants" in cap else 1), f"{cap}: {len(rows)} rows")
+        if tun:
+            check(f"tunnels: {tun} packets decapsulated" in out, f"{cap}: summary names the tunnelled packets")
+        if frags:
+            check(f"IP fragments: {frags} taken, {dgrams} datagrams reassembled, 0 never completed" in out,
+                  f"{cap}: summary names the fragments")
+
+    # All fragment captures in one run: the counts add up, nothing left over.
+    caps = [c for c in COUNTS if c.startswith("frag-")]
+    rows, c, out = read(tmp, caps)
+    check(c is not None and (c["defrag_fragments"], c["defrag_reassembled"], c["defrag_incomplete"]) ==
+          (17, 7, 0) and len(rows) == 5, f"five fragment captures in one run: 17 fragments, 7 datagrams, 5 rows")
+
+    # --defrag-memcap 0: no reassembly. The ClientHello's first segment is
+    # lost with its fragments, so the ServerHello is an orphan (not stored).
+    rows, c, out = read(tmp, ["frag-ipv4-router.pcap"], "--defrag-memcap", "0")
+    check(c is not None and c["skip_ip_fragment"] == 3 and c["defrag_fragments"] == 0 and
+          c["tls_orphan_server"] == 1 and rows == [],
+          "--defrag-memcap 0: 3 fragments skipped, an orphan ServerHello, no row")
+    check("3 fragments" in out, "--defrag-memcap 0: the summary counts the skipped fragments")
+
+    # One datagram at a time is enough for fragments that come in order.
+    rows, c, out = read(tmp, ["frag-ipv6-quic.pcap"], "--defrag-max-datagrams", "1", "--defrag-timeout", "1")
+    check(c is not None and c["defrag_reassembled"] == 2 and c["defrag_memcap_drops"] == 0 and
+          rows == [("classical", "server-declined")],
+          "--defrag-max-datagrams 1 --defrag-timeout 1: both Initials reassembled")
+
+    for opt, val in (("--defrag-memcap", "x"), ("--defrag-memcap", "70000"),
+                     ("--defrag-max-datagrams", "0"), ("--defrag-timeout", "0")):
+        p = subprocess.run([KW, "read", "--no-db", "--json", "-", opt, val,
+                            os.path.join(PCAPS, "frag-ipv4-router.pcap")], capture_output=True, text=True)
+        check(p.returncode == 2 and opt in p.stderr, f"{opt} {val}: usage error naming the option")
+    p = subprocess.run([KW, "read", "--help"], capture_output=True, text=True)
+    help_text = p.stdout + p.stderr
+    check(all(o in help_text for o in ("--defrag-memcap", "--defrag-max-datagrams", "--defrag-timeout")),
+          "read --help lists the --defrag-* options")
+    p = subprocess.run([KW, "live", "--help"], capture_output=True, text=True)
+    check("--defrag-memcap" in p.stdout + p.stderr, "live --help lists them too")
+
+print(f"{failures} failed" if failures else "all passed")
+sys.exit(1 if failures else 0)
