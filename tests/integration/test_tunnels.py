@@ -7,7 +7,9 @@ validated. (The rows themselves are checked per capture by check_capture.py.)
 usage: test_tunnels.py KEXWATCH PCAPS_DIR"""
 import json
 import os
+import resource
 import sqlite3
+import struct
 import subprocess
 import sys
 import tempfile
@@ -96,6 +98,45 @@ with tempfile.TemporaryDirectory() as tmp:
     check(c is not None and c["defrag_reassembled"] == 2 and c["defrag_memcap_drops"] == 0 and
           rows == [("classical", "server-declined")],
           "--defrag-max-datagrams 1 --defrag-timeout 1: both Initials reassembled")
+
+    # Floods of first fragments that never complete, each of its own datagram:
+    # 200 000 at once overflow --defrag-max-datagrams (the oldest go, counted;
+    # the last 1024 are left at the end), and 20 000 spread over 200 s each
+    # time out 1 s after they came (--defrag-timeout 1). Memory stays bounded.
+    def flood(path, n, step_us):
+        with open(path, "wb") as f:
+            f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+            for i in range(n):
+                ip = bytearray(struct.pack("!BBHHHBBH4s4s", 0x45, 0, 36, i & 0xffff, 0x2000, 64, 6, 0,
+                                           bytes([10, 9, i >> 24 & 255, i >> 16 & 255]), bytes([10, 0, 0, 2])))
+                frame = b"\x02" * 12 + b"\x08\x00" + bytes(ip) + b"\x16" * 16
+                t = 1700000000 * 1000000 + i * step_us
+                f.write(struct.pack("<IIII", t // 1000000, t % 1000000, len(frame), len(frame)) + frame)
+
+    def peak_rss(cmd):
+        r0 = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        p = subprocess.run(cmd, capture_output=True, text=True)
+        return p, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, r0
+
+    fl = os.path.join(tmp, "flood.pcap")
+    flood(fl, 200000, 1)
+    db = os.path.join(tmp, "flood.db")
+    p, rss, _ = peak_rss([KW, "read", "--db", db, "--sensor", "t", fl])
+    c = json.loads(sqlite3.connect(db).execute("SELECT counters FROM runs").fetchone()[0])
+    check(p.returncode == 0 and (c["defrag_fragments"], c["defrag_memcap_drops"], c["defrag_incomplete"],
+                                 c["defrag_reassembled"]) == (200000, 200000 - 1024, 1024, 0),
+          f"200 000 lone first fragments: {c['defrag_memcap_drops']} dropped for room, "
+          f"{c['defrag_incomplete']} left incomplete")
+    check(rss < 64 * 1024, f"200 000 lone first fragments: peak RSS of the run {rss} KiB < 64 MiB")
+    fl2 = os.path.join(tmp, "slow.pcap")
+    flood(fl2, 20000, 10000)
+    db2 = os.path.join(tmp, "slow.db")
+    p = subprocess.run([KW, "read", "--db", db2, "--sensor", "t", "--defrag-timeout", "1", fl2],
+                       capture_output=True, text=True)
+    c = json.loads(sqlite3.connect(db2).execute("SELECT counters FROM runs").fetchone()[0])
+    check(p.returncode == 0 and (c["defrag_incomplete"], c["defrag_memcap_drops"]) == (20000, 0),
+          f"20 000 lone fragments over 200 s, --defrag-timeout 1: all {c['defrag_incomplete']} "
+          f"timed out, none dropped for room ({c['defrag_memcap_drops']})")
 
     for opt, val in (("--defrag-memcap", "x"), ("--defrag-memcap", "70000"),
                      ("--defrag-max-datagrams", "0"), ("--defrag-timeout", "0")):
