@@ -21,8 +21,8 @@
 /* Canonical key: endpoint "a" is the lower (address, port) of the two, so both
  * directions of a connection find the same entry. The outermost tunnel and
  * its id keep tenants with the same inner addresses apart (two VXLAN VNIs);
- * its kind has a byte of its own because a GRE key uses all 32 bits of the
- * id. MPLS is the exception: labels are chosen per direction by the next
+ * its kind has a word of its own because a GRE key uses all 32 bits of the
+ * id (kx_pkt lays the two out alike: one copy). MPLS is the exception: labels are chosen per direction by the next
  * hop (RFC 3031 section 3.4), so its id stays out of the key (0) and only
  * the flow remembers it (tunnel_tag). */
 struct kx_flow_key {
