@@ -35,20 +35,28 @@
 	X(flows_refused,        "flows refused (table full of protected flows)")    \
 	X(flows_not_tls,        "flows whose payload was not a TLS handshake")      \
 	X(flows_bypassed,       "flows bypassed after their handshake was final")  \
-	X(sessions_refused,     "handshake contexts refused (memory cap)")          \
+	X(sessions_refused,     "handshake contexts refused (--max-handshakes reached)")          \
 	X(reasm_ooo_segments,   "out-of-order segments held")                       \
 	X(reasm_retransmits,    "segments entirely retransmitted")                  \
 	X(reasm_overlap_conflicts, "overlapping segments with conflicting bytes (first copy kept)") \
 	X(reasm_ooo_dropped,    "out-of-order segments dropped (buffer cap)")       \
 	X(reasm_depth_reached,  "streams that reached --max-stream-bytes")          \
 	X(reasm_midstream,      "streams picked up without a SYN")                  \
-	X(reasm_memcap_hits,    "buffer allocations refused by the memory cap")     \
+	X(reasm_memcap_hits,    "buffer allocations refused (--memcap reached)")     \
 	X(tls_records,          "TLS records parsed")                               \
 	X(quic_initials,        "QUIC Initial packets decrypted")                   \
 	X(quic_undecryptable,   "QUIC datagrams that did not open or parse")        \
 	X(tls_malformed,        "TLS handshakes with malformed bytes")              \
 	X(tls_hello_too_big,    "handshake messages larger than the cap")           \
-	X(tls_orphan_server,    "ServerHellos without a ClientHello (not stored)")  \
+	X(tls_orphan_server,    "ServerHellos without a ClientHello (row: offer unseen)") \
+	X(flow_hs_row,          "flows ended: a handshake row")                     \
+	X(flow_capacity,        "flows ended: handshake refused for capacity (row incomplete/capacity)") \
+	X(flow_plaintext,       "flows ended: a plaintext session")                 \
+	X(flow_unseen,          "flows ended: encrypted, handshake not seen")       \
+	X(flow_one_sided,       "flows ended: payload one way only, no handshake")  \
+	X(flow_no_payload,      "flows ended: no payload (SYN only, ACKs, scans)")  \
+	X(flow_plain_off,       "flows ended: cleartext, not recorded (--plaintext)") \
+	X(flow_unrecognised,    "flows ended: payload neither a handshake nor a known session") \
 	X(hs_total,             "handshakes recorded")                              \
 	X(hs_hybrid,            "handshakes: hybrid")                               \
 	X(hs_pq,                "handshakes: pq")                                   \

@@ -25,7 +25,13 @@ struct kx_engine_opts {
 				    * otherwise rows leave with hs.ndpi_pending set
 				    * and the sink labels them by name */
 	bool no_fastpath;          /* copy every byte, parse nothing in place (reference runs) */
+	uint8_t plaintext;         /* enum kx_plaintext_mode: which cleartext sessions are recorded */
 };
+
+/* --plaintext: sessions without any handshake are recorded (plain.h) for
+ * TCP and the listed UDP services (all, the default), TCP only, or not at
+ * all. Encrypted sessions whose handshake was not seen are always kept. */
+enum kx_plaintext_mode { KX_PLAINTEXT_ALL = 0, KX_PLAINTEXT_TCP, KX_PLAINTEXT_NONE };
 
 #define KX_DEFAULT_MAX_FLOWS 262144u
 #define KX_DEFAULT_MAX_SESSIONS 16384u

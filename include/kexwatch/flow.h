@@ -31,19 +31,29 @@ enum kx_flow_state {
 	KX_FLOW_NEW = 0,     /* no payload yet */
 	KX_FLOW_ACTIVE,      /* handshake being followed */
 	KX_FLOW_BYPASS,      /* handshake final or flow not interesting: count only */
+	KX_FLOW_PLAIN,       /* a session without a visible handshake: bytes counted
+			      * until it ends, then one session record (plain.h) */
 };
 
 struct kx_flow {
 	struct kx_flow_key key;
-	uint64_t first_us, last_us;
-	uint32_t hnext;     /* next slot in the bucket chain */
-	uint32_t lru_prev, lru_next;
-	uint32_t sess;      /* handshake context (engine's pool), KX_NONE if none */
-	uint32_t isn[2];    /* per side: sequence number of the first payload byte */
 	uint8_t state;
 	uint8_t client;     /* 0: "a" is the client, 1: "b", 2: not known yet */
 	uint8_t syn_mask;   /* bit d: SYN seen from side d */
 	uint8_t fin_mask;   /* bit d: FIN seen from side d */
+	uint64_t first_us, last_us;
+	uint32_t hnext;     /* next slot in the bucket chain */
+	uint32_t lru_prev, lru_next;
+	uint32_t sess;      /* handshake context (engine's pool), KX_NONE if none */
+	union {
+		uint32_t isn[2];    /* per side: sequence number of the first payload byte */
+		uint32_t bytes[2];  /* KX_FLOW_PLAIN: payload bytes per side (saturating) */
+	};
+	uint32_t first_pkt; /* packet number of the flow's first packet (evidence) */
+	uint8_t pmask;      /* bit d: payload seen from side d */
+	uint8_t outcome;    /* what the flow became, for the ledger (engine.c) */
+	uint8_t app;        /* KX_FLOW_PLAIN: enum kx_app */
+	uint8_t preason;    /* KX_FLOW_PLAIN: enum kx_reason */
 };
 
 struct kx_flow_table;

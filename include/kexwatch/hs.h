@@ -24,7 +24,10 @@ enum kx_verdict {
 	KX_V_HYBRID_DRAFT,
 	KX_V_CLASSICAL,
 	KX_V_RESUMED,
-	KX_V_UNKNOWN, /* a ServerHello selected a code point the registry does not know */
+	KX_V_UNKNOWN, /* a ServerHello selected a code point the registry does not know,
+		       * or (reason handshake-unseen) an encrypted session whose
+		       * handshake was not captured */
+	KX_V_PLAINTEXT, /* a session with application payload and no handshake at all */
 	KX_V_MAX
 };
 
@@ -43,6 +46,13 @@ enum kx_reason {
 	KX_R_MALFORMED,         /* incomplete: handshake bytes did not parse */
 	KX_R_ALERT,             /* incomplete: an alert ended the handshake */
 	KX_R_NO_COMMON_KEX,     /* incomplete: SSH peers share no key exchange method */
+	KX_R_OFFER_UNSEEN,      /* the ClientHello / client KEXINIT was not captured */
+	KX_R_CAPACITY,          /* incomplete: --max-handshakes or --memcap refused the context */
+	KX_R_NO_TLS,            /* plaintext: a protocol without in-band upgrade, no TLS */
+	KX_R_STARTTLS_NOT_OFFERED, /* plaintext: could upgrade in-band, the client never asked */
+	KX_R_STARTTLS_REFUSED,  /* plaintext: the client asked, the server refused */
+	KX_R_SSL_REFUSED,       /* plaintext: PostgreSQL 'N' / MySQL greeting without SSL */
+	KX_R_HANDSHAKE_UNSEEN,  /* unknown: encrypted (TLS records, QUIC short header), no handshake */
 	KX_R_MAX
 };
 
@@ -93,6 +103,7 @@ struct kx_hs {
 	struct kx_addr client_ip, server_ip;
 	uint16_t client_port, server_port;
 	uint16_t vlan;          /* outermost VLAN id, 0 when untagged */
+	char tunnel[32];        /* outermost tunnel, e.g. vxlan:42; "" when none */
 	uint8_t transport;      /* IPPROTO_TCP or IPPROTO_UDP */
 	char protocol[12];      /* "tls", "quic", "ssh" */
 	char starttls[12];      /* TLS after an in-band upgrade: "smtp", "postgres", ... */
@@ -126,6 +137,13 @@ struct kx_hs {
 	uint64_t pkt_first_ch;  /* packet number (1-based, within the source) */
 	uint64_t pkt_sh;        /* 0 when no ServerHello */
 	uint32_t source_id;     /* index of the capture source within the run */
+
+	/* A session rather than a handshake (verdict plaintext, or unknown with
+	 * reason handshake-unseen): kept aggregated per hour in the store. */
+	bool is_session;
+	bool ch_unseen;         /* ServerHello / server KEXINIT without the client's */
+	char app[16];           /* sessions: lower-case application ("http", "postgresql") */
+	uint64_t bytes;         /* sessions: payload bytes, both directions */
 
 	/* Set when the protocol parser decided verdict/reason itself (SSH). */
 	bool preclassified;

@@ -15,7 +15,7 @@ static const char *const verdict_names[KX_V_MAX] = {
 	[KX_V_INCOMPLETE] = "incomplete", [KX_V_HYBRID] = "hybrid",
 	[KX_V_PQ] = "pq",                 [KX_V_HYBRID_DRAFT] = "hybrid-draft",
 	[KX_V_CLASSICAL] = "classical",   [KX_V_RESUMED] = "resumed",
-	[KX_V_UNKNOWN] = "unknown",
+	[KX_V_UNKNOWN] = "unknown",       [KX_V_PLAINTEXT] = "plaintext",
 };
 
 static const char *const reason_names[KX_R_MAX] = {
@@ -33,6 +33,13 @@ static const char *const reason_names[KX_R_MAX] = {
 	[KX_R_MALFORMED] = "malformed",
 	[KX_R_ALERT] = "alert",
 	[KX_R_NO_COMMON_KEX] = "no-common-kex",
+	[KX_R_OFFER_UNSEEN] = "offer-unseen",
+	[KX_R_CAPACITY] = "capacity",
+	[KX_R_NO_TLS] = "no-tls",
+	[KX_R_STARTTLS_NOT_OFFERED] = "starttls-not-offered",
+	[KX_R_STARTTLS_REFUSED] = "starttls-refused",
+	[KX_R_SSL_REFUSED] = "ssl-refused",
+	[KX_R_HANDSHAKE_UNSEEN] = "handshake-unseen",
 };
 
 const char *kx_verdict_name(enum kx_verdict v)
@@ -124,7 +131,10 @@ void kx_classify(struct kx_hs *hs)
 	case KX_FAM_CLASSICAL_EC:
 	case KX_FAM_CLASSICAL_FFDHE:
 		hs->verdict = KX_V_CLASSICAL;
-		hs->reason = kx_hs_offers_pq(hs) ? KX_R_SERVER_DECLINED : KX_R_CLIENT_NO_PQ;
+		/* Without the ClientHello nobody can say whose choice it was. */
+		hs->reason = hs->ch_unseen	    ? KX_R_OFFER_UNSEEN
+			     : kx_hs_offers_pq(hs) ? KX_R_SERVER_DECLINED
+						   : KX_R_CLIENT_NO_PQ;
 		break;
 	default:
 		hs->verdict = KX_V_UNKNOWN;

@@ -22,6 +22,7 @@
 #include "kexwatch/decode.h"
 #include "kexwatch/dpi.h"
 #include "kexwatch/flow.h"
+#include "kexwatch/plain.h"
 #include "kexwatch/quic.h"
 #include "kexwatch/ssh.h"
 #include "kexwatch/starttls.h"
@@ -57,6 +58,7 @@ struct session {
 	bool ssh;            /* an SSH connection: banners and KEXINITs instead of TLS */
 	bool st_on;          /* following a cleartext phase (STARTTLS and kin) */
 	bool st_gave_up;
+	bool memcap_hit;     /* a buffer for this handshake was refused by --memcap */
 	bool st_tls[2];      /* this direction has switched to TLS */
 	uint8_t n_log[2];
 	uint8_t side;
@@ -96,6 +98,16 @@ struct kx_engine {
 	uint32_t sess_live; /* contexts handed out and not yet released */
 	uint64_t now_us;
 	uint64_t idle_us;
+	uint32_t source_id;   /* of the packet being handled */
+	struct kx_hs scratch; /* rows made without a context: sessions, capacity */
+};
+
+/* What a flow became, for the ledger: every flow ends counted once. */
+enum flow_outcome {
+	OUT_NONE = 0,
+	OUT_HS_ROW,
+	OUT_CAPACITY,
+	OUT_PLAIN_OFF,
 };
 
 #define ALL_HELLOS ((1u << KX_HS_CLIENT_HELLO) | (1u << KX_HS_SERVER_HELLO) | \
@@ -328,6 +340,42 @@ static bool lost_client_hello(struct kx_engine *e, struct session *s, struct kx_
 	return false;
 }
 
+/* A server KEXINIT whose client KEXINIT was not captured. The choice is
+ * the client's first method the server also lists, so only the server's
+ * list is known: when every method on it is hybrid (or every one
+ * classical) the outcome is certain whatever the client offered;
+ * otherwise it cannot be told. */
+static void ssh_server_only(struct session *s, const struct kx_flow *f)
+{
+	struct kx_hs *hs = &s->hs;
+	const struct kx_ssh_kexinit *k = f->client <= 1 ? s->kexinit[!f->client] : NULL;
+	unsigned n_classical = 0, n_hybrid = 0, n_draft = 0, n_other = 0;
+	const char *pos = k ? kx_ssh_list_str(k, KX_SSH_L_KEX) : NULL;
+	char name[KX_SSH_NAME_MAX + 1];
+	while (pos && kx_ssh_list_next(&pos, name)) {
+		switch (kx_ssh_kex_class(name)) {
+		case KX_SSH_KEX_CLASSICAL: n_classical++; break;
+		case KX_SSH_KEX_HYBRID: n_hybrid++; break;
+		case KX_SSH_KEX_HYBRID_DRAFT: n_draft++; break;
+		case KX_SSH_KEX_PSEUDO: break;
+		default: n_other++; break;
+		}
+	}
+	unsigned n = n_classical + n_hybrid + n_draft + n_other;
+	hs->ch_unseen = true;
+	hs->preclassified = true;
+	hs->ts_first_us = hs->ts_last_us;
+	hs->reason = KX_R_OFFER_UNSEEN;
+	if (n && n_hybrid == n)
+		hs->verdict = KX_V_HYBRID, hs->reason = KX_R_NONE;
+	else if (n && n_draft == n)
+		hs->verdict = KX_V_HYBRID_DRAFT, hs->reason = KX_R_NONE;
+	else if (n && n_classical == n)
+		hs->verdict = KX_V_CLASSICAL;
+	else
+		hs->verdict = KX_V_INCOMPLETE;
+}
+
 static void sess_finish(struct kx_engine *e, struct kx_flow *f, enum kx_reason why)
 {
 	struct session *s = sess_of(e, f);
@@ -340,8 +388,12 @@ static void sess_finish(struct kx_engine *e, struct kx_flow *f, enum kx_reason w
 		s->hs.reason = KX_R_GAP;
 		s->report_empty = true;
 	}
-	if ((s->hs.n_ch || s->report_empty) && !s->abandon) {
+	if (s->ssh && !s->hs.n_ch && s->hs.have_sh && !s->abandon)
+		ssh_server_only(s, f);
+	if ((s->hs.n_ch || s->report_empty || s->hs.ch_unseen) && !s->abandon) {
 		struct kx_hs *hs = &s->hs;
+		if (!hs->have_sh && hs->reason == KX_R_NONE && s->memcap_hit)
+			hs->reason = KX_R_CAPACITY;
 		if (!hs->have_sh && hs->reason == KX_R_NONE) {
 			int cl = f->client == 1;
 			if (s->tls[0].failed || s->tls[1].failed)
@@ -383,6 +435,7 @@ static void sess_finish(struct kx_engine *e, struct kx_flow *f, enum kx_reason w
 				(uint8_t)(1 + (s->quic ? KX_DPI_QUIC : s->ssh ? KX_DPI_SSH : KX_DPI_TLS));
 		kx_classify(hs);
 		count_verdict(e->c, hs->verdict);
+		f->outcome = OUT_HS_ROW;
 		e->emit(e->emit_ctx, hs);
 	}
 	sess_release(e, f);
@@ -473,10 +526,11 @@ static bool on_server_hello(struct session *s, const struct kx_tls_msg *m)
 {
 	struct kx_hs *hs = &s->hs;
 	if (s->phase == PH_WAIT_CH) {
+		/* The capture began after the ClientHello (sensor restarted, ring
+		 * dropped it): the server's choice is still worth a row. */
 		s->e->c->tls_orphan_server++;
-		s->abandon = true;
-		finalize(s);
-		return true;
+		hs->ch_unseen = true;
+		s->phase = PH_WAIT_SH;
 	}
 	if (s->phase != PH_WAIT_SH && s->phase != PH_WAIT_SH2)
 		return false;
@@ -509,6 +563,11 @@ static bool on_server_hello(struct session *s, const struct kx_tls_msg *m)
 	hs->pkt_sh = sh_pkt;
 	hs->ts_last_us = s->pkt->ts_us;
 	hs->ch_to_sh_us = sh_ts >= hs->ts_first_us ? (int64_t)(sh_ts - hs->ts_first_us) : 0;
+	if (hs->ch_unseen && !hs->n_ch) {
+		hs->ts_first_us = sh_ts;
+		hs->source_id = s->pkt->source_id;
+		hs->ch_to_sh_us = -1;
+	}
 	if (sh.version >= 0x0304) {
 		hs->have_group = sh.has_key_share;
 		hs->group = sh.group;
@@ -686,11 +745,187 @@ static bool on_stream_bytes(void *ctx, const uint8_t *data, uint32_t len)
 	return stop || s->phase == PH_FINAL;
 }
 
+static void flow_bypass(struct kx_engine *e, struct kx_flow *f);
+
+/* ---- sessions without a visible handshake (plain.h) ---- */
+
+/* The server side of a flow whose SYN was not seen: the side whose port
+ * names a known service, else the lower port. */
+static void guess_client(struct kx_flow *f, int dir, enum kx_app by_payload, bool payload_is_client)
+{
+	if (f->client <= 1)
+		return;
+	if (by_payload != KX_APP_UNKNOWN) {
+		f->client = payload_is_client ? (uint8_t)dir : (uint8_t)!dir;
+		return;
+	}
+	bool a_known = kx_app_from_tcp_port(f->key.pa) != KX_APP_UNKNOWN;
+	bool b_known = kx_app_from_tcp_port(f->key.pb) != KX_APP_UNKNOWN;
+	if (a_known != b_known)
+		f->client = a_known ? 1 : 0;
+	else
+		f->client = f->key.pa < f->key.pb ? 1 : 0;
+}
+
+/* Turns the flow into a counted session; its record is made when it ends.
+ * `bytes` are payload bytes already seen (a STARTTLS module's cleartext). */
+static void flow_to_plain(struct kx_engine *e, struct kx_flow *f, enum kx_app app,
+			  enum kx_reason why, uint64_t bytes_client, uint64_t bytes_server)
+{
+	sess_release(e, f);
+	f->state = KX_FLOW_PLAIN;
+	f->app = (uint8_t)app;
+	f->preason = (uint8_t)why;
+	int cl = f->client == 1;
+	f->bytes[cl] = bytes_client > UINT32_MAX ? UINT32_MAX : (uint32_t)bytes_client;
+	f->bytes[!cl] = bytes_server > UINT32_MAX ? UINT32_MAX : (uint32_t)bytes_server;
+	e->c->flows_not_tls++;
+}
+
+static void plain_count(struct kx_flow *f, const struct kx_pkt *p, int dir)
+{
+	uint32_t b = f->bytes[dir];
+	f->bytes[dir] = b + p->payload_len < b ? UINT32_MAX : b + p->payload_len;
+}
+
+/* The first payload of a flow that is not a hello, an SSH banner or a
+ * protocol that may upgrade in-band. */
+static void plain_start(struct kx_engine *e, struct kx_flow *f, const struct kx_pkt *p, int dir,
+			bool from_start)
+{
+	if (kx_plain_looks_like_tls_data(p->payload, p->payload_len)) {
+		guess_client(f, dir, KX_APP_UNKNOWN, false);
+		flow_to_plain(e, f, KX_APP_TLS, KX_R_HANDSHAKE_UNSEEN, 0, 0);
+	} else if (e->o.plaintext == KX_PLAINTEXT_NONE) {
+		e->c->flows_not_tls++;
+		f->outcome = OUT_PLAIN_OFF;
+		flow_bypass(e, f);
+		return;
+	} else {
+		bool is_client = f->client <= 1 ? dir == f->client : true;
+		enum kx_app app = kx_app_from_payload(is_client, p->payload, p->payload_len);
+		if (app == KX_APP_UNKNOWN && f->client > 1) {
+			app = kx_app_from_payload(false, p->payload, p->payload_len);
+			is_client = false;
+		}
+		/* Picked up mid-stream, bytes nobody recognises may be the middle
+		 * of anything (a certificate chain, an evicted flow's rest):
+		 * plaintext needs the connection's start or a known protocol. */
+		if (app == KX_APP_UNKNOWN && !from_start) {
+			flow_bypass(e, f);
+			return;
+		}
+		guess_client(f, dir, app, is_client);
+		if (app == KX_APP_UNKNOWN)
+			app = kx_app_from_tcp_port(f->client == 0 ? f->key.pb : f->key.pa);
+		flow_to_plain(e, f, app, KX_R_NO_TLS, 0, 0);
+	}
+	f->pmask |= (uint8_t)(1u << dir);
+	plain_count(f, p, dir);
+}
+
+/* A session followed through its cleartext phase that never upgraded. */
+static void starttls_to_plain(struct kx_engine *e, struct kx_flow *f, struct session *s)
+{
+	enum kx_app app = kx_app_from_starttls(kx_starttls_proto(&s->st));
+	if (app == KX_APP_UNKNOWN)
+		app = kx_app_from_tcp_port(f->client == 0 ? f->key.pb : f->key.pa);
+	if (e->o.plaintext == KX_PLAINTEXT_NONE) {
+		e->c->flows_not_tls++;
+		f->outcome = OUT_PLAIN_OFF;
+		flow_bypass(e, f);
+		return;
+	}
+	flow_to_plain(e, f, app, kx_starttls_outcome(&s->st), s->st.d[0].bytes, s->st.d[1].bytes);
+}
+
+/* The record of a session at its end: plaintext needs payload both ways
+ * (one way is a scan, a refused connection or a half-seen flow, counted
+ * apart); an encrypted session without its handshake counts as it is. */
+static void plain_finish(struct kx_engine *e, struct kx_flow *f)
+{
+	bool unseen = f->preason == KX_R_HANDSHAKE_UNSEEN;
+	if (!unseen && f->pmask != 3 && f->key.proto == 6) {
+		e->c->flow_one_sided++;
+		return;
+	}
+	struct kx_hs *hs = &e->scratch;
+	memset(hs, 0, sizeof(*hs));
+	fill_endpoints(hs, f);
+	hs->is_session = true;
+	hs->ts_first_us = f->first_us;
+	hs->ts_last_us = f->last_us > f->first_us ? f->last_us : f->first_us;
+	hs->pkt_first_ch = f->first_pkt;
+	hs->source_id = e->source_id;
+	hs->ch_to_sh_us = -1;
+	hs->verdict = unseen ? KX_V_UNKNOWN : KX_V_PLAINTEXT;
+	hs->reason = (enum kx_reason)f->preason;
+	hs->bytes = (uint64_t)f->bytes[0] + f->bytes[1];
+	const char *app = kx_app_name((enum kx_app)f->app);
+	snprintf(hs->app, sizeof(hs->app), "%s", app);
+	snprintf(hs->protocol, sizeof(hs->protocol), "%s", app);
+	if (unseen)
+		e->c->flow_unseen++;
+	else
+		e->c->flow_plaintext++;
+	e->emit(e->emit_ctx, hs);
+}
+
+/* A handshake that could not be followed because --max-handshakes
+ * contexts are in use: its endpoints still make a row. */
+static void capacity_row(struct kx_engine *e, struct kx_flow *f, const struct kx_pkt *p, int dir,
+			 const char *protocol)
+{
+	if (f->client > 1)
+		f->client = (uint8_t)dir;
+	struct kx_hs *hs = &e->scratch;
+	memset(hs, 0, sizeof(*hs));
+	fill_endpoints(hs, f);
+	hs->ts_first_us = hs->ts_last_us = p->ts_us;
+	hs->pkt_first_ch = p->num;
+	hs->source_id = p->source_id;
+	hs->ch_to_sh_us = -1;
+	hs->verdict = KX_V_INCOMPLETE;
+	hs->reason = KX_R_CAPACITY;
+	snprintf(hs->protocol, sizeof(hs->protocol), "%s", protocol);
+	if (!e->o.no_ndpi && !e->dpi)
+		hs->ndpi_pending = (uint8_t)(1 + (strcmp(protocol, "quic") == 0  ? KX_DPI_QUIC
+						  : strcmp(protocol, "ssh") == 0 ? KX_DPI_SSH
+										  : KX_DPI_TLS));
+	count_verdict(e->c, hs->verdict);
+	f->outcome = OUT_CAPACITY;
+	e->emit(e->emit_ctx, hs);
+}
+
 /* ---- flows ---- */
+
+static void ledger(struct kx_engine *e, const struct kx_flow *f)
+{
+	switch (f->outcome) {
+	case OUT_HS_ROW: e->c->flow_hs_row++; return;
+	case OUT_CAPACITY: e->c->flow_capacity++; return;
+	case OUT_PLAIN_OFF: e->c->flow_plain_off++; return;
+	default: break;
+	}
+	if (f->state == KX_FLOW_PLAIN)
+		return; /* counted by plain_finish */
+	if (!f->pmask)
+		e->c->flow_no_payload++;
+	else
+		e->c->flow_unrecognised++;
+}
 
 static void flow_end(struct kx_engine *e, struct kx_flow *f, enum kx_reason why)
 {
-	sess_finish(e, f, why);
+	struct session *s = sess_of(e, f);
+	/* A cleartext phase that ended before the module gave up. */
+	if (s && s->st_on && !s->hs.n_ch && !s->st_tls[0] && !s->st_tls[1] && f->client <= 1)
+		starttls_to_plain(e, f, s);
+	if (f->state == KX_FLOW_PLAIN)
+		plain_finish(e, f);
+	else
+		sess_finish(e, f, why);
+	ledger(e, f);
 	kx_flow_remove(e->ft, f);
 }
 
@@ -800,6 +1035,7 @@ static void handle_payload(struct kx_engine *e, struct kx_flow *f, const struct 
 		bool hello = !ssh && kx_tls_looks_like_hello(p->payload, p->payload_len);
 		if (ssh && !(s && s->ssh)) {
 			if (!s && !(s = sess_new(e, f, p))) {
+				capacity_row(e, f, p, dir, "ssh");
 				flow_bypass(e, f);
 				return;
 			}
@@ -816,6 +1052,8 @@ static void handle_payload(struct kx_engine *e, struct kx_flow *f, const struct 
 				   kx_starttls_looks_like(dir == f->client, p->payload,
 							  p->payload_len)) {
 				if (!s && !(s = sess_new(e, f, p))) {
+					/* No context to follow the cleartext phase. */
+					f->outcome = OUT_CAPACITY;
 					flow_bypass(e, f);
 					return;
 				}
@@ -829,8 +1067,7 @@ static void handle_payload(struct kx_engine *e, struct kx_flow *f, const struct 
 		if (!hello && !ssh && !follow && (at_start || !syn_known)) {
 			/* This direction does not begin with a TLS hello. */
 			if (!s || !s->hs.n_ch) {
-				e->c->flows_not_tls++;
-				flow_bypass(e, f);
+				plain_start(e, f, p, dir, at_start);
 				return;
 			}
 			/* The server's start was not captured: its answer is lost. */
@@ -840,6 +1077,7 @@ static void handle_payload(struct kx_engine *e, struct kx_flow *f, const struct 
 		if (!s) {
 			s = sess_new(e, f, p);
 			if (!s) {
+				capacity_row(e, f, p, dir, "tls");
 				flow_bypass(e, f);
 				return;
 			}
@@ -859,12 +1097,14 @@ static void handle_payload(struct kx_engine *e, struct kx_flow *f, const struct 
 	s->pkt = p;
 	s->side = (uint8_t)dir;
 	log_segment(s, dir, p);
+	uint64_t memcap_hits = e->c->reasm_memcap_hits;
 	kx_reasm_push(&s->rs[dir], &env, p->seq, p->payload, p->payload_len, on_stream_bytes, s);
+	if (e->c->reasm_memcap_hits != memcap_hits)
+		s->memcap_hit = true;
 	if (!s->rs[dir].last_new)
 		unlog_segment(s, dir);
 	if (s->st_gave_up && !s->hs.n_ch) {
-		e->c->flows_not_tls++; /* a cleartext session that never upgraded */
-		flow_bypass(e, f);
+		starttls_to_plain(e, f, s); /* a cleartext session that never upgraded */
 	} else if (s->phase == PH_FINAL) {
 		sess_finish(e, f, KX_R_NONE);
 		f->state = KX_FLOW_BYPASS;
@@ -914,8 +1154,12 @@ static void handle_quic(struct kx_engine *e, struct kx_flow *f, const struct kx_
 	struct kx_quic_datagram_info info;
 	if (!s) {
 		/* Only a client's first Initial starts a QUIC flow (see kx_engine_packet). */
-		if (!kx_quic_looks_like_initial(p->payload, p->payload_len, &info) ||
-		    !(s = sess_new(e, f, p))) {
+		if (!kx_quic_looks_like_initial(p->payload, p->payload_len, &info)) {
+			flow_bypass(e, f);
+			return;
+		}
+		if (!(s = sess_new(e, f, p))) {
+			capacity_row(e, f, p, dir, "quic");
 			flow_bypass(e, f);
 			return;
 		}
@@ -1015,6 +1259,22 @@ void kx_engine_packets(struct kx_engine *e, int link, const struct kx_frame *fr,
 	}
 }
 
+/* A UDP datagram that starts no handshake but is a session worth a record:
+ * a QUIC connection whose Initials were not captured, or a service on the
+ * documented list of cleartext UDP protocols (plain.h). */
+static enum kx_app udp_session_app(const struct kx_engine *e, const struct kx_pkt *p,
+				   int *ret_server)
+{
+	if ((p->dport == 443 || p->sport == 443 || p->dport == 8443 || p->sport == 8443) &&
+	    kx_plain_looks_like_quic_later(p->payload, p->payload_len)) {
+		*ret_server = p->dport == 443 || p->dport == 8443;
+		return KX_APP_QUIC;
+	}
+	if (e->o.plaintext != KX_PLAINTEXT_ALL)
+		return KX_APP_UNKNOWN;
+	return kx_app_udp_listed(p->sport, p->dport, ret_server);
+}
+
 static void packet(struct kx_engine *e, struct decoded *d)
 {
 	const struct kx_pkt *p = &d->p;
@@ -1027,10 +1287,14 @@ static void packet(struct kx_engine *e, struct decoded *d)
 		/* Only a SYN or payload starts tracking a TCP flow (stray ACKs and
 		 * RSTs of unknown connections would just fill the table), and only a
 		 * client's QUIC Initial a UDP one (DNS and the rest stay out). */
+		enum kx_app udp_app = KX_APP_UNKNOWN;
+		int udp_server = 0;
 		if (p->proto == 17) {
 			struct kx_quic_datagram_info qi;
-			if (p->payload_truncated ||
-			    !kx_quic_looks_like_initial(p->payload, p->payload_len, &qi))
+			if (p->payload_truncated || !p->payload_len)
+				return;
+			if (!kx_quic_looks_like_initial(p->payload, p->payload_len, &qi) &&
+			    (udp_app = udp_session_app(e, p, &udp_server)) == KX_APP_UNKNOWN)
 				return;
 		} else {
 			bool syn = (p->tcp_flags & (KX_TCP_SYN | KX_TCP_RST)) == KX_TCP_SYN;
@@ -1040,17 +1304,30 @@ static void packet(struct kx_engine *e, struct decoded *d)
 		f = flow_new(e, key);
 		if (!f)
 			return;
+		f->first_pkt = (uint32_t)p->num;
+		if (udp_app != KX_APP_UNKNOWN) {
+			/* udp_server: 1 when the destination is the server. */
+			f->client = (uint8_t)(udp_server ? dir : !dir);
+			flow_to_plain(e, f, udp_app,
+				      udp_app == KX_APP_QUIC ? KX_R_HANDSHAKE_UNSEEN : KX_R_NO_TLS, 0, 0);
+		}
 	} else {
 		kx_flow_touch(e->ft, f, p->ts_us);
 	}
 	expire_idle(e, f, EXPIRE_BUDGET);
+	e->source_id = p->source_id;
+	if (p->payload_len) {
+		f->pmask |= (uint8_t)(1u << dir);
+		if (f->state == KX_FLOW_PLAIN)
+			plain_count(f, p, dir);
+	}
 
 	if (p->proto == 17) {
-		if (f->state != KX_FLOW_BYPASS && p->payload_len && !p->payload_truncated)
+		if (f->state < KX_FLOW_BYPASS && p->payload_len && !p->payload_truncated)
 			handle_quic(e, f, p, dir);
 		return;
 	}
-	if (f->state != KX_FLOW_BYPASS) {
+	if (f->state < KX_FLOW_BYPASS) {
 		if (p->tcp_flags & KX_TCP_SYN) {
 			f->client = (p->tcp_flags & KX_TCP_ACK) ? (uint8_t)!dir : (uint8_t)dir;
 			f->isn[dir] = p->seq + 1;

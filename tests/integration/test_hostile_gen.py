@@ -155,9 +155,14 @@ with tempfile.TemporaryDirectory() as tmp:
           rows[0]["ch_segments"] == n and rows[0]["verdict"] == "classical" and
           rows[0]["reason"] == "server-declined",
           f"64 KiB ClientHello ({len(ch)} bytes, {n} segments) parsed: server-declined")
+    # The ClientHello is refused by the cap (counted); the ServerHello still
+    # records the server's choice, with the offer marked as not seen.
     p, rows, c, _ = read(tmp, path, "--max-message-bytes", "32768")
-    check(p.returncode == 0 and rows == [] and c["tls_hello_too_big"] >= 1,
-          "the same with --max-message-bytes 32768: refused and counted, no row")
+    check(p.returncode == 0 and c["tls_hello_too_big"] >= 1 and
+          [(r["verdict"], r["reason"], r["client_hello_seen"], r["groups_offered"]) for r in rows] ==
+          [("classical", "offer-unseen", 0, "[]")],
+          "the same with --max-message-bytes 32768: refused and counted, the server's choice kept"
+          f" ({[(r['verdict'], r['reason'], r['client_hello_seen']) for r in rows]})")
 
     # Overlap with conflicting bytes: the first copy of a byte wins.
     pc = Pcap()
