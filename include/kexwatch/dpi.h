@@ -61,6 +61,13 @@ void kx_dpi_label_by_name(struct kx_dpi *d, enum kx_dpi_proto proto, const char 
 			  const uint8_t *server_ip, int ip_version, char *buf, size_t len);
 
 /* "4.2.0" style version string of the linked library. */
+/* A session without a handshake (plaintext legs): nDPI's guess from the
+ * transport and ports (its default port table), then its address list; ""
+ * when it has none. Host-order ports; IPv4 addresses in the first 4 bytes. */
+void kx_dpi_label_by_port(struct kx_dpi *d, uint8_t transport, const uint8_t *client_ip,
+			  uint16_t client_port, const uint8_t *server_ip, uint16_t server_port,
+			  int ip_version, char *buf, size_t len);
+
 const char *kx_dpi_version(void);
 
 #endif
