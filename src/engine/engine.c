@@ -434,6 +434,9 @@ static void sess_finish(struct kx_engine *e, struct kx_flow *f, enum kx_reason w
 			hs->ndpi_pending =
 				(uint8_t)(1 + (s->quic ? KX_DPI_QUIC : s->ssh ? KX_DPI_SSH : KX_DPI_TLS));
 		kx_classify(hs);
+		/* The ClientHello was on the wire but --memcap refused its bytes. */
+		if (s->memcap_hit && hs->ch_unseen && !hs->n_ch)
+			hs->reason = KX_R_CAPACITY;
 		count_verdict(e->c, hs->verdict);
 		f->outcome = OUT_HS_ROW;
 		e->emit(e->emit_ctx, hs);
