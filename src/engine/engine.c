@@ -753,9 +753,9 @@ static void log_range(struct session *s, int side, uint32_t start, uint32_t len,
 	g->ts = p->ts_us;
 }
 
-static void log_segment(struct session *s, int side, const struct kx_pkt *p)
+static void log_segment(struct session *s, int side, const struct kx_pkt *p, uint32_t seq)
 {
-	log_range(s, side, p->seq - s->rs[side].isn, p->payload_len, p);
+	log_range(s, side, seq - s->rs[side].isn, p->payload_len, p);
 }
 
 static void unlog_segment(struct session *s, int side)
@@ -788,9 +788,13 @@ static void start_ssh(struct session *s, struct kx_flow *f, int dir, bool copy_a
 static void handle_payload(struct kx_engine *e, struct kx_flow *f, const struct kx_pkt *p, int dir)
 {
 	bool syn_known = f->syn_mask >> dir & 1;
+	/* TCP Fast Open (RFC 7413): a SYN's data begins at ISN + 1, the SYN
+	 * itself takes one sequence number. A server that ignores it gets the
+	 * same bytes again at ISN + 1 after the handshake: a duplicate. */
+	uint32_t seq = p->seq + (p->tcp_flags & KX_TCP_SYN ? 1u : 0u);
 	struct session *s = sess_of(e, f);
 	if (!s || !s->rs[dir].started) {
-		bool at_start = syn_known && p->seq == f->isn[dir];
+		bool at_start = syn_known && seq == f->isn[dir];
 		/* SSH by its version line, or by port 22 for a server that sends other
 		 * lines before it (RFC 4253 section 4.2 allows that). */
 		bool port22 = (dir == 0 ? f->key.pa : f->key.pb) == 22;
@@ -848,8 +852,8 @@ static void handle_payload(struct kx_engine *e, struct kx_flow *f, const struct 
 		if (syn_known) {
 			kx_reasm_start(&s->rs[dir], f->isn[dir]);
 		} else {
-			kx_reasm_start(&s->rs[dir], p->seq);
-			f->isn[dir] = p->seq;
+			kx_reasm_start(&s->rs[dir], seq);
+			f->isn[dir] = seq;
 			e->c->reasm_midstream++;
 		}
 	}
@@ -858,8 +862,8 @@ static void handle_payload(struct kx_engine *e, struct kx_flow *f, const struct 
 	s->flow = f;
 	s->pkt = p;
 	s->side = (uint8_t)dir;
-	log_segment(s, dir, p);
-	kx_reasm_push(&s->rs[dir], &env, p->seq, p->payload, p->payload_len, on_stream_bytes, s);
+	log_segment(s, dir, p, seq);
+	kx_reasm_push(&s->rs[dir], &env, seq, p->payload, p->payload_len, on_stream_bytes, s);
 	if (!s->rs[dir].last_new)
 		unlog_segment(s, dir);
 	if (s->st_gave_up && !s->hs.n_ch) {
