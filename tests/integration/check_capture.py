@@ -46,7 +46,19 @@ def opt_int(s):
 
 
 def first_frame(exp):
-    return int(exp["first_ch_frame"].split(";")[0])
+    # empty for a ServerHello whose ClientHello is not in the capture
+    f = exp["first_ch_frame"].split(";")[0]
+    return int(f) if f else None
+
+
+def ident(exp):
+    """A handshake's evidence: its first ClientHello frame, or its ServerHello
+    frame when there is no ClientHello."""
+    return (first_frame(exp), None if first_frame(exp) else int(exp["sh_frame"]))
+
+
+def ev_ident(ev):
+    return (ev["pkt_first_ch"], None if ev["pkt_first_ch"] else ev["pkt_sh"])
 
 
 def compare(exp, got, where, errors):
@@ -95,19 +107,20 @@ def main():
         con.row_factory = sqlite3.Row
         rows = [dict(r) for r in con.execute("SELECT * FROM handshakes ORDER BY pkt_first_ch")]
         with open(js) as f:
-            events = sorted((json.loads(l) for l in f), key=lambda e: e["pkt_first_ch"])
+            events = sorted((json.loads(l) for l in f), key=lambda e: e["pkt_first_ch"] or 0)
         errors = []
         if len(rows) != len(expected):
             errors.append(f"{name}: {len(rows)} rows in the database, want {len(expected)}")
         if len(events) != len(rows):
             errors.append(f"{name}: {len(events)} JSON events but {len(rows)} rows")
-        byfirst = {e["pkt_first_ch"]: e for e in events}
+        byfirst = {ev_ident(e): e for e in events}
         for exp in expected:
-            where = f"{name} CH frame {exp['first_ch_frame']}"
-            ev = byfirst.get(first_frame(exp))
+            where = (f"{name} CH frame {exp['first_ch_frame']}" if exp["first_ch_frame"]
+                     else f"{name} SH frame {exp['sh_frame']} (no ClientHello)")
+            ev = byfirst.get(ident(exp))
             if ev is None:
                 errors.append(f"{where}: no handshake found "
-                              f"(have first-CH frames {sorted(byfirst)})")
+                              f"(have first-CH, SH frames {sorted(byfirst, key=str)})")
                 continue
             for k in ("client_ip", "server_ip"):
                 if ev[k] != exp[k]:
@@ -124,7 +137,7 @@ def main():
                 errors.append(f"{where}: starttls: want {exp.get('starttls')!r}, got {ev['starttls']!r}")
             compare(exp, ev, where + " (json)", errors)
             # The database row must say the same as the JSON event.
-            row = next((r for r in rows if r["pkt_first_ch"] == ev["pkt_first_ch"]), None)
+            row = next((r for r in rows if ev_ident(r) == ev_ident(ev)), None)
             if row is None:
                 errors.append(f"{where}: JSON event has no database row")
                 continue
