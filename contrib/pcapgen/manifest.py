@@ -262,12 +262,13 @@ cap('tls13-tfo.pcap',
     [sel('0x001d', '0x001d', '0x11ec', '0x11ec', '0x001d'), ch_in_syn(False, True, True, True, True),
      field('ch_segments', '1', '1', '2', '2', '1')])
 cap('tls13-after-clienthello.pcap',
-    'CUT from tls13-x25519mlkem768.pcap by contrib/pcapgen/cut.py (`editcap -r`): the capture begins with '
-    'the frame after the last ClientHello segment, as if the sensor came up then. The ServerHello '
-    'selecting X25519MLKEM768 is on the wire, the ClientHello (and the SYN) are not',
+    f'CUT by contrib/pcapgen/cut.py (`editcap -r`) from a capture of {N24} client -> {N24} server, both '
+    'defaults (made as tls13-x25519mlkem768.pcap, by plaintext.sh): the capture begins with the frame '
+    'after the last ClientHello segment, as if the sensor came up then. The ServerHello selecting '
+    'X25519MLKEM768 is on the wire, the ClientHello (and the SYN) are not',
     ['hybrid'], [sel('0x11ec'), field('first_ch_frame', ''), field('ch_segments', '0')])
 cap('tls13-after-clienthello-x25519.pcap',
-    'CUT from tls13-server-declined.pcap the same way: a ServerHello selecting x25519 without its '
-    'ClientHello. That the client offered X25519MLKEM768 (the server declined it) is not in the capture: '
-    'classical, reason offer-unseen',
+    f'CUT the same way from {N24} client, defaults -> {N24} server ecdhCurve X25519:P-256 (made as '
+    'tls13-server-declined.pcap): a ServerHello selecting x25519 without its ClientHello. That the client '
+    'offered X25519MLKEM768 (the server declined it) is not in the capture: classical, reason offer-unseen',
     ['classical/offer-unseen'], [sel('0x001d'), field('first_ch_frame', ''), field('ch_segments', '0')])

@@ -28,9 +28,10 @@
 #                 connection; tcpdump starts after the handshake
 #   pt_quic_unseen  ngtcp2 gtlsclient -> gtlsserver, three requests after
 #                 --delay-stream; CUT after the last long-header packet
-#   pt_after_ch   CUT from tls13-x25519mlkem768.pcap and tls13-server-declined.pcap
-#                 after the ClientHello (cut.py: editcap -r)
-#   pt_ssh_after_kexinit  CUT from ssh-default-sntrup.pcap after the client KEXINIT
+#   pt_after_ch   Node 24 -> Node 24 (hybrid) and -> Node 24 ecdhCurve X25519:P-256,
+#                 each CUT after the ClientHello (cut.py: editcap -r)
+#   pt_ssh_after_kexinit  OpenSSH 9.2 client -> sshd (as ssh.sh runs them), CUT
+#                 after the client KEXINIT
 # Servers run from configs and data directories under $KX_WORK; nothing
 # under /etc is read or written.
 
@@ -271,16 +272,49 @@ t_pt_quic_unseen() {
   kx_cleanup
 }
 
+# A full hybrid (Node 24 both ends) and a full server-declined (server
+# ecdhCurve X25519:P-256) handshake, each cut after its ClientHello.
 t_pt_after_ch() {
-  python3 "$KX_HERE/cut.py" after-ch "$KX_OUT/tls13-x25519mlkem768.pcap" \
-    "$KX_OUT/tls13-after-clienthello.pcap" >&2
-  python3 "$KX_HERE/cut.py" after-ch "$KX_OUT/tls13-server-declined.pcap" \
+  local srv
+  kx_pt_ns
+  kx_topo_direct
+  kx_server srv $KX_NS_S --port 443 --count 1
+  kx_cap_start KX_PT_CAP $KX_NS_C vc0 "$KX_WORK/after-ch-full.pcap"
+  kx_client $KX_NS_C --host $KX_S4 --port 443 --sni after-ch.kx.test
+  kx_wait_pid "$srv" 5
+  kx_cap_stop "$KX_PT_CAP"
+  kx_server srv $KX_NS_S --port 443 --count 1 --groups X25519:P-256
+  kx_cap_start KX_PT_CAP $KX_NS_C vc0 "$KX_WORK/after-ch-x25519-full.pcap"
+  kx_client $KX_NS_C --host $KX_S4 --port 443 --sni after-ch-x25519.kx.test
+  kx_wait_pid "$srv" 5
+  kx_cap_stop "$KX_PT_CAP"
+  kx_cleanup
+  python3 "$KX_HERE/cut.py" after-ch "$KX_WORK/after-ch-full.pcap" "$KX_OUT/tls13-after-clienthello.pcap" >&2
+  python3 "$KX_HERE/cut.py" after-ch "$KX_WORK/after-ch-x25519-full.pcap" \
     "$KX_OUT/tls13-after-clienthello-x25519.pcap" >&2
 }
 
+# A stock OpenSSH 9.2 session (ssh.sh's sshd and client) cut after the
+# client's KEXINIT. Both sides send KEXINIT unprompted; the cut needs the
+# server's to begin after the client's ends (cut.py checks), so a capture
+# where it does not is made again, up to three times.
 t_pt_ssh_after_kexinit() {
-  python3 "$KX_HERE/cut.py" after-client-kexinit "$KX_OUT/ssh-default-sntrup.pcap" \
-    "$KX_OUT/ssh-after-client-kexinit.pcap" >&2
+  local srv try
+  # shellcheck source=contrib/pcapgen/ssh.sh
+  . "$KX_HERE/ssh.sh"
+  for try in 1 2 3; do
+    kx_pt_ns
+    kx_topo_direct
+    kx_sshd srv $KX_NS_S ""
+    kx_cap_start KX_PT_CAP $KX_NS_C vc0 "$KX_WORK/ssh-full.pcap"
+    kx_ssh_client $KX_NS_C
+    kx_cap_stop "$KX_PT_CAP"
+    kx_cleanup
+    python3 "$KX_HERE/cut.py" after-client-kexinit "$KX_WORK/ssh-full.pcap" \
+      "$KX_OUT/ssh-after-client-kexinit.pcap" >&2 && return 0
+    kx_log "server KEXINIT before the client's end (try $try), again"
+  done
+  kx_die "no capture with the server KEXINIT after the client's"
 }
 
 # the handshake rows (expected-starttls.tsv, expected-ssh.tsv, expected.tsv
