@@ -83,8 +83,8 @@ ssl_key_file = '$d/server.key'
 EOF
   echo "host all all 198.18.0.0/24 trust" >"$d/data/pg_hba.conf"
   kx_bg "$var" $KX_NS_S "$KX_WORK/postgres-$addr.log" runuser -u postgres -- $bin/postgres -D "$d/data"
-  local i
-  for i in $(seq 200); do
+  local _
+  for _ in $(seq 200); do
     kx_in $KX_NS_S ss -Hltn "src $addr:5432" 2>/dev/null | grep -q . && return 0
     sleep 0.05
   done
@@ -97,6 +97,7 @@ kx_pt_psql() {  # addr sslmode query
 }
 
 t_pt_postgres() {
+  # shellcheck disable=SC2034  # set through kx_bg's printf -v
   local a b
   kx_pt_topo
   kx_pt_pg a $KX_S4 on
@@ -121,8 +122,8 @@ kx_pt_mariadb() {
   kx_bg "$var" $KX_NS_S "$KX_WORK/mariadbd-$addr.log" /usr/sbin/mariadbd --no-defaults --datadir="$d/data" \
     --user=root --bind-address="$addr" --port=3306 --socket="$d/sock" --pid-file="$d/pid" \
     --skip-name-resolve --skip-grant-tables --log-error="$d/error.log" "$@"
-  local i
-  for i in $(seq 300); do
+  local _
+  for _ in $(seq 300); do
     kx_in $KX_NS_S ss -Hltn "src $addr:3306" 2>/dev/null | grep -q . && return 0
     sleep 0.05
   done
@@ -130,6 +131,7 @@ kx_pt_mariadb() {
 }
 
 t_pt_mysql() {
+  # shellcheck disable=SC2034  # set through kx_bg's printf -v
   local a b
   kx_pt_topo
   kx_pt_mariadb a $KX_S4 --ssl-cert="$KX_WORK/ec.crt" --ssl-key="$KX_WORK/ec.key"
@@ -159,6 +161,7 @@ t_pt_redis() {
 }
 
 t_pt_http() {
+  # shellcheck disable=SC2034  # set through kx_bg's printf -v
   local s1 s2
   kx_pt_topo
   mkdir -p "$KX_WORK/www"
@@ -182,7 +185,7 @@ t_pt_smtp() {
   kx_pt_topo
   rm -f "$KX_WORK/smtp.ready"
   kx_bg srv $KX_NS_S "$KX_WORK/smtp.log" python3 "$KX_HERE/smtp_server.py" $KX_S4 "$KX_WORK/smtp.ready" 25 587
-  local i; for i in $(seq 100); do [ -e "$KX_WORK/smtp.ready" ] && break; sleep 0.05; done
+  local _; for _ in $(seq 100); do [ -e "$KX_WORK/smtp.ready" ] && break; sleep 0.05; done
   [ -e "$KX_WORK/smtp.ready" ] || kx_die "smtp_server.py did not start"
   kx_pt_capture plaintext-smtp.pcap
   # 1: STARTTLS offered in the EHLO reply, swaks (no --tls) never asks
@@ -231,14 +234,14 @@ t_pt_tfo() {
 # and waits; tcpdump starts; then four requests, 200 ms apart, on the same
 # connection. Only TLS application-data records (type 23) are captured.
 t_pt_tls_unseen() {
-  local srv cli i
+  local srv cli _
   kx_pt_ns
   kx_topo_direct
   kx_server srv $KX_NS_S --port 443 --count 1 --keep
   rm -f "$KX_WORK/secured" "$KX_WORK/go"
   kx_bg cli $KX_NS_C "$KX_WORK/client.log" "$KX_NODE" "$KX_PEER" client --host $KX_S4 --port 443 \
     --sni unseen.kx.test --requests 4 --request-gap 200 --secured "$KX_WORK/secured" --go-data "$KX_WORK/go"
-  for i in $(seq 200); do [ -e "$KX_WORK/secured" ] && break; sleep 0.05; done
+  for _ in $(seq 200); do [ -e "$KX_WORK/secured" ] && break; sleep 0.05; done
   [ -e "$KX_WORK/secured" ] || kx_die "client did not finish its handshake"
   sleep 0.5   # the server's session tickets and the last ACKs pass before tcpdump starts
   kx_cap_start KX_PT_CAP $KX_NS_C vc0 "$KX_OUT/tls13-handshake-unseen.pcap"
@@ -259,8 +262,8 @@ t_pt_quic_unseen() {
   head -c 6000 /dev/zero | tr '\0' 'k' >"$KX_WORK/htdocs/data.txt"
   kx_bg srv $KX_NS_S "$KX_WORK/gtlsserver.log" gtlsserver -q -d "$KX_WORK/htdocs" \
     $KX_S4 443 "$KX_WORK/ec.key" "$KX_WORK/ec.crt"
-  local i
-  for i in $(seq 200); do
+  local _
+  for _ in $(seq 200); do
     kx_in $KX_NS_S ss -Hlun "sport = :443" 2>/dev/null | grep -q . && break
     sleep 0.05
   done
