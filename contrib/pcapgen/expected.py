@@ -98,10 +98,12 @@ def distinct_segments(frames, seqs):
 
 def tshark_handshakes(path):
     cmd = ['tshark', '-n', '-r', path] + TSHARK_PREFS + [
-        '-Y', 'tls.handshake or tcp.len > 0 or tcp.flags.fin == 1 or tcp.flags.reset == 1', '-T', 'pdml']
+        '-Y', 'tls.handshake or tcp.len > 0 or tcp.flags.fin == 1 or tcp.flags.reset == 1 or tcp.flags.syn == 1',
+        '-T', 'pdml']
     out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=True).stdout
     root = ET.fromstring(out)
     streams = OrderedDict()
+    syn_info = {}
     seqs = {}
     for pkt in root.iter('packet'):
         fno = int(first(pkt, 'frame.number'))
@@ -112,16 +114,26 @@ def tshark_handshakes(path):
         dport = first(pkt, 'tcp.dstport')
         stream = int(first(pkt, 'tcp.stream'))
         segs = [int(f.get('show')) for f in fields(pkt, 'tcp.segment')]
+        tcplen = int(first(pkt, 'tcp.len') or 0)
+        syn = first(pkt, 'tcp.flags.syn') in ('1', 'True')
+        if syn:
+            si = syn_info.setdefault(stream, {'syn_frames': set(), 'client_syn': None})
+            si['syn_frames'].add(fno)
+            if first(pkt, 'tcp.flags.ack') not in ('1', 'True'):
+                si['client_syn'] = (src, sport)
+            if not tcplen:
+                continue  # streams keep the order of their first data, FIN or RST
         st = streams.setdefault(stream, {'data_frames': [], 'msgs': [], 'first': (src, sport, dst, dport),
                                          'fin_from': set(), 'rst': False})
         if first(pkt, 'tcp.flags.reset') in ('1', 'True'):
             st['rst'] = True
         if first(pkt, 'tcp.flags.fin') in ('1', 'True'):
             st['fin_from'].add((src, sport))
-        tcplen = int(first(pkt, 'tcp.len') or 0)
         if tcplen:
             st['data_frames'].append((fno, src, sport))
-            seqs[fno] = int(first(pkt, 'tcp.seq'))
+            # TCP Fast Open: a SYN's data begins one after its sequence number,
+            # where the copy the client sends again when the server ignored it begins
+            seqs[fno] = int(first(pkt, 'tcp.seq')) + (1 if syn else 0)
         for proto in pkt.iter('proto'):
             if proto.get('name') != 'tls':
                 continue
@@ -135,9 +147,16 @@ def tshark_handshakes(path):
                 d['segs'] = distinct_segments(segs or [fno], seqs)
                 d['src'], d['sport'], d['dst'], d['dport'] = src, sport, dst, dport
                 st['msgs'].append(d)
+    for sid, st in streams.items():
+        st.update(syn_info.get(sid, {'syn_frames': set(), 'client_syn': None}))
+        # where the client's first captured byte lies (1: the stream's start)
+        cl = [seqs[f] for f, src, sport in st['data_frames'] if (src, sport) == st['client_syn']]
+        st['client_first_seq'] = min(cl) if cl else None
     return streams
 
 
+# src/engine/engine.c lost_client_hello(): ports taken for TLS without a hello
+TLS_PORTS = {443, 8443, 853, 465, 563, 636, 989, 990, 992, 993, 994, 995, 5061, 6443, 8883}
 PQ = {'0x0200', '0x0201', '0x0202'}
 HYB = {'0x11eb', '0x11ec', '0x11ed'}
 HYB_DRAFT = {'0x6399', '0x639a'}
@@ -153,10 +172,15 @@ def rows_for(path):
     for sid, st in tshark_handshakes(path).items():
         msgs = st['msgs']
         chs = [m for m in msgs if m['type'] == 1]
-        if not chs:
-            if st['data_frames']:
-                # TCP payload but no decodable ClientHello (e.g. truncated)
-                src, sport, dst, dport = st['first']
+        has_sh = any(m['type'] == 2 and m['random'] != HRR_RANDOM for m in msgs)
+        if not chs and not has_sh:
+            # A client whose ClientHello never showed because the start of its
+            # stream was lost is reported as kexwatch does (the SYN seen, the
+            # first bytes missing, a TLS port); a plaintext connection or one
+            # picked up after its handshake (no SYN) has no row.
+            src, sport, dst, dport = st['first']
+            server_port = int(dport if (src, sport) == st['client_syn'] else sport)
+            if st['client_syn'] and (st['client_first_seq'] or 1) > 1 and server_port in TLS_PORTS:
                 f0 = st['data_frames'][0]
                 rows.append(OrderedDict(file=name, client_ip=f0[1], client_port=f0[2],
                                         server_ip=dst if src == f0[1] else src,
@@ -166,30 +190,17 @@ def rows_for(path):
                                         ch_segments='0', first_ch_frame=str(f0[0]), sh_frame='',
                                         expected_verdict='incomplete/gap', _stream=sid, _chs=[], _sh=None))
             continue
-        ch0 = chs[0]
         srv = [m for m in msgs if m['type'] == 2]
         hrrs = [m for m in srv if m['random'] == HRR_RANDOM]
         shs = [m for m in srv if m['random'] != HRR_RANDOM]
         sh = shs[0] if shs else None
         hrr = hrrs[0] if hrrs else None
-        version = ''
-        selected = ''
-        cipher = ''
-        resumed = False
-        if sh:
-            version = sh['versions'][0] if sh['versions'] else hx(sh['legacy_version'])
-            cipher = sh['ciphers'][0] if sh['ciphers'] else ''
-            if version == '0x0304':
-                selected = sh['ks'][0] if sh['ks'] else ''
-                if not selected and 41 in sh['ext_types']:
-                    resumed = True
-            else:
-                ske = [m for m in msgs if m['type'] == 12 and m['frame'] >= sh['frame']]
-                cert = [m for m in msgs if m['type'] == 11 and m['src'] == sh['src']]
-                if ske and ske[0]['named_curve']:
-                    selected = hx(ske[0]['named_curve'])
-                if not cert and not ske:
-                    resumed = True
+        version, selected, cipher, resumed = server_choice(msgs, sh)
+        if not chs:
+            if sh:
+                rows.append(sh_only_row(name, sid, sh, version, selected, cipher, resumed))
+            continue
+        ch0 = chs[0]
         offered = ch0['groups']
         if not sh:
             # kexwatch's reason for a handshake without ServerHello, from what
@@ -223,8 +234,54 @@ def rows_for(path):
             ch_segments=';'.join(str(len(c['segs'])) for c in chs),
             first_ch_frame=';'.join(str(c['segs'][0]) for c in chs),
             sh_frame=str(sh['segs'][0]) if sh else '', expected_verdict=verdict,
-            _stream=sid, _chs=chs, _sh=sh, _hrr=hrr))
+            _stream=sid, _chs=chs, _sh=sh, _hrr=hrr, _ch_in_syn=ch0['segs'][0] in st['syn_frames']))
     return rows
+
+
+def server_choice(msgs, sh):
+    """version, selected group, cipher suite, resumed: what the server chose"""
+    version = selected = cipher = ''
+    resumed = False
+    if sh:
+        version = sh['versions'][0] if sh['versions'] else hx(sh['legacy_version'])
+        cipher = sh['ciphers'][0] if sh['ciphers'] else ''
+        if version == '0x0304':
+            selected = sh['ks'][0] if sh['ks'] else ''
+            if not selected and 41 in sh['ext_types']:
+                resumed = True
+        else:
+            ske = [m for m in msgs if m['type'] == 12 and m['frame'] >= sh['frame']]
+            cert = [m for m in msgs if m['type'] == 11 and m['src'] == sh['src']]
+            if ske and ske[0]['named_curve']:
+                selected = hx(ske[0]['named_curve'])
+            if not cert and not ske:
+                resumed = True
+    return version, selected, cipher, resumed
+
+
+def sh_only_row(name, sid, sh, version, selected, cipher, resumed):
+    """A ServerHello whose ClientHello is not in the capture (the capture began
+    after it): the server's choice is known, the client's offer is not. The
+    client is the ServerHello's receiver. A hybrid or pq group decides by
+    itself; a classical one cannot say whether the client offered PQ."""
+    if resumed:
+        verdict = 'resumed/tls12' if version != '0x0304' else 'resumed'
+    elif version != '0x0304':
+        verdict = 'classical/tls12'
+    elif selected in HYB:
+        verdict = 'hybrid'
+    elif selected in PQ:
+        verdict = 'pq'
+    elif selected in HYB_DRAFT:
+        verdict = 'hybrid-draft'
+    else:
+        verdict = 'classical/offer-unseen'
+    return OrderedDict(
+        file=name, client_ip=sh['dst'], client_port=sh['dport'], server_ip=sh['src'],
+        server_port=sh['sport'], sni='', version=version, offered_groups='', key_shares='', hrr='0',
+        hrr_group='', selected_group=selected, cipher_suite=cipher, ch_segments='0', first_ch_frame='',
+        sh_frame=str(sh['segs'][0]), expected_verdict=verdict, _stream=sid, _chs=[], _sh=sh, _hrr=None,
+        _ch_in_syn=False)
 
 
 # ---- QUIC (files named quic-*): tshark decrypts Initial packets itself ----

@@ -239,3 +239,36 @@ cap('quic-chromium-hybrid-synthetic.pcap',
     'accepts the ServerHello (it ACKs it and sends Handshake-level probes under the keys derived from the '
     'hybrid secret, no alert) and is stopped a second later. No QUIC server available here selects a hybrid group',
     ['hybrid'], [sel('0x11ec'), ks('0x11ec,0x001d'), min_segments(2), agree, versions('0x00000001')])
+
+
+# ---- contrib/pcapgen/plaintext.sh: TCP Fast Open, and ServerHellos whose
+# ClientHello is not in the capture ----
+def ch_in_syn(*flags):
+    return field('_ch_in_syn', *flags)
+
+
+CURL = 'Debian curl 7.88.1 (OpenSSL 3.0, classical)'
+cap('tls13-tfo.pcap',
+    f'TCP Fast Open (RFC 7413), client namespace net.ipv4.tcp_fastopen=3, server namespace 0x403 (3 + '
+    f'TFO_SERVER_WO_SOCKOPT1: Node has no TCP_FASTOPEN option, so every listener gets Fast Open). {N24} '
+    f'server, defaults. Five connections: (1) {CURL} `--tcp-fastopen`, no cookie yet: the SYN asks for one '
+    f'and carries no data; (2) curl again: its 517-byte ClientHello in the SYN, acknowledged by the SYN-ACK; '
+    f'(3) {N24} client (hybrid) on a socket opened by tfo_client.py with TCP_FASTOPEN_CONNECT: the first '
+    f'1420 bytes of its ClientHello in the SYN, accepted, the rest in the next segment; then the server '
+    f'namespace\'s tcp_fastopen is set to 0, so the same listener ignores SYN data (its SYN-ACK acknowledges '
+    f'ISN+1 only) and the clients send the bytes again after the handshake: (4) Node hybrid, (5) curl. '
+    f'first_ch_frame is the SYN in (2)-(5); a second copy is not a segment',
+    ['classical/client-no-pq', 'classical/client-no-pq', 'hybrid', 'hybrid', 'classical/client-no-pq'],
+    [sel('0x001d', '0x001d', '0x11ec', '0x11ec', '0x001d'), ch_in_syn(False, True, True, True, True),
+     field('ch_segments', '1', '1', '2', '2', '1')])
+cap('tls13-after-clienthello.pcap',
+    f'CUT by contrib/pcapgen/cut.py (`editcap -r`) from a capture of {N24} client -> {N24} server, both '
+    'defaults (made as tls13-x25519mlkem768.pcap, by plaintext.sh): the capture begins with the frame '
+    'after the last ClientHello segment, as if the sensor came up then. The ServerHello selecting '
+    'X25519MLKEM768 is on the wire, the ClientHello (and the SYN) are not',
+    ['hybrid'], [sel('0x11ec'), field('first_ch_frame', ''), field('ch_segments', '0')])
+cap('tls13-after-clienthello-x25519.pcap',
+    f'CUT the same way from {N24} client, defaults -> {N24} server ecdhCurve X25519:P-256 (made as '
+    'tls13-server-declined.pcap): a ServerHello selecting x25519 without its ClientHello. That the client '
+    'offered X25519MLKEM768 (the server declined it) is not in the capture: classical, reason offer-unseen',
+    ['classical/offer-unseen'], [sel('0x001d'), field('first_ch_frame', ''), field('ch_segments', '0')])

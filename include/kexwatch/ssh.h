@@ -88,6 +88,12 @@ enum kx_ssh_err kx_ssh_parse_banner(const uint8_t *line, size_t len, struct kx_s
  * bytes, for protocol detection. Short data never matches. */
 bool kx_ssh_looks_like_banner(const uint8_t *data, size_t len);
 
+/* True when data starts with an unencrypted binary packet carrying a
+ * KEXINIT (RFC 4253 section 6: packet_length, padding_length >= 4, message
+ * 20, a 16-byte cookie, then the first name-list's length): a connection
+ * picked up after its version lines. */
+bool kx_ssh_looks_like_kexinit(const uint8_t *data, size_t len);
+
 /* ---- KEXINIT ---- */
 
 enum kx_ssh_list_id {

@@ -423,7 +423,9 @@ static void sess_finish(struct kx_engine *e, struct kx_flow *f, enum kx_reason w
 		if (e->dpi_mem && !s->report_empty)
 			kx_dpi_label(e->dpi, dpi_flow(e, f->sess), hs->ndpi_label,
 				     sizeof(hs->ndpi_label));
-		else if (e->dpi)
+		/* Without a label from the packets (a flow picked up mid-stream,
+		 * nDPI saw no SYN), the name and address match still applies. */
+		if (e->dpi && !hs->ndpi_label[0])
 			kx_dpi_label_by_name(e->dpi,
 					     s->quic ? KX_DPI_QUIC : s->ssh ? KX_DPI_SSH : KX_DPI_TLS,
 					     hs->sni,
@@ -821,7 +823,10 @@ static void plain_start(struct kx_engine *e, struct kx_flow *f, const struct kx_
 		guess_client(f, dir, app, is_client);
 		if (app == KX_APP_UNKNOWN)
 			app = kx_app_from_tcp_port(f->client == 0 ? f->key.pb : f->key.pa);
-		flow_to_plain(e, f, app, KX_R_NO_TLS, 0, 0);
+		/* psql sslmode=disable opens with its StartupMessage: a protocol
+		 * that could have upgraded in-band, and the client did not ask. */
+		flow_to_plain(e, f, app,
+			      kx_app_can_upgrade(app) ? KX_R_STARTTLS_NOT_OFFERED : KX_R_NO_TLS, 0, 0);
 	}
 	f->pmask |= (uint8_t)(1u << dir);
 	plain_count(f, p, dir);
@@ -991,9 +996,9 @@ static void log_range(struct session *s, int side, uint32_t start, uint32_t len,
 	g->ts = p->ts_us;
 }
 
-static void log_segment(struct session *s, int side, const struct kx_pkt *p)
+static void log_segment(struct session *s, int side, const struct kx_pkt *p, uint32_t seq)
 {
-	log_range(s, side, p->seq - s->rs[side].isn, p->payload_len, p);
+	log_range(s, side, seq - s->rs[side].isn, p->payload_len, p);
 }
 
 static void unlog_segment(struct session *s, int side)
@@ -1026,15 +1031,23 @@ static void start_ssh(struct session *s, struct kx_flow *f, int dir, bool copy_a
 static void handle_payload(struct kx_engine *e, struct kx_flow *f, const struct kx_pkt *p, int dir)
 {
 	bool syn_known = f->syn_mask >> dir & 1;
+	/* TCP Fast Open (RFC 7413): a SYN's data begins at ISN + 1, the SYN
+	 * itself takes one sequence number. A server that ignores it gets the
+	 * same bytes again at ISN + 1 after the handshake: a duplicate. */
+	uint32_t seq = p->seq + (p->tcp_flags & KX_TCP_SYN ? 1u : 0u);
 	struct session *s = sess_of(e, f);
 	if (!s || !s->rs[dir].started) {
-		bool at_start = syn_known && p->seq == f->isn[dir];
+		bool at_start = syn_known && seq == f->isn[dir];
 		/* SSH by its version line, or by port 22 for a server that sends other
 		 * lines before it (RFC 4253 section 4.2 allows that). */
 		bool port22 = (dir == 0 ? f->key.pa : f->key.pb) == 22;
 		bool ssh = (at_start || !syn_known) && (!s || s->ssh || !s->hs.n_ch) &&
 			   (kx_ssh_looks_like_banner(p->payload, p->payload_len) ||
 			    (port22 && at_start));
+		/* Picked up after the version lines: a KEXINIT in clear. */
+		bool ssh_late = !ssh && !syn_known &&
+				(s ? s->ssh : kx_ssh_looks_like_kexinit(p->payload, p->payload_len));
+		ssh = ssh || ssh_late;
 		bool hello = !ssh && kx_tls_looks_like_hello(p->payload, p->payload_len);
 		if (ssh && !(s && s->ssh)) {
 			if (!s && !(s = sess_new(e, f, p))) {
@@ -1044,6 +1057,9 @@ static void handle_payload(struct kx_engine *e, struct kx_flow *f, const struct 
 			}
 			f->state = KX_FLOW_ACTIVE;
 			start_ssh(s, f, dir, e->o.no_fastpath);
+			if (ssh_late)
+				for (int d = 0; d < 2; d++)
+					s->sshs[d].state = KX_SSH_S_PACKETS;
 		}
 		/* A cleartext protocol that may upgrade in-band (SMTP STARTTLS,
 		 * PostgreSQL SSLRequest, ...), recognised by its own first bytes. */
@@ -1089,8 +1105,8 @@ static void handle_payload(struct kx_engine *e, struct kx_flow *f, const struct 
 		if (syn_known) {
 			kx_reasm_start(&s->rs[dir], f->isn[dir]);
 		} else {
-			kx_reasm_start(&s->rs[dir], p->seq);
-			f->isn[dir] = p->seq;
+			kx_reasm_start(&s->rs[dir], seq);
+			f->isn[dir] = seq;
 			e->c->reasm_midstream++;
 		}
 	}
@@ -1099,9 +1115,9 @@ static void handle_payload(struct kx_engine *e, struct kx_flow *f, const struct 
 	s->flow = f;
 	s->pkt = p;
 	s->side = (uint8_t)dir;
-	log_segment(s, dir, p);
+	log_segment(s, dir, p, seq);
 	uint64_t memcap_hits = e->c->reasm_memcap_hits;
-	kx_reasm_push(&s->rs[dir], &env, p->seq, p->payload, p->payload_len, on_stream_bytes, s);
+	kx_reasm_push(&s->rs[dir], &env, seq, p->payload, p->payload_len, on_stream_bytes, s);
 	if (e->c->reasm_memcap_hits != memcap_hits)
 		s->memcap_hit = true;
 	if (!s->rs[dir].last_new)

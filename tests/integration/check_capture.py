@@ -46,7 +46,9 @@ def opt_int(s):
 
 
 def first_frame(exp):
-    return int(exp["first_ch_frame"].split(";")[0])
+    # empty for a ServerHello whose ClientHello is not in the capture
+    f = exp["first_ch_frame"].split(";")[0]
+    return int(f) if f else None
 
 
 def hs_key(exp):
