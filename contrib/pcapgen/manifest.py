@@ -131,6 +131,14 @@ cap('tls13-dropped-large-ch.pcap',
     f'{N24} client -> {N24} server; nft rule in the server namespace drops IPv4 packets > 1400 bytes (input hook). The capture (client side) holds the full ClientHello but the first segment never reaches the server stack; the client retransmits it (RTO backoff) until its 5 s timeout',
     ['incomplete/end-of-capture'])
 
+cap('merged-time-jumps.pcap',
+    'CONVERTED by contrib/pcapgen/merge_time_jumps.py (merge target): the records of tls13-x25519mlkem768.pcap '
+    'as captured, then those of tls13-client-no-pq.pcap with every timestamp 2190 days (~6 years) later, then '
+    'those of tls13-server-declined.pcap 1460 days (4 years) earlier than captured, byte for byte otherwise: '
+    'between two records the time jumps 6 years forward, later 10 years back, as in captures merged or '
+    're-stamped by other tools (libpcap reads them; the reader must not take such a header for a corrupt one)',
+    ['hybrid', 'classical/client-no-pq', 'classical/server-declined'], [sel('0x11ec', '0x001d', '0x001d')])
+
 
 def reordered(rows):
     r = rows[0]

@@ -25,6 +25,7 @@
 	X(skip_tcp_malformed,   "skipped: TCP header malformed")                    \
 	X(payload_truncated,    "TCP payload cut by the snap length (not reassembled)") \
 	X(capture_records_corrupt, "capture file records corrupt (resynchronised or stopped)") \
+	X(capture_corrupt_bytes,  "capture file bytes skipped after corrupt record headers") \
 	X(capture_truncated,    "capture files ending mid-record")                  \
 	X(capture_received,     "live: packets the kernel passed to the capture")   \
 	X(capture_dropped,      "live: packets dropped by the kernel (buffer full)") \
