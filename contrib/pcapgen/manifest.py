@@ -139,6 +139,17 @@ cap('merged-time-jumps.pcap',
     're-stamped by other tools (libpcap reads them; the reader must not take such a header for a corrupt one)',
     ['hybrid', 'classical/client-no-pq', 'classical/server-declined'], [sel('0x11ec', '0x001d', '0x001d')])
 
+cap('tls13-tso-len0.pcap',
+    f'{N24} client -> {N24} server with an 84 KB certificate (4200 subjectAltNames), captured on the SERVER veth '
+    'with its offloads ON (tx, sg, tso, gso), IPv4 BIG TCP (gso_ipv4_max_size 185000, set over netlink by '
+    'gso_ipv4_max.py; kernel 6.18), server route initcwnd 100, client initrwnd 100 and tcp_rmem 1 MB: the '
+    'server\'s first flight (ServerHello ... Finished, ~81 KB, one write) leaves as one TCP segment over 64 KiB, '
+    'whose IPv4 total length the sending kernel sets to 0 (real, not converted: tcpdump prints "bad-len 0"). '
+    'tcpdump kept 65562 of its 72466 bytes (libpcap sizes its buffer for 64 KiB packets on an interface with '
+    'offloads), so the frame is also cut: the ServerHello lies in the captured part, the rest of the flight '
+    'after it is missing. The server\'s TCP checksums are the partial ones of checksum offload',
+    ['hybrid'], [sel('0x11ec'), ks('0x11ec,0x001d')])
+
 
 def reordered(rows):
     r = rows[0]

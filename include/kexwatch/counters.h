@@ -19,6 +19,7 @@
 	X(skip_vlan_depth,      "skipped: more stacked VLAN tags than supported")   \
 	X(skip_ip_short,        "skipped: IP header truncated")                     \
 	X(skip_ip_malformed,    "skipped: IP header malformed")                     \
+	X(ip_len_zero,          "IPv4 packets with total length 0 (TSO): captured length used") \
 	X(skip_ip_fragment,     "skipped: non-first IP fragment")                   \
 	X(skip_ip6_ext,         "skipped: IPv6 extension header chain malformed")   \
 	X(skip_tcp_short,       "skipped: TCP header truncated")                    \

@@ -192,6 +192,16 @@ with tempfile.TemporaryDirectory() as tmp:
           ctr["captured_bytes"] == ctr2["captured_bytes"] == sum(min(len(x) - 16, 200) for x in recs),
           "records longer than the snap length: cut to it, as libpcap does")
 
+    # IPv4 total length 0 from the sending host's segmentation offload: the
+    # captured length is used and counted, nothing is malformed.
+    tso = os.path.join(PCAPS, "tls13-tso-len0.pcap")
+    for opt in ([], ["--libpcap"]):
+        p = run(["read", *opt, "--db", db("tso"), tso])
+        r, ctr = rows(db("tso"))
+        os.unlink(db("tso"))
+        check(p.returncode == 0 and r == HYBRID and ctr["ip_len_zero"] == 1 and
+              ctr["skip_ip_malformed"] == 0, f"IPv4 total length 0{' (' + opt[0] + ')' if opt else ''}: ServerHello read, counted")
+
     # Garbage inside packets (payload bytes overwritten): no crash, counted.
     import random
     rnd = random.Random(7)
