@@ -258,3 +258,47 @@ cap('quic-chromium-hybrid-synthetic.pcap',
     'accepts the ServerHello (it ACKs it and sends Handshake-level probes under the keys derived from the '
     'hybrid secret, no alert) and is stopped a second later. No QUIC server available here selects a hybrid group',
     ['hybrid'], [sel('0x11ec'), ks('0x11ec,0x001d'), min_segments(2), agree, versions('0x00000001')])
+
+
+# ---- QUIC Retry and Version Negotiation (issue 16): the python reader in
+# expected.py follows the first Retry whose integrity tag verifies, as a
+# client does, and a new attempt after Version Negotiation ----
+def retries(n):
+    def c(rows):
+        for r in rows:
+            if r['_retries'] != n:
+                return f'{r["_retries"]} Retry packet(s), want {n}'
+    return c
+
+
+GTLS = 'Debian ngtcp2 0.12.1 gtlsclient (GnuTLS 3.7)'
+cap('quic-ngtcp2-retry.pcap',
+    f'QUIC v1 with address validation: {GTLS} -> gtlsserver -V (--validate-addr), which answers the first '
+    'Initial with a Retry (token, new connection ID, integrity tag). The client starts over with the token '
+    'to the Retry\'s Source Connection ID, and both directions\' Initial keys come from that ID',
+    ['classical/client-no-pq'], [sel('0x001d'), ks('0x001d,0x0017'), agree, versions('0x00000001'), retries(1)])
+cap('quic-chromium-ngtcp2-retry.pcap',
+    f'{CHROMIUM} -> gtlsserver -V: Chromium\'s ClientHello spans two Initial datagrams and the server answers '
+    'EACH with a Retry (two real Retries, different connection IDs, both tags valid). Chromium follows the '
+    'first and ignores the second (RFC 9000 17.2.5.2); its ClientHello is sent again after the Retry with '
+    'other CRYPTO frame boundaries (first copies count for ch_segments and first_ch_frame)',
+    ['classical/server-declined'], [sel('0x001d'), ks('0x11ec,0x001d'), min_segments(2), agree,
+                                    versions('0x00000001'), retries(2)])
+cap('quic-ngtcp2-retry-v2draft.pcap',
+    f'Retry then compatible version negotiation: {GTLS} -v v1 --other-versions v2draft,v1 -> gtlsserver -V '
+    '--preferred-versions v2draft,v1. v1 Initial, v1 Retry, v1 Initial to the Retry\'s SCID, then the server '
+    'switches to the v2 draft (0x709a50c4) with keys from that SCID. tshark 4.0 reads only the v1 ClientHello',
+    ['classical/client-no-pq'], [sel('0x001d'), ks('0x001d,0x0017'), agree,
+                                 versions('0x00000001', '0x709a50c4'), retries(1)])
+cap('quic-ngtcp2-v2draft-retry.pcap',
+    f'{GTLS} -v v2draft -> gtlsserver -V: everything in the v2 draft (0x709a50c4), the Retry with its packet '
+    'type bits and integrity tag key. tshark 4.0 reads none of it; the values come from the python reader',
+    ['classical/client-no-pq'], [sel('0x001d'), ks('0x001d,0x0017'), agree, versions('0x709a50c4'), retries(1)])
+cap('quic-ngtcp2-vn-converted.pcap',
+    'CONVERTED by contrib/pcapgen/quic_retry_to_vn.py from quic-ngtcp2-retry.pcap: the Retry datagram replaced '
+    'by a Version Negotiation packet (DCID/SCID of the client\'s first Initial swapped, one version, 0x709a50c4; '
+    'IPv4/UDP lengths and checksums recomputed), the rest byte for byte. The client\'s next Initial goes to a '
+    'new DCID with keys from it, as after Version Negotiation (a real client would not go on in v1 after this '
+    'list). No stack here restarts after Version Negotiation: gtlsclient 0.12 gives up (tried with -v 0x1a2a3a4a)',
+    ['classical/client-no-pq'], [sel('0x001d'), ks('0x001d,0x0017'), agree, versions('0x00000000', '0x00000001'),
+                                 retries(0)])

@@ -48,6 +48,8 @@
 	X(tls_records,          "TLS records parsed")                               \
 	X(quic_initials,        "QUIC Initial packets decrypted")                   \
 	X(quic_undecryptable,   "QUIC datagrams that did not open or parse")        \
+	X(quic_retry_followed,  "QUIC Retry packets followed (Initial keys re-derived)") \
+	X(quic_retry_ignored,   "QUIC Retry packets ignored (a later one, unverified or without token)") \
 	X(tls_malformed,        "TLS handshakes with malformed bytes")              \
 	X(tls_hello_too_big,    "handshake messages larger than the cap")           \
 	X(tls_orphan_server,    "ServerHellos without a ClientHello (not stored)")  \

@@ -54,6 +54,8 @@ struct session {
 	bool dpi_done;
 	uint8_t dpi_pkts;
 	bool quic;           /* a QUIC connection: CRYPTO frames instead of TCP */
+	bool q_retry;        /* QUIC: a Retry was followed; later ones are ignored */
+	bool q_server_open;  /* QUIC: a server Initial opened; no Retry after that */
 	bool ssh;            /* an SSH connection: banners and KEXINITs instead of TLS */
 	bool st_on;          /* following a cleartext phase (STARTTLS and kin) */
 	bool st_gave_up;
@@ -908,6 +910,25 @@ static bool on_crypto(void *ctx, uint64_t offset, const uint8_t *data, uint32_t 
 	return s->phase == PH_FINAL;
 }
 
+/* A server's Retry (RFC 9000 section 17.2.5): the client's next Initials go
+ * to the Retry's Source Connection ID, and both directions' Initial keys
+ * come from it. Followed as the client does: the first Retry whose
+ * integrity tag verifies and that carries a token, and none after another
+ * Retry or the server's first Initial (section 17.2.5.2). */
+static void quic_retry(struct kx_engine *e, struct session *s, const struct kx_pkt *p)
+{
+	struct kx_quic_retry r;
+	if (s->q_retry || s->q_server_open ||
+	    kx_quic_retry(e->qc, p->payload, p->payload_len, s->qsec.odcid, s->qsec.odcid_len,
+			  &r) != KX_QUIC_OK ||
+	    kx_quic_derive_initial(r.version, r.scid, r.scid_len, &s->qsec) < 0) {
+		e->c->quic_retry_ignored++;
+		return;
+	}
+	s->q_retry = true;
+	e->c->quic_retry_followed++;
+}
+
 static void handle_quic(struct kx_engine *e, struct kx_flow *f, const struct kx_pkt *p, int dir)
 {
 	struct session *s = sess_of(e, f);
@@ -940,14 +961,25 @@ static void handle_quic(struct kx_engine *e, struct kx_flow *f, const struct kx_
 	s->side = (uint8_t)dir;
 	enum kx_quic_rc rc = kx_quic_datagram(e->qc, p->payload, p->payload_len, from_client,
 					      &s->qsec, on_crypto, s, &info);
-	if (rc == KX_QUIC_DECRYPT_FAILED && from_client && info.first_is_initial &&
-	    s->phase == PH_WAIT_CH) {
-		/* After a Retry the client starts over with the connection ID the
-		 * server chose: its Initials then use keys derived from that. */
-		if (kx_quic_derive_initial(info.version, info.dcid, info.dcid_len, &s->qsec) == 0)
-			rc = kx_quic_datagram(e->qc, p->payload, p->payload_len, true, &s->qsec,
-					      on_crypto, s, &info);
+	if (!from_client && info.retry) {
+		quic_retry(e, s, p);
+	} else if (rc == KX_QUIC_DECRYPT_FAILED && from_client && info.first_is_initial) {
+		/* Keys from the datagram's own DCID. A new attempt on the same
+		 * port (after Version Negotiation, or after a Retry the capture
+		 * missed) keeps them, for both directions. After a Retry they
+		 * read, once, an Initial the client sent before the Retry reached
+		 * it but that was captured after it. */
+		struct kx_quic_secrets own;
+		if (kx_quic_derive_initial(info.version, info.dcid, info.dcid_len, &own) == 0) {
+			bool keep = !s->q_retry && !s->q_server_open;
+			rc = kx_quic_datagram(e->qc, p->payload, p->payload_len, true, &own, on_crypto,
+					      s, &info);
+			if (keep && rc != KX_QUIC_DECRYPT_FAILED)
+				s->qsec = own;
+		}
 	}
+	if (!from_client && info.decrypted)
+		s->q_server_open = true;
 	e->c->quic_initials += info.decrypted;
 	if (rc == KX_QUIC_MALFORMED || rc == KX_QUIC_DECRYPT_FAILED)
 		e->c->quic_undecryptable++;

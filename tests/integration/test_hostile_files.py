@@ -202,6 +202,33 @@ with tempfile.TemporaryDirectory() as tmp:
         check(p.returncode == 0 and r == HYBRID and ctr["ip_len_zero"] == 1 and
               ctr["skip_ip_malformed"] == 0, f"IPv4 total length 0{' (' + opt[0] + ')' if opt else ''}: ServerHello read, counted")
 
+    # QUIC: a Retry whose integrity tag does not verify (another connection
+    # ID, so its keys would be wrong) injected before the real Retry: a
+    # client discards it, and so does kexwatch; the real one is followed.
+    qr = open(os.path.join(PCAPS, "quic-ngtcp2-retry.pcap"), "rb").read()
+    qhdr, qrecs = records(qr)
+
+    def is_retry(rec):
+        fr = rec[16:]
+        if fr[12:14] != b"\x08\x00" or fr[23] != 17:
+            return False
+        q = fr[14 + (fr[14] & 15) * 4 + 8:]
+        return len(q) > 5 and q[0] & 0xF0 == 0xF0 and q[1:5] == b"\0\0\0\1"
+
+    ri = next(i for i, x in enumerate(qrecs) if is_retry(x))
+    fr = bytearray(qrecs[ri])
+    at = 16 + 14 + (fr[16 + 14] & 15) * 4 + 8  # the QUIC bytes
+    scid_at = at + 6 + fr[at + 5] + 1
+    fr[scid_at] ^= 0xFF                       # another SCID: the tag no longer verifies
+    forged = qhdr + b"".join(qrecs[:ri]) + bytes(fr) + b"".join(qrecs[ri:])
+    for what, data, ignored in (("real capture", qr, 0), ("forged Retry before the real one", forged, 1)):
+        p = run(["read", "--db", db("qr"), path("qr.pcap", data)])
+        r, ctr = rows(db("qr"))
+        os.unlink(db("qr"))
+        check(p.returncode == 0 and r == [("classical", 0x1D)] and ctr["quic_retry_followed"] == 1 and
+              ctr["quic_retry_ignored"] == ignored and ctr["quic_undecryptable"] == 0,
+              f"QUIC Retry, {what}: tag checked, the valid Retry followed, ServerHello read")
+
     # Garbage inside packets (payload bytes overwritten): no crash, counted.
     import random
     rnd = random.Random(7)
