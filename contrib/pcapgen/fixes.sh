@@ -131,3 +131,36 @@ t_quic_ngtcp2_vn() {
   [ -s "$KX_OUT/quic-ngtcp2-retry.pcap" ] || ( trap kx_cleanup EXIT; t_quic_ngtcp2_retry )
   python3 "$KX_HERE/quic_retry_to_vn.py" "$KX_OUT/quic-ngtcp2-retry.pcap" "$KX_OUT/quic-ngtcp2-vn-converted.pcap"
 }
+
+KX_TARGETS+=(ssh_preamble ssh_preamble_port2022 ssh_preamble_server_first)
+# Text lines before the server's version line (RFC 4253 section 4.2):
+# ssh_preamble_relay.py, in the server namespace in front of Debian's
+# OpenSSH 9.2 sshd, writes a 40-line notice (1,603 bytes) and then relays
+# both directions byte for byte; stock OpenSSH client. On port 22, and on
+# port 2022 (no port hint: the client's version line says SSH).
+kx_ssh_preamble() {  # file port [ssh options...]
+  local file=$1 port=$2; shift 2
+  kx_fixes_ns
+  kx_topo_direct
+  local srv rel cap ready="$KX_WORK/preamble.ready"
+  KX_SSH_PORT=2222 kx_sshd srv $KX_NS_S ""
+  rm -f "$ready"
+  kx_bg rel $KX_NS_S "$KX_WORK/preamble.log" python3 "$KX_HERE/ssh_preamble_relay.py" \
+    $KX_S4 "$port" $KX_S4 2222 "$ready"
+  local _; for _ in $(seq 100); do [ -e "$ready" ] && break; sleep 0.05; done
+  [ -e "$ready" ] || kx_die "ssh_preamble_relay.py did not start"
+  kx_cap_start cap $KX_NS_C vc0 "$KX_OUT/$file"
+  KX_SSH_PORT=$port kx_ssh_client $KX_NS_C "$@"
+  kx_wait_pid "$rel" 5
+  kx_cap_stop "$cap"
+  kx_cleanup
+}
+t_ssh_preamble() { kx_ssh_preamble ssh-preamble-lines.pcap 22; }
+t_ssh_preamble_port2022() { kx_ssh_preamble ssh-preamble-port2022.pcap 2022; }
+# The same on port 2022 with the server's lines first on the wire: the
+# client's ssh runs through ssh_late_client_proxy.py (a ProxyCommand in the
+# client namespace that sends the client's bytes 0.3 s after connecting).
+t_ssh_preamble_server_first() {
+  kx_ssh_preamble ssh-preamble-server-first.pcap 2022 \
+    -o "ProxyCommand=python3 $KX_HERE/ssh_late_client_proxy.py %h %p 0.3"
+}

@@ -53,6 +53,7 @@
 	X(tls_malformed,        "TLS handshakes with malformed bytes")              \
 	X(tls_hello_too_big,    "handshake messages larger than the cap")           \
 	X(tls_orphan_server,    "ServerHellos without a ClientHello (not stored)")  \
+	X(ssh_pre_banner_lines, "SSH: lines before a version line, skipped (RFC 4253 4.2)") \
 	X(hs_total,             "handshakes recorded")                              \
 	X(hs_hybrid,            "handshakes: hybrid")                               \
 	X(hs_pq,                "handshakes: pq")                                   \

@@ -57,6 +57,7 @@ struct session {
 	bool q_retry;        /* QUIC: a Retry was followed; later ones are ignored */
 	bool q_server_open;  /* QUIC: a server Initial opened; no Retry after that */
 	bool ssh;            /* an SSH connection: banners and KEXINITs instead of TLS */
+	bool ssh_pending;    /* SSH by a server's text lines only: the client must confirm */
 	bool st_on;          /* following a cleartext phase (STARTTLS and kin) */
 	bool st_gave_up;
 	bool st_tls[2];      /* this direction has switched to TLS */
@@ -373,6 +374,11 @@ static void sess_finish(struct kx_engine *e, struct kx_flow *f, enum kx_reason w
 		if (e->dpi_mem && !s->report_empty)
 			kx_dpi_label(e->dpi, dpi_flow(e, f->sess), hs->ndpi_label,
 				     sizeof(hs->ndpi_label));
+		/* nDPI 4.2's dissectors miss some handshakes kexwatch reads (QUIC
+		 * that starts in the v2 draft, SSH after lines before the version
+		 * line on another port than 22): those are labelled by protocol. */
+		if (hs->ndpi_label[0])
+			;
 		else if (e->dpi)
 			kx_dpi_label_by_name(e->dpi,
 					     s->quic ? KX_DPI_QUIC : s->ssh ? KX_DPI_SSH : KX_DPI_TLS,
@@ -595,6 +601,7 @@ static bool on_ssh_banner(void *ctx, const struct kx_ssh_banner *b)
 	bool from_client = s->side == s->flow->client;
 	char *dst = from_client ? s->hs.ssh.client_banner : s->hs.ssh.server_banner;
 	snprintf(dst, KX_SSH_SW_MAX, "%s", b->line);
+	s->e->c->ssh_pre_banner_lines += b->pre_lines;
 	return false;
 }
 
@@ -793,12 +800,24 @@ static void handle_payload(struct kx_engine *e, struct kx_flow *f, const struct 
 	struct session *s = sess_of(e, f);
 	if (!s || !s->rs[dir].started) {
 		bool at_start = syn_known && p->seq == f->isn[dir];
-		/* SSH by its version line, or by port 22 for a server that sends other
-		 * lines before it (RFC 4253 section 4.2 allows that). */
+		if (s && s->ssh_pending && dir == f->client && at_start) {
+			/* A server's text lines made this SSH: only the client's
+			 * version line confirms it. */
+			if (!kx_ssh_looks_like_banner(p->payload, p->payload_len)) {
+				e->c->flows_not_tls++;
+				flow_bypass(e, f);
+				return;
+			}
+			s->ssh_pending = false;
+		}
+		/* SSH by its version line; by port 22 for a server that sends other
+		 * lines before it (RFC 4253 section 4.2 allows that); and, once one
+		 * side is SSH, the other side from its first byte, whatever lines
+		 * come before its version line (the SSH stream bounds them). */
 		bool port22 = (dir == 0 ? f->key.pa : f->key.pb) == 22;
 		bool ssh = (at_start || !syn_known) && (!s || s->ssh || !s->hs.n_ch) &&
 			   (kx_ssh_looks_like_banner(p->payload, p->payload_len) ||
-			    (port22 && at_start));
+			    (port22 && at_start) || (at_start && s && s->ssh));
 		bool hello = !ssh && kx_tls_looks_like_hello(p->payload, p->payload_len);
 		if (ssh && !(s && s->ssh)) {
 			if (!s && !(s = sess_new(e, f, p))) {
@@ -827,6 +846,21 @@ static void handle_payload(struct kx_engine *e, struct kx_flow *f, const struct 
 				kx_starttls_set_port(&s->st, f->client == 0 ? f->key.pb : f->key.pa);
 				follow = true;
 			}
+		}
+		if (!hello && !ssh && !follow && at_start && dir != f->client && f->client <= 1 &&
+		    !(s && (s->hs.n_ch || s->rs[!dir].started)) &&
+		    kx_ssh_looks_like_preamble(p->payload, p->payload_len)) {
+			/* A server that speaks first with text lines, on another port
+			 * than 22: perhaps the lines before an SSH version line.
+			 * Followed as SSH until the client's first bytes say. */
+			if (!s && !(s = sess_new(e, f, p))) {
+				flow_bypass(e, f);
+				return;
+			}
+			f->state = KX_FLOW_ACTIVE;
+			start_ssh(s, f, dir, e->o.no_fastpath);
+			s->ssh_pending = true;
+			ssh = true;
 		}
 		if (!hello && !ssh && !follow && (at_start || !syn_known)) {
 			/* This direction does not begin with a TLS hello. */

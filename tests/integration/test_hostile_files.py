@@ -229,6 +229,25 @@ with tempfile.TemporaryDirectory() as tmp:
               ctr["quic_retry_ignored"] == ignored and ctr["quic_undecryptable"] == 0,
               f"QUIC Retry, {what}: tag checked, the valid Retry followed, ServerHello read")
 
+    # SSH on port 2022 with the server's 40 text lines first on the wire:
+    # followed as SSH only because the client's first bytes are a version
+    # line. With those bytes changed ("XSH-2.0-"), the flow is not SSH:
+    # dropped as not TLS, no row.
+    sf = open(os.path.join(PCAPS, "ssh-preamble-server-first.pcap"), "rb").read()
+    shdr, srecs = records(sf)
+    ci = next(i for i, x in enumerate(srecs) if b"SSH-2.0-OpenSSH" in x and struct.unpack_from(">H", x, 16 + 34)[0] != 2022)
+    at = srecs[ci].index(b"SSH-2.0-OpenSSH")
+    mangled = srecs[ci][:at] + b"X" + srecs[ci][at + 1:]
+    notssh = shdr + b"".join(srecs[:ci]) + mangled + b"".join(srecs[ci + 1:])
+    for what, data, want, not_tls in (("real", sf, [("hybrid", None)], 0),
+                                      ("client not SSH", notssh, [], 1)):
+        p = run(["read", "--db", db("sf"), path("sf.pcap", data)])
+        r, ctr = rows(db("sf"))
+        os.unlink(db("sf"))
+        check(p.returncode == 0 and r == want and ctr["flows_not_tls"] == not_tls and
+              ctr["ssh_pre_banner_lines"] == 40,
+              f"SSH server speaking first with 40 lines on port 2022, {what}: {r}")
+
     # Garbage inside packets (payload bytes overwritten): no crash, counted.
     import random
     rnd = random.Random(7)
