@@ -377,16 +377,14 @@ static void sess_finish(struct kx_engine *e, struct kx_flow *f, enum kx_reason w
 		/* nDPI 4.2's dissectors miss some handshakes kexwatch reads (QUIC
 		 * that starts in the v2 draft, SSH after lines before the version
 		 * line on another port than 22): those are labelled by protocol. */
-		if (hs->ndpi_label[0])
-			;
-		else if (e->dpi)
+		if (!hs->ndpi_label[0] && e->dpi)
 			kx_dpi_label_by_name(e->dpi,
 					     s->quic ? KX_DPI_QUIC : s->ssh ? KX_DPI_SSH : KX_DPI_TLS,
 					     hs->sni,
 					     hs->server_ip.a,
 					     hs->server_ip.family, hs->ndpi_label,
 					     sizeof(hs->ndpi_label));
-		else if (!e->o.no_ndpi)
+		else if (!hs->ndpi_label[0] && !e->o.no_ndpi)
 			hs->ndpi_pending =
 				(uint8_t)(1 + (s->quic ? KX_DPI_QUIC : s->ssh ? KX_DPI_SSH : KX_DPI_TLS));
 		kx_classify(hs);

@@ -144,8 +144,8 @@ int main(void)
 	      "IPv4 total length 0 on raw IP, cut capture: what was captured");
 	w.b[14] = 0x44; /* IHL 4 with length 0: still malformed */
 	CHECK(kx_decode(KX_LINK_ETHERNET, w.b, (uint32_t)w.n, &p, &c) == KX_DECODE_SKIP &&
-		      c.skip_ip_malformed == malformed_before + 1,
-	      "IPv4 total length 0 with a bad IHL: malformed");
+		      c.skip_ip_malformed == malformed_before + 1 && c.ip_len_zero == 2,
+	      "IPv4 total length 0 with a bad IHL: malformed, not taken for TSO");
 
 	/* Fragments are counted and skipped. */
 	eth(&w, NULL, 0, 0x0800);
