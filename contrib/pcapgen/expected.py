@@ -337,6 +337,17 @@ def tshark_quic(path):
         for off, ln in crypto:
             c['side'][side].append((fno, off, ln))
         c['msgs'][side] += hss
+    # A hello seen again with the same random is the same message sent
+    # again: tshark starts a new CRYPTO stream for the attempt that follows
+    # Version Negotiation, and the client resends its ClientHello there.
+    for c in conns.values():
+        for side in ('c', 's'):
+            seen, keep = set(), []
+            for m in c['msgs'][side]:
+                if (m['type'], m['random']) not in seen:
+                    seen.add((m['type'], m['random']))
+                    keep.append(m)
+            c['msgs'][side] = keep
     return conns
 
 
@@ -401,6 +412,49 @@ def _varint(b, i):
     for k in range(1, n):
         v = v << 8 | b[i + k]
     return v, i + n
+
+
+# Retry Integrity Tag key and nonce (RFC 9001 5.8, RFC 9369 3.3.3, the v2
+# draft's, draft-29's).
+RETRY_SECRETS = {
+    0x00000001: ('be0c690b9f66575a1d766b54e368c84e', '461599d35d632bf2239825bb'),
+    0x6b3343cf: ('8fb4b01b56ac48e260fbcbcead7ccc92', 'd86969bc2d7c6d9990efb04a'),
+    0x709a50c4: ('ba858dc7b43de5dbf87617ff4ab253db', '141b99c239b03e785d6a2e9f'),
+    0xff00001d: ('ccce187ed09a09d05728155a6cb96be1', 'e54930f97f2136f0530a8c1c'),
+}
+
+
+def quic_is_retry(data):
+    if len(data) < 7 or not data[0] & 0x80:
+        return False
+    version = struct.unpack('>I', data[1:5])[0]
+    if version not in QUIC_VERSIONS:
+        return False
+    ptype = (data[0] >> 4) & 3
+    if QUIC_VERSIONS[version][2]:
+        ptype = (ptype + 3) & 3
+    return ptype == 3
+
+
+def quic_retry_scid(data, odcid):
+    """The Source Connection ID of a Retry a client follows: its integrity
+    tag verifies against the original DCID and its token is not empty;
+    None otherwise."""
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    version = struct.unpack('>I', data[1:5])[0]
+    j = 6 + data[5]
+    scid = data[j + 1:j + 1 + data[j]]
+    j += 1 + data[j]
+    if len(data) - j <= 16:
+        return None
+    key, nonce = RETRY_SECRETS[version]
+    pseudo = bytes([len(odcid)]) + odcid + data[:-16]
+    try:
+        AESGCM(bytes.fromhex(key)).decrypt(bytes.fromhex(nonce), data[-16:], pseudo)
+    except InvalidTag:
+        return None
+    return scid
 
 
 def quic_open_datagram(data, odcid, server):
@@ -551,12 +605,35 @@ def py_quic(path):
                     struct.unpack('>I', data[1:5])[0] not in QUIC_VERSIONS or data[5] < 8:
                 continue
             c = conns[key] = {'client': (src, sport), 'server': (dst, dport), 'odcid': data[6:6 + data[5]],
-                              'side': {'c': [], 's': []}, 'raw': {'c': [], 's': []}, 'versions': set()}
+                              'side': {'c': [], 's': []}, 'raw': {'c': [], 's': []}, 'versions': set(),
+                              'retries': 0, 'retried': False, 'server_open': False}
         side = 'c' if (src, sport) == c['client'] else 's'
+        if side == 's' and quic_is_retry(data):
+            # RFC 9000 17.2.5.2: the client follows the first valid Retry
+            # (keys of both directions from its SCID from then on), and no
+            # Retry after another one or after the server's first Initial.
+            c['retries'] += 1
+            scid = quic_retry_scid(data, c['odcid'])
+            if scid is not None and not c['retried'] and not c['server_open']:
+                c['odcid'], c['retried'] = scid, True
+            continue
         try:
             frames, versions = quic_open_datagram(data, c['odcid'], side == 's')
         except Exception:  # noqa: BLE001 -- not openable with these keys
-            continue
+            # Keys from the datagram's own DCID: a new attempt after Version
+            # Negotiation keeps them (before any Retry or server Initial);
+            # a client Initial sent before the Retry arrived but captured
+            # after it is read with them.
+            if side != 'c' or not data[0] & 0x80 or len(data) < 6:
+                continue
+            try:
+                frames, versions = quic_open_datagram(data, data[6:6 + data[5]], False)
+            except Exception:  # noqa: BLE001
+                continue
+            if not c['retried'] and not c['server_open']:
+                c['odcid'] = data[6:6 + data[5]]
+        if side == 's' and frames:
+            c['server_open'] = True
         c['versions'].update('0x%08x' % v for v in versions)
         for off, d in frames:
             c['side'][side].append((int(fno), off, len(d)))
@@ -582,6 +659,7 @@ def quic_merge(tc, pc):
             continue
         t['from_python'] = []
         t['versions'] |= p['versions']
+        t['retries'] = p['retries']
         for side in ('c', 's'):
             if not t['msgs'][side]:
                 t['msgs'][side] = p['msgs'][side]
@@ -649,7 +727,8 @@ def quic_rows_for(path):
                                  for m in chs),
             first_ch_frame=';'.join(str(quic_covering(c['side']['c'], m['at'])) for m in chs),
             sh_frame=str(quic_covering(c['side']['s'], sh['at'])) if sh else '',
-            expected_verdict=verdict, _versions=sorted(c['versions']), _chs=chs, _sh=sh, _hrr=hrr,
+            expected_verdict=verdict, _versions=sorted(c['versions']), _retries=c.get('retries', 0),
+            _chs=chs, _sh=sh, _hrr=hrr,
             _from_python=c.get('from_python', []), _problems=problems))
     return rows
 

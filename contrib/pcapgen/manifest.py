@@ -131,6 +131,25 @@ cap('tls13-dropped-large-ch.pcap',
     f'{N24} client -> {N24} server; nft rule in the server namespace drops IPv4 packets > 1400 bytes (input hook). The capture (client side) holds the full ClientHello but the first segment never reaches the server stack; the client retransmits it (RTO backoff) until its 5 s timeout',
     ['incomplete/end-of-capture'])
 
+cap('merged-time-jumps.pcap',
+    'CONVERTED by contrib/pcapgen/merge_time_jumps.py (merge target): the records of tls13-x25519mlkem768.pcap '
+    'as captured, then those of tls13-client-no-pq.pcap with every timestamp 2190 days (~6 years) later, then '
+    'those of tls13-server-declined.pcap 1460 days (4 years) earlier than captured, byte for byte otherwise: '
+    'between two records the time jumps 6 years forward, later 10 years back, as in captures merged or '
+    're-stamped by other tools (libpcap reads them; the reader must not take such a header for a corrupt one)',
+    ['hybrid', 'classical/client-no-pq', 'classical/server-declined'], [sel('0x11ec', '0x001d', '0x001d')])
+
+cap('tls13-tso-len0.pcap',
+    f'{N24} client -> {N24} server with an 84 KB certificate (4200 subjectAltNames), captured on the SERVER veth '
+    'with its offloads ON (tx, sg, tso, gso), IPv4 BIG TCP (gso_ipv4_max_size 185000, set over netlink by '
+    'gso_ipv4_max.py; kernel 6.18), server route initcwnd 100, client initrwnd 100 and tcp_rmem 1 MB: the '
+    'server\'s first flight (ServerHello ... Finished, ~81 KB, one write) leaves as one TCP segment over 64 KiB, '
+    'whose IPv4 total length the sending kernel sets to 0 (real, not converted: tcpdump prints "bad-len 0"). '
+    'tcpdump kept 65562 of its 72466 bytes (libpcap sizes its buffer for 64 KiB packets on an interface with '
+    'offloads), so the frame is also cut: the ServerHello lies in the captured part, the rest of the flight '
+    'after it is missing. The server\'s TCP checksums are the partial ones of checksum offload',
+    ['hybrid'], [sel('0x11ec'), ks('0x11ec,0x001d')])
+
 
 def reordered(rows):
     r = rows[0]
@@ -272,3 +291,45 @@ cap('tls13-after-clienthello-x25519.pcap',
     'tls13-server-declined.pcap): a ServerHello selecting x25519 without its ClientHello. That the client '
     'offered X25519MLKEM768 (the server declined it) is not in the capture: classical, reason offer-unseen',
     ['classical/offer-unseen'], [sel('0x001d'), field('first_ch_frame', ''), field('ch_segments', '0')])
+# ---- QUIC Retry and Version Negotiation (issue 16): the python reader in
+# expected.py follows the first Retry whose integrity tag verifies, as a
+# client does, and a new attempt after Version Negotiation ----
+def retries(n):
+    def c(rows):
+        for r in rows:
+            if r['_retries'] != n:
+                return f'{r["_retries"]} Retry packet(s), want {n}'
+    return c
+
+
+GTLS = 'Debian ngtcp2 0.12.1 gtlsclient (GnuTLS 3.7)'
+cap('quic-ngtcp2-retry.pcap',
+    f'QUIC v1 with address validation: {GTLS} -> gtlsserver -V (--validate-addr), which answers the first '
+    'Initial with a Retry (token, new connection ID, integrity tag). The client starts over with the token '
+    'to the Retry\'s Source Connection ID, and both directions\' Initial keys come from that ID',
+    ['classical/client-no-pq'], [sel('0x001d'), ks('0x001d,0x0017'), agree, versions('0x00000001'), retries(1)])
+cap('quic-chromium-ngtcp2-retry.pcap',
+    f'{CHROMIUM} -> gtlsserver -V: Chromium\'s ClientHello spans two Initial datagrams and the server answers '
+    'EACH with a Retry (two real Retries, different connection IDs, both tags valid). Chromium follows the '
+    'first and ignores the second (RFC 9000 17.2.5.2); its ClientHello is sent again after the Retry with '
+    'other CRYPTO frame boundaries (first copies count for ch_segments and first_ch_frame)',
+    ['classical/server-declined'], [sel('0x001d'), ks('0x11ec,0x001d'), min_segments(2), agree,
+                                    versions('0x00000001'), retries(2)])
+cap('quic-ngtcp2-retry-v2draft.pcap',
+    f'Retry then compatible version negotiation: {GTLS} -v v1 --other-versions v2draft,v1 -> gtlsserver -V '
+    '--preferred-versions v2draft,v1. v1 Initial, v1 Retry, v1 Initial to the Retry\'s SCID, then the server '
+    'switches to the v2 draft (0x709a50c4) with keys from that SCID. tshark 4.0 reads only the v1 ClientHello',
+    ['classical/client-no-pq'], [sel('0x001d'), ks('0x001d,0x0017'), agree,
+                                 versions('0x00000001', '0x709a50c4'), retries(1)])
+cap('quic-ngtcp2-v2draft-retry.pcap',
+    f'{GTLS} -v v2draft -> gtlsserver -V: everything in the v2 draft (0x709a50c4), the Retry with its packet '
+    'type bits and integrity tag key. tshark 4.0 reads none of it; the values come from the python reader',
+    ['classical/client-no-pq'], [sel('0x001d'), ks('0x001d,0x0017'), agree, versions('0x709a50c4'), retries(1)])
+cap('quic-ngtcp2-vn-converted.pcap',
+    'CONVERTED by contrib/pcapgen/quic_retry_to_vn.py from quic-ngtcp2-retry.pcap: the Retry datagram replaced '
+    'by a Version Negotiation packet (DCID/SCID of the client\'s first Initial swapped, one version, 0x709a50c4; '
+    'IPv4/UDP lengths and checksums recomputed), the rest byte for byte. The client\'s next Initial goes to a '
+    'new DCID with keys from it, as after Version Negotiation (a real client would not go on in v1 after this '
+    'list). No stack here restarts after Version Negotiation: gtlsclient 0.12 gives up (tried with -v 0x1a2a3a4a)',
+    ['classical/client-no-pq'], [sel('0x001d'), ks('0x001d,0x0017'), agree, versions('0x00000000', '0x00000001'),
+                                 retries(0)])

@@ -19,12 +19,14 @@
 	X(skip_vlan_depth,      "skipped: more stacked VLAN tags than supported")   \
 	X(skip_ip_short,        "skipped: IP header truncated")                     \
 	X(skip_ip_malformed,    "skipped: IP header malformed")                     \
+	X(ip_len_zero,          "IPv4 packets with total length 0 (TSO): captured length used") \
 	X(skip_ip_fragment,     "skipped: non-first IP fragment")                   \
 	X(skip_ip6_ext,         "skipped: IPv6 extension header chain malformed")   \
 	X(skip_tcp_short,       "skipped: TCP header truncated")                    \
 	X(skip_tcp_malformed,   "skipped: TCP header malformed")                    \
 	X(payload_truncated,    "TCP payload cut by the snap length (not reassembled)") \
 	X(capture_records_corrupt, "capture file records corrupt (resynchronised or stopped)") \
+	X(capture_corrupt_bytes,  "capture file bytes skipped after corrupt record headers") \
 	X(capture_truncated,    "capture files ending mid-record")                  \
 	X(capture_received,     "live: packets the kernel passed to the capture")   \
 	X(capture_dropped,      "live: packets dropped by the kernel (buffer full)") \
@@ -46,6 +48,8 @@
 	X(tls_records,          "TLS records parsed")                               \
 	X(quic_initials,        "QUIC Initial packets decrypted")                   \
 	X(quic_undecryptable,   "QUIC datagrams that did not open or parse")        \
+	X(quic_retry_followed,  "QUIC Retry packets followed (Initial keys re-derived)") \
+	X(quic_retry_ignored,   "QUIC Retry packets ignored (a later one, unverified or without token)") \
 	X(tls_malformed,        "TLS handshakes with malformed bytes")              \
 	X(tls_hello_too_big,    "handshake messages larger than the cap")           \
 	X(tls_orphan_server,    "ServerHellos without a ClientHello (row: offer unseen)") \
@@ -57,6 +61,7 @@
 	X(flow_no_payload,      "flows ended: no payload (SYN only, ACKs, scans)")  \
 	X(flow_plain_off,       "flows ended: cleartext, not recorded (--plaintext)") \
 	X(flow_unrecognised,    "flows ended: payload neither a handshake nor a known session") \
+	X(ssh_pre_banner_lines, "SSH: lines before a version line, skipped (RFC 4253 4.2)") \
 	X(hs_total,             "handshakes recorded")                              \
 	X(hs_hybrid,            "handshakes: hybrid")                               \
 	X(hs_pq,                "handshakes: pq")                                   \

@@ -55,7 +55,10 @@ struct session {
 	bool dpi_done;
 	uint8_t dpi_pkts;
 	bool quic;           /* a QUIC connection: CRYPTO frames instead of TCP */
+	bool q_retry;        /* QUIC: a Retry was followed; later ones are ignored */
+	bool q_server_open;  /* QUIC: a server Initial opened; no Retry after that */
 	bool ssh;            /* an SSH connection: banners and KEXINITs instead of TLS */
+	bool ssh_pending;    /* SSH by a server's text lines only: the client must confirm */
 	bool st_on;          /* following a cleartext phase (STARTTLS and kin) */
 	bool st_gave_up;
 	bool memcap_hit;     /* a buffer for this handshake was refused by --memcap */
@@ -432,7 +435,7 @@ static void sess_finish(struct kx_engine *e, struct kx_flow *f, enum kx_reason w
 					     hs->server_ip.a,
 					     hs->server_ip.family, hs->ndpi_label,
 					     sizeof(hs->ndpi_label));
-		else if (!e->o.no_ndpi)
+		else if (!hs->ndpi_label[0] && !e->o.no_ndpi)
 			hs->ndpi_pending =
 				(uint8_t)(1 + (s->quic ? KX_DPI_QUIC : s->ssh ? KX_DPI_SSH : KX_DPI_TLS));
 		kx_classify(hs);
@@ -657,6 +660,7 @@ static bool on_ssh_banner(void *ctx, const struct kx_ssh_banner *b)
 	bool from_client = s->side == s->flow->client;
 	char *dst = from_client ? s->hs.ssh.client_banner : s->hs.ssh.server_banner;
 	snprintf(dst, KX_SSH_SW_MAX, "%s", b->line);
+	s->e->c->ssh_pre_banner_lines += b->pre_lines;
 	return false;
 }
 
@@ -1038,12 +1042,23 @@ static void handle_payload(struct kx_engine *e, struct kx_flow *f, const struct 
 	struct session *s = sess_of(e, f);
 	if (!s || !s->rs[dir].started) {
 		bool at_start = syn_known && seq == f->isn[dir];
-		/* SSH by its version line, or by port 22 for a server that sends other
-		 * lines before it (RFC 4253 section 4.2 allows that). */
+		if (s && s->ssh_pending && dir == f->client && at_start) {
+			/* A server's text lines made this SSH: only the client's
+			 * version line confirms it. */
+			if (!kx_ssh_looks_like_banner(p->payload, p->payload_len)) {
+				plain_start(e, f, p, dir, at_start);
+				return;
+			}
+			s->ssh_pending = false;
+		}
+		/* SSH by its version line; by port 22 for a server that sends other
+		 * lines before it (RFC 4253 section 4.2 allows that); and, once one
+		 * side is SSH, the other side from its first byte, whatever lines
+		 * come before its version line (the SSH stream bounds them). */
 		bool port22 = (dir == 0 ? f->key.pa : f->key.pb) == 22;
 		bool ssh = (at_start || !syn_known) && (!s || s->ssh || !s->hs.n_ch) &&
 			   (kx_ssh_looks_like_banner(p->payload, p->payload_len) ||
-			    (port22 && at_start));
+			    (port22 && at_start) || (at_start && s && s->ssh));
 		/* Picked up after the version lines: a KEXINIT in clear. */
 		bool ssh_late = !ssh && !syn_known &&
 				(s ? s->ssh : kx_ssh_looks_like_kexinit(p->payload, p->payload_len));
@@ -1082,6 +1097,21 @@ static void handle_payload(struct kx_engine *e, struct kx_flow *f, const struct 
 				kx_starttls_set_port(&s->st, f->client == 0 ? f->key.pb : f->key.pa);
 				follow = true;
 			}
+		}
+		if (!hello && !ssh && !follow && at_start && dir != f->client && f->client <= 1 &&
+		    !(s && (s->hs.n_ch || s->rs[!dir].started)) &&
+		    kx_ssh_looks_like_preamble(p->payload, p->payload_len)) {
+			/* A server that speaks first with text lines, on another port
+			 * than 22: perhaps the lines before an SSH version line.
+			 * Followed as SSH until the client's first bytes say. */
+			if (!s && !(s = sess_new(e, f, p))) {
+				flow_bypass(e, f);
+				return;
+			}
+			f->state = KX_FLOW_ACTIVE;
+			start_ssh(s, f, dir, e->o.no_fastpath);
+			s->ssh_pending = true;
+			ssh = true;
 		}
 		if (!hello && !ssh && !follow && (at_start || !syn_known)) {
 			/* This direction does not begin with a TLS hello. */
@@ -1167,6 +1197,25 @@ static bool on_crypto(void *ctx, uint64_t offset, const uint8_t *data, uint32_t 
 	return s->phase == PH_FINAL;
 }
 
+/* A server's Retry (RFC 9000 section 17.2.5): the client's next Initials go
+ * to the Retry's Source Connection ID, and both directions' Initial keys
+ * come from it. Followed as the client does: the first Retry whose
+ * integrity tag verifies and that carries a token, and none after another
+ * Retry or the server's first Initial (section 17.2.5.2). */
+static void quic_retry(struct kx_engine *e, struct session *s, const struct kx_pkt *p)
+{
+	struct kx_quic_retry r;
+	if (s->q_retry || s->q_server_open ||
+	    kx_quic_retry(e->qc, p->payload, p->payload_len, s->qsec.odcid, s->qsec.odcid_len,
+			  &r) != KX_QUIC_OK ||
+	    kx_quic_derive_initial(r.version, r.scid, r.scid_len, &s->qsec) < 0) {
+		e->c->quic_retry_ignored++;
+		return;
+	}
+	s->q_retry = true;
+	e->c->quic_retry_followed++;
+}
+
 static void handle_quic(struct kx_engine *e, struct kx_flow *f, const struct kx_pkt *p, int dir)
 {
 	struct session *s = sess_of(e, f);
@@ -1203,14 +1252,25 @@ static void handle_quic(struct kx_engine *e, struct kx_flow *f, const struct kx_
 	s->side = (uint8_t)dir;
 	enum kx_quic_rc rc = kx_quic_datagram(e->qc, p->payload, p->payload_len, from_client,
 					      &s->qsec, on_crypto, s, &info);
-	if (rc == KX_QUIC_DECRYPT_FAILED && from_client && info.first_is_initial &&
-	    s->phase == PH_WAIT_CH) {
-		/* After a Retry the client starts over with the connection ID the
-		 * server chose: its Initials then use keys derived from that. */
-		if (kx_quic_derive_initial(info.version, info.dcid, info.dcid_len, &s->qsec) == 0)
-			rc = kx_quic_datagram(e->qc, p->payload, p->payload_len, true, &s->qsec,
-					      on_crypto, s, &info);
+	if (!from_client && info.retry) {
+		quic_retry(e, s, p);
+	} else if (rc == KX_QUIC_DECRYPT_FAILED && from_client && info.first_is_initial) {
+		/* Keys from the datagram's own DCID. A new attempt on the same
+		 * port (after Version Negotiation, or after a Retry the capture
+		 * missed) keeps them, for both directions. After a Retry they
+		 * read, once, an Initial the client sent before the Retry reached
+		 * it but that was captured after it. */
+		struct kx_quic_secrets own;
+		if (kx_quic_derive_initial(info.version, info.dcid, info.dcid_len, &own) == 0) {
+			bool keep = !s->q_retry && !s->q_server_open;
+			rc = kx_quic_datagram(e->qc, p->payload, p->payload_len, true, &own, on_crypto,
+					      s, &info);
+			if (keep && rc != KX_QUIC_DECRYPT_FAILED)
+				s->qsec = own;
+		}
 	}
+	if (!from_client && info.decrypted)
+		s->q_server_open = true;
 	e->c->quic_initials += info.decrypted;
 	if (rc == KX_QUIC_MALFORMED || rc == KX_QUIC_DECRYPT_FAILED)
 		e->c->quic_undecryptable++;

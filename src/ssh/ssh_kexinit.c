@@ -54,6 +54,20 @@ bool kx_ssh_looks_like_banner(const uint8_t *data, size_t len)
 	return kx_rd_u8(&r) == '-' && !r.bad;
 }
 
+bool kx_ssh_looks_like_preamble(const uint8_t *data, size_t len)
+{
+	struct kx_rd r = kx_rd_init(data, len < 512 ? len : 512);
+	bool lf = false;
+	while (kx_rd_left(&r)) {
+		uint8_t c = kx_rd_u8(&r);
+		if (c == '\n')
+			lf = true;
+		else if (c != '\r' && c != '\t' && (c < 0x20 || c > 0x7e))
+			return false;
+	}
+	return lf;
+}
+
 /* Copies n bytes of r into dst (cap includes the NUL) as printable ASCII:
  * the software string ends up in a database and a terminal, so control
  * bytes and 8-bit bytes become '?'. */

@@ -34,7 +34,9 @@ def expected_rows():
             for line in f:
                 cols = line.rstrip("\n").split("\t")
                 if cols[0] != "file" and line.strip() and not line.startswith("#"):
-                    conns.add(tuple(cols[1:5]))
+                    # merged-time-jumps.pcap moves its sources' packets years
+                    # in time: the same connections, other handshakes.
+                    conns.add(tuple(cols[1:5]) + ((cols[0],) if cols[0] == "merged-time-jumps.pcap" else ()))
     return len(conns)
 
 
