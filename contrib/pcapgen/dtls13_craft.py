@@ -31,7 +31,7 @@ import sys
 
 CLIENT = ('198.18.0.10', '02:6b:78:00:00:10')
 SERVER = ('198.18.0.20', '02:6b:78:00:00:20')
-SPORT, DPORT = 50913, 4433
+DPORT = 4433
 T0 = 1796515200  # 2026-12-06T00:00:00Z
 HRR_RANDOM = bytes.fromhex('cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c')
 DTLS12, DTLS10, DTLS13 = 0xfefd, 0xfeff, 0xfefc
@@ -123,13 +123,14 @@ def csum(b):
 
 
 class Pcap:
-    def __init__(self, path):
+    def __init__(self, path, sport, t0):
+        self.sport, self.t0 = sport, t0
         self.f = open(path, 'wb')
         self.f.write(struct.pack('<IHHiIII', 0xa1b2c3d4, 2, 4, 0, 0, 262144, 1))
         self.ipid = {CLIENT: 0x1000, SERVER: 0x2000}
 
     def udp(self, t_us, src, dst, payload):
-        sport, dport = (SPORT, DPORT) if src is CLIENT else (DPORT, SPORT)
+        sport, dport = (self.sport, DPORT) if src is CLIENT else (DPORT, self.sport)
         udp = struct.pack('>HHHH', sport, dport, 8 + len(payload), 0) + payload
         pseudo = ip4(src[0]) + ip4(dst[0]) + struct.pack('>BBH', 0, 17, len(udp))
         c = csum(pseudo + udp) or 0xffff
@@ -139,15 +140,17 @@ class Pcap:
                           ip4(src[0]), ip4(dst[0]))
         hdr = hdr[:10] + u16(csum(hdr)) + hdr[12:]
         frame = mac(dst[1]) + mac(src[1]) + u16(0x0800) + hdr + udp
-        self.f.write(struct.pack('<IIII', T0 + t_us // 1000000, t_us % 1000000, len(frame), len(frame)))
+        self.f.write(struct.pack('<IIII', self.t0 + t_us // 1000000, t_us % 1000000, len(frame), len(frame)))
         self.f.write(frame)
 
     def close(self):
         self.f.close()
 
 
+# Each capture its own client port and minute: read together they are two
+# handshakes, not one seen twice.
 def hybrid(path):
-    p = Pcap(path)
+    p = Pcap(path, 50913, T0)
     ch = client_hello([(X25519MLKEM768, rnd(1216)), (X25519, rnd(32))],
                       [X25519MLKEM768, X25519, SECP256R1], 'dtls13-hybrid.kx.test')
     for i, frag in enumerate(fragments(1, 0, ch, 1000)):
@@ -161,7 +164,7 @@ def hybrid(path):
 
 
 def hrr(path):
-    p = Pcap(path)
+    p = Pcap(path, 50914, T0 + 60)
     # RFC 8446 section 4.1.2: the second ClientHello is the first with a new
     # key_share and the cookie; the random stays.
     crandom = rnd(32)

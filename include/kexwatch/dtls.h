@@ -85,6 +85,13 @@ bool kx_dtls_frag_next(struct kx_rd *r, struct kx_dtls_frag *f);
  * consistent lengths and, for the first fragment, a DTLS client_version. */
 bool kx_dtls_looks_like_client_hello(const uint8_t *data, size_t len);
 
+/* The first transmission of a new association's first ClientHello: the
+ * above with record sequence number 0, message_seq 0, fragment offset 0. A
+ * resend has a new record sequence number (RFC 6347 section 4.2.4), so on a
+ * flow whose handshake is over this is a new association on the same
+ * address/port quartet (section 4.2.8), not the old one's retransmission. */
+bool kx_dtls_is_first_client_hello(const uint8_t *data, size_t len);
+
 /* A virtual stream offset for a handshake byte, so that fragments can be
  * logged and counted like TCP segments: message_seq in the top 12 bits,
  * the offset in the message (capped) in the low 20. */

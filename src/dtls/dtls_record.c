@@ -104,3 +104,15 @@ bool kx_dtls_looks_like_client_hello(const uint8_t *data, size_t len)
 	}
 	return true;
 }
+
+bool kx_dtls_is_first_client_hello(const uint8_t *data, size_t len)
+{
+	struct kx_rd r = kx_rd_init(data, len);
+	struct kx_dtls_record rec;
+	if (!kx_dtls_looks_like_client_hello(data, len) ||
+	    kx_dtls_record_next(&r, &rec) != KX_DTLS_REC_OK || rec.seq != 0)
+		return false;
+	struct kx_rd b = kx_rd_init(rec.body, rec.len);
+	struct kx_dtls_frag f;
+	return kx_dtls_frag_next(&b, &f) && f.msg_seq == 0 && f.off == 0;
+}

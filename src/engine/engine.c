@@ -1168,6 +1168,13 @@ static void packet(struct kx_engine *e, struct decoded *d)
 	expire_idle(e, f, EXPIRE_BUDGET);
 
 	if (p->proto == 17) {
+		if (f->state == KX_FLOW_BYPASS && !p->payload_truncated &&
+		    kx_dtls_is_first_client_hello(p->payload, p->payload_len)) {
+			/* A new DTLS association where an old one finished. */
+			flow_end(e, f, KX_R_NONE);
+			if (!(f = flow_new(e, key)))
+				return;
+		}
 		if (f->state != KX_FLOW_BYPASS && p->payload_len && !p->payload_truncated &&
 		    !handle_dtls(e, f, p, dir))
 			handle_quic(e, f, p, dir);

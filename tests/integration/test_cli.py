@@ -90,7 +90,7 @@ with tempfile.TemporaryDirectory() as tmp:
     check(p.returncode == 1 and not os.path.exists(os.path.join(tmp, "missing.db")),
           "hops on a missing database: error, nothing created")
 
-    # Labelling by name gives TLS, QUIC or SSH for every bundled handshake;
+    # Labelling by name gives TLS, QUIC, SSH or DTLS for every bundled handshake;
     # nDPI's own dissection (from the SYN; it also recognises a two-segment
     # hello on port 8443) names the cleartext protocol of STARTTLS flows.
     # Neither changes anything but the label.
@@ -109,10 +109,10 @@ with tempfile.TemporaryDirectory() as tmp:
         labels[len(mode)] = {r[4] for r in rows}
         if not mode:
             st = {r[5]: r[4] for r in rows if r[5]}
-    check(labels[0] == {"TLS", "QUIC", "SSH"}, f"labels by name: TLS, QUIC, SSH ({labels[0]})")
-    check({"TLS", "QUIC", "SSH", "SMTP", "PostgreSQL", "MySQL"} <= labels[1] and "" not in labels[1],
+    check(labels[0] == {"TLS", "QUIC", "SSH", "DTLS"}, f"labels by name: TLS, QUIC, SSH, DTLS ({labels[0]})")
+    check({"TLS", "QUIC", "SSH", "DTLS", "SMTP", "PostgreSQL", "MySQL"} <= labels[1] and "" not in labels[1],
           f"labels by packets: every row labelled, cleartext protocols named ({sorted(labels[1])})")
-    check(results[0] == results[1] and len(results[0]) == 105, "both nDPI modes give the same 105 rows")
+    check(results[0] == results[1] and len(results[0]) == 115, "both nDPI modes give the same 115 rows")
 
     # Every fast path off (libpcap reader, every byte copied, no in-place
     # parsing): the same rows, column for column.
@@ -125,7 +125,7 @@ with tempfile.TemporaryDirectory() as tmp:
         full[len(mode)] = con.execute(f"SELECT {','.join(cols)} FROM handshakes ORDER BY source, pkt_first_ch").fetchall()
         con.close()
     diff = [(a, b) for a, b in zip(full[0], full[1]) if a != b]
-    check(full[0] == full[1] and len(full[0]) == 105, f"--no-fastpath: identical rows {diff[:1]}")
+    check(full[0] == full[1] and len(full[0]) == 115, f"--no-fastpath: identical rows {diff[:1]}")
 
 if failures:
     sys.exit(f"{len(failures)} failed")
