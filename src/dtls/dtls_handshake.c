@@ -86,17 +86,34 @@ static struct kx_dtls_slot *find(struct kx_dtls_stream *s, uint16_t seq)
 	return NULL;
 }
 
+/* After a rebase (the callback may ask for one while messages are held): a
+ * hello already held gives the numbering, the lowest one first. */
+static bool base_from_held(struct kx_dtls_stream *s)
+{
+	const struct kx_dtls_slot *h = NULL;
+	for (unsigned i = 0; i < KX_DTLS_SLOTS; i++) {
+		const struct kx_dtls_slot *c = &s->slot[i];
+		if (c->used && is_hello(c->type) && (!h || c->seq < h->seq))
+			h = c;
+	}
+	if (!h)
+		return false;
+	s->have_base = true;
+	s->next_seq = h->seq;
+	return true;
+}
+
 /* Delivers held messages that are now next in line; frees those behind. */
 static bool drain(struct kx_dtls_stream *s, const struct kx_dtls_env *env)
 {
-	if (!s->have_base)
-		return false;
-	for (unsigned i = 0; i < KX_DTLS_SLOTS; i++) {
-		struct kx_dtls_slot *sl = &s->slot[i];
-		if (sl->used && (uint16_t)(sl->seq - s->next_seq) >= 0x8000u)
-			slot_free(sl, env->pool); /* behind the base */
-	}
 	for (;;) {
+		if (!s->have_base && !base_from_held(s))
+			return false;
+		for (unsigned i = 0; i < KX_DTLS_SLOTS; i++) {
+			struct kx_dtls_slot *sl = &s->slot[i];
+			if (sl->used && (uint16_t)(sl->seq - s->next_seq) >= 0x8000u)
+				slot_free(sl, env->pool); /* behind the base */
+		}
 		struct kx_dtls_slot *sl = find(s, s->next_seq);
 		if (sl && complete(sl)) {
 			s->next_seq++;
