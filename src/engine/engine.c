@@ -79,10 +79,14 @@ struct session {
 	uint32_t kexinit_cap[2];
 	struct kx_quic_secrets qsec;
 	struct kx_hs hs;
-	struct kx_dtls_stream ds[2]; /* set up by handle_dtls */
-	struct kx_starttls st;
+	union { /* TCP's in-band upgrades and DTLS never share a session */
+		struct kx_starttls st;       /* set up by kx_starttls_init */
+		struct kx_dtls_stream ds[2]; /* set up by handle_dtls */
+	};
 	struct seg_entry log[2][SEG_LOG];
 };
+_Static_assert(sizeof(((struct session *)0)->ds) <= sizeof(struct kx_starttls),
+	       "the DTLS streams take no room of their own");
 
 struct kx_engine {
 	struct kx_engine_opts o;
