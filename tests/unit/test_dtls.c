@@ -148,7 +148,7 @@ struct wr {
 static void put8(struct wr *w, unsigned v) { w->b[w->n++] = (uint8_t)v; }
 static void put16(struct wr *w, unsigned v) { put8(w, v >> 8); put8(w, v); }
 static void put24(struct wr *w, uint32_t v) { put8(w, v >> 16); put16(w, v & 0xffff); }
-static void putn(struct wr *w, const void *p, size_t n) { memcpy(w->b + w->n, p, n); w->n += n; }
+static void putn(struct wr *w, const void *p, size_t n) { if (n) memcpy(w->b + w->n, p, n); w->n += n; }
 
 /* A plaintext handshake record holding one fragment. */
 static void frag_record(struct wr *w, uint16_t epoch, uint64_t rseq, uint8_t type, uint32_t msg_len,
