@@ -55,14 +55,16 @@ kx_dtls_wait_udp() {  # ns port
 # kx_dtls_s_server VAR secs n args...
 kx_dtls_s_server() {
   local var=$1 secs=$2 n=$3; shift 3
-  kx_bg "$var" $KX_NS_S "$KX_WORK/s_server.log" sh -c 'secs=$1; shift; sleep "$secs" | openssl s_server "$@"' \
+  # shellcheck disable=SC2016  # expanded by the inner sh
+  kx_bg "$var" "$KX_NS_S" "$KX_WORK/s_server.log" sh -c 'secs=$1; shift; sleep "$secs" | openssl s_server "$@"' \
     sh "$secs" -accept "$KX_S4:$KX_DTLS_PORT" -naccept "$n" "$@"
-  kx_dtls_wait_udp $KX_NS_S $KX_DTLS_PORT
+  kx_dtls_wait_udp "$KX_NS_S" $KX_DTLS_PORT
 }
 
 # openssl s_client: one handshake, a second of idle, close_notify.
 kx_dtls_s_client() {
-  kx_in $KX_NS_C sh -c 'sleep 1 | timeout 20 openssl s_client "$@"' sh \
+  # shellcheck disable=SC2016  # expanded by the inner sh
+  kx_in "$KX_NS_C" sh -c 'sleep 1 | timeout 20 openssl s_client "$@"' sh \
     -connect "$KX_S4:$KX_DTLS_PORT" "$@" >>"$KX_WORK/client.log" 2>&1 ||
     kx_die "s_client $* failed (see $KX_WORK/client.log)"
 }
@@ -135,10 +137,10 @@ t_dtls12_openssl_retransmit() {
   kx_in $KX_NS_M ip link set vm1 address 02:6b:78:00:00:11 mtu 1500
   kx_noofload $KX_NS_C vc0; kx_noofload $KX_NS_S vs0
   kx_noofload $KX_NS_M vm0; kx_noofload $KX_NS_M vm1
-  kx_in $KX_NS_C ip addr add $KX_C4/28 dev vc0
+  kx_in $KX_NS_C ip addr add "$KX_C4/28" dev vc0
   kx_in $KX_NS_M ip addr add 198.18.0.1/28 dev vm0
   kx_in $KX_NS_M ip addr add 198.18.0.17/28 dev vm1
-  kx_in $KX_NS_S ip addr add $KX_S4/28 dev vs0
+  kx_in $KX_NS_S ip addr add "$KX_S4/28" dev vs0
   kx_in $KX_NS_C ip link set vc0 up; kx_in $KX_NS_S ip link set vs0 up
   kx_in $KX_NS_M ip link set vm0 up; kx_in $KX_NS_M ip link set vm1 up
   kx_in $KX_NS_C ip route add default via 198.18.0.1
@@ -188,7 +190,7 @@ kx_dtls_gnutls() {  # file "server args" client args...
 
 t_dtls12_gnutls() {
   kx_dtls_gnutls dtls12-gnutls.pcap "" \
-    gnutls-cli --udp --insecure -p $KX_DTLS_PORT --sni-hostname dtls12-gnutls.kx.test $KX_S4
+    gnutls-cli --udp --insecure -p $KX_DTLS_PORT --sni-hostname dtls12-gnutls.kx.test "$KX_S4"
 }
 
 # Across stacks and without the cookie exchange: s_client -> gnutls-serv --nocookie.
