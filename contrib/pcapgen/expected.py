@@ -733,6 +733,233 @@ def quic_rows_for(path):
     return rows
 
 
+# ---- DTLS (files named dtls*): datagrams of records ----
+# A second reader of its own (below) reassembles the handshake fragments of
+# each direction by message_seq from the UDP payloads tshark prints, keeping
+# the first copy of every byte; tshark's own DTLS dissection (decode-as on
+# the server port: its heuristics skip datagrams that also hold a DTLS 1.3
+# unified-header record) must agree with it on every hello both read. Per
+# connection (client = sender of the first ClientHello record):
+# ch_segments counts the datagrams that brought new bytes of each
+# ClientHello (retransmissions not counted), first_ch_frame is the datagram
+# with its fragment_offset 0 (earliest copy), sh_frame likewise for the
+# ServerHello. A HelloVerifyRequest keeps both ClientHellos, as an HRR does,
+# with hrr 0.
+
+def _dtls_records(data):
+    """[(type, epoch, body)] of the plaintext records of a datagram; stops at
+    a unified header (DTLS 1.3 ciphertext) or a connection-ID record."""
+    out, i = [], 0
+    while i + 13 <= len(data):
+        t = data[i]
+        if t < 20 or t > 26 or t == 25 or data[i + 1] != 0xfe:
+            break
+        epoch = struct.unpack('>H', data[i + 3:i + 5])[0]
+        n = struct.unpack('>H', data[i + 11:i + 13])[0]
+        if i + 13 + n > len(data):
+            break
+        out.append((t, epoch, data[i + 13:i + 13 + n]))
+        i += 13 + n
+    return out
+
+
+def _dtls_hello(mtype, b):
+    """DTLS ClientHello / ServerHello / HelloVerifyRequest body -> dict, as _parse_hello."""
+    if mtype == 3:
+        return {'type': 3, 'len': len(b), 'version': '0x%04x' % struct.unpack('>H', b[0:2])[0],
+                'cookie_len': b[2]}
+    # a ClientHello's cookie sits after the session_id: cut it out and
+    # reuse the TLS reader
+    if mtype == 1:
+        sid_end = 35 + b[34]
+        b = b[:sid_end] + b[sid_end + 1 + b[sid_end]:]
+    d = _parse_hello(bytes([mtype]) + len(b).to_bytes(3, 'big') + b)
+    d['len'] = None
+    return d
+
+
+def _dtls_ske_curve(b):
+    """named curve of an ECDHE ServerKeyExchange (RFC 8422 section 5.4), or ''"""
+    if len(b) >= 4 and b[0] == 3:
+        return '0x%04x' % struct.unpack('>H', b[1:3])[0]
+    return ''
+
+
+def py_dtls(path):
+    cmd = ['tshark', '-n', '-r', path, '-Y', 'udp', '-T', 'fields', '-e', 'frame.number',
+           '-e', 'ip.src', '-e', 'ipv6.src', '-e', 'udp.srcport', '-e', 'ip.dst', '-e', 'ipv6.dst',
+           '-e', 'udp.dstport', '-e', 'udp.payload']
+    out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=True, text=True).stdout
+    conns = OrderedDict()
+    for line in out.splitlines():
+        fno, s4, s6, sport, d4, d6, dport, payload = (line.split('\t') + [''] * 8)[:8]
+        src, dst = s4 or s6, d4 or d6
+        data = bytes.fromhex(payload.replace(':', ''))
+        key = tuple(sorted([(src, sport), (dst, dport)]))
+        recs = _dtls_records(data)
+        c = conns.get(key)
+        if c is None:
+            if not (recs and recs[0][0] == 22 and recs[0][1] == 0 and recs[0][2][:1] == b'\x01'):
+                continue
+            c = conns[key] = {'client': (src, sport), 'server': (dst, dport),
+                              'msgs': {'c': {}, 's': {}}, 'ccs': {'c': [], 's': []}}
+        side = 'c' if (src, sport) == c['client'] else 's'
+        for t, epoch, body in recs:
+            if epoch != 0:
+                continue
+            if t == 20:
+                c['ccs'][side].append(int(fno))
+            if t != 22:
+                continue
+            j = 0
+            while j + 12 <= len(body):
+                mtype = body[j]
+                mlen = int.from_bytes(body[j + 1:j + 4], 'big')
+                seq = struct.unpack('>H', body[j + 4:j + 6])[0]
+                off = int.from_bytes(body[j + 6:j + 9], 'big')
+                flen = int.from_bytes(body[j + 9:j + 12], 'big')
+                frag = body[j + 12:j + 12 + flen]
+                j += 12 + flen
+                m = c['msgs'][side].setdefault(seq, {'type': mtype, 'len': mlen, 'seq': seq,
+                                                     'buf': bytearray(mlen), 'have': bytearray(mlen),
+                                                     'frames': [], 'first': None, 'copies': []})
+                new = False
+                for k in range(flen):
+                    if not m['have'][off + k]:
+                        m['have'][off + k] = 1
+                        m['buf'][off + k] = frag[k]
+                        new = True
+                if new and int(fno) not in m['frames']:
+                    m['frames'].append(int(fno))
+                if int(fno) not in m['copies']:
+                    m['copies'].append(int(fno))
+                if off == 0 and m['first'] is None:
+                    m['first'] = int(fno)
+    for c in conns.values():
+        for side in ('c', 's'):
+            for m in c['msgs'][side].values():
+                m['complete'] = all(m['have'])
+                m['hello'] = _dtls_hello(m['type'], bytes(m['buf'])) \
+                    if m['complete'] and m['type'] in (1, 2, 3) else None
+    return conns
+
+
+def tshark_dtls_hellos(path, ports):
+    """Hellos tshark's DTLS dissector reassembles: {(sender, type, message_seq): dict}."""
+    cmd = ['tshark', '-n', '-r', path] + sum((['-d', f'udp.port=={p},dtls'] for p in sorted(ports)), []) + [
+        '-Y', 'dtls.handshake.type == 1 or dtls.handshake.type == 2 or dtls.handshake.type == 3', '-T', 'pdml']
+    out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=True).stdout
+    got = {}
+    for pkt in ET.fromstring(out).iter('packet'):
+        src = first(pkt, 'ip.src') or first(pkt, 'ipv6.src')
+        sport = first(pkt, 'udp.srcport')
+        for h in pkt.iter('field'):
+            if h.get('name') != 'dtls.handshake':
+                continue
+            t = first(h, 'dtls.handshake.type')
+            if t is None or (first(h, 'dtls.handshake.fragment_length') or '0') != \
+                    (first(h, 'dtls.handshake.length') or '0') and not any(
+                        f.get('name') == 'dtls.handshake.extensions_length' for f in h.iter('field')):
+                continue  # a fragment tshark did not reassemble here
+            def v(name):
+                return [hx(f.get('value')) for f in fields(h, name)]
+            d = {'type': int(t), 'seq': int(first(h, 'dtls.handshake.message_seq') or -1),
+                 'random': first(h, 'dtls.handshake.random', 'value'),
+                 'sni': first(h, 'dtls.handshake.extensions_server_name'),
+                 'groups': v('dtls.handshake.extensions_supported_group'),
+                 'ks': v('dtls.handshake.extensions_key_share_group') +
+                       v('dtls.handshake.extensions_key_share_selected_group'),
+                 'versions': v('dtls.handshake.extensions.supported_version'),
+                 'ciphers': v('dtls.handshake.ciphersuite')}
+            if d['type'] == 3 or d['random'] is None:
+                continue
+            got[((src, sport), d['type'], d['seq'])] = d
+    return got
+
+
+def dtls_rows_for(path):
+    name = os.path.basename(path)
+    conns = py_dtls(path)
+    ts = tshark_dtls_hellos(path, {c['server'][1] for c in conns.values()})
+    problems = []
+    seen = set()
+    for c in conns.values():
+        for side, who in (('c', c['client']), ('s', c['server'])):
+            for m in c['msgs'][side].values():
+                h = m['hello']
+                if not h or h['type'] == 3:
+                    continue
+                k = (who, h['type'], m['seq'])
+                seen.add(k)
+                t = ts.get(k)
+                if t is None:
+                    continue
+                mine = {x: h[x] for x in ('groups', 'ks', 'versions', 'ciphers')}
+                mine['ks'] = h['ks'] + h['ks_selected']
+                theirs = {x: t[x] for x in ('groups', 'ks', 'versions', 'ciphers')}
+                if mine != theirs or (h['sni'] or None) != (t['sni'] or None):
+                    problems.append(f'{k[:2]}: tshark and the python reader read different hellos: '
+                                    f'{theirs} != {mine}')
+    for k in ts:
+        if k not in seen:
+            problems.append(f'{k[:2]}: tshark read a hello the python reader did not')
+    rows = []
+    for c in conns.values():
+        cm = [c['msgs']['c'][q] for q in sorted(c['msgs']['c'])]
+        sm = [c['msgs']['s'][q] for q in sorted(c['msgs']['s'])]
+        chs = [m for m in cm if m['type'] == 1 and m['hello']][:2]
+        if not chs:
+            continue
+        hvr = [m for m in sm if m['type'] == 3 and m['hello']]
+        hrr = next((m for m in sm if m['type'] == 2 and m['hello'] and m['hello']['random'] == HRR_RANDOM), None)
+        sh = next((m for m in sm if m['type'] == 2 and m['hello'] and m['hello']['random'] != HRR_RANDOM), None)
+        version = selected = cipher = ''
+        resumed = False
+        if sh:
+            hs = sh['hello']
+            version = hs['versions'][0] if hs['versions'] else hx(hs['legacy_version'])
+            cipher = hs['ciphers'][0]
+            if version == '0xfefc':
+                selected = hs['ks'][0] if hs['ks'] else ''
+                resumed = not selected
+            else:
+                ske = [m for m in sm if m['type'] == 12 and m['seq'] > sh['seq'] and m['complete']]
+                cert = [m for m in sm if m['type'] == 11]
+                if ske:
+                    selected = _dtls_ske_curve(bytes(ske[0]['buf']))
+                if not cert and not ske and c['ccs']['s']:
+                    resumed = True
+        offered = chs[0]['hello']['groups']
+        if not sh:
+            verdict = 'incomplete/end-of-capture'
+        elif resumed:
+            verdict = 'resumed/tls12' if version != '0xfefc' else 'resumed'
+        elif version != '0xfefc':
+            verdict = 'classical/tls12'
+        elif selected in HYB:
+            verdict = 'hybrid'
+        elif selected in PQ:
+            verdict = 'pq'
+        elif selected in HYB_DRAFT:
+            verdict = 'hybrid-draft'
+        elif any(is_pq_group(g) for g in offered):
+            verdict = 'classical/server-declined'
+        else:
+            verdict = 'classical/client-no-pq'
+        rows.append(OrderedDict(
+            file=name, client_ip=c['client'][0], client_port=c['client'][1], server_ip=c['server'][0],
+            server_port=c['server'][1], sni=chs[0]['hello']['sni'] or '', version=version,
+            offered_groups=','.join(offered), key_shares=';'.join(','.join(m['hello']['ks']) for m in chs),
+            hrr='1' if hrr else '0',
+            hrr_group=(hrr['hello']['ks_selected'] or hrr['hello']['ks'] or [''])[0] if hrr else '',
+            selected_group=selected, cipher_suite=cipher,
+            ch_segments=';'.join(str(len(m['frames'])) for m in chs),
+            first_ch_frame=';'.join(str(m['first']) for m in chs),
+            sh_frame=str(sh['first']) if sh else '', expected_verdict=verdict,
+            _hvr=len(hvr), _resumed=resumed, _problems=problems, _chs=chs, _sh=sh, _server_msgs=sm))
+    return rows
+
+
 def main():
     args = sys.argv[1:]
     pdir = os.path.join(HERE, '..', '..', 'pcaps')
@@ -748,7 +975,8 @@ def main():
     info = {}
     for f in files:
         path = os.path.join(pdir, f)
-        rows = quic_rows_for(path) if f.startswith('quic-') else rows_for(path)
+        rows = quic_rows_for(path) if f.startswith('quic-') else \
+            dtls_rows_for(path) if f.startswith('dtls') else rows_for(path)
         fmt, lt = linktype(path)
         info[f] = (fmt, lt, os.path.getsize(path))
         m = manifest.CAPTURES.get(f)

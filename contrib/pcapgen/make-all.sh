@@ -18,6 +18,7 @@ KX_OUT=${KX_OUT:-$REPO/pcaps}
 . "$KX_HERE/targets.sh"
 . "$KX_HERE/ssh.sh"
 . "$KX_HERE/fixes.sh"
+. "$KX_HERE/dtls.sh"
 
 [ "$(id -u)" = 0 ] || kx_die "must run as root (network namespaces)"
 mkdir -p "$KX_OUT"

@@ -333,3 +333,79 @@ cap('quic-ngtcp2-vn-converted.pcap',
     'list). No stack here restarts after Version Negotiation: gtlsclient 0.12 gives up (tried with -v 0x1a2a3a4a)',
     ['classical/client-no-pq'], [sel('0x001d'), ks('0x001d,0x0017'), agree, versions('0x00000000', '0x00000001'),
                                  retries(0)])
+# ---- DTLS: expected.py reassembles the handshake fragments itself and checks
+# every hello tshark's DTLS dissector reads against that ----
+def hvr(*counts):
+    """HelloVerifyRequests per handshake (the cookie exchange)"""
+    def c(rows):
+        got = [r['_hvr'] for r in rows]
+        if got != list(counts):
+            return f'HelloVerifyRequests {got} != {list(counts)}'
+    return c
+
+
+def retransmitted(rows):
+    r = rows[0]
+    ch1, sh = r['_chs'][0], r['_sh']
+    if len(ch1['copies']) < 2:
+        return f'first ClientHello in {ch1["copies"]}, want a retransmission'
+    cert = [m for m in r['_server_msgs'] if m['type'] == 11]
+    if not cert or min(cert[0]['copies']) >= sh['first']:
+        return 'no Certificate piece before the first ServerHello copy (first flight not cut)'
+    if len(cert[0]['copies']) <= len(cert[0]['frames']):
+        return 'Certificate pieces never repeated (no retransmitted flight)'
+
+
+OPENSSL30 = 'Debian openssl 3.0'
+GNUTLS37 = 'Debian GnuTLS 3.7'
+cap('dtls12-openssl.pcap',
+    f'{OPENSSL30} s_client -dtls1_2 -> s_server -dtls1_2 (contrib/pcapgen/dtls.sh). s_server always does the '
+    'cookie exchange: ClientHello, HelloVerifyRequest, ClientHello with the cookie (message_seq 1), then '
+    'ServerHello (message_seq 1); the server cannot query the path MTU of its unconnected socket and '
+    'fragments its flight into ~256-byte datagrams (Certificate and ServerKeyExchange in pieces)',
+    ['classical/tls12'], [sel('0x001d'), field('version', '0xfefd'), field('hrr', '0'), hvr(1),
+                          field('ch_segments', '1;1'), agree])
+cap('dtls12-openssl-fragmented.pcap',
+    f'{OPENSSL30} s_client -dtls1_2 -mtu 256 (OpenSSL\'s minimum) with a long ALPN list and '
+    '-groups P-521:P-384:P-256:X25519 -> s_server -dtls1_2 -mtu 500 with an RSA-2048 certificate: both '
+    'ClientHellos (before and after the cookie) in two fragments / datagrams each, the Certificate in pieces',
+    ['classical/tls12'], [sel('0x0019'), min_segments(2, 0), min_segments(2, 1), hvr(1), agree])
+cap('dtls12-openssl-resumption.pcap',
+    f'{OPENSSL30} s_client -dtls1_2 -groups P-256 -sess_out, then -sess_in with the saved session -> one '
+    's_server -dtls1_2 -naccept 2: a full handshake (secp256r1) and an abbreviated one (ServerHello, '
+    'ChangeCipherSpec, Finished: session ticket resumption)',
+    ['classical/tls12', 'resumed/tls12'], [sel('0x0017', ''), hvr(1, 1), agree])
+cap('dtls12-openssl-retransmit.pcap',
+    f'{OPENSSL30} s_client -dtls1_2 -> s_server -dtls1_2 through a router namespace (kxd-m, client and '
+    'server on two /28s) whose nft forward chain drops the first HelloVerifyRequest and the first datagram '
+    'of the server flight (ServerHello + start of the Certificate) before the client veth where the capture '
+    'runs: the client retransmits its first ClientHello after 1 s; the rest of the first flight arrives '
+    'without its ServerHello, and the server retransmits the whole flight, fragmented differently (tshark '
+    'reports "New fragment overlaps old data"); the client also repeats its second ClientHello',
+    ['classical/tls12'], [sel('0x001d'), hvr(1), field('ch_segments', '1;1'), retransmitted, agree])
+cap('dtls12-gnutls.pcap',
+    f'{GNUTLS37} gnutls-cli --udp -> gnutls-serv --udp (cookie exchange; the server picks secp256r1 from the '
+    'client\'s list, unfragmented flight of five datagrams)',
+    ['classical/tls12'], [sel('0x0017'), hvr(1), agree])
+cap('dtls12-gnutls-nocookie.pcap',
+    f'{OPENSSL30} s_client -dtls1_2 -> {GNUTLS37} gnutls-serv --udp --nocookie: no cookie exchange, one ClientHello',
+    ['classical/tls12'], [sel('0x001d'), hvr(0), field('ch_segments', '1'), agree])
+cap('dtls10-openssl.pcap',
+    f'{OPENSSL30} s_client -dtls1 -> s_server -dtls1, both -cipher DEFAULT@SECLEVEL=0 (DTLS 1.0, RFC 4347: '
+    'version 0xfeff, ECDHE-ECDSA-AES256-SHA)',
+    ['classical/tls12'], [sel('0x001d'), field('version', '0xfeff'), hvr(1), agree])
+cap('dtls13-hybrid-synthetic.pcap',
+    'HAND-BUILT from RFC 9147 by contrib/pcapgen/dtls13_craft.py (no DTLS 1.3 stack on Debian 12): a '
+    'ClientHello (supported_versions 0xfefc, 0xfefd; groups X25519MLKEM768, x25519, secp256r1; shares '
+    'X25519MLKEM768 (1216 bytes) and x25519, record version 0xfeff) in two fragments / datagrams; a '
+    'ServerHello selecting X25519MLKEM768 (1120-byte share) followed in the same datagram by a DTLS 1.3 '
+    'unified-header record (epoch 2); the client\'s unified-header records (one without a length). Key '
+    'shares and ciphertext are pseudo-random bytes of the right sizes',
+    ['hybrid'], [sel('0x11ec'), ks('0x11ec,0x001d'), field('version', '0xfefc'), min_segments(2), agree])
+cap('dtls13-hrr-synthetic.pcap',
+    'HAND-BUILT from RFC 9147 by dtls13_craft.py: ClientHello offering x25519 and X25519MLKEM768 with an '
+    'x25519 share only; HelloRetryRequest (message_seq 0) selecting X25519MLKEM768 with a cookie; the second '
+    'ClientHello (message_seq 1, same random, the cookie echoed, a 1216-byte X25519MLKEM768 share) in two '
+    'fragments; ServerHello (message_seq 1) selecting X25519MLKEM768',
+    ['hybrid'], [sel('0x11ec'), ks('0x001d;0x11ec'), field('hrr', '1'), field('hrr_group', '0x11ec'),
+                 field('ch_segments', '1;2'), agree])

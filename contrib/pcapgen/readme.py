@@ -39,15 +39,15 @@ connection), in capture order of the first ClientHello.
 | file | capture file name in `pcaps/` |
 | client_ip, client_port, server_ip, server_port | from the (first) ClientHello |
 | sni | server_name of the first ClientHello (empty if none or undecodable) |
-| version | negotiated version, hex: `0x0304` (TLS 1.3, from supported_versions of the ServerHello) or `0x0303` (TLS 1.2, legacy_version); empty if no ServerHello |
+| version | negotiated version, hex: `0x0304` (TLS 1.3, from supported_versions of the ServerHello) or `0x0303` (TLS 1.2, legacy_version); DTLS: `0xfefc` (1.3, supported_versions), `0xfefd` (1.2), `0xfeff` (1.0); empty if no ServerHello |
 | offered_groups | supported_groups of the first ClientHello, in wire order, lower-case hex, comma-separated (GREASE values would be included as-is) |
-| key_shares | key_share groups of each ClientHello; ClientHellos separated by `;` (after a HelloRetryRequest there are two) |
+| key_shares | key_share groups of each ClientHello; ClientHellos separated by `;` (after a HelloRetryRequest there are two; after a DTLS HelloVerifyRequest too, the second one echoing the cookie: DTLS 1.2 has no key shares, so `;`) |
 | hrr | 1 if a HelloRetryRequest was sent (ServerHello with the HRR magic random), else 0 |
 | hrr_group | selected_group of the HelloRetryRequest key_share |
 | selected_group | TLS 1.3: key_share group of the real ServerHello; TLS 1.2: named curve of the ServerKeyExchange; empty for TLS 1.2 static RSA, PSK-only (psk_ke) resumption, TLS 1.2 abbreviated handshakes and incomplete handshakes |
 | cipher_suite | cipher suite of the ServerHello (hex) |
-| ch_segments | number of distinct TCP segments (distinct sequence numbers; retransmissions and duplicates not counted) carrying each ClientHello, `;`-separated per ClientHello; `0` if no ClientHello could be reassembled |
-| first_ch_frame | frame number (1-based, capture order) of the segment carrying the first byte of each ClientHello record (earliest copy), `;`-separated per ClientHello. With reordering this is *not* the first ClientHello frame in capture order |
+| ch_segments | number of distinct TCP segments (distinct sequence numbers; retransmissions and duplicates not counted) carrying each ClientHello, `;`-separated per ClientHello; `0` if no ClientHello could be reassembled. QUIC and DTLS: the datagrams that brought new bytes of it |
+| first_ch_frame | frame number (1-based, capture order) of the segment carrying the first byte of each ClientHello record (earliest copy), `;`-separated per ClientHello. With reordering this is *not* the first ClientHello frame in capture order. DTLS: the datagram with the fragment at offset 0 |
 | sh_frame | frame carrying the first byte of the (non-HRR) ServerHello record |
 | expected_verdict | `hybrid` (selected 0x11eb/0x11ec/0x11ed), `pq` (0x0200-0x0202), `hybrid-draft` (0x6399/0x639a), `classical/client-no-pq` (classical group, client offered no PQ group), `classical/server-declined` (classical group although the client offered a PQ/hybrid group in supported_groups), `classical/offer-unseen` (classical group, the ClientHello is not in the capture), `classical/tls12`, `resumed` (TLS 1.3 PSK without key_share, or TLS 1.2 abbreviated handshake), `incomplete` (no ServerHello) |
 

@@ -50,6 +50,13 @@
 	X(quic_undecryptable,   "QUIC datagrams that did not open or parse")        \
 	X(quic_retry_followed,  "QUIC Retry packets followed (Initial keys re-derived)") \
 	X(quic_retry_ignored,   "QUIC Retry packets ignored (a later one, unverified or without token)") \
+	X(dtls_records,         "DTLS records parsed")                              \
+	X(dtls_encrypted,       "DTLS records skipped as encrypted (later epoch, DTLS 1.3 unified header, connection ID)") \
+	X(dtls_retransmits,     "DTLS handshake fragments already seen (retransmitted flights, duplicates)") \
+	X(dtls_fragments_dropped, "DTLS handshake fragments dropped (too far ahead, too many pieces or messages)") \
+	X(dtls_conflicts,       "DTLS handshake fragments contradicting bytes or lengths seen first (first copy kept)") \
+	X(dtls_invalid,         "DTLS records or fragments with impossible lengths (rest of the datagram or record discarded)") \
+	X(dtls_hello_verify,    "DTLS HelloVerifyRequest cookie exchanges")        \
 	X(tls_malformed,        "TLS handshakes with malformed bytes")              \
 	X(tls_hello_too_big,    "handshake messages larger than the cap")           \
 	X(tls_orphan_server,    "ServerHellos without a ClientHello (row: offer unseen)") \

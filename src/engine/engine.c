@@ -21,6 +21,7 @@
 #include "kexwatch/bufpool.h"
 #include "kexwatch/decode.h"
 #include "kexwatch/dpi.h"
+#include "kexwatch/dtls.h"
 #include "kexwatch/flow.h"
 #include "kexwatch/plain.h"
 #include "kexwatch/quic.h"
@@ -59,6 +60,8 @@ struct session {
 	bool q_server_open;  /* QUIC: a server Initial opened; no Retry after that */
 	bool ssh;            /* an SSH connection: banners and KEXINITs instead of TLS */
 	bool ssh_pending;    /* SSH by a server's text lines only: the client must confirm */
+	bool dtls;           /* DTLS over UDP: datagrams of records instead of a stream */
+	bool dtls_hvr;       /* a HelloVerifyRequest asked for the cookie ClientHello */
 	bool st_on;          /* following a cleartext phase (STARTTLS and kin) */
 	bool st_gave_up;
 	bool memcap_hit;     /* a buffer for this handshake was refused by --memcap */
@@ -81,9 +84,14 @@ struct session {
 	uint32_t kexinit_cap[2];
 	struct kx_quic_secrets qsec;
 	struct kx_hs hs;
-	struct kx_starttls st;
+	union { /* TCP's in-band upgrades and DTLS never share a session */
+		struct kx_starttls st;       /* set up by kx_starttls_init */
+		struct kx_dtls_stream ds[2]; /* set up by handle_dtls */
+	};
 	struct seg_entry log[2][SEG_LOG];
 };
+_Static_assert(sizeof(((struct session *)0)->ds) <= sizeof(struct kx_starttls),
+	       "the DTLS streams take no room of their own");
 
 struct kx_engine {
 	struct kx_engine_opts o;
@@ -218,8 +226,9 @@ static void *dpi_flow(struct kx_engine *e, uint32_t i)
 }
 
 /* Zeroes a context except the parts only some sessions use, each set up
- * when its protocol starts: the SSH part of the row (start_ssh), the
- * STARTTLS state (kx_starttls_init) and the segment log (read up to n_log).
+ * when its protocol starts: the SSH part of the row (start_ssh), the DTLS
+ * streams (handle_dtls), the STARTTLS state (kx_starttls_init) and the
+ * segment log (read up to n_log).
  * They are 4.4 KB of the 6.4 KB that were zeroed for every handshake, and
  * the last members of the context and of the row. */
 #define SESS_OFF(m) offsetof(struct session, m)
@@ -276,6 +285,8 @@ static void sess_release(struct kx_engine *e, struct kx_flow *f)
 	for (int d = 0; d < 2; d++) {
 		kx_reasm_release(&s->rs[d], e->pool);
 		kx_tls_stream_release(&s->tls[d], e->pool);
+		if (s->dtls)
+			kx_dtls_stream_release(&s->ds[d], e->pool);
 		if (s->ssh) {
 			kx_ssh_stream_release(&s->sshs[d], e->pool);
 			kx_buf_put(e->pool, (uint8_t *)s->kexinit[d], s->kexinit_cap[d]);
@@ -414,7 +425,7 @@ static void sess_finish(struct kx_engine *e, struct kx_flow *f, enum kx_reason w
 			hs->ts_last_us = f->last_us > hs->ts_first_us ? f->last_us : hs->ts_first_us;
 		fill_endpoints(hs, f);
 		snprintf(hs->protocol, sizeof(hs->protocol), "%s",
-			 s->quic ? "quic" : s->ssh ? "ssh" : "tls");
+			 s->dtls ? "dtls" : s->quic ? "quic" : s->ssh ? "ssh" : "tls");
 		if (s->st_on)
 			snprintf(hs->starttls, sizeof(hs->starttls), "%s",
 				 kx_starttls_name(kx_starttls_proto(&s->st)));
@@ -430,14 +441,16 @@ static void sess_finish(struct kx_engine *e, struct kx_flow *f, enum kx_reason w
 		 * nDPI saw no SYN), the name and address match still applies. */
 		if (e->dpi && !hs->ndpi_label[0])
 			kx_dpi_label_by_name(e->dpi,
-					     s->quic ? KX_DPI_QUIC : s->ssh ? KX_DPI_SSH : KX_DPI_TLS,
+					     s->dtls ? KX_DPI_DTLS : s->quic ? KX_DPI_QUIC :
+					     s->ssh ? KX_DPI_SSH : KX_DPI_TLS,
 					     hs->sni,
 					     hs->server_ip.a,
 					     hs->server_ip.family, hs->ndpi_label,
 					     sizeof(hs->ndpi_label));
 		else if (!hs->ndpi_label[0] && !e->o.no_ndpi)
 			hs->ndpi_pending =
-				(uint8_t)(1 + (s->quic ? KX_DPI_QUIC : s->ssh ? KX_DPI_SSH : KX_DPI_TLS));
+				(uint8_t)(1 + (s->dtls ? KX_DPI_DTLS : s->quic ? KX_DPI_QUIC :
+					       s->ssh ? KX_DPI_SSH : KX_DPI_TLS));
 		kx_classify(hs);
 		/* The ClientHello was on the wire but --memcap refused its bytes. */
 		if (s->memcap_hit && hs->ch_unseen && !hs->n_ch)
@@ -500,7 +513,8 @@ static bool on_client_hello(struct session *s, const struct kx_tls_msg *m)
 	}
 	struct kx_client_hello_extra ex;
 	struct kx_client_hello *ch = &hs->ch[idx];
-	enum kx_parse_rc rc = kx_tls_parse_client_hello(m->body, m->len, ch, &ex);
+	enum kx_parse_rc rc = s->dtls ? kx_tls_parse_dtls_client_hello(m->body, m->len, ch, &ex)
+				      : kx_tls_parse_client_hello(m->body, m->len, ch, &ex);
 	if (rc != KX_PARSE_OK) {
 		s->e->c->tls_malformed++;
 		if (idx == 0)
@@ -543,7 +557,8 @@ static bool on_server_hello(struct session *s, const struct kx_tls_msg *m)
 	if (s->phase != PH_WAIT_SH && s->phase != PH_WAIT_SH2)
 		return false;
 	struct kx_server_hello sh;
-	if (!m->body || kx_tls_parse_server_hello(m->body, m->len, &sh) != KX_PARSE_OK) {
+	if (!m->body || (s->dtls ? kx_tls_parse_dtls_server_hello(m->body, m->len, &sh)
+				 : kx_tls_parse_server_hello(m->body, m->len, &sh)) != KX_PARSE_OK) {
 		s->e->c->tls_malformed++;
 		hs->reason = KX_R_MALFORMED;
 		finalize(s);
@@ -576,7 +591,7 @@ static bool on_server_hello(struct session *s, const struct kx_tls_msg *m)
 		hs->source_id = s->pkt->source_id;
 		hs->ch_to_sh_us = -1;
 	}
-	if (sh.version >= 0x0304) {
+	if (kx_version_is_13(sh.version)) {
 		hs->have_group = sh.has_key_share;
 		hs->group = sh.group;
 		hs->psk_selected = sh.has_psk;
@@ -1281,6 +1296,116 @@ static void handle_quic(struct kx_engine *e, struct kx_flow *f, const struct kx_
 	}
 }
 
+/* ---- DTLS ---- */
+
+/* Handshake messages a DTLS stream assembles: the TLS ones and the
+ * HelloVerifyRequest of the cookie exchange. */
+#define DTLS_HELLOS (ALL_HELLOS | (1u << KX_HS_HELLO_VERIFY_REQUEST))
+
+/* A hello fragment that brought new bytes, logged like a TCP segment at its
+ * virtual offset: the hellos' datagram counts, first packets and times. */
+static void on_dtls_frag(void *ctx, uint8_t type, uint32_t voff, uint32_t len)
+{
+	struct session *s = ctx;
+	if (type == KX_HS_CLIENT_HELLO || type == KX_HS_SERVER_HELLO)
+		log_range(s, s->side, voff, len, s->pkt);
+}
+
+/* The TLS state machine plus what only DTLS has. A HelloVerifyRequest (RFC
+ * 6347 section 4.2.1) is recorded like a HelloRetryRequest without its
+ * flag: both ClientHellos are kept (the second echoes the cookie), hrr stays
+ * 0 since no group was asked for. After it, and after a HelloRetryRequest,
+ * the server's numbering starts again from its ServerHello. */
+static bool on_dtls_msg(void *ctx, const struct kx_tls_msg *m)
+{
+	struct session *s = ctx;
+	struct kx_hs *hs = &s->hs;
+	bool from_server = s->side != s->flow->client;
+	bool server_hello = from_server && m->content_type == KX_TLS_HANDSHAKE &&
+			    (m->hs_type == KX_HS_SERVER_HELLO ||
+			     m->hs_type == KX_HS_HELLO_VERIFY_REQUEST);
+	bool stop = false;
+	if (server_hello && m->hs_type == KX_HS_HELLO_VERIFY_REQUEST) {
+		uint16_t v;
+		uint8_t cookie_len;
+		if (s->phase == PH_WAIT_SH && !hs->hrr && !s->dtls_hvr && m->body) {
+			if (kx_dtls_parse_hello_verify_request(m->body, m->len, &v, &cookie_len) !=
+			    KX_PARSE_OK) {
+				s->e->c->tls_malformed++;
+				hs->reason = KX_R_MALFORMED;
+				finalize(s);
+				return true;
+			}
+			s->dtls_hvr = true;
+			s->e->c->dtls_hello_verify++;
+			s->phase = PH_WAIT_CH2;
+		}
+	} else {
+		bool had_ch = hs->n_ch > 0;
+		stop = on_tls_msg(ctx, m);
+		if (!had_ch && hs->n_ch) {
+			/* The ClientHello is whole: no longer a lost first fragment. */
+			s->report_empty = false;
+			if (hs->reason == KX_R_GAP)
+				hs->reason = KX_R_NONE;
+		}
+	}
+	if (server_hello && s->phase == PH_WAIT_CH2)
+		kx_dtls_stream_rebase(&s->ds[s->side]);
+	return stop;
+}
+
+/* A UDP datagram of a DTLS flow, or the ClientHello that starts one.
+ * Returns false when the flow is not (and does not become) DTLS. */
+static bool handle_dtls(struct kx_engine *e, struct kx_flow *f, const struct kx_pkt *p, int dir)
+{
+	struct session *s = sess_of(e, f);
+	if (!s) {
+		if (!kx_dtls_looks_like_client_hello(p->payload, p->payload_len))
+			return false;
+		if (!(s = sess_new(e, f, p))) {
+			capacity_row(e, f, p, dir, "dtls");
+			flow_bypass(e, f);
+			return true;
+		}
+		f->state = KX_FLOW_ACTIVE;
+		f->client = (uint8_t)dir;
+		s->dtls = true;
+		for (int d = 0; d < 2; d++)
+			kx_dtls_stream_init(&s->ds[d], DTLS_HELLOS, e->o.max_msg_bytes,
+					    e->o.no_fastpath);
+		/* Until the ClientHello is whole the row says its first piece
+		 * came and the rest did not (as a TCP ClientHello behind a gap). */
+		s->report_empty = true;
+		s->hs.reason = KX_R_GAP;
+		s->hs.ts_first_us = p->ts_us;
+		s->hs.pkt_first_ch = p->num;
+	}
+	if (!s->dtls)
+		return false;
+	dpi_feed(e, f, p);
+	s->e = e;
+	s->flow = f;
+	s->pkt = p;
+	s->side = (uint8_t)dir;
+	struct kx_dtls_env env = { e->pool, e->c, on_dtls_msg, on_dtls_frag, s };
+	kx_dtls_stream_feed(&s->ds[dir], &env, p->payload, p->payload_len);
+	if (s->ds[dir].failed && !s->tls[dir].failed) {
+		s->tls[dir].failed = true; /* sess_finish: malformed */
+		if (dir == f->client && !s->hs.n_ch)
+			s->abandon = true; /* as a TLS ClientHello over the cap */
+	}
+	if (s->phase == PH_FINAL) {
+		sess_finish(e, f, KX_R_NONE);
+		f->state = KX_FLOW_BYPASS;
+		e->c->flows_bypassed++;
+	} else if (s->tls[0].failed && s->tls[1].failed) {
+		sess_finish(e, f, KX_R_MALFORMED);
+		f->state = KX_FLOW_BYPASS;
+	}
+	return true;
+}
+
 /* A decoded packet, its flow key and the key's bucket. */
 struct decoded {
 	struct kx_pkt p;
@@ -1365,7 +1490,8 @@ static void packet(struct kx_engine *e, struct decoded *d)
 	if (!f) {
 		/* Only a SYN or payload starts tracking a TCP flow (stray ACKs and
 		 * RSTs of unknown connections would just fill the table), and only a
-		 * client's QUIC Initial a UDP one (DNS and the rest stay out). */
+		 * client's QUIC Initial or DTLS ClientHello a UDP one, and a session
+		 * worth a record (udp_session_app); DNS and the rest stay out. */
 		enum kx_app udp_app = KX_APP_UNKNOWN;
 		int udp_server = 0;
 		if (p->proto == 17) {
@@ -1373,6 +1499,7 @@ static void packet(struct kx_engine *e, struct decoded *d)
 			if (p->payload_truncated || !p->payload_len)
 				return;
 			if (!kx_quic_looks_like_initial(p->payload, p->payload_len, &qi) &&
+			    !kx_dtls_looks_like_client_hello(p->payload, p->payload_len) &&
 			    (udp_app = udp_session_app(e, p, &udp_server)) == KX_APP_UNKNOWN)
 				return;
 		} else {
@@ -1402,7 +1529,16 @@ static void packet(struct kx_engine *e, struct decoded *d)
 	}
 
 	if (p->proto == 17) {
-		if (f->state < KX_FLOW_BYPASS && p->payload_len && !p->payload_truncated)
+		if (f->state == KX_FLOW_BYPASS && !p->payload_truncated &&
+		    kx_dtls_is_first_client_hello(p->payload, p->payload_len)) {
+			/* A new DTLS association where an old one finished. */
+			flow_end(e, f, KX_R_NONE);
+			if (!(f = flow_new(e, key)))
+				return;
+			f->first_pkt = (uint32_t)p->num;
+		}
+		if (f->state < KX_FLOW_BYPASS && p->payload_len && !p->payload_truncated &&
+		    !handle_dtls(e, f, p, dir))
 			handle_quic(e, f, p, dir);
 		return;
 	}

@@ -15,7 +15,8 @@ FIELDS = ["file", "client_ip", "client_port", "server_ip", "server_port", "sni",
           "ch_segments", "first_ch_frame", "sh_frame", "expected_verdict"]
 
 VERSION_NAMES = {"0x0304": "TLS1.3", "0x0303": "TLS1.2", "0x0302": "TLS1.1", "0x0301": "TLS1.0",
-                 "TLS1.3": "TLS1.3", "TLS1.2": "TLS1.2"}
+                 "TLS1.3": "TLS1.3", "TLS1.2": "TLS1.2",
+                 "0xfefc": "DTLS1.3", "0xfefd": "DTLS1.2", "0xfeff": "DTLS1.0"}
 
 
 def hexlist(s):
@@ -196,8 +197,10 @@ def main():
             for k in ("client_port", "server_port"):
                 if ev[k] != int(exp[k]):
                     errors.append(f"{where}: {k}: want {exp[k]}, got {ev[k]}")
-            # QUIC captures are named quic-*; everything else here is TLS over TCP.
-            want_proto = ("quic", "udp") if name.startswith("quic-") else ("tls", "tcp")
+            # QUIC captures are named quic-*, DTLS ones dtls*; everything else
+            # here is TLS over TCP.
+            want_proto = ("quic", "udp") if name.startswith("quic-") else \
+                ("dtls", "udp") if name.startswith("dtls") else ("tls", "tcp")
             if (ev["protocol"], ev["transport"]) != want_proto:
                 errors.append(f"{where}: protocol/transport: want {want_proto}, "
                               f"got {(ev['protocol'], ev['transport'])}")

@@ -109,7 +109,7 @@ with tempfile.TemporaryDirectory() as tmp:
     check(p.returncode == 1 and not os.path.exists(os.path.join(tmp, "missing.db")),
           "hops on a missing database: error, nothing created")
 
-    # Labelling by name gives TLS, QUIC or SSH for every bundled handshake;
+    # Labelling by name gives TLS, QUIC, SSH or DTLS for every bundled handshake;
     # nDPI's own dissection (from the SYN; it also recognises a two-segment
     # hello on port 8443) names the cleartext protocol of STARTTLS flows.
     # Neither changes anything but the label.
@@ -128,8 +128,8 @@ with tempfile.TemporaryDirectory() as tmp:
         labels[len(mode)] = {r[4] for r in rows}
         if not mode:
             st = {r[5]: r[4] for r in rows if r[5]}
-    check(labels[0] == {"TLS", "QUIC", "SSH"}, f"labels by name: TLS, QUIC, SSH ({labels[0]})")
-    check({"TLS", "QUIC", "SSH", "SMTP", "PostgreSQL", "MySQL"} <= labels[1] and "" not in labels[1],
+    check(labels[0] == {"TLS", "QUIC", "SSH", "DTLS"}, f"labels by name: TLS, QUIC, SSH, DTLS ({labels[0]})")
+    check({"TLS", "QUIC", "SSH", "DTLS", "SMTP", "PostgreSQL", "MySQL"} <= labels[1] and "" not in labels[1],
           f"labels by packets: every row labelled, cleartext protocols named ({sorted(labels[1])})")
     n_rows = expected_rows()
     check(results[0] == results[1] and len(results[0]) == n_rows,
