@@ -23,6 +23,7 @@
 	X(pkt_tunneled,         "packets decapsulated from a tunnel (the outermost counted)") \
 	X(skip_ip_short,        "skipped: IP header truncated")                     \
 	X(skip_ip_malformed,    "skipped: IP header malformed")                     \
+	X(ip_len_zero,          "IPv4 packets with total length 0 (TSO): captured length used") \
 	X(skip_ip_fragment,     "skipped: IP fragments not reassembled (cut by the snap length, or --defrag-memcap 0)") \
 	X(defrag_fragments,     "IP fragments given to reassembly")                 \
 	X(defrag_reassembled,   "IP datagrams reassembled from fragments")          \
@@ -39,6 +40,7 @@
 	X(skip_tcp_malformed,   "skipped: TCP header malformed")                    \
 	X(payload_truncated,    "TCP payload cut by the snap length (not reassembled)") \
 	X(capture_records_corrupt, "capture file records corrupt (resynchronised or stopped)") \
+	X(capture_corrupt_bytes,  "capture file bytes skipped after corrupt record headers") \
 	X(capture_truncated,    "capture files ending mid-record")                  \
 	X(capture_received,     "live: packets the kernel passed to the capture")   \
 	X(capture_dropped,      "live: packets dropped by the kernel (buffer full)") \
@@ -49,20 +51,38 @@
 	X(flows_refused,        "flows refused (table full of protected flows)")    \
 	X(flows_not_tls,        "flows whose payload was not a TLS handshake")      \
 	X(flows_bypassed,       "flows bypassed after their handshake was final")  \
-	X(sessions_refused,     "handshake contexts refused (memory cap)")          \
+	X(sessions_refused,     "handshake contexts refused (--max-handshakes reached)")          \
 	X(reasm_ooo_segments,   "out-of-order segments held")                       \
 	X(reasm_retransmits,    "segments entirely retransmitted")                  \
 	X(reasm_overlap_conflicts, "overlapping segments with conflicting bytes (first copy kept)") \
 	X(reasm_ooo_dropped,    "out-of-order segments dropped (buffer cap)")       \
 	X(reasm_depth_reached,  "streams that reached --max-stream-bytes")          \
 	X(reasm_midstream,      "streams picked up without a SYN")                  \
-	X(reasm_memcap_hits,    "buffer allocations refused by the memory cap")     \
+	X(reasm_memcap_hits,    "buffer allocations refused (--memcap reached)")     \
 	X(tls_records,          "TLS records parsed")                               \
 	X(quic_initials,        "QUIC Initial packets decrypted")                   \
 	X(quic_undecryptable,   "QUIC datagrams that did not open or parse")        \
+	X(quic_retry_followed,  "QUIC Retry packets followed (Initial keys re-derived)") \
+	X(quic_retry_ignored,   "QUIC Retry packets ignored (a later one, unverified or without token)") \
+	X(dtls_records,         "DTLS records parsed")                              \
+	X(dtls_encrypted,       "DTLS records skipped as encrypted (later epoch, DTLS 1.3 unified header, connection ID)") \
+	X(dtls_retransmits,     "DTLS handshake fragments already seen (retransmitted flights, duplicates)") \
+	X(dtls_fragments_dropped, "DTLS handshake fragments dropped (too far ahead, too many pieces or messages)") \
+	X(dtls_conflicts,       "DTLS handshake fragments contradicting bytes or lengths seen first (first copy kept)") \
+	X(dtls_invalid,         "DTLS records or fragments with impossible lengths (rest of the datagram or record discarded)") \
+	X(dtls_hello_verify,    "DTLS HelloVerifyRequest cookie exchanges")        \
 	X(tls_malformed,        "TLS handshakes with malformed bytes")              \
 	X(tls_hello_too_big,    "handshake messages larger than the cap")           \
-	X(tls_orphan_server,    "ServerHellos without a ClientHello (not stored)")  \
+	X(tls_orphan_server,    "ServerHellos without a ClientHello (row: offer unseen)") \
+	X(flow_hs_row,          "flows ended: a handshake row")                     \
+	X(flow_capacity,        "flows ended: handshake refused for capacity (row incomplete/capacity)") \
+	X(flow_plaintext,       "flows ended: a plaintext session")                 \
+	X(flow_unseen,          "flows ended: encrypted, handshake not seen")       \
+	X(flow_one_sided,       "flows ended: payload one way only, no handshake")  \
+	X(flow_no_payload,      "flows ended: no payload (SYN only, ACKs, scans)")  \
+	X(flow_plain_off,       "flows ended: cleartext, not recorded (--plaintext)") \
+	X(flow_unrecognised,    "flows ended: payload neither a handshake nor a known session") \
+	X(ssh_pre_banner_lines, "SSH: lines before a version line, skipped (RFC 4253 4.2)") \
 	X(hs_total,             "handshakes recorded")                              \
 	X(hs_hybrid,            "handshakes: hybrid")                               \
 	X(hs_pq,                "handshakes: pq")                                   \

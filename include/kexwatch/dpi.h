@@ -54,13 +54,21 @@ void kx_dpi_label(struct kx_dpi *d, void *flow, char *buf, size_t len);
 /* Frees what nDPI allocated inside the flow state and zeroes it for reuse. */
 void kx_dpi_flow_reset(void *flow);
 
-enum kx_dpi_proto { KX_DPI_TLS = 0, KX_DPI_QUIC, KX_DPI_SSH, KX_DPI_PROTO_MAX };
+enum kx_dpi_proto { KX_DPI_TLS = 0, KX_DPI_QUIC, KX_DPI_SSH, KX_DPI_DTLS, KX_DPI_PROTO_MAX };
 
-/* Label for a handshake kexwatch parsed itself: "TLS" or "TLS.<app>". */
+/* Label for a handshake kexwatch parsed itself: "TLS" or "TLS.<app>" (QUIC,
+ * SSH, DTLS alike). */
 void kx_dpi_label_by_name(struct kx_dpi *d, enum kx_dpi_proto proto, const char *sni,
 			  const uint8_t *server_ip, int ip_version, char *buf, size_t len);
 
 /* "4.2.0" style version string of the linked library. */
+/* A session without a handshake (plaintext legs): nDPI's guess from the
+ * transport and ports (its default port table), then its address list; ""
+ * when it has none. Host-order ports; IPv4 addresses in the first 4 bytes. */
+void kx_dpi_label_by_port(struct kx_dpi *d, uint8_t transport, const uint8_t *client_ip,
+			  uint16_t client_port, const uint8_t *server_ip, uint16_t server_port,
+			  int ip_version, char *buf, size_t len);
+
 const char *kx_dpi_version(void);
 
 #endif

@@ -28,7 +28,13 @@ struct kx_engine_opts {
 	size_t defrag_memcap;      /* IP fragment bytes held, bytes; 0: no reassembly */
 	uint32_t defrag_max_datagrams; /* fragmented datagrams reassembled at once */
 	uint32_t defrag_timeout_s; /* a datagram not whole this long after its first fragment is dropped */
+	uint8_t plaintext;         /* enum kx_plaintext_mode: which cleartext sessions are recorded */
 };
+
+/* --plaintext: sessions without any handshake are recorded (plain.h) for
+ * TCP and the listed UDP services (all, the default), TCP only, or not at
+ * all. Encrypted sessions whose handshake was not seen are always kept. */
+enum kx_plaintext_mode { KX_PLAINTEXT_ALL = 0, KX_PLAINTEXT_TCP, KX_PLAINTEXT_NONE };
 
 #define KX_DEFAULT_MAX_FLOWS 262144u
 #define KX_DEFAULT_MAX_SESSIONS 16384u

@@ -22,9 +22,10 @@
  * directions of a connection find the same entry. The outermost tunnel and
  * its id keep tenants with the same inner addresses apart (two VXLAN VNIs);
  * its kind has a word of its own because a GRE key uses all 32 bits of the
- * id (kx_pkt lays the two out alike: one copy). MPLS is the exception: labels are chosen per direction by the next
- * hop (RFC 3031 section 3.4), so its id stays out of the key (0) and only
- * the flow remembers it (tunnel_tag). */
+ * id (kx_pkt lays the two out alike: one copy). MPLS is the exception:
+ * labels are chosen per direction by the next hop (RFC 3031 section 3.4),
+ * so its id stays out of the key (0) and only the flow remembers it
+ * (tunnel_tag). */
 struct kx_flow_key {
 	uint8_t a[16], b[16];
 	uint16_t pa, pb;
@@ -38,21 +39,31 @@ enum kx_flow_state {
 	KX_FLOW_NEW = 0,     /* no payload yet */
 	KX_FLOW_ACTIVE,      /* handshake being followed */
 	KX_FLOW_BYPASS,      /* handshake final or flow not interesting: count only */
+	KX_FLOW_PLAIN,       /* a session without a visible handshake: bytes counted
+			      * until it ends, then one session record (plain.h) */
 };
 
 struct kx_flow {
 	struct kx_flow_key key;
-	uint64_t last_us;
-	uint32_t hnext;     /* next slot in the bucket chain */
-	uint32_t lru_prev, lru_next;
-	uint32_t sess;      /* handshake context (engine's pool), KX_NONE if none */
-	uint32_t isn[2];    /* per side: sequence number of the first payload byte */
 	uint8_t state;
 	uint8_t client;     /* 0: "a" is the client, 1: "b", 2: not known yet */
 	uint8_t syn_mask;   /* bit d: SYN seen from side d */
 	uint8_t fin_mask;   /* bit d: FIN seen from side d */
 	uint32_t tunnel_tag; /* tunnel id of the packet that opened the flow: with
 			      * key.tunnel, the row's label (kx_tunnel_label) */
+	uint64_t first_us, last_us;
+	uint32_t hnext;     /* next slot in the bucket chain */
+	uint32_t lru_prev, lru_next;
+	uint32_t sess;      /* handshake context (engine's pool), KX_NONE if none */
+	union {
+		uint32_t isn[2];    /* per side: sequence number of the first payload byte */
+		uint32_t bytes[2];  /* KX_FLOW_PLAIN: payload bytes per side (saturating) */
+	};
+	uint32_t first_pkt; /* packet number of the flow's first packet (evidence) */
+	uint8_t pmask;      /* bit d: payload seen from side d */
+	uint8_t outcome;    /* what the flow became, for the ledger (engine.c) */
+	uint8_t app;        /* KX_FLOW_PLAIN: enum kx_app */
+	uint8_t preason;    /* KX_FLOW_PLAIN: enum kx_reason */
 };
 
 struct kx_flow_table;

@@ -24,7 +24,10 @@ enum kx_verdict {
 	KX_V_HYBRID_DRAFT,
 	KX_V_CLASSICAL,
 	KX_V_RESUMED,
-	KX_V_UNKNOWN, /* a ServerHello selected a code point the registry does not know */
+	KX_V_UNKNOWN, /* a ServerHello selected a code point the registry does not know,
+		       * or (reason handshake-unseen) an encrypted session whose
+		       * handshake was not captured */
+	KX_V_PLAINTEXT, /* a session with application payload and no handshake at all */
 	KX_V_MAX
 };
 
@@ -43,6 +46,13 @@ enum kx_reason {
 	KX_R_MALFORMED,         /* incomplete: handshake bytes did not parse */
 	KX_R_ALERT,             /* incomplete: an alert ended the handshake */
 	KX_R_NO_COMMON_KEX,     /* incomplete: SSH peers share no key exchange method */
+	KX_R_OFFER_UNSEEN,      /* the ClientHello / client KEXINIT was not captured */
+	KX_R_CAPACITY,          /* incomplete: --max-handshakes or --memcap refused the context */
+	KX_R_NO_TLS,            /* plaintext: a protocol without in-band upgrade, no TLS */
+	KX_R_STARTTLS_NOT_OFFERED, /* plaintext: could upgrade in-band, the client never asked */
+	KX_R_STARTTLS_REFUSED,  /* plaintext: the client asked, the server refused */
+	KX_R_SSL_REFUSED,       /* plaintext: PostgreSQL 'N' / MySQL greeting without SSL */
+	KX_R_HANDSHAKE_UNSEEN,  /* unknown: encrypted (TLS records, QUIC short header), no handshake */
 	KX_R_MAX
 };
 
@@ -95,7 +105,7 @@ struct kx_hs {
 	uint16_t vlan;          /* outermost VLAN id, 0 when untagged */
 	char tunnel[32];        /* outermost tunnel, e.g. vxlan:42; "" when none */
 	uint8_t transport;      /* IPPROTO_TCP or IPPROTO_UDP */
-	char protocol[12];      /* "tls", "quic", "ssh" */
+	char protocol[12];      /* "tls", "quic", "ssh", "dtls" */
 	char starttls[12];      /* TLS after an in-band upgrade: "smtp", "postgres", ... */
 	char sni[KX_SNI_MAX];
 	char alpn[KX_ALPN_MAX]; /* offered ALPN ids joined by ',' */
@@ -106,7 +116,7 @@ struct kx_hs {
 	bool hrr;
 	uint16_t hrr_group;     /* 0 when the HRR named none */
 	bool have_sh;
-	uint16_t version;       /* negotiated: 0x0304 TLS1.3, 0x0303 TLS1.2, ... */
+	uint16_t version;       /* negotiated: 0x0304 TLS1.3, 0x0303 TLS1.2, 0xfefd DTLS1.2, ... */
 	uint16_t cipher_suite;
 	bool have_group;
 	uint16_t group;         /* selected key-share group / TLS 1.2 ECDHE curve */
@@ -128,6 +138,13 @@ struct kx_hs {
 	uint64_t pkt_sh;        /* 0 when no ServerHello */
 	uint32_t source_id;     /* index of the capture source within the run */
 
+	/* A session rather than a handshake (verdict plaintext, or unknown with
+	 * reason handshake-unseen): kept aggregated per hour in the store. */
+	bool is_session;
+	bool ch_unseen;         /* ServerHello / server KEXINIT without the client's */
+	char app[16];           /* sessions: lower-case application ("http", "postgresql") */
+	uint64_t bytes;         /* sessions: payload bytes, both directions */
+
 	/* Set when the protocol parser decided verdict/reason itself (SSH). */
 	bool preclassified;
 	struct kx_hs_ssh ssh;   /* protocol "ssh" only */
@@ -145,8 +162,11 @@ enum kx_tls12_kx {
 const char *kx_verdict_name(enum kx_verdict v);
 const char *kx_reason_name(enum kx_reason r); /* "" for KX_R_NONE */
 const char *kx_tls12_kx_name(enum kx_tls12_kx k);
-/* "TLS1.3", "TLS1.2", ... or "0x7f1c" style for others; buf >= 8 bytes. */
+/* "TLS1.3", "TLS1.2", "DTLS1.2", ... or "0x7f1c" style for others; buf >= 8 bytes. */
 const char *kx_version_name(uint16_t v, char *buf, size_t len);
+/* TLS 1.3 or DTLS 1.3 (or later): the key exchange is in the hellos' key
+ * shares. DTLS versions count down (0xfeff 1.0, 0xfefd 1.2, 0xfefc 1.3). */
+bool kx_version_is_13(uint16_t v);
 
 /* True when some ClientHello offered a hybrid, pq or draft group (in
  * supported_groups or key_share). */

@@ -20,6 +20,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "kexwatch/hs.h"
+
 enum kx_starttls_proto {
 	KX_ST_UNKNOWN = 0,
 	KX_ST_SMTP,
@@ -64,6 +66,8 @@ struct kx_starttls {
 	bool pending;           /* an upgrade command waits for its answer */
 	bool answer_ok;         /* the server accepted an upgrade */
 	bool client_ssl;        /* MySQL: the client asked for TLS */
+	bool server_no_ssl;     /* MySQL: the greeting lacks CLIENT_SSL */
+	bool refused;           /* PostgreSQL: an SSLRequest was answered 'N' */
 	uint16_t multi;         /* reply code of a multi-line reply in progress */
 	uint16_t server_port;
 	uint32_t cmds;          /* client commands completed */
@@ -96,6 +100,12 @@ void kx_starttls_set_port(struct kx_starttls *st, uint16_t server_port);
  * bytes are only read during the call. */
 uint32_t kx_starttls_feed(struct kx_starttls *st, bool from_client, const uint8_t *data,
 			  uint32_t len, bool *ret_tls);
+
+/* Why a session that was followed stayed in cleartext (call once it gave up
+ * or ended without TLS): KX_R_STARTTLS_REFUSED when the client asked and
+ * the server said no, KX_R_SSL_REFUSED for a PostgreSQL 'N' or a MySQL
+ * server greeting without SSL, else KX_R_STARTTLS_NOT_OFFERED. */
+enum kx_reason kx_starttls_outcome(const struct kx_starttls *st);
 
 /* The protocol once decided, else KX_ST_UNKNOWN. */
 enum kx_starttls_proto kx_starttls_proto(const struct kx_starttls *st);

@@ -1,6 +1,7 @@
 /* verdict.c: one verdict per handshake, from what was offered and selected.
  *
- * Order matters: no ServerHello -> incomplete; TLS 1.2 and lower are
+ * Order matters: no ServerHello -> incomplete; TLS 1.2 and lower (DTLS 1.2
+ * and 1.0 alike) are
  * classical (or resumed, for an abbreviated handshake) whatever curve they
  * used; TLS 1.3 without a key share is a PSK-only resumption; otherwise the
  * family of the selected group decides, and for a classical group the
@@ -15,7 +16,7 @@ static const char *const verdict_names[KX_V_MAX] = {
 	[KX_V_INCOMPLETE] = "incomplete", [KX_V_HYBRID] = "hybrid",
 	[KX_V_PQ] = "pq",                 [KX_V_HYBRID_DRAFT] = "hybrid-draft",
 	[KX_V_CLASSICAL] = "classical",   [KX_V_RESUMED] = "resumed",
-	[KX_V_UNKNOWN] = "unknown",
+	[KX_V_UNKNOWN] = "unknown",       [KX_V_PLAINTEXT] = "plaintext",
 };
 
 static const char *const reason_names[KX_R_MAX] = {
@@ -33,6 +34,13 @@ static const char *const reason_names[KX_R_MAX] = {
 	[KX_R_MALFORMED] = "malformed",
 	[KX_R_ALERT] = "alert",
 	[KX_R_NO_COMMON_KEX] = "no-common-kex",
+	[KX_R_OFFER_UNSEEN] = "offer-unseen",
+	[KX_R_CAPACITY] = "capacity",
+	[KX_R_NO_TLS] = "no-tls",
+	[KX_R_STARTTLS_NOT_OFFERED] = "starttls-not-offered",
+	[KX_R_STARTTLS_REFUSED] = "starttls-refused",
+	[KX_R_SSL_REFUSED] = "ssl-refused",
+	[KX_R_HANDSHAKE_UNSEEN] = "handshake-unseen",
 };
 
 const char *kx_verdict_name(enum kx_verdict v)
@@ -65,8 +73,19 @@ const char *kx_version_name(uint16_t v, char *buf, size_t len)
 	case 0x0302: return "TLS1.1";
 	case 0x0301: return "TLS1.0";
 	case 0x0300: return "SSL3.0";
+	case 0xfefc: return "DTLS1.3";
+	case 0xfefd: return "DTLS1.2";
+	case 0xfeff: return "DTLS1.0";
 	default: snprintf(buf, len, "0x%04x", v); return buf;
 	}
+}
+
+bool kx_version_is_13(uint16_t v)
+{
+	/* DTLS counts down from 0xfeff (1.0); 0xfefe was never used. */
+	if ((v >> 8) == 0xfe)
+		return v <= 0xfefc;
+	return v >= 0x0304;
 }
 
 bool kx_hs_offers_pq(const struct kx_hs *hs)
@@ -96,7 +115,7 @@ void kx_classify(struct kx_hs *hs)
 		return;
 	}
 	hs->reason = KX_R_NONE;
-	if (hs->version < 0x0304) {
+	if (!kx_version_is_13(hs->version)) {
 		if (hs->resumed) {
 			hs->verdict = KX_V_RESUMED;
 			hs->reason = KX_R_TLS12;
@@ -124,7 +143,10 @@ void kx_classify(struct kx_hs *hs)
 	case KX_FAM_CLASSICAL_EC:
 	case KX_FAM_CLASSICAL_FFDHE:
 		hs->verdict = KX_V_CLASSICAL;
-		hs->reason = kx_hs_offers_pq(hs) ? KX_R_SERVER_DECLINED : KX_R_CLIENT_NO_PQ;
+		/* Without the ClientHello nobody can say whose choice it was. */
+		hs->reason = hs->ch_unseen	    ? KX_R_OFFER_UNSEEN
+			     : kx_hs_offers_pq(hs) ? KX_R_SERVER_DECLINED
+						   : KX_R_CLIENT_NO_PQ;
 		break;
 	default:
 		hs->verdict = KX_V_UNKNOWN;

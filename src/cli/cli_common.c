@@ -83,6 +83,18 @@ int kx_common_option(struct kx_common_opts *o, int ch, const char *arg)
 			return -1;
 		o->eng.memcap = (size_t)v << 20;
 		return 1;
+	case KX_OPT_PLAINTEXT:
+		if (strcmp(arg, "all") == 0)
+			o->eng.plaintext = KX_PLAINTEXT_ALL;
+		else if (strcmp(arg, "tcp") == 0)
+			o->eng.plaintext = KX_PLAINTEXT_TCP;
+		else if (strcmp(arg, "none") == 0)
+			o->eng.plaintext = KX_PLAINTEXT_NONE;
+		else {
+			fprintf(stderr, "kexwatch: --plaintext wants all, tcp or none, not '%s'\n", arg);
+			return -1;
+		}
+		return 1;
 	case KX_OPT_IDLE:
 		if (kx_parse_uint("--idle-timeout", arg, 1, 86400, &v) < 0)
 			return -1;
@@ -128,6 +140,10 @@ void kx_common_help(FILE *out)
 		"  --defrag-memcap MB     IP fragment reassembly memory, 0: none (default: %zu)\n"
 		"  --defrag-max-datagrams N  datagrams reassembled at once (default: %u, %zu bytes each)\n"
 		"  --defrag-timeout S     seconds a fragmented datagram may take (default: %u)\n"
+		"  --plaintext all|tcp|none  record sessions without any handshake (plaintext\n"
+		"                         legs): TCP and the listed UDP services (default), TCP\n"
+		"                         only, or none; encrypted sessions whose handshake was\n"
+		"                         not seen are always recorded\n"
 		"  --no-ndpi              do not label flows with nDPI\n"
 		"  --ndpi-packets         label by nDPI's dissection of each flow's first packets\n"
 		"                         (default: nDPI's host and address match; much cheaper)\n"
@@ -275,6 +291,28 @@ void kx_outputs_emit(void *ctx, const struct kx_hs *hs)
 	kx_sink_put(out->sink, hs); /* a failure is seen through kx_sink_failed */
 }
 
+uint64_t kx_ledger_sum(const struct kx_counters *c)
+{
+	return c->flow_hs_row + c->flow_capacity + c->flow_plaintext + c->flow_unseen +
+	       c->flow_one_sided + c->flow_no_payload + c->flow_plain_off + c->flow_unrecognised;
+}
+
+void kx_print_ledger(FILE *f, const struct kx_counters *c)
+{
+	uint64_t ended = kx_ledger_sum(c);
+	fprintf(f,
+		"flows: %" PRIu64 " seen = %" PRIu64 " handshake rows + %" PRIu64 " capacity rows + %" PRIu64
+		" plaintext + %" PRIu64 " handshake unseen + %" PRIu64 " one-sided + %" PRIu64
+		" no payload + %" PRIu64 " not recorded (--plaintext) + %" PRIu64 " unrecognised + %" PRIu64
+		" still open + %" PRIu64 " refused (table full)\n",
+		c->flows_created + c->flows_refused, c->flow_hs_row, c->flow_capacity,
+		c->flow_plaintext, c->flow_unseen, c->flow_one_sided, c->flow_no_payload,
+		c->flow_plain_off, c->flow_unrecognised,
+		c->flows_created > ended ? c->flows_created - ended : 0, c->flows_refused);
+	fprintf(f, "packets outside flows: %" PRIu64 " not TCP/UDP (ICMP, ARP, other), %" PRIu64
+		   " IP fragments not reassembled\n", c->pkt_other, c->skip_ip_fragment);
+}
+
 void kx_print_summary(FILE *f, const char *verb, const struct kx_counters *c, double secs)
 {
 	fprintf(f, "%s %" PRIu64 " packets, %" PRIu64 " bytes in %.2f s; %" PRIu64 " flows\n", verb,
@@ -290,6 +328,11 @@ void kx_print_summary(FILE *f, const char *verb, const struct kx_counters *c, do
 	uint64_t malformed = c->skip_link_unsupported + c->skip_vlan_depth +
 			     c->skip_ip_malformed + c->skip_ip6_ext + c->skip_tcp_malformed +
 			     c->skip_tunnel_malformed + c->skip_tunnel_depth;
+	if (c->flow_plaintext || c->flow_unseen)
+		fprintf(f, "sessions without a handshake: %" PRIu64 " plaintext, %" PRIu64
+			   " encrypted with the handshake not seen\n",
+			c->flow_plaintext, c->flow_unseen);
+	kx_print_ledger(f, c);
 	fprintf(f,
 		"skipped: %" PRIu64 " truncated, %" PRIu64 " malformed, %" PRIu64
 		" fragments; flows evicted: %" PRIu64 " (table full), %" PRIu64

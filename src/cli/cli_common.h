@@ -18,6 +18,7 @@ enum {
 	KX_OPT_MAX_FLOWS, KX_OPT_MAX_HS, KX_OPT_MAX_STREAM, KX_OPT_MAX_MSG, KX_OPT_MEMCAP,
 	KX_OPT_IDLE, KX_OPT_NO_NDPI, KX_OPT_NDPI_PACKETS, KX_OPT_PG, KX_OPT_PG_DRAIN,
 	KX_OPT_DEFRAG_MEMCAP, KX_OPT_DEFRAG_DATAGRAMS, KX_OPT_DEFRAG_TIMEOUT,
+	KX_OPT_PLAINTEXT,
 };
 
 /* getopt_long entries of the options both capture commands take. */
@@ -40,7 +41,8 @@ enum {
 	{ "no-ndpi", no_argument, NULL, KX_OPT_NO_NDPI },                         \
 	{ "ndpi-packets", no_argument, NULL, KX_OPT_NDPI_PACKETS },               \
 	{ "pg", required_argument, NULL, KX_OPT_PG },                             \
-	{ "pg-drain", required_argument, NULL, KX_OPT_PG_DRAIN }
+	{ "pg-drain", required_argument, NULL, KX_OPT_PG_DRAIN },                 \
+	{ "plaintext", required_argument, NULL, KX_OPT_PLAINTEXT }
 
 struct kx_common_opts {
 	const char *db;
@@ -89,6 +91,9 @@ int kx_outputs_close(struct kx_outputs *out, struct kx_counters *c, char *err, s
 /* The engine's emit callback: hands rows to out->sink (ctx). */
 void kx_outputs_emit(void *ctx, const struct kx_hs *hs);
 
+/* The flow ledger: what became of every flow, adding up to the flows seen. */
+uint64_t kx_ledger_sum(const struct kx_counters *c);
+void kx_print_ledger(FILE *f, const struct kx_counters *c);
 void kx_print_summary(FILE *f, const char *verb, const struct kx_counters *c, double secs);
 
 /* Central store counters into c (sent, present, errors); returns the backlog

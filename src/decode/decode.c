@@ -163,6 +163,14 @@ static enum kx_decode_rc decode_ipv4(struct kx_rd r, struct kx_pkt *p, struct kx
 	kx_rd_skip(&r, 2); /* checksum: not verified, offloads make it meaningless */
 	const uint8_t *src = kx_rd_take(&r, 4);
 	const uint8_t *dst = kx_rd_take(&r, 4);
+	if (total == 0 && (vihl >> 4) == 4 && ihl >= 20) {
+		/* Captured on the sending host with TCP segmentation offload: the
+		 * length of a segment over 64 KiB (IPv4 BIG TCP, Windows LSO) does
+		 * not fit the field, which is left 0. As Wireshark does, the
+		 * captured bytes are the packet. */
+		total = avail;
+		c->ip_len_zero++;
+	}
 	if ((vihl >> 4) != 4 || ihl < 20 || total < ihl || !src || !dst) {
 		c->skip_ip_malformed++;
 		return KX_DECODE_SKIP;

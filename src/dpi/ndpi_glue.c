@@ -168,6 +168,7 @@ static void label_by_name(struct kx_dpi *d, enum kx_dpi_proto proto, const char 
 		[KX_DPI_TLS] = NDPI_PROTOCOL_TLS,
 		[KX_DPI_QUIC] = NDPI_PROTOCOL_QUIC,
 		[KX_DPI_SSH] = NDPI_PROTOCOL_SSH,
+		[KX_DPI_DTLS] = NDPI_PROTOCOL_DTLS,
 	};
 	uint16_t master = (unsigned)proto < KX_DPI_PROTO_MAX ? ids[proto] : NDPI_PROTOCOL_UNKNOWN;
 	int app = NDPI_PROTOCOL_UNKNOWN;
@@ -225,6 +226,30 @@ void kx_dpi_label_by_name(struct kx_dpi *d, enum kx_dpi_proto proto, const char 
 	memset(c->sni, 0, sizeof(c->sni));
 	memcpy(c->sni, sni ? sni : "", sni_len);
 	memcpy(buf, c->label, KX_LABEL_MAX);
+}
+
+void kx_dpi_label_by_port(struct kx_dpi *d, uint8_t transport, const uint8_t *client_ip,
+			  uint16_t client_port, const uint8_t *server_ip, uint16_t server_port,
+			  int ip_version, char *buf, size_t len)
+{
+	uint32_t c4 = 0, s4 = 0;
+	if (ip_version == 4) {
+		memcpy(&c4, client_ip, 4);
+		memcpy(&s4, server_ip, 4);
+	}
+	/* Ports in network order, as nDPI's own callers pass them. */
+	ndpi_protocol p = ndpi_guess_undetected_protocol(d->mod, NULL, transport, c4,
+							 htons(client_port), s4, htons(server_port));
+	if (p.app_protocol == NDPI_PROTOCOL_UNKNOWN && ip_version == 4) {
+		struct in_addr a;
+		memcpy(&a, server_ip, 4);
+		p.app_protocol = (u_int16_t)ndpi_network_ptree_match(d->mod, &a);
+	}
+	if (p.app_protocol == NDPI_PROTOCOL_UNKNOWN && p.master_protocol == NDPI_PROTOCOL_UNKNOWN) {
+		buf[0] = '\0';
+		return;
+	}
+	ndpi_protocol2name(d->mod, p, buf, (u_int)len);
 }
 
 const char *kx_dpi_version(void)

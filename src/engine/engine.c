@@ -22,7 +22,9 @@
 #include "kexwatch/decode.h"
 #include "kexwatch/defrag.h"
 #include "kexwatch/dpi.h"
+#include "kexwatch/dtls.h"
 #include "kexwatch/flow.h"
+#include "kexwatch/plain.h"
 #include "kexwatch/quic.h"
 #include "kexwatch/ssh.h"
 #include "kexwatch/starttls.h"
@@ -55,9 +57,15 @@ struct session {
 	bool dpi_done;
 	uint8_t dpi_pkts;
 	bool quic;           /* a QUIC connection: CRYPTO frames instead of TCP */
+	bool q_retry;        /* QUIC: a Retry was followed; later ones are ignored */
+	bool q_server_open;  /* QUIC: a server Initial opened; no Retry after that */
 	bool ssh;            /* an SSH connection: banners and KEXINITs instead of TLS */
+	bool ssh_pending;    /* SSH by a server's text lines only: the client must confirm */
+	bool dtls;           /* DTLS over UDP: datagrams of records instead of a stream */
+	bool dtls_hvr;       /* a HelloVerifyRequest asked for the cookie ClientHello */
 	bool st_on;          /* following a cleartext phase (STARTTLS and kin) */
 	bool st_gave_up;
+	bool memcap_hit;     /* a buffer for this handshake was refused by --memcap */
 	bool st_tls[2];      /* this direction has switched to TLS */
 	uint8_t n_log[2];
 	uint8_t side;
@@ -77,9 +85,14 @@ struct session {
 	uint32_t kexinit_cap[2];
 	struct kx_quic_secrets qsec;
 	struct kx_hs hs;
-	struct kx_starttls st;
+	union { /* TCP's in-band upgrades and DTLS never share a session */
+		struct kx_starttls st;       /* set up by kx_starttls_init */
+		struct kx_dtls_stream ds[2]; /* set up by handle_dtls */
+	};
 	struct seg_entry log[2][SEG_LOG];
 };
+_Static_assert(sizeof(((struct session *)0)->ds) <= sizeof(struct kx_starttls),
+	       "the DTLS streams take no room of their own");
 
 struct kx_engine {
 	struct kx_engine_opts o;
@@ -98,6 +111,16 @@ struct kx_engine {
 	uint32_t sess_live; /* contexts handed out and not yet released */
 	uint64_t now_us;
 	uint64_t idle_us;
+	uint32_t source_id;   /* of the packet being handled */
+	struct kx_hs scratch; /* rows made without a context: sessions, capacity */
+};
+
+/* What a flow became, for the ledger: every flow ends counted once. */
+enum flow_outcome {
+	OUT_NONE = 0,
+	OUT_HS_ROW,
+	OUT_CAPACITY,
+	OUT_PLAIN_OFF,
 };
 
 #define ALL_HELLOS ((1u << KX_HS_CLIENT_HELLO) | (1u << KX_HS_SERVER_HELLO) | \
@@ -218,8 +241,9 @@ static void *dpi_flow(struct kx_engine *e, uint32_t i)
 }
 
 /* Zeroes a context except the parts only some sessions use, each set up
- * when its protocol starts: the SSH part of the row (start_ssh), the
- * STARTTLS state (kx_starttls_init) and the segment log (read up to n_log).
+ * when its protocol starts: the SSH part of the row (start_ssh), the DTLS
+ * streams (handle_dtls), the STARTTLS state (kx_starttls_init) and the
+ * segment log (read up to n_log).
  * They are 4.4 KB of the 6.4 KB that were zeroed for every handshake, and
  * the last members of the context and of the row. */
 #define SESS_OFF(m) offsetof(struct session, m)
@@ -276,6 +300,8 @@ static void sess_release(struct kx_engine *e, struct kx_flow *f)
 	for (int d = 0; d < 2; d++) {
 		kx_reasm_release(&s->rs[d], e->pool);
 		kx_tls_stream_release(&s->tls[d], e->pool);
+		if (s->dtls)
+			kx_dtls_stream_release(&s->ds[d], e->pool);
 		if (s->ssh) {
 			kx_ssh_stream_release(&s->sshs[d], e->pool);
 			kx_buf_put(e->pool, (uint8_t *)s->kexinit[d], s->kexinit_cap[d]);
@@ -344,6 +370,42 @@ static bool lost_client_hello(struct kx_engine *e, struct session *s, struct kx_
 	return false;
 }
 
+/* A server KEXINIT whose client KEXINIT was not captured. The choice is
+ * the client's first method the server also lists, so only the server's
+ * list is known: when every method on it is hybrid (or every one
+ * classical) the outcome is certain whatever the client offered;
+ * otherwise it cannot be told. */
+static void ssh_server_only(struct session *s, const struct kx_flow *f)
+{
+	struct kx_hs *hs = &s->hs;
+	const struct kx_ssh_kexinit *k = f->client <= 1 ? s->kexinit[!f->client] : NULL;
+	unsigned n_classical = 0, n_hybrid = 0, n_draft = 0, n_other = 0;
+	const char *pos = k ? kx_ssh_list_str(k, KX_SSH_L_KEX) : NULL;
+	char name[KX_SSH_NAME_MAX + 1];
+	while (pos && kx_ssh_list_next(&pos, name)) {
+		switch (kx_ssh_kex_class(name)) {
+		case KX_SSH_KEX_CLASSICAL: n_classical++; break;
+		case KX_SSH_KEX_HYBRID: n_hybrid++; break;
+		case KX_SSH_KEX_HYBRID_DRAFT: n_draft++; break;
+		case KX_SSH_KEX_PSEUDO: break;
+		default: n_other++; break;
+		}
+	}
+	unsigned n = n_classical + n_hybrid + n_draft + n_other;
+	hs->ch_unseen = true;
+	hs->preclassified = true;
+	hs->ts_first_us = hs->ts_last_us;
+	hs->reason = KX_R_OFFER_UNSEEN;
+	if (n && n_hybrid == n)
+		hs->verdict = KX_V_HYBRID, hs->reason = KX_R_NONE;
+	else if (n && n_draft == n)
+		hs->verdict = KX_V_HYBRID_DRAFT, hs->reason = KX_R_NONE;
+	else if (n && n_classical == n)
+		hs->verdict = KX_V_CLASSICAL;
+	else
+		hs->verdict = KX_V_INCOMPLETE;
+}
+
 static void sess_finish(struct kx_engine *e, struct kx_flow *f, enum kx_reason why)
 {
 	struct session *s = sess_of(e, f);
@@ -356,8 +418,12 @@ static void sess_finish(struct kx_engine *e, struct kx_flow *f, enum kx_reason w
 		s->hs.reason = KX_R_GAP;
 		s->report_empty = true;
 	}
-	if ((s->hs.n_ch || s->report_empty) && !s->abandon) {
+	if (s->ssh && !s->hs.n_ch && s->hs.have_sh && !s->abandon)
+		ssh_server_only(s, f);
+	if ((s->hs.n_ch || s->report_empty || s->hs.ch_unseen) && !s->abandon) {
 		struct kx_hs *hs = &s->hs;
+		if (!hs->have_sh && hs->reason == KX_R_NONE && s->memcap_hit)
+			hs->reason = KX_R_CAPACITY;
 		if (!hs->have_sh && hs->reason == KX_R_NONE) {
 			int cl = f->client == 1;
 			if (s->tls[0].failed || s->tls[1].failed)
@@ -375,7 +441,7 @@ static void sess_finish(struct kx_engine *e, struct kx_flow *f, enum kx_reason w
 			hs->ts_last_us = f->last_us > hs->ts_first_us ? f->last_us : hs->ts_first_us;
 		fill_endpoints(hs, f);
 		snprintf(hs->protocol, sizeof(hs->protocol), "%s",
-			 s->quic ? "quic" : s->ssh ? "ssh" : "tls");
+			 s->dtls ? "dtls" : s->quic ? "quic" : s->ssh ? "ssh" : "tls");
 		if (s->st_on)
 			snprintf(hs->starttls, sizeof(hs->starttls), "%s",
 				 kx_starttls_name(kx_starttls_proto(&s->st)));
@@ -387,18 +453,26 @@ static void sess_finish(struct kx_engine *e, struct kx_flow *f, enum kx_reason w
 		if (e->dpi_mem && !s->report_empty)
 			kx_dpi_label(e->dpi, dpi_flow(e, f->sess), hs->ndpi_label,
 				     sizeof(hs->ndpi_label));
-		else if (e->dpi)
+		/* Without a label from the packets (a flow picked up mid-stream,
+		 * nDPI saw no SYN), the name and address match still applies. */
+		if (e->dpi && !hs->ndpi_label[0])
 			kx_dpi_label_by_name(e->dpi,
-					     s->quic ? KX_DPI_QUIC : s->ssh ? KX_DPI_SSH : KX_DPI_TLS,
+					     s->dtls ? KX_DPI_DTLS : s->quic ? KX_DPI_QUIC :
+					     s->ssh ? KX_DPI_SSH : KX_DPI_TLS,
 					     hs->sni,
 					     hs->server_ip.a,
 					     hs->server_ip.family, hs->ndpi_label,
 					     sizeof(hs->ndpi_label));
-		else if (!e->o.no_ndpi)
+		else if (!hs->ndpi_label[0] && !e->o.no_ndpi)
 			hs->ndpi_pending =
-				(uint8_t)(1 + (s->quic ? KX_DPI_QUIC : s->ssh ? KX_DPI_SSH : KX_DPI_TLS));
+				(uint8_t)(1 + (s->dtls ? KX_DPI_DTLS : s->quic ? KX_DPI_QUIC :
+					       s->ssh ? KX_DPI_SSH : KX_DPI_TLS));
 		kx_classify(hs);
+		/* The ClientHello was on the wire but --memcap refused its bytes. */
+		if (s->memcap_hit && hs->ch_unseen && !hs->n_ch)
+			hs->reason = KX_R_CAPACITY;
 		count_verdict(e->c, hs->verdict);
+		f->outcome = OUT_HS_ROW;
 		e->emit(e->emit_ctx, hs);
 	}
 	sess_release(e, f);
@@ -455,7 +529,8 @@ static bool on_client_hello(struct session *s, const struct kx_tls_msg *m)
 	}
 	struct kx_client_hello_extra ex;
 	struct kx_client_hello *ch = &hs->ch[idx];
-	enum kx_parse_rc rc = kx_tls_parse_client_hello(m->body, m->len, ch, &ex);
+	enum kx_parse_rc rc = s->dtls ? kx_tls_parse_dtls_client_hello(m->body, m->len, ch, &ex)
+				      : kx_tls_parse_client_hello(m->body, m->len, ch, &ex);
 	if (rc != KX_PARSE_OK) {
 		s->e->c->tls_malformed++;
 		if (idx == 0)
@@ -489,15 +564,17 @@ static bool on_server_hello(struct session *s, const struct kx_tls_msg *m)
 {
 	struct kx_hs *hs = &s->hs;
 	if (s->phase == PH_WAIT_CH) {
+		/* The capture began after the ClientHello (sensor restarted, ring
+		 * dropped it): the server's choice is still worth a row. */
 		s->e->c->tls_orphan_server++;
-		s->abandon = true;
-		finalize(s);
-		return true;
+		hs->ch_unseen = true;
+		s->phase = PH_WAIT_SH;
 	}
 	if (s->phase != PH_WAIT_SH && s->phase != PH_WAIT_SH2)
 		return false;
 	struct kx_server_hello sh;
-	if (!m->body || kx_tls_parse_server_hello(m->body, m->len, &sh) != KX_PARSE_OK) {
+	if (!m->body || (s->dtls ? kx_tls_parse_dtls_server_hello(m->body, m->len, &sh)
+				 : kx_tls_parse_server_hello(m->body, m->len, &sh)) != KX_PARSE_OK) {
 		s->e->c->tls_malformed++;
 		hs->reason = KX_R_MALFORMED;
 		finalize(s);
@@ -525,7 +602,12 @@ static bool on_server_hello(struct session *s, const struct kx_tls_msg *m)
 	hs->pkt_sh = sh_pkt;
 	hs->ts_last_us = s->pkt->ts_us;
 	hs->ch_to_sh_us = sh_ts >= hs->ts_first_us ? (int64_t)(sh_ts - hs->ts_first_us) : 0;
-	if (sh.version >= 0x0304) {
+	if (hs->ch_unseen && !hs->n_ch) {
+		hs->ts_first_us = sh_ts;
+		hs->source_id = s->pkt->source_id;
+		hs->ch_to_sh_us = -1;
+	}
+	if (kx_version_is_13(sh.version)) {
 		hs->have_group = sh.has_key_share;
 		hs->group = sh.group;
 		hs->psk_selected = sh.has_psk;
@@ -609,6 +691,7 @@ static bool on_ssh_banner(void *ctx, const struct kx_ssh_banner *b)
 	bool from_client = s->side == s->flow->client;
 	char *dst = from_client ? s->hs.ssh.client_banner : s->hs.ssh.server_banner;
 	snprintf(dst, KX_SSH_SW_MAX, "%s", b->line);
+	s->e->c->ssh_pre_banner_lines += b->pre_lines;
 	return false;
 }
 
@@ -702,11 +785,190 @@ static bool on_stream_bytes(void *ctx, const uint8_t *data, uint32_t len)
 	return stop || s->phase == PH_FINAL;
 }
 
+static void flow_bypass(struct kx_engine *e, struct kx_flow *f);
+
+/* ---- sessions without a visible handshake (plain.h) ---- */
+
+/* The server side of a flow whose SYN was not seen: the side whose port
+ * names a known service, else the lower port. */
+static void guess_client(struct kx_flow *f, int dir, enum kx_app by_payload, bool payload_is_client)
+{
+	if (f->client <= 1)
+		return;
+	if (by_payload != KX_APP_UNKNOWN) {
+		f->client = payload_is_client ? (uint8_t)dir : (uint8_t)!dir;
+		return;
+	}
+	bool a_known = kx_app_from_tcp_port(f->key.pa) != KX_APP_UNKNOWN;
+	bool b_known = kx_app_from_tcp_port(f->key.pb) != KX_APP_UNKNOWN;
+	if (a_known != b_known)
+		f->client = a_known ? 1 : 0;
+	else
+		f->client = f->key.pa < f->key.pb ? 1 : 0;
+}
+
+/* Turns the flow into a counted session; its record is made when it ends.
+ * `bytes` are payload bytes already seen (a STARTTLS module's cleartext). */
+static void flow_to_plain(struct kx_engine *e, struct kx_flow *f, enum kx_app app,
+			  enum kx_reason why, uint64_t bytes_client, uint64_t bytes_server)
+{
+	sess_release(e, f);
+	f->state = KX_FLOW_PLAIN;
+	f->app = (uint8_t)app;
+	f->preason = (uint8_t)why;
+	int cl = f->client == 1;
+	f->bytes[cl] = bytes_client > UINT32_MAX ? UINT32_MAX : (uint32_t)bytes_client;
+	f->bytes[!cl] = bytes_server > UINT32_MAX ? UINT32_MAX : (uint32_t)bytes_server;
+	e->c->flows_not_tls++;
+}
+
+static void plain_count(struct kx_flow *f, const struct kx_pkt *p, int dir)
+{
+	uint32_t b = f->bytes[dir];
+	f->bytes[dir] = b + p->payload_len < b ? UINT32_MAX : b + p->payload_len;
+}
+
+/* The first payload of a flow that is not a hello, an SSH banner or a
+ * protocol that may upgrade in-band. */
+static void plain_start(struct kx_engine *e, struct kx_flow *f, const struct kx_pkt *p, int dir,
+			bool from_start)
+{
+	if (kx_plain_looks_like_tls_data(p->payload, p->payload_len)) {
+		guess_client(f, dir, KX_APP_UNKNOWN, false);
+		flow_to_plain(e, f, KX_APP_TLS, KX_R_HANDSHAKE_UNSEEN, 0, 0);
+	} else if (e->o.plaintext == KX_PLAINTEXT_NONE) {
+		e->c->flows_not_tls++;
+		f->outcome = OUT_PLAIN_OFF;
+		flow_bypass(e, f);
+		return;
+	} else {
+		bool is_client = f->client <= 1 ? dir == f->client : true;
+		enum kx_app app = kx_app_from_payload(is_client, p->payload, p->payload_len);
+		if (app == KX_APP_UNKNOWN && f->client > 1) {
+			app = kx_app_from_payload(false, p->payload, p->payload_len);
+			is_client = false;
+		}
+		/* Picked up mid-stream, bytes nobody recognises may be the middle
+		 * of anything (a certificate chain, an evicted flow's rest):
+		 * plaintext needs the connection's start or a known protocol. */
+		if (app == KX_APP_UNKNOWN && !from_start) {
+			flow_bypass(e, f);
+			return;
+		}
+		guess_client(f, dir, app, is_client);
+		if (app == KX_APP_UNKNOWN)
+			app = kx_app_from_tcp_port(f->client == 0 ? f->key.pb : f->key.pa);
+		/* psql sslmode=disable opens with its StartupMessage: a protocol
+		 * that could have upgraded in-band, and the client did not ask. */
+		flow_to_plain(e, f, app,
+			      kx_app_can_upgrade(app) ? KX_R_STARTTLS_NOT_OFFERED : KX_R_NO_TLS, 0, 0);
+	}
+	f->pmask |= (uint8_t)(1u << dir);
+	plain_count(f, p, dir);
+}
+
+/* A session followed through its cleartext phase that never upgraded. */
+static void starttls_to_plain(struct kx_engine *e, struct kx_flow *f, struct session *s)
+{
+	enum kx_app app = kx_app_from_starttls(kx_starttls_proto(&s->st));
+	if (app == KX_APP_UNKNOWN)
+		app = kx_app_from_tcp_port(f->client == 0 ? f->key.pb : f->key.pa);
+	if (e->o.plaintext == KX_PLAINTEXT_NONE) {
+		e->c->flows_not_tls++;
+		f->outcome = OUT_PLAIN_OFF;
+		flow_bypass(e, f);
+		return;
+	}
+	flow_to_plain(e, f, app, kx_starttls_outcome(&s->st), s->st.d[0].bytes, s->st.d[1].bytes);
+}
+
+/* The record of a session at its end: plaintext needs payload both ways
+ * (one way is a scan, a refused connection or a half-seen flow, counted
+ * apart); an encrypted session without its handshake counts as it is. */
+static void plain_finish(struct kx_engine *e, struct kx_flow *f)
+{
+	bool unseen = f->preason == KX_R_HANDSHAKE_UNSEEN;
+	if (!unseen && f->pmask != 3 && f->key.proto == 6) {
+		e->c->flow_one_sided++;
+		return;
+	}
+	struct kx_hs *hs = &e->scratch;
+	memset(hs, 0, sizeof(*hs));
+	fill_endpoints(hs, f);
+	hs->is_session = true;
+	hs->ts_first_us = f->first_us;
+	hs->ts_last_us = f->last_us > f->first_us ? f->last_us : f->first_us;
+	hs->pkt_first_ch = f->first_pkt;
+	hs->source_id = e->source_id;
+	hs->ch_to_sh_us = -1;
+	hs->verdict = unseen ? KX_V_UNKNOWN : KX_V_PLAINTEXT;
+	hs->reason = (enum kx_reason)f->preason;
+	hs->bytes = (uint64_t)f->bytes[0] + f->bytes[1];
+	const char *app = kx_app_name((enum kx_app)f->app);
+	snprintf(hs->app, sizeof(hs->app), "%s", app);
+	snprintf(hs->protocol, sizeof(hs->protocol), "%s", app);
+	if (unseen)
+		e->c->flow_unseen++;
+	else
+		e->c->flow_plaintext++;
+	e->emit(e->emit_ctx, hs);
+}
+
+/* A handshake that could not be followed because --max-handshakes
+ * contexts are in use: its endpoints still make a row. */
+static void capacity_row(struct kx_engine *e, struct kx_flow *f, const struct kx_pkt *p, int dir,
+			 const char *protocol)
+{
+	if (f->client > 1)
+		f->client = (uint8_t)dir;
+	struct kx_hs *hs = &e->scratch;
+	memset(hs, 0, sizeof(*hs));
+	fill_endpoints(hs, f);
+	hs->ts_first_us = hs->ts_last_us = p->ts_us;
+	hs->pkt_first_ch = p->num;
+	hs->source_id = p->source_id;
+	hs->ch_to_sh_us = -1;
+	hs->verdict = KX_V_INCOMPLETE;
+	hs->reason = KX_R_CAPACITY;
+	snprintf(hs->protocol, sizeof(hs->protocol), "%s", protocol);
+	if (!e->o.no_ndpi && !e->dpi)
+		hs->ndpi_pending = (uint8_t)(1 + (strcmp(protocol, "quic") == 0  ? KX_DPI_QUIC
+						  : strcmp(protocol, "ssh") == 0 ? KX_DPI_SSH
+										  : KX_DPI_TLS));
+	count_verdict(e->c, hs->verdict);
+	f->outcome = OUT_CAPACITY;
+	e->emit(e->emit_ctx, hs);
+}
+
 /* ---- flows ---- */
+
+static void ledger(struct kx_engine *e, const struct kx_flow *f)
+{
+	switch (f->outcome) {
+	case OUT_HS_ROW: e->c->flow_hs_row++; return;
+	case OUT_CAPACITY: e->c->flow_capacity++; return;
+	case OUT_PLAIN_OFF: e->c->flow_plain_off++; return;
+	default: break;
+	}
+	if (f->state == KX_FLOW_PLAIN)
+		return; /* counted by plain_finish */
+	if (!f->pmask)
+		e->c->flow_no_payload++;
+	else
+		e->c->flow_unrecognised++;
+}
 
 static void flow_end(struct kx_engine *e, struct kx_flow *f, enum kx_reason why)
 {
-	sess_finish(e, f, why);
+	struct session *s = sess_of(e, f);
+	/* A cleartext phase that ended before the module gave up. */
+	if (s && s->st_on && !s->hs.n_ch && !s->st_tls[0] && !s->st_tls[1] && f->client <= 1)
+		starttls_to_plain(e, f, s);
+	if (f->state == KX_FLOW_PLAIN)
+		plain_finish(e, f);
+	else
+		sess_finish(e, f, why);
+	ledger(e, f);
 	kx_flow_remove(e->ft, f);
 }
 
@@ -769,9 +1031,9 @@ static void log_range(struct session *s, int side, uint32_t start, uint32_t len,
 	g->ts = p->ts_us;
 }
 
-static void log_segment(struct session *s, int side, const struct kx_pkt *p)
+static void log_segment(struct session *s, int side, const struct kx_pkt *p, uint32_t seq)
 {
-	log_range(s, side, p->seq - s->rs[side].isn, p->payload_len, p);
+	log_range(s, side, seq - s->rs[side].isn, p->payload_len, p);
 }
 
 static void unlog_segment(struct session *s, int side)
@@ -804,23 +1066,46 @@ static void start_ssh(struct session *s, struct kx_flow *f, int dir, bool copy_a
 static void handle_payload(struct kx_engine *e, struct kx_flow *f, const struct kx_pkt *p, int dir)
 {
 	bool syn_known = f->syn_mask >> dir & 1;
+	/* TCP Fast Open (RFC 7413): a SYN's data begins at ISN + 1, the SYN
+	 * itself takes one sequence number. A server that ignores it gets the
+	 * same bytes again at ISN + 1 after the handshake: a duplicate. */
+	uint32_t seq = p->seq + (p->tcp_flags & KX_TCP_SYN ? 1u : 0u);
 	struct session *s = sess_of(e, f);
 	if (!s || !s->rs[dir].started) {
-		bool at_start = syn_known && p->seq == f->isn[dir];
-		/* SSH by its version line, or by port 22 for a server that sends other
-		 * lines before it (RFC 4253 section 4.2 allows that). */
+		bool at_start = syn_known && seq == f->isn[dir];
+		if (s && s->ssh_pending && dir == f->client && at_start) {
+			/* A server's text lines made this SSH: only the client's
+			 * version line confirms it. */
+			if (!kx_ssh_looks_like_banner(p->payload, p->payload_len)) {
+				plain_start(e, f, p, dir, at_start);
+				return;
+			}
+			s->ssh_pending = false;
+		}
+		/* SSH by its version line; by port 22 for a server that sends other
+		 * lines before it (RFC 4253 section 4.2 allows that); and, once one
+		 * side is SSH, the other side from its first byte, whatever lines
+		 * come before its version line (the SSH stream bounds them). */
 		bool port22 = (dir == 0 ? f->key.pa : f->key.pb) == 22;
 		bool ssh = (at_start || !syn_known) && (!s || s->ssh || !s->hs.n_ch) &&
 			   (kx_ssh_looks_like_banner(p->payload, p->payload_len) ||
-			    (port22 && at_start));
+			    (port22 && at_start) || (at_start && s && s->ssh));
+		/* Picked up after the version lines: a KEXINIT in clear. */
+		bool ssh_late = !ssh && !syn_known &&
+				(s ? s->ssh : kx_ssh_looks_like_kexinit(p->payload, p->payload_len));
+		ssh = ssh || ssh_late;
 		bool hello = !ssh && kx_tls_looks_like_hello(p->payload, p->payload_len);
 		if (ssh && !(s && s->ssh)) {
 			if (!s && !(s = sess_new(e, f, p))) {
+				capacity_row(e, f, p, dir, "ssh");
 				flow_bypass(e, f);
 				return;
 			}
 			f->state = KX_FLOW_ACTIVE;
 			start_ssh(s, f, dir, e->o.no_fastpath);
+			if (ssh_late)
+				for (int d = 0; d < 2; d++)
+					s->sshs[d].state = KX_SSH_S_PACKETS;
 		}
 		/* A cleartext protocol that may upgrade in-band (SMTP STARTTLS,
 		 * PostgreSQL SSLRequest, ...), recognised by its own first bytes. */
@@ -832,6 +1117,8 @@ static void handle_payload(struct kx_engine *e, struct kx_flow *f, const struct 
 				   kx_starttls_looks_like(dir == f->client, p->payload,
 							  p->payload_len)) {
 				if (!s && !(s = sess_new(e, f, p))) {
+					/* No context to follow the cleartext phase. */
+					f->outcome = OUT_CAPACITY;
 					flow_bypass(e, f);
 					return;
 				}
@@ -842,11 +1129,25 @@ static void handle_payload(struct kx_engine *e, struct kx_flow *f, const struct 
 				follow = true;
 			}
 		}
+		if (!hello && !ssh && !follow && at_start && dir != f->client && f->client <= 1 &&
+		    !(s && (s->hs.n_ch || s->rs[!dir].started)) &&
+		    kx_ssh_looks_like_preamble(p->payload, p->payload_len)) {
+			/* A server that speaks first with text lines, on another port
+			 * than 22: perhaps the lines before an SSH version line.
+			 * Followed as SSH until the client's first bytes say. */
+			if (!s && !(s = sess_new(e, f, p))) {
+				flow_bypass(e, f);
+				return;
+			}
+			f->state = KX_FLOW_ACTIVE;
+			start_ssh(s, f, dir, e->o.no_fastpath);
+			s->ssh_pending = true;
+			ssh = true;
+		}
 		if (!hello && !ssh && !follow && (at_start || !syn_known)) {
 			/* This direction does not begin with a TLS hello. */
 			if (!s || !s->hs.n_ch) {
-				e->c->flows_not_tls++;
-				flow_bypass(e, f);
+				plain_start(e, f, p, dir, at_start);
 				return;
 			}
 			/* The server's start was not captured: its answer is lost. */
@@ -856,6 +1157,7 @@ static void handle_payload(struct kx_engine *e, struct kx_flow *f, const struct 
 		if (!s) {
 			s = sess_new(e, f, p);
 			if (!s) {
+				capacity_row(e, f, p, dir, "tls");
 				flow_bypass(e, f);
 				return;
 			}
@@ -864,8 +1166,8 @@ static void handle_payload(struct kx_engine *e, struct kx_flow *f, const struct 
 		if (syn_known) {
 			kx_reasm_start(&s->rs[dir], f->isn[dir]);
 		} else {
-			kx_reasm_start(&s->rs[dir], p->seq);
-			f->isn[dir] = p->seq;
+			kx_reasm_start(&s->rs[dir], seq);
+			f->isn[dir] = seq;
 			e->c->reasm_midstream++;
 		}
 	}
@@ -874,13 +1176,15 @@ static void handle_payload(struct kx_engine *e, struct kx_flow *f, const struct 
 	s->flow = f;
 	s->pkt = p;
 	s->side = (uint8_t)dir;
-	log_segment(s, dir, p);
-	kx_reasm_push(&s->rs[dir], &env, p->seq, p->payload, p->payload_len, on_stream_bytes, s);
+	log_segment(s, dir, p, seq);
+	uint64_t memcap_hits = e->c->reasm_memcap_hits;
+	kx_reasm_push(&s->rs[dir], &env, seq, p->payload, p->payload_len, on_stream_bytes, s);
+	if (e->c->reasm_memcap_hits != memcap_hits)
+		s->memcap_hit = true;
 	if (!s->rs[dir].last_new)
 		unlog_segment(s, dir);
 	if (s->st_gave_up && !s->hs.n_ch) {
-		e->c->flows_not_tls++; /* a cleartext session that never upgraded */
-		flow_bypass(e, f);
+		starttls_to_plain(e, f, s); /* a cleartext session that never upgraded */
 	} else if (s->phase == PH_FINAL) {
 		sess_finish(e, f, KX_R_NONE);
 		f->state = KX_FLOW_BYPASS;
@@ -924,14 +1228,37 @@ static bool on_crypto(void *ctx, uint64_t offset, const uint8_t *data, uint32_t 
 	return s->phase == PH_FINAL;
 }
 
+/* A server's Retry (RFC 9000 section 17.2.5): the client's next Initials go
+ * to the Retry's Source Connection ID, and both directions' Initial keys
+ * come from it. Followed as the client does: the first Retry whose
+ * integrity tag verifies and that carries a token, and none after another
+ * Retry or the server's first Initial (section 17.2.5.2). */
+static void quic_retry(struct kx_engine *e, struct session *s, const struct kx_pkt *p)
+{
+	struct kx_quic_retry r;
+	if (s->q_retry || s->q_server_open ||
+	    kx_quic_retry(e->qc, p->payload, p->payload_len, s->qsec.odcid, s->qsec.odcid_len,
+			  &r) != KX_QUIC_OK ||
+	    kx_quic_derive_initial(r.version, r.scid, r.scid_len, &s->qsec) < 0) {
+		e->c->quic_retry_ignored++;
+		return;
+	}
+	s->q_retry = true;
+	e->c->quic_retry_followed++;
+}
+
 static void handle_quic(struct kx_engine *e, struct kx_flow *f, const struct kx_pkt *p, int dir)
 {
 	struct session *s = sess_of(e, f);
 	struct kx_quic_datagram_info info;
 	if (!s) {
 		/* Only a client's first Initial starts a QUIC flow (see kx_engine_packet). */
-		if (!kx_quic_looks_like_initial(p->payload, p->payload_len, &info) ||
-		    !(s = sess_new(e, f, p))) {
+		if (!kx_quic_looks_like_initial(p->payload, p->payload_len, &info)) {
+			flow_bypass(e, f);
+			return;
+		}
+		if (!(s = sess_new(e, f, p))) {
+			capacity_row(e, f, p, dir, "quic");
 			flow_bypass(e, f);
 			return;
 		}
@@ -956,14 +1283,25 @@ static void handle_quic(struct kx_engine *e, struct kx_flow *f, const struct kx_
 	s->side = (uint8_t)dir;
 	enum kx_quic_rc rc = kx_quic_datagram(e->qc, p->payload, p->payload_len, from_client,
 					      &s->qsec, on_crypto, s, &info);
-	if (rc == KX_QUIC_DECRYPT_FAILED && from_client && info.first_is_initial &&
-	    s->phase == PH_WAIT_CH) {
-		/* After a Retry the client starts over with the connection ID the
-		 * server chose: its Initials then use keys derived from that. */
-		if (kx_quic_derive_initial(info.version, info.dcid, info.dcid_len, &s->qsec) == 0)
-			rc = kx_quic_datagram(e->qc, p->payload, p->payload_len, true, &s->qsec,
-					      on_crypto, s, &info);
+	if (!from_client && info.retry) {
+		quic_retry(e, s, p);
+	} else if (rc == KX_QUIC_DECRYPT_FAILED && from_client && info.first_is_initial) {
+		/* Keys from the datagram's own DCID. A new attempt on the same
+		 * port (after Version Negotiation, or after a Retry the capture
+		 * missed) keeps them, for both directions. After a Retry they
+		 * read, once, an Initial the client sent before the Retry reached
+		 * it but that was captured after it. */
+		struct kx_quic_secrets own;
+		if (kx_quic_derive_initial(info.version, info.dcid, info.dcid_len, &own) == 0) {
+			bool keep = !s->q_retry && !s->q_server_open;
+			rc = kx_quic_datagram(e->qc, p->payload, p->payload_len, true, &own, on_crypto,
+					      s, &info);
+			if (keep && rc != KX_QUIC_DECRYPT_FAILED)
+				s->qsec = own;
+		}
 	}
+	if (!from_client && info.decrypted)
+		s->q_server_open = true;
 	e->c->quic_initials += info.decrypted;
 	if (rc == KX_QUIC_MALFORMED || rc == KX_QUIC_DECRYPT_FAILED)
 		e->c->quic_undecryptable++;
@@ -972,6 +1310,116 @@ static void handle_quic(struct kx_engine *e, struct kx_flow *f, const struct kx_
 		f->state = KX_FLOW_BYPASS;
 		e->c->flows_bypassed++;
 	}
+}
+
+/* ---- DTLS ---- */
+
+/* Handshake messages a DTLS stream assembles: the TLS ones and the
+ * HelloVerifyRequest of the cookie exchange. */
+#define DTLS_HELLOS (ALL_HELLOS | (1u << KX_HS_HELLO_VERIFY_REQUEST))
+
+/* A hello fragment that brought new bytes, logged like a TCP segment at its
+ * virtual offset: the hellos' datagram counts, first packets and times. */
+static void on_dtls_frag(void *ctx, uint8_t type, uint32_t voff, uint32_t len)
+{
+	struct session *s = ctx;
+	if (type == KX_HS_CLIENT_HELLO || type == KX_HS_SERVER_HELLO)
+		log_range(s, s->side, voff, len, s->pkt);
+}
+
+/* The TLS state machine plus what only DTLS has. A HelloVerifyRequest (RFC
+ * 6347 section 4.2.1) is recorded like a HelloRetryRequest without its
+ * flag: both ClientHellos are kept (the second echoes the cookie), hrr stays
+ * 0 since no group was asked for. After it, and after a HelloRetryRequest,
+ * the server's numbering starts again from its ServerHello. */
+static bool on_dtls_msg(void *ctx, const struct kx_tls_msg *m)
+{
+	struct session *s = ctx;
+	struct kx_hs *hs = &s->hs;
+	bool from_server = s->side != s->flow->client;
+	bool server_hello = from_server && m->content_type == KX_TLS_HANDSHAKE &&
+			    (m->hs_type == KX_HS_SERVER_HELLO ||
+			     m->hs_type == KX_HS_HELLO_VERIFY_REQUEST);
+	bool stop = false;
+	if (server_hello && m->hs_type == KX_HS_HELLO_VERIFY_REQUEST) {
+		uint16_t v;
+		uint8_t cookie_len;
+		if (s->phase == PH_WAIT_SH && !hs->hrr && !s->dtls_hvr && m->body) {
+			if (kx_dtls_parse_hello_verify_request(m->body, m->len, &v, &cookie_len) !=
+			    KX_PARSE_OK) {
+				s->e->c->tls_malformed++;
+				hs->reason = KX_R_MALFORMED;
+				finalize(s);
+				return true;
+			}
+			s->dtls_hvr = true;
+			s->e->c->dtls_hello_verify++;
+			s->phase = PH_WAIT_CH2;
+		}
+	} else {
+		bool had_ch = hs->n_ch > 0;
+		stop = on_tls_msg(ctx, m);
+		if (!had_ch && hs->n_ch) {
+			/* The ClientHello is whole: no longer a lost first fragment. */
+			s->report_empty = false;
+			if (hs->reason == KX_R_GAP)
+				hs->reason = KX_R_NONE;
+		}
+	}
+	if (server_hello && s->phase == PH_WAIT_CH2)
+		kx_dtls_stream_rebase(&s->ds[s->side]);
+	return stop;
+}
+
+/* A UDP datagram of a DTLS flow, or the ClientHello that starts one.
+ * Returns false when the flow is not (and does not become) DTLS. */
+static bool handle_dtls(struct kx_engine *e, struct kx_flow *f, const struct kx_pkt *p, int dir)
+{
+	struct session *s = sess_of(e, f);
+	if (!s) {
+		if (!kx_dtls_looks_like_client_hello(p->payload, p->payload_len))
+			return false;
+		if (!(s = sess_new(e, f, p))) {
+			capacity_row(e, f, p, dir, "dtls");
+			flow_bypass(e, f);
+			return true;
+		}
+		f->state = KX_FLOW_ACTIVE;
+		f->client = (uint8_t)dir;
+		s->dtls = true;
+		for (int d = 0; d < 2; d++)
+			kx_dtls_stream_init(&s->ds[d], DTLS_HELLOS, e->o.max_msg_bytes,
+					    e->o.no_fastpath);
+		/* Until the ClientHello is whole the row says its first piece
+		 * came and the rest did not (as a TCP ClientHello behind a gap). */
+		s->report_empty = true;
+		s->hs.reason = KX_R_GAP;
+		s->hs.ts_first_us = p->ts_us;
+		s->hs.pkt_first_ch = p->num;
+	}
+	if (!s->dtls)
+		return false;
+	dpi_feed(e, f, p);
+	s->e = e;
+	s->flow = f;
+	s->pkt = p;
+	s->side = (uint8_t)dir;
+	struct kx_dtls_env env = { e->pool, e->c, on_dtls_msg, on_dtls_frag, s };
+	kx_dtls_stream_feed(&s->ds[dir], &env, p->payload, p->payload_len);
+	if (s->ds[dir].failed && !s->tls[dir].failed) {
+		s->tls[dir].failed = true; /* sess_finish: malformed */
+		if (dir == f->client && !s->hs.n_ch)
+			s->abandon = true; /* as a TLS ClientHello over the cap */
+	}
+	if (s->phase == PH_FINAL) {
+		sess_finish(e, f, KX_R_NONE);
+		f->state = KX_FLOW_BYPASS;
+		e->c->flows_bypassed++;
+	} else if (s->tls[0].failed && s->tls[1].failed) {
+		sess_finish(e, f, KX_R_MALFORMED);
+		f->state = KX_FLOW_BYPASS;
+	}
+	return true;
 }
 
 /* A decoded packet, its flow key and the key's bucket. */
@@ -1069,6 +1517,22 @@ void kx_engine_packets(struct kx_engine *e, int link, const struct kx_frame *fr,
 	}
 }
 
+/* A UDP datagram that starts no handshake but is a session worth a record:
+ * a QUIC connection whose Initials were not captured, or a service on the
+ * documented list of cleartext UDP protocols (plain.h). */
+static enum kx_app udp_session_app(const struct kx_engine *e, const struct kx_pkt *p,
+				   int *ret_server)
+{
+	if ((p->dport == 443 || p->sport == 443 || p->dport == 8443 || p->sport == 8443) &&
+	    kx_plain_looks_like_quic_later(p->payload, p->payload_len)) {
+		*ret_server = p->dport == 443 || p->dport == 8443;
+		return KX_APP_QUIC;
+	}
+	if (e->o.plaintext != KX_PLAINTEXT_ALL)
+		return KX_APP_UNKNOWN;
+	return kx_app_udp_listed(p->sport, p->dport, ret_server);
+}
+
 static void packet(struct kx_engine *e, struct decoded *d)
 {
 	const struct kx_pkt *p = &d->p;
@@ -1080,11 +1544,17 @@ static void packet(struct kx_engine *e, struct decoded *d)
 	if (!f) {
 		/* Only a SYN or payload starts tracking a TCP flow (stray ACKs and
 		 * RSTs of unknown connections would just fill the table), and only a
-		 * client's QUIC Initial a UDP one (DNS and the rest stay out). */
+		 * client's QUIC Initial or DTLS ClientHello a UDP one, and a session
+		 * worth a record (udp_session_app); DNS and the rest stay out. */
+		enum kx_app udp_app = KX_APP_UNKNOWN;
+		int udp_server = 0;
 		if (p->proto == 17) {
 			struct kx_quic_datagram_info qi;
-			if (p->payload_truncated ||
-			    !kx_quic_looks_like_initial(p->payload, p->payload_len, &qi))
+			if (p->payload_truncated || !p->payload_len)
+				return;
+			if (!kx_quic_looks_like_initial(p->payload, p->payload_len, &qi) &&
+			    !kx_dtls_looks_like_client_hello(p->payload, p->payload_len) &&
+			    (udp_app = udp_session_app(e, p, &udp_server)) == KX_APP_UNKNOWN)
 				return;
 		} else {
 			bool syn = (p->tcp_flags & (KX_TCP_SYN | KX_TCP_RST)) == KX_TCP_SYN;
@@ -1095,17 +1565,40 @@ static void packet(struct kx_engine *e, struct decoded *d)
 		if (!f)
 			return;
 		f->tunnel_tag = p->tunnel_tag;
+		f->first_pkt = (uint32_t)p->num;
+		if (udp_app != KX_APP_UNKNOWN) {
+			/* udp_server: 1 when the destination is the server. */
+			f->client = (uint8_t)(udp_server ? dir : !dir);
+			flow_to_plain(e, f, udp_app,
+				      udp_app == KX_APP_QUIC ? KX_R_HANDSHAKE_UNSEEN : KX_R_NO_TLS, 0, 0);
+		}
 	} else {
 		kx_flow_touch(e->ft, f, p->ts_us);
 	}
 	expire_idle(e, f, EXPIRE_BUDGET);
+	e->source_id = p->source_id;
+	if (p->payload_len) {
+		f->pmask |= (uint8_t)(1u << dir);
+		if (f->state == KX_FLOW_PLAIN)
+			plain_count(f, p, dir);
+	}
 
 	if (p->proto == 17) {
-		if (f->state != KX_FLOW_BYPASS && p->payload_len && !p->payload_truncated)
+		if (f->state == KX_FLOW_BYPASS && !p->payload_truncated &&
+		    kx_dtls_is_first_client_hello(p->payload, p->payload_len)) {
+			/* A new DTLS association where an old one finished. */
+			flow_end(e, f, KX_R_NONE);
+			if (!(f = flow_new(e, key)))
+				return;
+			f->tunnel_tag = p->tunnel_tag;
+			f->first_pkt = (uint32_t)p->num;
+		}
+		if (f->state < KX_FLOW_BYPASS && p->payload_len && !p->payload_truncated &&
+		    !handle_dtls(e, f, p, dir))
 			handle_quic(e, f, p, dir);
 		return;
 	}
-	if (f->state != KX_FLOW_BYPASS) {
+	if (f->state < KX_FLOW_BYPASS) {
 		if (p->tcp_flags & KX_TCP_SYN) {
 			f->client = (p->tcp_flags & KX_TCP_ACK) ? (uint8_t)!dir : (uint8_t)dir;
 			f->isn[dir] = p->seq + 1;

@@ -131,7 +131,7 @@ _Static_assert(sizeof(struct kx_flow_key) == 48, "flow key is hashed as six word
 _Static_assert(offsetof(struct kx_flow_key, tunnel) == offsetof(struct kx_flow_key, tunnel_id) + 4 &&
 		       offsetof(struct kx_pkt, tunnel) == offsetof(struct kx_pkt, tunnel_id) + 4,
 	       "tunnel_id and tunnel are copied together");
-_Static_assert(sizeof(struct kx_flow) == 88, "a flow slot stays 88 bytes (96 with its bucket share)");
+_Static_assert(sizeof(struct kx_flow) == 104, "a flow slot is 104 bytes (112 with its bucket share)");
 
 static inline bool key_eq(const struct kx_flow_key *a, const struct kx_flow_key *b)
 {

@@ -71,6 +71,15 @@ enum kx_starttls_proto kx_starttls_proto(const struct kx_starttls *st)
 	return st->proto < KX_ST_MAX ? (enum kx_starttls_proto)st->proto : KX_ST_UNKNOWN;
 }
 
+enum kx_reason kx_starttls_outcome(const struct kx_starttls *st)
+{
+	if (st->refused || st->server_no_ssl)
+		return KX_R_SSL_REFUSED;
+	if (st->upgrade_cmd && !st->answer_ok)
+		return KX_R_STARTTLS_REFUSED;
+	return KX_R_STARTTLS_NOT_OFFERED;
+}
+
 bool kx_starttls_gave_up(const struct kx_starttls *st)
 {
 	return st->gave_up;
@@ -684,6 +693,8 @@ static enum act pg_unit(struct kx_starttls *st, int dir, struct kx_rd r)
 	/* 'N' to a GSSENCRequest: the client may still ask for TLS. */
 	if (c == 'N' && kind == PG_REQ_GSS)
 		return A_NONE;
+	if (c == 'N')
+		st->refused = true;
 	return A_GIVE_UP;
 }
 
@@ -718,6 +729,11 @@ static enum act mysql_unit(struct kx_starttls *st, int dir, struct kx_rd r)
 		if (c < 0x20 || c > 0x7e)
 			return A_GIVE_UP;
 	}
+	/* connection id, auth-plugin-data part 1, filler, capability flags (low). */
+	kx_rd_skip(&r, 4 + 8 + 1);
+	uint16_t caps = kx_rd_u16le(&r);
+	if (!r.bad && !(caps & MYSQL_CLIENT_SSL))
+		st->server_no_ssl = true;
 	st->greeted = true;
 	return st->client_ssl ? A_TLS : A_MAYBE;
 }

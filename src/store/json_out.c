@@ -427,7 +427,7 @@ void kx_hs_text(const struct kx_hs *hs, struct kx_hs_text *t)
 		t->group_family = kx_family_name(kx_group_family(hs->group));
 	}
 	t->tls12_kx = NULL;
-	if (hs->have_sh && hs->version < 0x0304 && hs->tls12_kx != KX_KX_NONE)
+	if (hs->have_sh && !kx_version_is_13(hs->version) && hs->tls12_kx != KX_KX_NONE)
 		t->tls12_kx = kx_tls12_kx_name((enum kx_tls12_kx)hs->tls12_kx);
 	t->verdict = kx_verdict_name(hs->verdict);
 	t->reason = *reason ? reason : NULL;
@@ -627,6 +627,10 @@ int kx_json_write(struct kx_json *j, const struct kx_hs *hs, const char *sensor,
 	m_str(&s, "source", source);
 	m_u(&s, "pkt_first_ch", true, hs->pkt_first_ch);
 	m_u(&s, "pkt_sh", hs->pkt_sh != 0, hs->pkt_sh);
+	m_wire(&s, "tunnel", hs->tunnel, sizeof(hs->tunnel), true);
+	m_bool(&s, "client_hello_seen", !hs->ch_unseen && !hs->is_session);
+	m_wire(&s, "app", hs->app, sizeof(hs->app), true);
+	m_u(&s, "bytes", hs->is_session, hs->bytes);
 	if (hs->preclassified) {
 		m_wire(&s, "ssh_client_banner", hs->ssh.client_banner, sizeof(hs->ssh.client_banner), true);
 		m_wire(&s, "ssh_server_banner", hs->ssh.server_banner, sizeof(hs->ssh.server_banner), true);

@@ -73,6 +73,10 @@ static void write_row(struct kx_sink *k, struct kx_hs *hs)
 				     hs->server_ip.a, hs->server_ip.family, hs->ndpi_label,
 				     sizeof(hs->ndpi_label));
 		hs->ndpi_pending = 0;
+	} else if (hs->is_session && k->dpi && !hs->ndpi_label[0]) {
+		kx_dpi_label_by_port(k->dpi, hs->transport, hs->client_ip.a, hs->client_port,
+				     hs->server_ip.a, hs->server_port, hs->server_ip.family,
+				     hs->ndpi_label, sizeof(hs->ndpi_label));
 	}
 	if (k->o.store && kx_store_add(k->o.store, hs, &k->c) < 0)
 		fail(k, kx_store_error(k->o.store));

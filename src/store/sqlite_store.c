@@ -488,7 +488,8 @@ static int migrate_v4(sqlite3 *db)
 	"CREATE TABLE handshake_extras ("                                              \
 	" id INTEGER PRIMARY KEY REFERENCES handshake_rows(id), source TEXT,"          \
 	" ssh_client_banner TEXT, ssh_server_banner TEXT, kex_offered TEXT,"           \
-	" kex_offered_server TEXT, ssh_hostkey TEXT, starttls TEXT);\n"
+	" kex_offered_server TEXT, ssh_hostkey TEXT, starttls TEXT,"                  \
+	" tunnel TEXT, ch_unseen INTEGER);\n"
 
 /* handshake_rows' columns that the view passes through unchanged. */
 #define ROWS_PLAIN_1                                                                   \
@@ -501,7 +502,7 @@ static int migrate_v4(sqlite3 *db)
 #define ROWS_PLAIN_3 "ech, list_overflow, ndpi, pkt_first_ch, pkt_sh"
 #define EXTRAS_COLS                                                                    \
 	"ssh_client_banner, ssh_server_banner, kex_offered, kex_offered_server,"      \
-	" ssh_hostkey, starttls"
+	" ssh_hostkey, starttls, tunnel, ch_unseen"
 
 static const char view_handshakes[] =
 	"CREATE VIEW handshakes AS SELECT r.id, r.run_id, r.sensor,"
@@ -517,7 +518,7 @@ static const char view_handshakes[] =
 	" r.ch2_bytes, r.ch2_segments, r.ch_to_sh_us, h.sigalgs,"
 	" r.ech, r.list_overflow, r.ndpi, r.pkt_first_ch, r.pkt_sh, x.ssh_client_banner,"
 	" x.ssh_server_banner, x.kex_offered, x.kex_offered_server, x.ssh_hostkey, x.starttls,"
-	" r.dedup_key"
+	" r.dedup_key, x.tunnel, x.ch_unseen IS NOT 1 AS client_hello_seen"
 	/* LEFT JOINs on unique keys: a query that uses none of a table's
 	 * columns does not read it. */
 	" FROM handshake_rows AS r"
@@ -556,11 +557,13 @@ static const char trigger_handshakes[] =
 	"  ON CONFLICT (ts_first_us, dedup_key) DO NOTHING;"
 	" INSERT INTO handshake_extras (id, source, " EXTRAS_COLS ")"
 	"  SELECT last_insert_rowid(), src, NEW.ssh_client_banner, NEW.ssh_server_banner,"
-	"  NEW.kex_offered, NEW.kex_offered_server, NEW.ssh_hostkey, NEW.starttls"
+	"  NEW.kex_offered, NEW.kex_offered_server, NEW.ssh_hostkey, NEW.starttls,"
+	"  NEW.tunnel, unseen"
 	"  FROM (SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM sources WHERE " NEW_SOURCE_KNOWN ")"
-	"   THEN NEW.source END AS src)"
+	"   THEN NEW.source END AS src, nullif(NEW.client_hello_seen IS 0, 0) AS unseen)"
 	"  WHERE changes() > 0 AND coalesce(src, NEW.ssh_client_banner, NEW.ssh_server_banner,"
-	"  NEW.kex_offered, NEW.kex_offered_server, NEW.ssh_hostkey, NEW.starttls) IS NOT NULL;"
+	"  NEW.kex_offered, NEW.kex_offered_server, NEW.ssh_hostkey, NEW.starttls,"
+	"  NEW.tunnel, unseen) IS NOT NULL;"
 	" END;\n";
 
 /* The views go first (the table they read changes); the rows are copied
@@ -596,12 +599,69 @@ static int migrate_v5(sqlite3 *db)
 	return rc == SQLITE_OK ? sqlite3_exec(db, schema_v5_copy, NULL, NULL, NULL) : rc;
 }
 
+/* Schema v6: sessions without a handshake (plaintext legs, encrypted
+ * sessions whose handshake was not captured) aggregated per hour; a row's
+ * tunnel and whether its ClientHello was seen (handshake_extras, rare);
+ * the capture time each run covered. The views gain the two columns at
+ * their end, so column positions before them do not move. */
+#define SCHEMA_V6_ADDITIONS                                                            \
+	"ALTER TABLE runs ADD COLUMN capture_first_us INTEGER;\n"                       \
+	"ALTER TABLE runs ADD COLUMN capture_last_us INTEGER;\n"                        \
+	"CREATE TABLE sessions ("                                                      \
+	" id INTEGER PRIMARY KEY, sensor TEXT NOT NULL, hour INTEGER NOT NULL,"        \
+	" transport TEXT NOT NULL, app TEXT NOT NULL,"                                 \
+	" client_ip TEXT NOT NULL, server_ip TEXT NOT NULL, server_port INTEGER NOT NULL," \
+	" ip_version INTEGER NOT NULL, vlan INTEGER NOT NULL, tunnel TEXT NOT NULL,"   \
+	" verdict TEXT NOT NULL, reason TEXT NOT NULL, ndpi TEXT,"                     \
+	" sessions INTEGER NOT NULL, bytes INTEGER NOT NULL,"                          \
+	" ts_first_us INTEGER NOT NULL, ts_last_us INTEGER NOT NULL,"                  \
+	" run_id INTEGER NOT NULL REFERENCES runs(id), source_id INTEGER,"             \
+	" client_port INTEGER NOT NULL, pkt_first INTEGER NOT NULL,"                   \
+	" UNIQUE (sensor, hour, client_ip, server_ip, server_port, transport, app,"    \
+	" verdict, reason, vlan, tunnel));\n"                                          \
+	"CREATE INDEX sessions_time ON sessions (ts_first_us);\n"
+
+static const char schema_v6_drop[] =
+	"DROP VIEW hops; DROP VIEW clients; DROP VIEW hybrid_share_daily;"
+	" DROP VIEW clienthello_sizes; DROP VIEW classical_handshakes; DROP VIEW handshakes;\n";
+
+static int has_column(sqlite3 *db, const char *table, const char *column)
+{
+	sqlite3_stmt *s;
+	int found = 0;
+	char *sql = sqlite3_mprintf("SELECT 1 FROM pragma_table_info(%Q) WHERE name = %Q", table,
+				    column);
+	if (!sql)
+		return SQLITE_NOMEM;
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK) {
+		found = sqlite3_step(s) == SQLITE_ROW;
+		sqlite3_finalize(s);
+	}
+	sqlite3_free(sql);
+	return found;
+}
+
+static int migrate_v6(sqlite3 *db)
+{
+	int rc = sqlite3_exec(db, schema_v6_drop, NULL, NULL, NULL);
+	/* A v4 file upgraded by migrate_v5 has them already. */
+	if (rc == SQLITE_OK && !has_column(db, "handshake_extras", "tunnel"))
+		rc = sqlite3_exec(db,
+				  "ALTER TABLE handshake_extras ADD COLUMN tunnel TEXT;"
+				  " ALTER TABLE handshake_extras ADD COLUMN ch_unseen INTEGER;",
+				  NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, SCHEMA_V6_ADDITIONS, NULL, NULL, NULL);
+	return rc == SQLITE_OK ? create_views(db) : rc;
+}
+
 static int (*const migrations[])(sqlite3 *db) = {
 	migrate_v1,
 	migrate_v2,
 	migrate_v3,
 	migrate_v4,
 	migrate_v5,
+	migrate_v6,
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == KX_STORE_SCHEMA_VERSION,
@@ -611,7 +671,8 @@ _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == KX_STORE_SCHEMA_VER
  * migration re-parses the whole schema after each change and was most of
  * the ~10 ms a new database took to open, time nothing else overlaps.
  * test_report checks that both ways give the same tables, keys and views. */
-static const char schema_latest[] = SCHEMA_RUNS_SOURCES HELLOS_TABLE HANDSHAKE_ROWS_TABLE;
+static const char schema_latest[] =
+	SCHEMA_RUNS_SOURCES HELLOS_TABLE HANDSHAKE_ROWS_TABLE SCHEMA_V6_ADDITIONS;
 
 static int create_latest(sqlite3 *db)
 {
@@ -630,7 +691,37 @@ static const char insert_hs_sql[] =
 
 /* Only rows that have one of these (SSH, STARTTLS). */
 static const char insert_extras_sql[] =
-	"INSERT INTO handshake_extras (id, " EXTRAS_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?)";
+	"INSERT INTO handshake_extras (id, " EXTRAS_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+/* Sessions without a handshake, one row per hour and (sensor, client,
+ * server endpoint, application, verdict, reason, VLAN, tunnel): a busy
+ * plaintext link grows the table with its endpoints and hours, not with
+ * its connections. The evidence (run, source, packet, client port) is that
+ * of the earliest session of the row. */
+static const char upsert_session_sql[] =
+	"INSERT INTO sessions (sensor, hour, transport, app, client_ip, server_ip,"
+	" server_port, ip_version, vlan, tunnel, verdict, reason, ndpi, sessions, bytes,"
+	" ts_first_us, ts_last_us, run_id, source_id, client_port, pkt_first)"
+	" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?)"
+	" ON CONFLICT (sensor, hour, client_ip, server_ip, server_port, transport, app,"
+	" verdict, reason, vlan, tunnel) DO UPDATE SET"
+	" sessions = sessions + 1, bytes = bytes + excluded.bytes,"
+	" ndpi = coalesce(ndpi, excluded.ndpi),"
+	" ts_last_us = max(ts_last_us, excluded.ts_last_us),"
+	" ts_first_us = min(ts_first_us, excluded.ts_first_us),"
+	" run_id = iif(excluded.ts_first_us < ts_first_us, excluded.run_id, run_id),"
+	" source_id = iif(excluded.ts_first_us < ts_first_us, excluded.source_id, source_id),"
+	" client_port = iif(excluded.ts_first_us < ts_first_us, excluded.client_port, client_port),"
+	" pkt_first = iif(excluded.ts_first_us < ts_first_us, excluded.pkt_first, pkt_first)";
+
+/* Capture time a run has covered, kept up to date at each commit: a
+ * session inside a span an earlier run of the same sensor covered was
+ * counted then (the same capture read again). */
+static const char update_span_sql[] =
+	"UPDATE runs SET capture_first_us = ?, capture_last_us = ? WHERE id = ?";
+static const char load_spans_sql[] =
+	"SELECT capture_first_us, capture_last_us FROM runs WHERE sensor = ? AND id <> ?"
+	" AND capture_first_us IS NOT NULL ORDER BY capture_first_us";
 
 static const char insert_hello_sql[] =
 	"INSERT INTO hellos (alpn, versions_offered, groups_offered, groups_offered_2,"
@@ -693,7 +784,7 @@ struct kx_store {
 	sqlite3 *db;
 	struct kx_checkpointer *ckpt; /* NULL: SQLite's automatic checkpoints */
 	sqlite3_stmt *ins_hs, *ins_extras, *ins_hello, *find_hello, *ins_run, *ins_src, *end_run, *begin,
-		*commit, *rollback;
+		*commit, *rollback, *ins_session, *upd_span, *load_spans;
 	struct hello_slot *hellos;  /* HELLO_CACHE_SLOTS */
 	struct kx_store_opts opts;
 	char *path;
@@ -707,6 +798,13 @@ struct kx_store {
 	uint64_t done_new, done_dup, done_errors;
 	uint64_t last_ms;
 	bool clock_set;
+	/* Capture time this run's rows cover, and the spans earlier runs of
+	 * the sensor covered (sorted, merged): sessions re-read are not
+	 * counted twice. */
+	uint64_t span_first, span_last;
+	bool span_dirty;
+	struct span { uint64_t first, last; } *spans;
+	unsigned n_spans;
 	char err[512];
 };
 
@@ -864,10 +962,25 @@ static int begin(struct kx_store *st, unsigned this_row)
 	return step(st, st->begin, "cannot start a transaction", this_row);
 }
 
+static int save_span(struct kx_store *st)
+{
+	if (!st->span_dirty || !st->run_id)
+		return 0;
+	sqlite3_bind_int64(st->upd_span, 1, (int64_t)st->span_first);
+	sqlite3_bind_int64(st->upd_span, 2, (int64_t)st->span_last);
+	sqlite3_bind_int64(st->upd_span, 3, st->run_id);
+	if (step(st, st->upd_span, "cannot record the run's capture time", 0) < 0)
+		return -1;
+	st->span_dirty = false;
+	return 0;
+}
+
 static int commit(struct kx_store *st)
 {
 	if (sqlite3_get_autocommit(st->db))
 		return 0;
+	if (save_span(st) < 0)
+		return -1;
 	if (step(st, st->commit, "commit failed", 0) < 0)
 		return -1;
 	st->done_new += st->pend_new;
@@ -1035,6 +1148,8 @@ int kx_store_open(const char *path, const struct kx_store_opts *opts,
 		{ &st->ins_src, insert_source_sql }, { &st->end_run, end_run_sql },
 		{ &st->begin, "BEGIN IMMEDIATE" },  { &st->commit, "COMMIT" },
 		{ &st->rollback, "ROLLBACK" },
+		{ &st->ins_session, upsert_session_sql }, { &st->upd_span, update_span_sql },
+		{ &st->load_spans, load_spans_sql },
 	};
 	if (opts)
 		st->opts = *opts;
@@ -1099,6 +1214,61 @@ fail:
 	return -1;
 }
 
+/* The capture spans earlier runs of this sensor covered, merged. */
+static int load_spans(struct kx_store *st)
+{
+	unsigned cap = 0;
+	int rc;
+	st->n_spans = 0;
+	sqlite3_bind_text(st->load_spans, 1, st->sensor, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st->load_spans, 2, st->run_id);
+	while ((rc = sqlite3_step(st->load_spans)) == SQLITE_ROW) {
+		struct span sp = { (uint64_t)sqlite3_column_int64(st->load_spans, 0),
+				   (uint64_t)sqlite3_column_int64(st->load_spans, 1) };
+		if (st->n_spans && sp.first <= st->spans[st->n_spans - 1].last) {
+			if (sp.last > st->spans[st->n_spans - 1].last)
+				st->spans[st->n_spans - 1].last = sp.last;
+			continue;
+		}
+		if (st->n_spans == cap) {
+			cap = cap ? 2 * cap : 16;
+			struct span *n = realloc(st->spans, cap * sizeof(*n));
+			if (!n) {
+				sqlite3_reset(st->load_spans);
+				snprintf(st->err, sizeof(st->err), "%s: out of memory", st->path);
+				return -1;
+			}
+			st->spans = n;
+		}
+		st->spans[st->n_spans++] = sp;
+	}
+	sqlite3_reset(st->load_spans);
+	if (rc != SQLITE_DONE)
+		return fail(st, st->load_spans, "cannot read earlier runs", rc, 0);
+	return 0;
+}
+
+static bool span_covered(const struct kx_store *st, uint64_t first, uint64_t last)
+{
+	unsigned lo = 0, hi = st->n_spans;
+	while (lo < hi) { /* the last span starting at or before `first` */
+		unsigned mid = (lo + hi) / 2;
+		if (st->spans[mid].first <= first)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo > 0 && last <= st->spans[lo - 1].last;
+}
+
+static void span_add(struct kx_store *st, uint64_t first, uint64_t last)
+{
+	if (first < st->span_first)
+		st->span_first = first, st->span_dirty = true;
+	if (last > st->span_last)
+		st->span_last = last, st->span_dirty = true;
+}
+
 int kx_store_begin_run(struct kx_store *st, const char *sensor, const char *command,
 		       uint64_t started_us)
 {
@@ -1127,7 +1297,10 @@ int kx_store_begin_run(struct kx_store *st, const char *sensor, const char *comm
 	if (begin(st, 0) < 0 || step(st, st->ins_run, "cannot record the run", 0) < 0)
 		return -1;
 	st->run_id = sqlite3_last_insert_rowid(st->db);
-	return commit(st);
+	st->span_first = UINT64_MAX;
+	st->span_last = 0;
+	st->span_dirty = false;
+	return load_spans(st) < 0 ? -1 : commit(st);
 }
 
 static struct source *find_source(const struct kx_store *st, uint32_t id)
@@ -1208,7 +1381,7 @@ static int add_extras(struct kx_store *st, const struct kx_hs *hs, int64_t id)
 {
 	struct binder b = { st->ins_extras, 0, SQLITE_OK };
 	/* SSH: banners are sanitised ASCII and names are RFC 4251 names already. */
-	bool ssh = hs->preclassified;
+	bool ssh = hs->preclassified && strcmp(hs->protocol, "ssh") == 0;
 
 	bind_int(&b, true, id);
 	bind_text(&b, ssh && hs->ssh.client_banner[0] ? hs->ssh.client_banner : NULL);
@@ -1217,6 +1390,8 @@ static int add_extras(struct kx_store *st, const struct kx_hs *hs, int64_t id)
 	bind_text(&b, ssh && hs->have_sh ? hs->ssh.kex_server : NULL);
 	bind_text(&b, ssh && hs->ssh.hostkey[0] ? hs->ssh.hostkey : NULL);
 	bind_textn(&b, hs->starttls[0] ? hs->starttls : NULL, strnlen(hs->starttls, sizeof(hs->starttls)));
+	bind_textn(&b, hs->tunnel[0] ? hs->tunnel : NULL, strnlen(hs->tunnel, sizeof(hs->tunnel)));
+	bind_int(&b, hs->ch_unseen, 1);
 	if (b.rc != SQLITE_OK)
 		return fail(st, st->ins_extras, "cannot store a handshake", b.rc, 1);
 	return step(st, st->ins_extras, "cannot store a handshake", 1);
@@ -1316,6 +1491,52 @@ static int64_t hello_id(struct kx_store *st, const struct kx_hs *hs, struct row_
 	return id;
 }
 
+static int add_session(struct kx_store *st, const struct kx_hs *hs)
+{
+	struct binder b = { st->ins_session, 0, SQLITE_OK };
+	const struct source *src = find_source(st, hs->source_id);
+	struct kx_hs_text t;
+	char ndpi[3 * KX_LABEL_MAX + 1];
+	size_t ndpi_n = kx_utf8_clean(hs->ndpi_label, strnlen(hs->ndpi_label, sizeof(hs->ndpi_label)),
+				      ndpi, sizeof(ndpi));
+
+	if (span_covered(st, hs->ts_first_us, hs->ts_last_us)) {
+		st->pend_dup++;
+		return 0;
+	}
+	span_add(st, hs->ts_first_us, hs->ts_last_us);
+	kx_hs_text(hs, &t);
+	if (begin(st, 1) < 0)
+		return -1;
+	bind_text(&b, st->sensor);
+	bind_int(&b, true, (int64_t)(hs->ts_first_us / 3600000000u));
+	bind_text(&b, t.transport);
+	bind_textn(&b, hs->app, strnlen(hs->app, sizeof(hs->app)));
+	bind_text(&b, t.client_ip);
+	bind_text(&b, t.server_ip);
+	bind_int(&b, true, hs->server_port);
+	bind_int(&b, true, hs->client_ip.family);
+	bind_int(&b, true, hs->vlan);
+	bind_textn(&b, hs->tunnel, strnlen(hs->tunnel, sizeof(hs->tunnel)));
+	bind_text(&b, t.verdict);
+	bind_text(&b, t.reason ? t.reason : "");
+	bind_textn(&b, ndpi_n ? ndpi : NULL, ndpi_n);
+	bind_int(&b, true, (int64_t)(hs->bytes > INT64_MAX ? INT64_MAX : hs->bytes));
+	bind_int(&b, true, (int64_t)hs->ts_first_us);
+	bind_int(&b, true, (int64_t)hs->ts_last_us);
+	bind_int(&b, true, st->run_id);
+	bind_int(&b, src != NULL, src ? src->id : 0);
+	bind_int(&b, true, hs->client_port);
+	bind_int(&b, true, (int64_t)hs->pkt_first_ch);
+	assert(b.i == sqlite3_bind_parameter_count(st->ins_session));
+	if (b.rc != SQLITE_OK)
+		return fail(st, st->ins_session, "cannot store a session", b.rc, 1);
+	if (step(st, st->ins_session, "cannot store a session", 1) < 0)
+		return -1;
+	st->pend_new++;
+	return st->pend_new + st->pend_dup >= st->opts.batch_rows ? commit(st) : 0;
+}
+
 int kx_store_add(struct kx_store *st, const struct kx_hs *hs, struct kx_counters *c)
 {
 	struct row_text text, *r = &text;
@@ -1331,6 +1552,11 @@ int kx_store_add(struct kx_store *st, const struct kx_hs *hs, struct kx_counters
 		rc = no_run(st);
 		goto out;
 	}
+	if (hs->is_session) {
+		rc = add_session(st, hs);
+		goto out;
+	}
+	span_add(st, hs->ts_first_us, hs->ts_last_us);
 	format_row(r, hs);
 	/* Inside the batch: a hellos row it adds commits or rolls back with it. */
 	sqlite3_stmt *bad = NULL;
@@ -1396,7 +1622,8 @@ int kx_store_add(struct kx_store *st, const struct kx_hs *hs, struct kx_counters
 		rc = -1;
 		goto out;
 	}
-	if (sqlite3_changes(st->db) && (hs->preclassified || hs->starttls[0]) &&
+	if (sqlite3_changes(st->db) &&
+	    (hs->preclassified || hs->starttls[0] || hs->tunnel[0] || hs->ch_unseen) &&
 	    add_extras(st, hs, sqlite3_last_insert_rowid(st->db)) < 0) {
 		rc = -1;
 		goto out;
@@ -1535,11 +1762,15 @@ void kx_store_close(struct kx_store *st)
 		sqlite3_finalize(st->begin);
 		sqlite3_finalize(st->commit);
 		sqlite3_finalize(st->rollback);
+		sqlite3_finalize(st->ins_session);
+		sqlite3_finalize(st->upd_span);
+		sqlite3_finalize(st->load_spans);
 		sqlite3_close(st->db);
 	}
 	for (unsigned i = 0; i < st->n_sources; i++)
 		free(st->sources[i].name);
 	free(st->sources);
+	free(st->spans);
 	forget_hellos(st);
 	free(st->hellos);
 	free(st->sensor);

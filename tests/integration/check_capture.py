@@ -4,8 +4,8 @@ SQLite inventory and in the JSON events, with the expected values written
 down in pcaps/expected.tsv (cross-checked with tshark when the capture was
 made). The outermost tunnel of each row is checked against
 expected-tunnel.tsv beside it ("" for rows not listed there) in the JSON key
-and the database column `tunnel`, where they exist. Exits 1 on the first
-difference, printing all of them."""
+and the database column `tunnel`. Exits 1 on the first difference, printing
+all of them."""
 import json
 import os
 import sqlite3
@@ -18,7 +18,8 @@ FIELDS = ["file", "client_ip", "client_port", "server_ip", "server_port", "sni",
           "ch_segments", "first_ch_frame", "sh_frame", "expected_verdict"]
 
 VERSION_NAMES = {"0x0304": "TLS1.3", "0x0303": "TLS1.2", "0x0302": "TLS1.1", "0x0301": "TLS1.0",
-                 "TLS1.3": "TLS1.3", "TLS1.2": "TLS1.2"}
+                 "TLS1.3": "TLS1.3", "TLS1.2": "TLS1.2",
+                 "0xfefc": "DTLS1.3", "0xfefd": "DTLS1.2", "0xfeff": "DTLS1.0"}
 
 
 def hexlist(s):
@@ -64,7 +65,81 @@ def opt_int(s):
 
 
 def first_frame(exp):
-    return int(exp["first_ch_frame"].split(";")[0])
+    # empty for a ServerHello whose ClientHello is not in the capture
+    f = exp["first_ch_frame"].split(";")[0]
+    return int(f) if f else None
+
+
+def hs_key(exp):
+    """A handshake is found by its first ClientHello frame; one whose
+    ClientHello was not captured (empty first_ch_frame) by its ServerHello."""
+    if exp["first_ch_frame"].strip():
+        return ("ch", first_frame(exp))
+    return ("sh", int(exp["sh_frame"]))
+
+
+def ev_key(ev):
+    if ev["client_hello_seen"]:
+        return ("ch", ev["pkt_first_ch"])
+    return ("sh", ev["pkt_sh"])
+
+
+SESSION_FIELDS = ["file", "client_ip", "client_port", "server_ip", "server_port", "transport",
+                  "verdict", "reason", "app", "first_frame"]
+
+
+def load_sessions(tsv, name):
+    """pcaps/expected-sessions.tsv: connections with no handshake row."""
+    rows = []
+    if not os.path.exists(tsv):
+        return rows
+    with open(tsv) as f:
+        for line in f:
+            if not line.strip() or line.startswith("#"):
+                continue
+            cols = line.rstrip("\n").split("\t")
+            if cols[0] == "file":
+                continue
+            if len(cols) != len(SESSION_FIELDS):
+                sys.exit(f"{tsv}: {len(cols)} columns, want {len(SESSION_FIELDS)}: {line!r}")
+            row = dict(zip(SESSION_FIELDS, cols))
+            if row["file"] == name:
+                rows.append(row)
+    return rows
+
+
+def check_sessions(name, expected, events, con, errors):
+    """Every session event field by field, and the hourly aggregates."""
+    got = sorted(events, key=lambda e: e["pkt_first_ch"])
+    want = sorted(expected, key=lambda r: int(r["first_frame"]))
+    if len(got) != len(want):
+        errors.append(f"{name}: {len(got)} session events, want {len(want)}: "
+                      f"{[(e['pkt_first_ch'], e['app'], e['verdict'], e['reason']) for e in got]}")
+    for exp, ev in zip(want, got):
+        where = f"{name} session frame {exp['first_frame']}"
+        have = {"client_ip": ev["client_ip"], "client_port": str(ev["client_port"]),
+                "server_ip": ev["server_ip"], "server_port": str(ev["server_port"]),
+                "transport": ev["transport"], "verdict": ev["verdict"], "reason": ev["reason"],
+                "app": ev["app"], "first_frame": str(ev["pkt_first_ch"])}
+        for k, v in have.items():
+            if v != exp[k]:
+                errors.append(f"{where}: {k}: want {exp[k]!r}, got {v!r}")
+        if not isinstance(ev["bytes"], int) or ev["bytes"] <= 0:
+            errors.append(f"{where}: bytes: want a positive count, got {ev['bytes']!r}")
+        if ev["protocol"] != exp["app"]:
+            errors.append(f"{where}: protocol: want {exp['app']!r}, got {ev['protocol']!r}")
+    # The database keeps them per hour and endpoint: the counts must agree.
+    agg = {}
+    for exp in want:
+        k = (exp["client_ip"], exp["server_ip"], int(exp["server_port"]), exp["transport"],
+             exp["app"], exp["verdict"], exp["reason"])
+        agg[k] = agg.get(k, 0) + 1
+    have = {}
+    for r in con.execute("SELECT client_ip, server_ip, server_port, transport, app, verdict, reason,"
+                         " sum(sessions) FROM sessions GROUP BY 1, 2, 3, 4, 5, 6, 7"):
+        have[tuple(r[:7])] = r[7]
+    if have != agg:
+        errors.append(f"{name}: sessions table: want {agg}, got {have}")
 
 
 def compare(exp, got, where, errors):
@@ -92,16 +167,17 @@ def compare(exp, got, where, errors):
     segs = [int(x) for x in exp["ch_segments"].split(";")]
     eq("client_hello_segments", segs[0], got["client_hello_segments"])
     eq("client_hello_2_segments", segs[1] if len(segs) > 1 else None, got["client_hello_2_segments"])
-    eq("pkt_first_ch", first_frame(exp), got["pkt_first_ch"])
+    eq("pkt_first_ch", first_frame(exp) if exp["first_ch_frame"].strip() else 0, got["pkt_first_ch"])
 
 
 def main():
     kexwatch, pcap, tsv = sys.argv[1:4]
     extra = sys.argv[4:]
     name = os.path.basename(pcap)
-    expected = load_expected(tsv, name)
-    if not expected:
-        sys.exit(f"no expected rows for {name} in {tsv}")
+    expected = [] if os.path.basename(tsv) == "expected-sessions.tsv" else load_expected(tsv, name)
+    sessions = load_sessions(os.path.join(os.path.dirname(tsv), "expected-sessions.tsv"), name)
+    if not expected and not sessions:
+        sys.exit(f"no expected rows for {name} in {tsv} or expected-sessions.tsv")
     tunnels = load_tunnels(tsv, name)
     for frame in tunnels:
         if frame not in {e["first_ch_frame"] for e in expected}:
@@ -117,26 +193,26 @@ def main():
         con.row_factory = sqlite3.Row
         rows = [dict(r) for r in con.execute("SELECT * FROM handshakes ORDER BY pkt_first_ch")]
         with open(js) as f:
-            events = sorted((json.loads(l) for l in f), key=lambda e: e["pkt_first_ch"])
+            all_events = [json.loads(l) for l in f]
+        # Sessions without a handshake carry a byte count; handshakes do not.
+        events = sorted((e for e in all_events if e["bytes"] is None), key=lambda e: e["pkt_first_ch"])
+        session_events = [e for e in all_events if e["bytes"] is not None]
         errors = []
-        # The tunnel label: checked wherever kexwatch already writes it.
-        tunnel_where = [w for w, have in (("JSON", all("tunnel" in e for e in events) and events),
-                                          ("db", rows and "tunnel" in rows[0])) if have]
-        if len(tunnel_where) < 2:
-            print(f"{name}: note: no `tunnel` in the {' and the '.join(w for w in ('JSON', 'db') if w not in tunnel_where)}"
-                  f" output yet: expected-tunnel.tsv checked in {tunnel_where or 'neither'}")
+        check_sessions(name, sessions, session_events, con, errors)
         if len(rows) != len(expected):
             errors.append(f"{name}: {len(rows)} rows in the database, want {len(expected)}")
         if len(events) != len(rows):
             errors.append(f"{name}: {len(events)} JSON events but {len(rows)} rows")
-        byfirst = {e["pkt_first_ch"]: e for e in events}
+        byfirst = {ev_key(e): e for e in events}
         for exp in expected:
-            where = f"{name} CH frame {exp['first_ch_frame']}"
-            ev = byfirst.get(first_frame(exp))
+            where = f"{name} CH frame {exp['first_ch_frame'] or '(not seen)'}"
+            ev = byfirst.get(hs_key(exp))
             if ev is None:
                 errors.append(f"{where}: no handshake found "
-                              f"(have first-CH frames {sorted(byfirst)})")
+                              f"(have {sorted(byfirst)})")
                 continue
+            if ev["client_hello_seen"] != (hs_key(exp)[0] == "ch"):
+                errors.append(f"{where}: client_hello_seen: got {ev['client_hello_seen']}")
             for k in ("client_ip", "server_ip"):
                 if ev[k] != exp[k]:
                     errors.append(f"{where}: {k}: want {exp[k]}, got {ev[k]}")
@@ -144,9 +220,11 @@ def main():
                 if ev[k] != int(exp[k]):
                     errors.append(f"{where}: {k}: want {exp[k]}, got {ev[k]}")
             # QUIC captures are named quic-* (or *-quic.pcap when test_quic's own
-            # reader must not take them); everything else here is TLS over TCP.
+            # reader must not take them), DTLS ones dtls*; everything else here
+            # is TLS over TCP.
             quic = name.startswith("quic-") or name.endswith("-quic.pcap")
-            want_proto = ("quic", "udp") if quic else ("tls", "tcp")
+            want_proto = ("quic", "udp") if quic else \
+                ("dtls", "udp") if name.startswith("dtls") else ("tls", "tcp")
             if (ev["protocol"], ev["transport"]) != want_proto:
                 errors.append(f"{where}: protocol/transport: want {want_proto}, "
                               f"got {(ev['protocol'], ev['transport'])}")
@@ -156,11 +234,12 @@ def main():
             want_tunnel = tun[2] if tun else ""
             if tun and (tun[0], tun[1]) != (int(exp["client_port"]), int(exp["server_port"])):
                 errors.append(f"{where}: expected-tunnel.tsv ports {tun[:2]} differ from expected.tsv")
-            if "JSON" in tunnel_where and (ev["tunnel"] or "") != want_tunnel:
+            if (ev.get("tunnel", "missing") or "") != want_tunnel:
                 errors.append(f"{where}: tunnel (json): want {want_tunnel!r}, got {ev['tunnel']!r}")
             compare(exp, ev, where + " (json)", errors)
             # The database row must say the same as the JSON event.
-            row = next((r for r in rows if r["pkt_first_ch"] == ev["pkt_first_ch"]), None)
+            row = next((r for r in rows if r["pkt_first_ch"] == ev["pkt_first_ch"] and
+                        r["pkt_sh"] == ev["pkt_sh"]), None)
             if row is None:
                 errors.append(f"{where}: JSON event has no database row")
                 continue
@@ -175,7 +254,7 @@ def main():
                 "pkt_first_ch": row["pkt_first_ch"],
             }
             compare(exp, dbv, where + " (db)", errors)
-            if "db" in tunnel_where and (row["tunnel"] or "") != want_tunnel:
+            if (row.get("tunnel", "missing") or "") != want_tunnel:
                 errors.append(f"{where}: tunnel (db): want {want_tunnel!r}, got {row['tunnel']!r}")
         # Reading the same capture again adds nothing.
         p2 = subprocess.run([kexwatch, "read", "--db", db, "--sensor", "test", *extra, pcap],
@@ -183,6 +262,9 @@ def main():
         n2 = con.execute("SELECT count(*) FROM handshakes").fetchone()[0]
         if p2.returncode != 0 or n2 != len(rows):
             errors.append(f"{name}: second read: exit {p2.returncode}, {n2} rows (want {len(rows)})")
+        s2 = con.execute("SELECT coalesce(sum(sessions), 0) FROM sessions").fetchone()[0]
+        if s2 != len(sessions):
+            errors.append(f"{name}: second read: {s2} sessions counted (want {len(sessions)})")
         runs = con.execute("SELECT count(*) FROM runs").fetchone()[0]
         if runs != 2:
             errors.append(f"{name}: {runs} runs recorded, want 2")
@@ -192,7 +274,7 @@ def main():
     if errors:
         print("\n".join(errors))
         sys.exit(1)
-    print(f"{name}: {len(expected)} handshakes match")
+    print(f"{name}: {len(expected)} handshakes and {len(sessions)} sessions match")
 
 
 if __name__ == "__main__":

@@ -155,9 +155,43 @@ with tempfile.TemporaryDirectory() as tmp:
           rows[0]["ch_segments"] == n and rows[0]["verdict"] == "classical" and
           rows[0]["reason"] == "server-declined",
           f"64 KiB ClientHello ({len(ch)} bytes, {n} segments) parsed: server-declined")
+    # The ClientHello is refused by the cap (counted); the ServerHello still
+    # records the server's choice, with the offer marked as not seen.
     p, rows, c, _ = read(tmp, path, "--max-message-bytes", "32768")
-    check(p.returncode == 0 and rows == [] and c["tls_hello_too_big"] >= 1,
-          "the same with --max-message-bytes 32768: refused and counted, no row")
+    check(p.returncode == 0 and c["tls_hello_too_big"] >= 1 and
+          [(r["verdict"], r["reason"], r["client_hello_seen"], r["groups_offered"]) for r in rows] ==
+          [("classical", "offer-unseen", 0, "[]")],
+          "the same with --max-message-bytes 32768: refused and counted, the server's choice kept"
+          f" ({[(r['verdict'], r['reason'], r['client_hello_seen']) for r in rows]})")
+
+    # 40 concurrent 64 KiB ClientHellos under --memcap 1: the handshakes
+    # whose ClientHello could not be buffered still have a row, with the
+    # server's choice, the offer marked as not seen and the reason capacity.
+    pc = Pcap()
+    chs, shs = records(client_hello(padding=65536 - 1700)), records(server_hello(0x11EC))
+    c, s = (10, 0, 0, 1), (10, 0, 0, 2)
+    segs = [chs[i:i + 1448] for i in range(0, len(chs), 1448)]
+    for k in range(40):
+        pc.frame(c, s, 41000 + k, 443, 1000, 0, 0x02)
+        pc.frame(s, c, 443, 41000 + k, 5000, 1001, 0x12)
+        pc.frame(c, s, 41000 + k, 443, 1001, 5001, 0x10)
+        for i, data in enumerate(segs[:-1]):
+            pc.frame(c, s, 41000 + k, 443, 1001 + i * 1448, 5001, 0x18, data)
+    for k in range(40):
+        pc.frame(c, s, 41000 + k, 443, 1001 + (len(segs) - 1) * 1448, 5001, 0x18, segs[-1])
+        pc.frame(s, c, 443, 41000 + k, 5001, 1001 + len(chs), 0x18, shs)
+    path = os.path.join(tmp, "memcap.pcap")
+    pc.write(path)
+    p, rows, c, _ = read(tmp, path, "--memcap", "1")
+    kinds = {}
+    for r in rows:
+        k = (r["verdict"], r["reason"], r["client_hello_seen"])
+        kinds[k] = kinds.get(k, 0) + 1
+    refused = c["reasm_memcap_hits"]
+    check(p.returncode == 0 and len(rows) == 40 and refused > 0 and
+          kinds == {("hybrid", None, 1): 40 - refused, ("hybrid", "capacity", 0): refused} and
+          "--memcap reached" in p.stderr,
+          f"--memcap 1 with 40 concurrent 64 KiB ClientHellos: 40 rows, {refused} marked capacity ({kinds})")
 
     # Overlap with conflicting bytes: the first copy of a byte wins.
     pc = Pcap()

@@ -85,12 +85,14 @@ with tempfile.TemporaryDirectory() as tmp:
           (17, 7, 0) and len(rows) == 5, f"five fragment captures in one run: 17 fragments, 7 datagrams, 5 rows")
 
     # --defrag-memcap 0: no reassembly. The ClientHello's first segment is
-    # lost with its fragments, so the ServerHello is an orphan (not stored).
+    # lost with its fragments: only the server's choice is left, a
+    # ServerHello-alone row (hybrid, the ClientHello not seen).
     rows, c, out = read(tmp, ["frag-ipv4-router.pcap"], "--defrag-memcap", "0")
     check(c is not None and c["skip_ip_fragment"] == 3 and c["defrag_fragments"] == 0 and
-          c["tls_orphan_server"] == 1 and rows == [],
-          "--defrag-memcap 0: 3 fragments skipped, an orphan ServerHello, no row")
-    check("3 fragments" in out, "--defrag-memcap 0: the summary counts the skipped fragments")
+          c["tls_orphan_server"] == 1 and rows == [("hybrid", "")],
+          f"--defrag-memcap 0: 3 fragments skipped, the ServerHello alone makes the row ({rows})")
+    check("3 fragments" in out and "3 IP fragments not reassembled" in out,
+          "--defrag-memcap 0: the summary and the ledger count the skipped fragments")
 
     # One datagram at a time is enough for fragments that come in order.
     rows, c, out = read(tmp, ["frag-ipv6-quic.pcap"], "--defrag-max-datagrams", "1", "--defrag-timeout", "1")

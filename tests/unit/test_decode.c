@@ -837,6 +837,26 @@ int main(void)
 		      c.skip_ip_malformed >= 1,
 	      "IHL below 5");
 
+	/* Total length 0 (TCP segmentation offload on the capturing host):
+	 * the captured bytes are the packet, counted. IHL 5 with a 0 length
+	 * would be malformed otherwise, so the fallback never hides one. */
+	eth(&w, NULL, 0, 0x0800);
+	ipv4_tcp(&w, 0, 300, 0);
+	w.b[14 + 2] = 0;
+	w.b[14 + 3] = 0;
+	uint64_t malformed_before = c.skip_ip_malformed;
+	CHECK(kx_decode(KX_LINK_ETHERNET, w.b, (uint32_t)w.n, &p, &c) == KX_DECODE_OK &&
+		      p.payload_len == 300 && !p.payload_truncated && c.ip_len_zero == 1 &&
+		      c.skip_ip_malformed == malformed_before,
+	      "IPv4 total length 0: captured length used, counted");
+	CHECK(kx_decode(KX_LINK_RAW, w.b + 14, (uint32_t)w.n - 14 - 100, &p, &c) == KX_DECODE_OK &&
+		      p.payload_len == 200 && p.l3_len == 20 + 20 + 200 && c.ip_len_zero == 2,
+	      "IPv4 total length 0 on raw IP, cut capture: what was captured");
+	w.b[14] = 0x44; /* IHL 4 with length 0: still malformed */
+	CHECK(kx_decode(KX_LINK_ETHERNET, w.b, (uint32_t)w.n, &p, &c) == KX_DECODE_SKIP &&
+		      c.skip_ip_malformed == malformed_before + 1 && c.ip_len_zero == 2,
+	      "IPv4 total length 0 with a bad IHL: malformed, not taken for TSO");
+
 	/* Fragments are described for the defragmenter; one cut short is skipped. */
 	eth(&w, NULL, 0, 0x0800);
 	ipv4_tcp(&w, 0, 16, 0);

@@ -23,7 +23,8 @@ static const char want_hybrid[] =
 	"\"client_hello_2_bytes\":null,\"client_hello_2_segments\":null,"
 	"\"ch_to_sh_ms\":12.345,\"sigalgs\":[1027,2052,1025],\"ech\":false,"
 	"\"list_overflow\":false,\"ndpi\":\"TLS.Google\",\"sensor\":\"s1\","
-	"\"source\":\"a.pcap\",\"pkt_first_ch\":4,\"pkt_sh\":6}\n";
+	"\"source\":\"a.pcap\",\"pkt_first_ch\":4,\"pkt_sh\":6,"
+	"\"tunnel\":null,\"client_hello_seen\":true,\"app\":null,\"bytes\":null}\n";
 
 static const char want_hrr[] =
 	"{\"ts\":\"2025-11-22T10:00:01.123456Z\",\"ts_last\":\"2025-11-22T10:00:01.153456Z\","
@@ -41,7 +42,8 @@ static const char want_hrr[] =
 	"\"client_hello_2_bytes\":1500,\"client_hello_2_segments\":2,"
 	"\"ch_to_sh_ms\":30.000,\"sigalgs\":[2052],\"ech\":false,"
 	"\"list_overflow\":false,\"ndpi\":null,\"sensor\":\"s1\","
-	"\"source\":\"eth0\",\"pkt_first_ch\":1,\"pkt_sh\":9}\n";
+	"\"source\":\"eth0\",\"pkt_first_ch\":1,\"pkt_sh\":9,"
+	"\"tunnel\":null,\"client_hello_seen\":true,\"app\":null,\"bytes\":null}\n";
 
 static const char want_tls12[] =
 	"{\"ts\":\"2025-11-22T10:00:02.123456Z\",\"ts_last\":\"2025-11-22T10:00:02.123956Z\","
@@ -58,7 +60,8 @@ static const char want_tls12[] =
 	"\"client_hello_segments\":1,\"client_hello_2_bytes\":null,"
 	"\"client_hello_2_segments\":null,\"ch_to_sh_ms\":0.500,\"sigalgs\":[1025],"
 	"\"ech\":false,\"list_overflow\":false,\"ndpi\":null,\"sensor\":null,"
-	"\"source\":null,\"pkt_first_ch\":12,\"pkt_sh\":13}\n";
+	"\"source\":null,\"pkt_first_ch\":12,\"pkt_sh\":13,"
+	"\"tunnel\":null,\"client_hello_seen\":true,\"app\":null,\"bytes\":null}\n";
 
 static char *slurp(const char *path, size_t *ret_len)
 {

@@ -43,7 +43,7 @@ static const char want_hybrid[] =
 	"198.51.100.1|443|4|0|example.com|[\"h2\",\"http/1.1\"]|771|[10794,772,771]|"
 	"TLS1.3|772|4865|[2570,4588,29,23,24]|NULL|[[2570,4588,29]]|1|0|NULL|"
 	"4588|X25519MLKEM768|hybrid|NULL|0|0|hybrid|NULL|1802|2|NULL|NULL|12345|"
-	"[1027,2052,1025]|0|0|TLS.Google|4|6|NULL|NULL|NULL|NULL|NULL|NULL|4023484434388663910";
+	"[1027,2052,1025]|0|0|TLS.Google|4|6|NULL|NULL|NULL|NULL|NULL|NULL|4023484434388663910|NULL|1";
 
 static const char want_hrr[] =
 	"2|1|s1|eth0|2025-11-22T10:00:01.123456Z|1763805601123456|"
@@ -51,14 +51,14 @@ static const char want_hrr[] =
 	"2001:db8::1|443|6|100|hrr.example|[]|771|[772]|TLS1.3|772|4866|[29,4588]|"
 	"[29,4588]|[[29],[4588]]|1|1|4588|4588|X25519MLKEM768|hybrid|NULL|0|0|"
 	"hybrid|NULL|300|1|1500|2|30000|[2052]|0|0|NULL|1|9|NULL|NULL|NULL|NULL|NULL|NULL|"
-	"-6790497101428714896";
+	"-6790497101428714896|NULL|1";
 
 static const char want_tls12[] =
 	"3|1|s1|a.pcap|2025-11-22T10:00:02.123456Z|1763805602123456|"
 	"2025-11-22T10:00:02.123956Z|1763805602123956|tcp|tls|192.0.2.11|50001|"
 	"203.0.113.5|8443|4|0|NULL|[]|771|[]|TLS1.2|771|49199|[29,23]|NULL|[[]]|"
 	"0|0|NULL|23|secp256r1|classical|ECDHE|0|0|classical|tls12|220|1|NULL|NULL|"
-	"500|[1025]|0|0|NULL|12|13|NULL|NULL|NULL|NULL|NULL|NULL|-4920787635103940384";
+	"500|[1025]|0|0|NULL|12|13|NULL|NULL|NULL|NULL|NULL|NULL|-4920787635103940384|NULL|1";
 
 static const char want_incomplete[] =
 	"4|1|s1|a.pcap|2025-11-22T10:00:03.123456Z|1763805603123456|"
@@ -66,7 +66,7 @@ static const char want_incomplete[] =
 	"198.51.100.1|443|4|0|example.com|[\"h2\",\"http/1.1\"]|771|[10794,772,771]|"
 	"NULL|NULL|NULL|[2570,4588,29,23,24]|NULL|[[2570,4588,29]]|1|0|NULL|"
 	"NULL|NULL|NULL|NULL|0|0|incomplete|rst|1802|2|NULL|NULL|NULL|"
-	"[1027,2052,1025]|0|0|NULL|4|NULL|NULL|NULL|NULL|NULL|NULL|NULL|1324022731343217201";
+	"[1027,2052,1025]|0|0|NULL|4|NULL|NULL|NULL|NULL|NULL|NULL|NULL|1324022731343217201|NULL|1";
 
 static void test_rows(void)
 {
@@ -78,9 +78,10 @@ static void test_rows(void)
 	char want_counters[64];
 	int rc = 0;
 
-	check_str(sql_row(db, "PRAGMA user_version"), "5", "schema: user_version 5");
-	check_str(sql_row(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"), "0",
-		  "schema: no index beyond the UNIQUE key (each one costs every insert)");
+	check_str(sql_row(db, "PRAGMA user_version"), "6", "schema: user_version 6");
+	check_str(sql_row(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+			  " AND tbl_name <> 'sessions'"), "0",
+		  "schema: no handshake index beyond the UNIQUE key (each one costs every insert)");
 	check_str(sql_row(db, "PRAGMA application_id"), "1801812087", "schema: application_id kexw");
 	check_str(sql_row(db, "PRAGMA journal_mode"), "wal", "schema: WAL journal");
 
@@ -497,13 +498,13 @@ static void test_refusals(void)
 
 	kx_store_close(open_store(db_path("newer.db"), 0, 0));
 	db = open_db(db_path("newer.db"));
-	sqlite3_exec(db, "PRAGMA user_version = 6", NULL, NULL, NULL);
+	sqlite3_exec(db, "PRAGMA user_version = 7", NULL, NULL, NULL);
 	sqlite3_close(db);
 	expect_open_error(db_path("newer.db"),
-			  "database schema version 6 is newer than this kexwatch " KX_VERSION
-			  " supports (5)", "newer schema refused");
+			  "database schema version 7 is newer than this kexwatch " KX_VERSION
+			  " supports (6)", "newer schema refused");
 	rc = kx_report_hops(db_path("newer.db"), KX_OUT_TABLE, stdout, err, sizeof(err));
-	CHECK(rc == -1 && strstr(err, "schema version 6 is newer"), "report refuses it: %s", err);
+	CHECK(rc == -1 && strstr(err, "schema version 7 is newer"), "report refuses it: %s", err);
 
 	db = open_db(db_path("other.db"));
 	sqlite3_exec(db, "PRAGMA journal_mode = DELETE; CREATE TABLE t (x)", NULL, NULL, NULL);
