@@ -111,7 +111,8 @@ def main():
         mo = statistics.median(o_times)
         print(f"{a.against}: median {mo * 1000:.0f} ms (min {min(o_times) * 1000:.0f}, "
               f"max {max(o_times) * 1000:.0f}), CPU {cpu(o_times):.0f} ms; ratio {mo / mb:.2f}x; "
-              f"kexwatch/other per round {statistics.median(k / o for k, o in zip(k_times, o_times)):.3f}")
+              f"kexwatch/other per round {statistics.median(k / o for k, o in zip(k_times, o_times)):.3f}, "
+              f"CPU {statistics.median(CPU[k] / CPU[o] for k, o in zip(k_times, o_times)):.3f}")
 
 
 if __name__ == "__main__":
