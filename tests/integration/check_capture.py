@@ -108,7 +108,32 @@ def load_sessions(tsv, name):
     return rows
 
 
-def check_sessions(name, expected, events, con, errors):
+def frame_times(path):
+    """Microsecond timestamps of a classic pcap's frames, by 1-based number
+    ({} for pcapng: those captures are checked without them)."""
+    import struct
+    times = {}
+    with open(path, "rb") as f:
+        head = f.read(24)
+        if len(head) < 24:
+            return times
+        magic = head[:4]
+        order = {b"\xd4\xc3\xb2\xa1": ("<", 1), b"\xa1\xb2\xc3\xd4": (">", 1),
+                 b"\x4d\x3c\xb2\xa1": ("<", 1000), b"\xa1\xb2\x3c\x4d": (">", 1000)}.get(magic)
+        if not order:
+            return times
+        n = 0
+        while True:
+            rec = f.read(16)
+            if len(rec) < 16:
+                return times
+            sec, frac, caplen, _ = struct.unpack(order[0] + "IIII", rec)
+            n += 1
+            times[n] = sec * 1_000_000 + frac // order[1]
+            f.seek(caplen, 1)
+
+
+def check_sessions(name, expected, events, con, errors, times=None):
     """Every session event field by field, and the hourly aggregates."""
     got = sorted(events, key=lambda e: e["pkt_first_ch"])
     want = sorted(expected, key=lambda r: int(r["first_frame"]))
@@ -128,6 +153,16 @@ def check_sessions(name, expected, events, con, errors):
             errors.append(f"{where}: bytes: want a positive count, got {ev['bytes']!r}")
         if ev["protocol"] != exp["app"]:
             errors.append(f"{where}: protocol: want {exp['app']!r}, got {ev['protocol']!r}")
+        # The session starts with its first packet.
+        t = (times or {}).get(int(exp["first_frame"]))
+        if t is not None:
+            row = con.execute("SELECT min(ts_first_us) FROM sessions WHERE client_ip = ? AND"
+                              " server_ip = ? AND server_port = ? AND app = ? AND hour = ?",
+                              (exp["client_ip"], exp["server_ip"], int(exp["server_port"]),
+                               exp["app"], t // 3_600_000_000)).fetchone()
+            if row[0] is None or row[0] > t:
+                errors.append(f"{where}: sessions row of hour {t // 3_600_000_000}: first seen "
+                              f"{row[0]}, want <= {t} (the first packet's time)")
     # The database keeps them per hour and endpoint: the counts must agree.
     agg = {}
     for exp in want:
@@ -198,7 +233,7 @@ def main():
         events = sorted((e for e in all_events if e["bytes"] is None), key=lambda e: e["pkt_first_ch"])
         session_events = [e for e in all_events if e["bytes"] is not None]
         errors = []
-        check_sessions(name, sessions, session_events, con, errors)
+        check_sessions(name, sessions, session_events, con, errors, frame_times(pcap))
         if len(rows) != len(expected):
             errors.append(f"{name}: {len(rows)} rows in the database, want {len(expected)}")
         if len(events) != len(rows):
