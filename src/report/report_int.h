@@ -85,15 +85,20 @@ int kx_rdb_int64(struct kx_rdb *r, const char *sql, const struct kx_report_filte
 	" sum(verdict = 'resumed') AS n_resumed,"                                    \
 	" sum(verdict = 'incomplete') AS n_incomplete,"                              \
 	" sum(verdict = 'unknown' AND NOT is_session) AS n_unknown,"                 \
-	" sum(n * is_session) AS sessions,"                                          \
-	" sum(n * (verdict = 'plaintext')) AS n_plaintext,"                          \
-	" sum(n * (reason IS 'handshake-unseen')) AS n_unseen,"                      \
-	" sum(n * (verdict = 'plaintext' AND reason IS 'no-tls')) AS n_no_tls,"      \
-	" sum(n * (verdict = 'plaintext' AND reason IS 'starttls-not-offered'))"     \
-	"  AS n_starttls_not_offered,"                                               \
-	" sum(n * (verdict = 'plaintext' AND reason IS 'starttls-refused')) AS n_starttls_refused," \
-	" sum(n * (verdict = 'plaintext' AND reason IS 'ssl-refused')) AS n_ssl_refused," \
-	" kx_set(app) AS apps,"                                                      \
+	" coalesce(sum(n) FILTER (WHERE is_session), 0) AS sessions,"                \
+	" coalesce(sum(n) FILTER (WHERE is_session AND verdict = 'plaintext'), 0)"   \
+	"  AS n_plaintext,"                                                          \
+	" coalesce(sum(n) FILTER (WHERE is_session AND reason IS 'handshake-unseen'), 0)" \
+	"  AS n_unseen,"                                                             \
+	" coalesce(sum(n) FILTER (WHERE is_session AND verdict = 'plaintext'"        \
+	"  AND reason IS 'no-tls'), 0) AS n_no_tls,"                                 \
+	" coalesce(sum(n) FILTER (WHERE is_session AND verdict = 'plaintext'"        \
+	"  AND reason IS 'starttls-not-offered'), 0) AS n_starttls_not_offered,"      \
+	" coalesce(sum(n) FILTER (WHERE is_session AND verdict = 'plaintext'"        \
+	"  AND reason IS 'starttls-refused'), 0) AS n_starttls_refused,"              \
+	" coalesce(sum(n) FILTER (WHERE is_session AND verdict = 'plaintext'"        \
+	"  AND reason IS 'ssl-refused'), 0) AS n_ssl_refused,"                        \
+	" kx_set(app) FILTER (WHERE is_session) AS apps,"                             \
 	" sum(verdict IN ('hybrid', 'pq', 'hybrid-draft', 'classical', 'unknown')"   \
 	"  AND NOT is_session) AS n_decide,"
 
