@@ -222,7 +222,7 @@ def test_audit(db, tmp):
                  "client_port": 48470, "server_ip": "198.18.0.20", "server_port": 443,
                  "sni": "quic-ngtcp2.kx.test", "group": "x25519", "verdict": "classical",
                  "reason": "server-declined", "source": pcap("quic-chromium-ngtcp2.pcap"),
-                 "pkt_first_ch": 3, "pkt_sh": 6},
+                 "pkt_first_ch": 3, "pkt_sh": 6, "app": None, "sessions": None, "bytes": None},
           "audit: evidence = the last classical handshake with file and packet numbers", ev)
     check(rule["classical"] == rule["client_no_pq"] + rule["server_declined"] + rule["tls12"]
           and (rule["client_no_pq"], rule["server_declined"], rule["tls12"]) == (9, 3, 7)
@@ -264,7 +264,7 @@ def test_health(tmp):
     check(p.returncode == 0 and j["bands"] == [{
         "band": ">= 1500", "handshakes": 1, "answered": 0, "no_server_hello": 1, "n_rst": 0, "n_fin": 0,
         "n_timeout": 0, "n_end_of_capture": 1, "n_gap": 0, "n_other": 0, "n_first_segment_lost": 0,
-        "n_hrr": 0, "n_slow": 0, "pct_no_server_hello": 100}],
+        "n_hrr": 0, "n_slow": 0, "pct_no_server_hello": 100, "n_capacity": 0}],
         "health, dropped large ClientHello: one unanswered ClientHello >= 1500 bytes (end-of-capture)", j["bands"])
     check([(f["severity"], f["kind"], f["server_ip"], f["server_port"], f["count"]) for f in j["findings"]]
           == [("error", "large-clienthello-unanswered", "198.18.0.20", 443, 1)],
