@@ -9,6 +9,8 @@ Asserts exact results: which hops are classical and why, the clients that
 offer no PQ, audit exit codes (0 pass, 1 a required rule failed, 2 a broken
 policy) with the evidence of the last classical handshake, the health
 findings for tls13-dropped-large-ch.pcap and tls13-ch-first-segment-lost.pcap,
+the sessions without a handshake of a capture the test writes itself
+(plaintext endpoints first, clients, audit evidence, health, HTML),
 that `sql` refuses every write and leaves the file byte for byte unchanged,
 and that JSON and CSV parse. The HTML report is checked as text (no URL,
 nothing external) and rendered in headless Chromium: the numbers, charts and
@@ -350,6 +352,174 @@ def test_sql(db, tmp):
     check(sha256(copy) == before, "sql: still unchanged after the reads")
 
 
+# --- sessions without a handshake ---------------------------------------
+#
+# Until the bundled plaintext captures (recorded from real servers in
+# network namespaces) are merged, this test writes its own: the TCP
+# framing is built here, the payloads are real protocol bytes typed from
+# the specifications (HTTP/1.1 request and response, Redis RESP PING/PONG,
+# PostgreSQL SSLRequest answered 'N' then a StartupMessage and
+# AuthenticationOk/ReadyForQuery, TLS 1.3 application_data records).
+# Deterministic: same bytes every run.
+
+def _csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(int.from_bytes(b[i:i + 2], "big") for i in range(0, len(b), 2))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return (~s) & 0xFFFF
+
+
+def _frame(src, dst, sport, dport, seq, ack, flags, payload=b""):
+    s, d = bytes(map(int, src.split("."))), bytes(map(int, dst.split(".")))
+    tcp = (sport.to_bytes(2, "big") + dport.to_bytes(2, "big") + seq.to_bytes(4, "big")
+           + ack.to_bytes(4, "big") + bytes([5 << 4, flags]) + (65535).to_bytes(2, "big")
+           + b"\0\0\0\0")
+    c = _csum(s + d + b"\0\x06" + (len(tcp) + len(payload)).to_bytes(2, "big") + tcp + payload)
+    tcp = tcp[:16] + c.to_bytes(2, "big") + tcp[18:]
+    ip = (b"\x45\0" + (20 + len(tcp) + len(payload)).to_bytes(2, "big") + b"\0\x01\x40\0\x40\x06"
+          + b"\0\0" + s + d)
+    ip = ip[:10] + _csum(ip).to_bytes(2, "big") + ip[12:]
+    return b"\x02\0\0\0\0\x02" + b"\x02\0\0\0\0\x01" + b"\x08\x00" + ip + tcp + payload
+
+
+HTTP_REQ = b"GET /status HTTP/1.1\r\nHost: intranet.kx.test\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n"
+HTTP_RESP = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n\r\nok\n"
+PG_SSLREQ = (8).to_bytes(4, "big") + (80877103).to_bytes(4, "big")
+PG_STARTUP = b"user\0app\0database\0orders\0\0"
+PG_STARTUP = (8 + len(PG_STARTUP)).to_bytes(4, "big") + (196608).to_bytes(4, "big") + PG_STARTUP
+PG_READY = b"R\0\0\0\x08\0\0\0\0" + b"Z\0\0\0\x05I"
+TLS_DATA = b"\x17\x03\x03\x00\x20" + bytes(range(32))
+
+
+def plain_capture(path):
+    """Writes the capture; returns {(server, port): [first packet numbers]}."""
+    t0 = 1795348800  # 2026-11-22T12:00:00Z
+    pkts, firsts = [], {}
+
+    def flow(cli, sport, srv, dport, talk):
+        firsts.setdefault((srv, dport), []).append(len(pkts) + 1)
+        c, s = 1000, 5000
+        pkts.append(_frame(cli, srv, sport, dport, c, 0, 0x02))
+        pkts.append(_frame(srv, cli, dport, sport, s, c + 1, 0x12))
+        c, s = c + 1, s + 1
+        pkts.append(_frame(cli, srv, sport, dport, c, s, 0x10))
+        for from_client, data in talk:
+            if from_client:
+                pkts.append(_frame(cli, srv, sport, dport, c, s, 0x18, data))
+                c += len(data)
+            else:
+                pkts.append(_frame(srv, cli, dport, sport, s, c, 0x18, data))
+                s += len(data)
+        pkts.append(_frame(cli, srv, sport, dport, c, s, 0x11))
+        pkts.append(_frame(srv, cli, dport, sport, s, c + 1, 0x11))
+        pkts.append(_frame(cli, srv, sport, dport, c + 1, s + 1, 0x10))
+
+    flow("10.20.0.5", 40001, "10.20.0.80", 80, [(True, HTTP_REQ), (False, HTTP_RESP)])
+    for port in (40002, 40003):
+        flow("10.20.0.6", port, "10.20.0.79", 6379, [(True, b"*1\r\n$4\r\nPING\r\n"), (False, b"+PONG\r\n")])
+    flow("10.20.0.7", 40004, "10.20.0.81", 5432,
+         [(True, PG_SSLREQ), (False, b"N"), (True, PG_STARTUP), (False, PG_READY)])
+    flow("10.20.0.8", 40005, "10.20.0.82", 443, [(True, TLS_DATA), (False, TLS_DATA)])
+    with open(path, "wb") as f:
+        f.write(bytes.fromhex("d4c3b2a1020004000000000000000000ffff000001000000"))
+        for i, p in enumerate(pkts):
+            f.write((t0 + i // 1000).to_bytes(4, "little") + ((i % 1000) * 1000).to_bytes(4, "little")
+                    + len(p).to_bytes(4, "little") * 2 + p)
+    return firsts
+
+
+def test_plaintext(tmp):
+    cap = os.path.join(tmp, "plaintext-built.pcap")
+    firsts = plain_capture(cap)
+    db = os.path.join(tmp, "plain.db")
+    p = kx("read", "--db", db, "--sensor", "lab", cap)
+    check(p.returncode == 0 and "4 plaintext + 1 handshake unseen" in p.stderr,
+          "read: 4 plaintext sessions, 1 encrypted without its handshake", p.stderr)
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    rows = con.execute("SELECT server_ip, server_port, app, verdict, reason, sessions, client_port, pkt_first"
+                       " FROM sessions ORDER BY server_ip").fetchall()
+    con.close()
+    check(rows == [("10.20.0.79", 6379, "redis", "plaintext", "no-tls", 2, 40002, firsts[("10.20.0.79", 6379)][0]),
+                   ("10.20.0.80", 80, "http", "plaintext", "no-tls", 1, 40001, firsts[("10.20.0.80", 80)][0]),
+                   ("10.20.0.81", 5432, "postgresql", "plaintext", "ssl-refused", 1, 40004,
+                    firsts[("10.20.0.81", 5432)][0]),
+                   ("10.20.0.82", 443, "tls", "unknown", "handshake-unseen", 1, 40005,
+                    firsts[("10.20.0.82", 443)][0])],
+          "sessions table: one hourly row per endpoint, the first session as evidence", rows)
+
+    # Read again: the sessions are already counted (same sensor, same capture time).
+    p = kx("read", "-q", "--db", db, "--sensor", "lab", cap)
+    p = kx("hops", "--db", db, "--json")
+    hops = json.loads(p.stdout)
+    got = [(h["server_ip"], h["server_port"], h["verdict"], h["risk"], h["handshakes"], h["sessions"],
+            h["n_plaintext"], h["n_unseen"], h["n_no_tls"], h["n_ssl_refused"], h["apps"], h["protocols"])
+           for h in hops]
+    check(p.returncode == 0 and got == [
+        ("10.20.0.79", 6379, "plaintext", 6, 0, 2, 2, 0, 2, 0, "redis", "redis"),
+        ("10.20.0.80", 80, "plaintext", 6, 0, 1, 1, 0, 1, 0, "http", "http"),
+        ("10.20.0.81", 5432, "plaintext", 6, 0, 1, 1, 0, 0, 1, "postgresql", "postgresql"),
+        ("10.20.0.82", 443, "unknown (not observed)", 1, 0, 1, 0, 1, 0, 0, "tls", "tls")],
+        "hops --json: plaintext endpoints first, counts by weight, read twice counts once", got)
+    p = kx("hops", "--db", db)
+    lines = p.stdout.splitlines()
+    check(p.returncode == 0 and "PLAINTEXT" in lines[0].split() and lines[1].split()[-1] == "plaintext"
+          and lines[4].endswith("unknown (not observed)"), "hops table: PLAINTEXT column, verdicts", p.stdout)
+    p = kx("sql", "--db", db, "--csv", "SELECT server_port, verdict, n_plaintext, apps FROM hops ORDER BY risk DESC,"
+           " server_ip")
+    check(p.returncode == 0 and p.stdout.splitlines() == [
+        "server_port,verdict,n_plaintext,apps", "6379,plaintext,2,redis", "80,plaintext,1,http",
+        "5432,plaintext,1,postgresql", "443,unknown (not observed),0,tls"], "the hops view agrees", p.stdout)
+
+    p = kx("clients", "--db", db, "--json")
+    got = [(c["client_ip"], c["handshakes"], c["n_plaintext"], c["n_unseen"], c["plaintext_apps"], c["risk"])
+           for c in json.loads(p.stdout)]
+    check(p.returncode == 0 and got == [("10.20.0.6", 0, 2, 0, "redis", 3), ("10.20.0.5", 0, 1, 0, "http", 3),
+                                         ("10.20.0.7", 0, 1, 0, "postgresql", 3), ("10.20.0.8", 0, 0, 1, None, 0)],
+          "clients --json: clients whose only legs are plaintext are listed, first", got)
+
+    pol = os.path.join(tmp, "plain-policy.txt")
+    with open(pol, "w") as f:
+        f.write("required 10.20.0.81 5432 *\nwarn 10.20.0.0/24 * *\n")
+    p = kx("audit", "--db", db, "--policy", pol, "--json")
+    j = json.loads(p.stdout)
+    ev = j["rules"][0]["evidence"]
+    check(p.returncode == 1 and j["rules"][0]["status"] == "fail" and j["rules"][0]["plaintext"] == 1
+          and j["rules"][1]["status"] == "warn" and j["rules"][1]["plaintext"] == 3
+          and j["rules"][1]["unseen"] == 1 and j["sessions"] == 5 and j["handshakes"] == 0,
+          "audit: a plaintext leg fails a required rule (exit 1)", p.stdout)
+    check(ev["verdict"] == "plaintext" and ev["reason"] == "ssl-refused" and ev["app"] == "postgresql"
+          and ev["source"] == cap and ev["pkt_first_ch"] == firsts[("10.20.0.81", 5432)][0]
+          and ev["client_port"] == 40004 and ev["sessions"] == 1,
+          "audit: the evidence is the session's capture file and first packet", ev)
+
+    p = kx("health", "--db", db, "--json")
+    j = json.loads(p.stdout)
+    kinds = sorted((f["kind"], f["server_port"], f["count"]) for f in j["findings"])
+    check(p.returncode == 0 and kinds == [("handshake-unseen", 443, 1), ("plaintext", 80, 1),
+                                           ("plaintext", 5432, 1), ("plaintext", 6379, 2)]
+          and j["bands"] == [], "health: plaintext and handshake-unseen findings", kinds)
+    flows = j["runs"]["flows"]
+    # The runs behind these legs: the second read added none.
+    check(flows == {"runs": 1, "seen": 5, "handshake_rows": 0, "capacity_rows": 0, "plaintext": 4,
+                    "handshake_unseen": 1, "one_sided": 0, "no_payload": 0, "not_recorded": 0,
+                    "unrecognised": 0, "still_open": 0, "refused": 0},
+          "health: the flow ledger of the run behind these legs", flows)
+
+    out = os.path.join(tmp, "plain.html")
+    p = kx("report", "--db", db, "--html", out)
+    page = open(out, encoding="utf-8").read()
+    dom = Dom()
+    dom.feed(page)
+    values = {i: text(by_id(dom.root, i)) for i in ("kx-plaintext-hops", "kx-unobserved-hops", "kx-handshakes")}
+    plain = [text(r["children"][0]) + ":" + text(r["children"][1]) for r in rows_of(by_id(dom.root, "kx-plaintext"))]
+    unobserved = [text(r["children"][1]) for r in rows_of(by_id(dom.root, "kx-unobserved"))]
+    check(p.returncode == 0 and values == {"kx-plaintext-hops": "3", "kx-unobserved-hops": "1", "kx-handshakes": "0"}
+          and plain == ["10.20.0.79:6379", "10.20.0.80:80", "10.20.0.81:5432"] and unobserved == ["443"],
+          "report --html: plaintext hops card and table, key exchange not observed", (values, plain, unobserved))
+
+
 class Dom(html.parser.HTMLParser):
     """A small element tree: enough to find ids, classes, text and children."""
     VOID = {"meta", "br", "img", "input", "link", "hr", "wbr", "col", "source", "area", "base", "embed"}
@@ -494,6 +664,7 @@ def main():
         n = test_health_main(db)
         test_sql(db, tmp)
         rendered = test_html(db, tmp, n)
+        test_plaintext(tmp)
     print(f"{len(passed)} passed, {len(failed)} failed")
     if failed:
         return 1
