@@ -33,6 +33,8 @@ import subprocess
 import sys
 import tempfile
 
+from plaincap import plain_capture
+
 KX, PCAPS = sys.argv[1], sys.argv[2]
 passed, failed = [], []
 
@@ -350,84 +352,6 @@ def test_sql(db, tmp):
     p = kx("sql", "--db", copy, "SELECT nope FROM handshakes")
     check(p.returncode == 1 and "no such column: nope" in p.stderr, "sql: an SQL error exits 1", p.stderr)
     check(sha256(copy) == before, "sql: still unchanged after the reads")
-
-
-# --- sessions without a handshake ---------------------------------------
-#
-# Until the bundled plaintext captures (recorded from real servers in
-# network namespaces) are merged, this test writes its own: the TCP
-# framing is built here, the payloads are real protocol bytes typed from
-# the specifications (HTTP/1.1 request and response, Redis RESP PING/PONG,
-# PostgreSQL SSLRequest answered 'N' then a StartupMessage and
-# AuthenticationOk/ReadyForQuery, TLS 1.3 application_data records).
-# Deterministic: same bytes every run.
-
-def _csum(b):
-    if len(b) % 2:
-        b += b"\0"
-    s = sum(int.from_bytes(b[i:i + 2], "big") for i in range(0, len(b), 2))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return (~s) & 0xFFFF
-
-
-def _frame(src, dst, sport, dport, seq, ack, flags, payload=b""):
-    s, d = bytes(map(int, src.split("."))), bytes(map(int, dst.split(".")))
-    tcp = (sport.to_bytes(2, "big") + dport.to_bytes(2, "big") + seq.to_bytes(4, "big")
-           + ack.to_bytes(4, "big") + bytes([5 << 4, flags]) + (65535).to_bytes(2, "big")
-           + b"\0\0\0\0")
-    c = _csum(s + d + b"\0\x06" + (len(tcp) + len(payload)).to_bytes(2, "big") + tcp + payload)
-    tcp = tcp[:16] + c.to_bytes(2, "big") + tcp[18:]
-    ip = (b"\x45\0" + (20 + len(tcp) + len(payload)).to_bytes(2, "big") + b"\0\x01\x40\0\x40\x06"
-          + b"\0\0" + s + d)
-    ip = ip[:10] + _csum(ip).to_bytes(2, "big") + ip[12:]
-    return b"\x02\0\0\0\0\x02" + b"\x02\0\0\0\0\x01" + b"\x08\x00" + ip + tcp + payload
-
-
-HTTP_REQ = b"GET /status HTTP/1.1\r\nHost: intranet.kx.test\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n"
-HTTP_RESP = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n\r\nok\n"
-PG_SSLREQ = (8).to_bytes(4, "big") + (80877103).to_bytes(4, "big")
-PG_STARTUP = b"user\0app\0database\0orders\0\0"
-PG_STARTUP = (8 + len(PG_STARTUP)).to_bytes(4, "big") + (196608).to_bytes(4, "big") + PG_STARTUP
-PG_READY = b"R\0\0\0\x08\0\0\0\0" + b"Z\0\0\0\x05I"
-TLS_DATA = b"\x17\x03\x03\x00\x20" + bytes(range(32))
-
-
-def plain_capture(path):
-    """Writes the capture; returns {(server, port): [first packet numbers]}."""
-    t0 = 1795348800  # 2026-11-22T12:00:00Z
-    pkts, firsts = [], {}
-
-    def flow(cli, sport, srv, dport, talk):
-        firsts.setdefault((srv, dport), []).append(len(pkts) + 1)
-        c, s = 1000, 5000
-        pkts.append(_frame(cli, srv, sport, dport, c, 0, 0x02))
-        pkts.append(_frame(srv, cli, dport, sport, s, c + 1, 0x12))
-        c, s = c + 1, s + 1
-        pkts.append(_frame(cli, srv, sport, dport, c, s, 0x10))
-        for from_client, data in talk:
-            if from_client:
-                pkts.append(_frame(cli, srv, sport, dport, c, s, 0x18, data))
-                c += len(data)
-            else:
-                pkts.append(_frame(srv, cli, dport, sport, s, c, 0x18, data))
-                s += len(data)
-        pkts.append(_frame(cli, srv, sport, dport, c, s, 0x11))
-        pkts.append(_frame(srv, cli, dport, sport, s, c + 1, 0x11))
-        pkts.append(_frame(cli, srv, sport, dport, c + 1, s + 1, 0x10))
-
-    flow("10.20.0.5", 40001, "10.20.0.80", 80, [(True, HTTP_REQ), (False, HTTP_RESP)])
-    for port in (40002, 40003):
-        flow("10.20.0.6", port, "10.20.0.79", 6379, [(True, b"*1\r\n$4\r\nPING\r\n"), (False, b"+PONG\r\n")])
-    flow("10.20.0.7", 40004, "10.20.0.81", 5432,
-         [(True, PG_SSLREQ), (False, b"N"), (True, PG_STARTUP), (False, PG_READY)])
-    flow("10.20.0.8", 40005, "10.20.0.82", 443, [(True, TLS_DATA), (False, TLS_DATA)])
-    with open(path, "wb") as f:
-        f.write(bytes.fromhex("d4c3b2a1020004000000000000000000ffff000001000000"))
-        for i, p in enumerate(pkts):
-            f.write((t0 + i // 1000).to_bytes(4, "little") + ((i % 1000) * 1000).to_bytes(4, "little")
-                    + len(p).to_bytes(4, "little") * 2 + p)
-    return firsts
 
 
 def test_plaintext(tmp):
