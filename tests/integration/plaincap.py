@@ -41,11 +41,14 @@ PG_READY = b"R\0\0\0\x08\0\0\0\0" + b"Z\0\0\0\x05I"
 TLS_DATA = b"\x17\x03\x03\x00\x20" + bytes(range(32))
 
 
-def plain_capture(path, t0=1795348800, server_hello=None):
+def plain_capture(path, t0=1795348800, server_hello=None, net="10.20.0",
+                  only=("http", "redis", "postgresql", "tls")):
     """Writes the capture, starting at t0 (default 2026-11-22T12:00:00Z), one
     packet a millisecond; returns {(server, port): [first packet numbers]}.
+    The addresses are NET.5 ... NET.9 (clients), NET.79 ... NET.83 (servers);
+    only: the sessions to write (http, redis (two), postgresql, tls).
     server_hello: TLS records of a real ServerHello, sent on a connection
-    the capture joins after its ClientHello (10.20.0.9 -> 10.20.0.83:443)."""
+    the capture joins after its ClientHello (NET.9 -> NET.83:443)."""
     pkts, firsts = [], {}
 
     def flow(cli, sport, srv, dport, talk, syn=True):
@@ -67,14 +70,18 @@ def plain_capture(path, t0=1795348800, server_hello=None):
         pkts.append(_frame(srv, cli, dport, sport, s, c + 1, 0x11))
         pkts.append(_frame(cli, srv, sport, dport, c + 1, s + 1, 0x10))
 
-    flow("10.20.0.5", 40001, "10.20.0.80", 80, [(True, HTTP_REQ), (False, HTTP_RESP)])
-    for port in (40002, 40003):
-        flow("10.20.0.6", port, "10.20.0.79", 6379, [(True, b"*1\r\n$4\r\nPING\r\n"), (False, b"+PONG\r\n")])
-    flow("10.20.0.7", 40004, "10.20.0.81", 5432,
-         [(True, PG_SSLREQ), (False, b"N"), (True, PG_STARTUP), (False, PG_READY)])
-    flow("10.20.0.8", 40005, "10.20.0.82", 443, [(True, TLS_DATA), (False, TLS_DATA)])
+    a = lambda host: f"{net}.{host}"
+    if "http" in only:
+        flow(a(5), 40001, a(80), 80, [(True, HTTP_REQ), (False, HTTP_RESP)])
+    if "redis" in only:
+        for port in (40002, 40003):
+            flow(a(6), port, a(79), 6379, [(True, b"*1\r\n$4\r\nPING\r\n"), (False, b"+PONG\r\n")])
+    if "postgresql" in only:
+        flow(a(7), 40004, a(81), 5432, [(True, PG_SSLREQ), (False, b"N"), (True, PG_STARTUP), (False, PG_READY)])
+    if "tls" in only:
+        flow(a(8), 40005, a(82), 443, [(True, TLS_DATA), (False, TLS_DATA)])
     if server_hello:
-        flow("10.20.0.9", 40006, "10.20.0.83", 443, [(False, server_hello), (True, TLS_DATA)], syn=False)
+        flow(a(9), 40006, a(83), 443, [(False, server_hello), (True, TLS_DATA)], syn=False)
     with open(path, "wb") as f:
         f.write(bytes.fromhex("d4c3b2a1020004000000000000000000ffff000001000000"))
         for i, p in enumerate(pkts):
