@@ -51,11 +51,12 @@ def value(text, line_prefix):
     return None
 
 
-def replay(ch, sh):
+def replay(ch, sh, port):
     """One TCP connection on loopback: the client sends the ClientHello
     record, the server answers with the ServerHello record."""
     srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", port))
     srv.listen(1)
     port = srv.getsockname()[1]
 
@@ -87,10 +88,11 @@ def replay(ch, sh):
     return port
 
 
-def plain_http():
+def plain_http(port):
     """One HTTP/1.1 request and response in cleartext over loopback."""
     srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", port))
     srv.listen(1)
     port = srv.getsockname()[1]
 
@@ -132,9 +134,11 @@ def main():
 
     with tempfile.TemporaryDirectory() as tmp:
         mport = free_port()
+        # Only this test's two servers: other tests may talk on loopback too.
+        tport, hport = free_port(), free_port()
         events = os.path.join(tmp, "events.json")
         cmd = [kexwatch, "live", "-i", "lo", "--no-db", "--json", events, "--sensor", "it",
-               "--filter", "tcp and not port %d" % mport,
+               "--filter", "tcp and (port %d or port %d)" % (tport, hport),
                "--metrics-listen", "127.0.0.1:%d" % mport, "-q"]
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         try:
@@ -153,7 +157,7 @@ def main():
 
             # Capture is live once packets show up; then replay.
             time.sleep(0.5)
-            replay(ch, sh)
+            replay(ch, sh, tport)
             hs = ('kexwatch_handshakes_total{sensor="it",protocol="tls",group="X25519MLKEM768",'
                   'verdict="hybrid",reason="none"}')
             v = None
@@ -180,7 +184,7 @@ def main():
                   is not None, "build info")
 
             # A plaintext leg: its own family, not a handshake.
-            plain_http()
+            plain_http(hport)
             ps = 'kexwatch_sessions_total{sensor="it",verdict="plaintext",reason="no-tls",app="http"}'
             v = None
             deadline = time.time() + 10
