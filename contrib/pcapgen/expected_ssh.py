@@ -69,6 +69,40 @@ INTENT = {
              'without sending its own. tshark does not recognise a server identification '
              'line that follows other lines; the server banner here comes from the reader '
              'in this script only.'),
+    # contrib/pcapgen/plaintext.sh
+    'ssh-after-client-kexinit.pcap': dict(
+        verdict='incomplete/offer-unseen', kex='', server_segs=1, source='ssh-default-sntrup.pcap',
+        what='CUT by `contrib/pcapgen/cut.py` (`editcap -r`, target `pt_ssh_after_kexinit` of '
+             '`plaintext.sh`) from a capture of stock Debian 12 OpenSSH 9.2 client and server made '
+             'as for `ssh-default-sntrup.pcap`: the capture begins with the frame after the last '
+             'segment of the client\'s KEXINIT, as if the sensor came up then. No SYN, no banners; '
+             'the server\'s KEXINIT (which OpenSSH sent after the client\'s there) is the first '
+             'server data, followed by the cleartext KEX_ECDH_INIT / REPLY and NEWKEYS. The '
+             'client\'s offer is not seen, so nothing is negotiated: `incomplete`, reason '
+             '`offer-unseen`. tshark\'s SSH dissector needs the version exchange and decodes '
+             'nothing here; the server KEXINIT must instead equal the one stock sshd sent in '
+             '`ssh-default-sntrup.pcap`.'),
+    'ssh-preamble-lines.pcap': dict(
+        verdict='hybrid', kex='sntrup761x25519-sha512', client_segs=2, pre_lines=40,
+        what='Stock client and server, with `ssh_preamble_relay.py` (contrib/pcapgen/fixes.sh) '
+             'in the server namespace on port 22 in front of the sshd (port 2222): it writes '
+             'a 40-line notice of 1,603 bytes (RFC 4253 section 4.2 allows other lines before '
+             'the identification line) and then relays both directions byte for byte, so the '
+             'server\'s identification line and KEXINIT are the real sshd\'s. The server\'s '
+             'lines span two TCP segments. tshark does not recognise an identification line '
+             'that follows other lines, nor the KEXINIT after it; the server values come '
+             'from the reader in this script only.'),
+    'ssh-preamble-port2022.pcap': dict(
+        verdict='hybrid', kex='sntrup761x25519-sha512', client_segs=2, pre_lines=40, port=2022,
+        what='As `ssh-preamble-lines.pcap` with the relay on port 2022 (no port hint): the '
+             'client\'s identification line comes first on the wire and says SSH.'),
+    'ssh-preamble-server-first.pcap': dict(
+        verdict='hybrid', kex='sntrup761x25519-sha512', pre_lines=40, port=2022,
+        what='As `ssh-preamble-port2022.pcap`, with the client\'s bytes held back 0.3 s by '
+             '`ssh_late_client_proxy.py` (an ssh ProxyCommand in the client namespace): the '
+             'server\'s 40 lines, identification line and KEXINIT are on the wire before the '
+             'client sends anything; its identification line and KEXINIT then leave in one '
+             'segment.'),
 }
 ORDER = list(INTENT)
 
@@ -137,6 +171,7 @@ class Stream:
 
     def __init__(self):
         self.isn = None
+        self.midstream = False  # no SYN: the stream starts at the first payload
         self.data = bytearray()
         self.frames = []   # (stream offset, frame) per segment, in order
 
@@ -144,7 +179,10 @@ class Stream:
         if flags & 0x02:
             self.isn = seq
             return
-        if not payload or self.isn is None:
+        if payload and self.isn is None:
+            self.isn = (seq - 1) & 0xffffffff
+            self.midstream = True
+        if not payload:
             return
         off = (seq - self.isn - 1) & 0xffffffff
         if off > len(self.data):
@@ -174,6 +212,8 @@ def flows(path):
         c['dirs'].setdefault((src, sport), Stream()).add(n, flags, seq, payload)
     for key, c in conns.items():
         cl = c['client']
+        if cl is None:  # no SYN: the client is the side not on port 22
+            cl = key[0] if key[1][1] == 22 else key[1]
         sv = key[0] if key[1] == cl else key[1]
         yield cl, sv, c['dirs'].get(cl, Stream()), c['dirs'].get(sv, Stream())
 
@@ -188,7 +228,7 @@ def parse_side(st):
     """banner line, KEXINIT dict (or None), packets [(msg, start, end)], end offset of NEWKEYS."""
     d = bytes(st.data)
     off, banner = 0, None
-    while off < len(d):
+    while off < len(d) and not st.midstream:
         nl = d.find(b'\n', off)
         if nl < 0:
             return None, None, [], None
@@ -197,7 +237,7 @@ def parse_side(st):
         if line.startswith(b'SSH-'):
             banner = sanitise(line)
             break
-    if banner is None:
+    if banner is None and not st.midstream:
         return None, None, [], None
     kexinit, packets, newkeys_end = None, [], None
     while off + 6 <= len(d):
@@ -239,10 +279,11 @@ def choose(c, s, skip_pseudo=False):
     return ''
 
 
-def tshark(path):
+def tshark(path, port=22):
     """Per frame: (src port, ssh.protocol, [kex lists], [msg codes], [tcp.segment frames])."""
+    decode = [] if port == 22 else ['-d', f'tcp.port=={port},ssh']
     out = subprocess.run(
-        ['tshark', '-r', path, '-o', 'tcp.desegment_tcp_streams:TRUE', '-Y', 'ssh', '-T', 'fields',
+        ['tshark', '-r', path, *decode, '-o', 'tcp.desegment_tcp_streams:TRUE', '-Y', 'ssh', '-T', 'fields',
          '-E', 'separator=|', '-E', 'occurrence=a', '-E', 'aggregator=;',
          '-e', 'frame.number', '-e', 'tcp.srcport', '-e', 'ssh.protocol', '-e', 'ssh.kex_algorithms',
          '-e', 'ssh.message_code', '-e', 'tcp.segment'],
@@ -258,10 +299,11 @@ def tshark(path):
 
 def rows_for(path, failures):
     name = os.path.basename(path)
-    ts = tshark(path)
+    port = INTENT.get(name, {}).get('port', 22)
+    ts = tshark(path, port)
     out = []
     for (cip, cport), (sip, sport), cs, ss in flows(path):
-        if 22 not in (cport, sport):
+        if port not in (cport, sport):
             continue
         cb, ck, cpk, _ = parse_side(cs)
         sb, sk, spk, _ = parse_side(ss)
@@ -290,7 +332,11 @@ def rows_for(path, failures):
             row[f'{side}_kexinit_segments'] = len(frames)
             row[f'{side}_kexinit_bytes'] = k['end'] - k['start']
             tk = t_kex.get(port)
-            if tk is None:
+            if INTENT.get(name, {}).get('source'):
+                pass  # tshark reads no SSH here: checked against another capture in main()
+            elif tk is None and side == 'server' and INTENT.get(name, {}).get('pre_lines'):
+                pass  # tshark 4.0 reads no server packet after other lines (see INTENT)
+            elif tk is None:
                 failures.append(f'{name}: tshark does not see the {side} KEXINIT')
             else:
                 if tk[0] != row[f'{side}_kex']:
@@ -310,7 +356,8 @@ def rows_for(path, failures):
                                      'kex-strict-s-v00@openssh.com' in sk['kex']))
         offers = ck is not None and any(kex_class(n) in ('hybrid', 'hybrid-draft') for n in ck['kex'])
         if ck is None:
-            verdict = 'incomplete/no-client-kexinit'
+            # picked up after the client's KEXINIT: nothing can be negotiated
+            verdict = 'incomplete/offer-unseen'
         elif sk is None:
             # The engine's reason for a handshake cut short: here the server's FIN.
             verdict = 'incomplete/fin'
@@ -322,6 +369,8 @@ def rows_for(path, failures):
                        'classical': 'classical/' + ('server-declined' if offers else 'client-no-pq')
                        }.get(cls, 'unknown')
         row['verdict'] = verdict
+        row['_pre_lines'] = bytes(ss.data).count(b'\n', 0, bytes(ss.data).find(b'SSH-')) \
+            if b'SSH-' in ss.data else None
         row['_streams'] = (cs, ss, cpk, spk)
         out.append(row)
     return out
@@ -336,6 +385,9 @@ def check_intent(row, failures):
         failures.append(f'{row["file"]}: verdict {row["verdict"]} != intended {m["verdict"]}')
     if row['negotiated_kex'] != m['kex']:
         failures.append(f'{row["file"]}: kex {row["negotiated_kex"]!r} != intended {m["kex"]!r}')
+    if row['_pre_lines'] != m.get('pre_lines', row['_pre_lines']):
+        failures.append(f'{row["file"]}: {row["_pre_lines"]} lines before the server banner, '
+                        f'intended {m["pre_lines"]}')
     for col, key in (('client_kexinit_segments', 'client_segs'), ('server_kexinit_segments', 'server_segs')):
         if key in m and row[col] != m[key]:
             failures.append(f'{row["file"]}: {col} {row[col]} != intended {m[key]}')
@@ -384,7 +436,9 @@ def write_readme(pdir, rows):
          '`server-declined` when the client offered a hybrid, else `client-no-pq`.',
          'A connection without a server KEXINIT is `incomplete` with the reason the',
          'engine gives any handshake cut short (`fin` here: the server closed); one',
-         'whose KEXINITs have no kex in common is `incomplete/no-common-kex`.', '',
+         'whose KEXINITs have no kex in common is `incomplete/no-common-kex`; one picked',
+         'up after the client\'s KEXINIT (only the server\'s is seen) is',
+         '`incomplete/offer-unseen`, its client columns empty.', '',
          'Columns: `client_banner` / `server_banner` are the whole identification lines',
          'without CR LF; `client_kex` / `server_kex` the kex name-lists as on the wire;',
          '`first_kexinit_frame` / `server_kexinit_frame` the 1-based frames carrying the',
@@ -405,8 +459,9 @@ def write_readme(pdir, rows):
           '  hybrids: no SSH implementation in Debian 12 has them. Covered by unit tests',
           '  (`tests/unit/test_ssh.c`), as are the Kyber/OQS drafts (`hybrid-draft`).',
           '* **Pure post-quantum kex**: SSH has no standard one; nothing maps to `pq`.',
-          '* **Pre-banner lines from a real server**: OpenSSH never sends them; the',
-          '  `ssh-no-server-kexinit.pcap` server is a script.', '']
+          '* **Pre-banner lines from a server itself**: OpenSSH never sends them; in',
+          '  `ssh-no-server-kexinit.pcap` a script sends them, in the `ssh-preamble-*`',
+          '  captures a relay in front of the real sshd.', '']
     with open(os.path.join(pdir, 'README-ssh.md'), 'w') as f:
         f.write('\n'.join(L))
 
@@ -431,6 +486,12 @@ def main():
             failures.append(f'{f}: {len(got)} SSH connections, want 1')
         for r in got:
             check_intent(r, failures)
+            src = INTENT.get(f, {}).get('source')
+            if src:  # a cut capture: the server KEXINIT is the one the same sshd sent there
+                want = rows_for(os.path.join(pdir, src), failures)
+                for col in ('server_ip', 'server_port', 'server_kex', 'server_kexinit_bytes'):
+                    if want and str(want[0][col]) != str(r[col]):
+                        failures.append(f'{f}: {col} {r[col]!r}, {src} has {want[0][col]!r}')
             print(f'{f}: {r["verdict"]} {r["negotiated_kex"]}', file=sys.stderr)
         rows += got
     missing = [f for f in ORDER if f not in files]

@@ -19,6 +19,9 @@ With --transcripts it also writes tests/unit/test_starttls_captures.h (each
 capture's cleartext exchange and first TLS bytes, for test_starttls.c) and
 seeds tests/fuzz/corpus/starttls/ (format in tests/fuzz/fuzz_starttls.c).
 
+plaintext-postgres.pcap (plaintext.sh) is read here too: of its three
+connections only the sslmode=require one upgrades.
+
 usage: expected_starttls.py [--pcaps DIR] [--transcripts] [FILE...]
 """
 import argparse
@@ -45,6 +48,9 @@ INTENT = OrderedDict([
     ('starttls-xmpp.pcap', ('xmpp', 'classical/client-no-pq', 'client')),
     ('starttls-postgres.pcap', ('postgres', 'classical/client-no-pq', 'client')),
     ('starttls-mysql.pcap', ('mysql', 'classical/client-no-pq', 'server')),
+    # plaintext.sh: the sslmode=require connection among plaintext ones (their
+    # values are in expected-sessions.tsv); the cross-checks read its stream only
+    ('plaintext-postgres.pcap', ('postgres', 'classical/client-no-pq', 'client')),
 ])
 DECODE_AS = {587: 'smtp'}
 PROTO_ENUM = {'smtp': 'KX_ST_SMTP', 'imap': 'KX_ST_IMAP', 'pop3': 'KX_ST_POP3', 'ftp': 'KX_ST_FTP',
@@ -53,10 +59,12 @@ PROTO_ENUM = {'smtp': 'KX_ST_SMTP', 'imap': 'KX_ST_IMAP', 'pop3': 'KX_ST_POP3', 
 TLS_KEEP = 48  # bytes of the first TLS segment kept in a transcript
 
 
-def segments(path):
-    """Data segments in capture order: (frame, from_client, payload), one copy
-    per sequence number; the client is the side that sent the SYN."""
-    out = subprocess.run(['tshark', '-n', '-r', path, '-Y', 'tcp', '-T', 'fields', '-e', 'frame.number',
+def segments(path, port):
+    """Data segments of the connection with this client port, in capture order:
+    (frame, from_client, payload), one copy per sequence number; the client is
+    the side that sent the SYN."""
+    out = subprocess.run(['tshark', '-n', '-r', path, '-Y', f'tcp.port == {port}', '-T', 'fields',
+                          '-e', 'frame.number',
                           '-e', 'tcp.srcport', '-e', 'tcp.flags.syn', '-e', 'tcp.flags.ack', '-e', 'tcp.seq_raw',
                           '-e', 'tcp.payload'],
                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=True, text=True).stdout
@@ -153,7 +161,9 @@ def main():
     ap.add_argument('--transcripts', action='store_true')
     ap.add_argument('files', nargs='*')
     a = ap.parse_args()
-    files = a.files or sorted(glob.glob(os.path.join(a.pcaps, 'starttls-*.pcap')))
+    files = a.files or sorted(glob.glob(os.path.join(a.pcaps, 'starttls-*.pcap')) +
+                              [os.path.join(a.pcaps, f) for f in INTENT if not f.startswith('starttls-') and
+                               os.path.exists(os.path.join(a.pcaps, f))])
     problems = []
     out = []
     cases = []
@@ -170,7 +180,7 @@ def main():
         r = rs[0]
         if r['expected_verdict'] != verdict:
             problems.append(f'{name}: verdict {r["expected_verdict"]}, intended {verdict}')
-        msgs, started = transcript(segments(path))
+        msgs, started = transcript(segments(path, r['client_port']))
         ch_frame = int(r['first_ch_frame'].split(';')[0])
         if started[True] != ch_frame:
             problems.append(f'{name}: first client TLS segment in frame {started[True]}, '
@@ -181,7 +191,8 @@ def main():
                             f'tshark ServerHello in {first_srv}')
         row = [str(r[c]) for c in expected.COLUMNS] + [proto]
         out.append('\t'.join(row))
-        cases.append((name, proto, first, msgs))
+        if name.startswith('starttls-'):
+            cases.append((name, proto, first, msgs))
     if problems:
         for p in problems:
             print('expected_starttls: ' + p, file=sys.stderr)

@@ -17,6 +17,9 @@ KX_OUT=${KX_OUT:-$REPO/pcaps}
 . "$KX_HERE/lib.sh"
 . "$KX_HERE/targets.sh"
 . "$KX_HERE/ssh.sh"
+. "$KX_HERE/fixes.sh"
+. "$KX_HERE/dtls.sh"
+. "$KX_HERE/tunnels.sh"
 
 [ "$(id -u)" = 0 ] || kx_die "must run as root (network namespaces)"
 mkdir -p "$KX_OUT"

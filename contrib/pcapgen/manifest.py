@@ -44,9 +44,14 @@ CAPTURES = {}
 ORDER = []
 
 
-def cap(name, how, verdicts, checks=(), linktype=ETH, notes=''):
+def cap(name, how, verdicts, checks=(), linktype=ETH, notes='', split=None, frags=None, quic=False):
+    """split: a tshark field whose values tell apart connections tshark would mix
+    (read one value at a time); frags: (IP fragments in the capture, 'in-order'|'reversed');
+    quic: QUIC although not named quic-* (those are read by test_quic's own reader, which
+    does not reassemble IP fragments); its name must then end in -quic.pcap"""
     ORDER.append(name)
-    CAPTURES[name] = dict(how=how, verdicts=verdicts, checks=list(checks), linktype=linktype, notes=notes)
+    CAPTURES[name] = dict(how=how, verdicts=verdicts, checks=list(checks), linktype=linktype, notes=notes,
+                          split=split, frags=frags, quic=quic)
 
 
 N24 = 'Node 24.11.0 (OpenSSL 3.5.4)'
@@ -130,6 +135,25 @@ cap('tls13-incomplete-silent.pcap',
 cap('tls13-dropped-large-ch.pcap',
     f'{N24} client -> {N24} server; nft rule in the server namespace drops IPv4 packets > 1400 bytes (input hook). The capture (client side) holds the full ClientHello but the first segment never reaches the server stack; the client retransmits it (RTO backoff) until its 5 s timeout',
     ['incomplete/end-of-capture'])
+
+cap('merged-time-jumps.pcap',
+    'CONVERTED by contrib/pcapgen/merge_time_jumps.py (merge target): the records of tls13-x25519mlkem768.pcap '
+    'as captured, then those of tls13-client-no-pq.pcap with every timestamp 2190 days (~6 years) later, then '
+    'those of tls13-server-declined.pcap 1460 days (4 years) earlier than captured, byte for byte otherwise: '
+    'between two records the time jumps 6 years forward, later 10 years back, as in captures merged or '
+    're-stamped by other tools (libpcap reads them; the reader must not take such a header for a corrupt one)',
+    ['hybrid', 'classical/client-no-pq', 'classical/server-declined'], [sel('0x11ec', '0x001d', '0x001d')])
+
+cap('tls13-tso-len0.pcap',
+    f'{N24} client -> {N24} server with an 84 KB certificate (4200 subjectAltNames), captured on the SERVER veth '
+    'with its offloads ON (tx, sg, tso, gso), IPv4 BIG TCP (gso_ipv4_max_size 185000, set over netlink by '
+    'gso_ipv4_max.py; kernel 6.18), server route initcwnd 100, client initrwnd 100 and tcp_rmem 1 MB: the '
+    'server\'s first flight (ServerHello ... Finished, ~81 KB, one write) leaves as one TCP segment over 64 KiB, '
+    'whose IPv4 total length the sending kernel sets to 0 (real, not converted: tcpdump prints "bad-len 0"). '
+    'tcpdump kept 65562 of its 72466 bytes (libpcap sizes its buffer for 64 KiB packets on an interface with '
+    'offloads), so the frame is also cut: the ServerHello lies in the captured part, the rest of the flight '
+    'after it is missing. The server\'s TCP checksums are the partial ones of checksum offload',
+    ['hybrid'], [sel('0x11ec'), ks('0x11ec,0x001d')])
 
 
 def reordered(rows):
@@ -239,3 +263,253 @@ cap('quic-chromium-hybrid-synthetic.pcap',
     'accepts the ServerHello (it ACKs it and sends Handshake-level probes under the keys derived from the '
     'hybrid secret, no alert) and is stopped a second later. No QUIC server available here selects a hybrid group',
     ['hybrid'], [sel('0x11ec'), ks('0x11ec,0x001d'), min_segments(2), agree, versions('0x00000001')])
+
+
+# ---- contrib/pcapgen/plaintext.sh: TCP Fast Open, and ServerHellos whose
+# ClientHello is not in the capture ----
+def ch_in_syn(*flags):
+    return field('_ch_in_syn', *flags)
+
+
+CURL = 'Debian curl 7.88.1 (OpenSSL 3.0, classical)'
+cap('tls13-tfo.pcap',
+    f'TCP Fast Open (RFC 7413), client namespace net.ipv4.tcp_fastopen=3, server namespace 0x403 (3 + '
+    f'TFO_SERVER_WO_SOCKOPT1: Node has no TCP_FASTOPEN option, so every listener gets Fast Open). {N24} '
+    f'server, defaults. Five connections: (1) {CURL} `--tcp-fastopen`, no cookie yet: the SYN asks for one '
+    f'and carries no data; (2) curl again: its 517-byte ClientHello in the SYN, acknowledged by the SYN-ACK; '
+    f'(3) {N24} client (hybrid) on a socket opened by tfo_client.py with TCP_FASTOPEN_CONNECT: the first '
+    f'1420 bytes of its ClientHello in the SYN, accepted, the rest in the next segment; then the server '
+    f'namespace\'s tcp_fastopen is set to 0, so the same listener ignores SYN data (its SYN-ACK acknowledges '
+    f'ISN+1 only) and the clients send the bytes again after the handshake: (4) Node hybrid, (5) curl. '
+    f'first_ch_frame is the SYN in (2)-(5); a second copy is not a segment',
+    ['classical/client-no-pq', 'classical/client-no-pq', 'hybrid', 'hybrid', 'classical/client-no-pq'],
+    [sel('0x001d', '0x001d', '0x11ec', '0x11ec', '0x001d'), ch_in_syn(False, True, True, True, True),
+     field('ch_segments', '1', '1', '2', '2', '1')])
+cap('tls13-after-clienthello.pcap',
+    f'CUT by contrib/pcapgen/cut.py (`editcap -r`) from a capture of {N24} client -> {N24} server, both '
+    'defaults (made as tls13-x25519mlkem768.pcap, by plaintext.sh): the capture begins with the frame '
+    'after the last ClientHello segment, as if the sensor came up then. The ServerHello selecting '
+    'X25519MLKEM768 is on the wire, the ClientHello (and the SYN) are not',
+    ['hybrid'], [sel('0x11ec'), field('first_ch_frame', ''), field('ch_segments', '0')])
+cap('tls13-after-clienthello-x25519.pcap',
+    f'CUT the same way from {N24} client, defaults -> {N24} server ecdhCurve X25519:P-256 (made as '
+    'tls13-server-declined.pcap): a ServerHello selecting x25519 without its ClientHello. That the client '
+    'offered X25519MLKEM768 (the server declined it) is not in the capture: classical, reason offer-unseen',
+    ['classical/offer-unseen'], [sel('0x001d'), field('first_ch_frame', ''), field('ch_segments', '0')])
+# ---- QUIC Retry and Version Negotiation (issue 16): the python reader in
+# expected.py follows the first Retry whose integrity tag verifies, as a
+# client does, and a new attempt after Version Negotiation ----
+def retries(n):
+    def c(rows):
+        for r in rows:
+            if r['_retries'] != n:
+                return f'{r["_retries"]} Retry packet(s), want {n}'
+    return c
+
+
+GTLS = 'Debian ngtcp2 0.12.1 gtlsclient (GnuTLS 3.7)'
+cap('quic-ngtcp2-retry.pcap',
+    f'QUIC v1 with address validation: {GTLS} -> gtlsserver -V (--validate-addr), which answers the first '
+    'Initial with a Retry (token, new connection ID, integrity tag). The client starts over with the token '
+    'to the Retry\'s Source Connection ID, and both directions\' Initial keys come from that ID',
+    ['classical/client-no-pq'], [sel('0x001d'), ks('0x001d,0x0017'), agree, versions('0x00000001'), retries(1)])
+cap('quic-chromium-ngtcp2-retry.pcap',
+    f'{CHROMIUM} -> gtlsserver -V: Chromium\'s ClientHello spans two Initial datagrams and the server answers '
+    'EACH with a Retry (two real Retries, different connection IDs, both tags valid). Chromium follows the '
+    'first and ignores the second (RFC 9000 17.2.5.2); its ClientHello is sent again after the Retry with '
+    'other CRYPTO frame boundaries (first copies count for ch_segments and first_ch_frame)',
+    ['classical/server-declined'], [sel('0x001d'), ks('0x11ec,0x001d'), min_segments(2), agree,
+                                    versions('0x00000001'), retries(2)])
+cap('quic-ngtcp2-retry-v2draft.pcap',
+    f'Retry then compatible version negotiation: {GTLS} -v v1 --other-versions v2draft,v1 -> gtlsserver -V '
+    '--preferred-versions v2draft,v1. v1 Initial, v1 Retry, v1 Initial to the Retry\'s SCID, then the server '
+    'switches to the v2 draft (0x709a50c4) with keys from that SCID. tshark 4.0 reads only the v1 ClientHello',
+    ['classical/client-no-pq'], [sel('0x001d'), ks('0x001d,0x0017'), agree,
+                                 versions('0x00000001', '0x709a50c4'), retries(1)])
+cap('quic-ngtcp2-v2draft-retry.pcap',
+    f'{GTLS} -v v2draft -> gtlsserver -V: everything in the v2 draft (0x709a50c4), the Retry with its packet '
+    'type bits and integrity tag key. tshark 4.0 reads none of it; the values come from the python reader',
+    ['classical/client-no-pq'], [sel('0x001d'), ks('0x001d,0x0017'), agree, versions('0x709a50c4'), retries(1)])
+cap('quic-ngtcp2-vn-converted.pcap',
+    'CONVERTED by contrib/pcapgen/quic_retry_to_vn.py from quic-ngtcp2-retry.pcap: the Retry datagram replaced '
+    'by a Version Negotiation packet (DCID/SCID of the client\'s first Initial swapped, one version, 0x709a50c4; '
+    'IPv4/UDP lengths and checksums recomputed), the rest byte for byte. The client\'s next Initial goes to a '
+    'new DCID with keys from it, as after Version Negotiation (a real client would not go on in v1 after this '
+    'list). No stack here restarts after Version Negotiation: gtlsclient 0.12 gives up (tried with -v 0x1a2a3a4a)',
+    ['classical/client-no-pq'], [sel('0x001d'), ks('0x001d,0x0017'), agree, versions('0x00000000', '0x00000001'),
+                                 retries(0)])
+# ---- DTLS: expected.py reassembles the handshake fragments itself and checks
+# every hello tshark's DTLS dissector reads against that ----
+def hvr(*counts):
+    """HelloVerifyRequests per handshake (the cookie exchange)"""
+    def c(rows):
+        got = [r['_hvr'] for r in rows]
+        if got != list(counts):
+            return f'HelloVerifyRequests {got} != {list(counts)}'
+    return c
+
+
+def retransmitted(rows):
+    r = rows[0]
+    ch1, sh = r['_chs'][0], r['_sh']
+    if len(ch1['copies']) < 2:
+        return f'first ClientHello in {ch1["copies"]}, want a retransmission'
+    cert = [m for m in r['_server_msgs'] if m['type'] == 11]
+    if not cert or min(cert[0]['copies']) >= sh['first']:
+        return 'no Certificate piece before the first ServerHello copy (first flight not cut)'
+    if len(cert[0]['copies']) <= len(cert[0]['frames']):
+        return 'Certificate pieces never repeated (no retransmitted flight)'
+
+
+OPENSSL30 = 'Debian openssl 3.0'
+GNUTLS37 = 'Debian GnuTLS 3.7'
+cap('dtls12-openssl.pcap',
+    f'{OPENSSL30} s_client -dtls1_2 -> s_server -dtls1_2 (contrib/pcapgen/dtls.sh). s_server always does the '
+    'cookie exchange: ClientHello, HelloVerifyRequest, ClientHello with the cookie (message_seq 1), then '
+    'ServerHello (message_seq 1); the server cannot query the path MTU of its unconnected socket and '
+    'fragments its flight into ~256-byte datagrams (Certificate and ServerKeyExchange in pieces)',
+    ['classical/tls12'], [sel('0x001d'), field('version', '0xfefd'), field('hrr', '0'), hvr(1),
+                          field('ch_segments', '1;1'), agree])
+cap('dtls12-openssl-fragmented.pcap',
+    f'{OPENSSL30} s_client -dtls1_2 -mtu 256 (OpenSSL\'s minimum) with a long ALPN list and '
+    '-groups P-521:P-384:P-256:X25519 -> s_server -dtls1_2 -mtu 500 with an RSA-2048 certificate: both '
+    'ClientHellos (before and after the cookie) in two fragments / datagrams each, the Certificate in pieces',
+    ['classical/tls12'], [sel('0x0019'), min_segments(2, 0), min_segments(2, 1), hvr(1), agree])
+cap('dtls12-openssl-resumption.pcap',
+    f'{OPENSSL30} s_client -dtls1_2 -groups P-256 -sess_out, then -sess_in with the saved session -> one '
+    's_server -dtls1_2 -naccept 2: a full handshake (secp256r1) and an abbreviated one (ServerHello, '
+    'ChangeCipherSpec, Finished: session ticket resumption)',
+    ['classical/tls12', 'resumed/tls12'], [sel('0x0017', ''), hvr(1, 1), agree])
+cap('dtls12-openssl-retransmit.pcap',
+    f'{OPENSSL30} s_client -dtls1_2 -> s_server -dtls1_2 through a router namespace (kxd-m, client and '
+    'server on two /28s) whose nft forward chain drops the first HelloVerifyRequest and the first datagram '
+    'of the server flight (ServerHello + start of the Certificate) before the client veth where the capture '
+    'runs: the client retransmits its first ClientHello after 1 s; the rest of the first flight arrives '
+    'without its ServerHello, and the server retransmits the whole flight, fragmented differently (tshark '
+    'reports "New fragment overlaps old data"); the client also repeats its second ClientHello',
+    ['classical/tls12'], [sel('0x001d'), hvr(1), field('ch_segments', '1;1'), retransmitted, agree])
+cap('dtls12-gnutls.pcap',
+    f'{GNUTLS37} gnutls-cli --udp -> gnutls-serv --udp (cookie exchange; the server picks secp256r1 from the '
+    'client\'s list, unfragmented flight of five datagrams)',
+    ['classical/tls12'], [sel('0x0017'), hvr(1), agree])
+cap('dtls12-gnutls-nocookie.pcap',
+    f'{OPENSSL30} s_client -dtls1_2 -> {GNUTLS37} gnutls-serv --udp --nocookie: no cookie exchange, one ClientHello',
+    ['classical/tls12'], [sel('0x001d'), hvr(0), field('ch_segments', '1'), agree])
+cap('dtls10-openssl.pcap',
+    f'{OPENSSL30} s_client -dtls1 -> s_server -dtls1, both -cipher DEFAULT@SECLEVEL=0 (DTLS 1.0, RFC 4347: '
+    'version 0xfeff, ECDHE-ECDSA-AES256-SHA)',
+    ['classical/tls12'], [sel('0x001d'), field('version', '0xfeff'), hvr(1), agree])
+cap('dtls13-hybrid-synthetic.pcap',
+    'HAND-BUILT from RFC 9147 by contrib/pcapgen/dtls13_craft.py (no DTLS 1.3 stack on Debian 12): a '
+    'ClientHello (supported_versions 0xfefc, 0xfefd; groups X25519MLKEM768, x25519, secp256r1; shares '
+    'X25519MLKEM768 (1216 bytes) and x25519, record version 0xfeff) in two fragments / datagrams; a '
+    'ServerHello selecting X25519MLKEM768 (1120-byte share) followed in the same datagram by a DTLS 1.3 '
+    'unified-header record (epoch 2); the client\'s unified-header records (one without a length). Key '
+    'shares and ciphertext are pseudo-random bytes of the right sizes',
+    ['hybrid'], [sel('0x11ec'), ks('0x11ec,0x001d'), field('version', '0xfefc'), min_segments(2), agree])
+cap('dtls13-hrr-synthetic.pcap',
+    'HAND-BUILT from RFC 9147 by dtls13_craft.py: ClientHello offering x25519 and X25519MLKEM768 with an '
+    'x25519 share only; HelloRetryRequest (message_seq 0) selecting X25519MLKEM768 with a cookie; the second '
+    'ClientHello (message_seq 1, same random, the cookie echoed, a 1216-byte X25519MLKEM768 share) in two '
+    'fragments; ServerHello (message_seq 1) selecting X25519MLKEM768',
+    ['hybrid'], [sel('0x11ec'), ks('0x001d;0x11ec'), field('hrr', '1'), field('hrr_group', '0x11ec'),
+                 field('ch_segments', '1;2'), agree])
+
+
+# ---- tunnels and IP fragments (contrib/pcapgen/tunnels.sh); the tunnel
+# label each handshake must carry goes to expected-tunnel.tsv ----
+def tunnels(*labels):
+    def c(rows):
+        got = [r.get('tunnel', '') for r in rows]
+        if got != list(labels):
+            return f'tunnels {got} != {list(labels)}'
+    return c
+
+
+def same_tuple(rows):
+    if len({(r['client_ip'], r['client_port'], r['server_ip'], r['server_port']) for r in rows}) != 1:
+        return 'the tenants do not share addresses and ports'
+
+
+UNDER = 'underlay 198.18.1.1 -> 198.18.1.2 (veth, MTU 1500), captured on the client side of it'
+ENCAP = ('contrib/pcapgen/tunnel_encap.py on a TUN/TAP device in each namespace (this kernel has no driver for it); '
+         'the kernel builds the outer IP headers')
+cap('tunnel-vxlan-2tenants.pcap',
+    f'Kernel VXLAN (ip link add ... type vxlan dstport 4789), {UNDER}. Two tenants, VNI 42 and VNI 43, each in '
+    f'namespaces of their own with the SAME inner addresses (198.18.0.10 -> 198.18.0.20) and ports (client port 40443 '
+    f'bound by --local-port); {N24} client -> {N24} server in each, both ClientHellos sent at the same moment, so the '
+    f'two connections interleave. tshark mixes them (its TCP conversations ignore the VNI): expected.py reads each VNI '
+    f'from a capture of its own packets',
+    ['hybrid', 'hybrid'], [sel('0x11ec', '0x11ec'), tunnels('vxlan:42', 'vxlan:43'), same_tuple,
+                           field('sni', 'tenant42.kx.test', 'tenant43.kx.test')], split='vxlan.vni')
+cap('tunnel-geneve.pcap',
+    f'GENEVE (UDP 6081, VNI 7, one option TLV class 0xff01 type 1, Ethernet inside) by {ENCAP} (UDP socket: outer '
+    f'IP/UDP by the kernel); {N24} client -> {N24} server, {UNDER}',
+    ['hybrid'], [sel('0x11ec'), tunnels('geneve:7')])
+cap('tunnel-gre-key-seq.pcap',
+    f'GRE with checksum, key 5 and sequence numbers (RFC 2784/2890), IPv4 inside, by {ENCAP} (raw IP socket, '
+    f'protocol 47); {N24} client -> {N24} server, {UNDER}',
+    ['hybrid'], [sel('0x11ec'), tunnels('gre:key=5')])
+cap('tunnel-gretap.pcap',
+    f'GRE protocol 0x6558 (transparent Ethernet bridging, "gretap"), no options, by {ENCAP}; {N24} client -> {N24} '
+    f'server, {UNDER}',
+    ['hybrid'], [sel('0x11ec'), tunnels('gretap')])
+cap('tunnel-erspan2.pcap',
+    f'ERSPAN type II (GRE 0x88be with sequence numbers, ERSPAN header version 1, session 7), Ethernet inside, both '
+    f'directions, as a Linux erspan device would carry them, by {ENCAP}; {N24} client -> {N24} server, {UNDER}',
+    ['hybrid'], [sel('0x11ec'), tunnels('erspan:7')])
+cap('tunnel-erspan3.pcap',
+    f'ERSPAN type III (GRE 0x22eb, version 2, session 8, timestamps in 100 ns, hardware id 1, direction bit, the '
+    f'optional platform-specific subheader: platform id 3, port index 1), Ethernet inside, by {ENCAP}; {N24} client '
+    f'-> {N24} server, {UNDER}',
+    ['hybrid'], [sel('0x11ec'), tunnels('erspan:8')])
+cap('tunnel-ipip.pcap', f'IPv4 in IPv4 (protocol 4) by {ENCAP}; {N24} client -> {N24} server, {UNDER}',
+    ['hybrid'], [sel('0x11ec'), tunnels('ipip')])
+cap('tunnel-6in4.pcap',
+    f'IPv6 (fd00:6b78::10 -> ::20) in IPv4 (protocol 41) by {ENCAP}; {N24} client -> {N24} server, {UNDER}',
+    ['hybrid'], [sel('0x11ec'), tunnels('6in4')])
+cap('tunnel-4in6.pcap',
+    f'IPv4 in IPv6 (next header 4; underlay fd00:6b78:1::1 -> ::2) by {ENCAP}; {N24} client -> {N24} server',
+    ['hybrid'], [sel('0x11ec'), tunnels('4in6')])
+cap('tunnel-6in6.pcap',
+    f'IPv6 in IPv6 (next header 41; underlay fd00:6b78:1::1 -> ::2) by {ENCAP}; {N24} client -> {N24} server',
+    ['hybrid'], [sel('0x11ec'), tunnels('6in6')])
+cap('tunnel-mpls.pcap',
+    f'MPLS (ethertype 0x8847), two-label stack: client -> server 100 over 200, server -> client 101 over 201 '
+    f'(labels are per direction), IPv4 inside. Frames built whole (Ethernet too) by contrib/pcapgen/tunnel_encap.py '
+    f'and sent with an AF_PACKET socket on the underlay veth (no outer IP); {N24} client -> {N24} server. The row '
+    f'is named by the label of the packet that opened the flow (the SYN)',
+    ['hybrid'], [sel('0x11ec'), tunnels('mpls:100')])
+cap('tunnel-pppoe.pcap',
+    f'PPPoE session stage (ethertype 0x8864, session 0x1234, PPP protocol 0x0021), IPv4 inside; frames built whole '
+    f'by contrib/pcapgen/tunnel_encap.py on an AF_PACKET socket, no discovery stage (the session is taken as set '
+    f'up); {N24} client -> {N24} server',
+    ['hybrid'], [sel('0x11ec'), tunnels('pppoe:0x1234')])
+cap('frag-ipv4-router.pcap',
+    f'{N24} client (net.ipv4.ip_no_pmtu_disc=1: DF clear) -> router namespace -> 576-MTU link -> {N24} server '
+    f'198.18.3.20 (MTU 576, route advmss 1460, so the client sends 1448-byte segments). The router\'s kernel '
+    f'fragments the first ClientHello segment into 3 fragments, in order. Captured at the server',
+    ['hybrid'], [sel('0x11ec'), field('ch_segments', '2')], frags=(3, 'in-order'))
+cap('frag-ipv4-reordered.pcap',
+    f'as frag-ipv4-router.pcap, with contrib/pcapgen/relay.py (--mangle reverse-frags) between the router and the '
+    f'server: every fragmented datagram\'s fragments are sent last first, so the fragment at offset 0 completes it',
+    ['hybrid'], [sel('0x11ec'), field('ch_segments', '2')], frags=(3, 'reversed'))
+cap('frag-ipv6-quic.pcap',
+    f'QUIC v1 over IPv6 fragments made by the sending kernel: {CHROMIUM} -> contrib/pcapgen/udp_relay6.py in the '
+    f'client namespace (its upstream socket: IPV6_MTU_DISCOVER = IPV6_PMTUDISC_DONT and an 8-byte hop-by-hop '
+    f'header, IPV6_HOPOPTS) -> 1280-MTU veth -> {NGTCP2}. Chromium\'s two 1238-byte Initials become 1286-byte '
+    f'packets: each is sent as 2 fragments, the Fragment header after the hop-by-hop header. The relay does not '
+    f'touch the datagrams\' bytes; the server sees the relay\'s port',
+    ['classical/server-declined'], [sel('0x001d'), ks('0x11ec,0x001d'), min_segments(2), agree,
+                                    versions('0x00000001')], frags=(4, 'in-order'), quic=True)
+cap('frag-vxlan-outer.pcap',
+    f'a tunnel inside fragments: kernel VXLAN (VNI 44) with device MTU 1500 on the 1500-MTU underlay and inner '
+    f'DF clear (ip_no_pmtu_disc=1): full-size inner frames do not fit with the 50 bytes of VXLAN, so the kernel '
+    f'fragments the outer UDP packets; {N24} client -> {N24} server',
+    ['hybrid'], [sel('0x11ec'), tunnels('vxlan:44')], frags=(4, 'in-order'))
+cap('frag-in-gre.pcap',
+    f'fragments inside a tunnel: {N24} client (DF clear) -> router namespace whose GRE tunnel device (key 5, '
+    f'sequence numbers; {ENCAP}) has MTU 576: the router\'s kernel fragments the ClientHello segment to fit and each '
+    f'fragment travels in a GRE packet of its own -> tunnel end and {N24} server 198.18.3.20. Captured on the '
+    f'router\'s underlay interface',
+    ['hybrid'], [sel('0x11ec'), tunnels('gre:key=5')], frags=(3, 'in-order'))

@@ -39,17 +39,28 @@ connection), in capture order of the first ClientHello.
 | file | capture file name in `pcaps/` |
 | client_ip, client_port, server_ip, server_port | from the (first) ClientHello |
 | sni | server_name of the first ClientHello (empty if none or undecodable) |
-| version | negotiated version, hex: `0x0304` (TLS 1.3, from supported_versions of the ServerHello) or `0x0303` (TLS 1.2, legacy_version); empty if no ServerHello |
+| version | negotiated version, hex: `0x0304` (TLS 1.3, from supported_versions of the ServerHello) or `0x0303` (TLS 1.2, legacy_version); DTLS: `0xfefc` (1.3, supported_versions), `0xfefd` (1.2), `0xfeff` (1.0); empty if no ServerHello |
 | offered_groups | supported_groups of the first ClientHello, in wire order, lower-case hex, comma-separated (GREASE values would be included as-is) |
-| key_shares | key_share groups of each ClientHello; ClientHellos separated by `;` (after a HelloRetryRequest there are two) |
+| key_shares | key_share groups of each ClientHello; ClientHellos separated by `;` (after a HelloRetryRequest there are two; after a DTLS HelloVerifyRequest too, the second one echoing the cookie: DTLS 1.2 has no key shares, so `;`) |
 | hrr | 1 if a HelloRetryRequest was sent (ServerHello with the HRR magic random), else 0 |
 | hrr_group | selected_group of the HelloRetryRequest key_share |
 | selected_group | TLS 1.3: key_share group of the real ServerHello; TLS 1.2: named curve of the ServerKeyExchange; empty for TLS 1.2 static RSA, PSK-only (psk_ke) resumption, TLS 1.2 abbreviated handshakes and incomplete handshakes |
 | cipher_suite | cipher suite of the ServerHello (hex) |
-| ch_segments | number of distinct TCP segments (distinct sequence numbers; retransmissions and duplicates not counted) carrying each ClientHello, `;`-separated per ClientHello; `0` if no ClientHello could be reassembled |
-| first_ch_frame | frame number (1-based, capture order) of the segment carrying the first byte of each ClientHello record (earliest copy), `;`-separated per ClientHello. With reordering this is *not* the first ClientHello frame in capture order |
+| ch_segments | number of distinct TCP segments (distinct sequence numbers; retransmissions and duplicates not counted) carrying each ClientHello, `;`-separated per ClientHello; `0` if no ClientHello could be reassembled. QUIC and DTLS: the datagrams that brought new bytes of it |
+| first_ch_frame | frame number (1-based, capture order) of the segment carrying the first byte of each ClientHello record (earliest copy), `;`-separated per ClientHello. With reordering this is *not* the first ClientHello frame in capture order. DTLS: the datagram with the fragment at offset 0 |
 | sh_frame | frame carrying the first byte of the (non-HRR) ServerHello record |
-| expected_verdict | `hybrid` (selected 0x11eb/0x11ec/0x11ed), `pq` (0x0200-0x0202), `hybrid-draft` (0x6399/0x639a), `classical/client-no-pq` (classical group, client offered no PQ group), `classical/server-declined` (classical group although the client offered a PQ/hybrid group in supported_groups), `classical/tls12`, `resumed` (TLS 1.3 PSK without key_share, or TLS 1.2 abbreviated handshake), `incomplete` (no ServerHello) |
+| expected_verdict | `hybrid` (selected 0x11eb/0x11ec/0x11ed), `pq` (0x0200-0x0202), `hybrid-draft` (0x6399/0x639a), `classical/client-no-pq` (classical group, client offered no PQ group), `classical/server-declined` (classical group although the client offered a PQ/hybrid group in supported_groups), `classical/offer-unseen` (classical group, the ClientHello is not in the capture), `classical/tls12`, `resumed` (TLS 1.3 PSK without key_share, or TLS 1.2 abbreviated handshake), `incomplete` (no ServerHello) |
+
+A ServerHello whose ClientHello is not in the capture (the capture began
+after it: `tls13-after-clienthello*.pcap`) has a line too: client and server
+from the ServerHello (its receiver is the client), `sni`, `offered_groups`
+and `key_shares` empty, `ch_segments` 0, `first_ch_frame` empty, and
+`selected_group`, `version`, `cipher_suite`, `sh_frame` from the ServerHello;
+the verdict is that of the selected group, except that a classical group is
+`classical/offer-unseen` (whether the client offered a PQ group is unknown).
+With TCP Fast Open (`tls13-tfo.pcap`) the ClientHello's first segment is the
+SYN that carried it; when the server ignored the SYN's data, the client's
+second copy of those bytes is not counted in `ch_segments`.
 
 Notes on the verdicts: a TLS 1.3 resumption in `psk_dhe_ke` mode still carries
 a key share in both hellos, so its verdict is the verdict of that group (see
@@ -157,8 +168,78 @@ def write(pdir, files, rows, info):
         vc = Counter(r['expected_verdict'] for r in mixed)
         out.append('\nTotals: ' + ', '.join(f'{v}: {n}' for v, n in vc.most_common()) + '.\n')
 
+    out.append(sessions_section(pdir))
     notes_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'pcaps-notes.md')
     if os.path.exists(notes_path):
         out.append(open(notes_path).read())
     with open(os.path.join(pdir, 'README.md'), 'w') as fh:
         fh.write('\n'.join(out) + '\n')
+
+
+# ---- expected-sessions.tsv (contrib/pcapgen/expected_sessions.py) ----
+SESSIONS_BEGIN = '<!-- sessions: generated by expected_sessions.py / expected.py -->'
+SESSIONS_END = '<!-- /sessions -->'
+SESSIONS_HEAD = """## Connections without a handshake row: `expected-sessions.tsv`
+
+Tab-separated, first line is the header, one line per TCP or UDP connection
+that has **no** row in `expected.tsv`, `expected-ssh.tsv` or
+`expected-starttls.tsv`, in file-name order, then in capture order of the
+connection's first packet. Written by `contrib/pcapgen/expected_sessions.py`
+from every capture in `pcaps/`: tshark lists each connection's packets, a
+small reader there looks at the protocol's first messages, and the result
+must equal what the generator (`contrib/pcapgen/plaintext.sh`) meant, or
+the script fails; so must a connection it cannot place.
+
+| column | meaning |
+| --- | --- |
+| file | capture file name in `pcaps/` |
+| client_ip, client_port, server_ip, server_port | the client is the SYN sender; without a SYN (a connection picked up later) the side with the higher port |
+| transport | `tcp` or `udp` |
+| verdict | `plaintext` (the session runs in cleartext) or `unknown` (encrypted, but its handshake is not in the capture) |
+| reason | `no-tls`: a protocol without an in-band upgrade, no TLS (HTTP, Redis); `starttls-not-offered`: a protocol that can upgrade in-band (SMTP, IMAP, POP3, FTP, LDAP, XMPP, PostgreSQL, MySQL) whose client never asked (psql `sslmode=disable`, `mariadb --skip-ssl`, SMTP without STARTTLS); `starttls-refused`: the client asked, the server refused (SMTP 454); `ssl-refused`: PostgreSQL answered the SSLRequest with `N`, or a MySQL/MariaDB greeting without the CLIENT_SSL capability; `handshake-unseen` (verdict `unknown`): the first payload is a TLS application-data record (type 23) or QUIC short-header packets |
+| app | the application, lower case: `postgresql`, `mysql`, `redis`, `http`, `smtp`, `tls`, `quic` |
+| first_frame | 1-based frame number of the connection's first packet (the SYN when there is one) |
+
+Captures made for it (`contrib/pcapgen/plaintext.sh`, namespaces `kxc-c` /
+`kxc-s`, client 198.18.0.10, servers 198.18.0.20 and .21, veth MTU 1500,
+offloads off, `tcpdump -n` on the client veth unless marked CUT):
+"""
+
+
+def sessions_section(pdir):
+    import expected_sessions
+    path = os.path.join(pdir, 'expected-sessions.tsv')
+    if not os.path.exists(path):
+        return SESSIONS_BEGIN + '\n' + SESSIONS_END + '\n'  # filled in by expected_sessions.py
+    with open(path) as f:
+        lines = [line.rstrip('\n').split('\t') for line in f if line.strip()]
+    cols, rows = lines[0], [dict(zip(lines[0], r)) for r in lines[1:]]
+    out = [SESSIONS_BEGIN, SESSIONS_HEAD]
+    out.append('| file | size | how it was made |')
+    out.append('| --- | --- | --- |')
+    for f, (how, _) in expected_sessions.INTENT.items():
+        p = os.path.join(pdir, f)
+        size = f'{os.path.getsize(p)} B' if os.path.exists(p) else '-'
+        out.append(f'| `{f}` | {size} | {cell(how)} |')
+    out.append('')
+    out.append('| ' + ' | '.join(cols) + ' |')
+    out.append('| ' + ' | '.join('---' for _ in cols) + ' |')
+    for r in rows:
+        out.append('| ' + ' | '.join(cell(r[c]) for c in cols) + ' |')
+    out.append('')
+    out.append(SESSIONS_END)
+    return '\n'.join(out) + '\n'
+
+
+def refresh_sessions(pdir):
+    """Replace the sessions section of an existing README.md."""
+    path = os.path.join(pdir, 'README.md')
+    if not os.path.exists(path):
+        return
+    text = open(path).read()
+    i, j = text.find(SESSIONS_BEGIN), text.find(SESSIONS_END)
+    if i < 0 or j < 0:
+        return  # written without one: expected.py adds it
+    text = text[:i] + sessions_section(pdir) + text[j + len(SESSIONS_END) + 1:]
+    with open(path, 'w') as fh:
+        fh.write(text)

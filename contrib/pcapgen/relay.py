@@ -7,7 +7,7 @@ middle namespace), optionally mangles the TCP data segments going a->b
 interface with 802.1Q / 802.1ad tags inserted.
 
   relay.py --a vm0 --b vm1 [--span vm2 --tags 0x8100:100[,0x8100:20]]
-           [--mangle reorder-dup-loss|drop-first-seg] [--ready FILE] [--log FILE]
+           [--mangle reorder-dup-loss|drop-first-seg|reverse-frags] [--ready FILE] [--log FILE]
 
 mangle modes (applied to the first TCP connection's client data only):
   reorder-dup-loss  client segments s1,s2,s3 of the ClientHello: s1 is held,
@@ -16,6 +16,8 @@ mangle modes (applied to the first TCP connection's client data only):
                     (duplicate).  The retransmitted s2 passes.
   drop-first-seg    every copy of the first client data segment is dropped, so
                     the server never sees the start of the ClientHello.
+  reverse-frags     IPv4 fragments (any flow, a->b) are held until their
+                    datagram's last fragment and then sent last first.
 """
 import argparse
 import select
@@ -68,9 +70,27 @@ class Mangler:
         self.order = []       # distinct seqs in first-seen order
         self.held = None
         self.done = False
+        self.frags = {}       # reverse-frags: (addresses, id, protocol) -> frames
+
+    def reverse_frags(self, fr):
+        if struct.unpack('!H', fr[12:14])[0] != 0x0800:
+            return [fr]
+        flags = struct.unpack('!H', fr[20:22])[0]
+        if not flags & 0x3fff:
+            return [fr]
+        key = (fr[26:34], fr[18:20], fr[23])
+        held = self.frags.setdefault(key, [])
+        held.append(fr)
+        if flags & 0x2000:
+            return []
+        del self.frags[key]
+        self.log(f'datagram id {struct.unpack("!H", key[1])[0]:#06x}: {len(held)} fragments sent in reverse')
+        return held[::-1]
 
     def __call__(self, fr):
         """returns the list of frames to emit for this a->b frame"""
+        if self.mode == 'reverse-frags':
+            return self.reverse_frags(fr)
         if not self.mode or self.done:
             return [fr]
         ti = tcp_info(fr)

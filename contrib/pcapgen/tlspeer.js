@@ -10,8 +10,14 @@
 //        [--connected FILE --go FILE]   (TCP connect, then wait for FILE before TLS)
 //        [--fd N]                       (use an already connected socket fd)
 //        [--timeout MS] [--parallel K]  (K clients at once, SNI may contain %d)
+//        [--requests N --request-gap MS] (N requests on one connection, needs a
+//                                         --keep server)
+//        [--secured FILE --go-data FILE] (after the handshake, write FILE and
+//                                         wait for --go-data before the requests)
+//        [--local-port N]               (bind the client socket to this port)
 //
-// The server answers every request with a short fixed response and closes.
+// The server answers every request with a short fixed response and closes;
+// with --keep it answers each request and closes when the client does.
 // Everything is logged as one JSON line per connection on stdout.
 const tls = require('tls');
 const net = require('net');
@@ -63,10 +69,17 @@ if (role === 'server') {
     let buf = '';
     s.on('data', (d) => {
       buf += d.toString();
-      if (buf.includes('\n')) {
+      if (opt.keep) {
+        let i;
+        while ((i = buf.indexOf('\r\n\r\n')) >= 0) {
+          buf = buf.slice(i + 4);
+          s.write('HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\nhello from kexwatch\n');
+        }
+      } else if (buf.includes('\n')) {
         s.end('HTTP/1.0 200 OK\r\nContent-Length: 20\r\n\r\nhello from kexwatch\n');
       }
     });
+    if (opt.keep) s.on('end', () => s.end());
     s.on('error', (e) => { info.error = e.code || e.message; });
     s.on('close', () => {
       log(info);
@@ -97,24 +110,49 @@ if (role === 'server') {
       let sock = null;
       const start = (rawSocket) => {
         if (rawSocket) o.socket = rawSocket; else { o.host = opt.host; o.port = Number(opt.port); }
+        if (!rawSocket && opt['local-port']) o.localPort = Number(opt['local-port']);
         sock = tls.connect(o, () => {
           info.protocol = sock.getProtocol();
           info.cipher = sock.getCipher().standardName;
           info.group = sock.getEphemeralKeyInfo();
           info.reused = sock.isSessionReused();
           info.local = `${sock.localAddress}:${sock.localPort}`;
-          sock.write('GET / HTTP/1.0\r\nHost: ' + (o.servername || 'x') + '\r\n\r\n');
+          if (!opt.requests) {
+            sock.write('GET / HTTP/1.0\r\nHost: ' + (o.servername || 'x') + '\r\n\r\n');
+            return;
+          }
+          (async () => {
+            if (opt.secured) fs.writeFileSync(opt.secured, 'secured\n');
+            if (opt['go-data']) await waitFile(opt['go-data']);
+            sendNext();
+          })();
         });
         sock.on('session', (s) => { gotSession = s; });
         let body = '';
-        sock.on('data', (d) => { body += d; });
+        // --requests: one request at a time on the connection, the next one
+        // --request-gap ms after each answer; the client closes after the last.
+        let sent = 0;
+        const sendNext = () => {
+          sent++;
+          sock.write(`GET /${sent} HTTP/1.1\r\nHost: ${o.servername || 'x'}\r\n\r\n`);
+        };
+        sock.on('data', (d) => {
+          body += d;
+          if (!opt.requests) return;
+          const answers = body.split('hello from kexwatch\n').length - 1;
+          if (answers < sent) return;
+          if (sent >= Number(opt.requests)) sock.end();
+          else setTimeout(sendNext, opt['request-gap'] ? Number(opt['request-gap']) : 200);
+        });
         sock.on('error', (e) => { info.error = e.code || e.message; });
         sock.on('close', () => { info.bytes = body.length; finish(); });
       };
       if (opt.fd !== undefined) {
         start(new net.Socket({ fd: Number(opt.fd), readable: true, writable: true }));
       } else if (opt.go) {
-        const raw = net.connect({ host: opt.host, port: Number(opt.port) }, async () => {
+        const co = { host: opt.host, port: Number(opt.port) };
+        if (opt['local-port']) co.localPort = Number(opt['local-port']);
+        const raw = net.connect(co, async () => {
           if (opt.connected) fs.writeFileSync(opt.connected, 'connected\n');
           await waitFile(opt.go);
           start(raw);

@@ -17,14 +17,30 @@
 	X(skip_link_short,      "skipped: link header truncated")                   \
 	X(skip_link_unsupported,"skipped: unsupported link type")                   \
 	X(skip_vlan_depth,      "skipped: more stacked VLAN tags than supported")   \
+	X(skip_tunnel_short,    "skipped: tunnel header truncated")                 \
+	X(skip_tunnel_malformed,"skipped: tunnel header malformed")                 \
+	X(skip_tunnel_depth,    "skipped: tunnels nested deeper than supported (or too many MPLS labels)") \
+	X(pkt_tunneled,         "packets decapsulated from a tunnel (the outermost counted)") \
 	X(skip_ip_short,        "skipped: IP header truncated")                     \
 	X(skip_ip_malformed,    "skipped: IP header malformed")                     \
-	X(skip_ip_fragment,     "skipped: non-first IP fragment")                   \
+	X(ip_len_zero,          "IPv4 packets with total length 0 (TSO): captured length used") \
+	X(skip_ip_fragment,     "skipped: IP fragments not reassembled (cut by the snap length, or --defrag-memcap 0)") \
+	X(defrag_fragments,     "IP fragments given to reassembly")                 \
+	X(defrag_reassembled,   "IP datagrams reassembled from fragments")          \
+	X(defrag_incomplete,    "fragmented datagrams never completed (timed out or left at the end)") \
+	X(defrag_memcap_drops,  "fragmented datagrams dropped to stay within --defrag-memcap or --defrag-max-datagrams, or with too many holes") \
+	X(defrag_too_big,       "fragments reaching past 65535 bytes (datagram dropped)") \
+	X(defrag_malformed,     "fragments malformed: not a multiple of 8 bytes, conflicting ends, header too long (dropped)") \
+	X(defrag_duplicates,    "fragments whose bytes were all held already, unchanged (ignored)") \
+	X(defrag_overlaps,      "IPv4 fragments overlapping held bytes (first copy kept)") \
+	X(defrag_overlap_conflicts, "IPv4 fragments overlapping held bytes with different bytes (first copy kept)") \
+	X(defrag_ip6_overlaps,  "IPv6 datagrams dropped for overlapping fragments (RFC 5722)") \
 	X(skip_ip6_ext,         "skipped: IPv6 extension header chain malformed")   \
 	X(skip_tcp_short,       "skipped: TCP header truncated")                    \
 	X(skip_tcp_malformed,   "skipped: TCP header malformed")                    \
 	X(payload_truncated,    "TCP payload cut by the snap length (not reassembled)") \
 	X(capture_records_corrupt, "capture file records corrupt (resynchronised or stopped)") \
+	X(capture_corrupt_bytes,  "capture file bytes skipped after corrupt record headers") \
 	X(capture_truncated,    "capture files ending mid-record")                  \
 	X(capture_received,     "live: packets the kernel passed to the capture")   \
 	X(capture_dropped,      "live: packets dropped by the kernel (buffer full)") \
@@ -46,6 +62,15 @@
 	X(tls_records,          "TLS records parsed")                               \
 	X(quic_initials,        "QUIC Initial packets decrypted")                   \
 	X(quic_undecryptable,   "QUIC datagrams that did not open or parse")        \
+	X(quic_retry_followed,  "QUIC Retry packets followed (Initial keys re-derived)") \
+	X(quic_retry_ignored,   "QUIC Retry packets ignored (a later one, unverified or without token)") \
+	X(dtls_records,         "DTLS records parsed")                              \
+	X(dtls_encrypted,       "DTLS records skipped as encrypted (later epoch, DTLS 1.3 unified header, connection ID)") \
+	X(dtls_retransmits,     "DTLS handshake fragments already seen (retransmitted flights, duplicates)") \
+	X(dtls_fragments_dropped, "DTLS handshake fragments dropped (too far ahead, too many pieces or messages)") \
+	X(dtls_conflicts,       "DTLS handshake fragments contradicting bytes or lengths seen first (first copy kept)") \
+	X(dtls_invalid,         "DTLS records or fragments with impossible lengths (rest of the datagram or record discarded)") \
+	X(dtls_hello_verify,    "DTLS HelloVerifyRequest cookie exchanges")        \
 	X(tls_malformed,        "TLS handshakes with malformed bytes")              \
 	X(tls_hello_too_big,    "handshake messages larger than the cap")           \
 	X(tls_orphan_server,    "ServerHellos without a ClientHello (row: offer unseen)") \
@@ -57,6 +82,7 @@
 	X(flow_no_payload,      "flows ended: no payload (SYN only, ACKs, scans)")  \
 	X(flow_plain_off,       "flows ended: cleartext, not recorded (--plaintext)") \
 	X(flow_unrecognised,    "flows ended: payload neither a handshake nor a known session") \
+	X(ssh_pre_banner_lines, "SSH: lines before a version line, skipped (RFC 4253 4.2)") \
 	X(hs_total,             "handshakes recorded")                              \
 	X(hs_hybrid,            "handshakes: hybrid")                               \
 	X(hs_pq,                "handshakes: pq")                                   \

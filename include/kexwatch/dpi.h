@@ -54,9 +54,10 @@ void kx_dpi_label(struct kx_dpi *d, void *flow, char *buf, size_t len);
 /* Frees what nDPI allocated inside the flow state and zeroes it for reuse. */
 void kx_dpi_flow_reset(void *flow);
 
-enum kx_dpi_proto { KX_DPI_TLS = 0, KX_DPI_QUIC, KX_DPI_SSH, KX_DPI_PROTO_MAX };
+enum kx_dpi_proto { KX_DPI_TLS = 0, KX_DPI_QUIC, KX_DPI_SSH, KX_DPI_DTLS, KX_DPI_PROTO_MAX };
 
-/* Label for a handshake kexwatch parsed itself: "TLS" or "TLS.<app>". */
+/* Label for a handshake kexwatch parsed itself: "TLS" or "TLS.<app>" (QUIC,
+ * SSH, DTLS alike). */
 void kx_dpi_label_by_name(struct kx_dpi *d, enum kx_dpi_proto proto, const char *sni,
 			  const uint8_t *server_ip, int ip_version, char *buf, size_t len);
 

@@ -1,4 +1,4 @@
-/* engine.h: the per-packet pipeline. decode -> flow -> reassembly -> TLS ->
+/* engine.h: the per-packet pipeline. decode -> defrag -> flow -> reassembly -> TLS ->
  * classify -> emit. Owns the flow table, the handshake contexts, the buffer
  * pool and the nDPI state; everything is bounded by the options below.
  */
@@ -25,6 +25,9 @@ struct kx_engine_opts {
 				    * otherwise rows leave with hs.ndpi_pending set
 				    * and the sink labels them by name */
 	bool no_fastpath;          /* copy every byte, parse nothing in place (reference runs) */
+	size_t defrag_memcap;      /* IP fragment bytes held, bytes; 0: no reassembly */
+	uint32_t defrag_max_datagrams; /* fragmented datagrams reassembled at once */
+	uint32_t defrag_timeout_s; /* a datagram not whole this long after its first fragment is dropped */
 	uint8_t plaintext;         /* enum kx_plaintext_mode: which cleartext sessions are recorded */
 };
 
@@ -39,6 +42,9 @@ enum kx_plaintext_mode { KX_PLAINTEXT_ALL = 0, KX_PLAINTEXT_TCP, KX_PLAINTEXT_NO
 #define KX_DEFAULT_MAX_MSG_BYTES (128u * 1024)
 #define KX_DEFAULT_MEMCAP ((size_t)64 * 1024 * 1024)
 #define KX_DEFAULT_IDLE_TIMEOUT_S 60u
+#define KX_DEFAULT_DEFRAG_MEMCAP ((size_t)4 * 1024 * 1024)
+#define KX_DEFAULT_DEFRAG_DATAGRAMS 1024u
+#define KX_DEFAULT_DEFRAG_TIMEOUT_S 30u /* as Linux (ipfrag_time); RFC 8200 says 60 */
 
 void kx_engine_opts_default(struct kx_engine_opts *o);
 

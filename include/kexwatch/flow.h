@@ -19,12 +19,20 @@
 #define KX_NONE UINT32_MAX
 
 /* Canonical key: endpoint "a" is the lower (address, port) of the two, so both
- * directions of a connection find the same entry. */
+ * directions of a connection find the same entry. The outermost tunnel and
+ * its id keep tenants with the same inner addresses apart (two VXLAN VNIs);
+ * its kind has a word of its own because a GRE key uses all 32 bits of the
+ * id (kx_pkt lays the two out alike: one copy). MPLS is the exception:
+ * labels are chosen per direction by the next hop (RFC 3031 section 3.4),
+ * so its id stays out of the key (0) and only the flow remembers it
+ * (tunnel_tag). */
 struct kx_flow_key {
 	uint8_t a[16], b[16];
 	uint16_t pa, pb;
 	uint16_t vlan;
 	uint8_t ip_version, proto;
+	uint32_t tunnel_id;
+	uint32_t tunnel;    /* enum kx_tunnel; a word, so no padding needs zeroing */
 };
 
 enum kx_flow_state {
@@ -41,6 +49,8 @@ struct kx_flow {
 	uint8_t client;     /* 0: "a" is the client, 1: "b", 2: not known yet */
 	uint8_t syn_mask;   /* bit d: SYN seen from side d */
 	uint8_t fin_mask;   /* bit d: FIN seen from side d */
+	uint32_t tunnel_tag; /* tunnel id of the packet that opened the flow: with
+			      * key.tunnel, the row's label (kx_tunnel_label) */
 	uint64_t first_us, last_us;
 	uint32_t hnext;     /* next slot in the bucket chain */
 	uint32_t lru_prev, lru_next;

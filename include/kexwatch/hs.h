@@ -105,7 +105,7 @@ struct kx_hs {
 	uint16_t vlan;          /* outermost VLAN id, 0 when untagged */
 	char tunnel[32];        /* outermost tunnel, e.g. vxlan:42; "" when none */
 	uint8_t transport;      /* IPPROTO_TCP or IPPROTO_UDP */
-	char protocol[12];      /* "tls", "quic", "ssh" */
+	char protocol[12];      /* "tls", "quic", "ssh", "dtls" */
 	char starttls[12];      /* TLS after an in-band upgrade: "smtp", "postgres", ... */
 	char sni[KX_SNI_MAX];
 	char alpn[KX_ALPN_MAX]; /* offered ALPN ids joined by ',' */
@@ -116,7 +116,7 @@ struct kx_hs {
 	bool hrr;
 	uint16_t hrr_group;     /* 0 when the HRR named none */
 	bool have_sh;
-	uint16_t version;       /* negotiated: 0x0304 TLS1.3, 0x0303 TLS1.2, ... */
+	uint16_t version;       /* negotiated: 0x0304 TLS1.3, 0x0303 TLS1.2, 0xfefd DTLS1.2, ... */
 	uint16_t cipher_suite;
 	bool have_group;
 	uint16_t group;         /* selected key-share group / TLS 1.2 ECDHE curve */
@@ -162,8 +162,11 @@ enum kx_tls12_kx {
 const char *kx_verdict_name(enum kx_verdict v);
 const char *kx_reason_name(enum kx_reason r); /* "" for KX_R_NONE */
 const char *kx_tls12_kx_name(enum kx_tls12_kx k);
-/* "TLS1.3", "TLS1.2", ... or "0x7f1c" style for others; buf >= 8 bytes. */
+/* "TLS1.3", "TLS1.2", "DTLS1.2", ... or "0x7f1c" style for others; buf >= 8 bytes. */
 const char *kx_version_name(uint16_t v, char *buf, size_t len);
+/* TLS 1.3 or DTLS 1.3 (or later): the key exchange is in the hellos' key
+ * shares. DTLS versions count down (0xfeff 1.0, 0xfefd 1.2, 0xfefc 1.3). */
+bool kx_version_is_13(uint16_t v);
 
 /* True when some ClientHello offered a hybrid, pq or draft group (in
  * supported_groups or key_share). */

@@ -55,6 +55,10 @@ enum kx_app kx_app_from_payload(bool from_client, const uint8_t *data, uint32_t 
 /* Application by a TCP server port (the well-known ports of the enum). */
 enum kx_app kx_app_from_tcp_port(uint16_t port);
 
+/* True for the protocols that can upgrade to TLS in-band (SMTP, IMAP, POP3,
+ * FTP, LDAP, XMPP, PostgreSQL, MySQL). */
+bool kx_app_can_upgrade(enum kx_app a);
+
 /* The application of a STARTTLS-capable protocol. */
 enum kx_app kx_app_from_starttls(enum kx_starttls_proto p);
 

@@ -143,6 +143,27 @@ enum kx_quic_rc kx_quic_initial_frames(const uint8_t *payload, size_t len,
 				       kx_quic_crypto_fn cb, void *cb_ctx,
 				       unsigned *ret_crypto_frames);
 
+/* A Retry packet (RFC 9000 section 17.2.5): the server's new connection ID
+ * (scid), which the client's next Initials carry as their DCID and from
+ * which both directions' Initial keys are then derived. */
+struct kx_quic_retry {
+	uint32_t version;
+	uint8_t dcid[KX_QUIC_CID_MAX], scid[KX_QUIC_CID_MAX];
+	uint8_t dcid_len, scid_len;
+	uint32_t token_len;
+};
+
+/* Parses the Retry packet that makes up datagram p and checks its Retry
+ * Integrity Tag (RFC 9001 section 5.8; version 2 key and nonce RFC 9369
+ * section 3.3.3; the v2 draft's and draft-29's from their drafts) against
+ * the Destination Connection ID of the client's first Initial. Returns OK
+ * (the tag verifies), DECRYPT_FAILED (it does not: a client discards such
+ * a Retry), MALFORMED (too short for a tag, a connection ID over 20 bytes,
+ * an empty token, which a client must also discard) or NOT_QUIC (not a
+ * Retry of a known version). *ret is filled from OK and DECRYPT_FAILED. */
+enum kx_quic_rc kx_quic_retry(struct kx_quic_ctx *qc, const uint8_t *p, size_t len,
+			      const uint8_t *odcid, size_t odcid_len, struct kx_quic_retry *ret);
+
 /* Cheap check for flow creation: does this UDP payload start with a client's
  * first Initial of a known version? Checks the long header, the version, a
  * Destination Connection ID of 8..20 bytes (RFC 9000 section 7.2), the token

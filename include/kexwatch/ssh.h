@@ -34,9 +34,15 @@
 
 #define KX_SSH_NAME_MAX 64       /* RFC 4251 section 6: names are at most 64 characters */
 #define KX_SSH_LINE_MAX 255      /* RFC 4253 section 4.2: version line incl. CR LF */
-#define KX_SSH_PRE_LINES_MAX 32  /* lines a server may send before its version line */
-#define KX_SSH_PRE_BYTES_MAX 8192 /* bytes up to the end of the version line (OpenSSH's
-				   * SSH_MAX_BANNER_LEN bounds one line the same way) */
+/* Lines before the version line (RFC 4253 section 4.2): OpenSSH's client
+ * takes up to 1024 of them (SSH_MAX_PRE_BANNER_LINES), each up to 8 KiB
+ * (SSH_MAX_BANNER_LEN). kexwatch takes as many lines, each as long, but no
+ * more than 64 KiB in all up to the end of the version line: a notice of a
+ * few KB passes, a peer that never sends a version line costs a bounded
+ * scan and no memory beyond one line. */
+#define KX_SSH_PRE_LINES_MAX 1024
+#define KX_SSH_LINE_BYTES_MAX 8192
+#define KX_SSH_PRE_BYTES_MAX 65536
 #define KX_SSH_MAX_PACKET 35000  /* default assembly cap (RFC 4253 section 6.1) */
 #define KX_SSH_PACKET_HARD_MAX (256u * 1024) /* OpenSSH PACKET_MAX_SIZE: no packet is larger */
 #define KX_SSH_LIST_NAMES 64     /* names kept per name-list */
@@ -87,6 +93,16 @@ enum kx_ssh_err kx_ssh_parse_banner(const uint8_t *line, size_t len, struct kx_s
 /* True when data starts with "SSH-2.0-" or "SSH-1.99-": a client's first
  * bytes, for protocol detection. Short data never matches. */
 bool kx_ssh_looks_like_banner(const uint8_t *data, size_t len);
+
+/* True when data starts with an unencrypted binary packet carrying a
+ * KEXINIT (RFC 4253 section 6: packet_length, padding_length >= 4, message
+ * 20, a 16-byte cookie, then the first name-list's length): a connection
+ * picked up after its version lines. */
+bool kx_ssh_looks_like_kexinit(const uint8_t *data, size_t len);
+/* True when data could be the lines a server sends before its version line:
+ * at least one whole line among its first 512 bytes, all of them printable
+ * ASCII, tab, CR or LF. */
+bool kx_ssh_looks_like_preamble(const uint8_t *data, size_t len);
 
 /* ---- KEXINIT ---- */
 

@@ -54,6 +54,7 @@ struct kx_client_hello_extra {
 	char alpn[KX_ALPN_MAX];
 	uint8_t session_id_len;
 	uint8_t session_id[32];
+	uint8_t cookie_len;     /* DTLS: the cookie echoed after a HelloVerifyRequest */
 };
 
 /* Parses a ClientHello body (after the 4-byte handshake header). On OK fills
@@ -66,6 +67,15 @@ enum kx_parse_rc kx_tls_parse_client_hello(const uint8_t *body, size_t len,
 /* Parses a ServerHello or HelloRetryRequest body. */
 enum kx_parse_rc kx_tls_parse_server_hello(const uint8_t *body, size_t len,
 					   struct kx_server_hello *sh);
+
+/* The same for DTLS (RFC 6347 section 4.2.1, RFC 9147 section 5.3): versions
+ * 0xfeff (1.0), 0xfefd (1.2), 0xfefc (1.3, in supported_versions) and a
+ * cookie vector after the ClientHello's session_id. */
+enum kx_parse_rc kx_tls_parse_dtls_client_hello(const uint8_t *body, size_t len,
+						struct kx_client_hello *ch,
+						struct kx_client_hello_extra *ex);
+enum kx_parse_rc kx_tls_parse_dtls_server_hello(const uint8_t *body, size_t len,
+						struct kx_server_hello *sh);
 
 /* Parses a TLS 1.2 ServerKeyExchange: for an ECDHE suite with a named curve
  * sets *ret_group; returns the key exchange kind in *ret_kx. */

@@ -8,7 +8,14 @@
  * file: on the dense benchmark a bare walk took 26 ms by read(2) and 50 to
  * 64 ms through mmap, whose page faults, page-table updates and the
  * madvise(DONTNEED) that kept RSS bounded were a quarter of the packet
- * thread (tests/bench/README.md). pcapng files and standard input go
+ * thread (tests/bench/README.md).
+ *
+ * A record header is refused only when it cannot be one: a captured length
+ * above libpcap's limit or above the original length, or a fractional part
+ * of one second or more. Timestamps are not judged: merged and re-stamped
+ * captures jump years forward and back between records, and libpcap reads
+ * them. A record longer than the file's snap length is handed out cut to
+ * it, as libpcap does. pcapng files and standard input go
  * through libpcap, with a 256 KiB stdio buffer instead of the default
  * 4 KiB. Format references: draft-ietf-opsawg-pcap (classic pcap),
  * draft-ietf-opsawg-pcapng.
@@ -32,10 +39,12 @@
 #define REC_HDR_LEN 16
 #define MAX_CAPLEN 262144u       /* libpcap's MAXIMUM_SNAPLEN */
 #define RESYNC_WINDOW (1u << 20) /* bytes searched for the next good record */
+#define RESYNC_CHAIN 3           /* records in a row that a resync point must start */
 #define STDIO_BUF (256u * 1024)
 #define READ_CHUNK (256u * 1024)
-/* Room for a resync: the whole search window plus the record after it. */
-#define WINDOW_CAP (RESYNC_WINDOW + MAX_CAPLEN + 2 * REC_HDR_LEN)
+/* Room for a resync: the whole search window plus the records of the chain
+ * after the candidate's header, and the last one's header. */
+#define WINDOW_CAP (RESYNC_WINDOW + (RESYNC_CHAIN - 1) * (MAX_CAPLEN + REC_HDR_LEN) + REC_HDR_LEN)
 
 struct kx_source {
 	const char *kind;
@@ -56,7 +65,7 @@ struct kx_source {
 	uint32_t checked_caplen;
 	bool swapped;
 	bool nanos;
-	uint32_t last_sec;
+	uint32_t snaplen;       /* from the file header; MAX_CAPLEN when 0 or above it */
 
 	/* libpcap path */
 	pcap_t *pcap;
@@ -114,10 +123,12 @@ static const uint8_t *view(struct kx_source *s, uint64_t off, size_t n, size_t *
 }
 
 /* Checks a record header (16 bytes at h); false if it cannot be a valid
- * record. */
+ * record: caplen above what libpcap accepts (it gives up on the file there),
+ * above the original length (no writer of the link types we decode does
+ * that), or a fraction of a second that is not one. The timestamp itself
+ * may be anything. */
 static bool plausible_record(const struct kx_source *s, const uint8_t *h, uint32_t *ret_caplen)
 {
-	uint32_t sec = rd32(h, s->swapped);
 	uint32_t frac = rd32(h + 4, s->swapped);
 	uint32_t caplen = rd32(h + 8, s->swapped);
 	uint32_t wirelen = rd32(h + 12, s->swapped);
@@ -125,16 +136,34 @@ static bool plausible_record(const struct kx_source *s, const uint8_t *h, uint32
 		return false;
 	if (frac >= (s->nanos ? 1000000000u : 1000000u))
 		return false;
-	if (s->last_sec && (sec + 86400u < s->last_sec || sec > s->last_sec + 86400u))
-		return false;
 	*ret_caplen = caplen;
 	return true;
 }
 
-/* After a corrupt header at `bad`, looks for a record that is plausible and
- * followed by another plausible record (or the end of the file). Returns
- * 1 with its offset, 0 if there is none within RESYNC_WINDOW, -1 on a read
- * error. */
+/* A resync point needs more than a plausible header, since timestamps no
+ * longer tell a record from packet bytes: it must hold at least one byte
+ * within the file's snap length (a run of zeros in a payload would
+ * otherwise pass), and start RESYNC_CHAIN such records in a row, or a
+ * shorter run that ends exactly at the end of the file. */
+static bool resync_point(const struct kx_source *s, const uint8_t *w, size_t have, bool to_eof,
+			 size_t at)
+{
+	for (int k = 0; k < RESYNC_CHAIN; k++) {
+		uint32_t caplen;
+		if (at == have && to_eof && k > 0)
+			return true;
+		if (have - at < REC_HDR_LEN || !plausible_record(s, w + at, &caplen) ||
+		    caplen == 0 || caplen > s->snaplen)
+			return false;
+		at += REC_HDR_LEN + caplen;
+		if (at > have)
+			return false;
+	}
+	return true;
+}
+
+/* After a corrupt header at `bad`, looks for a resync point. Returns 1 with
+ * its offset, 0 if there is none within RESYNC_WINDOW, -1 on a read error. */
 static int resync(struct kx_source *s, uint64_t bad, uint64_t *ret_off)
 {
 	size_t have;
@@ -144,14 +173,7 @@ static int resync(struct kx_source *s, uint64_t bad, uint64_t *ret_off)
 	bool to_eof = have < WINDOW_CAP; /* the window ends where the file does */
 	size_t limit = have < RESYNC_WINDOW ? have : RESYNC_WINDOW;
 	for (size_t i = 1; i + REC_HDR_LEN <= limit; i++) {
-		uint32_t caplen, next_caplen;
-		if (!plausible_record(s, w + i, &caplen))
-			continue;
-		size_t next = i + REC_HDR_LEN + caplen;
-		if (next > have)
-			continue;
-		if ((next == have && to_eof) ||
-		    (have - next >= REC_HDR_LEN && plausible_record(s, w + next, &next_caplen))) {
+		if (resync_point(s, w, have, to_eof, i)) {
 			*ret_off = bad + i;
 			return 1;
 		}
@@ -187,8 +209,10 @@ static enum kx_source_rc next_file(struct kx_source *s, struct kx_frame *f, stru
 					 at, RESYNC_WINDOW);
 				s->eof = true;
 				s->off = s->buf_off + s->buf_len;
+				c->capture_corrupt_bytes += s->off - at;
 				return KX_SRC_ERROR;
 			}
+			c->capture_corrupt_bytes += good - at;
 			s->off = good;
 			continue;
 		}
@@ -202,9 +226,8 @@ static enum kx_source_rc next_file(struct kx_source *s, struct kx_frame *f, stru
 		}
 		uint32_t sec = rd32(h, s->swapped);
 		uint32_t frac = rd32(h + 4, s->swapped);
-		s->last_sec = sec;
 		f->ts_us = (uint64_t)sec * 1000000u + (s->nanos ? frac / 1000u : frac);
-		f->caplen = caplen;
+		f->caplen = caplen < s->snaplen ? caplen : s->snaplen;
 		f->wirelen = rd32(h + 12, s->swapped);
 		f->data = h + REC_HDR_LEN;
 		s->off += REC_HDR_LEN + caplen;
@@ -322,6 +345,10 @@ static int open_direct(struct kx_source *s, int fd, char *err, size_t errlen, co
 	}
 	uint32_t linktype = rd32(h + 20, s->swapped);
 	s->link = (int)(linktype & 0xffff); /* upper bits carry FCS information */
+	/* libpcap's reading of the field: 0 or above its limit means the limit. */
+	s->snaplen = rd32(h + 16, s->swapped);
+	if (s->snaplen == 0 || s->snaplen > MAX_CAPLEN)
+		s->snaplen = MAX_CAPLEN;
 	s->off = PCAP_HDR_LEN;
 	s->kind = "pcap (direct)";
 	return 0;

@@ -1,6 +1,7 @@
 /* verdict.c: one verdict per handshake, from what was offered and selected.
  *
- * Order matters: no ServerHello -> incomplete; TLS 1.2 and lower are
+ * Order matters: no ServerHello -> incomplete; TLS 1.2 and lower (DTLS 1.2
+ * and 1.0 alike) are
  * classical (or resumed, for an abbreviated handshake) whatever curve they
  * used; TLS 1.3 without a key share is a PSK-only resumption; otherwise the
  * family of the selected group decides, and for a classical group the
@@ -72,8 +73,19 @@ const char *kx_version_name(uint16_t v, char *buf, size_t len)
 	case 0x0302: return "TLS1.1";
 	case 0x0301: return "TLS1.0";
 	case 0x0300: return "SSL3.0";
+	case 0xfefc: return "DTLS1.3";
+	case 0xfefd: return "DTLS1.2";
+	case 0xfeff: return "DTLS1.0";
 	default: snprintf(buf, len, "0x%04x", v); return buf;
 	}
+}
+
+bool kx_version_is_13(uint16_t v)
+{
+	/* DTLS counts down from 0xfeff (1.0); 0xfefe was never used. */
+	if ((v >> 8) == 0xfe)
+		return v <= 0xfefc;
+	return v >= 0x0304;
 }
 
 bool kx_hs_offers_pq(const struct kx_hs *hs)
@@ -103,7 +115,7 @@ void kx_classify(struct kx_hs *hs)
 		return;
 	}
 	hs->reason = KX_R_NONE;
-	if (hs->version < 0x0304) {
+	if (!kx_version_is_13(hs->version)) {
 		if (hs->resumed) {
 			hs->verdict = KX_V_RESUMED;
 			hs->reason = KX_R_TLS12;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli_util.h"
+#include "kexwatch/defrag.h"
 #include "kexwatch/emit.h"
 #include "kexwatch/groups.h"
 #include "kexwatch/store.h"
@@ -99,6 +100,21 @@ int kx_common_option(struct kx_common_opts *o, int ch, const char *arg)
 			return -1;
 		o->eng.idle_timeout_s = (uint32_t)v;
 		return 1;
+	case KX_OPT_DEFRAG_MEMCAP:
+		if (kx_parse_uint("--defrag-memcap", arg, 0, 1u << 16, &v) < 0)
+			return -1;
+		o->eng.defrag_memcap = (size_t)v << 20;
+		return 1;
+	case KX_OPT_DEFRAG_DATAGRAMS:
+		if (kx_parse_uint("--defrag-max-datagrams", arg, 1, 1u << 24, &v) < 0)
+			return -1;
+		o->eng.defrag_max_datagrams = (uint32_t)v;
+		return 1;
+	case KX_OPT_DEFRAG_TIMEOUT:
+		if (kx_parse_uint("--defrag-timeout", arg, 1, 3600, &v) < 0)
+			return -1;
+		o->eng.defrag_timeout_s = (uint32_t)v;
+		return 1;
 	default:
 		return 0;
 	}
@@ -121,6 +137,9 @@ void kx_common_help(FILE *out)
 		"  --max-message-bytes N  largest handshake message assembled (default: %u)\n"
 		"  --memcap MB            reassembly buffer memory cap (default: %zu)\n"
 		"  --idle-timeout S       seconds of silence before a flow ends (default: %u)\n"
+		"  --defrag-memcap MB     IP fragment reassembly memory, 0: none (default: %zu)\n"
+		"  --defrag-max-datagrams N  datagrams reassembled at once (default: %u, %zu bytes each)\n"
+		"  --defrag-timeout S     seconds a fragmented datagram may take (default: %u)\n"
 		"  --plaintext all|tcp|none  record sessions without any handshake (plaintext\n"
 		"                         legs): TCP and the listed UDP services (default), TCP\n"
 		"                         only, or none; encrypted sessions whose handshake was\n"
@@ -133,7 +152,9 @@ void kx_common_help(FILE *out)
 		"                         ~/.pgpass); rows wait in the local database while it is down\n"
 		"  --pg-drain S           at exit, keep sending waiting rows this long (default: 30)\n",
 		d.max_flows, kx_engine_flow_bytes(), d.max_sessions, kx_engine_session_bytes(),
-		d.max_stream_bytes, d.max_msg_bytes, d.memcap >> 20, d.idle_timeout_s);
+		d.max_stream_bytes, d.max_msg_bytes, d.memcap >> 20, d.idle_timeout_s,
+		d.defrag_memcap >> 20, d.defrag_max_datagrams, kx_defrag_datagram_bytes(),
+		d.defrag_timeout_s);
 }
 
 int kx_common_finish(struct kx_common_opts *o, const char *cmd)
@@ -290,7 +311,7 @@ void kx_print_ledger(FILE *f, const struct kx_counters *c)
 		c->flow_plain_off, c->flow_unrecognised,
 		c->flows_created > ended ? c->flows_created - ended : 0, c->flows_refused);
 	fprintf(f, "packets outside flows: %" PRIu64 " not TCP/UDP (ICMP, ARP, other), %" PRIu64
-		   " non-first IP fragments\n", c->pkt_other, c->skip_ip_fragment);
+		   " IP fragments not reassembled\n", c->pkt_other, c->skip_ip_fragment);
 }
 
 void kx_print_summary(FILE *f, const char *verb, const struct kx_counters *c, double secs)
@@ -304,9 +325,10 @@ void kx_print_summary(FILE *f, const char *verb, const struct kx_counters *c, do
 		c->hs_total, c->hs_hybrid, c->hs_pq, c->hs_hybrid_draft, c->hs_classical,
 		c->hs_resumed, c->hs_unknown, c->hs_incomplete);
 	uint64_t truncated = c->skip_link_short + c->skip_ip_short + c->skip_tcp_short +
-			     c->payload_truncated;
+			     c->payload_truncated + c->skip_tunnel_short;
 	uint64_t malformed = c->skip_link_unsupported + c->skip_vlan_depth +
-			     c->skip_ip_malformed + c->skip_ip6_ext + c->skip_tcp_malformed;
+			     c->skip_ip_malformed + c->skip_ip6_ext + c->skip_tcp_malformed +
+			     c->skip_tunnel_malformed + c->skip_tunnel_depth;
 	if (c->flow_plaintext || c->flow_unseen)
 		fprintf(f, "sessions without a handshake: %" PRIu64 " plaintext, %" PRIu64
 			   " encrypted with the handshake not seen\n",
@@ -318,6 +340,13 @@ void kx_print_summary(FILE *f, const char *verb, const struct kx_counters *c, do
 		" expired idle; database: %" PRIu64 " new rows, %" PRIu64 " already present\n",
 		truncated, malformed, c->skip_ip_fragment, c->flows_evicted_full,
 		c->flows_expired_idle, c->db_rows_written, c->db_rows_duplicate);
+	if (c->pkt_tunneled)
+		fprintf(f, "tunnels: %" PRIu64 " packets decapsulated\n", c->pkt_tunneled);
+	if (c->defrag_fragments)
+		fprintf(f,
+			"IP fragments: %" PRIu64 " taken, %" PRIu64 " datagrams reassembled, %" PRIu64
+			" never completed\n",
+			c->defrag_fragments, c->defrag_reassembled, c->defrag_incomplete);
 	if (c->capture_received || c->capture_dropped || c->capture_if_dropped)
 		fprintf(f,
 			"capture: %" PRIu64 " packets received by the filter, %" PRIu64

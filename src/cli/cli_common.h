@@ -17,6 +17,7 @@ enum {
 	KX_OPT_DB = 1000, KX_OPT_NO_DB, KX_OPT_JSON, KX_OPT_FILTER, KX_OPT_SENSOR, KX_OPT_GROUPS,
 	KX_OPT_MAX_FLOWS, KX_OPT_MAX_HS, KX_OPT_MAX_STREAM, KX_OPT_MAX_MSG, KX_OPT_MEMCAP,
 	KX_OPT_IDLE, KX_OPT_NO_NDPI, KX_OPT_NDPI_PACKETS, KX_OPT_PG, KX_OPT_PG_DRAIN,
+	KX_OPT_DEFRAG_MEMCAP, KX_OPT_DEFRAG_DATAGRAMS, KX_OPT_DEFRAG_TIMEOUT,
 	KX_OPT_PLAINTEXT,
 };
 
@@ -34,6 +35,9 @@ enum {
 	{ "max-message-bytes", required_argument, NULL, KX_OPT_MAX_MSG },         \
 	{ "memcap", required_argument, NULL, KX_OPT_MEMCAP },                     \
 	{ "idle-timeout", required_argument, NULL, KX_OPT_IDLE },                 \
+	{ "defrag-memcap", required_argument, NULL, KX_OPT_DEFRAG_MEMCAP },       \
+	{ "defrag-max-datagrams", required_argument, NULL, KX_OPT_DEFRAG_DATAGRAMS }, \
+	{ "defrag-timeout", required_argument, NULL, KX_OPT_DEFRAG_TIMEOUT },     \
 	{ "no-ndpi", no_argument, NULL, KX_OPT_NO_NDPI },                         \
 	{ "ndpi-packets", no_argument, NULL, KX_OPT_NDPI_PACKETS },               \
 	{ "pg", required_argument, NULL, KX_OPT_PG },                             \

@@ -1,5 +1,8 @@
 /* decode.c: link layer (Ethernet + stacked VLAN, Linux SLL/SLL2, raw IP, BSD
  * null/loop) -> IPv4 (options) / IPv6 (extension headers) -> TCP / UDP.
+ * Tunnels met on the way (IP protocols 4, 41, 47; UDP 4789, 6081; MPLS and
+ * PPPoE ethertypes) go to tunnel.c, which comes back here for the inner
+ * packet. IP fragments are described for the defragmenter (defrag.h).
  *
  * References: IEEE 802.1Q/802.1ad, tcpdump.org/linktypes (LINKTYPE_LINUX_SLL,
  * LINKTYPE_LINUX_SLL2, LINKTYPE_NULL), RFC 791, RFC 8200 section 4, RFC 9293.
@@ -8,6 +11,7 @@
 
 #include <string.h>
 
+#include "decode_int.h"
 #include "kexwatch/rd.h"
 
 #define ETH_IPV4 0x0800
@@ -16,8 +20,12 @@
 #define ETH_QINQ 0x88a8
 #define ETH_QINQ_OLD 0x9100
 
+#define PROTO_IPIP 4
 #define PROTO_TCP 6
 #define PROTO_UDP 17
+#define PROTO_IPV6 41
+#define PROTO_GRE 47
+#define PROTO_IPV6_FRAG 44
 
 bool kx_decode_link_supported(int link)
 {
@@ -87,6 +95,8 @@ static enum kx_decode_rc decode_udp(struct kx_rd seg, bool ip_truncated, struct 
 	p->sport = kx_rd_u16(&seg);
 	p->dport = kx_rd_u16(&seg);
 	kx_rd_skip(&seg, 4);
+	if (p->dport == KX_UDP_VXLAN || p->dport == KX_UDP_GENEVE)
+		return kx_tunnel_udp(p->dport, seg.p, kx_rd_left(&seg), ip_truncated, p, c);
 	p->tcp_flags = 0;
 	p->seq = p->ack = 0;
 	p->payload = seg.p;
@@ -106,8 +116,32 @@ static enum kx_decode_rc decode_l4(uint8_t proto, struct kx_rd seg, bool ip_trun
 		return decode_tcp(seg, ip_truncated, p, c);
 	if (proto == PROTO_UDP)
 		return decode_udp(seg, ip_truncated, p, c);
+	if (proto == PROTO_IPIP || proto == PROTO_IPV6 || proto == PROTO_GRE)
+		return kx_tunnel_ip(proto, p->ip_version, seg.p, kx_rd_left(&seg), ip_truncated, p, c);
 	c->pkt_other++;
 	return KX_DECODE_OTHER;
+}
+
+/* A fragment goes to the defragmenter whole or not at all: one cut by the
+ * snap length could never complete its datagram. */
+static enum kx_decode_rc fragment(struct kx_pkt *p, struct kx_rd data, bool truncated,
+				  uint8_t proto, uint32_t id, uint16_t offset, bool more,
+				  size_t hdr_len, size_t nh_at, struct kx_counters *c)
+{
+	if (truncated) {
+		c->skip_ip_fragment++;
+		return KX_DECODE_SKIP;
+	}
+	p->proto = proto;
+	p->payload = data.p;
+	p->payload_len = (uint32_t)kx_rd_left(&data);
+	p->payload_truncated = false;
+	p->frag.id = id;
+	p->frag.offset = offset;
+	p->frag.more = more;
+	p->frag.hdr_len = (uint16_t)hdr_len;
+	p->frag.nh_at = (uint16_t)nh_at;
+	return KX_DECODE_FRAGMENT;
 }
 
 static enum kx_decode_rc decode_ipv4(struct kx_rd r, struct kx_pkt *p, struct kx_counters *c)
@@ -122,25 +156,27 @@ static enum kx_decode_rc decode_ipv4(struct kx_rd r, struct kx_pkt *p, struct kx
 	size_t ihl = (size_t)(vihl & 0x0f) * 4;
 	kx_rd_skip(&r, 1); /* DSCP/ECN */
 	size_t total = kx_rd_u16(&r);
-	kx_rd_skip(&r, 2); /* id */
+	kx_rd_skip(&r, 2); /* identification: read again for fragments only */
 	uint16_t frag = kx_rd_u16(&r);
 	kx_rd_skip(&r, 1); /* TTL */
 	uint8_t proto = kx_rd_u8(&r);
 	kx_rd_skip(&r, 2); /* checksum: not verified, offloads make it meaningless */
 	const uint8_t *src = kx_rd_take(&r, 4);
 	const uint8_t *dst = kx_rd_take(&r, 4);
+	if (total == 0 && (vihl >> 4) == 4 && ihl >= 20) {
+		/* Captured on the sending host with TCP segmentation offload: the
+		 * length of a segment over 64 KiB (IPv4 BIG TCP, Windows LSO) does
+		 * not fit the field, which is left 0. As Wireshark does, the
+		 * captured bytes are the packet. */
+		total = avail;
+		c->ip_len_zero++;
+	}
 	if ((vihl >> 4) != 4 || ihl < 20 || total < ihl || !src || !dst) {
 		c->skip_ip_malformed++;
 		return KX_DECODE_SKIP;
 	}
 	if (ihl > avail) {
 		c->skip_ip_short++;
-		return KX_DECODE_SKIP;
-	}
-	if ((frag & 0x1fff) != 0 || (frag & 0x2000) != 0) {
-		/* Fragments are not reassembled; a TLS handshake is never sent that way
-		 * by a sane stack, and reassembly would be an attack surface of its own. */
-		c->skip_ip_fragment++;
 		return KX_DECODE_SKIP;
 	}
 	bool truncated = total > avail;
@@ -154,6 +190,12 @@ static enum kx_decode_rc decode_ipv4(struct kx_rd r, struct kx_pkt *p, struct kx
 	p->l3_len = (uint32_t)have;
 	struct kx_rd all = kx_rd_init(start, have);
 	kx_rd_skip(&all, ihl);
+	if ((frag & 0x3fff) != 0) { /* MF or an offset: a fragment */
+		struct kx_rd h = kx_rd_init(start, ihl);
+		kx_rd_skip(&h, 4);
+		return fragment(p, all, truncated, proto, kx_rd_u16(&h),
+				(uint16_t)((frag & 0x1fff) * 8), (frag & 0x2000) != 0, ihl, 9, c);
+	}
 	return decode_l4(proto, all, truncated, p, c);
 }
 
@@ -190,6 +232,12 @@ static enum kx_decode_rc decode_ipv6(struct kx_rd r, struct kx_pkt *p, struct kx
 
 	/* Walk at most 8 extension headers: enough for any real packet, and a
 	 * bound against a chain crafted to burn time. */
+	size_t nh_at = 6; /* where the byte naming header nh sits */
+	memcpy(p->src, src, 16);
+	memcpy(p->dst, dst, 16);
+	p->ip_version = 6;
+	p->l3 = start;
+	p->l3_len = (uint32_t)have;
 	for (int i = 0; ipv6_ext(nh); i++) {
 		if (i == 8) {
 			c->skip_ip6_ext++;
@@ -206,13 +254,16 @@ static enum kx_decode_rc decode_ipv6(struct kx_rd r, struct kx_pkt *p, struct kx
 		uint8_t next = kx_rd_u8(&h);
 		uint8_t hlen = kx_rd_u8(&h);
 		size_t len;
-		if (nh == 44) {
+		if (nh == PROTO_IPV6_FRAG) {
 			uint16_t off = kx_rd_u16(&h);
+			uint32_t id = kx_rd_u32(&h);
+			size_t at = have - kx_rd_left(&body);
 			if ((off & 0xfff8) != 0 || (off & 1) != 0) {
-				c->skip_ip_fragment++;
-				return KX_DECODE_SKIP;
+				kx_rd_skip(&body, 8);
+				return fragment(p, body, truncated, next, id, off & 0xfff8, off & 1, at,
+						nh_at, c);
 			}
-			len = 8; /* an atomic fragment: treat as a plain header */
+			len = 8; /* an atomic fragment (RFC 6946): a plain header */
 		} else if (nh == 51) {
 			len = ((size_t)hlen + 2) * 4; /* AH counts 4-byte units */
 		} else {
@@ -225,15 +276,20 @@ static enum kx_decode_rc decode_ipv6(struct kx_rd r, struct kx_pkt *p, struct kx
 				c->skip_ip6_ext++;
 			return KX_DECODE_SKIP;
 		}
+		nh_at = have - kx_rd_left(&body);
 		kx_rd_skip(&body, len);
 		nh = next;
 	}
-	memcpy(p->src, src, 16);
-	memcpy(p->dst, dst, 16);
-	p->ip_version = 6;
-	p->l3 = start;
-	p->l3_len = (uint32_t)have;
 	return decode_l4(nh, body, truncated, p, c);
+}
+
+/* Out of line and out of decode_ethertype's switch: as cases there, they
+ * made the switch a decision tree and IPv4 took more compares. */
+static __attribute__((noinline)) enum kx_decode_rc tunnel_ethertype(uint16_t type, struct kx_rd r,
+								    struct kx_pkt *p,
+								    struct kx_counters *c)
+{
+	return kx_tunnel_ethertype(type, r.p, kx_rd_left(&r), p, c);
 }
 
 static enum kx_decode_rc decode_ethertype(uint16_t type, struct kx_rd r, struct kx_pkt *p,
@@ -260,9 +316,37 @@ static enum kx_decode_rc decode_ethertype(uint16_t type, struct kx_rd r, struct 
 	case ETH_IPV6:
 		return decode_ipv6(r, p, c);
 	default:
+		if (type == KX_ETH_MPLS || type == KX_ETH_MPLS_MC || type == KX_ETH_PPPOE)
+			return tunnel_ethertype(type, r, p, c);
 		c->pkt_other++;
 		return KX_DECODE_OTHER;
 	}
+}
+
+static enum kx_decode_rc decode_ethernet(struct kx_rd r, struct kx_pkt *p, struct kx_counters *c)
+{
+	kx_rd_skip(&r, 12); /* dst, src MAC */
+	uint16_t type = kx_rd_u16(&r);
+	if (r.bad) {
+		c->skip_link_short++;
+		return KX_DECODE_SKIP;
+	}
+	if (type < 1536) { /* 802.3 length field: LLC frames, not IP */
+		c->pkt_other++;
+		return KX_DECODE_OTHER;
+	}
+	return decode_ethertype(type, r, p, c);
+}
+
+enum kx_decode_rc kx_decode_inner_eth(const uint8_t *data, size_t len, struct kx_pkt *p,
+				      struct kx_counters *c)
+{
+	/* The outermost frame's tag names the packet, not one inside a tunnel
+	 * (restored here: a check in decode_ethertype's loop cost every packet). */
+	uint16_t vlan = p->vlan;
+	enum kx_decode_rc rc = decode_ethernet(kx_rd_init(data, len), p, c);
+	p->vlan = vlan;
+	return rc;
 }
 
 static enum kx_decode_rc decode_ip_any(struct kx_rd r, struct kx_pkt *p, struct kx_counters *c)
@@ -311,20 +395,12 @@ enum kx_decode_rc kx_decode(int link, const uint8_t *frame, uint32_t caplen,
 {
 	struct kx_rd r = kx_rd_init(frame, caplen);
 	p->vlan = 0;
+	p->tunnel_depth = 0;
+	p->tunnel_id = 0;
+	p->tunnel = KX_TUN_NONE; /* tunnel_tag is read only with a tunnel */
 	switch (link) {
-	case KX_LINK_ETHERNET: {
-		kx_rd_skip(&r, 12); /* dst, src MAC */
-		uint16_t type = kx_rd_u16(&r);
-		if (r.bad) {
-			c->skip_link_short++;
-			return KX_DECODE_SKIP;
-		}
-		if (type < 1536) { /* 802.3 length field: LLC frames, not IP */
-			c->pkt_other++;
-			return KX_DECODE_OTHER;
-		}
-		return decode_ethertype(type, r, p, c);
-	}
+	case KX_LINK_ETHERNET:
+		return decode_ethernet(r, p, c);
 	case KX_LINK_SLL: {
 		/* packet type(2) ARPHRD(2) addr len(2) addr(8) protocol(2) */
 		kx_rd_skip(&r, 14);
@@ -360,4 +436,21 @@ enum kx_decode_rc kx_decode(int link, const uint8_t *frame, uint32_t caplen,
 		c->skip_link_unsupported++;
 		return KX_DECODE_SKIP;
 	}
+}
+
+enum kx_decode_rc kx_decode_inner_ip(int version, const uint8_t *data, size_t len,
+				     struct kx_pkt *p, struct kx_counters *c)
+{
+	struct kx_rd r = kx_rd_init(data, len);
+	if (version == 4)
+		return decode_ipv4(r, p, c);
+	if (version == 6)
+		return decode_ipv6(r, p, c);
+	return decode_ip_any(r, p, c);
+}
+
+enum kx_decode_rc kx_decode_datagram(const uint8_t *ip, uint32_t len, struct kx_pkt *p,
+				     struct kx_counters *c)
+{
+	return decode_ip_any(kx_rd_init(ip, len), p, c);
 }

@@ -168,6 +168,7 @@ static void label_by_name(struct kx_dpi *d, enum kx_dpi_proto proto, const char 
 		[KX_DPI_TLS] = NDPI_PROTOCOL_TLS,
 		[KX_DPI_QUIC] = NDPI_PROTOCOL_QUIC,
 		[KX_DPI_SSH] = NDPI_PROTOCOL_SSH,
+		[KX_DPI_DTLS] = NDPI_PROTOCOL_DTLS,
 	};
 	uint16_t master = (unsigned)proto < KX_DPI_PROTO_MAX ? ids[proto] : NDPI_PROTOCOL_UNKNOWN;
 	int app = NDPI_PROTOCOL_UNKNOWN;

@@ -20,7 +20,9 @@
 
 #include "kexwatch/bufpool.h"
 #include "kexwatch/decode.h"
+#include "kexwatch/defrag.h"
 #include "kexwatch/dpi.h"
+#include "kexwatch/dtls.h"
 #include "kexwatch/flow.h"
 #include "kexwatch/plain.h"
 #include "kexwatch/quic.h"
@@ -55,7 +57,12 @@ struct session {
 	bool dpi_done;
 	uint8_t dpi_pkts;
 	bool quic;           /* a QUIC connection: CRYPTO frames instead of TCP */
+	bool q_retry;        /* QUIC: a Retry was followed; later ones are ignored */
+	bool q_server_open;  /* QUIC: a server Initial opened; no Retry after that */
 	bool ssh;            /* an SSH connection: banners and KEXINITs instead of TLS */
+	bool ssh_pending;    /* SSH by a server's text lines only: the client must confirm */
+	bool dtls;           /* DTLS over UDP: datagrams of records instead of a stream */
+	bool dtls_hvr;       /* a HelloVerifyRequest asked for the cookie ClientHello */
 	bool st_on;          /* following a cleartext phase (STARTTLS and kin) */
 	bool st_gave_up;
 	bool memcap_hit;     /* a buffer for this handshake was refused by --memcap */
@@ -78,9 +85,14 @@ struct session {
 	uint32_t kexinit_cap[2];
 	struct kx_quic_secrets qsec;
 	struct kx_hs hs;
-	struct kx_starttls st;
+	union { /* TCP's in-band upgrades and DTLS never share a session */
+		struct kx_starttls st;       /* set up by kx_starttls_init */
+		struct kx_dtls_stream ds[2]; /* set up by handle_dtls */
+	};
 	struct seg_entry log[2][SEG_LOG];
 };
+_Static_assert(sizeof(((struct session *)0)->ds) <= sizeof(struct kx_starttls),
+	       "the DTLS streams take no room of their own");
 
 struct kx_engine {
 	struct kx_engine_opts o;
@@ -88,6 +100,7 @@ struct kx_engine {
 	kx_emit_fn emit;
 	void *emit_ctx;
 	struct kx_flow_table *ft;
+	struct kx_defrag *df; /* NULL with --defrag-memcap 0 */
 	struct kx_bufpool *pool;
 	struct kx_dpi *dpi;
 	struct kx_quic_ctx *qc;
@@ -122,6 +135,9 @@ void kx_engine_opts_default(struct kx_engine_opts *o)
 	o->max_msg_bytes = KX_DEFAULT_MAX_MSG_BYTES;
 	o->memcap = KX_DEFAULT_MEMCAP;
 	o->idle_timeout_s = KX_DEFAULT_IDLE_TIMEOUT_S;
+	o->defrag_memcap = KX_DEFAULT_DEFRAG_MEMCAP;
+	o->defrag_max_datagrams = KX_DEFAULT_DEFRAG_DATAGRAMS;
+	o->defrag_timeout_s = KX_DEFAULT_DEFRAG_TIMEOUT_S;
 }
 
 size_t kx_engine_flow_bytes(void)
@@ -150,6 +166,15 @@ struct kx_engine *kx_engine_new(const struct kx_engine_opts *o, struct kx_counte
 	e->idle_us = (uint64_t)o->idle_timeout_s * 1000000u;
 	e->sess_free = KX_NONE;
 	e->ft = kx_flow_table_new(o->max_flows);
+	if (o->defrag_memcap) {
+		e->df = kx_defrag_new(o->defrag_memcap, o->defrag_max_datagrams, o->defrag_timeout_s);
+		if (!e->df) {
+			snprintf(err, errlen, "cannot allocate %zu bytes / %u datagrams for IP reassembly",
+				 o->defrag_memcap, o->defrag_max_datagrams);
+			kx_engine_free(e);
+			return NULL;
+		}
+	}
 	e->pool = kx_bufpool_new(o->memcap);
 	/* calloc'd pools map zero pages: only contexts in use cost memory. */
 	e->sess = calloc(o->max_sessions ? o->max_sessions : 1, sizeof(*e->sess));
@@ -181,6 +206,7 @@ void kx_engine_free(struct kx_engine *e)
 		for (uint32_t i = 0; i < e->sess_used; i++)
 			kx_dpi_flow_reset(e->dpi_mem + (size_t)i * e->dpi_size);
 	kx_flow_table_free(e->ft);
+	kx_defrag_free(e->df);
 	kx_bufpool_free(e->pool);
 	kx_dpi_free(e->dpi);
 	kx_quic_ctx_free(e->qc);
@@ -198,7 +224,7 @@ size_t kx_engine_memory(const struct kx_engine *e)
 {
 	return (size_t)kx_flow_capacity(e->ft) * kx_engine_flow_bytes() +
 	       (size_t)e->sess_used * (sizeof(struct session) + e->dpi_size) +
-	       kx_bufpool_allocated(e->pool);
+	       kx_bufpool_allocated(e->pool) + (e->df ? kx_defrag_memory(e->df) : 0);
 }
 
 /* ---- handshake contexts ---- */
@@ -215,8 +241,9 @@ static void *dpi_flow(struct kx_engine *e, uint32_t i)
 }
 
 /* Zeroes a context except the parts only some sessions use, each set up
- * when its protocol starts: the SSH part of the row (start_ssh), the
- * STARTTLS state (kx_starttls_init) and the segment log (read up to n_log).
+ * when its protocol starts: the SSH part of the row (start_ssh), the DTLS
+ * streams (handle_dtls), the STARTTLS state (kx_starttls_init) and the
+ * segment log (read up to n_log).
  * They are 4.4 KB of the 6.4 KB that were zeroed for every handshake, and
  * the last members of the context and of the row. */
 #define SESS_OFF(m) offsetof(struct session, m)
@@ -273,6 +300,8 @@ static void sess_release(struct kx_engine *e, struct kx_flow *f)
 	for (int d = 0; d < 2; d++) {
 		kx_reasm_release(&s->rs[d], e->pool);
 		kx_tls_stream_release(&s->tls[d], e->pool);
+		if (s->dtls)
+			kx_dtls_stream_release(&s->ds[d], e->pool);
 		if (s->ssh) {
 			kx_ssh_stream_release(&s->sshs[d], e->pool);
 			kx_buf_put(e->pool, (uint8_t *)s->kexinit[d], s->kexinit_cap[d]);
@@ -297,6 +326,7 @@ static void fill_endpoints(struct kx_hs *hs, const struct kx_flow *f)
 	hs->client_port = a_is_client ? k->pa : k->pb;
 	hs->server_port = a_is_client ? k->pb : k->pa;
 	hs->vlan = k->vlan;
+	kx_tunnel_label(k->tunnel, f->tunnel_tag, hs->tunnel, sizeof(hs->tunnel));
 	hs->transport = k->proto;
 }
 
@@ -411,7 +441,7 @@ static void sess_finish(struct kx_engine *e, struct kx_flow *f, enum kx_reason w
 			hs->ts_last_us = f->last_us > hs->ts_first_us ? f->last_us : hs->ts_first_us;
 		fill_endpoints(hs, f);
 		snprintf(hs->protocol, sizeof(hs->protocol), "%s",
-			 s->quic ? "quic" : s->ssh ? "ssh" : "tls");
+			 s->dtls ? "dtls" : s->quic ? "quic" : s->ssh ? "ssh" : "tls");
 		if (s->st_on)
 			snprintf(hs->starttls, sizeof(hs->starttls), "%s",
 				 kx_starttls_name(kx_starttls_proto(&s->st)));
@@ -423,16 +453,20 @@ static void sess_finish(struct kx_engine *e, struct kx_flow *f, enum kx_reason w
 		if (e->dpi_mem && !s->report_empty)
 			kx_dpi_label(e->dpi, dpi_flow(e, f->sess), hs->ndpi_label,
 				     sizeof(hs->ndpi_label));
-		else if (e->dpi)
+		/* Without a label from the packets (a flow picked up mid-stream,
+		 * nDPI saw no SYN), the name and address match still applies. */
+		if (e->dpi && !hs->ndpi_label[0])
 			kx_dpi_label_by_name(e->dpi,
-					     s->quic ? KX_DPI_QUIC : s->ssh ? KX_DPI_SSH : KX_DPI_TLS,
+					     s->dtls ? KX_DPI_DTLS : s->quic ? KX_DPI_QUIC :
+					     s->ssh ? KX_DPI_SSH : KX_DPI_TLS,
 					     hs->sni,
 					     hs->server_ip.a,
 					     hs->server_ip.family, hs->ndpi_label,
 					     sizeof(hs->ndpi_label));
-		else if (!e->o.no_ndpi)
+		else if (!hs->ndpi_label[0] && !e->o.no_ndpi)
 			hs->ndpi_pending =
-				(uint8_t)(1 + (s->quic ? KX_DPI_QUIC : s->ssh ? KX_DPI_SSH : KX_DPI_TLS));
+				(uint8_t)(1 + (s->dtls ? KX_DPI_DTLS : s->quic ? KX_DPI_QUIC :
+					       s->ssh ? KX_DPI_SSH : KX_DPI_TLS));
 		kx_classify(hs);
 		/* The ClientHello was on the wire but --memcap refused its bytes. */
 		if (s->memcap_hit && hs->ch_unseen && !hs->n_ch)
@@ -495,7 +529,8 @@ static bool on_client_hello(struct session *s, const struct kx_tls_msg *m)
 	}
 	struct kx_client_hello_extra ex;
 	struct kx_client_hello *ch = &hs->ch[idx];
-	enum kx_parse_rc rc = kx_tls_parse_client_hello(m->body, m->len, ch, &ex);
+	enum kx_parse_rc rc = s->dtls ? kx_tls_parse_dtls_client_hello(m->body, m->len, ch, &ex)
+				      : kx_tls_parse_client_hello(m->body, m->len, ch, &ex);
 	if (rc != KX_PARSE_OK) {
 		s->e->c->tls_malformed++;
 		if (idx == 0)
@@ -538,7 +573,8 @@ static bool on_server_hello(struct session *s, const struct kx_tls_msg *m)
 	if (s->phase != PH_WAIT_SH && s->phase != PH_WAIT_SH2)
 		return false;
 	struct kx_server_hello sh;
-	if (!m->body || kx_tls_parse_server_hello(m->body, m->len, &sh) != KX_PARSE_OK) {
+	if (!m->body || (s->dtls ? kx_tls_parse_dtls_server_hello(m->body, m->len, &sh)
+				 : kx_tls_parse_server_hello(m->body, m->len, &sh)) != KX_PARSE_OK) {
 		s->e->c->tls_malformed++;
 		hs->reason = KX_R_MALFORMED;
 		finalize(s);
@@ -571,7 +607,7 @@ static bool on_server_hello(struct session *s, const struct kx_tls_msg *m)
 		hs->source_id = s->pkt->source_id;
 		hs->ch_to_sh_us = -1;
 	}
-	if (sh.version >= 0x0304) {
+	if (kx_version_is_13(sh.version)) {
 		hs->have_group = sh.has_key_share;
 		hs->group = sh.group;
 		hs->psk_selected = sh.has_psk;
@@ -655,6 +691,7 @@ static bool on_ssh_banner(void *ctx, const struct kx_ssh_banner *b)
 	bool from_client = s->side == s->flow->client;
 	char *dst = from_client ? s->hs.ssh.client_banner : s->hs.ssh.server_banner;
 	snprintf(dst, KX_SSH_SW_MAX, "%s", b->line);
+	s->e->c->ssh_pre_banner_lines += b->pre_lines;
 	return false;
 }
 
@@ -821,7 +858,10 @@ static void plain_start(struct kx_engine *e, struct kx_flow *f, const struct kx_
 		guess_client(f, dir, app, is_client);
 		if (app == KX_APP_UNKNOWN)
 			app = kx_app_from_tcp_port(f->client == 0 ? f->key.pb : f->key.pa);
-		flow_to_plain(e, f, app, KX_R_NO_TLS, 0, 0);
+		/* psql sslmode=disable opens with its StartupMessage: a protocol
+		 * that could have upgraded in-band, and the client did not ask. */
+		flow_to_plain(e, f, app,
+			      kx_app_can_upgrade(app) ? KX_R_STARTTLS_NOT_OFFERED : KX_R_NO_TLS, 0, 0);
 	}
 	f->pmask |= (uint8_t)(1u << dir);
 	plain_count(f, p, dir);
@@ -991,9 +1031,9 @@ static void log_range(struct session *s, int side, uint32_t start, uint32_t len,
 	g->ts = p->ts_us;
 }
 
-static void log_segment(struct session *s, int side, const struct kx_pkt *p)
+static void log_segment(struct session *s, int side, const struct kx_pkt *p, uint32_t seq)
 {
-	log_range(s, side, p->seq - s->rs[side].isn, p->payload_len, p);
+	log_range(s, side, seq - s->rs[side].isn, p->payload_len, p);
 }
 
 static void unlog_segment(struct session *s, int side)
@@ -1026,15 +1066,34 @@ static void start_ssh(struct session *s, struct kx_flow *f, int dir, bool copy_a
 static void handle_payload(struct kx_engine *e, struct kx_flow *f, const struct kx_pkt *p, int dir)
 {
 	bool syn_known = f->syn_mask >> dir & 1;
+	/* TCP Fast Open (RFC 7413): a SYN's data begins at ISN + 1, the SYN
+	 * itself takes one sequence number. A server that ignores it gets the
+	 * same bytes again at ISN + 1 after the handshake: a duplicate. */
+	uint32_t seq = p->seq + (p->tcp_flags & KX_TCP_SYN ? 1u : 0u);
 	struct session *s = sess_of(e, f);
 	if (!s || !s->rs[dir].started) {
-		bool at_start = syn_known && p->seq == f->isn[dir];
-		/* SSH by its version line, or by port 22 for a server that sends other
-		 * lines before it (RFC 4253 section 4.2 allows that). */
+		bool at_start = syn_known && seq == f->isn[dir];
+		if (s && s->ssh_pending && dir == f->client && at_start) {
+			/* A server's text lines made this SSH: only the client's
+			 * version line confirms it. */
+			if (!kx_ssh_looks_like_banner(p->payload, p->payload_len)) {
+				plain_start(e, f, p, dir, at_start);
+				return;
+			}
+			s->ssh_pending = false;
+		}
+		/* SSH by its version line; by port 22 for a server that sends other
+		 * lines before it (RFC 4253 section 4.2 allows that); and, once one
+		 * side is SSH, the other side from its first byte, whatever lines
+		 * come before its version line (the SSH stream bounds them). */
 		bool port22 = (dir == 0 ? f->key.pa : f->key.pb) == 22;
 		bool ssh = (at_start || !syn_known) && (!s || s->ssh || !s->hs.n_ch) &&
 			   (kx_ssh_looks_like_banner(p->payload, p->payload_len) ||
-			    (port22 && at_start));
+			    (port22 && at_start) || (at_start && s && s->ssh));
+		/* Picked up after the version lines: a KEXINIT in clear. */
+		bool ssh_late = !ssh && !syn_known &&
+				(s ? s->ssh : kx_ssh_looks_like_kexinit(p->payload, p->payload_len));
+		ssh = ssh || ssh_late;
 		bool hello = !ssh && kx_tls_looks_like_hello(p->payload, p->payload_len);
 		if (ssh && !(s && s->ssh)) {
 			if (!s && !(s = sess_new(e, f, p))) {
@@ -1044,6 +1103,9 @@ static void handle_payload(struct kx_engine *e, struct kx_flow *f, const struct 
 			}
 			f->state = KX_FLOW_ACTIVE;
 			start_ssh(s, f, dir, e->o.no_fastpath);
+			if (ssh_late)
+				for (int d = 0; d < 2; d++)
+					s->sshs[d].state = KX_SSH_S_PACKETS;
 		}
 		/* A cleartext protocol that may upgrade in-band (SMTP STARTTLS,
 		 * PostgreSQL SSLRequest, ...), recognised by its own first bytes. */
@@ -1067,6 +1129,21 @@ static void handle_payload(struct kx_engine *e, struct kx_flow *f, const struct 
 				follow = true;
 			}
 		}
+		if (!hello && !ssh && !follow && at_start && dir != f->client && f->client <= 1 &&
+		    !(s && (s->hs.n_ch || s->rs[!dir].started)) &&
+		    kx_ssh_looks_like_preamble(p->payload, p->payload_len)) {
+			/* A server that speaks first with text lines, on another port
+			 * than 22: perhaps the lines before an SSH version line.
+			 * Followed as SSH until the client's first bytes say. */
+			if (!s && !(s = sess_new(e, f, p))) {
+				flow_bypass(e, f);
+				return;
+			}
+			f->state = KX_FLOW_ACTIVE;
+			start_ssh(s, f, dir, e->o.no_fastpath);
+			s->ssh_pending = true;
+			ssh = true;
+		}
 		if (!hello && !ssh && !follow && (at_start || !syn_known)) {
 			/* This direction does not begin with a TLS hello. */
 			if (!s || !s->hs.n_ch) {
@@ -1089,8 +1166,8 @@ static void handle_payload(struct kx_engine *e, struct kx_flow *f, const struct 
 		if (syn_known) {
 			kx_reasm_start(&s->rs[dir], f->isn[dir]);
 		} else {
-			kx_reasm_start(&s->rs[dir], p->seq);
-			f->isn[dir] = p->seq;
+			kx_reasm_start(&s->rs[dir], seq);
+			f->isn[dir] = seq;
 			e->c->reasm_midstream++;
 		}
 	}
@@ -1099,9 +1176,9 @@ static void handle_payload(struct kx_engine *e, struct kx_flow *f, const struct 
 	s->flow = f;
 	s->pkt = p;
 	s->side = (uint8_t)dir;
-	log_segment(s, dir, p);
+	log_segment(s, dir, p, seq);
 	uint64_t memcap_hits = e->c->reasm_memcap_hits;
-	kx_reasm_push(&s->rs[dir], &env, p->seq, p->payload, p->payload_len, on_stream_bytes, s);
+	kx_reasm_push(&s->rs[dir], &env, seq, p->payload, p->payload_len, on_stream_bytes, s);
 	if (e->c->reasm_memcap_hits != memcap_hits)
 		s->memcap_hit = true;
 	if (!s->rs[dir].last_new)
@@ -1151,6 +1228,25 @@ static bool on_crypto(void *ctx, uint64_t offset, const uint8_t *data, uint32_t 
 	return s->phase == PH_FINAL;
 }
 
+/* A server's Retry (RFC 9000 section 17.2.5): the client's next Initials go
+ * to the Retry's Source Connection ID, and both directions' Initial keys
+ * come from it. Followed as the client does: the first Retry whose
+ * integrity tag verifies and that carries a token, and none after another
+ * Retry or the server's first Initial (section 17.2.5.2). */
+static void quic_retry(struct kx_engine *e, struct session *s, const struct kx_pkt *p)
+{
+	struct kx_quic_retry r;
+	if (s->q_retry || s->q_server_open ||
+	    kx_quic_retry(e->qc, p->payload, p->payload_len, s->qsec.odcid, s->qsec.odcid_len,
+			  &r) != KX_QUIC_OK ||
+	    kx_quic_derive_initial(r.version, r.scid, r.scid_len, &s->qsec) < 0) {
+		e->c->quic_retry_ignored++;
+		return;
+	}
+	s->q_retry = true;
+	e->c->quic_retry_followed++;
+}
+
 static void handle_quic(struct kx_engine *e, struct kx_flow *f, const struct kx_pkt *p, int dir)
 {
 	struct session *s = sess_of(e, f);
@@ -1187,14 +1283,25 @@ static void handle_quic(struct kx_engine *e, struct kx_flow *f, const struct kx_
 	s->side = (uint8_t)dir;
 	enum kx_quic_rc rc = kx_quic_datagram(e->qc, p->payload, p->payload_len, from_client,
 					      &s->qsec, on_crypto, s, &info);
-	if (rc == KX_QUIC_DECRYPT_FAILED && from_client && info.first_is_initial &&
-	    s->phase == PH_WAIT_CH) {
-		/* After a Retry the client starts over with the connection ID the
-		 * server chose: its Initials then use keys derived from that. */
-		if (kx_quic_derive_initial(info.version, info.dcid, info.dcid_len, &s->qsec) == 0)
-			rc = kx_quic_datagram(e->qc, p->payload, p->payload_len, true, &s->qsec,
-					      on_crypto, s, &info);
+	if (!from_client && info.retry) {
+		quic_retry(e, s, p);
+	} else if (rc == KX_QUIC_DECRYPT_FAILED && from_client && info.first_is_initial) {
+		/* Keys from the datagram's own DCID. A new attempt on the same
+		 * port (after Version Negotiation, or after a Retry the capture
+		 * missed) keeps them, for both directions. After a Retry they
+		 * read, once, an Initial the client sent before the Retry reached
+		 * it but that was captured after it. */
+		struct kx_quic_secrets own;
+		if (kx_quic_derive_initial(info.version, info.dcid, info.dcid_len, &own) == 0) {
+			bool keep = !s->q_retry && !s->q_server_open;
+			rc = kx_quic_datagram(e->qc, p->payload, p->payload_len, true, &own, on_crypto,
+					      s, &info);
+			if (keep && rc != KX_QUIC_DECRYPT_FAILED)
+				s->qsec = own;
+		}
 	}
+	if (!from_client && info.decrypted)
+		s->q_server_open = true;
 	e->c->quic_initials += info.decrypted;
 	if (rc == KX_QUIC_MALFORMED || rc == KX_QUIC_DECRYPT_FAILED)
 		e->c->quic_undecryptable++;
@@ -1205,6 +1312,116 @@ static void handle_quic(struct kx_engine *e, struct kx_flow *f, const struct kx_
 	}
 }
 
+/* ---- DTLS ---- */
+
+/* Handshake messages a DTLS stream assembles: the TLS ones and the
+ * HelloVerifyRequest of the cookie exchange. */
+#define DTLS_HELLOS (ALL_HELLOS | (1u << KX_HS_HELLO_VERIFY_REQUEST))
+
+/* A hello fragment that brought new bytes, logged like a TCP segment at its
+ * virtual offset: the hellos' datagram counts, first packets and times. */
+static void on_dtls_frag(void *ctx, uint8_t type, uint32_t voff, uint32_t len)
+{
+	struct session *s = ctx;
+	if (type == KX_HS_CLIENT_HELLO || type == KX_HS_SERVER_HELLO)
+		log_range(s, s->side, voff, len, s->pkt);
+}
+
+/* The TLS state machine plus what only DTLS has. A HelloVerifyRequest (RFC
+ * 6347 section 4.2.1) is recorded like a HelloRetryRequest without its
+ * flag: both ClientHellos are kept (the second echoes the cookie), hrr stays
+ * 0 since no group was asked for. After it, and after a HelloRetryRequest,
+ * the server's numbering starts again from its ServerHello. */
+static bool on_dtls_msg(void *ctx, const struct kx_tls_msg *m)
+{
+	struct session *s = ctx;
+	struct kx_hs *hs = &s->hs;
+	bool from_server = s->side != s->flow->client;
+	bool server_hello = from_server && m->content_type == KX_TLS_HANDSHAKE &&
+			    (m->hs_type == KX_HS_SERVER_HELLO ||
+			     m->hs_type == KX_HS_HELLO_VERIFY_REQUEST);
+	bool stop = false;
+	if (server_hello && m->hs_type == KX_HS_HELLO_VERIFY_REQUEST) {
+		uint16_t v;
+		uint8_t cookie_len;
+		if (s->phase == PH_WAIT_SH && !hs->hrr && !s->dtls_hvr && m->body) {
+			if (kx_dtls_parse_hello_verify_request(m->body, m->len, &v, &cookie_len) !=
+			    KX_PARSE_OK) {
+				s->e->c->tls_malformed++;
+				hs->reason = KX_R_MALFORMED;
+				finalize(s);
+				return true;
+			}
+			s->dtls_hvr = true;
+			s->e->c->dtls_hello_verify++;
+			s->phase = PH_WAIT_CH2;
+		}
+	} else {
+		bool had_ch = hs->n_ch > 0;
+		stop = on_tls_msg(ctx, m);
+		if (!had_ch && hs->n_ch) {
+			/* The ClientHello is whole: no longer a lost first fragment. */
+			s->report_empty = false;
+			if (hs->reason == KX_R_GAP)
+				hs->reason = KX_R_NONE;
+		}
+	}
+	if (server_hello && s->phase == PH_WAIT_CH2)
+		kx_dtls_stream_rebase(&s->ds[s->side]);
+	return stop;
+}
+
+/* A UDP datagram of a DTLS flow, or the ClientHello that starts one.
+ * Returns false when the flow is not (and does not become) DTLS. */
+static bool handle_dtls(struct kx_engine *e, struct kx_flow *f, const struct kx_pkt *p, int dir)
+{
+	struct session *s = sess_of(e, f);
+	if (!s) {
+		if (!kx_dtls_looks_like_client_hello(p->payload, p->payload_len))
+			return false;
+		if (!(s = sess_new(e, f, p))) {
+			capacity_row(e, f, p, dir, "dtls");
+			flow_bypass(e, f);
+			return true;
+		}
+		f->state = KX_FLOW_ACTIVE;
+		f->client = (uint8_t)dir;
+		s->dtls = true;
+		for (int d = 0; d < 2; d++)
+			kx_dtls_stream_init(&s->ds[d], DTLS_HELLOS, e->o.max_msg_bytes,
+					    e->o.no_fastpath);
+		/* Until the ClientHello is whole the row says its first piece
+		 * came and the rest did not (as a TCP ClientHello behind a gap). */
+		s->report_empty = true;
+		s->hs.reason = KX_R_GAP;
+		s->hs.ts_first_us = p->ts_us;
+		s->hs.pkt_first_ch = p->num;
+	}
+	if (!s->dtls)
+		return false;
+	dpi_feed(e, f, p);
+	s->e = e;
+	s->flow = f;
+	s->pkt = p;
+	s->side = (uint8_t)dir;
+	struct kx_dtls_env env = { e->pool, e->c, on_dtls_msg, on_dtls_frag, s };
+	kx_dtls_stream_feed(&s->ds[dir], &env, p->payload, p->payload_len);
+	if (s->ds[dir].failed && !s->tls[dir].failed) {
+		s->tls[dir].failed = true; /* sess_finish: malformed */
+		if (dir == f->client && !s->hs.n_ch)
+			s->abandon = true; /* as a TLS ClientHello over the cap */
+	}
+	if (s->phase == PH_FINAL) {
+		sess_finish(e, f, KX_R_NONE);
+		f->state = KX_FLOW_BYPASS;
+		e->c->flows_bypassed++;
+	} else if (s->tls[0].failed && s->tls[1].failed) {
+		sess_finish(e, f, KX_R_MALFORMED);
+		f->state = KX_FLOW_BYPASS;
+	}
+	return true;
+}
+
 /* A decoded packet, its flow key and the key's bucket. */
 struct decoded {
 	struct kx_pkt p;
@@ -1212,6 +1429,7 @@ struct decoded {
 	uint32_t hash;
 	int dir;
 	bool ok;
+	bool frag;  /* when !ok: an IP fragment, for the defragmenter (no key) */
 };
 
 static void decode_frame(struct kx_engine *e, int link, const struct kx_frame *fr, uint64_t num,
@@ -1221,18 +1439,51 @@ static void decode_frame(struct kx_engine *e, int link, const struct kx_frame *f
 	c->packets++;
 	c->bytes += fr->wirelen;
 	c->captured_bytes += fr->caplen;
-	d->ok = kx_decode(link, fr->data, fr->caplen, &d->p, c) == KX_DECODE_OK;
-	if (!d->ok)
-		return;
+	enum kx_decode_rc rc = kx_decode(link, fr->data, fr->caplen, &d->p, c);
+	d->ok = rc == KX_DECODE_OK;
+	if (!d->ok) {
+		d->frag = rc == KX_DECODE_FRAGMENT; /* read only when !ok */
+		if (!d->frag)
+			return;
+	}
 	d->p.ts_us = fr->ts_us;
 	d->p.num = num;
 	d->p.source_id = source_id;
 	d->p.wire_len = fr->wirelen;
+	if (!d->ok)
+		return;
 	kx_flow_key_from_pkt(&d->p, &d->key, &d->dir);
 	d->hash = kx_flow_hash(e->ft, &d->key);
 }
 
 static void packet(struct kx_engine *e, struct decoded *d);
+
+/* A fragment: when it completes its datagram, the datagram goes on as a
+ * packet of its own, with the fragment's number and time. A datagram can
+ * hold a tunnel whose inner packet is a fragment again: each round peels
+ * at least one tunnel, so the loop is bounded by the tunnel depth. */
+static void fragment(struct kx_engine *e, struct decoded *d)
+{
+	if (!e->df) {
+		e->c->skip_ip_fragment++;
+		return;
+	}
+	for (int round = 0; round <= KX_MAX_TUNNEL_DEPTH; round++) {
+		const uint8_t *ip;
+		uint32_t len;
+		if (!kx_defrag_add(e->df, &d->p, e->c, &ip, &len))
+			return;
+		enum kx_decode_rc rc = kx_decode_datagram(ip, len, &d->p, e->c);
+		if (rc == KX_DECODE_OK) {
+			kx_flow_key_from_pkt(&d->p, &d->key, &d->dir);
+			d->hash = kx_flow_hash(e->ft, &d->key);
+			packet(e, d);
+			return;
+		}
+		if (rc != KX_DECODE_FRAGMENT)
+			return;
+	}
+}
 
 void kx_engine_packet(struct kx_engine *e, int link, const struct kx_frame *fr, uint64_t num,
 		      uint32_t source_id)
@@ -1241,6 +1492,8 @@ void kx_engine_packet(struct kx_engine *e, int link, const struct kx_frame *fr, 
 	decode_frame(e, link, fr, num, source_id, &d);
 	if (d.ok)
 		packet(e, &d);
+	else if (d.frag)
+		fragment(e, &d);
 }
 
 void kx_engine_packets(struct kx_engine *e, int link, const struct kx_frame *fr, int n,
@@ -1259,6 +1512,8 @@ void kx_engine_packets(struct kx_engine *e, int link, const struct kx_frame *fr,
 			kx_flow_prefetch_flow(e->ft, d[i + 4].hash);
 		if (d[i].ok)
 			packet(e, &d[i]);
+		else if (d[i].frag)
+			fragment(e, &d[i]); /* in order: its datagram may complete here */
 	}
 }
 
@@ -1289,7 +1544,8 @@ static void packet(struct kx_engine *e, struct decoded *d)
 	if (!f) {
 		/* Only a SYN or payload starts tracking a TCP flow (stray ACKs and
 		 * RSTs of unknown connections would just fill the table), and only a
-		 * client's QUIC Initial a UDP one (DNS and the rest stay out). */
+		 * client's QUIC Initial or DTLS ClientHello a UDP one, and a session
+		 * worth a record (udp_session_app); DNS and the rest stay out. */
 		enum kx_app udp_app = KX_APP_UNKNOWN;
 		int udp_server = 0;
 		if (p->proto == 17) {
@@ -1297,6 +1553,7 @@ static void packet(struct kx_engine *e, struct decoded *d)
 			if (p->payload_truncated || !p->payload_len)
 				return;
 			if (!kx_quic_looks_like_initial(p->payload, p->payload_len, &qi) &&
+			    !kx_dtls_looks_like_client_hello(p->payload, p->payload_len) &&
 			    (udp_app = udp_session_app(e, p, &udp_server)) == KX_APP_UNKNOWN)
 				return;
 		} else {
@@ -1307,6 +1564,7 @@ static void packet(struct kx_engine *e, struct decoded *d)
 		f = flow_new(e, key);
 		if (!f)
 			return;
+		f->tunnel_tag = p->tunnel_tag;
 		f->first_pkt = (uint32_t)p->num;
 		if (udp_app != KX_APP_UNKNOWN) {
 			/* udp_server: 1 when the destination is the server. */
@@ -1326,7 +1584,17 @@ static void packet(struct kx_engine *e, struct decoded *d)
 	}
 
 	if (p->proto == 17) {
-		if (f->state < KX_FLOW_BYPASS && p->payload_len && !p->payload_truncated)
+		if (f->state == KX_FLOW_BYPASS && !p->payload_truncated &&
+		    kx_dtls_is_first_client_hello(p->payload, p->payload_len)) {
+			/* A new DTLS association where an old one finished. */
+			flow_end(e, f, KX_R_NONE);
+			if (!(f = flow_new(e, key)))
+				return;
+			f->tunnel_tag = p->tunnel_tag;
+			f->first_pkt = (uint32_t)p->num;
+		}
+		if (f->state < KX_FLOW_BYPASS && p->payload_len && !p->payload_truncated &&
+		    !handle_dtls(e, f, p, dir))
 			handle_quic(e, f, p, dir);
 		return;
 	}
@@ -1365,6 +1633,8 @@ void kx_engine_tick(struct kx_engine *e, uint64_t now_us)
 	if (now_us > e->now_us)
 		e->now_us = now_us;
 	expire_idle(e, NULL, 4096);
+	if (e->df)
+		kx_defrag_expire(e->df, e->now_us, e->c);
 }
 
 void kx_engine_finish(struct kx_engine *e, enum kx_reason reason)
@@ -1372,4 +1642,6 @@ void kx_engine_finish(struct kx_engine *e, enum kx_reason reason)
 	struct kx_flow *f;
 	while ((f = kx_flow_oldest(e->ft)) != NULL)
 		flow_end(e, f, reason);
+	if (e->df)
+		kx_defrag_flush(e->df, e->c);
 }

@@ -2,6 +2,7 @@
 #include "kexwatch/flow.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -104,6 +105,7 @@ void kx_flow_key_from_pkt(const struct kx_pkt *p, struct kx_flow_key *k, int *re
 	k->vlan = p->vlan;
 	k->ip_version = p->ip_version;
 	k->proto = p->proto;
+	memcpy(&k->tunnel_id, &p->tunnel_id, 8); /* and tunnel: one copy */
 	*ret_dir = from_b;
 }
 
@@ -116,24 +118,29 @@ static inline uint64_t mix(uint64_t h, uint64_t v)
 
 uint32_t kx_flow_hash(const struct kx_flow_table *t, const struct kx_flow_key *k)
 {
-	uint64_t w[5];
+	uint64_t w[6];
 	memcpy(w, k, sizeof(w));
 	uint64_t h = t->seed;
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < 6; i++)
 		h = mix(h, w[i]);
 	h ^= h >> 29;
 	return (uint32_t)h & t->mask;
 }
 
-_Static_assert(sizeof(struct kx_flow_key) == 40, "flow key is hashed as five words");
+_Static_assert(sizeof(struct kx_flow_key) == 48, "flow key is hashed as six words");
+_Static_assert(offsetof(struct kx_flow_key, tunnel) == offsetof(struct kx_flow_key, tunnel_id) + 4 &&
+		       offsetof(struct kx_pkt, tunnel) == offsetof(struct kx_pkt, tunnel_id) + 4,
+	       "tunnel_id and tunnel are copied together");
+_Static_assert(sizeof(struct kx_flow) == 104, "a flow slot is 104 bytes (112 with its bucket share)");
 
 static inline bool key_eq(const struct kx_flow_key *a, const struct kx_flow_key *b)
 {
-	/* Five word compares, inlined: a memcmp call per lookup showed in profiles. */
-	uint64_t x[5], y[5];
+	/* Six word compares, inlined: a memcmp call per lookup showed in profiles. */
+	uint64_t x[6], y[6];
 	memcpy(x, a, sizeof(x));
 	memcpy(y, b, sizeof(y));
-	return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (x[4] ^ y[4])) == 0;
+	return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (x[4] ^ y[4]) |
+		(x[5] ^ y[5])) == 0;
 }
 
 struct kx_flow *kx_flow_find_hashed(struct kx_flow_table *t, const struct kx_flow_key *k,
@@ -201,7 +208,7 @@ struct kx_flow *kx_flow_insert(struct kx_flow_table *t, const struct kx_flow_key
 	struct kx_flow *f = &t->slots[i];
 	memset(f, 0, sizeof(*f));
 	f->key = *k;
-	f->first_us = f->last_us = now_us;
+	f->last_us = now_us;
 	f->sess = KX_NONE;
 	f->client = 2;
 	uint32_t b = kx_flow_hash(t, k);

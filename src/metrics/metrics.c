@@ -28,8 +28,8 @@
 
 /* Protocols get a fixed slot each: they come from our parsers, but the
  * string is still data, and anything unexpected lands in "other". */
-enum { P_TLS, P_QUIC, P_SSH, P_OTHER, P_MAX };
-static const char *const proto_names[P_MAX] = { "tls", "quic", "ssh", "other" };
+enum { P_TLS, P_QUIC, P_SSH, P_DTLS, P_OTHER, P_MAX };
+static const char *const proto_names[P_MAX] = { "tls", "quic", "ssh", "dtls", "other" };
 
 /* ClientHello to ServerHello, in microseconds; 1 ms .. 10 s. */
 #define RTT_N 13

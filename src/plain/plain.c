@@ -93,6 +93,17 @@ enum kx_app kx_app_from_tcp_port(uint16_t port)
 	}
 }
 
+bool kx_app_can_upgrade(enum kx_app a)
+{
+	switch (a) {
+	case KX_APP_SMTP: case KX_APP_IMAP: case KX_APP_POP3: case KX_APP_FTP:
+	case KX_APP_LDAP: case KX_APP_XMPP: case KX_APP_POSTGRESQL: case KX_APP_MYSQL:
+		return true;
+	default:
+		return false;
+	}
+}
+
 enum kx_app kx_app_from_starttls(enum kx_starttls_proto p)
 {
 	switch (p) {

@@ -389,6 +389,78 @@ enum kx_quic_rc kx_quic_datagram(struct kx_quic_ctx *qc, const uint8_t *p, size_
 	return info->decrypted ? KX_QUIC_OK : KX_QUIC_NO_INITIAL;
 }
 
+/* Retry Integrity Tag key and nonce per version: RFC 9001 section 5.8
+ * (v1), RFC 9369 section 3.3.3 (v2), draft-ietf-quic-v2-01 (its draft
+ * version), draft-ietf-quic-tls-29. */
+struct retry_secret {
+	uint32_t version;
+	uint8_t key[16], nonce[12];
+};
+
+static const struct retry_secret retry_secrets[] = {
+	{ KX_QUIC_V1,
+	  { 0xbe, 0x0c, 0x69, 0x0b, 0x9f, 0x66, 0x57, 0x5a, 0x1d, 0x76, 0x6b, 0x54, 0xe3, 0x68, 0xc8, 0x4e },
+	  { 0x46, 0x15, 0x99, 0xd3, 0x5d, 0x63, 0x2b, 0xf2, 0x23, 0x98, 0x25, 0xbb } },
+	{ KX_QUIC_V2,
+	  { 0x8f, 0xb4, 0xb0, 0x1b, 0x56, 0xac, 0x48, 0xe2, 0x60, 0xfb, 0xcb, 0xce, 0xad, 0x7c, 0xcc, 0x92 },
+	  { 0xd8, 0x69, 0x69, 0xbc, 0x2d, 0x7c, 0x6d, 0x99, 0x90, 0xef, 0xb0, 0x4a } },
+	{ KX_QUIC_V2_DRAFT,
+	  { 0xba, 0x85, 0x8d, 0xc7, 0xb4, 0x3d, 0xe5, 0xdb, 0xf8, 0x76, 0x17, 0xff, 0x4a, 0xb2, 0x53, 0xdb },
+	  { 0x14, 0x1b, 0x99, 0xc2, 0x39, 0xb0, 0x3e, 0x78, 0x5d, 0x6a, 0x2e, 0x9f } },
+	{ KX_QUIC_DRAFT29,
+	  { 0xcc, 0xce, 0x18, 0x7e, 0xd0, 0x9a, 0x09, 0xd0, 0x57, 0x28, 0x15, 0x5a, 0x6c, 0xb9, 0x6b, 0xe1 },
+	  { 0xe5, 0x49, 0x30, 0xf9, 0x7f, 0x21, 0x36, 0xf0, 0x53, 0x0a, 0x8c, 0x1c } },
+};
+
+enum kx_quic_rc kx_quic_retry(struct kx_quic_ctx *qc, const uint8_t *p, size_t len,
+			      const uint8_t *odcid, size_t odcid_len, struct kx_quic_retry *ret)
+{
+	struct lhdr h;
+	struct kx_rd r = kx_rd_init(p, len);
+	memset(ret, 0, sizeof(*ret));
+	enum hdr_rc hr = read_long_header(r, &h);
+	if (hr == H_BAD && packet_type(h.version, h.b0) == PT_RETRY)
+		return KX_QUIC_MALFORMED; /* connection IDs that do not fit */
+	if (hr != H_RETRY)
+		return KX_QUIC_NOT_QUIC;
+	const struct retry_secret *rs = NULL;
+	for (size_t i = 0; i < sizeof(retry_secrets) / sizeof(retry_secrets[0]); i++)
+		if (retry_secrets[i].version == h.version)
+			rs = &retry_secrets[i];
+	/* read_long_header knows only the four versions listed here. */
+	if (!rs || odcid_len > KX_QUIC_CID_MAX)
+		return KX_QUIC_NOT_QUIC;
+	/* 1 + 4 + 1 + dcid + 1 + scid bytes of header, then the token, then the tag. */
+	size_t hdr_len = 7u + h.dcid_len + h.scid_len;
+	kx_rd_skip(&r, hdr_len);
+	if (kx_rd_left(&r) < TAG_LEN)
+		return KX_QUIC_MALFORMED;
+	size_t token_len = kx_rd_left(&r) - TAG_LEN;
+	kx_rd_skip(&r, token_len);
+	const uint8_t *tag = kx_rd_take(&r, TAG_LEN);
+	if (!tag || len - TAG_LEN + 1 + odcid_len > sizeof(qc->buf))
+		return KX_QUIC_MALFORMED;
+	ret->version = h.version;
+	memcpy(ret->dcid, h.dcid, h.dcid_len);
+	memcpy(ret->scid, h.scid, h.scid_len);
+	ret->dcid_len = h.dcid_len;
+	ret->scid_len = h.scid_len;
+	ret->token_len = (uint32_t)token_len;
+	/* The tag is AES-128-GCM over nothing, with the Retry Pseudo-Packet
+	 * (original DCID, length-prefixed, then the Retry without its tag) as
+	 * associated data. */
+	uint8_t *pseudo = qc->buf;
+	pseudo[0] = (uint8_t)odcid_len;
+	if (odcid_len)
+		memcpy(pseudo + 1, odcid, odcid_len);
+	memcpy(pseudo + 1 + odcid_len, p, len - TAG_LEN);
+	if (gcm_open(qc, rs->key, rs->nonce, pseudo, 1 + odcid_len + len - TAG_LEN, NULL, 0, tag,
+		     NULL) < 0)
+		return KX_QUIC_DECRYPT_FAILED;
+	/* RFC 9000 section 17.2.5.2: a client discards a Retry without a token. */
+	return token_len ? KX_QUIC_OK : KX_QUIC_MALFORMED;
+}
+
 enum kx_quic_rc kx_quic_initial_frames(const uint8_t *payload, size_t len,
 				       kx_quic_crypto_fn cb, void *cb_ctx,
 				       unsigned *ret_crypto_frames)

@@ -28,6 +28,19 @@ const char *kx_ssh_err_name(enum kx_ssh_err e)
 	return err_names[e];
 }
 
+bool kx_ssh_looks_like_kexinit(const uint8_t *data, size_t len)
+{
+	struct kx_rd r = kx_rd_init(data, len);
+	uint32_t packet_len = kx_rd_u32(&r);
+	uint8_t padding = kx_rd_u8(&r);
+	uint8_t msg = kx_rd_u8(&r);
+	kx_rd_skip(&r, 16); /* cookie */
+	uint32_t list_len = kx_rd_u32(&r);
+	return !r.bad && msg == 20 && padding >= 4 && packet_len >= 16 + 10 * 4 &&
+	       packet_len <= KX_SSH_PACKET_HARD_MAX && padding < packet_len &&
+	       list_len < packet_len;
+}
+
 bool kx_ssh_looks_like_banner(const uint8_t *data, size_t len)
 {
 	struct kx_rd r = kx_rd_init(data, len);
@@ -39,6 +52,20 @@ bool kx_ssh_looks_like_banner(const uint8_t *data, size_t len)
 	if (memcmp(p, "SSH-1.99", 8) != 0)
 		return false;
 	return kx_rd_u8(&r) == '-' && !r.bad;
+}
+
+bool kx_ssh_looks_like_preamble(const uint8_t *data, size_t len)
+{
+	struct kx_rd r = kx_rd_init(data, len < 512 ? len : 512);
+	bool lf = false;
+	while (kx_rd_left(&r)) {
+		uint8_t c = kx_rd_u8(&r);
+		if (c == '\n')
+			lf = true;
+		else if (c != '\r' && c != '\t' && (c < 0x20 || c > 0x7e))
+			return false;
+	}
+	return lf;
 }
 
 /* Copies n bytes of r into dst (cap includes the NUL) as printable ASCII:

@@ -92,9 +92,12 @@ static bool line_done(struct kx_ssh_stream *s, const struct kx_ssh_env *env,
 static bool banner_bytes(struct kx_ssh_stream *s, const struct kx_ssh_env *env, struct kx_rd *r)
 {
 	/* Everything before the end of the version line stays within one
-	 * budget, so a peer that never sends a line end costs 8 KiB of
-	 * scanning and no memory beyond one line. */
+	 * budget, and each line within OpenSSH's, so a peer that never sends
+	 * a line end costs 8 KiB of scanning and one that never sends a
+	 * version line 64 KiB, and no memory beyond one line. */
 	size_t budget = KX_SSH_PRE_BYTES_MAX - s->pre_bytes - s->line_len;
+	if (budget > KX_SSH_LINE_BYTES_MAX - s->line_len)
+		budget = KX_SSH_LINE_BYTES_MAX - s->line_len;
 	struct kx_rd scan = *r;
 	size_t n = 0;
 	bool lf = false;

@@ -427,7 +427,7 @@ void kx_hs_text(const struct kx_hs *hs, struct kx_hs_text *t)
 		t->group_family = kx_family_name(kx_group_family(hs->group));
 	}
 	t->tls12_kx = NULL;
-	if (hs->have_sh && hs->version < 0x0304 && hs->tls12_kx != KX_KX_NONE)
+	if (hs->have_sh && !kx_version_is_13(hs->version) && hs->tls12_kx != KX_KX_NONE)
 		t->tls12_kx = kx_tls12_kx_name((enum kx_tls12_kx)hs->tls12_kx);
 	t->verdict = kx_verdict_name(hs->verdict);
 	t->reason = *reason ? reason : NULL;

@@ -112,9 +112,12 @@ static void parse_client_key_share(struct kx_rd v, struct kx_client_hello *ch)
 	}
 }
 
-enum kx_parse_rc kx_tls_parse_client_hello(const uint8_t *body, size_t len,
+/* TLS and DTLS ClientHellos differ in the version's first byte (3 or 0xfe)
+ * and in DTLS's cookie<0..2^8-1> after the session_id (RFC 6347 section
+ * 4.2.1; empty in DTLS 1.3, RFC 9147 section 5.3). */
+static enum kx_parse_rc parse_client_hello(const uint8_t *body, size_t len,
 					   struct kx_client_hello *ch,
-					   struct kx_client_hello_extra *ex)
+					   struct kx_client_hello_extra *ex, bool dtls)
 {
 	memset(ch, 0, sizeof(*ch));
 	memset(ex, 0, sizeof(*ex));
@@ -122,12 +125,18 @@ enum kx_parse_rc kx_tls_parse_client_hello(const uint8_t *body, size_t len,
 	ch->legacy_version = kx_rd_u16(&r);
 	kx_rd_skip(&r, 32);
 	struct kx_rd sid = kx_rd_vec(&r, 1);
+	size_t cookie_len = 0;
+	if (dtls) {
+		struct kx_rd cookie = kx_rd_vec(&r, 1);
+		cookie_len = kx_rd_left(&cookie);
+	}
 	struct kx_rd suites = kx_rd_vec(&r, 2);
 	kx_rd_vec(&r, 1); /* compression methods */
 	if (r.bad || kx_rd_left(&sid) > 32 || kx_rd_left(&suites) % 2)
 		return KX_PARSE_MALFORMED;
-	if ((ch->legacy_version >> 8) != 3)
+	if ((ch->legacy_version >> 8) != (dtls ? 0xfe : 3))
 		return KX_PARSE_NOT_MINE;
+	ex->cookie_len = (uint8_t)cookie_len;
 	ex->session_id_len = (uint8_t)kx_rd_left(&sid);
 	memcpy(ex->session_id, sid.p, ex->session_id_len);
 	ch->session_id_len = ex->session_id_len;
@@ -207,8 +216,23 @@ enum kx_parse_rc kx_tls_parse_client_hello(const uint8_t *body, size_t len,
 	return KX_PARSE_OK;
 }
 
-enum kx_parse_rc kx_tls_parse_server_hello(const uint8_t *body, size_t len,
-					   struct kx_server_hello *sh)
+enum kx_parse_rc kx_tls_parse_client_hello(const uint8_t *body, size_t len,
+					   struct kx_client_hello *ch,
+					   struct kx_client_hello_extra *ex)
+{
+	return parse_client_hello(body, len, ch, ex, false);
+}
+
+enum kx_parse_rc kx_tls_parse_dtls_client_hello(const uint8_t *body, size_t len,
+						struct kx_client_hello *ch,
+						struct kx_client_hello_extra *ex)
+{
+	return parse_client_hello(body, len, ch, ex, true);
+}
+
+/* The same layout in TLS and DTLS; major is the version's first byte. */
+static enum kx_parse_rc parse_server_hello(const uint8_t *body, size_t len,
+					   struct kx_server_hello *sh, uint8_t major)
 {
 	memset(sh, 0, sizeof(*sh));
 	struct kx_rd r = kx_rd_init(body, len);
@@ -219,7 +243,7 @@ enum kx_parse_rc kx_tls_parse_server_hello(const uint8_t *body, size_t len,
 	kx_rd_u8(&r); /* compression */
 	if (r.bad || kx_rd_left(&sid) > 32)
 		return KX_PARSE_MALFORMED;
-	if ((sh->legacy_version >> 8) != 3)
+	if ((sh->legacy_version >> 8) != major)
 		return KX_PARSE_NOT_MINE;
 	sh->version = sh->legacy_version;
 	sh->is_hrr = memcmp(random, hrr_random, sizeof(hrr_random)) == 0;
@@ -258,6 +282,18 @@ enum kx_parse_rc kx_tls_parse_server_hello(const uint8_t *body, size_t len,
 	if (exts.bad)
 		return KX_PARSE_MALFORMED;
 	return KX_PARSE_OK;
+}
+
+enum kx_parse_rc kx_tls_parse_server_hello(const uint8_t *body, size_t len,
+					   struct kx_server_hello *sh)
+{
+	return parse_server_hello(body, len, sh, 3);
+}
+
+enum kx_parse_rc kx_tls_parse_dtls_server_hello(const uint8_t *body, size_t len,
+						struct kx_server_hello *sh)
+{
+	return parse_server_hello(body, len, sh, 0xfe);
 }
 
 bool kx_tls_suite_is_ecdhe(uint16_t cs)

@@ -40,6 +40,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		o.max_msg_bytes = 4096;
 		o.memcap = 64 * 1024;
 		o.idle_timeout_s = 5;
+		o.defrag_memcap = 16 * 1024; /* 16 blocks */
+		o.defrag_max_datagrams = 4;
+		o.defrag_timeout_s = 5;
 		o.no_ndpi = true;
 		struct kx_json *j = kx_json_open("/dev/null", err, sizeof(err));
 		struct kx_engine *e = j ? kx_engine_new(&o, &c, emit, j, err, sizeof(err)) : NULL;

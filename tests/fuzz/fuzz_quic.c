@@ -3,8 +3,9 @@
  * its own Destination Connection ID (so seeds taken from captures and the RFC
  * vectors open and reach the frames), as a server datagram with the fixed
  * keys of the RFC 9001 Appendix A connection (whose server Initials open),
- * and, because authentication stops every mutated packet before its
- * frames, as an already decrypted Initial payload. */
+ * as a Retry answering that connection (RFC 9001 A.4's verifies), and,
+ * because authentication stops every mutated packet before its frames, as
+ * an already decrypted Initial payload. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* server: the RFC connection's keys (a copy: a version switch rewrites it) */
 	struct kx_quic_secrets s = rfc;
 	kx_quic_datagram(qc, data, size, false, &s, on_crypto, &sk, NULL);
+
+	/* a Retry to the RFC connection, and to its own DCID's (the seeds
+	 * from captures verify that way only with the capture's first DCID,
+	 * so parsing past the header is what they exercise) */
+	struct kx_quic_retry r;
+	kx_quic_retry(qc, data, size, rfc.odcid, rfc.odcid_len, &r);
+	if (info.dcid_len <= KX_QUIC_CID_MAX)
+		kx_quic_retry(qc, data, size, info.dcid, info.dcid_len, &r);
 
 	/* the bytes as a decrypted Initial payload */
 	unsigned n;

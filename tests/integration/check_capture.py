@@ -2,7 +2,10 @@
 """Runs kexwatch on one capture and compares every handshake row, in the
 SQLite inventory and in the JSON events, with the expected values written
 down in pcaps/expected.tsv (cross-checked with tshark when the capture was
-made). Exits 1 on the first difference, printing all of them."""
+made). The outermost tunnel of each row is checked against
+expected-tunnel.tsv beside it ("" for rows not listed there) in the JSON key
+and the database column `tunnel`. Exits 1 on the first difference, printing
+all of them."""
 import json
 import os
 import sqlite3
@@ -15,7 +18,8 @@ FIELDS = ["file", "client_ip", "client_port", "server_ip", "server_port", "sni",
           "ch_segments", "first_ch_frame", "sh_frame", "expected_verdict"]
 
 VERSION_NAMES = {"0x0304": "TLS1.3", "0x0303": "TLS1.2", "0x0302": "TLS1.1", "0x0301": "TLS1.0",
-                 "TLS1.3": "TLS1.3", "TLS1.2": "TLS1.2"}
+                 "TLS1.3": "TLS1.3", "TLS1.2": "TLS1.2",
+                 "0xfefc": "DTLS1.3", "0xfefd": "DTLS1.2", "0xfeff": "DTLS1.0"}
 
 
 def hexlist(s):
@@ -40,13 +44,30 @@ def load_expected(tsv, name):
     return rows
 
 
+def load_tunnels(tsv, name):
+    """first_ch_frame -> (client_port, server_port, tunnel) of the capture's tunnelled handshakes"""
+    path = os.path.join(os.path.dirname(tsv), "expected-tunnel.tsv")
+    out = {}
+    if not os.path.exists(path):
+        return out
+    with open(path) as f:
+        for line in f:
+            cols = line.rstrip("\n").split("\t")
+            if len(cols) != 5 or cols[0] != name:
+                continue
+            out[cols[1]] = (int(cols[2]), int(cols[3]), cols[4])
+    return out
+
+
 def opt_int(s):
     s = s.strip()
     return int(s, 16) if s.lower().startswith("0x") else (int(s) if s else None)
 
 
 def first_frame(exp):
-    return int(exp["first_ch_frame"].split(";")[0])
+    # empty for a ServerHello whose ClientHello is not in the capture
+    f = exp["first_ch_frame"].split(";")[0]
+    return int(f) if f else None
 
 
 def hs_key(exp):
@@ -157,6 +178,10 @@ def main():
     sessions = load_sessions(os.path.join(os.path.dirname(tsv), "expected-sessions.tsv"), name)
     if not expected and not sessions:
         sys.exit(f"no expected rows for {name} in {tsv} or expected-sessions.tsv")
+    tunnels = load_tunnels(tsv, name)
+    for frame in tunnels:
+        if frame not in {e["first_ch_frame"] for e in expected}:
+            sys.exit(f"expected-tunnel.tsv: {name} frame {frame} is no handshake of {tsv}")
     with tempfile.TemporaryDirectory() as tmp:
         db = os.path.join(tmp, "t.db")
         js = os.path.join(tmp, "t.jsonl")
@@ -194,13 +219,23 @@ def main():
             for k in ("client_port", "server_port"):
                 if ev[k] != int(exp[k]):
                     errors.append(f"{where}: {k}: want {exp[k]}, got {ev[k]}")
-            # QUIC captures are named quic-*; everything else here is TLS over TCP.
-            want_proto = ("quic", "udp") if name.startswith("quic-") else ("tls", "tcp")
+            # QUIC captures are named quic-* (or *-quic.pcap when test_quic's own
+            # reader must not take them), DTLS ones dtls*; everything else here
+            # is TLS over TCP.
+            quic = name.startswith("quic-") or name.endswith("-quic.pcap")
+            want_proto = ("quic", "udp") if quic else \
+                ("dtls", "udp") if name.startswith("dtls") else ("tls", "tcp")
             if (ev["protocol"], ev["transport"]) != want_proto:
                 errors.append(f"{where}: protocol/transport: want {want_proto}, "
                               f"got {(ev['protocol'], ev['transport'])}")
             if ev["starttls"] != (exp.get("starttls") or None):
                 errors.append(f"{where}: starttls: want {exp.get('starttls')!r}, got {ev['starttls']!r}")
+            tun = tunnels.get(exp["first_ch_frame"])
+            want_tunnel = tun[2] if tun else ""
+            if tun and (tun[0], tun[1]) != (int(exp["client_port"]), int(exp["server_port"])):
+                errors.append(f"{where}: expected-tunnel.tsv ports {tun[:2]} differ from expected.tsv")
+            if (ev.get("tunnel", "missing") or "") != want_tunnel:
+                errors.append(f"{where}: tunnel (json): want {want_tunnel!r}, got {ev['tunnel']!r}")
             compare(exp, ev, where + " (json)", errors)
             # The database row must say the same as the JSON event.
             row = next((r for r in rows if r["pkt_first_ch"] == ev["pkt_first_ch"] and
@@ -219,6 +254,8 @@ def main():
                 "pkt_first_ch": row["pkt_first_ch"],
             }
             compare(exp, dbv, where + " (db)", errors)
+            if (row.get("tunnel", "missing") or "") != want_tunnel:
+                errors.append(f"{where}: tunnel (db): want {want_tunnel!r}, got {row['tunnel']!r}")
         # Reading the same capture again adds nothing.
         p2 = subprocess.run([kexwatch, "read", "--db", db, "--sensor", "test", *extra, pcap],
                             capture_output=True, text=True)

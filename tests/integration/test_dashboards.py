@@ -170,16 +170,31 @@ def expand_sql(sql, t_from_ms, t_to_ms, sensors):
 
 
 def load_expectations():
-    """{capture: [((client ip, port, server ip, port), verdict)]} from pcaps/expected*.tsv."""
+    """{capture: [((client ip, port, server ip, port, tunnel), verdict)]} from
+    pcaps/expected*.tsv; the tunnel (expected-tunnel.tsv) tells apart two
+    tenants' connections with the same addresses and ports.
+    expected-sessions.tsv lists connections without a handshake: a capture
+    of those only has an empty list."""
     out = {}
+    tunnels = {}
+    with open(os.path.join(PCAPS, "expected-tunnel.tsv")) as f:
+        for l in list(f)[1:]:
+            cols = l.rstrip("\n").split("\t")
+            tunnels[(cols[0], cols[1])] = cols[4]
     for tsv in sorted(glob.glob(os.path.join(PCAPS, "expected*.tsv"))):
         with open(tsv) as f:
             lines = [l.rstrip("\n").split("\t") for l in f if l.strip() and not l.startswith("#")]
         head = lines[0]
+        if "expected_verdict" not in head and "verdict" not in head:
+            continue  # expected-tunnel.tsv
         for cols in lines[1:]:
             row = dict(zip(head, cols))
+            if tsv.endswith("expected-sessions.tsv"):
+                out.setdefault(row["file"], [])
+                continue
             verdict = (row.get("expected_verdict") or row["verdict"]).split("/")[0]
-            key = (row["client_ip"], row["client_port"], row["server_ip"], row["server_port"])
+            tunnel = tunnels.get((row["file"], row.get("first_ch_frame")), "")
+            key = (row["client_ip"], row["client_port"], row["server_ip"], row["server_port"], tunnel)
             out.setdefault(row["file"], []).append((key, verdict))
     return out
 

@@ -136,6 +136,118 @@ with tempfile.TemporaryDirectory() as tmp:
     check(p.returncode == 1 and b"corrupt record header" in p.stderr and r == HYBRID,
           "unrecoverable corruption at the end: exit 1, handshake kept")
 
+    # Timestamps that jump years forward and back (merge_time_jumps.py) are
+    # no corruption: both readers read every record and give the same rows.
+    merged = os.path.join(PCAPS, "merged-time-jumps.pcap")
+    MERGED = [("hybrid", 0x11EC), ("classical", 0x1D), ("classical", 0x1D)]
+
+    def all_rows(dbf):
+        con = sqlite3.connect(dbf)
+        con.row_factory = sqlite3.Row
+        out = [{k: r[k] for k in r.keys() if k not in ("id", "run_id")}
+               for r in con.execute("SELECT * FROM handshakes ORDER BY pkt_first_ch")]
+        con.close()
+        return out
+
+    mhdr, mrecs = records(open(merged, "rb").read())
+    p = run(["read", "--db", db("merged"), merged])
+    r, ctr = rows(db("merged"))
+    p2 = run(["read", "--libpcap", "--db", db("merged2"), merged])
+    r2, ctr2 = rows(db("merged2"))
+    check(p.returncode == 0 and r == MERGED and ctr["capture_records_corrupt"] == 0 and
+          ctr["packets"] == len(mrecs), "time jumps of years: every record read, every handshake found")
+    check(p2.returncode == 0 and r2 == MERGED and ctr2["packets"] == len(mrecs) and
+          all_rows(db("merged")) == all_rows(db("merged2")),
+          "time jumps of years: libpcap reads the same rows, column for column")
+
+    # Impossible headers still resynchronise, also where the time jumps:
+    # the record after the junk is 6 years later than the one before it.
+    jump = next(i for i in range(1, len(mrecs))
+                if struct.unpack_from("<I", mrecs[i])[0] > struct.unpack_from("<I", mrecs[i - 1])[0] + 86400)
+    for what, bad_hdr in (("fraction of a second >= 1e6",
+                           struct.pack("<IIII", 1700000000, 1000000, 60, 60)),
+                          ("caplen > original length", struct.pack("<IIII", 1700000000, 5, 60, 59)),
+                          ("caplen > 256 KiB", struct.pack("<IIII", 1700000000, 5, 262145, 262145))):
+        # Payload bytes of the corrupt record, zeros included: a run of
+        # zeros looks like empty records and must not be taken for them.
+        junkrec = bad_hdr + bytes(60)
+        data = mhdr + b"".join(mrecs[:jump]) + junkrec + b"".join(mrecs[jump:])
+        p = run(["read", "--db", db("mj"), path("mj.pcap", data)])
+        r, ctr = rows(db("mj"))
+        os.unlink(db("mj"))
+        check(p.returncode == 0 and r == MERGED and ctr["capture_records_corrupt"] == 1 and
+              ctr["capture_corrupt_bytes"] == len(junkrec) and ctr["packets"] == len(mrecs),
+              f"{what} at a 6-year time jump: resynchronised on the next record, "
+              f"{len(junkrec)} bytes skipped and counted")
+
+    # A record longer than the file's snap length: libpcap hands out the
+    # snap length and skips the rest; so does the own reader.
+    hsnap = hdr[:16] + struct.pack("<I", 200) + hdr[20:]
+    p = run(["read", "--db", db("snap200"), path("snap200.pcap", hsnap + b"".join(recs))])
+    _, ctr = rows(db("snap200"))
+    p2 = run(["read", "--libpcap", "--db", db("snap200b"), path("snap200b.pcap", hsnap + b"".join(recs))])
+    _, ctr2 = rows(db("snap200b"))
+    check(p.returncode == 0 and p2.returncode == 0 and ctr["capture_records_corrupt"] == 0 and
+          ctr["packets"] == ctr2["packets"] == len(recs) and
+          ctr["captured_bytes"] == ctr2["captured_bytes"] == sum(min(len(x) - 16, 200) for x in recs),
+          "records longer than the snap length: cut to it, as libpcap does")
+
+    # IPv4 total length 0 from the sending host's segmentation offload: the
+    # captured length is used and counted, nothing is malformed.
+    tso = os.path.join(PCAPS, "tls13-tso-len0.pcap")
+    for opt in ([], ["--libpcap"]):
+        p = run(["read", *opt, "--db", db("tso"), tso])
+        r, ctr = rows(db("tso"))
+        os.unlink(db("tso"))
+        check(p.returncode == 0 and r == HYBRID and ctr["ip_len_zero"] == 1 and
+              ctr["skip_ip_malformed"] == 0, f"IPv4 total length 0{' (' + opt[0] + ')' if opt else ''}: ServerHello read, counted")
+
+    # QUIC: a Retry whose integrity tag does not verify (another connection
+    # ID, so its keys would be wrong) injected before the real Retry: a
+    # client discards it, and so does kexwatch; the real one is followed.
+    qr = open(os.path.join(PCAPS, "quic-ngtcp2-retry.pcap"), "rb").read()
+    qhdr, qrecs = records(qr)
+
+    def is_retry(rec):
+        fr = rec[16:]
+        if fr[12:14] != b"\x08\x00" or fr[23] != 17:
+            return False
+        q = fr[14 + (fr[14] & 15) * 4 + 8:]
+        return len(q) > 5 and q[0] & 0xF0 == 0xF0 and q[1:5] == b"\0\0\0\1"
+
+    ri = next(i for i, x in enumerate(qrecs) if is_retry(x))
+    fr = bytearray(qrecs[ri])
+    at = 16 + 14 + (fr[16 + 14] & 15) * 4 + 8  # the QUIC bytes
+    scid_at = at + 6 + fr[at + 5] + 1
+    fr[scid_at] ^= 0xFF                       # another SCID: the tag no longer verifies
+    forged = qhdr + b"".join(qrecs[:ri]) + bytes(fr) + b"".join(qrecs[ri:])
+    for what, data, ignored in (("real capture", qr, 0), ("forged Retry before the real one", forged, 1)):
+        p = run(["read", "--db", db("qr"), path("qr.pcap", data)])
+        r, ctr = rows(db("qr"))
+        os.unlink(db("qr"))
+        check(p.returncode == 0 and r == [("classical", 0x1D)] and ctr["quic_retry_followed"] == 1 and
+              ctr["quic_retry_ignored"] == ignored and ctr["quic_undecryptable"] == 0,
+              f"QUIC Retry, {what}: tag checked, the valid Retry followed, ServerHello read")
+
+    # SSH on port 2022 with the server's 40 text lines first on the wire:
+    # followed as SSH only because the client's first bytes are a version
+    # line. With those bytes changed ("XSH-2.0-"), the flow is not SSH:
+    # dropped as not TLS, no row.
+    sf = open(os.path.join(PCAPS, "ssh-preamble-server-first.pcap"), "rb").read()
+    shdr, srecs = records(sf)
+    ci = next(i for i, x in enumerate(srecs) if b"SSH-2.0-OpenSSH" in x and struct.unpack_from(">H", x, 16 + 34)[0] != 2022)
+    at = srecs[ci].index(b"SSH-2.0-OpenSSH")
+    mangled = srecs[ci][:at] + b"X" + srecs[ci][at + 1:]
+    notssh = shdr + b"".join(srecs[:ci]) + mangled + b"".join(srecs[ci + 1:])
+    for what, data, want, not_tls in (("real", sf, [("hybrid", None)], 0),
+                                      ("client not SSH", notssh, [], 1)):
+        p = run(["read", "--db", db("sf"), path("sf.pcap", data)])
+        r, ctr = rows(db("sf"))
+        os.unlink(db("sf"))
+        check(p.returncode == 0 and r == want and ctr["flows_not_tls"] == not_tls and
+              ctr["ssh_pre_banner_lines"] == 40,
+              f"SSH server speaking first with 40 lines on port 2022, {what}: {r}")
+
     # Garbage inside packets (payload bytes overwritten): no crash, counted.
     import random
     rnd = random.Random(7)

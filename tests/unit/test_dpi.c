@@ -23,6 +23,10 @@ int main(void)
 	char buf[64];
 	kx_dpi_label_by_name(d, KX_DPI_SSH, "", test_net, 4, buf, sizeof(buf));
 	CHECK_STR(buf, "SSH", "SSH by name");
+	kx_dpi_label_by_name(d, KX_DPI_DTLS, "dtls12-openssl.kx.test", test_net, 4, buf, sizeof(buf));
+	CHECK_STR(buf, "DTLS", "DTLS by name");
+	kx_dpi_label_by_name(d, KX_DPI_DTLS, "www.google.com", test_net, 4, buf, sizeof(buf));
+	CHECK_STR(buf, "DTLS.Google", "DTLS with a known SNI");
 	kx_dpi_free(d);
 	return tap_done();
 }

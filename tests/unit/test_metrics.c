@@ -179,6 +179,23 @@ static void test_central(void)
 	kx_metrics_free(m);
 }
 
+/* DTLS handshakes have a protocol label of their own. */
+static void test_dtls(void)
+{
+	struct kx_metrics *m = kx_metrics_new("s3");
+	struct kx_hs hs = make_hs("dtls", 1, 0x001d, KX_V_CLASSICAL, KX_R_TLS12, 226, 50000);
+	kx_metrics_observe(m, &hs);
+	struct kx_counters c;
+	fill_counters(&c);
+	kx_metrics_publish(m, &c, NULL, 0, 0, 0);
+	kx_metrics_text(m, text, sizeof(text));
+	LINE(text, "kexwatch_handshakes_total{sensor=\"s3\",protocol=\"dtls\",group=\"x25519\","
+		   "verdict=\"classical\",reason=\"tls12\"} 1");
+	LINE(text, "kexwatch_client_hello_size_bytes_count{sensor=\"s3\",protocol=\"dtls\"} 1");
+	CHECK(!strstr(text, "protocol=\"other\""), "a dtls handshake is not \"other\"");
+	kx_metrics_free(m);
+}
+
 static void test_text(void)
 {
 	struct kx_metrics *m = scenario("s1");
@@ -917,6 +934,7 @@ int main(int argc, char **argv)
 	}
 	test_text();
 	test_central();
+	test_dtls();
 	test_fresh();
 	test_escaping();
 	test_overflow();

@@ -167,9 +167,12 @@ static const char v2_server_packet_hex[] =
 	"c984c707f0a0812d8cd5a6881eaf21ceda98f4bd23f6fe1a3e2c43edd9ce7ca8"
 	"4bed8521e2e140";
 
-/* RFC 9001 A.4 Retry. */
+/* RFC 9001 A.4 Retry, and RFC 9369 A.4, its version 2 form; both answer a
+ * client whose first DCID is dcid_hex. */
 static const char retry_hex[] =
 	"ff000000010008f067a5502a4262b5746f6b656e04a265ba2eff4d829058fb3f0f2496ba";
+static const char v2_retry_hex[] =
+	"cf6b3343cf0008f067a5502a4262b5746f6b656ec8646ce8bfe33952d955543665dcc7b6";
 
 /* ---- a test-only sealer: the inverse of what the module does ---- */
 
@@ -207,6 +210,28 @@ static size_t seal(const struct kx_quic_keys *k, const uint8_t *hdr, size_t hdr_
 	for (size_t i = 0; i < pn_len; i++)
 		out[pn_off + i] ^= mask[1 + i];
 	return hdr_len + pay_len + 16;
+}
+
+/* The Retry Integrity Tag of `pkt` (without its tag) for `odcid`, computed
+ * here from the key and nonce given: the test-only inverse of kx_quic_retry. */
+static void retry_tag(const char *key_hex, const char *nonce_hex, const uint8_t *odcid,
+		      size_t odcid_len, const uint8_t *pkt, size_t len, uint8_t tag[16])
+{
+	uint8_t key[16], nonce[12], pseudo[512];
+	unhex(key_hex, key, sizeof(key));
+	unhex(nonce_hex, nonce, sizeof(nonce));
+	pseudo[0] = (uint8_t)odcid_len;
+	memcpy(pseudo + 1, odcid, odcid_len);
+	memcpy(pseudo + 1 + odcid_len, pkt, len);
+	gcry_cipher_hd_t h;
+	gcry_cipher_open(&h, GCRY_CIPHER_AES128, GCRY_CIPHER_MODE_GCM, 0);
+	gcry_cipher_setkey(h, key, 16);
+	gcry_cipher_setiv(h, nonce, 12);
+	gcry_cipher_authenticate(h, pseudo, 1 + odcid_len + len);
+	gcry_cipher_final(h);
+	gcry_cipher_encrypt(h, NULL, 0, NULL, 0);
+	gcry_cipher_gettag(h, tag, 16);
+	gcry_cipher_close(h);
 }
 
 static void put_varint(uint8_t *b, size_t *n, uint64_t v)
@@ -497,6 +522,107 @@ static void test_not_quic(void)
 	memset(big, 0, sizeof(big));
 	CHECK(kx_quic_datagram(qc, big, sizeof(big), true, &s, NULL, NULL, &info) == KX_QUIC_MALFORMED,
 	      "datagram larger than any UDP payload refused");
+}
+
+#define RETRY_KEY_V1 "be0c690b9f66575a1d766b54e368c84e"
+#define RETRY_NONCE_V1 "461599d35d632bf2239825bb"
+
+/* A Retry of `version` to `dcid` from `scid` with a `token_len`-byte token
+ * and a tag for `odcid`, made with the given key and nonce. */
+static size_t build_retry(uint32_t version, unsigned type_bits, const char *key_hex,
+			  const char *nonce_hex, const uint8_t *odcid, size_t odcid_len,
+			  const uint8_t *scid, size_t scid_len, size_t token_len, uint8_t *out)
+{
+	size_t n = 0;
+	out[n++] = (uint8_t)(0xc0 | type_bits << 4 | 0x0a);
+	for (int sh = 24; sh >= 0; sh -= 8)
+		out[n++] = (uint8_t)(version >> sh);
+	out[n++] = 4;
+	memcpy(out + n, "\x01\x02\x03\x04", 4);
+	n += 4;
+	out[n++] = (uint8_t)scid_len;
+	memcpy(out + n, scid, scid_len);
+	n += scid_len;
+	memset(out + n, 0x5a, token_len);
+	n += token_len;
+	retry_tag(key_hex, nonce_hex, odcid, odcid_len, out, n, out + n);
+	return n + 16;
+}
+
+static void test_retry(void)
+{
+	uint8_t pkt[128], odcid[8];
+	unhex(dcid_hex, odcid, sizeof(odcid));
+	struct kx_quic_retry r;
+	size_t n = unhex(retry_hex, pkt, sizeof(pkt));
+	CHECK(kx_quic_retry(qc, pkt, n, odcid, 8, &r) == KX_QUIC_OK && r.version == KX_QUIC_V1 &&
+		      r.dcid_len == 0 && r.scid_len == 8 && eq_hex(r.scid, 8, "f067a5502a4262b5") &&
+		      r.token_len == 5,
+	      "RFC 9001 A.4 Retry: tag verifies, new connection ID and 5-byte token read");
+	uint8_t tag[16];
+	retry_tag(RETRY_KEY_V1, RETRY_NONCE_V1, odcid, 8, pkt, n - 16, tag);
+	CHECK(memcmp(tag, pkt + n - 16, 16) == 0, "the test's tag sealer gives the RFC 9001 A.4 tag");
+	uint8_t other[8];
+	memcpy(other, odcid, 8);
+	other[7] ^= 1;
+	CHECK(kx_quic_retry(qc, pkt, n, other, 8, &r) == KX_QUIC_DECRYPT_FAILED &&
+		      kx_quic_retry(qc, pkt, n, odcid, 7, &r) == KX_QUIC_DECRYPT_FAILED,
+	      "RFC 9001 A.4 Retry against another original DCID: tag fails");
+	/* No single corrupted byte and no truncation passes. */
+	unsigned bad = 0;
+	for (size_t i = 0; i < n; i++) {
+		for (int bit = 0; bit < 8; bit++) {
+			pkt[i] ^= (uint8_t)(1u << bit);
+			bad += kx_quic_retry(qc, pkt, n, odcid, 8, &r) == KX_QUIC_OK;
+			pkt[i] ^= (uint8_t)(1u << bit);
+		}
+	}
+	for (size_t k = 0; k < n; k++)
+		bad += kx_quic_retry(qc, pkt, k, odcid, 8, &r) == KX_QUIC_OK;
+	CHECK(bad == 0, "RFC 9001 A.4 Retry: none of %zu bit flips and %zu truncations verifies",
+	      n * 8, n);
+	CHECK(kx_quic_retry(qc, pkt, 5 + 1 + 1 + 8 + 15, odcid, 8, &r) == KX_QUIC_MALFORMED,
+	      "Retry without room for a tag: malformed");
+
+	n = unhex(v2_retry_hex, pkt, sizeof(pkt));
+	CHECK(kx_quic_retry(qc, pkt, n, odcid, 8, &r) == KX_QUIC_OK && r.version == KX_QUIC_V2 &&
+		      eq_hex(r.scid, 8, "f067a5502a4262b5") && r.token_len == 5,
+	      "RFC 9369 A.4 Retry (v2 type bits, v2 key): tag verifies");
+	pkt[0] = (uint8_t)((pkt[0] & 0xcf) | 0x30); /* v1's Retry bits are v2's Handshake */
+	CHECK(kx_quic_retry(qc, pkt, n, odcid, 8, &r) == KX_QUIC_NOT_QUIC,
+	      "v2 packet with v1's Retry type bits: not a Retry");
+
+	/* The draft versions' keys and type bits (the v2 draft's key is also
+	 * exercised by pcaps/quic-ngtcp2-v2draft-retry.pcap, end to end). */
+	uint8_t scid[3] = { 7, 8, 9 };
+	n = build_retry(KX_QUIC_DRAFT29, 3, "ccce187ed09a09d05728155a6cb96be1",
+			"e54930f97f2136f0530a8c1c", odcid, 8, scid, 3, 20, pkt);
+	CHECK(kx_quic_retry(qc, pkt, n, odcid, 8, &r) == KX_QUIC_OK && r.scid_len == 3 &&
+		      r.dcid_len == 4 && r.token_len == 20, "draft-29 Retry: tag verifies");
+	n = build_retry(KX_QUIC_V2_DRAFT, 0, "ba858dc7b43de5dbf87617ff4ab253db",
+			"141b99c239b03e785d6a2e9f", odcid, 8, scid, 3, 20, pkt);
+	CHECK(kx_quic_retry(qc, pkt, n, odcid, 8, &r) == KX_QUIC_OK && r.version == KX_QUIC_V2_DRAFT,
+	      "v2 draft Retry (type bits 00): tag verifies");
+	n = build_retry(KX_QUIC_V2_DRAFT, 0, RETRY_KEY_V1, RETRY_NONCE_V1, odcid, 8, scid, 3, 20, pkt);
+	CHECK(kx_quic_retry(qc, pkt, n, odcid, 8, &r) == KX_QUIC_DECRYPT_FAILED,
+	      "v2 draft Retry sealed with the v1 key: tag fails");
+	n = build_retry(KX_QUIC_V1, 3, RETRY_KEY_V1, RETRY_NONCE_V1, odcid, 8, scid, 3, 0, pkt);
+	CHECK(kx_quic_retry(qc, pkt, n, odcid, 8, &r) == KX_QUIC_MALFORMED && r.token_len == 0,
+	      "Retry with a valid tag but no token: refused (RFC 9000 17.2.5.2)");
+	n = build_retry(KX_QUIC_V1, 3, RETRY_KEY_V1, RETRY_NONCE_V1, odcid, 0, scid, 0, 1, pkt);
+	CHECK(kx_quic_retry(qc, pkt, n, odcid, 0, &r) == KX_QUIC_OK && r.scid_len == 0,
+	      "Retry with empty connection IDs and a 1-byte token");
+
+	/* Not a Retry at all. */
+	uint8_t vn[] = { 0x80, 0, 0, 0, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 0, 1 };
+	CHECK(kx_quic_retry(qc, vn, sizeof(vn), odcid, 8, &r) == KX_QUIC_NOT_QUIC,
+	      "Version Negotiation: not a Retry");
+	uint8_t initial[1500];
+	n = unhex(v1_client_packet_hex, initial, sizeof(initial));
+	CHECK(kx_quic_retry(qc, initial, n, odcid, 8, &r) == KX_QUIC_NOT_QUIC, "Initial: not a Retry");
+	uint8_t longcid[40] = { 0xf0, 0, 0, 0, 1, 21 };
+	CHECK(kx_quic_retry(qc, longcid, sizeof(longcid), odcid, 8, &r) == KX_QUIC_MALFORMED,
+	      "Retry with a 21-byte DCID: malformed");
 }
 
 static size_t crypto_frame(uint8_t *b, uint64_t off, const uint8_t *data, size_t n)
@@ -822,6 +948,7 @@ struct cflow {
 	uint8_t cip[16], sip[16];
 	uint16_t cport, sport;
 	uint64_t first_frame;
+	bool retried, server_open;
 	struct kx_quic_secrets s;
 	struct cstream c, sv;
 };
@@ -830,7 +957,7 @@ struct cap_state {
 	struct cflow fl[CAP_FLOWS];
 	struct cstream *cur;
 	uint64_t frame;
-	unsigned datagrams, opened, failed;
+	unsigned datagrams, opened, failed, retries;
 };
 
 static bool cap_crypto(void *ctx, uint64_t off, const uint8_t *data, uint32_t len)
@@ -914,6 +1041,26 @@ static void udp_datagram(struct cap_state *st, uint8_t family, const uint8_t *sr
 	cs->new_in_dgram = false;
 	struct kx_quic_datagram_info info;
 	enum kx_quic_rc rc = kx_quic_datagram(qc, p, len, from_client, &f->s, cap_crypto, st, &info);
+	struct kx_quic_retry r;
+	if (!from_client && info.retry) {
+		/* As a client: the first Retry whose tag verifies, none later. */
+		if (!f->retried && !f->server_open &&
+		    kx_quic_retry(qc, p, len, f->s.odcid, f->s.odcid_len, &r) == KX_QUIC_OK &&
+		    kx_quic_derive_initial(r.version, r.scid, r.scid_len, &f->s) == 0)
+			f->retried = true;
+		st->retries++;
+	} else if (rc == KX_QUIC_DECRYPT_FAILED && from_client && info.first_is_initial) {
+		/* A new attempt (Version Negotiation) or an Initial sent before
+		 * the Retry reached the client: keys from its own DCID. */
+		struct kx_quic_secrets own;
+		if (kx_quic_derive_initial(info.version, info.dcid, info.dcid_len, &own) == 0) {
+			rc = kx_quic_datagram(qc, p, len, true, &own, cap_crypto, st, &info);
+			if (rc != KX_QUIC_DECRYPT_FAILED && !f->retried && !f->server_open)
+				f->s = own;
+		}
+	}
+	if (!from_client && info.decrypted)
+		f->server_open = true;
 	st->datagrams++;
 	st->opened += info.decrypted;
 	if (rc == KX_QUIC_MALFORMED || rc == KX_QUIC_DECRYPT_FAILED)
@@ -1211,6 +1358,7 @@ int main(int argc, char **argv)
 	test_rfc_server("RFC 9369 A.3", v2_server_packet_hex, KX_QUIC_V2, &rfc_v2);
 	test_truncation_and_corruption();
 	test_not_quic();
+	test_retry();
 	test_frames();
 	test_coalesced();
 	/* argv[1] is tests/data (as for every unit test); the captures live

@@ -315,8 +315,17 @@ static void test_capture(const char *dir, const struct capture *cp, struct kx_bu
 
 /* ---- built input ---- */
 
+static bool preamble(const char *t)
+{
+	return kx_ssh_looks_like_preamble((const uint8_t *)t, strlen(t));
+}
+
 static void test_banner(void)
 {
+	CHECK(preamble("Authorised use only.\r\nAll access logged.\r\n") && preamble("+--+\n\tx") &&
+	      !preamble("no line end yet") && !preamble("") && !preamble("caf\xc3\xa9\r\n") &&
+	      !preamble("\x16\x03\x01\x02\x00\n"),
+	      "pre-banner text: printable lines only, one line end at least");
 	struct kx_ssh_banner b;
 	const char *l = "SSH-2.0-OpenSSH_9.9 FreeBSD-20250219";
 	CHECK_EQ(kx_ssh_parse_banner((const uint8_t *)l, strlen(l), &b), KX_SSH_OK, "banner parses");
@@ -645,13 +654,25 @@ static void test_hostile(struct kx_bufpool *pool)
 	for (int i = 0; i < 9000; i++)
 		put8(&w, 'A');
 	r = stream_of(&w, pool, 0);
-	CHECK(r.err == KX_SSH_E_BANNER_LONG && r.off == KX_SSH_PRE_BYTES_MAX,
+	CHECK(r.err == KX_SSH_E_BANNER_LONG && r.off == KX_SSH_LINE_BYTES_MAX,
 	      "no LF: refused after %u bytes", r.off);
 	w.n = 0;
 	for (int i = 0; i < 9000; i++)
 		put8(&w, 0x80);
 	r = stream_of(&w, pool, 0);
-	CHECK(r.err == KX_SSH_E_NO_BANNER && r.off == KX_SSH_PRE_BYTES_MAX, "binary junk: no banner");
+	CHECK(r.err == KX_SSH_E_NO_BANNER && r.off == KX_SSH_LINE_BYTES_MAX, "binary junk: no banner");
+	/* Lines of 4 KB each: within the per-line bound, but 64 KiB in all
+	 * is where the version line must have ended. */
+	w.n = 0;
+	for (int l = 0; l < 20; l++) {
+		for (int i = 0; i < 4000; i++)
+			put8(&w, 'n');
+		puts_(&w, "\r\n");
+	}
+	puts_(&w, "SSH-2.0-srv\r\n");
+	r = stream_of(&w, pool, 0);
+	CHECK(r.err == KX_SSH_E_NO_BANNER && r.off == KX_SSH_PRE_BYTES_MAX && r.seen.n_banner == 0,
+	      "20 lines of 4 KB before the version: refused at %u bytes", r.off);
 
 	/* A 300-byte version line: kept to 255, flagged, the stream goes on. */
 	w.n = 0;
@@ -688,6 +709,14 @@ static void test_hostile(struct kx_bufpool *pool)
 		diffs += !same_run(&r, &r2);
 	}
 	CHECK(diffs == 0, "the same at every split point (%d differ)", diffs);
+	w.n = 0;
+	for (int i = 0; i < KX_SSH_PRE_LINES_MAX; i++)
+		puts_(&w, "hello\r\n");
+	puts_(&w, "SSH-2.0-srv\r\n");
+	r = stream_of(&w, pool, 0);
+	CHECK(r.err == KX_SSH_OK && r.seen.n_banner == 1 &&
+	      r.seen.banner.pre_lines == KX_SSH_PRE_LINES_MAX,
+	      "%d lines before the version (OpenSSH's client limit): skipped", KX_SSH_PRE_LINES_MAX);
 	w.n = 0;
 	for (int i = 0; i <= KX_SSH_PRE_LINES_MAX; i++)
 		puts_(&w, "hello\r\n");
@@ -803,6 +832,35 @@ int main(int argc, char **argv)
 		CHECK_STR(kx_ssh_list_str(&r.seen.kexinit, KX_SSH_L_KEX), default_kex, "client kex list");
 		CHECK(r.seen.kexinit.kex_offers_pq && r.seen.kexinit.list[KX_SSH_L_HOSTKEY].n == 16 &&
 		      !r.seen.kexinit.first_kex_follows, "offers PQ, 16 host key algorithms");
+	}
+
+	/* A real server direction with 40 lines (1,603 bytes) before the
+	 * sshd's version line (pcaps/ssh-preamble-lines.pcap, a relay in front
+	 * of OpenSSH 9.2): the same banner and KEXINIT at every split point. */
+	{
+		static uint8_t buf[8192];
+		size_t n = load(dir, "ssh-preamble-lines-s.bin", buf, sizeof(buf));
+		struct run r, r2;
+		feed(buf, n, n, 0, false, pool, 0, &r);
+		CHECK(r.seen.n_banner == 1 && r.seen.banner.pre_lines == 40 &&
+		      r.seen.banner.start_off == 1603 &&
+		      strcmp(r.seen.banner.line, "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u10") == 0 &&
+		      r.seen.n_kexinit == 1 && r.seen.kexinit.start_off == 1603 + 41 &&
+		      r.seen.kexinit.kex_offers_pq && r.state == KX_SSH_S_END,
+		      "server after 40 lines: banner at 1603, KEXINIT after it, NEWKEYS (%u lines, banner at %u)",
+		      r.seen.banner.pre_lines, r.seen.banner.start_off);
+		int diffs = 0;
+		for (size_t split = 0; split <= n; split++) {
+			feed(buf, n, split, 0, false, pool, 0, &r2);
+			diffs += !same_run(&r, &r2);
+			feed(buf, n, split, 0, true, pool, 0, &r2);
+			diffs += !same_run(&r, &r2);
+		}
+		for (size_t piece = 1; piece < 64; piece += 7) {
+			feed(buf, n, 0, piece, false, pool, 0, &r2);
+			diffs += !same_run(&r, &r2);
+		}
+		CHECK(diffs == 0, "40 lines before the banner: the same at every split (%d differ)", diffs);
 	}
 
 	test_hostile(pool);
