@@ -7,10 +7,14 @@
  * from the captures in pcaps/, and only what identifies one connection
  * (random, session id, SNI) is rewritten per flow; offered groups and key
  * shares are kept byte for byte. After the handshake each flow carries TLS
- * application_data records of random bytes in full-size frames.
+ * application_data records of random bytes in full-size frames. The plain30
+ * profile makes 30 % of its flows plaintext HTTP/1.1 sessions on port 80
+ * instead (request and response headers as a client and server write them,
+ * a body of random bytes); they go to the --sessions TSV, not the rows'.
  *
- *   gen_capture --profile bulk|dense --seed N --out F.pcap --expected F.tsv
- *               [--scale F] [--templates DIR] [--concurrency N] [--gap-us N] [-q]
+ *   gen_capture --profile bulk|dense|plain30 --seed N --out F.pcap --expected F.tsv
+ *               [--sessions F.tsv] [--scale F] [--templates DIR] [--concurrency N]
+ *               [--gap-us N] [-q]
  *
  * The same options always give the same bytes (xoshiro256** seeded by
  * splitmix64 from --seed).
@@ -209,11 +213,12 @@ enum variant {
 	V_HRR,          /* HelloRetryRequest to the hybrid group */
 	V_SILENT,       /* ClientHello never answered, connection never closed */
 	V_RST,          /* ClientHello answered by a reset */
+	V_HTTP,         /* plaintext HTTP/1.1 on port 80: a session, not a handshake */
 	V_MAX
 };
 
 static const char *const variant_names[V_MAX] = {
-	"hybrid", "server-declined", "client-no-pq", "hrr", "silent", "rst",
+	"hybrid", "server-declined", "client-no-pq", "hrr", "silent", "rst", "http",
 };
 
 enum tmpl_id { T_HYBRID = 0, T_DECLINED, T_NOPQ, T_HRR, T_MAX };
@@ -573,6 +578,8 @@ enum op {
 	OP_FIN_C, OP_FIN_S, OP_FIN_A,
 	OP_RST,      /* server: RST after the ClientHello */
 	OP_DROP,     /* the flow falls silent for the rest of the capture */
+	OP_HREQ,     /* client: HTTP request */
+	OP_HRESP,    /* server: HTTP response header and body */
 	OP_DONE,
 };
 
@@ -583,6 +590,8 @@ static const uint8_t prog_hrr[] = { OP_SYN, OP_SYNACK, OP_ACK, OP_CH1, OP_HRR, O
 				    OP_FIN_A, OP_DONE };
 static const uint8_t prog_silent[] = { OP_SYN, OP_SYNACK, OP_ACK, OP_CH1, OP_DROP };
 static const uint8_t prog_rst[] = { OP_SYN, OP_SYNACK, OP_ACK, OP_CH1, OP_RST, OP_DONE };
+static const uint8_t prog_http[] = { OP_SYN, OP_SYNACK, OP_ACK, OP_HREQ, OP_HRESP, OP_FIN_C,
+				     OP_FIN_S, OP_FIN_A, OP_DONE };
 
 struct endpoint {
 	uint8_t v6;
@@ -592,13 +601,16 @@ struct endpoint {
 	uint32_t uses;
 };
 
-/* What the expected TSV says about one handshake. */
+/* What the expected TSV says about one handshake, or (V_HTTP) what the
+ * sessions TSV says about one plaintext session. */
 struct row {
 	uint32_t client, server;
-	uint16_t cport;
+	uint16_t cport, sport;
 	uint8_t variant, tmpl;
 	uint16_t ch_segs, ch2_segs;
 	uint64_t pkt_first_ch, pkt_sh, ts_first, last_us;
+	uint64_t bytes;      /* V_HTTP: payload bytes both ways */
+	uint64_t end_us;     /* V_HTTP: the FIN that closes it for kexwatch */
 };
 
 struct flow {
@@ -608,7 +620,11 @@ struct flow {
 	bool done, post;
 	uint32_t client, server;
 	uint16_t cport;
+	uint16_t sport;      /* the server's port: its endpoint's, or 80 for V_HTTP */
 	uint16_t mss;
+	bool raw;            /* the synthetic part of the send is raw bytes, not TLS records */
+	bool same_client;    /* V_HTTP: client chosen by choose_variant */
+	uint64_t plain_bytes, end_us; /* V_HTTP: payload sent, time of the second FIN */
 	uint32_t seq[2];     /* next sequence number per direction: 0 client, 1 server */
 	uint32_t ts_base[2];
 	uint16_t ipid[2];
@@ -644,13 +660,16 @@ struct profile {
 	double upload_share;   /* flows whose bulk goes client -> server */
 	double est_flow_bytes; /* for sizing the endpoint pools */
 	unsigned max_weight;   /* an elephant is picked up to this much more often */
+	double plain_share;    /* flows that are plaintext HTTP instead of TLS */
 };
 
 static const struct profile profiles[] = {
 	/* About 95% of the bytes after the handshake: elephants and mice. */
-	{ "bulk", 1.5e9, 1000, 30000, 1.2, 64e6, 0.1, 150e3, 32 },
+	{ "bulk", 1.5e9, 1000, 30000, 1.2, 64e6, 0.1, 150e3, 32, 0.0 },
 	/* Short flows: the handshakes are most of the work. */
-	{ "dense", 200e6, 1000, 400, 1.5, 64e3, 0.0, 9e3, 1 },
+	{ "dense", 200e6, 1000, 400, 1.5, 64e3, 0.0, 9e3, 1, 0.0 },
+	/* dense with 30 % of the flows plaintext HTTP/1.1: sessions, not rows. */
+	{ "plain30", 200e6, 1000, 400, 1.5, 64e3, 0.0, 8e3, 1, 0.30 },
 };
 
 struct gen {
@@ -671,6 +690,8 @@ struct gen {
 	uint64_t start_us, now_us, pkts, bytes, post_bytes, flows;
 	uint64_t per_variant[V_MAX];
 	uint32_t forced;
+	uint64_t http_flows;
+	uint32_t http_client, http_server; /* of the last HTTP flow */
 	uint32_t gap_us;     /* mean time between packets */
 	bool quiet;
 };
@@ -764,7 +785,7 @@ static void emit(struct gen *g, struct flow *f, int dir, uint8_t flags, uint32_t
 		sum = csum_add(csum_add(0, ip + 12, 8), ph, 4);
 	}
 
-	uint16_t sport = dir ? srv->port : f->cport, dport = dir ? f->cport : srv->port;
+	uint16_t sport = dir ? f->sport : f->cport, dport = dir ? f->cport : f->sport;
 	put_be16(tcp, sport);
 	put_be16(tcp + 2, dport);
 	put_be32(tcp + 4, f->seq[dir]);
@@ -811,6 +832,11 @@ static void emit(struct gen *g, struct flow *f, int dir, uint8_t flags, uint32_t
 			f->src_left -= k;
 			at = k;
 		}
+		if (f->raw && at < n) {
+			rng_fill(&g->rng, pl + at, n - at);
+			f->syn_left -= n - at;
+			at = n;
+		}
 		while (at < n) {
 			if (f->rhdr_off == 5 && f->rec_body_left == 0) {
 				uint64_t left = f->syn_left;
@@ -847,6 +873,7 @@ static void emit(struct gen *g, struct flow *f, int dir, uint8_t flags, uint32_t
 
 	f->seq[dir] += plen + (syn ? 1 : 0) + ((flags & 0x01) ? 1 : 0);
 	f->last_us = g->now_us;
+	f->plain_bytes += plen;
 	g->buf_used += 16 + frame;
 	g->pkts++;
 	g->bytes += 16 + frame;
@@ -868,6 +895,7 @@ static void start_job(struct flow *f, int dir, uint8_t op, const uint8_t *src, u
 	f->rec_body_left = 0;
 	f->rhdr_off = 5;
 	f->unacked = 0;
+	f->raw = false;
 }
 
 /* Segments of a send starting at a segment boundary that overlap [a, b). */
@@ -918,6 +946,10 @@ static void step(struct gen *g, struct flow *f)
 	switch (op) {
 	case OP_SYN:
 		emit(g, f, 0, 0x02, 0);
+		if (f->variant == V_HTTP) { /* a session's evidence is its first packet */
+			f->pkt_first_ch = g->pkts;
+			f->ts_first = g->now_us;
+		}
 		break;
 	case OP_SYNACK:
 		emit(g, f, 1, 0x12, 0);
@@ -962,11 +994,22 @@ static void step(struct gen *g, struct flow *f)
 		start_job(f, 1, op, NULL, 0, f->down, REC_MAX_BODY);
 		job_segment(g, f);
 		break;
+	case OP_HREQ:
+		start_job(f, 0, op, f->cbuf, f->clen, 0, 0);
+		job_segment(g, f);
+		break;
+	case OP_HRESP:
+		/* The header, then Content-Length bytes of body. */
+		start_job(f, 1, op, f->sbuf, f->slen, f->down, 0);
+		f->raw = true;
+		job_segment(g, f);
+		break;
 	case OP_FIN_C:
 		emit(g, f, 0, 0x11, 0);
 		break;
 	case OP_FIN_S:
 		emit(g, f, 1, 0x11, 0);
+		f->end_us = g->now_us; /* both FINs seen: kexwatch ends the session here */
 		break;
 	case OP_RST:
 		emit(g, f, 1, 0x14, 0);
@@ -1003,10 +1046,25 @@ static void choose_variant(struct gen *g, struct flow *f)
 {
 	struct rng *r = &g->rng;
 	int v;
-	if (g->forced < V_MAX) {
+	/* Only a profile with plaintext flows draws for them, so bulk and dense
+	 * keep their bytes. */
+	bool plain = g->prof->plain_share > 0;
+	if (g->forced < (plain ? V_MAX : V_HTTP)) {
 		/* The first flows cover every variant, so tiny captures test them all. */
 		v = (int)g->forced++;
 		f->server = pick_server(g, v == V_HYBRID || v == V_HRR ? 1 : v == V_DECLINED ? 0 : -1);
+	} else if (plain && rng_unit(r) < g->prof->plain_share) {
+		v = V_HTTP;
+		/* A browser opens several connections for one page: a third of
+		 * the HTTP flows go from the last HTTP client to the same server
+		 * (kexwatch adds them up in one sessions row). */
+		if (g->http_flows && rng_unit(r) < 1.0 / 3) {
+			f->server = g->http_server;
+			f->client = g->http_client;
+			f->same_client = true;
+		} else {
+			f->server = pick_server(g, -1);
+		}
 	} else {
 		f->server = pick_server(g, -1);
 		double u = rng_unit(r);
@@ -1021,6 +1079,11 @@ static void choose_variant(struct gen *g, struct flow *f)
 			v = V_DECLINED;
 		else
 			v = rng_unit(r) < 0.08 ? V_HRR : V_HYBRID;
+	}
+	if (v == V_HTTP) { /* no TLS template */
+		f->variant = (uint8_t)v;
+		f->tmpl = T_HYBRID;
+		return;
 	}
 	int t;
 	switch (v) {
@@ -1060,6 +1123,70 @@ static uint32_t pick_client(struct gen *g, bool v6)
 	}
 }
 
+/* The flow's pick weight from its size (bytes both ways). */
+static void set_weight(const struct gen *g, struct flow *f)
+{
+	/* Big flows run faster, as on a real link: otherwise the elephants
+	 * would be left alone at the end of the file, uninterleaved. */
+	uint64_t w = 1 + (f->up + f->down) / 131072;
+	f->weight = (uint8_t)(w < g->prof->max_weight ? w : g->prof->max_weight);
+}
+
+/* A plaintext HTTP/1.1 exchange on port 80: a GET for a static file and a
+ * 200 response whose body is Content-Length random bytes. */
+static void http_init(struct gen *g, struct flow *f)
+{
+	static const char *const agents[] = {
+		"curl/7.88.1",
+		"Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+		"Wget/1.21.3",
+		"python-requests/2.28.1",
+	};
+	static const char *const kinds[][2] = {
+		{ "js", "application/javascript" }, { "css", "text/css" }, { "png", "image/png" },
+		{ "json", "application/json" },     { "bin", "application/octet-stream" },
+	};
+	struct rng *r = &g->rng;
+	const struct profile *p = g->prof;
+	char host[64], date[64];
+	sni_of(f->server, host, sizeof(host));
+	f->sport = 80;
+	f->prog = prog_http;
+	g->http_flows++;
+	g->http_client = f->client;
+	g->http_server = f->server;
+	f->down = rng_pareto(r, p->resp_xm, p->resp_alpha, g->resp_cap);
+	uint32_t kind = rng_below(r, sizeof(kinds) / sizeof(kinds[0]));
+	uint32_t object = (uint32_t)rng_next(r);
+	const char *agent = agents[rng_below(r, sizeof(agents) / sizeof(agents[0]))];
+	int n = snprintf((char *)f->cbuf, sizeof(f->cbuf),
+			 "GET /static/%08x.%s HTTP/1.1\r\nHost: %s\r\nUser-Agent: %s\r\n"
+			 "Accept: */*\r\n\r\n",
+			 object, kinds[kind][0], host, agent);
+	if (n < 0 || (size_t)n >= sizeof(f->cbuf))
+		die("%s", "HTTP request too long");
+	f->clen = f->ccut = (uint32_t)n;
+	time_t sec = (time_t)(g->now_us / 1000000u);
+	struct tm tm;
+	if (!gmtime_r(&sec, &tm) || !strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm))
+		die("%s", "cannot format the Date header");
+	n = snprintf((char *)f->sbuf, sizeof(f->sbuf),
+		     "HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: %s\r\n"
+		     "Content-Type: %s\r\nContent-Length: %llu\r\nConnection: keep-alive\r\n"
+		     "ETag: \"%08x-%llx\"\r\nAccept-Ranges: bytes\r\n\r\n",
+		     date, kinds[kind][1], (unsigned long long)f->down, object,
+		     (unsigned long long)f->down);
+	if (n < 0 || (size_t)n >= sizeof(f->sbuf))
+		die("%s", "HTTP response header too long");
+	f->slen = (uint32_t)n;
+	f->up = f->clen;
+	/* Handshake and teardown packets, then payload and its headers. */
+	g->planned += 1200 + (double)(f->clen + f->slen + f->down) * 1.07;
+	set_weight(g, f);
+	g->flows++;
+	g->per_variant[f->variant]++;
+}
+
 /* Sets up a new flow in slot f: endpoints, handshake bytes, sizes. */
 static void flow_init(struct gen *g, struct flow *f)
 {
@@ -1069,7 +1196,8 @@ static void flow_init(struct gen *g, struct flow *f)
 	choose_variant(g, f);
 	const struct tmpl *t = &g->tm[f->tmpl];
 	const struct endpoint *srv = &g->servers[f->server];
-	f->client = pick_client(g, srv->v6);
+	if (!f->same_client || (srv->v6 ? g->clients6 : g->clients4)[f->client].uses >= 28000)
+		f->client = pick_client(g, srv->v6);
 	struct endpoint *cli = srv->v6 ? &g->clients6[f->client] : &g->clients4[f->client];
 	f->cport = cli->port;
 	cli->port = cli->port >= 60999 ? 32768 : (uint16_t)(cli->port + 1);
@@ -1088,6 +1216,11 @@ static void flow_init(struct gen *g, struct flow *f)
 	case V_SILENT: f->prog = prog_silent; break;
 	case V_RST: f->prog = prog_rst; break;
 	default: f->prog = prog_full; break;
+	}
+	f->sport = srv->port;
+	if (f->variant == V_HTTP) {
+		http_init(g, f);
+		return;
 	}
 
 	/* Client bytes: each ClientHello rebuilt with this flow's random,
@@ -1158,10 +1291,7 @@ static void flow_init(struct gen *g, struct flow *f)
 		g->planned += 3000;
 	else
 		g->planned += 7000 + (double)(f->up + f->down) * 1.07;
-	/* Big flows run faster, as on a real link: otherwise the elephants
-	 * would be left alone at the end of the file, uninterleaved. */
-	uint64_t w = 1 + (f->up + f->down) / 131072;
-	f->weight = (uint8_t)(w < p->max_weight ? w : p->max_weight);
+	set_weight(g, f);
 	g->flows++;
 	g->per_variant[f->variant]++;
 }
@@ -1178,6 +1308,7 @@ static void flow_retire(struct gen *g, struct flow *f)
 	w->client = f->client;
 	w->server = f->server;
 	w->cport = f->cport;
+	w->sport = f->sport;
 	w->variant = f->variant;
 	w->tmpl = f->tmpl;
 	w->ch_segs = f->ch_segs;
@@ -1186,6 +1317,8 @@ static void flow_retire(struct gen *g, struct flow *f)
 	w->pkt_sh = f->pkt_sh;
 	w->ts_first = f->ts_first;
 	w->last_us = f->last_us;
+	w->bytes = f->plain_bytes;
+	w->end_us = f->end_us;
 }
 
 /* ---- expected rows ---- */
@@ -1214,6 +1347,8 @@ static void write_expected(struct gen *g, const char *path, const char *header)
 		   "ts_first_us\n");
 	for (size_t i = 0; i < g->n_rows; i++) {
 		const struct row *w = &g->rows[i];
+		if (w->variant == V_HTTP)
+			continue; /* in the sessions file */
 		const struct endpoint *srv = &g->servers[w->server];
 		const struct endpoint *cli = srv->v6 ? &g->clients6[w->client] : &g->clients4[w->client];
 		const struct tmpl *t = &g->tm[w->tmpl];
@@ -1251,12 +1386,43 @@ static void write_expected(struct gen *g, const char *path, const char *header)
 			snprintf(ch2, sizeof(ch2), "%u", w->ch2_segs);
 		}
 		fprintf(o, "%s\t%u\t%s\t%u\t%s\t%s\t%s\t%s\t%d\t%s\t%u\t%s\t%llu\t%s\t%llu\n",
-			cip, w->cport, sip, srv->port, sni, verdict, reason, group, hrr ? 1 : 0,
+			cip, w->cport, sip, w->sport, sni, verdict, reason, group, hrr ? 1 : 0,
 			hrr_group, w->ch_segs, ch2, (unsigned long long)w->pkt_first_ch, pkt_sh,
 			(unsigned long long)w->ts_first);
 	}
 	if (fclose(o) != 0)
 		die("cannot write the expected file: %s", strerror(errno));
+}
+
+/* One line per plaintext session, in the order of their first packets
+ * (write_expected sorted the rows). kexwatch stores them aggregated per
+ * hour and endpoint pair; check_rows.py adds these lines up the same way.
+ * ts_end_us is the packet that completes the FINs: kexwatch's ts_last_us
+ * lies within its flow table's one-second touch resolution before it. */
+static void write_sessions(struct gen *g, const char *path, const char *header)
+{
+	FILE *o = fopen(path, "w");
+	if (!o)
+		die("cannot create the sessions file: %s", strerror(errno));
+	fprintf(o, "# %s\n", header);
+	fprintf(o, "client_ip\tclient_port\tserver_ip\tserver_port\ttransport\tapp\tverdict\t"
+		   "reason\tip_version\tbytes\tpkt_first\tts_first_us\tts_end_us\n");
+	for (size_t i = 0; i < g->n_rows; i++) {
+		const struct row *w = &g->rows[i];
+		if (w->variant != V_HTTP)
+			continue;
+		const struct endpoint *srv = &g->servers[w->server];
+		const struct endpoint *cli = srv->v6 ? &g->clients6[w->client] : &g->clients4[w->client];
+		char cip[INET6_ADDRSTRLEN], sip[INET6_ADDRSTRLEN];
+		ip_text(cli, cip, sizeof(cip));
+		ip_text(srv, sip, sizeof(sip));
+		fprintf(o, "%s\t%u\t%s\t%u\ttcp\thttp\tplaintext\tno-tls\t%d\t%llu\t%llu\t%llu\t%llu\n",
+			cip, w->cport, sip, w->sport, srv->v6 ? 6 : 4, (unsigned long long)w->bytes,
+			(unsigned long long)w->pkt_first_ch, (unsigned long long)w->ts_first,
+			(unsigned long long)w->end_us);
+	}
+	if (fclose(o) != 0)
+		die("cannot write the sessions file: %s", strerror(errno));
 }
 
 /* ---- main ---- */
@@ -1308,13 +1474,17 @@ static void make_endpoints(struct gen *g, double est_flows)
 static void usage(FILE *o)
 {
 	fprintf(o,
-		"usage: gen_capture --profile bulk|dense --seed N --out FILE.pcap --expected FILE.tsv\n"
-		"                   [--scale F] [--templates DIR] [--concurrency N] [--gap-us N] [-q]\n"
+		"usage: gen_capture --profile bulk|dense|plain30 --seed N --out FILE.pcap\n"
+		"                   --expected FILE.tsv [--sessions FILE.tsv] [--scale F]\n"
+		"                   [--templates DIR] [--concurrency N] [--gap-us N] [-q]\n"
 		"\n"
-		"  --profile P       bulk (~1.5 GB, long flows) or dense (~200 MB, short flows)\n"
+		"  --profile P       bulk (~1.5 GB, long flows), dense (~200 MB, short flows)\n"
+		"                    or plain30 (dense, 30 %% of the flows plaintext HTTP)\n"
 		"  --seed N          random seed (default: 1)\n"
 		"  --out FILE        pcap to write\n"
 		"  --expected FILE   TSV of the handshake rows kexwatch should store\n"
+		"  --sessions FILE   TSV of the plaintext sessions it should count (needed\n"
+		"                    when the profile has any)\n"
 		"  --scale F         multiplies the size (default: 1)\n"
 		"  --templates DIR   captures the TLS records come from (default: %s)\n"
 		"  --concurrency N   flows active at once (default: per profile)\n"
@@ -1331,6 +1501,7 @@ int main(int argc, char **argv)
 		{ "seed", required_argument, NULL, 's' },
 		{ "out", required_argument, NULL, 'o' },
 		{ "expected", required_argument, NULL, 'e' },
+		{ "sessions", required_argument, NULL, 'S' },
 		{ "scale", required_argument, NULL, 'x' },
 		{ "templates", required_argument, NULL, 't' },
 		{ "concurrency", required_argument, NULL, 'c' },
@@ -1340,7 +1511,8 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct gen g;
-	const char *profile = NULL, *out = NULL, *expected = NULL, *tdir = KX_BENCH_PCAP_DIR;
+	const char *profile = NULL, *out = NULL, *expected = NULL, *sessions = NULL;
+	const char *tdir = KX_BENCH_PCAP_DIR;
 	unsigned long long seed = 1;
 	double scale = 1.0;
 	unsigned long conc = 0, gap = 3;
@@ -1357,6 +1529,7 @@ int main(int argc, char **argv)
 			break;
 		case 'o': out = optarg; break;
 		case 'e': expected = optarg; break;
+		case 'S': sessions = optarg; break;
 		case 'x':
 			scale = strtod(optarg, &end);
 			if (*end || !(scale > 0) || scale > 1000)
@@ -1386,7 +1559,9 @@ int main(int argc, char **argv)
 		if (strcmp(profiles[i].name, profile) == 0)
 			g.prof = &profiles[i];
 	if (!g.prof)
-		die("unknown profile '%s' (bulk, dense)", profile);
+		die("unknown profile '%s' (bulk, dense, plain30)", profile);
+	if (g.prof->plain_share > 0 && !sessions)
+		die("profile %s has plaintext sessions: name their file with --sessions", profile);
 
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -1475,6 +1650,8 @@ int main(int argc, char **argv)
 	snprintf(header, sizeof(header), "gen_capture profile=%s seed=%llu scale=%g packets=%llu",
 		 g.prof->name, seed, scale, (unsigned long long)g.pkts);
 	write_expected(&g, expected, header);
+	if (sessions)
+		write_sessions(&g, sessions, header);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (!g.quiet) {
 		double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;

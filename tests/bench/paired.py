@@ -7,7 +7,7 @@ fast minute and the other in a slow one. This script alternates them
 (A B B A A B ...), so both see the same drift, and prints each one's median,
 the ratio of the medians and the median of the per-pair ratios.
 
-    tests/bench/paired.py [--build build-rel] [--pairs 15] [--profile dense]
+    tests/bench/paired.py [--build build-rel] [--pairs 15] [--profile dense|bulk|plain30]
                           [--capture FILE] [--against OTHER_KEXWATCH]
                           [-- extra kexwatch read options]
 
@@ -46,7 +46,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--build", default=os.environ.get("BUILD", "build-rel"))
     ap.add_argument("--pairs", type=int, default=15)
-    ap.add_argument("--profile", default="dense", choices=("dense", "bulk"))
+    ap.add_argument("--profile", default="dense", choices=("dense", "bulk", "plain30"))
     ap.add_argument("--capture")
     ap.add_argument("--against", help="another kexwatch binary to alternate with")
     ap.add_argument("extra", nargs="*", help="extra options for kexwatch read")
@@ -111,7 +111,8 @@ def main():
         mo = statistics.median(o_times)
         print(f"{a.against}: median {mo * 1000:.0f} ms (min {min(o_times) * 1000:.0f}, "
               f"max {max(o_times) * 1000:.0f}), CPU {cpu(o_times):.0f} ms; ratio {mo / mb:.2f}x; "
-              f"kexwatch/other per round {statistics.median(k / o for k, o in zip(k_times, o_times)):.3f}")
+              f"kexwatch/other per round {statistics.median(k / o for k, o in zip(k_times, o_times)):.3f}, "
+              f"CPU {statistics.median(CPU[k] / CPU[o] for k, o in zip(k_times, o_times)):.3f}")
 
 
 if __name__ == "__main__":

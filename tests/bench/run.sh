@@ -1,13 +1,15 @@
 #!/bin/bash
 # run.sh: kexwatch's read throughput, against the bare libpcap loop (the
 # floor for any libpcap reader) and against tcpdump, ndpiReader and tshark,
-# on two generated captures: bulk (~1.5 GB, long flows) and dense (~200 MB,
-# short flows). Prints a Markdown table per profile, then checks kexwatch's
-# rows against what the generator wrote (PASS/FAIL). The bare loop and
+# on generated captures: bulk (~1.5 GB, long flows), dense (~200 MB, short
+# flows) and plain30 (dense with 30 % of the flows plaintext HTTP sessions;
+# only when asked for). Prints a Markdown table per profile, then checks
+# kexwatch's rows and sessions against what the generator wrote (PASS/FAIL).
+# The bare loop and
 # `kexwatch read` alternate run by run, so the host's drift cannot bend
 # their ratio; the other tools run back to back.
 #
-#   tests/bench/run.sh [--quick] [--runs N] [--profiles "bulk dense"]
+#   tests/bench/run.sh [--quick] [--runs N] [--profiles "bulk dense plain30"]
 #
 # It builds nothing. Use a release build:
 #   meson setup build-rel --buildtype=release && ninja -C build-rel
@@ -180,14 +182,17 @@ for profile in $profiles; do
 	base_name="$BENCH_DIR/$profile-seed$SEED-scale$scale"
 	pcap=$base_name.pcap
 	tsv=$base_name.tsv
+	stsv=$base_name-sessions.tsv
 	params="profile=$profile seed=$SEED scale=$scale src=$srchash"
-	if [ -s "$pcap" ] && [ -s "$tsv" ] && [ "$(cat "$base_name.params" 2>/dev/null)" = "$params" ]; then
+	if [ -s "$pcap" ] && [ -s "$tsv" ] && [ -s "$stsv" ] &&
+	   [ "$(cat "$base_name.params" 2>/dev/null)" = "$params" ]; then
 		gen_note="reused"
 	else
-		rm -f "$pcap" "$tsv" "$base_name.params"
+		rm -f "$pcap" "$tsv" "$stsv" "$base_name.params"
 		g0=$(date +%s.%N)
 		"$gen" --profile "$profile" --seed "$SEED" --scale "$scale" --templates "$root/pcaps" \
-			--out "$pcap" --expected "$tsv" 2>"$work/gen.err" || { cat "$work/gen.err" >&2; die "gen_capture failed"; }
+			--out "$pcap" --expected "$tsv" --sessions "$stsv" 2>"$work/gen.err" ||
+			{ cat "$work/gen.err" >&2; die "gen_capture failed"; }
 		g1=$(date +%s.%N)
 		echo "$params" >"$base_name.params"
 		gen_note="generated in $(echo "$g0 $g1" | awk '{ printf "%.1f", $2 - $1 }') s: $(tail -n 2 "$work/gen.err" | sed 's/^gen_capture: //' | paste -sd ';' -)"
@@ -197,8 +202,11 @@ for profile in $profiles; do
 	bytes=$(stat -c %s "$pcap")
 	pkts=$("$bare" "$pcap" | awk '{ print $2 }')
 	hs=$(grep -vc -e '^#' -e '^client_ip' "$tsv" || true)
+	ns=$(grep -vc -e '^#' -e '^client_ip' "$stsv" || true)
+	sess_note=""
+	[ "$ns" -gt 0 ] && sess_note=", $ns plaintext sessions"
 	echo
-	echo "## $profile: $(awk -v b="$bytes" 'BEGIN { printf "%.1f MB", b / 1e6 }'), $pkts packets, $hs handshakes"
+	echo "## $profile: $(awk -v b="$bytes" 'BEGIN { printf "%.1f MB", b / 1e6 }'), $pkts packets, $hs handshakes$sess_note"
 	echo
 	echo "capture $gen_note"
 	echo
@@ -264,8 +272,9 @@ for profile in $profiles; do
 	for v in own libpcap; do
 		label="kexwatch read"
 		[ "$v" = libpcap ] && label="kexwatch read --libpcap"
-		if python3 "$here/check_rows.py" "$work/$v.db" "$tsv" >"$work/check.out" 2>&1; then
-			echo "correctness ($label): PASS ($(head -n 1 "$work/check.out" | sed 's/^check_rows: //'))"
+		if python3 "$here/check_rows.py" "$work/$v.db" "$tsv" --sessions "$stsv" \
+			>"$work/check.out" 2>&1; then
+			echo "correctness ($label): PASS ($(head -n 2 "$work/check.out" | sed 's/^check_rows: //' | paste -sd ';' - | sed 's/;/; /'))"
 		else
 			overall=1
 			echo "correctness ($label): FAIL"
@@ -281,7 +290,7 @@ for profile in $profiles; do
 			[ "$v" = libpcap ] && label="kexwatch read --libpcap"
 			if python3 "$here/same_rows.py" "$work/$v.db" "$work/reference.db" \
 				>"$work/same.out" 2>&1; then
-				echo "same rows as --no-fastpath ($label): PASS ($(head -n 1 "$work/same.out" | sed 's/^same_rows: //'))"
+				echo "same rows as --no-fastpath ($label): PASS ($(head -n 2 "$work/same.out" | sed 's/^same_rows: //' | paste -sd ';' - | sed 's/;/; /'))"
 			else
 				overall=1
 				echo "same rows as --no-fastpath ($label): FAIL"
