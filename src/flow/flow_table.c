@@ -208,7 +208,9 @@ struct kx_flow *kx_flow_insert(struct kx_flow_table *t, const struct kx_flow_key
 	struct kx_flow *f = &t->slots[i];
 	memset(f, 0, sizeof(*f));
 	f->key = *k;
-	f->last_us = now_us;
+	/* first_us: the time of a session without a handshake (its hourly row
+	 * and the store's capture-span check). */
+	f->first_us = f->last_us = now_us;
 	f->sess = KX_NONE;
 	f->client = 2;
 	uint32_t b = kx_flow_hash(t, k);

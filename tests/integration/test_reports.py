@@ -364,7 +364,12 @@ def test_plaintext(tmp):
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     rows = con.execute("SELECT server_ip, server_port, app, verdict, reason, sessions, client_port, pkt_first"
                        " FROM sessions ORDER BY server_ip").fetchall()
+    # One packet a millisecond from 2026-11-22T12:00:00Z: the first session's
+    # time is its first packet's, and the hour row is that hour's.
+    times = con.execute("SELECT pkt_first, ts_first_us, hour FROM sessions ORDER BY server_ip").fetchall()
     con.close()
+    check(times == [(pk, 1795348800000000 + (pk - 1) * 1000, 498708) for pk, _, _ in times],
+          "sessions: the first session's time and its hour", times)
     check(rows == [("10.20.0.79", 6379, "redis", "plaintext", "no-tls", 2, 40002, firsts[("10.20.0.79", 6379)][0]),
                    ("10.20.0.80", 80, "http", "plaintext", "no-tls", 1, 40001, firsts[("10.20.0.80", 80)][0]),
                    ("10.20.0.81", 5432, "postgresql", "plaintext", "ssl-refused", 1, 40004,
