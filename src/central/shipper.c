@@ -718,10 +718,13 @@ static void *shipper(void *arg)
 
 		pthread_mutex_lock(&c->mu);
 		c->st.backlog = backlog;
+		/* Done, out of time, or the next retry would come too late. A
+		 * backlog counted before the stop may miss the rows of the last
+		 * local commit, which comes just before it: only one counted
+		 * after it says "done" (the stop nudges: no wait until then). */
 		if (c->stop) {
 			uint64_t t = now_ms();
-			/* Done, out of time, or the next retry would come too late. */
-			if (backlog <= 0 || t >= c->deadline_ms ||
+			if ((stopping && backlog <= 0) || t >= c->deadline_ms ||
 			    (n < 0 && c->next_try_ms >= c->deadline_ms))
 				break;
 		}
