@@ -32,6 +32,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+from collections import Counter
 
 from plaincap import plain_capture
 
@@ -449,6 +450,55 @@ def test_plaintext(tmp):
           "report --html: plaintext hops card and table, key exchange not observed", (values, plain, unobserved))
 
 
+def test_real_sessions(tmp):
+    """The bundled captures of real plaintext legs (PostgreSQL, MariaDB,
+    Redis, HTTP, SMTP servers in network namespaces) and of TLS and QUIC
+    picked up after their handshake: every endpoint of
+    pcaps/expected-sessions.tsv, with its verdict and counts by reason."""
+    caps = sorted(c for c in os.listdir(PCAPS) if c.startswith("plaintext-") or
+                  c in ("tls13-handshake-unseen.pcap", "quic-handshake-unseen.pcap"))
+    db = os.path.join(tmp, "real-sessions.db")
+    build(db, caps)
+    with open(pcap("expected-sessions.tsv")) as f:
+        lines = [l.rstrip("\n").split("\t") for l in f if l.strip() and not l.startswith("#")]
+    rows = [dict(zip(lines[0], c)) for c in lines[1:] if c[0] in caps]
+    # Handshakes at the same endpoints: the sslmode=require connection.
+    hs = {}
+    for tsv in ("expected.tsv", "expected-starttls.tsv"):
+        with open(pcap(tsv)) as f:
+            hl = [l.rstrip("\n").split("\t") for l in f if l.strip() and not l.startswith("#")]
+        for c in hl[1:]:
+            r = dict(zip(hl[0], c))
+            if r["file"] in caps:
+                k = (r["server_ip"], int(r["server_port"]))
+                hs[k] = hs.get(k, 0) + 1
+    want = {}
+    for r in rows:
+        k = (r["server_ip"], int(r["server_port"]))
+        w = want.setdefault(k, {"sessions": 0, "n_plaintext": 0, "n_unseen": 0, "n_no_tls": 0,
+                                "n_starttls_not_offered": 0, "n_starttls_refused": 0, "n_ssl_refused": 0,
+                                "apps": set(), "handshakes": hs.get(k, 0)})
+        w["sessions"] += 1
+        w["n_plaintext" if r["verdict"] == "plaintext" else "n_unseen"] += 1
+        if r["verdict"] == "plaintext":
+            w["n_" + r["reason"].replace("-", "_")] += 1
+        w["apps"].add(r["app"])
+    for w in want.values():
+        w["verdict"] = "plaintext" if w["n_plaintext"] else "unknown (not observed)"
+        w["apps"] = ",".join(sorted(w["apps"]))
+    p = kx("hops", "--db", db, "--json")
+    got = {(h["server_ip"], h["server_port"]): {k: h[k] for k in next(iter(want.values()))}
+           for h in json.loads(p.stdout)}
+    check(p.returncode == 0 and got == want and len(want) >= 10,
+          f"real captures: the {len(want)} endpoints of expected-sessions.tsv, verdicts and counts by reason",
+          {k: (got.get(k), want.get(k)) for k in set(got) | set(want) if got.get(k) != want.get(k)})
+    p = kx("health", "--db", db, "--json")
+    kinds = Counter(f["kind"] for f in json.loads(p.stdout)["findings"])
+    check(kinds["plaintext"] == sum(w["n_plaintext"] > 0 for w in want.values())
+          and kinds["handshake-unseen"] == sum(w["n_unseen"] > 0 for w in want.values()),
+          "real captures: a plaintext finding per plaintext endpoint, one per endpoint not observed", kinds)
+
+
 class Dom(html.parser.HTMLParser):
     """A small element tree: enough to find ids, classes, text and children."""
     VOID = {"meta", "br", "img", "input", "link", "hr", "wbr", "col", "source", "area", "base", "embed"}
@@ -594,6 +644,7 @@ def main():
         test_sql(db, tmp)
         rendered = test_html(db, tmp, n)
         test_plaintext(tmp)
+        test_real_sessions(tmp)
     print(f"{len(passed)} passed, {len(failed)} failed")
     if failed:
         return 1
