@@ -5,9 +5,9 @@ usage: inventory-to-postgresql.py [SQLITE_JSON] > kexwatch-inventory-postgresql.
 
 kexwatch-inventory-postgresql.json is this script's output for
 kexwatch-inventory-sqlite.json (tests/integration/test_dashboards.py checks
-that they agree, and runs both on the same handshakes). The panels read
-only the handshakes table, whose columns are the same in both stores, in
-SQL both engines accept; what changes:
+that they agree, and runs both on the same handshakes and sessions). The
+panels read only the handshakes and sessions tables, whose columns are the
+same in both stores, in SQL both engines accept; what changes:
 
 - the data source: grafana-postgresql-datasource (Grafana's built-in
   PostgreSQL plugin; called "postgres" before Grafana 10.2.3, which still
@@ -86,7 +86,7 @@ def convert(d):
     d = json.loads(json.dumps(d))
     d["title"] = "kexwatch: post-quantum key exchange (central inventory)"
     d["uid"] = "kexwatch-inventory-pg"
-    d["description"] = ("The kexwatch central inventory (handshakes table of the PostgreSQL store that "
+    d["description"] = ("The kexwatch central inventory (handshakes and sessions tables of the PostgreSQL store that "
                         "`kexwatch read|live --pg` fills), filtered by the sensor variable. Generated from "
                         "kexwatch-inventory-sqlite.json by inventory-to-postgresql.py.")
     d["tags"] = ["postgresql" if t == "sqlite" else t for t in d["tags"]]

@@ -1,7 +1,8 @@
 /* central.h: the central PostgreSQL inventory that many sensors share.
  *
  * SQLite stays each sensor's own inventory. With --pg, a shipper thread
- * sends every handshake row of the local file to PostgreSQL: the local
+ * sends every handshake row of the local file to PostgreSQL (and the
+ * sessions without a handshake, see shipper.c): the local
  * handshakes table is the outbox and the table central_outbox remembers,
  * per central store, the highest row id already sent. Rows go in id order,
  * in batches, one PostgreSQL transaction each, with the same
@@ -23,7 +24,7 @@
 #include <stdint.h>
 
 /* The PostgreSQL schema version kexwatch creates (table kexwatch_meta). */
-#define KX_PG_SCHEMA_VERSION 1
+#define KX_PG_SCHEMA_VERSION 2
 
 /* True for "postgresql://..." and "postgres://..." URIs and for libpq
  * key=value connection strings containing "dbname=" or "host=". */
@@ -49,7 +50,9 @@ struct kx_central_stats {
 	uint64_t present;   /* rows it already had */
 	uint64_t errors;    /* failed connections and batches */
 	uint64_t rejected;  /* rows the server refused as invalid data (logged, skipped) */
-	int64_t backlog;    /* local rows not sent yet; -1 before the first look */
+	uint64_t sessions_sent; /* sessions rows sent (new or grown; upserted) */
+	int64_t backlog;    /* local rows not sent yet (handshakes, and sessions rows
+			     * changed since sent); -1 before the first look */
 	bool connected;
 };
 
@@ -67,7 +70,7 @@ void kx_central_stats(struct kx_central *c, struct kx_central_stats *s);
  * not sent stay in the outbox for the next run or `kexwatch push`. */
 void kx_central_stop(struct kx_central *c, unsigned drain_ms, struct kx_central_stats *s);
 
-/* Copies the central store's runs, sources and handshakes into a new
+/* Copies the central store's runs, sources, handshakes and sessions into a new
  * SQLite inventory at out_path (created with the current schema). Reads in
  * one READ ONLY REPEATABLE READ transaction. Returns 0, or -1 with a message
  * in err. */

@@ -10,6 +10,9 @@ struct kx_merge_stats {
 	uint64_t runs;         /* runs copied (identical runs are reused) */
 	uint64_t rows_added;   /* handshakes new to the output */
 	uint64_t rows_present; /* handshakes the output already had */
+	uint64_t sessions_added;   /* hourly sessions rows new to the output */
+	uint64_t sessions_updated; /* rows whose sessions were added to one there */
+	uint64_t sessions_present; /* rows counted already (see merge.c) */
 };
 
 /* Merges the inputs into `out` (created or migrated as needed). Each input

@@ -18,7 +18,7 @@
  *	struct kx_metrics *m = kx_metrics_new(sensor);
  *	kx_metrics_set_build_info(m, ndpi_version, pcap_lib_version());   (optional)
  *	kx_metrics_listen(m, "127.0.0.1:9707", err, sizeof(err));
- *	... per finished handshake:  kx_metrics_observe(m, hs);
+ *	... per finished handshake or session:  kx_metrics_observe(m, hs);
  *	... once a second:           kx_metrics_publish(m, &counters, ifs, n, flows, queued);
  *	kx_metrics_free(m);
  */
@@ -64,8 +64,9 @@ struct kx_metrics *kx_metrics_new(const char *sensor);
  * Either may be NULL; strings are copied and show from the next publish. */
 void kx_metrics_set_build_info(struct kx_metrics *m, const char *ndpi, const char *libpcap);
 
-/* Capture thread: accounts one finished handshake. Cheap: a hash probe and
- * a few increments, no allocation, no lock. Must not run concurrently with
+/* Capture thread: accounts one finished handshake, or a session without
+ * one (hs->is_session: kexwatch_sessions_total only). Cheap: a hash probe
+ * and a few increments, no allocation, no lock. Must not run concurrently with
  * kx_metrics_publish (call both from the same thread). */
 void kx_metrics_observe(struct kx_metrics *m, const struct kx_hs *hs);
 

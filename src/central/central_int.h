@@ -11,13 +11,19 @@ struct kx_pg_col {
 	const char *pg_type; /* as created in PostgreSQL */
 };
 
-/* handshakes columns after id and run_id, in SQLite table order (schema 3). */
+/* handshakes columns after id and run_id, in SQLite table order (schema 3);
+ * a schema 1 central store has the first kx_pg_n_hs_cols_v1 of them. */
 extern const struct kx_pg_col kx_pg_hs_cols[];
-extern const unsigned kx_pg_n_hs_cols;
+extern const unsigned kx_pg_n_hs_cols, kx_pg_n_hs_cols_v1;
 
-/* runs columns after id, in SQLite table order. */
+/* runs columns after id, in SQLite table order; schema 1: the first
+ * kx_pg_n_run_cols_v1. */
 extern const struct kx_pg_col kx_pg_run_cols[];
-extern const unsigned kx_pg_n_run_cols;
+extern const unsigned kx_pg_n_run_cols, kx_pg_n_run_cols_v1;
+
+/* sessions columns after id and run_id (central schema 2). */
+extern const struct kx_pg_col kx_pg_session_cols[];
+extern const unsigned kx_pg_n_session_cols;
 
 /* "a, b, c" of a column list, quoted; -1 if it does not fit. */
 int kx_pg_col_list(const struct kx_pg_col *cols, unsigned n, const char *prefix, char *out,

@@ -12,6 +12,18 @@
  *               server_port, sni) as in SQLite
  *   views       hops, clients, hybrid_share_daily, clienthello_sizes,
  *               classical_handshakes: SQLite's, in PostgreSQL's dialect
+ *
+ * Schema 2 mirrors SQLite schema 6: handshakes gain tunnel and
+ * client_hello_seen, runs their capture span (capture_first_us,
+ * capture_last_us), and the table sessions the hourly aggregates of the
+ * sessions without a handshake, keyed like SQLite's (sensor, hour,
+ * client_ip, server_ip, server_port, transport, app, verdict, reason, vlan,
+ * tunnel). A sensor's row is the total of its own file, so the shipper
+ * upserts it with the larger counts (greatest), which a row sent twice
+ * leaves as it is. The views hops, clients and clienthello_sizes read the
+ * sessions as SQLite's schema 6 views do. A schema 1 store is upgraded in
+ * place by the first sensor that connects (ALTER TABLE ... ADD COLUMN,
+ * the new table, the views again); reports read both.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,8 +60,11 @@ const struct kx_pg_col kx_pg_hs_cols[] = {
 	{ "kex_offered", "text" },              { "kex_offered_server", "text" },
 	{ "ssh_hostkey", "text" },              { "starttls", "text" },
 	{ "dedup_key", "bigint NOT NULL" },
+	/* Schema 2: */
+	{ "tunnel", "text" },                   { "client_hello_seen", "integer" },
 };
 const unsigned kx_pg_n_hs_cols = sizeof(kx_pg_hs_cols) / sizeof(kx_pg_hs_cols[0]);
+const unsigned kx_pg_n_hs_cols_v1 = sizeof(kx_pg_hs_cols) / sizeof(kx_pg_hs_cols[0]) - 2;
 
 const struct kx_pg_col kx_pg_run_cols[] = {
 	{ "started", "text NOT NULL" },        { "started_us", "bigint NOT NULL" },
@@ -60,8 +75,26 @@ const struct kx_pg_col kx_pg_run_cols[] = {
 	{ "handshakes", "bigint" },            { "skipped_malformed", "bigint" },
 	{ "skipped_truncated", "bigint" },     { "flows_evicted", "bigint" },
 	{ "db_errors", "bigint" },             { "counters", "text" },
+	/* Schema 2: */
+	{ "capture_first_us", "bigint" },      { "capture_last_us", "bigint" },
 };
 const unsigned kx_pg_n_run_cols = sizeof(kx_pg_run_cols) / sizeof(kx_pg_run_cols[0]);
+const unsigned kx_pg_n_run_cols_v1 = sizeof(kx_pg_run_cols) / sizeof(kx_pg_run_cols[0]) - 2;
+
+/* sessions columns after id and run_id, in SQLite table order. */
+const struct kx_pg_col kx_pg_session_cols[] = {
+	{ "sensor", "text NOT NULL" },        { "hour", "bigint NOT NULL" },
+	{ "transport", "text NOT NULL" },     { "app", "text NOT NULL" },
+	{ "client_ip", "text NOT NULL" },     { "server_ip", "text NOT NULL" },
+	{ "server_port", "integer NOT NULL" }, { "ip_version", "integer NOT NULL" },
+	{ "vlan", "integer NOT NULL" },       { "tunnel", "text NOT NULL" },
+	{ "verdict", "text NOT NULL" },       { "reason", "text NOT NULL" },
+	{ "ndpi", "text" },                   { "sessions", "bigint NOT NULL" },
+	{ "bytes", "bigint NOT NULL" },       { "ts_first_us", "bigint NOT NULL" },
+	{ "ts_last_us", "bigint NOT NULL" },  { "source_id", "integer" },
+	{ "client_port", "integer NOT NULL" }, { "pkt_first", "bigint NOT NULL" },
+};
+const unsigned kx_pg_n_session_cols = sizeof(kx_pg_session_cols) / sizeof(kx_pg_session_cols[0]);
 
 int kx_pg_col_list(const struct kx_pg_col *cols, unsigned n, const char *prefix, char *out,
 		   size_t len)
@@ -178,111 +211,210 @@ static int exec_ok(PGconn *pg, const char *sql, char *err, size_t errlen)
  * IS becomes IS NOT DISTINCT FROM, group_concat string_agg in byte order
  * (COLLATE "C", as SQLite's BINARY). Same columns, same values; the test
  * suite compares every view with SQLite's on the same rows. */
-static const char pg_views[] =
-	"CREATE VIEW hops AS SELECT"
-	" server_ip, server_port, sni, first_seen, last_seen, handshakes, clients,"
-	" n_hybrid, n_pq, n_hybrid_draft, n_classical, n_client_no_pq,"
-	" n_server_declined, n_tls12, n_resumed, n_incomplete, n_unknown,"
-	" groups_selected, verdict,"
-	" CASE verdict WHEN 'classical (server-declined)' THEN 5"
-	"  WHEN 'classical (clients-no-pq)' THEN 4 WHEN 'draft-kyber' THEN 3"
-	"  WHEN 'mixed' THEN 2 WHEN 'unknown' THEN 1 ELSE 0 END AS risk"
-	" FROM (SELECT *,"
-	"  CASE WHEN n_decide = n_unknown THEN 'unknown'"
-	"  WHEN n_hybrid + n_pq = n_decide THEN 'hybrid'"
-	"  WHEN n_hybrid_draft > 0 AND n_classical = 0 THEN 'draft-kyber'"
-	"  WHEN n_classical = n_decide THEN"
-	"   CASE WHEN n_server_declined + n_tls12_offered_pq > 0 THEN 'classical (server-declined)'"
-	"   ELSE 'classical (clients-no-pq)' END"
-	"  ELSE 'mixed' END AS verdict"
-	" FROM (SELECT server_ip, server_port, sni,"
-	"  min(ts_first COLLATE \"C\") AS first_seen, max(ts_last COLLATE \"C\") AS last_seen,"
-	"  count(*) AS handshakes, count(DISTINCT client_ip) AS clients,"
-	"  count(*) FILTER (WHERE verdict = 'hybrid') AS n_hybrid,"
-	"  count(*) FILTER (WHERE verdict = 'pq') AS n_pq,"
-	"  count(*) FILTER (WHERE verdict = 'hybrid-draft') AS n_hybrid_draft,"
-	"  count(*) FILTER (WHERE verdict = 'classical') AS n_classical,"
-	"  count(*) FILTER (WHERE verdict = 'classical' AND reason = 'client-no-pq') AS n_client_no_pq,"
-	"  count(*) FILTER (WHERE verdict = 'classical' AND reason = 'server-declined') AS n_server_declined,"
-	"  count(*) FILTER (WHERE verdict = 'classical' AND reason = 'tls12' AND offers_pq <> 0)"
-	"   AS n_tls12_offered_pq,"
-	"  count(*) FILTER (WHERE verdict = 'classical' AND reason = 'tls12') AS n_tls12,"
-	"  count(*) FILTER (WHERE verdict = 'resumed') AS n_resumed,"
-	"  count(*) FILTER (WHERE verdict = 'incomplete') AS n_incomplete,"
-	"  count(*) FILTER (WHERE verdict = 'unknown') AS n_unknown,"
-	"  count(*) FILTER (WHERE verdict IN ('hybrid', 'pq', 'hybrid-draft', 'classical', 'unknown'))"
-	"   AS n_decide,"
-	"  (SELECT string_agg(n, ',' ORDER BY n COLLATE \"C\") FROM"
-	"   (SELECT DISTINCT g.group_name AS n FROM handshakes AS g"
-	"    WHERE g.server_ip = h.server_ip AND g.server_port = h.server_port"
-	"    AND g.sni IS NOT DISTINCT FROM h.sni AND g.group_name IS NOT NULL) AS d)"
-	"   AS groups_selected"
-	"  FROM handshakes AS h GROUP BY server_ip, server_port, sni) AS c) AS v;\n"
+/* The SQLite views in PostgreSQL's dialect, for psql and dashboards that
+ * query the central store directly: sum(bool) becomes count(*) FILTER,
+ * IS becomes IS NOT DISTINCT FROM, group_concat string_agg in byte order
+ * (COLLATE "C", as SQLite's BINARY), the timestamp text is formatted from
+ * the microseconds as SQLite's views do. Same columns, same values; the
+ * test suite compares every view with SQLite's on the same rows. */
+#define PG_TS_TEXT(us)                                                                 \
+	"to_char(timestamp 'epoch' + (" us ") * interval '1 microsecond',"            \
+	" 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 
-	"CREATE VIEW clients AS SELECT client_ip, first_seen, last_seen, handshakes,"
-	" n_hello, n_offers_pq, n_hello - n_offers_pq AS n_no_pq,"
-	" CASE WHEN n_hello = 0 THEN 'unknown' WHEN n_offers_pq = n_hello THEN 'all'"
-	"  WHEN n_offers_pq = 0 THEN 'none' ELSE 'some' END AS offers_pq,"
-	" servers, n_hybrid, n_pq, n_hybrid_draft, n_classical, n_client_no_pq,"
-	" n_server_declined, n_tls12, n_resumed, n_incomplete, n_unknown"
-	" FROM (SELECT client_ip, min(ts_first COLLATE \"C\") AS first_seen,"
-	"  max(ts_last COLLATE \"C\") AS last_seen,"
-	"  count(*) AS handshakes, count(*) FILTER (WHERE ch_bytes > 0) AS n_hello,"
-	"  count(*) FILTER (WHERE ch_bytes > 0 AND offers_pq <> 0) AS n_offers_pq,"
-	"  count(DISTINCT server_ip) AS servers,"
-	"  count(*) FILTER (WHERE verdict = 'hybrid') AS n_hybrid,"
-	"  count(*) FILTER (WHERE verdict = 'pq') AS n_pq,"
-	"  count(*) FILTER (WHERE verdict = 'hybrid-draft') AS n_hybrid_draft,"
-	"  count(*) FILTER (WHERE verdict = 'classical') AS n_classical,"
-	"  count(*) FILTER (WHERE verdict = 'classical' AND reason = 'client-no-pq') AS n_client_no_pq,"
-	"  count(*) FILTER (WHERE verdict = 'classical' AND reason = 'server-declined') AS n_server_declined,"
-	"  count(*) FILTER (WHERE verdict = 'classical' AND reason = 'tls12') AS n_tls12,"
-	"  count(*) FILTER (WHERE verdict = 'resumed') AS n_resumed,"
-	"  count(*) FILTER (WHERE verdict = 'incomplete') AS n_incomplete,"
-	"  count(*) FILTER (WHERE verdict = 'unknown') AS n_unknown"
-	"  FROM handshakes GROUP BY client_ip) AS c;\n"
+/* Handshakes (weight 1) and sessions (weight: their count), as in
+ * sqlite_store.c. */
+#define PG_LEGS                                                                        \
+	"(SELECT server_ip, server_port, sni, client_ip, ts_first_us, ts_last_us,"      \
+	" verdict, reason, offers_pq, ch_bytes, 1 AS n, false AS is_session"            \
+	" FROM handshakes UNION ALL SELECT server_ip, server_port, NULL, client_ip,"     \
+	" ts_first_us, ts_last_us, verdict, nullif(reason, ''), 0, 0, sessions, true"   \
+	" FROM sessions)"
 
-	"CREATE VIEW hybrid_share_daily AS SELECT day, handshakes, deciding, n_hybrid, n_pq,"
-	" n_hybrid_draft, n_classical, n_unknown, n_resumed, n_incomplete,"
-	" CASE WHEN deciding > 0 THEN 1.0 * (n_hybrid + n_pq) / deciding END AS hybrid_share"
-	" FROM (SELECT substr(ts_first, 1, 10) AS day, count(*) AS handshakes,"
-	"  count(*) FILTER (WHERE verdict IN ('hybrid', 'pq', 'hybrid-draft', 'classical', 'unknown'))"
-	"   AS deciding,"
-	"  count(*) FILTER (WHERE verdict = 'hybrid') AS n_hybrid,"
-	"  count(*) FILTER (WHERE verdict = 'pq') AS n_pq,"
-	"  count(*) FILTER (WHERE verdict = 'hybrid-draft') AS n_hybrid_draft,"
-	"  count(*) FILTER (WHERE verdict = 'classical') AS n_classical,"
-	"  count(*) FILTER (WHERE verdict = 'unknown') AS n_unknown,"
-	"  count(*) FILTER (WHERE verdict = 'resumed') AS n_resumed,"
-	"  count(*) FILTER (WHERE verdict = 'incomplete') AS n_incomplete"
-	"  FROM handshakes GROUP BY day) AS d;\n"
+#define PG_SESSION_COUNTS                                                              \
+	"  coalesce(sum(n) FILTER (WHERE is_session), 0) AS sessions,"                 \
+	"  coalesce(sum(n) FILTER (WHERE verdict = 'plaintext'), 0) AS n_plaintext,"   \
+	"  coalesce(sum(n) FILTER (WHERE reason = 'handshake-unseen'), 0) AS n_unseen,"
 
-	"CREATE VIEW clienthello_sizes AS SELECT band, count(*) AS handshakes,"
-	" count(*) - count(*) FILTER (WHERE unanswered) AS answered,"
-	" count(*) FILTER (WHERE unanswered) AS no_server_hello,"
-	" count(*) FILTER (WHERE unanswered AND reason = 'rst') AS n_rst,"
-	" count(*) FILTER (WHERE unanswered AND reason = 'fin') AS n_fin,"
-	" count(*) FILTER (WHERE unanswered AND reason = 'timeout') AS n_timeout,"
-	" count(*) FILTER (WHERE unanswered AND reason = 'end-of-capture') AS n_end_of_capture,"
-	" count(*) FILTER (WHERE unanswered AND reason = 'gap') AS n_gap,"
-	" count(*) FILTER (WHERE unanswered AND reason NOT IN ('rst', 'fin', 'timeout',"
-	"  'end-of-capture', 'gap')) AS n_other,"
-	" count(*) FILTER (WHERE first_lost) AS n_first_segment_lost,"
-	" count(*) FILTER (WHERE hrr <> 0) AS n_hrr, count(*) FILTER (WHERE slow) AS n_slow,"
-	" round(100.0 * count(*) FILTER (WHERE unanswered) / count(*), 1) AS pct_no_server_hello"
-	" FROM (SELECT *, CASE WHEN greatest(ch_bytes, coalesce(ch2_bytes, 0)) = 0 THEN 'unknown'"
-	"  WHEN greatest(ch_bytes, coalesce(ch2_bytes, 0)) < 1500 THEN '< 1500'"
-	"  ELSE '>= 1500' END AS band,"
-	"  verdict = 'incomplete' AS unanswered,"
-	"  verdict = 'incomplete' AND reason IS NOT DISTINCT FROM 'gap' AND ch_segments = 0"
-	"   AS first_lost,"
-	"  coalesce(ch_to_sh_us >= 1000000, false) AS slow FROM handshakes) AS b"
+#define PG_VIEW_HOPS                                                                   \
+	"CREATE VIEW hops AS SELECT"                                                   \
+	" server_ip, server_port, sni, first_seen, last_seen, handshakes, clients,"    \
+	" n_hybrid, n_pq, n_hybrid_draft, n_classical, n_client_no_pq,"                \
+	" n_server_declined, n_tls12, n_resumed, n_incomplete, n_unknown,"             \
+	" groups_selected, verdict,"                                                   \
+	" CASE verdict WHEN 'plaintext' THEN 6 WHEN 'classical (server-declined)' THEN 5" \
+	"  WHEN 'classical (clients-no-pq)' THEN 4 WHEN 'classical (offer-unseen)' THEN 4" \
+	"  WHEN 'draft-kyber' THEN 3 WHEN 'mixed' THEN 2 WHEN 'unknown' THEN 1"         \
+	"  WHEN 'unknown (not observed)' THEN 1 ELSE 0 END AS risk,"                    \
+	" sessions, n_plaintext, n_unseen, n_offer_unseen, n_no_tls, n_starttls_not_offered," \
+	" n_starttls_refused, n_ssl_refused, apps"                                     \
+	" FROM (SELECT *,"                                                             \
+	"  CASE WHEN n_plaintext > 0 THEN 'plaintext'"                                 \
+	"  WHEN n_decide = 0 AND n_unseen > 0 THEN 'unknown (not observed)'"           \
+	"  WHEN n_decide = n_unknown THEN 'unknown'"                                   \
+	"  WHEN n_hybrid + n_pq = n_decide THEN 'hybrid'"                              \
+	"  WHEN n_hybrid_draft > 0 AND n_classical = 0 THEN 'draft-kyber'"             \
+	"  WHEN n_classical = n_decide THEN"                                           \
+	"   CASE WHEN n_server_declined + n_tls12_offered_pq > 0 THEN 'classical (server-declined)'" \
+	"   WHEN n_offer_unseen = n_classical THEN 'classical (offer-unseen)'"         \
+	"   ELSE 'classical (clients-no-pq)' END"                                      \
+	"  ELSE 'mixed' END AS verdict"                                                \
+	" FROM (SELECT server_ip, server_port, sni,"                                   \
+	"  " PG_TS_TEXT("min(ts_first_us)") " AS first_seen,"                          \
+	"  " PG_TS_TEXT("max(ts_last_us)") " AS last_seen,"                            \
+	"  count(*) FILTER (WHERE NOT is_session) AS handshakes,"                      \
+	"  count(DISTINCT client_ip) AS clients,"                                      \
+	"  count(*) FILTER (WHERE verdict = 'hybrid') AS n_hybrid,"                    \
+	"  count(*) FILTER (WHERE verdict = 'pq') AS n_pq,"                            \
+	"  count(*) FILTER (WHERE verdict = 'hybrid-draft') AS n_hybrid_draft,"        \
+	"  count(*) FILTER (WHERE verdict = 'classical') AS n_classical,"              \
+	"  count(*) FILTER (WHERE verdict = 'classical' AND reason = 'client-no-pq') AS n_client_no_pq," \
+	"  count(*) FILTER (WHERE verdict = 'classical' AND reason = 'server-declined') AS n_server_declined," \
+	"  count(*) FILTER (WHERE verdict = 'classical' AND reason = 'tls12' AND offers_pq <> 0)" \
+	"   AS n_tls12_offered_pq,"                                                    \
+	"  count(*) FILTER (WHERE verdict = 'classical' AND reason = 'tls12') AS n_tls12," \
+	"  count(*) FILTER (WHERE verdict = 'classical' AND reason = 'offer-unseen') AS n_offer_unseen," \
+	"  count(*) FILTER (WHERE verdict = 'resumed') AS n_resumed,"                  \
+	"  count(*) FILTER (WHERE verdict = 'incomplete') AS n_incomplete,"            \
+	"  count(*) FILTER (WHERE verdict = 'unknown' AND NOT is_session) AS n_unknown," \
+	PG_SESSION_COUNTS                                                              \
+	"  coalesce(sum(n) FILTER (WHERE verdict = 'plaintext' AND reason = 'no-tls'), 0) AS n_no_tls," \
+	"  coalesce(sum(n) FILTER (WHERE verdict = 'plaintext' AND reason = 'starttls-not-offered'), 0)" \
+	"   AS n_starttls_not_offered,"                                                \
+	"  coalesce(sum(n) FILTER (WHERE verdict = 'plaintext' AND reason = 'starttls-refused'), 0)" \
+	"   AS n_starttls_refused,"                                                    \
+	"  coalesce(sum(n) FILTER (WHERE verdict = 'plaintext' AND reason = 'ssl-refused'), 0)" \
+	"   AS n_ssl_refused,"                                                         \
+	"  count(*) FILTER (WHERE verdict IN ('hybrid', 'pq', 'hybrid-draft', 'classical', 'unknown')" \
+	"   AND NOT is_session) AS n_decide,"                                          \
+	"  (SELECT string_agg(n, ',' ORDER BY n COLLATE \"C\") FROM"                   \
+	"   (SELECT DISTINCT g.group_name AS n FROM handshakes AS g"                   \
+	"    WHERE g.server_ip = h.server_ip AND g.server_port = h.server_port"        \
+	"    AND g.sni IS NOT DISTINCT FROM h.sni AND g.group_name IS NOT NULL) AS d)" \
+	"   AS groups_selected,"                                                       \
+	"  (SELECT string_agg(n, ',' ORDER BY n COLLATE \"C\") FROM"                   \
+	"   (SELECT DISTINCT a.app AS n FROM sessions AS a"                            \
+	"    WHERE a.server_ip = h.server_ip AND a.server_port = h.server_port"        \
+	"    AND h.sni IS NULL) AS d) AS apps"                                         \
+	"  FROM " PG_LEGS " AS h GROUP BY server_ip, server_port, sni) AS c) AS v;\n"
+
+#define PG_VIEW_CLIENTS                                                                \
+	"CREATE VIEW clients AS SELECT client_ip, first_seen, last_seen, handshakes,"  \
+	" n_hello, n_offers_pq, n_hello - n_offers_pq AS n_no_pq,"                     \
+	" CASE WHEN n_hello = 0 THEN 'unknown' WHEN n_offers_pq = n_hello THEN 'all'"  \
+	"  WHEN n_offers_pq = 0 THEN 'none' ELSE 'some' END AS offers_pq,"             \
+	" servers, n_hybrid, n_pq, n_hybrid_draft, n_classical, n_client_no_pq,"       \
+	" n_server_declined, n_tls12, n_resumed, n_incomplete, n_unknown,"             \
+	" sessions, n_plaintext, n_unseen"                                             \
+	" FROM (SELECT client_ip, " PG_TS_TEXT("min(ts_first_us)") " AS first_seen,"   \
+	"  " PG_TS_TEXT("max(ts_last_us)") " AS last_seen,"                            \
+	"  count(*) FILTER (WHERE NOT is_session) AS handshakes,"                      \
+	"  count(*) FILTER (WHERE ch_bytes > 0) AS n_hello,"                           \
+	"  count(*) FILTER (WHERE ch_bytes > 0 AND offers_pq <> 0) AS n_offers_pq,"     \
+	"  count(DISTINCT server_ip) AS servers,"                                      \
+	"  count(*) FILTER (WHERE verdict = 'hybrid') AS n_hybrid,"                    \
+	"  count(*) FILTER (WHERE verdict = 'pq') AS n_pq,"                            \
+	"  count(*) FILTER (WHERE verdict = 'hybrid-draft') AS n_hybrid_draft,"        \
+	"  count(*) FILTER (WHERE verdict = 'classical') AS n_classical,"              \
+	"  count(*) FILTER (WHERE verdict = 'classical' AND reason = 'client-no-pq') AS n_client_no_pq," \
+	"  count(*) FILTER (WHERE verdict = 'classical' AND reason = 'server-declined') AS n_server_declined," \
+	"  count(*) FILTER (WHERE verdict = 'classical' AND reason = 'tls12') AS n_tls12," \
+	"  count(*) FILTER (WHERE verdict = 'resumed') AS n_resumed,"                  \
+	"  count(*) FILTER (WHERE verdict = 'incomplete') AS n_incomplete,"            \
+	PG_SESSION_COUNTS                                                              \
+	"  count(*) FILTER (WHERE verdict = 'unknown' AND NOT is_session) AS n_unknown" \
+	"  FROM " PG_LEGS " AS h GROUP BY client_ip) AS c;\n"
+
+#define PG_VIEW_SIZES                                                                  \
+	"CREATE VIEW clienthello_sizes AS SELECT band, count(*) AS handshakes,"        \
+	" count(*) - count(*) FILTER (WHERE unanswered) - count(*) FILTER (WHERE capacity)" \
+	"  AS answered,"                                                               \
+	" count(*) FILTER (WHERE unanswered) AS no_server_hello,"                      \
+	" count(*) FILTER (WHERE unanswered AND reason = 'rst') AS n_rst,"             \
+	" count(*) FILTER (WHERE unanswered AND reason = 'fin') AS n_fin,"             \
+	" count(*) FILTER (WHERE unanswered AND reason = 'timeout') AS n_timeout,"     \
+	" count(*) FILTER (WHERE unanswered AND reason = 'end-of-capture') AS n_end_of_capture," \
+	" count(*) FILTER (WHERE unanswered AND reason = 'gap') AS n_gap,"             \
+	" count(*) FILTER (WHERE unanswered AND reason NOT IN ('rst', 'fin', 'timeout'," \
+	"  'end-of-capture', 'gap')) AS n_other,"                                      \
+	" count(*) FILTER (WHERE first_lost) AS n_first_segment_lost,"                 \
+	" count(*) FILTER (WHERE hrr <> 0) AS n_hrr, count(*) FILTER (WHERE slow) AS n_slow," \
+	" round(100.0 * count(*) FILTER (WHERE unanswered) / count(*), 1) AS pct_no_server_hello," \
+	" count(*) FILTER (WHERE capacity) AS n_capacity"                              \
+	" FROM (SELECT *, CASE WHEN greatest(ch_bytes, coalesce(ch2_bytes, 0)) = 0 THEN 'unknown'" \
+	"  WHEN greatest(ch_bytes, coalesce(ch2_bytes, 0)) < 1500 THEN '< 1500'"       \
+	"  ELSE '>= 1500' END AS band,"                                                \
+	"  verdict = 'incomplete' AND reason IS DISTINCT FROM 'capacity' AS unanswered," \
+	"  verdict = 'incomplete' AND reason IS NOT DISTINCT FROM 'capacity' AS capacity," \
+	"  verdict = 'incomplete' AND reason IS NOT DISTINCT FROM 'gap' AND ch_segments = 0" \
+	"   AS first_lost,"                                                            \
+	"  coalesce(ch_to_sh_us >= 1000000, false) AS slow FROM handshakes) AS b"      \
 	" GROUP BY band;\n"
 
-	"CREATE VIEW classical_handshakes AS SELECT ts_first, ts_first_us, sensor, protocol,"
-	" client_ip, client_port, server_ip, server_port, sni, version, group_name, reason,"
-	" offers_pq, source, pkt_first_ch, pkt_sh"
-	" FROM handshakes WHERE verdict = 'classical';\n";
+#define PG_VIEW_SHARE \
+	"CREATE VIEW hybrid_share_daily AS SELECT day, handshakes, deciding, n_hybrid, n_pq," \
+	" n_hybrid_draft, n_classical, n_unknown, n_resumed, n_incomplete," \
+	" CASE WHEN deciding > 0 THEN 1.0 * (n_hybrid + n_pq) / deciding END AS hybrid_share" \
+	" FROM (SELECT substr(ts_first, 1, 10) AS day, count(*) AS handshakes," \
+	"  count(*) FILTER (WHERE verdict IN ('hybrid', 'pq', 'hybrid-draft', 'classical', 'unknown'))" \
+	"   AS deciding," \
+	"  count(*) FILTER (WHERE verdict = 'hybrid') AS n_hybrid," \
+	"  count(*) FILTER (WHERE verdict = 'pq') AS n_pq," \
+	"  count(*) FILTER (WHERE verdict = 'hybrid-draft') AS n_hybrid_draft," \
+	"  count(*) FILTER (WHERE verdict = 'classical') AS n_classical," \
+	"  count(*) FILTER (WHERE verdict = 'unknown') AS n_unknown," \
+	"  count(*) FILTER (WHERE verdict = 'resumed') AS n_resumed," \
+	"  count(*) FILTER (WHERE verdict = 'incomplete') AS n_incomplete" \
+	"  FROM handshakes GROUP BY day) AS d;\n"
+
+#define PG_VIEW_CLASSICAL \
+	"CREATE VIEW classical_handshakes AS SELECT ts_first, ts_first_us, sensor, protocol," \
+	" client_ip, client_port, server_ip, server_port, sni, version, group_name, reason," \
+	" offers_pq, source, pkt_first_ch, pkt_sh" \
+	" FROM handshakes WHERE verdict = 'classical';\n"
+
+static const char pg_views[] =
+	PG_VIEW_HOPS PG_VIEW_CLIENTS PG_VIEW_SHARE PG_VIEW_SIZES PG_VIEW_CLASSICAL;
+
+static const char pg_drop_views[] =
+	"DROP VIEW IF EXISTS hops; DROP VIEW IF EXISTS clients;"
+	" DROP VIEW IF EXISTS hybrid_share_daily; DROP VIEW IF EXISTS clienthello_sizes;"
+	" DROP VIEW IF EXISTS classical_handshakes";
+
+/* The sessions table of schema 2 and its index (the reports' time range). */
+static int create_sessions(PGconn *pg, char *err, size_t errlen)
+{
+	char sql[4096];
+	size_t pos = (size_t)snprintf(sql, sizeof(sql),
+				      "CREATE TABLE sessions (id bigserial PRIMARY KEY,"
+				      " run_id bigint NOT NULL REFERENCES runs(id)");
+	for (unsigned i = 0; i < kx_pg_n_session_cols; i++)
+		pos += (size_t)snprintf(sql + pos, sizeof(sql) - pos, ", %s %s",
+					kx_pg_session_cols[i].name, kx_pg_session_cols[i].pg_type);
+	snprintf(sql + pos, sizeof(sql) - pos,
+		 ", UNIQUE (sensor, hour, client_ip, server_ip, server_port, transport, app,"
+		 " verdict, reason, vlan, tunnel))");
+	if (exec_ok(pg, sql, err, errlen) < 0 ||
+	    exec_ok(pg, "CREATE INDEX sessions_sensor ON sessions (sensor, ts_first_us)", err,
+		    errlen) < 0)
+		return -1;
+	return 0;
+}
+
+/* Schema 1 to 2: the new columns at the end of their tables, the sessions
+ * table, the views that read it. */
+static int migrate_v2(PGconn *pg, char *err, size_t errlen)
+{
+	if (exec_ok(pg, pg_drop_views, err, errlen) < 0 ||
+	    exec_ok(pg, "ALTER TABLE handshakes ADD COLUMN tunnel text,"
+			" ADD COLUMN client_hello_seen integer", err, errlen) < 0 ||
+	    exec_ok(pg, "ALTER TABLE runs ADD COLUMN capture_first_us bigint,"
+			" ADD COLUMN capture_last_us bigint", err, errlen) < 0 ||
+	    create_sessions(pg, err, errlen) < 0 || exec_ok(pg, pg_views, err, errlen) < 0 ||
+	    exec_ok(pg, "UPDATE kexwatch_meta SET value = '2' WHERE key = 'schema_version'", err,
+		    errlen) < 0)
+		return -1;
+	return 0;
+}
 
 static int create_schema(PGconn *pg, char *err, size_t errlen)
 {
@@ -313,7 +445,7 @@ static int create_schema(PGconn *pg, char *err, size_t errlen)
 		    err, errlen) < 0 ||
 	    exec_ok(pg, "CREATE INDEX handshakes_sensor ON handshakes (sensor, ts_first_us)", err,
 		    errlen) < 0 ||
-	    exec_ok(pg, pg_views, err, errlen) < 0)
+	    create_sessions(pg, err, errlen) < 0 || exec_ok(pg, pg_views, err, errlen) < 0)
 		return -1;
 	return 0;
 }
@@ -345,7 +477,9 @@ int kx_pg_ensure_schema(PGconn *pg, char *err, size_t errlen)
 	}
 	if (version == 0 &&
 	    (create_schema(pg, e, sizeof(e)) < 0 ||
-	     exec_ok(pg, "INSERT INTO kexwatch_meta VALUES ('schema_version', '1')", e, sizeof(e)) < 0))
+	     exec_ok(pg, "INSERT INTO kexwatch_meta VALUES ('schema_version', '2')", e, sizeof(e)) < 0))
+		goto fail;
+	if (version == 1 && migrate_v2(pg, e, sizeof(e)) < 0)
 		goto fail;
 	if (exec_ok(pg, "COMMIT", e, sizeof(e)) < 0)
 		goto fail;

@@ -3,7 +3,8 @@
  *
  * The PostgreSQL session is read-only (default_transaction_read_only and a
  * READ ONLY transaction), and REPEATABLE READ makes the three tables one
- * consistent picture while sensors keep writing. Rows stream through a
+ * consistent picture while sensors keep writing (and the sessions, from
+ * central schema 2). Rows stream through a
  * cursor, so memory stays bounded whatever the inventory's size. Values
  * travel as text and SQLite's column affinity turns them back into the
  * integers they were.
@@ -133,20 +134,33 @@ int kx_pg_snapshot(const char *url, const char *out_path, char *err, size_t errl
 		goto out;
 	}
 
-	kx_pg_col_list(kx_pg_run_cols, kx_pg_n_run_cols, NULL, cols, sizeof(cols));
-	placeholders(qs, sizeof(qs), kx_pg_n_run_cols + 1);
+	/* A schema 1 store lacks the columns of schema 2 (the local ones stay
+	 * NULL) and the sessions. */
+	unsigned n_run = version >= 2 ? kx_pg_n_run_cols : kx_pg_n_run_cols_v1;
+	unsigned n_hs = version >= 2 ? kx_pg_n_hs_cols : kx_pg_n_hs_cols_v1;
+	kx_pg_col_list(kx_pg_run_cols, n_run, NULL, cols, sizeof(cols));
+	placeholders(qs, sizeof(qs), n_run + 1);
 	snprintf(sel, sizeof(sel), "SELECT id, %s FROM runs ORDER BY id", cols);
 	snprintf(ins, sizeof(ins), "INSERT INTO runs (id, %s) VALUES (%s)", cols, qs);
 	if (copy_rows(pg, db, sel, ins, err, errlen) < 0 ||
 	    copy_rows(pg, db, "SELECT run_id, source_id, name FROM sources",
 		      "INSERT INTO sources (run_id, source_id, name) VALUES (?, ?, ?)", err, errlen) < 0)
 		goto out;
-	kx_pg_col_list(kx_pg_hs_cols, kx_pg_n_hs_cols, NULL, cols, sizeof(cols));
-	placeholders(qs, sizeof(qs), kx_pg_n_hs_cols + 2);
+	kx_pg_col_list(kx_pg_hs_cols, n_hs, NULL, cols, sizeof(cols));
+	placeholders(qs, sizeof(qs), n_hs + 2);
 	snprintf(sel, sizeof(sel), "SELECT id, run_id, %s FROM handshakes ORDER BY id", cols);
 	snprintf(ins, sizeof(ins), "INSERT INTO handshakes (id, run_id, %s) VALUES (%s)", cols, qs);
 	if (copy_rows(pg, db, sel, ins, err, errlen) < 0)
 		goto out;
+	if (version >= 2) {
+		kx_pg_col_list(kx_pg_session_cols, kx_pg_n_session_cols, NULL, cols, sizeof(cols));
+		placeholders(qs, sizeof(qs), kx_pg_n_session_cols + 2);
+		snprintf(sel, sizeof(sel), "SELECT id, run_id, %s FROM sessions ORDER BY id", cols);
+		snprintf(ins, sizeof(ins), "INSERT INTO sessions (id, run_id, %s) VALUES (%s)", cols,
+			 qs);
+		if (copy_rows(pg, db, sel, ins, err, errlen) < 0)
+			goto out;
+	}
 	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", out_path, sqlite3_errmsg(db));
 		goto out;

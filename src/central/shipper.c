@@ -7,6 +7,15 @@
  * runs' sources), insert the rows ON CONFLICT DO NOTHING, commit; then move
  * the local mark (central_outbox) to the last id. A crash between the two
  * commits re-sends the batch, which the key absorbs.
+ *
+ * Sessions (hourly aggregates) change after they were sent, so no id mark
+ * can follow them. Triggers on the local sessions table (created here,
+ * with the table central_sessions) note each row inserted or updated with
+ * its session count; the shipper sends the noted rows, upserted in
+ * PostgreSQL with the larger counts, and forgets a note only if the count
+ * is still the one it sent. The first connection to a central store notes
+ * every row the file has. One central store per file at a time: the notes
+ * are not kept per store.
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -20,7 +29,7 @@
 #include "kexwatch/central.h"
 
 #define RUN_MAP_SLOTS 64
-#define MAX_BATCH 1000 /* 1000 rows x 54 parameters stays under libpq's 65535 */
+#define MAX_BATCH 1000 /* 1000 rows x 57 parameters stays under libpq's 65535 */
 
 struct run_map_entry {
 	int64_t local_id, pg_id;
@@ -42,6 +51,7 @@ struct kx_central {
 	/* Shipper thread only. */
 	sqlite3 *db;
 	sqlite3_stmt *sel_rows, *sel_run, *sel_sources, *sel_backlog, *set_mark;
+	sqlite3_stmt *sel_sessions, *del_session, *sel_session_backlog;
 	PGconn *pg;
 	int64_t mark;
 	unsigned backoff_ms;
@@ -50,6 +60,7 @@ struct kx_central {
 	struct run_map_entry runs[RUN_MAP_SLOTS];
 	unsigned n_runs;
 	char *insert_sql;               /* INSERT for a full batch */
+	char *session_sql;              /* the sessions upsert for a full batch */
 	const char **params;
 	/* SQLite's column text lives only until the next step: a batch's values
 	 * are copied here (reused, grown when a batch needs more). */
@@ -57,7 +68,22 @@ struct kx_central {
 	size_t arena_len, arena_cap;
 	int64_t *offs;                  /* per parameter: offset in arena, -1 for NULL */
 	int64_t ids[MAX_BATCH];         /* local ids of the batch's rows */
+	int64_t counts[MAX_BATCH];      /* sessions rows: the count sent */
 };
+
+/* Local notes of the sessions rows to send (see the top). */
+static const char notes_sql[] =
+	"CREATE TABLE IF NOT EXISTS central_sessions (id INTEGER PRIMARY KEY,"
+	" sessions INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS central_sessions_target (target TEXT PRIMARY KEY);"
+	/* An upsert, not OR REPLACE: the statement that fires a trigger
+	 * imposes its own conflict policy on the trigger's OR clauses. */
+	"CREATE TRIGGER IF NOT EXISTS central_sessions_insert AFTER INSERT ON sessions BEGIN"
+	" INSERT INTO central_sessions VALUES (NEW.id, NEW.sessions)"
+	" ON CONFLICT (id) DO UPDATE SET sessions = excluded.sessions; END;"
+	"CREATE TRIGGER IF NOT EXISTS central_sessions_update AFTER UPDATE ON sessions BEGIN"
+	" INSERT INTO central_sessions VALUES (NEW.id, NEW.sessions)"
+	" ON CONFLICT (id) DO UPDATE SET sessions = excluded.sessions; END;";
 
 static uint64_t now_ms(void)
 {
@@ -81,6 +107,39 @@ static int open_local(struct kx_central *c, char *err, size_t errlen)
 			 " last_id INTEGER NOT NULL DEFAULT 0, sent INTEGER NOT NULL DEFAULT 0,"
 			 " updated_us INTEGER)",
 			 NULL, NULL, NULL) != SQLITE_OK)
+		goto fail;
+	/* The triggers and, for a store that has not had them, every row
+	 * noted, in one transaction: no row escapes both. */
+	sqlite3_stmt *t;
+	if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		goto fail;
+	if (sqlite3_exec(c->db, notes_sql, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(c->db, "INSERT INTO central_sessions_target VALUES (?)"
+				      " ON CONFLICT DO NOTHING", -1, &t, NULL) != SQLITE_OK) {
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+		goto fail;
+	}
+	sqlite3_bind_text(t, 1, c->target, -1, SQLITE_STATIC);
+	int trc = sqlite3_step(t);
+	sqlite3_finalize(t);
+	if (trc != SQLITE_DONE ||
+	    (sqlite3_changes(c->db) &&
+	     sqlite3_exec(c->db, "INSERT OR REPLACE INTO central_sessions SELECT id, sessions"
+				 " FROM sessions", NULL, NULL, NULL) != SQLITE_OK) ||
+	    sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+		goto fail;
+	}
+	if (kx_pg_col_list(kx_pg_session_cols, kx_pg_n_session_cols, "s.", cols, sizeof(cols)) < 0)
+		goto fail;
+	snprintf(sql, sizeof(sql),
+		 "SELECT n.id, n.sessions, s.run_id, %s FROM central_sessions AS n"
+		 " JOIN sessions AS s ON s.id = n.id ORDER BY n.id LIMIT ?", cols);
+	if (sqlite3_prepare_v2(c->db, sql, -1, &c->sel_sessions, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(c->db, "DELETE FROM central_sessions WHERE id = ? AND sessions = ?",
+			       -1, &c->del_session, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(c->db, "SELECT count(*) FROM central_sessions", -1,
+			       &c->sel_session_backlog, NULL) != SQLITE_OK)
 		goto fail;
 	if (kx_pg_col_list(kx_pg_hs_cols, kx_pg_n_hs_cols, NULL, cols, sizeof(cols)) < 0)
 		goto fail;
@@ -117,14 +176,24 @@ fail:
 	return -1;
 }
 
-static int64_t local_backlog(struct kx_central *c)
+static int64_t local_sessions_backlog(struct kx_central *c)
 {
 	int64_t n = -1;
+	if (sqlite3_step(c->sel_session_backlog) == SQLITE_ROW)
+		n = sqlite3_column_int64(c->sel_session_backlog, 0);
+	sqlite3_reset(c->sel_session_backlog);
+	return n;
+}
+
+/* Handshake rows after the mark and noted sessions rows. */
+static int64_t local_backlog(struct kx_central *c)
+{
+	int64_t n = -1, m = local_sessions_backlog(c);
 	sqlite3_bind_int64(c->sel_backlog, 1, c->mark);
 	if (sqlite3_step(c->sel_backlog) == SQLITE_ROW)
 		n = sqlite3_column_int64(c->sel_backlog, 0);
 	sqlite3_reset(c->sel_backlog);
-	return n;
+	return n < 0 || m < 0 ? -1 : n + m;
 }
 
 static int set_mark(struct kx_central *c, int64_t last_id, int64_t sent)
@@ -457,6 +526,152 @@ fail_reset:
 	return -1;
 }
 
+/* "INSERT INTO sessions ... ON CONFLICT (key) DO UPDATE" for n rows: the
+ * local row is its sensor's total for the key, so the larger counts win
+ * and a row sent again changes nothing; the first session's evidence is
+ * the earliest one's. */
+static const char *session_sql(struct kx_central *c, unsigned n)
+{
+	char cols[2048];
+	unsigned per_row = kx_pg_n_session_cols + 1;
+	if (!c->session_sql) {
+		c->session_sql = malloc(4096 + (size_t)MAX_BATCH * per_row * 8);
+		if (!c->session_sql)
+			return NULL;
+	}
+	kx_pg_col_list(kx_pg_session_cols, kx_pg_n_session_cols, NULL, cols, sizeof(cols));
+	char *p = c->session_sql;
+	p += sprintf(p, "INSERT INTO sessions AS o (run_id, %s) VALUES ", cols);
+	unsigned k = 1;
+	for (unsigned i = 0; i < n; i++) {
+		*p++ = i ? ',' : ' ';
+		*p++ = '(';
+		for (unsigned j = 0; j < per_row; j++)
+			p += sprintf(p, j ? ",$%u" : "$%u", k++);
+		*p++ = ')';
+	}
+#define EARLIER "CASE WHEN EXCLUDED.ts_first_us < o.ts_first_us THEN EXCLUDED.%s ELSE o.%s END"
+	p += sprintf(p, " ON CONFLICT (sensor, hour, client_ip, server_ip, server_port, transport,"
+		     " app, verdict, reason, vlan, tunnel) DO UPDATE SET"
+		     " sessions = greatest(o.sessions, EXCLUDED.sessions),"
+		     " bytes = greatest(o.bytes, EXCLUDED.bytes), ndpi = coalesce(o.ndpi, EXCLUDED.ndpi),"
+		     " ts_last_us = greatest(o.ts_last_us, EXCLUDED.ts_last_us),"
+		     " run_id = " EARLIER ", source_id = " EARLIER ", client_port = " EARLIER ","
+		     " pkt_first = " EARLIER ", ts_first_us = least(o.ts_first_us, EXCLUDED.ts_first_us)",
+		     "run_id", "run_id", "source_id", "source_id", "client_port", "client_port",
+		     "pkt_first", "pkt_first");
+#undef EARLIER
+	return c->session_sql;
+}
+
+/* One batch of noted sessions rows: >0 rows sent, 0 none noted, -1 failed
+ * (back-off set). Runs after ship_batch, which connects. */
+static int ship_sessions(struct kx_central *c)
+{
+	char err[512];
+	unsigned per_row = kx_pg_n_session_cols + 1, n = 0;
+	static _Thread_local char run_ids[MAX_BATCH][24];
+	int64_t cached_local = -1, cached_pg = -1;
+	int rc;
+
+	if (!c->pg)
+		return -1;
+	c->arena_len = 0;
+	sqlite3_bind_int64(c->sel_sessions, 1, c->batch);
+	PGresult *r = PQexec(c->pg, "BEGIN");
+	if (!ok(r)) {
+		PQclear(r);
+		sqlite3_reset(c->sel_sessions);
+		drop_connection(c, kx_pg_errmsg(c->pg, NULL));
+		return -1;
+	}
+	PQclear(r);
+	while ((rc = sqlite3_step(c->sel_sessions)) == SQLITE_ROW) {
+		int64_t local_run = sqlite3_column_int64(c->sel_sessions, 2);
+		if (local_run != cached_local) {
+			cached_pg = central_run(c, local_run, err, sizeof(err));
+			cached_local = local_run;
+			if (cached_pg < 0)
+				goto fail;
+		}
+		snprintf(run_ids[n], sizeof(run_ids[n]), "%" PRId64, cached_pg);
+		c->ids[n] = sqlite3_column_int64(c->sel_sessions, 0);
+		c->counts[n] = sqlite3_column_int64(c->sel_sessions, 1);
+		int64_t *row = c->offs + (size_t)n * per_row;
+		row[0] = -2;
+		for (unsigned j = 0; j < kx_pg_n_session_cols; j++) {
+			const char *v = (const char *)sqlite3_column_text(c->sel_sessions, (int)j + 3);
+			size_t len = (size_t)sqlite3_column_bytes(c->sel_sessions, (int)j + 3);
+			row[1 + j] = v ? arena_put(c, v, len) : -1;
+			if (v && row[1 + j] < 0) {
+				snprintf(err, sizeof(err), "out of memory");
+				goto fail;
+			}
+		}
+		n++;
+	}
+	sqlite3_reset(c->sel_sessions);
+	if (rc != SQLITE_DONE) {
+		snprintf(err, sizeof(err), "%s: %s", c->db_path, sqlite3_errmsg(c->db));
+		goto fail_reset;
+	}
+	if (n == 0) {
+		PQclear(PQexec(c->pg, "ROLLBACK"));
+		return 0;
+	}
+	for (unsigned i = 0; i < n; i++)
+		for (unsigned j = 0; j < per_row; j++) {
+			int64_t o = c->offs[(size_t)i * per_row + j];
+			c->params[(size_t)i * per_row + j] = o == -2 ? run_ids[i]
+							     : o < 0  ? NULL
+								      : c->arena + o;
+		}
+	const char *sql = session_sql(c, n);
+	if (!sql) {
+		snprintf(err, sizeof(err), "out of memory");
+		goto fail_reset;
+	}
+	r = exec_params(c, sql, (int)(n * per_row), c->params);
+	if (!ok(r)) {
+		snprintf(err, sizeof(err), "sessions: %s", kx_pg_errmsg(c->pg, r));
+		PQclear(r);
+		goto fail_reset;
+	}
+	PQclear(r);
+	r = PQexec(c->pg, "COMMIT");
+	if (!ok(r)) {
+		snprintf(err, sizeof(err), "commit: %s", kx_pg_errmsg(c->pg, r));
+		PQclear(r);
+		goto fail_reset;
+	}
+	PQclear(r);
+	/* Sent: forget the notes whose count is still the one sent (a row
+	 * counted again meanwhile stays noted). A failure here only sends
+	 * them again. */
+	sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL);
+	for (unsigned i = 0; i < n; i++) {
+		sqlite3_bind_int64(c->del_session, 1, c->ids[i]);
+		sqlite3_bind_int64(c->del_session, 2, c->counts[i]);
+		sqlite3_step(c->del_session);
+		sqlite3_reset(c->del_session);
+	}
+	if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		fprintf(stderr, "kexwatch: %s: cannot record the sessions sent: %s\n", c->db_path,
+			sqlite3_errmsg(c->db));
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	}
+	pthread_mutex_lock(&c->mu);
+	c->st.sessions_sent += n;
+	pthread_mutex_unlock(&c->mu);
+	return (int)n;
+fail:
+	sqlite3_reset(c->sel_sessions);
+fail_reset:
+	PQclear(PQexec(c->pg, "ROLLBACK"));
+	drop_connection(c, err);
+	return -1;
+}
+
 /* Runs change until they end (finish time, counters): send this process's
  * run and the runs of recent batches once more, as they are now. */
 static void resend_runs(struct kx_central *c)
@@ -492,17 +707,24 @@ static void *shipper(void *arg)
 
 		int64_t backlog = local_backlog(c);
 		int n = 0;
-		if (backlog > 0 && (!stopping || now_ms() < deadline))
+		if (backlog > 0 && (!stopping || now_ms() < deadline)) {
 			n = ship_batch(c);
+			/* Handshakes first; the sessions once they are all out. */
+			if (n == 0)
+				n = ship_sessions(c);
+		}
 		if (n > 0)
 			backlog = local_backlog(c);
 
 		pthread_mutex_lock(&c->mu);
 		c->st.backlog = backlog;
+		/* Done, out of time, or the next retry would come too late. A
+		 * backlog counted before the stop may miss the rows of the last
+		 * local commit, which comes just before it: only one counted
+		 * after it says "done" (the stop nudges: no wait until then). */
 		if (c->stop) {
 			uint64_t t = now_ms();
-			/* Done, out of time, or the next retry would come too late. */
-			if (backlog <= 0 || t >= c->deadline_ms ||
+			if ((stopping && backlog <= 0) || t >= c->deadline_ms ||
 			    (n < 0 && c->next_try_ms >= c->deadline_ms))
 				break;
 		}
@@ -569,6 +791,9 @@ int kx_central_start(const struct kx_central_opts *o, struct kx_central **ret, c
 	return 0;
 fail_early:
 	if (c) {
+		sqlite3_finalize(c->sel_sessions);
+		sqlite3_finalize(c->del_session);
+		sqlite3_finalize(c->sel_session_backlog);
 		sqlite3_finalize(c->sel_rows);
 		sqlite3_finalize(c->sel_run);
 		sqlite3_finalize(c->sel_sources);
@@ -611,6 +836,9 @@ void kx_central_stop(struct kx_central *c, unsigned drain_ms, struct kx_central_
 	if (s)
 		*s = c->st;
 	PQfinish(c->pg);
+	sqlite3_finalize(c->sel_sessions);
+	sqlite3_finalize(c->del_session);
+	sqlite3_finalize(c->sel_session_backlog);
 	sqlite3_finalize(c->sel_rows);
 	sqlite3_finalize(c->sel_run);
 	sqlite3_finalize(c->sel_sources);
@@ -620,6 +848,7 @@ void kx_central_stop(struct kx_central *c, unsigned drain_ms, struct kx_central_
 	pthread_mutex_destroy(&c->mu);
 	pthread_cond_destroy(&c->cv);
 	free(c->insert_sql);
+	free(c->session_sql);
 	free(c->params);
 	free(c->offs);
 	free(c->arena);

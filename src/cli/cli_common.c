@@ -264,9 +264,10 @@ int kx_outputs_close(struct kx_outputs *out, struct kx_counters *c, char *err, s
 		c->central_rows_rejected = s.rejected;
 		fprintf(stderr, "central store: %" PRIu64 " rows sent, %" PRIu64 " already there, %" PRIu64
 			" failed attempts, %" PRIu64 " refused; %" PRId64
-			" rows wait in the local outbox%s\n",
+			" rows wait in the local outbox%s; %" PRIu64 " sessions rows sent\n",
 			s.sent, s.present, s.errors, s.rejected, s.backlog < 0 ? 0 : s.backlog,
-			s.backlog > 0 ? " (sent by the next run with --pg, or kexwatch push)" : "");
+			s.backlog > 0 ? " (sent by the next run with --pg, or kexwatch push)" : "",
+			s.sessions_sent);
 	}
 	memset(out, 0, sizeof(*out));
 	return failed ? -1 : 0;

@@ -13,9 +13,11 @@ static void print_help(FILE *out)
 		"One line per client IP: handshakes, whether it offers post-quantum key\n"
 		"exchange in all, some or none of its ClientHellos (\"none (0/4)\": 0 of 4\n"
 		"parsed ClientHellos offered a PQ group), which PQ groups, how many servers it\n"
-		"talked to, a few SNIs and ALPNs, and its handshakes per verdict. Clients that\n"
-		"offer no PQ come first: upgrade them. A ClientHello whose first segment was\n"
-		"lost counts as a handshake, not as an offer.\n"
+		"talked to, a few SNIs and ALPNs, its handshakes per verdict, and its\n"
+		"plaintext sessions (PLAINTEXT; PROTO names their applications). Clients with\n"
+		"plaintext legs come first, even without any ClientHello (\"unknown (0/0)\"),\n"
+		"then those that offer no PQ: upgrade them. A ClientHello whose first segment\n"
+		"was lost counts as a handshake, not as an offer.\n"
 		"\n");
 	kx_report_cli_help(out, 1);
 	fprintf(out, "  -h, --help        this help\n"

@@ -16,7 +16,10 @@ static void print_help(FILE *out)
 		"timeout, end-of-capture, gap) by size band (under 1500 bytes, 1500 or more,\n"
 		"unknown) and by hop (server IP, port); ClientHellos whose first segment never\n"
 		"reached the sensor; HelloRetryRequest round trips; ServerHellos 1 s or more\n"
-		"late (a retransmitted ClientHello segment); and findings that name the hops.\n"
+		"late (a retransmitted ClientHello segment); per hop too, plaintext sessions,\n"
+		"handshakes not followed (--max-handshakes or --memcap reached) and encrypted\n"
+		"sessions whose handshake was not captured; findings that name the hops; and\n"
+		"the flow ledger of the runs behind them.\n"
 		"\n");
 	kx_report_cli_help(out, 1);
 	fprintf(out,

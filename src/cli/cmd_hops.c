@@ -13,8 +13,10 @@ static void print_help(FILE *out)
 		"usage: kexwatch hops [OPTIONS]\n"
 		"\n"
 		"One line per server endpoint (server IP, port, SNI): first and last seen,\n"
-		"handshakes, distinct clients, counts per verdict, the groups the server\n"
-		"selected, the protocols, and the endpoint's verdict, riskiest first.\n"
+		"handshakes, distinct clients, counts per verdict, plaintext sessions, the\n"
+		"groups the server selected, the protocols and applications, and the\n"
+		"endpoint's verdict, riskiest first. Sessions without a handshake have no\n"
+		"SNI: their endpoint is the server IP and port.\n"
 		"\n");
 	kx_report_cli_help(out, 1);
 	fprintf(out,
@@ -26,10 +28,15 @@ static void print_help(FILE *out)
 		"  --now             --live counts back from now instead of the newest row\n"
 		"  -h, --help        this help\n"
 		"\n"
-		"Endpoint verdicts, riskiest first: classical (server-declined): clients\n"
-		"offered PQ and the server never chose it; classical (clients-no-pq): no\n"
-		"client offered PQ; draft-kyber; mixed; unknown; hybrid (every deciding\n"
-		"handshake hybrid or pq). Resumed and incomplete handshakes do not decide.\n"
+		"Endpoint verdicts, riskiest first: plaintext: some session carried data\n"
+		"without any encryption; classical (server-declined): clients offered PQ\n"
+		"and the server never chose it; classical (clients-no-pq): no client\n"
+		"offered PQ; classical (offer-unseen): the ClientHellos were not captured;\n"
+		"draft-kyber; mixed; unknown; unknown (not observed): encrypted sessions\n"
+		"whose key exchange was not observed; hybrid (every deciding handshake\n"
+		"hybrid or pq). Resumed and incomplete handshakes and sessions whose\n"
+		"handshake was not seen do not decide. OTHER counts them, and Kyber-draft\n"
+		"and unknown handshakes; --json and --csv add the plaintext reasons.\n"
 		"\n"
 		"Exit status: 0 success, 1 the database could not be read, 2 usage error.\n");
 }

@@ -11,11 +11,14 @@ static void print_help(FILE *out)
 	fprintf(out,
 		"usage: kexwatch merge --db OUT.db SENSOR.db...\n"
 		"\n"
-		"Copies the runs, sources and handshakes of each sensor database into OUT.db\n"
-		"(created if missing) for an offline audit. Idempotent: a handshake already\n"
-		"in OUT.db (same sensor, protocol, endpoints and first timestamp) and an\n"
-		"identical run are not copied again, so overlapping or repeated merges add\n"
-		"nothing twice. The inputs are opened read-only.\n"
+		"Copies the runs, sources, handshakes and sessions of each sensor database\n"
+		"into OUT.db (created if missing) for an offline audit. Idempotent: a\n"
+		"handshake already in OUT.db (same sensor, protocol, endpoints and first\n"
+		"timestamp) and an identical run are not copied again, so overlapping or\n"
+		"repeated merges add nothing twice. Sessions (hourly counts) within the\n"
+		"capture time a run of the same sensor in OUT.db covered, or another copy of\n"
+		"a row there (same first session), are counted once; other sessions of the\n"
+		"same hour and endpoint add up. The inputs are opened read-only.\n"
 		"\n"
 		"  --db FILE   the merged inventory (required)\n"
 		"  -q, --quiet no summary\n"
@@ -54,9 +57,10 @@ int kx_cmd_merge(int argc, char **argv)
 	if (!quiet)
 		fprintf(stderr,
 			"merged %u database%s into %s: %" PRIu64 " runs, %" PRIu64
-			" new handshakes, %" PRIu64 " already present\n",
+			" new handshakes, %" PRIu64 " already present; sessions rows: %" PRIu64
+			" new, %" PRIu64 " added to one there, %" PRIu64 " already counted\n",
 			ms.inputs, ms.inputs == 1 ? "" : "s", out, ms.runs, ms.rows_added,
-			ms.rows_present);
+			ms.rows_present, ms.sessions_added, ms.sessions_updated, ms.sessions_present);
 	if (rc < 0) {
 		fprintf(stderr, "kexwatch merge: %s\n", err);
 		return KX_EXIT_FAIL;

@@ -107,7 +107,9 @@ int kx_cmd_push(int argc, char **argv)
 	if (!quiet)
 		fprintf(stderr,
 			"pushed %s: %" PRIu64 " rows sent, %" PRIu64 " already there, %" PRIu64
-			" failed attempts, %" PRIu64 " refused, %" PRId64 " still waiting\n",
-			db, s.sent, s.present, s.errors, s.rejected, s.backlog < 0 ? 0 : s.backlog);
+			" failed attempts, %" PRIu64 " refused, %" PRId64 " still waiting; %" PRIu64
+			" sessions rows sent\n",
+			db, s.sent, s.present, s.errors, s.rejected, s.backlog < 0 ? 0 : s.backlog,
+			s.sessions_sent);
 	return s.backlog == 0 ? KX_EXIT_OK : KX_EXIT_FAIL;
 }

@@ -208,6 +208,8 @@ struct kx_flow *kx_flow_insert(struct kx_flow_table *t, const struct kx_flow_key
 	struct kx_flow *f = &t->slots[i];
 	memset(f, 0, sizeof(*f));
 	f->key = *k;
+	/* first_us: the time of a session without a handshake (its hourly row
+	 * and the store's capture-span check). */
 	f->first_us = f->last_us = now_us;
 	f->sess = KX_NONE;
 	f->client = 2;

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "kexwatch/groups.h"
+#include "kexwatch/plain.h"
 #include "kx_config.h"
 #include "metrics_int.h"
 
@@ -71,6 +72,14 @@ struct hs_row {
 
 #define MAX_ROWS (KX_METRICS_MAX_LABEL_SETS + P_MAX * KX_V_MAX * KX_R_MAX)
 
+/* Sessions without a handshake (kexwatch_sessions_total): verdict
+ * plaintext or unknown (handshake-unseen), by reason and application. The
+ * applications are the engine's fixed list (plain.h), anything else is
+ * "other": at most 2 x KX_R_MAX x (KX_APP_MAX + 1) series, in practice a
+ * handful. */
+enum { S_PLAINTEXT, S_UNSEEN, S_MAX };
+#define S_APPS (KX_APP_MAX + 1)
+
 struct kx_metrics {
 	char *sensor; /* escaped for a label value */
 	bool central;             /* --pg: export the outbox backlog */
@@ -83,6 +92,7 @@ struct kx_metrics {
 	uint64_t overflow[P_MAX][KX_V_MAX][KX_R_MAX];
 	uint64_t overflow_total;
 	struct hist rtt[P_MAX], size[P_MAX];
+	uint64_t sessions[S_MAX][KX_R_MAX][S_APPS];
 	struct hs_row rows[MAX_ROWS];
 	size_t last_len; /* size hint for the next render */
 
@@ -305,8 +315,25 @@ static uint64_t set_hash(uint64_t key)
 	return key;
 }
 
+/* The application's index in plain.h's list, KX_APP_MAX for anything else. */
+static unsigned app_index(const char *app, size_t cap)
+{
+	for (unsigned i = 0; i < KX_APP_MAX; i++)
+		if (strncmp(app, kx_app_name((enum kx_app)i), cap) == 0)
+			return i;
+	return KX_APP_MAX;
+}
+
 void kx_metrics_observe(struct kx_metrics *m, const struct kx_hs *hs)
 {
+	/* A session is not a handshake: it has its own family, and no
+	 * ClientHello for the histograms. */
+	if (hs->is_session) {
+		unsigned r = (unsigned)hs->reason < KX_R_MAX ? (unsigned)hs->reason : KX_R_NONE;
+		m->sessions[hs->verdict == KX_V_PLAINTEXT ? S_PLAINTEXT : S_UNSEEN][r]
+			   [app_index(hs->app, sizeof(hs->app))]++;
+		return;
+	}
 	unsigned p = proto_index(hs->protocol, sizeof(hs->protocol));
 	unsigned v = (unsigned)hs->verdict < KX_V_MAX ? (unsigned)hs->verdict : KX_V_UNKNOWN;
 	unsigned r = (unsigned)hs->reason < KX_R_MAX ? (unsigned)hs->reason : KX_R_NONE;
@@ -411,6 +438,29 @@ static void render_handshakes(struct kx_metrics *m, struct sbuf *sb)
 	}
 }
 
+static void render_sessions(struct kx_metrics *m, struct sbuf *sb)
+{
+	static const char name[] = "kexwatch_sessions_total";
+	static const enum kx_verdict verdicts[S_MAX] = { KX_V_PLAINTEXT, KX_V_UNKNOWN };
+	/* The family is always there, so a dashboard's query for plaintext
+	 * finds it (at zero) before the first session. */
+	family(sb, name, "counter",
+	       "Sessions without a handshake, by verdict (plaintext: application data with no "
+	       "encryption; unknown: encrypted, handshake not captured), reason and application.");
+	for (unsigned v = 0; v < S_MAX; v++)
+		for (unsigned r = 0; r < KX_R_MAX; r++)
+			for (unsigned a = 0; a < S_APPS; a++) {
+				if (!m->sessions[v][r][a])
+					continue;
+				const char *reason = kx_reason_name((enum kx_reason)r);
+				sample(sb, m, name);
+				label_s(sb, "verdict", kx_verdict_name(verdicts[v]));
+				label_s(sb, "reason", reason[0] ? reason : "none");
+				label_s(sb, "app", a < KX_APP_MAX ? kx_app_name((enum kx_app)a) : "other");
+				end_u64(sb, m->sessions[v][r][a]);
+			}
+}
+
 static void render_hist(struct kx_metrics *m, struct sbuf *sb, const char *name, const char *help,
 			const struct hist *h, unsigned n, const uint64_t *le_num,
 			const char *const *le_str, bool seconds)
@@ -477,6 +527,7 @@ static const char *const not_generic[] = {
 /* Names the fixed families use: a generic counter must never repeat one. */
 static const char *const fixed_names[] = {
 	"kexwatch_build_info", "kexwatch_start_time_seconds", "kexwatch_handshakes_total",
+	"kexwatch_sessions_total",
 	"kexwatch_handshakes_label_overflow_total", "kexwatch_client_hello_size_bytes",
 	"kexwatch_client_hello_to_server_hello_seconds", "kexwatch_packets_total",
 	"kexwatch_bytes_total", "kexwatch_capture_packets_received_total",
@@ -643,6 +694,7 @@ void kx_metrics_publish(struct kx_metrics *m, const struct kx_counters *c,
 		   "Handshakes counted with group=\"other\" because kexwatch_handshakes_total "
 		   "already had its maximum number of label sets.",
 		   m->overflow_total);
+	render_sessions(m, &sb);
 	render_hist(m, &sb, "kexwatch_client_hello_size_bytes",
 		    "Size of the first ClientHello handshake message (including its 4-byte header); "
 		    "above 1500 it cannot fit one Ethernet frame.",

@@ -16,12 +16,17 @@
  * A handshake is judged by the first rule it matches, so exceptions go
  * before broad rules. Only deciding handshakes (hybrid, pq, hybrid-draft,
  * classical, unknown) judge a rule; resumed and incomplete ones are counted
- * and otherwise ignored. Per rule: PASS when every deciding handshake was
- * hybrid or pq; FAIL for a required rule with a classical handshake; WARN
- * for a warn rule with any other deciding handshake, or a required rule
- * with hybrid-draft/unknown ones; NO TRAFFIC when no deciding handshake
- * matched. NO TRAFFIC passes (a capture window need not see every server)
- * unless strict, where it fails a required rule.
+ * and otherwise ignored. Sessions without a handshake are judged too, by
+ * their weight (the sessions of an hourly row) and without SNI: plaintext
+ * ones decide, as the worst leg there is; those whose handshake was not
+ * seen are counted like incomplete handshakes. Per rule: PASS when every
+ * deciding leg was hybrid or pq; FAIL for a required rule with a classical
+ * handshake or a plaintext session; WARN for a warn rule with any other
+ * deciding leg, or a required rule with hybrid-draft/unknown ones; NO
+ * TRAFFIC when no deciding leg matched. NO TRAFFIC passes (a capture window
+ * need not see every server) unless strict, where it fails a required rule.
+ * The evidence is the newest plaintext session, else the newest classical
+ * handshake, else the newest other non-PQ leg.
  */
 #include "report_int.h"
 
@@ -34,11 +39,14 @@
 
 #include "kexwatch/emit.h"
 
-/* One handshake kept as evidence; strings are owned copies. */
+/* One leg kept as evidence; strings are owned copies. A session's is the
+ * first session of its hourly row: its time, client port and packet. */
 struct evidence {
-	bool set;
-	char *ts, *protocol, *client_ip, *server_ip, *sni, *group, *verdict, *reason, *source;
-	long long client_port, server_port, pkt_first_ch, pkt_sh;
+	bool set, is_session;
+	char *ts, *protocol, *client_ip, *server_ip, *sni, *group, *verdict, *reason, *source, *app;
+	long long client_port, server_port, pkt_first_ch, pkt_sh, sessions, bytes;
+	long long id, run_id, source_id; /* where the source name comes from */
+	int rank;                        /* 3 plaintext, 2 classical, 1 other */
 };
 
 struct rule {
@@ -52,6 +60,7 @@ struct rule {
 	const char *glob; /* NULL: any SNI; "" : no SNI */
 	/* Results. */
 	long long matched, deciding, pq, classical, client_no_pq, server_declined, tls12, other;
+	long long sessions, plaintext, unseen;
 	char *last_seen;
 	struct evidence ev;
 	enum kx_audit_status status;
@@ -74,6 +83,7 @@ static void evidence_free(struct evidence *e)
 	free(e->verdict);
 	free(e->reason);
 	free(e->source);
+	free(e->app);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -359,19 +369,21 @@ static char *col_dup(sqlite3_stmt *s, int i)
 
 enum {
 	C_TS, C_PROTOCOL, C_CLIENT, C_CPORT, C_SERVER, C_SPORT, C_SNI, C_VERDICT, C_REASON,
-	C_GROUP, C_SOURCE, C_PKT, C_PKT_SH,
+	C_GROUP, C_ID, C_PKT, C_PKT_SH, C_N, C_SESSION, C_APP, C_BYTES, C_RUN, C_SOURCE_ID,
 };
 
 static const char rows_sql[] =
 	"WITH " KX_SQL_FILTERED
-	" SELECT ts_first, protocol, client_ip, client_port, server_ip, server_port, sni,"
-	" verdict, reason, group_name, source, pkt_first_ch, pkt_sh"
-	" FROM h ORDER BY ts_first_us, id";
+	" SELECT " KX_SQL_TS_TEXT("ts_first_us") ", protocol, client_ip, client_port, server_ip,"
+	" server_port, sni, verdict, reason, group_name, id, pkt_first_ch, pkt_sh, n, is_session,"
+	" app, bytes, run_id, source_id FROM h ORDER BY ts_first_us, id";
 
-static int keep(struct evidence *e, sqlite3_stmt *s)
+static int keep(struct evidence *e, sqlite3_stmt *s, int rank)
 {
 	evidence_free(e);
 	e->set = true;
+	e->rank = rank;
+	e->is_session = sqlite3_column_int(s, C_SESSION) != 0;
 	e->ts = col_dup(s, C_TS);
 	e->protocol = col_dup(s, C_PROTOCOL);
 	e->client_ip = col_dup(s, C_CLIENT);
@@ -380,17 +392,46 @@ static int keep(struct evidence *e, sqlite3_stmt *s)
 	e->group = col_dup(s, C_GROUP);
 	e->verdict = col_dup(s, C_VERDICT);
 	e->reason = col_dup(s, C_REASON);
-	e->source = col_dup(s, C_SOURCE);
+	e->app = col_dup(s, C_APP);
 	e->client_port = sqlite3_column_int64(s, C_CPORT);
 	e->server_port = sqlite3_column_int64(s, C_SPORT);
 	e->pkt_first_ch = sqlite3_column_int64(s, C_PKT);
 	e->pkt_sh = sqlite3_column_type(s, C_PKT_SH) == SQLITE_NULL ? 0 :
 		    sqlite3_column_int64(s, C_PKT_SH);
+	e->sessions = sqlite3_column_int64(s, C_N);
+	e->bytes = sqlite3_column_int64(s, C_BYTES);
+	e->id = sqlite3_column_int64(s, C_ID);
+	e->run_id = sqlite3_column_int64(s, C_RUN);
+	e->source_id = sqlite3_column_type(s, C_SOURCE_ID) == SQLITE_NULL ? -1 :
+		       sqlite3_column_int64(s, C_SOURCE_ID);
 	return e->ts && e->protocol && e->client_ip && e->server_ip && e->verdict ? 0 : -1;
 }
 
+/* The capture file of an evidence leg: looked up once per rule, not for
+ * every row the audit reads. NULL when unknown. */
+static int evidence_source(struct kx_rdb *db, struct evidence *e)
+{
+	sqlite3_stmt *s;
+	const char *sql = e->is_session ?
+		"SELECT name FROM sources WHERE run_id = ?1 AND source_id = ?2" :
+		"SELECT source FROM handshakes WHERE id = ?1";
+
+	if (!e->set || (e->is_session && e->source_id < 0))
+		return 0;
+	if (sqlite3_prepare_v2(db->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return kx_rdb_fail(db);
+	sqlite3_bind_int64(s, 1, e->is_session ? e->run_id : e->id);
+	if (e->is_session)
+		sqlite3_bind_int64(s, 2, e->source_id);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		e->source = col_dup(s, 0);
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : kx_rdb_fail(db);
+}
+
 struct totals {
-	long long handshakes, deciding, unmatched, unmatched_deciding;
+	long long handshakes, sessions, deciding, unmatched, unmatched_deciding;
 	int failed, warned, no_traffic, required;
 };
 
@@ -410,7 +451,9 @@ static int evaluate(struct kx_rdb *db, const struct kx_policy *p,
 		const char *verdict = (const char *)sqlite3_column_text(s, C_VERDICT);
 		const char *reason = (const char *)sqlite3_column_text(s, C_REASON);
 		long long port = sqlite3_column_int64(s, C_SPORT);
-		bool decides, pq, classical;
+		long long n = sqlite3_column_int64(s, C_N);
+		bool session = sqlite3_column_int(s, C_SESSION) != 0;
+		bool decides, pq, classical, plaintext;
 		struct rule *r = NULL;
 
 		if (!ip || !verdict)
@@ -423,10 +466,15 @@ static int evaluate(struct kx_rdb *db, const struct kx_policy *p,
 		}
 		pq = strcmp(verdict, "hybrid") == 0 || strcmp(verdict, "pq") == 0;
 		classical = strcmp(verdict, "classical") == 0;
-		decides = pq || classical || strcmp(verdict, "hybrid-draft") == 0 ||
-			  strcmp(verdict, "unknown") == 0;
-		t->handshakes++;
-		t->deciding += decides;
+		plaintext = strcmp(verdict, "plaintext") == 0;
+		/* A session whose handshake was not seen (unknown) says nothing. */
+		decides = pq || classical || plaintext || strcmp(verdict, "hybrid-draft") == 0 ||
+			  (strcmp(verdict, "unknown") == 0 && !session);
+		if (session)
+			t->sessions += n;
+		else
+			t->handshakes++;
+		t->deciding += decides ? n : 0;
 		for (size_t i = 0; i < p->n && !r; i++) {
 			struct rule *c = &p->rules[i];
 			if (port >= c->port_lo && port <= c->port_hi && match_server(c, &a) &&
@@ -434,21 +482,29 @@ static int evaluate(struct kx_rdb *db, const struct kx_policy *p,
 				r = c;
 		}
 		if (!r) {
-			t->unmatched++;
-			t->unmatched_deciding += decides;
+			t->unmatched += n;
+			t->unmatched_deciding += decides ? n : 0;
 			continue;
 		}
-		r->matched++;
+		if (session) {
+			r->sessions += n;
+			r->unseen += decides ? 0 : n;
+		} else {
+			r->matched++;
+		}
 		free(r->last_seen);
 		r->last_seen = col_dup(s, C_TS);
 		if (!decides)
 			continue;
-		r->deciding++;
+		r->deciding += n;
 		if (pq) {
 			r->pq++;
 			continue;
 		}
-		if (classical) {
+		int rank = plaintext ? 3 : classical ? 2 : 1;
+		if (plaintext) {
+			r->plaintext += n;
+		} else if (classical) {
 			r->classical++;
 			r->client_no_pq += reason && strcmp(reason, "client-no-pq") == 0;
 			r->server_declined += reason && strcmp(reason, "server-declined") == 0;
@@ -456,9 +512,8 @@ static int evaluate(struct kx_rdb *db, const struct kx_policy *p,
 		} else {
 			r->other++;
 		}
-		/* The evidence is the newest classical handshake, else the newest
-		 * other non-PQ one. */
-		if ((classical || !r->classical) && keep(&r->ev, s) < 0) {
+		/* The newest leg of the worst kind seen so far. */
+		if (rank >= r->ev.rank && keep(&r->ev, s, rank) < 0) {
 			sqlite3_finalize(s);
 			snprintf(db->err, db->errlen, "out of memory");
 			return -1;
@@ -480,10 +535,10 @@ static void judge(const struct kx_policy *p, bool strict, struct totals *t)
 			r->status = KX_AUDIT_NO_TRAFFIC;
 			t->no_traffic++;
 			t->failed += strict && r->required;
-		} else if (r->required && r->classical) {
+		} else if (r->required && (r->classical || r->plaintext)) {
 			r->status = KX_AUDIT_FAIL;
 			t->failed++;
-		} else if (r->classical || r->other) {
+		} else if (r->classical || r->other || r->plaintext) {
 			r->status = KX_AUDIT_WARN;
 			t->warned++;
 		} else {
@@ -513,9 +568,12 @@ static void endpoint(FILE *out, const char *ip, long long port)
 
 static void print_text(const struct kx_policy *p, const struct totals *t, bool strict, FILE *out)
 {
-	fprintf(out, "policy %s: %zu rule%s; %lld handshakes, %lld deciding, %lld matched no "
-		     "rule\n", p->name, p->n, p->n == 1 ? "" : "s", t->handshakes, t->deciding,
-		t->unmatched);
+	fprintf(out, "policy %s: %zu rule%s; %lld handshakes", p->name, p->n, p->n == 1 ? "" : "s",
+		t->handshakes);
+	if (t->sessions)
+		fprintf(out, " and %lld session%s without one", t->sessions,
+			t->sessions == 1 ? "" : "s");
+	fprintf(out, ", %lld deciding, %lld matched no rule\n", t->deciding, t->unmatched);
 	for (size_t i = 0; i < p->n; i++) {
 		const struct rule *r = &p->rules[i];
 		const struct evidence *e = &r->ev;
@@ -529,11 +587,28 @@ static void print_text(const struct kx_policy *p, const struct totals *t, bool s
 			fprintf(out, " (client-no-pq %lld, server-declined %lld, tls12 %lld)",
 				r->client_no_pq, r->server_declined, r->tls12);
 		fprintf(out, ", %lld other\n", r->other);
+		if (r->sessions)
+			fprintf(out, "           %lld session%s without a handshake: %lld plaintext, %lld "
+				     "handshake unseen\n", r->sessions, r->sessions == 1 ? "" : "s",
+				r->plaintext, r->unseen);
 		if (r->status == KX_AUDIT_NO_TRAFFIC)
 			fprintf(out, "           no deciding handshake matched this rule%s\n",
 				strict && r->required ? ": fails with --strict" : "");
 		if (!e->set)
 			continue;
+		if (e->is_session) {
+			fprintf(out, "           last %s: %s %s ", e->verdict, e->ts, e->protocol);
+			endpoint(out, e->client_ip, e->client_port);
+			fputs(" -> ", out);
+			endpoint(out, e->server_ip, e->server_port);
+			fprintf(out, " reason %s (%lld session%s that hour, %lld bytes)\n",
+				e->reason ? e->reason : "-", e->sessions, e->sessions == 1 ? "" : "s",
+				e->bytes);
+			fputs("           evidence: ", out);
+			kx_cell_print(out, e->source ? e->source : "(unknown source)");
+			fprintf(out, " packet %lld (the first session of that hour)\n", e->pkt_first_ch);
+			continue;
+		}
 		fprintf(out, "           last %s: %s %s ", strcmp(e->verdict, "classical") == 0 ?
 			"classical" : e->verdict, e->ts, e->protocol);
 		endpoint(out, e->client_ip, e->client_port);
@@ -568,12 +643,13 @@ static void print_json(const struct kx_policy *p, const struct totals *t, bool s
 {
 	fputs("{\"policy\":", out);
 	json_str(out, p->name);
-	fprintf(out, ",\"status\":\"%s\",\"strict\":%s,\"handshakes\":%lld,\"deciding\":%lld,"
-		     "\"unmatched\":%lld,\"unmatched_deciding\":%lld,\"required_rules\":%d,"
-		     "\"failed\":%d,\"warnings\":%d,\"no_traffic\":%d,\"rules\":[",
+	fprintf(out, ",\"status\":\"%s\",\"strict\":%s,\"handshakes\":%lld,\"sessions\":%lld,"
+		     "\"deciding\":%lld,\"unmatched\":%lld,\"unmatched_deciding\":%lld,"
+		     "\"required_rules\":%d,\"failed\":%d,\"warnings\":%d,\"no_traffic\":%d,"
+		     "\"rules\":[",
 		t->failed ? "fail" : t->warned ? "warn" : "pass", strict ? "true" : "false",
-		t->handshakes, t->deciding, t->unmatched, t->unmatched_deciding, t->required,
-		t->failed, t->warned, t->no_traffic);
+		t->handshakes, t->sessions, t->deciding, t->unmatched, t->unmatched_deciding,
+		t->required, t->failed, t->warned, t->no_traffic);
 	for (size_t i = 0; i < p->n; i++) {
 		const struct rule *r = &p->rules[i];
 		const struct evidence *e = &r->ev;
@@ -587,9 +663,11 @@ static void print_json(const struct kx_policy *p, const struct totals *t, bool s
 		json_str(out, r->sni_text);
 		fprintf(out, ",\"status\":\"%s\",\"handshakes\":%lld,\"deciding\":%lld,\"pq\":%lld,"
 			     "\"classical\":%lld,\"client_no_pq\":%lld,\"server_declined\":%lld,"
-			     "\"tls12\":%lld,\"other\":%lld,\"last_handshake\":",
+			     "\"tls12\":%lld,\"other\":%lld,\"sessions\":%lld,\"plaintext\":%lld,"
+			     "\"unseen\":%lld,\"last_handshake\":",
 			status_word(r->status, false), r->matched, r->deciding, r->pq, r->classical,
-			r->client_no_pq, r->server_declined, r->tls12, r->other);
+			r->client_no_pq, r->server_declined, r->tls12, r->other, r->sessions,
+			r->plaintext, r->unseen);
 		json_str(out, r->last_seen);
 		fputs(",\"evidence\":", out);
 		if (!e->set) {
@@ -616,9 +694,16 @@ static void print_json(const struct kx_policy *p, const struct totals *t, bool s
 		json_str(out, e->source);
 		fprintf(out, ",\"pkt_first_ch\":%lld,\"pkt_sh\":", e->pkt_first_ch);
 		if (e->pkt_sh)
-			fprintf(out, "%lld}}", e->pkt_sh);
+			fprintf(out, "%lld", e->pkt_sh);
 		else
-			fputs("null}}", out);
+			fputs("null", out);
+		/* A session's app, and the sessions and bytes of its hourly row. */
+		fputs(",\"app\":", out);
+		json_str(out, e->app);
+		if (e->is_session)
+			fprintf(out, ",\"sessions\":%lld,\"bytes\":%lld}}", e->sessions, e->bytes);
+		else
+			fputs(",\"sessions\":null,\"bytes\":null}}", out);
 	}
 	fputs("\n]}\n", out);
 }
@@ -640,7 +725,8 @@ static void print_csv(const struct kx_policy *p, FILE *out)
 	      "client_no_pq,server_declined,tls12,other,last_handshake,evidence_ts,"
 	      "evidence_protocol,evidence_client_ip,evidence_client_port,evidence_server_ip,"
 	      "evidence_server_port,evidence_sni,evidence_group,evidence_verdict,"
-	      "evidence_reason,evidence_source,evidence_pkt_first_ch,evidence_pkt_sh\r\n", out);
+	      "evidence_reason,evidence_source,evidence_pkt_first_ch,evidence_pkt_sh,sessions,"
+	      "plaintext,unseen,evidence_app,evidence_sessions,evidence_bytes\r\n", out);
 	for (size_t i = 0; i < p->n; i++) {
 		const struct rule *r = &p->rules[i];
 		const struct evidence *e = &r->ev;
@@ -680,6 +766,16 @@ static void print_csv(const struct kx_policy *p, FILE *out)
 		} else {
 			fputs(",,,,,,,,,,,,,", out);
 		}
+		csv_num(out, r->sessions);
+		csv_num(out, r->plaintext);
+		csv_num(out, r->unseen);
+		csv_str(out, e->set ? e->app : NULL);
+		if (e->set && e->is_session) {
+			csv_num(out, e->sessions);
+			csv_num(out, e->bytes);
+		} else {
+			fputs(",,", out);
+		}
 		fputs("\r\n", out);
 	}
 }
@@ -698,6 +794,7 @@ int kx_report_audit(const char *db_path, struct kx_policy *p,
 		struct rule *r = &p->rules[i];
 		r->matched = r->deciding = r->pq = r->classical = 0;
 		r->client_no_pq = r->server_declined = r->tls12 = r->other = 0;
+		r->sessions = r->plaintext = r->unseen = 0;
 		free(r->last_seen);
 		r->last_seen = NULL;
 		evidence_free(&r->ev);
@@ -706,6 +803,9 @@ int kx_report_audit(const char *db_path, struct kx_policy *p,
 		return -1;
 	if (evaluate(&db, p, f, &t) < 0)
 		goto out;
+	for (size_t i = 0; i < p->n; i++)
+		if (evidence_source(&db, &p->rules[i].ev) < 0)
+			goto out;
 	judge(p, strict, &t);
 	if (fmt == KX_OUT_JSON)
 		print_json(p, &t, strict, out);

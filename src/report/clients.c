@@ -3,6 +3,9 @@
  * it talks to, and its handshakes per verdict. The clients that offer no PQ
  * come first: they are the ones to upgrade.
  *
+ * Plaintext legs (sessions without any handshake) list a client too, first
+ * of all: PLAINTEXT counts them, PROTO names their applications.
+ *
  * Only handshakes whose ClientHello was parsed (ch_bytes > 0) say what a
  * client offers; a ClientHello whose first segment was lost (incomplete/gap)
  * counts as a handshake but not as an offer. PQ group names come from the
@@ -16,24 +19,28 @@
 /* SSH clients offer kex methods by name (kex_offered, schema 2): the
  * comma list becomes a JSON array; RFC 4251 names hold no quote. */
 const char kx_clients_ssh_sql[] =
-	"   UNION ALL SELECT h.client_ip, j.value, kx_ssh_kex_class(j.value) FROM h,"
-	"   json_each('[\"' || replace(h.kex_offered, ',', '\",\"') || '\"]') AS j"
-	"   WHERE h.kex_offered <> ''";
+	"   UNION ALL SELECT hx.client_ip, j.value, kx_ssh_kex_class(j.value) FROM hx,"
+	"   json_each('[\"' || replace(hx.kex_offered, ',', '\",\"') || '\"]') AS j"
+	"   WHERE hx.kex_offered <> ''";
 
+/* What a client offers comes from its handshakes (hx); what it talks to
+ * and how from every leg (h): a client whose only legs are plaintext is
+ * listed too, first, with offers_pq 'unknown'. */
 const char kx_clients_sql[] =
-	"WITH " KX_SQL_FILTERED ","
+	"WITH " KX_SQL_FILTERED "," KX_SQL_FILTERED_HS ","
 	" pqg AS (SELECT client_ip, kx_set(name) AS pq_groups_offered FROM"
-	"  (SELECT h.client_ip, kx_group_name(j.value) AS name, kx_group_family(j.value) AS fam"
-	"   FROM h, json_each(h.groups_offered) AS j"
-	"   UNION ALL SELECT h.client_ip, kx_group_name(j.value), kx_group_family(j.value)"
-	"   FROM h, json_each(h.groups_offered_2) AS j%s)"
+	"  (SELECT hx.client_ip, kx_group_name(j.value) AS name, kx_group_family(j.value) AS fam"
+	"   FROM hx, json_each(hx.groups_offered) AS j"
+	"   UNION ALL SELECT hx.client_ip, kx_group_name(j.value), kx_group_family(j.value)"
+	"   FROM hx, json_each(hx.groups_offered_2) AS j%s)"
 	"  WHERE fam IN ('hybrid', 'pq', 'hybrid-draft') GROUP BY client_ip),"
-	" alpns AS (SELECT h.client_ip, kx_set(j.value, 3) AS sample_alpns"
-	"  FROM h, json_each(h.alpn) AS j GROUP BY h.client_ip),"
+	" alpns AS (SELECT hx.client_ip, kx_set(j.value, 3) AS sample_alpns"
+	"  FROM hx, json_each(hx.alpn) AS j GROUP BY hx.client_ip),"
 	" c AS (SELECT client_ip," KX_SQL_COUNTS
 	"  sum(ch_bytes > 0) AS n_hello, sum(ch_bytes > 0 AND offers_pq) AS n_offers_pq,"
 	"  count(DISTINCT server_ip) AS servers, kx_set(protocol) AS protocols,"
-	"  kx_set(sni, 3) AS sample_snis"
+	"  kx_set(sni, 3) AS sample_snis,"
+	"  kx_set(CASE WHEN verdict = 'plaintext' THEN app END) AS plaintext_apps"
 	"  FROM h GROUP BY client_ip),"
 	" o AS (SELECT *, CASE WHEN n_hello = 0 THEN 'unknown'"
 	"  WHEN n_offers_pq = n_hello THEN 'all' WHEN n_offers_pq = 0 THEN 'none'"
@@ -42,16 +49,19 @@ const char kx_clients_sql[] =
 	" n_hello - n_offers_pq AS n_no_pq, offers_pq, pq_groups_offered, servers,"
 	" protocols, sample_snis, sample_alpns, n_hybrid, n_pq, n_hybrid_draft, n_classical,"
 	" n_client_no_pq, n_server_declined, n_tls12, n_resumed, n_incomplete, n_unknown,"
-	" CASE offers_pq WHEN 'none' THEN 2 WHEN 'some' THEN 1 ELSE 0 END AS risk"
+	" CASE WHEN n_plaintext > 0 THEN 3 WHEN offers_pq = 'none' THEN 2"
+	"  WHEN offers_pq = 'some' THEN 1 ELSE 0 END AS risk,"
+	" sessions, n_plaintext, n_unseen, plaintext_apps"
 	"%s"
 	" FROM o LEFT JOIN pqg USING (client_ip) LEFT JOIN alpns USING (client_ip)"
-	" ORDER BY risk DESC, n_no_pq DESC, handshakes DESC, client_ip";
+	" ORDER BY risk DESC, n_plaintext DESC, n_no_pq DESC, handshakes DESC, client_ip";
 
 static const struct kx_col table_cols[] = {
 	{ "client_ip", "CLIENT", false },     { "handshakes", "HANDSHAKES", true },
 	{ "offers", "OFFERS PQ", false },     { "pq_groups_offered", "PQ GROUPS", false },
 	{ "servers", "SERVERS", true },       { "n_classical", "CLASSICAL", true },
-	{ "protocols", "PROTO", false },      { "sample_snis", "SNI (SAMPLE)", false },
+	{ "n_plaintext", "PLAINTEXT", true }, { "protocols", "PROTO", false },
+	{ "sample_snis", "SNI (SAMPLE)", false },
 	{ "sample_alpns", "ALPN", false },    { "last_seen_s", "LAST SEEN", false },
 };
 

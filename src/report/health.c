@@ -26,20 +26,25 @@
 
 #define SLOW_US 1000000
 
-/* s: the filtered handshakes with their size band. */
+/* s: the filtered legs with their size band. Sessions without a handshake
+ * (is_session) have no ClientHello: the bands leave them out, the hops
+ * count them apart. A handshake refused a context (incomplete/capacity)
+ * was never followed: neither answered nor unanswered. */
 #define HEALTH_CTE                                                                        \
 	"WITH " KX_SQL_FILTERED ","                                                       \
 	" s AS (SELECT *, max(ch_bytes, coalesce(ch2_bytes, 0)) AS size,"                 \
 	"  CASE WHEN max(ch_bytes, coalesce(ch2_bytes, 0)) = 0 THEN 'unknown'"            \
 	"  WHEN max(ch_bytes, coalesce(ch2_bytes, 0)) < 1500 THEN '< 1500'"               \
 	"  ELSE '>= 1500' END AS band,"                                                   \
-	"  verdict = 'incomplete' AS unanswered,"                                         \
+	"  verdict = 'incomplete' AND reason IS NOT 'capacity' AS unanswered,"            \
+	"  verdict = 'incomplete' AND reason IS 'capacity' AS capacity,"                  \
 	"  verdict = 'incomplete' AND reason IS 'gap' AND ch_segments = 0 AS first_lost,"  \
 	"  coalesce(ch_to_sh_us >= 1000000, 0) AS slow FROM h)"
 
 const char kx_health_bands_sql[] =
 	HEALTH_CTE
-	" SELECT band, count(*) AS handshakes, count(*) - sum(unanswered) AS answered,"
+	" SELECT band, count(*) AS handshakes,"
+	" count(*) - sum(unanswered) - sum(capacity) AS answered,"
 	" sum(unanswered) AS no_server_hello,"
 	" sum(unanswered AND reason IS 'rst') AS n_rst,"
 	" sum(unanswered AND reason IS 'fin') AS n_fin,"
@@ -49,13 +54,17 @@ const char kx_health_bands_sql[] =
 	" sum(unanswered AND reason NOT IN ('rst', 'fin', 'timeout', 'end-of-capture', 'gap'))"
 	"  AS n_other,"
 	" sum(first_lost) AS n_first_segment_lost, sum(hrr) AS n_hrr, sum(slow) AS n_slow,"
-	" round(100.0 * sum(unanswered) / count(*), 1) AS pct_no_server_hello"
-	" FROM s GROUP BY band"
+	" round(100.0 * sum(unanswered) / count(*), 1) AS pct_no_server_hello,"
+	" sum(capacity) AS n_capacity"
+	" FROM s WHERE NOT is_session GROUP BY band"
 	" ORDER BY CASE band WHEN '< 1500' THEN 0 WHEN '>= 1500' THEN 1 ELSE 2 END";
 
+/* Per hop (server IP, port). Sessions fall in no band and have no
+ * unanswered, first-lost, HRR or slow handshake: only handshakes and the
+ * session columns at the end tell them apart. */
 static const char hops_sql[] =
 	HEALTH_CTE
-	" SELECT *%s FROM (SELECT server_ip, server_port, count(*) AS handshakes,"
+	" SELECT *%s FROM (SELECT server_ip, server_port, sum(NOT is_session) AS handshakes,"
 	" sum(band = '< 1500') AS n_small, sum(band = '< 1500' AND unanswered) AS n_small_no_sh,"
 	" sum(band = '>= 1500') AS n_large, sum(band = '>= 1500' AND unanswered) AS n_large_no_sh,"
 	" sum(first_lost) AS n_first_segment_lost, sum(unanswered) AS no_server_hello,"
@@ -64,11 +73,20 @@ static const char hops_sql[] =
 	" sum(slow) AS n_slow, max(ch_to_sh_us) AS max_ch_to_sh_us,"
 	" kx_set(sni, 3) AS sample_snis, " KX_SQL_TS_TEXT("max(ts_last_us)") " AS last_seen,"
 	" kx_set(CASE WHEN unanswered AND band = '>= 1500' THEN reason END) AS large_reasons,"
-	" kx_set(CASE WHEN unanswered AND band <> '>= 1500' THEN reason END) AS other_reasons"
+	" kx_set(CASE WHEN unanswered AND band <> '>= 1500' THEN reason END) AS other_reasons,"
+	" sum(capacity) AS n_capacity,"
+	" coalesce(sum(n) FILTER (WHERE is_session AND verdict = 'plaintext'), 0) AS n_plaintext,"
+	" kx_set(app) FILTER (WHERE is_session AND verdict = 'plaintext') AS plaintext_apps,"
+	" kx_set(reason) FILTER (WHERE is_session AND verdict = 'plaintext') AS plaintext_reasons,"
+	" coalesce(sum(n) FILTER (WHERE is_session AND reason IS 'handshake-unseen'), 0) AS n_unseen,"
+	" kx_set(app) FILTER (WHERE is_session AND reason IS 'handshake-unseen') AS unseen_apps"
 	" FROM s GROUP BY server_ip, server_port)"
-	" WHERE no_server_hello + n_hrr + n_slow > 0"
+	" WHERE no_server_hello + n_hrr + n_slow + n_capacity + n_plaintext + n_unseen > 0"
 	" ORDER BY n_large_no_sh + n_first_segment_lost DESC, no_server_hello DESC, n_slow DESC,"
-	" n_hrr DESC, server_ip, server_port";
+	" n_hrr DESC, n_plaintext DESC, n_capacity DESC, n_unseen DESC, server_ip, server_port";
+
+/* The flow ledger of the runs (counters of schema 6 runs; 0 before). */
+#define LEDGER(c) " sum(json_extract(counters, '$." c "'))"
 
 static const char runs_sql[] =
 	"WITH " KX_SQL_FILTERED
@@ -76,8 +94,26 @@ static const char runs_sql[] =
 	" sum(json_extract(counters, '$.reasm_ooo_segments')),"
 	" sum(json_extract(counters, '$.capture_dropped'))"
 	"  + sum(json_extract(counters, '$.capture_if_dropped')),"
-	" sum(counters IS NULL)"
+	" sum(counters IS NULL), sum(json_extract(counters, '$.flow_hs_row') IS NOT NULL),"
+	LEDGER("flows_created") "," LEDGER("flows_refused") "," LEDGER("flow_hs_row") ","
+	LEDGER("flow_capacity") "," LEDGER("flow_plaintext") "," LEDGER("flow_unseen") ","
+	LEDGER("flow_one_sided") "," LEDGER("flow_no_payload") "," LEDGER("flow_plain_off") ","
+	LEDGER("flow_unrecognised")
 	" FROM runs WHERE id IN (SELECT run_id FROM h)";
+
+/* The ledger's terms in runs_sql's order (after flows_created and
+ * flows_refused), named as in `read`'s summary and in JSON. */
+static const struct {
+	const char *json, *text;
+} ledger_terms[] = {
+	{ "handshake_rows", "handshake rows" }, { "capacity_rows", "capacity rows" },
+	{ "plaintext", "plaintext" },           { "handshake_unseen", "handshake unseen" },
+	{ "one_sided", "one-sided" },           { "no_payload", "no payload" },
+	{ "not_recorded", "not recorded (--plaintext)" },
+	{ "unrecognised", "unrecognised" },
+};
+
+#define N_LEDGER (sizeof(ledger_terms) / sizeof(ledger_terms[0]))
 
 static const struct kx_col band_cols[] = {
 	{ "band", "CLIENTHELLO", false },   { "handshakes", "HANDSHAKES", true },
@@ -88,6 +124,7 @@ static const struct kx_col band_cols[] = {
 	{ "n_gap", "GAP", true },           { "n_other", "OTHER", true },
 	{ "n_first_segment_lost", "FIRST SEGMENT LOST", true },
 	{ "n_hrr", "HRR", true },           { "n_slow", "SLOW SH", true },
+	{ "n_capacity", "CAPACITY", true },
 };
 
 static const struct kx_col hop_cols[] = {
@@ -95,7 +132,9 @@ static const struct kx_col hop_cols[] = {
 	{ "handshakes", "HANDSHAKES", true }, { "large", ">=1500 NO-SH", false },
 	{ "small", "<1500 NO-SH", false },  { "n_first_segment_lost", "FIRST SEG LOST", true },
 	{ "reasons", "REASONS", false },    { "n_hrr", "HRR", true },
-	{ "n_slow", "SLOW SH", true },      { "sample_snis", "SNI (SAMPLE)", false },
+	{ "n_slow", "SLOW SH", true },      { "n_capacity", "CAPACITY", true },
+	{ "n_plaintext", "PLAINTEXT", true }, { "n_unseen", "HS UNSEEN", true },
+	{ "sample_snis", "SNI (SAMPLE)", false },
 };
 
 /* Table-only columns of the hops query: "1/1" style ratios. */
@@ -170,6 +209,11 @@ static void judge_hop(struct kx_findings *fs, sqlite3_stmt *s)
 	const char *hrr_groups = (const char *)sqlite3_column_text(s, 11);
 	long long slow = sqlite3_column_int64(s, 12);
 	double max_ms = sqlite3_column_int64(s, 13) / 1000.0;
+	long long capacity = sqlite3_column_int64(s, 18), plaintext = sqlite3_column_int64(s, 19);
+	const char *plain_apps = (const char *)sqlite3_column_text(s, 20);
+	const char *plain_reasons = (const char *)sqlite3_column_text(s, 21);
+	long long unseen = sqlite3_column_int64(s, 22);
+	const char *unseen_apps = (const char *)sqlite3_column_text(s, 23);
 	char where[80];
 
 	if (!ip)
@@ -209,6 +253,23 @@ static void judge_hop(struct kx_findings *fs, sqlite3_stmt *s)
 		    sqlite3_mprintf("%s: %lld ServerHello%s came 1 s or more after the ClientHello "
 				    "(slowest %.0f ms): a lost and retransmitted ClientHello segment "
 				    "(initial RTO 1 s) or a slow server", where, slow, S(slow), max_ms));
+	if (plaintext > 0)
+		add(fs, KX_SEV_ERROR, "plaintext", ip, port, plaintext,
+		    sqlite3_mprintf("%s: %lld session%s carried application data without any "
+				    "encryption (%s; %s): no key exchange protects them, classical or "
+				    "post-quantum; enable TLS on this service and require it",
+				    where, plaintext, S(plaintext), plain_apps ? plain_apps : "-",
+				    plain_reasons ? plain_reasons : "-"));
+	if (capacity > 0)
+		add(fs, KX_SEV_WARNING, "capacity", ip, port, capacity,
+		    sqlite3_mprintf("%s: %lld handshake%s not followed because --max-handshakes or "
+				    "--memcap was reached (incomplete/capacity): their key exchange "
+				    "is not known; raise the limit", where, capacity, S(capacity)));
+	if (unseen > 0)
+		add(fs, KX_SEV_INFO, "handshake-unseen", ip, port, unseen,
+		    sqlite3_mprintf("%s: %lld encrypted session%s (%s) whose handshake was not "
+				    "captured (it began before the capture did): key exchange not "
+				    "observed", where, unseen, S(unseen), unseen_apps ? unseen_apps : "-"));
 	if (hrr > 0)
 		add(fs, KX_SEV_INFO, "hello-retry-request", ip, port, hrr,
 		    sqlite3_mprintf("%s: %lld handshake%s needed a HelloRetryRequest (one more round "
@@ -287,7 +348,8 @@ int kx_report_health(const char *db_path, const struct kx_report_filter *f,
 {
 	struct kx_findings fs = { 0 };
 	sqlite3_stmt *bands = NULL, *hops = NULL, *runs = NULL;
-	long long n_runs = 0, retrans = 0, ooo = 0, drops = 0, unfinished = 0;
+	long long n_runs = 0, retrans = 0, ooo = 0, drops = 0, unfinished = 0, with_ledger = 0;
+	long long created = 0, refused = 0, ledger[N_LEDGER] = { 0 }, ended = 0;
 	char *sql = NULL;
 	struct kx_rdb r;
 	int rc = -1;
@@ -312,6 +374,11 @@ int kx_report_health(const char *db_path, const struct kx_report_filter *f,
 		ooo = sqlite3_column_int64(runs, 2);
 		drops = sqlite3_column_int64(runs, 3);
 		unfinished = sqlite3_column_int64(runs, 4);
+		with_ledger = sqlite3_column_int64(runs, 5);
+		created = sqlite3_column_int64(runs, 6);
+		refused = sqlite3_column_int64(runs, 7);
+		for (size_t i = 0; i < N_LEDGER; i++)
+			ended += ledger[i] = sqlite3_column_int64(runs, 8 + (int)i);
 	}
 
 	if (fmt == KX_OUT_CSV) {
@@ -335,7 +402,17 @@ int kx_report_health(const char *db_path, const struct kx_report_filter *f,
 		print_findings_json(&fs, out);
 		fprintf(out, ",\n\"runs\":{\"runs\":%lld,\"reasm_retransmits\":%lld,"
 			     "\"reasm_ooo_segments\":%lld,\"capture_dropped\":%lld,"
-			     "\"unfinished\":%lld}}\n", n_runs, retrans, ooo, drops, unfinished);
+			     "\"unfinished\":%lld,\"flows\":", n_runs, retrans, ooo, drops, unfinished);
+		/* The ledger of runs that kept one (null when none did). */
+		if (!with_ledger) {
+			fputs("null}}\n", out);
+		} else {
+			fprintf(out, "{\"runs\":%lld,\"seen\":%lld", with_ledger, created + refused);
+			for (size_t i = 0; i < N_LEDGER; i++)
+				fprintf(out, ",\"%s\":%lld", ledger_terms[i].json, ledger[i]);
+			fprintf(out, ",\"still_open\":%lld,\"refused\":%lld}}}\n",
+				created > ended ? created - ended : 0, refused);
+		}
 	} else {
 		fputs("ClientHellos by size (the largest of a handshake; a hybrid one is 1500 bytes "
 		      "or more):\n", out);
@@ -344,8 +421,8 @@ int kx_report_health(const char *db_path, const struct kx_report_filter *f,
 			kx_rdb_fail(&r);
 			goto out;
 		}
-		fputs("\nHops with ClientHellos left unanswered, answered late, or retried "
-		      "(server IP, port):\n", out);
+		fputs("\nHops with ClientHellos left unanswered, answered late, or retried, handshakes "
+		      "not followed, or sessions without a handshake (server IP, port):\n", out);
 		if (kx_rdb_print(hops, fmt, hop_cols, sizeof(hop_cols) / sizeof(hop_cols[0]), out) !=
 		    SQLITE_DONE) {
 			kx_rdb_fail(&r);
@@ -357,6 +434,14 @@ int kx_report_health(const char *db_path, const struct kx_report_filter *f,
 			     "capture %lld (all flows: per-handshake retransmissions are not "
 			     "recorded)%s\n", n_runs, retrans, ooo, drops,
 			unfinished ? "; some runs are still running or were killed" : "");
+		if (with_ledger) {
+			fprintf(out, "Flows of %s: %lld seen =", with_ledger == n_runs ? "these runs" :
+				"the runs that counted them", created + refused);
+			for (size_t i = 0; i < N_LEDGER; i++)
+				fprintf(out, "%s %lld %s", i ? " +" : "", ledger[i], ledger_terms[i].text);
+			fprintf(out, " + %lld still open + %lld refused (table full)\n",
+				created > ended ? created - ended : 0, refused);
+		}
 	}
 	rc = kx_rdb_finish_output(&r, out);
 out:

@@ -1,8 +1,12 @@
 /* hops.c: one line per server endpoint (or per SNI, server IP, or
  * client -> server pair): counts per verdict, groups, protocols, and the
  * endpoint verdict of the hops view (sqlite_store.c), computed here over the
- * filtered rows so --since/--until/--sensor/--live apply before aggregation.
- * CSV follows RFC 4180.
+ * filtered legs (handshakes and sessions without one) so
+ * --since/--until/--sensor/--live apply before aggregation. Sessions carry
+ * no SNI: a plaintext leg is the endpoint (server IP, port, no SNI). The
+ * table's OTHER counts resumed, incomplete, unknown and Kyber-draft
+ * handshakes and sessions whose handshake was not seen. CSV follows RFC
+ * 4180.
  */
 #include "report_int.h"
 
@@ -39,7 +43,8 @@ static const struct kx_col tail_cols[] = {
 	{ "protocols", "PROTO", false },    { "handshakes", "HANDSHAKES", true },
 	{ "clients", "CLIENTS", true },     { "n_hybrid", "HYBRID", true },
 	{ "n_pq", "PQ", true },             { "n_classical", "CLASSICAL", true },
-	{ "n_other", "OTHER", true },       { "groups_selected", "GROUPS", false },
+	{ "n_plaintext", "PLAINTEXT", true }, { "n_other", "OTHER", true },
+	{ "groups_selected", "GROUPS", false },
 	{ "last_seen_s", "LAST SEEN", false }, { "verdict", "VERDICT", false },
 };
 
@@ -83,14 +88,16 @@ char *kx_hops_sql(const struct kx_hops_opts *o, bool table)
 		" SELECT %s, first_seen, last_seen, handshakes, clients, n_hybrid, n_pq,"
 		" n_hybrid_draft, n_classical, n_client_no_pq, n_server_declined, n_tls12,"
 		" n_resumed, n_incomplete, n_unknown, groups_selected, protocols, verdict,"
-		KX_SQL_RISK("verdict") " AS risk%s"
+		KX_SQL_RISK("verdict") " AS risk, sessions, n_plaintext, n_unseen,"
+		" n_offer_unseen, n_no_tls, n_starttls_not_offered, n_starttls_refused,"
+		" n_ssl_refused, apps%s"
 		" FROM (SELECT *," KX_SQL_VERDICT " AS verdict FROM"
 		" (SELECT %s," KX_SQL_COUNTS " max(ts_last_us) AS last_us,"
 		" kx_set(group_name) AS groups_selected, kx_set(protocol) AS protocols"
 		" FROM h GROUP BY %s))"
 		" ORDER BY %s%s%s",
 		keys,
-		table ? ", n_resumed + n_incomplete + n_unknown + n_hybrid_draft AS n_other,"
+		table ? ", n_resumed + n_incomplete + n_unknown + n_hybrid_draft + n_unseen AS n_other,"
 			" substr(last_seen, 1, 19) || 'Z' AS last_seen_s" : "",
 		keys, keys, order, *order ? ", " : "", keys);
 }

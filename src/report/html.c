@@ -29,7 +29,7 @@ static const char css[] =
 	":root{--fg:#1f2328;--mute:#59636e;--line:#d1d9e0;--bg:#f6f8fa;--card:#fff;"
 	"--ok:#1a7f37;--pq:#0a7d6e;--draft:#8250df;--mixed:#bf8700;--nopq:#e16f24;"
 	"--declined:#cf222e;--tls12:#953800;--unknown:#6e7781;--resumed:#8c959f;"
-	"--incomplete:#c5ccd4}"
+	"--incomplete:#c5ccd4;--plain:#82071e}"
 	"*{box-sizing:border-box}"
 	"body{margin:0;font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,Helvetica,Arial,"
 	"sans-serif;color:var(--fg);background:var(--bg)}"
@@ -77,12 +77,15 @@ static const char css[] =
 	"tr.v-draft td:first-child{border-left-color:var(--draft)}"
 	"tr.v-nopq td:first-child{border-left-color:var(--nopq)}"
 	"tr.v-declined td:first-child{border-left-color:var(--declined)}"
-	"tr.v-declined{background:#fff5f5}tr.v-nopq{background:#fff8f2}"
+	"tr.v-plain td:first-child{border-left-color:var(--plain)}"
+	"tr.v-tls12 td:first-child{border-left-color:var(--tls12)}"
+	"tr.v-declined{background:#fff5f5}tr.v-nopq{background:#fff8f2}tr.v-plain{background:#ffebe9}"
 	".badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:11px;"
 	"font-weight:600;color:#fff;background:var(--unknown)}"
 	".b-hybrid{background:var(--ok)}.b-mixed{background:var(--mixed)}"
 	".b-draft{background:var(--draft)}.b-nopq{background:var(--nopq)}"
-	".b-declined{background:var(--declined)}"
+	".b-declined{background:var(--declined)}.b-plain{background:var(--plain)}"
+	".b-tls12{background:var(--tls12)}"
 	".note{color:var(--mute);font-size:12px;margin:8px 0 0}"
 	"ul.findings{list-style:none;margin:0;padding:0}"
 	"ul.findings li{padding:8px 10px;margin:6px 0;border-radius:6px;border-left:4px solid;"
@@ -129,6 +132,10 @@ static const char *verdict_class(const char *v)
 		return "declined";
 	if (strcmp(v, "classical (clients-no-pq)") == 0)
 		return "nopq";
+	if (strcmp(v, "classical (offer-unseen)") == 0)
+		return "tls12";
+	if (strcmp(v, "plaintext") == 0)
+		return "plain";
 	return "unknown";
 }
 
@@ -201,7 +208,10 @@ struct summary {
 	long long first_us, last_us;
 	char *first, *last, *sensors, *protocols;
 	long long hops, hops_hybrid, hops_declined, hops_nopq, hops_mixed, hops_draft;
-	long long clients_none, clients_some;
+	long long hops_offer_unseen, hops_plaintext, hops_unobserved;
+	long long plaintext, unseen;  /* sessions without a handshake, by weight */
+	char *plaintext_apps;
+	long long clients_none, clients_some, clients_plaintext;
 	struct kx_findings fs;
 };
 
@@ -211,17 +221,24 @@ static char *dup_col(sqlite3_stmt *s, int i)
 	return v ? sqlite3_mprintf("%s", v) : NULL;
 }
 
+/* Handshake counts are of handshakes; the sessions without one are counted
+ * apart (plaintext, handshake unseen) by their weight. */
 static const char summary_sql[] =
 	"WITH " KX_SQL_FILTERED
-	" SELECT count(*), sum(verdict IN ('hybrid', 'pq', 'hybrid-draft', 'classical', 'unknown')),"
+	" SELECT sum(NOT is_session), sum(verdict IN ('hybrid', 'pq', 'hybrid-draft', 'classical',"
+	" 'unknown') AND NOT is_session),"
 	" sum(verdict = 'hybrid'), sum(verdict = 'pq'), sum(verdict = 'hybrid-draft'),"
-	" sum(verdict = 'classical'), sum(verdict = 'unknown'), sum(verdict = 'resumed'),"
+	" sum(verdict = 'classical'), sum(verdict = 'unknown' AND NOT is_session),"
+	" sum(verdict = 'resumed'),"
 	" sum(verdict = 'incomplete'), sum(verdict = 'classical' AND reason IS 'server-declined'),"
 	" sum(verdict = 'classical' AND reason IS 'client-no-pq'),"
 	" sum(verdict = 'classical' AND reason IS 'tls12'), count(DISTINCT client_ip),"
 	" min(ts_first_us), max(ts_first_us), " KX_SQL_TS_TEXT("min(ts_first_us)") ","
 	" " KX_SQL_TS_TEXT("max(ts_last_us)") ", kx_set(sensor, 6),"
-	" kx_set(protocol) FROM h";
+	" kx_set(protocol),"
+	" coalesce(sum(n) FILTER (WHERE is_session AND verdict = 'plaintext'), 0),"
+	" coalesce(sum(n) FILTER (WHERE is_session AND reason IS 'handshake-unseen'), 0),"
+	" kx_set(app, 6) FILTER (WHERE is_session AND verdict = 'plaintext') FROM h";
 
 static int load_summary(struct page *pg, struct summary *sm, char *hops_sql)
 {
@@ -243,6 +260,9 @@ static int load_summary(struct page *pg, struct summary *sm, char *hops_sql)
 		sm->last = dup_col(s, 16);
 		sm->sensors = dup_col(s, 17);
 		sm->protocols = dup_col(s, 18);
+		sm->plaintext = sqlite3_column_int64(s, 19);
+		sm->unseen = sqlite3_column_int64(s, 20);
+		sm->plaintext_apps = dup_col(s, 21);
 	}
 	sqlite3_finalize(s);
 	if (rc != SQLITE_ROW)
@@ -252,7 +272,9 @@ static int load_summary(struct page *pg, struct summary *sm, char *hops_sql)
 	sql = sqlite3_mprintf("SELECT count(*), sum(verdict = 'hybrid'),"
 			      " sum(verdict = 'classical (server-declined)'),"
 			      " sum(verdict = 'classical (clients-no-pq)'), sum(verdict = 'mixed'),"
-			      " sum(verdict = 'draft-kyber') FROM (%s)", hops_sql);
+			      " sum(verdict = 'draft-kyber'), sum(verdict = 'classical (offer-unseen)'),"
+			      " sum(verdict = 'plaintext'), sum(verdict = 'unknown (not observed)')"
+			      " FROM (%s)", hops_sql);
 	if (!sql || !(s = kx_rdb_prepare(pg->r, sql, pg->f))) {
 		sqlite3_free(sql);
 		return -1;
@@ -265,6 +287,9 @@ static int load_summary(struct page *pg, struct summary *sm, char *hops_sql)
 		sm->hops_nopq = sqlite3_column_int64(s, 3);
 		sm->hops_mixed = sqlite3_column_int64(s, 4);
 		sm->hops_draft = sqlite3_column_int64(s, 5);
+		sm->hops_offer_unseen = sqlite3_column_int64(s, 6);
+		sm->hops_plaintext = sqlite3_column_int64(s, 7);
+		sm->hops_unobserved = sqlite3_column_int64(s, 8);
 	}
 	sqlite3_finalize(s);
 	if (rc != SQLITE_ROW)
@@ -273,8 +298,8 @@ static int load_summary(struct page *pg, struct summary *sm, char *hops_sql)
 	sql = sqlite3_mprintf(kx_clients_sql, pg->r->version >= 2 ? kx_clients_ssh_sql : "", "");
 	if (!sql)
 		return -1;
-	char *count = sqlite3_mprintf("SELECT sum(offers_pq = 'none'), sum(offers_pq = 'some')"
-				      " FROM (%s)", sql);
+	char *count = sqlite3_mprintf("SELECT sum(offers_pq = 'none'), sum(offers_pq = 'some'),"
+				      " sum(n_plaintext > 0) FROM (%s)", sql);
 	sqlite3_free(sql);
 	if (!count || !(s = kx_rdb_prepare(pg->r, count, pg->f))) {
 		sqlite3_free(count);
@@ -284,6 +309,7 @@ static int load_summary(struct page *pg, struct summary *sm, char *hops_sql)
 	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		sm->clients_none = sqlite3_column_int64(s, 0);
 		sm->clients_some = sqlite3_column_int64(s, 1);
+		sm->clients_plaintext = sqlite3_column_int64(s, 2);
 	}
 	sqlite3_finalize(s);
 	if (rc != SQLITE_ROW)
@@ -297,6 +323,7 @@ static void summary_free(struct summary *sm)
 	sqlite3_free(sm->last);
 	sqlite3_free(sm->sensors);
 	sqlite3_free(sm->protocols);
+	sqlite3_free(sm->plaintext_apps);
 	kx_findings_free(&sm->fs);
 }
 
@@ -328,11 +355,17 @@ static void headline(struct page *pg, const struct summary *sm)
 	snprintf(sub, sizeof(sub), "%lld classical, %lld resumed, %lld without ServerHello",
 		 sm->classical, sm->resumed, sm->incomplete);
 	card(pg, "", "Handshakes", "kx-handshakes", v, sub);
-	snprintf(v, sizeof(v), "%lld", sm->hops_declined + sm->hops_nopq);
+	/* Worst first: a leg with no encryption at all. */
+	snprintf(v, sizeof(v), "%lld", sm->hops_plaintext);
+	snprintf(sub, sizeof(sub), "%lld session%s without any encryption%s%s%s", sm->plaintext,
+		 sm->plaintext == 1 ? "" : "s", sm->plaintext_apps ? " (" : "",
+		 sm->plaintext_apps ? sm->plaintext_apps : "", sm->plaintext_apps ? ")" : "");
+	card(pg, sm->hops_plaintext ? "bad" : "good", "Plaintext hops", "kx-plaintext-hops", v, sub);
+	long long classical = sm->hops_declined + sm->hops_nopq + sm->hops_offer_unseen;
+	snprintf(v, sizeof(v), "%lld", classical);
 	snprintf(sub, sizeof(sub), "of %lld hops (server, port, SNI); %lld hybrid, %lld mixed",
 		 sm->hops, sm->hops_hybrid, sm->hops_mixed);
-	card(pg, sm->hops_declined + sm->hops_nopq ? "bad" : "good", "Classical hops",
-	     "kx-classical-hops", v, sub);
+	card(pg, classical ? "bad" : "good", "Classical hops", "kx-classical-hops", v, sub);
 	snprintf(v, sizeof(v), "%lld", sm->hops_declined);
 	snprintf(sub, sizeof(sub), "clients offered PQ, the server chose classical: upgrade "
 		 "the server");
@@ -344,9 +377,15 @@ static void headline(struct page *pg, const struct summary *sm)
 		 sm->clients_some == 1 ? "s" : "");
 	card(pg, sm->clients_none ? "warn" : "good", "Clients without PQ", "kx-nopq-clients", v,
 	     sub);
+	snprintf(v, sizeof(v), "%lld", sm->hops_unobserved);
+	snprintf(sub, sizeof(sub), "hops seen only in encrypted sessions whose handshake was not "
+		 "captured: key exchange not observed (%lld such session%s in all)", sm->unseen,
+		 sm->unseen == 1 ? "" : "s");
+	card(pg, sm->hops_unobserved ? "warn" : "good", "Not observed", "kx-unobserved-hops", v,
+	     sub);
 	snprintf(v, sizeof(v), "%zu", sm->fs.n);
-	snprintf(sub, sizeof(sub), "%lld error%s: dropped or lost ClientHellos", errors,
-		 errors == 1 ? "" : "s");
+	snprintf(sub, sizeof(sub), "%lld error%s: plaintext legs, dropped or lost ClientHellos",
+		 errors, errors == 1 ? "" : "s");
 	card(pg, errors ? "bad" : sm->fs.n ? "warn" : "good", "Health findings", "kx-findings", v,
 	     sub);
 	P("</div>\n");
@@ -467,7 +506,7 @@ static int share_chart(struct page *pg, const struct summary *sm)
 			      " sum(verdict IN ('hybrid', 'pq')), sum(verdict = 'hybrid-draft'),"
 			      " sum(verdict = 'classical'), sum(verdict = 'unknown'),"
 			      " sum(verdict IN ('resumed', 'incomplete'))"
-			      " FROM h GROUP BY b ORDER BY b", (long long)size);
+			      " FROM h WHERE NOT is_session GROUP BY b ORDER BY b", (long long)size);
 	s = sql ? kx_rdb_prepare(pg->r, sql, pg->f) : NULL;
 	sqlite3_free(sql);
 	if (!s) {
@@ -681,16 +720,19 @@ static int hops_table(struct page *pg, const char *hops_sql, long long total)
 	int c_cls = col_index(s, "n_classical"), c_dec = col_index(s, "n_server_declined");
 	int c_oth = col_index(s, "n_other"), c_grp = col_index(s, "groups_selected");
 	int c_last = col_index(s, "last_seen"), c_v = col_index(s, "verdict");
-	int c_risk = col_index(s, "risk");
+	int c_risk = col_index(s, "risk"), c_plain = col_index(s, "n_plaintext");
 
 	P("<section class=\"panel\"><h2>Hops</h2><p class=\"note\" style=\"margin:0 0 10px\">One "
-	  "row per server endpoint (IP, port, SNI), riskiest first; click a heading to sort. "
-	  "Other = resumed, incomplete, unknown and Kyber-draft handshakes.</p>"
+	  "row per server endpoint (IP, port, SNI; sessions without a handshake have no SNI), "
+	  "riskiest first; click a heading to sort. Plaintext = sessions without any "
+	  "encryption. Other = resumed, incomplete, unknown and Kyber-draft handshakes and "
+	  "sessions whose handshake was not seen.</p>"
 	  "<div class=\"scroll\"><table id=\"kx-hops\" class=\"sortable\"><thead><tr>"
 	  "<th>Server</th><th class=\"n\">Port</th><th>SNI</th><th>Verdict</th><th>Protocols</th>"
 	  "<th class=\"n\">Handshakes</th><th class=\"n\">Clients</th><th class=\"n\">Hybrid</th>"
 	  "<th class=\"n\">PQ</th><th class=\"n\">Classical</th><th class=\"n\">Declined</th>"
-	  "<th class=\"n\">Other</th><th>Groups</th><th>Last seen (UTC)</th>"
+	  "<th class=\"n\">Plaintext</th><th class=\"n\">Other</th><th>Groups</th>"
+	  "<th>Last seen (UTC)</th>"
 	  "</tr></thead><tbody>\n");
 	while (rows < MAX_ROWS && (rc = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *v = col_text(s, c_v), *cls = verdict_class(v);
@@ -699,8 +741,9 @@ static int hops_table(struct page *pg, const char *hops_sql, long long total)
 		text_cell(pg, col_text(s, c_ip), false);
 		num_cell(pg, sqlite3_column_int64(s, c_port));
 		text_cell(pg, col_text(s, c_sni), false);
-		P("<td data-v=\"%lld\"><span class=\"badge b-%s\">",
-		  (long long)sqlite3_column_int64(s, c_risk), cls);
+		P("<td data-v=\"%lld\"><span class=\"badge b-%s\"%s>",
+		  (long long)sqlite3_column_int64(s, c_risk), cls,
+		  strcmp(v, "unknown (not observed)") == 0 ? " title=\"key exchange not observed\"" : "");
 		E(v);
 		P("</span></td>");
 		text_cell(pg, col_text(s, c_proto), false);
@@ -710,6 +753,7 @@ static int hops_table(struct page *pg, const char *hops_sql, long long total)
 		num_cell(pg, sqlite3_column_int64(s, c_pq));
 		num_cell(pg, sqlite3_column_int64(s, c_cls));
 		num_cell(pg, sqlite3_column_int64(s, c_dec));
+		num_cell(pg, sqlite3_column_int64(s, c_plain));
 		num_cell(pg, sqlite3_column_int64(s, c_oth));
 		list_cell(pg, col_text(s, c_grp));
 		P("<td>");
@@ -731,12 +775,104 @@ static int hops_table(struct page *pg, const char *hops_sql, long long total)
 	return 0;
 }
 
+/* "no-tls 2, ssl-refused 1": the plaintext reasons of a hops row. */
+static void reasons_cell(struct page *pg, sqlite3_stmt *s)
+{
+	static const char *const cols[] = { "n_no_tls", "n_starttls_not_offered",
+					    "n_starttls_refused", "n_ssl_refused" };
+	bool any = false;
+
+	P("<td class=\"wrap\">");
+	for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++) {
+		long long n = sqlite3_column_int64(s, col_index(s, cols[i]));
+		if (!n)
+			continue;
+		/* The column name without "n_", with dashes: the reason's name. */
+		char name[32];
+		snprintf(name, sizeof(name), "%s", cols[i] + 2);
+		for (char *c = name; *c; c++)
+			if (*c == '_')
+				*c = '-';
+		P("%s%s %lld", any ? ", " : "", name, n);
+		any = true;
+	}
+	P("%s</td>", any ? "" : "-");
+}
+
+/* The hops without a visible key exchange: plaintext legs (worst first,
+ * as hops_sql orders them) and those seen only encrypted. */
+static int legs_table(struct page *pg, const char *hops_sql, bool plaintext)
+{
+	char *q = sqlite3_mprintf(plaintext ? "SELECT * FROM (%s) WHERE verdict = 'plaintext'"
+				  : "SELECT * FROM (%s) WHERE verdict = 'unknown (not observed)'",
+				  hops_sql);
+	sqlite3_stmt *s = q ? kx_rdb_prepare(pg->r, q, pg->f) : NULL;
+	long long rows = 0;
+	int rc = SQLITE_DONE;
+
+	sqlite3_free(q);
+	if (!s)
+		return -1;
+	int c_ip = col_index(s, "server_ip"), c_port = col_index(s, "server_port");
+	int c_apps = col_index(s, "apps"), c_cl = col_index(s, "clients");
+	int c_n = col_index(s, plaintext ? "n_plaintext" : "n_unseen");
+	int c_hs = col_index(s, "handshakes"), c_last = col_index(s, "last_seen");
+
+	if (plaintext)
+		P("<section class=\"panel\"><h2>Plaintext legs</h2><p class=\"note\" "
+		  "style=\"margin:0 0 10px\">Sessions that carried application data with no "
+		  "encryption at all: worse than any classical key exchange. Reasons: no-tls (the "
+		  "protocol has no in-band upgrade), starttls-not-offered (the client never asked), "
+		  "starttls-refused (the server said no), ssl-refused (PostgreSQL or MySQL refused "
+		  "TLS). Handshakes: TLS sessions to the same endpoint.</p>"
+		  "<div class=\"scroll\"><table id=\"kx-plaintext\" class=\"sortable\"><thead><tr>"
+		  "<th>Server</th><th class=\"n\">Port</th><th>Applications</th>"
+		  "<th class=\"n\">Sessions</th><th>Reasons</th><th class=\"n\">Clients</th>"
+		  "<th class=\"n\">Handshakes</th><th>Last seen (UTC)</th></tr></thead><tbody>\n");
+	else
+		P("<section class=\"panel\"><h2>Key exchange not observed</h2><p class=\"note\" "
+		  "style=\"margin:0 0 10px\">Hops seen only through encrypted sessions whose "
+		  "handshake the capture did not contain (they began before it did): encrypted, "
+		  "with a key exchange nobody saw. A capture that includes their start tells.</p>"
+		  "<div class=\"scroll\"><table id=\"kx-unobserved\" class=\"sortable\"><thead><tr>"
+		  "<th>Server</th><th class=\"n\">Port</th><th>Applications</th>"
+		  "<th class=\"n\">Sessions</th><th class=\"n\">Clients</th>"
+		  "<th>Last seen (UTC)</th></tr></thead><tbody>\n");
+	while (rows < MAX_ROWS && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		rows++;
+		P("<tr class=\"v v-%s\">", plaintext ? "plain" : "unknown");
+		text_cell(pg, col_text(s, c_ip), false);
+		num_cell(pg, sqlite3_column_int64(s, c_port));
+		list_cell(pg, col_text(s, c_apps));
+		num_cell(pg, sqlite3_column_int64(s, c_n));
+		if (plaintext)
+			reasons_cell(pg, s);
+		num_cell(pg, sqlite3_column_int64(s, c_cl));
+		if (plaintext)
+			num_cell(pg, sqlite3_column_int64(s, c_hs));
+		P("<td>");
+		put_time(pg, col_text(s, c_last));
+		P("</td></tr>\n");
+	}
+	if (rows < MAX_ROWS && rc != SQLITE_DONE) {
+		sqlite3_finalize(s);
+		return kx_rdb_fail(pg->r);
+	}
+	sqlite3_finalize(s);
+	P("</tbody></table></div>");
+	if (!rows)
+		P("<p class=\"empty\">%s</p>", plaintext ? "No session without encryption." :
+		  "Every encrypted hop's key exchange was observed.");
+	P("</section>\n");
+	return 0;
+}
+
 static int clients_table(struct page *pg)
 {
 	char *sql = sqlite3_mprintf(kx_clients_sql, pg->r->version >= 2 ? kx_clients_ssh_sql : "",
 				    "");
-	char *q = sql ? sqlite3_mprintf("SELECT * FROM (%s) WHERE offers_pq IN ('none', 'some')",
-					sql) : NULL;
+	char *q = sql ? sqlite3_mprintf("SELECT * FROM (%s) WHERE offers_pq IN ('none', 'some')"
+					" OR n_plaintext > 0", sql) : NULL;
 	sqlite3_stmt *s = q ? kx_rdb_prepare(pg->r, q, pg->f) : NULL;
 	long long rows = 0;
 	int rc = SQLITE_DONE;
@@ -750,30 +886,38 @@ static int clients_table(struct page *pg)
 	int c_off = col_index(s, "offers_pq"), c_srv = col_index(s, "servers");
 	int c_snis = col_index(s, "sample_snis"), c_alpn = col_index(s, "sample_alpns");
 	int c_proto = col_index(s, "protocols"), c_last = col_index(s, "last_seen");
+	int c_plain = col_index(s, "n_plaintext");
 
-	P("<section class=\"panel\"><h2>Clients that offer no post-quantum group</h2>"
+	P("<section class=\"panel\"><h2>Clients that offer no post-quantum group, or talk "
+	  "in plaintext</h2>"
 	  "<p class=\"note\" style=\"margin:0 0 10px\">These clients sent ClientHellos without "
 	  "any hybrid or ML-KEM group: no server can protect their traffic until they are "
 	  "upgraded. \"some\": only part of their ClientHellos offered one (several programs "
-	  "on one host, or a fallback).</p>"
+	  "on one host, or a fallback). Plaintext: sessions without any encryption (clients "
+	  "with those come first; \"unknown\" when they sent no ClientHello at all).</p>"
 	  "<div class=\"scroll\"><table id=\"kx-clients\" class=\"sortable\"><thead><tr>"
 	  "<th>Client</th><th>Offers PQ</th><th class=\"n\">ClientHellos without PQ</th>"
-	  "<th class=\"n\">Handshakes</th><th class=\"n\">Servers</th><th>Protocols</th>"
+	  "<th class=\"n\">Handshakes</th><th class=\"n\">Plaintext</th>"
+	  "<th class=\"n\">Servers</th><th>Protocols</th>"
 	  "<th>SNI (sample)</th><th>ALPN</th><th>Last seen (UTC)</th></tr></thead><tbody>\n");
 	while (rows < MAX_ROWS && (rc = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *off = col_text(s, c_off);
 		bool none = strcmp(off, "none") == 0;
+		long long plain = sqlite3_column_int64(s, c_plain);
+		const char *cls = plain ? "plain" : none ? "declined" : "mixed";
 		rows++;
-		P("<tr class=\"v v-%s\">", none ? "declined" : "mixed");
+		P("<tr class=\"v v-%s\">", cls);
 		text_cell(pg, col_text(s, c_ip), false);
-		P("<td data-v=\"%d\"><span class=\"badge b-%s\">", none ? 2 : 1,
-		  none ? "declined" : "mixed");
+		P("<td data-v=\"%d\"><span class=\"badge b-%s\">",
+		  none ? 2 : strcmp(off, "some") == 0 ? 1 : 0,
+		  none ? "declined" : strcmp(off, "some") == 0 ? "mixed" : "unknown");
 		E(off);
 		P("</span></td>");
 		P("<td class=\"n\" data-v=\"%lld\">%lld of %lld</td>",
 		  (long long)sqlite3_column_int64(s, c_nopq), (long long)sqlite3_column_int64(s, c_nopq),
 		  (long long)sqlite3_column_int64(s, c_hello));
 		num_cell(pg, sqlite3_column_int64(s, c_hs));
+		num_cell(pg, plain);
 		num_cell(pg, sqlite3_column_int64(s, c_srv));
 		text_cell(pg, col_text(s, c_proto), false);
 		list_cell(pg, col_text(s, c_snis));
@@ -789,7 +933,8 @@ static int clients_table(struct page *pg)
 	sqlite3_finalize(s);
 	P("</tbody></table></div>");
 	if (!rows)
-		P("<p class=\"empty\">Every client offered a post-quantum group.</p>");
+		P("<p class=\"empty\">Every client offered a post-quantum group, none talked in "
+		  "plaintext.</p>");
 	P("</section>\n");
 	return 0;
 }
@@ -810,7 +955,8 @@ static int health_section(struct page *pg, const struct summary *sm)
 	  "<th class=\"n\">No ServerHello</th><th class=\"n\">%%</th><th class=\"n\">RST</th>"
 	  "<th class=\"n\">FIN</th><th class=\"n\">Timeout</th><th class=\"n\">End of capture</th>"
 	  "<th class=\"n\">Gap</th><th class=\"n\">First segment lost</th>"
-	  "<th class=\"n\">HRR</th><th class=\"n\">Slow (&ge;1 s)</th></tr></thead><tbody>\n");
+	  "<th class=\"n\">HRR</th><th class=\"n\">Slow (&ge;1 s)</th>"
+	  "<th class=\"n\">Not followed (capacity)</th></tr></thead><tbody>\n");
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *band = col_text(s, 0);
 		P("<tr class=\"v v-%s\">", sqlite3_column_int64(s, 3) ? "declined" : "hybrid");
@@ -824,6 +970,7 @@ static int health_section(struct page *pg, const struct summary *sm)
 		for (int i = 4; i <= 12; i++)
 			if (i != 9)
 				num_cell(pg, sqlite3_column_int64(s, i));
+		num_cell(pg, sqlite3_column_int64(s, 14));
 		P("</tr>\n");
 	}
 	sqlite3_finalize(s);
@@ -833,7 +980,7 @@ static int health_section(struct page *pg, const struct summary *sm)
 	  "<ul class=\"findings\" id=\"kx-findings-list\">\n");
 	if (!sm->fs.n)
 		P("<li class=\"info\">None: every ClientHello got a ServerHello, none late, no "
-		  "HelloRetryRequest.</li>\n");
+		  "HelloRetryRequest, no plaintext session.</li>\n");
 	for (size_t i = 0; i < sm->fs.n; i++) {
 		const char *sev = kx_severity_name(sm->fs.v[i].sev);
 		P("<li class=\"%s\" data-kind=\"%s\"><span class=\"sev\">%s</span>", sev,
@@ -917,17 +1064,21 @@ int kx_report_html(const char *db_path, const struct kx_report_filter *f, int64_
 			{ "hybrid", "hybrid", sm.hops_hybrid },
 			{ "mixed", "mixed", sm.hops_mixed },
 			{ "draft-kyber", "draft", sm.hops_draft },
+			{ "classical (offer-unseen)", "tls12", sm.hops_offer_unseen },
 			{ "classical (clients-no-pq)", "nopq", sm.hops_nopq },
 			{ "classical (server-declined)", "declined", sm.hops_declined },
+			{ "plaintext", "plain", sm.hops_plaintext },
+			{ "unknown (not observed)", "unknown", sm.hops_unobserved },
 			{ "unknown", "unknown",
 			  sm.hops - sm.hops_hybrid - sm.hops_mixed - sm.hops_draft - sm.hops_nopq -
-				  sm.hops_declined },
+				  sm.hops_declined - sm.hops_offer_unseen - sm.hops_plaintext -
+				  sm.hops_unobserved },
 		};
 		long long top = 1;
 		for (size_t i = 0; i < sizeof(hv) / sizeof(hv[0]); i++)
 			if (hv[i].n > top)
 				top = hv[i].n;
-		fprintf(out, "<svg id=\"kx-chart-hops\" viewBox=\"0 0 600 184\" role=\"img\" "
+		fprintf(out, "<svg id=\"kx-chart-hops\" viewBox=\"0 0 600 274\" role=\"img\" "
 			     "aria-label=\"hops by verdict\">");
 		for (size_t i = 0; i < sizeof(hv) / sizeof(hv[0]); i++) {
 			double w = 330.0 * (double)hv[i].n / (double)top, y = 4 + 30.0 * (double)i;
@@ -944,7 +1095,8 @@ int kx_report_html(const char *db_path, const struct kx_report_filter *f, int64_
 		fputs("</svg></section>", out);
 	}
 	fputs("</div>\n", out);
-	if (hops_table(&pg, hops_sql, sm.hops) < 0 || clients_table(&pg) < 0 ||
+	if (legs_table(&pg, hops_sql, true) < 0 || hops_table(&pg, hops_sql, sm.hops) < 0 ||
+	    legs_table(&pg, hops_sql, false) < 0 || clients_table(&pg) < 0 ||
 	    health_section(&pg, &sm) < 0)
 		goto out;
 	fprintf(out, "<footer>kexwatch %s &middot; verdicts and columns: README \"Verdicts\" and "

@@ -305,6 +305,49 @@ static int register_functions(sqlite3 *db)
 
 /* --- the connection --- */
 
+/* The temp view kx_legs: what every report counts. A leg is one handshake
+ * (weight n = 1) or, from schema 6, one hourly row of the sessions table
+ * (n = its sessions: plaintext legs and encrypted sessions whose handshake
+ * was not captured), mapped onto the handshake columns the reports read.
+ * A union is computed column by column (SQLite 3.40 keeps unused ones), so
+ * it has only the columns some report reads, all of them columns of
+ * handshake_rows: read directly (schema 5 on), not through the handshakes
+ * view, no row costs a join. The ClientHello lists and SSH columns are read
+ * from the handshakes view (KX_SQL_FILTERED_HS) by the reports that need
+ * them. */
+#define LEGS_HS                                                                        \
+	"SELECT id, run_id, sensor, ts_first_us, ts_last_us, protocol, client_ip,"      \
+	" client_port, server_ip, server_port, sni, offers_pq, hrr, hrr_group, group_name," \
+	" group_family, verdict, reason, ch_bytes, ch2_bytes, ch_segments, ch_to_sh_us,"  \
+	" pkt_first_ch, pkt_sh, 1 AS n, 0 AS is_session, NULL AS app, NULL AS bytes,"   \
+	" NULL AS source_id FROM main.%s"
+#define LEGS_SESSIONS                                                                  \
+	" UNION ALL SELECT NULL, run_id, sensor, ts_first_us, ts_last_us, app, client_ip," \
+	" client_port, server_ip, server_port, NULL, 0, 0, NULL, NULL, NULL, verdict,"     \
+	" nullif(reason, ''), 0, NULL, 0, NULL, pkt_first, NULL, sessions, 1, app, bytes,"  \
+	" source_id FROM main.sessions"
+
+static int create_legs(struct kx_rdb *r)
+{
+	/* A file without sessions reads its handshakes straight (a union costs
+	 * a third more per row even when one side is empty). */
+	bool sessions = false;
+	sqlite3_stmt *s;
+	if (r->version >= 6) {
+		if (sqlite3_prepare_v2(r->db, "SELECT EXISTS (SELECT 1 FROM main.sessions)", -1, &s,
+				       NULL) != SQLITE_OK)
+			return -1;
+		sessions = sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int(s, 0);
+		sqlite3_finalize(s);
+	}
+	char *sql = sqlite3_mprintf(sessions ? "CREATE TEMP VIEW kx_legs AS " LEGS_HS LEGS_SESSIONS
+					     : "CREATE TEMP VIEW kx_legs AS " LEGS_HS,
+				    r->version >= 5 ? "handshake_rows" : "handshakes");
+	int rc = sql ? sqlite3_exec(r->db, sql, NULL, NULL, NULL) : SQLITE_NOMEM;
+	sqlite3_free(sql);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
 int kx_rdb_fail(struct kx_rdb *r)
 {
 	snprintf(r->err, r->errlen, "%s: %s", r->path, r->db ? sqlite3_errmsg(r->db) : "no database");
@@ -385,7 +428,7 @@ int kx_rdb_open(struct kx_rdb *r, const char *path, char *err, size_t errlen)
 	}
 	sqlite3_busy_timeout(r->db, 5000);
 	sqlite3_db_config(r->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
-	if (sqlite3_exec(r->db, "PRAGMA query_only = 1; BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+	if (sqlite3_exec(r->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
 		kx_rdb_fail(r);
 		goto fail;
 	}
@@ -394,6 +437,13 @@ int kx_rdb_open(struct kx_rdb *r, const char *path, char *err, size_t errlen)
 		goto fail;
 	if (r->version == 0) {
 		snprintf(err, errlen, "%s: empty file, not a kexwatch database", path);
+		goto fail;
+	}
+	/* The temp view is written to the connection's own temp schema, before
+	 * query_only forbids any write; the file is read-only throughout. */
+	if (create_legs(r) < 0 ||
+	    sqlite3_exec(r->db, "PRAGMA query_only = 1", NULL, NULL, NULL) != SQLITE_OK) {
+		kx_rdb_fail(r);
 		goto fail;
 	}
 	if (register_functions(r->db) != SQLITE_OK) {

@@ -45,20 +45,35 @@ int kx_rdb_fail(struct kx_rdb *r);
 int kx_rdb_int64(struct kx_rdb *r, const char *sql, const struct kx_report_filter *f,
 		 long long *ret);
 
-/* The filtered handshakes as a common table expression named h. It is
- * NOT MATERIALIZED so SQLite can push the range into the index that leads
- * with ts_first_us and use (server_ip, server_port, sni) for lookups. */
+/* The filtered legs as a common table expression named h: every handshake
+ * and every hourly sessions row (see kx_legs in report_db.c: weight n,
+ * is_session, app, bytes, source_id besides the handshake columns). A
+ * sessions row is in the window when its first session is, as a handshake
+ * is by its first ClientHello segment. NOT MATERIALIZED so SQLite can push
+ * the range into the indexes that lead with ts_first_us. */
 #define KX_SQL_FILTERED                                                              \
-	"h AS NOT MATERIALIZED (SELECT * FROM handshakes"                            \
+	"h AS NOT MATERIALIZED (SELECT * FROM kx_legs"                               \
 	" WHERE ts_first_us >= :since AND ts_first_us < :until"                      \
 	" AND (:sensor IS NULL OR sensor = :sensor) AND ts_last_us >= :live)"
 
-/* Per-verdict counts over the rows of one group, named as in the hops view.
- * n_decide counts the handshakes that decide an endpoint's verdict. */
+/* The filtered handshakes alone, every column of the handshakes view
+ * (the ClientHello lists, SSH columns), as a CTE named hx. */
+#define KX_SQL_FILTERED_HS                                                           \
+	"hx AS NOT MATERIALIZED (SELECT * FROM handshakes"                           \
+	" WHERE ts_first_us >= :since AND ts_first_us < :until"                      \
+	" AND (:sensor IS NULL OR sensor = :sensor) AND ts_last_us >= :live)"
+
+/* Per-verdict counts over the legs of one group, named as in the hops view.
+ * Every count is a sum of weights; the verdicts only a handshake has are
+ * counted without n, which is 1 for a handshake. handshakes and sessions
+ * split the legs; n_plaintext, n_unseen (handshake-unseen) and the
+ * plaintext reasons count sessions. n_decide counts the handshakes that
+ * decide an endpoint's verdict: sessions do not (plaintext overrides
+ * everything, a session whose handshake was not seen says nothing). */
 #define KX_SQL_COUNTS                                                                \
 	" " KX_SQL_TS_TEXT("min(ts_first_us)") " AS first_seen,"                      \
 	" " KX_SQL_TS_TEXT("max(ts_last_us)") " AS last_seen,"                        \
-	" count(*) AS handshakes, count(DISTINCT client_ip) AS clients,"             \
+	" sum(NOT is_session) AS handshakes, count(DISTINCT client_ip) AS clients,"  \
 	" sum(verdict = 'hybrid') AS n_hybrid, sum(verdict = 'pq') AS n_pq,"         \
 	" sum(verdict = 'hybrid-draft') AS n_hybrid_draft,"                          \
 	" sum(verdict = 'classical') AS n_classical,"                                \
@@ -66,26 +81,51 @@ int kx_rdb_int64(struct kx_rdb *r, const char *sql, const struct kx_report_filte
 	" sum(verdict = 'classical' AND reason IS 'server-declined') AS n_server_declined," \
 	" sum(verdict = 'classical' AND reason IS 'tls12') AS n_tls12,"              \
 	" sum(verdict = 'classical' AND reason IS 'tls12' AND offers_pq) AS n_tls12_offered_pq," \
+	" sum(verdict = 'classical' AND reason IS 'offer-unseen') AS n_offer_unseen," \
 	" sum(verdict = 'resumed') AS n_resumed,"                                    \
 	" sum(verdict = 'incomplete') AS n_incomplete,"                              \
-	" sum(verdict = 'unknown') AS n_unknown,"                                    \
-	" sum(verdict IN ('hybrid', 'pq', 'hybrid-draft', 'classical', 'unknown')) AS n_decide,"
+	" sum(verdict = 'unknown' AND NOT is_session) AS n_unknown,"                 \
+	" coalesce(sum(n) FILTER (WHERE is_session), 0) AS sessions,"                \
+	" coalesce(sum(n) FILTER (WHERE is_session AND verdict = 'plaintext'), 0)"   \
+	"  AS n_plaintext,"                                                          \
+	" coalesce(sum(n) FILTER (WHERE is_session AND reason IS 'handshake-unseen'), 0)" \
+	"  AS n_unseen,"                                                             \
+	" coalesce(sum(n) FILTER (WHERE is_session AND verdict = 'plaintext'"        \
+	"  AND reason IS 'no-tls'), 0) AS n_no_tls,"                                 \
+	" coalesce(sum(n) FILTER (WHERE is_session AND verdict = 'plaintext'"        \
+	"  AND reason IS 'starttls-not-offered'), 0) AS n_starttls_not_offered,"      \
+	" coalesce(sum(n) FILTER (WHERE is_session AND verdict = 'plaintext'"        \
+	"  AND reason IS 'starttls-refused'), 0) AS n_starttls_refused,"              \
+	" coalesce(sum(n) FILTER (WHERE is_session AND verdict = 'plaintext'"        \
+	"  AND reason IS 'ssl-refused'), 0) AS n_ssl_refused,"                        \
+	" kx_set(app) FILTER (WHERE is_session) AS apps,"                             \
+	" sum(verdict IN ('hybrid', 'pq', 'hybrid-draft', 'classical', 'unknown')"   \
+	"  AND NOT is_session) AS n_decide,"
 
 /* The endpoint verdict from those counts: the rules of the hops view in
- * sqlite_store.c, kept equal by test_report.c. */
+ * sqlite_store.c, kept equal by test_report.c. Any plaintext session makes
+ * an endpoint plaintext, the worst; one with sessions whose handshake was
+ * not seen and no deciding handshake is 'unknown (not observed)': its key
+ * exchange was not observed. Classical handshakes whose ClientHello was not
+ * captured (offer-unseen) blame neither side. */
 #define KX_SQL_VERDICT                                                               \
-	" CASE WHEN n_decide = n_unknown THEN 'unknown'"                             \
+	" CASE WHEN n_plaintext > 0 THEN 'plaintext'"                                \
+	" WHEN n_decide = 0 AND n_unseen > 0 THEN 'unknown (not observed)'"          \
+	" WHEN n_decide = n_unknown THEN 'unknown'"                                  \
 	" WHEN n_hybrid + n_pq = n_decide THEN 'hybrid'"                             \
 	" WHEN n_hybrid_draft > 0 AND n_classical = 0 THEN 'draft-kyber'"            \
 	" WHEN n_classical = n_decide THEN"                                          \
 	"  CASE WHEN n_server_declined + n_tls12_offered_pq > 0"                     \
-	"  THEN 'classical (server-declined)' ELSE 'classical (clients-no-pq)' END"  \
+	"  THEN 'classical (server-declined)'"                                       \
+	"  WHEN n_offer_unseen = n_classical THEN 'classical (offer-unseen)'"        \
+	"  ELSE 'classical (clients-no-pq)' END"                                     \
 	" ELSE 'mixed' END"
 
 #define KX_SQL_RISK(v)                                                               \
-	" CASE " v " WHEN 'classical (server-declined)' THEN 5"                      \
-	" WHEN 'classical (clients-no-pq)' THEN 4 WHEN 'draft-kyber' THEN 3"         \
-	" WHEN 'mixed' THEN 2 WHEN 'unknown' THEN 1 ELSE 0 END"
+	" CASE " v " WHEN 'plaintext' THEN 6 WHEN 'classical (server-declined)' THEN 5" \
+	" WHEN 'classical (clients-no-pq)' THEN 4 WHEN 'classical (offer-unseen)' THEN 4" \
+	" WHEN 'draft-kyber' THEN 3 WHEN 'mixed' THEN 2 WHEN 'unknown' THEN 1"       \
+	" WHEN 'unknown (not observed)' THEN 1 ELSE 0 END"
 
 /* The hops query of kx_report_hops_with (sqlite3_free it): with table,
  * the extra columns n_other and last_seen_s. */

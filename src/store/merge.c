@@ -6,7 +6,27 @@
  * handshakes through the same de-duplication key as live inserts, so merging
  * a file twice, or two sensors' overlapping files, adds nothing twice.
  * Column lists come from the schemas themselves: a version 1 input simply
- * has no SSH/starttls columns, which stay NULL.
+ * has no SSH/starttls columns, which stay NULL; the handshake columns of
+ * schema 6 (tunnel, client_hello_seen) travel the same way.
+ *
+ * Sessions (schema 6) are hourly aggregates, so a row already in the
+ * output cannot be told apart by identity alone; merge counts a session
+ * once the way the store does for a capture read twice:
+ *   - a row whose time [ts_first_us, ts_last_us] lies within the capture
+ *     span of a run of the same sensor that the output had before this
+ *     input (an identical run is reused, so merging a file twice is
+ *     covered) is already counted: skipped;
+ *   - a row whose key (sensor, hour, client, server endpoint, app, verdict,
+ *     reason, VLAN, tunnel) the output has with the same first session
+ *     (ts_first_us, client port, packet) is another snapshot of the same
+ *     sessions (a copy of a sensor's file taken later): the larger counts
+ *     are kept, nothing is added;
+ *   - otherwise the sessions are other ones of that hour (another capture
+ *     of the sensor): counts and bytes add up, the first session and its
+ *     evidence win.
+ * Different sensors never share a key. Two files of one sensor whose
+ * captures overlap only partly can still count a session twice; give
+ * distinct observation points distinct --sensor names.
  */
 #include "kexwatch/merge.h"
 
@@ -76,6 +96,78 @@ static int64_t count_rows(sqlite3 *db)
 	return n;
 }
 
+static int64_t query_int64(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *s;
+	int64_t n = -1;
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return n;
+}
+
+/* The first session of the two rows is the same one. */
+#define SAME_FIRST                                                                     \
+	"(ts_first_us = excluded.ts_first_us AND client_port = excluded.client_port"  \
+	" AND pkt_first = excluded.pkt_first)"
+
+/* ?1: the highest runs.id the output had before this input. */
+static const char merge_sessions_sql[] =
+	"INSERT INTO main.sessions (sensor, hour, transport, app, client_ip, server_ip,"
+	" server_port, ip_version, vlan, tunnel, verdict, reason, ndpi, sessions, bytes,"
+	" ts_first_us, ts_last_us, run_id, source_id, client_port, pkt_first)"
+	" SELECT s.sensor, s.hour, s.transport, s.app, s.client_ip, s.server_ip, s.server_port,"
+	" s.ip_version, s.vlan, s.tunnel, s.verdict, s.reason, s.ndpi, s.sessions, s.bytes,"
+	" s.ts_first_us, s.ts_last_us, r.new, s.source_id, s.client_port, s.pkt_first"
+	" FROM src.sessions AS s JOIN run_map AS r ON r.old = s.run_id"
+	" WHERE NOT EXISTS (SELECT 1 FROM main.runs AS m WHERE m.id <= ?1"
+	"  AND m.sensor = s.sensor AND m.capture_first_us <= s.ts_first_us"
+	"  AND m.capture_last_us >= s.ts_last_us)"
+	" ORDER BY s.id"
+	" ON CONFLICT (sensor, hour, client_ip, server_ip, server_port, transport, app,"
+	" verdict, reason, vlan, tunnel) DO UPDATE SET"
+	" sessions = iif(" SAME_FIRST ", max(sessions, excluded.sessions),"
+	"  sessions + excluded.sessions),"
+	" bytes = iif(" SAME_FIRST ", max(bytes, excluded.bytes), bytes + excluded.bytes),"
+	" ndpi = coalesce(ndpi, excluded.ndpi),"
+	" ts_last_us = max(ts_last_us, excluded.ts_last_us),"
+	" run_id = iif(excluded.ts_first_us < ts_first_us, excluded.run_id, run_id),"
+	" source_id = iif(excluded.ts_first_us < ts_first_us, excluded.source_id, source_id),"
+	" client_port = iif(excluded.ts_first_us < ts_first_us, excluded.client_port, client_port),"
+	" pkt_first = iif(excluded.ts_first_us < ts_first_us, excluded.pkt_first, pkt_first),"
+	" ts_first_us = min(ts_first_us, excluded.ts_first_us)"
+	/* A snapshot no larger than what is there changes nothing. */
+	" WHERE NOT (" SAME_FIRST " AND excluded.sessions <= sessions"
+	"  AND excluded.bytes <= bytes AND excluded.ts_last_us <= ts_last_us)";
+
+/* Copies the sessions of src (schema 6 inputs); counts what it did. */
+static int merge_sessions(sqlite3 *db, int64_t runs_before, struct kx_merge_stats *ms, char *err,
+			  size_t errlen)
+{
+	sqlite3_stmt *st;
+	int64_t before = query_int64(db, "SELECT count(*) FROM main.sessions");
+	int64_t total = query_int64(db, "SELECT count(*) FROM src.sessions");
+	if (before < 0 || total < 0 ||
+	    sqlite3_prepare_v2(db, merge_sessions_sql, -1, &st, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "sessions: %s", sqlite3_errmsg(db));
+		return -1;
+	}
+	sqlite3_bind_int64(st, 1, runs_before);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	int64_t after = query_int64(db, "SELECT count(*) FROM main.sessions");
+	if (rc != SQLITE_DONE || after < before) {
+		snprintf(err, errlen, "sessions: %s", sqlite3_errmsg(db));
+		return -1;
+	}
+	/* changes() counts the rows inserted and those updated. */
+	int64_t changed = sqlite3_changes(db);
+	ms->sessions_added += (uint64_t)(after - before);
+	ms->sessions_updated += (uint64_t)(changed - (after - before));
+	ms->sessions_present += (uint64_t)(total - changed);
+	return 0;
+}
+
 static int pragma_int(sqlite3 *db, const char *sql)
 {
 	sqlite3_stmt *v;
@@ -114,6 +206,13 @@ static int merge_one(sqlite3 *db, const char *path, struct kx_merge_stats *ms, c
 	}
 	if (exec(db, "BEGIN IMMEDIATE", err, errlen) < 0)
 		goto detach;
+	/* Runs of the output before this input: their capture spans say which
+	 * sessions it has counted already. */
+	int64_t runs_before = query_int64(db, "SELECT coalesce(max(id), 0) FROM main.runs");
+	if (runs_before < 0) {
+		snprintf(err, errlen, "%s", sqlite3_errmsg(db));
+		goto rollback;
+	}
 	/* Runs: reuse an identical run, copy the others; remember the mapping. */
 	static const char *const no_id[] = { "id", NULL };
 	if (common_columns(db, "runs", no_id, cols, sizeof(cols)) < 0 ||
@@ -168,6 +267,8 @@ static int merge_one(sqlite3 *db, const char *path, struct kx_merge_stats *ms, c
 	sqlite3_finalize(n);
 	ms->rows_added += added;
 	ms->rows_present += total - added;
+	if (version >= 6 && merge_sessions(db, runs_before, ms, err, errlen) < 0)
+		goto rollback;
 	if (exec(db, "COMMIT", err, errlen) < 0)
 		goto rollback;
 	ret = 0;

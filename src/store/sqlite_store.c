@@ -268,65 +268,71 @@ static const char *const ssh_columns_v2[] = {
 	"ssh_hostkey", "starttls",
 };
 
-static const char schema_v2[] =
-	"CREATE VIEW clients AS SELECT client_ip, first_seen, last_seen, handshakes,"
-	" n_hello, n_offers_pq, n_hello - n_offers_pq AS n_no_pq,"
-	" CASE WHEN n_hello = 0 THEN 'unknown' WHEN n_offers_pq = n_hello THEN 'all'"
-	"  WHEN n_offers_pq = 0 THEN 'none' ELSE 'some' END AS offers_pq,"
-	" servers, n_hybrid, n_pq, n_hybrid_draft, n_classical, n_client_no_pq,"
-	" n_server_declined, n_tls12, n_resumed, n_incomplete, n_unknown"
-	" FROM (SELECT client_ip, " KX_SQL_TS_TEXT("min(ts_first_us)") " AS first_seen,"
-	"  " KX_SQL_TS_TEXT("max(ts_last_us)") " AS last_seen,"
-	"  count(*) AS handshakes, sum(ch_bytes > 0) AS n_hello,"
-	"  sum(ch_bytes > 0 AND offers_pq) AS n_offers_pq,"
-	"  count(DISTINCT server_ip) AS servers,"
-	"  sum(verdict = 'hybrid') AS n_hybrid, sum(verdict = 'pq') AS n_pq,"
-	"  sum(verdict = 'hybrid-draft') AS n_hybrid_draft,"
-	"  sum(verdict = 'classical') AS n_classical,"
-	"  sum(verdict = 'classical' AND reason IS 'client-no-pq') AS n_client_no_pq,"
-	"  sum(verdict = 'classical' AND reason IS 'server-declined') AS n_server_declined,"
-	"  sum(verdict = 'classical' AND reason IS 'tls12') AS n_tls12,"
-	"  sum(verdict = 'resumed') AS n_resumed, sum(verdict = 'incomplete') AS n_incomplete,"
-	"  sum(verdict = 'unknown') AS n_unknown"
+#define VIEW_CLIENTS_V2 \
+	"CREATE VIEW clients AS SELECT client_ip, first_seen, last_seen, handshakes," \
+	" n_hello, n_offers_pq, n_hello - n_offers_pq AS n_no_pq," \
+	" CASE WHEN n_hello = 0 THEN 'unknown' WHEN n_offers_pq = n_hello THEN 'all'" \
+	"  WHEN n_offers_pq = 0 THEN 'none' ELSE 'some' END AS offers_pq," \
+	" servers, n_hybrid, n_pq, n_hybrid_draft, n_classical, n_client_no_pq," \
+	" n_server_declined, n_tls12, n_resumed, n_incomplete, n_unknown" \
+	" FROM (SELECT client_ip, " KX_SQL_TS_TEXT("min(ts_first_us)") " AS first_seen," \
+	"  " KX_SQL_TS_TEXT("max(ts_last_us)") " AS last_seen," \
+	"  count(*) AS handshakes, sum(ch_bytes > 0) AS n_hello," \
+	"  sum(ch_bytes > 0 AND offers_pq) AS n_offers_pq," \
+	"  count(DISTINCT server_ip) AS servers," \
+	"  sum(verdict = 'hybrid') AS n_hybrid, sum(verdict = 'pq') AS n_pq," \
+	"  sum(verdict = 'hybrid-draft') AS n_hybrid_draft," \
+	"  sum(verdict = 'classical') AS n_classical," \
+	"  sum(verdict = 'classical' AND reason IS 'client-no-pq') AS n_client_no_pq," \
+	"  sum(verdict = 'classical' AND reason IS 'server-declined') AS n_server_declined," \
+	"  sum(verdict = 'classical' AND reason IS 'tls12') AS n_tls12," \
+	"  sum(verdict = 'resumed') AS n_resumed, sum(verdict = 'incomplete') AS n_incomplete," \
+	"  sum(verdict = 'unknown') AS n_unknown" \
 	"  FROM handshakes GROUP BY client_ip);\n"
 
-	"CREATE VIEW hybrid_share_daily AS SELECT day, handshakes, deciding, n_hybrid, n_pq,"
-	" n_hybrid_draft, n_classical, n_unknown, n_resumed, n_incomplete,"
-	" CASE WHEN deciding > 0 THEN 1.0 * (n_hybrid + n_pq) / deciding END AS hybrid_share"
-	/* Grouped by the day number, each day's text made once. */
-	" FROM (SELECT CASE WHEN d < 0 THEN 'invalid' ELSE date(d * 86400, 'unixepoch') END AS day,"
-	"  count(*) AS handshakes,"
-	"  sum(verdict IN ('hybrid', 'pq', 'hybrid-draft', 'classical', 'unknown')) AS deciding,"
-	"  sum(verdict = 'hybrid') AS n_hybrid, sum(verdict = 'pq') AS n_pq,"
-	"  sum(verdict = 'hybrid-draft') AS n_hybrid_draft,"
-	"  sum(verdict = 'classical') AS n_classical, sum(verdict = 'unknown') AS n_unknown,"
-	"  sum(verdict = 'resumed') AS n_resumed, sum(verdict = 'incomplete') AS n_incomplete"
-	"  FROM (SELECT *, CASE WHEN ts_first_us BETWEEN 0 AND 253402300799999999"
+#define VIEW_HYBRID_SHARE_DAILY \
+	"CREATE VIEW hybrid_share_daily AS SELECT day, handshakes, deciding, n_hybrid, n_pq," \
+	" n_hybrid_draft, n_classical, n_unknown, n_resumed, n_incomplete," \
+	" CASE WHEN deciding > 0 THEN 1.0 * (n_hybrid + n_pq) / deciding END AS hybrid_share" \
+	/* Grouped by the day number, each day's text made once. */ \
+	" FROM (SELECT CASE WHEN d < 0 THEN 'invalid' ELSE date(d * 86400, 'unixepoch') END AS day," \
+	"  count(*) AS handshakes," \
+	"  sum(verdict IN ('hybrid', 'pq', 'hybrid-draft', 'classical', 'unknown')) AS deciding," \
+	"  sum(verdict = 'hybrid') AS n_hybrid, sum(verdict = 'pq') AS n_pq," \
+	"  sum(verdict = 'hybrid-draft') AS n_hybrid_draft," \
+	"  sum(verdict = 'classical') AS n_classical, sum(verdict = 'unknown') AS n_unknown," \
+	"  sum(verdict = 'resumed') AS n_resumed, sum(verdict = 'incomplete') AS n_incomplete" \
+	"  FROM (SELECT *, CASE WHEN ts_first_us BETWEEN 0 AND 253402300799999999" \
 	"   THEN ts_first_us / 86400000000 ELSE -1 END AS d FROM handshakes) GROUP BY d);\n"
 
-	"CREATE VIEW clienthello_sizes AS SELECT band, count(*) AS handshakes,"
-	" count(*) - sum(unanswered) AS answered, sum(unanswered) AS no_server_hello,"
-	" sum(unanswered AND reason IS 'rst') AS n_rst,"
-	" sum(unanswered AND reason IS 'fin') AS n_fin,"
-	" sum(unanswered AND reason IS 'timeout') AS n_timeout,"
-	" sum(unanswered AND reason IS 'end-of-capture') AS n_end_of_capture,"
-	" sum(unanswered AND reason IS 'gap') AS n_gap,"
-	" sum(unanswered AND reason NOT IN ('rst', 'fin', 'timeout', 'end-of-capture', 'gap'))"
-	"  AS n_other,"
-	" sum(first_lost) AS n_first_segment_lost, sum(hrr) AS n_hrr, sum(slow) AS n_slow,"
-	" round(100.0 * sum(unanswered) / count(*), 1) AS pct_no_server_hello"
-	" FROM (SELECT *, CASE WHEN max(ch_bytes, coalesce(ch2_bytes, 0)) = 0 THEN 'unknown'"
-	"  WHEN max(ch_bytes, coalesce(ch2_bytes, 0)) < 1500 THEN '< 1500'"
-	"  ELSE '>= 1500' END AS band,"
-	"  verdict = 'incomplete' AS unanswered,"
-	"  verdict = 'incomplete' AND reason IS 'gap' AND ch_segments = 0 AS first_lost,"
-	"  coalesce(ch_to_sh_us >= 1000000, 0) AS slow FROM handshakes)"
+#define VIEW_CLIENTHELLO_SIZES_V2 \
+	"CREATE VIEW clienthello_sizes AS SELECT band, count(*) AS handshakes," \
+	" count(*) - sum(unanswered) AS answered, sum(unanswered) AS no_server_hello," \
+	" sum(unanswered AND reason IS 'rst') AS n_rst," \
+	" sum(unanswered AND reason IS 'fin') AS n_fin," \
+	" sum(unanswered AND reason IS 'timeout') AS n_timeout," \
+	" sum(unanswered AND reason IS 'end-of-capture') AS n_end_of_capture," \
+	" sum(unanswered AND reason IS 'gap') AS n_gap," \
+	" sum(unanswered AND reason NOT IN ('rst', 'fin', 'timeout', 'end-of-capture', 'gap'))" \
+	"  AS n_other," \
+	" sum(first_lost) AS n_first_segment_lost, sum(hrr) AS n_hrr, sum(slow) AS n_slow," \
+	" round(100.0 * sum(unanswered) / count(*), 1) AS pct_no_server_hello" \
+	" FROM (SELECT *, CASE WHEN max(ch_bytes, coalesce(ch2_bytes, 0)) = 0 THEN 'unknown'" \
+	"  WHEN max(ch_bytes, coalesce(ch2_bytes, 0)) < 1500 THEN '< 1500'" \
+	"  ELSE '>= 1500' END AS band," \
+	"  verdict = 'incomplete' AS unanswered," \
+	"  verdict = 'incomplete' AND reason IS 'gap' AND ch_segments = 0 AS first_lost," \
+	"  coalesce(ch_to_sh_us >= 1000000, 0) AS slow FROM handshakes)" \
 	" GROUP BY band;\n"
 
-	"CREATE VIEW classical_handshakes AS SELECT ts_first, ts_first_us, sensor, protocol,"
-	" client_ip, client_port, server_ip, server_port, sni, version, group_name, reason,"
-	" offers_pq, source, pkt_first_ch, pkt_sh"
-	" FROM handshakes WHERE verdict = 'classical';\n";
+#define VIEW_CLASSICAL_HANDSHAKES \
+	"CREATE VIEW classical_handshakes AS SELECT ts_first, ts_first_us, sensor, protocol," \
+	" client_ip, client_port, server_ip, server_port, sni, version, group_name, reason," \
+	" offers_pq, source, pkt_first_ch, pkt_sh" \
+	" FROM handshakes WHERE verdict = 'classical';\n"
+
+static const char schema_v2[] = VIEW_CLIENTS_V2 VIEW_HYBRID_SHARE_DAILY VIEW_CLIENTHELLO_SIZES_V2
+	VIEW_CLASSICAL_HANDSHAKES;
 
 /* A development build wrote the SSH columns into version 1 files: add
  * only the columns a file lacks, so those files upgrade too. */
@@ -581,21 +587,152 @@ static const char schema_v5_copy[] =
 	" SELECT " HS_COLUMNS_V2 ", dedup_key FROM handshakes_v4 ORDER BY id;\n"
 	"DROP TABLE handshakes_v4;\n";
 
-static int create_views(sqlite3 *db)
+/* The views of schema 6 count the legs: every handshake (weight 1) and
+ * every hourly sessions row (weight: its sessions), with the rules of
+ * src/report/report_int.h (KX_SQL_COUNTS, KX_SQL_VERDICT), which
+ * test_report.c holds equal. A sessions row has no SNI: its endpoint is
+ * (server IP, port, NULL). Sessions do not decide an endpoint's verdict
+ * unless plaintext, which overrides it. */
+#define VIEW_LEGS                                                                      \
+	"(SELECT server_ip, server_port, sni, client_ip, ts_first_us, ts_last_us,"      \
+	" verdict, reason, offers_pq, ch_bytes, 1 AS n, 0 AS is_session FROM handshakes" \
+	" UNION ALL SELECT server_ip, server_port, NULL, client_ip, ts_first_us,"       \
+	" ts_last_us, verdict, nullif(reason, ''), 0, 0, sessions, 1 FROM sessions)"
+
+#define VIEW_SESSION_COUNTS                                                            \
+	"  sum(n * is_session) AS sessions,"                                           \
+	"  sum(n * (verdict = 'plaintext')) AS n_plaintext,"                           \
+	"  sum(n * (reason IS 'handshake-unseen')) AS n_unseen,"
+
+static const char view_hops_v6[] =
+	"CREATE VIEW hops AS SELECT"
+	" server_ip, server_port, sni, first_seen, last_seen, handshakes, clients,"
+	" n_hybrid, n_pq, n_hybrid_draft, n_classical, n_client_no_pq,"
+	" n_server_declined, n_tls12, n_resumed, n_incomplete, n_unknown,"
+	" groups_selected, verdict,"
+	" CASE verdict WHEN 'plaintext' THEN 6 WHEN 'classical (server-declined)' THEN 5"
+	"  WHEN 'classical (clients-no-pq)' THEN 4 WHEN 'classical (offer-unseen)' THEN 4"
+	"  WHEN 'draft-kyber' THEN 3 WHEN 'mixed' THEN 2 WHEN 'unknown' THEN 1"
+	"  WHEN 'unknown (not observed)' THEN 1 ELSE 0 END AS risk,"
+	" sessions, n_plaintext, n_unseen, n_offer_unseen, n_no_tls, n_starttls_not_offered,"
+	" n_starttls_refused, n_ssl_refused, apps"
+	" FROM (SELECT c.*, g.groups_selected, a.apps,"
+	"  CASE WHEN n_plaintext > 0 THEN 'plaintext'"
+	"  WHEN n_decide = 0 AND n_unseen > 0 THEN 'unknown (not observed)'"
+	"  WHEN n_decide = n_unknown THEN 'unknown'"
+	"  WHEN n_hybrid + n_pq = n_decide THEN 'hybrid'"
+	"  WHEN n_hybrid_draft > 0 AND n_classical = 0 THEN 'draft-kyber'"
+	"  WHEN n_classical = n_decide THEN"
+	"   CASE WHEN n_server_declined + n_tls12_offered_pq > 0 THEN 'classical (server-declined)'"
+	"   WHEN n_offer_unseen = n_classical THEN 'classical (offer-unseen)'"
+	"   ELSE 'classical (clients-no-pq)' END"
+	"  ELSE 'mixed' END AS verdict"
+	" FROM (SELECT server_ip, server_port, sni,"
+	"  " KX_SQL_TS_TEXT("min(ts_first_us)") " AS first_seen,"
+	"  " KX_SQL_TS_TEXT("max(ts_last_us)") " AS last_seen,"
+	"  sum(NOT is_session) AS handshakes, count(DISTINCT client_ip) AS clients,"
+	"  sum(verdict = 'hybrid') AS n_hybrid,"
+	"  sum(verdict = 'pq') AS n_pq,"
+	"  sum(verdict = 'hybrid-draft') AS n_hybrid_draft,"
+	"  sum(verdict = 'classical') AS n_classical,"
+	"  sum(verdict = 'classical' AND reason IS 'client-no-pq') AS n_client_no_pq,"
+	"  sum(verdict = 'classical' AND reason IS 'server-declined') AS n_server_declined,"
+	"  sum(verdict = 'classical' AND reason IS 'tls12' AND offers_pq) AS n_tls12_offered_pq,"
+	"  sum(verdict = 'classical' AND reason IS 'tls12') AS n_tls12,"
+	"  sum(verdict = 'classical' AND reason IS 'offer-unseen') AS n_offer_unseen,"
+	"  sum(verdict = 'resumed') AS n_resumed,"
+	"  sum(verdict = 'incomplete') AS n_incomplete,"
+	"  sum(verdict = 'unknown' AND NOT is_session) AS n_unknown,"
+	VIEW_SESSION_COUNTS
+	"  sum(n * (verdict = 'plaintext' AND reason IS 'no-tls')) AS n_no_tls,"
+	"  sum(n * (verdict = 'plaintext' AND reason IS 'starttls-not-offered'))"
+	"   AS n_starttls_not_offered,"
+	"  sum(n * (verdict = 'plaintext' AND reason IS 'starttls-refused')) AS n_starttls_refused,"
+	"  sum(n * (verdict = 'plaintext' AND reason IS 'ssl-refused')) AS n_ssl_refused,"
+	"  sum(verdict IN ('hybrid', 'pq', 'hybrid-draft', 'classical', 'unknown')"
+	"   AND NOT is_session) AS n_decide"
+	"  FROM " VIEW_LEGS " GROUP BY server_ip, server_port, sni) AS c"
+	" LEFT JOIN (SELECT server_ip, server_port, sni,"
+	"  group_concat(group_name, ',') AS groups_selected"
+	"  FROM (SELECT DISTINCT server_ip, server_port, sni, group_name FROM handshakes"
+	"   WHERE group_name IS NOT NULL ORDER BY 1, 2, 3, 4)"
+	"  GROUP BY server_ip, server_port, sni) AS g"
+	" ON g.server_ip = c.server_ip AND g.server_port = c.server_port AND g.sni IS c.sni"
+	" LEFT JOIN (SELECT server_ip, server_port, group_concat(app, ',') AS apps"
+	"  FROM (SELECT DISTINCT server_ip, server_port, app FROM sessions ORDER BY 1, 2, 3)"
+	"  GROUP BY server_ip, server_port) AS a"
+	" ON a.server_ip = c.server_ip AND a.server_port = c.server_port AND c.sni IS NULL);\n";
+
+#define VIEW_CLIENTS_V6                                                                \
+	"CREATE VIEW clients AS SELECT client_ip, first_seen, last_seen, handshakes,"  \
+	" n_hello, n_offers_pq, n_hello - n_offers_pq AS n_no_pq,"                     \
+	" CASE WHEN n_hello = 0 THEN 'unknown' WHEN n_offers_pq = n_hello THEN 'all'"  \
+	"  WHEN n_offers_pq = 0 THEN 'none' ELSE 'some' END AS offers_pq,"             \
+	" servers, n_hybrid, n_pq, n_hybrid_draft, n_classical, n_client_no_pq,"       \
+	" n_server_declined, n_tls12, n_resumed, n_incomplete, n_unknown,"             \
+	" sessions, n_plaintext, n_unseen"                                             \
+	" FROM (SELECT client_ip, " KX_SQL_TS_TEXT("min(ts_first_us)") " AS first_seen," \
+	"  " KX_SQL_TS_TEXT("max(ts_last_us)") " AS last_seen,"                        \
+	"  sum(NOT is_session) AS handshakes, sum(ch_bytes > 0) AS n_hello,"           \
+	"  sum(ch_bytes > 0 AND offers_pq) AS n_offers_pq,"                            \
+	"  count(DISTINCT server_ip) AS servers,"                                      \
+	"  sum(verdict = 'hybrid') AS n_hybrid, sum(verdict = 'pq') AS n_pq,"          \
+	"  sum(verdict = 'hybrid-draft') AS n_hybrid_draft,"                           \
+	"  sum(verdict = 'classical') AS n_classical,"                                 \
+	"  sum(verdict = 'classical' AND reason IS 'client-no-pq') AS n_client_no_pq,"  \
+	"  sum(verdict = 'classical' AND reason IS 'server-declined') AS n_server_declined," \
+	"  sum(verdict = 'classical' AND reason IS 'tls12') AS n_tls12,"               \
+	"  sum(verdict = 'resumed') AS n_resumed, sum(verdict = 'incomplete') AS n_incomplete," \
+	VIEW_SESSION_COUNTS                                                            \
+	"  sum(verdict = 'unknown' AND NOT is_session) AS n_unknown"                   \
+	"  FROM " VIEW_LEGS " GROUP BY client_ip);\n"
+
+/* Schema 6: a handshake refused a context (incomplete/capacity) was never
+ * followed, so it is neither answered nor unanswered: n_capacity. */
+#define VIEW_CLIENTHELLO_SIZES_V6                                                      \
+	"CREATE VIEW clienthello_sizes AS SELECT band, count(*) AS handshakes,"        \
+	" count(*) - sum(unanswered) - sum(capacity) AS answered,"                     \
+	" sum(unanswered) AS no_server_hello,"                                         \
+	" sum(unanswered AND reason IS 'rst') AS n_rst,"                               \
+	" sum(unanswered AND reason IS 'fin') AS n_fin,"                               \
+	" sum(unanswered AND reason IS 'timeout') AS n_timeout,"                       \
+	" sum(unanswered AND reason IS 'end-of-capture') AS n_end_of_capture,"         \
+	" sum(unanswered AND reason IS 'gap') AS n_gap,"                               \
+	" sum(unanswered AND reason NOT IN ('rst', 'fin', 'timeout', 'end-of-capture', 'gap'))" \
+	"  AS n_other,"                                                                \
+	" sum(first_lost) AS n_first_segment_lost, sum(hrr) AS n_hrr, sum(slow) AS n_slow," \
+	" round(100.0 * sum(unanswered) / count(*), 1) AS pct_no_server_hello,"        \
+	" sum(capacity) AS n_capacity"                                                 \
+	" FROM (SELECT *, CASE WHEN max(ch_bytes, coalesce(ch2_bytes, 0)) = 0 THEN 'unknown'" \
+	"  WHEN max(ch_bytes, coalesce(ch2_bytes, 0)) < 1500 THEN '< 1500'"            \
+	"  ELSE '>= 1500' END AS band,"                                                \
+	"  verdict = 'incomplete' AND reason IS NOT 'capacity' AS unanswered,"         \
+	"  verdict = 'incomplete' AND reason IS 'capacity' AS capacity,"               \
+	"  verdict = 'incomplete' AND reason IS 'gap' AND ch_segments = 0 AS first_lost," \
+	"  coalesce(ch_to_sh_us >= 1000000, 0) AS slow FROM handshakes)"               \
+	" GROUP BY band;\n"
+
+static const char views_v6[] = VIEW_CLIENTS_V6 VIEW_HYBRID_SHARE_DAILY VIEW_CLIENTHELLO_SIZES_V6
+	VIEW_CLASSICAL_HANDSHAKES;
+
+/* The views over handshakes; those of schema 6 (v6) read the sessions
+ * table too, so migrate_v5, which runs before it exists, makes the v5 ones
+ * (migrate_v6 drops them again). */
+static int create_views(sqlite3 *db, bool v6)
 {
 	int rc = sqlite3_exec(db, view_handshakes, NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(db, trigger_handshakes, NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(db, view_hops, NULL, NULL, NULL);
-	return rc == SQLITE_OK ? sqlite3_exec(db, schema_v2, NULL, NULL, NULL) : rc;
+		rc = sqlite3_exec(db, v6 ? view_hops_v6 : view_hops, NULL, NULL, NULL);
+	return rc == SQLITE_OK ? sqlite3_exec(db, v6 ? views_v6 : schema_v2, NULL, NULL, NULL) : rc;
 }
 
 static int migrate_v5(sqlite3 *db)
 {
 	int rc = sqlite3_exec(db, schema_v5, NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
-		rc = create_views(db);
+		rc = create_views(db, false);
 	return rc == SQLITE_OK ? sqlite3_exec(db, schema_v5_copy, NULL, NULL, NULL) : rc;
 }
 
@@ -652,7 +789,7 @@ static int migrate_v6(sqlite3 *db)
 				  NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(db, SCHEMA_V6_ADDITIONS, NULL, NULL, NULL);
-	return rc == SQLITE_OK ? create_views(db) : rc;
+	return rc == SQLITE_OK ? create_views(db, true) : rc;
 }
 
 static int (*const migrations[])(sqlite3 *db) = {
@@ -677,7 +814,7 @@ static const char schema_latest[] =
 static int create_latest(sqlite3 *db)
 {
 	int rc = sqlite3_exec(db, schema_latest, NULL, NULL, NULL);
-	return rc == SQLITE_OK ? create_views(db) : rc;
+	return rc == SQLITE_OK ? create_views(db, true) : rc;
 }
 
 static const char insert_hs_sql[] =

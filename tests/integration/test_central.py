@@ -9,7 +9,11 @@ TCP listener, stopped at the end):
 - the server down during a run: rows wait in the outbox, `push` sends them
   exactly once; the server stopped and restarted in the middle of a
   streaming run: every row arrives exactly once;
-- the password never shows in the run record.
+- the password never shows in the run record;
+- the sessions without a handshake arrive as the hourly rows of each
+  sensor's file, once, and reports and views count them as on SQLite;
+- a central store of schema 1 is read as it is and upgraded by the next
+  sensor that writes to it.
 
 Exit 77 (skipped) only when the PostgreSQL server binaries are missing."""
 import glob
@@ -22,6 +26,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+from plaincap import plain_capture
 
 KX, PCAPS = sys.argv[1], sys.argv[2]
 failures = []
@@ -106,6 +112,24 @@ def central_keys(srv, sensor):
     return {tuple(int(x) for x in line.split("|")) for line in out.splitlines() if line}
 
 
+def local_sessions(db, sensor):
+    c = sqlite3.connect(db)
+    rows = sorted(c.execute("SELECT sensor, hour, client_ip, server_ip, server_port, app, verdict,"
+                            " reason, sessions, bytes, ts_first_us, ts_last_us, client_port, pkt_first"
+                            " FROM sessions WHERE sensor = ?", (sensor,)))
+    c.close()
+    return rows
+
+
+def central_sessions(srv, sensor):
+    out = srv.psql("SELECT sensor, hour, client_ip, server_ip, server_port, app, verdict, reason,"
+                   " sessions, bytes, ts_first_us, ts_last_us, client_port, pkt_first FROM sessions"
+                   f" WHERE sensor = '{sensor}'")
+    ints = {1, 4, 8, 9, 10, 11, 12, 13}
+    return sorted(tuple(int(v) if i in ints else v for i, v in enumerate(line.split("|")))
+                  for line in out.splitlines() if line)
+
+
 def pcap_packets(path):
     """(header, [records]) of a classic little-endian pcap file."""
     b = open(path, "rb").read()
@@ -133,14 +157,21 @@ try:
 
     # --- two sensors, one inventory ---
     a, b = os.path.join(tmp, "a.db"), os.path.join(tmp, "b.db")
+    plain = os.path.join(tmp, "plain.pcap")
+    plain_capture(plain)  # 5 sessions in 4 hourly rows: 4 plaintext (2 Redis), 1 handshake-unseen
+    SET_A = SET_A + [plain]
     pa = kx("read", "--sensor", "edge", "--db", a, "--pg", url, *map(cap, SET_A))
     pb = kx("read", "--sensor", "origin", "--db", b, "--pg", url, *map(cap, SET_B))
     check(pa.returncode == 0 and pb.returncode == 0, "two sensors read with --pg",
           pa.stderr + pb.stderr)
     ka, kb = local_keys(a), local_keys(b)
     check(len(ka) == 52 and len(kb) == 6, f"local rows: {len(ka)} edge, {len(kb)} origin")
-    check("central store: 52 rows sent, 0 already there, 0 failed attempts, 0 refused; 0 rows wait" in pa.stderr,
-          "edge: the summary counts 52 rows sent, none waiting", pa.stderr)
+    check("central store: 52 rows sent, 0 already there, 0 failed attempts, 0 refused; 0 rows wait" in pa.stderr
+          and "; 4 sessions rows sent" in pa.stderr,
+          "edge: the summary counts 52 rows and 4 sessions rows sent, none waiting", pa.stderr)
+    sa = local_sessions(a, "edge")
+    check(len(sa) == 4 and central_sessions(srv, "edge") == sa and central_sessions(srv, "origin") == [],
+          "the central store has edge's sessions rows, as they are locally", central_sessions(srv, "edge"))
     check(central_keys(srv, "edge") == ka and central_keys(srv, "origin") == kb,
           "the central store has exactly the rows of both sensors")
     check(srv.psql("SELECT count(*), count(DISTINCT (ts_first_us, dedup_key)) FROM handshakes") == "58|58",
@@ -154,8 +185,8 @@ try:
     check("s3cret" not in c.execute("SELECT command FROM runs").fetchone()[0],
           "the local run record has no password either")
     c.close()
-    check(srv.psql("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'") == "1",
-          "central schema version 1")
+    check(srv.psql("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'") == "2",
+          "central schema version 2")
     # The local outbox mark.
     c = sqlite3.connect(b)
     check(c.execute("SELECT last_id, sent FROM central_outbox").fetchall() == [(6, 6)],
@@ -165,6 +196,18 @@ try:
     p = kx("read", "--sensor", "origin", "--db", b, "--pg", url, *map(cap, SET_B))
     check(p.returncode == 0 and srv.psql("SELECT count(*) FROM handshakes") == "58",
           "a re-read adds no central rows", p.stderr)
+    p = kx("read", "--sensor", "edge", "--db", a, "--pg", url, plain)
+    check(p.returncode == 0 and "; 0 sessions rows sent" in p.stderr and central_sessions(srv, "edge") == sa,
+          "re-reading the plaintext capture: no session counted twice, nothing to send", p.stderr)
+    # Sessions counted since they were sent go again, with their new totals.
+    late = os.path.join(tmp, "late.pcap")
+    plain_capture(late, t0=1795348800 + 1800)
+    p = kx("read", "--sensor", "edge", "--db", a, "--pg", url, late)
+    sa = local_sessions(a, "edge")
+    check(p.returncode == 0 and "; 4 sessions rows sent" in p.stderr and central_sessions(srv, "edge") == sa
+          and sum(r[8] for r in sa) == 10,
+          "half an hour later the same endpoints: the grown rows are sent again, equal to the local ones",
+          p.stderr + str(central_sessions(srv, "edge")))
 
     # --- the same answers as SQLite ---
     merged = os.path.join(tmp, "merged.db")
@@ -190,6 +233,8 @@ try:
             return str(v)
 
     c = sqlite3.connect(merged)
+    check(c.execute("SELECT count(*), sum(sessions) FROM sessions").fetchone() == (4, 10),
+          "the merged file has the sessions too (the comparison includes them)")
     for view in ("hops", "clients", "hybrid_share_daily", "clienthello_sizes", "classical_handshakes"):
         want = sorted("|".join(norm(v) for v in r) for r in c.execute(f"SELECT * FROM {view}"))
         got = sorted("|".join(norm(v) for v in line.split("|"))
@@ -216,6 +261,34 @@ try:
     p = kx("hops", "--db", url.replace("/kx?", "/nosuchdb?"))
     check(p.returncode != 0 and "nosuchdb" in p.stderr and "s3cret" not in p.stderr,
           "a wrong database is a clear error without the password", p.stderr)
+
+    # --- a central store of schema 1: read as it is, upgraded by a writer ---
+    srv.run(os.path.join(BIN, "createdb"), "-h", top, "-p", PORT, "-U", "kx", "kx1")
+    url1 = url.replace("/kx?", "/kx1?")
+
+    def psql1(sql):
+        p = subprocess.run([os.path.join(BIN, "psql"), "-h", top, "-p", PORT, "-U", "kx", "-d", "kx1",
+                            "-At", "-F", "|", "-c", sql], capture_output=True, text=True)
+        return p.stdout.strip() if p.returncode == 0 else "ERROR " + p.stderr
+
+    v1db = os.path.join(tmp, "v1.db")
+    kx("read", "--sensor", "old", "--db", v1db, "--pg", url1, cap("tls13-x25519mlkem768.pcap"))
+    # What schema 1 lacks: the sessions, two handshake and two run columns.
+    psql1("DROP VIEW hops, clients, hybrid_share_daily, clienthello_sizes, classical_handshakes;"
+          " DROP TABLE sessions; ALTER TABLE handshakes DROP COLUMN tunnel,"
+          " DROP COLUMN client_hello_seen; ALTER TABLE runs DROP COLUMN capture_first_us,"
+          " DROP COLUMN capture_last_us; UPDATE kexwatch_meta SET value = '1'")
+    p = kx("hops", "--db", url1, "--csv")
+    check(p.returncode == 0 and p.stdout.count("\n") == 2 and ",hybrid," in p.stdout,
+          "a schema 1 central store: reports read it as it is", p.stdout + p.stderr)
+    p = kx("read", "--sensor", "old", "--db", os.path.join(tmp, "v1b.db"), "--pg", url1, plain)
+    check(p.returncode == 0 and "; 4 sessions rows sent" in p.stderr
+          and psql1("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'") == "2"
+          and psql1("SELECT count(*), sum(sessions) FROM sessions") == "4|5"
+          and psql1("SELECT verdict, n_plaintext FROM hops WHERE server_port = 6379") == "plaintext|2"
+          and psql1("SELECT count(*), count(client_hello_seen) FROM handshakes") == "1|0",
+          "the next sensor upgrades it to schema 2 (columns, sessions, views) and sends its sessions",
+          p.stderr)
 
     # --- a row the server refuses does not block the others ---
     srv.psql("ALTER TABLE handshakes ADD CONSTRAINT no_pq_from_poison"

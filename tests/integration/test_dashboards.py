@@ -9,10 +9,12 @@ usage: test_dashboards.py KEXWATCH PCAPS_DIR [TEST_METRICS]
   targets whose refIds are unique, every ${datasource} ref backed by a
   datasource variable of the right plugin type, a multi-value `sensor`
   variable with All selected, and every panel query filtered by it (the SQL
-  ones read only the handshakes table).
+  ones read only the handshakes and sessions tables).
 - SQLite dashboard, on an inventory of two sensors (`kexwatch read --sensor`
   of two disjoint sets of captures into one database; the second name has a
-  quote, so ${sensor:sqlstring} must escape it): every panel query and the
+  quote, so ${sensor:sqlstring} must escape it; each also reads a capture
+  of sessions without a handshake that tests/integration/plaincap.py writes,
+  different for the two): every panel query and the
   sensor variable's query run, after the substitutions Grafana makes
   ($__from/$__to in ms, ${sensor:sqlstring}), on a read-only connection,
   with the variable at All, at each sensor alone and at an unknown name:
@@ -24,7 +26,8 @@ usage: test_dashboards.py KEXWATCH PCAPS_DIR [TEST_METRICS]
     database of that sensor's captures alone, and differs from the other
     sensor and from All;
   - the panels that compute what a view computes (hops, clients,
-    clienthello_sizes, hybrid_share_daily, classical_handshakes) agree with
+    clienthello_sizes, hybrid_share_daily, classical_handshakes, the
+    plaintext endpoints of hops) agree with
     that view: on the one-sensor databases for one sensor, on the
     two-sensor database for All.
 - PostgreSQL dashboard: kexwatch-inventory-postgresql.json is what
@@ -55,6 +58,8 @@ import subprocess
 import sys
 import tempfile
 from collections import Counter
+
+from plaincap import plain_capture
 
 KX, PCAPS = sys.argv[1], sys.argv[2]
 TEST_METRICS = sys.argv[3] if len(sys.argv) > 3 else None
@@ -137,7 +142,8 @@ def check_structure(path, ds_type):
                 selectors = re.findall(r"\b(kexwatch_\w+)(\{[^}]*\})?", q)
                 ok = selectors and all('sensor=~"$sensor"' in sel for _, sel in selectors)
             else:
-                ok = "sensor IN (${sensor:sqlstring})" in q and "FROM handshakes" in q and not re.search(
+                ok = "sensor IN (${sensor:sqlstring})" in q and re.search(r"FROM (handshakes|sessions)\b", q) \
+                    and not re.search(
                     r"\bFROM\s+(hops|clients|hybrid_share_daily|clienthello_sizes|classical_handshakes)\b", q)
             check(bool(ok), f"{name}: panel {p['id']} '{p['title']}' {t['refId']}: filtered by the sensor variable")
     # Every $variable used is defined (or a Grafana built-in).
@@ -219,6 +225,11 @@ def bag_diff(x, y, xname, yname):
             f"only in {yname}: {sorted((cy - cx).elements())[:5]}")
 
 
+# The views' last_seen text as the panels give it: milliseconds since the
+# epoch (a time both engines compute from ts_last_us alike).
+LAST_SEEN_MS = ("CAST(strftime('%s', substr(last_seen, 1, 19)) AS INTEGER) * 1000"
+                " + CAST(substr(last_seen, 21, 3) AS INTEGER) AS last_seen")
+
 # What the panels compute from handshakes, as the views compute it over the
 # whole file: on a database of one sensor, the view is that sensor's answer.
 VIEW_REFERENCE = {
@@ -231,19 +242,36 @@ VIEW_REFERENCE = {
         " WHERE day >= date($__from / 1000, 'unixepoch') AND day <= date($__to / 1000, 'unixepoch')",
     "Hops, riskiest first (all time)":
         "SELECT server_ip, server_port, sni, verdict, handshakes, clients, n_hybrid, n_pq, n_classical,"
-        " n_client_no_pq, n_server_declined, n_tls12, groups_selected, last_seen FROM hops",
+        " n_client_no_pq, n_server_declined, n_tls12, n_plaintext, groups_selected, " + LAST_SEEN_MS
+        + " FROM hops",
     "Clients that offer no PQ (all time)":
-        "SELECT client_ip, offers_pq, n_no_pq, n_hello, handshakes, servers, n_classical, last_seen"
-        " FROM clients WHERE offers_pq IN ('none', 'some')",
+        "SELECT client_ip, offers_pq, n_no_pq, n_hello, handshakes, servers, n_classical, " + LAST_SEEN_MS
+        + " FROM clients WHERE offers_pq IN ('none', 'some')",
+    "Plaintext endpoints (all time)":
+        "SELECT count(*) AS endpoints FROM hops WHERE verdict = 'plaintext'",
     "Last classical handshakes (evidence)":
         "SELECT ts_first, sensor, protocol, client_ip, server_ip, server_port, sni, group_name, reason,"
         " source, pkt_first_ch, pkt_sh FROM classical_handshakes"
         " WHERE ts_first_us >= $__from * 1000 AND ts_first_us < $__to * 1000",
     "ClientHello size bands (all time)":
         "SELECT band, handshakes, answered, no_server_hello, pct_no_server_hello, n_rst, n_fin, n_timeout,"
-        " n_end_of_capture, n_gap, n_first_segment_lost, n_hrr, n_slow FROM clienthello_sizes",
+        " n_end_of_capture, n_gap, n_first_segment_lost, n_hrr, n_slow, n_capacity FROM clienthello_sizes",
 }
 VERDICTS = ["hybrid", "pq", "hybrid-draft", "classical", "unknown", "resumed", "incomplete"]
+
+
+def plain_captures(db, tmp):
+    """The sessions captures of the two sensors, one minute after the last
+    leg of db: A has HTTP, Redis (2), PostgreSQL and an encrypted session
+    without its handshake; B HTTP and Redis (2) on other servers."""
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    t0 = con.execute("SELECT max(t) FROM (SELECT max(ts_last_us) AS t FROM handshakes"
+                     " UNION ALL SELECT max(ts_last_us) FROM sessions)").fetchone()[0] // 1000000 + 60
+    con.close()
+    out = {SENSOR_A: os.path.join(tmp, "plain-a.pcap"), SENSOR_B: os.path.join(tmp, "plain-b.pcap")}
+    plain_capture(out[SENSOR_A], t0=t0)
+    plain_capture(out[SENSOR_B], t0=t0, net="10.21.0", only=("http", "redis"))
+    return out
 
 
 def read_into(db, sensor, caps, *extra):
@@ -272,14 +300,32 @@ def check_sqlite(d, tmp):
     for sensor, cs in ((SENSOR_A, caps_a), (SENSOR_B, CAPS_B)):
         read_into(both, sensor, cs)
         read_into(one[sensor], sensor, cs)
+    # Sessions without a handshake, after every handshake (the store counts
+    # sessions inside a span an earlier run of the sensor covered as seen).
+    plain = plain_captures(both, tmp)
+    for sensor in (SENSOR_A, SENSOR_B):
+        read_into(both, sensor, [plain[sensor]])
+        read_into(one[sensor], sensor, [plain[sensor]])
     ref = {SENSOR_A: expected_verdicts(expect, caps_a), SENSOR_B: expected_verdicts(expect, CAPS_B)}
+    # Plaintext sessions by application: pcaps/expected-sessions.tsv for the
+    # bundled captures, and what plain_captures wrote.
+    plain_ref = {}
+    with open(os.path.join(PCAPS, "expected-sessions.tsv")) as f:
+        lines = [l.rstrip("\n").split("\t") for l in f if l.strip() and not l.startswith("#")]
+    srows = [dict(zip(lines[0], cols)) for cols in lines[1:]]
+    for sensor, cs, written in ((SENSOR_A, caps_a, {"redis": 2, "http": 1, "postgresql": 1}),
+                                (SENSOR_B, CAPS_B, {"redis": 2, "http": 1})):
+        plain_ref[sensor] = Counter(written) + Counter(r["app"] for r in srows
+                                                       if r["file"] in cs and r["verdict"] == "plaintext")
+    plain_ref["All"] = plain_ref[SENSOR_A] + plain_ref[SENSOR_B]
     ref["All"] = ref[SENSOR_A] + ref[SENSOR_B]
     ref["nosuch"] = Counter()
     selections = {"All": [SENSOR_A, SENSOR_B], SENSOR_A: [SENSOR_A], SENSOR_B: [SENSOR_B], "nosuch": ["nosuch"]}
 
     con = sqlite3.connect(f"file:{both}?mode=ro", uri=True)
     cons = {s: sqlite3.connect(f"file:{db}?mode=ro", uri=True) for s, db in one.items()}
-    lo, hi = con.execute("SELECT min(ts_first_us), max(ts_last_us) FROM handshakes").fetchone()
+    lo, hi = con.execute("SELECT min(lo), max(hi) FROM (SELECT min(ts_first_us) AS lo, max(ts_last_us) AS hi"
+                         " FROM handshakes UNION ALL SELECT min(ts_first_us), max(ts_last_us) FROM sessions)").fetchone()
     t_from, t_to = lo // 1000 - 3600 * 1000, hi // 1000 + 3600 * 1000
     variables = {v["name"]: v for v in d["templating"]["list"]}
     sensors = [r[0] for r in con.execute(variables["sensor"]["query"])]
@@ -343,6 +389,9 @@ def check_sqlite(d, tmp):
                 sums = {c: sum(row[i] for row in rows) for i, c in enumerate(cols) if c != "time"}
                 check(sums == {v: r[v] for v in VERDICTS},
                       f"panel {pid} [{sel}]: per-verdict totals {sums}, expected {dict(r)}")
+            elif title == "Plaintext sessions by application":
+                want = sorted(plain_ref[sel].items(), key=lambda kv: (-kv[1], kv[0]))
+                check(rows == want, f"panel {pid} [{sel}]: plaintext sessions by application {rows}", want)
             elif title == "Last classical handshakes (evidence)":
                 ss = {row[cols.index("sensor")] for row in rows}
                 check(len(rows) == r["classical"] and ss == set(values),
@@ -353,15 +402,16 @@ def check_sqlite(d, tmp):
             a, b, al = (bag(got[s][1]) for s in (SENSOR_A, SENSOR_B, "All"))
             check(a != b and a != al and b != al,
                   f"panel {pid} '{title}': {SENSOR_A}, {SENSOR_B} and All give different results")
-    check(n >= 13, f"{n} SQL panel queries checked")
-    for need in ("Handshakes", "Hybrid share", "Handshakes per hour by verdict", *VIEW_REFERENCE):
+    check(n >= 17, f"{n} SQL panel queries checked")
+    for need in ("Handshakes", "Hybrid share", "Handshakes per hour by verdict", "Plaintext sessions by application",
+                 *VIEW_REFERENCE):
         check(need in titles, f"panel '{need}' present")
     check(ref["All"]["classical"] > ref[SENSOR_B]["classical"] > 0 and ref[SENSOR_B]["hybrid"] > 0,
           f"expected verdicts: {SENSOR_A} {dict(ref[SENSOR_A])}, {SENSOR_B} {dict(ref[SENSOR_B])}")
     con.close()
     for c in cons.values():
         c.close()
-    return caps_a, both, t_from, t_to, selections
+    return caps_a, both, t_from, t_to, selections, plain
 
 
 # --- PostgreSQL dashboard: generated from the SQLite one, same answers ---
@@ -404,7 +454,7 @@ def norm_bag(rows):
     return sorted((tuple(norm(v) for v in r) for r in rows), key=repr)
 
 
-def check_postgresql(sqlite_d, tmp, caps_a, both, t_from, t_to, selections):
+def check_postgresql(sqlite_d, tmp, caps_a, both, t_from, t_to, selections, plain):
     with open(PG_FILE) as f:
         pgd = json.load(f)
     conv = load_converter()
@@ -444,17 +494,24 @@ def check_postgresql(sqlite_d, tmp, caps_a, both, t_from, t_to, selections):
         started = True
         pg("createdb", "-h", top, "-p", port, "-U", "kx", "kx")
         url = f"postgresql://kx@/kx?host={top}&port={port}"
+        # As on SQLite: the sessions in a run of their own (in the same run,
+        # their minute would time out a ClientHello left open at the end).
         for sensor, cs in ((SENSOR_A, caps_a), (SENSOR_B, CAPS_B)):
-            read_into(os.path.join(tmp, "pg-a.db" if sensor == SENSOR_A else "pg-b.db"), sensor, cs, "--pg", url)
+            db = os.path.join(tmp, "pg-a.db" if sensor == SENSOR_A else "pg-b.db")
+            read_into(db, sensor, cs, "--pg", url)
+            read_into(db, sensor, [plain[sensor]], "--pg", url)
         con = sqlite3.connect(f"file:{both}?mode=ro", uri=True)
         want = [[s, str(n)] for s, n in con.execute("SELECT sensor, count(*) FROM handshakes GROUP BY 1 ORDER BY 1")]
         got = psql("SELECT sensor, count(*) FROM handshakes GROUP BY 1 ORDER BY 1")[1]
         check(got == want, f"the central store holds the two sensors' rows: {got}", f"SQLite: {want}")
+        want = [[s, str(n)] for s, n in con.execute("SELECT sensor, sum(sessions) FROM sessions GROUP BY 1 ORDER BY 1")]
+        got = psql("SELECT sensor, sum(sessions) FROM sessions GROUP BY 1 ORDER BY 1")[1]
+        check(got == want and len(want) == 2, f"and their sessions: {got}", f"SQLite: {want}")
         variables = {v["name"]: v for v in pgd["templating"]["list"]}
         cols, rows = psql(variables["sensor"]["query"])
         check([r[0] for r in rows] == selections["All"], f"PostgreSQL: sensor variable query: {rows}")
         pairs = list(zip(sql_targets(sqlite_d), sql_targets(pgd)))
-        check(len(pairs) >= 13 and all(p1["id"] == p2["id"] for (p1, _), (p2, _) in pairs),
+        check(len(pairs) >= 17 and all(p1["id"] == p2["id"] for (p1, _), (p2, _) in pairs),
               f"PostgreSQL dashboard: the same {len(pairs)} panels")
         for (panel, ts), (_, tp) in pairs:
             for sel, values in selections.items():

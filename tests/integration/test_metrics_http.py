@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """End to end: `kexwatch live -i lo --metrics-listen` sees a hybrid TLS
 handshake replayed over a real loopback TCP connection and reports it at
-/metrics; SIGHUP keeps it running, SIGTERM stops it cleanly.
+/metrics, then a plaintext HTTP exchange over another one, which counts in
+kexwatch_sessions_total and not as a handshake; SIGHUP keeps it running,
+SIGTERM stops it cleanly.
 
 usage: test_metrics_http.py KEXWATCH DATA_DIR
 DATA_DIR holds ch-x25519mlkem768.bin and sh-x25519mlkem768.bin (TLS records).
@@ -49,11 +51,12 @@ def value(text, line_prefix):
     return None
 
 
-def replay(ch, sh):
+def replay(ch, sh, port):
     """One TCP connection on loopback: the client sends the ClientHello
     record, the server answers with the ServerHello record."""
     srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", port))
     srv.listen(1)
     port = srv.getsockname()[1]
 
@@ -85,6 +88,36 @@ def replay(ch, sh):
     return port
 
 
+def plain_http(port):
+    """One HTTP/1.1 request and response in cleartext over loopback."""
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", port))
+    srv.listen(1)
+    port = srv.getsockname()[1]
+
+    def serve():
+        conn, _ = srv.accept()
+        got = b""
+        while b"\r\n\r\n" not in got:
+            b = conn.recv(65536)
+            if not b:
+                break
+            got += b
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n")
+        conn.close()
+
+    t = threading.Thread(target=serve)
+    t.start()
+    cli = socket.create_connection(("127.0.0.1", port))
+    cli.sendall(b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    while cli.recv(65536):
+        pass
+    cli.close()
+    t.join()
+    srv.close()
+
+
 def main():
     kexwatch, data = sys.argv[1], sys.argv[2]
     if not can_capture():
@@ -101,9 +134,11 @@ def main():
 
     with tempfile.TemporaryDirectory() as tmp:
         mport = free_port()
+        # Only this test's two servers: other tests may talk on loopback too.
+        tport, hport = free_port(), free_port()
         events = os.path.join(tmp, "events.json")
         cmd = [kexwatch, "live", "-i", "lo", "--no-db", "--json", events, "--sensor", "it",
-               "--filter", "tcp and not port %d" % mport,
+               "--filter", "tcp and (port %d or port %d)" % (tport, hport),
                "--metrics-listen", "127.0.0.1:%d" % mport, "-q"]
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         try:
@@ -122,7 +157,7 @@ def main():
 
             # Capture is live once packets show up; then replay.
             time.sleep(0.5)
-            replay(ch, sh)
+            replay(ch, sh, tport)
             hs = ('kexwatch_handshakes_total{sensor="it",protocol="tls",group="X25519MLKEM768",'
                   'verdict="hybrid",reason="none"}')
             v = None
@@ -148,6 +183,24 @@ def main():
             check(re.search(r'^kexwatch_build_info\{sensor="it",version="[^"]+"', text, re.M)
                   is not None, "build info")
 
+            # A plaintext leg: its own family, not a handshake.
+            plain_http(hport)
+            ps = 'kexwatch_sessions_total{sensor="it",verdict="plaintext",reason="no-tls",app="http"}'
+            v = None
+            deadline = time.time() + 10
+            while time.time() < deadline:
+                _, _, text = scrape(mport)
+                v = value(text, ps)
+                if v:
+                    break
+                time.sleep(0.2)
+            check(v == 1, "one plaintext HTTP session counted (got %s)" % v)
+            check(value(text, hs) == 1 and len(re.findall(r"^kexwatch_handshakes_total\{", text, re.M)) == 1
+                  and value(text, 'kexwatch_client_hello_size_bytes_count{sensor="it",protocol="tls"}') == 1,
+                  "the session is not a handshake, nor a ClientHello")
+            check(value(text, 'kexwatch_flow_plaintext_total{sensor="it"}') == 1,
+                  "the flow ledger's plaintext counter")
+
             try:
                 scrape(mport, "/")
                 check(False, "GET / is 404")
@@ -169,7 +222,8 @@ def main():
                 failures.append("no exit within 15 s of SIGTERM")
         check(proc.returncode == 0, "exit status %s after SIGTERM" % proc.returncode)
         rows = open(events).read().splitlines() if os.path.exists(events) else []
-        check(len(rows) == 1 and '"verdict":"hybrid"' in rows[0], "one JSON event (%d)" % len(rows))
+        check(len(rows) == 2 and '"verdict":"hybrid"' in rows[0] and '"verdict":"plaintext"' in rows[1]
+              and '"app":"http"' in rows[1], "two JSON events, the handshake and the session (%d)" % len(rows))
         if failures:
             sys.stdout.write(out.decode(errors="replace"))
     return 1 if failures else 0

@@ -9,6 +9,8 @@ Asserts exact results: which hops are classical and why, the clients that
 offer no PQ, audit exit codes (0 pass, 1 a required rule failed, 2 a broken
 policy) with the evidence of the last classical handshake, the health
 findings for tls13-dropped-large-ch.pcap and tls13-ch-first-segment-lost.pcap,
+the sessions without a handshake of a capture the test writes itself
+(plaintext endpoints first, clients, audit evidence, health, HTML),
 that `sql` refuses every write and leaves the file byte for byte unchanged,
 and that JSON and CSV parse. The HTML report is checked as text (no URL,
 nothing external) and rendered in headless Chromium: the numbers, charts and
@@ -30,6 +32,9 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+from collections import Counter
+
+from plaincap import plain_capture
 
 KX, PCAPS = sys.argv[1], sys.argv[2]
 passed, failed = [], []
@@ -222,7 +227,7 @@ def test_audit(db, tmp):
                  "client_port": 48470, "server_ip": "198.18.0.20", "server_port": 443,
                  "sni": "quic-ngtcp2.kx.test", "group": "x25519", "verdict": "classical",
                  "reason": "server-declined", "source": pcap("quic-chromium-ngtcp2.pcap"),
-                 "pkt_first_ch": 3, "pkt_sh": 6},
+                 "pkt_first_ch": 3, "pkt_sh": 6, "app": None, "sessions": None, "bytes": None},
           "audit: evidence = the last classical handshake with file and packet numbers", ev)
     check(rule["classical"] == rule["client_no_pq"] + rule["server_declined"] + rule["tls12"]
           and (rule["client_no_pq"], rule["server_declined"], rule["tls12"]) == (9, 3, 7)
@@ -264,7 +269,7 @@ def test_health(tmp):
     check(p.returncode == 0 and j["bands"] == [{
         "band": ">= 1500", "handshakes": 1, "answered": 0, "no_server_hello": 1, "n_rst": 0, "n_fin": 0,
         "n_timeout": 0, "n_end_of_capture": 1, "n_gap": 0, "n_other": 0, "n_first_segment_lost": 0,
-        "n_hrr": 0, "n_slow": 0, "pct_no_server_hello": 100}],
+        "n_hrr": 0, "n_slow": 0, "pct_no_server_hello": 100, "n_capacity": 0}],
         "health, dropped large ClientHello: one unanswered ClientHello >= 1500 bytes (end-of-capture)", j["bands"])
     check([(f["severity"], f["kind"], f["server_ip"], f["server_port"], f["count"]) for f in j["findings"]]
           == [("error", "large-clienthello-unanswered", "198.18.0.20", 443, 1)],
@@ -348,6 +353,150 @@ def test_sql(db, tmp):
     p = kx("sql", "--db", copy, "SELECT nope FROM handshakes")
     check(p.returncode == 1 and "no such column: nope" in p.stderr, "sql: an SQL error exits 1", p.stderr)
     check(sha256(copy) == before, "sql: still unchanged after the reads")
+
+
+def test_plaintext(tmp):
+    cap = os.path.join(tmp, "plaintext-built.pcap")
+    firsts = plain_capture(cap)
+    db = os.path.join(tmp, "plain.db")
+    p = kx("read", "--db", db, "--sensor", "lab", cap)
+    check(p.returncode == 0 and "4 plaintext + 1 handshake unseen" in p.stderr,
+          "read: 4 plaintext sessions, 1 encrypted without its handshake", p.stderr)
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    rows = con.execute("SELECT server_ip, server_port, app, verdict, reason, sessions, client_port, pkt_first"
+                       " FROM sessions ORDER BY server_ip").fetchall()
+    # One packet a millisecond from 2026-11-22T12:00:00Z: the first session's
+    # time is its first packet's, and the hour row is that hour's.
+    times = con.execute("SELECT pkt_first, ts_first_us, hour FROM sessions ORDER BY server_ip").fetchall()
+    con.close()
+    check(times == [(pk, 1795348800000000 + (pk - 1) * 1000, 498708) for pk, _, _ in times],
+          "sessions: the first session's time and its hour", times)
+    check(rows == [("10.20.0.79", 6379, "redis", "plaintext", "no-tls", 2, 40002, firsts[("10.20.0.79", 6379)][0]),
+                   ("10.20.0.80", 80, "http", "plaintext", "no-tls", 1, 40001, firsts[("10.20.0.80", 80)][0]),
+                   ("10.20.0.81", 5432, "postgresql", "plaintext", "ssl-refused", 1, 40004,
+                    firsts[("10.20.0.81", 5432)][0]),
+                   ("10.20.0.82", 443, "tls", "unknown", "handshake-unseen", 1, 40005,
+                    firsts[("10.20.0.82", 443)][0])],
+          "sessions table: one hourly row per endpoint, the first session as evidence", rows)
+
+    # Read again: the sessions are already counted (same sensor, same capture time).
+    p = kx("read", "-q", "--db", db, "--sensor", "lab", cap)
+    p = kx("hops", "--db", db, "--json")
+    hops = json.loads(p.stdout)
+    got = [(h["server_ip"], h["server_port"], h["verdict"], h["risk"], h["handshakes"], h["sessions"],
+            h["n_plaintext"], h["n_unseen"], h["n_no_tls"], h["n_ssl_refused"], h["apps"], h["protocols"])
+           for h in hops]
+    check(p.returncode == 0 and got == [
+        ("10.20.0.79", 6379, "plaintext", 6, 0, 2, 2, 0, 2, 0, "redis", "redis"),
+        ("10.20.0.80", 80, "plaintext", 6, 0, 1, 1, 0, 1, 0, "http", "http"),
+        ("10.20.0.81", 5432, "plaintext", 6, 0, 1, 1, 0, 0, 1, "postgresql", "postgresql"),
+        ("10.20.0.82", 443, "unknown (not observed)", 1, 0, 1, 0, 1, 0, 0, "tls", "tls")],
+        "hops --json: plaintext endpoints first, counts by weight, read twice counts once", got)
+    p = kx("hops", "--db", db)
+    lines = p.stdout.splitlines()
+    check(p.returncode == 0 and "PLAINTEXT" in lines[0].split() and lines[1].split()[-1] == "plaintext"
+          and lines[4].endswith("unknown (not observed)"), "hops table: PLAINTEXT column, verdicts", p.stdout)
+    p = kx("sql", "--db", db, "--csv", "SELECT server_port, verdict, n_plaintext, apps FROM hops ORDER BY risk DESC,"
+           " server_ip")
+    check(p.returncode == 0 and p.stdout.splitlines() == [
+        "server_port,verdict,n_plaintext,apps", "6379,plaintext,2,redis", "80,plaintext,1,http",
+        "5432,plaintext,1,postgresql", "443,unknown (not observed),0,tls"], "the hops view agrees", p.stdout)
+
+    p = kx("clients", "--db", db, "--json")
+    got = [(c["client_ip"], c["handshakes"], c["n_plaintext"], c["n_unseen"], c["plaintext_apps"], c["risk"])
+           for c in json.loads(p.stdout)]
+    check(p.returncode == 0 and got == [("10.20.0.6", 0, 2, 0, "redis", 3), ("10.20.0.5", 0, 1, 0, "http", 3),
+                                         ("10.20.0.7", 0, 1, 0, "postgresql", 3), ("10.20.0.8", 0, 0, 1, None, 0)],
+          "clients --json: clients whose only legs are plaintext are listed, first", got)
+
+    pol = os.path.join(tmp, "plain-policy.txt")
+    with open(pol, "w") as f:
+        f.write("required 10.20.0.81 5432 *\nwarn 10.20.0.0/24 * *\n")
+    p = kx("audit", "--db", db, "--policy", pol, "--json")
+    j = json.loads(p.stdout)
+    ev = j["rules"][0]["evidence"]
+    check(p.returncode == 1 and j["rules"][0]["status"] == "fail" and j["rules"][0]["plaintext"] == 1
+          and j["rules"][1]["status"] == "warn" and j["rules"][1]["plaintext"] == 3
+          and j["rules"][1]["unseen"] == 1 and j["sessions"] == 5 and j["handshakes"] == 0,
+          "audit: a plaintext leg fails a required rule (exit 1)", p.stdout)
+    check(ev["verdict"] == "plaintext" and ev["reason"] == "ssl-refused" and ev["app"] == "postgresql"
+          and ev["source"] == cap and ev["pkt_first_ch"] == firsts[("10.20.0.81", 5432)][0]
+          and ev["client_port"] == 40004 and ev["sessions"] == 1,
+          "audit: the evidence is the session's capture file and first packet", ev)
+
+    p = kx("health", "--db", db, "--json")
+    j = json.loads(p.stdout)
+    kinds = sorted((f["kind"], f["server_port"], f["count"]) for f in j["findings"])
+    check(p.returncode == 0 and kinds == [("handshake-unseen", 443, 1), ("plaintext", 80, 1),
+                                           ("plaintext", 5432, 1), ("plaintext", 6379, 2)]
+          and j["bands"] == [], "health: plaintext and handshake-unseen findings", kinds)
+    flows = j["runs"]["flows"]
+    # The runs behind these legs: the second read added none.
+    check(flows == {"runs": 1, "seen": 5, "handshake_rows": 0, "capacity_rows": 0, "plaintext": 4,
+                    "handshake_unseen": 1, "one_sided": 0, "no_payload": 0, "not_recorded": 0,
+                    "unrecognised": 0, "still_open": 0, "refused": 0},
+          "health: the flow ledger of the run behind these legs", flows)
+
+    out = os.path.join(tmp, "plain.html")
+    p = kx("report", "--db", db, "--html", out)
+    page = open(out, encoding="utf-8").read()
+    dom = Dom()
+    dom.feed(page)
+    values = {i: text(by_id(dom.root, i)) for i in ("kx-plaintext-hops", "kx-unobserved-hops", "kx-handshakes")}
+    plain = [text(r["children"][0]) + ":" + text(r["children"][1]) for r in rows_of(by_id(dom.root, "kx-plaintext"))]
+    unobserved = [text(r["children"][1]) for r in rows_of(by_id(dom.root, "kx-unobserved"))]
+    check(p.returncode == 0 and values == {"kx-plaintext-hops": "3", "kx-unobserved-hops": "1", "kx-handshakes": "0"}
+          and plain == ["10.20.0.79:6379", "10.20.0.80:80", "10.20.0.81:5432"] and unobserved == ["443"],
+          "report --html: plaintext hops card and table, key exchange not observed", (values, plain, unobserved))
+
+
+def test_real_sessions(tmp):
+    """The bundled captures of real plaintext legs (PostgreSQL, MariaDB,
+    Redis, HTTP, SMTP servers in network namespaces) and of TLS and QUIC
+    picked up after their handshake: every endpoint of
+    pcaps/expected-sessions.tsv, with its verdict and counts by reason."""
+    caps = sorted(c for c in os.listdir(PCAPS) if c.startswith("plaintext-") or
+                  c in ("tls13-handshake-unseen.pcap", "quic-handshake-unseen.pcap"))
+    db = os.path.join(tmp, "real-sessions.db")
+    build(db, caps)
+    with open(pcap("expected-sessions.tsv")) as f:
+        lines = [l.rstrip("\n").split("\t") for l in f if l.strip() and not l.startswith("#")]
+    rows = [dict(zip(lines[0], c)) for c in lines[1:] if c[0] in caps]
+    # Handshakes at the same endpoints: the sslmode=require connection.
+    hs = {}
+    for tsv in ("expected.tsv", "expected-starttls.tsv"):
+        with open(pcap(tsv)) as f:
+            hl = [l.rstrip("\n").split("\t") for l in f if l.strip() and not l.startswith("#")]
+        for c in hl[1:]:
+            r = dict(zip(hl[0], c))
+            if r["file"] in caps:
+                k = (r["server_ip"], int(r["server_port"]))
+                hs[k] = hs.get(k, 0) + 1
+    want = {}
+    for r in rows:
+        k = (r["server_ip"], int(r["server_port"]))
+        w = want.setdefault(k, {"sessions": 0, "n_plaintext": 0, "n_unseen": 0, "n_no_tls": 0,
+                                "n_starttls_not_offered": 0, "n_starttls_refused": 0, "n_ssl_refused": 0,
+                                "apps": set(), "handshakes": hs.get(k, 0)})
+        w["sessions"] += 1
+        w["n_plaintext" if r["verdict"] == "plaintext" else "n_unseen"] += 1
+        if r["verdict"] == "plaintext":
+            w["n_" + r["reason"].replace("-", "_")] += 1
+        w["apps"].add(r["app"])
+    for w in want.values():
+        w["verdict"] = "plaintext" if w["n_plaintext"] else "unknown (not observed)"
+        w["apps"] = ",".join(sorted(w["apps"]))
+    p = kx("hops", "--db", db, "--json")
+    got = {(h["server_ip"], h["server_port"]): {k: h[k] for k in next(iter(want.values()))}
+           for h in json.loads(p.stdout)}
+    check(p.returncode == 0 and got == want and len(want) >= 10,
+          f"real captures: the {len(want)} endpoints of expected-sessions.tsv, verdicts and counts by reason",
+          {k: (got.get(k), want.get(k)) for k in set(got) | set(want) if got.get(k) != want.get(k)})
+    p = kx("health", "--db", db, "--json")
+    kinds = Counter(f["kind"] for f in json.loads(p.stdout)["findings"])
+    check(kinds["plaintext"] == sum(w["n_plaintext"] > 0 for w in want.values())
+          and kinds["handshake-unseen"] == sum(w["n_unseen"] > 0 for w in want.values()),
+          "real captures: a plaintext finding per plaintext endpoint, one per endpoint not observed", kinds)
 
 
 class Dom(html.parser.HTMLParser):
@@ -494,6 +643,8 @@ def main():
         n = test_health_main(db)
         test_sql(db, tmp)
         rendered = test_html(db, tmp, n)
+        test_plaintext(tmp)
+        test_real_sessions(tmp)
     print(f"{len(passed)} passed, {len(failed)} failed")
     if failed:
         return 1

@@ -71,8 +71,11 @@ static inline struct kx_hs unanswered(enum kx_reason r, unsigned bytes, unsigned
 	return hs;
 }
 
-static inline void store_rows(const char *path, const char *sensor, uint64_t start,
-		       const struct kx_hs *h, size_t n)
+/* end: the run's counters as it ends (NULL: all zero); source: the name of
+ * capture source 0 (NULL: none). */
+static inline void store_rows_c(const char *path, const char *sensor, uint64_t start,
+				const struct kx_hs *h, size_t n, const struct kx_counters *end,
+				const char *source)
 {
 	struct kx_counters c = { 0 };
 	struct kx_store *st;
@@ -81,8 +84,12 @@ static inline void store_rows(const char *path, const char *sensor, uint64_t sta
 
 	if (rc == 0) {
 		rc |= kx_store_begin_run(st, sensor, "test", start);
+		if (source)
+			rc |= kx_store_set_source(st, 0, source);
 		for (size_t i = 0; i < n; i++)
 			rc |= kx_store_add(st, &h[i], &c);
+		if (end)
+			c = *end;
 		rc |= kx_store_end_run(st, &c, start + 60000000);
 		kx_store_close(st);
 	}
@@ -90,6 +97,12 @@ static inline void store_rows(const char *path, const char *sensor, uint64_t sta
 		printf("Bail out! cannot fill %s: %s\n", path, err);
 		exit(1);
 	}
+}
+
+static inline void store_rows(const char *path, const char *sensor, uint64_t start,
+			      const struct kx_hs *h, size_t n)
+{
+	store_rows_c(path, sensor, start, h, n, NULL, NULL);
 }
 
 static inline void fill(const char *path)
@@ -138,6 +151,108 @@ static inline void fill_more(const char *path)
 	h[7].ts_first_us = T0 + 3640ull * 1000000;
 	h[7].ts_last_us = h[7].ts_first_us + 30000;
 	store_rows(path, "t", T0 + 3600ull * 1000000, h, sizeof(h) / sizeof(h[0]));
+}
+
+/* A session without a handshake (the engine's plain_finish): client
+ * 192.0.2.<client> -> 198.51.100.<server>:port, k seconds after T0. */
+static inline struct kx_hs session(enum kx_verdict v, enum kx_reason r, const char *app,
+				   int server, uint16_t port, int client, int k, uint64_t bytes)
+{
+	struct kx_hs hs;
+
+	memset(&hs, 0, sizeof(hs));
+	hs.is_session = true;
+	set_v4(&hs.client_ip, 192, 0, 2, (unsigned char)client);
+	set_v4(&hs.server_ip, 198, 51, 100, (unsigned char)server);
+	hs.client_port = (uint16_t)(40000 + k);
+	hs.server_port = port;
+	hs.transport = 6;
+	hs.ts_first_us = T0 + (uint64_t)k * 1000000;
+	hs.ts_last_us = hs.ts_first_us + 500000;
+	hs.pkt_first_ch = (uint64_t)k * 10;
+	hs.ch_to_sh_us = -1;
+	hs.verdict = v;
+	hs.reason = r;
+	hs.bytes = bytes;
+	snprintf(hs.app, sizeof(hs.app), "%s", app);
+	snprintf(hs.protocol, sizeof(hs.protocol), "%s", app);
+	return hs;
+}
+
+/* A ServerHello whose ClientHello was not captured, selecting g. */
+static inline struct kx_hs offer_unseen(uint16_t g)
+{
+	struct kx_hs hs = hs_hybrid();
+
+	memset(hs.ch, 0, sizeof(hs.ch));
+	hs.n_ch = 0;
+	hs.sni[0] = hs.alpn[0] = '\0';
+	hs.ch_unseen = true;
+	hs.group = g;
+	hs.ch_to_sh_us = -1;
+	hs.pkt_first_ch = hs.pkt_sh;
+	kx_classify(&hs);
+	return hs;
+}
+
+/* The legs without a visible handshake, two hours after T0, sensor "p":
+ *   .20:5432  postgresql plaintext (ssl-refused) x2, from .30 only
+ *   .21:80    http plaintext (no-tls) from .30
+ *   .22:443   tls handshake-unseen x3 (two clients)
+ *   .23:443   a hybrid handshake without SNI and a handshake-unseen session
+ *   .24:25    smtp: a hybrid STARTTLS handshake and a plaintext session
+ *             (starttls-not-offered): plaintext wins
+ *   .25:443   classical, ClientHello not captured (offer-unseen)
+ *   .26:443   hybrid, ClientHello not captured
+ *   .27:443   incomplete/capacity */
+static inline void fill_legs(const char *path)
+{
+	struct kx_hs starttls = at(hs_hybrid(), 24, NULL, 33, 7207);
+	struct kx_hs nosni = at(hs_hybrid(), 23, NULL, 32, 7205);
+	struct kx_hs capacity = at(hs_incomplete(), 27, NULL, 35, 7211);
+	struct kx_hs h[] = {
+		session(KX_V_PLAINTEXT, KX_R_SSL_REFUSED, "postgresql", 20, 5432, 30, 7201, 1000),
+		session(KX_V_PLAINTEXT, KX_R_SSL_REFUSED, "postgresql", 20, 5432, 30, 7202, 2000),
+		session(KX_V_PLAINTEXT, KX_R_NO_TLS, "http", 21, 80, 30, 7203, 300),
+		session(KX_V_UNKNOWN, KX_R_HANDSHAKE_UNSEEN, "tls", 22, 443, 31, 7204, 5000),
+		session(KX_V_UNKNOWN, KX_R_HANDSHAKE_UNSEEN, "tls", 22, 443, 31, 7204, 5000),
+		session(KX_V_UNKNOWN, KX_R_HANDSHAKE_UNSEEN, "tls", 22, 443, 32, 7204, 5000),
+		nosni,
+		session(KX_V_UNKNOWN, KX_R_HANDSHAKE_UNSEEN, "tls", 23, 443, 32, 7206, 700),
+		starttls,
+		session(KX_V_PLAINTEXT, KX_R_STARTTLS_NOT_OFFERED, "smtp", 24, 25, 33, 7208, 900),
+		at(offer_unseen(29), 25, NULL, 34, 7209),
+		at(offer_unseen(0x11ec), 26, NULL, 34, 7210),
+		capacity,
+	};
+
+	/* Two sessions at the same second are one more session of the row. */
+	h[4].client_port++;
+	h[4].ts_first_us += 1000;
+	h[4].ts_last_us += 1000;
+	h[6].sni[0] = '\0';
+	h[8].sni[0] = '\0';
+	h[8].server_port = 25;
+	strcpy(h[8].starttls, "smtp");
+	/* As the engine's capacity_row: endpoints only. */
+	h[12].reason = KX_R_CAPACITY;
+	memset(h[12].ch, 0, sizeof(h[12].ch));
+	h[12].n_ch = 0;
+	h[12].sni[0] = h[12].alpn[0] = '\0';
+	/* The flow ledger of the run: 4 handshake rows, 1 capacity row, 4
+	 * plaintext and 4 handshake-unseen sessions, 2 one-sided, 3 without
+	 * payload, 1 still open; 1 flow refused. */
+	struct kx_counters end = { 0 };
+	end.flows_created = 19;
+	end.flows_refused = 1;
+	end.flow_hs_row = 4;
+	end.flow_capacity = 1;
+	end.flow_plaintext = 4;
+	end.flow_unseen = 4;
+	end.flow_one_sided = 2;
+	end.flow_no_payload = 3;
+	store_rows_c(path, "p", T0 + 7200ull * 1000000, h, sizeof(h) / sizeof(h[0]), &end,
+		     "legs.pcap");
 }
 
 typedef int (*report_fn)(const char *path, const void *arg, enum kx_out_format fmt, FILE *out,

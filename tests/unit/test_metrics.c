@@ -61,6 +61,17 @@ static struct kx_hs make_hs(const char *proto, int have_group, uint16_t group,
 }
 
 /* True when `line` is a whole line of text. */
+/* A session without a handshake, as the engine emits it; the ClientHello
+ * size and RTT it must not add to the histograms are set on purpose. */
+static struct kx_hs make_session(enum kx_verdict v, enum kx_reason r, const char *app)
+{
+	struct kx_hs hs = make_hs(app, 0, 0, v, r, 999, 5);
+	hs.is_session = true;
+	snprintf(hs.app, sizeof(hs.app), "%s", app);
+	hs.bytes = 1234;
+	return hs;
+}
+
 static bool has_line(const char *t, const char *line)
 {
 	size_t n = strlen(line);
@@ -120,6 +131,16 @@ static struct kx_metrics *scenario(const char *sensor)
 	hs = make_hs("tls", 1, 0x1a1a, KX_V_UNKNOWN, KX_R_NONE, 2100, 20000);
 	kx_metrics_observe(m, &hs);
 	hs = make_hs("quic", 1, 0x11EC, KX_V_HYBRID, KX_R_NONE, 1700, 12000000);
+	kx_metrics_observe(m, &hs);
+	/* Sessions: their own family, not handshakes, not in the histograms. */
+	hs = make_session(KX_V_PLAINTEXT, KX_R_SSL_REFUSED, "postgresql");
+	kx_metrics_observe(m, &hs);
+	kx_metrics_observe(m, &hs);
+	hs = make_session(KX_V_PLAINTEXT, KX_R_NO_TLS, "http");
+	kx_metrics_observe(m, &hs);
+	hs = make_session(KX_V_PLAINTEXT, KX_R_NO_TLS, "gopher"); /* not on the list */
+	kx_metrics_observe(m, &hs);
+	hs = make_session(KX_V_UNKNOWN, KX_R_HANDSHAKE_UNSEEN, "tls");
 	kx_metrics_observe(m, &hs);
 
 	struct kx_counters c;
@@ -195,6 +216,20 @@ static void test_text(void)
 		   "verdict=\"hybrid\",reason=\"none\"} 1");
 	CHECK_EQ(count_prefix(text, "kexwatch_handshakes_total{"), 5, "handshake series (GREASE merged)");
 	LINE(text, "kexwatch_handshakes_label_overflow_total{sensor=\"s1\"} 0");
+
+	LINE(text, "# TYPE kexwatch_sessions_total counter");
+	LINE(text, "kexwatch_sessions_total{sensor=\"s1\",verdict=\"plaintext\",reason=\"no-tls\","
+		   "app=\"http\"} 1");
+	LINE(text, "kexwatch_sessions_total{sensor=\"s1\",verdict=\"plaintext\",reason=\"no-tls\","
+		   "app=\"other\"} 1");
+	LINE(text, "kexwatch_sessions_total{sensor=\"s1\",verdict=\"plaintext\",reason=\"ssl-refused\","
+		   "app=\"postgresql\"} 2");
+	LINE(text, "kexwatch_sessions_total{sensor=\"s1\",verdict=\"unknown\","
+		   "reason=\"handshake-unseen\",app=\"tls\"} 1");
+	CHECK_EQ(count_prefix(text, "kexwatch_sessions_total{"), 4, "session series");
+	CHECK(strstr(text, "app=\"http\"} 1\nkexwatch_sessions_total{sensor=\"s1\",verdict=\"plaintext\","
+			   "reason=\"no-tls\",app=\"other\"}") != NULL,
+	      "session series in verdict, reason, application order");
 
 	/* sizes 300, 512, 1586, 1586, 2100, 2100 (tls): cumulative */
 	LINE(text, "# TYPE kexwatch_client_hello_size_bytes histogram");

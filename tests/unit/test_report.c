@@ -15,14 +15,14 @@
 #include "src/report/report_int.h"
 
 static const char want_hops[] =
-	"198.51.100.2|443|declined.example|2025-11-22T10:00:05.123456Z|2025-11-22T10:00:06.124456Z|2|2|0|0|0|2|1|1|0|0|0|0|x25519|classical (server-declined)|5\n"
-	"203.0.113.5|8443|NULL|2025-11-22T10:00:04.123456Z|2025-11-22T10:00:04.124456Z|1|1|0|0|0|1|0|0|1|0|0|0|secp256r1|classical (clients-no-pq)|4\n"
-	"198.51.100.3|443|draft.example|2025-11-22T10:00:07.123456Z|2025-11-22T10:00:08.124456Z|2|1|1|0|1|0|0|0|0|0|0|0|X25519Kyber768Draft00,X25519MLKEM768|draft-kyber|3\n"
-	"198.51.100.4|443|mixed.example|2025-11-22T10:00:09.123456Z|2025-11-22T10:00:10.124456Z|2|2|1|0|0|1|1|0|0|0|0|0|X25519MLKEM768,x25519|mixed|2\n"
-	"198.51.100.5|443|quiet.example|2025-11-22T10:00:11.123456Z|2025-11-22T10:00:12.124456Z|2|1|0|0|0|0|0|0|0|1|1|0|NULL|unknown|1\n"
-	"198.51.100.6|443|odd.example|2025-11-22T10:00:13.123456Z|2025-11-22T10:00:13.124456Z|1|1|0|0|0|0|0|0|0|0|0|1|0x1234|unknown|1\n"
-	"198.51.100.1|443|example.com|2025-11-22T10:00:01.123456Z|2025-11-22T10:00:03.124456Z|3|2|2|0|0|0|0|0|0|0|1|0|X25519MLKEM768|hybrid|0\n"
-	"198.51.100.7|443|evil\x1b""[2J,\"x\".example|2025-11-22T10:00:14.123456Z|2025-11-22T10:00:14.124456Z|1|1|1|0|0|0|0|0|0|0|0|0|X25519MLKEM768|hybrid|0"
+	"198.51.100.2|443|declined.example|2025-11-22T10:00:05.123456Z|2025-11-22T10:00:06.124456Z|2|2|0|0|0|2|1|1|0|0|0|0|x25519|classical (server-declined)|5|0|0|0|0|0|0|0|0|NULL\n"
+	"203.0.113.5|8443|NULL|2025-11-22T10:00:04.123456Z|2025-11-22T10:00:04.124456Z|1|1|0|0|0|1|0|0|1|0|0|0|secp256r1|classical (clients-no-pq)|4|0|0|0|0|0|0|0|0|NULL\n"
+	"198.51.100.3|443|draft.example|2025-11-22T10:00:07.123456Z|2025-11-22T10:00:08.124456Z|2|1|1|0|1|0|0|0|0|0|0|0|X25519Kyber768Draft00,X25519MLKEM768|draft-kyber|3|0|0|0|0|0|0|0|0|NULL\n"
+	"198.51.100.4|443|mixed.example|2025-11-22T10:00:09.123456Z|2025-11-22T10:00:10.124456Z|2|2|1|0|0|1|1|0|0|0|0|0|X25519MLKEM768,x25519|mixed|2|0|0|0|0|0|0|0|0|NULL\n"
+	"198.51.100.5|443|quiet.example|2025-11-22T10:00:11.123456Z|2025-11-22T10:00:12.124456Z|2|1|0|0|0|0|0|0|0|1|1|0|NULL|unknown|1|0|0|0|0|0|0|0|0|NULL\n"
+	"198.51.100.6|443|odd.example|2025-11-22T10:00:13.123456Z|2025-11-22T10:00:13.124456Z|1|1|0|0|0|0|0|0|0|0|0|1|0x1234|unknown|1|0|0|0|0|0|0|0|0|NULL\n"
+	"198.51.100.1|443|example.com|2025-11-22T10:00:01.123456Z|2025-11-22T10:00:03.124456Z|3|2|2|0|0|0|0|0|0|0|1|0|X25519MLKEM768|hybrid|0|0|0|0|0|0|0|0|0|NULL\n"
+	"198.51.100.7|443|evil\x1b""[2J,\"x\".example|2025-11-22T10:00:14.123456Z|2025-11-22T10:00:14.124456Z|1|1|1|0|0|0|0|0|0|0|0|0|X25519MLKEM768|hybrid|0|0|0|0|0|0|0|0|0|NULL"
 ;
 
 #include "test_report_want.h"
@@ -83,7 +83,9 @@ static const char *differ(const char *path, const char *a, const char *b)
 #define VIEW_COLS                                                                            \
 	"server_ip, server_port, sni, first_seen, last_seen, handshakes, clients, n_hybrid,"  \
 	" n_pq, n_hybrid_draft, n_classical, n_client_no_pq, n_server_declined, n_tls12,"     \
-	" n_resumed, n_incomplete, n_unknown, groups_selected, verdict, risk"
+	" n_resumed, n_incomplete, n_unknown, groups_selected, verdict, risk, sessions,"       \
+	" n_plaintext, n_unseen, n_offer_unseen, n_no_tls, n_starttls_not_offered,"          \
+	" n_starttls_refused, n_ssl_refused, apps"
 
 static void test_views_agree(const char *path)
 {
@@ -102,7 +104,8 @@ static void test_views_agree(const char *path)
 	a = sqlite3_mprintf("SELECT client_ip, first_seen, last_seen, handshakes, n_hello,"
 			    " n_offers_pq, n_no_pq, offers_pq, servers, n_hybrid, n_pq,"
 			    " n_hybrid_draft, n_classical, n_client_no_pq, n_server_declined,"
-			    " n_tls12, n_resumed, n_incomplete, n_unknown FROM (%s)", cl);
+			    " n_tls12, n_resumed, n_incomplete, n_unknown, sessions, n_plaintext,"
+			    " n_unseen FROM (%s)", cl);
 	check_str(differ(path, a, "SELECT * FROM clients"), "0|0",
 		  "clients report and clients view agree");
 	sqlite3_free(a);
@@ -110,6 +113,57 @@ static void test_views_agree(const char *path)
 
 	check_str(differ(path, kx_health_bands_sql, "SELECT * FROM clienthello_sizes"), "0|0",
 		  "health bands and clienthello_sizes view agree");
+}
+
+/* Sessions without a handshake, ClientHellos not captured, capacity: the
+ * endpoint verdicts, counts by weight, and the same in the views. */
+static void test_legs(const char *path)
+{
+	sqlite3 *db = open_db(path);
+	struct kx_report_filter f;
+	struct kx_hops_opts o;
+
+	check_str(sql_rows(db, "SELECT server_ip, server_port, sessions, bytes, ts_first_us - 1763805600123456,"
+			       " ts_last_us - 1763805600123456, client_port, pkt_first FROM sessions"
+			       " ORDER BY server_ip, client_ip", NULL, 100),
+		  "198.51.100.20|5432|2|3000|7201000000|7202500000|47201|72010\n"
+		  "198.51.100.21|80|1|300|7203000000|7203500000|47203|72030\n"
+		  "198.51.100.22|443|2|10000|7204000000|7204501000|47204|72040\n"
+		  "198.51.100.22|443|1|5000|7204000000|7204500000|47204|72040\n"
+		  "198.51.100.23|443|1|700|7206000000|7206500000|47206|72060\n"
+		  "198.51.100.24|25|1|900|7208000000|7208500000|47208|72080",
+		  "legs: sessions aggregated per hour and endpoint, the earliest as evidence");
+	check_str(sql_rows(db, "SELECT * FROM hops ORDER BY risk DESC, handshakes DESC,"
+			       " server_ip, server_port, sni", NULL, 100),
+		  want_legs_view, "hops view over handshakes and sessions");
+	sqlite3_close(db);
+
+	check_run(hops_fn, path, NULL, KX_OUT_TABLE, want_legs_table,
+		  "hops: plaintext first, unknown (not observed), offer-unseen, PLAINTEXT column");
+	check_run(hops_fn, path, NULL, KX_OUT_CSV, want_legs_csv,
+		  "hops --csv: sessions, plaintext reasons and apps");
+	kx_hops_opts_init(&o);
+	o.group = KX_HOPS_PAIR;
+	check_run(hops_fn, path, &o, KX_OUT_CSV, want_legs_pairs, "hops --group-by pair");
+	/* The window is by first session: 12:00:03 .. 12:00:05 holds the http
+	 * session and both handshake-unseen rows of .22. */
+	kx_hops_opts_init(&o);
+	o.f.since_us = (int64_t)T0 + 7203000000ll;
+	o.f.until_us = (int64_t)T0 + 7205000000ll;
+	check_run(hops_fn, path, &o, KX_OUT_CSV, want_legs_window, "--since/--until apply to sessions");
+	o.f.sensor = "s";
+	check_run(hops_fn, path, &o, KX_OUT_JSON, "[]\n", "--sensor applies to sessions");
+	check_run(clients_fn, path, NULL, KX_OUT_TABLE, want_legs_clients,
+		  "clients: a client with plaintext legs only comes first");
+	check_run(clients_fn, path, NULL, KX_OUT_CSV, want_legs_clients_csv,
+		  "clients --csv: sessions, n_plaintext, n_unseen, plaintext_apps");
+	check_run(health_fn, path, NULL, KX_OUT_TABLE, want_legs_health,
+		  "health: plaintext, capacity and handshake-unseen findings; capacity in no band");
+	kx_report_filter_init(&f);
+	f.until_us = (int64_t)T0 + 7204000000ll;
+	check_run(health_fn, path, &f, KX_OUT_JSON, want_legs_health_json,
+		  "health --json --until: plaintext findings, the ledger of the run");
+	test_views_agree(path);
 }
 
 static void test_parse(void)
@@ -182,7 +236,7 @@ static void test_hops(const char *path, const char *empty)
 	check_run(hops_fn, path, &o, KX_OUT_JSON, "[]\n", "--live 3s --now: nothing that recent");
 
 	check_run(hops_fn, empty, NULL, KX_OUT_TABLE,
-		  "SERVER  PORT  SNI  PROTO  HANDSHAKES  CLIENTS  HYBRID  PQ  CLASSICAL  OTHER  GROUPS"
+		  "SERVER  PORT  SNI  PROTO  HANDSHAKES  CLIENTS  HYBRID  PQ  CLASSICAL  PLAINTEXT  OTHER  GROUPS"
 		  "  LAST SEEN  VERDICT\n",
 		  "table of an empty inventory: the header");
 	check_run(hops_fn, empty, NULL, KX_OUT_JSON, "[]\n", "JSON of an empty inventory: []");
@@ -434,7 +488,7 @@ static void test_set(const char *path)
 int main(void)
 {
 	const char *dir = test_dir();
-	char path[512], more[512], empty[512], missing[512];
+	char path[512], more[512], empty[512], missing[512], legs[512];
 	char *text;
 
 	test_parse();
@@ -459,6 +513,10 @@ int main(void)
 	test_health(more);
 	test_views_agree(more);
 	test_migration(dir, more);
+
+	snprintf(legs, sizeof(legs), "%s/legs.db", dir);
+	fill_legs(legs);
+	test_legs(legs);
 
 	snprintf(missing, sizeof(missing), "%s/missing.db", dir);
 	text = run(hops_fn, missing, NULL, KX_OUT_TABLE);
