@@ -237,9 +237,9 @@ void kx_dpi_label_by_port(struct kx_dpi *d, uint8_t transport, const uint8_t *cl
 		memcpy(&c4, client_ip, 4);
 		memcpy(&s4, server_ip, 4);
 	}
-	/* Ports in network order, as nDPI's own callers pass them. */
-	ndpi_protocol p = ndpi_guess_undetected_protocol(d->mod, NULL, transport, c4,
-							 htons(client_port), s4, htons(server_port));
+	/* nDPI 4.2 takes addresses and ports in host byte order here. */
+	ndpi_protocol p = ndpi_guess_undetected_protocol(d->mod, NULL, transport, ntohl(c4),
+							 client_port, ntohl(s4), server_port);
 	if (p.app_protocol == NDPI_PROTOCOL_UNKNOWN && ip_version == 4) {
 		struct in_addr a;
 		memcpy(&a, server_ip, 4);

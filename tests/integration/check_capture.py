@@ -153,6 +153,9 @@ def check_sessions(name, expected, events, con, errors, times=None):
             errors.append(f"{where}: bytes: want a positive count, got {ev['bytes']!r}")
         if ev["protocol"] != exp["app"]:
             errors.append(f"{where}: protocol: want {exp['app']!r}, got {ev['protocol']!r}")
+        # nDPI names the well-known services by port (its guess, kept in ndpi).
+        if exp["app"] in ("http", "postgresql", "mysql", "redis", "smtp") and not ev["ndpi"]:
+            errors.append(f"{where}: ndpi: no label for {exp['app']} on port {exp['server_port']}")
         # The session starts with its first packet.
         t = (times or {}).get(int(exp["first_frame"]))
         if t is not None:
