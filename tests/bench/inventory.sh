@@ -8,6 +8,7 @@
 # Prints a Markdown table; exits 1 if any report exits non-zero.
 #
 #   tests/bench/inventory.sh [--rows N] [--seed S] [--runs R] [--reports "hops clients ..."]
+#                            [--windows "full day hour"]
 #
 # --rows defaults to 20000000 (20 M handshakes: ~3.4 GB); --runs (default 1)
 # times each report R times and keeps the median. It builds nothing. Use a
@@ -33,14 +34,16 @@ rows=20000000
 seed=1
 runs=1
 reports="hops clients health audit html"
+windows="full day hour"
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--rows) rows=${2:?--rows needs a number}; shift ;;
 	--seed) seed=${2:?--seed needs a number}; shift ;;
 	--runs) runs=${2:?--runs needs a number}; shift ;;
 	--reports) reports=${2:?--reports needs a list}; shift ;;
+	--windows) windows=${2:?--windows needs a list}; shift ;;
 	-h|--help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-	*) echo "inventory.sh: unknown option $1 (--rows N, --seed S, --runs R, --reports LIST)" >&2; exit 2 ;;
+	*) echo "inventory.sh: unknown option $1 (--rows N, --seed S, --runs R, --reports LIST, --windows LIST)" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -143,11 +146,12 @@ echo "|---|---|---|---|---|---|"
 cat "$db" >/dev/null
 failed=0
 for r in $reports; do
-	for w in full day hour; do
+	for w in $windows; do
 		case $w in
 		full) win=() ; label="full range" ;;
 		day) win=(--since "$DAY" --until "$day_end"); label="1 day ($DAY)" ;;
 		hour) win=(--since "$HOUR" --until "$hour_end"); label="1 hour" ;;
+		*) die "unknown window $w (full day hour)" ;;
 		esac
 		walls="" cpus="" rsss="" rcs=""
 		for _ in $(seq "$runs"); do
