@@ -291,7 +291,8 @@ static int collect(struct kx_rdb *r, sqlite3_stmt *hops, struct kx_findings *fs)
 		snprintf(r->err, r->errlen, "out of memory");
 		return -1;
 	}
-	qsort(fs->v, fs->n, sizeof(*fs->v), cmp_finding);
+	if (fs->n) /* v is NULL when nothing was found: qsort wants an array */
+		qsort(fs->v, fs->n, sizeof(*fs->v), cmp_finding);
 	return 0;
 }
 
