@@ -76,4 +76,17 @@ void kx_central_stop(struct kx_central *c, unsigned drain_ms, struct kx_central_
  * in err. */
 int kx_pg_snapshot(const char *url, const char *out_path, char *err, size_t errlen);
 
+struct kx_pg_prune_stats {
+	uint64_t partitions_dropped; /* whole months before the cutoff */
+	uint64_t rows_dropped;       /* the rows they held */
+	uint64_t rows_deleted;       /* older rows of the month across the cutoff */
+};
+
+/* Removes the central handshakes that began before cutoff_us: drops the
+ * monthly partitions wholly before it and deletes the older rows of the one
+ * across it, in one transaction (upgrading an older schema first). Sessions
+ * and runs stay. Returns 0, or -1 with a message in err. */
+int kx_pg_prune(const char *url, int64_t cutoff_us, struct kx_pg_prune_stats *st, char *err,
+		size_t errlen);
+
 #endif
