@@ -151,9 +151,9 @@ try:
         c = sqlite3.connect(f)
         # Each drops a different eighth of the shared rows and makes one
         # sixteenth its own (a dedup key no other file has).
-        c.execute("DELETE FROM handshakes WHERE id % 8 = ?", (i,))
-        c.execute("UPDATE handshakes SET dedup_key = dedup_key + ? WHERE id % 16 = ?",
-                  ((i + 1) << 40, (i + 3) % 16))
+        c.execute("DELETE FROM handshake_rows WHERE id % 8 = ?", (i,))
+        c.execute("UPDATE handshake_rows SET dedup_key = (dedup_key | ?1) - (dedup_key & ?1)"
+                  " WHERE id % 16 = ?2", ((i + 1) << 40, (i + 3) % 16))  # XOR
         c.commit()
         c.close()
         files.append(f)
@@ -178,22 +178,11 @@ try:
     big = os.path.join(tmp, "big.db")
     shutil.copy(base, big)
     c = sqlite3.connect(big)
-    for k in range(1, 6):  # six copies of the rows under other keys: a longer push
-        c.execute("INSERT INTO handshakes (run_id, sensor, source, ts_first, ts_first_us, ts_last,"
-                  " ts_last_us, transport, protocol, client_ip, client_port, server_ip, server_port,"
-                  " ip_version, vlan, sni, alpn, legacy_version, versions_offered, version, version_code,"
-                  " cipher_suite, groups_offered, groups_offered_2, key_shares, offers_pq, hrr, hrr_group,"
-                  " group_code, group_name, group_family, tls12_kx, resumed, psk, verdict, reason,"
-                  " ch_bytes, ch_segments, ch2_bytes, ch2_segments, ch_to_sh_us, sigalgs, ech,"
-                  " list_overflow, ndpi, pkt_first_ch, pkt_sh, dedup_key)"
-                  " SELECT run_id, sensor, source, ts_first, ts_first_us, ts_last,"
-                  " ts_last_us, transport, protocol, client_ip, client_port, server_ip, server_port,"
-                  " ip_version, vlan, sni, alpn, legacy_version, versions_offered, version, version_code,"
-                  " cipher_suite, groups_offered, groups_offered_2, key_shares, offers_pq, hrr, hrr_group,"
-                  " group_code, group_name, group_family, tls12_kx, resumed, psk, verdict, reason,"
-                  " ch_bytes, ch_segments, ch2_bytes, ch2_segments, ch_to_sh_us, sigalgs, ech,"
-                  " list_overflow, ndpi, pkt_first_ch, pkt_sh, dedup_key + ? FROM handshakes"
-                  " WHERE dedup_key < ?", (k << 44, 1 << 44))
+    cols = [r[1] for r in c.execute("PRAGMA table_info(handshake_rows)") if r[1] not in ("id", "ts_first_us")]
+    for k in range(1, 6):  # six copies of the rows, a microsecond apart: a longer push
+        c.execute(f"INSERT OR IGNORE INTO handshake_rows (ts_first_us, {', '.join(cols)})"
+                  f" SELECT ts_first_us + ?, {', '.join(cols)} FROM handshake_rows WHERE id <= ?",
+                  (k, len(kb)))
     c.commit()
     c.close()
     kbig = keys_of(big)
