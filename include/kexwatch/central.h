@@ -5,7 +5,8 @@
  * sessions without a handshake, see shipper.c): the local
  * handshakes table is the outbox and the table central_outbox remembers,
  * per central store, the highest row id already sent. Rows go in id order,
- * in batches, one PostgreSQL transaction each, with the same
+ * in batches, one PostgreSQL transaction each (COPY into a per-session
+ * staging table, then merged into handshakes), with the same
  * de-duplication key as SQLite (ts_first_us, dedup_key) and ON CONFLICT DO
  * NOTHING, so a batch sent twice (crash between the remote commit and the
  * local mark) adds nothing. When the server is down or slow, rows simply
