@@ -651,8 +651,12 @@ static int ship_batch(struct kx_central *c)
 	} else {
 		char cols[2048], sql[5120];
 		kx_pg_col_list(kx_pg_hs_cols, kx_pg_n_hs_cols, NULL, cols, sizeof(cols));
+		/* In key order: sensors whose batches share rows then take the
+		 * keys' locks in one order and cannot deadlock (seen without it:
+		 * two batches each waiting for a key the other had inserted). */
 		snprintf(sql, sizeof(sql),
 			 "INSERT INTO handshakes (run_id, %s) SELECT run_id, %s FROM kx_stage"
+			 " ORDER BY ts_first_us, dedup_key"
 			 " ON CONFLICT (ts_first_us, dedup_key) DO NOTHING", cols, cols);
 		r = PQexec(c->pg, sql);
 		if (!ok(r))
