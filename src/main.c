@@ -24,6 +24,7 @@ static const struct {
 	{ "report", kx_cmd_report, "write a self-contained HTML report" },
 	{ "merge", kx_cmd_merge, "combine sensor databases into one inventory" },
 	{ "push", kx_cmd_push, "send rows waiting in a sensor database to the central store" },
+	{ "prune", kx_cmd_prune, "remove handshake rows older than a retention (central store)" },
 };
 
 static void usage(FILE *out)

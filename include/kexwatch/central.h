@@ -5,7 +5,8 @@
  * sessions without a handshake, see shipper.c): the local
  * handshakes table is the outbox and the table central_outbox remembers,
  * per central store, the highest row id already sent. Rows go in id order,
- * in batches, one PostgreSQL transaction each, with the same
+ * in batches, one PostgreSQL transaction each (COPY into a per-session
+ * staging table, then merged into handshakes), with the same
  * de-duplication key as SQLite (ts_first_us, dedup_key) and ON CONFLICT DO
  * NOTHING, so a batch sent twice (crash between the remote commit and the
  * local mark) adds nothing. When the server is down or slow, rows simply
@@ -24,7 +25,7 @@
 #include <stdint.h>
 
 /* The PostgreSQL schema version kexwatch creates (table kexwatch_meta). */
-#define KX_PG_SCHEMA_VERSION 2
+#define KX_PG_SCHEMA_VERSION 3
 
 /* True for "postgresql://..." and "postgres://..." URIs and for libpq
  * key=value connection strings containing "dbname=" or "host=". */
@@ -75,5 +76,18 @@ void kx_central_stop(struct kx_central *c, unsigned drain_ms, struct kx_central_
  * one READ ONLY REPEATABLE READ transaction. Returns 0, or -1 with a message
  * in err. */
 int kx_pg_snapshot(const char *url, const char *out_path, char *err, size_t errlen);
+
+struct kx_pg_prune_stats {
+	uint64_t partitions_dropped; /* whole months before the cutoff */
+	uint64_t rows_dropped;       /* the rows they held */
+	uint64_t rows_deleted;       /* older rows of the month across the cutoff */
+};
+
+/* Removes the central handshakes that began before cutoff_us: drops the
+ * monthly partitions wholly before it and deletes the older rows of the one
+ * across it, in one transaction (upgrading an older schema first). Sessions
+ * and runs stay. Returns 0, or -1 with a message in err. */
+int kx_pg_prune(const char *url, int64_t cutoff_us, struct kx_pg_prune_stats *st, char *err,
+		size_t errlen);
 
 #endif

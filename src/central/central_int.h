@@ -5,6 +5,7 @@
 
 #include "pq_dl.h"
 #include <stddef.h>
+#include <stdint.h>
 
 struct kx_pg_col {
 	const char *name;
@@ -36,6 +37,13 @@ PGconn *kx_pg_connect(const char *url, char *err, size_t errlen);
 /* Creates or checks the schema (kexwatch_meta.schema_version) under an
  * advisory lock, so sensors starting together do not race. */
 int kx_pg_ensure_schema(PGconn *pg, char *err, size_t errlen);
+
+/* Schema 3's monthly partitions of handshakes: the month (year * 12 +
+ * month - 1, UTC) of a timestamp, the first microsecond of a month, and
+ * creating the missing ones in a short transaction of their own. */
+int64_t kx_pg_month_of(int64_t us);
+int64_t kx_pg_month_start_us(int64_t month);
+int kx_pg_ensure_months(PGconn *pg, const int64_t *months, unsigned n, char *err, size_t errlen);
 
 /* The server's message for a failed command, on one line. */
 const char *kx_pg_errmsg(PGconn *pg, PGresult *res);

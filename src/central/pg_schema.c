@@ -24,6 +24,13 @@
  * sessions as SQLite's schema 6 views do. A schema 1 store is upgraded in
  * place by the first sensor that connects (ALTER TABLE ... ADD COLUMN,
  * the new table, the views again); reports read both.
+ *
+ * Schema 3 partitions handshakes by range on ts_first_us, one partition per
+ * UTC month (handshakes_pYYYYMM, created by the shipper before a batch that
+ * needs it), so `kexwatch prune` drops whole months. The de-duplication key
+ * (ts_first_us, dedup_key) is the primary key; id stays a sequence without
+ * an index of its own. A schema 1 or 2 store is upgraded in place: its rows
+ * move into the partitions, ids kept, in the schema transaction.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -416,6 +423,145 @@ static int migrate_v2(PGconn *pg, char *err, size_t errlen)
 	return 0;
 }
 
+/* Months since year 0 (year * 12 + month - 1) and their first day's
+ * microseconds, in UTC: the civil calendar from days since 1970-01-01
+ * (proleptic Gregorian, as PostgreSQL's timestamps). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	y -= m <= 2;
+	const int64_t era = (y >= 0 ? y : y - 399) / 400;
+	const unsigned yoe = (unsigned)(y - era * 400);
+	const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+int64_t kx_pg_month_of(int64_t us)
+{
+	int64_t z = (us >= 0 ? us / 86400000000LL : (us + 1) / 86400000000LL - 1) + 719468;
+	const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	const unsigned doe = (unsigned)(z - era * 146097);
+	const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	const unsigned mp = (5 * doy + 2) / 153;
+	const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+	const int64_t y = (int64_t)yoe + era * 400 + (m <= 2);
+	return y * 12 + (int64_t)m - 1;
+}
+
+int64_t kx_pg_month_start_us(int64_t month)
+{
+	int64_t y = month >= 0 ? month / 12 : (month - 11) / 12;
+	unsigned m = (unsigned)(month - y * 12) + 1;
+	return days_from_civil(y, m, 1) * 86400000000LL;
+}
+
+/* The partition of one month (schema 3): handshakes_pYYYYMM. Inside the
+ * caller's transaction. */
+static int create_month(PGconn *pg, int64_t month, char *err, size_t errlen)
+{
+	char sql[512];
+	int64_t y = month >= 0 ? month / 12 : (month - 11) / 12;
+	snprintf(sql, sizeof(sql),
+		 "CREATE TABLE IF NOT EXISTS handshakes_p%04lld%02d PARTITION OF handshakes"
+		 " FOR VALUES FROM (%lld) TO (%lld)",
+		 (long long)(y < 0 ? 0 : y), (int)(month - y * 12) + 1,
+		 (long long)kx_pg_month_start_us(month), (long long)kx_pg_month_start_us(month + 1));
+	return exec_ok(pg, sql, err, errlen);
+}
+
+int kx_pg_ensure_months(PGconn *pg, const int64_t *months, unsigned n, char *err, size_t errlen)
+{
+	char e[512];
+	/* Its own short transaction, before the batch's: a sensor creating a
+	 * month never waits while holding rows of the parent (no deadlock
+	 * with another sensor's batch). The lock orders sensors that meet a
+	 * new month together. */
+	if (exec_ok(pg, "BEGIN", e, sizeof(e)) < 0 ||
+	    exec_ok(pg, "SELECT pg_advisory_xact_lock(1801812088)", e, sizeof(e)) < 0)
+		goto fail;
+	for (unsigned i = 0; i < n; i++)
+		if (create_month(pg, months[i], e, sizeof(e)) < 0)
+			goto fail;
+	if (exec_ok(pg, "COMMIT", e, sizeof(e)) < 0)
+		goto fail;
+	return 0;
+fail:
+	snprintf(err, errlen, "partitions: %s", e);
+	PQclear(PQexec(pg, "ROLLBACK"));
+	return -1;
+}
+
+/* Schema 3's handshakes: partitioned by range on ts_first_us, one
+ * partition per month (created by the shipper before a batch needs it).
+ * A unique key of a partitioned table must hold the partition key: the
+ * de-duplication key does, and is the primary key (no index on id, one
+ * index fewer to maintain per row). */
+static int create_handshakes(PGconn *pg, char *err, size_t errlen)
+{
+	char sql[8192];
+	size_t pos = (size_t)snprintf(sql, sizeof(sql),
+				      "CREATE TABLE handshakes (id bigserial NOT NULL,"
+				      " run_id bigint NOT NULL REFERENCES runs(id)");
+	for (unsigned i = 0; i < kx_pg_n_hs_cols; i++)
+		pos += (size_t)snprintf(sql + pos, sizeof(sql) - pos, ", %s %s", kx_pg_hs_cols[i].name,
+					kx_pg_hs_cols[i].pg_type);
+	snprintf(sql + pos, sizeof(sql) - pos,
+		 ", PRIMARY KEY (ts_first_us, dedup_key)) PARTITION BY RANGE (ts_first_us)");
+	if (exec_ok(pg, sql, err, errlen) < 0 ||
+	    exec_ok(pg, "CREATE INDEX handshakes_server ON handshakes (server_ip, server_port, sni)",
+		    err, errlen) < 0 ||
+	    exec_ok(pg, "CREATE INDEX handshakes_sensor ON handshakes (sensor, ts_first_us)", err,
+		    errlen) < 0)
+		return -1;
+	return 0;
+}
+
+/* Schema 2 to 3: the plain handshakes table becomes the partitioned one.
+ * Its rows are copied into monthly partitions (ids kept) in the schema
+ * transaction, so readers see the old table or the new one, never half. */
+static int migrate_v3(PGconn *pg, char *err, size_t errlen)
+{
+	char cols[2048], sql[5120];
+	if (exec_ok(pg, pg_drop_views, err, errlen) < 0 ||
+	    exec_ok(pg, "ALTER TABLE handshakes RENAME TO handshakes_v2;"
+			" ALTER TABLE handshakes_v2 RENAME CONSTRAINT handshakes_pkey TO handshakes_v2_pkey;"
+			" ALTER INDEX handshakes_server RENAME TO handshakes_v2_server;"
+			" ALTER INDEX handshakes_sensor RENAME TO handshakes_v2_sensor;"
+			" ALTER SEQUENCE handshakes_id_seq RENAME TO handshakes_v2_id_seq",
+		    err, errlen) < 0 ||
+	    create_handshakes(pg, err, errlen) < 0)
+		return -1;
+	PGresult *r = PQexec(pg, "SELECT DISTINCT (extract(year FROM t) * 12 + extract(month FROM t) - 1)::bigint"
+				 " FROM (SELECT timestamp 'epoch' + ts_first_us * interval '1 microsecond' AS t"
+				 " FROM handshakes_v2) AS s");
+	if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
+		snprintf(err, errlen, "%s", kx_pg_errmsg(pg, r));
+		PQclear(r);
+		return -1;
+	}
+	for (int i = 0; i < PQntuples(r); i++)
+		if (create_month(pg, strtoll(PQgetvalue(r, i, 0), NULL, 10), err, errlen) < 0) {
+			PQclear(r);
+			return -1;
+		}
+	PQclear(r);
+	if (kx_pg_col_list(kx_pg_hs_cols, kx_pg_n_hs_cols, NULL, cols, sizeof(cols)) < 0)
+		return -1;
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO handshakes (id, run_id, %s) SELECT id, run_id, %s FROM handshakes_v2",
+		 cols, cols);
+	if (exec_ok(pg, sql, err, errlen) < 0 ||
+	    exec_ok(pg, "SELECT setval('handshakes_id_seq',"
+			" coalesce((SELECT max(id) FROM handshakes), 0) + 1, false)", err, errlen) < 0 ||
+	    exec_ok(pg, "DROP TABLE handshakes_v2", err, errlen) < 0 ||
+	    exec_ok(pg, pg_views, err, errlen) < 0 ||
+	    exec_ok(pg, "UPDATE kexwatch_meta SET value = '3' WHERE key = 'schema_version'", err,
+		    errlen) < 0)
+		return -1;
+	return 0;
+}
+
 static int create_schema(PGconn *pg, char *err, size_t errlen)
 {
 	char sql[8192];
@@ -433,18 +579,7 @@ static int create_schema(PGconn *pg, char *err, size_t errlen)
 		    " source_id integer NOT NULL, name text NOT NULL, PRIMARY KEY (run_id, source_id))",
 		    err, errlen) < 0)
 		return -1;
-	pos = (size_t)snprintf(sql, sizeof(sql),
-			       "CREATE TABLE handshakes (id bigserial PRIMARY KEY,"
-			       " run_id bigint NOT NULL REFERENCES runs(id)");
-	for (unsigned i = 0; i < kx_pg_n_hs_cols; i++)
-		pos += (size_t)snprintf(sql + pos, sizeof(sql) - pos, ", %s %s", kx_pg_hs_cols[i].name,
-					kx_pg_hs_cols[i].pg_type);
-	snprintf(sql + pos, sizeof(sql) - pos, ", UNIQUE (ts_first_us, dedup_key))");
-	if (exec_ok(pg, sql, err, errlen) < 0 ||
-	    exec_ok(pg, "CREATE INDEX handshakes_server ON handshakes (server_ip, server_port, sni)",
-		    err, errlen) < 0 ||
-	    exec_ok(pg, "CREATE INDEX handshakes_sensor ON handshakes (sensor, ts_first_us)", err,
-		    errlen) < 0 ||
+	if (create_handshakes(pg, err, errlen) < 0 ||
 	    create_sessions(pg, err, errlen) < 0 || exec_ok(pg, pg_views, err, errlen) < 0)
 		return -1;
 	return 0;
@@ -477,9 +612,11 @@ int kx_pg_ensure_schema(PGconn *pg, char *err, size_t errlen)
 	}
 	if (version == 0 &&
 	    (create_schema(pg, e, sizeof(e)) < 0 ||
-	     exec_ok(pg, "INSERT INTO kexwatch_meta VALUES ('schema_version', '2')", e, sizeof(e)) < 0))
+	     exec_ok(pg, "INSERT INTO kexwatch_meta VALUES ('schema_version', '3')", e, sizeof(e)) < 0))
 		goto fail;
 	if (version == 1 && migrate_v2(pg, e, sizeof(e)) < 0)
+		goto fail;
+	if (version >= 1 && version <= 2 && migrate_v3(pg, e, sizeof(e)) < 0)
 		goto fail;
 	if (exec_ok(pg, "COMMIT", e, sizeof(e)) < 0)
 		goto fail;

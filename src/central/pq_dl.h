@@ -31,7 +31,10 @@
 	X(char *, PQcmdTuples, (PGresult *))                                              \
 	X(PQconninfoOption *, PQconninfoParse, (const char *, char **))                   \
 	X(void, PQconninfoFree, (PQconninfoOption *))                                     \
-	X(char *, PQresultErrorField, (const PGresult *, int))
+	X(char *, PQresultErrorField, (const PGresult *, int))                            \
+	X(int, PQputCopyData, (PGconn *, const char *, int))                              \
+	X(int, PQputCopyEnd, (PGconn *, const char *))                                    \
+	X(PGresult *, PQgetResult, (PGconn *))
 
 struct kx_pq_api {
 #define KX_PQ_FIELD(ret, name, args) ret(*name) args;
@@ -64,6 +67,9 @@ int kx_pq_load(char *err, size_t errlen);
 #define PQconninfoParse kx_pq.PQconninfoParse
 #define PQconninfoFree kx_pq.PQconninfoFree
 #define PQresultErrorField kx_pq.PQresultErrorField
+#define PQputCopyData kx_pq.PQputCopyData
+#define PQputCopyEnd kx_pq.PQputCopyEnd
+#define PQgetResult kx_pq.PQgetResult
 #endif
 
 #endif

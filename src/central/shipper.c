@@ -29,7 +29,11 @@
 #include "kexwatch/central.h"
 
 #define RUN_MAP_SLOTS 64
-#define MAX_BATCH 1000 /* 1000 rows x 57 parameters stays under libpq's 65535 */
+#define MAX_BATCH 10000      /* handshake rows per transaction (COPY) */
+#define MAX_SESSION_BATCH 1000 /* 1000 rows x 21 parameters stays under libpq's 65535 */
+#define DEFAULT_BATCH 5000
+#define MONTH_CACHE 32         /* partitions this session knows exist */
+#define COPY_CHUNK (256u << 10)
 
 struct run_map_entry {
 	int64_t local_id, pg_id;
@@ -69,6 +73,16 @@ struct kx_central {
 	int64_t *offs;                  /* per parameter: offset in arena, -1 for NULL */
 	int64_t ids[MAX_BATCH];         /* local ids of the batch's rows */
 	int64_t counts[MAX_BATCH];      /* sessions rows: the count sent */
+	int64_t local_runs[MAX_BATCH];  /* the batch's rows' local run ids */
+	/* The central run id of each row, as text. Here, not thread-local: a
+	 * TLS block is reserved in every thread of the process (measured: the
+	 * capture threads' RSS grew by it), this only with --pg. */
+	char run_ids[MAX_BATCH][24];
+	char *copy;                     /* COPY text being sent (up to COPY_CHUNK + a row) */
+	size_t copy_len, copy_cap;
+	unsigned ts_col;                /* ts_first_us among kx_pg_hs_cols */
+	int64_t months[MONTH_CACHE];    /* partitions known to exist (FIFO) */
+	unsigned n_months, next_month;
 };
 
 /* Local notes of the sessions rows to send (see the top). */
@@ -292,13 +306,14 @@ static int64_t central_run(struct kx_central *c, int64_t local_id, char *err, si
 	return id;
 }
 
-/* "INSERT ... VALUES ($1..$54), ($55..) ... ON CONFLICT DO NOTHING" for n rows. */
+/* "INSERT ... VALUES ($1..$57) ON CONFLICT DO NOTHING" for one row (the
+ * row-by-row search for a refused row; batches go by COPY). */
 static const char *insert_sql(struct kx_central *c, unsigned n)
 {
 	char cols[2048];
 	unsigned per_row = kx_pg_n_hs_cols + 1;
 	if (!c->insert_sql) {
-		size_t cap = 4096 + (size_t)MAX_BATCH * per_row * 8;
+		size_t cap = 4096 + (size_t)n * per_row * 8; /* only ever one row */
 		c->insert_sql = malloc(cap);
 		if (!c->insert_sql)
 			return NULL;
@@ -399,52 +414,189 @@ static int rows_one_by_one(struct kx_central *c, unsigned n, uint64_t *added, ui
 	return 0;
 }
 
-/* One batch: >0 rows handled, 0 nothing to send, -1 failed (back-off set). */
-static int ship_batch(struct kx_central *c)
+/* Connects (and checks or upgrades the schema) when not connected, and
+ * creates this session's staging table. 0, or -1 (back-off set). */
+static int ensure_connected(struct kx_central *c)
 {
-	char err[512];
-	if (!c->pg) {
-		if (now_ms() < c->next_try_ms)
-			return -1;
-		c->pg = kx_pg_connect(c->url, err, sizeof(err));
-		if (!c->pg || kx_pg_ensure_schema(c->pg, err, sizeof(err)) < 0) {
-			drop_connection(c, err);
-			return -1;
-		}
-		if (c->said_down)
-			fprintf(stderr, "kexwatch: central store %s reachable again\n", c->target);
-		c->said_down = false;
-		c->backoff_ms = 0;
-		pthread_mutex_lock(&c->mu);
-		c->st.connected = true;
-		pthread_mutex_unlock(&c->mu);
+	char err[512], cols[2048], sql[4096];
+	if (c->pg)
+		return 0;
+	if (now_ms() < c->next_try_ms)
+		return -1;
+	c->pg = kx_pg_connect(c->url, err, sizeof(err));
+	if (!c->pg || kx_pg_ensure_schema(c->pg, err, sizeof(err)) < 0) {
+		drop_connection(c, err);
+		return -1;
 	}
-
-	unsigned per_row = kx_pg_n_hs_cols + 1, n = 0;
-	c->arena_len = 0;
-	static _Thread_local char run_ids[MAX_BATCH][24];
-	int64_t last = c->mark, cached_local = -1, cached_pg = -1;
-	int rc;
-	sqlite3_bind_int64(c->sel_rows, 1, c->mark);
-	sqlite3_bind_int64(c->sel_rows, 2, c->batch);
-	PGresult *r = PQexec(c->pg, "BEGIN");
+	/* The staging table of the COPY: per session, empty after every
+	 * commit or rollback, no constraints (the merge applies them). */
+	kx_pg_col_list(kx_pg_hs_cols, kx_pg_n_hs_cols, NULL, cols, sizeof(cols));
+	snprintf(sql, sizeof(sql),
+		 "CREATE TEMP TABLE kx_stage ON COMMIT DELETE ROWS AS SELECT run_id, %s"
+		 " FROM handshakes WITH NO DATA", cols);
+	PGresult *r = PQexec(c->pg, sql);
 	if (!ok(r)) {
+		snprintf(err, sizeof(err), "staging table: %s", kx_pg_errmsg(c->pg, r));
 		PQclear(r);
-		sqlite3_reset(c->sel_rows);
-		drop_connection(c, kx_pg_errmsg(c->pg, NULL));
+		drop_connection(c, err);
 		return -1;
 	}
 	PQclear(r);
+	c->n_months = c->next_month = 0;
+	if (c->said_down)
+		fprintf(stderr, "kexwatch: central store %s reachable again\n", c->target);
+	c->said_down = false;
+	c->backoff_ms = 0;
+	pthread_mutex_lock(&c->mu);
+	c->st.connected = true;
+	pthread_mutex_unlock(&c->mu);
+	return 0;
+}
+
+/* The months of the batch whose partitions this session has not seen,
+ * created (own transaction) and remembered. */
+static int ensure_months(struct kx_central *c, unsigned n, char *err, size_t errlen)
+{
+	int64_t want[MONTH_CACHE];
+	unsigned n_want = 0;
+	for (unsigned i = 0; i < n; i++) {
+		const char *v = c->params[(size_t)i * (kx_pg_n_hs_cols + 1) + 1 + c->ts_col];
+		int64_t m = kx_pg_month_of(strtoll(v, NULL, 10));
+		bool known = false;
+		for (unsigned k = 0; k < c->n_months && !known; k++)
+			known = c->months[k] == m;
+		for (unsigned k = 0; k < n_want && !known; k++)
+			known = want[k] == m;
+		if (known)
+			continue;
+		if (n_want == MONTH_CACHE) { /* a batch over 32 months: create these first */
+			if (kx_pg_ensure_months(c->pg, want, n_want, err, errlen) < 0)
+				return -1;
+			n_want = 0;
+		}
+		want[n_want++] = m;
+	}
+	if (n_want && kx_pg_ensure_months(c->pg, want, n_want, err, errlen) < 0)
+		return -1;
+	for (unsigned i = 0; i < n_want; i++) {
+		c->months[c->next_month] = want[i];
+		c->next_month = (c->next_month + 1) % MONTH_CACHE;
+		if (c->n_months < MONTH_CACHE)
+			c->n_months++;
+	}
+	return 0;
+}
+
+/* Appends one value to the COPY text (text format: NULL is \N; backslash,
+ * newline, carriage return and tab escaped). */
+static int copy_put(struct kx_central *c, const char *v, char sep)
+{
+	size_t len = v ? strlen(v) : 0, need = c->copy_len + 2 * len + 4;
+	if (need > c->copy_cap) {
+		size_t cap = c->copy_cap ? c->copy_cap : COPY_CHUNK * 2;
+		while (cap < need)
+			cap *= 2;
+		char *b = realloc(c->copy, cap);
+		if (!b)
+			return -1;
+		c->copy = b;
+		c->copy_cap = cap;
+	}
+	char *p = c->copy + c->copy_len;
+	if (!v) {
+		*p++ = '\\';
+		*p++ = 'N';
+	}
+	for (size_t i = 0; i < len; i++) {
+		char ch = v[i];
+		if (ch == '\\' || ch == '\n' || ch == '\r' || ch == '\t') {
+			*p++ = '\\';
+			ch = ch == '\n' ? 'n' : ch == '\r' ? 'r' : ch == '\t' ? 't' : '\\';
+		}
+		*p++ = ch;
+	}
+	*p++ = sep;
+	c->copy_len = (size_t)(p - c->copy);
+	return 0;
+}
+
+/* COPY of the batch's rows into kx_stage: 0, or -1 with the failed result
+ * in *res (NULL when the connection failed). */
+static int copy_batch(struct kx_central *c, unsigned n, PGresult **res, char *err, size_t errlen)
+{
+	char cols[2048], sql[4096];
+	unsigned per_row = kx_pg_n_hs_cols + 1;
+	kx_pg_col_list(kx_pg_hs_cols, kx_pg_n_hs_cols, NULL, cols, sizeof(cols));
+	snprintf(sql, sizeof(sql), "COPY kx_stage (run_id, %s) FROM STDIN", cols);
+	PGresult *r = PQexec(c->pg, sql);
+	*res = NULL;
+	if (!r || PQresultStatus(r) != PGRES_COPY_IN) {
+		snprintf(err, errlen, "copy: %s", kx_pg_errmsg(c->pg, r));
+		*res = r;
+		return -1;
+	}
+	PQclear(r);
+	const char *why = NULL;
+	c->copy_len = 0;
+	for (unsigned i = 0; i < n && !why; i++) {
+		const char *const *row = c->params + (size_t)i * per_row;
+		for (unsigned j = 0; j < per_row && !why; j++)
+			if (copy_put(c, row[j], j + 1 < per_row ? '\t' : '\n') < 0)
+				why = "out of memory";
+		if (!why && (c->copy_len >= COPY_CHUNK || i + 1 == n)) {
+			if (PQputCopyData(c->pg, c->copy, (int)c->copy_len) != 1)
+				why = "connection lost";
+			c->copy_len = 0;
+		}
+	}
+	if (PQputCopyEnd(c->pg, why) != 1 && !why)
+		why = "connection lost";
+	r = PQgetResult(c->pg);
+	/* Drain: libpq returns NULL after the last result of the command. */
+	for (PGresult *x; (x = PQgetResult(c->pg));)
+		PQclear(x);
+	if (!why && ok(r)) {
+		PQclear(r);
+		return 0;
+	}
+	snprintf(err, errlen, "copy: %s", why ? why : kx_pg_errmsg(c->pg, r));
+	*res = r;
+	return -1;
+}
+
+/* A missing partition (a month pruned, then a late row for it) reads like
+ * a CHECK failure (23514) without a constraint name: not the row's fault. */
+static bool no_partition(const PGresult *r)
+{
+	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	return state && strcmp(state, "23514") == 0 &&
+	       !PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME);
+}
+
+/* One batch: >0 rows handled, 0 nothing to send, -1 failed (back-off set).
+ *
+ * The rows are read locally first, then the months they need get their
+ * partitions, then one transaction: the runs upserted, the rows COPYed into
+ * the session's staging table and merged with INSERT ... SELECT ... ON
+ * CONFLICT DO NOTHING, COMMIT (which empties the staging table). Only then
+ * does the local mark move. */
+static int ship_batch(struct kx_central *c)
+{
+	char err[512];
+	if (ensure_connected(c) < 0)
+		return -1;
+
+	unsigned per_row = kx_pg_n_hs_cols + 1, n = 0;
+	c->arena_len = 0;
+	char(*run_ids)[24] = c->run_ids;
+	int64_t last = c->mark, cached_local = -1, cached_pg = -1;
+	int rc;
+	PGresult *r;
+	sqlite3_bind_int64(c->sel_rows, 1, c->mark);
+	sqlite3_bind_int64(c->sel_rows, 2, c->batch);
 	while ((rc = sqlite3_step(c->sel_rows)) == SQLITE_ROW) {
 		last = sqlite3_column_int64(c->sel_rows, 0);
-		int64_t local_run = sqlite3_column_int64(c->sel_rows, 1);
-		if (local_run != cached_local) {
-			cached_pg = central_run(c, local_run, err, sizeof(err));
-			cached_local = local_run;
-			if (cached_pg < 0)
-				goto fail;
-		}
-		snprintf(run_ids[n], sizeof(run_ids[n]), "%" PRId64, cached_pg);
+		c->local_runs[n] = sqlite3_column_int64(c->sel_rows, 1);
 		c->ids[n] = last;
 		int64_t *row = c->offs + (size_t)n * per_row;
 		row[0] = -2; /* the run id, from run_ids */
@@ -453,12 +605,21 @@ static int ship_batch(struct kx_central *c)
 			size_t len = (size_t)sqlite3_column_bytes(c->sel_rows, (int)j + 2);
 			row[1 + j] = v ? arena_put(c, v, len) : -1;
 			if (v && row[1 + j] < 0) {
-				snprintf(err, sizeof(err), "out of memory");
-				goto fail;
+				sqlite3_reset(c->sel_rows);
+				drop_connection(c, "out of memory");
+				return -1;
 			}
 		}
 		n++;
 	}
+	sqlite3_reset(c->sel_rows);
+	if (rc != SQLITE_DONE) {
+		snprintf(err, sizeof(err), "%s: %s", c->db_path, sqlite3_errmsg(c->db));
+		drop_connection(c, err);
+		return -1;
+	}
+	if (n == 0)
+		return 0;
 	for (unsigned i = 0; i < n; i++)
 		for (unsigned j = 0; j < per_row; j++) {
 			int64_t o = c->offs[(size_t)i * per_row + j];
@@ -466,35 +627,61 @@ static int ship_batch(struct kx_central *c)
 							     : o < 0  ? NULL
 								      : c->arena + o;
 		}
-	if (rc != SQLITE_DONE) {
-		snprintf(err, sizeof(err), "%s: %s", c->db_path, sqlite3_errmsg(c->db));
-		goto fail;
+	if (ensure_months(c, n, err, sizeof(err)) < 0) {
+		drop_connection(c, err);
+		return -1;
 	}
-	if (n == 0) {
-		sqlite3_reset(c->sel_rows);
-		PQclear(PQexec(c->pg, "ROLLBACK"));
-		return 0;
+	r = PQexec(c->pg, "BEGIN");
+	if (!ok(r)) {
+		PQclear(r);
+		drop_connection(c, kx_pg_errmsg(c->pg, NULL));
+		return -1;
 	}
-	const char *sql = insert_sql(c, n);
-	if (!sql) {
-		snprintf(err, sizeof(err), "out of memory");
-		goto fail;
+	PQclear(r);
+	for (unsigned i = 0; i < n; i++) {
+		if (c->local_runs[i] != cached_local) {
+			cached_pg = central_run(c, c->local_runs[i], err, sizeof(err));
+			cached_local = c->local_runs[i];
+			if (cached_pg < 0)
+				goto fail;
+		}
+		snprintf(run_ids[i], sizeof(run_ids[i]), "%" PRId64, cached_pg);
 	}
-	PQclear(r = PQexec(c->pg, "SAVEPOINT kx_batch"));
-	r = exec_params(c, sql, (int)(n * per_row), c->params);
-	sqlite3_reset(c->sel_rows);
+	PQclear(PQexec(c->pg, "SAVEPOINT kx_batch"));
 	uint64_t added = 0, rejected = 0;
+	if (copy_batch(c, n, &r, err, sizeof(err)) < 0) {
+		if (!r)
+			goto fail;
+	} else {
+		char cols[2048], sql[5120];
+		kx_pg_col_list(kx_pg_hs_cols, kx_pg_n_hs_cols, NULL, cols, sizeof(cols));
+		/* In key order: sensors whose batches share rows then take the
+		 * keys' locks in one order and cannot deadlock (seen without it:
+		 * two batches each waiting for a key the other had inserted). */
+		snprintf(sql, sizeof(sql),
+			 "INSERT INTO handshakes (run_id, %s) SELECT run_id, %s FROM kx_stage"
+			 " ORDER BY ts_first_us, dedup_key"
+			 " ON CONFLICT (ts_first_us, dedup_key) DO NOTHING", cols, cols);
+		r = PQexec(c->pg, sql);
+		if (!ok(r))
+			snprintf(err, sizeof(err), "handshakes: %s", kx_pg_errmsg(c->pg, r));
+	}
+	if (!ok(r) && no_partition(r)) {
+		/* Pruned meanwhile: forget what we knew, create them again. */
+		c->n_months = c->next_month = 0;
+		PQclear(r);
+		goto fail;
+	}
 	if (!ok(r) && bad_data(r) && PQstatus(c->pg) == CONNECTION_OK) {
 		/* A row the server refuses would block the outbox forever: find it
 		 * row by row, report it, and send the others. */
 		PQclear(r);
 		PQclear(PQexec(c->pg, "ROLLBACK TO SAVEPOINT kx_batch"));
 		if (rows_one_by_one(c, n, &added, &rejected, err, sizeof(err)) < 0)
-			goto fail_reset;
+			goto fail;
 	} else if (!ok(r)) {
-		snprintf(err, sizeof(err), "handshakes: %s", kx_pg_errmsg(c->pg, r));
 		PQclear(r);
-		goto fail_reset;
+		goto fail;
 	} else {
 		added = strtoull(PQcmdTuples(r), NULL, 10);
 		PQclear(r);
@@ -503,7 +690,7 @@ static int ship_batch(struct kx_central *c)
 	if (!ok(r)) {
 		snprintf(err, sizeof(err), "commit: %s", kx_pg_errmsg(c->pg, r));
 		PQclear(r);
-		goto fail_reset;
+		goto fail;
 	}
 	PQclear(r);
 	/* Sent: the mark moves even if writing it fails (the rows would only be
@@ -519,8 +706,6 @@ static int ship_batch(struct kx_central *c)
 	pthread_mutex_unlock(&c->mu);
 	return (int)n;
 fail:
-	sqlite3_reset(c->sel_rows);
-fail_reset:
 	PQclear(PQexec(c->pg, "ROLLBACK"));
 	drop_connection(c, err);
 	return -1;
@@ -535,7 +720,7 @@ static const char *session_sql(struct kx_central *c, unsigned n)
 	char cols[2048];
 	unsigned per_row = kx_pg_n_session_cols + 1;
 	if (!c->session_sql) {
-		c->session_sql = malloc(4096 + (size_t)MAX_BATCH * per_row * 8);
+		c->session_sql = malloc(4096 + (size_t)MAX_SESSION_BATCH * per_row * 8);
 		if (!c->session_sql)
 			return NULL;
 	}
@@ -570,14 +755,15 @@ static int ship_sessions(struct kx_central *c)
 {
 	char err[512];
 	unsigned per_row = kx_pg_n_session_cols + 1, n = 0;
-	static _Thread_local char run_ids[MAX_BATCH][24];
+	char(*run_ids)[24] = c->run_ids;
 	int64_t cached_local = -1, cached_pg = -1;
 	int rc;
 
 	if (!c->pg)
 		return -1;
 	c->arena_len = 0;
-	sqlite3_bind_int64(c->sel_sessions, 1, c->batch);
+	sqlite3_bind_int64(c->sel_sessions, 1,
+			   c->batch < MAX_SESSION_BATCH ? c->batch : MAX_SESSION_BATCH);
 	PGresult *r = PQexec(c->pg, "BEGIN");
 	if (!ok(r)) {
 		PQclear(r);
@@ -763,13 +949,16 @@ int kx_central_start(const struct kx_central_opts *o, struct kx_central **ret, c
 		snprintf(err, errlen, "out of memory");
 		goto fail_early;
 	}
-	c->batch = o->batch_rows ? o->batch_rows : MAX_BATCH;
+	c->batch = o->batch_rows ? o->batch_rows : DEFAULT_BATCH;
 	if (c->batch > MAX_BATCH)
 		c->batch = MAX_BATCH;
 	c->poll_ms = o->poll_ms ? o->poll_ms : 1000;
 	c->max_backoff_ms = o->max_backoff_ms ? o->max_backoff_ms : 60000;
 	c->st.backlog = -1;
 	c->run_id = o->run_id;
+	for (unsigned i = 0; i < kx_pg_n_hs_cols; i++)
+		if (strcmp(kx_pg_hs_cols[i].name, "ts_first_us") == 0)
+			c->ts_col = i;
 	kx_pg_redact(c->url, c->target, sizeof(c->target));
 	c->params = calloc((size_t)MAX_BATCH * (kx_pg_n_hs_cols + 1), sizeof(*c->params));
 	c->offs = calloc((size_t)MAX_BATCH * (kx_pg_n_hs_cols + 1), sizeof(*c->offs));
@@ -849,6 +1038,7 @@ void kx_central_stop(struct kx_central *c, unsigned drain_ms, struct kx_central_
 	pthread_cond_destroy(&c->cv);
 	free(c->insert_sql);
 	free(c->session_sql);
+	free(c->copy);
 	free(c->params);
 	free(c->offs);
 	free(c->arena);

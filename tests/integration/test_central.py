@@ -185,8 +185,8 @@ try:
     check("s3cret" not in c.execute("SELECT command FROM runs").fetchone()[0],
           "the local run record has no password either")
     c.close()
-    check(srv.psql("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'") == "2",
-          "central schema version 2")
+    check(srv.psql("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'") == "3",
+          "central schema version 3")
     # The local outbox mark.
     c = sqlite3.connect(b)
     check(c.execute("SELECT last_id, sent FROM central_outbox").fetchall() == [(6, 6)],
@@ -273,8 +273,17 @@ try:
 
     v1db = os.path.join(tmp, "v1.db")
     kx("read", "--sensor", "old", "--db", v1db, "--pg", url1, cap("tls13-x25519mlkem768.pcap"))
-    # What schema 1 lacks: the sessions, two handshake and two run columns.
+    # What schema 1 lacks: the sessions, two handshake and two run columns;
+    # and the plain (unpartitioned) handshakes table of schemas 1 and 2.
     psql1("DROP VIEW hops, clients, hybrid_share_daily, clienthello_sizes, classical_handshakes;"
+          " ALTER TABLE handshakes RENAME TO h3;"
+          " CREATE TABLE handshakes (LIKE h3 INCLUDING DEFAULTS);"
+          " INSERT INTO handshakes SELECT * FROM h3;"
+          " ALTER SEQUENCE handshakes_id_seq OWNED BY handshakes.id; DROP TABLE h3;"
+          " ALTER TABLE handshakes ADD PRIMARY KEY (id), ADD UNIQUE (ts_first_us, dedup_key),"
+          " ADD FOREIGN KEY (run_id) REFERENCES runs(id);"
+          " CREATE INDEX handshakes_server ON handshakes (server_ip, server_port, sni);"
+          " CREATE INDEX handshakes_sensor ON handshakes (sensor, ts_first_us);"
           " DROP TABLE sessions; ALTER TABLE handshakes DROP COLUMN tunnel,"
           " DROP COLUMN client_hello_seen; ALTER TABLE runs DROP COLUMN capture_first_us,"
           " DROP COLUMN capture_last_us; UPDATE kexwatch_meta SET value = '1'")
@@ -283,11 +292,12 @@ try:
           "a schema 1 central store: reports read it as it is", p.stdout + p.stderr)
     p = kx("read", "--sensor", "old", "--db", os.path.join(tmp, "v1b.db"), "--pg", url1, plain)
     check(p.returncode == 0 and "; 4 sessions rows sent" in p.stderr
-          and psql1("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'") == "2"
+          and psql1("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'") == "3"
+          and psql1("SELECT relkind FROM pg_class WHERE relname = 'handshakes'") == "p"
           and psql1("SELECT count(*), sum(sessions) FROM sessions") == "4|5"
           and psql1("SELECT verdict, n_plaintext FROM hops WHERE server_port = 6379") == "plaintext|2"
           and psql1("SELECT count(*), count(client_hello_seen) FROM handshakes") == "1|0",
-          "the next sensor upgrades it to schema 2 (columns, sessions, views) and sends its sessions",
+          "the next sensor upgrades it to schema 3 (columns, sessions, views, partitions) and sends its sessions",
           p.stderr)
 
     # --- a row the server refuses does not block the others ---

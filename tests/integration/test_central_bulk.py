@@ -1,0 +1,303 @@
+#!/usr/bin/env python3
+"""Bulk ingest into the central PostgreSQL store (schema 3), against a real
+PostgreSQL server this test starts itself (unix socket only, port 5498):
+
+- one sensor's rows (a generated dense capture read by kexwatch) go in by
+  COPY; the rate is printed (measured, not asserted: machines differ);
+- 8 `kexwatch push` processes at once, from 8 files with shared and own
+  rows: no error, no deadlock, the central rows are exactly the union;
+- the server killed (immediate stop) in the middle of a push and started
+  again: the push carries on, nothing lost, nothing doubled;
+- handshakes is partitioned by month; rows of three months (a real capture
+  with its timestamps moved back 40 and 120 days) land in three partitions;
+- `kexwatch prune --older-than 90d` drops the old month whole and deletes
+  the older rows of the month across the cutoff;
+- a schema 2 store (the plain table schema 2 made) is upgraded in place,
+  ids and rows kept.
+
+Exit 77 (skipped) only when the PostgreSQL server binaries are missing."""
+import glob
+import os
+import pwd
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+
+KX, GEN, PCAPS = sys.argv[1], sys.argv[2], sys.argv[3]
+failures = []
+
+
+def check(cond, what, detail=""):
+    print(("ok - " if cond else "not ok - ") + what)
+    if not cond:
+        failures.append(what)
+        if detail:
+            print("# " + str(detail).replace("\n", "\n# "))
+
+
+BIN = next((d for d in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
+            if os.path.exists(os.path.join(d, "initdb"))), None)
+if not BIN:
+    print("1..0 # SKIP PostgreSQL server binaries not installed (apt-get install postgresql)")
+    sys.exit(77)
+PORT = "5498"
+
+
+class Server:
+    def __init__(self, top):
+        self.top, self.data, self.log = top, os.path.join(top, "data"), os.path.join(top, "log")
+        self.as_user = []
+        if os.geteuid() == 0:
+            pw = pwd.getpwnam("postgres")
+            os.chown(top, pw.pw_uid, pw.pw_gid)
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+
+    def run(self, *a, check_rc=True):
+        p = subprocess.run(self.as_user + list(a), capture_output=True, text=True)
+        if check_rc and p.returncode != 0:
+            raise RuntimeError(" ".join(a) + ": " + p.stdout + p.stderr)
+        return p
+
+    def start(self):
+        self.run(os.path.join(BIN, "pg_ctl"), "-D", self.data, "-l", self.log, "-w", "-o",
+                 f"-k {self.top} -c listen_addresses='' -p {PORT} -c fsync=off", "start")
+
+    def stop(self, mode="fast"):
+        self.run(os.path.join(BIN, "pg_ctl"), "-D", self.data, "-m", mode, "-w", "stop",
+                 check_rc=False)
+
+    def psql(self, sql, db="kx"):
+        p = subprocess.run([os.path.join(BIN, "psql"), "-h", self.top, "-p", PORT, "-U", "kx",
+                            "-d", db, "-At", "-F", "|", "-v", "ON_ERROR_STOP=1", "-c", sql],
+                           capture_output=True, text=True)
+        if p.returncode != 0:
+            raise RuntimeError(sql + ": " + p.stderr)
+        return p.stdout.strip()
+
+    def createdb(self, name):
+        self.run(os.path.join(BIN, "createdb"), "-h", self.top, "-p", PORT, "-U", "kx", name)
+        return f"postgresql://kx@/{name}?host={self.top}&port={PORT}"
+
+
+def kx(*a):
+    return subprocess.run([KX, *a], capture_output=True, text=True)
+
+
+def keys_of(db):
+    c = sqlite3.connect(db)
+    k = set(c.execute("SELECT ts_first_us, dedup_key FROM handshakes"))
+    c.close()
+    return k
+
+
+def central_keys(srv, db):
+    out = srv.psql("SELECT ts_first_us, dedup_key FROM handshakes", db)
+    return {tuple(int(x) for x in line.split("|")) for line in out.splitlines() if line}
+
+
+def shifted(src, dst, days):
+    """A copy of a classic pcap with every timestamp moved by `days`."""
+    b = bytearray(open(src, "rb").read())
+    off = 24
+    while off + 16 <= len(b):
+        sec = int.from_bytes(b[off:off + 4], "little") + days * 86400
+        b[off:off + 4] = sec.to_bytes(4, "little")
+        off += 16 + int.from_bytes(b[off + 8:off + 12], "little")
+    open(dst, "wb").write(b)
+
+
+top = tempfile.mkdtemp(prefix="kx-pgb-")
+tmp = tempfile.mkdtemp(prefix="kx-bulk-")
+srv = Server(top)
+try:
+    srv.run(os.path.join(BIN, "initdb"), "-D", srv.data, "-A", "trust", "-U", "kx", "--no-sync")
+    srv.start()
+
+    # --- one sensor: the rows of a generated dense capture ---
+    pcap = os.path.join(tmp, "dense.pcap")
+    subprocess.run([GEN, "--profile", "dense", "--seed", "7", "--out", pcap, "--expected",
+                    os.path.join(tmp, "dense.tsv"), "--templates", PCAPS, "-q"], check=True)
+    base = os.path.join(tmp, "base.db")
+    p = kx("read", "-q", "--sensor", "fleet", "--db", base, pcap)
+    os.unlink(pcap)
+    kb = keys_of(base)
+    check(p.returncode == 0 and len(kb) > 20000, f"the dense capture gives {len(kb)} local rows", p.stderr)
+    one = os.path.join(tmp, "one.db")
+    shutil.copy(base, one)
+    url = srv.createdb("one")
+    t0 = time.monotonic()
+    p = kx("push", "--db", one, "--pg", url)
+    dt = time.monotonic() - t0
+    print(f"# ingest: {len(kb)} rows in {dt:.2f} s = {len(kb) / dt:.0f} rows/s (push, COPY)")
+    check(p.returncode == 0 and f"{len(kb)} rows sent, 0 already there, 0 failed attempts" in p.stderr,
+          "push: every row sent once", p.stderr)
+    check(central_keys(srv, "one") == kb
+          and srv.psql("SELECT count(*) FROM handshakes", "one") == str(len(kb)),
+          "the central rows are the local rows, once each")
+    check(srv.psql("SELECT relkind FROM pg_class WHERE relname = 'handshakes'", "one") == "p"
+          and srv.psql("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'", "one") == "3",
+          "schema 3: handshakes is partitioned")
+    check(srv.psql("SELECT count(*) FROM pg_class WHERE relname LIKE 'pg_temp%' OR relname = 'kx_stage'",
+                   "one") == "0", "the session's staging table went with the session")
+
+    # --- 8 sensors at once, shared and own rows ---
+    files, union = [], set()
+    for i in range(8):
+        f = os.path.join(tmp, f"s{i}.db")
+        shutil.copy(base, f)
+        c = sqlite3.connect(f)
+        # Each drops a different eighth of the shared rows and makes one
+        # sixteenth its own (a dedup key no other file has).
+        c.execute("DELETE FROM handshake_rows WHERE id % 8 = ?", (i,))
+        c.execute("UPDATE handshake_rows SET dedup_key = (dedup_key | ?1) - (dedup_key & ?1)"
+                  " WHERE id % 16 = ?2", ((i + 1) << 40, (i + 3) % 16))  # XOR
+        c.commit()
+        c.close()
+        files.append(f)
+        union |= keys_of(f)
+    url8 = srv.createdb("eight")
+    t0 = time.monotonic()
+    procs = [subprocess.Popen([KX, "push", "--db", f, "--pg", url8, "--timeout", "120"],
+                              stderr=subprocess.PIPE, text=True) for f in files]
+    errs = [pr.communicate(timeout=300)[1] for pr in procs]
+    dt = time.monotonic() - t0
+    sent = sum(int(e.split(" rows sent")[0].rsplit(" ", 1)[-1]) for e in errs if " rows sent" in e)
+    print(f"# 8 sensors: {sum(len(keys_of(f)) for f in files)} rows offered, {len(union)} distinct,"
+          f" {dt:.2f} s")
+    check(all(pr.returncode == 0 for pr in procs) and all("0 failed attempts" in e for e in errs),
+          "8 concurrent pushes: all exit 0, no failed attempt (no deadlock, no error)", "\n".join(errs))
+    check(central_keys(srv, "eight") == union
+          and srv.psql("SELECT count(*) FROM handshakes", "eight") == str(len(union)),
+          f"8 concurrent pushes: the central rows are exactly the union ({len(union)})")
+    check(sent == len(union), f"the pushes' 'rows sent' add up to the union ({sent})")
+
+    # --- the server killed in the middle of a push ---
+    big = os.path.join(tmp, "big.db")
+    shutil.copy(base, big)
+    c = sqlite3.connect(big)
+    cols = [r[1] for r in c.execute("PRAGMA table_info(handshake_rows)") if r[1] not in ("id", "ts_first_us")]
+    for k in range(1, 6):  # six copies of the rows, a microsecond apart: a longer push
+        c.execute(f"INSERT OR IGNORE INTO handshake_rows (ts_first_us, {', '.join(cols)})"
+                  f" SELECT ts_first_us + ?, {', '.join(cols)} FROM handshake_rows WHERE id <= ?",
+                  (k, len(kb)))
+    c.commit()
+    c.close()
+    kbig = keys_of(big)
+    urlk = srv.createdb("killed")
+    push = subprocess.Popen([KX, "push", "--db", big, "--pg", urlk, "--timeout", "120"],
+                            stderr=subprocess.PIPE, text=True)
+    end = time.time() + 60
+    seen = 0
+    while time.time() < end and push.poll() is None:
+        try:
+            seen = int(srv.psql("SELECT count(*) FROM handshakes", "killed") or 0)
+        except RuntimeError:
+            seen = 0
+        if seen > 0:
+            break
+        time.sleep(0.02)
+    srv.stop("immediate")
+    killed_at = seen
+    time.sleep(1)
+    srv.start()
+    err = push.communicate(timeout=300)[1]
+    check(0 < killed_at < len(kbig) and push.returncode == 0 and "unavailable" in err
+          and "reachable again" in err,
+          f"the server killed after {killed_at} of {len(kbig)} rows: the push noticed, waited, finished",
+          err)
+    check(central_keys(srv, "killed") == kbig
+          and srv.psql("SELECT count(*) FROM handshakes", "killed") == str(len(kbig)),
+          "after the kill: every row once, none lost, none doubled")
+    p = kx("push", "--db", big, "--pg", urlk)
+    check(p.returncode == 0 and "0 rows sent" in p.stderr and "0 still waiting" in p.stderr,
+          "a second push has nothing left", p.stderr)
+
+    # --- partitions by month; prune ---
+    cap = os.path.join(PCAPS, "tls13-mixed-50.pcap")
+    old, mid = os.path.join(tmp, "old.pcap"), os.path.join(tmp, "mid.pcap")
+    shifted(cap, old, -120)
+    shifted(cap, mid, -40)
+    urlp = srv.createdb("parts")
+    pdb = os.path.join(tmp, "parts.db")
+    p = kx("read", "--sensor", "p", "--db", pdb, "--pg", urlp, old, mid, cap)
+    check(p.returncode == 0 and "150 rows sent" in p.stderr, "three months of one capture: 150 rows", p.stderr)
+    parts = srv.psql("SELECT c.relname || ':' || (SELECT count(*) FROM handshakes h WHERE h.tableoid = c.oid)"
+                     " FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+                     " WHERE i.inhparent = 'handshakes'::regclass ORDER BY 1", "parts")
+    newest = srv.psql("SELECT max(ts_first_us) FROM handshakes", "parts")
+    check(parts.count(":50") == 3 and len(parts.splitlines()) == 3,
+          "handshakes_pYYYYMM: three monthly partitions of 50 rows", parts)
+    # Cutoff 90 days before a moment between the mid and newest rows: the
+    # oldest month goes whole, the mid month only if it lies before it.
+    now_us = int(newest)
+    cutoff = now_us - 90 * 86400 * 10**6
+    want_drop = int(srv.psql(f"SELECT count(*) FROM handshakes WHERE ts_first_us < {cutoff}", "parts"))
+    import datetime
+    now_s = datetime.datetime.fromtimestamp(now_us / 1e6, datetime.timezone.utc).strftime(
+        "%Y-%m-%dT%H:%M:%S.%fZ")
+    p = kx("prune", "--older-than", "90d", "--db", urlp, "--now", now_s)
+    left = srv.psql("SELECT count(*), min(ts_first_us) >= " + str(cutoff) + " FROM handshakes", "parts")
+    check(p.returncode == 0 and "1 partitions dropped (50 rows), 0 rows deleted" in p.stderr
+          and want_drop == 50 and left == "100|t",
+          "prune --older-than 90d: the oldest month's partition dropped, 100 rows left", p.stderr + left)
+    # A cutoff inside a month: only its older rows go.
+    mid_cut = srv.psql("SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY ts_first_us) FROM handshakes"
+                       " WHERE ts_first_us < (SELECT min(ts_first_us) + 20 * 86400000000 FROM handshakes)",
+                       "parts")
+    n_before = int(srv.psql(f"SELECT count(*) FROM handshakes WHERE ts_first_us < {mid_cut}", "parts"))
+    cut_s = datetime.datetime.fromtimestamp(int(mid_cut) / 1e6 + 86400, datetime.timezone.utc).strftime(
+        "%Y-%m-%dT%H:%M:%S.%fZ")
+    p = kx("prune", "--older-than", "1d", "--db", urlp, "--now", cut_s)
+    check(p.returncode == 0 and f"0 partitions dropped (0 rows), {n_before} rows deleted" in p.stderr
+          and 0 < n_before < 50
+          and srv.psql("SELECT count(*) FROM handshakes", "parts") == str(100 - n_before),
+          f"a cutoff inside a month deletes its {n_before} older rows only", p.stderr)
+    # A late row for a pruned month: its partition comes back, not a refusal.
+    p = kx("read", "--sensor", "late", "--db", os.path.join(tmp, "late.db"), "--pg", urlp, old)
+    check(p.returncode == 0 and "50 rows sent, 0 already there" in p.stderr and " 0 refused" in p.stderr,
+          "rows of a pruned month sent later: the partition is made again", p.stderr)
+    p = kx("prune", "--older-than", "90d", "--db", "/nonexistent.db")
+    check(p.returncode == 1 and "not supported yet" in p.stderr, "prune on SQLite: says not yet, exit 1",
+          p.stderr)
+
+    # --- a schema 2 store upgraded in place ---
+    url2 = srv.createdb("v2")
+    v2db = os.path.join(tmp, "v2.db")
+    kx("read", "--sensor", "two", "--db", v2db, "--pg", url2, old, cap)
+    before = srv.psql("SELECT id, ts_first_us, dedup_key, verdict FROM handshakes ORDER BY id", "v2")
+    # Back to the layout schema 2 created: a plain table, id the primary key.
+    srv.psql("DROP VIEW hops, clients, hybrid_share_daily, clienthello_sizes, classical_handshakes;"
+             " ALTER TABLE handshakes RENAME TO h3;"
+             " CREATE TABLE handshakes (LIKE h3 INCLUDING DEFAULTS);"
+             " INSERT INTO handshakes SELECT * FROM h3;"
+             " ALTER SEQUENCE handshakes_id_seq OWNED BY handshakes.id; DROP TABLE h3;"
+             " ALTER TABLE handshakes ADD PRIMARY KEY (id), ADD UNIQUE (ts_first_us, dedup_key),"
+             " ADD FOREIGN KEY (run_id) REFERENCES runs(id);"
+             " CREATE INDEX handshakes_server ON handshakes (server_ip, server_port, sni);"
+             " CREATE INDEX handshakes_sensor ON handshakes (sensor, ts_first_us);"
+             " UPDATE kexwatch_meta SET value = '2'", "v2")
+    check(srv.psql("SELECT relkind FROM pg_class WHERE relname = 'handshakes'", "v2") == "r",
+          "a schema 2 store: a plain handshakes table")
+    p = kx("hops", "--db", url2, "--csv")
+    check(p.returncode == 0 and p.stdout.count("\n") > 2, "reports read schema 2 as it is", p.stderr)
+    p = kx("read", "--sensor", "two", "--db", os.path.join(tmp, "v2b.db"), "--pg", url2, mid)
+    check(p.returncode == 0 and "50 rows sent" in p.stderr
+          and srv.psql("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'", "v2") == "3"
+          and srv.psql("SELECT relkind FROM pg_class WHERE relname = 'handshakes'", "v2") == "p",
+          "the next sensor upgrades it to schema 3 (partitioned) and sends its rows", p.stderr)
+    after = srv.psql("SELECT id, ts_first_us, dedup_key, verdict FROM handshakes WHERE sensor = 'two'"
+                     " AND id <= 100 ORDER BY id", "v2")
+    check(after == before and len(before.splitlines()) == 100, "the upgrade kept every row and its id")
+    check(srv.psql("SELECT count(*), count(DISTINCT id), min(id) > 100 FROM handshakes WHERE id > 100",
+                   "v2") == "50|50|t", "new rows get new ids after the old ones")
+    check(srv.psql("SELECT count(*) FROM hops", "v2") != "0", "the views are back")
+finally:
+    srv.stop()
+    shutil.rmtree(top, ignore_errors=True)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+print(f"1..{len(failures)} failures" if failures else "# all bulk central checks passed")
+sys.exit(1 if failures else 0)
