@@ -3,8 +3,9 @@
  * capture and writer threads never wait for it.
  *
  * Order of one batch: read up to batch_rows local rows with id > mark;
- * in one PostgreSQL transaction upsert the runs they belong to (and those
- * runs' sources), insert the rows ON CONFLICT DO NOTHING, commit; then move
+ * upsert the runs they belong to (and those runs' sources), each on its
+ * own; in one PostgreSQL transaction insert the rows in key order ON
+ * CONFLICT DO NOTHING, commit; then move
  * the local mark (central_outbox) to the last id. A crash between the two
  * commits re-sends the batch, which the key absorbs.
  *
@@ -148,7 +149,9 @@ static int open_local(struct kx_central *c, char *err, size_t errlen)
 		goto fail;
 	snprintf(sql, sizeof(sql),
 		 "SELECT n.id, n.sessions, s.run_id, %s FROM central_sessions AS n"
-		 " JOIN sessions AS s ON s.id = n.id ORDER BY n.id LIMIT ?", cols);
+		 " JOIN sessions AS s ON s.id = n.id ORDER BY s.sensor, s.hour, s.client_ip,"
+		 " s.server_ip, s.server_port, s.transport, s.app, s.verdict, s.reason, s.vlan,"
+		 " s.tunnel LIMIT ?", cols); /* key order: see ship_batch's merge */
 	if (sqlite3_prepare_v2(c->db, sql, -1, &c->sel_sessions, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(c->db, "DELETE FROM central_sessions WHERE id = ? AND sessions = ?",
 			       -1, &c->del_session, NULL) != SQLITE_OK ||
@@ -631,6 +634,21 @@ static int ship_batch(struct kx_central *c)
 		drop_connection(c, err);
 		return -1;
 	}
+	/* The runs first, each upsert its own short transaction: a run row
+	 * locked until the batch commits made sensors sharing runs wait on
+	 * each other's row locks in both orders (deadlock, seen with eight
+	 * concurrent pushes). A run whose batch then fails is harmless. */
+	for (unsigned i = 0; i < n; i++) {
+		if (c->local_runs[i] != cached_local) {
+			cached_pg = central_run(c, c->local_runs[i], err, sizeof(err));
+			cached_local = c->local_runs[i];
+			if (cached_pg < 0) {
+				drop_connection(c, err);
+				return -1;
+			}
+		}
+		snprintf(run_ids[i], sizeof(run_ids[i]), "%" PRId64, cached_pg);
+	}
 	r = PQexec(c->pg, "BEGIN");
 	if (!ok(r)) {
 		PQclear(r);
@@ -638,15 +656,6 @@ static int ship_batch(struct kx_central *c)
 		return -1;
 	}
 	PQclear(r);
-	for (unsigned i = 0; i < n; i++) {
-		if (c->local_runs[i] != cached_local) {
-			cached_pg = central_run(c, c->local_runs[i], err, sizeof(err));
-			cached_local = c->local_runs[i];
-			if (cached_pg < 0)
-				goto fail;
-		}
-		snprintf(run_ids[i], sizeof(run_ids[i]), "%" PRId64, cached_pg);
-	}
 	PQclear(PQexec(c->pg, "SAVEPOINT kx_batch"));
 	uint64_t added = 0, rejected = 0;
 	if (copy_batch(c, n, &r, err, sizeof(err)) < 0) {
@@ -764,14 +773,9 @@ static int ship_sessions(struct kx_central *c)
 	c->arena_len = 0;
 	sqlite3_bind_int64(c->sel_sessions, 1,
 			   c->batch < MAX_SESSION_BATCH ? c->batch : MAX_SESSION_BATCH);
-	PGresult *r = PQexec(c->pg, "BEGIN");
-	if (!ok(r)) {
-		PQclear(r);
-		sqlite3_reset(c->sel_sessions);
-		drop_connection(c, kx_pg_errmsg(c->pg, NULL));
-		return -1;
-	}
-	PQclear(r);
+	PGresult *r;
+	/* Rows read (and their runs upserted, each on its own) before BEGIN,
+	 * for the reason given in ship_batch. */
 	while ((rc = sqlite3_step(c->sel_sessions)) == SQLITE_ROW) {
 		int64_t local_run = sqlite3_column_int64(c->sel_sessions, 2);
 		if (local_run != cached_local) {
@@ -801,10 +805,8 @@ static int ship_sessions(struct kx_central *c)
 		snprintf(err, sizeof(err), "%s: %s", c->db_path, sqlite3_errmsg(c->db));
 		goto fail_reset;
 	}
-	if (n == 0) {
-		PQclear(PQexec(c->pg, "ROLLBACK"));
+	if (n == 0)
 		return 0;
-	}
 	for (unsigned i = 0; i < n; i++)
 		for (unsigned j = 0; j < per_row; j++) {
 			int64_t o = c->offs[(size_t)i * per_row + j];
@@ -817,6 +819,13 @@ static int ship_sessions(struct kx_central *c)
 		snprintf(err, sizeof(err), "out of memory");
 		goto fail_reset;
 	}
+	r = PQexec(c->pg, "BEGIN");
+	if (!ok(r)) {
+		snprintf(err, sizeof(err), "%s", kx_pg_errmsg(c->pg, r));
+		PQclear(r);
+		goto fail_reset;
+	}
+	PQclear(r);
 	r = exec_params(c, sql, (int)(n * per_row), c->params);
 	if (!ok(r)) {
 		snprintf(err, sizeof(err), "sessions: %s", kx_pg_errmsg(c->pg, r));
