@@ -22,6 +22,7 @@
 #include "kexwatch/decode.h"
 #include "kexwatch/dpi.h"
 #include "kexwatch/dtls.h"
+#include "kexwatch/fingerprint.h"
 #include "kexwatch/flow.h"
 #include "kexwatch/plain.h"
 #include "kexwatch/quic.h"
@@ -35,7 +36,10 @@
 #define EXPIRE_BUDGET 8     /* idle flows expired per packet, at most */
 #define EVICT_SCAN 8        /* flows looked at for a victim without a pending handshake */
 
-enum phase { PH_WAIT_CH = 0, PH_WAIT_SH, PH_WAIT_CH2, PH_WAIT_SH2, PH_WAIT_SKE, PH_FINAL };
+/* PH_WAIT_KEX: SSH after both KEXINITs, for the ECDH (or hybrid) messages
+ * whose sizes are checked; the row is already decided otherwise. */
+enum phase { PH_WAIT_CH = 0, PH_WAIT_SH, PH_WAIT_CH2, PH_WAIT_SH2, PH_WAIT_SKE, PH_WAIT_KEX,
+	     PH_FINAL };
 
 /* Where the first copy of a run of stream bytes came from: gives the
  * ClientHello's segment count, first packet number and first timestamp. */
@@ -261,6 +265,8 @@ static struct session *sess_new(struct kx_engine *e, struct kx_flow *f, const st
 	s->hs.source_id = p->source_id;
 	for (int d = 0; d < 2; d++) {
 		kx_tls_stream_init(&s->tls[d], ALL_HELLOS, e->o.max_msg_bytes);
+		/* TLS 1.2: the leaf certificate, from the chain's first bytes. */
+		kx_tls_stream_partial(&s->tls[d], 1u << KX_HS_CERTIFICATE);
 		s->tls[d].copy_always = e->o.no_fastpath;
 	}
 	f->sess = i;
@@ -452,6 +458,12 @@ static void sess_finish(struct kx_engine *e, struct kx_flow *f, enum kx_reason w
 				(uint8_t)(1 + (s->dtls ? KX_DPI_DTLS : s->quic ? KX_DPI_QUIC :
 					       s->ssh ? KX_DPI_SSH : KX_DPI_TLS));
 		kx_classify(hs);
+		if (hs->anomalies & (KX_ANOM_CLIENT_SHARE_SIZE | KX_ANOM_SERVER_SHARE_SIZE))
+			e->c->kx_share_size_bad++;
+		if (hs->anomalies & KX_ANOM_NOT_OFFERED)
+			e->c->kx_not_offered++;
+		if (hs->anomalies & KX_ANOM_SHARE_UNLISTED)
+			e->c->kx_share_unlisted++;
 		/* The ClientHello was on the wire but --memcap refused its bytes. */
 		if (s->memcap_hit && hs->ch_unseen && !hs->n_ch)
 			hs->reason = KX_R_CAPACITY;
@@ -525,6 +537,8 @@ static bool on_client_hello(struct session *s, const struct kx_tls_msg *m)
 		return true;
 	}
 	uint64_t pkt = 0, ts = 0;
+	if (s->quic && ch->ja4[0])
+		ch->ja4[0] = 'q';
 	ch->bytes = m->len + 4;
 	ch->segments = count_segments(s, s->side, m->start_off + s->tls_base[s->side],
 				      m->end_off + s->tls_base[s->side], &pkt, &ts);
@@ -564,12 +578,15 @@ static bool on_server_hello(struct session *s, const struct kx_tls_msg *m)
 		finalize(s);
 		return true;
 	}
+	if (s->quic && sh.ja4s[0])
+		sh.ja4s[0] = 'q';
 	if (sh.is_hrr) {
 		if (s->phase != PH_WAIT_SH || hs->hrr) { /* a second HRR is a protocol error */
 			hs->reason = KX_R_MALFORMED;
 			finalize(s);
 			return true;
 		}
+		memcpy(hs->ja4s_hrr, sh.ja4s, sizeof(hs->ja4s_hrr));
 		hs->hrr = true;
 		hs->hrr_group = sh.has_key_share ? sh.group : 0;
 		s->phase = PH_WAIT_CH2;
@@ -583,6 +600,7 @@ static bool on_server_hello(struct session *s, const struct kx_tls_msg *m)
 	hs->have_sh = true;
 	hs->version = sh.version;
 	hs->cipher_suite = sh.cipher_suite;
+	memcpy(hs->ja4s, sh.ja4s, sizeof(hs->ja4s));
 	hs->pkt_sh = sh_pkt;
 	hs->ts_last_us = s->pkt->ts_us;
 	hs->ch_to_sh_us = sh_ts >= hs->ts_first_us ? (int64_t)(sh_ts - hs->ts_first_us) : 0;
@@ -594,6 +612,9 @@ static bool on_server_hello(struct session *s, const struct kx_tls_msg *m)
 	if (kx_version_is_13(sh.version)) {
 		hs->have_group = sh.has_key_share;
 		hs->group = sh.group;
+		hs->server_share_len = sh.share_len;
+		hs->server_share_seen = sh.has_key_share;
+		hs->cert.status = KX_CERT_ENCRYPTED; /* in EncryptedExtensions' wake */
 		hs->psk_selected = sh.has_psk;
 		hs->resumed = sh.has_psk;
 		finalize(s);
@@ -607,6 +628,28 @@ static bool on_server_hello(struct session *s, const struct kx_tls_msg *m)
 	}
 	s->phase = PH_WAIT_SKE;
 	return false;
+}
+
+/* TLS 1.2 / DTLS 1.2: the leaf of the server's chain (a prefix of the
+ * message may be all there is: see KX_TLS_PART_MAX). */
+static void on_certificate(struct session *s, const struct kx_tls_msg *m)
+{
+	struct kx_cert_info ci;
+	if (!m->body) {
+		s->hs.cert.status = KX_CERT_TOO_BIG; /* no buffer for it */
+		s->e->c->cert_unparsed++;
+		return;
+	}
+	kx_cert_parse_tls(m->body, m->len, m->full_len, &ci);
+	s->hs.cert.status = ci.status;
+	s->hs.cert.key = ci.key;
+	s->hs.cert.curve = ci.curve;
+	s->hs.cert.sig = ci.sig;
+	s->hs.cert.key_bits = ci.key_bits;
+	if (ci.status == KX_CERT_SEEN)
+		s->e->c->cert_parsed++;
+	else
+		s->e->c->cert_unparsed++;
 }
 
 static bool on_tls_msg(void *ctx, const struct kx_tls_msg *m)
@@ -629,14 +672,31 @@ static bool on_tls_msg(void *ctx, const struct kx_tls_msg *m)
 			return from_client ? on_client_hello(s, m) : false;
 		case KX_HS_SERVER_HELLO:
 			return from_client ? false : on_server_hello(s, m);
-		case KX_HS_SERVER_KEY_EXCHANGE:
+		case KX_HS_CERTIFICATE:
+			if (!from_client && s->phase == PH_WAIT_SKE &&
+			    hs->cert.status == KX_CERT_UNSEEN)
+				on_certificate(s, m);
+			return false;
+		case KX_HS_SERVER_KEY_EXCHANGE: {
 			if (from_client || s->phase != PH_WAIT_SKE || !m->body)
 				return false;
-			if (kx_tls_parse_server_key_exchange(m->body, m->len, hs->cipher_suite,
-							     &hs->tls12_kx, &hs->group) == KX_PARSE_OK)
+			struct kx_ske_info ske;
+			enum kx_parse_rc rc = kx_tls_parse_ske(m->body, m->len, hs->cipher_suite,
+							      hs->version, &ske);
+			if (rc != KX_PARSE_MALFORMED)
+				hs->tls12_kx = ske.kx;
+			if (rc == KX_PARSE_OK) {
 				hs->have_group = hs->tls12_kx == KX_KX_ECDHE;
+				if (ske.have_group)
+					hs->group = ske.group;
+				hs->server_share_len = ske.point_len;
+				hs->server_share_seen = ske.have_group;
+				hs->cert.have_ske_sig = ske.have_sig;
+				hs->cert.ske_sig = ske.sig;
+			}
 			finalize(s);
 			return true;
+		}
 		case KX_HS_SERVER_HELLO_DONE:
 			if (from_client || s->phase != PH_WAIT_SKE)
 				return false;
@@ -1300,7 +1360,8 @@ static void handle_quic(struct kx_engine *e, struct kx_flow *f, const struct kx_
 
 /* Handshake messages a DTLS stream assembles: the TLS ones and the
  * HelloVerifyRequest of the cookie exchange. */
-#define DTLS_HELLOS (ALL_HELLOS | (1u << KX_HS_HELLO_VERIFY_REQUEST))
+#define DTLS_HELLOS (ALL_HELLOS | (1u << KX_HS_HELLO_VERIFY_REQUEST) | \
+		     (1u << KX_HS_CERTIFICATE))
 
 /* A hello fragment that brought new bytes, logged like a TCP segment at its
  * virtual offset: the hellos' datagram counts, first packets and times. */
@@ -1371,9 +1432,13 @@ static bool handle_dtls(struct kx_engine *e, struct kx_flow *f, const struct kx_
 		f->state = KX_FLOW_ACTIVE;
 		f->client = (uint8_t)dir;
 		s->dtls = true;
-		for (int d = 0; d < 2; d++)
+		for (int d = 0; d < 2; d++) {
 			kx_dtls_stream_init(&s->ds[d], DTLS_HELLOS, e->o.max_msg_bytes,
 					    e->o.no_fastpath);
+			/* A certificate too large for --max-message-bytes or the
+			 * memcap is left unread; the handshake goes on. */
+			s->ds[d].opt_mask = 1u << KX_HS_CERTIFICATE;
+		}
 		/* Until the ClientHello is whole the row says its first piece
 		 * came and the rest did not (as a TCP ClientHello behind a gap). */
 		s->report_empty = true;

@@ -1,0 +1,292 @@
+/* ja4.c: JA4, JA4S, the key-exchange suffix and HASSH.
+ *
+ * JA4 (FoxIO, technical_details/JA4.md):
+ *   a = proto(t|q|d) version(2) sni(d|i) ciphers(2) extensions(2) alpn(2)
+ *   b = sha256("c1,c2,...") of the cipher suites sorted, first 12 hex digits
+ *   c = sha256("e1,e2,..._s1,s2,...") of the extensions sorted without
+ *       server_name (0000) and ALPN (0010), then the signature algorithms in
+ *       wire order; without signature algorithms no "_" and no second list
+ * GREASE is ignored everywhere; counts stop at 99; an empty cipher or
+ * extension list hashes to "000000000000".
+ *
+ * JA4S (technical_details/JA4S.md):
+ *   proto version(2) extensions(2) alpn(2) "_" cipher(4 hex) "_"
+ *   sha256 of the extensions in wire order (first 12 hex digits)
+ * The specification hashes an empty list nowhere; as for JA4 it is
+ * "000000000000".
+ *
+ * HASSH: md5("kex;enc;mac;comp") of the KEXINIT name-lists.
+ */
+#include "kexwatch/fingerprint.h"
+
+#include "kexwatch/hs.h"
+
+#include <gcrypt.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+_Static_assert(sizeof(((struct kx_client_hello *)0)->ja4) == KX_JA4_LEN + 1, "ja4 size");
+_Static_assert(sizeof(((struct kx_hs *)0)->ja4s) == KX_JA4S_LEN + 1, "ja4s size");
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static int init_rc = -1;
+
+static void init_gcrypt(void)
+{
+	/* Whoever comes first (nDPI, QUIC) finishes the set-up; see quic_keys.c. */
+	if (!gcry_check_version("1.6.0"))
+		return;
+	if (!gcry_control(GCRYCTL_INITIALIZATION_FINISHED_P)) {
+		gcry_control(GCRYCTL_DISABLE_SECMEM, 0);
+		gcry_control(GCRYCTL_INITIALIZATION_FINISHED, 0);
+	}
+	init_rc = 0;
+}
+
+int kx_fp_init(void)
+{
+	pthread_once(&init_once, init_gcrypt);
+	return init_rc;
+}
+
+static const char hexd[] = "0123456789abcdef";
+
+static char *hex4(char *p, uint16_t v)
+{
+	p[0] = hexd[v >> 12];
+	p[1] = hexd[v >> 8 & 15];
+	p[2] = hexd[v >> 4 & 15];
+	p[3] = hexd[v & 15];
+	return p + 4;
+}
+
+/* Appends "v1,v2,..." at p. */
+static char *hex_list(char *p, const uint16_t *v, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		if (i)
+			*p++ = ',';
+		p = hex4(p, v[i]);
+	}
+	return p;
+}
+
+/* The first 12 hex digits of sha256(text). */
+static void sha12(const char *text, size_t n, char out[12])
+{
+	unsigned char d[32];
+	if (kx_fp_init() < 0) {
+		memset(out, '0', 12);
+		return;
+	}
+	gcry_md_hash_buffer(GCRY_MD_SHA256, d, text, n);
+	for (int i = 0; i < 6; i++) {
+		out[2 * i] = hexd[d[i] >> 4];
+		out[2 * i + 1] = hexd[d[i] & 15];
+	}
+}
+
+static void two_digits(unsigned n, char out[2])
+{
+	if (n > 99)
+		n = 99;
+	out[0] = (char)('0' + n / 10);
+	out[1] = (char)('0' + n % 10);
+}
+
+void kx_ja4_version(uint16_t v, char out[2])
+{
+	const char *s;
+	switch (v) {
+	case 0x0304: s = "13"; break;
+	case 0x0303: s = "12"; break;
+	case 0x0302: s = "11"; break;
+	case 0x0301: s = "10"; break;
+	case 0x0300: s = "s3"; break;
+	case 0x0002: s = "s2"; break;
+	case 0xfeff: s = "d1"; break;
+	case 0xfefd: s = "d2"; break;
+	case 0xfefc: s = "d3"; break;
+	default: s = "00"; break;
+	}
+	out[0] = s[0];
+	out[1] = s[1];
+}
+
+static bool alnum(uint8_t c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
+void kx_ja4_alpn(const uint8_t *alpn, size_t len, char out[2])
+{
+	if (!alpn || len == 0) {
+		out[0] = out[1] = '0';
+		return;
+	}
+	uint8_t first = alpn[0], last = alpn[len - 1];
+	if (alnum(first) && alnum(last)) {
+		out[0] = (char)first;
+		out[1] = (char)last;
+	} else {
+		/* First and last characters of the value's hex form. */
+		out[0] = hexd[first >> 4];
+		out[1] = hexd[last & 15];
+	}
+}
+
+static int cmp_u16(const void *a, const void *b)
+{
+	uint16_t x = *(const uint16_t *)a, y = *(const uint16_t *)b;
+	return (x > y) - (x < y);
+}
+
+void kx_ja4(const struct kx_ja4_ch *in, char out[KX_JA4_LEN + 1])
+{
+	/* Room for every list at its cap: 5 bytes an entry. */
+	char text[2 * KX_JA4_LIST_MAX * 5 + 8];
+	uint16_t sorted[KX_JA4_LIST_MAX];
+	char *p;
+
+	out[0] = '\0';
+	if (in->overflow)
+		return;
+	char *o = out;
+	*o++ = in->proto;
+	kx_ja4_version(in->best_version ? in->best_version : in->legacy_version, o);
+	o += 2;
+	*o++ = in->has_sni ? 'd' : 'i';
+	two_digits(in->n_ciphers, o);
+	o += 2;
+	two_digits(in->n_exts, o);
+	o += 2;
+	kx_ja4_alpn(in->alpn, in->alpn_len, o);
+	o += 2;
+	*o++ = '_';
+
+	if (in->n_ciphers) {
+		memcpy(sorted, in->ciphers, in->n_ciphers * sizeof(sorted[0]));
+		qsort(sorted, in->n_ciphers, sizeof(sorted[0]), cmp_u16);
+		p = hex_list(text, sorted, in->n_ciphers);
+		sha12(text, (size_t)(p - text), o);
+	} else {
+		memset(o, '0', 12);
+	}
+	o += 12;
+	*o++ = '_';
+
+	unsigned n = 0;
+	for (unsigned i = 0; i < in->n_exts; i++)
+		if (in->exts[i] != 0x0000 && in->exts[i] != 0x0010)
+			sorted[n++] = in->exts[i];
+	if (n) {
+		qsort(sorted, n, sizeof(sorted[0]), cmp_u16);
+		p = hex_list(text, sorted, n);
+		if (in->n_sigalgs) {
+			*p++ = '_';
+			p = hex_list(p, in->sigalgs, in->n_sigalgs);
+		}
+		sha12(text, (size_t)(p - text), o);
+	} else {
+		memset(o, '0', 12);
+	}
+	o += 12;
+	*o = '\0';
+}
+
+void kx_ja4s(const struct kx_ja4s_sh *in, char out[KX_JA4S_LEN + 1])
+{
+	char text[KX_JA4S_EXT_MAX * 5 + 4];
+
+	out[0] = '\0';
+	if (in->overflow)
+		return;
+	char *o = out;
+	*o++ = in->proto;
+	kx_ja4_version(in->version, o);
+	o += 2;
+	two_digits(in->n_exts, o);
+	o += 2;
+	kx_ja4_alpn(in->alpn, in->alpn_len, o);
+	o += 2;
+	*o++ = '_';
+	o = hex4(o, in->cipher);
+	*o++ = '_';
+	if (in->n_exts) {
+		char *p = hex_list(text, in->exts, in->n_exts);
+		sha12(text, (size_t)(p - text), o);
+	} else {
+		memset(o, '0', 12);
+	}
+	o += 12;
+	*o = '\0';
+}
+
+size_t kx_fp_kx(const uint16_t *groups, unsigned n_groups, const uint16_t *shares,
+		unsigned n_shares, char *buf, size_t len)
+{
+	char tmp[8];
+	size_t need = 0;
+	bool first = true;
+
+	if (len)
+		buf[0] = '\0';
+	for (int list = 0; list < 2; list++) {
+		const uint16_t *v = list ? shares : groups;
+		unsigned n = list ? n_shares : n_groups;
+		if (list) {
+			if (need + 1 < len) {
+				buf[need] = '_';
+				buf[need + 1] = '\0';
+			}
+			need++;
+			first = true;
+		}
+		for (unsigned i = 0; i < n; i++) {
+			if (kx_is_grease(v[i]))
+				continue;
+			char *t = tmp;
+			if (!first)
+				*t++ = ',';
+			first = false;
+			t = hex4(t, v[i]);
+			size_t k = (size_t)(t - tmp);
+			if (need + k < len) {
+				memcpy(buf + need, tmp, k);
+				buf[need + k] = '\0';
+			}
+			need += k;
+		}
+	}
+	return need;
+}
+
+void kx_hassh(const uint8_t *const list[4], const size_t len[4], char out[KX_HASSH_LEN + 1])
+{
+	gcry_buffer_t iov[7];
+	unsigned char d[16];
+	static const char semi = ';';
+
+	out[0] = '\0';
+	if (kx_fp_init() < 0)
+		return;
+	memset(iov, 0, sizeof(iov));
+	for (int i = 0, k = 0; i < 4; i++) {
+		if (i) {
+			iov[k].data = (void *)&semi;
+			iov[k].len = 1;
+			k++;
+		}
+		iov[k].data = (void *)list[i];
+		iov[k].len = len[i];
+		k++;
+	}
+	if (gcry_md_hash_buffers(GCRY_MD_MD5, 0, d, iov, 7) != 0)
+		return;
+	for (int i = 0; i < 16; i++) {
+		out[2 * i] = hexd[d[i] >> 4];
+		out[2 * i + 1] = hexd[d[i] & 15];
+	}
+	out[KX_HASSH_LEN] = '\0';
+}
