@@ -74,6 +74,7 @@
 	X(flow_plain_off,       "flows ended: cleartext, not recorded (--plaintext)") \
 	X(flow_unrecognised,    "flows ended: payload neither a handshake nor a known session") \
 	X(ssh_pre_banner_lines, "SSH: lines before a version line, skipped (RFC 4253 4.2)") \
+	X(ssh_ecdh_malformed,   "SSH: KEX_ECDH_INIT / REPLY whose strings do not fit (size unchecked)") \
 	X(hs_total,             "handshakes recorded")                              \
 	X(hs_hybrid,            "handshakes: hybrid")                               \
 	X(hs_pq,                "handshakes: pq")                                   \

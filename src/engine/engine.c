@@ -307,6 +307,8 @@ static void sess_release(struct kx_engine *e, struct kx_flow *f)
 	e->sess_live--;
 }
 
+static void ssh_check_sizes(struct kx_hs *hs);
+
 static void fill_endpoints(struct kx_hs *hs, const struct kx_flow *f)
 {
 	const struct kx_flow_key *k = &f->key;
@@ -440,6 +442,8 @@ static void sess_finish(struct kx_engine *e, struct kx_flow *f, enum kx_reason w
 			hs->preclassified = true;
 			hs->verdict = KX_V_INCOMPLETE;
 		}
+		if (s->ssh)
+			ssh_check_sizes(hs);
 		if (e->dpi_mem && !s->report_empty)
 			kx_dpi_label(e->dpi, dpi_flow(e, f->sess), hs->ndpi_label,
 				     sizeof(hs->ndpi_label));
@@ -764,11 +768,13 @@ static bool on_ssh_kexinit(void *ctx, const struct kx_ssh_kexinit *k)
 		hs->n_ch = 1;
 		hs->ssh.client_offers_pq = k->kex_offers_pq;
 		copy_kex_list(hs->ssh.kex_client, k);
+		memcpy(hs->ssh.hassh, k->hassh_c2s, sizeof(hs->ssh.hassh));
 	} else {
 		hs->have_sh = true;
 		hs->pkt_sh = pkt;
 		hs->ts_last_us = s->pkt->ts_us;
 		copy_kex_list(hs->ssh.kex_server, k);
+		memcpy(hs->ssh.hassh_server, k->hassh_s2c, sizeof(hs->ssh.hassh_server));
 	}
 	const struct kx_ssh_kexinit *other = s->kexinit[!side];
 	if (!other) {
@@ -793,6 +799,54 @@ static bool on_ssh_kexinit(void *ctx, const struct kx_ssh_kexinit *k)
 	hs->preclassified = true;
 	hs->verdict = r.verdict;
 	hs->reason = r.no_common_kex ? KX_R_NO_COMMON_KEX : r.reason;
+	uint32_t qc, qs;
+	if (kx_ssh_kex_share_sizes(r.kex, &qc, &qs)) {
+		/* The row is decided but for the public values' sizes, which
+		 * come in the next two messages (unencrypted). */
+		s->phase = PH_WAIT_KEX;
+		return false;
+	}
+	finalize(s);
+	return true;
+}
+
+/* Q_C / Q_S against the negotiated method's sizes: a value that cannot be
+ * what the method says never counts (as a TLS key share). */
+static void ssh_check_sizes(struct kx_hs *hs)
+{
+	uint32_t qc, qs;
+	if (!hs->preclassified || !hs->ssh.kex[0] || !kx_ssh_kex_share_sizes(hs->ssh.kex, &qc, &qs))
+		return;
+	if (hs->ssh.q_c_len && hs->ssh.q_c_len != qc)
+		hs->anomalies |= KX_ANOM_CLIENT_SHARE_SIZE;
+	if (hs->ssh.q_s_len && hs->ssh.q_s_len != qs)
+		hs->anomalies |= KX_ANOM_SERVER_SHARE_SIZE;
+	if (hs->anomalies && hs->verdict != KX_V_INCOMPLETE) {
+		hs->verdict = KX_V_UNKNOWN;
+		hs->reason = KX_R_SHARE_SIZE;
+	}
+}
+
+static bool on_ssh_packet(void *ctx, const struct kx_ssh_packet *p)
+{
+	struct session *s = ctx;
+	struct kx_hs *hs = &s->hs;
+	if (s->phase != PH_WAIT_KEX || !p->payload)
+		return false;
+	bool from_client = s->side == s->flow->client;
+	uint32_t q = 0;
+	if (p->msg != (from_client ? KX_SSH_MSG_KEX_ECDH_INIT : KX_SSH_MSG_KEX_ECDH_REPLY))
+		return false;
+	if (kx_ssh_parse_ecdh(p->payload, p->payload_len, &q) != KX_SSH_OK) {
+		s->e->c->ssh_ecdh_malformed++;
+		q = 0;
+	}
+	if (from_client) {
+		hs->ssh.q_c_len = q;
+		return false;
+	}
+	hs->ssh.q_s_len = q;
+	/* The reply answers the init: nothing more to wait for. */
 	finalize(s);
 	return true;
 }
@@ -802,7 +856,8 @@ static bool on_stream_bytes(void *ctx, const uint8_t *data, uint32_t len)
 	struct session *s = ctx;
 	bool stop;
 	if (s->ssh) {
-		struct kx_ssh_env env = { s->e->pool, on_ssh_banner, on_ssh_kexinit, NULL, s };
+		struct kx_ssh_env env = { s->e->pool, on_ssh_banner, on_ssh_kexinit, on_ssh_packet,
+					  s };
 		stop = kx_ssh_stream_feed(&s->sshs[s->side], &env, data, len);
 	} else {
 		if (s->st_on && !s->st_tls[s->side]) {
