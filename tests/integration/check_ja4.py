@@ -275,6 +275,35 @@ def main():
             # after a dropped or reset ClientHello).
             if got != want:
                 bad.append(f"{where}: {what}: kexwatch {got!r}, want {want!r}")
+    # QUIC and DTLS (the reference printed none): the readable part follows
+    # the specification's rules from what the event says (the hashes are
+    # unit-tested in test_fingerprint.c).
+    n_udp = 0
+    udp = sorted(f for f in os.listdir(pcaps) if f.startswith(("quic-", "dtls")))
+    for name in udp:
+        out = subprocess.run([kexwatch, "read", "--no-db", "--no-ndpi", "--json", "-",
+                              os.path.join(pcaps, name)], capture_output=True, text=True)
+        for l in out.stdout.splitlines():
+            e = json.loads(l)
+            if e["protocol"] not in ("quic", "dtls") or e["verdict"] in ("unknown", "plaintext") \
+                    and not e["ja4"]:
+                continue
+            n_udp += 1
+            p = "q" if e["protocol"] == "quic" else "d"
+            vs = [v for v in e["versions_offered"] if v not in GREASE]
+            if p == "d":
+                best = min(vs) if vs else e["legacy_version"]  # DTLS counts down
+            else:
+                best = max(vs) if vs else e["legacy_version"]
+            alpn = e["alpn"][0].encode() if e["alpn"] else b""
+            want_a = p + VERSIONS.get(best, "00") + ("d" if e["sni"] else "i")
+            ja4v = e["ja4"] or ""
+            if not (ja4v.startswith(want_a) and ja4v[8:10] == alpn_chars(alpn) and len(ja4v) == 36):
+                bad.append(f"{name} :{e['client_port']}: ja4 {ja4v!r}, want {want_a}....{alpn_chars(alpn)}")
+            for k in ("ja4_2", "ja4s", "ja4s_hrr"):
+                if e[k] and e[k][0] != p:
+                    bad.append(f"{name} :{e['client_port']}: {k} {e[k]!r} does not start with {p}")
+    print(f"{n_udp} QUIC/DTLS handshakes: JA4's readable part and protocol letter checked")
     print(f"{len(refs)} reference lines, {checked} values compared with kexwatch "
           f"({own} derived here where the reference printed none); the derivation "
           f"matched {own_checked} reference values")
