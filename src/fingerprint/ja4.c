@@ -23,7 +23,6 @@
 
 #include <gcrypt.h>
 #include <pthread.h>
-#include <stdlib.h>
 #include <string.h>
 
 _Static_assert(sizeof(((struct kx_client_hello *)0)->ja4) == KX_JA4_LEN + 1, "ja4 size");
@@ -87,6 +86,57 @@ static void sha12(const char *text, size_t n, char out[12])
 	}
 }
 
+/* A link sees the same few client stacks over and over, so the hashed
+ * parts repeat: they are remembered per thread, keyed on the code points
+ * themselves (two lists, compared in full, so no input can pass for
+ * another's), before any sorting or text is made. Direct-mapped, 128 slots
+ * of 280 bytes: 35 KB a thread that parses; longer lists are not kept. */
+#define FP_CACHE_SLOTS 128
+#define FP_CACHE_VALUES 128
+enum { FP_B = 1, FP_C, FP_S };
+struct fp_slot {
+	uint8_t kind;           /* FP_*, 0: empty */
+	uint16_t na, nb;
+	char hash[12];
+	uint16_t v[FP_CACHE_VALUES]; /* na values of the first list, then nb of the second */
+};
+static _Thread_local struct fp_slot fp_cache[FP_CACHE_SLOTS];
+
+static struct fp_slot *fp_lookup(uint8_t kind, const uint16_t *a, unsigned na,
+				 const uint16_t *b, unsigned nb, bool *hit)
+{
+	*hit = false;
+	if (na + nb > FP_CACHE_VALUES)
+		return NULL;
+	/* FNV-1a spreads the slots; equality is decided by the comparison below. */
+	uint32_t h = (2166136261u ^ kind) * 16777619u;
+	h = (h ^ na) * 16777619u;
+	for (unsigned i = 0; i < na; i++)
+		h = (h ^ a[i]) * 16777619u;
+	for (unsigned i = 0; i < nb; i++)
+		h = (h ^ b[i]) * 16777619u;
+	struct fp_slot *sl = &fp_cache[(h ^ h >> 16) % FP_CACHE_SLOTS];
+	*hit = sl->kind == kind && sl->na == na && sl->nb == nb &&
+	       (!na || memcmp(sl->v, a, na * sizeof(*a)) == 0) &&
+	       (!nb || memcmp(sl->v + na, b, nb * sizeof(*b)) == 0);
+	return sl;
+}
+
+static void fp_store(struct fp_slot *sl, uint8_t kind, const uint16_t *a, unsigned na,
+		     const uint16_t *b, unsigned nb, const char hash[12])
+{
+	if (!sl)
+		return;
+	sl->kind = kind;
+	sl->na = (uint16_t)na;
+	sl->nb = (uint16_t)nb;
+	if (na)
+		memcpy(sl->v, a, na * sizeof(*a));
+	if (nb)
+		memcpy(sl->v + na, b, nb * sizeof(*b));
+	memcpy(sl->hash, hash, 12);
+}
+
 static void two_digits(unsigned n, char out[2])
 {
 	if (n > 99)
@@ -136,10 +186,22 @@ void kx_ja4_alpn(const uint8_t *alpn, size_t len, char out[2])
 	}
 }
 
-static int cmp_u16(const void *a, const void *b)
+/* In place, no allocation (glibc's qsort mallocs a merge buffer): Shell's
+ * sort with Ciura's gaps; lists are a few dozen entries, at most
+ * KX_JA4_LIST_MAX. */
+static void sort_u16(uint16_t *v, unsigned n)
 {
-	uint16_t x = *(const uint16_t *)a, y = *(const uint16_t *)b;
-	return (x > y) - (x < y);
+	static const unsigned gaps[] = { 132, 57, 23, 10, 4, 1 };
+	for (size_t g = 0; g < sizeof(gaps) / sizeof(gaps[0]); g++) {
+		unsigned gap = gaps[g];
+		for (unsigned i = gap; i < n; i++) {
+			uint16_t x = v[i];
+			unsigned j = i;
+			for (; j >= gap && v[j - gap] > x; j -= gap)
+				v[j] = v[j - gap];
+			v[j] = x;
+		}
+	}
 }
 
 void kx_ja4(const struct kx_ja4_ch *in, char out[KX_JA4_LEN + 1])
@@ -165,11 +227,21 @@ void kx_ja4(const struct kx_ja4_ch *in, char out[KX_JA4_LEN + 1])
 	o += 2;
 	*o++ = '_';
 
+	bool hit;
+	struct fp_slot *sl;
 	if (in->n_ciphers) {
-		memcpy(sorted, in->ciphers, in->n_ciphers * sizeof(sorted[0]));
-		qsort(sorted, in->n_ciphers, sizeof(sorted[0]), cmp_u16);
-		p = hex_list(text, sorted, in->n_ciphers);
-		sha12(text, (size_t)(p - text), o);
+		/* Keyed on the wire order: a stack sends its suites the same way
+		 * every time, and sorting 50 of them is most of the work. */
+		sl = fp_lookup(FP_B, in->ciphers, in->n_ciphers, NULL, 0, &hit);
+		if (hit) {
+			memcpy(o, sl->hash, 12);
+		} else {
+			memcpy(sorted, in->ciphers, in->n_ciphers * sizeof(sorted[0]));
+			sort_u16(sorted, in->n_ciphers);
+			p = hex_list(text, sorted, in->n_ciphers);
+			sha12(text, (size_t)(p - text), o);
+			fp_store(sl, FP_B, in->ciphers, in->n_ciphers, NULL, 0, o);
+		}
 	} else {
 		memset(o, '0', 12);
 	}
@@ -181,13 +253,20 @@ void kx_ja4(const struct kx_ja4_ch *in, char out[KX_JA4_LEN + 1])
 		if (in->exts[i] != 0x0000 && in->exts[i] != 0x0010)
 			sorted[n++] = in->exts[i];
 	if (n) {
-		qsort(sorted, n, sizeof(sorted[0]), cmp_u16);
-		p = hex_list(text, sorted, n);
-		if (in->n_sigalgs) {
-			*p++ = '_';
-			p = hex_list(p, in->sigalgs, in->n_sigalgs);
+		/* Sorted first: some clients shuffle their extensions. */
+		sort_u16(sorted, n);
+		sl = fp_lookup(FP_C, sorted, n, in->sigalgs, in->n_sigalgs, &hit);
+		if (hit) {
+			memcpy(o, sl->hash, 12);
+		} else {
+			p = hex_list(text, sorted, n);
+			if (in->n_sigalgs) {
+				*p++ = '_';
+				p = hex_list(p, in->sigalgs, in->n_sigalgs);
+			}
+			sha12(text, (size_t)(p - text), o);
+			fp_store(sl, FP_C, sorted, n, in->sigalgs, in->n_sigalgs, o);
 		}
-		sha12(text, (size_t)(p - text), o);
 	} else {
 		memset(o, '0', 12);
 	}
@@ -214,8 +293,15 @@ void kx_ja4s(const struct kx_ja4s_sh *in, char out[KX_JA4S_LEN + 1])
 	o = hex4(o, in->cipher);
 	*o++ = '_';
 	if (in->n_exts) {
-		char *p = hex_list(text, in->exts, in->n_exts);
-		sha12(text, (size_t)(p - text), o);
+		bool hit;
+		struct fp_slot *sl = fp_lookup(FP_S, in->exts, in->n_exts, NULL, 0, &hit);
+		if (hit) {
+			memcpy(o, sl->hash, 12);
+		} else {
+			char *p = hex_list(text, in->exts, in->n_exts);
+			sha12(text, (size_t)(p - text), o);
+			fp_store(sl, FP_S, in->exts, in->n_exts, NULL, 0, o);
+		}
 	} else {
 		memset(o, '0', 12);
 	}
