@@ -141,6 +141,18 @@ def main():
             n13 += 1
             if e["cert_status"] != "encrypted" or e["cert_key"] or e["cert_sig"]:
                 bad.append(f"{name}: TLS 1.3 certificate must stay unknown: {e['cert_status']}")
+    # A certificate larger than --max-message-bytes is left unread, never
+    # fatal: the handshake row and the ServerKeyExchange stay.
+    for name, cap in (("tls12-openssl-rsa.pcap", "600"), ("dtls12-openssl-fragmented.pcap", "512")):
+        out = subprocess.run([kexwatch, "read", "--no-db", "--no-ndpi", "--max-message-bytes", cap,
+                              "--json", "-", os.path.join(pcaps, name)],
+                             capture_output=True, text=True, check=True)
+        ev = [json.loads(l) for l in out.stdout.splitlines()]
+        ev = [e for e in ev if e["cert_status"] not in (None, "encrypted")]
+        if len(ev) != 1 or ev[0]["cert_status"] != "too-big" or ev[0]["verdict"] != "classical" \
+                or ev[0]["reason"] != "tls12" or not ev[0]["ske_sigalg_name"]:
+            bad.append(f"{name} --max-message-bytes {cap}: "
+                       f"{[(e['cert_status'], e['verdict'], e['reason'], e['ske_sigalg_name']) for e in ev]}")
     print(f"{len(want)} certificates compared (kexwatch and openssl x509 on the captured leaf); "
           f"{n13} TLS 1.3 handshakes say encrypted")
     if bad or not want:

@@ -11,6 +11,7 @@
  *   sha256("00ff,c02b,c02f")[:12] = 0e67c0ef781e. */
 #include <stdlib.h>
 
+#include "kexwatch/bufpool.h"
 #include "kexwatch/fingerprint.h"
 #include "kexwatch/ssh.h"
 #include "kexwatch/tls.h"
@@ -386,6 +387,129 @@ static void certificates(const char *dir)
 	free(c);
 }
 
+/* ---- the Certificate message through the TLS stream layer ---- */
+
+struct cert_seen {
+	int n_cert, n_ske;
+	bool body;
+	uint32_t len, full_len;
+	struct kx_cert_info ci;
+};
+
+static bool on_cert_msg(void *ctx, const struct kx_tls_msg *m)
+{
+	struct cert_seen *cs = ctx;
+	if (m->content_type != KX_TLS_HANDSHAKE)
+		return false;
+	if (m->hs_type == KX_HS_CERTIFICATE) {
+		cs->n_cert++;
+		cs->body = m->body != NULL;
+		cs->len = m->len;
+		cs->full_len = m->full_len;
+		if (m->body)
+			kx_cert_parse_tls(m->body, m->len, m->full_len, &cs->ci);
+	} else if (m->hs_type == KX_HS_SERVER_KEY_EXCHANGE) {
+		cs->n_ske++;
+	}
+	return false;
+}
+
+/* Records of at most 16384 bytes carrying the handshake messages in `hs`. */
+static size_t records(const uint8_t *hs, size_t n, uint8_t *out)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n; i += 16384) {
+		size_t k = n - i < 16384 ? n - i : 16384;
+		out[o++] = 22, out[o++] = 3, out[o++] = 3;
+		out[o++] = (uint8_t)(k >> 8), out[o++] = (uint8_t)k;
+		memcpy(out + o, hs + i, k);
+		o += k;
+	}
+	return o;
+}
+
+static void certificate_stream(const char *dir)
+{
+	size_t len = 0;
+	uint8_t *der = slurp(dir, "cert-rsa3072-sha384.der", &len);
+	if (!der) {
+		CHECK(0, "cert missing");
+		return;
+	}
+	/* Certificate: the leaf, then a 30000-byte second certificate, so the
+	 * message is larger than KX_TLS_PART_MAX; then a ServerKeyExchange. */
+	static uint8_t hs[40000], wire[42000];
+	size_t n = 0, big = 30000;
+	size_t body = 3 + 3 + len + 3 + big;
+	hs[n++] = KX_HS_CERTIFICATE;
+	hs[n++] = (uint8_t)(body >> 16), hs[n++] = (uint8_t)(body >> 8), hs[n++] = (uint8_t)body;
+	size_t list = body - 3;
+	hs[n++] = (uint8_t)(list >> 16), hs[n++] = (uint8_t)(list >> 8), hs[n++] = (uint8_t)list;
+	hs[n++] = 0, hs[n++] = (uint8_t)(len >> 8), hs[n++] = (uint8_t)len;
+	memcpy(hs + n, der, len), n += len;
+	hs[n++] = (uint8_t)(big >> 16), hs[n++] = (uint8_t)(big >> 8), hs[n++] = (uint8_t)big;
+	memset(hs + n, 0x30, big), n += big;
+	static const uint8_t ske[] = { KX_HS_SERVER_KEY_EXCHANGE, 0, 0, 4, 3, 0, 29, 0 };
+	memcpy(hs + n, ske, sizeof(ske)), n += sizeof(ske);
+	size_t w = records(hs, n, wire);
+
+	static const size_t pieces[] = { 1, 7, 1448, 20000, 0 };
+	for (int copy = 0; copy < 2; copy++) {
+		for (size_t pi = 0; pi < sizeof(pieces) / sizeof(pieces[0]); pi++) {
+			size_t piece = pieces[pi] ? pieces[pi] : w;
+			struct kx_bufpool *pool = kx_bufpool_new(1 << 20);
+			struct kx_counters c;
+			memset(&c, 0, sizeof(c));
+			struct cert_seen cs;
+			memset(&cs, 0, sizeof(cs));
+			struct kx_tls_stream st;
+			kx_tls_stream_init(&st, 1u << KX_HS_SERVER_KEY_EXCHANGE, 65536);
+			kx_tls_stream_partial(&st, 1u << KX_HS_CERTIFICATE);
+			st.copy_always = copy;
+			struct kx_tls_env env = { pool, &c, on_cert_msg, &cs };
+			for (size_t off = 0; off < w; off += piece)
+				kx_tls_stream_feed(&st, &env, wire + off,
+						   (uint32_t)(w - off < piece ? w - off : piece));
+			CHECK(cs.n_cert == 1 && cs.body && cs.len == KX_TLS_PART_MAX &&
+				      cs.full_len == body && cs.ci.status == KX_CERT_SEEN &&
+				      cs.ci.key_bits == 3072 && cs.n_ske == 1 && !st.failed,
+			      "%s, pieces of %zu: a 16 KiB prefix of the %zu-byte chain, leaf read, "
+			      "stream goes on",
+			      copy ? "assembled" : "in place", piece, body);
+			kx_tls_stream_release(&st, pool);
+			kx_bufpool_free(pool);
+		}
+	}
+	/* No buffer for it (memcap): skipped, not fatal. */
+	struct kx_bufpool *pool = kx_bufpool_new(1024);
+	struct kx_counters c;
+	memset(&c, 0, sizeof(c));
+	struct cert_seen cs;
+	memset(&cs, 0, sizeof(cs));
+	struct kx_tls_stream st;
+	kx_tls_stream_init(&st, 1u << KX_HS_SERVER_KEY_EXCHANGE, 65536);
+	kx_tls_stream_partial(&st, 1u << KX_HS_CERTIFICATE);
+	struct kx_tls_env env = { pool, &c, on_cert_msg, &cs };
+	for (size_t off = 0; off < w; off += 1000)
+		kx_tls_stream_feed(&st, &env, wire + off, (uint32_t)(w - off < 1000 ? w - off : 1000));
+	CHECK(cs.n_cert == 1 && !cs.body && cs.n_ske == 1 && !st.failed && c.reasm_memcap_hits == 1,
+	      "memcap: the certificate skipped and counted, the ServerKeyExchange still read");
+	kx_tls_stream_release(&st, pool);
+	kx_bufpool_free(pool);
+	/* --max-message-bytes below the prefix: the prefix follows it. */
+	pool = kx_bufpool_new(1 << 20);
+	memset(&cs, 0, sizeof(cs));
+	kx_tls_stream_init(&st, 1u << KX_HS_SERVER_KEY_EXCHANGE, 600);
+	kx_tls_stream_partial(&st, 1u << KX_HS_CERTIFICATE);
+	env.pool = pool;
+	kx_tls_stream_feed(&st, &env, wire, (uint32_t)w);
+	CHECK(cs.n_cert == 1 && cs.len == 600 && cs.ci.status == KX_CERT_TOO_BIG && cs.n_ske == 1,
+	      "--max-message-bytes 600: 600 bytes kept, the leaf too big, the stream goes on");
+	kx_tls_stream_release(&st, pool);
+	kx_bufpool_free(pool);
+	free(der);
+}
+
 static void server_key_exchange(void)
 {
 	struct w w = { .n = 0 };
@@ -448,6 +572,7 @@ int main(int argc, char **argv)
 	sig_names();
 	der_reader();
 	certificates(dir);
+	certificate_stream(dir);
 	server_key_exchange();
 	ssh_ecdh();
 	return tap_done();
