@@ -8,5 +8,7 @@ KX_TARGETS+=(kx_claims)
 
 t_kx_claims() {
   [ -s "$KX_OUT/tls13-x25519mlkem768.pcap" ] || kx_die "kx_claims: $KX_OUT/tls13-x25519mlkem768.pcap missing (make it first)"
-  python3 "$KX_HERE/kx_claims_craft.py" "$KX_OUT/tls13-x25519mlkem768.pcap" "$KX_OUT"
+  [ -s "$KX_OUT/ssh-default-sntrup.pcap" ] || kx_die "kx_claims: $KX_OUT/ssh-default-sntrup.pcap missing (make it first)"
+  python3 "$KX_HERE/kx_claims_craft.py" "$KX_OUT/tls13-x25519mlkem768.pcap" "$KX_OUT" \
+    "$KX_OUT/ssh-default-sntrup.pcap"
 }

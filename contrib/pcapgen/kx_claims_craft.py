@@ -2,7 +2,7 @@
 """Crafts handshakes whose key-exchange claims do not hold, by editing bytes
 of a real capture (issue 18: no stack sends them on purpose).
 
-  kx_claims_craft.py SRC.pcap OUTDIR
+  kx_claims_craft.py SRC.pcap OUTDIR [SSH_SRC.pcap]
 
 SRC is pcaps/tls13-x25519mlkem768.pcap (Node 24 / OpenSSL 3.5 on both
 sides, X25519MLKEM768 selected). Each output keeps every packet and every
@@ -22,12 +22,23 @@ move by a few minutes; the IPv4 and TCP checksums are computed again:
                                      ffdhe8192 (0x0104): the x25519 key share
                                      is for a group the list no longer has
                                      (client port 58903)
+
+With SSH_SRC (pcaps/ssh-default-sntrup.pcap, Debian's OpenSSH 9.2 on both
+sides, sntrup761x25519-sha512 negotiated):
+
+  ssh-share-size-crafted.pcap        the client's SSH_MSG_KEX_ECDH_INIT says
+                                     its Q_C is 1186 bytes, not 1190 (the
+                                     last 4 bytes of the key become padding:
+                                     string length - 4, padding_length + 4,
+                                     packet_length unchanged; client port
+                                     50999)
 """
 import os
 import struct
 import sys
 
 SRC_PORT = 58830
+SSH_SRC_PORT = 50964
 
 
 def read_pcap(path):
@@ -78,7 +89,7 @@ def fix_checksums(frame):
     frame[tcp + 16:tcp + 18] = struct.pack(">H", csum(bytes(pseudo + frame[tcp:end])))
 
 
-def stream_map(recs, from_client):
+def stream_map(recs, from_client, client_port=SRC_PORT):
     """The direction's bytes, and for each stream offset the (record, frame
     offset) pairs that carry it (every copy: retransmissions too)."""
     isn, where = None, {}
@@ -88,7 +99,7 @@ def stream_map(recs, from_client):
             continue
         ip, tcp, pay, end = t
         sport = struct.unpack(">H", fr[tcp:tcp + 2])[0]
-        if (sport == SRC_PORT) != from_client:
+        if (sport == client_port) != from_client:
             continue
         seq = struct.unpack(">I", fr[tcp + 4:tcp + 8])[0]
         if fr[tcp + 13] & 2:
@@ -135,7 +146,7 @@ def extensions(data, body, client):
     return out
 
 
-def retime_and_port(recs, port, shift_s):
+def retime_and_port(recs, port, shift_s, old=SRC_PORT):
     for r in recs:
         r[0] += shift_s
         t = tcp_of(r[3])
@@ -143,7 +154,7 @@ def retime_and_port(recs, port, shift_s):
             continue
         _, tcp, _, _ = t
         for at in (tcp, tcp + 2):
-            if struct.unpack(">H", r[3][at:at + 2])[0] == SRC_PORT:
+            if struct.unpack(">H", r[3][at:at + 2])[0] == old:
                 r[3][at:at + 2] = struct.pack(">H", port)
         fix_checksums(r[3])
 
@@ -181,6 +192,28 @@ def craft(src, out, kind):
     write_pcap(out, header, recs)
 
 
+def craft_ssh(src, out):
+    header, recs = read_pcap(src)
+    c, cw = stream_map(recs, True, SSH_SRC_PORT)
+    i = c.index(b"\n", c.index(b"SSH-")) + 1
+    seen_kexinit = False
+    while i + 6 <= len(c):
+        plen, pad, msg = struct.unpack(">IBB", c[i:i + 6])
+        if msg == 20:
+            seen_kexinit = True
+        elif msg == 30 and seen_kexinit:
+            qlen = struct.unpack(">I", c[i + 6:i + 10])[0]
+            assert qlen == 1190 and pad + 4 <= 255, (qlen, pad)
+            patch(recs, cw, i + 4, bytes([pad + 4]))
+            patch(recs, cw, i + 6, struct.pack(">I", qlen - 4))
+            break
+        i += 4 + plen
+    else:
+        raise SystemExit("no KEX_ECDH_INIT")
+    retime_and_port(recs, 50999, 240, SSH_SRC_PORT)
+    write_pcap(out, header, recs)
+
+
 def main():
     src, outdir = sys.argv[1:3]
     for kind, name in (("share-size", "tls13-share-size-crafted.pcap"),
@@ -188,6 +221,9 @@ def main():
                        ("share-unlisted", "tls13-share-unlisted-crafted.pcap")):
         craft(src, os.path.join(outdir, name), kind)
         print(name)
+    if len(sys.argv) > 3:
+        craft_ssh(sys.argv[3], os.path.join(outdir, "ssh-share-size-crafted.pcap"))
+        print("ssh-share-size-crafted.pcap")
 
 
 if __name__ == "__main__":
