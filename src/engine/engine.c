@@ -618,7 +618,7 @@ static bool on_server_hello(struct session *s, const struct kx_tls_msg *m)
 		hs->group = sh.group;
 		hs->server_share_len = sh.share_len;
 		hs->server_share_seen = sh.has_key_share;
-		hs->cert.status = KX_CERT_ENCRYPTED; /* in EncryptedExtensions' wake */
+		hs->cert.status = KX_CERT_ENCRYPTED; /* it comes after, encrypted */
 		hs->psk_selected = sh.has_psk;
 		hs->resumed = sh.has_psk;
 		finalize(s);
