@@ -212,6 +212,28 @@ static void dtls_hello(void)
 	CHECK(ch.n_shares == 1 && ch.share_len[0] == 32 && ch.from_wire, "share size kept");
 }
 
+/* 600 cipher suites: parsed, counted as overflow for JA4 only. */
+static void long_hello(void)
+{
+	struct w *w = calloc(1, sizeof(*w));
+	u16(w, 0x0303);
+	for (int i = 0; i < 32; i++)
+		u8(w, 0);
+	u8(w, 0);
+	u16(w, 2 * 600);
+	for (unsigned i = 0; i < 600; i++)
+		u16(w, 0x1000 + i);
+	u8(w, 1), u8(w, 0);
+	u16(w, 8);
+	u16(w, 0x000a), u16(w, 4), u16(w, 2), u16(w, 29);
+	struct kx_client_hello ch;
+	struct kx_client_hello_extra ex;
+	CHECK(kx_tls_parse_client_hello(w->b, w->n, &ch, &ex) == KX_PARSE_OK && ch.n_suites == 600 &&
+		      ch.ja4[0] == '\0' && ch.n_groups == 1,
+	      "600 cipher suites: parsed, no JA4 (more than KX_JA4_LIST_MAX)");
+	free(w);
+}
+
 static void kx_suffix(void)
 {
 	static const uint16_t g[] = { 0x0a0a, 0x11ec, 29, 23, 24 };
@@ -567,6 +589,7 @@ int main(int argc, char **argv)
 	const char *dir = argc > 1 ? argv[1] : "tests/data";
 	spec_examples();
 	dtls_hello();
+	long_hello();
 	kx_suffix();
 	hassh();
 	sig_names();
