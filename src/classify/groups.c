@@ -166,12 +166,18 @@ bool kx_group_share_sizes(uint16_t code, uint16_t *client, uint16_t *server)
 		*server = o->s_size;
 		return true;
 	}
-	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		if (sizes[i].code == code) {
-			*client = sizes[i].c;
-			*server = sizes[i].s;
+	size_t lo = 0, hi = sizeof(sizes) / sizeof(sizes[0]);
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (sizes[mid].code == code) {
+			*client = sizes[mid].c;
+			*server = sizes[mid].s;
 			return true;
 		}
+		if (sizes[mid].code < code)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
 	return false;
 }

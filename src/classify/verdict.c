@@ -139,8 +139,8 @@ static uint8_t check_key_exchange(const struct kx_hs *hs)
 			continue;
 		for (unsigned i = 0; i < ch->n_shares; i++) {
 			uint16_t g = ch->shares[i];
-			if (kx_group_family(g) == KX_FAM_GREASE)
-				continue;
+			if ((g & 0x0f0f) == 0x0a0a && (g >> 8) == (g & 0xff))
+				continue; /* GREASE (RFC 8701) */
 			if (kx_group_share_sizes(g, &cs, &ss) &&
 			    ch->share_len[i] != cs)
 				a |= KX_ANOM_CLIENT_SHARE_SIZE;

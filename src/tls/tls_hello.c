@@ -116,7 +116,7 @@ static void parse_client_key_share(struct kx_rd v, struct kx_client_hello *ch)
 	}
 }
 
-static void ja4_add(uint16_t *list, unsigned *n, uint16_t v, bool *overflow)
+static inline void ja4_add(uint16_t *list, unsigned *n, uint16_t v, bool *overflow)
 {
 	if (kx_is_grease(v))
 		return;
@@ -247,12 +247,16 @@ static enum kx_parse_rc parse_client_hello(const uint8_t *body, size_t len,
 			break;
 		case EXT_SIGNATURE_ALGORITHMS: {
 			struct kx_rd list = kx_rd_vec(&v, 2);
-			struct kx_rd all = list;
-			read_u16_list(&list, ch->sigalgs, &ch->n_sigalgs, KX_MAX_SIGALGS,
-				      &ch->overflow);
-			/* JA4 takes the whole list; ML-DSA is looked for in it too. */
-			while (kx_rd_left(&all) >= 2) {
-				uint16_t sa = kx_rd_u16(&all);
+			if (kx_rd_left(&list) % 2)
+				break; /* as read_u16_list: an odd list is not read */
+			/* The row keeps KX_MAX_SIGALGS; JA4 and the ML-DSA
+			 * question take the whole list. */
+			while (kx_rd_left(&list)) {
+				uint16_t sa = kx_rd_u16(&list);
+				if (ch->n_sigalgs < KX_MAX_SIGALGS)
+					ch->sigalgs[ch->n_sigalgs++] = sa;
+				else
+					ch->overflow = true;
 				ch->offers_mldsa |= kx_sigscheme_is_mldsa(sa);
 				ja4_add(ja4.sigalgs, &ja4.n_sigalgs, sa, &ja4.overflow);
 			}
