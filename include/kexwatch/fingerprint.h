@@ -36,7 +36,9 @@ static inline bool kx_is_grease(uint16_t v)
 int kx_fp_init(void);
 
 /* What a ClientHello gives JA4, gathered by the parser in wire order. The
- * pointers borrow the message body for the duration of kx_ja4(). */
+ * pointers borrow the message body for the duration of kx_ja4(); the two
+ * vectors are passed as sent (big-endian code points, GREASE included) so
+ * a stack seen before costs a comparison, not a parse. */
 struct kx_ja4_ch {
 	char proto;               /* 't' TLS over TCP, 'q' QUIC, 'd' DTLS */
 	uint16_t legacy_version;
@@ -44,16 +46,17 @@ struct kx_ja4_ch {
 	bool has_sni;             /* server_name extension present */
 	const uint8_t *alpn;      /* first ALPN protocol id, NULL when none */
 	size_t alpn_len;
-	uint16_t ciphers[KX_JA4_LIST_MAX];
-	unsigned n_ciphers;       /* GREASE removed */
+	const uint8_t *suites;    /* cipher_suites vector contents, as sent */
+	size_t suites_len;
+	const uint8_t *sigalgs;   /* signature_algorithms vector contents, as sent (NULL: none) */
+	size_t sigalgs_len;
 	uint16_t exts[KX_JA4_LIST_MAX];
 	unsigned n_exts;          /* GREASE removed; SNI and ALPN included */
-	uint16_t sigalgs[KX_JA4_LIST_MAX];
-	unsigned n_sigalgs;       /* GREASE removed, in wire order */
-	bool overflow;            /* a list longer than KX_JA4_LIST_MAX: no JA4 */
+	bool overflow;            /* more than KX_JA4_LIST_MAX extensions: no JA4 */
 };
 
-/* Writes the 36-character JA4 and a NUL into out; "" when in->overflow. */
+/* Writes the 36-character JA4 and a NUL into out; "" when a list holds
+ * more than KX_JA4_LIST_MAX entries (GREASE removed). */
 void kx_ja4(const struct kx_ja4_ch *in, char out[KX_JA4_LEN + 1]);
 
 #define KX_JA4S_EXT_MAX 64

@@ -20,6 +20,7 @@
 #include "kexwatch/fingerprint.h"
 
 #include "kexwatch/hs.h"
+#include "kexwatch/rd.h"
 
 #include <gcrypt.h>
 #include <pthread.h>
@@ -87,54 +88,87 @@ static void sha12(const char *text, size_t n, char out[12])
 }
 
 /* A link sees the same few client stacks over and over, so the hashed
- * parts repeat: they are remembered per thread, keyed on the code points
- * themselves (two lists, compared in full, so no input can pass for
- * another's), before any sorting or text is made. Direct-mapped, 128 slots
- * of 280 bytes: 35 KB a thread that parses; longer lists are not kept. */
+ * parts repeat: they are remembered per thread, keyed on bytes taken
+ * before any parsing, sorting or text is done (the cipher_suites vector as
+ * sent; the extension types in wire order with the signature_algorithms
+ * vector as sent; the same sorted, for clients that shuffle their
+ * extensions). A key is compared in full, so no input can pass for
+ * another's; the slot is picked from its length and edges only (O(1)).
+ * Direct-mapped, 128 slots of 280 bytes: 35 KB a thread that parses;
+ * longer keys are not kept. */
 #define FP_CACHE_SLOTS 128
-#define FP_CACHE_VALUES 128
-enum { FP_B = 1, FP_C, FP_S };
+#define FP_CACHE_BYTES 256
+enum { FP_B = 1, FP_CW, FP_C, FP_S };
 struct fp_slot {
 	uint8_t kind;           /* FP_*, 0: empty */
-	uint16_t na, nb;
+	uint16_t na, nb;        /* bytes of the two parts of the key */
+	uint16_t count;         /* FP_B: cipher suites without GREASE */
 	char hash[12];
-	uint16_t v[FP_CACHE_VALUES]; /* na values of the first list, then nb of the second */
+	uint8_t key[FP_CACHE_BYTES];
 };
 static _Thread_local struct fp_slot fp_cache[FP_CACHE_SLOTS];
 
-static struct fp_slot *fp_lookup(uint8_t kind, const uint16_t *a, unsigned na,
-				 const uint16_t *b, unsigned nb, bool *hit)
+/* The first and last 8 bytes (fewer: each byte), mixed: enough to spread
+ * slots, since a hit is decided by comparing the whole key. */
+static uint64_t edge(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	uint64_t x = 0, y = 0;
+	if (n >= 8) {
+		memcpy(&x, b, 8);
+		memcpy(&y, b + n - 8, 8);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			x = x << 8 | b[i];
+	}
+	return x * 0x9e3779b97f4a7c15u ^ y;
+}
+
+static struct fp_slot *fp_lookup(uint8_t kind, const void *a, size_t na, const void *b, size_t nb,
+				 bool *hit)
 {
 	*hit = false;
-	if (na + nb > FP_CACHE_VALUES)
+	if (na + nb > FP_CACHE_BYTES)
 		return NULL;
-	/* FNV-1a spreads the slots; equality is decided by the comparison below. */
-	uint32_t h = (2166136261u ^ kind) * 16777619u;
-	h = (h ^ na) * 16777619u;
-	for (unsigned i = 0; i < na; i++)
-		h = (h ^ a[i]) * 16777619u;
-	for (unsigned i = 0; i < nb; i++)
-		h = (h ^ b[i]) * 16777619u;
-	struct fp_slot *sl = &fp_cache[(h ^ h >> 16) % FP_CACHE_SLOTS];
+	uint64_t h = (edge(a, na) + edge(b, nb) * 31 + (na << 16 | nb) + kind) *
+		     0xff51afd7ed558ccdu;
+	struct fp_slot *sl = &fp_cache[(h >> 40) % FP_CACHE_SLOTS];
 	*hit = sl->kind == kind && sl->na == na && sl->nb == nb &&
-	       (!na || memcmp(sl->v, a, na * sizeof(*a)) == 0) &&
-	       (!nb || memcmp(sl->v + na, b, nb * sizeof(*b)) == 0);
+	       (!na || memcmp(sl->key, a, na) == 0) && (!nb || memcmp(sl->key + na, b, nb) == 0);
 	return sl;
 }
 
-static void fp_store(struct fp_slot *sl, uint8_t kind, const uint16_t *a, unsigned na,
-		     const uint16_t *b, unsigned nb, const char hash[12])
+static void fp_store(struct fp_slot *sl, uint8_t kind, const void *a, size_t na, const void *b,
+		     size_t nb, unsigned count, const char hash[12])
 {
 	if (!sl)
 		return;
 	sl->kind = kind;
 	sl->na = (uint16_t)na;
 	sl->nb = (uint16_t)nb;
+	sl->count = (uint16_t)count;
 	if (na)
-		memcpy(sl->v, a, na * sizeof(*a));
+		memcpy(sl->key, a, na);
 	if (nb)
-		memcpy(sl->v + na, b, nb * sizeof(*b));
+		memcpy(sl->key + na, b, nb);
 	memcpy(sl->hash, hash, 12);
+}
+
+/* A big-endian u16 vector as sent, GREASE removed, into out (at most
+ * KX_JA4_LIST_MAX); false when longer. */
+static bool wire_list(const uint8_t *p, size_t len, uint16_t *out, unsigned *n)
+{
+	struct kx_rd r = kx_rd_init(p, len);
+	*n = 0;
+	while (kx_rd_left(&r) >= 2) {
+		uint16_t v = kx_rd_u16(&r);
+		if (kx_is_grease(v))
+			continue;
+		if (*n == KX_JA4_LIST_MAX)
+			return false;
+		out[(*n)++] = v;
+	}
+	return true;
 }
 
 static void two_digits(unsigned n, char out[2])
@@ -208,68 +242,91 @@ void kx_ja4(const struct kx_ja4_ch *in, char out[KX_JA4_LEN + 1])
 {
 	/* Room for every list at its cap: 5 bytes an entry. */
 	char text[2 * KX_JA4_LIST_MAX * 5 + 8];
-	uint16_t sorted[KX_JA4_LIST_MAX];
+	uint16_t list[KX_JA4_LIST_MAX], sigs[KX_JA4_LIST_MAX];
+	unsigned n_ciphers = 0, n_sigs = 0;
+	char b_part[12], c_part[12];
+	bool hit;
+	struct fp_slot *sl;
 	char *p;
 
 	out[0] = '\0';
 	if (in->overflow)
 		return;
+
+	/* b: the cipher suites, sorted. */
+	sl = fp_lookup(FP_B, in->suites, in->suites_len, NULL, 0, &hit);
+	if (hit) {
+		n_ciphers = sl->count;
+		memcpy(b_part, sl->hash, 12);
+	} else {
+		if (!wire_list(in->suites, in->suites_len, list, &n_ciphers))
+			return; /* more than KX_JA4_LIST_MAX: no JA4 */
+		if (n_ciphers) {
+			sort_u16(list, n_ciphers);
+			p = hex_list(text, list, n_ciphers);
+			sha12(text, (size_t)(p - text), b_part);
+		} else {
+			memset(b_part, '0', 12);
+		}
+		fp_store(sl, FP_B, in->suites, in->suites_len, NULL, 0, n_ciphers, b_part);
+	}
+
+	/* c: the extensions but SNI and ALPN, sorted, then the signature
+	 * algorithms as sent. Most stacks send their extensions in one order:
+	 * looked up as they came first, sorted only when that misses. */
+	unsigned n = 0;
+	for (unsigned i = 0; i < in->n_exts; i++)
+		if (in->exts[i] != 0x0000 && in->exts[i] != 0x0010)
+			list[n++] = in->exts[i];
+	if (!n) {
+		memset(c_part, '0', 12);
+	} else {
+		sl = fp_lookup(FP_CW, list, n * sizeof(list[0]), in->sigalgs, in->sigalgs_len, &hit);
+		if (hit) {
+			memcpy(c_part, sl->hash, 12);
+		} else {
+			struct fp_slot *wire_sl = sl;
+			uint16_t wire[KX_JA4_LIST_MAX];
+			memcpy(wire, list, n * sizeof(list[0]));
+			if (!wire_list(in->sigalgs, in->sigalgs_len, sigs, &n_sigs))
+				return;
+			sort_u16(list, n);
+			sl = fp_lookup(FP_C, list, n * sizeof(list[0]), sigs, n_sigs * sizeof(sigs[0]),
+				       &hit);
+			if (hit) {
+				/* A shuffling client: its wire orders are not kept. */
+				memcpy(c_part, sl->hash, 12);
+			} else {
+				p = hex_list(text, list, n);
+				if (n_sigs) {
+					*p++ = '_';
+					p = hex_list(p, sigs, n_sigs);
+				}
+				sha12(text, (size_t)(p - text), c_part);
+				fp_store(sl, FP_C, list, n * sizeof(list[0]), sigs,
+					 n_sigs * sizeof(sigs[0]), 0, c_part);
+				fp_store(wire_sl, FP_CW, wire, n * sizeof(wire[0]), in->sigalgs,
+					 in->sigalgs_len, 0, c_part);
+			}
+		}
+	}
+
 	char *o = out;
 	*o++ = in->proto;
 	kx_ja4_version(in->best_version ? in->best_version : in->legacy_version, o);
 	o += 2;
 	*o++ = in->has_sni ? 'd' : 'i';
-	two_digits(in->n_ciphers, o);
+	two_digits(n_ciphers, o);
 	o += 2;
 	two_digits(in->n_exts, o);
 	o += 2;
 	kx_ja4_alpn(in->alpn, in->alpn_len, o);
 	o += 2;
 	*o++ = '_';
-
-	bool hit;
-	struct fp_slot *sl;
-	if (in->n_ciphers) {
-		/* Keyed on the wire order: a stack sends its suites the same way
-		 * every time, and sorting 50 of them is most of the work. */
-		sl = fp_lookup(FP_B, in->ciphers, in->n_ciphers, NULL, 0, &hit);
-		if (hit) {
-			memcpy(o, sl->hash, 12);
-		} else {
-			memcpy(sorted, in->ciphers, in->n_ciphers * sizeof(sorted[0]));
-			sort_u16(sorted, in->n_ciphers);
-			p = hex_list(text, sorted, in->n_ciphers);
-			sha12(text, (size_t)(p - text), o);
-			fp_store(sl, FP_B, in->ciphers, in->n_ciphers, NULL, 0, o);
-		}
-	} else {
-		memset(o, '0', 12);
-	}
+	memcpy(o, b_part, 12);
 	o += 12;
 	*o++ = '_';
-
-	unsigned n = 0;
-	for (unsigned i = 0; i < in->n_exts; i++)
-		if (in->exts[i] != 0x0000 && in->exts[i] != 0x0010)
-			sorted[n++] = in->exts[i];
-	if (n) {
-		/* Sorted first: some clients shuffle their extensions. */
-		sort_u16(sorted, n);
-		sl = fp_lookup(FP_C, sorted, n, in->sigalgs, in->n_sigalgs, &hit);
-		if (hit) {
-			memcpy(o, sl->hash, 12);
-		} else {
-			p = hex_list(text, sorted, n);
-			if (in->n_sigalgs) {
-				*p++ = '_';
-				p = hex_list(p, in->sigalgs, in->n_sigalgs);
-			}
-			sha12(text, (size_t)(p - text), o);
-			fp_store(sl, FP_C, sorted, n, in->sigalgs, in->n_sigalgs, o);
-		}
-	} else {
-		memset(o, '0', 12);
-	}
+	memcpy(o, c_part, 12);
 	o += 12;
 	*o = '\0';
 }
@@ -294,13 +351,14 @@ void kx_ja4s(const struct kx_ja4s_sh *in, char out[KX_JA4S_LEN + 1])
 	*o++ = '_';
 	if (in->n_exts) {
 		bool hit;
-		struct fp_slot *sl = fp_lookup(FP_S, in->exts, in->n_exts, NULL, 0, &hit);
+		size_t nb = in->n_exts * sizeof(in->exts[0]);
+		struct fp_slot *sl = fp_lookup(FP_S, in->exts, nb, NULL, 0, &hit);
 		if (hit) {
 			memcpy(o, sl->hash, 12);
 		} else {
 			char *p = hex_list(text, in->exts, in->n_exts);
 			sha12(text, (size_t)(p - text), o);
-			fp_store(sl, FP_S, in->exts, in->n_exts, NULL, 0, o);
+			fp_store(sl, FP_S, in->exts, nb, NULL, 0, 0, o);
 		}
 	} else {
 		memset(o, '0', 12);

@@ -174,7 +174,11 @@ static enum kx_parse_rc parse_client_hello(const uint8_t *body, size_t len,
 	ja4.has_sni = false;
 	ja4.alpn = NULL;
 	ja4.alpn_len = 0;
-	ja4.n_ciphers = ja4.n_exts = ja4.n_sigalgs = 0;
+	ja4.suites = NULL;
+	ja4.suites_len = 0;
+	ja4.sigalgs = NULL;
+	ja4.sigalgs_len = 0;
+	ja4.n_exts = 0;
 	ja4.overflow = false;
 	struct kx_rd r = kx_rd_init(body, len);
 	ch->legacy_version = kx_rd_u16(&r);
@@ -197,8 +201,8 @@ static enum kx_parse_rc parse_client_hello(const uint8_t *body, size_t len,
 	ch->session_id_len = ex->session_id_len;
 	ch->n_suites = (uint16_t)(kx_rd_left(&suites) / 2);
 	ja4.legacy_version = ch->legacy_version;
-	while (kx_rd_left(&suites))
-		ja4_add(ja4.ciphers, &ja4.n_ciphers, kx_rd_u16(&suites), &ja4.overflow);
+	ja4.suites_len = kx_rd_left(&suites);
+	ja4.suites = kx_rd_take(&suites, ja4.suites_len);
 
 	if (kx_rd_left(&r) == 0) {
 		kx_ja4(&ja4, ch->ja4);
@@ -249,8 +253,10 @@ static enum kx_parse_rc parse_client_hello(const uint8_t *body, size_t len,
 			struct kx_rd list = kx_rd_vec(&v, 2);
 			if (kx_rd_left(&list) % 2)
 				break; /* as read_u16_list: an odd list is not read */
-			/* The row keeps KX_MAX_SIGALGS; JA4 and the ML-DSA
-			 * question take the whole list. */
+			/* JA4 takes the vector as sent; the row keeps
+			 * KX_MAX_SIGALGS; ML-DSA is looked for in all of it. */
+			ja4.sigalgs = list.p;
+			ja4.sigalgs_len = kx_rd_left(&list);
 			while (kx_rd_left(&list)) {
 				uint16_t sa = kx_rd_u16(&list);
 				if (ch->n_sigalgs < KX_MAX_SIGALGS)
@@ -258,7 +264,6 @@ static enum kx_parse_rc parse_client_hello(const uint8_t *body, size_t len,
 				else
 					ch->overflow = true;
 				ch->offers_mldsa |= kx_sigscheme_is_mldsa(sa);
-				ja4_add(ja4.sigalgs, &ja4.n_sigalgs, sa, &ja4.overflow);
 			}
 			break;
 		}

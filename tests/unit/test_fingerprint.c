@@ -65,8 +65,14 @@ static void spec_examples(void)
 	static const uint16_t sigs[] = { 0x0403, 0x0804, 0x0401, 0x0503,
 					 0x0805, 0x0501, 0x0806, 0x0601 };
 	static struct kx_ja4_ch in;
+	static uint8_t cw[2 * 200], sw[2 * 8];
 	char out[KX_JA4_LEN + 1];
 
+	/* The two vectors as a ClientHello carries them: big-endian. */
+	for (size_t i = 0; i < 15; i++)
+		cw[2 * i] = (uint8_t)(ciphers[i] >> 8), cw[2 * i + 1] = (uint8_t)ciphers[i];
+	for (size_t i = 0; i < 8; i++)
+		sw[2 * i] = (uint8_t)(sigs[i] >> 8), sw[2 * i + 1] = (uint8_t)sigs[i];
 	memset(&in, 0, sizeof(in));
 	in.proto = 't';
 	in.legacy_version = 0x0303;
@@ -74,19 +80,43 @@ static void spec_examples(void)
 	in.has_sni = true;
 	in.alpn = (const uint8_t *)"h2";
 	in.alpn_len = 2;
-	memcpy(in.ciphers, ciphers, sizeof(ciphers));
-	in.n_ciphers = 15;
+	in.suites = cw;
+	in.suites_len = 30;
 	memcpy(in.exts, exts, sizeof(exts));
 	in.n_exts = 16;
-	memcpy(in.sigalgs, sigs, sizeof(sigs));
-	in.n_sigalgs = 8;
+	in.sigalgs = sw;
+	in.sigalgs_len = 16;
 	kx_ja4(&in, out);
 	CHECK_STR(out, "t13d1516h2_8daaf6152771_e5627efa2ab1", "JA4: the specification's example");
-	in.n_sigalgs = 0;
+	kx_ja4(&in, out);
+	CHECK_STR(out, "t13d1516h2_8daaf6152771_e5627efa2ab1", "the same again (remembered)");
+	in.sigalgs_len = 0;
 	kx_ja4(&in, out);
 	CHECK_STR(out, "t13d1516h2_8daaf6152771_6d807ffa2a79",
 		  "JA4 without signature algorithms: no '_' in the hashed text");
-	in.n_sigalgs = 8;
+	in.sigalgs_len = 16;
+	/* The extensions in another order (a shuffling client): the same JA4,
+	 * the remembered digest of the sorted list. */
+	uint16_t shuffled[16];
+	for (size_t i = 0; i < 16; i++)
+		shuffled[i] = exts[(i * 7) % 16];
+	memcpy(in.exts, shuffled, sizeof(shuffled));
+	kx_ja4(&in, out);
+	CHECK_STR(out, "t13d1516h2_8daaf6152771_e5627efa2ab1", "shuffled extensions: same JA4");
+	memcpy(in.exts, exts, sizeof(exts));
+	/* GREASE in the vectors as sent is ignored, remembered or not. */
+	static uint8_t cg[2 * 16], sg[2 * 9];
+	cg[0] = 0x3a, cg[1] = 0x3a;
+	memcpy(cg + 2, cw, 30);
+	memcpy(sg, sw, 8);
+	sg[8] = 0x8a, sg[9] = 0x8a;
+	memcpy(sg + 10, sw + 8, 8);
+	in.suites = cg, in.suites_len = 32;
+	in.sigalgs = sg, in.sigalgs_len = 18;
+	kx_ja4(&in, out);
+	CHECK_STR(out, "t13d1516h2_8daaf6152771_e5627efa2ab1", "GREASE suite and sigalg: same JA4");
+	in.suites = cw, in.suites_len = 30;
+	in.sigalgs = sw, in.sigalgs_len = 16;
 	in.proto = 'q';
 	kx_ja4(&in, out);
 	CHECK_STR(out, "q13d1516h2_8daaf6152771_e5627efa2ab1", "JA4 over QUIC: 'q'");
@@ -106,7 +136,7 @@ static void spec_examples(void)
 	in.best_version = 0x0304;
 	in.has_sni = false;
 	in.alpn = NULL;
-	in.n_ciphers = 0;
+	in.suites_len = 0;
 	kx_ja4(&in, out);
 	CHECK_STR(out, "t13i001600_000000000000_e5627efa2ab1",
 		  "no SNI 'i', no ALPN '00', no ciphers 000000000000");
@@ -114,12 +144,14 @@ static void spec_examples(void)
 	in.n_exts = 2; /* only SNI and ALPN: the sorted list is empty */
 	kx_ja4(&in, out);
 	CHECK_STR(out, "t13i000200_000000000000_000000000000", "no extensions left: 000000000000");
-	in.n_ciphers = 15;
 	for (unsigned i = 0; i < 120; i++)
 		in.exts[i] = (uint16_t)(0x1000 + i);
 	in.n_exts = 120;
+	for (size_t i = 0; i < 200; i++)
+		cw[2 * i] = 0x10, cw[2 * i + 1] = (uint8_t)i;
+	in.suites_len = 2 * 200;
 	kx_ja4(&in, out);
-	CHECK(strncmp(out, "t13i1599", 8) == 0, "counts stop at 99: %s", out);
+	CHECK(strncmp(out, "t13i9999", 8) == 0, "counts stop at 99: %s", out);
 	in.overflow = true;
 	kx_ja4(&in, out);
 	CHECK_STR(out, "", "a list longer than kept: no JA4");
