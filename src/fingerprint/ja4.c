@@ -19,12 +19,12 @@
  */
 #include "kexwatch/fingerprint.h"
 
-#include "kexwatch/hs.h"
-#include "kexwatch/rd.h"
-
 #include <gcrypt.h>
 #include <pthread.h>
 #include <string.h>
+
+#include "kexwatch/hs.h"
+#include "kexwatch/rd.h"
 
 _Static_assert(sizeof(((struct kx_client_hello *)0)->ja4) == KX_JA4_LEN + 1, "ja4 size");
 _Static_assert(sizeof(((struct kx_hs *)0)->ja4s) == KX_JA4S_LEN + 1, "ja4s size");
