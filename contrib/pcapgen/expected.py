@@ -121,6 +121,7 @@ def parse_hs(h):
     d['groups'] = [hx(f.get('value')) for f in fields(h, 'tls.handshake.extensions_supported_group')]
     d['ks'] = [hx(f.get('value')) for f in fields(h, 'tls.handshake.extensions_key_share_group')]
     d['ks_selected'] = [hx(f.get('value')) for f in fields(h, 'tls.handshake.extensions_key_share_selected_group')]
+    d['ks_len'] = [int(f.get('show')) for f in fields(h, 'tls.handshake.extensions_key_share_key_exchange_length')]
     d['versions'] = [hx(f.get('value')) for f in fields(h, 'tls.handshake.extensions.supported_version')]
     d['ext_types'] = [int(f.get('show')) for f in fields(h, 'tls.handshake.extension.type')]
     d['named_curve'] = first(h, 'tls.handshake.server_named_curve', 'value')
@@ -212,6 +213,53 @@ def is_pq_group(g):
     return g in PQ or g in HYB or g in HYB_DRAFT
 
 
+# Key share sizes (client / server), issue 18's table (RFC 8446, RFC 7748,
+# RFC 7919, FIPS 203 and the ECDHE-MLKEM draft), written out again here
+# so the expected verdicts do not come from kexwatch's own table.
+SHARE_SIZES = {'0x0017': (65, 65), '0x0018': (97, 97), '0x0019': (133, 133), '0x001d': (32, 32),
+               '0x001e': (56, 56), '0x001f': (65, 65), '0x0020': (97, 97), '0x0021': (129, 129),
+               '0x0100': (256, 256), '0x0101': (384, 384), '0x0102': (512, 512),
+               '0x0103': (768, 768), '0x0104': (1024, 1024), '0x11ec': (1216, 1120),
+               '0x11eb': (1249, 1153), '0x11ed': (1665, 1665), '0x11ee': (1249, 1153),
+               '0x0200': (800, 768), '0x0201': (1184, 1088), '0x0202': (1568, 1568),
+               '0x6399': (1216, 1120), '0x639a': (1249, 1153)}
+
+
+def is_grease(g):
+    v = int(g, 16)
+    return (v & 0x0f0f) == 0x0a0a and (v >> 8) == (v & 0xff)
+
+
+def kx_claims(chs, sh, hrr, selected):
+    """kexwatch's reason for a TLS 1.3 handshake whose key-exchange claims do
+    not hold (RFC 8446 4.2.8), or None: a share of the wrong size, a selected
+    (or HRR-requested) group the client never offered, a share for a group
+    absent from supported_groups."""
+    size = offered = unlisted = False
+    for c in chs:
+        for g, n in zip(c['ks'], c.get('ks_len', [])):
+            if is_grease(g):
+                continue
+            if g in SHARE_SIZES and n != SHARE_SIZES[g][0]:
+                size = True
+            if c['groups'] and g not in c['groups']:
+                unlisted = True
+    if sh and sh['ks'] and sh.get('ks_len') and sh['ks'][0] in SHARE_SIZES and \
+            sh['ks_len'][0] != SHARE_SIZES[sh['ks'][0]][1]:
+        size = True
+    if hrr and hrr['ks_selected'] and chs[0]['groups'] and hrr['ks_selected'][0] not in chs[0]['groups']:
+        offered = True
+    if selected and chs[-1]['groups'] and selected not in chs[-1]['groups']:
+        offered = True
+    if size:
+        return 'unknown/share-size'
+    if offered:
+        return 'unknown/group-not-offered'
+    if unlisted:
+        return 'unknown/share-not-in-groups'
+    return None
+
+
 def rows_for(path):
     name = os.path.basename(path)
     rows = []
@@ -272,6 +320,8 @@ def rows_for(path):
             verdict = 'classical/server-declined'
         else:
             verdict = 'classical/client-no-pq'
+        if sh and version == '0x0304':
+            verdict = kx_claims(chs, sh, hrr, selected) or verdict
         rows.append(OrderedDict(
             file=name, client_ip=ch0['src'], client_port=ch0['sport'], server_ip=ch0['dst'],
             server_port=ch0['dport'], sni=ch0['sni'] or '', version=version,
@@ -786,6 +836,8 @@ def quic_rows_for(path):
             verdict = 'classical/server-declined'
         else:
             verdict = 'classical/client-no-pq'
+        if sh and version == '0x0304':
+            verdict = kx_claims(chs, sh, hrr, selected) or verdict
         rows.append(OrderedDict(
             file=name, client_ip=c['client'][0], client_port=c['client'][1], server_ip=c['server'][0],
             server_port=c['server'][1], sni=ch0['sni'] or '', version=version,
@@ -1016,6 +1068,8 @@ def dtls_rows_for(path):
             verdict = 'classical/server-declined'
         else:
             verdict = 'classical/client-no-pq'
+        if sh and version == '0x0304':
+            verdict = kx_claims(chs, sh, hrr, selected) or verdict
         rows.append(OrderedDict(
             file=name, client_ip=c['client'][0], client_port=c['client'][1], server_ip=c['server'][0],
             server_port=c['server'][1], sni=chs[0]['hello']['sni'] or '', version=version,

@@ -103,8 +103,39 @@ INTENT = {
              'server\'s 40 lines, identification line and KEXINIT are on the wire before the '
              'client sends anything; its identification line and KEXINIT then leave in one '
              'segment.'),
+    'ssh-share-size-crafted.pcap': dict(
+        verdict='unknown/share-size', kex='sntrup761x25519-sha512', client_segs=2,
+        what='CRAFTED from `ssh-default-sntrup.pcap` by `kx_claims_craft.py` (issue 18): the '
+             'client\'s SSH_MSG_KEX_ECDH_INIT says its Q_C is 1186 bytes, not the 1190 '
+             'sntrup761x25519 needs (string length - 4, padding_length + 4, packet_length '
+             'unchanged), client port 50999, checksums computed again. No client sends that; '
+             'the server\'s reply is the real one.'),
 }
 ORDER = list(INTENT)
+
+# Q_C / Q_S sizes of the methods whose public values have one (RFC 8731,
+# RFC 5656, draft-josefsson-ntruprime-ssh, draft-ietf-sshm-mlkem-hybrid-kex):
+# a value of another size makes kexwatch's verdict unknown/share-size.
+ECDH_SIZES = {'curve25519-sha256': (32, 32), 'curve25519-sha256@libssh.org': (32, 32),
+              'curve448-sha512': (56, 56), 'ecdh-sha2-nistp256': (65, 65),
+              'ecdh-sha2-nistp384': (97, 97), 'ecdh-sha2-nistp521': (133, 133),
+              'sntrup761x25519-sha512': (1190, 1071),
+              'sntrup761x25519-sha512@openssh.com': (1190, 1071),
+              'mlkem768x25519-sha256': (1216, 1120), 'mlkem768nistp256-sha256': (1249, 1153),
+              'mlkem1024nistp384-sha384': (1665, 1665)}
+
+
+def ecdh_size(stream, packets, msg, strings_before):
+    """Size of the public value in the first packet `msg` (30: Q_C, 31: Q_S)."""
+    d = bytes(stream.data)
+    for m, start, end in packets:
+        if m != msg:
+            continue
+        i = start + 6
+        for _ in range(strings_before):
+            i += 4 + struct.unpack('!I', d[i:i + 4])[0]
+        return struct.unpack('!I', d[i:i + 4])[0]
+    return None
 
 PSEUDO_PREFIX = ('ext-info-', 'kex-strict-')
 HYBRID = {'mlkem768x25519-sha256', 'sntrup761x25519-sha512', 'sntrup761x25519-sha512@openssh.com',
@@ -368,6 +399,12 @@ def rows_for(path, failures):
             verdict = {'hybrid': 'hybrid', 'hybrid-draft': 'hybrid-draft',
                        'classical': 'classical/' + ('server-declined' if offers else 'client-no-pq')
                        }.get(cls, 'unknown')
+        if neg in ECDH_SIZES and verdict != 'unknown':
+            qc = ecdh_size(cs, cpk, 30, 0)
+            qs = ecdh_size(ss, spk, 31, 1)
+            if (qc is not None and qc != ECDH_SIZES[neg][0]) or \
+                    (qs is not None and qs != ECDH_SIZES[neg][1]):
+                verdict = 'unknown/share-size'
         row['verdict'] = verdict
         row['_pre_lines'] = bytes(ss.data).count(b'\n', 0, bytes(ss.data).find(b'SSH-')) \
             if b'SSH-' in ss.data else None

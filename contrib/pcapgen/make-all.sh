@@ -20,6 +20,8 @@ KX_OUT=${KX_OUT:-$REPO/pcaps}
 . "$KX_HERE/fixes.sh"
 . "$KX_HERE/dtls.sh"
 . "$KX_HERE/tunnels.sh"
+. "$KX_HERE/claims.sh"
+. "$KX_HERE/certs.sh"
 
 [ "$(id -u)" = 0 ] || kx_die "must run as root (network namespaces)"
 mkdir -p "$KX_OUT"

@@ -214,6 +214,27 @@ cap('tls13-hybrid-draft-synthetic.pcap',
     'SYNTHETIC on both sides (real TCP, hand-made TLS bytes): craft.js client offering GREASE, X25519Kyber768Draft00 (0x6399), SecP256r1Kyber768Draft00 (0x639a), x25519, secp256r1 with shares for 0x4a4a, 0x6399 (random 1216 bytes), 0x001d -> craft.js fake server answering ServerHello selecting 0x6399 (random 1120-byte share) + ChangeCipherSpec, then both close. No stack available here implements the Kyber drafts',
     ['hybrid-draft'], [sel('0x6399')])
 
+SRC_CLAIMS = 'tls13-x25519mlkem768.pcap (the real Node 24 handshake) with bytes EDITED by contrib/pcapgen/kx_claims_craft.py (same packets and lengths, own client port, checksums computed again)'
+cap('tls13-share-size-crafted.pcap',
+    f'CRAFTED from {SRC_CLAIMS}: the ClientHello\'s two key share labels swapped, so the share labelled X25519MLKEM768 is 32 bytes and the one labelled x25519 1216 (client port 58901). No stack sends a wrong-sized share on purpose',
+    ['unknown/share-size'], [sel('0x11ec'), ks('0x001d,0x11ec')])
+cap('tls13-not-offered-crafted.pcap',
+    f'CRAFTED from {SRC_CLAIMS}: the ServerHello\'s key_share group 0x11ec changed to 0x6399 (X25519Kyber768Draft00, the same 1120-byte share), a group the client never offered (client port 58902)',
+    ['unknown/group-not-offered'], [sel('0x6399'), ks('0x11ec,0x001d')])
+cap('tls13-share-unlisted-crafted.pcap',
+    f'CRAFTED from {SRC_CLAIMS}: supported_groups\' x25519 (0x001d) changed to ffdhe8192 (0x0104), so the x25519 key share is for a group absent from supported_groups (client port 58903)',
+    ['unknown/share-not-in-groups'], [sel('0x11ec'), ks('0x11ec,0x001d'),
+     field('offered_groups', '0x11ec,0x0104,0x0017,0x001e,0x0018,0x0019,0x0100,0x0101')])
+
+# issue 18: TLS 1.2, where the server's certificate is visible (contrib/pcapgen/certs.sh)
+for _stack, _how in (('openssl', 'Debian openssl 3.0 s_client -tls1_2 -> s_server -tls1_2'),
+                     ('gnutls', 'Debian GnuTLS 3.7 gnutls-cli --priority NORMAL:-VERS-ALL:+VERS-TLS1.2 -> gnutls-serv')):
+    for _key, _what in (('rsa', 'RSA-3072 / sha384WithRSAEncryption' if _stack == 'openssl' else 'RSA-2048 / sha256WithRSAEncryption'),
+                        ('ecdsa', 'ECDSA P-384 / ecdsa-with-SHA384' if _stack == 'openssl' else 'ECDSA P-256 / ecdsa-with-SHA256'),
+                        ('ed25519', 'Ed25519')):
+        cap(f'tls12-{_stack}-{_key}.pcap', f'{_how}, self-signed {_what} leaf certificate',
+            ['classical/tls12'], [field('version', '0x0303')])
+
 # keep the big one last
 ORDER.remove('tls13-mixed-50.pcap')
 ORDER.append('tls13-mixed-50.pcap')

@@ -74,6 +74,11 @@
 	X(tls_malformed,        "TLS handshakes with malformed bytes")              \
 	X(tls_hello_too_big,    "handshake messages larger than the cap")           \
 	X(tls_orphan_server,    "ServerHellos without a ClientHello (row: offer unseen)") \
+	X(cert_parsed,          "TLS 1.2 / DTLS 1.2 server leaf certificates read")  \
+	X(cert_unparsed,        "TLS 1.2 / DTLS 1.2 server certificates not read (malformed, too big)") \
+	X(kx_share_size_bad,    "handshakes with a key share whose size does not fit its group (verdict unknown)") \
+	X(kx_not_offered,       "handshakes whose server selected a group the client never offered (verdict unknown)") \
+	X(kx_share_unlisted,    "handshakes with a key share for a group absent from supported_groups (verdict unknown)") \
 	X(flow_hs_row,          "flows ended: a handshake row")                     \
 	X(flow_capacity,        "flows ended: handshake refused for capacity (row incomplete/capacity)") \
 	X(flow_plaintext,       "flows ended: a plaintext session")                 \
@@ -83,6 +88,7 @@
 	X(flow_plain_off,       "flows ended: cleartext, not recorded (--plaintext)") \
 	X(flow_unrecognised,    "flows ended: payload neither a handshake nor a known session") \
 	X(ssh_pre_banner_lines, "SSH: lines before a version line, skipped (RFC 4253 4.2)") \
+	X(ssh_ecdh_malformed,   "SSH: KEX_ECDH_INIT / REPLY whose strings do not fit (size unchecked)") \
 	X(hs_total,             "handshakes recorded")                              \
 	X(hs_hybrid,            "handshakes: hybrid")                               \
 	X(hs_pq,                "handshakes: pq")                                   \

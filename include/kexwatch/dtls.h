@@ -137,6 +137,7 @@ struct kx_dtls_env {
 
 struct kx_dtls_stream {
 	uint32_t want_mask;     /* bit n: assemble handshake type n */
+	uint32_t opt_mask;      /* of those, skipped (not fatal) when over max_msg or the memcap */
 	uint32_t max_msg;
 	uint16_t next_seq;      /* next message_seq to deliver */
 	bool have_base;         /* next_seq is known */

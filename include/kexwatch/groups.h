@@ -7,6 +7,7 @@
 #ifndef KEXWATCH_GROUPS_H
 #define KEXWATCH_GROUPS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,9 +40,16 @@ void kx_group_label(uint16_t code, char *buf, size_t len);
  * "hybrid-draft", "grease", "unknown"). Returns KX_FAM_MAX when not one. */
 enum kx_family kx_family_parse(const char *s);
 
-/* Loads a registry override file: one "CODE NAME FAMILY" line per group,
- * CODE decimal or 0x-hex, '#' comments. Returns 0, or -1 with a message
- * (file:line: what) in err. Entries replace built-in ones with the same code. */
+/* The sizes in bytes a key share of this group has, from a client and
+ * from a server (x25519 32/32, X25519MLKEM768 1216/1120, ...). False when
+ * the registry does not know them (then nothing is checked). */
+bool kx_group_share_sizes(uint16_t code, uint16_t *client, uint16_t *server);
+
+/* Loads a registry override file: one "CODE NAME FAMILY [SIZES]" line per
+ * group, CODE decimal or 0x-hex, SIZES "CLIENT/SERVER" or one number for
+ * both (key share bytes), '#' comments. Returns 0, or -1 with a message
+ * (file:line: what) in err. Entries replace built-in ones with the same
+ * code, sizes included: an override without sizes checks none. */
 int kx_groups_load(const char *path, char *err, size_t errlen);
 
 /* Drops loaded overrides (tests, fuzzers). */

@@ -53,6 +53,9 @@ enum kx_reason {
 	KX_R_STARTTLS_REFUSED,  /* plaintext: the client asked, the server refused */
 	KX_R_SSL_REFUSED,       /* plaintext: PostgreSQL 'N' / MySQL greeting without SSL */
 	KX_R_HANDSHAKE_UNSEEN,  /* unknown: encrypted (TLS records, QUIC short header), no handshake */
+	KX_R_SHARE_SIZE,        /* unknown: a key share's size does not fit its group */
+	KX_R_NOT_OFFERED,       /* unknown: the server selected a group the client never offered */
+	KX_R_SHARE_UNLISTED,    /* unknown: a key share for a group absent from supported_groups */
 	KX_R_MAX
 };
 
@@ -64,7 +67,10 @@ struct kx_client_hello {
 	uint16_t groups[KX_MAX_GROUPS];     /* supported_groups in order, GREASE included */
 	uint8_t n_groups;
 	uint16_t shares[KX_MAX_SHARES];     /* key_share groups in order */
+	uint16_t share_len[KX_MAX_SHARES];  /* their key_exchange sizes in bytes */
 	uint8_t n_shares;
+	bool from_wire;   /* set by the parser: the checks of classify/ apply (hand-built
+			  * rows of tests and fixtures leave it false) */
 	uint16_t sigalgs[KX_MAX_SIGALGS];
 	uint8_t n_sigalgs;
 	uint16_t n_suites;
@@ -75,8 +81,28 @@ struct kx_client_hello {
 	uint8_t psk_modes; /* bit0 psk_ke, bit1 psk_dhe_ke */
 	uint8_t session_id_len;
 	bool has_ticket; /* TLS 1.2 session_ticket extension with data */
+	bool offers_mldsa; /* signature_algorithms lists ML-DSA (0x0904-0x0906) */
 	uint32_t bytes;  /* handshake message length incl. 4-byte header */
 	uint16_t segments; /* TCP segments (or QUIC packets) that carried it */
+	char ja4[37];    /* JA4 (fingerprint.h), "" when none could be made */
+};
+
+/* Key-exchange claims that do not hold (kx_hs.anomalies): the handshake is
+ * judged unknown, whatever group it names. */
+#define KX_ANOM_CLIENT_SHARE_SIZE 0x01 /* a client key share of the wrong size */
+#define KX_ANOM_SERVER_SHARE_SIZE 0x02 /* the server's share of the wrong size */
+#define KX_ANOM_NOT_OFFERED       0x04 /* selected (or HRR-requested) group not offered (RFC 8446 4.2.8) */
+#define KX_ANOM_SHARE_UNLISTED    0x08 /* client share for a group absent from supported_groups */
+
+/* The server's certificate, TLS 1.2 / DTLS 1.2 only (fingerprint.h enums). */
+struct kx_hs_cert {
+	uint8_t status;         /* enum kx_cert_status */
+	uint8_t key;            /* enum kx_cert_key */
+	uint8_t curve;          /* enum kx_cert_curve */
+	uint8_t sig;            /* enum kx_cert_sig */
+	uint16_t key_bits;
+	bool have_ske_sig;
+	uint16_t ske_sig;       /* ServerKeyExchange SignatureScheme (TLS 1.2) */
 };
 
 /* SSH: the key exchange is named, not numbered (RFC 4253 section 7.1). */
@@ -90,6 +116,9 @@ struct kx_hs_ssh {
 	char kex[65];                      /* negotiated; "" when none */
 	char hostkey[65];
 	bool client_offers_pq;
+	char hassh[33];                    /* client KEXINIT: HASSH, "" when unseen */
+	char hassh_server[33];             /* server KEXINIT: HASSHServer */
+	uint32_t q_c_len, q_s_len;         /* ECDH/hybrid Q_C, Q_S sizes; 0 when unseen */
 };
 
 struct kx_addr {
@@ -123,6 +152,12 @@ struct kx_hs {
 	uint8_t tls12_kx;       /* KX_KX_* for TLS <= 1.2 */
 	bool psk_selected;      /* TLS 1.3 ServerHello carried pre_shared_key */
 	bool resumed;           /* PSK or TLS 1.2 abbreviated handshake */
+	uint16_t server_share_len; /* ServerHello key_share / ECDHE point size */
+	bool server_share_seen; /* server_share_len was read from the wire */
+	uint8_t anomalies;      /* KX_ANOM_* */
+	char ja4s[26];          /* JA4S of the ServerHello, "" when none */
+	char ja4s_hrr[26];      /* JA4S of the HelloRetryRequest, "" when none */
+	struct kx_hs_cert cert;
 
 	enum kx_verdict verdict;
 	enum kx_reason reason;

@@ -31,6 +31,11 @@
 #define KX_SSH_MSG_DEBUG 4
 #define KX_SSH_MSG_KEXINIT 20
 #define KX_SSH_MSG_NEWKEYS 21
+/* RFC 5656 section 7.1 (ECDH), RFC 8731 (curve25519/448), and the hybrid
+ * methods of draft-ietf-sshm-mlkem-hybrid-kex and sntrup761x25519, which
+ * reuse the numbers: Q_C and Q_S are the (concatenated) public values. */
+#define KX_SSH_MSG_KEX_ECDH_INIT 30
+#define KX_SSH_MSG_KEX_ECDH_REPLY 31
 
 #define KX_SSH_NAME_MAX 64       /* RFC 4251 section 6: names are at most 64 characters */
 #define KX_SSH_LINE_MAX 255      /* RFC 4253 section 4.2: version line incl. CR LF */
@@ -63,6 +68,7 @@ enum kx_ssh_err {
 	KX_SSH_E_KEXINIT_BAD, /* KEXINIT fields do not fit its packet */
 	KX_SSH_E_UNEXPECTED,  /* before KEXINIT: a message other than IGNORE/DEBUG/... */
 	KX_SSH_E_MEMCAP,      /* the pool refused the assembly buffer */
+	KX_SSH_E_ECDH_BAD,    /* KEX_ECDH_INIT / REPLY strings do not fit the message */
 	KX_SSH_E_MAX
 };
 
@@ -144,6 +150,11 @@ struct kx_ssh_kexinit {
 	bool strict;         /* kex-strict-c-v00@openssh.com / kex-strict-s-v00@openssh.com */
 	bool overflow;       /* some list has overflow set */
 	uint16_t bad_names;  /* names that are not valid RFC 4251 names (saturating) */
+	/* HASSH over the wire lists (whatever was kept): md5 of
+	 * "kex;enc;mac;comp", client-to-server lists (a client's HASSH) and
+	 * server-to-client lists (a server's HASSHServer). "" on failure. */
+	char hassh_c2s[33];
+	char hassh_s2c[33];
 	uint32_t packet_len; /* binary packet incl. its 4-byte length field */
 	uint32_t payload_len;
 	uint32_t start_off;  /* stream offset of the packet's length field */
@@ -207,15 +218,28 @@ struct kx_ssh_result {
 bool kx_ssh_negotiate(const struct kx_ssh_kexinit *c, const struct kx_ssh_kexinit *s,
 		      struct kx_ssh_result *ret);
 
+/* Sizes in bytes of Q_C and Q_S for methods whose public values have a
+ * fixed size (curve25519 32/32, ecdh-sha2-nistp256 65/65,
+ * mlkem768x25519-sha256 1216/1120, sntrup761x25519-sha512 1190/1071, ...).
+ * False for the others (diffie-hellman-* send mpints, gss-* tokens). */
+bool kx_ssh_kex_share_sizes(const char *kex, uint32_t *q_c, uint32_t *q_s);
+
+/* Parses the payload of SSH_MSG_KEX_ECDH_INIT (string Q_C) or
+ * SSH_MSG_KEX_ECDH_REPLY (string K_S, string Q_S, string signature) and
+ * returns the size of Q_C / Q_S. KX_SSH_OK or KX_SSH_E_ECDH_BAD. */
+enum kx_ssh_err kx_ssh_parse_ecdh(const uint8_t *payload, size_t len, uint32_t *ret_q_len);
+
 /* "client-no-pq", "server-declined", "no-common-kex" or "". */
 const char *kx_ssh_reason_text(const struct kx_ssh_result *r);
 
 /* ---- stream layer ---- */
 
-/* A binary packet other than the first KEXINIT, up to and including NEWKEYS
- * (its payload is not kept). */
+/* A binary packet other than the first KEXINIT, up to and including NEWKEYS.
+ * Its payload is kept only for the first KEX_ECDH_INIT / REPLY after the
+ * KEXINIT (up to max_packet bytes; else NULL). */
 struct kx_ssh_packet {
 	uint8_t msg;          /* message number (first payload byte) */
+	const uint8_t *payload; /* payload_len bytes from the message number on, or NULL */
 	uint32_t packet_len;  /* incl. the 4-byte length field */
 	uint32_t payload_len;
 	uint32_t start_off;
@@ -250,6 +274,7 @@ struct kx_ssh_stream {
 	uint8_t err;           /* enum kx_ssh_err when failed */
 	bool copy_always;      /* no in-place parsing: assemble the KEXINIT always */
 	bool seen_kexinit;
+	bool seen_ecdh;        /* the first KEX_ECDH_INIT / REPLY was handed over */
 	bool disconnected;     /* a DISCONNECT ended the stream */
 	/* version line */
 	uint16_t pre_lines;

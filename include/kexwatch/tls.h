@@ -43,9 +43,21 @@ struct kx_server_hello {
 	bool is_hrr;            /* random equals the HelloRetryRequest constant */
 	bool has_key_share;
 	uint16_t group;         /* key_share group (HRR: selected_group) */
+	uint16_t share_len;     /* ServerHello key_exchange size (0 for an HRR) */
 	bool has_psk;
 	uint8_t session_id_len;
 	uint8_t session_id[32];
+	char ja4s[26];          /* JA4S with proto 't' ('d' for DTLS); "" when none */
+};
+
+/* What a TLS 1.2 ServerKeyExchange says besides the group. */
+struct kx_ske_info {
+	uint8_t kx;             /* enum kx_tls12_kx */
+	bool have_group;
+	uint16_t group;         /* ECDHE named curve */
+	uint16_t point_len;     /* ECDHE public point size (0 when not ECDHE) */
+	bool have_sig;
+	uint16_t sig;           /* SignatureScheme of the signature (TLS 1.2; absent before) */
 };
 
 /* Extra ClientHello fields that do not live in struct kx_client_hello. */
@@ -83,6 +95,13 @@ enum kx_parse_rc kx_tls_parse_server_key_exchange(const uint8_t *body, size_t le
 						  uint16_t cipher_suite, uint8_t *ret_kx,
 						  uint16_t *ret_group);
 
+/* The same with everything the message says: the ECDHE point size and the
+ * signature scheme (RFC 5246 section 7.4.3: TLS 1.2 only, `version` is
+ * the negotiated one). OK when the parameters parsed; the signature is
+ * read when present and well-formed. */
+enum kx_parse_rc kx_tls_parse_ske(const uint8_t *body, size_t len, uint16_t cipher_suite,
+				  uint16_t version, struct kx_ske_info *ret);
+
 /* True for cipher suites whose ServerKeyExchange carries ECDHE parameters. */
 bool kx_tls_suite_is_ecdhe(uint16_t cs);
 
@@ -100,6 +119,8 @@ struct kx_tls_msg {
 	uint8_t hs_type;        /* handshake type when content_type is handshake */
 	const uint8_t *body;    /* message body when wanted, else NULL */
 	uint32_t len;           /* body length (record payload length for others) */
+	uint32_t full_len;      /* handshake messages: length on the wire; above len
+				 * when only a prefix was assembled (partial types) */
 	uint32_t start_off;     /* stream offset of the handshake header / record */
 	uint32_t end_off;       /* stream offset just past the message */
 };
@@ -110,6 +131,7 @@ typedef bool (*kx_tls_msg_fn)(void *ctx, const struct kx_tls_msg *m);
 struct kx_tls_stream {
 	uint32_t off;           /* stream bytes consumed */
 	uint32_t want_mask;     /* bit n: assemble handshake type n */
+	uint32_t part_mask;     /* bit n: of type n assemble only the first KX_TLS_PART_MAX bytes */
 	uint32_t max_msg;       /* largest message assembled */
 	uint8_t rec_hdr[5];
 	uint8_t rec_hdr_have;
@@ -121,6 +143,7 @@ struct kx_tls_stream {
 	uint8_t hs_type;
 	bool hs_skip;           /* unwanted message: its bytes are skipped */
 	uint32_t hs_len;
+	uint32_t hs_keep;       /* bytes of the message assembled (hs_len, or a prefix) */
 	uint32_t hs_have;
 	uint32_t hs_start;
 	uint8_t *buf;           /* assembly buffer from the pool */
@@ -139,6 +162,15 @@ struct kx_tls_env {
 };
 
 void kx_tls_stream_init(struct kx_tls_stream *s, uint32_t want_mask, uint32_t max_msg);
+
+/* A certificate chain may be long; its leaf comes first. Messages of a
+ * partial type are assembled up to this many bytes, never more, whatever
+ * --max-message-bytes says, and one that cannot get a buffer is skipped
+ * (delivered without body) instead of failing the stream. */
+#define KX_TLS_PART_MAX 16384
+
+/* Wants the handshake types of `mask` as prefixes (see KX_TLS_PART_MAX). */
+void kx_tls_stream_partial(struct kx_tls_stream *s, uint32_t mask);
 
 /* Makes the stream carry handshake messages without TLS records, as a QUIC
  * CRYPTO stream does (RFC 9001 section 4). Call right after init. */

@@ -72,6 +72,7 @@ static const struct group_def builtin[] = {
 struct override {
 	uint16_t code;
 	enum kx_family fam;
+	uint16_t c_size, s_size; /* key share sizes; 0 when the file gave none */
 	char name[OVERRIDE_NAME_MAX];
 };
 static struct override overrides[MAX_OVERRIDES];
@@ -130,6 +131,55 @@ enum kx_family kx_group_family(uint16_t code)
 	if (is_grease(code))
 		return KX_FAM_GREASE;
 	return KX_FAM_UNKNOWN;
+}
+
+/* Key share sizes in bytes (client share / server share), sorted by code.
+ * RFC 8446 section 4.2.8.2 (uncompressed points: 1 + 2 * field bytes) and
+ * RFC 7748 (x25519, x448); RFC 8734 (brainpool TLS 1.3 curves, the same
+ * points as RFC 7027's); RFC 8446 section 4.2.8.1 (FFDHE shares are left-
+ * padded to the prime's size); FIPS 203 (ML-KEM encapsulation key /
+ * ciphertext: 800/768, 1184/1088, 1568/1568); draft-ietf-tls-ecdhe-mlkem
+ * (hybrids: the ML-KEM part and the ECDH part concatenated);
+ * draft-tls-westerbaan-xyber768d00 (the Kyber768 drafts, the same sizes). */
+static const struct {
+	uint16_t code, c, s;
+} sizes[] = {
+	{ 23, 65, 65 },     { 24, 97, 97 },     { 25, 133, 133 },
+	{ 26, 65, 65 },     { 27, 97, 97 },     { 28, 129, 129 },
+	{ 29, 32, 32 },     { 30, 56, 56 },
+	{ 31, 65, 65 },     { 32, 97, 97 },     { 33, 129, 129 },
+	{ 256, 256, 256 },  { 257, 384, 384 },  { 258, 512, 512 },
+	{ 259, 768, 768 },  { 260, 1024, 1024 },
+	{ 0x0200, 800, 768 },   { 0x0201, 1184, 1088 }, { 0x0202, 1568, 1568 },
+	{ 0x11EB, 1249, 1153 }, { 0x11EC, 1216, 1120 }, { 0x11ED, 1665, 1665 },
+	{ 0x11EE, 1249, 1153 },
+	{ 0x6399, 1216, 1120 }, { 0x639A, 1249, 1153 },
+};
+
+bool kx_group_share_sizes(uint16_t code, uint16_t *client, uint16_t *server)
+{
+	const struct override *o = find_override(code);
+	if (o) {
+		if (!o->c_size)
+			return false;
+		*client = o->c_size;
+		*server = o->s_size;
+		return true;
+	}
+	size_t lo = 0, hi = sizeof(sizes) / sizeof(sizes[0]);
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (sizes[mid].code == code) {
+			*client = sizes[mid].c;
+			*server = sizes[mid].s;
+			return true;
+		}
+		if (sizes[mid].code < code)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
 }
 
 static const char *const family_names[KX_FAM_MAX] = {
@@ -197,6 +247,24 @@ static int parse_code(const char *s, uint16_t *ret)
 	return 0;
 }
 
+/* "1216/1120" (client/server) or "32" (both). */
+static int parse_sizes(const char *s, uint16_t *c, uint16_t *sv)
+{
+	char buf[32];
+	if (strlen(s) >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, strlen(s) + 1);
+	char *slash = strchr(buf, '/');
+	if (slash)
+		*slash = '\0';
+	if (parse_code(buf, c) < 0 || *c == 0)
+		return -1;
+	*sv = *c;
+	if (slash && (parse_code(slash + 1, sv) < 0 || *sv == 0))
+		return -1;
+	return 0;
+}
+
 int kx_groups_load(const char *path, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "r");
@@ -223,11 +291,21 @@ int kx_groups_load(const char *path, char *err, size_t errlen)
 			continue;
 		char *name = strtok_r(NULL, " \t\r\n", &save);
 		char *fam_s = strtok_r(NULL, " \t\r\n", &save);
+		char *size_s = strtok_r(NULL, " \t\r\n", &save);
 		char *extra = strtok_r(NULL, " \t\r\n", &save);
-		uint16_t code;
+		uint16_t code, c_size = 0, s_size = 0;
 		enum kx_family fam;
 		if (!name || !fam_s || extra) {
-			snprintf(err, errlen, "%s:%u: expected 'CODE NAME FAMILY'", path, lineno);
+			snprintf(err, errlen, "%s:%u: expected 'CODE NAME FAMILY [SIZE[/SIZE]]'",
+				 path, lineno);
+			rc = -1;
+			break;
+		}
+		if (size_s && parse_sizes(size_s, &c_size, &s_size) < 0) {
+			snprintf(err, errlen,
+				 "%s:%u: bad key share size '%s' (CLIENT/SERVER or one size for "
+				 "both, 1..65535 bytes)",
+				 path, lineno, size_s);
 			rc = -1;
 			break;
 		}
@@ -264,6 +342,8 @@ int kx_groups_load(const char *path, char *err, size_t errlen)
 		}
 		o->code = code;
 		o->fam = fam;
+		o->c_size = c_size;
+		o->s_size = s_size;
 		memcpy(o->name, name, strlen(name) + 1);
 	}
 	if (rc == 0 && ferror(f)) {

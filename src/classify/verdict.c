@@ -12,6 +12,8 @@
 #include "kexwatch/groups.h"
 #include "kexwatch/hs.h"
 
+static void classify_group(struct kx_hs *hs);
+
 static const char *const verdict_names[KX_V_MAX] = {
 	[KX_V_INCOMPLETE] = "incomplete", [KX_V_HYBRID] = "hybrid",
 	[KX_V_PQ] = "pq",                 [KX_V_HYBRID_DRAFT] = "hybrid-draft",
@@ -41,6 +43,9 @@ static const char *const reason_names[KX_R_MAX] = {
 	[KX_R_STARTTLS_REFUSED] = "starttls-refused",
 	[KX_R_SSL_REFUSED] = "ssl-refused",
 	[KX_R_HANDSHAKE_UNSEEN] = "handshake-unseen",
+	[KX_R_SHARE_SIZE] = "share-size",
+	[KX_R_NOT_OFFERED] = "group-not-offered",
+	[KX_R_SHARE_UNLISTED] = "share-not-in-groups",
 };
 
 const char *kx_verdict_name(enum kx_verdict v)
@@ -104,10 +109,82 @@ bool kx_hs_offers_pq(const struct kx_hs *hs)
 	return false;
 }
 
+static bool listed(const struct kx_client_hello *ch, uint16_t group)
+{
+	for (unsigned i = 0; i < ch->n_groups; i++)
+		if (ch->groups[i] == group)
+			return true;
+	return false;
+}
+
+/* Whether a list can be searched: a parsed ClientHello that sent
+ * supported_groups, all of it kept. */
+static bool searchable(const struct kx_client_hello *ch)
+{
+	return ch->from_wire && ch->n_groups && !ch->overflow;
+}
+
+/* Key-exchange claims checked against what they must be (RFC 8446 section
+ * 4.2.8: each KeyShareEntry has its group's size and corresponds to a
+ * group in supported_groups; the server's share and selected_group are
+ * for a group the client offered). GREASE shares are random bytes of any
+ * size, and groups whose sizes the registry does not know are not judged. */
+static uint8_t check_key_exchange(const struct kx_hs *hs)
+{
+	uint8_t a = 0;
+	uint16_t cs, ss;
+	for (unsigned c = 0; c < hs->n_ch && c < 2; c++) {
+		const struct kx_client_hello *ch = &hs->ch[c];
+		if (!ch->from_wire)
+			continue;
+		for (unsigned i = 0; i < ch->n_shares; i++) {
+			uint16_t g = ch->shares[i];
+			if ((g & 0x0f0f) == 0x0a0a && (g >> 8) == (g & 0xff))
+				continue; /* GREASE (RFC 8701) */
+			if (kx_group_share_sizes(g, &cs, &ss) &&
+			    ch->share_len[i] != cs)
+				a |= KX_ANOM_CLIENT_SHARE_SIZE;
+			if (searchable(ch) && !listed(ch, g))
+				a |= KX_ANOM_SHARE_UNLISTED;
+		}
+	}
+	if (!hs->have_sh)
+		return a;
+	bool v13 = kx_version_is_13(hs->version);
+	if (hs->have_group && hs->server_share_seen && (v13 || hs->tls12_kx == KX_KX_ECDHE) &&
+	    kx_group_share_sizes(hs->group, &cs, &ss) && hs->server_share_len != ss)
+		a |= KX_ANOM_SERVER_SHARE_SIZE;
+	if (hs->n_ch && !hs->ch_unseen) {
+		/* The HRR answers the first ClientHello, the ServerHello the last. */
+		if (hs->hrr && hs->hrr_group && searchable(&hs->ch[0]) &&
+		    !listed(&hs->ch[0], hs->hrr_group))
+			a |= KX_ANOM_NOT_OFFERED;
+		const struct kx_client_hello *last = &hs->ch[hs->n_ch > 1 ? 1 : 0];
+		if (hs->have_group && searchable(last) && !listed(last, hs->group))
+			a |= KX_ANOM_NOT_OFFERED;
+	}
+	return a;
+}
+
 void kx_classify(struct kx_hs *hs)
 {
 	if (hs->preclassified)
 		return;
+	hs->anomalies = check_key_exchange(hs);
+	classify_group(hs);
+	/* A claim that does not hold never counts, PQ or not: the bytes on the
+	 * wire are not what the group says they are. */
+	if (hs->have_sh && hs->anomalies) {
+		hs->verdict = KX_V_UNKNOWN;
+		hs->reason = hs->anomalies & (KX_ANOM_CLIENT_SHARE_SIZE | KX_ANOM_SERVER_SHARE_SIZE)
+				     ? KX_R_SHARE_SIZE
+			     : hs->anomalies & KX_ANOM_NOT_OFFERED ? KX_R_NOT_OFFERED
+								   : KX_R_SHARE_UNLISTED;
+	}
+}
+
+static void classify_group(struct kx_hs *hs)
+{
 	if (!hs->have_sh) {
 		hs->verdict = KX_V_INCOMPLETE;
 		if (hs->reason == KX_R_NONE)

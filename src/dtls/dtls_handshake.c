@@ -66,6 +66,7 @@ static bool deliver(const struct kx_dtls_env *env, uint8_t type, uint16_t seq,
 		.hs_type = type,
 		.body = body,
 		.len = len,
+		.full_len = len,
 		.start_off = start,
 		.end_off = kx_dtls_voff(seq, len),
 	};
@@ -227,6 +228,9 @@ static bool fragment(struct kx_dtls_stream *s, const struct kx_dtls_env *env,
 		}
 	}
 	bool want = wanted(s, f->type);
+	/* An optional message (the certificate) too large is skipped, not fatal. */
+	if (want && f->msg_len > s->max_msg && (s->opt_mask >> f->type & 1u))
+		want = false;
 	if (want && f->msg_len > s->max_msg) {
 		env->c->tls_hello_too_big++;
 		return fail(s);
@@ -257,7 +261,9 @@ static bool fragment(struct kx_dtls_stream *s, const struct kx_dtls_env *env,
 		if (want && kx_buf_grow(env->pool, &sl->buf, &sl->cap, f->msg_len ? f->msg_len : 1,
 					0) < 0) {
 			env->c->reasm_memcap_hits++;
-			return fail(s);
+			if (!(s->opt_mask >> f->type & 1u))
+				return fail(s);
+			want = false;
 		}
 		sl->used = true;
 		sl->want = want;

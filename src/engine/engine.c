@@ -23,6 +23,7 @@
 #include "kexwatch/defrag.h"
 #include "kexwatch/dpi.h"
 #include "kexwatch/dtls.h"
+#include "kexwatch/fingerprint.h"
 #include "kexwatch/flow.h"
 #include "kexwatch/plain.h"
 #include "kexwatch/quic.h"
@@ -36,7 +37,10 @@
 #define EXPIRE_BUDGET 8     /* idle flows expired per packet, at most */
 #define EVICT_SCAN 8        /* flows looked at for a victim without a pending handshake */
 
-enum phase { PH_WAIT_CH = 0, PH_WAIT_SH, PH_WAIT_CH2, PH_WAIT_SH2, PH_WAIT_SKE, PH_FINAL };
+/* PH_WAIT_KEX: SSH after both KEXINITs, for the ECDH (or hybrid) messages
+ * whose sizes are checked; the row is already decided otherwise. */
+enum phase { PH_WAIT_CH = 0, PH_WAIT_SH, PH_WAIT_CH2, PH_WAIT_SH2, PH_WAIT_SKE, PH_WAIT_KEX,
+	     PH_FINAL };
 
 /* Where the first copy of a run of stream bytes came from: gives the
  * ClientHello's segment count, first packet number and first timestamp. */
@@ -276,6 +280,8 @@ static struct session *sess_new(struct kx_engine *e, struct kx_flow *f, const st
 	s->hs.source_id = p->source_id;
 	for (int d = 0; d < 2; d++) {
 		kx_tls_stream_init(&s->tls[d], ALL_HELLOS, e->o.max_msg_bytes);
+		/* TLS 1.2: the leaf certificate, from the chain's first bytes. */
+		kx_tls_stream_partial(&s->tls[d], 1u << KX_HS_CERTIFICATE);
 		s->tls[d].copy_always = e->o.no_fastpath;
 	}
 	f->sess = i;
@@ -315,6 +321,8 @@ static void sess_release(struct kx_engine *e, struct kx_flow *f)
 	f->sess = KX_NONE;
 	e->sess_live--;
 }
+
+static void ssh_check_sizes(struct kx_hs *hs);
 
 static void fill_endpoints(struct kx_hs *hs, const struct kx_flow *f)
 {
@@ -450,6 +458,8 @@ static void sess_finish(struct kx_engine *e, struct kx_flow *f, enum kx_reason w
 			hs->preclassified = true;
 			hs->verdict = KX_V_INCOMPLETE;
 		}
+		if (s->ssh)
+			ssh_check_sizes(hs);
 		if (e->dpi_mem && !s->report_empty)
 			kx_dpi_label(e->dpi, dpi_flow(e, f->sess), hs->ndpi_label,
 				     sizeof(hs->ndpi_label));
@@ -468,6 +478,12 @@ static void sess_finish(struct kx_engine *e, struct kx_flow *f, enum kx_reason w
 				(uint8_t)(1 + (s->dtls ? KX_DPI_DTLS : s->quic ? KX_DPI_QUIC :
 					       s->ssh ? KX_DPI_SSH : KX_DPI_TLS));
 		kx_classify(hs);
+		if (hs->anomalies & (KX_ANOM_CLIENT_SHARE_SIZE | KX_ANOM_SERVER_SHARE_SIZE))
+			e->c->kx_share_size_bad++;
+		if (hs->anomalies & KX_ANOM_NOT_OFFERED)
+			e->c->kx_not_offered++;
+		if (hs->anomalies & KX_ANOM_SHARE_UNLISTED)
+			e->c->kx_share_unlisted++;
 		/* The ClientHello was on the wire but --memcap refused its bytes. */
 		if (s->memcap_hit && hs->ch_unseen && !hs->n_ch)
 			hs->reason = KX_R_CAPACITY;
@@ -541,6 +557,8 @@ static bool on_client_hello(struct session *s, const struct kx_tls_msg *m)
 		return true;
 	}
 	uint64_t pkt = 0, ts = 0;
+	if (s->quic && ch->ja4[0])
+		ch->ja4[0] = 'q';
 	ch->bytes = m->len + 4;
 	ch->segments = count_segments(s, s->side, m->start_off + s->tls_base[s->side],
 				      m->end_off + s->tls_base[s->side], &pkt, &ts);
@@ -580,12 +598,15 @@ static bool on_server_hello(struct session *s, const struct kx_tls_msg *m)
 		finalize(s);
 		return true;
 	}
+	if (s->quic && sh.ja4s[0])
+		sh.ja4s[0] = 'q';
 	if (sh.is_hrr) {
 		if (s->phase != PH_WAIT_SH || hs->hrr) { /* a second HRR is a protocol error */
 			hs->reason = KX_R_MALFORMED;
 			finalize(s);
 			return true;
 		}
+		memcpy(hs->ja4s_hrr, sh.ja4s, sizeof(hs->ja4s_hrr));
 		hs->hrr = true;
 		hs->hrr_group = sh.has_key_share ? sh.group : 0;
 		s->phase = PH_WAIT_CH2;
@@ -599,6 +620,7 @@ static bool on_server_hello(struct session *s, const struct kx_tls_msg *m)
 	hs->have_sh = true;
 	hs->version = sh.version;
 	hs->cipher_suite = sh.cipher_suite;
+	memcpy(hs->ja4s, sh.ja4s, sizeof(hs->ja4s));
 	hs->pkt_sh = sh_pkt;
 	hs->ts_last_us = s->pkt->ts_us;
 	hs->ch_to_sh_us = sh_ts >= hs->ts_first_us ? (int64_t)(sh_ts - hs->ts_first_us) : 0;
@@ -610,6 +632,9 @@ static bool on_server_hello(struct session *s, const struct kx_tls_msg *m)
 	if (kx_version_is_13(sh.version)) {
 		hs->have_group = sh.has_key_share;
 		hs->group = sh.group;
+		hs->server_share_len = sh.share_len;
+		hs->server_share_seen = sh.has_key_share;
+		hs->cert.status = KX_CERT_ENCRYPTED; /* it comes after, encrypted */
 		hs->psk_selected = sh.has_psk;
 		hs->resumed = sh.has_psk;
 		finalize(s);
@@ -623,6 +648,28 @@ static bool on_server_hello(struct session *s, const struct kx_tls_msg *m)
 	}
 	s->phase = PH_WAIT_SKE;
 	return false;
+}
+
+/* TLS 1.2 / DTLS 1.2: the leaf of the server's chain (a prefix of the
+ * message may be all there is: see KX_TLS_PART_MAX). */
+static void on_certificate(struct session *s, const struct kx_tls_msg *m)
+{
+	struct kx_cert_info ci;
+	if (!m->body) {
+		s->hs.cert.status = KX_CERT_TOO_BIG; /* no buffer for it */
+		s->e->c->cert_unparsed++;
+		return;
+	}
+	kx_cert_parse_tls(m->body, m->len, m->full_len, &ci);
+	s->hs.cert.status = ci.status;
+	s->hs.cert.key = ci.key;
+	s->hs.cert.curve = ci.curve;
+	s->hs.cert.sig = ci.sig;
+	s->hs.cert.key_bits = ci.key_bits;
+	if (ci.status == KX_CERT_SEEN)
+		s->e->c->cert_parsed++;
+	else
+		s->e->c->cert_unparsed++;
 }
 
 static bool on_tls_msg(void *ctx, const struct kx_tls_msg *m)
@@ -645,14 +692,31 @@ static bool on_tls_msg(void *ctx, const struct kx_tls_msg *m)
 			return from_client ? on_client_hello(s, m) : false;
 		case KX_HS_SERVER_HELLO:
 			return from_client ? false : on_server_hello(s, m);
-		case KX_HS_SERVER_KEY_EXCHANGE:
+		case KX_HS_CERTIFICATE:
+			if (!from_client && s->phase == PH_WAIT_SKE &&
+			    hs->cert.status == KX_CERT_UNSEEN)
+				on_certificate(s, m);
+			return false;
+		case KX_HS_SERVER_KEY_EXCHANGE: {
 			if (from_client || s->phase != PH_WAIT_SKE || !m->body)
 				return false;
-			if (kx_tls_parse_server_key_exchange(m->body, m->len, hs->cipher_suite,
-							     &hs->tls12_kx, &hs->group) == KX_PARSE_OK)
+			struct kx_ske_info ske;
+			enum kx_parse_rc rc = kx_tls_parse_ske(m->body, m->len, hs->cipher_suite,
+							      hs->version, &ske);
+			if (rc != KX_PARSE_MALFORMED)
+				hs->tls12_kx = ske.kx;
+			if (rc == KX_PARSE_OK) {
 				hs->have_group = hs->tls12_kx == KX_KX_ECDHE;
+				if (ske.have_group)
+					hs->group = ske.group;
+				hs->server_share_len = ske.point_len;
+				hs->server_share_seen = ske.have_group;
+				hs->cert.have_ske_sig = ske.have_sig;
+				hs->cert.ske_sig = ske.sig;
+			}
 			finalize(s);
 			return true;
+		}
 		case KX_HS_SERVER_HELLO_DONE:
 			if (from_client || s->phase != PH_WAIT_SKE)
 				return false;
@@ -720,11 +784,13 @@ static bool on_ssh_kexinit(void *ctx, const struct kx_ssh_kexinit *k)
 		hs->n_ch = 1;
 		hs->ssh.client_offers_pq = k->kex_offers_pq;
 		copy_kex_list(hs->ssh.kex_client, k);
+		memcpy(hs->ssh.hassh, k->hassh_c2s, sizeof(hs->ssh.hassh));
 	} else {
 		hs->have_sh = true;
 		hs->pkt_sh = pkt;
 		hs->ts_last_us = s->pkt->ts_us;
 		copy_kex_list(hs->ssh.kex_server, k);
+		memcpy(hs->ssh.hassh_server, k->hassh_s2c, sizeof(hs->ssh.hassh_server));
 	}
 	const struct kx_ssh_kexinit *other = s->kexinit[!side];
 	if (!other) {
@@ -749,6 +815,54 @@ static bool on_ssh_kexinit(void *ctx, const struct kx_ssh_kexinit *k)
 	hs->preclassified = true;
 	hs->verdict = r.verdict;
 	hs->reason = r.no_common_kex ? KX_R_NO_COMMON_KEX : r.reason;
+	uint32_t qc, qs;
+	if (kx_ssh_kex_share_sizes(r.kex, &qc, &qs)) {
+		/* The row is decided but for the public values' sizes, which
+		 * come in the next two messages (unencrypted). */
+		s->phase = PH_WAIT_KEX;
+		return false;
+	}
+	finalize(s);
+	return true;
+}
+
+/* Q_C / Q_S against the negotiated method's sizes: a value that cannot be
+ * what the method says never counts (as a TLS key share). */
+static void ssh_check_sizes(struct kx_hs *hs)
+{
+	uint32_t qc, qs;
+	if (!hs->preclassified || !hs->ssh.kex[0] || !kx_ssh_kex_share_sizes(hs->ssh.kex, &qc, &qs))
+		return;
+	if (hs->ssh.q_c_len && hs->ssh.q_c_len != qc)
+		hs->anomalies |= KX_ANOM_CLIENT_SHARE_SIZE;
+	if (hs->ssh.q_s_len && hs->ssh.q_s_len != qs)
+		hs->anomalies |= KX_ANOM_SERVER_SHARE_SIZE;
+	if (hs->anomalies && hs->verdict != KX_V_INCOMPLETE) {
+		hs->verdict = KX_V_UNKNOWN;
+		hs->reason = KX_R_SHARE_SIZE;
+	}
+}
+
+static bool on_ssh_packet(void *ctx, const struct kx_ssh_packet *p)
+{
+	struct session *s = ctx;
+	struct kx_hs *hs = &s->hs;
+	if (s->phase != PH_WAIT_KEX || !p->payload)
+		return false;
+	bool from_client = s->side == s->flow->client;
+	uint32_t q = 0;
+	if (p->msg != (from_client ? KX_SSH_MSG_KEX_ECDH_INIT : KX_SSH_MSG_KEX_ECDH_REPLY))
+		return false;
+	if (kx_ssh_parse_ecdh(p->payload, p->payload_len, &q) != KX_SSH_OK) {
+		s->e->c->ssh_ecdh_malformed++;
+		q = 0;
+	}
+	if (from_client) {
+		hs->ssh.q_c_len = q;
+		return false;
+	}
+	hs->ssh.q_s_len = q;
+	/* The reply answers the init: nothing more to wait for. */
 	finalize(s);
 	return true;
 }
@@ -758,7 +872,8 @@ static bool on_stream_bytes(void *ctx, const uint8_t *data, uint32_t len)
 	struct session *s = ctx;
 	bool stop;
 	if (s->ssh) {
-		struct kx_ssh_env env = { s->e->pool, on_ssh_banner, on_ssh_kexinit, NULL, s };
+		struct kx_ssh_env env = { s->e->pool, on_ssh_banner, on_ssh_kexinit, on_ssh_packet,
+					  s };
 		stop = kx_ssh_stream_feed(&s->sshs[s->side], &env, data, len);
 	} else {
 		if (s->st_on && !s->st_tls[s->side]) {
@@ -1316,7 +1431,8 @@ static void handle_quic(struct kx_engine *e, struct kx_flow *f, const struct kx_
 
 /* Handshake messages a DTLS stream assembles: the TLS ones and the
  * HelloVerifyRequest of the cookie exchange. */
-#define DTLS_HELLOS (ALL_HELLOS | (1u << KX_HS_HELLO_VERIFY_REQUEST))
+#define DTLS_HELLOS (ALL_HELLOS | (1u << KX_HS_HELLO_VERIFY_REQUEST) | \
+		     (1u << KX_HS_CERTIFICATE))
 
 /* A hello fragment that brought new bytes, logged like a TCP segment at its
  * virtual offset: the hellos' datagram counts, first packets and times. */
@@ -1387,9 +1503,13 @@ static bool handle_dtls(struct kx_engine *e, struct kx_flow *f, const struct kx_
 		f->state = KX_FLOW_ACTIVE;
 		f->client = (uint8_t)dir;
 		s->dtls = true;
-		for (int d = 0; d < 2; d++)
+		for (int d = 0; d < 2; d++) {
 			kx_dtls_stream_init(&s->ds[d], DTLS_HELLOS, e->o.max_msg_bytes,
 					    e->o.no_fastpath);
+			/* A certificate too large for --max-message-bytes or the
+			 * memcap is left unread; the handshake goes on. */
+			s->ds[d].opt_mask = 1u << KX_HS_CERTIFICATE;
+		}
 		/* Until the ClientHello is whole the row says its first piece
 		 * came and the rest did not (as a TCP ClientHello behind a gap). */
 		s->report_empty = true;

@@ -76,6 +76,41 @@ enum kx_ssh_class kx_ssh_kex_class(const char *name)
 	return KX_SSH_KEX_UNKNOWN;
 }
 
+/* Q_C / Q_S sizes: RFC 8731 (X25519 32, X448 56 bytes), RFC 5656 with
+ * SEC 1 uncompressed points (nistp256 65, nistp384 97, nistp521 133),
+ * draft-josefsson-ntruprime-ssh (sntrup761 public key 1158 + 32, ciphertext
+ * 1039 + 32), draft-ietf-sshm-mlkem-hybrid-kex (FIPS 203 encapsulation key /
+ * ciphertext, then the ECDH value). */
+static const struct {
+	const char *name;
+	uint32_t c, s;
+} kex_sizes[] = {
+	{ "curve25519-sha256", 32, 32 },
+	{ "curve25519-sha256@libssh.org", 32, 32 },
+	{ "curve448-sha512", 56, 56 },
+	{ "curve448-sha512@libssh.org", 56, 56 },
+	{ "ecdh-sha2-nistp256", 65, 65 },
+	{ "ecdh-sha2-nistp384", 97, 97 },
+	{ "ecdh-sha2-nistp521", 133, 133 },
+	{ "sntrup761x25519-sha512", 1190, 1071 },
+	{ "sntrup761x25519-sha512@openssh.com", 1190, 1071 },
+	{ "mlkem768x25519-sha256", 1216, 1120 },
+	{ "mlkem768nistp256-sha256", 1249, 1153 },
+	{ "mlkem1024nistp384-sha384", 1665, 1665 },
+};
+
+bool kx_ssh_kex_share_sizes(const char *kex, uint32_t *q_c, uint32_t *q_s)
+{
+	for (size_t i = 0; i < N_OF(kex_sizes); i++) {
+		if (strcmp(kex, kex_sizes[i].name) == 0) {
+			*q_c = kex_sizes[i].c;
+			*q_s = kex_sizes[i].s;
+			return true;
+		}
+	}
+	return false;
+}
+
 const char *kx_ssh_class_name(enum kx_ssh_class c)
 {
 	switch (c) {

@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "kexwatch/fingerprint.h"
 #include "kexwatch/rd.h"
 #include "kexwatch/ssh.h"
 
@@ -19,6 +20,7 @@ static const char *const err_names[KX_SSH_E_MAX] = {
 	[KX_SSH_E_KEXINIT_BAD] = "kexinit-malformed",
 	[KX_SSH_E_UNEXPECTED] = "unexpected-message",
 	[KX_SSH_E_MEMCAP] = "memcap",
+	[KX_SSH_E_ECDH_BAD] = "ecdh-malformed",
 };
 
 const char *kx_ssh_err_name(enum kx_ssh_err e)
@@ -273,8 +275,16 @@ enum kx_ssh_err kx_ssh_parse_kexinit(const uint8_t *payload, size_t len, struct 
 		return KX_SSH_E_KEXINIT_BAD;
 	memcpy(k->cookie, cookie, sizeof(k->cookie));
 	size_t used = 0;
-	for (int id = 0; id < KX_SSH_L_MAX && !r.bad; id++)
+	const uint8_t *wire[KX_SSH_L_MAX] = { 0 };
+	size_t wire_len[KX_SSH_L_MAX] = { 0 };
+	for (int id = 0; id < KX_SSH_L_MAX && !r.bad; id++) {
+		/* The list as sent, for HASSH: the kept text may be a prefix. */
+		struct kx_rd peek = r;
+		uint32_t n = kx_rd_u32(&peek);
+		wire[id] = kx_rd_take(&peek, n);
+		wire_len[id] = n;
 		parse_list(&r, k, (enum kx_ssh_list_id)id, &used);
+	}
 	k->first_kex_follows = kx_rd_u8(&r) != 0;
 	kx_rd_u32(&r);
 	if (r.bad) {
@@ -282,5 +292,19 @@ enum kx_ssh_err kx_ssh_parse_kexinit(const uint8_t *payload, size_t len, struct 
 		return KX_SSH_E_KEXINIT_BAD;
 	}
 	k->payload_len = (uint32_t)len;
+	static const uint8_t empty[1];
+	for (int dir = 0; dir < 2; dir++) {
+		static const enum kx_ssh_list_id ids[2][4] = {
+			{ KX_SSH_L_KEX, KX_SSH_L_ENC_C2S, KX_SSH_L_MAC_C2S, KX_SSH_L_COMP_C2S },
+			{ KX_SSH_L_KEX, KX_SSH_L_ENC_S2C, KX_SSH_L_MAC_S2C, KX_SSH_L_COMP_S2C },
+		};
+		const uint8_t *l[4];
+		size_t n[4];
+		for (int i = 0; i < 4; i++) {
+			l[i] = wire[ids[dir][i]] ? wire[ids[dir][i]] : empty;
+			n[i] = wire[ids[dir][i]] ? wire_len[ids[dir][i]] : 0;
+		}
+		kx_hassh(l, n, dir ? k->hassh_s2c : k->hassh_c2s);
+	}
 	return KX_SSH_OK;
 }

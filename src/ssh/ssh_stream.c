@@ -170,6 +170,14 @@ static enum kx_ssh_err check_header(const struct kx_ssh_stream *s, uint32_t plen
 	return KX_SSH_OK;
 }
 
+/* The first KEX_ECDH_INIT / REPLY after the KEXINIT is kept, within the
+ * same cap as the KEXINIT in both parsing modes. */
+static bool ecdh_msg(const struct kx_ssh_stream *s, uint8_t msg, uint32_t plen)
+{
+	return s->seen_kexinit && !s->seen_ecdh && plen <= s->max_packet &&
+	       (msg == KX_SSH_MSG_KEX_ECDH_INIT || msg == KX_SSH_MSG_KEX_ECDH_REPLY);
+}
+
 /* A whole packet has been consumed: `body` is the plen bytes after the
  * length field when the packet was kept (the KEXINIT), else NULL. */
 static bool packet_done(struct kx_ssh_stream *s, const struct kx_ssh_env *env,
@@ -196,8 +204,16 @@ static bool packet_done(struct kx_ssh_stream *s, const struct kx_ssh_env *env,
 			return end(s);
 		return false;
 	}
+	const uint8_t *payload = NULL;
+	if (body && ecdh_msg(s, msg, plen)) {
+		struct kx_rd r = kx_rd_init(body, plen);
+		kx_rd_skip(&r, 1);
+		payload = kx_rd_take(&r, payload_len);
+		s->seen_ecdh = true;
+	}
 	struct kx_ssh_packet p = {
 		.msg = msg,
+		.payload = payload,
 		.packet_len = plen + 4,
 		.payload_len = payload_len,
 		.start_off = start,
@@ -263,10 +279,16 @@ static bool packet_bytes(struct kx_ssh_stream *s, const struct kx_ssh_env *env, 
 		s->pkt_have = 2;
 		s->msg = msg;
 		s->keep = msg == KX_SSH_MSG_KEXINIT && !s->seen_kexinit;
-		if (s->keep) {
-			if (kx_buf_grow(env->pool, &s->buf, &s->buf_cap, plen, 0) < 0)
-				return fail(s, KX_SSH_E_MEMCAP);
-			memcpy(s->buf, s->hdr + 4, 2);
+		bool ecdh = ecdh_msg(s, msg, plen);
+		if (s->keep || ecdh) {
+			if (kx_buf_grow(env->pool, &s->buf, &s->buf_cap, plen, 0) < 0) {
+				if (s->keep)
+					return fail(s, KX_SSH_E_MEMCAP);
+				ecdh = false; /* its size goes unchecked; the stream goes on */
+			} else {
+				memcpy(s->buf, s->hdr + 4, 2);
+			}
+			s->keep |= ecdh;
 		}
 		/* check_header guarantees body bytes follow (plen >= 6). */
 		return false;

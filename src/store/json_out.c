@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "kexwatch/fingerprint.h"
 #include "kexwatch/groups.h"
 
 struct sink {
@@ -520,6 +521,131 @@ static void m_group_names(struct sink *s, const char *name, const uint16_t *v, u
 	put(s, "]", 1);
 }
 
+static void m_sig_names(struct sink *s, const char *name, const uint16_t *v, unsigned n)
+{
+	char label[16];
+
+	key(s, name);
+	put(s, "[", 1);
+	for (unsigned i = 0; i < n; i++) {
+		const char *nm = kx_sigscheme_name(v[i]);
+		if (i)
+			put(s, ",", 1);
+		if (!nm) {
+			snprintf(label, sizeof(label), "0x%04x", v[i]);
+			nm = label;
+		}
+		put_str(s, nm, strlen(nm));
+	}
+	put(s, "]", 1);
+}
+
+/* The key-exchange suffix of one ClientHello (fingerprint.h). */
+static void m_kx_fp(struct sink *s, const char *name, const struct kx_client_hello *ch)
+{
+	char b[(KX_MAX_GROUPS + KX_MAX_SHARES) * 5 + 2];
+
+	key(s, name);
+	size_t n = kx_fp_kx(ch->groups, ch->n_groups, ch->shares, ch->n_shares, b, sizeof(b));
+	put_str(s, b, n < sizeof(b) ? n : sizeof(b) - 1);
+}
+
+static void put_share_sizes(struct sink *s, const struct kx_hs *hs)
+{
+	put(s, "[", 1);
+	for (unsigned c = 0; c < n_client_hellos(hs); c++) {
+		if (c)
+			put(s, ",", 1);
+		put_codes(s, hs->ch[c].share_len, hs->ch[c].n_shares);
+	}
+	put(s, "]", 1);
+}
+
+static void m_anomalies(struct sink *s, const char *name, uint8_t a)
+{
+	static const struct {
+		uint8_t bit;
+		const char *name;
+	} names[] = {
+		{ KX_ANOM_CLIENT_SHARE_SIZE, "client-share-size" },
+		{ KX_ANOM_SERVER_SHARE_SIZE, "server-share-size" },
+		{ KX_ANOM_NOT_OFFERED, "group-not-offered" },
+		{ KX_ANOM_SHARE_UNLISTED, "share-not-in-groups" },
+	};
+	bool first = true;
+
+	key(s, name);
+	put(s, "[", 1);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (!(a & names[i].bit))
+			continue;
+		if (!first)
+			put(s, ",", 1);
+		first = false;
+		put_str(s, names[i].name, strlen(names[i].name));
+	}
+	put(s, "]", 1);
+}
+
+/* Fingerprints, key share sizes and signature readiness (issue 18). */
+static void put_fingerprints(struct sink *s, const struct kx_hs *hs, unsigned n_ch)
+{
+	const struct kx_client_hello *ch = &hs->ch[0];
+	bool ssh = hs->preclassified && !hs->is_session && strcmp(hs->protocol, "ssh") == 0;
+	bool tls = !ssh && !hs->is_session;
+
+	m_wire(s, "ja4", ch->ja4, sizeof(ch->ja4), true);
+	if (tls && n_ch == 2)
+		m_wire(s, "ja4_2", hs->ch[1].ja4, sizeof(hs->ch[1].ja4), true);
+	else
+		m_str(s, "ja4_2", NULL);
+	m_wire(s, "ja4s", hs->ja4s, sizeof(hs->ja4s), true);
+	m_wire(s, "ja4s_hrr", hs->ja4s_hrr, sizeof(hs->ja4s_hrr), true);
+	if (ssh)
+		m_wire(s, "kx_fp", hs->ssh.kex_client, sizeof(hs->ssh.kex_client), true);
+	else if (tls && n_ch)
+		m_kx_fp(s, "kx_fp", ch);
+	else
+		m_str(s, "kx_fp", NULL);
+	if (tls && n_ch == 2)
+		m_kx_fp(s, "kx_fp_2", &hs->ch[1]);
+	else
+		m_str(s, "kx_fp_2", NULL);
+	m_wire(s, "hassh", ssh ? hs->ssh.hassh : "", sizeof(hs->ssh.hassh), true);
+	m_wire(s, "hassh_server", ssh ? hs->ssh.hassh_server : "", sizeof(hs->ssh.hassh_server),
+	       true);
+	key(s, "key_share_sizes");
+	if (ssh) {
+		put(s, "[", 1);
+		if (hs->ssh.q_c_len) {
+			put(s, "[", 1);
+			put_u(s, hs->ssh.q_c_len);
+			put(s, "]", 1);
+		}
+		put(s, "]", 1);
+	} else if (n_ch && ch->from_wire) {
+		put_share_sizes(s, hs);
+	} else {
+		put_s(s, "null"); /* sizes not recorded */
+	}
+	if (ssh)
+		m_u(s, "server_share_size", hs->ssh.q_s_len != 0, hs->ssh.q_s_len);
+	else
+		m_u(s, "server_share_size", hs->server_share_seen, hs->server_share_len);
+	m_anomalies(s, "kx_anomalies", hs->anomalies);
+	m_sig_names(s, "sigalgs_names", ch->sigalgs, ch->n_sigalgs);
+	m_bool(s, "offers_mldsa", ch->offers_mldsa || (n_ch == 2 && hs->ch[1].offers_mldsa));
+	const struct kx_hs_cert *c = &hs->cert;
+	bool seen = c->status == KX_CERT_SEEN;
+	m_str(s, "cert_status", tls && hs->have_sh ? kx_cert_status_name(c->status) : NULL);
+	m_str(s, "cert_key", seen ? kx_cert_key_name(c->key) : NULL);
+	m_u(s, "cert_key_bits", seen && c->key_bits, c->key_bits);
+	m_str(s, "cert_curve", seen && c->curve ? kx_cert_curve_name(c->curve) : NULL);
+	m_str(s, "cert_sig", seen ? kx_cert_sig_name(c->sig) : NULL);
+	m_u(s, "ske_sigalg", c->have_ske_sig, c->ske_sig);
+	m_str(s, "ske_sigalg_name", c->have_ske_sig ? kx_sigscheme_name(c->ske_sig) : NULL);
+}
+
 struct kx_json *kx_json_open(const char *path, char *err, size_t errlen)
 {
 	bool is_stdout = strcmp(path, "-") == 0;
@@ -622,6 +748,7 @@ int kx_json_write(struct kx_json *j, const struct kx_hs *hs, const char *sensor,
 	m_codes(&s, "sigalgs", ch->sigalgs, ch->n_sigalgs);
 	m_bool(&s, "ech", ch->has_ech);
 	m_bool(&s, "list_overflow", t.list_overflow);
+	put_fingerprints(&s, hs, t.n_ch);
 	m_wire(&s, "ndpi", hs->ndpi_label, sizeof(hs->ndpi_label), true);
 	m_str(&s, "sensor", sensor);
 	m_str(&s, "source", source);

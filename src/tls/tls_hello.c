@@ -19,6 +19,7 @@
 
 #include <string.h>
 
+#include "kexwatch/fingerprint.h"
 #include "kexwatch/rd.h"
 
 #define EXT_SERVER_NAME 0
@@ -102,14 +103,59 @@ static void parse_client_key_share(struct kx_rd v, struct kx_client_hello *ch)
 	struct kx_rd list = kx_rd_vec(&v, 2);
 	while (kx_rd_left(&list)) {
 		uint16_t group = kx_rd_u16(&list);
-		kx_rd_vec(&list, 2); /* key_exchange: its size is the group's business */
+		/* key_exchange: its size is checked against the group (classify/). */
+		struct kx_rd kex = kx_rd_vec(&list, 2);
 		if (list.bad)
 			break;
-		if (ch->n_shares < KX_MAX_SHARES)
+		if (ch->n_shares < KX_MAX_SHARES) {
+			ch->share_len[ch->n_shares] = (uint16_t)kx_rd_left(&kex);
 			ch->shares[ch->n_shares++] = group;
-		else
+		} else {
 			ch->overflow = true;
+		}
 	}
+}
+
+static inline void ja4_add(uint16_t *list, unsigned *n, uint16_t v, bool *overflow)
+{
+	if (kx_is_grease(v))
+		return;
+	if (*n < KX_JA4_LIST_MAX)
+		list[(*n)++] = v;
+	else
+		*overflow = true;
+}
+
+/* The first protocol id of an ALPN extension (RFC 7301), for JA4/JA4S. */
+static void first_alpn(struct kx_rd v, const uint8_t **ret, size_t *ret_len)
+{
+	struct kx_rd list = kx_rd_vec(&v, 2);
+	struct kx_rd id = kx_rd_vec(&list, 1);
+	if (list.bad)
+		return;
+	*ret = id.p;
+	*ret_len = kx_rd_left(&id);
+}
+
+/* supported_versions: the newest non-GREASE version, for JA4. DTLS
+ * versions count down (0xfeff 1.0, 0xfefd 1.2, 0xfefc 1.3), so there the
+ * newest is the lowest number; for TLS it is the highest value, as the
+ * JA4 specification says. */
+static uint16_t newest_version(struct kx_rd list, bool dtls)
+{
+	uint16_t best = 0;
+	while (kx_rd_left(&list) >= 2) {
+		uint16_t v = kx_rd_u16(&list);
+		if (kx_is_grease(v))
+			continue;
+		if (!best)
+			best = v;
+		else if (dtls && (v >> 8) == 0xfe && (best >> 8) == 0xfe)
+			best = v < best ? v : best;
+		else if (v > best)
+			best = v;
+	}
+	return best;
 }
 
 /* TLS and DTLS ClientHellos differ in the version's first byte (3 or 0xfe)
@@ -119,8 +165,21 @@ static enum kx_parse_rc parse_client_hello(const uint8_t *body, size_t len,
 					   struct kx_client_hello *ch,
 					   struct kx_client_hello_extra *ex, bool dtls)
 {
+	struct kx_ja4_ch ja4;
 	memset(ch, 0, sizeof(*ch));
 	memset(ex, 0, sizeof(*ex));
+	ch->from_wire = true;
+	ja4.proto = dtls ? 'd' : 't';
+	ja4.best_version = 0;
+	ja4.has_sni = false;
+	ja4.alpn = NULL;
+	ja4.alpn_len = 0;
+	ja4.suites = NULL;
+	ja4.suites_len = 0;
+	ja4.sigalgs = NULL;
+	ja4.sigalgs_len = 0;
+	ja4.n_exts = 0;
+	ja4.overflow = false;
 	struct kx_rd r = kx_rd_init(body, len);
 	ch->legacy_version = kx_rd_u16(&r);
 	kx_rd_skip(&r, 32);
@@ -141,9 +200,14 @@ static enum kx_parse_rc parse_client_hello(const uint8_t *body, size_t len,
 	memcpy(ex->session_id, sid.p, ex->session_id_len);
 	ch->session_id_len = ex->session_id_len;
 	ch->n_suites = (uint16_t)(kx_rd_left(&suites) / 2);
+	ja4.legacy_version = ch->legacy_version;
+	ja4.suites_len = kx_rd_left(&suites);
+	ja4.suites = kx_rd_take(&suites, ja4.suites_len);
 
-	if (kx_rd_left(&r) == 0)
+	if (kx_rd_left(&r) == 0) {
+		kx_ja4(&ja4, ch->ja4);
 		return KX_PARSE_OK; /* no extensions: an old TLS 1.0-1.2 client */
+	}
 	struct kx_rd exts = kx_rd_vec(&r, 2);
 	if (r.bad || kx_rd_left(&r) != 0)
 		return KX_PARSE_MALFORMED;
@@ -152,8 +216,10 @@ static enum kx_parse_rc parse_client_hello(const uint8_t *body, size_t len,
 		struct kx_rd v = kx_rd_vec(&exts, 2);
 		if (exts.bad)
 			break;
+		ja4_add(ja4.exts, &ja4.n_exts, type, &ja4.overflow);
 		switch (type) {
 		case EXT_SERVER_NAME:
+			ja4.has_sni = true;
 			parse_sni(v, ex);
 			break;
 		case EXT_SUPPORTED_GROUPS: {
@@ -168,6 +234,7 @@ static enum kx_parse_rc parse_client_hello(const uint8_t *body, size_t len,
 			break;
 		case EXT_SUPPORTED_VERSIONS: {
 			struct kx_rd list = kx_rd_vec(&v, 1);
+			ja4.best_version = newest_version(list, dtls);
 			uint8_t n = 0;
 			uint16_t tmp[KX_MAX_VERSIONS];
 			read_u16_list(&list, tmp, &n, KX_MAX_VERSIONS, &ch->overflow);
@@ -178,12 +245,26 @@ static enum kx_parse_rc parse_client_hello(const uint8_t *body, size_t len,
 			break;
 		}
 		case EXT_ALPN:
+			if (!ja4.alpn)
+				first_alpn(v, &ja4.alpn, &ja4.alpn_len);
 			parse_alpn(v, ex);
 			break;
 		case EXT_SIGNATURE_ALGORITHMS: {
 			struct kx_rd list = kx_rd_vec(&v, 2);
-			read_u16_list(&list, ch->sigalgs, &ch->n_sigalgs, KX_MAX_SIGALGS,
-				      &ch->overflow);
+			if (kx_rd_left(&list) % 2)
+				break; /* as read_u16_list: an odd list is not read */
+			/* JA4 takes the vector as sent; the row keeps
+			 * KX_MAX_SIGALGS; ML-DSA is looked for in all of it. */
+			ja4.sigalgs = list.p;
+			ja4.sigalgs_len = kx_rd_left(&list);
+			while (kx_rd_left(&list)) {
+				uint16_t sa = kx_rd_u16(&list);
+				if (ch->n_sigalgs < KX_MAX_SIGALGS)
+					ch->sigalgs[ch->n_sigalgs++] = sa;
+				else
+					ch->overflow = true;
+				ch->offers_mldsa |= kx_sigscheme_is_mldsa(sa);
+			}
 			break;
 		}
 		case EXT_PSK_MODES: {
@@ -213,6 +294,7 @@ static enum kx_parse_rc parse_client_hello(const uint8_t *body, size_t len,
 	}
 	if (exts.bad)
 		return KX_PARSE_MALFORMED;
+	kx_ja4(&ja4, ch->ja4);
 	return KX_PARSE_OK;
 }
 
@@ -234,7 +316,10 @@ enum kx_parse_rc kx_tls_parse_dtls_client_hello(const uint8_t *body, size_t len,
 static enum kx_parse_rc parse_server_hello(const uint8_t *body, size_t len,
 					   struct kx_server_hello *sh, uint8_t major)
 {
+	struct kx_ja4s_sh ja4s;
 	memset(sh, 0, sizeof(*sh));
+	memset(&ja4s, 0, sizeof(ja4s));
+	ja4s.proto = major == 0xfe ? 'd' : 't';
 	struct kx_rd r = kx_rd_init(body, len);
 	sh->legacy_version = kx_rd_u16(&r);
 	const uint8_t *random = kx_rd_take(&r, 32);
@@ -249,8 +334,12 @@ static enum kx_parse_rc parse_server_hello(const uint8_t *body, size_t len,
 	sh->is_hrr = memcmp(random, hrr_random, sizeof(hrr_random)) == 0;
 	sh->session_id_len = (uint8_t)kx_rd_left(&sid);
 	memcpy(sh->session_id, sid.p, sh->session_id_len);
-	if (kx_rd_left(&r) == 0)
+	ja4s.cipher = sh->cipher_suite;
+	if (kx_rd_left(&r) == 0) {
+		ja4s.version = sh->version;
+		kx_ja4s(&ja4s, sh->ja4s);
 		return KX_PARSE_OK;
+	}
 	struct kx_rd exts = kx_rd_vec(&r, 2);
 	if (r.bad || kx_rd_left(&r) != 0)
 		return KX_PARSE_MALFORMED;
@@ -259,6 +348,10 @@ static enum kx_parse_rc parse_server_hello(const uint8_t *body, size_t len,
 		struct kx_rd v = kx_rd_vec(&exts, 2);
 		if (exts.bad)
 			break;
+		if (ja4s.n_exts < KX_JA4S_EXT_MAX)
+			ja4s.exts[ja4s.n_exts++] = type;
+		else
+			ja4s.overflow = true;
 		switch (type) {
 		case EXT_SUPPORTED_VERSIONS:
 			sh->version = kx_rd_u16(&v);
@@ -271,6 +364,14 @@ static enum kx_parse_rc parse_server_hello(const uint8_t *body, size_t len,
 			if (v.bad)
 				return KX_PARSE_MALFORMED;
 			sh->has_key_share = true;
+			if (!sh->is_hrr) {
+				struct kx_rd kex = kx_rd_vec(&v, 2);
+				if (!kex.bad)
+					sh->share_len = (uint16_t)kx_rd_left(&kex);
+			}
+			break;
+		case EXT_ALPN:
+			first_alpn(v, &ja4s.alpn, &ja4s.alpn_len);
 			break;
 		case EXT_PRE_SHARED_KEY:
 			sh->has_psk = true;
@@ -281,6 +382,8 @@ static enum kx_parse_rc parse_server_hello(const uint8_t *body, size_t len,
 	}
 	if (exts.bad)
 		return KX_PARSE_MALFORMED;
+	ja4s.version = sh->version;
+	kx_ja4s(&ja4s, sh->ja4s);
 	return KX_PARSE_OK;
 }
 
@@ -308,10 +411,24 @@ bool kx_tls_suite_is_ecdhe(uint16_t cs)
 	       (cs >= 0xd001 && cs <= 0xd005);
 }
 
-enum kx_parse_rc kx_tls_parse_server_key_exchange(const uint8_t *body, size_t len,
-						  uint16_t cipher_suite, uint8_t *ret_kx,
-						  uint16_t *ret_group)
+/* digitally-signed (RFC 5246 section 4.7): in TLS 1.2 and DTLS 1.2 the
+ * SignatureAndHashAlgorithm comes first; earlier versions have none. */
+static void read_ske_signature(struct kx_rd *r, uint16_t version, struct kx_ske_info *ret)
 {
+	if (version != 0x0303 && version != 0xfefd)
+		return;
+	uint16_t sig = kx_rd_u16(r);
+	kx_rd_vec(r, 2);
+	if (kx_rd_done(r)) {
+		ret->have_sig = true;
+		ret->sig = sig;
+	}
+}
+
+enum kx_parse_rc kx_tls_parse_ske(const uint8_t *body, size_t len, uint16_t cipher_suite,
+				  uint16_t version, struct kx_ske_info *ret)
+{
+	memset(ret, 0, sizeof(*ret));
 	struct kx_rd r = kx_rd_init(body, len);
 	if (kx_tls_suite_is_ecdhe(cipher_suite)) {
 		uint8_t curve_type = kx_rd_u8(&r);
@@ -319,11 +436,13 @@ enum kx_parse_rc kx_tls_parse_server_key_exchange(const uint8_t *body, size_t le
 		struct kx_rd point = kx_rd_vec(&r, 1);
 		if (r.bad || kx_rd_left(&point) == 0)
 			return KX_PARSE_MALFORMED;
-		*ret_kx = KX_KX_ECDHE;
-		if (curve_type == 3) /* named_curve */
-			*ret_group = group;
-		else
+		ret->kx = KX_KX_ECDHE;
+		if (curve_type != 3) /* named_curve */
 			return KX_PARSE_NOT_MINE; /* explicit curves: no code point */
+		ret->have_group = true;
+		ret->group = group;
+		ret->point_len = (uint16_t)kx_rd_left(&point);
+		read_ske_signature(&r, version, ret);
 		return KX_PARSE_OK;
 	}
 	/* dh_p<1..2^16-1> dh_g dh_Ys: a DHE exchange (or PSK hint, SRP, ...). */
@@ -331,11 +450,26 @@ enum kx_parse_rc kx_tls_parse_server_key_exchange(const uint8_t *body, size_t le
 	kx_rd_vec(&r, 2);
 	kx_rd_vec(&r, 2);
 	if (r.bad || kx_rd_left(&p) == 0) {
-		*ret_kx = KX_KX_OTHER;
+		ret->kx = KX_KX_OTHER;
 		return KX_PARSE_OK;
 	}
-	*ret_kx = KX_KX_DHE;
+	ret->kx = KX_KX_DHE;
+	read_ske_signature(&r, version, ret);
 	return KX_PARSE_OK;
+}
+
+enum kx_parse_rc kx_tls_parse_server_key_exchange(const uint8_t *body, size_t len,
+						  uint16_t cipher_suite, uint8_t *ret_kx,
+						  uint16_t *ret_group)
+{
+	struct kx_ske_info ske;
+	enum kx_parse_rc rc = kx_tls_parse_ske(body, len, cipher_suite, 0, &ske);
+	if (rc == KX_PARSE_MALFORMED)
+		return rc;
+	*ret_kx = ske.kx;
+	if (ske.have_group)
+		*ret_group = ske.group;
+	return rc;
 }
 
 bool kx_tls_looks_like_hello(const uint8_t *data, size_t len)

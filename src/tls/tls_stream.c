@@ -24,6 +24,12 @@ void kx_tls_stream_init(struct kx_tls_stream *s, uint32_t want_mask, uint32_t ma
 	s->max_msg = max_msg;
 }
 
+void kx_tls_stream_partial(struct kx_tls_stream *s, uint32_t mask)
+{
+	s->want_mask |= mask;
+	s->part_mask = mask;
+}
+
 void kx_tls_stream_bare(struct kx_tls_stream *s)
 {
 	s->no_records = true;
@@ -51,14 +57,27 @@ static bool wanted(const struct kx_tls_stream *s, uint8_t type)
 	return type < 32 && (s->want_mask >> type & 1u);
 }
 
+static bool partial(const struct kx_tls_stream *s, uint8_t type)
+{
+	return type < 32 && (s->part_mask >> type & 1u);
+}
+
+/* Bytes of a partial message kept: at most KX_TLS_PART_MAX and max_msg. */
+static uint32_t part_keep(const struct kx_tls_stream *s, uint32_t len)
+{
+	uint32_t cap = s->max_msg < KX_TLS_PART_MAX ? s->max_msg : KX_TLS_PART_MAX;
+	return len < cap ? len : cap;
+}
+
 static bool deliver(struct kx_tls_stream *s, const struct kx_tls_env *env, uint8_t type,
-		    const uint8_t *body, uint32_t len, uint32_t start)
+		    const uint8_t *body, uint32_t len, uint32_t full_len, uint32_t start)
 {
 	struct kx_tls_msg m = {
 		.content_type = KX_TLS_HANDSHAKE,
 		.hs_type = type,
 		.body = body,
 		.len = len,
+		.full_len = full_len,
 		.start_off = start,
 		.end_off = s->off,
 	};
@@ -73,6 +92,15 @@ static bool begin_message(struct kx_tls_stream *s, const struct kx_tls_env *env)
 	s->hs_len = kx_rd_u24(&h);
 	s->hs_have = 0;
 	s->hs_skip = !wanted(s, s->hs_type);
+	s->hs_keep = s->hs_len;
+	if (!s->hs_skip && partial(s, s->hs_type)) {
+		s->hs_keep = part_keep(s, s->hs_len);
+		if (kx_buf_grow(env->pool, &s->buf, &s->buf_cap, s->hs_keep ? s->hs_keep : 1, 0) < 0) {
+			env->c->reasm_memcap_hits++;
+			s->hs_skip = true; /* not worth the handshake: skipped */
+		}
+		return false;
+	}
 	if (!s->hs_skip) {
 		if (s->hs_len > s->max_msg) {
 			env->c->tls_hello_too_big++;
@@ -101,14 +129,17 @@ static bool handshake_bytes(struct kx_tls_stream *s, const struct kx_tls_env *en
 			if (mlen <= n - 4) {
 				uint32_t start = s->off;
 				bool want = wanted(s, type);
-				if (want && mlen > s->max_msg) {
+				/* A prefix, as the assembling path would give it. */
+				uint32_t keep = want && partial(s, type) ? part_keep(s, mlen) : mlen;
+				if (want && keep > s->max_msg && !partial(s, type)) {
 					env->c->tls_hello_too_big++;
 					s->failed = true;
 					return true;
 				}
 				s->off += 4 + mlen;
 				s->rec_left -= 4 + mlen;
-				if (deliver(s, env, type, want ? p + 4 : NULL, mlen, start))
+				if (deliver(s, env, type, want ? p + 4 : NULL, want ? keep : mlen, mlen,
+					    start))
 					return true;
 				p += 4 + mlen;
 				n -= 4 + mlen;
@@ -135,8 +166,10 @@ static bool handshake_bytes(struct kx_tls_stream *s, const struct kx_tls_env *en
 		uint32_t k = s->hs_len - s->hs_have;
 		if (k > n)
 			k = n;
-		if (!s->hs_skip && k)
-			memcpy(s->buf + s->hs_have, p, k);
+		if (!s->hs_skip && s->hs_have < s->hs_keep) {
+			uint32_t c = s->hs_keep - s->hs_have;
+			memcpy(s->buf + s->hs_have, p, c < k ? c : k);
+		}
 		s->hs_have += k;
 		s->off += k;
 		s->rec_left -= k;
@@ -144,8 +177,8 @@ static bool handshake_bytes(struct kx_tls_stream *s, const struct kx_tls_env *en
 		n -= k;
 		if (s->hs_have == s->hs_len) {
 			s->hs_hdr_have = 0;
-			if (deliver(s, env, s->hs_type, s->hs_skip ? NULL : s->buf, s->hs_len,
-				    s->hs_start))
+			if (deliver(s, env, s->hs_type, s->hs_skip ? NULL : s->buf,
+				    s->hs_skip ? s->hs_len : s->hs_keep, s->hs_len, s->hs_start))
 				return true;
 		}
 	}

@@ -49,7 +49,9 @@ def client_hello(sni=b"hostile.kx.test", groups=(0x11EC, 0x001D), shares=(0x11EC
 
 
 def server_hello(group=0x11EC):
-    exts = ext(43, b"\x03\x04") + ext(51, struct.pack(">H", group) + vec(2, b"\x22" * 64))
+    # the share has its group's size (1120 / 32 bytes): a wrong one is judged unknown/share-size
+    share = b"\x22" * (1120 if group == 0x11EC else 32)
+    exts = ext(43, b"\x03\x04") + ext(51, struct.pack(">H", group) + vec(2, share))
     body = b"\x03\x03" + b"\x24" * 32 + vec(1, b"\x07" * 32) + b"\x13\x01\x00" + vec(2, exts)
     return b"\x02" + len(body).to_bytes(3, "big") + body
 

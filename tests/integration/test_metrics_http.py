@@ -51,13 +51,10 @@ def value(text, line_prefix):
     return None
 
 
-def replay(ch, sh, port):
-    """One TCP connection on loopback: the client sends the ClientHello
-    record, the server answers with the ServerHello record."""
-    srv = socket.socket()
-    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind(("127.0.0.1", port))
-    srv.listen(1)
+def replay(srv, ch, sh):
+    """One TCP connection on loopback to the listening socket srv: the
+    client sends the ClientHello record, the server answers with the
+    ServerHello record."""
     port = srv.getsockname()[1]
 
     def serve():
@@ -135,10 +132,15 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         mport = free_port()
         # Only this test's two servers: other tests may talk on loopback too.
-        tport, hport = free_port(), free_port()
+        hport = free_port()
         events = os.path.join(tmp, "events.json")
+        # The replay's server port is known before capture starts, so other
+        # tests' loopback traffic (HTTP listeners, sessions) stays out.
+        srv = socket.socket()
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(1)
         cmd = [kexwatch, "live", "-i", "lo", "--no-db", "--json", events, "--sensor", "it",
-               "--filter", "tcp and (port %d or port %d)" % (tport, hport),
+               "--filter", "tcp and (port %d or port %d)" % (srv.getsockname()[1], hport),
                "--metrics-listen", "127.0.0.1:%d" % mport, "-q"]
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         try:
@@ -157,7 +159,7 @@ def main():
 
             # Capture is live once packets show up; then replay.
             time.sleep(0.5)
-            replay(ch, sh, tport)
+            replay(srv, ch, sh)
             hs = ('kexwatch_handshakes_total{sensor="it",protocol="tls",group="X25519MLKEM768",'
                   'verdict="hybrid",reason="none"}')
             v = None

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "kexwatch/emit.h"
+#include "kexwatch/fingerprint.h"
 #include "store_test.h"
 
 static const char want_hybrid[] =
@@ -22,7 +23,17 @@ static const char want_hybrid[] =
 	"\"client_hello_bytes\":1802,\"client_hello_segments\":2,"
 	"\"client_hello_2_bytes\":null,\"client_hello_2_segments\":null,"
 	"\"ch_to_sh_ms\":12.345,\"sigalgs\":[1027,2052,1025],\"ech\":false,"
-	"\"list_overflow\":false,\"ndpi\":\"TLS.Google\",\"sensor\":\"s1\","
+	"\"list_overflow\":false,"
+	"\"ja4\":\"t13d1516h2_8daaf6152771_e5627efa2ab1\",\"ja4_2\":null,"
+	"\"ja4s\":\"t130200_1301_234ea6891581\",\"ja4s_hrr\":null,"
+	"\"kx_fp\":\"11ec,001d,0017,0018_11ec,001d\",\"kx_fp_2\":null,"
+	"\"hassh\":null,\"hassh_server\":null,\"key_share_sizes\":[[1,1216,32]],"
+	"\"server_share_size\":1120,\"kx_anomalies\":[],"
+	"\"sigalgs_names\":[\"ecdsa_secp256r1_sha256\",\"rsa_pss_rsae_sha256\","
+	"\"rsa_pkcs1_sha256\"],\"offers_mldsa\":false,\"cert_status\":\"encrypted\","
+	"\"cert_key\":null,\"cert_key_bits\":null,\"cert_curve\":null,\"cert_sig\":null,"
+	"\"ske_sigalg\":null,\"ske_sigalg_name\":null,"
+	"\"ndpi\":\"TLS.Google\",\"sensor\":\"s1\","
 	"\"source\":\"a.pcap\",\"pkt_first_ch\":4,\"pkt_sh\":6,"
 	"\"tunnel\":null,\"client_hello_seen\":true,\"app\":null,\"bytes\":null}\n";
 
@@ -41,7 +52,14 @@ static const char want_hrr[] =
 	"\"client_hello_bytes\":300,\"client_hello_segments\":1,"
 	"\"client_hello_2_bytes\":1500,\"client_hello_2_segments\":2,"
 	"\"ch_to_sh_ms\":30.000,\"sigalgs\":[2052],\"ech\":false,"
-	"\"list_overflow\":false,\"ndpi\":null,\"sensor\":\"s1\","
+	"\"list_overflow\":false,\"ja4\":null,\"ja4_2\":null,\"ja4s\":null,"
+	"\"ja4s_hrr\":null,\"kx_fp\":\"001d,11ec_001d\",\"kx_fp_2\":\"001d,11ec_11ec\","
+	"\"hassh\":null,\"hassh_server\":null,\"key_share_sizes\":null,"
+	"\"server_share_size\":null,\"kx_anomalies\":[],"
+	"\"sigalgs_names\":[\"rsa_pss_rsae_sha256\"],\"offers_mldsa\":false,"
+	"\"cert_status\":\"unseen\",\"cert_key\":null,\"cert_key_bits\":null,"
+	"\"cert_curve\":null,\"cert_sig\":null,\"ske_sigalg\":null,\"ske_sigalg_name\":null,"
+	"\"ndpi\":null,\"sensor\":\"s1\","
 	"\"source\":\"eth0\",\"pkt_first_ch\":1,\"pkt_sh\":9,"
 	"\"tunnel\":null,\"client_hello_seen\":true,\"app\":null,\"bytes\":null}\n";
 
@@ -59,7 +77,15 @@ static const char want_tls12[] =
 	"\"resumed\":false,\"psk\":false,\"client_hello_bytes\":220,"
 	"\"client_hello_segments\":1,\"client_hello_2_bytes\":null,"
 	"\"client_hello_2_segments\":null,\"ch_to_sh_ms\":0.500,\"sigalgs\":[1025],"
-	"\"ech\":false,\"list_overflow\":false,\"ndpi\":null,\"sensor\":null,"
+	"\"ech\":false,\"list_overflow\":false,"
+	"\"ja4\":\"t12i020300_0f2cb44170f4_d41ae481755e\",\"ja4_2\":null,"
+	"\"ja4s\":\"t120400_c02f_4e8089b08790\",\"ja4s_hrr\":null,"
+	"\"kx_fp\":\"001d,0017_\",\"kx_fp_2\":null,\"hassh\":null,\"hassh_server\":null,"
+	"\"key_share_sizes\":[[]],\"server_share_size\":65,\"kx_anomalies\":[],"
+	"\"sigalgs_names\":[\"rsa_pkcs1_sha256\"],\"offers_mldsa\":false,"
+	"\"cert_status\":\"seen\",\"cert_key\":\"rsa\",\"cert_key_bits\":3072,"
+	"\"cert_curve\":null,\"cert_sig\":\"sha384WithRSAEncryption\",\"ske_sigalg\":2052,"
+	"\"ske_sigalg_name\":\"rsa_pss_rsae_sha256\",\"ndpi\":null,\"sensor\":null,"
 	"\"source\":null,\"pkt_first_ch\":12,\"pkt_sh\":13,"
 	"\"tunnel\":null,\"client_hello_seen\":true,\"app\":null,\"bytes\":null}\n";
 
@@ -111,6 +137,27 @@ static void test_exact(const char *dir)
 	struct kx_hs hs[2] = { hs_hybrid(), hs_hrr() };
 	struct kx_hs hs12 = hs_tls12(), inc = hs_incomplete(), unk = hs_hybrid();
 	size_t len;
+
+	/* What the parsers add (issue 18): fingerprints, sizes, the certificate.
+	 * The JA4 strings are the specification's examples, carried as text. */
+	snprintf(hs[0].ch[0].ja4, sizeof(hs[0].ch[0].ja4), "t13d1516h2_8daaf6152771_e5627efa2ab1");
+	snprintf(hs[0].ja4s, sizeof(hs[0].ja4s), "t130200_1301_234ea6891581");
+	hs[0].ch[0].from_wire = true;
+	hs[0].ch[0].share_len[0] = 1, hs[0].ch[0].share_len[1] = 1216, hs[0].ch[0].share_len[2] = 32;
+	hs[0].server_share_seen = true;
+	hs[0].server_share_len = 1120;
+	hs[0].cert.status = KX_CERT_ENCRYPTED;
+	snprintf(hs12.ch[0].ja4, sizeof(hs12.ch[0].ja4), "t12i020300_0f2cb44170f4_d41ae481755e");
+	snprintf(hs12.ja4s, sizeof(hs12.ja4s), "t120400_c02f_4e8089b08790");
+	hs12.ch[0].from_wire = true;
+	hs12.server_share_seen = true;
+	hs12.server_share_len = 65;
+	hs12.cert.status = KX_CERT_SEEN;
+	hs12.cert.key = KX_CERT_KEY_RSA;
+	hs12.cert.key_bits = 3072;
+	hs12.cert.sig = KX_CERT_SIG_RSA_SHA384;
+	hs12.cert.have_ske_sig = true;
+	hs12.cert.ske_sig = 0x0804;
 	sqlite3 *db;
 	char sql[8192], err[256];
 
