@@ -71,11 +71,22 @@ void kx_central_stats(struct kx_central *c, struct kx_central_stats *s);
  * not sent stay in the outbox for the next run or `kexwatch push`. */
 void kx_central_stop(struct kx_central *c, unsigned drain_ms, struct kx_central_stats *s);
 
-/* Copies the central store's runs, sources, handshakes and sessions into a new
- * SQLite inventory at out_path (created with the current schema). Reads in
- * one READ ONLY REPEATABLE READ transaction. Returns 0, or -1 with a message
- * in err. */
-int kx_pg_snapshot(const char *url, const char *out_path, char *err, size_t errlen);
+/* The part of a central store a report needs: handshakes and sessions rows
+ * whose first packet is in [since_us, until_us), of one sensor (NULL: all),
+ * last packet at or after live_from_us; the same test the reports apply. */
+struct kx_pg_scope {
+	int64_t since_us, until_us, live_from_us;
+	const char *sensor;
+};
+
+/* Copies the central store's runs and sources, and the handshakes and
+ * sessions in scope (NULL: all), into a new SQLite inventory at out_path
+ * (created with the current schema). The scope is applied by PostgreSQL
+ * (the monthly partitions outside it are not read), so a window costs what
+ * it holds. Reads in one READ ONLY REPEATABLE READ transaction. Returns 0,
+ * or -1 with a message in err. */
+int kx_pg_snapshot(const char *url, const char *out_path, const struct kx_pg_scope *scope,
+		   char *err, size_t errlen);
 
 struct kx_pg_prune_stats {
 	uint64_t partitions_dropped; /* whole months before the cutoff */

@@ -4,11 +4,14 @@
  * The PostgreSQL session is read-only (default_transaction_read_only and a
  * READ ONLY transaction), and REPEATABLE READ makes the three tables one
  * consistent picture while sensors keep writing (and the sessions, from
- * central schema 2). Rows stream through a
+ * central schema 2). Only the rows a report's window, sensor and --live
+ * select are copied: PostgreSQL applies the same test the report would, and
+ * skips the monthly partitions outside the window. Rows stream through a
  * cursor, so memory stays bounded whatever the inventory's size. Values
  * travel as text and SQLite's column affinity turns them back into the
  * integers they were.
  */
+#include <inttypes.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,9 +98,36 @@ static void placeholders(char *out, size_t len, unsigned n)
 		pos += (size_t)snprintf(out + pos, len - pos, i ? ", ?" : "?");
 }
 
-int kx_pg_snapshot(const char *url, const char *out_path, char *err, size_t errlen)
+/* " WHERE ..." for the scope, "" for none. The sensor goes in as a quoted
+ * literal (a cursor's query cannot take parameters here). */
+static int scope_where(PGconn *pg, const struct kx_pg_scope *sc, char *out, size_t len, char *err,
+		       size_t errlen)
 {
-	char cols[2048], qs[512], sel[4096], ins[4096];
+	out[0] = '\0';
+	if (!sc)
+		return 0;
+	char *lit = NULL;
+	if (sc->sensor && !(lit = PQescapeLiteral(pg, sc->sensor, strlen(sc->sensor)))) {
+		snprintf(err, errlen, "central store: %s", PQerrorMessage(pg));
+		return -1;
+	}
+	int n = snprintf(out, len,
+			 " WHERE ts_first_us >= %" PRId64 " AND ts_first_us < %" PRId64
+			 " AND ts_last_us >= %" PRId64 "%s%s",
+			 sc->since_us, sc->until_us, sc->live_from_us, lit ? " AND sensor = " : "",
+			 lit ? lit : "");
+	PQfreemem(lit);
+	if (n < 0 || (size_t)n >= len) {
+		snprintf(err, errlen, "central store: sensor name too long");
+		return -1;
+	}
+	return 0;
+}
+
+int kx_pg_snapshot(const char *url, const char *out_path, const struct kx_pg_scope *scope,
+		   char *err, size_t errlen)
+{
+	char cols[2048], qs[512], sel[4096], ins[4096], where[1024];
 	struct kx_store *st;
 	sqlite3 *db = NULL;
 	int rc = -1;
@@ -121,6 +151,8 @@ int kx_pg_snapshot(const char *url, const char *out_path, char *err, size_t errl
 			 version, KX_PG_SCHEMA_VERSION);
 		goto out;
 	}
+	if (scope_where(pg, scope, where, sizeof(where), err, errlen) < 0)
+		goto out;
 	if (pg_exec(pg, "SET default_transaction_read_only = on", err, errlen) < 0 ||
 	    pg_exec(pg, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err, errlen) < 0)
 		goto out;
@@ -148,14 +180,15 @@ int kx_pg_snapshot(const char *url, const char *out_path, char *err, size_t errl
 		goto out;
 	kx_pg_col_list(kx_pg_hs_cols, n_hs, NULL, cols, sizeof(cols));
 	placeholders(qs, sizeof(qs), n_hs + 2);
-	snprintf(sel, sizeof(sel), "SELECT id, run_id, %s FROM handshakes ORDER BY id", cols);
+	snprintf(sel, sizeof(sel), "SELECT id, run_id, %s FROM handshakes%s ORDER BY id", cols, where);
 	snprintf(ins, sizeof(ins), "INSERT INTO handshakes (id, run_id, %s) VALUES (%s)", cols, qs);
 	if (copy_rows(pg, db, sel, ins, err, errlen) < 0)
 		goto out;
 	if (version >= 2) {
 		kx_pg_col_list(kx_pg_session_cols, kx_pg_n_session_cols, NULL, cols, sizeof(cols));
 		placeholders(qs, sizeof(qs), kx_pg_n_session_cols + 2);
-		snprintf(sel, sizeof(sel), "SELECT id, run_id, %s FROM sessions ORDER BY id", cols);
+		snprintf(sel, sizeof(sel), "SELECT id, run_id, %s FROM sessions%s ORDER BY id", cols,
+			 where);
 		snprintf(ins, sizeof(ins), "INSERT INTO sessions (id, run_id, %s) VALUES (%s)", cols,
 			 qs);
 		if (copy_rows(pg, db, sel, ins, err, errlen) < 0)

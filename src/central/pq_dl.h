@@ -34,7 +34,9 @@
 	X(char *, PQresultErrorField, (const PGresult *, int))                            \
 	X(int, PQputCopyData, (PGconn *, const char *, int))                              \
 	X(int, PQputCopyEnd, (PGconn *, const char *))                                    \
-	X(PGresult *, PQgetResult, (PGconn *))
+	X(PGresult *, PQgetResult, (PGconn *))                                            \
+	X(char *, PQescapeLiteral, (PGconn *, const char *, size_t))                      \
+	X(void, PQfreemem, (void *))
 
 struct kx_pq_api {
 #define KX_PQ_FIELD(ret, name, args) ret(*name) args;
@@ -70,6 +72,8 @@ int kx_pq_load(char *err, size_t errlen);
 #define PQputCopyData kx_pq.PQputCopyData
 #define PQputCopyEnd kx_pq.PQputCopyEnd
 #define PQgetResult kx_pq.PQgetResult
+#define PQescapeLiteral kx_pq.PQescapeLiteral
+#define PQfreemem kx_pq.PQfreemem
 #endif
 
 #endif

@@ -799,7 +799,7 @@ int kx_report_audit(const char *db_path, struct kx_policy *p,
 		r->last_seen = NULL;
 		evidence_free(&r->ev);
 	}
-	if (kx_rdb_open(&db, db_path, err, errlen) < 0)
+	if (kx_rdb_open_scoped(&db, db_path, f, err, errlen) < 0)
 		return -1;
 	if (evaluate(&db, p, f, &t) < 0)
 		goto out;

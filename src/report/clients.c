@@ -73,7 +73,7 @@ int kx_report_clients(const char *db_path, const struct kx_report_filter *f,
 	char *sql;
 	int rc = -1;
 
-	if (kx_rdb_open(&r, db_path, err, errlen) < 0)
+	if (kx_rdb_open_scoped(&r, db_path, f, err, errlen) < 0)
 		return -1;
 	/* The table says "none (0/4)": how many of the parsed ClientHellos offered. */
 	sql = sqlite3_mprintf(kx_clients_sql, r.version >= 2 ? kx_clients_ssh_sql : "",

@@ -355,7 +355,7 @@ int kx_report_health(const char *db_path, const struct kx_report_filter *f,
 	struct kx_rdb r;
 	int rc = -1;
 
-	if (kx_rdb_open(&r, db_path, err, errlen) < 0)
+	if (kx_rdb_open_scoped(&r, db_path, f, err, errlen) < 0)
 		return -1;
 	sql = sqlite3_mprintf(hops_sql, fmt == KX_OUT_TABLE ? hops_table_tail : "");
 	if (!sql) {

@@ -118,7 +118,7 @@ int kx_report_hops_with(const char *db_path, const struct kx_hops_opts *o,
 		kx_hops_opts_init(&def);
 		o = &def;
 	}
-	if (kx_rdb_open(&r, db_path, err, errlen) < 0)
+	if (kx_rdb_open_scoped(&r, db_path, &o->f, err, errlen) < 0)
 		return -1;
 	f = o->f;
 	if (o->live_us > 0) {

@@ -1040,7 +1040,7 @@ int kx_report_html(const char *db_path, const struct kx_report_filter *f, int64_
 		kx_report_filter_init(&all);
 		pg.f = f = &all;
 	}
-	if (kx_rdb_open(&r, db_path, err, errlen) < 0)
+	if (kx_rdb_open_scoped(&r, db_path, f, err, errlen) < 0)
 		return -1;
 	kx_hops_opts_init(&ho);
 	ho.f = *f;

@@ -370,7 +370,7 @@ static void remove_snapshot(struct kx_rdb *r)
 
 /* A central store: snapshot it into a private temporary folder, then read
  * the copy like any inventory. */
-static int open_central(struct kx_rdb *r, const char *url)
+static int open_central(struct kx_rdb *r, const char *url, const struct kx_report_filter *scope)
 {
 	char snap[96], err[512];
 	const char *tmp = getenv("TMPDIR");
@@ -386,14 +386,18 @@ static int open_central(struct kx_rdb *r, const char *url)
 		return -1;
 	}
 	snprintf(snap, sizeof(snap), "%s/snap.db", r->snap_dir);
-	if (kx_pg_snapshot(url, snap, err, sizeof(err)) < 0) {
+	struct kx_pg_scope sc;
+	if (scope)
+		sc = (struct kx_pg_scope){ scope->since_us, scope->until_us, scope->live_from_us,
+					   scope->sensor };
+	if (kx_pg_snapshot(url, snap, scope ? &sc : NULL, err, sizeof(err)) < 0) {
 		snprintf(r->err, r->errlen, "%s: %s", r->target, err);
 		remove_snapshot(r);
 		return -1;
 	}
 	char dir[64];
 	snprintf(dir, sizeof(dir), "%s", r->snap_dir);
-	int rc = kx_rdb_open(r, snap, r->err, r->errlen);
+	int rc = kx_rdb_open_scoped(r, snap, NULL, r->err, r->errlen);
 	/* kx_rdb_open reset r: the folder and the name for messages again. */
 	snprintf(r->snap_dir, sizeof(r->snap_dir), "%s", dir);
 	kx_pg_redact(url, r->target, sizeof(r->target));
@@ -405,6 +409,12 @@ static int open_central(struct kx_rdb *r, const char *url)
 
 int kx_rdb_open(struct kx_rdb *r, const char *path, char *err, size_t errlen)
 {
+	return kx_rdb_open_scoped(r, path, NULL, err, errlen);
+}
+
+int kx_rdb_open_scoped(struct kx_rdb *r, const char *path, const struct kx_report_filter *scope,
+		       char *err, size_t errlen)
+{
 	struct stat sb;
 	int rc;
 
@@ -413,7 +423,7 @@ int kx_rdb_open(struct kx_rdb *r, const char *path, char *err, size_t errlen)
 	r->err = err;
 	r->errlen = errlen;
 	if (kx_pg_is_url(path))
-		return open_central(r, path);
+		return open_central(r, path, scope);
 	/* SQLite would report a missing file as "unable to open database file";
 	 * say which file and why. */
 	if (stat(path, &sb) < 0) {

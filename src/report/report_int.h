@@ -31,6 +31,12 @@ struct kx_rdb {
  * in err (r is then closed). */
 int kx_rdb_open(struct kx_rdb *r, const char *path, char *err, size_t errlen);
 
+/* kx_rdb_open for a report that reads only the legs its filter selects:
+ * a central store is then copied for that scope only (a local file is
+ * opened as it is). NULL scope: everything. */
+int kx_rdb_open_scoped(struct kx_rdb *r, const char *path, const struct kx_report_filter *scope,
+		       char *err, size_t errlen);
+
 void kx_rdb_close(struct kx_rdb *r);
 
 /* Prepares sql and binds the filter's named parameters (:since, :until,
