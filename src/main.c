@@ -7,6 +7,7 @@
 
 #include "kexwatch/cli.h"
 #include "kexwatch/dpi.h"
+#include "kexwatch/prog.h"
 #include "kx_config.h"
 
 static const struct {
@@ -40,8 +41,33 @@ static void usage(FILE *out)
 		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
 	fprintf(out,
 		"\n"
-		"  kexwatch COMMAND --help   options of one command\n"
+		"  kexwatch COMMAND --help   options of one command (or: kexwatch help COMMAND)\n"
 		"  kexwatch --version        versions of kexwatch and the libraries it uses\n");
+}
+
+static int find_index(const char *name)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(name, commands[i].name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* 1 + the command's index, 0 when there is none of that name. */
+static int find(const char *name)
+{
+	return find_index(name) + 1;
+}
+
+/* Runs command find()-1 with every message (getopt's included, which names
+ * argv[0]) prefixed "kexwatch CMD: ". */
+static int run(int cmd, int argc, char **argv)
+{
+	static char prog[64];
+	snprintf(prog, sizeof(prog), "kexwatch %s", commands[cmd - 1].name);
+	kx_prog = prog;
+	argv[0] = prog;
+	return commands[cmd - 1].run(argc, argv);
 }
 
 int main(int argc, char **argv)
@@ -56,6 +82,16 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return KX_EXIT_USAGE;
 	}
+	/* `kexwatch help CMD` is `kexwatch CMD --help`. */
+	if (strcmp(argv[1], "help") == 0 && argc >= 3) {
+		if (!find(argv[2])) {
+			fprintf(stderr, "kexwatch help: unknown command '%s'\n\n", argv[2]);
+			usage(stderr);
+			return KX_EXIT_USAGE;
+		}
+		char *hargv[] = { argv[2], (char *)"--help", NULL };
+		return run(find(argv[2]), 2, hargv);
+	}
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
 		usage(stdout);
@@ -66,9 +102,8 @@ int main(int argc, char **argv)
 		       kx_dpi_version(), sqlite3_libversion());
 		return KX_EXIT_OK;
 	}
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(argv[1], commands[i].name) == 0)
-			return commands[i].run(argc - 1, argv + 1);
+	if (find(argv[1]))
+		return run(find(argv[1]), argc - 1, argv + 1);
 	fprintf(stderr, "kexwatch: unknown command '%s'\n\n", argv[1]);
 	usage(stderr);
 	return KX_EXIT_USAGE;

@@ -28,6 +28,7 @@
 
 #include "central_int.h"
 #include "kexwatch/central.h"
+#include "kexwatch/prog.h"
 
 #define RUN_MAP_SLOTS 64
 #define MAX_BATCH 10000      /* handshake rows per transaction (COPY) */
@@ -339,7 +340,7 @@ static const char *insert_sql(struct kx_central *c, unsigned n)
 static void say_down(struct kx_central *c, const char *why)
 {
 	if (!c->said_down)
-		fprintf(stderr, "kexwatch: central store %s unavailable, rows wait in the local outbox: %s\n",
+		fprintf(stderr, "%s: central store %s unavailable, rows wait in the local outbox: %s\n", kx_prog,
 			c->target, why);
 	c->said_down = true;
 }
@@ -408,8 +409,8 @@ static int rows_one_by_one(struct kx_central *c, unsigned n, uint64_t *added, ui
 			PQclear(r);
 			return -1;
 		}
-		fprintf(stderr, "kexwatch: central store %s refused local row %" PRId64 " of %s: %s\n",
-			c->target, c->ids[i], c->db_path, kx_pg_errmsg(c->pg, r));
+		fprintf(stderr, "%s: central store %s refused local row %" PRId64 " of %s: %s\n",
+			kx_prog, c->target, c->ids[i], c->db_path, kx_pg_errmsg(c->pg, r));
 		PQclear(r);
 		PQclear(PQexec(c->pg, "ROLLBACK TO SAVEPOINT kx_row"));
 		(*rejected)++;
@@ -447,7 +448,7 @@ static int ensure_connected(struct kx_central *c)
 	PQclear(r);
 	c->n_months = c->next_month = 0;
 	if (c->said_down)
-		fprintf(stderr, "kexwatch: central store %s reachable again\n", c->target);
+		fprintf(stderr, "%s: central store %s reachable again\n", kx_prog, c->target);
 	c->said_down = false;
 	c->backoff_ms = 0;
 	pthread_mutex_lock(&c->mu);
@@ -706,7 +707,7 @@ static int ship_batch(struct kx_central *c)
 	 * offered again, and absorbed). */
 	c->mark = last;
 	if (set_mark(c, last, (int64_t)added) < 0)
-		fprintf(stderr, "kexwatch: %s: cannot record the outbox mark: %s\n", c->db_path,
+		fprintf(stderr, "%s: %s: cannot record the outbox mark: %s\n", kx_prog, c->db_path,
 			sqlite3_errmsg(c->db));
 	pthread_mutex_lock(&c->mu);
 	c->st.sent += added;
@@ -851,7 +852,7 @@ static int ship_sessions(struct kx_central *c)
 		sqlite3_reset(c->del_session);
 	}
 	if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		fprintf(stderr, "kexwatch: %s: cannot record the sessions sent: %s\n", c->db_path,
+		fprintf(stderr, "%s: %s: cannot record the sessions sent: %s\n", kx_prog, c->db_path,
 			sqlite3_errmsg(c->db));
 		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 	}
@@ -883,7 +884,7 @@ static void resend_runs(struct kx_central *c)
 	c->n_runs = 0;
 	for (unsigned i = 0; i < n; i++) {
 		if (central_run(c, ids[i], err, sizeof(err)) < 0) {
-			fprintf(stderr, "kexwatch: central store %s: %s\n", c->target, err);
+			fprintf(stderr, "%s: central store %s: %s\n", kx_prog, c->target, err);
 			return;
 		}
 		if (c->n_runs == RUN_MAP_SLOTS) /* the map must not wrap while we walk ids */

@@ -10,6 +10,7 @@
 #include "kexwatch/defrag.h"
 #include "kexwatch/emit.h"
 #include "kexwatch/groups.h"
+#include "kexwatch/prog.h"
 #include "kexwatch/store.h"
 
 void kx_common_defaults(struct kx_common_opts *o)
@@ -34,12 +35,12 @@ int kx_common_option(struct kx_common_opts *o, int ch, const char *arg)
 	case KX_OPT_NDPI_PACKETS: o->eng.ndpi_packets = true; return 1;
 	case KX_OPT_PG: {
 		if (!kx_pg_is_url(arg)) {
-			fprintf(stderr, "kexwatch: --pg wants a PostgreSQL URL (postgresql://...) or"
-					" connection string (host=... dbname=...)\n");
+			fprintf(stderr, "%s: --pg wants a PostgreSQL URL (postgresql://...) or"
+					" connection string (host=... dbname=...)\n", kx_prog);
 			return -1;
 		}
 		if (strlen(arg) >= sizeof(o->pg_url)) {
-			fprintf(stderr, "kexwatch: --pg: connection string too long\n");
+			fprintf(stderr, "%s: --pg: connection string too long\n", kx_prog);
 			return -1;
 		}
 		memcpy(o->pg_url, arg, strlen(arg) + 1);
@@ -91,7 +92,7 @@ int kx_common_option(struct kx_common_opts *o, int ch, const char *arg)
 		else if (strcmp(arg, "none") == 0)
 			o->eng.plaintext = KX_PLAINTEXT_NONE;
 		else {
-			fprintf(stderr, "kexwatch: --plaintext wants all, tcp or none, not '%s'\n", arg);
+			fprintf(stderr, "%s: --plaintext wants all, tcp or none, not '%s'\n", kx_prog, arg);
 			return -1;
 		}
 		return 1;

@@ -8,14 +8,16 @@
 #include <string.h>
 #include <time.h>
 
+#include "kexwatch/prog.h"
+
 int kx_parse_uint(const char *name, const char *s, uint64_t min, uint64_t max, uint64_t *ret)
 {
 	char *end;
 	errno = 0;
 	unsigned long long v = strtoull(s, &end, 10);
 	if (errno || end == s || *end || s[0] == '-' || v < min || v > max) {
-		fprintf(stderr, "kexwatch: %s: expected a number from %" PRIu64 " to %" PRIu64
-				", got '%s'\n", name, min, max, s);
+		fprintf(stderr, "%s: %s: expected a number from %" PRIu64 " to %" PRIu64
+				", got '%s'\n", kx_prog, name, min, max, s);
 		return -1;
 	}
 	*ret = v;
@@ -27,7 +29,12 @@ void kx_join_args(char *buf, size_t len, int argc, char **argv)
 	size_t pos = 0;
 	buf[0] = '\0';
 	for (int i = 0; i < argc && pos + 1 < len; i++) {
-		int n = snprintf(buf + pos, len - pos, "%s%s", i ? " " : "", argv[i]);
+		/* main names argv[0] "kexwatch read" for getopt's messages; the
+		 * runs table keeps the subcommand as typed. */
+		const char *a = argv[i];
+		if (i == 0 && strncmp(a, "kexwatch ", 9) == 0)
+			a += 9;
+		int n = snprintf(buf + pos, len - pos, "%s%s", i ? " " : "", a);
 		if (n < 0)
 			break;
 		pos += (size_t)n;

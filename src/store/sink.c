@@ -10,6 +10,7 @@
  * other side signals when it sees the flag. With sequentially consistent
  * atomics on both the flags and the indices, a wake-up cannot be missed.
  */
+#include "kexwatch/prog.h"
 #include "kexwatch/sink.h"
 
 #include "kexwatch/dpi.h"
@@ -154,8 +155,8 @@ static void *writer(void *arg)
 			kx_json_flush(k->o.json);
 			/* Events keep going to the old file: a warning, not a failure. */
 			if (kx_json_reopen(k->o.json, m, sizeof(m)) < 0)
-				fprintf(stderr, "kexwatch: warning: cannot reopen the JSON output: %s; "
-					"still writing to the old file\n", m);
+				fprintf(stderr, "%s: warning: cannot reopen the JSON output: %s; "
+					"still writing to the old file\n", kx_prog, m);
 		}
 		if (flush || now - last_commit >= k->o.flush_ms || (stopping && h == t)) {
 			commit(k);
