@@ -4,7 +4,10 @@
 # some tests use, which then say they skipped) are tried one by one.
 set -eu
 required="meson ninja-build pkg-config gcc libc6-dev libpcap-dev libndpi-dev libsqlite3-dev
-	libpq-dev postgresql python3 iproute2 ethtool openssl curl clang libclang-rt-14-dev"
+	libpq-dev postgresql python3 iproute2 ethtool openssl curl clang libclang-rt-14-dev
+	mandoc debhelper dpkg-dev fakeroot lintian"
+# mandoc checks the man pages; debhelper, dpkg-dev, fakeroot and lintian
+# build and check the Debian package (test deb).
 # promtool, logrotate and systemd-analyze check contrib/; chromium renders the
 # HTML report; npm fetches Node 24 for the live tests' hybrid peers (skipped
 # when a non-Debian Node already provides npm).
@@ -17,15 +20,17 @@ missing() {
 }
 need=$(missing $required)
 want=$(missing $optional)
+# A non-Debian npm (nvm, NodeSource) counts as present: without this every
+# call would run apt-get update for a package it then skips.
+if command -v npm >/dev/null 2>&1; then
+	want=$(echo "$want" | grep -vx npm || true)
+fi
 [ -z "$need$want" ] && exit 0
 $as_root apt-get update -qq
 if [ -n "$need" ]; then
 	DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -qq --no-install-recommends $need
 fi
 for p in $want; do
-	if [ "$p" = npm ] && command -v npm >/dev/null 2>&1; then
-		continue
-	fi
 	DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -qq --no-install-recommends "$p" \
 		>/dev/null 2>&1 || echo "install-deps: optional package $p could not be installed" >&2
 done

@@ -122,8 +122,10 @@ static void progress_line(struct progress *pg, const struct kx_counters *c, uint
 			100.0 * (double)(pg->done_bytes + pos) / (double)pg->total_bytes);
 	else
 		fprintf(stderr, " MB");
-	fprintf(stderr, "  %.2f Mpkt/s  %" PRIu64 " handshakes (%" PRIu64 " hybrid)   %s",
-		el > 0 ? (double)c->packets / el / 1e6 : 0.0, c->hs_total, c->hs_hybrid + c->hs_pq,
+	/* The same words and counts as the summary's "handshakes:" line. */
+	fprintf(stderr, "  %.2f Mpkt/s  %" PRIu64 " handshakes (hybrid %" PRIu64 ", pq %" PRIu64
+		")   %s",
+		el > 0 ? (double)c->packets / el / 1e6 : 0.0, c->hs_total, c->hs_hybrid, c->hs_pq,
 		final ? "\n" : "");
 }
 
