@@ -292,8 +292,15 @@ int kx_cmd_live(int argc, char **argv)
 		fprintf(stderr, "kexwatch live: %s\n", err);
 		return KX_EXIT_FAIL;
 	}
-	if (warn[0])
-		fprintf(stderr, "%s", warn);
+	/* One "kexwatch live: IFACE: warning: ..." line per warning. */
+	for (char *w = warn, *nl; *w; w = nl + 1) {
+		nl = strchr(w, '\n');
+		if (!nl) {
+			fprintf(stderr, "kexwatch live: %s\n", w);
+			break;
+		}
+		fprintf(stderr, "kexwatch live: %.*s\n", (int)(nl - w), w);
+	}
 	for (unsigned i = 0; i < o.n_ifaces; i++)
 		lp.link[i] = kx_live_link(lp.live, i);
 
