@@ -4,7 +4,8 @@
 # some tests use, which then say they skipped) are tried one by one.
 set -eu
 required="meson ninja-build pkg-config gcc libc6-dev libpcap-dev libndpi-dev libsqlite3-dev
-	libpq-dev postgresql python3 iproute2 ethtool openssl curl clang libclang-rt-14-dev"
+	libpq-dev postgresql python3 python3-jsonschema iproute2 ethtool openssl curl clang libclang-rt-14-dev"
+# python3-jsonschema validates the JSON events against contrib/schema/.
 # promtool, logrotate and systemd-analyze check contrib/; chromium renders the
 # HTML report; npm fetches Node 24 for the live tests' hybrid peers (skipped
 # when a non-Debian Node already provides npm).
