@@ -4,8 +4,9 @@
 # some tests use, which then say they skipped) are tried one by one.
 set -eu
 required="meson ninja-build pkg-config gcc libc6-dev libpcap-dev libndpi-dev libsqlite3-dev
-	libpq-dev postgresql python3 iproute2 ethtool openssl curl clang libclang-rt-14-dev
+	libpq-dev postgresql python3 python3-jsonschema iproute2 ethtool openssl curl clang libclang-rt-14-dev
 	mandoc debhelper dpkg-dev fakeroot lintian"
+# python3-jsonschema validates the JSON events against contrib/schema/.
 # mandoc checks the man pages; debhelper, dpkg-dev, fakeroot and lintian
 # build and check the Debian package (test deb).
 # promtool, logrotate and systemd-analyze check contrib/; chromium renders the

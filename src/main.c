@@ -23,6 +23,7 @@ static const struct {
 	{ "health", kx_cmd_health, "ClientHellos left unanswered, by size and hop (MTU drops)" },
 	{ "sql", kx_cmd_sql, "run one read-only SQL statement (table, JSON, CSV)" },
 	{ "report", kx_cmd_report, "write a self-contained HTML report" },
+	{ "cbom", kx_cmd_cbom, "write a CycloneDX cryptography BOM (CBOM) of the inventory" },
 	{ "merge", kx_cmd_merge, "combine sensor databases into one inventory" },
 	{ "push", kx_cmd_push, "send rows waiting in a sensor database to the central store" },
 	{ "prune", kx_cmd_prune, "remove handshake rows older than a retention (central store)" },

@@ -71,6 +71,24 @@ void kx_hs_text(const struct kx_hs *hs, struct kx_hs_text *t);
 
 struct kx_json;
 
+/* The version of the event contract (contrib/schema/kexwatch-event.schema.json):
+ * 2 added event_type, id, community_id and the database's column names. */
+#define KX_EVENT_SCHEMA_VERSION 2
+
+/* Community ID v1 of the handshake's flow ("1:" + base64 of SHA-1); returns
+ * its length, 0 (buf "") when the addresses are not both IPv4 or IPv6.
+ * buf >= 31 bytes. */
+size_t kx_community_id(const struct kx_hs *hs, uint16_t seed, char *buf, size_t len);
+
+/* The Community ID seed of every following event (default 0). */
+void kx_json_set_seed(struct kx_json *j, uint16_t seed);
+
+/* A "run" event: phase "start" or "end", the run's start and this event's
+ * time, the database's run id (<= 0: none) and, at the end, the handshake
+ * and session events written since the start. Flushed at once. */
+int kx_json_write_run(struct kx_json *j, const char *phase, const char *sensor,
+		      uint64_t start_us, uint64_t now_us, long long run_id);
+
 /* Opens a JSON-lines output: a path, opened for appending so restarts keep
  * earlier events, or "-" for stdout. Returns NULL with a message in err. */
 struct kx_json *kx_json_open(const char *path, char *err, size_t errlen);

@@ -120,4 +120,11 @@ int kx_report_sql(const char *db_path, const char *sql, enum kx_out_format fmt, 
 int kx_report_html(const char *db_path, const struct kx_report_filter *f, int64_t now_us,
 		   FILE *out, char *err, size_t errlen);
 
+/* --- cbom: CycloneDX JSON BOM of the cryptography observed --- */
+
+/* spec_minor: 6 (CycloneDX 1.6) or 7 (1.7). The same inventory and filter
+ * give the same bytes (serial number and timestamp derive from the rows). */
+int kx_report_cbom(const char *db_path, const struct kx_report_filter *f, int spec_minor,
+		   FILE *out, char *err, size_t errlen);
+
 #endif

@@ -24,6 +24,7 @@ struct kx_sink_opts {
 	struct kx_store *store;      /* or NULL */
 	struct kx_json *json;        /* or NULL */
 	const char *sensor;
+	bool json_all;               /* JSON events also for rows already stored */
 	const char *const *sources;  /* source names by id, valid until close */
 	uint32_t n_sources;
 	unsigned flush_ms;           /* commit at least this often (default 1000) */

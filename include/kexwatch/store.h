@@ -9,6 +9,7 @@
 #ifndef KEXWATCH_STORE_H
 #define KEXWATCH_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -63,6 +64,10 @@ int kx_store_set_source(struct kx_store *st, uint32_t id, const char *name);
  * (message via kx_store_error): the open batch is then rolled back as a whole
  * and the store carries on with the next row. */
 int kx_store_add(struct kx_store *st, const struct kx_hs *hs, struct kx_counters *c);
+
+/* Whether the last kx_store_add found its row already stored (a re-read
+ * capture): the JSON writer then skips the event unless --json-all. */
+bool kx_store_last_dup(const struct kx_store *st);
 
 /* Commits when flush_ms have passed on now_ms since the last such commit.
  * now_ms is any millisecond clock (CLOCK_MONOTONIC, or capture time when

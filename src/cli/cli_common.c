@@ -28,6 +28,12 @@ int kx_common_option(struct kx_common_opts *o, int ch, const char *arg)
 	case KX_OPT_DB: o->db = arg; return 1;
 	case KX_OPT_NO_DB: o->no_db = true; return 1;
 	case KX_OPT_JSON: o->json = arg; return 1;
+	case KX_OPT_JSON_ALL: o->json_all = true; return 1;
+	case KX_OPT_CID_SEED:
+		if (kx_parse_uint("--community-id-seed", arg, 0, 65535, &v) < 0)
+			return -1;
+		o->cid_seed = (unsigned)v;
+		return 1;
 	case KX_OPT_FILTER: o->filter = arg; return 1;
 	case KX_OPT_SENSOR: o->sensor = arg; return 1;
 	case KX_OPT_GROUPS: o->groups = arg; return 1;
@@ -129,6 +135,9 @@ void kx_common_help(FILE *out)
 		"  --db FILE              SQLite inventory (default: kexwatch.db)\n"
 		"  --no-db                do not write a database (with --json)\n"
 		"  --json FILE|-          also write one JSON event per handshake ('-': stdout)\n"
+		"  --json-all             JSON events also for rows the database already had\n"
+		"                         (a capture read again); default: only new rows\n"
+		"  --community-id-seed N  seed of the events' Community ID (default: 0)\n"
 		"  --filter BPF           only packets matching this pcap filter expression\n"
 		"  --sensor NAME          name of this observation point (default: host name)\n"
 		"  --groups FILE          extra/overriding group code points: 'CODE NAME FAMILY'\n"
@@ -188,6 +197,8 @@ int kx_outputs_open(struct kx_outputs *out, const struct kx_common_opts *o, int 
 		    char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
+	out->sensor = o->sensor;
+	out->start_us = kx_now_us();
 	/* nDPI's start-up (~15 ms) runs while the database is opened. */
 	struct kx_dpi_async *labels =
 		!o->eng.no_ndpi && !o->eng.ndpi_packets ? kx_dpi_new_async() : NULL;
@@ -214,9 +225,16 @@ int kx_outputs_open(struct kx_outputs *out, const struct kx_common_opts *o, int 
 			snprintf(err, errlen, "--json: %s", e);
 			goto fail;
 		}
+		kx_json_set_seed(out->json, (uint16_t)o->cid_seed);
+		out->run_id = out->store ? kx_store_run_id(out->store) : 0;
+		if (kx_json_write_run(out->json, "start", o->sensor, out->start_us, out->start_us,
+				      out->run_id) < 0) {
+			snprintf(err, errlen, "--json: write failed");
+			goto fail;
+		}
 	}
 	struct kx_sink_opts ko = {
-		.store = out->store, .json = out->json, .sensor = o->sensor,
+		.store = out->store, .json = out->json, .sensor = o->sensor, .json_all = o->json_all,
 		.sources = sources, .n_sources = n_sources, .flush_ms = flush_ms,
 		.ndpi_labels = labels,
 	};
@@ -253,6 +271,12 @@ int kx_outputs_close(struct kx_outputs *out, struct kx_counters *c, char *err, s
 			failed = true;
 		}
 		kx_store_close(out->store);
+	}
+	if (out->json && !failed &&
+	    kx_json_write_run(out->json, "end", out->sensor, out->start_us, kx_now_us(),
+			      out->run_id) < 0) {
+		snprintf(err, errlen, "JSON output: write failed");
+		failed = true;
 	}
 	kx_json_close(out->json);
 	if (out->central) {

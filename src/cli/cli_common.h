@@ -18,7 +18,7 @@ enum {
 	KX_OPT_MAX_FLOWS, KX_OPT_MAX_HS, KX_OPT_MAX_STREAM, KX_OPT_MAX_MSG, KX_OPT_MEMCAP,
 	KX_OPT_IDLE, KX_OPT_NO_NDPI, KX_OPT_NDPI_PACKETS, KX_OPT_PG, KX_OPT_PG_DRAIN,
 	KX_OPT_DEFRAG_MEMCAP, KX_OPT_DEFRAG_DATAGRAMS, KX_OPT_DEFRAG_TIMEOUT,
-	KX_OPT_PLAINTEXT,
+	KX_OPT_PLAINTEXT, KX_OPT_JSON_ALL, KX_OPT_CID_SEED,
 };
 
 /* getopt_long entries of the options both capture commands take. */
@@ -42,7 +42,9 @@ enum {
 	{ "ndpi-packets", no_argument, NULL, KX_OPT_NDPI_PACKETS },               \
 	{ "pg", required_argument, NULL, KX_OPT_PG },                             \
 	{ "pg-drain", required_argument, NULL, KX_OPT_PG_DRAIN },                 \
-	{ "plaintext", required_argument, NULL, KX_OPT_PLAINTEXT }
+	{ "plaintext", required_argument, NULL, KX_OPT_PLAINTEXT },               \
+	{ "json-all", no_argument, NULL, KX_OPT_JSON_ALL },                       \
+	{ "community-id-seed", required_argument, NULL, KX_OPT_CID_SEED }
 
 struct kx_common_opts {
 	const char *db;
@@ -54,6 +56,8 @@ struct kx_common_opts {
 	char pg_url[2048];
 	unsigned pg_drain_s;  /* at exit, keep sending this long */
 	bool no_db;
+	bool json_all;        /* events for rows the database already had too */
+	unsigned cid_seed;    /* Community ID seed */
 	struct kx_engine_opts eng;
 	char host[256];
 };
@@ -77,6 +81,9 @@ struct kx_outputs {
 	struct kx_store *store;
 	struct kx_json *json;
 	struct kx_sink *sink;
+	const char *sensor;   /* for the JSON run events */
+	uint64_t start_us;
+	long long run_id;
 };
 
 /* Opens the outputs and starts the run row, naming the sources. */

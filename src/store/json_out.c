@@ -14,8 +14,13 @@
 #include <string.h>
 #include <time.h>
 
+#include <gcrypt.h>
+
+#include "kexwatch/algos.h"
 #include "kexwatch/fingerprint.h"
 #include "kexwatch/groups.h"
+#include "kexwatch/store.h"
+#include "kx_config.h"
 
 struct sink {
 	FILE *f;     /* the stream, or NULL to fill buf */
@@ -446,6 +451,8 @@ void kx_hs_text(const struct kx_hs *hs, struct kx_hs_text *t)
 struct kx_json {
 	FILE *f;
 	bool is_stdout;
+	uint16_t seed;             /* Community ID seed */
+	uint64_t events;           /* handshake and session events written */
 	char path[4096];
 	char line[LINE_MAX_BYTES]; /* each event is built here, then written at once */
 };
@@ -646,6 +653,96 @@ static void put_fingerprints(struct sink *s, const struct kx_hs *hs, unsigned n_
 	m_str(s, "ske_sigalg_name", c->have_ske_sig ? kx_sigscheme_name(c->ske_sig) : NULL);
 }
 
+/* Community ID v1 (Corelight's spec, as Zeek and Suricata compute it):
+ * base64(SHA-1(seed, src IP, dst IP, proto, 0, src port, dst port)) with
+ * "1:" before it; the endpoints are ordered so that both directions give
+ * the same ID (the smaller address first, the smaller port on a tie). */
+size_t kx_community_id(const struct kx_hs *hs, uint16_t seed, char *buf, size_t len)
+{
+	static const char b64[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const struct kx_addr *a = &hs->client_ip, *b = &hs->server_ip;
+	unsigned pa = hs->client_port, pb = hs->server_port;
+	size_t alen = a->family == 6 ? 16 : 4;
+	unsigned char in[2 + 16 + 16 + 4 + 4], d[20];
+	size_t n = 0;
+
+	if (len)
+		buf[0] = '\0';
+	if ((a->family != 4 && a->family != 6) || a->family != b->family || len < 31)
+		return 0;
+	int c = memcmp(a->a, b->a, alen);
+	if (c > 0 || (c == 0 && pa > pb)) {
+		const struct kx_addr *t = a;
+		unsigned tp = pa;
+		a = b, b = t, pa = pb, pb = tp;
+	}
+	in[n++] = (unsigned char)(seed >> 8);
+	in[n++] = (unsigned char)seed;
+	memcpy(in + n, a->a, alen), n += alen;
+	memcpy(in + n, b->a, alen), n += alen;
+	in[n++] = hs->transport;
+	in[n++] = 0;
+	in[n++] = (unsigned char)(pa >> 8), in[n++] = (unsigned char)pa;
+	in[n++] = (unsigned char)(pb >> 8), in[n++] = (unsigned char)pb;
+	gcry_md_hash_buffer(GCRY_MD_SHA1, d, in, n);
+	size_t o = 0;
+	buf[o++] = '1', buf[o++] = ':';
+	for (size_t i = 0; i < 21; i += 3) {
+		unsigned v = (unsigned)d[i] << 16 | (i + 1 < 20 ? (unsigned)d[i + 1] << 8 : 0) |
+			     (i + 2 < 20 ? d[i + 2] : 0);
+		buf[o++] = b64[v >> 18 & 63];
+		buf[o++] = b64[v >> 12 & 63];
+		buf[o++] = i + 1 < 20 ? b64[v >> 6 & 63] : '=';
+		buf[o++] = i + 2 < 20 ? b64[v & 63] : '=';
+	}
+	buf[o] = '\0';
+	return o;
+}
+
+void kx_json_set_seed(struct kx_json *j, uint16_t seed)
+{
+	j->seed = seed;
+}
+
+/* Strings of a ','-joined list (SSH name-lists) as a JSON array. */
+static void m_namelist(struct sink *s, const char *name, const char *v, size_t size)
+{
+	key(s, name);
+	put_alpn(s, v, strnlen(v, size));
+}
+
+static void m_common(struct sink *s, const char *type)
+{
+	m_str(s, "event_type", type);
+	m_u(s, "schema_version", true, KX_EVENT_SCHEMA_VERSION);
+	m_str(s, "kexwatch_version", KX_VERSION);
+}
+
+int kx_json_write_run(struct kx_json *j, const char *phase, const char *sensor,
+		      uint64_t start_us, uint64_t now_us, long long run_id)
+{
+	bool end = strcmp(phase, "end") == 0;
+	struct sink s = buf_sink(j->line, sizeof(j->line));
+	char t[32], id[64];
+
+	put(&s, "{", 1);
+	m_common(&s, "run");
+	snprintf(id, sizeof(id), "run-%016" PRIx64 "-%016" PRIx64 "-%s",
+		 start_us, (uint64_t)kx_dedup_key(sensor ? sensor : "", "run", "", 0, "", 0), phase);
+	m_str(&s, "id", id);
+	m_str(&s, "phase", phase);
+	m_str(&s, "ts_first", kx_time_str(now_us, t, sizeof(t)));
+	m_str(&s, "run_start", kx_time_str(start_us, t, sizeof(t)));
+	m_str(&s, "sensor", sensor);
+	m_u(&s, "run_id", run_id > 0, (uint64_t)run_id);
+	m_u(&s, "events", end, j->events);
+	put(&s, "}\n", 2);
+	if (s.len >= sizeof(j->line) || fwrite(j->line, 1, s.len, j->f) != s.len)
+		return -1;
+	return fflush(j->f) == 0 && !ferror(j->f) ? 0 : -1;
+}
+
 struct kx_json *kx_json_open(const char *path, char *err, size_t errlen)
 {
 	bool is_stdout = strcmp(path, "-") == 0;
@@ -665,6 +762,9 @@ struct kx_json *kx_json_open(const char *path, char *err, size_t errlen)
 	}
 	j->f = f;
 	j->is_stdout = is_stdout;
+	j->seed = 0;
+	j->events = 0;
+	kx_fp_init(); /* libgcrypt: SHA-1 of the Community ID */
 	snprintf(j->path, sizeof(j->path), "%s", path);
 	return j;
 }
@@ -694,8 +794,19 @@ int kx_json_write(struct kx_json *j, const struct kx_hs *hs, const char *sensor,
 	struct kx_hs_text t;
 
 	kx_hs_text(hs, &t);
+	bool ssh = hs->preclassified && strcmp(hs->protocol, "ssh") == 0;
+	bool tls = !ssh && !hs->is_session;
+	char cid[40], id[40];
 	put(&s, "{", 1);
-	m_str(&s, "ts", t.ts_first);
+	m_common(&s, hs->is_session ? (hs->verdict == KX_V_PLAINTEXT ? "plaintext" : "session")
+				    : "handshake");
+	/* The database's identity of the row: (ts_first_us, dedup_key). */
+	snprintf(id, sizeof(id), "%016" PRIx64 "%016" PRIx64, hs->ts_first_us,
+		 (uint64_t)kx_dedup_key(sensor ? sensor : "", hs->protocol, t.client_ip,
+					hs->client_port, t.server_ip, hs->server_port));
+	m_str(&s, "id", id);
+	m_str(&s, "community_id", kx_community_id(hs, j->seed, cid, sizeof(cid)) ? cid : NULL);
+	m_str(&s, "ts_first", t.ts_first);
 	m_str(&s, "ts_last", t.ts_last);
 	m_str(&s, "transport", t.transport);
 	m_wire(&s, "protocol", hs->protocol, sizeof(hs->protocol), false);
@@ -709,22 +820,27 @@ int kx_json_write(struct kx_json *j, const struct kx_hs *hs, const char *sensor,
 	m_wire(&s, "sni", hs->sni, sizeof(hs->sni), true);
 	key(&s, "alpn");
 	put_alpn(&s, hs->alpn, strnlen(hs->alpn, sizeof(hs->alpn)));
-	m_str(&s, "version", t.version);
-	m_u(&s, "cipher_suite", hs->have_sh, hs->cipher_suite);
-	m_u(&s, "legacy_version", true, ch->legacy_version);
-	m_codes(&s, "versions_offered", ch->versions, ch->n_versions);
-	m_codes(&s, "groups_offered", ch->groups, ch->n_groups);
-	m_group_names(&s, "groups_offered_names", ch->groups, ch->n_groups);
-	if (t.n_ch == 2)
+	m_str(&s, "version", tls ? t.version : NULL);
+	m_u(&s, "cipher_suite", tls && hs->have_sh, hs->cipher_suite);
+	const struct kx_suite *suite = tls && hs->have_sh ? kx_suite_find(hs->cipher_suite) : NULL;
+	m_str(&s, "cipher_suite_name", suite ? suite->name : NULL);
+	m_u(&s, "legacy_version", tls, ch->legacy_version);
+	m_codes(&s, "versions_offered", ch->versions, tls ? ch->n_versions : 0);
+	m_codes(&s, "groups_offered", ch->groups, tls ? ch->n_groups : 0);
+	m_group_names(&s, "groups_offered_names", ch->groups, tls ? ch->n_groups : 0);
+	if (tls && t.n_ch == 2)
 		m_codes(&s, "groups_offered_2", ch2->groups, ch2->n_groups);
 	else
 		m_str(&s, "groups_offered_2", NULL);
 	key(&s, "key_shares");
-	put_shares(&s, hs);
+	if (tls)
+		put_shares(&s, hs);
+	else
+		put_s(&s, "[]");
 	m_bool(&s, "offers_pq", t.offers_pq);
 	m_bool(&s, "hrr", hs->hrr);
 	m_u(&s, "hrr_group", hs->hrr && hs->hrr_group, hs->hrr_group);
-	m_u(&s, "group", hs->have_group, hs->group);
+	m_u(&s, "group_code", tls && hs->have_group, hs->group);
 	m_str(&s, "group_name", t.group_name);
 	m_str(&s, "group_family", t.group_family);
 	m_str(&s, "tls12_kx", t.tls12_kx);
@@ -732,20 +848,12 @@ int kx_json_write(struct kx_json *j, const struct kx_hs *hs, const char *sensor,
 	m_str(&s, "reason", t.reason);
 	m_bool(&s, "resumed", hs->resumed);
 	m_bool(&s, "psk", hs->psk_selected);
-	m_u(&s, "client_hello_bytes", true, ch->bytes);
-	m_u(&s, "client_hello_segments", true, ch->segments);
-	m_u(&s, "client_hello_2_bytes", t.n_ch == 2, ch2->bytes);
-	m_u(&s, "client_hello_2_segments", t.n_ch == 2, ch2->segments);
-	key(&s, "ch_to_sh_ms");
-	if (hs->ch_to_sh_us >= 0) {
-		char ms[32];
-		int n = snprintf(ms, sizeof(ms), "%" PRId64 ".%03d", hs->ch_to_sh_us / 1000,
-				 (int)(hs->ch_to_sh_us % 1000));
-		put(&s, ms, (size_t)n);
-	} else {
-		put_s(&s, "null");
-	}
-	m_codes(&s, "sigalgs", ch->sigalgs, ch->n_sigalgs);
+	m_u(&s, "ch_bytes", tls, ch->bytes);
+	m_u(&s, "ch_segments", tls, ch->segments);
+	m_u(&s, "ch2_bytes", tls && t.n_ch == 2, ch2->bytes);
+	m_u(&s, "ch2_segments", tls && t.n_ch == 2, ch2->segments);
+	m_u(&s, "ch_to_sh_us", hs->ch_to_sh_us >= 0, (uint64_t)hs->ch_to_sh_us);
+	m_codes(&s, "sigalgs", ch->sigalgs, tls ? ch->n_sigalgs : 0);
 	m_bool(&s, "ech", ch->has_ech);
 	m_bool(&s, "list_overflow", t.list_overflow);
 	put_fingerprints(&s, hs, t.n_ch);
@@ -758,11 +866,11 @@ int kx_json_write(struct kx_json *j, const struct kx_hs *hs, const char *sensor,
 	m_bool(&s, "client_hello_seen", !hs->ch_unseen && !hs->is_session);
 	m_wire(&s, "app", hs->app, sizeof(hs->app), true);
 	m_u(&s, "bytes", hs->is_session, hs->bytes);
-	if (hs->preclassified) {
+	if (ssh) {
 		m_wire(&s, "ssh_client_banner", hs->ssh.client_banner, sizeof(hs->ssh.client_banner), true);
 		m_wire(&s, "ssh_server_banner", hs->ssh.server_banner, sizeof(hs->ssh.server_banner), true);
-		m_wire(&s, "kex_offered", hs->ssh.kex_client, sizeof(hs->ssh.kex_client), false);
-		m_wire(&s, "kex_offered_server", hs->ssh.kex_server, sizeof(hs->ssh.kex_server), true);
+		m_namelist(&s, "kex_offered", hs->ssh.kex_client, sizeof(hs->ssh.kex_client));
+		m_namelist(&s, "kex_offered_server", hs->ssh.kex_server, sizeof(hs->ssh.kex_server));
 		m_wire(&s, "kex", hs->ssh.kex, sizeof(hs->ssh.kex), true);
 	}
 	put(&s, "}\n", 2);
@@ -770,6 +878,7 @@ int kx_json_write(struct kx_json *j, const struct kx_hs *hs, const char *sensor,
 		return -1;
 	if (fwrite(j->line, 1, s.len, j->f) != s.len)
 		return -1;
+	j->events++;
 	return ferror(j->f) ? -1 : 0;
 }
 

@@ -81,7 +81,10 @@ static void write_row(struct kx_sink *k, struct kx_hs *hs)
 	}
 	if (k->o.store && kx_store_add(k->o.store, hs, &k->c) < 0)
 		fail(k, kx_store_error(k->o.store));
-	if (k->o.json) {
+	/* A row the database already had (a capture read again) was sent
+	 * downstream the first time: its event would be a duplicate. */
+	bool dup = k->o.store && kx_store_last_dup(k->o.store) && !k->o.json_all;
+	if (k->o.json && !dup) {
 		const char *src = hs->source_id < k->o.n_sources ? k->o.sources[hs->source_id] : "";
 		if (kx_json_write(k->o.json, hs, k->o.sensor, src) < 0) {
 			char m[256];

@@ -919,6 +919,7 @@ struct hello_slot {
 
 struct kx_store {
 	sqlite3 *db;
+	bool last_dup;                /* kx_store_add's row was already stored */
 	struct kx_checkpointer *ckpt; /* NULL: SQLite's automatic checkpoints */
 	sqlite3_stmt *ins_hs, *ins_extras, *ins_hello, *find_hello, *ins_run, *ins_src, *end_run, *begin,
 		*commit, *rollback, *ins_session, *upd_span, *load_spans;
@@ -1638,7 +1639,7 @@ static int add_session(struct kx_store *st, const struct kx_hs *hs)
 				      ndpi, sizeof(ndpi));
 
 	if (span_covered(st, hs->ts_first_us, hs->ts_last_us)) {
-		st->pend_dup++;
+		st->pend_dup++, st->last_dup = true;
 		return 0;
 	}
 	span_add(st, hs->ts_first_us, hs->ts_last_us);
@@ -1685,6 +1686,7 @@ int kx_store_add(struct kx_store *st, const struct kx_hs *hs, struct kx_counters
 	size_t ndpi_n;
 	int rc = 0;
 
+	st->last_dup = false;
 	if (!st->run_id) {
 		rc = no_run(st);
 		goto out;
@@ -1768,12 +1770,17 @@ int kx_store_add(struct kx_store *st, const struct kx_hs *hs, struct kx_counters
 	if (sqlite3_changes(st->db))
 		st->pend_new++;
 	else
-		st->pend_dup++;
+		st->pend_dup++, st->last_dup = true;
 	if (st->pend_new + st->pend_dup >= st->opts.batch_rows)
 		rc = commit(st);
 out:
 	drain(st, c);
 	return rc;
+}
+
+bool kx_store_last_dup(const struct kx_store *st)
+{
+	return st->last_dup;
 }
 
 int64_t kx_store_run_id(const struct kx_store *st)

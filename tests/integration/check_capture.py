@@ -194,7 +194,7 @@ def compare(exp, got, where, errors):
        got["key_shares"])
     eq("hrr", exp["hrr"] == "1", bool(got["hrr"]))
     eq("hrr_group", opt_int(exp["hrr_group"]) if exp["hrr"] == "1" else None, got["hrr_group"])
-    eq("group", opt_int(exp["selected_group"]), got["group"])
+    eq("group_code", opt_int(exp["selected_group"]), got["group_code"])
     if verdict != "incomplete":
         eq("version", VERSION_NAMES.get(exp["version"], exp["version"]), got["version"])
         eq("cipher_suite", opt_int(exp["cipher_suite"]), got["cipher_suite"])
@@ -203,8 +203,8 @@ def compare(exp, got, where, errors):
         eq("pkt_sh", None, got["pkt_sh"])
     # After an HRR the segment counts and frames read "first;second".
     segs = [int(x) for x in exp["ch_segments"].split(";")]
-    eq("client_hello_segments", segs[0], got["client_hello_segments"])
-    eq("client_hello_2_segments", segs[1] if len(segs) > 1 else None, got["client_hello_2_segments"])
+    eq("ch_segments", segs[0], got["ch_segments"])
+    eq("ch2_segments", segs[1] if len(segs) > 1 else None, got["ch2_segments"])
     eq("pkt_first_ch", first_frame(exp) if exp["first_ch_frame"].strip() else 0, got["pkt_first_ch"])
 
 
@@ -231,7 +231,7 @@ def main():
         con.row_factory = sqlite3.Row
         rows = [dict(r) for r in con.execute("SELECT * FROM handshakes ORDER BY pkt_first_ch")]
         with open(js) as f:
-            all_events = [json.loads(l) for l in f]
+            all_events = [e for e in map(json.loads, f) if e["event_type"] != "run"]
         # Sessions without a handshake carry a byte count; handshakes do not.
         events = sorted((e for e in all_events if e["bytes"] is None), key=lambda e: e["pkt_first_ch"])
         session_events = [e for e in all_events if e["bytes"] is not None]
@@ -285,10 +285,10 @@ def main():
                 "sni": row["sni"], "verdict": row["verdict"], "reason": row["reason"],
                 "groups_offered": json.loads(row["groups_offered"]),
                 "key_shares": json.loads(row["key_shares"]), "hrr": row["hrr"],
-                "hrr_group": row["hrr_group"], "group": row["group_code"],
+                "hrr_group": row["hrr_group"], "group_code": row["group_code"],
                 "version": row["version"], "cipher_suite": row["cipher_suite"],
-                "pkt_sh": row["pkt_sh"], "client_hello_segments": row["ch_segments"],
-                "client_hello_2_segments": row["ch2_segments"],
+                "pkt_sh": row["pkt_sh"], "ch_segments": row["ch_segments"],
+                "ch2_segments": row["ch2_segments"],
                 "pkt_first_ch": row["pkt_first_ch"],
             }
             compare(exp, dbv, where + " (db)", errors)

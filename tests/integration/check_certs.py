@@ -119,6 +119,8 @@ def main():
                               os.path.join(pcaps, name)], capture_output=True, text=True, check=True)
         for l in out.stdout.splitlines():
             e = json.loads(l)
+            if e["event_type"] == "run":
+                continue
             events[(name, str(e["client_port"]))] = e
     bad = []
     for name, cport, key, bits, curve, sig, ske in want:
@@ -147,7 +149,7 @@ def main():
         out = subprocess.run([kexwatch, "read", "--no-db", "--no-ndpi", "--max-message-bytes", cap,
                               "--json", "-", os.path.join(pcaps, name)],
                              capture_output=True, text=True, check=True)
-        ev = [json.loads(l) for l in out.stdout.splitlines()]
+        ev = [e for e in map(json.loads, out.stdout.splitlines()) if e["event_type"] != "run"]
         ev = [e for e in ev if e["cert_status"] not in (None, "encrypted")]
         if len(ev) != 1 or ev[0]["cert_status"] != "too-big" or ev[0]["verdict"] != "classical" \
                 or ev[0]["reason"] != "tls12" or not ev[0]["ske_sigalg_name"]:

@@ -242,6 +242,8 @@ def main():
             sys.exit(f"{name}: kexwatch exit {out.returncode}: {out.stderr}")
         for l in out.stdout.splitlines():
             e = json.loads(l)
+            if e["event_type"] == "run":
+                continue
             if e["protocol"] == "tls":
                 events[(name, e["client_ip"], str(e["client_port"]), e["server_ip"],
                         str(e["server_port"]))] = e
@@ -285,6 +287,8 @@ def main():
                               os.path.join(pcaps, name)], capture_output=True, text=True)
         for l in out.stdout.splitlines():
             e = json.loads(l)
+            if e["event_type"] == "run":
+                continue
             if e["protocol"] not in ("quic", "dtls") or e["verdict"] in ("unknown", "plaintext") \
                     and not e["ja4"]:
                 continue

@@ -39,6 +39,8 @@ def main():
                              capture_output=True, text=True)
         for l in out.stdout.splitlines():
             e = json.loads(l)
+            if e["event_type"] == "run":
+                continue
             if e["protocol"] not in ("tls", "quic", "dtls") or e.get("is_session"):
                 continue
             where = f"{name} :{e['client_port']}"
@@ -52,7 +54,7 @@ def main():
                         shares += 1
                         if n != SIZES[g][0] and name not in CRAFTED:
                             bad.append(f"{where}: share 0x{g:04x} of {n} bytes, want {SIZES[g][0]}")
-            g = e["group"]
+            g = e["group_code"]
             if g in SIZES and e["server_share_size"] is not None:
                 servers += 1
                 if e["server_share_size"] != SIZES[g][1]:

@@ -103,6 +103,8 @@ def main():
         st = streams(path)
         for l in out.stdout.splitlines():
             e = json.loads(l)
+            if e["event_type"] == "run":
+                continue
             if e["protocol"] != "ssh":
                 continue
             n += 1

@@ -218,7 +218,8 @@ try:
     reports = [["hops", "--json"], ["hops", "--group-by", "sni", "--csv"], ["hops", "--sensor", "edge"],
                ["clients", "--json"], ["health", "--json"], ["audit", "--policy", policy, "--json"],
                ["sql", "--csv", "SELECT * FROM hops ORDER BY server_ip, server_port, sni"],
-               ["sql", "--json", "SELECT sensor, verdict, count(*) FROM handshakes GROUP BY 1, 2"]]
+               ["sql", "--json", "SELECT sensor, verdict, count(*) FROM handshakes GROUP BY 1, 2"],
+               ["cbom"], ["cbom", "--spec", "1.7"]]
     # Windows: PostgreSQL copies only the rows in them (kx_pg_snapshot's
     # scope); the answers must stay SQLite's, also at a window edge that
     # falls between two rows and for a window with nothing in it.
@@ -235,7 +236,7 @@ try:
     for w in (["--since", iso(mid)], ["--until", iso(mid)], ["--since", iso(mid), "--sensor", "edge"],
               ["--since", iso(firsts[-1] + 1)]):
         for r in (["hops", "--json"], ["clients", "--json"], ["health", "--json"],
-                  ["audit", "--policy", policy, "--json"]):
+                  ["audit", "--policy", policy, "--json"], ["cbom"]):
             reports.append(r + w)
     for r in reports:
         x, y = kx(r[0], "--db", merged, *r[1:]), kx(r[0], "--db", url, *r[1:])

@@ -66,9 +66,9 @@ check(p.returncode == 2, "unknown option: exit 2")
 with tempfile.TemporaryDirectory() as tmp:
     # --json - writes events to stdout; the summary goes to stderr.
     p = run("read", "--no-db", "--json", "-", os.path.join(PCAPS, "tls13-hybrid-draft-synthetic.pcap"))
-    ev = [json.loads(l) for l in p.stdout.splitlines()]
+    ev = [e for e in map(json.loads, p.stdout.splitlines()) if e["event_type"] != "run"]
     check(p.returncode == 0 and len(ev) == 1 and ev[0]["verdict"] == "hybrid-draft"
-          and ev[0]["group"] == 0x6399 and "handshakes: 1" in p.stderr,
+          and ev[0]["group_code"] == 0x6399 and "handshakes: 1" in p.stderr,
           "--json - : one hybrid-draft event on stdout, summary on stderr")
 
     # --groups overrides the registry without recompiling.
@@ -77,7 +77,7 @@ with tempfile.TemporaryDirectory() as tmp:
         f.write("# test override\n0x6399  VendorHybrid  hybrid\n")
     p = run("read", "--no-db", "--json", "-", "--groups", gf,
             os.path.join(PCAPS, "tls13-hybrid-draft-synthetic.pcap"))
-    ev = [json.loads(l) for l in p.stdout.splitlines()]
+    ev = [e for e in map(json.loads, p.stdout.splitlines()) if e["event_type"] != "run"]
     check(p.returncode == 0 and ev[0]["verdict"] == "hybrid" and ev[0]["group_name"] == "VendorHybrid",
           "--groups: 0x6399 redefined as a hybrid group")
     with open(gf, "w") as f:

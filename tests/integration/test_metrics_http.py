@@ -224,6 +224,7 @@ def main():
                 failures.append("no exit within 15 s of SIGTERM")
         check(proc.returncode == 0, "exit status %s after SIGTERM" % proc.returncode)
         rows = open(events).read().splitlines() if os.path.exists(events) else []
+        rows = [r for r in rows if '"event_type":"run"' not in r]  # the run's start and end
         check(len(rows) == 2 and '"verdict":"hybrid"' in rows[0] and '"verdict":"plaintext"' in rows[1]
               and '"app":"http"' in rows[1], "two JSON events, the handshake and the session (%d)" % len(rows))
         if failures:

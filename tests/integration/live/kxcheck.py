@@ -42,7 +42,7 @@ import time
 FIELDS = ["sni", "verdict", "reason", "group_name", "version", "server_port", "ch_segments"]
 JSON_KEYS = {"sni": "sni", "verdict": "verdict", "reason": "reason", "group_name": "group_name",
              "version": "version", "server_port": "server_port",
-             "ch_segments": "client_hello_segments"}
+             "ch_segments": "ch_segments"}
 
 
 def die(msg):
@@ -132,9 +132,11 @@ def json_events(paths):
                 if not line.endswith("\n"):
                     die(f"{p}:{n}: last line not terminated")
                 try:
-                    ev.append(json.loads(line))
+                    e = json.loads(line)
                 except ValueError as e:
                     die(f"{p}:{n}: not JSON: {e}: {line[:200]!r}")
+                if e.get("event_type") != "run":  # the run's start and end
+                    ev.append(e)
     return ev
 
 
@@ -174,7 +176,7 @@ def cmd_rows(args):
         ev = json_events(jsons)
 
         def jkey(e):
-            return (e["ts"], e["client_ip"], e["client_port"], e["server_ip"], e["server_port"],
+            return (e["ts_first"], e["client_ip"], e["client_port"], e["server_ip"], e["server_port"],
                     norm(e["sni"]), e["verdict"], norm(e["reason"]), norm(e["group_name"]))
 
         def dkey(r):
