@@ -62,6 +62,18 @@ static const struct kx_col table_cols[] = {
 	{ "sample_snis", "SNI (SAMPLE)", false },
 };
 
+char *kx_fingerprints_sql(int version, bool table)
+{
+	return sqlite3_mprintf(fingerprints_sql, version >= 7 ? kx_fp_cols_v7 : kx_fp_cols_none,
+			       table ?
+			       /* SSH kex lists run to 400 characters: the JSON and CSV
+				* carry them whole. */
+			       ", CASE WHEN length(kx_fp) > 60 THEN substr(kx_fp, 1, 57) || '...'"
+			       " ELSE kx_fp END AS kx_fp_s,"
+			       " substr(first_seen, 1, 19) || 'Z' AS first_seen_s,"
+			       " substr(last_seen, 1, 19) || 'Z' AS last_seen_s" : "");
+}
+
 int kx_report_fingerprints(const char *db_path, const struct kx_report_filter *f,
 			   enum kx_out_format fmt, FILE *out, char *err, size_t errlen)
 {
@@ -72,14 +84,7 @@ int kx_report_fingerprints(const char *db_path, const struct kx_report_filter *f
 
 	if (kx_rdb_open_scoped(&r, db_path, f, err, errlen) < 0)
 		return -1;
-	sql = sqlite3_mprintf(fingerprints_sql, r.version >= 7 ? kx_fp_cols_v7 : kx_fp_cols_none,
-			      fmt == KX_OUT_TABLE ?
-			      /* SSH kex lists run to 400 characters: the JSON and CSV
-			       * carry them whole. */
-			      ", CASE WHEN length(kx_fp) > 60 THEN substr(kx_fp, 1, 57) || '...'"
-			      " ELSE kx_fp END AS kx_fp_s,"
-			      " substr(first_seen, 1, 19) || 'Z' AS first_seen_s,"
-			      " substr(last_seen, 1, 19) || 'Z' AS last_seen_s" : "");
+	sql = kx_fingerprints_sql(r.version, fmt == KX_OUT_TABLE);
 	if (!sql) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
