@@ -1723,34 +1723,102 @@ static int64_t hello_id(struct kx_store *st, const struct kx_hs *hs, struct row_
 	return id;
 }
 
-/* The fingerprints id of the row's fingerprint fields, inserting them if
- * new; 0 on failure (the failed statement in *bad), as hello_id. The key
- * is the fields' text, each closed by a 0 byte, then the integers. */
-#define FP_KEY_MAX 2048
-static int64_t fp_id(struct kx_store *st, const struct kx_hs_fp *f, sqlite3_stmt **bad)
+/* Everything kx_hs_fp reads, in binary (equal keys, equal text), so a
+ * cache hit formats nothing: the text (snprintf of the suffix and sizes)
+ * was a tenth of the writer's instructions on the dense bench. GREASE
+ * code points are left out as kx_fp_kx leaves them out (Chrome varies
+ * them per connection). */
+#define FP_STR_KEY(n) (1 + (n))
+#define FP_KEY_MAX                                                                     \
+	(8 + 2 * FP_STR_KEY(37) + 2 * FP_STR_KEY(26) + FP_STR_KEY(KX_KEX_LIST_MAX) +     \
+	 2 * FP_STR_KEY(33) + 2 * (CODES_KEY_MAX(KX_MAX_GROUPS) + 2 * CODES_KEY_MAX(KX_MAX_SHARES)) + \
+	 32)
+static size_t put_key_str(char *p, const char *v, size_t size)
 {
-	const char *text[13] = { f->ja4, f->ja4_2, f->ja4s, f->ja4s_hrr, f->kx_fp, f->kx_fp_2,
-				 f->hassh, f->hassh_server, f->key_share_sizes, f->kx_anomalies,
-				 f->cert_status, f->cert_key, f->cert_curve };
-	const char *sig = f->cert_sig;
-	int64_t ints[4] = { f->offers_mldsa, f->server_share_size, f->cert_key_bits, f->ske_sigalg };
-	char key[FP_KEY_MAX];
-	size_t len = 0;
-	for (int i = 0; i < 14; i++) {
-		const char *v = i < 13 ? text[i] : sig;
-		size_t n = v ? strlen(v) : 0;
-		if (len + n + 1 > sizeof(key) - sizeof(ints))
-			n = 0; /* cannot happen (field sizes); keeps the key exact-or-uncached */
-		memcpy(key + len, v ? v : "", n);
-		len += n;
-		key[len++] = '\0';
+	size_t n = strnlen(v, size);
+	if (n == size)
+		n = 0; /* no NUL: kx_hs_fp treats it as absent */
+	memcpy(p, v, n);
+	p[n] = '\0';
+	return n + 1;
+}
+
+static size_t put_key_nogrease(char *p, const uint16_t *v, unsigned n, unsigned max)
+{
+	size_t k = 1;
+	if (n > max)
+		n = max;
+	for (unsigned i = 0; i < n; i++) {
+		if ((v[i] & 0x0f0f) == 0x0a0a && (v[i] >> 8) == (v[i] & 0xff))
+			continue;
+		memcpy(p + k, &v[i], 2);
+		k += 2;
 	}
-	memcpy(key + len, ints, sizeof(ints));
-	len += sizeof(ints);
+	p[0] = (char)((k - 1) / 2);
+	return k;
+}
+
+static size_t fp_key(const struct kx_hs *hs, char *key)
+{
+	bool ssh = hs->preclassified && !hs->is_session && strcmp(hs->protocol, "ssh") == 0;
+	unsigned n_ch = hs->n_ch < 2 ? hs->n_ch : 2;
+	const struct kx_hs_cert *c = &hs->cert;
+	size_t len = 0;
+
+	key[len++] = (char)(ssh ? 1 : hs->is_session ? 2 : 0);
+	key[len++] = (char)n_ch;
+	key[len++] = (char)(hs->ch[0].from_wire | hs->have_sh << 1 | hs->server_share_seen << 2 |
+			    hs->ch[0].offers_mldsa << 3 | hs->ch[1].offers_mldsa << 4 |
+			    c->have_ske_sig << 5);
+	key[len++] = (char)hs->anomalies;
+	memcpy(key + len, &hs->server_share_len, 2);
+	len += 2;
+	len += put_key_str(key + len, hs->ch[0].ja4, sizeof(hs->ch[0].ja4));
+	len += put_key_str(key + len, hs->ch[1].ja4, sizeof(hs->ch[1].ja4));
+	len += put_key_str(key + len, hs->ja4s, sizeof(hs->ja4s));
+	len += put_key_str(key + len, hs->ja4s_hrr, sizeof(hs->ja4s_hrr));
+	if (ssh) {
+		len += put_key_str(key + len, hs->ssh.kex_client, sizeof(hs->ssh.kex_client));
+		len += put_key_str(key + len, hs->ssh.hassh, sizeof(hs->ssh.hassh));
+		len += put_key_str(key + len, hs->ssh.hassh_server, sizeof(hs->ssh.hassh_server));
+		memcpy(key + len, &hs->ssh.q_c_len, 4);
+		memcpy(key + len + 4, &hs->ssh.q_s_len, 4);
+		len += 8;
+	} else {
+		for (unsigned i = 0; i < n_ch; i++) {
+			const struct kx_client_hello *ch = &hs->ch[i];
+			len += put_key_nogrease(key + len, ch->groups, ch->n_groups, KX_MAX_GROUPS);
+			len += put_key_nogrease(key + len, ch->shares, ch->n_shares, KX_MAX_SHARES);
+			len += put_key_codes(key + len, ch->share_len, ch->n_shares, KX_MAX_SHARES);
+		}
+	}
+	key[len++] = (char)c->status;
+	key[len++] = (char)c->key;
+	key[len++] = (char)c->curve;
+	key[len++] = (char)c->sig;
+	memcpy(key + len, &c->key_bits, 2);
+	memcpy(key + len + 2, &c->ske_sig, 2);
+	len += 4;
+	return len;
+}
+
+/* The fingerprints id of the row's fingerprint fields (emit.h kx_hs_fp),
+ * inserting them if new; 0 on failure (the failed statement in *bad), as
+ * hello_id. */
+static int64_t fp_id(struct kx_store *st, const struct kx_hs *hs, sqlite3_stmt **bad)
+{
+	char key[FP_KEY_MAX];
+	size_t len = fp_key(hs, key);
 	uint64_t h = hash_bytes(key, len);
 	struct hello_slot *slot = &st->fps[h % FP_CACHE_SLOTS];
 	if (slot->id && slot->hash == h && slot->len == len && memcmp(slot->key, key, len) == 0)
 		return slot->id;
+
+	struct kx_hs_fp fp, *f = &fp;
+	kx_hs_fp(hs, f);
+	const char *text[8] = { f->ja4, f->ja4_2, f->ja4s, f->ja4s_hrr, f->kx_fp, f->kx_fp_2,
+				f->hassh, f->hassh_server };
+	const char *sig = f->cert_sig;
 
 	sqlite3_stmt *stmts[2] = { st->find_fp, st->ins_fp };
 	int64_t id = 0;
@@ -1869,9 +1937,7 @@ int kx_store_add(struct kx_store *st, const struct kx_hs *hs, struct kx_counters
 				  sqlite3_errcode(st->db), 1);
 		goto out;
 	}
-	struct kx_hs_fp fp;
-	kx_hs_fp(hs, &fp);
-	int64_t fpid = fp_id(st, &fp, &bad);
+	int64_t fpid = fp_id(st, hs, &bad);
 	if (!fpid) {
 		rc = fail(st, bad, "cannot store a handshake's fingerprints", sqlite3_errcode(st->db), 1);
 		goto out;
