@@ -19,6 +19,7 @@ static const struct {
 	{ "live", kx_cmd_live, "capture on interfaces (span port, TAP) and record as it happens" },
 	{ "hops", kx_cmd_hops, "one line per server endpoint: hybrid, classical, and why" },
 	{ "clients", kx_cmd_clients, "one line per client: does it offer post-quantum groups" },
+	{ "fingerprints", kx_cmd_fingerprints, "one line per client software (JA4 + key exchange, HASSH)" },
 	{ "audit", kx_cmd_audit, "check the inventory against a policy file (exit 1 on failure)" },
 	{ "health", kx_cmd_health, "ClientHellos left unanswered, by size and hop (MTU drops)" },
 	{ "sql", kx_cmd_sql, "run one read-only SQL statement (table, JSON, CSV)" },

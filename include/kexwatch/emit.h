@@ -109,4 +109,26 @@ int kx_json_reopen(struct kx_json *j, char *err, size_t errlen);
 /* Flushes and closes (stdout is flushed, not closed); accepts NULL. */
 void kx_json_close(struct kx_json *j);
 
+/* The fingerprint and signature-readiness fields of a handshake (issue
+ * 18), as the database stores them; the JSON event carries the same values
+ * (json_out.c). NULL / -1 mean "does not apply" (SQL NULL). */
+#define KX_FP_KX_MAX ((KX_MAX_GROUPS + KX_MAX_SHARES) * 5 + 2)
+struct kx_hs_fp {
+	const char *ja4, *ja4_2, *ja4s, *ja4s_hrr; /* JA4 of each ClientHello, JA4S */
+	const char *kx_fp, *kx_fp_2;  /* key-exchange suffix; SSH: the client's kex list */
+	const char *hassh, *hassh_server;
+	bool offers_mldsa;            /* some ClientHello's signature_algorithms lists ML-DSA */
+	const char *key_share_sizes;  /* JSON: [[1216,32]]; SSH [[Q_C]]; NULL when not read */
+	int64_t server_share_size;    /* -1 when not read */
+	const char *kx_anomalies;     /* "client-share-size,group-not-offered"; NULL when none */
+	const char *cert_status;      /* TLS with a ServerHello: "seen", "encrypted", ... */
+	const char *cert_key, *cert_curve, *cert_sig; /* leaf certificate (cert_status seen) */
+	int64_t cert_key_bits, ske_sigalg; /* -1 when none */
+	char kx_fp_buf[KX_FP_KX_MAX], kx_fp2_buf[KX_FP_KX_MAX];
+	char sizes_buf[2 * 6 * (KX_MAX_SHARES + 1) + 8];
+	char anom_buf[80];
+};
+
+void kx_hs_fp(const struct kx_hs *hs, struct kx_hs_fp *f);
+
 #endif

@@ -75,6 +75,11 @@ int kx_report_hops_with(const char *db_path, const struct kx_hops_opts *o,
 int kx_report_clients(const char *db_path, const struct kx_report_filter *f,
 		      enum kx_out_format fmt, FILE *out, char *err, size_t errlen);
 
+/* --- fingerprints: one line per JA4 + kx_fp (HASSH + kex), classical-only first --- */
+
+int kx_report_fingerprints(const char *db_path, const struct kx_report_filter *f,
+			   enum kx_out_format fmt, FILE *out, char *err, size_t errlen);
+
 /* --- audit: a policy file judged against the handshakes --- */
 
 enum kx_audit_status { KX_AUDIT_PASS = 0, KX_AUDIT_WARN, KX_AUDIT_FAIL, KX_AUDIT_NO_TRAFFIC };

@@ -12,10 +12,11 @@ struct kx_pg_col {
 	const char *pg_type; /* as created in PostgreSQL */
 };
 
-/* handshakes columns after id and run_id, in SQLite table order (schema 3);
- * a schema 1 central store has the first kx_pg_n_hs_cols_v1 of them. */
+/* handshakes columns after id and run_id, in the order of SQLite's
+ * handshakes view (central schema 4); a schema 1 central store has the first
+ * kx_pg_n_hs_cols_v1 of them, schema 2 and 3 the first kx_pg_n_hs_cols_v3. */
 extern const struct kx_pg_col kx_pg_hs_cols[];
-extern const unsigned kx_pg_n_hs_cols, kx_pg_n_hs_cols_v1;
+extern const unsigned kx_pg_n_hs_cols, kx_pg_n_hs_cols_v1, kx_pg_n_hs_cols_v3;
 
 /* runs columns after id, in SQLite table order; schema 1: the first
  * kx_pg_n_run_cols_v1. */

@@ -31,6 +31,14 @@
  * (ts_first_us, dedup_key) is the primary key; id stays a sequence without
  * an index of its own. A schema 1 or 2 store is upgraded in place: its rows
  * move into the partitions, ids kept, in the schema transaction.
+ *
+ * Schema 4 mirrors SQLite schema 7: handshakes gain the fingerprint and
+ * signature-readiness columns at their end (ja4 ... ske_sigalg, NULL in
+ * older rows), one column per value (PostgreSQL compresses repeated text;
+ * the de-duplicated fingerprints table is SQLite's, for its writer). A
+ * schema 1 to 3 store is upgraded in place (ALTER TABLE ... ADD COLUMN on
+ * the partitioned table, which reaches every partition) and its views
+ * made again.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,9 +77,22 @@ const struct kx_pg_col kx_pg_hs_cols[] = {
 	{ "dedup_key", "bigint NOT NULL" },
 	/* Schema 2: */
 	{ "tunnel", "text" },                   { "client_hello_seen", "integer" },
+	/* Schema 4 (SQLite schema 7's fingerprint columns): */
+	{ "ja4", "text" },                      { "ja4_2", "text" },
+	{ "ja4s", "text" },                     { "ja4s_hrr", "text" },
+	{ "kx_fp", "text" },                    { "kx_fp_2", "text" },
+	{ "hassh", "text" },                    { "hassh_server", "text" },
+	{ "offers_mldsa", "integer" },          { "key_share_sizes", "text" },
+	{ "server_share_size", "integer" },     { "kx_anomalies", "text" },
+	{ "cert_status", "text" },              { "cert_key", "text" },
+	{ "cert_key_bits", "integer" },         { "cert_curve", "text" },
+	{ "cert_sig", "text" },                 { "ske_sigalg", "integer" },
 };
+#define PG_N_FP_COLS 18
 const unsigned kx_pg_n_hs_cols = sizeof(kx_pg_hs_cols) / sizeof(kx_pg_hs_cols[0]);
-const unsigned kx_pg_n_hs_cols_v1 = sizeof(kx_pg_hs_cols) / sizeof(kx_pg_hs_cols[0]) - 2;
+const unsigned kx_pg_n_hs_cols_v3 = sizeof(kx_pg_hs_cols) / sizeof(kx_pg_hs_cols[0]) - PG_N_FP_COLS;
+const unsigned kx_pg_n_hs_cols_v1 =
+	sizeof(kx_pg_hs_cols) / sizeof(kx_pg_hs_cols[0]) - PG_N_FP_COLS - 2;
 
 const struct kx_pg_col kx_pg_run_cols[] = {
 	{ "started", "text NOT NULL" },        { "started_us", "bigint NOT NULL" },
@@ -423,6 +444,29 @@ static int migrate_v2(PGconn *pg, char *err, size_t errlen)
 	return 0;
 }
 
+/* Schema 3 to 4: the fingerprint columns (the last PG_N_FP_COLS of
+ * kx_pg_hs_cols). */
+static int migrate_v4(PGconn *pg, char *err, size_t errlen)
+{
+	char sql[2048];
+	size_t pos = (size_t)snprintf(sql, sizeof(sql), "ALTER TABLE handshakes");
+	for (unsigned i = kx_pg_n_hs_cols_v3; i < kx_pg_n_hs_cols; i++)
+		pos += (size_t)snprintf(sql + pos, sizeof(sql) - pos, "%s ADD COLUMN %s %s",
+					i > kx_pg_n_hs_cols_v3 ? "," : "", kx_pg_hs_cols[i].name,
+					kx_pg_hs_cols[i].pg_type);
+	if (pos >= sizeof(sql)) {
+		snprintf(err, errlen, "schema 4: statement too long");
+		return -1;
+	}
+	/* The views again: clienthello_sizes selects every column. */
+	if (exec_ok(pg, pg_drop_views, err, errlen) < 0 || exec_ok(pg, sql, err, errlen) < 0 ||
+	    exec_ok(pg, pg_views, err, errlen) < 0 ||
+	    exec_ok(pg, "UPDATE kexwatch_meta SET value = '4' WHERE key = 'schema_version'", err,
+		    errlen) < 0)
+		return -1;
+	return 0;
+}
+
 /* Months since year 0 (year * 12 + month - 1) and their first day's
  * microseconds, in UTC: the civil calendar from days since 1970-01-01
  * (proleptic Gregorian, as PostgreSQL's timestamps). */
@@ -546,7 +590,9 @@ static int migrate_v3(PGconn *pg, char *err, size_t errlen)
 			return -1;
 		}
 	PQclear(r);
-	if (kx_pg_col_list(kx_pg_hs_cols, kx_pg_n_hs_cols, NULL, cols, sizeof(cols)) < 0)
+	/* The new table has schema 4's columns already (create_handshakes);
+	 * the old rows fill those of schema 3. */
+	if (kx_pg_col_list(kx_pg_hs_cols, kx_pg_n_hs_cols_v3, NULL, cols, sizeof(cols)) < 0)
 		return -1;
 	snprintf(sql, sizeof(sql),
 		 "INSERT INTO handshakes (id, run_id, %s) SELECT id, run_id, %s FROM handshakes_v2",
@@ -612,11 +658,17 @@ int kx_pg_ensure_schema(PGconn *pg, char *err, size_t errlen)
 	}
 	if (version == 0 &&
 	    (create_schema(pg, e, sizeof(e)) < 0 ||
-	     exec_ok(pg, "INSERT INTO kexwatch_meta VALUES ('schema_version', '3')", e, sizeof(e)) < 0))
+	     exec_ok(pg, "INSERT INTO kexwatch_meta VALUES ('schema_version', '4')", e, sizeof(e)) < 0))
 		goto fail;
 	if (version == 1 && migrate_v2(pg, e, sizeof(e)) < 0)
 		goto fail;
-	if (version >= 1 && version <= 2 && migrate_v3(pg, e, sizeof(e)) < 0)
+	/* migrate_v3 creates the table with schema 4's columns. */
+	if (version >= 1 && version <= 2 &&
+	    (migrate_v3(pg, e, sizeof(e)) < 0 ||
+	     exec_ok(pg, "UPDATE kexwatch_meta SET value = '4' WHERE key = 'schema_version'", e,
+		     sizeof(e)) < 0))
+		goto fail;
+	if (version == 3 && migrate_v4(pg, e, sizeof(e)) < 0)
 		goto fail;
 	if (exec_ok(pg, "COMMIT", e, sizeof(e)) < 0)
 		goto fail;

@@ -44,6 +44,7 @@
 struct evidence {
 	bool set, is_session;
 	char *ts, *protocol, *client_ip, *server_ip, *sni, *group, *verdict, *reason, *source, *app;
+	char *fingerprint, *kx_fp; /* the client's JA4 or HASSH and kex suffix (schema 7) */
 	long long client_port, server_port, pkt_first_ch, pkt_sh, sessions, bytes;
 	long long id, run_id, source_id; /* where the source name comes from */
 	int rank;                        /* 3 plaintext, 2 classical, 1 other */
@@ -84,6 +85,8 @@ static void evidence_free(struct evidence *e)
 	free(e->reason);
 	free(e->source);
 	free(e->app);
+	free(e->fingerprint);
+	free(e->kx_fp);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -412,8 +415,12 @@ static int keep(struct evidence *e, sqlite3_stmt *s, int rank)
 static int evidence_source(struct kx_rdb *db, struct evidence *e)
 {
 	sqlite3_stmt *s;
+	/* A handshake's: its client software too (schema 7). */
 	const char *sql = e->is_session ?
 		"SELECT name FROM sources WHERE run_id = ?1 AND source_id = ?2" :
+		db->version >= 7 ?
+		"SELECT source, CASE WHEN protocol = 'ssh' THEN hassh ELSE ja4 END, kx_fp"
+		" FROM handshakes WHERE id = ?1" :
 		"SELECT source FROM handshakes WHERE id = ?1";
 
 	if (!e->set || (e->is_session && e->source_id < 0))
@@ -424,8 +431,13 @@ static int evidence_source(struct kx_rdb *db, struct evidence *e)
 	if (e->is_session)
 		sqlite3_bind_int64(s, 2, e->source_id);
 	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
+	if (rc == SQLITE_ROW) {
 		e->source = col_dup(s, 0);
+		if (sqlite3_column_count(s) == 3 && sqlite3_column_type(s, 1) != SQLITE_NULL) {
+			e->fingerprint = col_dup(s, 1);
+			e->kx_fp = col_dup(s, 2);
+		}
+	}
 	sqlite3_finalize(s);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : kx_rdb_fail(db);
 }
@@ -624,6 +636,14 @@ static void print_text(const struct kx_policy *p, const struct totals *t, bool s
 		if (e->pkt_sh)
 			fprintf(out, " (ServerHello packet %lld)", e->pkt_sh);
 		putc('\n', out);
+		if (e->fingerprint) {
+			fprintf(out, "           client software: %s ",
+				strcmp(e->protocol, "ssh") == 0 ? "HASSH" : "JA4");
+			kx_cell_print(out, e->fingerprint);
+			fputs(" kx ", out);
+			kx_cell_print(out, e->kx_fp ? e->kx_fp : "-");
+			putc('\n', out);
+		}
 	}
 	fprintf(out, "\naudit: %s: %d of %d required rule%s failed, %d warning%s, %d without "
 		     "traffic\n", t->failed ? "FAIL" : t->warned ? "PASS with warnings" : "PASS",
@@ -701,9 +721,14 @@ static void print_json(const struct kx_policy *p, const struct totals *t, bool s
 		fputs(",\"app\":", out);
 		json_str(out, e->app);
 		if (e->is_session)
-			fprintf(out, ",\"sessions\":%lld,\"bytes\":%lld}}", e->sessions, e->bytes);
+			fprintf(out, ",\"sessions\":%lld,\"bytes\":%lld", e->sessions, e->bytes);
 		else
-			fputs(",\"sessions\":null,\"bytes\":null}}", out);
+			fputs(",\"sessions\":null,\"bytes\":null", out);
+		fputs(",\"fingerprint\":", out);
+		json_str(out, e->fingerprint);
+		fputs(",\"kx_fp\":", out);
+		json_str(out, e->kx_fp);
+		fputs("}}", out);
 	}
 	fputs("\n]}\n", out);
 }
@@ -726,7 +751,8 @@ static void print_csv(const struct kx_policy *p, FILE *out)
 	      "evidence_protocol,evidence_client_ip,evidence_client_port,evidence_server_ip,"
 	      "evidence_server_port,evidence_sni,evidence_group,evidence_verdict,"
 	      "evidence_reason,evidence_source,evidence_pkt_first_ch,evidence_pkt_sh,sessions,"
-	      "plaintext,unseen,evidence_app,evidence_sessions,evidence_bytes\r\n", out);
+	      "plaintext,unseen,evidence_app,evidence_sessions,evidence_bytes,"
+	      "evidence_fingerprint,evidence_kx_fp\r\n", out);
 	for (size_t i = 0; i < p->n; i++) {
 		const struct rule *r = &p->rules[i];
 		const struct evidence *e = &r->ev;
@@ -776,6 +802,8 @@ static void print_csv(const struct kx_policy *p, FILE *out)
 		} else {
 			fputs(",,", out);
 		}
+		csv_str(out, e->set ? e->fingerprint : NULL);
+		csv_str(out, e->set ? e->kx_fp : NULL);
 		fputs("\r\n", out);
 	}
 }

@@ -36,6 +36,13 @@ const char kx_clients_sql[] =
 	"  WHERE fam IN ('hybrid', 'pq', 'hybrid-draft') GROUP BY client_ip),"
 	" alpns AS (SELECT hx.client_ip, kx_set(j.value, 3) AS sample_alpns"
 	"  FROM hx, json_each(hx.alpn) AS j GROUP BY hx.client_ip),"
+	/* Schema 7: the client's software (JA4 or HASSH) and whether it offers
+	 * ML-DSA signature schemes; 'unknown' when no row says. */
+	" fps AS (SELECT client_ip, kx_set(coalesce(hassh, ja4)) AS fingerprints,"
+	"  kx_set(coalesce(hassh, ja4), 2) AS fingerprints_s,"
+	"  CASE WHEN max(offers_mldsa) > 0 THEN 'yes' WHEN count(offers_mldsa) = 0 THEN 'unknown'"
+	"  ELSE 'no' END AS offers_mldsa"
+	"  FROM (SELECT client_ip, %s FROM hx) GROUP BY client_ip),"
 	" c AS (SELECT client_ip," KX_SQL_COUNTS
 	"  sum(ch_bytes > 0) AS n_hello, sum(ch_bytes > 0 AND offers_pq) AS n_offers_pq,"
 	"  count(DISTINCT server_ip) AS servers, kx_set(protocol) AS protocols,"
@@ -51,9 +58,11 @@ const char kx_clients_sql[] =
 	" n_client_no_pq, n_server_declined, n_tls12, n_resumed, n_incomplete, n_unknown,"
 	" CASE WHEN n_plaintext > 0 THEN 3 WHEN offers_pq = 'none' THEN 2"
 	"  WHEN offers_pq = 'some' THEN 1 ELSE 0 END AS risk,"
-	" sessions, n_plaintext, n_unseen, plaintext_apps"
+	" sessions, n_plaintext, n_unseen, plaintext_apps,"
+	" coalesce(offers_mldsa, 'unknown') AS offers_mldsa, fingerprints"
 	"%s"
 	" FROM o LEFT JOIN pqg USING (client_ip) LEFT JOIN alpns USING (client_ip)"
+	" LEFT JOIN fps USING (client_ip)"
 	" ORDER BY risk DESC, n_plaintext DESC, n_no_pq DESC, handshakes DESC, client_ip";
 
 static const struct kx_col table_cols[] = {
@@ -62,7 +71,8 @@ static const struct kx_col table_cols[] = {
 	{ "servers", "SERVERS", true },       { "n_classical", "CLASSICAL", true },
 	{ "n_plaintext", "PLAINTEXT", true }, { "protocols", "PROTO", false },
 	{ "sample_snis", "SNI (SAMPLE)", false },
-	{ "sample_alpns", "ALPN", false },    { "last_seen_s", "LAST SEEN", false },
+	{ "sample_alpns", "ALPN", false },    { "offers_mldsa", "ML-DSA", false },
+	{ "fingerprints_s", "FINGERPRINTS", false }, { "last_seen_s", "LAST SEEN", false },
 };
 
 int kx_report_clients(const char *db_path, const struct kx_report_filter *f,
@@ -77,9 +87,10 @@ int kx_report_clients(const char *db_path, const struct kx_report_filter *f,
 		return -1;
 	/* The table says "none (0/4)": how many of the parsed ClientHellos offered. */
 	sql = sqlite3_mprintf(kx_clients_sql, r.version >= 2 ? kx_clients_ssh_sql : "",
+			      r.version >= 7 ? kx_fp_cols_v7 : kx_fp_cols_none,
 			      fmt == KX_OUT_TABLE ?
 			      ", offers_pq || ' (' || n_offers_pq || '/' || n_hello || ')' AS offers,"
-			      " substr(last_seen, 1, 19) || 'Z' AS last_seen_s" : "");
+			      " substr(last_seen, 1, 19) || 'Z' AS last_seen_s, fingerprints_s" : "");
 	if (!sql) {
 		snprintf(err, errlen, "out of memory");
 		goto out;

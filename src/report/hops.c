@@ -5,8 +5,10 @@
  * --since/--until/--sensor/--live apply before aggregation. Sessions carry
  * no SNI: a plaintext leg is the endpoint (server IP, port, no SNI). The
  * table's OTHER counts resumed, incomplete, unknown and Kyber-draft
- * handshakes and sessions whose handshake was not seen. CSV follows RFC
- * 4180.
+ * handshakes and sessions whose handshake was not seen. n_suspect counts
+ * the handshakes judged unknown because their key-exchange claims do not
+ * hold (share-size, group-not-offered, share-not-in-groups); the table
+ * marks such a hop's verdict "(suspect: N)". CSV follows RFC 4180.
  */
 #include "report_int.h"
 
@@ -45,7 +47,7 @@ static const struct kx_col tail_cols[] = {
 	{ "n_pq", "PQ", true },             { "n_classical", "CLASSICAL", true },
 	{ "n_plaintext", "PLAINTEXT", true }, { "n_other", "OTHER", true },
 	{ "groups_selected", "GROUPS", false },
-	{ "last_seen_s", "LAST SEEN", false }, { "verdict", "VERDICT", false },
+	{ "last_seen_s", "LAST SEEN", false }, { "verdict_s", "VERDICT", false },
 };
 
 #define N_TAIL (sizeof(tail_cols) / sizeof(tail_cols[0]))
@@ -93,12 +95,20 @@ char *kx_hops_sql(const struct kx_hops_opts *o, bool table)
 		" n_ssl_refused, apps%s"
 		" FROM (SELECT *," KX_SQL_VERDICT " AS verdict FROM"
 		" (SELECT %s," KX_SQL_COUNTS " max(ts_last_us) AS last_us,"
-		" kx_set(group_name) AS groups_selected, kx_set(protocol) AS protocols"
+		" kx_set(group_name) AS groups_selected, kx_set(protocol) AS protocols,"
+		/* Handshakes whose key-exchange claims do not hold (a key share of
+		 * the wrong size, RFC 8446 4.2.8 violations): the hop is suspect. */
+		" sum(verdict = 'unknown' AND reason IN ('share-size', 'group-not-offered',"
+		"  'share-not-in-groups')) AS n_suspect"
 		" FROM h GROUP BY %s))"
 		" ORDER BY %s%s%s",
 		keys,
+		/* JSON and CSV keep their columns: the suspect count is the
+		 * table's mark for now. */
 		table ? ", n_resumed + n_incomplete + n_unknown + n_hybrid_draft + n_unseen AS n_other,"
-			" substr(last_seen, 1, 19) || 'Z' AS last_seen_s" : "",
+			" substr(last_seen, 1, 19) || 'Z' AS last_seen_s,"
+			" verdict || CASE WHEN n_suspect > 0 THEN ' (suspect: ' || n_suspect || ')'"
+			" ELSE '' END AS verdict_s" : "",
 		keys, keys, order, *order ? ", " : "", keys);
 }
 

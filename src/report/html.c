@@ -295,7 +295,8 @@ static int load_summary(struct page *pg, struct summary *sm, char *hops_sql)
 	if (rc != SQLITE_ROW)
 		return kx_rdb_fail(pg->r);
 
-	sql = sqlite3_mprintf(kx_clients_sql, pg->r->version >= 2 ? kx_clients_ssh_sql : "", "");
+	sql = sqlite3_mprintf(kx_clients_sql, pg->r->version >= 2 ? kx_clients_ssh_sql : "",
+			      pg->r->version >= 7 ? kx_fp_cols_v7 : kx_fp_cols_none, "");
 	if (!sql)
 		return -1;
 	char *count = sqlite3_mprintf("SELECT sum(offers_pq = 'none'), sum(offers_pq = 'some'),"
@@ -870,7 +871,7 @@ static int legs_table(struct page *pg, const char *hops_sql, bool plaintext)
 static int clients_table(struct page *pg)
 {
 	char *sql = sqlite3_mprintf(kx_clients_sql, pg->r->version >= 2 ? kx_clients_ssh_sql : "",
-				    "");
+				    pg->r->version >= 7 ? kx_fp_cols_v7 : kx_fp_cols_none, "");
 	char *q = sql ? sqlite3_mprintf("SELECT * FROM (%s) WHERE offers_pq IN ('none', 'some')"
 					" OR n_plaintext > 0", sql) : NULL;
 	sqlite3_stmt *s = q ? kx_rdb_prepare(pg->r, q, pg->f) : NULL;
@@ -887,6 +888,7 @@ static int clients_table(struct page *pg)
 	int c_snis = col_index(s, "sample_snis"), c_alpn = col_index(s, "sample_alpns");
 	int c_proto = col_index(s, "protocols"), c_last = col_index(s, "last_seen");
 	int c_plain = col_index(s, "n_plaintext");
+	int c_fps = col_index(s, "fingerprints"), c_mldsa = col_index(s, "offers_mldsa");
 
 	P("<section class=\"panel\"><h2>Clients that offer no post-quantum group, or talk "
 	  "in plaintext</h2>"
@@ -899,7 +901,8 @@ static int clients_table(struct page *pg)
 	  "<th>Client</th><th>Offers PQ</th><th class=\"n\">ClientHellos without PQ</th>"
 	  "<th class=\"n\">Handshakes</th><th class=\"n\">Plaintext</th>"
 	  "<th class=\"n\">Servers</th><th>Protocols</th>"
-	  "<th>SNI (sample)</th><th>ALPN</th><th>Last seen (UTC)</th></tr></thead><tbody>\n");
+	  "<th>SNI (sample)</th><th>ALPN</th><th>ML-DSA</th><th>Fingerprints (JA4, HASSH)</th>"
+	  "<th>Last seen (UTC)</th></tr></thead><tbody>\n");
 	while (rows < MAX_ROWS && (rc = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *off = col_text(s, c_off);
 		bool none = strcmp(off, "none") == 0;
@@ -922,6 +925,8 @@ static int clients_table(struct page *pg)
 		text_cell(pg, col_text(s, c_proto), false);
 		list_cell(pg, col_text(s, c_snis));
 		text_cell(pg, col_text(s, c_alpn), false);
+		text_cell(pg, col_text(s, c_mldsa), false);
+		list_cell(pg, col_text(s, c_fps));
 		P("<td>");
 		put_time(pg, col_text(s, c_last));
 		P("</td></tr>\n");
@@ -935,6 +940,67 @@ static int clients_table(struct page *pg)
 	if (!rows)
 		P("<p class=\"empty\">Every client offered a post-quantum group, none talked in "
 		  "plaintext.</p>");
+	P("</section>\n");
+	return 0;
+}
+
+/* One line per client software (fingerprints.c), classical-only first. */
+static int fingerprints_table(struct page *pg)
+{
+	char *sql = kx_fingerprints_sql(pg->r->version, false);
+	sqlite3_stmt *s = sql ? kx_rdb_prepare(pg->r, sql, pg->f) : NULL;
+	long long rows = 0;
+	int rc = SQLITE_DONE;
+
+	sqlite3_free(sql);
+	if (!s)
+		return -1;
+	int c_fp = col_index(s, "fingerprint"), c_kx = col_index(s, "kx_fp");
+	int c_proto = col_index(s, "protocols"), c_cl = col_index(s, "clients");
+	int c_ep = col_index(s, "endpoints"), c_hs = col_index(s, "handshakes");
+	int c_pq = col_index(s, "offers_pq"), c_mldsa = col_index(s, "offers_mldsa");
+	int c_cls = col_index(s, "n_classical"), c_sus = col_index(s, "n_suspect");
+	int c_snis = col_index(s, "sample_snis"), c_last = col_index(s, "last_seen");
+
+	P("<section class=\"panel\"><h2>Client software: fingerprints</h2>"
+	  "<p class=\"note\" style=\"margin:0 0 10px\">One line per JA4 and its key-exchange "
+	  "suffix (offered groups _ key shares, GREASE removed) for TLS, QUIC and DTLS, per "
+	  "HASSH and kex list for SSH. Software that offers no post-quantum group comes first, "
+	  "the most widespread first among it. Suspect: judged unknown because a key share's "
+	  "size or the group selection breaks the rules. ML-DSA: offers ML-DSA signatures.</p>"
+	  "<div class=\"scroll\"><table id=\"kx-fingerprints\" class=\"sortable\"><thead><tr>"
+	  "<th>Fingerprint</th><th>Key exchange</th><th>Protocols</th><th class=\"n\">Clients</th>"
+	  "<th class=\"n\">Endpoints</th><th class=\"n\">Handshakes</th><th>Offers PQ</th>"
+	  "<th>ML-DSA</th><th class=\"n\">Classical</th><th class=\"n\">Suspect</th>"
+	  "<th>SNI (sample)</th><th>Last seen (UTC)</th></tr></thead><tbody>\n");
+	while (rows < MAX_ROWS && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		bool nopq = strcmp(col_text(s, c_pq), "no") == 0;
+		rows++;
+		P("<tr class=\"v v-%s\">", nopq ? "declined" : "hybrid");
+		text_cell(pg, col_text(s, c_fp), false);
+		list_cell(pg, col_text(s, c_kx));
+		text_cell(pg, col_text(s, c_proto), false);
+		num_cell(pg, sqlite3_column_int64(s, c_cl));
+		num_cell(pg, sqlite3_column_int64(s, c_ep));
+		num_cell(pg, sqlite3_column_int64(s, c_hs));
+		text_cell(pg, col_text(s, c_pq), false);
+		text_cell(pg, col_text(s, c_mldsa), false);
+		num_cell(pg, sqlite3_column_int64(s, c_cls));
+		num_cell(pg, sqlite3_column_int64(s, c_sus));
+		list_cell(pg, col_text(s, c_snis));
+		P("<td>");
+		put_time(pg, col_text(s, c_last));
+		P("</td></tr>\n");
+	}
+	if (rows < MAX_ROWS && rc != SQLITE_DONE) {
+		sqlite3_finalize(s);
+		return kx_rdb_fail(pg->r);
+	}
+	sqlite3_finalize(s);
+	P("</tbody></table></div>");
+	if (!rows)
+		P("<p class=\"empty\">No fingerprint recorded (no parsed ClientHello or KEXINIT, or "
+		  "a database older than schema 7).</p>");
 	P("</section>\n");
 	return 0;
 }
@@ -1097,6 +1163,7 @@ int kx_report_html(const char *db_path, const struct kx_report_filter *f, int64_
 	fputs("</div>\n", out);
 	if (legs_table(&pg, hops_sql, true) < 0 || hops_table(&pg, hops_sql, sm.hops) < 0 ||
 	    legs_table(&pg, hops_sql, false) < 0 || clients_table(&pg) < 0 ||
+	    fingerprints_table(&pg) < 0 ||
 	    health_section(&pg, &sm) < 0)
 		goto out;
 	fprintf(out, "<footer>kexwatch %s &middot; verdicts and columns: README \"Verdicts\" and "

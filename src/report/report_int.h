@@ -133,6 +133,15 @@ int kx_rdb_int64(struct kx_rdb *r, const char *sql, const struct kx_report_filte
 	" WHEN 'draft-kyber' THEN 3 WHEN 'mixed' THEN 2 WHEN 'unknown' THEN 1"       \
 	" WHEN 'unknown (not observed)' THEN 1 ELSE 0 END"
 
+/* The fingerprint columns a report selects from hx (ja4, kx_fp, hassh,
+ * offers_mldsa): the view's (schema 7) or NULLs for an older file, which a
+ * report reads as it is (fingerprints.c). */
+extern const char kx_fp_cols_v7[], kx_fp_cols_none[];
+
+/* The fingerprints report's query for a file of that schema version
+ * (sqlite3_free it); table: with the shortened columns of the table. */
+char *kx_fingerprints_sql(int version, bool table);
+
 /* The hops query of kx_report_hops_with (sqlite3_free it): with table,
  * the extra columns n_other and last_seen_s. */
 char *kx_hops_sql(const struct kx_hops_opts *o, bool table);

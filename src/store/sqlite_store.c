@@ -510,27 +510,31 @@ static int migrate_v4(sqlite3 *db)
 	"ssh_client_banner, ssh_server_banner, kex_offered, kex_offered_server,"      \
 	" ssh_hostkey, starttls, tunnel, ch_unseen"
 
-static const char view_handshakes[] =
-	"CREATE VIEW handshakes AS SELECT r.id, r.run_id, r.sensor,"
-	" coalesce(s.name, x.source) AS source,"
-	" " KX_SQL_TS_TEXT("r.ts_first_us") " AS ts_first, r.ts_first_us,"
-	" " KX_SQL_TS_TEXT("r.ts_last_us") " AS ts_last, r.ts_last_us,"
-	" r.transport, r.protocol, r.client_ip, r.client_port, r.server_ip, r.server_port,"
-	" r.ip_version, r.vlan, r.sni, h.alpn, r.legacy_version, h.versions_offered,"
-	" r.version, r.version_code, r.cipher_suite, h.groups_offered,"
-	" nullif(h.groups_offered_2, '') AS groups_offered_2, h.key_shares,"
-	" r.offers_pq, r.hrr, r.hrr_group, r.group_code, r.group_name, r.group_family,"
-	" r.tls12_kx, r.resumed, r.psk, r.verdict, r.reason, r.ch_bytes, r.ch_segments,"
-	" r.ch2_bytes, r.ch2_segments, r.ch_to_sh_us, h.sigalgs,"
-	" r.ech, r.list_overflow, r.ndpi, r.pkt_first_ch, r.pkt_sh, x.ssh_client_banner,"
-	" x.ssh_server_banner, x.kex_offered, x.kex_offered_server, x.ssh_hostkey, x.starttls,"
+#define VIEW_HANDSHAKES_HEAD                                                           \
+	"CREATE VIEW handshakes AS SELECT r.id, r.run_id, r.sensor," \
+	" coalesce(s.name, x.source) AS source," \
+	" " KX_SQL_TS_TEXT("r.ts_first_us") " AS ts_first, r.ts_first_us," \
+	" " KX_SQL_TS_TEXT("r.ts_last_us") " AS ts_last, r.ts_last_us," \
+	" r.transport, r.protocol, r.client_ip, r.client_port, r.server_ip, r.server_port," \
+	" r.ip_version, r.vlan, r.sni, h.alpn, r.legacy_version, h.versions_offered," \
+	" r.version, r.version_code, r.cipher_suite, h.groups_offered," \
+	" nullif(h.groups_offered_2, '') AS groups_offered_2, h.key_shares," \
+	" r.offers_pq, r.hrr, r.hrr_group, r.group_code, r.group_name, r.group_family," \
+	" r.tls12_kx, r.resumed, r.psk, r.verdict, r.reason, r.ch_bytes, r.ch_segments," \
+	" r.ch2_bytes, r.ch2_segments, r.ch_to_sh_us, h.sigalgs," \
+	" r.ech, r.list_overflow, r.ndpi, r.pkt_first_ch, r.pkt_sh, x.ssh_client_banner," \
+	" x.ssh_server_banner, x.kex_offered, x.kex_offered_server, x.ssh_hostkey, x.starttls," \
 	" r.dedup_key, x.tunnel, x.ch_unseen IS NOT 1 AS client_hello_seen"
-	/* LEFT JOINs on unique keys: a query that uses none of a table's
-	 * columns does not read it. */
-	" FROM handshake_rows AS r"
-	" LEFT JOIN sources AS s ON s.run_id = r.run_id AND s.source_id = r.source_id"
-	" LEFT JOIN hellos AS h ON h.id = r.hello_id"
-	" LEFT JOIN handshake_extras AS x ON x.id = r.id;\n";
+/* LEFT JOINs on unique keys: a query that uses none of a table's columns
+ * does not read it. */
+#define VIEW_HANDSHAKES_FROM \
+	" FROM handshake_rows AS r" \
+	" LEFT JOIN sources AS s ON s.run_id = r.run_id AND s.source_id = r.source_id" \
+	" LEFT JOIN hellos AS h ON h.id = r.hello_id" \
+	" LEFT JOIN handshake_extras AS x ON x.id = r.id"
+
+static const char view_handshakes[] = VIEW_HANDSHAKES_HEAD VIEW_HANDSHAKES_FROM ";\n";
+
 
 /* Inserting into the view: the lists into hellos, the row (unless the same
  * handshake is there already), then its extras. Inside a trigger changes()
@@ -541,36 +545,95 @@ static const char view_handshakes[] =
 	" groups_offered_2 = coalesce(NEW.groups_offered_2, '') AND"                   \
 	" key_shares = NEW.key_shares AND sigalgs = NEW.sigalgs"
 #define NEW_SOURCE_KNOWN "run_id = NEW.run_id AND name = NEW.source"
-static const char trigger_handshakes[] =
-	"CREATE TRIGGER handshakes_insert INSTEAD OF INSERT ON handshakes BEGIN"
-	" INSERT INTO hellos (alpn, versions_offered, groups_offered, groups_offered_2,"
-	"  key_shares, sigalgs) VALUES (NEW.alpn, NEW.versions_offered, NEW.groups_offered,"
-	"  coalesce(NEW.groups_offered_2, ''), NEW.key_shares, NEW.sigalgs)"
-	"  ON CONFLICT DO NOTHING;"
-	" INSERT INTO handshake_rows (id, run_id, sensor, source_id, ts_first_us, ts_last_us,"
-	"  " ROWS_PLAIN_1 ", hello_id, legacy_version, version, version_code, cipher_suite,"
-	"  " ROWS_PLAIN_2 ", " ROWS_PLAIN_3 ", dedup_key)"
-	"  VALUES (NEW.id, NEW.run_id, NEW.sensor,"
-	"  (SELECT min(source_id) FROM sources WHERE " NEW_SOURCE_KNOWN "),"
-	"  NEW.ts_first_us, NEW.ts_last_us, NEW.transport, NEW.protocol, NEW.client_ip,"
-	"  NEW.client_port, NEW.server_ip, NEW.server_port, NEW.ip_version, NEW.vlan, NEW.sni,"
-	"  (SELECT id FROM hellos WHERE " NEW_HELLO_MATCHES "),"
-	"  NEW.legacy_version, NEW.version, NEW.version_code, NEW.cipher_suite, NEW.offers_pq,"
-	"  NEW.hrr, NEW.hrr_group, NEW.group_code, NEW.group_name, NEW.group_family,"
-	"  NEW.tls12_kx, NEW.resumed, NEW.psk, NEW.verdict, NEW.reason, NEW.ch_bytes,"
-	"  NEW.ch_segments, NEW.ch2_bytes, NEW.ch2_segments, NEW.ch_to_sh_us, NEW.ech,"
-	"  NEW.list_overflow, NEW.ndpi, NEW.pkt_first_ch, NEW.pkt_sh, NEW.dedup_key)"
-	"  ON CONFLICT (ts_first_us, dedup_key) DO NOTHING;"
-	" INSERT INTO handshake_extras (id, source, " EXTRAS_COLS ")"
-	"  SELECT last_insert_rowid(), src, NEW.ssh_client_banner, NEW.ssh_server_banner,"
-	"  NEW.kex_offered, NEW.kex_offered_server, NEW.ssh_hostkey, NEW.starttls,"
-	"  NEW.tunnel, unseen"
-	"  FROM (SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM sources WHERE " NEW_SOURCE_KNOWN ")"
-	"   THEN NEW.source END AS src, nullif(NEW.client_hello_seen IS 0, 0) AS unseen)"
-	"  WHERE changes() > 0 AND coalesce(src, NEW.ssh_client_banner, NEW.ssh_server_banner,"
-	"  NEW.kex_offered, NEW.kex_offered_server, NEW.ssh_hostkey, NEW.starttls,"
-	"  NEW.tunnel, unseen) IS NOT NULL;"
-	" END;\n";
+#define TRIGGER_HANDSHAKES(FP_INSERT, FP_COL, FP_VAL) \
+	"CREATE TRIGGER handshakes_insert INSTEAD OF INSERT ON handshakes BEGIN" \
+	" INSERT INTO hellos (alpn, versions_offered, groups_offered, groups_offered_2," \
+	"  key_shares, sigalgs) VALUES (NEW.alpn, NEW.versions_offered, NEW.groups_offered," \
+	"  coalesce(NEW.groups_offered_2, ''), NEW.key_shares, NEW.sigalgs)" \
+	"  ON CONFLICT DO NOTHING;" \
+	FP_INSERT \
+	" INSERT INTO handshake_rows (id, run_id, sensor, source_id, ts_first_us, ts_last_us," \
+	"  " ROWS_PLAIN_1 ", hello_id, legacy_version, version, version_code, cipher_suite," \
+	"  " ROWS_PLAIN_2 ", " ROWS_PLAIN_3 ", dedup_key" FP_COL ")" \
+	"  VALUES (NEW.id, NEW.run_id, NEW.sensor," \
+	"  (SELECT min(source_id) FROM sources WHERE " NEW_SOURCE_KNOWN ")," \
+	"  NEW.ts_first_us, NEW.ts_last_us, NEW.transport, NEW.protocol, NEW.client_ip," \
+	"  NEW.client_port, NEW.server_ip, NEW.server_port, NEW.ip_version, NEW.vlan, NEW.sni," \
+	"  (SELECT id FROM hellos WHERE " NEW_HELLO_MATCHES ")," \
+	"  NEW.legacy_version, NEW.version, NEW.version_code, NEW.cipher_suite, NEW.offers_pq," \
+	"  NEW.hrr, NEW.hrr_group, NEW.group_code, NEW.group_name, NEW.group_family," \
+	"  NEW.tls12_kx, NEW.resumed, NEW.psk, NEW.verdict, NEW.reason, NEW.ch_bytes," \
+	"  NEW.ch_segments, NEW.ch2_bytes, NEW.ch2_segments, NEW.ch_to_sh_us, NEW.ech," \
+	"  NEW.list_overflow, NEW.ndpi, NEW.pkt_first_ch, NEW.pkt_sh, NEW.dedup_key" FP_VAL ")" \
+	"  ON CONFLICT (ts_first_us, dedup_key) DO NOTHING;" \
+	" INSERT INTO handshake_extras (id, source, " EXTRAS_COLS ")" \
+	"  SELECT last_insert_rowid(), src, NEW.ssh_client_banner, NEW.ssh_server_banner," \
+	"  NEW.kex_offered, NEW.kex_offered_server, NEW.ssh_hostkey, NEW.starttls," \
+	"  NEW.tunnel, unseen" \
+	"  FROM (SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM sources WHERE " NEW_SOURCE_KNOWN ")" \
+	"   THEN NEW.source END AS src, nullif(NEW.client_hello_seen IS 0, 0) AS unseen)" \
+	"  WHERE changes() > 0 AND coalesce(src, NEW.ssh_client_banner, NEW.ssh_server_banner," \
+	"  NEW.kex_offered, NEW.kex_offered_server, NEW.ssh_hostkey, NEW.starttls," \
+	"  NEW.tunnel, unseen) IS NOT NULL;" \
+	" END;\n"
+
+static const char trigger_handshakes[] = TRIGGER_HANDSHAKES("", "", "");
+
+/* Schema 7 (migrate_fingerprints): the fingerprint and signature-readiness
+ * fields of a handshake (emit.h kx_hs_fp), once per distinct set in
+ * fingerprints, like the hello lists in hellos: a link's rows share a
+ * handful of client and server stacks. '' and -1 stand for NULL in the
+ * table (UNIQUE treats NULLs as distinct); the view turns them back. A row
+ * stored before schema 7 has no fp_id: its fields are NULL. */
+#define FP_COLS                                                                        \
+	"ja4, ja4_2, ja4s, ja4s_hrr, kx_fp, kx_fp_2, hassh, hassh_server, offers_mldsa,"  \
+	" key_share_sizes, server_share_size, kx_anomalies, cert_status, cert_key,"    \
+	" cert_key_bits, cert_curve, cert_sig, ske_sigalg"
+#define SCHEMA_V7_ADDITIONS                                                            \
+	"CREATE TABLE fingerprints (id INTEGER PRIMARY KEY,"                           \
+	" ja4 TEXT NOT NULL, ja4_2 TEXT NOT NULL, ja4s TEXT NOT NULL, ja4s_hrr TEXT NOT NULL," \
+	" kx_fp TEXT NOT NULL, kx_fp_2 TEXT NOT NULL, hassh TEXT NOT NULL,"            \
+	" hassh_server TEXT NOT NULL, offers_mldsa INTEGER NOT NULL,"                  \
+	" key_share_sizes TEXT NOT NULL, server_share_size INTEGER NOT NULL,"          \
+	" kx_anomalies TEXT NOT NULL, cert_status TEXT NOT NULL, cert_key TEXT NOT NULL," \
+	" cert_key_bits INTEGER NOT NULL, cert_curve TEXT NOT NULL, cert_sig TEXT NOT NULL," \
+	" ske_sigalg INTEGER NOT NULL, UNIQUE (" FP_COLS "));\n"                       \
+	"ALTER TABLE handshake_rows ADD COLUMN fp_id INTEGER REFERENCES fingerprints(id);\n"
+
+/* The view's fingerprint columns, at its end (positions before them do
+ * not move). */
+#define VIEW_FP_COLS                                                                   \
+	", nullif(f.ja4, '') AS ja4, nullif(f.ja4_2, '') AS ja4_2,"                    \
+	" nullif(f.ja4s, '') AS ja4s, nullif(f.ja4s_hrr, '') AS ja4s_hrr,"             \
+	" nullif(f.kx_fp, '') AS kx_fp, nullif(f.kx_fp_2, '') AS kx_fp_2,"             \
+	" nullif(f.hassh, '') AS hassh, nullif(f.hassh_server, '') AS hassh_server,"   \
+	" f.offers_mldsa, nullif(f.key_share_sizes, '') AS key_share_sizes,"           \
+	" nullif(f.server_share_size, -1) AS server_share_size,"                       \
+	" nullif(f.kx_anomalies, '') AS kx_anomalies, nullif(f.cert_status, '') AS cert_status," \
+	" nullif(f.cert_key, '') AS cert_key, nullif(f.cert_key_bits, -1) AS cert_key_bits," \
+	" nullif(f.cert_curve, '') AS cert_curve, nullif(f.cert_sig, '') AS cert_sig,"  \
+	" nullif(f.ske_sigalg, -1) AS ske_sigalg"
+
+static const char view_handshakes_v7[] = VIEW_HANDSHAKES_HEAD VIEW_FP_COLS VIEW_HANDSHAKES_FROM
+	" LEFT JOIN fingerprints AS f ON f.id = r.fp_id;\n";
+
+/* NEW's fingerprint values as the table keeps them. A row without
+ * offers_mldsa (copied from a file older than schema 7) gets no fp_id. */
+#define NEW_FP_VALUES                                                                  \
+	"coalesce(NEW.ja4, ''), coalesce(NEW.ja4_2, ''), coalesce(NEW.ja4s, ''),"      \
+	" coalesce(NEW.ja4s_hrr, ''), coalesce(NEW.kx_fp, ''), coalesce(NEW.kx_fp_2, '')," \
+	" coalesce(NEW.hassh, ''), coalesce(NEW.hassh_server, ''), NEW.offers_mldsa,"  \
+	" coalesce(NEW.key_share_sizes, ''), coalesce(NEW.server_share_size, -1),"     \
+	" coalesce(NEW.kx_anomalies, ''), coalesce(NEW.cert_status, ''),"              \
+	" coalesce(NEW.cert_key, ''), coalesce(NEW.cert_key_bits, -1),"                \
+	" coalesce(NEW.cert_curve, ''), coalesce(NEW.cert_sig, ''), coalesce(NEW.ske_sigalg, -1)"
+static const char trigger_handshakes_v7[] = TRIGGER_HANDSHAKES(
+	" INSERT INTO fingerprints (" FP_COLS ") SELECT " NEW_FP_VALUES
+	"  WHERE NEW.offers_mldsa IS NOT NULL ON CONFLICT DO NOTHING;",
+	", fp_id",
+	", CASE WHEN NEW.offers_mldsa IS NOT NULL THEN (SELECT id FROM fingerprints"
+	"  WHERE (" FP_COLS ") = (" NEW_FP_VALUES ")) END");
+
 
 /* The views go first (the table they read changes); the rows are copied
  * through the new view's trigger, which does the splitting. Their
@@ -718,11 +781,12 @@ static const char views_v6[] = VIEW_CLIENTS_V6 VIEW_HYBRID_SHARE_DAILY VIEW_CLIE
 /* The views over handshakes; those of schema 6 (v6) read the sessions
  * table too, so migrate_v5, which runs before it exists, makes the v5 ones
  * (migrate_v6 drops them again). */
-static int create_views(sqlite3 *db, bool v6)
+static int create_views(sqlite3 *db, int level)
 {
-	int rc = sqlite3_exec(db, view_handshakes, NULL, NULL, NULL);
+	bool v6 = level >= 6, v7 = level >= 7;
+	int rc = sqlite3_exec(db, v7 ? view_handshakes_v7 : view_handshakes, NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(db, trigger_handshakes, NULL, NULL, NULL);
+		rc = sqlite3_exec(db, v7 ? trigger_handshakes_v7 : trigger_handshakes, NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(db, v6 ? view_hops_v6 : view_hops, NULL, NULL, NULL);
 	return rc == SQLITE_OK ? sqlite3_exec(db, v6 ? views_v6 : schema_v2, NULL, NULL, NULL) : rc;
@@ -732,7 +796,7 @@ static int migrate_v5(sqlite3 *db)
 {
 	int rc = sqlite3_exec(db, schema_v5, NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
-		rc = create_views(db, false);
+		rc = create_views(db, 5);
 	return rc == SQLITE_OK ? sqlite3_exec(db, schema_v5_copy, NULL, NULL, NULL) : rc;
 }
 
@@ -789,7 +853,18 @@ static int migrate_v6(sqlite3 *db)
 				  NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(db, SCHEMA_V6_ADDITIONS, NULL, NULL, NULL);
-	return rc == SQLITE_OK ? create_views(db, true) : rc;
+	return rc == SQLITE_OK ? create_views(db, 6) : rc;
+}
+
+/* Schema 7: the fingerprints table and handshake_rows.fp_id; the
+ * handshakes view and its trigger again, with the fingerprint columns at
+ * the view's end. The other views read handshakes by name and stay. */
+static int migrate_fingerprints(sqlite3 *db)
+{
+	int rc = sqlite3_exec(db, "DROP VIEW handshakes;\n" SCHEMA_V7_ADDITIONS, NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, view_handshakes_v7, NULL, NULL, NULL);
+	return rc == SQLITE_OK ? sqlite3_exec(db, trigger_handshakes_v7, NULL, NULL, NULL) : rc;
 }
 
 static int (*const migrations[])(sqlite3 *db) = {
@@ -799,6 +874,7 @@ static int (*const migrations[])(sqlite3 *db) = {
 	migrate_v4,
 	migrate_v5,
 	migrate_v6,
+	migrate_fingerprints,
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == KX_STORE_SCHEMA_VERSION,
@@ -809,20 +885,21 @@ _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == KX_STORE_SCHEMA_VER
  * the ~10 ms a new database took to open, time nothing else overlaps.
  * test_report checks that both ways give the same tables, keys and views. */
 static const char schema_latest[] =
-	SCHEMA_RUNS_SOURCES HELLOS_TABLE HANDSHAKE_ROWS_TABLE SCHEMA_V6_ADDITIONS;
+	SCHEMA_RUNS_SOURCES HELLOS_TABLE HANDSHAKE_ROWS_TABLE SCHEMA_V6_ADDITIONS
+	SCHEMA_V7_ADDITIONS;
 
 static int create_latest(sqlite3 *db)
 {
 	int rc = sqlite3_exec(db, schema_latest, NULL, NULL, NULL);
-	return rc == SQLITE_OK ? create_views(db, true) : rc;
+	return rc == SQLITE_OK ? create_views(db, KX_STORE_SCHEMA_VERSION) : rc;
 }
 
 static const char insert_hs_sql[] =
 	"INSERT INTO handshake_rows (run_id, sensor, source_id, ts_first_us, ts_last_us,"
 	" " ROWS_PLAIN_1 ", hello_id, legacy_version, version, version_code, cipher_suite,"
-	" " ROWS_PLAIN_2 ", " ROWS_PLAIN_3 ", dedup_key)"
+	" " ROWS_PLAIN_2 ", " ROWS_PLAIN_3 ", dedup_key, fp_id)"
 	" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-	" ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	" ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 	/* Not OR IGNORE: that would also swallow NOT NULL violations as duplicates. */
 	" ON CONFLICT (ts_first_us, dedup_key) DO NOTHING";
 
@@ -863,6 +940,14 @@ static const char load_spans_sql[] =
 static const char insert_hello_sql[] =
 	"INSERT INTO hellos (alpn, versions_offered, groups_offered, groups_offered_2,"
 	" key_shares, sigalgs) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING";
+
+static const char insert_fp_sql[] =
+	"INSERT INTO fingerprints (" FP_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+	" ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING";
+
+static const char find_fp_sql[] =
+	"SELECT id FROM fingerprints WHERE (" FP_COLS ") ="
+	" (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 static const char find_hello_sql[] =
 	"SELECT id FROM hellos WHERE alpn = ? AND versions_offered = ? AND groups_offered = ?"
@@ -906,6 +991,7 @@ struct source {
  * memcmp instead of formatting six JSON lists and two statements. Keys are
  * the lists in binary (hello_key). */
 #define HELLO_CACHE_SLOTS 4096 /* Chrome's GREASE alone makes ~256 sets per stack */
+#define FP_CACHE_SLOTS 1024    /* JA4 sorts and drops GREASE: fewer sets than hellos */
 #define CODES_KEY_MAX(n) (1 + 2 * (n))
 #define HELLO_KEY_MAX                                                                  \
 	(2 + KX_ALPN_MAX + 1 + CODES_KEY_MAX(KX_MAX_VERSIONS) + 2 * CODES_KEY_MAX(KX_MAX_GROUPS) + \
@@ -921,9 +1007,10 @@ struct kx_store {
 	sqlite3 *db;
 	bool last_dup;                /* kx_store_add's row was already stored */
 	struct kx_checkpointer *ckpt; /* NULL: SQLite's automatic checkpoints */
-	sqlite3_stmt *ins_hs, *ins_extras, *ins_hello, *find_hello, *ins_run, *ins_src, *end_run, *begin,
+	sqlite3_stmt *ins_hs, *ins_extras, *ins_hello, *find_hello, *ins_fp, *find_fp, *ins_run, *ins_src, *end_run, *begin,
 		*commit, *rollback, *ins_session, *upd_span, *load_spans;
 	struct hello_slot *hellos;  /* HELLO_CACHE_SLOTS */
+	struct hello_slot *fps;     /* FP_CACHE_SLOTS: fingerprints ids, keyed like hellos */
 	struct kx_store_opts opts;
 	char *path;
 	char *sensor;           /* of the current run */
@@ -1047,6 +1134,10 @@ static void forget_hellos(struct kx_store *st)
 	for (unsigned i = 0; st->hellos && i < HELLO_CACHE_SLOTS; i++) {
 		free(st->hellos[i].key);
 		st->hellos[i] = (struct hello_slot){ 0 };
+	}
+	for (unsigned i = 0; st->fps && i < FP_CACHE_SLOTS; i++) {
+		free(st->fps[i].key);
+		st->fps[i] = (struct hello_slot){ 0 };
 	}
 }
 
@@ -1269,10 +1360,13 @@ int kx_store_open(const char *path, const struct kx_store_opts *opts,
 
 	*ret = NULL;
 	if (!st || !(st->path = strdup(path)) ||
-	    !(st->hellos = calloc(HELLO_CACHE_SLOTS, sizeof(*st->hellos)))) {
+	    !(st->hellos = calloc(HELLO_CACHE_SLOTS, sizeof(*st->hellos))) ||
+	    !(st->fps = calloc(FP_CACHE_SLOTS, sizeof(*st->fps)))) {
 		snprintf(err, errlen, "%s: out of memory", path);
-		if (st)
+		if (st) {
 			free(st->path);
+			free(st->hellos);
+		}
 		free(st);
 		return -1;
 	}
@@ -1283,6 +1377,7 @@ int kx_store_open(const char *path, const struct kx_store_opts *opts,
 		{ &st->ins_hs, insert_hs_sql },     { &st->ins_run, insert_run_sql },
 		{ &st->ins_hello, insert_hello_sql }, { &st->find_hello, find_hello_sql },
 		{ &st->ins_extras, insert_extras_sql },
+		{ &st->ins_fp, insert_fp_sql },     { &st->find_fp, find_fp_sql },
 		{ &st->ins_src, insert_source_sql }, { &st->end_run, end_run_sql },
 		{ &st->begin, "BEGIN IMMEDIATE" },  { &st->commit, "COMMIT" },
 		{ &st->rollback, "ROLLBACK" },
@@ -1629,6 +1724,144 @@ static int64_t hello_id(struct kx_store *st, const struct kx_hs *hs, struct row_
 	return id;
 }
 
+/* Everything kx_hs_fp reads, in binary (equal keys, equal text), so a
+ * cache hit formats nothing: the text (snprintf of the suffix and sizes)
+ * was a tenth of the writer's instructions on the dense bench. GREASE
+ * code points are left out as kx_fp_kx leaves them out (Chrome varies
+ * them per connection). */
+#define FP_STR_KEY(n) (1 + (n))
+#define FP_KEY_MAX                                                                     \
+	(8 + 2 * FP_STR_KEY(37) + 2 * FP_STR_KEY(26) + FP_STR_KEY(KX_KEX_LIST_MAX) +     \
+	 2 * FP_STR_KEY(33) + 2 * (CODES_KEY_MAX(KX_MAX_GROUPS) + 2 * CODES_KEY_MAX(KX_MAX_SHARES)) + \
+	 32)
+static size_t put_key_str(char *p, const char *v, size_t size)
+{
+	size_t n = strnlen(v, size);
+	if (n == size)
+		n = 0; /* no NUL: kx_hs_fp treats it as absent */
+	memcpy(p, v, n);
+	p[n] = '\0';
+	return n + 1;
+}
+
+static size_t put_key_nogrease(char *p, const uint16_t *v, unsigned n, unsigned max)
+{
+	size_t k = 1;
+	if (n > max)
+		n = max;
+	for (unsigned i = 0; i < n; i++) {
+		if ((v[i] & 0x0f0f) == 0x0a0a && (v[i] >> 8) == (v[i] & 0xff))
+			continue;
+		memcpy(p + k, &v[i], 2);
+		k += 2;
+	}
+	p[0] = (char)((k - 1) / 2);
+	return k;
+}
+
+static size_t fp_key(const struct kx_hs *hs, char *key)
+{
+	bool ssh = hs->preclassified && !hs->is_session && strcmp(hs->protocol, "ssh") == 0;
+	unsigned n_ch = hs->n_ch < 2 ? hs->n_ch : 2;
+	const struct kx_hs_cert *c = &hs->cert;
+	size_t len = 0;
+
+	key[len++] = (char)(ssh ? 1 : hs->is_session ? 2 : 0);
+	key[len++] = (char)n_ch;
+	key[len++] = (char)(hs->ch[0].from_wire | hs->have_sh << 1 | hs->server_share_seen << 2 |
+			    hs->ch[0].offers_mldsa << 3 | hs->ch[1].offers_mldsa << 4 |
+			    c->have_ske_sig << 5);
+	key[len++] = (char)hs->anomalies;
+	memcpy(key + len, &hs->server_share_len, 2);
+	len += 2;
+	len += put_key_str(key + len, hs->ch[0].ja4, sizeof(hs->ch[0].ja4));
+	len += put_key_str(key + len, hs->ch[1].ja4, sizeof(hs->ch[1].ja4));
+	len += put_key_str(key + len, hs->ja4s, sizeof(hs->ja4s));
+	len += put_key_str(key + len, hs->ja4s_hrr, sizeof(hs->ja4s_hrr));
+	if (ssh) {
+		len += put_key_str(key + len, hs->ssh.kex_client, sizeof(hs->ssh.kex_client));
+		len += put_key_str(key + len, hs->ssh.hassh, sizeof(hs->ssh.hassh));
+		len += put_key_str(key + len, hs->ssh.hassh_server, sizeof(hs->ssh.hassh_server));
+		memcpy(key + len, &hs->ssh.q_c_len, 4);
+		memcpy(key + len + 4, &hs->ssh.q_s_len, 4);
+		len += 8;
+	} else {
+		for (unsigned i = 0; i < n_ch; i++) {
+			const struct kx_client_hello *ch = &hs->ch[i];
+			len += put_key_nogrease(key + len, ch->groups, ch->n_groups, KX_MAX_GROUPS);
+			len += put_key_nogrease(key + len, ch->shares, ch->n_shares, KX_MAX_SHARES);
+			len += put_key_codes(key + len, ch->share_len, ch->n_shares, KX_MAX_SHARES);
+		}
+	}
+	key[len++] = (char)c->status;
+	key[len++] = (char)c->key;
+	key[len++] = (char)c->curve;
+	key[len++] = (char)c->sig;
+	memcpy(key + len, &c->key_bits, 2);
+	memcpy(key + len + 2, &c->ske_sig, 2);
+	len += 4;
+	return len;
+}
+
+/* The fingerprints id of the row's fingerprint fields (emit.h kx_hs_fp),
+ * inserting them if new; 0 on failure (the failed statement in *bad), as
+ * hello_id. */
+static int64_t fp_id(struct kx_store *st, const struct kx_hs *hs, sqlite3_stmt **bad)
+{
+	char key[FP_KEY_MAX];
+	size_t len = fp_key(hs, key);
+	uint64_t h = hash_bytes(key, len);
+	struct hello_slot *slot = &st->fps[h % FP_CACHE_SLOTS];
+	if (slot->id && slot->hash == h && slot->len == len && memcmp(slot->key, key, len) == 0)
+		return slot->id;
+
+	struct kx_hs_fp fp, *f = &fp;
+	kx_hs_fp(hs, f);
+	const char *text[8] = { f->ja4, f->ja4_2, f->ja4s, f->ja4s_hrr, f->kx_fp, f->kx_fp_2,
+				f->hassh, f->hassh_server };
+	const char *sig = f->cert_sig;
+
+	sqlite3_stmt *stmts[2] = { st->find_fp, st->ins_fp };
+	int64_t id = 0;
+	for (int k = 0; k < 2 && !id; k++) {
+		struct binder b = { stmts[k], 0, SQLITE_OK };
+		*bad = stmts[k];
+		/* In FP_COLS order; NULL is kept as '' / -1 (see SCHEMA_V7_ADDITIONS). */
+		for (int i = 0; i < 8; i++)
+			bind_text(&b, text[i] ? text[i] : "");
+		bind_int(&b, true, f->offers_mldsa);
+		bind_text(&b, f->key_share_sizes ? f->key_share_sizes : "");
+		bind_int(&b, true, f->server_share_size);
+		bind_text(&b, f->kx_anomalies ? f->kx_anomalies : "");
+		bind_text(&b, f->cert_status ? f->cert_status : "");
+		bind_text(&b, f->cert_key ? f->cert_key : "");
+		bind_int(&b, true, f->cert_key_bits);
+		bind_text(&b, f->cert_curve ? f->cert_curve : "");
+		bind_text(&b, sig ? sig : "");
+		bind_int(&b, true, f->ske_sigalg);
+		if (b.rc != SQLITE_OK)
+			return 0;
+		int rc = sqlite3_step(stmts[k]);
+		if (k == 0) {
+			if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+				return 0;
+			id = rc == SQLITE_ROW ? sqlite3_column_int64(stmts[k], 0) : 0;
+		} else {
+			if (rc != SQLITE_DONE || !sqlite3_changes(st->db))
+				return 0;
+			id = sqlite3_last_insert_rowid(st->db);
+		}
+		sqlite3_reset(stmts[k]);
+	}
+	char *copy = malloc(len);
+	if (copy) {
+		memcpy(copy, key, len);
+		free(slot->key);
+		*slot = (struct hello_slot){ .hash = h, .id = id, .len = len, .key = copy };
+	}
+	return id;
+}
+
 static int add_session(struct kx_store *st, const struct kx_hs *hs)
 {
 	struct binder b = { st->ins_session, 0, SQLITE_OK };
@@ -1706,6 +1939,11 @@ int kx_store_add(struct kx_store *st, const struct kx_hs *hs, struct kx_counters
 				  sqlite3_errcode(st->db), 1);
 		goto out;
 	}
+	int64_t fpid = fp_id(st, hs, &bad);
+	if (!fpid) {
+		rc = fail(st, bad, "cannot store a handshake's fingerprints", sqlite3_errcode(st->db), 1);
+		goto out;
+	}
 	ndpi_n = kx_utf8_clean(hs->ndpi_label, strnlen(hs->ndpi_label, sizeof(hs->ndpi_label)),
 			       ndpi, sizeof(ndpi));
 
@@ -1752,6 +1990,7 @@ int kx_store_add(struct kx_store *st, const struct kx_hs *hs, struct kx_counters
 	bind_int(&b, hs->pkt_sh != 0, (int64_t)hs->pkt_sh);
 	bind_int(&b, true, kx_dedup_key(st->sensor, hs->protocol, t->client_ip, hs->client_port,
 					t->server_ip, hs->server_port));
+	bind_int(&b, true, fpid);
 	assert(b.i == sqlite3_bind_parameter_count(st->ins_hs));
 	if (b.rc != SQLITE_OK) {
 		rc = fail(st, st->ins_hs, "cannot store a handshake", b.rc, 1);
@@ -1900,6 +2139,8 @@ void kx_store_close(struct kx_store *st)
 		sqlite3_finalize(st->ins_hello);
 		sqlite3_finalize(st->ins_extras);
 		sqlite3_finalize(st->find_hello);
+		sqlite3_finalize(st->ins_fp);
+		sqlite3_finalize(st->find_fp);
 		sqlite3_finalize(st->ins_run);
 		sqlite3_finalize(st->ins_src);
 		sqlite3_finalize(st->end_run);
@@ -1917,6 +2158,7 @@ void kx_store_close(struct kx_store *st)
 	free(st->spans);
 	forget_hellos(st);
 	free(st->hellos);
+	free(st->fps);
 	free(st->sensor);
 	free(st->path);
 	free(st);

@@ -17,6 +17,7 @@ TCP listener, stopped at the end):
 
 Exit 77 (skipped) only when the PostgreSQL server binaries are missing."""
 import glob
+import json
 import os
 import pwd
 import shutil
@@ -185,8 +186,30 @@ try:
     check("s3cret" not in c.execute("SELECT command FROM runs").fetchone()[0],
           "the local run record has no password either")
     c.close()
-    check(srv.psql("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'") == "3",
-          "central schema version 3")
+    check(srv.psql("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'") == "4",
+          "central schema version 4")
+    # The fingerprint columns (schema 4) arrive as they are in SQLite, and
+    # read back through the snapshot the fingerprints report is SQLite's.
+    fpc = ("ja4, ja4_2, ja4s, ja4s_hrr, kx_fp, kx_fp_2, hassh, hassh_server, offers_mldsa,"
+           " key_share_sizes, server_share_size, kx_anomalies, cert_status, cert_key,"
+           " cert_key_bits, cert_curve, cert_sig, ske_sigalg")
+    local_fp = []
+    for db in (a, b):
+        c = sqlite3.connect(db)
+        local_fp += ["|".join("" if v is None else str(v) for v in r) for r in c.execute(
+            f"SELECT ts_first_us, dedup_key, {fpc} FROM handshakes")]
+        c.close()
+    central_fp = srv.psql(f"SELECT ts_first_us, dedup_key, {fpc} FROM handshakes").splitlines()
+    check(sorted(local_fp) == sorted(central_fp)
+          and srv.psql("SELECT count(ja4), count(hassh), count(cert_key) FROM handshakes") != "0|0|0",
+          "the 18 fingerprint columns are equal on PostgreSQL and SQLite",
+          "\n".join(sorted(set(local_fp) ^ set(central_fp))))
+    both = os.path.join(tmp, "both.db")
+    pm = kx("merge", "--db", both, a, b)
+    fl, fc = kx("fingerprints", "--db", both, "--json"), kx("fingerprints", "--db", url, "--json")
+    check(pm.returncode == 0 and fl.returncode == 0 and fc.returncode == 0
+          and json.loads(fl.stdout) == json.loads(fc.stdout) and len(json.loads(fc.stdout)) > 3,
+          "fingerprints on the central store = on the merged SQLite files", fl.stderr + fc.stderr)
     # The local outbox mark.
     c = sqlite3.connect(b)
     check(c.execute("SELECT last_id, sent FROM central_outbox").fetchall() == [(6, 6)],
@@ -306,20 +329,46 @@ try:
           " CREATE INDEX handshakes_server ON handshakes (server_ip, server_port, sni);"
           " CREATE INDEX handshakes_sensor ON handshakes (sensor, ts_first_us);"
           " DROP TABLE sessions; ALTER TABLE handshakes DROP COLUMN tunnel,"
-          " DROP COLUMN client_hello_seen; ALTER TABLE runs DROP COLUMN capture_first_us,"
+          " DROP COLUMN client_hello_seen, " + ", ".join(
+              "DROP COLUMN " + x.strip() for x in fpc.split(",")) + ";"
+          " ALTER TABLE runs DROP COLUMN capture_first_us,"
           " DROP COLUMN capture_last_us; UPDATE kexwatch_meta SET value = '1'")
     p = kx("hops", "--db", url1, "--csv")
     check(p.returncode == 0 and p.stdout.count("\n") == 2 and ",hybrid," in p.stdout,
           "a schema 1 central store: reports read it as it is", p.stdout + p.stderr)
     p = kx("read", "--sensor", "old", "--db", os.path.join(tmp, "v1b.db"), "--pg", url1, plain)
     check(p.returncode == 0 and "; 4 sessions rows sent" in p.stderr
-          and psql1("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'") == "3"
+          and psql1("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'") == "4"
           and psql1("SELECT relkind FROM pg_class WHERE relname = 'handshakes'") == "p"
           and psql1("SELECT count(*), sum(sessions) FROM sessions") == "4|5"
           and psql1("SELECT verdict, n_plaintext FROM hops WHERE server_port = 6379") == "plaintext|2"
-          and psql1("SELECT count(*), count(client_hello_seen) FROM handshakes") == "1|0",
-          "the next sensor upgrades it to schema 3 (columns, sessions, views, partitions) and sends its sessions",
+          and psql1("SELECT count(*), count(client_hello_seen), count(ja4) FROM handshakes") == "1|0|0",
+          "the next sensor upgrades it to schema 4 (columns, sessions, views, partitions) and sends its sessions",
           p.stderr)
+
+    # --- a central store of schema 3: the fingerprint columns added in place ---
+    srv.run(os.path.join(BIN, "createdb"), "-h", top, "-p", PORT, "-U", "kx", "kx3")
+    url3 = url.replace("/kx?", "/kx3?")
+    kx("read", "--sensor", "three", "--db", os.path.join(tmp, "v3.db"), "--pg", url3,
+       cap("tls13-x25519mlkem768.pcap"))
+    d3 = subprocess.run([os.path.join(BIN, "psql"), "-h", top, "-p", PORT, "-U", "kx", "-d", "kx3", "-c",
+                    "ALTER TABLE handshakes " + ", ".join("DROP COLUMN " + x.strip() + " CASCADE"
+                                                          for x in fpc.split(","))
+                    + "; UPDATE kexwatch_meta SET value = '3'"], capture_output=True, text=True)
+    check(d3.returncode == 0, "a schema 3 central store made from a new one", d3.stderr)
+    p3 = kx("fingerprints", "--db", url3, "--json")
+    check(p3.returncode == 0 and json.loads(p3.stdout) == [],
+          "a schema 3 central store: reports read it as it is (no fingerprints)", p3.stdout + p3.stderr)
+    p3 = kx("read", "--sensor", "three", "--db", os.path.join(tmp, "v3b.db"), "--pg", url3,
+            cap("ssh-default-sntrup.pcap"))
+    got3 = subprocess.run([os.path.join(BIN, "psql"), "-h", top, "-p", PORT, "-U", "kx", "-d", "kx3",
+                           "-At", "-F", "|", "-c", "SELECT (SELECT value FROM kexwatch_meta WHERE key ="
+                           " 'schema_version'), protocol, hassh IS NOT NULL, offers_mldsa IS NOT NULL"
+                           " FROM handshakes ORDER BY protocol; SELECT sum(handshakes) FROM clienthello_sizes"],
+                          capture_output=True, text=True).stdout.split()
+    check(p3.returncode == 0 and got3 == ["4|ssh|t|t", "4|tls|f|f", "2"],
+          "the next sensor upgrades schema 3 to 4 in place: old rows NULL, new rows with fingerprints",
+          p3.stderr + str(got3))
 
     # --- a row the server refuses does not block the others ---
     srv.psql("ALTER TABLE handshakes ADD CONSTRAINT no_pq_from_poison"

@@ -227,7 +227,10 @@ def test_audit(db, tmp):
                  "client_port": 48470, "server_ip": "198.18.0.20", "server_port": 443,
                  "sni": "quic-ngtcp2.kx.test", "group": "x25519", "verdict": "classical",
                  "reason": "server-declined", "source": pcap("quic-chromium-ngtcp2.pcap"),
-                 "pkt_first_ch": 3, "pkt_sh": 6, "app": None, "sessions": None, "bytes": None},
+                 "pkt_first_ch": 3, "pkt_sh": 6, "app": None, "sessions": None, "bytes": None,
+                 # its client software (test_fingerprints.py holds these to the captures)
+                 "fingerprint": "q13d0312h3_55b375c5d22e_178839b6cec1",
+                 "kx_fp": "11ec,001d,0017,0018_11ec,001d"},
           "audit: evidence = the last classical handshake with file and packet numbers", ev)
     check(rule["classical"] == rule["client_no_pq"] + rule["server_declined"] + rule["tls12"]
           and (rule["client_no_pq"], rule["server_declined"], rule["tls12"]) == (9, 3, 7)

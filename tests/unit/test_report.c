@@ -14,6 +14,10 @@
 #include "report_test.h"
 #include "src/report/report_int.h"
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define SCHEMA_STR STR(KX_STORE_SCHEMA_VERSION)
+
 static const char want_hops[] =
 	"198.51.100.2|443|declined.example|2025-11-22T10:00:05.123456Z|2025-11-22T10:00:06.124456Z|2|2|0|0|0|2|1|1|0|0|0|0|x25519|classical (server-declined)|5|0|0|0|0|0|0|0|0|NULL\n"
 	"203.0.113.5|8443|NULL|2025-11-22T10:00:04.123456Z|2025-11-22T10:00:04.124456Z|1|1|0|0|0|1|0|0|1|0|0|0|secp256r1|classical (clients-no-pq)|4|0|0|0|0|0|0|0|0|NULL\n"
@@ -100,7 +104,7 @@ static void test_views_agree(const char *path)
 	sqlite3_free(a);
 	sqlite3_free(sql);
 
-	cl = sqlite3_mprintf(kx_clients_sql, kx_clients_ssh_sql, "");
+	cl = sqlite3_mprintf(kx_clients_sql, kx_clients_ssh_sql, kx_fp_cols_v7, "");
 	a = sqlite3_mprintf("SELECT client_ip, first_seen, last_seen, handshakes, n_hello,"
 			    " n_offers_pq, n_no_pq, offers_pq, servers, n_hybrid, n_pq,"
 			    " n_hybrid_draft, n_classical, n_client_no_pq, n_server_declined,"
@@ -314,10 +318,28 @@ static void make_v1(const char *path, bool keep_ssh_columns)
 		" CREATE TABLE h1 AS SELECT * FROM handshakes;"
 		" ALTER TABLE h1 DROP COLUMN dedup_key;"
 		" ALTER TABLE h1 DROP COLUMN tunnel; ALTER TABLE h1 DROP COLUMN client_hello_seen;"
+		" ALTER TABLE h1 DROP COLUMN ja4;"
+		" ALTER TABLE h1 DROP COLUMN ja4_2;"
+		" ALTER TABLE h1 DROP COLUMN ja4s;"
+		" ALTER TABLE h1 DROP COLUMN ja4s_hrr;"
+		" ALTER TABLE h1 DROP COLUMN kx_fp;"
+		" ALTER TABLE h1 DROP COLUMN kx_fp_2;"
+		" ALTER TABLE h1 DROP COLUMN hassh;"
+		" ALTER TABLE h1 DROP COLUMN hassh_server;"
+		" ALTER TABLE h1 DROP COLUMN offers_mldsa;"
+		" ALTER TABLE h1 DROP COLUMN key_share_sizes;"
+		" ALTER TABLE h1 DROP COLUMN server_share_size;"
+		" ALTER TABLE h1 DROP COLUMN kx_anomalies;"
+		" ALTER TABLE h1 DROP COLUMN cert_status;"
+		" ALTER TABLE h1 DROP COLUMN cert_key;"
+		" ALTER TABLE h1 DROP COLUMN cert_key_bits;"
+		" ALTER TABLE h1 DROP COLUMN cert_curve;"
+		" ALTER TABLE h1 DROP COLUMN cert_sig;"
+		" ALTER TABLE h1 DROP COLUMN ske_sigalg;"
 		" DROP TABLE sessions; ALTER TABLE runs DROP COLUMN capture_first_us;"
 		" ALTER TABLE runs DROP COLUMN capture_last_us;"
 		" DROP VIEW handshakes; DROP TABLE handshake_extras; DROP TABLE handshake_rows;"
-		" DROP TABLE hellos;"
+		" DROP TABLE hellos; DROP TABLE fingerprints;"
 		" CREATE TABLE handshakes (id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL"
 		"  REFERENCES runs(id), sensor TEXT NOT NULL, source TEXT, ts_first TEXT NOT NULL,"
 		"  ts_first_us INTEGER NOT NULL, ts_last TEXT NOT NULL, ts_last_us INTEGER NOT NULL,"
@@ -401,13 +423,13 @@ static void test_migration(const char *dir, const char *full)
 
 	fill_more(path);
 	db = open_db(path);
-	check_str(sql_row(db, "PRAGMA user_version"), "6", "the next write upgraded it to 6");
+	check_str(sql_row(db, "PRAGMA user_version"), SCHEMA_STR, "the next write upgraded it to the latest");
 	check_str(sql_row(db, "SELECT count(*) FROM sqlite_master WHERE name = 'handshakes_server'"), "0",
 		  "the endpoint index of versions 1 to 3 is dropped");
 	check_str(sql_row(db, "SELECT (SELECT count(*) FROM sqlite_master WHERE type = 'view'),"
 			      " (SELECT count(*) FROM pragma_table_info('handshakes')),"
 			      " (SELECT count(*) FROM handshakes)"),
-		  "6|57|22", "six views (handshakes among them), 57 columns, 22 rows");
+		  "6|75|22", "six views (handshakes among them), 75 columns, 22 rows");
 	check_str(sql_row(db, "SELECT count(*), count(hello_id), count(source_id),"
 			      " (SELECT count(*) FROM hellos), (SELECT count(*) FROM (SELECT DISTINCT alpn,"
 			      " versions_offered, groups_offered, groups_offered_2, key_shares, sigalgs"
@@ -427,7 +449,7 @@ static void test_migration(const char *dir, const char *full)
 			      " (SELECT count(*) FROM sqlite_master WHERE type = 'view'),"
 			      " (SELECT count(*) FROM pragma_table_info('handshakes')),"
 			      " (SELECT count(*) FROM handshakes)"),
-		  "6|6|57|22", "a version 1 file that has the SSH columns upgrades too");
+		  SCHEMA_STR "|6|75|22", "a version 1 file that has the SSH columns upgrades too");
 	sqlite3_close(db);
 
 	/* A new file is created at the latest version directly, not by

@@ -15,6 +15,10 @@
 #include "kx_config.h"
 #include "store_test.h"
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define SCHEMA_STR STR(KX_STORE_SCHEMA_VERSION)
+
 static const char *dir;
 static char path_buf[512];
 
@@ -43,7 +47,9 @@ static const char want_hybrid[] =
 	"198.51.100.1|443|4|0|example.com|[\"h2\",\"http/1.1\"]|771|[10794,772,771]|"
 	"TLS1.3|772|4865|[2570,4588,29,23,24]|NULL|[[2570,4588,29]]|1|0|NULL|"
 	"4588|X25519MLKEM768|hybrid|NULL|0|0|hybrid|NULL|1802|2|NULL|NULL|12345|"
-	"[1027,2052,1025]|0|0|TLS.Google|4|6|NULL|NULL|NULL|NULL|NULL|NULL|4023484434388663910|NULL|1";
+	"[1027,2052,1025]|0|0|TLS.Google|4|6|NULL|NULL|NULL|NULL|NULL|NULL|4023484434388663910|NULL|1"
+	/* ja4 ... ske_sigalg (schema 7) */
+	"|NULL|NULL|NULL|NULL|11ec,001d,0017,0018_11ec,001d|NULL|NULL|NULL|0|NULL|NULL|NULL|unseen|NULL|NULL|NULL|NULL|NULL";
 
 static const char want_hrr[] =
 	"2|1|s1|eth0|2025-11-22T10:00:01.123456Z|1763805601123456|"
@@ -51,14 +57,18 @@ static const char want_hrr[] =
 	"2001:db8::1|443|6|100|hrr.example|[]|771|[772]|TLS1.3|772|4866|[29,4588]|"
 	"[29,4588]|[[29],[4588]]|1|1|4588|4588|X25519MLKEM768|hybrid|NULL|0|0|"
 	"hybrid|NULL|300|1|1500|2|30000|[2052]|0|0|NULL|1|9|NULL|NULL|NULL|NULL|NULL|NULL|"
-	"-6790497101428714896|NULL|1";
+	"-6790497101428714896|NULL|1"
+	/* ja4 ... ske_sigalg (schema 7) */
+	"|NULL|NULL|NULL|NULL|001d,11ec_001d|001d,11ec_11ec|NULL|NULL|0|NULL|NULL|NULL|unseen|NULL|NULL|NULL|NULL|NULL";
 
 static const char want_tls12[] =
 	"3|1|s1|a.pcap|2025-11-22T10:00:02.123456Z|1763805602123456|"
 	"2025-11-22T10:00:02.123956Z|1763805602123956|tcp|tls|192.0.2.11|50001|"
 	"203.0.113.5|8443|4|0|NULL|[]|771|[]|TLS1.2|771|49199|[29,23]|NULL|[[]]|"
 	"0|0|NULL|23|secp256r1|classical|ECDHE|0|0|classical|tls12|220|1|NULL|NULL|"
-	"500|[1025]|0|0|NULL|12|13|NULL|NULL|NULL|NULL|NULL|NULL|-4920787635103940384|NULL|1";
+	"500|[1025]|0|0|NULL|12|13|NULL|NULL|NULL|NULL|NULL|NULL|-4920787635103940384|NULL|1"
+	/* ja4 ... ske_sigalg (schema 7) */
+	"|NULL|NULL|NULL|NULL|001d,0017_|NULL|NULL|NULL|0|NULL|NULL|NULL|unseen|NULL|NULL|NULL|NULL|NULL";
 
 static const char want_incomplete[] =
 	"4|1|s1|a.pcap|2025-11-22T10:00:03.123456Z|1763805603123456|"
@@ -66,7 +76,9 @@ static const char want_incomplete[] =
 	"198.51.100.1|443|4|0|example.com|[\"h2\",\"http/1.1\"]|771|[10794,772,771]|"
 	"NULL|NULL|NULL|[2570,4588,29,23,24]|NULL|[[2570,4588,29]]|1|0|NULL|"
 	"NULL|NULL|NULL|NULL|0|0|incomplete|rst|1802|2|NULL|NULL|NULL|"
-	"[1027,2052,1025]|0|0|NULL|4|NULL|NULL|NULL|NULL|NULL|NULL|NULL|1324022731343217201|NULL|1";
+	"[1027,2052,1025]|0|0|NULL|4|NULL|NULL|NULL|NULL|NULL|NULL|NULL|1324022731343217201|NULL|1"
+	/* ja4 ... ske_sigalg (schema 7) */
+	"|NULL|NULL|NULL|NULL|11ec,001d,0017,0018_11ec,001d|NULL|NULL|NULL|0|NULL|NULL|NULL|NULL|NULL|NULL|NULL|NULL|NULL";
 
 static void test_rows(void)
 {
@@ -78,7 +90,7 @@ static void test_rows(void)
 	char want_counters[64];
 	int rc = 0;
 
-	check_str(sql_row(db, "PRAGMA user_version"), "6", "schema: user_version 6");
+	check_str(sql_row(db, "PRAGMA user_version"), SCHEMA_STR, "schema: user_version is the latest");
 	check_str(sql_row(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
 			  " AND tbl_name <> 'sessions'"), "0",
 		  "schema: no handshake index beyond the UNIQUE key (each one costs every insert)");
@@ -498,13 +510,13 @@ static void test_refusals(void)
 
 	kx_store_close(open_store(db_path("newer.db"), 0, 0));
 	db = open_db(db_path("newer.db"));
-	sqlite3_exec(db, "PRAGMA user_version = 7", NULL, NULL, NULL);
+	sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL);
 	sqlite3_close(db);
 	expect_open_error(db_path("newer.db"),
-			  "database schema version 7 is newer than this kexwatch " KX_VERSION
-			  " supports (6)", "newer schema refused");
+			  "database schema version 99 is newer than this kexwatch " KX_VERSION
+			  " supports (" SCHEMA_STR ")", "newer schema refused");
 	rc = kx_report_hops(db_path("newer.db"), KX_OUT_TABLE, stdout, err, sizeof(err));
-	CHECK(rc == -1 && strstr(err, "schema version 7 is newer"), "report refuses it: %s", err);
+	CHECK(rc == -1 && strstr(err, "schema version 99 is newer"), "report refuses it: %s", err);
 
 	db = open_db(db_path("other.db"));
 	sqlite3_exec(db, "PRAGMA journal_mode = DELETE; CREATE TABLE t (x)", NULL, NULL, NULL);

@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* fingerprints.c: one line per client software: JA4 + key-exchange suffix
+ * (kx_fp) for TLS, QUIC and DTLS, HASSH + kex list for SSH. Which software
+ * is classical-only, and how many clients and endpoints run it: the
+ * fingerprints that offer no post-quantum group and have the most clients
+ * come first.
+ *
+ * Only handshakes whose ClientHello (client KEXINIT) was parsed carry a
+ * fingerprint; rows stored before schema 7 have none (kexwatch does not
+ * re-derive them) and are left out. A suspect handshake is one judged
+ * unknown because a key share's size does not fit its group or the
+ * selection / listing breaks RFC 8446 section 4.2.8.
+ */
+#include "report_int.h"
+
+#include <string.h>
+
+/* The fingerprint columns of hx, or NULLs for a file older than schema 7
+ * (read-only: it is not upgraded by a report). */
+const char kx_fp_cols_v7[] = "ja4, kx_fp, hassh, offers_mldsa";
+const char kx_fp_cols_none[] =
+	"NULL AS ja4, NULL AS kx_fp, NULL AS hassh, NULL AS offers_mldsa";
+
+static const char fingerprints_sql[] =
+	"WITH " KX_SQL_FILTERED_HS ","
+	" fx AS (SELECT client_ip, server_ip, server_port, sni, protocol, verdict, reason,"
+	"  offers_pq, ts_first_us, ts_last_us, %s FROM hx),"
+	" f AS (SELECT CASE WHEN protocol = 'ssh' THEN 'hassh' ELSE 'ja4' END AS kind,"
+	"  CASE WHEN protocol = 'ssh' THEN hassh ELSE ja4 END AS fingerprint, * FROM fx"
+	"  WHERE CASE WHEN protocol = 'ssh' THEN hassh ELSE ja4 END IS NOT NULL),"
+	" g AS (SELECT kind, fingerprint, coalesce(kx_fp, '') AS kx_fp,"
+	"  kx_set(protocol) AS protocols,"
+	"  count(DISTINCT client_ip) AS clients,"
+	"  count(DISTINCT server_ip || ' ' || server_port || ' ' || coalesce(sni, '')) AS endpoints,"
+	"  count(*) AS handshakes,"
+	"  CASE WHEN max(offers_pq) > 0 THEN 'yes' ELSE 'no' END AS offers_pq,"
+	"  CASE WHEN max(offers_mldsa) > 0 THEN 'yes' ELSE 'no' END AS offers_mldsa,"
+	"  sum(verdict = 'hybrid') AS n_hybrid, sum(verdict = 'pq') AS n_pq,"
+	"  sum(verdict = 'hybrid-draft') AS n_hybrid_draft,"
+	"  sum(verdict = 'classical') AS n_classical,"
+	"  sum(verdict = 'resumed') AS n_resumed, sum(verdict = 'incomplete') AS n_incomplete,"
+	"  sum(verdict = 'unknown') AS n_unknown,"
+	"  sum(verdict = 'unknown' AND reason IN ('share-size', 'group-not-offered',"
+	"   'share-not-in-groups')) AS n_suspect,"
+	"  " KX_SQL_TS_TEXT("min(ts_first_us)") " AS first_seen,"
+	"  " KX_SQL_TS_TEXT("max(ts_last_us)") " AS last_seen,"
+	"  kx_set(sni, 3) AS sample_snis"
+	"  FROM f GROUP BY kind, fingerprint, coalesce(kx_fp, ''))"
+	" SELECT kind, fingerprint, kx_fp, protocols, clients, endpoints, handshakes, offers_pq,"
+	" offers_mldsa, n_hybrid, n_pq, n_hybrid_draft, n_classical, n_resumed, n_incomplete,"
+	" n_unknown, n_suspect, first_seen, last_seen, sample_snis%s"
+	" FROM g ORDER BY offers_pq = 'no' DESC, clients DESC, handshakes DESC, fingerprint, kx_fp";
+
+static const struct kx_col table_cols[] = {
+	{ "fingerprint", "FINGERPRINT", false }, { "kx_fp_s", "KEY EXCHANGE", false },
+	{ "protocols", "PROTO", false },         { "clients", "CLIENTS", true },
+	{ "endpoints", "ENDPOINTS", true },      { "handshakes", "HANDSHAKES", true },
+	{ "offers_pq", "PQ", false },            { "offers_mldsa", "ML-DSA", false },
+	{ "n_classical", "CLASSICAL", true },    { "n_hybrid", "HYBRID", true },
+	{ "n_unknown", "UNKNOWN", true },        { "n_suspect", "SUSPECT", true },
+	{ "first_seen_s", "FIRST SEEN", false }, { "last_seen_s", "LAST SEEN", false },
+	{ "sample_snis", "SNI (SAMPLE)", false },
+};
+
+char *kx_fingerprints_sql(int version, bool table)
+{
+	return sqlite3_mprintf(fingerprints_sql, version >= 7 ? kx_fp_cols_v7 : kx_fp_cols_none,
+			       table ?
+			       /* SSH kex lists run to 400 characters: the JSON and CSV
+				* carry them whole. */
+			       ", CASE WHEN length(kx_fp) > 60 THEN substr(kx_fp, 1, 57) || '...'"
+			       " ELSE kx_fp END AS kx_fp_s,"
+			       " substr(first_seen, 1, 19) || 'Z' AS first_seen_s,"
+			       " substr(last_seen, 1, 19) || 'Z' AS last_seen_s" : "");
+}
+
+int kx_report_fingerprints(const char *db_path, const struct kx_report_filter *f,
+			   enum kx_out_format fmt, FILE *out, char *err, size_t errlen)
+{
+	struct kx_rdb r;
+	sqlite3_stmt *s = NULL;
+	char *sql;
+	int rc = -1;
+
+	if (kx_rdb_open_scoped(&r, db_path, f, err, errlen) < 0)
+		return -1;
+	sql = kx_fingerprints_sql(r.version, fmt == KX_OUT_TABLE);
+	if (!sql) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (!(s = kx_rdb_prepare(&r, sql, f)))
+		goto out;
+	if (kx_rdb_print(s, fmt, table_cols, sizeof(table_cols) / sizeof(table_cols[0]), out) !=
+	    SQLITE_DONE) {
+		kx_rdb_fail(&r);
+		goto out;
+	}
+	rc = kx_rdb_finish_output(&r, out);
+out:
+	sqlite3_free(sql);
+	sqlite3_finalize(s);
+	kx_rdb_close(&r);
+	return rc;
+}
