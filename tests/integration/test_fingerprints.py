@@ -84,7 +84,9 @@ def main():
     ev = {}
     for line in open(events):
         e = json.loads(line)
-        ev[(e["client_ip"], e["client_port"], e["server_ip"], e["server_port"], e["ts"])] = e
+        if e.get("event_type") != "handshake":  # run start/end, plaintext legs
+            continue
+        ev[(e["client_ip"], e["client_port"], e["server_ip"], e["server_port"], e["ts_first"])] = e
     diff = []
     for row in rows:
         e = ev.get((row["client_ip"], row["client_port"], row["server_ip"], row["server_port"],
