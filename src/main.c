@@ -21,6 +21,7 @@ static const struct {
 	{ "clients", kx_cmd_clients, "one line per client: does it offer post-quantum groups" },
 	{ "fingerprints", kx_cmd_fingerprints, "one line per client software (JA4 + key exchange, HASSH)" },
 	{ "audit", kx_cmd_audit, "check the inventory against a policy file (exit 1 on failure)" },
+	{ "changes", kx_cmd_changes, "what got worse (or better) since a baseline (exit 1 if worse)" },
 	{ "health", kx_cmd_health, "ClientHellos left unanswered, by size and hop (MTU drops)" },
 	{ "sql", kx_cmd_sql, "run one read-only SQL statement (table, JSON, CSV)" },
 	{ "report", kx_cmd_report, "write a self-contained HTML report" },

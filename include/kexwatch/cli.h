@@ -5,6 +5,7 @@
 
 int kx_cmd_read(int argc, char **argv);
 int kx_cmd_live(int argc, char **argv);
+int kx_cmd_changes(int argc, char **argv);
 int kx_cmd_hops(int argc, char **argv);
 int kx_cmd_clients(int argc, char **argv);
 int kx_cmd_fingerprints(int argc, char **argv);

@@ -176,6 +176,7 @@ struct kx_hs {
 	/* A session rather than a handshake (verdict plaintext, or unknown with
 	 * reason handshake-unseen): kept aggregated per hour in the store. */
 	bool is_session;
+	bool regression;        /* src/regress noticed a regression in this handshake */
 	bool ch_unseen;         /* ServerHello / server KEXINIT without the client's */
 	char app[16];           /* sessions: lower-case application ("http", "postgresql") */
 	uint64_t bytes;         /* sessions: payload bytes, both directions */

@@ -30,6 +30,7 @@
 
 #include "kexwatch/counters.h"
 #include "kexwatch/hs.h"
+#include "kexwatch/regress.h"
 
 struct kx_metrics;
 
@@ -69,6 +70,9 @@ void kx_metrics_set_build_info(struct kx_metrics *m, const char *ndpi, const cha
  * and a few increments, no allocation, no lock. Must not run concurrently with
  * kx_metrics_publish (call both from the same thread). */
 void kx_metrics_observe(struct kx_metrics *m, const struct kx_hs *hs);
+
+/* Counts one regression (kexwatch_regressions_total{kind}); same thread. */
+void kx_metrics_regression(struct kx_metrics *m, enum kx_regress_kind k);
 
 /* Capture thread, about once a second: renders the whole exposition (the
  * handshakes observed so far, the run counters c, n_ifs interface stats,

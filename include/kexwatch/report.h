@@ -70,6 +70,26 @@ int kx_report_hops(const char *db_path, enum kx_out_format fmt, FILE *out,
 int kx_report_hops_with(const char *db_path, const struct kx_hops_opts *o,
 			enum kx_out_format fmt, FILE *out, char *err, size_t errlen);
 
+/* --- changes: what got worse (or better) since a baseline --- */
+
+struct kx_changes_opts {
+	struct kx_report_filter f;  /* the window (and sensor) */
+	int64_t baseline_since_us;  /* the baseline: [since, until), before the window */
+	int64_t baseline_until_us;
+	enum kx_hops_group group;   /* how endpoints are grouped, as in hops */
+};
+
+void kx_changes_opts_init(struct kx_changes_opts *o);
+
+/* The changes query (sqlite3_free it); parameters :since, :until, :bsince,
+ * :buntil, :sensor. */
+char *kx_changes_sql(enum kx_hops_group g);
+
+/* Prints one line per change, worse ones first; *ret_worse counts them. */
+int kx_report_changes(const char *db_path, const struct kx_changes_opts *o,
+		      enum kx_out_format fmt, FILE *out, int *ret_worse, char *err,
+		      size_t errlen);
+
 /* --- clients: one line per client IP, the ones offering no PQ first --- */
 
 int kx_report_clients(const char *db_path, const struct kx_report_filter *f,

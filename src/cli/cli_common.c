@@ -9,6 +9,8 @@
 #include "cli_util.h"
 #include "kexwatch/defrag.h"
 #include "kexwatch/emit.h"
+#include "kexwatch/metrics.h"
+#include "kexwatch/regress.h"
 #include "kexwatch/groups.h"
 #include "kexwatch/prog.h"
 #include "kexwatch/store.h"
@@ -18,6 +20,8 @@ void kx_common_defaults(struct kx_common_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->db = "kexwatch.db";
 	o->pg_drain_s = 30;
+	o->regress_max = KX_REGRESS_DEFAULT_MAX;
+	o->regress_days = KX_REGRESS_DEFAULT_DAYS;
 	kx_engine_opts_default(&o->eng);
 }
 
@@ -90,6 +94,16 @@ int kx_common_option(struct kx_common_opts *o, int ch, const char *arg)
 			return -1;
 		o->eng.memcap = (size_t)v << 20;
 		return 1;
+	case KX_OPT_REGRESS_MAX:
+		if (kx_parse_uint("--regress-max", arg, 0, 1u << 26, &v) < 0)
+			return -1;
+		o->regress_max = (uint32_t)v;
+		return 1;
+	case KX_OPT_REGRESS_MEMORY:
+		if (kx_parse_uint("--regress-memory", arg, 1, 3650, &v) < 0)
+			return -1;
+		o->regress_days = (uint32_t)v;
+		return 1;
 	case KX_OPT_PLAINTEXT:
 		if (strcmp(arg, "all") == 0)
 			o->eng.plaintext = KX_PLAINTEXT_ALL;
@@ -154,6 +168,9 @@ void kx_common_help(FILE *out)
 		"                         legs): TCP and the listed UDP services (default), TCP\n"
 		"                         only, or none; encrypted sessions whose handshake was\n"
 		"                         not seen are always recorded\n"
+		"  --regress-max N        endpoints and clients remembered as hybrid/offering PQ,\n"
+		"                         to notice regressions; 0: off (default: %u, %u bytes each)\n"
+		"  --regress-memory DAYS  how long they are remembered (default: %u)\n"
 		"  --no-ndpi              do not label flows with nDPI\n"
 		"  --ndpi-packets         label by nDPI's dissection of each flow's first packets\n"
 		"                         (default: nDPI's host and address match; much cheaper)\n"
@@ -164,7 +181,8 @@ void kx_common_help(FILE *out)
 		d.max_flows, kx_engine_flow_bytes(), d.max_sessions, kx_engine_session_bytes(),
 		d.max_stream_bytes, d.max_msg_bytes, d.memcap >> 20, d.idle_timeout_s,
 		d.defrag_memcap >> 20, d.defrag_max_datagrams, kx_defrag_datagram_bytes(),
-		d.defrag_timeout_s);
+		d.defrag_timeout_s, KX_REGRESS_DEFAULT_MAX, KX_REGRESS_ENTRY_BYTES,
+		KX_REGRESS_DEFAULT_DAYS);
 }
 
 int kx_common_finish(struct kx_common_opts *o, const char *cmd)
@@ -199,6 +217,19 @@ int kx_outputs_open(struct kx_outputs *out, const struct kx_common_opts *o, int 
 	memset(out, 0, sizeof(*out));
 	out->sensor = o->sensor;
 	out->start_us = kx_now_us();
+	if (o->regress_max) {
+		out->regress = kx_regress_new(o->regress_max, o->regress_days);
+		if (!out->regress) {
+			snprintf(err, errlen, "--regress-max: out of memory");
+			return -1;
+		}
+		/* Before the store opens the file: seeded from what it holds. */
+		if (!o->no_db && kx_regress_load(out->regress, o->db, err, errlen) < 0) {
+			kx_regress_free(out->regress);
+			out->regress = NULL;
+			return -1;
+		}
+	}
 	/* nDPI's start-up (~15 ms) runs while the database is opened. */
 	struct kx_dpi_async *labels =
 		!o->eng.no_ndpi && !o->eng.ndpi_packets ? kx_dpi_new_async() : NULL;
@@ -256,6 +287,7 @@ int kx_outputs_open(struct kx_outputs *out, const struct kx_common_opts *o, int 
 	return 0;
 fail:
 	kx_dpi_free(kx_dpi_join(labels));
+	kx_regress_free(out->regress);
 	kx_json_close(out->json);
 	kx_store_close(out->store);
 	memset(out, 0, sizeof(*out));
@@ -279,6 +311,7 @@ int kx_outputs_close(struct kx_outputs *out, struct kx_counters *c, char *err, s
 		failed = true;
 	}
 	kx_json_close(out->json);
+	kx_regress_free(out->regress);
 	if (out->central) {
 		/* After the last local commit: the drain sends the final rows. */
 		struct kx_central_stats s;
@@ -314,7 +347,26 @@ int64_t kx_outputs_central(struct kx_outputs *out, struct kx_counters *c)
 void kx_outputs_emit(void *ctx, const struct kx_hs *hs)
 {
 	struct kx_outputs *out = ctx;
-	kx_sink_put(out->sink, hs); /* a failure is seen through kx_sink_failed */
+	unsigned log = 0, found = out->regress ? kx_regress_observe(out->regress, hs, &log) : 0;
+	if (!found) {
+		kx_sink_put(out->sink, hs); /* a failure is seen through kx_sink_failed */
+		return;
+	}
+	/* Rare: a marked copy of the row. */
+	struct kx_hs marked = *hs;
+	marked.regression = true;
+	for (unsigned k = 0; k < KX_REGRESS_KINDS; k++) {
+		if (!(found & (1u << k)))
+			continue;
+		if (out->metrics)
+			kx_metrics_regression(out->metrics, (enum kx_regress_kind)k);
+		if (log & (1u << k)) {
+			char line[512];
+			kx_regress_describe(hs, (enum kx_regress_kind)k, line, sizeof(line));
+			fprintf(stderr, "kexwatch %s: %s\n", out->cmd ? out->cmd : "", line);
+		}
+	}
+	kx_sink_put(out->sink, &marked);
 }
 
 uint64_t kx_ledger_sum(const struct kx_counters *c)

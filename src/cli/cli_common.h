@@ -11,6 +11,8 @@
 #include "kexwatch/central.h"
 #include "kexwatch/counters.h"
 #include "kexwatch/engine.h"
+#include "kexwatch/metrics.h"
+#include "kexwatch/regress.h"
 #include "kexwatch/sink.h"
 
 enum {
@@ -19,6 +21,7 @@ enum {
 	KX_OPT_IDLE, KX_OPT_NO_NDPI, KX_OPT_NDPI_PACKETS, KX_OPT_PG, KX_OPT_PG_DRAIN,
 	KX_OPT_DEFRAG_MEMCAP, KX_OPT_DEFRAG_DATAGRAMS, KX_OPT_DEFRAG_TIMEOUT,
 	KX_OPT_PLAINTEXT, KX_OPT_JSON_ALL, KX_OPT_CID_SEED,
+	KX_OPT_REGRESS_MAX, KX_OPT_REGRESS_MEMORY,
 };
 
 /* getopt_long entries of the options both capture commands take. */
@@ -44,7 +47,9 @@ enum {
 	{ "pg-drain", required_argument, NULL, KX_OPT_PG_DRAIN },                 \
 	{ "plaintext", required_argument, NULL, KX_OPT_PLAINTEXT },               \
 	{ "json-all", no_argument, NULL, KX_OPT_JSON_ALL },                       \
-	{ "community-id-seed", required_argument, NULL, KX_OPT_CID_SEED }
+	{ "community-id-seed", required_argument, NULL, KX_OPT_CID_SEED },       \
+	{ "regress-max", required_argument, NULL, KX_OPT_REGRESS_MAX },           \
+	{ "regress-memory", required_argument, NULL, KX_OPT_REGRESS_MEMORY }
 
 struct kx_common_opts {
 	const char *db;
@@ -58,6 +63,8 @@ struct kx_common_opts {
 	bool no_db;
 	bool json_all;        /* events for rows the database already had too */
 	unsigned cid_seed;    /* Community ID seed */
+	uint32_t regress_max;   /* regression memory entries, 0: off */
+	uint32_t regress_days;
 	struct kx_engine_opts eng;
 	char host[256];
 };
@@ -84,6 +91,9 @@ struct kx_outputs {
 	const char *sensor;   /* for the JSON run events */
 	uint64_t start_us;
 	long long run_id;
+	struct kx_regress *regress;  /* or NULL */
+	struct kx_metrics *metrics;  /* set by the caller (live), or NULL */
+	const char *cmd;             /* "live", "read": for log lines */
 };
 
 /* Opens the outputs and starts the run row, naming the sources. */

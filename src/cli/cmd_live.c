@@ -314,6 +314,7 @@ int kx_cmd_live(int argc, char **argv)
 		kx_live_close(lp.live);
 		return KX_EXIT_FAIL;
 	}
+	out.cmd = "live";
 	int status = KX_EXIT_OK;
 	if (o.metrics) {
 		lp.metrics = kx_metrics_new(o.c.sensor);
@@ -324,6 +325,7 @@ int kx_cmd_live(int argc, char **argv)
 				lp.metrics ? err : "out of memory");
 			status = KX_EXIT_FAIL;
 		}
+		out.metrics = lp.metrics;
 	}
 	if (status == KX_EXIT_OK && o.user && drop_root(o.user, &o, err, sizeof(err)) < 0) {
 		fprintf(stderr, "kexwatch live: %s\n", err);

@@ -150,6 +150,7 @@ int kx_cmd_read(int argc, char **argv)
 		fprintf(stderr, "kexwatch read: %s\n", err);
 		return KX_EXIT_FAIL;
 	}
+	out.cmd = "read";
 	struct kx_engine *eng = kx_engine_new(&o.c.eng, &c, kx_outputs_emit, &out, err, sizeof(err));
 	if (!eng) {
 		fprintf(stderr, "kexwatch read: %s\n", err);

@@ -91,6 +91,7 @@ struct kx_metrics {
 	unsigned n_sets;
 	uint64_t overflow[P_MAX][KX_V_MAX][KX_R_MAX];
 	uint64_t overflow_total;
+	uint64_t regressions[KX_REGRESS_KINDS];
 	struct hist rtt[P_MAX], size[P_MAX];
 	uint64_t sessions[S_MAX][KX_R_MAX][S_APPS];
 	struct hs_row rows[MAX_ROWS];
@@ -324,6 +325,12 @@ static unsigned app_index(const char *app, size_t cap)
 	return KX_APP_MAX;
 }
 
+void kx_metrics_regression(struct kx_metrics *m, enum kx_regress_kind k)
+{
+	if ((unsigned)k < KX_REGRESS_KINDS)
+		m->regressions[k]++;
+}
+
 void kx_metrics_observe(struct kx_metrics *m, const struct kx_hs *hs)
 {
 	/* A session is not a handshake: it has its own family, and no
@@ -527,7 +534,7 @@ static const char *const not_generic[] = {
 /* Names the fixed families use: a generic counter must never repeat one. */
 static const char *const fixed_names[] = {
 	"kexwatch_build_info", "kexwatch_start_time_seconds", "kexwatch_handshakes_total",
-	"kexwatch_sessions_total",
+	"kexwatch_sessions_total", "kexwatch_regressions_total",
 	"kexwatch_handshakes_label_overflow_total", "kexwatch_client_hello_size_bytes",
 	"kexwatch_client_hello_to_server_hello_seconds", "kexwatch_packets_total",
 	"kexwatch_bytes_total", "kexwatch_capture_packets_received_total",
@@ -695,6 +702,14 @@ void kx_metrics_publish(struct kx_metrics *m, const struct kx_counters *c,
 		   "already had its maximum number of label sets.",
 		   m->overflow_total);
 	render_sessions(m, &sb);
+	family(&sb, "kexwatch_regressions_total", "counter",
+	       "Handshakes of an endpoint (client) remembered as hybrid/pq (offering PQ) that "
+	       "are now classical (--regress-memory).");
+	for (unsigned k = 0; k < KX_REGRESS_KINDS; k++) {
+		sample(&sb, m, "kexwatch_regressions_total");
+		label_s(&sb, "kind", kx_regress_kind_name((enum kx_regress_kind)k));
+		end_u64(&sb, m->regressions[k]);
+	}
 	render_hist(m, &sb, "kexwatch_client_hello_size_bytes",
 		    "Size of the first ClientHello handshake message (including its 4-byte header); "
 		    "above 1500 it cannot fit one Ethernet frame.",

@@ -1005,6 +1005,86 @@ static int fingerprints_table(struct page *pg)
 	return 0;
 }
 
+/* What changed: the report's last day against the 30 days before it
+ * (both inside the report's range), the rules of `kexwatch changes`. */
+#define CHANGES_DAY_US (86400LL * 1000000LL)
+
+static int changes_section(struct page *pg, const struct summary *sm)
+{
+	struct kx_report_filter w = *pg->f;
+	char *sql = NULL;
+	sqlite3_stmt *s = NULL;
+	long long rows = 0;
+	int rc = SQLITE_DONE;
+
+	if (sm->last_us <= 0 && sm->first_us <= 0)
+		return 0;
+	w.until_us = sm->last_us + 1 < w.until_us ? sm->last_us + 1 : w.until_us;
+	w.since_us = w.until_us - CHANGES_DAY_US;
+	int64_t bsince = w.since_us - 30 * CHANGES_DAY_US;
+	if (bsince < pg->f->since_us)
+		bsince = pg->f->since_us;
+	if (!(sql = kx_changes_sql(KX_HOPS_ENDPOINT)) || !(s = kx_rdb_prepare(pg->r, sql, &w))) {
+		sqlite3_free(sql);
+		return sql ? -1 : (snprintf(pg->r->err, pg->r->errlen, "out of memory"), -1);
+	}
+	sqlite3_free(sql);
+	sqlite3_bind_int64(s, sqlite3_bind_parameter_index(s, ":bsince"), bsince);
+	sqlite3_bind_int64(s, sqlite3_bind_parameter_index(s, ":buntil"), w.since_us);
+	int c_dir = col_index(s, "direction"), c_chg = col_index(s, "change");
+	int c_subj = col_index(s, "subject"), c_sip = col_index(s, "server_ip");
+	int c_port = col_index(s, "server_port"), c_sni = col_index(s, "sni");
+	int c_cip = col_index(s, "client_ip"), c_bg = col_index(s, "before_good");
+	int c_bb = col_index(s, "before_bad"), c_ag = col_index(s, "after_good");
+	int c_ab = col_index(s, "after_bad"), c_first = col_index(s, "first_seen");
+	int c_ev = col_index(s, "evidence");
+
+	P("<section class=\"panel\" id=\"kx-changes\"><h2>What changed</h2>"
+	  "<p class=\"note\" style=\"margin:0 0 10px\">The last day of this report against the "
+	  "30 days before it: endpoints that stopped choosing a hybrid group although clients "
+	  "offered one, fell back to TLS 1.2, a Kyber draft or plaintext; clients that stopped "
+	  "offering post-quantum groups; endpoints and clients first seen classical or in "
+	  "plaintext; and what got better. The same as <code>kexwatch changes</code>.</p>"
+	  "<div class=\"scroll\"><table class=\"sortable\"><thead><tr><th></th><th>Change</th>"
+	  "<th>Endpoint or client</th><th class=\"n\">Good before</th><th class=\"n\">Bad "
+	  "before</th><th class=\"n\">Good now</th><th class=\"n\">Bad now</th>"
+	  "<th>First seen (UTC)</th><th>Evidence (capture:packet)</th></tr></thead><tbody>\n");
+	while (rows < MAX_ROWS && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		bool worse = strcmp(col_text(s, c_dir), "worse") == 0;
+		char who[512];
+		rows++;
+		if (strcmp(col_text(s, c_subj), "client") == 0)
+			snprintf(who, sizeof(who), "client %s", col_text(s, c_cip));
+		else
+			snprintf(who, sizeof(who), "%s:%s%s%s", col_text(s, c_sip), col_text(s, c_port),
+				 *col_text(s, c_sni) ? " " : "", col_text(s, c_sni));
+		P("<tr class=\"v v-%s\"><td><span class=\"badge b-%s\">%s</span></td>",
+		  worse ? "declined" : "hybrid", worse ? "declined" : "hybrid",
+		  worse ? "worse" : "better");
+		text_cell(pg, col_text(s, c_chg), false);
+		text_cell(pg, who, true);
+		num_cell(pg, sqlite3_column_int64(s, c_bg));
+		num_cell(pg, sqlite3_column_int64(s, c_bb));
+		num_cell(pg, sqlite3_column_int64(s, c_ag));
+		num_cell(pg, sqlite3_column_int64(s, c_ab));
+		P("<td>");
+		put_time(pg, col_text(s, c_first));
+		P("</td>");
+		text_cell(pg, col_text(s, c_ev), true);
+		P("</tr>\n");
+	}
+	if (rows < MAX_ROWS && rc != SQLITE_DONE) {
+		sqlite3_finalize(s);
+		return kx_rdb_fail(pg->r);
+	}
+	sqlite3_finalize(s);
+	P("</tbody></table></div>");
+	if (!rows)
+		P("<p class=\"empty\">Nothing got worse or better in the last day.</p>");
+	P("</section>\n");
+	return 0;
+}
+
 static int health_section(struct page *pg, const struct summary *sm)
 {
 	sqlite3_stmt *s = kx_rdb_prepare(pg->r, kx_health_bands_sql, pg->f);
@@ -1161,7 +1241,8 @@ int kx_report_html(const char *db_path, const struct kx_report_filter *f, int64_
 		fputs("</svg></section>", out);
 	}
 	fputs("</div>\n", out);
-	if (legs_table(&pg, hops_sql, true) < 0 || hops_table(&pg, hops_sql, sm.hops) < 0 ||
+	if (changes_section(&pg, &sm) < 0 || legs_table(&pg, hops_sql, true) < 0 ||
+	    hops_table(&pg, hops_sql, sm.hops) < 0 ||
 	    legs_table(&pg, hops_sql, false) < 0 || clients_table(&pg) < 0 ||
 	    fingerprints_table(&pg) < 0 ||
 	    health_section(&pg, &sm) < 0)

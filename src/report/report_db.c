@@ -320,12 +320,12 @@ static int register_functions(sqlite3 *db)
 	" client_port, server_ip, server_port, sni, offers_pq, hrr, hrr_group, group_name," \
 	" group_family, verdict, reason, ch_bytes, ch2_bytes, ch_segments, ch_to_sh_us,"  \
 	" pkt_first_ch, pkt_sh, 1 AS n, 0 AS is_session, NULL AS app, NULL AS bytes,"   \
-	" NULL AS source_id FROM main.%s"
+	" NULL AS source_id, version_code FROM main.%s"
 #define LEGS_SESSIONS                                                                  \
 	" UNION ALL SELECT NULL, run_id, sensor, ts_first_us, ts_last_us, app, client_ip," \
 	" client_port, server_ip, server_port, NULL, 0, 0, NULL, NULL, NULL, verdict,"     \
 	" nullif(reason, ''), 0, NULL, 0, NULL, pkt_first, NULL, sessions, 1, app, bytes,"  \
-	" source_id FROM main.sessions"
+	" source_id, NULL FROM main.sessions"
 
 static int create_legs(struct kx_rdb *r)
 {

@@ -864,6 +864,7 @@ int kx_json_write(struct kx_json *j, const struct kx_hs *hs, const char *sensor,
 	m_u(&s, "pkt_sh", hs->pkt_sh != 0, hs->pkt_sh);
 	m_wire(&s, "tunnel", hs->tunnel, sizeof(hs->tunnel), true);
 	m_bool(&s, "client_hello_seen", !hs->ch_unseen && !hs->is_session);
+	m_bool(&s, "regression", hs->regression);
 	m_wire(&s, "app", hs->app, sizeof(hs->app), true);
 	m_u(&s, "bytes", hs->is_session, hs->bytes);
 	if (ssh) {

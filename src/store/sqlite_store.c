@@ -495,7 +495,7 @@ static int migrate_v4(sqlite3 *db)
 	" id INTEGER PRIMARY KEY REFERENCES handshake_rows(id), source TEXT,"          \
 	" ssh_client_banner TEXT, ssh_server_banner TEXT, kex_offered TEXT,"           \
 	" kex_offered_server TEXT, ssh_hostkey TEXT, starttls TEXT,"                  \
-	" tunnel TEXT, ch_unseen INTEGER);\n"
+	" tunnel TEXT, ch_unseen INTEGER, regression INTEGER);\n"
 
 /* handshake_rows' columns that the view passes through unchanged. */
 #define ROWS_PLAIN_1                                                                   \
@@ -508,7 +508,7 @@ static int migrate_v4(sqlite3 *db)
 #define ROWS_PLAIN_3 "ech, list_overflow, ndpi, pkt_first_ch, pkt_sh"
 #define EXTRAS_COLS                                                                    \
 	"ssh_client_banner, ssh_server_banner, kex_offered, kex_offered_server,"      \
-	" ssh_hostkey, starttls, tunnel, ch_unseen"
+	" ssh_hostkey, starttls, tunnel, ch_unseen, regression"
 
 #define VIEW_HANDSHAKES_HEAD                                                           \
 	"CREATE VIEW handshakes AS SELECT r.id, r.run_id, r.sensor," \
@@ -545,7 +545,7 @@ static const char view_handshakes[] = VIEW_HANDSHAKES_HEAD VIEW_HANDSHAKES_FROM 
 	" groups_offered_2 = coalesce(NEW.groups_offered_2, '') AND"                   \
 	" key_shares = NEW.key_shares AND sigalgs = NEW.sigalgs"
 #define NEW_SOURCE_KNOWN "run_id = NEW.run_id AND name = NEW.source"
-#define TRIGGER_HANDSHAKES(FP_INSERT, FP_COL, FP_VAL) \
+#define TRIGGER_HANDSHAKES(FP_INSERT, FP_COL, FP_VAL, REG) \
 	"CREATE TRIGGER handshakes_insert INSTEAD OF INSERT ON handshakes BEGIN" \
 	" INSERT INTO hellos (alpn, versions_offered, groups_offered, groups_offered_2," \
 	"  key_shares, sigalgs) VALUES (NEW.alpn, NEW.versions_offered, NEW.groups_offered," \
@@ -569,15 +569,17 @@ static const char view_handshakes[] = VIEW_HANDSHAKES_HEAD VIEW_HANDSHAKES_FROM 
 	" INSERT INTO handshake_extras (id, source, " EXTRAS_COLS ")" \
 	"  SELECT last_insert_rowid(), src, NEW.ssh_client_banner, NEW.ssh_server_banner," \
 	"  NEW.kex_offered, NEW.kex_offered_server, NEW.ssh_hostkey, NEW.starttls," \
-	"  NEW.tunnel, unseen" \
+	"  NEW.tunnel, unseen, reg" \
 	"  FROM (SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM sources WHERE " NEW_SOURCE_KNOWN ")" \
-	"   THEN NEW.source END AS src, nullif(NEW.client_hello_seen IS 0, 0) AS unseen)" \
+	"   THEN NEW.source END AS src, nullif(NEW.client_hello_seen IS 0, 0) AS unseen," \
+	"   " REG " AS reg)" \
 	"  WHERE changes() > 0 AND coalesce(src, NEW.ssh_client_banner, NEW.ssh_server_banner," \
 	"  NEW.kex_offered, NEW.kex_offered_server, NEW.ssh_hostkey, NEW.starttls," \
-	"  NEW.tunnel, unseen) IS NOT NULL;" \
+	"  NEW.tunnel, unseen, reg) IS NOT NULL;" \
 	" END;\n"
 
-static const char trigger_handshakes[] = TRIGGER_HANDSHAKES("", "", "");
+/* Before schema 8 the view has no regression column: the extras get NULL. */
+static const char trigger_handshakes[] = TRIGGER_HANDSHAKES("", "", "", "NULL");
 
 /* Schema 7 (migrate_fingerprints): the fingerprint and signature-readiness
  * fields of a handshake (emit.h kx_hs_fp), once per distinct set in
@@ -627,12 +629,21 @@ static const char view_handshakes_v7[] = VIEW_HANDSHAKES_HEAD VIEW_FP_COLS VIEW_
 	" coalesce(NEW.kx_anomalies, ''), coalesce(NEW.cert_status, ''),"              \
 	" coalesce(NEW.cert_key, ''), coalesce(NEW.cert_key_bits, -1),"                \
 	" coalesce(NEW.cert_curve, ''), coalesce(NEW.cert_sig, ''), coalesce(NEW.ske_sigalg, -1)"
-static const char trigger_handshakes_v7[] = TRIGGER_HANDSHAKES(
-	" INSERT INTO fingerprints (" FP_COLS ") SELECT " NEW_FP_VALUES
-	"  WHERE NEW.offers_mldsa IS NOT NULL ON CONFLICT DO NOTHING;",
-	", fp_id",
-	", CASE WHEN NEW.offers_mldsa IS NOT NULL THEN (SELECT id FROM fingerprints"
-	"  WHERE (" FP_COLS ") = (" NEW_FP_VALUES ")) END");
+#define TRIGGER_HANDSHAKES_FP(REG) TRIGGER_HANDSHAKES(                              \
+	" INSERT INTO fingerprints (" FP_COLS ") SELECT " NEW_FP_VALUES                \
+	"  WHERE NEW.offers_mldsa IS NOT NULL ON CONFLICT DO NOTHING;",                \
+	", fp_id",                                                                     \
+	", CASE WHEN NEW.offers_mldsa IS NOT NULL THEN (SELECT id FROM fingerprints"   \
+	"  WHERE (" FP_COLS ") = (" NEW_FP_VALUES ")) END", REG)
+static const char trigger_handshakes_v7[] = TRIGGER_HANDSHAKES_FP("NULL");
+
+/* Schema 8 (migrate_regressions): the regression flag of `live`/`read`
+ * (src/regress), rare, so in handshake_extras; the view gains
+ * `regression` (0/1) after the fingerprint columns. */
+static const char view_handshakes_v8[] = VIEW_HANDSHAKES_HEAD VIEW_FP_COLS
+	", x.regression IS 1 AS regression" VIEW_HANDSHAKES_FROM
+	" LEFT JOIN fingerprints AS f ON f.id = r.fp_id;\n";
+static const char trigger_handshakes_v8[] = TRIGGER_HANDSHAKES_FP("nullif(NEW.regression IS 1, 0)");
 
 
 /* The views go first (the table they read changes); the rows are copied
@@ -783,10 +794,12 @@ static const char views_v6[] = VIEW_CLIENTS_V6 VIEW_HYBRID_SHARE_DAILY VIEW_CLIE
  * (migrate_v6 drops them again). */
 static int create_views(sqlite3 *db, int level)
 {
-	bool v6 = level >= 6, v7 = level >= 7;
-	int rc = sqlite3_exec(db, v7 ? view_handshakes_v7 : view_handshakes, NULL, NULL, NULL);
+	bool v6 = level >= 6, v7 = level >= 7, v8 = level >= 8;
+	int rc = sqlite3_exec(db, v8 ? view_handshakes_v8 : v7 ? view_handshakes_v7 : view_handshakes,
+			      NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(db, v7 ? trigger_handshakes_v7 : trigger_handshakes, NULL, NULL, NULL);
+		rc = sqlite3_exec(db, v8 ? trigger_handshakes_v8 : v7 ? trigger_handshakes_v7
+					 : trigger_handshakes, NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(db, v6 ? view_hops_v6 : view_hops, NULL, NULL, NULL);
 	return rc == SQLITE_OK ? sqlite3_exec(db, v6 ? views_v6 : schema_v2, NULL, NULL, NULL) : rc;
@@ -867,6 +880,20 @@ static int migrate_fingerprints(sqlite3 *db)
 	return rc == SQLITE_OK ? sqlite3_exec(db, trigger_handshakes_v7, NULL, NULL, NULL) : rc;
 }
 
+/* Schema 8: handshake_extras.regression (a file whose extras table was
+ * created by this build's HANDSHAKE_ROWS_TABLE has it already), the
+ * handshakes view and its trigger again with `regression` at the end. */
+static int migrate_regressions(sqlite3 *db)
+{
+	int rc = sqlite3_exec(db, "DROP VIEW handshakes;\n", NULL, NULL, NULL);
+	if (rc == SQLITE_OK && !has_column(db, "handshake_extras", "regression"))
+		rc = sqlite3_exec(db, "ALTER TABLE handshake_extras ADD COLUMN regression INTEGER;",
+				  NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, view_handshakes_v8, NULL, NULL, NULL);
+	return rc == SQLITE_OK ? sqlite3_exec(db, trigger_handshakes_v8, NULL, NULL, NULL) : rc;
+}
+
 static int (*const migrations[])(sqlite3 *db) = {
 	migrate_v1,
 	migrate_v2,
@@ -875,6 +902,7 @@ static int (*const migrations[])(sqlite3 *db) = {
 	migrate_v5,
 	migrate_v6,
 	migrate_fingerprints,
+	migrate_regressions,
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == KX_STORE_SCHEMA_VERSION,
@@ -905,7 +933,7 @@ static const char insert_hs_sql[] =
 
 /* Only rows that have one of these (SSH, STARTTLS). */
 static const char insert_extras_sql[] =
-	"INSERT INTO handshake_extras (id, " EXTRAS_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+	"INSERT INTO handshake_extras (id, " EXTRAS_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 /* Sessions without a handshake, one row per hour and (sensor, client,
  * server endpoint, application, verdict, reason, VLAN, tunnel): a busy
@@ -1625,6 +1653,7 @@ static int add_extras(struct kx_store *st, const struct kx_hs *hs, int64_t id)
 	bind_textn(&b, hs->starttls[0] ? hs->starttls : NULL, strnlen(hs->starttls, sizeof(hs->starttls)));
 	bind_textn(&b, hs->tunnel[0] ? hs->tunnel : NULL, strnlen(hs->tunnel, sizeof(hs->tunnel)));
 	bind_int(&b, hs->ch_unseen, 1);
+	bind_int(&b, hs->regression, 1);
 	if (b.rc != SQLITE_OK)
 		return fail(st, st->ins_extras, "cannot store a handshake", b.rc, 1);
 	return step(st, st->ins_extras, "cannot store a handshake", 1);
@@ -2001,7 +2030,8 @@ int kx_store_add(struct kx_store *st, const struct kx_hs *hs, struct kx_counters
 		goto out;
 	}
 	if (sqlite3_changes(st->db) &&
-	    (hs->preclassified || hs->starttls[0] || hs->tunnel[0] || hs->ch_unseen) &&
+	    (hs->preclassified || hs->starttls[0] || hs->tunnel[0] || hs->ch_unseen ||
+	     hs->regression) &&
 	    add_extras(st, hs, sqlite3_last_insert_rowid(st->db)) < 0) {
 		rc = -1;
 		goto out;

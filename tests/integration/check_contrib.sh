@@ -260,7 +260,7 @@ try:
     check(names == ["kexwatch-alerts", "kexwatch-fleet-1d", "kexwatch-fleet-1h", "kexwatch-fleet-alerts",
                     "kexwatch-recording"], f"rule groups loaded: {names}")
     bad = [(r["name"], r.get("lastError")) for g in gs for r in g["rules"] if r.get("health") != "ok"]
-    check(not bad and sum(len(g["rules"]) for g in gs) == 23, f"23 rules evaluated without error {bad}")
+    check(not bad and sum(len(g["rules"]) for g in gs) == 24, f"24 rules evaluated without error {bad}")
     tg = api("targets")["activeTargets"]
     labels = sorted((t["labels"].get("sensor", ""), t["labels"].get("criticality", "")) for t in tg)
     check(len(tg) == 7 and all(l[0] and l[1] in ("critical", "normal") for l in labels) and

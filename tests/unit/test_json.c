@@ -38,7 +38,7 @@ static const char want_hybrid[] =
 	"\"ske_sigalg\":null,\"ske_sigalg_name\":null,"
 	"\"ndpi\":\"TLS.Google\",\"sensor\":\"s1\","
 	"\"source\":\"a.pcap\",\"pkt_first_ch\":4,\"pkt_sh\":6,"
-	"\"tunnel\":null,\"client_hello_seen\":true,\"app\":null,\"bytes\":null}\n";
+	"\"tunnel\":null,\"client_hello_seen\":true,\"regression\":false,\"app\":null,\"bytes\":null}\n";
 
 static const char want_hrr[] =
 	"{\"event_type\":\"handshake\",\"schema_version\":2,\"kexwatch_version\":\"" KX_VERSION "\","
@@ -66,7 +66,7 @@ static const char want_hrr[] =
 	"\"cert_curve\":null,\"cert_sig\":null,\"ske_sigalg\":null,\"ske_sigalg_name\":null,"
 	"\"ndpi\":null,\"sensor\":\"s1\","
 	"\"source\":\"eth0\",\"pkt_first_ch\":1,\"pkt_sh\":9,"
-	"\"tunnel\":null,\"client_hello_seen\":true,\"app\":null,\"bytes\":null}\n";
+	"\"tunnel\":null,\"client_hello_seen\":true,\"regression\":false,\"app\":null,\"bytes\":null}\n";
 
 static const char want_tls12[] =
 	"{\"event_type\":\"handshake\",\"schema_version\":2,\"kexwatch_version\":\"" KX_VERSION "\","
@@ -94,7 +94,7 @@ static const char want_tls12[] =
 	"\"cert_curve\":null,\"cert_sig\":\"sha384WithRSAEncryption\",\"ske_sigalg\":2052,"
 	"\"ske_sigalg_name\":\"rsa_pss_rsae_sha256\",\"ndpi\":null,\"sensor\":null,"
 	"\"source\":null,\"pkt_first_ch\":12,\"pkt_sh\":13,"
-	"\"tunnel\":null,\"client_hello_seen\":true,\"app\":null,\"bytes\":null}\n";
+	"\"tunnel\":null,\"client_hello_seen\":true,\"regression\":false,\"app\":null,\"bytes\":null}\n";
 
 static char *slurp(const char *path, size_t *ret_len)
 {

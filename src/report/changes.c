@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* changes.c: what got worse (or better) between a baseline period and the
+ * window. Each change kind compares a good and a bad state of one subject
+ * (a server endpoint grouped like `hops`, or a client IP): a transition is
+ * worse when the window shows the bad state, the baseline did not, and the
+ * baseline showed the good one; better the other way round. The new-*
+ * kinds are first sightings: a subject with no leg in the baseline whose
+ * window legs are bad and none good. One pass over the legs aggregates
+ * every count; the evidence (capture file and packet of the first leg in
+ * the changed state) is looked up only for the lines printed, by its exact
+ * ts_first_us, which the time indexes serve.
+ */
+#include "report_int.h"
+
+#include <stdint.h>
+#include <string.h>
+
+/* Leg predicates: columns of kx_legs. A Kyber-draft or classical endpoint
+ * is the server's doing when a client offered PQ (server-declined, or
+ * TLS 1.2 chosen although PQ was offered in TLS 1.3). */
+enum pred {
+	P_NONE, P_STRONG, P_DECLINED, P_DRAFT, P_TLS13, P_TLS12, P_ENCRYPTED, P_PLAIN,
+	P_CLASSICAL, P_OFFER, P_NOOFFER, N_PRED
+};
+
+static const char *const preds[N_PRED] = {
+	[P_NONE] = "0",
+	[P_STRONG] = "(NOT is_session AND verdict IN ('hybrid', 'pq'))",
+	[P_DECLINED] = "(NOT is_session AND verdict = 'classical' AND (reason IS 'server-declined'"
+		       " OR (reason IS 'tls12' AND offers_pq)))",
+	[P_DRAFT] = "(NOT is_session AND verdict = 'hybrid-draft')",
+	[P_TLS13] = "(NOT is_session AND protocol = 'tls' AND version_code = 772)",
+	[P_TLS12] = "(NOT is_session AND protocol = 'tls' AND version_code = 771)",
+	[P_ENCRYPTED] = "(verdict NOT IN ('plaintext', 'incomplete'))",
+	[P_PLAIN] = "(is_session AND verdict = 'plaintext')",
+	[P_CLASSICAL] = "(NOT is_session AND verdict = 'classical')",
+	[P_OFFER] = "(NOT is_session AND ch_bytes > 0 AND offers_pq)",
+	[P_NOOFFER] = "(NOT is_session AND ch_bytes > 0 AND NOT offers_pq"
+		      " AND reason IS NOT 'offer-unseen')",
+};
+
+enum subject { S_ENDPOINT, S_CLIENT };
+
+static const struct kind {
+	const char *name;
+	enum subject subject;
+	enum pred good, bad;
+	bool first_sighting;
+} kinds[] = {
+	{ "hybrid-to-classical", S_ENDPOINT, P_STRONG, P_DECLINED, false },
+	{ "hybrid-to-draft", S_ENDPOINT, P_STRONG, P_DRAFT, false },
+	{ "tls13-to-tls12", S_ENDPOINT, P_TLS13, P_TLS12, false },
+	{ "tls-to-plaintext", S_ENDPOINT, P_ENCRYPTED, P_PLAIN, false },
+	{ "new-classical", S_ENDPOINT, P_STRONG, P_CLASSICAL, true },
+	{ "new-plaintext", S_ENDPOINT, P_NONE, P_PLAIN, true },
+	{ "pq-offer-dropped", S_CLIENT, P_OFFER, P_NOOFFER, false },
+	{ "new-classical", S_CLIENT, P_OFFER, P_NOOFFER, true },
+	{ "new-plaintext", S_CLIENT, P_NONE, P_PLAIN, true },
+};
+
+#define N_KINDS (sizeof(kinds) / sizeof(kinds[0]))
+
+/* The subject keys of each --group-by, and how they fill the four output
+ * key columns (NULL where the grouping has none). */
+static const struct {
+	const char *keys;
+	const char *out;  /* server_ip, server_port, sni, client_ip */
+	const char *match[4];
+} ep_groups[] = {
+	[KX_HOPS_ENDPOINT] = { "server_ip, server_port, sni",
+			       "server_ip, server_port, sni, NULL AS client_ip",
+			       { "server_ip", "server_port", "sni", NULL } },
+	[KX_HOPS_SNI] = { "sni", "NULL AS server_ip, NULL AS server_port, sni, NULL AS client_ip", { NULL, NULL, "sni", NULL } },
+	[KX_HOPS_SERVER] = { "server_ip", "server_ip, NULL AS server_port, NULL AS sni,"
+				  " NULL AS client_ip",
+			     { "server_ip", NULL, NULL, NULL } },
+	[KX_HOPS_PAIR] = { "client_ip, server_ip", "server_ip, NULL AS server_port, NULL AS sni,"
+				  " client_ip",
+			   { "server_ip", NULL, NULL, "client_ip" } },
+};
+
+static const char *const out_keys[4] = { "server_ip", "server_port", "sni", "client_ip" };
+
+static const struct kx_col table_cols[] = {
+	{ "direction", "", false },        { "change", "CHANGE", false },
+	{ "subject", "SUBJECT", false },   { "server_ip", "SERVER", false },
+	{ "server_port", "PORT", true },   { "sni", "SNI", false },
+	{ "client_ip", "CLIENT", false },  { "before_good", "OK BEFORE", true },
+	{ "before_bad", "BAD BEFORE", true }, { "after_good", "OK AFTER", true },
+	{ "after_bad", "BAD AFTER", true }, { "first_seen_s", "FIRST SEEN", false },
+	{ "evidence", "EVIDENCE", false },
+};
+
+void kx_changes_opts_init(struct kx_changes_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	kx_report_filter_init(&o->f);
+	o->baseline_since_us = INT64_MIN;
+	o->baseline_until_us = INT64_MIN;
+}
+
+static void counts(sqlite3_str *q, const char *name, enum pred p)
+{
+	sqlite3_str_appendf(q,
+			    ", coalesce(sum(n) FILTER (WHERE NOT win AND %s), 0) AS b_%s"
+			    ", coalesce(sum(n) FILTER (WHERE win AND %s), 0) AS w_%s"
+			    ", min(ts_first_us) FILTER (WHERE win AND %s) AS f_%s",
+			    preds[p], name, preds[p], name, preds[p], name);
+}
+
+/* One aggregate per subject: the legs of both periods in one pass. */
+static void aggregate(sqlite3_str *q, const char *cte, const char *keys, enum subject subj)
+{
+	bool used[N_PRED] = { false };
+	sqlite3_str_appendf(q, ", %s AS (SELECT %s, coalesce(sum(n) FILTER (WHERE NOT win), 0)"
+			    " AS b_legs", cte, keys);
+	for (size_t i = 0; i < N_KINDS; i++) {
+		if (kinds[i].subject != subj)
+			continue;
+		enum pred ps[2] = { kinds[i].good, kinds[i].bad };
+		for (int j = 0; j < 2; j++) {
+			if (used[ps[j]])
+				continue;
+			used[ps[j]] = true;
+			char name[8];
+			snprintf(name, sizeof(name), "p%d", (int)ps[j]);
+			counts(q, name, ps[j]);
+		}
+	}
+	sqlite3_str_appendf(q, " FROM legs GROUP BY %s)", keys);
+}
+
+/* The evidence of the line's first leg in the changed state: the same
+ * subject, the same ts_first_us, the state's predicate. */
+static void evidence(sqlite3_str *q, enum kx_hops_group g, const char *what)
+{
+	sqlite3_str_appendf(q, ", CASE");
+	for (size_t i = 0; i < N_KINDS; i++) {
+		const struct kind *k = &kinds[i];
+		for (int worse = 1; worse >= 0; worse--) {
+			enum pred p = worse ? k->bad : k->good;
+			if (p == P_NONE || (k->first_sighting && !worse))
+				continue;
+			sqlite3_str_appendf(q, " WHEN l.kind = %d AND l.direction = '%s' THEN"
+					    " (SELECT %s FROM legs AS g WHERE g.win AND"
+					    " g.ts_first_us = l.first_us AND %s",
+					    (int)i, worse ? "worse" : "better", what, preds[p]);
+			for (int c = 0; c < 4; c++) {
+				const char *m = k->subject == S_CLIENT ? (c == 3 ? "client_ip" : NULL)
+								       : ep_groups[g].match[c];
+				if (m)
+					sqlite3_str_appendf(q, " AND g.%s IS l.%s", m, out_keys[c]);
+			}
+			sqlite3_str_appendf(q, " ORDER BY g.is_session, g.id LIMIT 1)");
+		}
+	}
+	sqlite3_str_appendf(q, " END");
+}
+
+char *kx_changes_sql(enum kx_hops_group g)
+{
+	sqlite3_str *q = sqlite3_str_new(NULL);
+
+	sqlite3_str_appendf(q,
+			    "WITH legs AS NOT MATERIALIZED (SELECT *, ts_first_us >= :since AS win"
+			    " FROM kx_legs WHERE ((ts_first_us >= :since AND ts_first_us < :until)"
+			    " OR (ts_first_us >= :bsince AND ts_first_us < :buntil))"
+			    " AND (:sensor IS NULL OR sensor = :sensor))");
+	aggregate(q, "ea", ep_groups[g].keys, S_ENDPOINT);
+	aggregate(q, "ca", "client_ip", S_CLIENT);
+	sqlite3_str_appendf(q, ", lines AS (");
+	for (size_t i = 0; i < N_KINDS; i++) {
+		const struct kind *k = &kinds[i];
+		int good = (int)k->good, bad = (int)k->bad;
+		sqlite3_str_appendf(q,
+				    "%sSELECT %d AS kind, '%s' AS subject, %s, '%s' AS change,"
+				    " b_p%d AS before_good, b_p%d AS before_bad, w_p%d AS after_good,"
+				    " w_p%d AS after_bad, f_p%d AS worse_us, f_p%d AS better_us,",
+				    i ? " UNION ALL " : "", (int)i,
+				    k->subject == S_CLIENT ? "client" : "endpoint",
+				    k->subject == S_CLIENT ? "NULL, NULL, NULL, client_ip"
+							   : ep_groups[g].out,
+				    k->name, good, bad, good, bad, bad, good);
+		if (k->first_sighting)
+			sqlite3_str_appendf(q, " CASE WHEN b_legs = 0 AND w_p%d > 0 AND w_p%d = 0"
+					    " THEN 'worse' END", bad, good);
+		else
+			sqlite3_str_appendf(q,
+					    " CASE WHEN w_p%d > 0 AND b_p%d = 0 AND b_p%d > 0 THEN 'worse'"
+					    " WHEN b_p%d > 0 AND w_p%d = 0 AND w_p%d > 0 THEN 'better' END",
+					    bad, bad, good, bad, bad, good);
+		sqlite3_str_appendf(q, " AS direction FROM %s", k->subject == S_CLIENT ? "ca" : "ea");
+	}
+	sqlite3_str_appendf(q, ")");
+
+	sqlite3_str_appendf(q,
+			    " SELECT direction, change, subject, server_ip, server_port, sni,"
+			    " client_ip, before_good, before_bad, after_good, after_bad,"
+			    " " KX_SQL_TS_TEXT("first_us") " AS first_seen,"
+			    " substr(" KX_SQL_TS_TEXT("first_us") ", 1, 19) || 'Z' AS first_seen_s,"
+			    " evidence_source, evidence_packet,"
+			    " evidence_source || ':' || evidence_packet AS evidence"
+			    " FROM (SELECT *");
+	evidence(q, g,
+		 "coalesce(CASE WHEN g.is_session THEN (SELECT name FROM sources AS s"
+		 " WHERE s.run_id = g.run_id AND s.source_id = g.source_id)"
+		 " ELSE (SELECT source FROM handshakes AS x WHERE x.id = g.id) END, '?')");
+	sqlite3_str_appendf(q, " AS evidence_source");
+	evidence(q, g, "g.pkt_first_ch");
+	sqlite3_str_appendf(q,
+			    " AS evidence_packet FROM (SELECT *, iif(direction = 'worse', worse_us,"
+			    " better_us) AS first_us FROM lines WHERE direction IS NOT NULL) AS l)"
+			    " ORDER BY direction DESC, first_us, change, subject, server_ip,"
+			    " server_port, sni, client_ip");
+	return sqlite3_str_finish(q);
+}
+
+int kx_report_changes(const char *db_path, const struct kx_changes_opts *o,
+		      enum kx_out_format fmt, FILE *out, int *ret_worse, char *err,
+		      size_t errlen)
+{
+	struct kx_report_filter scope = o->f;
+	struct kx_rdb r;
+	sqlite3_stmt *s = NULL;
+	char *sql = NULL;
+	int rc = -1;
+
+	*ret_worse = 0;
+	scope.since_us = o->baseline_since_us;
+	if (kx_rdb_open_scoped(&r, db_path, &scope, err, errlen) < 0)
+		return -1;
+	if (!(sql = kx_changes_sql(o->group))) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (!(s = kx_rdb_prepare(&r, sql, &o->f)))
+		goto out;
+	if (sqlite3_bind_int64(s, sqlite3_bind_parameter_index(s, ":bsince"),
+			       o->baseline_since_us) != SQLITE_OK ||
+	    sqlite3_bind_int64(s, sqlite3_bind_parameter_index(s, ":buntil"),
+			       o->baseline_until_us) != SQLITE_OK) {
+		kx_rdb_fail(&r);
+		goto out;
+	}
+	/* Counted before printing: a table steps the statement twice anyway. */
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		if (strcmp((const char *)sqlite3_column_text(s, 0), "worse") == 0)
+			(*ret_worse)++;
+	if (rc != SQLITE_DONE || sqlite3_reset(s) != SQLITE_OK) {
+		rc = -1;
+		kx_rdb_fail(&r);
+		goto out;
+	}
+	rc = -1;
+	if (kx_rdb_print(s, fmt, table_cols, sizeof(table_cols) / sizeof(table_cols[0]), out) !=
+	    SQLITE_DONE) {
+		kx_rdb_fail(&r);
+		goto out;
+	}
+	rc = kx_rdb_finish_output(&r, out);
+out:
+	sqlite3_free(sql);
+	sqlite3_finalize(s);
+	kx_rdb_close(&r);
+	return rc;
+}
