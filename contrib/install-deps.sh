@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # Installs what building and testing kexwatch needs on Debian 12, via sudo
 # when not root. Required packages must install; the optional ones (tools
 # some tests use, which then say they skipped) are tried one by one.

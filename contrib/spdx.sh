@@ -23,7 +23,7 @@ for f in $files; do
 	*.js) style=slash ;;
 	*.1 | *.5) style=roff ;;
 	*.py | *.sh | *.bash | meson.build | */meson.build | meson_options.txt | *.yml | debian/rules | \
-	.ci/* | contrib/systemd/* | contrib/logrotate/*)
+	.ci/* | contrib/systemd/kexwatch.* | contrib/logrotate/*)
 		style=hash ;;
 	*) continue ;;
 	esac

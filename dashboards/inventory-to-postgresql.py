@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Writes the inventory dashboard for the central PostgreSQL store.
 
 usage: inventory-to-postgresql.py [SQLITE_JSON] > kexwatch-inventory-postgresql.json

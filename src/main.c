@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* main.c: kexwatch entry point: subcommand dispatch, --help, --version. */
 #include <pcap/pcap.h>
 #include <signal.h>

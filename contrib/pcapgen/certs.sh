@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # shellcheck shell=bash
 # TLS 1.2 capture targets of issue 18 (signature readiness): the server's
 # certificate is visible in TLS 1.2, so these are real handshakes of Debian

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # shellcheck shell=bash
 # Capture targets for issue 18 (key-exchange claims that do not hold):
 # sourced by make-all.sh. No stack sends such hellos on purpose, so they are

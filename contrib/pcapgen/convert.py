@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Rewrite an Ethernet (DLT_EN10MB) pcap into another link type.
 
 usage: convert.py raw|null|null6-darwin IN.pcap OUT.pcap

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 'use strict';
 // kexwatch pcapgen: hand-crafted TLS 1.3 hellos over real TCP sockets, for
 // what no available stack produces by itself.

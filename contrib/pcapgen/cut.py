@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Cut a real capture so that it starts after a point of its handshake, as a
 sensor that came up late would have recorded it. The cut is one
 `editcap -r IN OUT N-LAST` (frames N to the end, bytes unchanged); this script

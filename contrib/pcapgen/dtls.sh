@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # shellcheck shell=bash
 # DTLS capture targets: Debian 12's OpenSSL 3.0 (openssl s_server / s_client
 # -dtls1_2, -dtls1) and GnuTLS 3.7 (gnutls-serv / gnutls-cli --udp) in

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Hand-built DTLS 1.3 captures (RFC 9147): no stack on Debian 12 speaks DTLS
 1.3, so the bytes are made here, field by field, from the RFC, and written as
 Ethernet/IPv4/UDP frames into classic pcap files. Key shares and ciphertext

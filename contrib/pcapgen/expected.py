@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Derive the expected per-handshake values of every capture in pcaps/ with
 tshark, cross-check them against what each generator intended (MANIFEST in
 manifest.py) and write pcaps/expected.tsv, pcaps/expected-tunnel.tsv (the

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Write pcaps/expected-sessions.tsv: one line per TCP or UDP connection of
 every capture in pcaps/ that has no handshake row (none in expected.tsv,
 expected-ssh.tsv or expected-starttls.tsv), with what it is: a plaintext

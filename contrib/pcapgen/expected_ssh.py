@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Derive the expected per-handshake values of the SSH captures in pcaps/
 and write pcaps/expected-ssh.tsv and pcaps/README-ssh.md.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Derive the expected handshake rows of pcaps/starttls-*.pcap with tshark and
 write pcaps/expected-starttls.tsv: the columns of pcaps/expected.tsv plus a
 last column `starttls` naming the cleartext protocol that upgraded.

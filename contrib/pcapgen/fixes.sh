@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # shellcheck shell=bash
 # Capture targets for issue 16 (captures from other tools and set-ups that
 # lost handshakes): sourced by make-all.sh after targets.sh. Targets that

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Set a device's IPv4 GSO/GRO size limits (IPv4 BIG TCP, Linux >= 6.3):
 what `ip link set DEV gso_ipv4_max_size N gro_ipv4_max_size N` does with
 iproute2 >= 6.3 (Debian 12 ships 6.1, which does not know the attributes).

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Open a TCP connection whose IPv4 packets carry IP options (set with the
 IP_OPTIONS socket option, so the kernel puts them in every packet of the
 connection), then hand the connected socket to the Node TLS client.

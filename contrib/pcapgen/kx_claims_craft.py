@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Crafts handshakes whose key-exchange claims do not hold, by editing bytes
 of a real capture (issue 18: no stack sends them on purpose).
 

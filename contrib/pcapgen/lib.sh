@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # shellcheck shell=bash
 # Common helpers for the kexwatch capture generators.  Sourced by make-all.sh.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # kexwatch capture generator: regenerates the captures in pcaps/.
 #
 #   contrib/pcapgen/make-all.sh                # everything

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """What each capture is meant to contain.  expected.py compares these
 intentions with what tshark decodes from the capture; any mismatch fails.
 

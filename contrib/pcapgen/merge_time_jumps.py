@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Concatenate real captures into one pcap whose timestamps jump years
 forward and back between records, as merged or re-stamped captures from
 other tools do (mergecap -a, editcap -t, a sensor whose clock was set).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # shellcheck shell=bash
 # Captures of connections that carry no visible TLS handshake (project issue
 # 16): plaintext legs, in-band upgrades that never happen or are refused,

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Turn a real QUIC capture with a Retry into one with Version Negotiation.
 
 usage: quic_retry_to_vn.py IN.pcap OUT.pcap

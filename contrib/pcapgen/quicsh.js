@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // quicsh.js: a QUIC "server" that gets only as far as the ServerHello.
 //
 // No QUIC server available here negotiates ML-KEM (Debian 12's ngtcp2 uses

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Writes pcaps/README.md from the manifest and the tshark-derived rows."""
 import os
 from collections import Counter

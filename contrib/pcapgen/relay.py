@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """L2 relay between two interfaces using AF_PACKET raw sockets (python3 stdlib).
 
 It bridges every frame between --a and --b (both without IP addresses, in a

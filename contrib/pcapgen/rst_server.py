@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Accept one TCP connection, read the ClientHello, then either abort with a
 RST (SO_LINGER 0) or stay silent for a while and close.
 usage: rst_server.py PORT rst|silent [ready-file]"""

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Scripted SMTP server for plaintext-smtp.pcap (Debian's postfix and exim4
 are heavy to run from a private directory; the client, swaks, is real).
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # shellcheck shell=bash
 # SSH capture targets: Debian 12's OpenSSH 9.2 (openssh-server and
 # openssh-client) in two network namespaces joined by a veth pair (MTU 1500,

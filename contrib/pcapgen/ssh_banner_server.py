@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """A server that answers like an SSH server but never sends its KEXINIT:
 accepts one TCP connection, sends an identification line (after optional
 extra lines, RFC 4253 section 4.2), reads the client's identification line

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """ssh ProxyCommand that holds the client's first bytes back: connects to
 HOST PORT at once, relays the server's bytes to stdout as they come, and
 starts relaying stdin to the server only DELAY seconds after connecting, so

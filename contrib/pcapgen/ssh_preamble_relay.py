@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """A TCP relay in front of a real sshd that writes text lines before the
 server's own identification line, as RFC 4253 section 4.2 allows ("The
 server MAY send other lines of data before sending the version string"):

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # shellcheck shell=bash
 # STARTTLS capture targets (project issue 4): real peers in two network
 # namespaces (kxst-c, kxst-s) joined by a veth pair (MTU 1500, offloads

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 'use strict';
 // kexwatch pcapgen: scripted STARTTLS peers. The cleartext phase is spoken
 // by hand; the socket is then handed to Node's TLS (Node 24, OpenSSL 3.5,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # shellcheck shell=bash
 # Capture targets.  Each t_NAME function writes one or more files into $KX_OUT.
 KX_TARGETS=(

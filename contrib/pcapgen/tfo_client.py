@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Open a TCP socket with TCP_FASTOPEN_CONNECT (Linux >= 4.11): connect()
 returns at once and the kernel sends the SYN with the first bytes written,
 carrying them in the SYN when it holds a Fast Open cookie for the server.

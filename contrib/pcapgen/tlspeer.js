@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 'use strict';
 // kexwatch pcapgen: a tiny TLS client/server built on Node's tls module
 // (Node 24 bundles OpenSSL 3.5 and therefore speaks ML-KEM hybrids).

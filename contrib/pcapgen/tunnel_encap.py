@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """A userspace tunnel endpoint for the kernels that lack the driver.
 
 Creates a TUN (IP inside) or TAP (Ethernet inside) device, reads what the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # shellcheck shell=bash
 # Capture targets: handshakes inside tunnels and in IP fragments. Sourced by make-all.sh.
 #

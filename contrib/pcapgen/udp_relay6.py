@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """UDP relay over IPv6 whose upstream packets the kernel must fragment.
 
 Listens on [--listen]:--port; every client address gets its own upstream

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* bufpool.h: recycled power-of-two buffers under one byte cap.
  *
  * Reassembly and handshake-message buffers come from here. A buffer is

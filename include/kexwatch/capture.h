@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* capture.h: packet sources. Saved captures (pcap through our own reader, pcapng and
  * stdin through libpcap) behind one interface; frames are borrowed views that
  * stay valid until the next call on the same source.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* central.h: the central PostgreSQL inventory that many sensors share.
  *
  * SQLite stays each sensor's own inventory. With --pg, a shipper thread

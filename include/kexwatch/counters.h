@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* counters.h: the run's counters. Parsers and stages bump these instead of
  * logging; main prints them, store/ writes them into the runs table.
  * One X-macro list so printing, storing and (later) metrics never drift.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* decode.h: link layer -> tunnels -> IP -> TCP/UDP, into a struct kx_pkt of views.
  *
  * The decoder never copies: kx_pkt points into the captured frame. Every

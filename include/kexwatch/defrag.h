@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* defrag.h: IPv4 and IPv6 fragment reassembly, between decode and the flow table.
  *
  * The decoder describes a fragment (KX_DECODE_FRAGMENT, struct kx_frag);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* dpi.h: the nDPI glue, kept in one place. nDPI gives each handshake an
  * application label ("TLS", "TLS.Google", ...) in one of two ways:
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* dtls.h: DTLS over UDP (RFC 4347 DTLS 1.0, RFC 6347 DTLS 1.2, RFC 9147
  * DTLS 1.3): the record layer of one datagram and the handshake message
  * reassembly of one direction.

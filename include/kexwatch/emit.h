@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* emit.h: turning a struct kx_hs into text: addresses, timestamps, JSON
  * fragments and the JSON-lines event. Shared by store/ (SQLite), report/ and
  * the JSON lines writer.

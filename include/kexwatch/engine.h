@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* engine.h: the per-packet pipeline. decode -> defrag -> flow -> reassembly -> TLS ->
  * classify -> emit. Owns the flow table, the handshake contexts, the buffer
  * pool and the nDPI state; everything is bounded by the options below.

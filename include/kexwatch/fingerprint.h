@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* fingerprint.h: which software made a handshake, and what it can sign with.
  *
  * - JA4 / JA4S (FoxIO's published specification, BSD-3: technical_details/

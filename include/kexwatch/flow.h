@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* flow.h: the bidirectional flow table.
  *
  * Fixed capacity (max_flows slots, allocated once, pages touched only as

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* groups.h: the key-exchange group registry (TLS Supported Groups code point -> name, family).
  *
  * One table, built in from the IANA TLS Supported Groups registry, extended or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* hs.h: one observed key-exchange handshake, the unit that becomes a database
  * row and a JSON event. Filled by the protocol parsers, classified by
  * classify/, written by store/. Fixed-size: no pointers into packet memory.

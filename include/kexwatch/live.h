@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* live.h: live capture on one or more interfaces (libpcap), for `kexwatch live`.
  *
  * Each interface gets pcap_create -> setters -> pcap_activate (a positive

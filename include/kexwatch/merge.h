@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* merge.h: combine sensor databases into one inventory (see merge.c). */
 #ifndef KEXWATCH_MERGE_H
 #define KEXWATCH_MERGE_H

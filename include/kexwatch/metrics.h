@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* metrics.h: Prometheus metrics for `kexwatch live`.
  *
  * Two threads, one shared thing. The capture thread accounts handshakes

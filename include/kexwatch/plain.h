@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* plain.h: connections that carry application data without a key exchange
  * kexwatch can see: plaintext legs (HTTP, Redis, a database without TLS)
  * and encrypted sessions whose handshake was not captured.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* quic.h: QUIC Initial packets: long headers, Initial keys, header and
  * payload protection, CRYPTO frames (RFC 9000 sections 12.2, 17.2, 19;
  * RFC 9001 sections 5.2-5.4; QUIC v2 RFC 9369 section 3; compatible version

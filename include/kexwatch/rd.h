@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* rd.h: the bounds-checked byte reader, the only way parsers touch packet bytes.
  *
  * A reader is a cursor over [p, end) with a sticky failure flag. Any read that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* reasm.h: reassembly of the first bytes of one TCP direction.
  *
  * Stream offsets count from the first payload byte (SYN seq + 1, or the first

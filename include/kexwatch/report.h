@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* report.h: read-only reports over the inventory.
  *
  * Every report opens the database with SQLITE_OPEN_READONLY and PRAGMA

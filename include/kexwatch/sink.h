@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* sink.h: where finished handshakes go. The capture thread hands each row
  * to the sink; a writer thread turns it into an SQLite row and a JSON event,
  * so database work (formatting, B-tree updates, WAL writes, commits) and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* ssh.h: SSH version exchange, binary packets and KEXINIT (RFC 4253 sections
  * 4.2, 6, 7.1; RFC 4251 section 6 for algorithm names; RFC 8308 ext-info;
  * OpenSSH PROTOCOL section 1.10 "strict key exchange").

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* starttls.h: following the cleartext phase of a connection up to an in-band
  * upgrade to TLS, so the engine knows where TLS starts in each direction.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* store.h: the SQLite inventory. One row per handshake, one row per run.
  *
  * Rows are inserted inside an open transaction with a prepared statement and

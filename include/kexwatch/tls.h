@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* tls.h: TLS record layer and hello parsers (RFC 8446 sections 4.1-4.2, 5.1;
  * RFC 5246 section 7.4; RFC 8422 section 5.4).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* live.c: libpcap live capture for `kexwatch live` (see live.h). */
 #include "kexwatch/live.h"
 

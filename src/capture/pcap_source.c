@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* pcap_source.c: saved captures.
  *
  * Classic pcap files are walked by our own reader: read(2) in 256 KiB

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* central_int.h: what the shipper and the snapshot share: the column lists
  * of the mirrored tables and the PostgreSQL connection and schema. */
 #ifndef KEXWATCH_CENTRAL_INT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* pg_prune.c: `kexwatch prune` on a central store (see central.h).
  *
  * Schema 3 partitions handshakes by month: a partition wholly before the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* pg_schema.c: the central store's schema, connection and URL handling.
  *
  * PostgreSQL schema 1 (kexwatch_meta: schema_version = 1) mirrors SQLite

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* pg_snapshot.c: a central store copied into a temporary SQLite inventory,
  * so every report runs the same SQL on the same data (see central.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* pq_dl.c: libpq loaded on first use (see pq_dl.h). */
 #define KX_PQ_NO_REDIRECT /* here the PQ* names are libpq's own */
 #include "pq_dl.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* pq_dl.h: libpq, loaded when first needed (dlopen "libpq.so.5").
  *
  * Linking libpq would load it and its dependencies (OpenSSL, Kerberos,

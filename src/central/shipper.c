@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* shipper.c: sends the local inventory's rows to the central store (see
  * central.h). One thread, its own SQLite and PostgreSQL connections; the
  * capture and writer threads never wait for it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* groups.c: the key-exchange group registry.
  *
  * Sources: IANA "TLS Supported Groups" registry (RFC 8422, RFC 7919,

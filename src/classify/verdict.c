@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* verdict.c: one verdict per handshake, from what was offered and selected.
  *
  * Order matters: no ServerHello -> incomplete; TLS 1.2 and lower (DTLS 1.2

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* cli_common.c: options, outputs and the summary shared by `read` and `live`. */
 #include "cli_common.h"
 
@@ -360,7 +361,11 @@ void kx_outputs_emit(void *ctx, const struct kx_hs *hs)
 			continue;
 		if (out->metrics)
 			kx_metrics_regression(out->metrics, (enum kx_regress_kind)k);
-		if (log & (1u << k)) {
+		out->regress_found++;
+		if ((log & (1u << k)) && out->regress_log_budget == 0)
+			out->regress_unlogged++;
+		else if (log & (1u << k)) {
+			out->regress_log_budget--;
 			char line[512];
 			kx_regress_describe(hs, (enum kx_regress_kind)k, line, sizeof(line));
 			fprintf(stderr, "kexwatch %s: %s\n", out->cmd ? out->cmd : "", line);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* cli_common.h: what `read` and `live` share: engine options, the outputs
  * (database, JSON, writer thread) and the end-of-run summary. */
 #ifndef KEXWATCH_CLI_COMMON_H
@@ -94,6 +95,9 @@ struct kx_outputs {
 	struct kx_regress *regress;  /* or NULL */
 	struct kx_metrics *metrics;  /* set by the caller (live), or NULL */
 	const char *cmd;             /* "live", "read": for log lines */
+	/* Regression log lines still allowed (read -q: 0); the rest are counted. */
+	uint32_t regress_log_budget;
+	uint64_t regress_found, regress_unlogged;
 };
 
 /* Opens the outputs and starts the run row, naming the sources. */

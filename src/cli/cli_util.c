@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* cli_util.c: small helpers shared by the subcommands. */
 #include "cli_util.h"
 

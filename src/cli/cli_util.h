@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* cli_util.h: small helpers shared by the subcommands. */
 #ifndef KEXWATCH_CLI_UTIL_H
 #define KEXWATCH_CLI_UTIL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* cmd_audit.c: `kexwatch audit --policy FILE`: PASS/WARN/FAIL per rule. */
 #include <getopt.h>
 #include <stdbool.h>

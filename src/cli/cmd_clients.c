@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* cmd_clients.c: `kexwatch clients`: one line per client IP. */
 #include <stdio.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* cmd_health.c: `kexwatch health`: ClientHellos left unanswered, by size and hop. */
 #include <stdio.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* cmd_hops.c: `kexwatch hops`: one line per server endpoint. */
 #include <getopt.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* cmd_merge.c: `kexwatch merge`: several sensor databases into one. */
 #include <getopt.h>
 #include <inttypes.h>

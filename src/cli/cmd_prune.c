@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* cmd_prune.c: `kexwatch prune`: remove raw handshake rows older than a
  * retention. On a central PostgreSQL store whole monthly partitions are
  * dropped (see pg_prune.c). The SQLite side is not written yet: the hook

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* cmd_push.c: `kexwatch push`: send a sensor database's waiting rows to the
  * central store, without capturing (after an outage, or from a laptop that
  * recorded offline). */

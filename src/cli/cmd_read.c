@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* cmd_read.c: `kexwatch read`: saved captures -> inventory (+ JSON lines). */
 #include <inttypes.h>
 #include <signal.h>
@@ -151,6 +152,7 @@ int kx_cmd_read(int argc, char **argv)
 		return KX_EXIT_FAIL;
 	}
 	out.cmd = "read";
+	out.regress_log_budget = o.quiet ? 0 : 20; /* a capture of a NATed network can hold thousands */
 	struct kx_engine *eng = kx_engine_new(&o.c.eng, &c, kx_outputs_emit, &out, err, sizeof(err));
 	if (!eng) {
 		fprintf(stderr, "kexwatch read: %s\n", err);
@@ -216,11 +218,17 @@ int kx_cmd_read(int argc, char **argv)
 	if (pg.on)
 		progress_line(&pg, &c, 0, true);
 
+	uint64_t reg_found = out.regress_found, reg_unlogged = out.regress_unlogged;
 	bool failed = kx_outputs_close(&out, &c, err, sizeof(err)) < 0;
 	struct timespec end;
 	clock_gettime(CLOCK_MONOTONIC, &end);
-	if (!o.quiet)
+	if (!o.quiet) {
 		kx_print_summary(stderr, "read", &c, secs_between(&pg.start, &end));
+		if (reg_unlogged)
+			fprintf(stderr, "kexwatch read: %llu handshakes marked as regressions, %llu log lines "
+				"not shown (kexwatch changes lists them)\n",
+				(unsigned long long)reg_found, (unsigned long long)reg_unlogged);
+	}
 	if (failed) {
 		fprintf(stderr, "kexwatch read: %s\n", err);
 		return KX_EXIT_FAIL;

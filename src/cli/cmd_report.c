@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* cmd_report.c: `kexwatch report --html FILE`: one self-contained HTML page. */
 #include <errno.h>
 #include <getopt.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* cmd_sql.c: `kexwatch sql "SELECT ..."`: one read-only statement. */
 #include <getopt.h>
 #include <stdio.h>

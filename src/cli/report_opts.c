@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* report_opts.c: the options every report command takes. */
 #include "report_opts.h"
 

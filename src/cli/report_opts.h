@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* report_opts.h: the options every report command takes: --db, --json,
  * --csv, --since, --until, --sensor, --help. */
 #ifndef KEXWATCH_REPORT_OPTS_H

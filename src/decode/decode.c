@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* decode.c: link layer (Ethernet + stacked VLAN, Linux SLL/SLL2, raw IP, BSD
  * null/loop) -> IPv4 (options) / IPv6 (extension headers) -> TCP / UDP.
  * Tunnels met on the way (IP protocols 4, 41, 47; UDP 4789, 6081; MPLS and

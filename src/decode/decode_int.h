@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* decode_int.h: what decode.c and tunnel.c give each other (not installed).
  *
  * decode.c finds a tunnel by an IP protocol, a UDP port or an ethertype and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* tunnel.c: tunnel headers peeled off, so that flows are the inner connections.
  *
  * Wire formats (network byte order; each field is bits):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* ip_defrag.c: IPv4 and IPv6 fragment reassembly (see defrag.h for the policy).
  *
  * What a fragment is (as the decoder reports it, struct kx_frag):

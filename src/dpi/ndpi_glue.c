@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* ndpi_glue.c: everything kexwatch asks of nDPI (see dpi.h). */
 #include "kexwatch/dpi.h"
 #include "kexwatch/hs.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* dtls_handshake.c: handshake message reassembly of one DTLS direction
  * (see dtls.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* dtls_record.c: DTLS records and handshake fragment headers.
  *
  * RFC 6347 section 4.1 (DTLS 1.2, and RFC 4347 for 1.0):

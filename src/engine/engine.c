@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* engine.c: the per-packet pipeline and the handshake state machine.
  *
  * A packet is decoded, matched to its flow, and, while the flow's handshake

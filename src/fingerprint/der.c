@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* der.c: a bounds-checked DER reader (X.690 section 8 and 10, as X.509
  * uses it) and the leaf certificate of a TLS 1.2 server (RFC 5280 section
  * 4.1, RFC 5246 section 7.4.2).

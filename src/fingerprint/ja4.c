@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* ja4.c: JA4, JA4S, the key-exchange suffix and HASSH.
  *
  * JA4 (FoxIO, technical_details/JA4.md):

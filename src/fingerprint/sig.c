@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* sig.c: names for signature schemes and certificate fields.
  *
  * TLS SignatureScheme: IANA "TLS SignatureScheme" registry (RFC 8446

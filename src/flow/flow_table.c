@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* flow_table.c: fixed-capacity bidirectional flow table (see flow.h). */
 #include "kexwatch/flow.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* httpd.c: the /metrics listener. One thread, non-blocking sockets, poll().
  *
  * Reference: RFC 9112 (HTTP/1.1 message syntax: request-line, tchar, the

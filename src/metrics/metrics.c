@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* metrics.c: handshake accounting and the Prometheus text exposition.
  *
  * Reference: Prometheus "Exposition formats", text format 0.0.4 (HELP and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* metrics_int.h: what metrics.c (state, rendering) and httpd.c (the
  * listener thread) share. Not part of the public API; the unit test uses the
  * request classifier directly.

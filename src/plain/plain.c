@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* plain.c: naming the application of a session without a visible handshake. */
 #include <string.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* quic_initial.c: one UDP datagram of QUIC: coalesced long-header packets,
  * removal of Initial packet protection, and the frames an Initial may carry
  * (RFC 9000 sections 12.2, 12.4, 17.2, 19.3, 19.6, 19.19; RFC 9001 sections

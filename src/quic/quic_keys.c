@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* quic_keys.c: QUIC Initial secrets and keys (RFC 9001 section 5.2, RFC 8446
  * section 7.1 HKDF-Expand-Label, RFC 5869 HKDF; QUIC v2 RFC 9369 sections
  * 3.3.1-3.3.2; draft-29 and the v2 draft salts from their drafts).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* tcp_reasm.c: first-bytes TCP reassembly (see reasm.h). Sequence numbers
  * use serial arithmetic (RFC 1982 style): offsets are `seq - isn` in 32 bits,
  * so wraparound needs no special case. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* audit.c: judges the inventory against a policy file.
  *
  * Policy file: one rule per line, '#' starts a comment, blank lines are

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* clients.c: one line per client IP: does it offer post-quantum key
  * exchange in all, some or none of its ClientHellos, which PQ groups, what
  * it talks to, and its handshakes per verdict. The clients that offer no PQ

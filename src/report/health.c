@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* health.c: what a hybrid rollout breaks. A hybrid ClientHello carries a
  * 1,216-byte X25519MLKEM768 share and no longer fits one 1500-byte packet;
  * paths with a broken MTU, MSS clamping or a middlebox with a size limit

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* hops.c: one line per server endpoint (or per SNI, server IP, or
  * client -> server pair): counts per verdict, groups, protocols, and the
  * endpoint verdict of the hops view (sqlite_store.c), computed here over the

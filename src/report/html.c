@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* html.c: `kexwatch report --html`: one self-contained page.
  *
  * Nothing is fetched: styles and SVG charts are inline, a few lines of

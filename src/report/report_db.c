@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* report_db.c: the read-only connection, filters, time arguments, the SQL
  * functions the reports add, and the table/JSON/CSV printers. */
 #include "report_int.h"

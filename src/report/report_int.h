@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* report_int.h: what the reports share: the read-only connection, the row
  * filter, the SQL that turns handshake rows into verdict counts, and the
  * table/JSON/CSV printers. Private to src/report/. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* sql.c: `kexwatch sql`: one statement, read-only, in three formats.
  *
  * Four locks, each enough on its own for what it covers: the file is opened

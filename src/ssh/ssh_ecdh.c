@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* ssh_ecdh.c: the public values of an ECDH-style SSH key exchange.
  *
  * RFC 5656 section 7.1:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* ssh_kex.c: SSH key-exchange names, their class, and the algorithm choice.
  *
  * RFC 4253 section 7.1 (negotiation), RFC 8731 (curve25519/448), RFC 5656

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* ssh_kexinit.c: the SSH version line and the KEXINIT message.
  *
  * RFC 4253 section 4.2 (identification string), section 7.1 (KEXINIT);

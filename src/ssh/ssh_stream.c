@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* ssh_stream.c: the SSH transport over one direction's reassembled bytes,
  * up to NEWKEYS.
  *

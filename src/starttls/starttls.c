@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* starttls.c: the cleartext phase of STARTTLS-style protocols, up to the
  * byte where TLS starts in each direction.
  *

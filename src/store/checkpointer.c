@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* checkpointer.c: see checkpointer.h. */
 #include "checkpointer.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* checkpointer.h: WAL checkpoints on their own thread and connection.
  *
  * In WAL mode a commit only appends to the -wal file; a checkpoint later

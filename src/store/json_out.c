@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* json_out.c: text forms of a handshake and the JSON-lines writer.
  *
  * Everything is written through a small sink that targets either a stdio

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* merge.c: combine sensor databases into one inventory (`kexwatch merge`).
  *
  * Each input is attached read-only to the output connection and copied in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* sink.c: the writer thread between the engine and the outputs (see sink.h).
  *
  * A single-producer single-consumer ring: the capture thread copies a row

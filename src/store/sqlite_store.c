@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* sqlite_store.c: the SQLite inventory: schema, migrations, batched writes.
  *
  * Schema v1 (PRAGMA user_version = 1, PRAGMA application_id = 0x6b657877)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* tls_hello.c: ClientHello, ServerHello/HelloRetryRequest and TLS 1.2
  * ServerKeyExchange parsers.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* tls_stream.c: the TLS record layer over one direction's reassembled bytes.
  *
  * RFC 8446 section 5.1 and RFC 5246 section 6.2.1: records of at most 2^14

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* bufpool.c: size-class buffer recycling under a memory cap (see bufpool.h). */
 #include "kexwatch/bufpool.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* counters.c: the descriptor table behind struct kx_counters. */
 #include <stddef.h>
 

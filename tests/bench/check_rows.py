@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Compares kexwatch's handshake rows with the TSV gen_capture wrote.
 
     check_rows.py DB EXPECTED.tsv [--sessions SESSIONS.tsv] [--max-report N]

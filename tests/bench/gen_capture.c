@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* gen_capture.c: seeded generator of large benchmark captures.
  *
  * Writes a classic pcap (Ethernet, microsecond timestamps, little-endian) of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* gen_inventory: a seeded, synthetic kexwatch inventory of N handshakes, for
  * timing the reports on a year of a busy link (issue 17). It writes through
  * kexwatch's own store (kx_store_open/begin_run/add), so the file has

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # inventory.sh: how long the reports take on a large inventory (issue 17).
 # Builds a synthetic inventory with gen_inventory (once: cached by its
 # parameters and the sources that decide its bytes), then times `hops`,

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """paired.py: kexwatch against the bare libpcap loop, run alternately.
 
 run.sh times each tool's runs back to back, so on a host whose speed drifts

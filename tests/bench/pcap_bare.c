@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* pcap_bare.c: the bare libpcap read loop, the floor for any reader built
  * on libpcap. It does nothing but touch every packet (one byte in 64 and the
  * capture length go into a sum the compiler cannot drop), so the time it

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # run.sh: kexwatch's read throughput, against the bare libpcap loop (the
 # floor for any libpcap reader) and against tcpdump, ndpiReader and tshark,
 # on generated captures: bulk (~1.5 GB, long flows), dense (~200 MB, short

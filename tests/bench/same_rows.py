@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Checks that two kexwatch databases hold the same handshakes and sessions, every column.
 
     same_rows.py [--common-columns] A.db B.db

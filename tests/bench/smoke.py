@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """bench-smoke: the benchmark pipeline at a tiny scale, for correctness only.
 
     smoke.py GEN_CAPTURE KEXWATCH TEMPLATE_DIR

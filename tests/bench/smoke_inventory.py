@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """bench-inventory-smoke: gen_inventory and inventory.sh at a tiny scale,
 for correctness only (nothing is timed or compared with a time).
 

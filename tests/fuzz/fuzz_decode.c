@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* fuzz_decode.c: one frame through the link/IP/TCP/UDP decoder; the first
  * byte picks the link type. */
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* fuzz_defrag.c: a stream of IPv4 and IPv6 fragments of a few datagrams,
  * with fuzzer-chosen offsets, lengths, flags, bytes and clock steps, built
  * as real packets, decoded, and given to a small defragmenter (4 datagrams,

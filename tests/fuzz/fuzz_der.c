@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* fuzz_der.c: the DER reader and the leaf-certificate parser on arbitrary
  * bytes.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* fuzz_dtls.c: the DTLS record layer and handshake reassembly on arbitrary
  * datagrams. Input: one option byte (bit 0: copy every message, bit 1: tiny
  * memory cap and message limit), then datagrams, each a 2-byte header (top

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* fuzz_main.c: replays fuzz inputs without libFuzzer (gcc builds, CI).
  * Takes files and directories; runs each input several times so state that
  * leaks from one run into the next shows up. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* fuzz_pipeline.c: a whole capture file through reader, decoder, flow table,
  * reassembly, protocol parsers, classification and the JSON writer, with
  * small caps so eviction, refusal and depth paths run too. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* fuzz_quic.c: QUIC Initial handling on arbitrary bytes. Each input is one
  * UDP datagram, read three ways: as a client datagram with keys derived from
  * its own Destination Connection ID (so seeds taken from captures and the RFC

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* fuzz_reasm.c: one TCP direction fed segments with fuzzer-chosen sequence
  * numbers and lengths; the delivered stream must always be a prefix of the
  * first copy of every byte (checked against a shadow copy). */

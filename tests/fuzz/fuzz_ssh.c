@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* fuzz_ssh.c: the SSH stream layer, KEXINIT parser and negotiation on
  * arbitrary bytes, both directions of one connection.
  *

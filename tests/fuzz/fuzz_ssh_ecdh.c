@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* fuzz_ssh_ecdh.c: SSH_MSG_KEX_ECDH_INIT / REPLY on arbitrary bytes, alone
  * and through the stream layer after a real KEXINIT.
  *

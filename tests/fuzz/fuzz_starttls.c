@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* fuzz_starttls.c: the STARTTLS follower on arbitrary two-sided exchanges.
  *
  * Input: a port byte, then chunks "h, data[(h >> 1) + 1]": bit 0 of h picks

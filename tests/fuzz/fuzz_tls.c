@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* fuzz_tls.c: the TLS record layer and hello parsers on arbitrary bytes.
  * The first input byte picks how the rest is cut into pieces, so split
  * records, split headers and split messages are all exercised. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* fuzz_tunnel.c: tunnel headers and everything behind them. The first byte
  * picks the carrier (VXLAN, GENEVE, GRE, IP in IP over IPv4 or IPv6, MPLS,
  * PPPoE) and how much of the frame the capture keeps; the rest of the input

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # Builds the libFuzzer targets with clang (ASan + UBSan) and runs each for a
 # bounded time on a copy of its stored corpus. Any crash, leak or UB report
 # fails; the inputs that caused it are left in build-fuzz/findings/<target>/.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Runs kexwatch on one capture and compares every handshake row, in the
 SQLite inventory and in the JSON events, with the expected values written
 down in pcaps/expected.tsv (cross-checked with tshark when the capture was

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """The server certificate fields of every TLS 1.2 / DTLS 1.2 handshake in
 pcaps/ whose certificate is visible, against tests/data/expected-certs.tsv
 (what the generators made: contrib/pcapgen/certs.sh, dtls.sh, targets.sh),

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # check_contrib.sh [TEST_METRICS]: checks the operations files in contrib/.
 #
 #   systemd   systemd-analyze verify of contrib/systemd/kexwatch.service (a copy

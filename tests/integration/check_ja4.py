@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """JA4 / JA4S of every TLS-over-TCP handshake in pcaps/ against the values
 FoxIO's reference implementation computed (tests/data/ja4-reference.tsv).
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Key shares of every TLS, QUIC and DTLS handshake in pcaps/, against the
 sizes their groups define (issue 18's table, written out again here):
 every real capture has them right and nothing flagged; the three captures

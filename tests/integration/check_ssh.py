@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Runs kexwatch on one SSH capture and compares its row, in SQLite and in the
 JSON events, with pcaps/expected-ssh.tsv (cross-checked with tshark and an
 independent reader when the capture was made)."""

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """HASSH / HASSHServer, the kex suffix and the Q_C / Q_S sizes of every SSH
 handshake in pcaps/ (the captures of expected-ssh.tsv), each derived here
 from the capture bytes independently of kexwatch: the TCP streams are

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Every global symbol kexwatch defines must carry the kx_ prefix: nDPI 4.2
 exports ~237 unprefixed globals (cache_add, quic_len, ...), and a same-named
 symbol of ours would capture nDPI's own calls. Also checks directly against

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """plaincap.py: a capture of sessions without a handshake, written by the
 tests that need one (test_reports.py, test_merge.py).
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """The central PostgreSQL inventory, against a real PostgreSQL 15 server
 this test starts itself (initdb in a temporary folder, unix socket only, no
 TCP listener, stopped at the end):

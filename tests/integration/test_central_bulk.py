@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Bulk ingest into the central PostgreSQL store (schema 3), against a real
 PostgreSQL server this test starts itself (unix socket only, port 5498):
 

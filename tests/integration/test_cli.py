@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """The command line: help, version, usage errors, --groups overrides, --json
 to stdout, and the hops report in its three formats, on real captures."""
 import csv

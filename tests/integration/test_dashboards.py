@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """The Grafana dashboards in dashboards/: valid dashboard JSON, and queries
 that answer, for every choice of the sensor variable.
 

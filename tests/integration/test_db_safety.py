@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """The inventory under failure: kill -9 in the middle of a large run, a file
 size limit (disk full), and another process holding the database lock. The
 database must stay consistent, committed rows intact, reruns idempotent, and
@@ -63,11 +64,19 @@ with tempfile.TemporaryDirectory() as tmp:
     check(p.returncode == 0 and n == want and d == n and ok == "ok",
           f"rerun completes it: {n} rows, {want} expected, no duplicates")
 
-    # A file size limit: a clear error, exit 1, no corruption.
+    # A file size limit: a clear error, exit 1, no corruption. The limit
+    # leaves room for the schema (measured on an empty inventory, so it
+    # follows the schema's growth) plus 128 KiB, less than the rows need.
     db = os.path.join(tmp, "full.db")
+    empty = os.path.join(tmp, "empty.db")
+    subprocess.run([KX, "read", "--db", empty, "-q", "--no-progress", os.path.join(PCAPS, "tls13-x25519mlkem768.pcap")],
+                   check=True, capture_output=True)
+    fsize = os.path.getsize(empty) + 128 * 1024
+    check(os.path.getsize(os.path.join(tmp, "k.db")) > fsize,
+          f"the limit ({fsize} bytes) is below what the rows need ({os.path.getsize(os.path.join(tmp, 'k.db'))})")
 
     def limit():
-        resource.setrlimit(resource.RLIMIT_FSIZE, (256 * 1024, 256 * 1024))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
     p = subprocess.run([KX, "read", "--db", db, "-q", "--no-progress", cap], capture_output=True, text=True,
                        preexec_fn=limit)
     n, d, ok = count(db)

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Damaged and hostile capture files: kexwatch must give a clear error or a
 counted skip, never crash, and never lose the rows of the good handshakes.
 Every damaged file is derived from a real capture in pcaps/."""

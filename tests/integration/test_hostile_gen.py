@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Hostile captures, generated here: ClientHellos with thousands of groups
 and extensions, a 64 KiB ClientHello, overlapping segments with conflicting
 bytes, a segment storm that never fills a gap, pcapng with unknown blocks,

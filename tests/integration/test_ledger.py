@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """The flow ledger adds up on every bundled capture: each flow the sensor
 saw ends counted exactly once (a handshake row, a capacity row, a plaintext
 session, an encrypted session whose handshake was unseen, one-sided, no

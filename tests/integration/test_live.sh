@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Live capture end to end, on this machine: `kexwatch live` on one end of a
 # veth pair between two network namespaces (MTU 1500, offloads off, so the
 # ~1.8 KB hybrid ClientHello crosses the wire as two segments) while real TLS

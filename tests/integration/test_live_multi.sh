@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # kexwatch live on two interfaces at once: a veth joining two network
 # namespaces and the server namespace's loopback. One real handshake on
 # each must become one row each, with its own source interface.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """kexwatch merge: two sensors' databases, with an overlap, become one
 inventory with every handshake exactly once; merging again adds nothing;
 the inputs are not modified. Sessions without a handshake: other sessions

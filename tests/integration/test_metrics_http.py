@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """End to end: `kexwatch live -i lo --metrics-listen` sees a hybrid TLS
 handshake replayed over a real loopback TCP connection and reports it at
 /metrics, then a plaintext HTTP exchange over another one, which counts in

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """The audit reports on real captures: hops, clients, audit, health, sql and
 report --html, run through the real binary on inventories that `kexwatch
 read` builds from pcaps/.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """The real binary on the tunnel and IP-fragment captures: the run's tunnel
 and reassembly counters (runs.counters) must be exactly what the captures
 hold, the summary must say so, and the --defrag-* options must work and be

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* report_test.h: the handshakes the report tests store, and running a
  * report into memory. Shared by test_report*.c. */
 #ifndef KEXWATCH_TEST_REPORT_TEST_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* store_test.h: SQL probes and hand-made handshakes shared by test_store.c,
  * test_json.c and test_report.c. */
 #ifndef KEXWATCH_TEST_STORE_TEST_H

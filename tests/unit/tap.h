@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* tap.h: a few macros that print TAP and count failures. */
 #ifndef KX_TEST_TAP_H
 #define KX_TEST_TAP_H

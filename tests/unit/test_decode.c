@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_decode.c: link, IP, tunnel and TCP decoding on hand-built frames. */
 #include <stdlib.h>
 

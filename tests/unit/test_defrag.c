@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_defrag.c: IPv4 / IPv6 fragment reassembly on hand-made fragments of
  * hand-made packets: every reassembled packet must equal the original byte
  * for byte, and every refusal must be counted where defrag.h says. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_dpi.c: nDPI labels by name and address, as nDPI's TLS dissector names them. */
 #include "kexwatch/dpi.h"
 #include "tap.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_dtls.c: DTLS records, fragment reassembly and the engine's DTLS path,
  * on datagrams of the bundled captures (pcaps/dtls*.pcap: OpenSSL 3.0 and
  * GnuTLS 3.7, and the DTLS 1.3 ones hand-built from RFC 9147) and on built

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_fingerprint.c: JA4 / JA4S from the specification's rules and
  * examples (FoxIO technical_details/JA4.md, JA4S.md), QUIC and DTLS
  * included; the key-exchange suffix; HASSH; signature scheme names; the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_flow.c: the flow table: canonical keys, LRU order, removal, capacity. */
 #include "kexwatch/flow.h"
 #include "tap.h"

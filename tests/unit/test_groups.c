@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_groups.c: the group registry and the verdict rules. */
 #include <fcntl.h>
 #include <stdlib.h>

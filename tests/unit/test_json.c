@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_json.c: the JSON-lines event: exact text, and valid JSON carrying
  * exactly the cleaned bytes whatever hostile bytes SNI and ALPN hold. */
 #include <arpa/inet.h>

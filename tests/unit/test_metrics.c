@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_metrics.c: the Prometheus exposition and the /metrics listener.
  *
  * Text: exact lines for hand-made handshakes and counters (cumulative

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_plain.c: naming sessions that carry no handshake (plain.h), and the
  * STARTTLS module's verdict on why a session stayed in cleartext. */
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_quic.c: QUIC Initial keys and packet protection against the RFC 9001
  * and RFC 9369 Appendix A vectors (both directions: sealing the published
  * plaintext must give the published packet, opening it must give the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_rd.c: the byte reader's edge cases. */
 #include "kexwatch/rd.h"
 #include "tap.h"

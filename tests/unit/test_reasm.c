@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_reasm.c: TCP first-bytes reassembly: order, gaps, overlaps, wraparound, depth. */
 #include <stdlib.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_report.c: the hops, clients and health reports and the views of
  * schema 2, over handshakes that exercise every endpoint verdict.
  *

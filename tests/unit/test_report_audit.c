@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_report_audit.c: the policy file parser (every error names FILE:LINE)
  * and the audit over the handshakes of report_test.h: CIDR (IPv4, IPv6),
  * ports and ranges, SNI globs, first match wins, PASS/WARN/FAIL/NO TRAFFIC,

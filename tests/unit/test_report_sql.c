@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_report_sql.c: `kexwatch sql` refuses everything but reads, one
  * statement at a time, and leaves the file byte for byte as it was; the
  * views answer; the HTML report escapes every database string and names no

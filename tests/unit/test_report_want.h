@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_report_want.h: the exact texts test_report.c expects; each was checked
  * by hand against the rows of fill() and fill_more() (and the views). */
 static const char want_table[] =

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_ssh.c: SSH version lines, KEXINIT parsing, negotiation and the
  * streaming packet layer, on both directions of real OpenSSH 9.2 captures
  * (tests/data/ssh-*-{c,s}.bin: each direction's bytes up to NEWKEYS, cut

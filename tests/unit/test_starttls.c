@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_starttls.c: the STARTTLS follower on hand-built exchanges and on
  * exchanges cut from the bundled starttls-*.pcap captures. Every exchange is
  * fed whole, byte by byte, split at every offset of every message, and in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_store.c: the SQLite inventory: exact rows, de-duplication, batching,
  * the run row, failed batches and refusal of foreign or newer files. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_tfo.c: TCP Fast Open through the whole engine. A SYN's data starts at
  * ISN + 1; a server that accepts it acknowledges it in the SYN-ACK, one that
  * ignores it acknowledges ISN + 1 only and the client sends the bytes again.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_tls.c: hello parsers and the streaming record layer, on records taken
  * from tls13-x25519mlkem768.pcap (Node 24 / OpenSSL 3.5) and on built ones. */
 #include <stdlib.h>

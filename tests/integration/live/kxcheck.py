@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Assertions for tests/integration/test_live.sh (kexwatch live in network
 namespaces). Each subcommand exits 0 when the check holds, 1 otherwise, and
 prints what it saw (lines are shown as TAP diagnostics by the caller).

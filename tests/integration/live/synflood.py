@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Send a flood of hand-built IPv4/TCP SYN frames out of one interface
 through AF_PACKET (no scapy, no tcpreplay): every frame has its own source
 address and port, so each one is a new flow for a passive monitor.
