@@ -28,6 +28,8 @@ prints what it saw (lines are shown as TAP diagnostics by the caller).
   rss PID                       print VmRSS in KiB
   hwm PID [-v]                  print VmHWM in KiB (-v: and the RSS parts on
                                 stderr)
+  ring PID                      print the resident KiB of the kernel packet
+                                rings (socket mappings)
 
 SPEC: a file with one row per line, whitespace-separated fields
   sni verdict reason group version server_port ch_segments
@@ -364,6 +366,20 @@ def cmd_rss(args):
     print(int(st["VmRSS"].split()[0]))
 
 
+def cmd_ring(args):
+    """Resident KiB of the kernel packet rings (TPACKET mappings, "socket:[N]"
+    in smaps): sized by --buffer-size, not by kexwatch's own allocations."""
+    kib, name = 0, None
+    with open(f"/proc/{args[0]}/smaps") as f:
+        for line in f:
+            if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+                parts = line.split()
+                name = parts[5] if len(parts) > 5 else ""
+            elif line.startswith("Rss:") and name and name.startswith("socket:"):
+                kib += int(line.split()[1])
+    print(kib)
+
+
 def cmd_hwm(args):
     st = status_fields(f"/proc/{args[0]}/status")
     print(int(st["VmHWM"].split()[0]))
@@ -407,6 +423,8 @@ def main():
         cmd_rss(args)
     elif cmd == "hwm":
         cmd_hwm(args)
+    elif cmd == "ring":
+        cmd_ring(args)
     else:
         die(f"unknown command {cmd}")
 
