@@ -8,8 +8,9 @@
  * table's OTHER counts resumed, incomplete, unknown and Kyber-draft
  * handshakes and sessions whose handshake was not seen. n_suspect counts
  * the handshakes judged unknown because their key-exchange claims do not
- * hold (share-size, group-not-offered, share-not-in-groups); the table
- * marks such a hop's verdict "(suspect: N)". CSV follows RFC 4180.
+ * hold (share-size, group-not-offered, share-not-in-groups); JSON and CSV
+ * carry it as n_suspect, the table marks such a hop's verdict
+ * "(suspect: N)" and the HTML report badges it. CSV follows RFC 4180.
  */
 #include "report_int.h"
 
@@ -93,19 +94,18 @@ char *kx_hops_sql(const struct kx_hops_opts *o, bool table)
 		" n_resumed, n_incomplete, n_unknown, groups_selected, protocols, verdict,"
 		KX_SQL_RISK("verdict") " AS risk, sessions, n_plaintext, n_unseen,"
 		" n_offer_unseen, n_no_tls, n_starttls_not_offered, n_starttls_refused,"
-		" n_ssl_refused, apps%s"
+		" n_ssl_refused, apps, n_suspect%s"
 		" FROM (SELECT *," KX_SQL_VERDICT " AS verdict FROM"
 		" (SELECT %s," KX_SQL_COUNTS " max(ts_last_us) AS last_us,"
 		" kx_set(group_name) AS groups_selected, kx_set(protocol) AS protocols,"
 		/* Handshakes whose key-exchange claims do not hold (a key share of
 		 * the wrong size, RFC 8446 4.2.8 violations): the hop is suspect. */
-		" sum(verdict = 'unknown' AND reason IN ('share-size', 'group-not-offered',"
-		"  'share-not-in-groups')) AS n_suspect"
+		" sum(verdict = 'unknown' AND ifnull(reason IN ('share-size', 'group-not-offered',"
+		"  'share-not-in-groups'), 0)) AS n_suspect"
 		" FROM h GROUP BY %s))"
 		" ORDER BY %s%s%s",
 		keys,
-		/* JSON and CSV keep their columns: the suspect count is the
-		 * table's mark for now. */
+		/* JSON and CSV carry n_suspect; the table marks the verdict. */
 		table ? ", n_resumed + n_incomplete + n_unknown + n_hybrid_draft + n_unseen AS n_other,"
 			" substr(last_seen, 1, 19) || 'Z' AS last_seen_s,"
 			" verdict || CASE WHEN n_suspect > 0 THEN ' (suspect: ' || n_suspect || ')'"

@@ -723,6 +723,7 @@ static int hops_table(struct page *pg, const char *hops_sql, long long total)
 	int c_oth = col_index(s, "n_other"), c_grp = col_index(s, "groups_selected");
 	int c_last = col_index(s, "last_seen"), c_v = col_index(s, "verdict");
 	int c_risk = col_index(s, "risk"), c_plain = col_index(s, "n_plaintext");
+	int c_sus = col_index(s, "n_suspect");
 
 	P("<section class=\"panel\"><h2>Hops</h2><p class=\"note\" style=\"margin:0 0 10px\">One "
 	  "row per server endpoint (IP, port, SNI; sessions without a handshake have no SNI), "
@@ -747,7 +748,13 @@ static int hops_table(struct page *pg, const char *hops_sql, long long total)
 		  (long long)sqlite3_column_int64(s, c_risk), cls,
 		  strcmp(v, "unknown (not observed)") == 0 ? " title=\"key exchange not observed\"" : "");
 		E(v);
-		P("</span></td>");
+		P("</span>");
+		/* Key-exchange claims that do not hold (share sizes, RFC 8446 4.2.8). */
+		long long sus = sqlite3_column_int64(s, c_sus);
+		if (sus > 0)
+			P(" <span class=\"badge b-unknown\" title=\"handshakes whose key shares or group "
+			  "selection break the rules\">suspect: %lld</span>", sus);
+		P("</td>");
 		text_cell(pg, col_text(s, c_proto), false);
 		num_cell(pg, sqlite3_column_int64(s, c_hs));
 		num_cell(pg, sqlite3_column_int64(s, c_cl));

@@ -19,6 +19,7 @@ usage: test_fingerprints.py KEXWATCH PCAPS_DIR REFERENCE_TSV SCHEMA6_SQL
   upgrades in place: old rows keep NULL fingerprints, new rows have them.
 """
 import json
+import re
 import os
 import sqlite3
 import subprocess
@@ -223,8 +224,76 @@ def main():
     sys.exit(1 if failed else 0)
 
 
+SUSPECT = ("share-size", "group-not-offered", "share-not-in-groups")
+
+
 def extra_checks(db, want, tmp):
-    pass
+    """hops (table, JSON, HTML) marks suspect endpoints; clients and the
+    HTML report name each client's fingerprints; audit's evidence names one."""
+    con = sqlite3.connect(db)
+    con.row_factory = sqlite3.Row
+    rows = con.execute("SELECT * FROM handshakes").fetchall()
+    con.close()
+    sus = defaultdict(int)
+    for x in rows:
+        ep = (x["server_ip"], x["server_port"], x["sni"])
+        sus[ep] += x["verdict"] == "unknown" and x["reason"] in SUSPECT
+    r = kx("hops", "--db", db, "--json")
+    hops = json.loads(r.stdout) if r.returncode == 0 else []
+    got = {(h["server_ip"], h["server_port"], h["sni"]): h["n_suspect"] for h in hops
+           if h["handshakes"] > 0}
+    check(got == dict(sus) and sum(sus.values()) >= 4 and len([v for v in sus.values() if v]) >= 2,
+          f"hops --json: n_suspect of every endpoint as counted here ({sum(sus.values())} suspect "
+          f"handshakes at {len([v for v in sus.values() if v])} endpoints)",
+          "\n".join(f"{k}: got {got.get(k)}, want {v}" for k, v in sus.items() if got.get(k) != v))
+    r = kx("hops", "--db", db)
+    lines = r.stdout.splitlines()
+    bad = []
+    for (ip, port, sni), n in sus.items():
+        mine = [ln for ln in lines if ln.split()[:3] == [ip, str(port), sni or "-"]]
+        if len(mine) != 1 or (n > 0) != (f"(suspect: {n})" in mine[0]) or (n == 0 and "suspect" in mine[0]):
+            bad.append(f"{ip} {port} {sni}: {n} suspect, line {mine}")
+    check(r.returncode == 0 and not bad, "hops table: '(suspect: N)' exactly on the suspect endpoints",
+          "\n".join(bad))
+
+    html = os.path.join(tmp, "fp.html")
+    r = kx("report", "--db", db, "--html", html)
+    page = open(html).read() if r.returncode == 0 else ""
+    badges = sorted(int(b) for b in re.findall(r">suspect: (\d+)</span>", page))
+    check(badges == sorted(v for v in sus.values() if v),
+          f"HTML hops: a 'suspect: N' badge per suspect endpoint {badges}", r.stderr)
+    missing = [w["fingerprint"] for w in want if w["fingerprint"] not in page]
+    check(r.returncode == 0 and not missing and "Client software: fingerprints" in page,
+          f"HTML: the fingerprints section names all {len(want)} fingerprints", missing[:5])
+
+    r = kx("clients", "--db", db, "--json")
+    clients = json.loads(r.stdout) if r.returncode == 0 else []
+    per_client = defaultdict(set)
+    for x in rows:
+        if x["ja4"]:
+            per_client[x["client_ip"]].add(x["ja4"])
+        if x["hassh"]:
+            per_client[x["client_ip"]].add(x["hassh"])
+    bad = [f"{c['client_ip']}: got {c['fingerprints']}, want {sorted(per_client[c['client_ip']])}"
+           for c in clients if set((c["fingerprints"] or "").split(",")) - {""} != per_client[c["client_ip"]]]
+    check(clients and not bad, f"clients --json: each of {len(clients)} clients lists its own JA4s and HASSHes",
+          "\n".join(bad[:10]))
+
+    # audit: the evidence handshake's own JA4 and suffix, from its row
+    pol = os.path.join(tmp, "policy")
+    with open(pol, "w") as f:
+        f.write("required 198.18.0.20 443 *\n")
+    r = kx("audit", "--db", db, "--policy", pol, "--json")
+    ev = json.loads(r.stdout)["rules"][0]["evidence"] if r.stdout else {}
+    row = [x for x in rows if (x["ts_first"], x["client_ip"], x["client_port"], x["server_ip"], x["server_port"])
+           == (ev.get("ts"), ev.get("client_ip"), ev.get("client_port"), ev.get("server_ip"), ev.get("server_port"))]
+    check(r.returncode == 1 and len(row) == 1 and row[0]["ja4"] and ev.get("fingerprint") == row[0]["ja4"]
+          and ev.get("kx_fp") == row[0]["kx_fp"],
+          f"audit --json: the evidence names its handshake's JA4 {ev.get('fingerprint')} and kx suffix",
+          r.stdout[:600] + r.stderr)
+    r = kx("audit", "--db", db, "--policy", pol)
+    check(row and f"client software: JA4 {row[0]['ja4']} kx {row[0]['kx_fp']}" in r.stdout,
+          "audit table: a 'client software' evidence line", r.stdout)
 
 
 def upgrade_checks(tmp):
