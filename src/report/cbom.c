@@ -486,7 +486,8 @@ static int build(struct kx_rdb *r, const struct kx_report_filter *f, int spec_mi
 	fclose(deps);
 	comps = deps = NULL;
 
-	qsort(a.v, a.n, sizeof(*a.v), algo_cmp);
+	if (a.n) /* qsort(NULL, 0) is undefined */
+		qsort(a.v, a.n, sizeof(*a.v), algo_cmp);
 
 	char t[32];
 	fprintf(out, ",\"version\":1,\"metadata\":{\"timestamp\":");

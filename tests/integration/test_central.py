@@ -98,8 +98,14 @@ class Server:
         return p.stdout.strip()
 
 
+# Reports on a central store write their snapshot under TMPDIR: a private
+# one, so the check that they remove it sees only this test's runs.
+SNAPDIR = tempfile.mkdtemp(prefix="kx-snap-")
+
+
 def kx(*a, stdin=None):
-    return subprocess.run([KX, *a], capture_output=True, text=True, input=stdin)
+    return subprocess.run([KX, *a], capture_output=True, text=True, input=stdin,
+                          env={**os.environ, "TMPDIR": SNAPDIR})
 
 
 def local_keys(db):
@@ -297,7 +303,7 @@ try:
         strip = lambda t: "\n".join(l for l in t.splitlines() if "generated" not in l.lower())
         ok = strip(tx) == strip(ty)
     check(ok, "report --html: the same report", x.stderr + y.stderr)
-    check(not glob.glob(os.path.join(tempfile.gettempdir(), "kexwatch-snap.*")),
+    check(not glob.glob(os.path.join(SNAPDIR, "kexwatch-snap.*")),
           "the reports removed their temporary snapshots")
     p = kx("sql", "--db", url, "DELETE FROM handshake_rows")
     check(p.returncode != 0 and "refused" in p.stderr
@@ -519,6 +525,7 @@ finally:
     srv.stop()
     shutil.rmtree(top, ignore_errors=True)
     shutil.rmtree(tmp, ignore_errors=True)
+    shutil.rmtree(SNAPDIR, ignore_errors=True)
 
 print(f"1..{len(failures)} failures" if failures else "# all central store checks passed")
 sys.exit(1 if failures else 0)
