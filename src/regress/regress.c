@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* regress.c: the regression memory of `kexwatch live` and `read` (see
  * regress.h). Open addressing over one array allocated at start; a
- * subject is a 64-bit hash of its text key (the same text the inventory
- * stores, so kx_regress_load and the packet path agree). A collision
- * could merge two subjects' memories: at 2^-64 per pair, accepted. */
+ * subject is a 64-bit hash of its binary address (and port and SNI for an
+ * endpoint): the packet path formats nothing, kx_regress_load parses the
+ * inventory's text addresses back. A collision could merge two subjects'
+ * memories: at 2^-64 per pair, accepted. */
 #include "kexwatch/regress.h"
 
+#include <arpa/inet.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,15 +82,24 @@ static uint64_t fnv(uint64_t h, const void *p, size_t len)
 	return h;
 }
 
-static uint64_t subject_key(enum kx_regress_kind k, const char *ip, unsigned port, const char *sni)
+/* One multiply-xorshift round per 64-bit word of the address. */
+static uint64_t mix(uint64_t h, uint64_t w)
 {
-	unsigned char kb = (unsigned char)k, pb[2] = { (unsigned char)(port >> 8),
-						       (unsigned char)port };
-	uint64_t h = fnv(0xcbf29ce484222325ULL, &kb, 1);
-	h = fnv(h, ip, strlen(ip) + 1);
+	h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+	return h ^ (h >> 29);
+}
+
+static uint64_t subject_key(enum kx_regress_kind k, const struct kx_addr *ip, unsigned port,
+			    const char *sni)
+{
+	uint64_t w[2] = { 0, 0 };
+	memcpy(w, ip->a, ip->family == 6 ? 16 : 4); /* an IPv4 address's other bytes say nothing */
+	uint64_t h = mix(0xcbf29ce484222325ULL, (uint64_t)k << 32 | (uint64_t)ip->family << 16);
+	h = mix(mix(h, w[0]), w[1]);
 	if (k == KX_REGRESS_ENDPOINT) {
-		h = fnv(h, pb, 2);
-		h = fnv(h, sni ? sni : "", strlen(sni ? sni : "") + 1);
+		h = mix(h, port);
+		if (sni && sni[0])
+			h = fnv(h, sni, strlen(sni));
 	}
 	return h ? h : 1;
 }
@@ -145,7 +156,6 @@ static bool regressed(struct kx_regress *r, uint64_t key, int64_t t, bool *log)
 
 unsigned kx_regress_observe(struct kx_regress *r, const struct kx_hs *hs, unsigned *ret_log)
 {
-	char ip[64];
 	unsigned found = 0;
 	bool log;
 	int64_t t = (int64_t)hs->ts_first_us;
@@ -154,14 +164,17 @@ unsigned kx_regress_observe(struct kx_regress *r, const struct kx_hs *hs, unsign
 	if (hs->is_session)
 		return 0;
 	bool strong = hs->verdict == KX_V_HYBRID || hs->verdict == KX_V_PQ;
-	bool offers = kx_hs_offers_pq(hs);
+	/* The verdict already says whether the client offered PQ, except for
+	 * TLS 1.2 and the verdicts without a selected group. */
+	bool classical = hs->verdict == KX_V_CLASSICAL;
+	bool offers = strong || (classical && hs->reason == KX_R_SERVER_DECLINED) ||
+		      (!(classical && hs->reason == KX_R_CLIENT_NO_PQ) && kx_hs_offers_pq(hs));
 	bool hello = hs->n_ch > 0 && !hs->ch_unseen && hs->reason != KX_R_OFFER_UNSEEN;
 	bool declined = hs->verdict == KX_V_CLASSICAL &&
 			(hs->reason == KX_R_SERVER_DECLINED || (hs->reason == KX_R_TLS12 && offers));
 
 	if (strong || declined) {
-		kx_addr_str(&hs->server_ip, ip, sizeof(ip));
-		uint64_t k = subject_key(KX_REGRESS_ENDPOINT, ip, hs->server_port, hs->sni);
+		uint64_t k = subject_key(KX_REGRESS_ENDPOINT, &hs->server_ip, hs->server_port, hs->sni);
 		if (strong) {
 			remember(r, k, t);
 		} else if (regressed(r, k, t, &log)) {
@@ -170,8 +183,7 @@ unsigned kx_regress_observe(struct kx_regress *r, const struct kx_hs *hs, unsign
 		}
 	}
 	if (hello) {
-		kx_addr_str(&hs->client_ip, ip, sizeof(ip));
-		uint64_t k = subject_key(KX_REGRESS_CLIENT, ip, 0, NULL);
+		uint64_t k = subject_key(KX_REGRESS_CLIENT, &hs->client_ip, 0, NULL);
 		if (offers) {
 			remember(r, k, t);
 		} else if (regressed(r, k, t, &log)) {
@@ -237,11 +249,17 @@ int kx_regress_load(struct kx_regress *r, const char *db_path, char *err, size_t
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *ip = (const char *)sqlite3_column_text(s, 1);
 		const char *sni = (const char *)sqlite3_column_text(s, 3);
-		if (!ip)
-			continue;
+		struct kx_addr a;
+		memset(&a, 0, sizeof(a));
+		if (ip && inet_pton(AF_INET, ip, a.a) == 1)
+			a.family = 4;
+		else if (ip && inet_pton(AF_INET6, ip, a.a) == 1)
+			a.family = 6;
+		else
+			continue; /* not an address kexwatch wrote */
 		enum kx_regress_kind k = sqlite3_column_int(s, 0) ? KX_REGRESS_CLIENT
 								   : KX_REGRESS_ENDPOINT;
-		remember(r, subject_key(k, ip, (unsigned)sqlite3_column_int(s, 2), sni),
+		remember(r, subject_key(k, &a, (unsigned)sqlite3_column_int(s, 2), sni),
 			 sqlite3_column_int64(s, 4));
 		n++;
 	}
