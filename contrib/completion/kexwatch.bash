@@ -59,7 +59,8 @@ _kexwatch()
 		fi ;;
 	--filter | --sensor | --pg | --since | --until | --live | --older-than | --now | \
 	--max-* | --memcap | --idle-timeout | --defrag-* | --pg-drain | --snaplen | \
-	--buffer-size | --metrics-listen | --flush-interval | --status-interval | --timeout)
+	--buffer-size | --metrics-listen | --flush-interval | --status-interval | --timeout | \
+	--limit | --columns)
 		return ;;
 	esac
 	if [[ $cur == -* ]]; then

@@ -76,6 +76,12 @@ static const struct kx_col table_cols[] = {
 	{ "fingerprints_s", "FINGERPRINTS", false }, { "last_seen_s", "LAST SEEN", false },
 };
 
+/* What a narrow terminal loses first. */
+static const char *const narrow_drop[] = {
+	"last_seen_s", "fingerprints_s", "offers_mldsa", "sample_alpns", "n_plaintext", "servers",
+	"protocols", NULL,
+};
+
 int kx_report_clients(const char *db_path, const struct kx_report_filter *f,
 		      enum kx_out_format fmt, FILE *out, char *err, size_t errlen)
 {
@@ -98,7 +104,8 @@ int kx_report_clients(const char *db_path, const struct kx_report_filter *f,
 	}
 	if (!(s = kx_rdb_prepare(&r, sql, f)))
 		goto out;
-	if (kx_rdb_print(s, fmt, table_cols, sizeof(table_cols) / sizeof(table_cols[0]), out) !=
+	if (kx_table_print(s, fmt, table_cols, sizeof(table_cols) / sizeof(table_cols[0]),
+			   narrow_drop, out) !=
 	    SQLITE_DONE) {
 		kx_rdb_fail(&r);
 		goto out;

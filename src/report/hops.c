@@ -53,6 +53,13 @@ static const struct kx_col tail_cols[] = {
 
 #define N_TAIL (sizeof(tail_cols) / sizeof(tail_cols[0]))
 
+/* What a narrow terminal loses first: the endpoint, its counts of
+ * handshakes, hybrid and classical, and its verdict stay. */
+static const char *const narrow_drop[] = {
+	"last_seen_s", "n_plaintext", "n_pq", "clients", "protocols", "groups_selected",
+	"n_other", NULL,
+};
+
 void kx_hops_opts_init(struct kx_hops_opts *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -153,7 +160,7 @@ int kx_report_hops_with(const char *db_path, const struct kx_hops_opts *o,
 	for (size_t i = 0; i < N_TAIL; i++)
 		if (o->group != KX_HOPS_PAIR || strcmp(tail_cols[i].name, "clients") != 0)
 			cols[n++] = tail_cols[i];
-	if (kx_rdb_print(s, fmt, cols, n, out) != SQLITE_DONE) {
+	if (kx_table_print(s, fmt, cols, n, narrow_drop, out) != SQLITE_DONE) {
 		kx_rdb_fail(&r);
 		goto out;
 	}

@@ -192,6 +192,13 @@ struct kx_col {
 int kx_rdb_print(sqlite3_stmt *s, enum kx_out_format fmt, const struct kx_col *cols,
 		 size_t n_cols, FILE *out);
 
+/* kx_rdb_print under the options of kx_table_configure (table.c): drop
+ * names the result columns a terminal too narrow for the table loses
+ * first, in that order (NULL-terminated; NULL: none). An unknown --columns
+ * name returns SQLITE_ERROR with kx_table_error() set. */
+int kx_table_print(sqlite3_stmt *s, enum kx_out_format fmt, const struct kx_col *cols,
+		   size_t n_cols, const char *const *drop, FILE *out);
+
 /* Terminal-safe text: control bytes print as \xNN. Width counts code points. */
 size_t kx_cell_width(const char *s);
 void kx_cell_print(FILE *out, const char *s);
