@@ -209,7 +209,7 @@ struct summary {
 	long long first_us, last_us;
 	char *first, *last, *sensors, *protocols;
 	long long hops, hops_hybrid, hops_declined, hops_nopq, hops_mixed, hops_draft;
-	long long hops_offer_unseen, hops_plaintext, hops_unobserved;
+	long long hops_offer_unseen, hops_plaintext, hops_unobserved, hops_unknown, hops_noverdict;
 	long long plaintext, unseen;  /* sessions without a handshake, by weight */
 	char *plaintext_apps;
 	long long clients_none, clients_some, clients_plaintext;
@@ -274,7 +274,8 @@ static int load_summary(struct page *pg, struct summary *sm, char *hops_sql)
 			      " sum(verdict = 'classical (server-declined)'),"
 			      " sum(verdict = 'classical (clients-no-pq)'), sum(verdict = 'mixed'),"
 			      " sum(verdict = 'draft-kyber'), sum(verdict = 'classical (offer-unseen)'),"
-			      " sum(verdict = 'plaintext'), sum(verdict = 'unknown (not observed)')"
+			      " sum(verdict = 'plaintext'), sum(verdict = 'no-verdict (not observed)'),"
+			      " sum(verdict = 'unknown'), sum(verdict = 'no-verdict')"
 			      " FROM (%s)", hops_sql);
 	if (!sql || !(s = kx_rdb_prepare(pg->r, sql, pg->f))) {
 		sqlite3_free(sql);
@@ -291,6 +292,8 @@ static int load_summary(struct page *pg, struct summary *sm, char *hops_sql)
 		sm->hops_offer_unseen = sqlite3_column_int64(s, 6);
 		sm->hops_plaintext = sqlite3_column_int64(s, 7);
 		sm->hops_unobserved = sqlite3_column_int64(s, 8);
+		sm->hops_unknown = sqlite3_column_int64(s, 9);
+		sm->hops_noverdict = sqlite3_column_int64(s, 10);
 	}
 	sqlite3_finalize(s);
 	if (rc != SQLITE_ROW)
@@ -373,12 +376,13 @@ static void headline(struct page *pg, const struct summary *sm)
 		 "the server");
 	card(pg, sm->hops_declined ? "bad" : "good", "Server-declined hops", "kx-declined-hops", v,
 	     sub);
-	snprintf(v, sizeof(v), "%lld", sm->clients_none);
-	snprintf(sub, sizeof(sub), "offer no PQ group, out of %lld client%s; %lld offer%s it only "
-		 "sometimes", sm->clients, sm->clients == 1 ? "" : "s", sm->clients_some,
-		 sm->clients_some == 1 ? "s" : "");
-	card(pg, sm->clients_none ? "warn" : "good", "Clients without PQ", "kx-nopq-clients", v,
-	     sub);
+	/* Every client the clients section lists: none and some alike. */
+	snprintf(v, sizeof(v), "%lld", sm->clients_none + sm->clients_some);
+	snprintf(sub, sizeof(sub), "of %lld client%s: %lld never offer%s a PQ group, %lld only "
+		 "sometimes", sm->clients, sm->clients == 1 ? "" : "s", sm->clients_none,
+		 sm->clients_none == 1 ? "s" : "", sm->clients_some);
+	card(pg, sm->clients_none + sm->clients_some ? "warn" : "good",
+	     "Clients not always offering PQ", "kx-nopq-clients", v, sub);
 	snprintf(v, sizeof(v), "%lld", sm->hops_unobserved);
 	snprintf(sub, sizeof(sub), "hops seen only in encrypted sessions whose handshake was not "
 		 "captured: key exchange not observed (%lld such session%s in all)", sm->unseen,
@@ -454,6 +458,10 @@ static long long nice_max(long long v)
 struct bucket {
 	long long pq, draft, classical, unknown, other;
 };
+
+/* A bin's hybrid share is drawn only over this many deciding handshakes:
+ * 1 of 2 is not "50 %". Smaller bins show their bar (counts) alone. */
+#define SHARE_MIN_DECIDING 10
 
 static void bucket_label(int64_t start_s, int64_t size_s, char *buf, size_t len, bool full)
 {
@@ -542,8 +550,9 @@ static int share_chart(struct page *pg, const struct summary *sm)
 	  "<span><i style=\"background:var(--declined)\"></i>classical</span>"
 	  "<span><i style=\"background:var(--unknown)\"></i>unknown</span>"
 	  "<span><i style=\"background:#0969da;height:3px;vertical-align:3px\"></i>hybrid share "
-	  "(right axis)</span><span>bars: deciding handshakes per %s</span></div>",
-	  size_names[si]);
+	  "(right axis; only where a %s has %d or more deciding handshakes)</span>"
+	  "<span>bars: deciding handshakes per %s</span></div>",
+	  size_names[si], SHARE_MIN_DECIDING, size_names[si]);
 	P("<svg id=\"kx-chart-share\" viewBox=\"0 0 %.0f %.0f\" role=\"img\" "
 	  "aria-label=\"hybrid share over time\">", W, H);
 	for (int g = 0; g <= 4; g++) {
@@ -568,7 +577,8 @@ static int share_chart(struct page *pg, const struct summary *sm)
 
 		bucket_label((first + i) * size, size, label, sizeof(label), true);
 		P("<g class=\"bar\"><title>%s: %lld deciding, %lld hybrid/pq, %lld classical%s</title>",
-		  label, d, b[i].pq, b[i].classical, d ? "" : " (no deciding handshake)");
+		  label, d, b[i].pq, b[i].classical, !d ? " (no deciding handshake)"
+		  : d < SHARE_MIN_DECIDING ? " (too few for a share)" : "");
 		for (size_t k = 0; k < sizeof(part) / sizeof(part[0]); k++) {
 			double h = ph * (double)part[k].v / (double)top;
 			if (!part[k].v)
@@ -579,12 +589,12 @@ static int share_chart(struct page *pg, const struct summary *sm)
 		}
 		P("</g>");
 	}
-	/* The share line joins consecutive buckets that have deciding handshakes. */
+	/* The share line joins consecutive buckets with enough deciding handshakes. */
 	bool open = false;
 	for (int64_t i = 0; i < n; i++) {
 		long long d = b[i].pq + b[i].draft + b[i].classical + b[i].unknown;
 		double x = L + slot * ((double)i + 0.5);
-		if (!d) {
+		if (d < SHARE_MIN_DECIDING) {
 			if (open)
 				P("\"/>");
 			open = false;
@@ -601,7 +611,7 @@ static int share_chart(struct page *pg, const struct summary *sm)
 		P("\"/>");
 	for (int64_t i = 0; i < n; i++) {
 		long long d = b[i].pq + b[i].draft + b[i].classical + b[i].unknown;
-		if (!d)
+		if (d < SHARE_MIN_DECIDING)
 			continue;
 		double x = L + slot * ((double)i + 0.5);
 		double y = T + ph - ph * (double)b[i].pq / (double)d;
@@ -745,7 +755,10 @@ static int hops_table(struct page *pg, const char *hops_sql, long long total)
 		text_cell(pg, col_text(s, c_sni), false);
 		P("<td data-v=\"%lld\"><span class=\"badge b-%s\"%s>",
 		  (long long)sqlite3_column_int64(s, c_risk), cls,
-		  strcmp(v, "unknown (not observed)") == 0 ? " title=\"key exchange not observed\"" : "");
+		  strcmp(v, "no-verdict (not observed)") == 0 ? " title=\"key exchange not observed\""
+		  : strcmp(v, "no-verdict") == 0 ? " title=\"only resumed or incomplete handshakes\""
+		  : strcmp(v, "unknown") == 0 ? " title=\"the server chose an unregistered code point\""
+		  : "");
 		E(v);
 		P("</span></td>");
 		text_cell(pg, col_text(s, c_proto), false);
@@ -806,7 +819,7 @@ static void reasons_cell(struct page *pg, sqlite3_stmt *s)
 static int legs_table(struct page *pg, const char *hops_sql, bool plaintext)
 {
 	char *q = sqlite3_mprintf(plaintext ? "SELECT * FROM (%s) WHERE verdict = 'plaintext'"
-				  : "SELECT * FROM (%s) WHERE verdict = 'unknown (not observed)'",
+				  : "SELECT * FROM (%s) WHERE verdict = 'no-verdict (not observed)'",
 				  hops_sql);
 	sqlite3_stmt *s = q ? kx_rdb_prepare(pg->r, q, pg->f) : NULL;
 	long long rows = 0;
@@ -1215,17 +1228,15 @@ int kx_report_html(const char *db_path, const struct kx_report_filter *f, int64_
 			{ "classical (clients-no-pq)", "nopq", sm.hops_nopq },
 			{ "classical (server-declined)", "declined", sm.hops_declined },
 			{ "plaintext", "plain", sm.hops_plaintext },
-			{ "unknown (not observed)", "unknown", sm.hops_unobserved },
-			{ "unknown", "unknown",
-			  sm.hops - sm.hops_hybrid - sm.hops_mixed - sm.hops_draft - sm.hops_nopq -
-				  sm.hops_declined - sm.hops_offer_unseen - sm.hops_plaintext -
-				  sm.hops_unobserved },
+			{ "unknown", "unknown", sm.hops_unknown },
+			{ "no-verdict", "resumed", sm.hops_noverdict },
+			{ "no-verdict (not observed)", "resumed", sm.hops_unobserved },
 		};
 		long long top = 1;
 		for (size_t i = 0; i < sizeof(hv) / sizeof(hv[0]); i++)
 			if (hv[i].n > top)
 				top = hv[i].n;
-		fprintf(out, "<svg id=\"kx-chart-hops\" viewBox=\"0 0 600 274\" role=\"img\" "
+		fprintf(out, "<svg id=\"kx-chart-hops\" viewBox=\"0 0 600 304\" role=\"img\" "
 			     "aria-label=\"hops by verdict\">");
 		for (size_t i = 0; i < sizeof(hv) / sizeof(hv[0]); i++) {
 			double w = 330.0 * (double)hv[i].n / (double)top, y = 4 + 30.0 * (double)i;

@@ -112,12 +112,16 @@ int kx_rdb_int64(struct kx_rdb *r, const char *sql, const struct kx_report_filte
 /* The endpoint verdict from those counts: the rules of the hops view in
  * sqlite_store.c, kept equal by test_report.c. Any plaintext session makes
  * an endpoint plaintext, the worst; one with sessions whose handshake was
- * not seen and no deciding handshake is 'unknown (not observed)': its key
- * exchange was not observed. Classical handshakes whose ClientHello was not
- * captured (offer-unseen) blame neither side. */
+ * not seen and no deciding handshake is 'no-verdict (not observed)': its
+ * key exchange was not observed; one whose handshakes are all resumed or
+ * incomplete is 'no-verdict'. 'unknown' is kept for endpoints whose
+ * deciding handshakes all chose an unregistered code point (or made key
+ * exchange claims that do not hold). Classical handshakes whose
+ * ClientHello was not captured (offer-unseen) blame neither side. */
 #define KX_SQL_VERDICT                                                               \
 	" CASE WHEN n_plaintext > 0 THEN 'plaintext'"                                \
-	" WHEN n_decide = 0 AND n_unseen > 0 THEN 'unknown (not observed)'"          \
+	" WHEN n_decide = 0 AND n_unseen > 0 THEN 'no-verdict (not observed)'"       \
+	" WHEN n_decide = 0 THEN 'no-verdict'"                                       \
 	" WHEN n_decide = n_unknown THEN 'unknown'"                                  \
 	" WHEN n_hybrid + n_pq = n_decide THEN 'hybrid'"                             \
 	" WHEN n_hybrid_draft > 0 AND n_classical = 0 THEN 'draft-kyber'"            \
@@ -132,7 +136,7 @@ int kx_rdb_int64(struct kx_rdb *r, const char *sql, const struct kx_report_filte
 	" CASE " v " WHEN 'plaintext' THEN 6 WHEN 'classical (server-declined)' THEN 5" \
 	" WHEN 'classical (clients-no-pq)' THEN 4 WHEN 'classical (offer-unseen)' THEN 4" \
 	" WHEN 'draft-kyber' THEN 3 WHEN 'mixed' THEN 2 WHEN 'unknown' THEN 1"       \
-	" WHEN 'unknown (not observed)' THEN 1 ELSE 0 END"
+	" WHEN 'no-verdict' THEN 1 WHEN 'no-verdict (not observed)' THEN 1 ELSE 0 END"
 
 /* The fingerprint columns a report selects from hx (ja4, kx_fp, hassh,
  * offers_mldsa): the view's (schema 7) or NULLs for an older file, which a

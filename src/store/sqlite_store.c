@@ -105,6 +105,9 @@
  *   (hybrid, pq, hybrid-draft, classical, unknown; resumed and incomplete
  *   ones do not):
  *     none decide, or all are unknown               'unknown'                      1
+ *       (schema 9: none decide                     'no-verdict'                   1
+ *        only sessions, handshake not seen         'no-verdict (not observed)'    1
+ *        all deciding ones unknown                 'unknown'                      1)
  *     all hybrid or pq                              'hybrid'                       0
  *     some hybrid-draft, no classical               'draft-kyber'                  3
  *     all classical (TLS 1.2 included), some with
@@ -679,64 +682,76 @@ static const char schema_v5_copy[] =
 	"  sum(n * (verdict = 'plaintext')) AS n_plaintext,"                           \
 	"  sum(n * (reason IS 'handshake-unseen')) AS n_unseen,"
 
-static const char view_hops_v6[] =
-	"CREATE VIEW hops AS SELECT"
-	" server_ip, server_port, sni, first_seen, last_seen, handshakes, clients,"
-	" n_hybrid, n_pq, n_hybrid_draft, n_classical, n_client_no_pq,"
-	" n_server_declined, n_tls12, n_resumed, n_incomplete, n_unknown,"
-	" groups_selected, verdict,"
-	" CASE verdict WHEN 'plaintext' THEN 6 WHEN 'classical (server-declined)' THEN 5"
-	"  WHEN 'classical (clients-no-pq)' THEN 4 WHEN 'classical (offer-unseen)' THEN 4"
-	"  WHEN 'draft-kyber' THEN 3 WHEN 'mixed' THEN 2 WHEN 'unknown' THEN 1"
-	"  WHEN 'unknown (not observed)' THEN 1 ELSE 0 END AS risk,"
-	" sessions, n_plaintext, n_unseen, n_offer_unseen, n_no_tls, n_starttls_not_offered,"
-	" n_starttls_refused, n_ssl_refused, apps"
-	" FROM (SELECT c.*, g.groups_selected, a.apps,"
-	"  CASE WHEN n_plaintext > 0 THEN 'plaintext'"
-	"  WHEN n_decide = 0 AND n_unseen > 0 THEN 'unknown (not observed)'"
-	"  WHEN n_decide = n_unknown THEN 'unknown'"
-	"  WHEN n_hybrid + n_pq = n_decide THEN 'hybrid'"
-	"  WHEN n_hybrid_draft > 0 AND n_classical = 0 THEN 'draft-kyber'"
-	"  WHEN n_classical = n_decide THEN"
-	"   CASE WHEN n_server_declined + n_tls12_offered_pq > 0 THEN 'classical (server-declined)'"
-	"   WHEN n_offer_unseen = n_classical THEN 'classical (offer-unseen)'"
-	"   ELSE 'classical (clients-no-pq)' END"
-	"  ELSE 'mixed' END AS verdict"
-	" FROM (SELECT server_ip, server_port, sni,"
-	"  " KX_SQL_TS_TEXT("min(ts_first_us)") " AS first_seen,"
-	"  " KX_SQL_TS_TEXT("max(ts_last_us)") " AS last_seen,"
-	"  sum(NOT is_session) AS handshakes, count(DISTINCT client_ip) AS clients,"
-	"  sum(verdict = 'hybrid') AS n_hybrid,"
-	"  sum(verdict = 'pq') AS n_pq,"
-	"  sum(verdict = 'hybrid-draft') AS n_hybrid_draft,"
-	"  sum(verdict = 'classical') AS n_classical,"
-	"  sum(verdict = 'classical' AND reason IS 'client-no-pq') AS n_client_no_pq,"
-	"  sum(verdict = 'classical' AND reason IS 'server-declined') AS n_server_declined,"
-	"  sum(verdict = 'classical' AND reason IS 'tls12' AND offers_pq) AS n_tls12_offered_pq,"
-	"  sum(verdict = 'classical' AND reason IS 'tls12') AS n_tls12,"
-	"  sum(verdict = 'classical' AND reason IS 'offer-unseen') AS n_offer_unseen,"
-	"  sum(verdict = 'resumed') AS n_resumed,"
-	"  sum(verdict = 'incomplete') AS n_incomplete,"
-	"  sum(verdict = 'unknown' AND NOT is_session) AS n_unknown,"
-	VIEW_SESSION_COUNTS
-	"  sum(n * (verdict = 'plaintext' AND reason IS 'no-tls')) AS n_no_tls,"
-	"  sum(n * (verdict = 'plaintext' AND reason IS 'starttls-not-offered'))"
-	"   AS n_starttls_not_offered,"
-	"  sum(n * (verdict = 'plaintext' AND reason IS 'starttls-refused')) AS n_starttls_refused,"
-	"  sum(n * (verdict = 'plaintext' AND reason IS 'ssl-refused')) AS n_ssl_refused,"
-	"  sum(verdict IN ('hybrid', 'pq', 'hybrid-draft', 'classical', 'unknown')"
-	"   AND NOT is_session) AS n_decide"
-	"  FROM " VIEW_LEGS " GROUP BY server_ip, server_port, sni) AS c"
-	" LEFT JOIN (SELECT server_ip, server_port, sni,"
-	"  group_concat(group_name, ',') AS groups_selected"
-	"  FROM (SELECT DISTINCT server_ip, server_port, sni, group_name FROM handshakes"
-	"   WHERE group_name IS NOT NULL ORDER BY 1, 2, 3, 4)"
-	"  GROUP BY server_ip, server_port, sni) AS g"
-	" ON g.server_ip = c.server_ip AND g.server_port = c.server_port AND g.sni IS c.sni"
-	" LEFT JOIN (SELECT server_ip, server_port, group_concat(app, ',') AS apps"
-	"  FROM (SELECT DISTINCT server_ip, server_port, app FROM sessions ORDER BY 1, 2, 3)"
-	"  GROUP BY server_ip, server_port) AS a"
-	" ON a.server_ip = c.server_ip AND a.server_port = c.server_port AND c.sni IS NULL);\n";
+#define VIEW_HOPS(UNKNOWN_RISK, UNOBSERVED)                                            \
+	"CREATE VIEW hops AS SELECT" \
+	" server_ip, server_port, sni, first_seen, last_seen, handshakes, clients," \
+	" n_hybrid, n_pq, n_hybrid_draft, n_classical, n_client_no_pq," \
+	" n_server_declined, n_tls12, n_resumed, n_incomplete, n_unknown," \
+	" groups_selected, verdict," \
+	" CASE verdict WHEN 'plaintext' THEN 6 WHEN 'classical (server-declined)' THEN 5" \
+	"  WHEN 'classical (clients-no-pq)' THEN 4 WHEN 'classical (offer-unseen)' THEN 4" \
+	"  WHEN 'draft-kyber' THEN 3 WHEN 'mixed' THEN 2 " UNKNOWN_RISK " ELSE 0 END AS risk," \
+	" sessions, n_plaintext, n_unseen, n_offer_unseen, n_no_tls, n_starttls_not_offered," \
+	" n_starttls_refused, n_ssl_refused, apps" \
+	" FROM (SELECT c.*, g.groups_selected, a.apps," \
+	"  CASE WHEN n_plaintext > 0 THEN 'plaintext'" \
+	"  WHEN n_decide = 0 AND n_unseen > 0 THEN " UNOBSERVED \
+	"  WHEN n_hybrid + n_pq = n_decide THEN 'hybrid'" \
+	"  WHEN n_hybrid_draft > 0 AND n_classical = 0 THEN 'draft-kyber'" \
+	"  WHEN n_classical = n_decide THEN" \
+	"   CASE WHEN n_server_declined + n_tls12_offered_pq > 0 THEN 'classical (server-declined)'" \
+	"   WHEN n_offer_unseen = n_classical THEN 'classical (offer-unseen)'" \
+	"   ELSE 'classical (clients-no-pq)' END" \
+	"  ELSE 'mixed' END AS verdict" \
+	" FROM (SELECT server_ip, server_port, sni," \
+	"  " KX_SQL_TS_TEXT("min(ts_first_us)") " AS first_seen," \
+	"  " KX_SQL_TS_TEXT("max(ts_last_us)") " AS last_seen," \
+	"  sum(NOT is_session) AS handshakes, count(DISTINCT client_ip) AS clients," \
+	"  sum(verdict = 'hybrid') AS n_hybrid," \
+	"  sum(verdict = 'pq') AS n_pq," \
+	"  sum(verdict = 'hybrid-draft') AS n_hybrid_draft," \
+	"  sum(verdict = 'classical') AS n_classical," \
+	"  sum(verdict = 'classical' AND reason IS 'client-no-pq') AS n_client_no_pq," \
+	"  sum(verdict = 'classical' AND reason IS 'server-declined') AS n_server_declined," \
+	"  sum(verdict = 'classical' AND reason IS 'tls12' AND offers_pq) AS n_tls12_offered_pq," \
+	"  sum(verdict = 'classical' AND reason IS 'tls12') AS n_tls12," \
+	"  sum(verdict = 'classical' AND reason IS 'offer-unseen') AS n_offer_unseen," \
+	"  sum(verdict = 'resumed') AS n_resumed," \
+	"  sum(verdict = 'incomplete') AS n_incomplete," \
+	"  sum(verdict = 'unknown' AND NOT is_session) AS n_unknown," \
+	VIEW_SESSION_COUNTS \
+	"  sum(n * (verdict = 'plaintext' AND reason IS 'no-tls')) AS n_no_tls," \
+	"  sum(n * (verdict = 'plaintext' AND reason IS 'starttls-not-offered'))" \
+	"   AS n_starttls_not_offered," \
+	"  sum(n * (verdict = 'plaintext' AND reason IS 'starttls-refused')) AS n_starttls_refused," \
+	"  sum(n * (verdict = 'plaintext' AND reason IS 'ssl-refused')) AS n_ssl_refused," \
+	"  sum(verdict IN ('hybrid', 'pq', 'hybrid-draft', 'classical', 'unknown')" \
+	"   AND NOT is_session) AS n_decide" \
+	"  FROM " VIEW_LEGS " GROUP BY server_ip, server_port, sni) AS c" \
+	" LEFT JOIN (SELECT server_ip, server_port, sni," \
+	"  group_concat(group_name, ',') AS groups_selected" \
+	"  FROM (SELECT DISTINCT server_ip, server_port, sni, group_name FROM handshakes" \
+	"   WHERE group_name IS NOT NULL ORDER BY 1, 2, 3, 4)" \
+	"  GROUP BY server_ip, server_port, sni) AS g" \
+	" ON g.server_ip = c.server_ip AND g.server_port = c.server_port AND g.sni IS c.sni" \
+	" LEFT JOIN (SELECT server_ip, server_port, group_concat(app, ',') AS apps" \
+	"  FROM (SELECT DISTINCT server_ip, server_port, app FROM sessions ORDER BY 1, 2, 3)" \
+	"  GROUP BY server_ip, server_port) AS a" \
+	" ON a.server_ip = c.server_ip AND a.server_port = c.server_port AND c.sni IS NULL);\n"
+
+static const char view_hops_v6[] = VIEW_HOPS(
+	"WHEN 'unknown' THEN 1 WHEN 'unknown (not observed)' THEN 1",
+	"'unknown (not observed)' WHEN n_decide = n_unknown THEN 'unknown'");
+
+/* Schema 9 (migrate_words): 'unknown' only for an unregistered code point
+ * (or key exchange claims that do not hold); an endpoint none of whose
+ * handshakes decides (all resumed or incomplete) is 'no-verdict', one seen
+ * only in sessions whose handshake was not captured 'no-verdict (not
+ * observed)'. */
+static const char view_hops_v9[] = VIEW_HOPS(
+	"WHEN 'unknown' THEN 1 WHEN 'no-verdict' THEN 1 WHEN 'no-verdict (not observed)' THEN 1",
+	"'no-verdict (not observed)' WHEN n_decide = 0 THEN 'no-verdict'"
+	" WHEN n_decide = n_unknown THEN 'unknown'");
 
 #define VIEW_CLIENTS_V6                                                                \
 	"CREATE VIEW clients AS SELECT client_ip, first_seen, last_seen, handshakes,"  \
@@ -795,14 +810,15 @@ static const char views_v6[] = VIEW_CLIENTS_V6 VIEW_HYBRID_SHARE_DAILY VIEW_CLIE
  * (migrate_v6 drops them again). */
 static int create_views(sqlite3 *db, int level)
 {
-	bool v6 = level >= 6, v7 = level >= 7, v8 = level >= 8;
+	bool v6 = level >= 6, v7 = level >= 7, v8 = level >= 8, v9 = level >= 9;
 	int rc = sqlite3_exec(db, v8 ? view_handshakes_v8 : v7 ? view_handshakes_v7 : view_handshakes,
 			      NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(db, v8 ? trigger_handshakes_v8 : v7 ? trigger_handshakes_v7
 					 : trigger_handshakes, NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(db, v6 ? view_hops_v6 : view_hops, NULL, NULL, NULL);
+		rc = sqlite3_exec(db, v9 ? view_hops_v9 : v6 ? view_hops_v6 : view_hops, NULL, NULL,
+				  NULL);
 	return rc == SQLITE_OK ? sqlite3_exec(db, v6 ? views_v6 : schema_v2, NULL, NULL, NULL) : rc;
 }
 
@@ -895,6 +911,15 @@ static int migrate_regressions(sqlite3 *db)
 	return rc == SQLITE_OK ? sqlite3_exec(db, trigger_handshakes_v8, NULL, NULL, NULL) : rc;
 }
 
+/* Schema 9: the hops view again, with 'no-verdict' and 'no-verdict (not
+ * observed)' where schema 6 said 'unknown'. Self-contained: drops and
+ * recreates only that view. */
+static int migrate_words(sqlite3 *db)
+{
+	int rc = sqlite3_exec(db, "DROP VIEW hops;\n", NULL, NULL, NULL);
+	return rc == SQLITE_OK ? sqlite3_exec(db, view_hops_v9, NULL, NULL, NULL) : rc;
+}
+
 static int (*const migrations[])(sqlite3 *db) = {
 	migrate_v1,
 	migrate_v2,
@@ -904,6 +929,7 @@ static int (*const migrations[])(sqlite3 *db) = {
 	migrate_v6,
 	migrate_fingerprints,
 	migrate_regressions,
+	migrate_words,
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == KX_STORE_SCHEMA_VERSION,
