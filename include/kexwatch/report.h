@@ -145,6 +145,12 @@ int kx_report_audit(const char *db_path, struct kx_policy *p,
 int kx_report_health(const char *db_path, const struct kx_report_filter *f,
 		     enum kx_out_format fmt, FILE *out, char *err, size_t errlen);
 
+/* --- groups: the registry --- */
+
+/* `kexwatch groups`: the group registry (built in and --groups overrides,
+ * loaded before) as a table, JSON or CSV. */
+int kx_report_groups(enum kx_out_format fmt, FILE *out, char *err, size_t errlen);
+
 /* --- sql: one read-only statement --- */
 
 /* Runs one statement on a read-only connection whose authorizer allows

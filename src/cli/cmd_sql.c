@@ -11,7 +11,7 @@
 static void print_help(FILE *out)
 {
 	fprintf(out,
-		"usage: kexwatch sql [--db FILE] [--json | --csv] \"SELECT ...\"\n"
+		"usage: kexwatch sql [--db FILE] [--json | --csv] [--groups FILE] \"SELECT ...\"\n"
 		"\n"
 		"Runs one SQL statement on a read-only connection and prints the rows as a\n"
 		"table, JSON or CSV. Only reads are allowed: SELECT (WITH included) and\n"
@@ -23,6 +23,8 @@ static void print_help(FILE *out)
 		"  --db FILE         SQLite inventory (default: kexwatch.db)\n"
 		"  --json            a JSON array of objects instead of a table\n"
 		"  --csv             CSV (RFC 4180) with a header line\n"
+		"  --groups FILE     registry additions and overrides for kx_group_name() and\n"
+		"                    kx_group_family() (the format of read --groups)\n"
 		"  -h, --help        this help\n"
 		"\n"
 		"Views: hops, clients, hybrid_share_daily, clienthello_sizes,\n"
@@ -55,6 +57,7 @@ int kx_cmd_sql(int argc, char **argv)
 		{ "db", required_argument, NULL, KX_ROPT_DB },
 		{ "json", no_argument, NULL, KX_ROPT_JSON },
 		{ "csv", no_argument, NULL, KX_ROPT_CSV },
+		{ "groups", required_argument, NULL, KX_ROPT_GROUPS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli_util.h"
+#include "kexwatch/groups.h"
 #include "kexwatch/cli.h"
 
 void kx_report_cli_init(struct kx_report_cli *o, const char *cmd)
@@ -35,6 +36,7 @@ int kx_report_cli_option(struct kx_report_cli *o, int ch, const char *arg)
 	case KX_ROPT_WIDE: o->wide = true; return 1;
 	case KX_ROPT_LIMIT: o->limit = arg; return 1;
 	case KX_ROPT_COLUMNS: o->columns = arg; return 1;
+	case KX_ROPT_GROUPS: o->groups = arg; return 1;
 	default: return 0;
 	}
 }
@@ -64,6 +66,13 @@ int kx_report_cli_finish(struct kx_report_cli *o)
 		fprintf(stderr, "kexwatch %s: --since must be before --until\n", o->cmd);
 		return -1;
 	}
+	if (o->groups) {
+		char err[512];
+		if (kx_groups_load(o->groups, err, sizeof(err)) < 0) {
+			fprintf(stderr, "kexwatch %s: --groups: %s\n", o->cmd, err);
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -80,7 +89,11 @@ void kx_report_cli_help(FILE *out, int with_formats)
 		"                    after TIME: RFC 3339 (2026-11-22T10:00:00Z, 2026-11-22) or\n"
 		"                    a duration before now (30m, 24h, 7d, 2w)\n"
 		"  --until TIME      only handshakes before TIME (same forms)\n"
-		"  --sensor NAME     only handshakes recorded by this sensor (default: all)\n");
+		"  --sensor NAME     only handshakes recorded by this sensor (default: all)\n"
+		"  --groups FILE     group registry additions and overrides ('CODE NAME FAMILY\n"
+		"                    [CLIENT/SERVER]' lines, as for read): names and families\n"
+		"                    of code points the report resolves, and kx_group_name(),\n"
+		"                    kx_group_family() in SQL\n");
 }
 
 void kx_report_cli_table_help(FILE *out)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* report_opts.h: the options every report command takes: --db, --json,
- * --csv, --since, --until, --sensor, --help. */
+ * --csv, --since, --until, --sensor, --groups, --help. */
 #ifndef KEXWATCH_REPORT_OPTS_H
 #define KEXWATCH_REPORT_OPTS_H
 
@@ -12,7 +12,7 @@
 
 enum {
 	KX_ROPT_DB = 2000, KX_ROPT_JSON, KX_ROPT_CSV, KX_ROPT_SINCE, KX_ROPT_UNTIL, KX_ROPT_SENSOR,
-	KX_ROPT_WIDE, KX_ROPT_LIMIT, KX_ROPT_COLUMNS,
+	KX_ROPT_WIDE, KX_ROPT_LIMIT, KX_ROPT_COLUMNS, KX_ROPT_GROUPS,
 };
 
 #define KX_REPORT_LONGOPTS                                     \
@@ -22,6 +22,7 @@ enum {
 	{ "since", required_argument, NULL, KX_ROPT_SINCE },   \
 	{ "until", required_argument, NULL, KX_ROPT_UNTIL },   \
 	{ "sensor", required_argument, NULL, KX_ROPT_SENSOR }, \
+	{ "groups", required_argument, NULL, KX_ROPT_GROUPS }, \
 	{ "help", no_argument, NULL, 'h' }
 
 /* The table options of hops, clients, fingerprints and changes. */
@@ -40,6 +41,7 @@ struct kx_report_cli {
 	int formats;       /* --json/--csv given: more than one is an error */
 	bool wide;         /* --wide */
 	const char *limit, *columns;
+	const char *groups; /* --groups FILE: loaded by kx_report_cli_finish */
 	struct kx_table_opts table;
 };
 
