@@ -63,15 +63,20 @@ static const char css[] =
 	"svg text{font:11px system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;fill:#59636e}"
 	"svg .grid{stroke:#eaeef2}svg .axis{stroke:#afb8c1}"
 	"table{border-collapse:collapse;width:100%;font-size:13px}"
-	"th,td{padding:6px 9px;text-align:left;border-bottom:1px solid #eaeef2;white-space:nowrap}"
-	"td.wrap{white-space:normal;min-width:150px;max-width:320px}"
+	/* Names and numbers stay on one line; lists and headings wrap, so most
+	 * tables fit the window and only the widest scroll sideways in their box. */
+	"th,td{padding:6px 7px;text-align:left;border-bottom:1px solid #eaeef2;white-space:nowrap}"
+	"th{white-space:normal;vertical-align:bottom;font-size:12px}"
+	"td.t{white-space:normal;min-width:76px}"
+	"td.wrap{white-space:normal;min-width:90px;max-width:320px;overflow-wrap:anywhere}"
 	"th{position:sticky;top:0;background:#f6f8fa;font-weight:600;color:#3d444d;"
 	"cursor:pointer;user-select:none;border-bottom:1px solid var(--line)}"
 	"th[aria-sort=ascending]::after{content:' \\25B2';font-size:9px}"
 	"th[aria-sort=descending]::after{content:' \\25BC';font-size:9px}"
 	"td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}"
 	"tbody tr:hover{background:#f6f8fa}"
-	".scroll{max-height:640px;overflow:auto;border:1px solid #eaeef2;border-radius:6px}"
+	".scroll{max-height:640px;overflow:auto;max-width:100%;border:1px solid #eaeef2;"
+	"border-radius:6px}"
 	"tr.v td:first-child{border-left:4px solid var(--unknown)}"
 	"tr.v-hybrid td:first-child{border-left-color:var(--ok)}"
 	"tr.v-mixed td:first-child{border-left-color:var(--mixed)}"
@@ -82,7 +87,7 @@ static const char css[] =
 	"tr.v-tls12 td:first-child{border-left-color:var(--tls12)}"
 	"tr.v-declined{background:#fff5f5}tr.v-nopq{background:#fff8f2}tr.v-plain{background:#ffebe9}"
 	".badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:11px;"
-	"font-weight:600;color:#fff;background:var(--unknown)}"
+	"font-weight:600;color:#fff;background:var(--unknown);white-space:normal}"
 	".b-hybrid{background:var(--ok)}.b-mixed{background:var(--mixed)}"
 	".b-draft{background:var(--draft)}.b-nopq{background:var(--nopq)}"
 	".b-declined{background:var(--declined)}.b-plain{background:var(--plain)}"
@@ -96,7 +101,32 @@ static const char css[] =
 	"ul.findings li.info{border-color:#0969da;background:#f0f7ff}"
 	".sev{font-weight:650;text-transform:uppercase;font-size:11px;margin-right:8px}"
 	".empty{color:var(--mute);font-style:italic}"
-	"footer{color:var(--mute);font-size:12px;text-align:center;margin-top:28px}";
+	"footer{color:var(--mute);font-size:12px;text-align:center;margin-top:28px}"
+	/* Paper: every row of every table (no scroll boxes, headings repeated
+	 * on each page), each table section on a new page, landscape. */
+	"@page{size:A4 landscape;margin:10mm}"
+	"@media print{"
+	"*{-webkit-print-color-adjust:exact;print-color-adjust:exact}"
+	"body{background:#fff;font-size:10px}"
+	"header{background:#fff;color:#000;padding:0 0 6px;border-bottom:2px solid #000}"
+	"header .meta,header .meta b{color:#000}"
+	"main{max-width:none;padding:0}"
+	".cards{grid-template-columns:repeat(4,1fr);gap:6px}"
+	".card{padding:6px 8px;break-inside:avoid}.card .value{font-size:20px}"
+	".grid2 section.panel{margin:0}"
+	"section.panel{border:0;border-radius:0;padding:0;margin:0 0 10px;break-inside:avoid}"
+	"section.panel:has(table){break-before:page;break-inside:auto}"
+	".scroll{max-height:none;overflow:visible;border:0}"
+	"table{font-size:9px;width:100%}"
+	".badge{font-size:8px;padding:0 5px}"
+	"th,td{padding:2px 4px}"
+	"th{position:static;cursor:auto}"
+	"td.wrap{min-width:0;max-width:none}"
+	"thead{display:table-header-group}"
+	"tr{break-inside:avoid}"
+	"tbody tr:hover{background:none}"
+	"footer{margin-top:8px}"
+	"}";
 
 /* Sorting: a click on a heading sorts by it (numbers by data-v), again
  * reverses; "#sort=TABLE:COL:asc|desc" in the URL sorts on load. */
@@ -741,9 +771,10 @@ static int hops_table(struct page *pg, const char *hops_sql, long long total)
 	  "sessions whose handshake was not seen.</p>"
 	  "<div class=\"scroll\"><table id=\"kx-hops\" class=\"sortable\"><thead><tr>"
 	  "<th>Server</th><th class=\"n\">Port</th><th>SNI</th><th>Verdict</th><th>Protocols</th>"
-	  "<th class=\"n\">Handshakes</th><th class=\"n\">Clients</th><th class=\"n\">Hybrid</th>"
-	  "<th class=\"n\">PQ</th><th class=\"n\">Classical</th><th class=\"n\">Declined</th>"
-	  "<th class=\"n\">Plaintext</th><th class=\"n\">Other</th><th>Groups</th>"
+	  /* Soft hyphens: the headings of one-digit columns may break. */
+	  "<th class=\"n\">Hand&shy;shakes</th><th class=\"n\">Clients</th><th class=\"n\">Hybrid</th>"
+	  "<th class=\"n\">PQ</th><th class=\"n\">Class&shy;ical</th><th class=\"n\">De&shy;clined</th>"
+	  "<th class=\"n\">Plain&shy;text</th><th class=\"n\">Other</th><th>Groups</th>"
 	  "<th>Last seen (UTC)</th>"
 	  "</tr></thead><tbody>\n");
 	while (rows < MAX_ROWS && (rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -761,7 +792,7 @@ static int hops_table(struct page *pg, const char *hops_sql, long long total)
 		  : "");
 		E(v);
 		P("</span></td>");
-		text_cell(pg, col_text(s, c_proto), false);
+		list_cell(pg, col_text(s, c_proto));
 		num_cell(pg, sqlite3_column_int64(s, c_hs));
 		num_cell(pg, sqlite3_column_int64(s, c_cl));
 		num_cell(pg, sqlite3_column_int64(s, c_hy));
@@ -771,7 +802,7 @@ static int hops_table(struct page *pg, const char *hops_sql, long long total)
 		num_cell(pg, sqlite3_column_int64(s, c_plain));
 		num_cell(pg, sqlite3_column_int64(s, c_oth));
 		list_cell(pg, col_text(s, c_grp));
-		P("<td>");
+		P("<td class=\"t\">");
 		put_time(pg, col_text(s, c_last));
 		P("</td></tr>\n");
 	}
@@ -865,7 +896,7 @@ static int legs_table(struct page *pg, const char *hops_sql, bool plaintext)
 		num_cell(pg, sqlite3_column_int64(s, c_cl));
 		if (plaintext)
 			num_cell(pg, sqlite3_column_int64(s, c_hs));
-		P("<td>");
+		P("<td class=\"t\">");
 		put_time(pg, col_text(s, c_last));
 		P("</td></tr>\n");
 	}
@@ -936,12 +967,12 @@ static int clients_table(struct page *pg)
 		num_cell(pg, sqlite3_column_int64(s, c_hs));
 		num_cell(pg, plain);
 		num_cell(pg, sqlite3_column_int64(s, c_srv));
-		text_cell(pg, col_text(s, c_proto), false);
+		list_cell(pg, col_text(s, c_proto));
 		list_cell(pg, col_text(s, c_snis));
 		text_cell(pg, col_text(s, c_alpn), false);
 		text_cell(pg, col_text(s, c_mldsa), false);
 		list_cell(pg, col_text(s, c_fps));
-		P("<td>");
+		P("<td class=\"t\">");
 		put_time(pg, col_text(s, c_last));
 		P("</td></tr>\n");
 	}
@@ -993,7 +1024,7 @@ static int fingerprints_table(struct page *pg)
 		P("<tr class=\"v v-%s\">", nopq ? "declined" : "hybrid");
 		text_cell(pg, col_text(s, c_fp), false);
 		list_cell(pg, col_text(s, c_kx));
-		text_cell(pg, col_text(s, c_proto), false);
+		list_cell(pg, col_text(s, c_proto));
 		num_cell(pg, sqlite3_column_int64(s, c_cl));
 		num_cell(pg, sqlite3_column_int64(s, c_ep));
 		num_cell(pg, sqlite3_column_int64(s, c_hs));
@@ -1002,7 +1033,7 @@ static int fingerprints_table(struct page *pg)
 		num_cell(pg, sqlite3_column_int64(s, c_cls));
 		num_cell(pg, sqlite3_column_int64(s, c_sus));
 		list_cell(pg, col_text(s, c_snis));
-		P("<td>");
+		P("<td class=\"t\">");
 		put_time(pg, col_text(s, c_last));
 		P("</td></tr>\n");
 	}
@@ -1059,7 +1090,7 @@ static int changes_section(struct page *pg, const struct summary *sm)
 	  "offered one, fell back to TLS 1.2, a Kyber draft or plaintext; clients that stopped "
 	  "offering post-quantum groups; endpoints and clients first seen classical or in "
 	  "plaintext; and what got better. The same as <code>kexwatch changes</code>.</p>"
-	  "<div class=\"scroll\"><table class=\"sortable\"><thead><tr><th></th><th>Change</th>"
+	  "<div class=\"scroll\"><table id=\"kx-changes-table\" class=\"sortable\"><thead><tr><th></th><th>Change</th>"
 	  "<th>Endpoint or client</th><th class=\"n\">Good before</th><th class=\"n\">Bad "
 	  "before</th><th class=\"n\">Good now</th><th class=\"n\">Bad now</th>"
 	  "<th>First seen (UTC)</th><th>Evidence (capture:packet)</th></tr></thead><tbody>\n");
@@ -1081,7 +1112,7 @@ static int changes_section(struct page *pg, const struct summary *sm)
 		num_cell(pg, sqlite3_column_int64(s, c_bb));
 		num_cell(pg, sqlite3_column_int64(s, c_ag));
 		num_cell(pg, sqlite3_column_int64(s, c_ab));
-		P("<td>");
+		P("<td class=\"t\">");
 		put_time(pg, col_text(s, c_first));
 		P("</td>");
 		text_cell(pg, col_text(s, c_ev), true);
@@ -1110,7 +1141,7 @@ static int health_section(struct page *pg, const struct summary *sm)
 	  "<p class=\"note\" style=\"margin:0 0 10px\">A hybrid ClientHello no longer fits one "
 	  "1500-byte packet. If large ClientHellos go unanswered more often than small ones on a "
 	  "path, something on it (MTU, MSS clamping, a middlebox) drops them.</p>"
-	  "<table id=\"kx-health-bands\" class=\"sortable\"><thead><tr><th>ClientHello size</th>"
+	  "<div class=\"scroll\"><table id=\"kx-health-bands\" class=\"sortable\"><thead><tr><th>ClientHello size</th>"
 	  "<th class=\"n\">Handshakes</th><th class=\"n\">Answered</th>"
 	  "<th class=\"n\">No ServerHello</th><th class=\"n\">%%</th><th class=\"n\">RST</th>"
 	  "<th class=\"n\">FIN</th><th class=\"n\">Timeout</th><th class=\"n\">End of capture</th>"
@@ -1121,7 +1152,8 @@ static int health_section(struct page *pg, const struct summary *sm)
 		const char *band = col_text(s, 0);
 		P("<tr class=\"v v-%s\">", sqlite3_column_int64(s, 3) ? "declined" : "hybrid");
 		P("<td>");
-		E(strcmp(band, "unknown") == 0 ? "unknown (not reassembled)" : band);
+		/* "unknown" is the view's word: no ClientHello was reassembled. */
+		E(strcmp(band, "unknown") == 0 ? "not reassembled" : band);
 		P("%s</td>", strcmp(band, "unknown") == 0 ? "" : " bytes");
 		for (int i = 1; i <= 3; i++)
 			num_cell(pg, sqlite3_column_int64(s, i));
@@ -1136,7 +1168,7 @@ static int health_section(struct page *pg, const struct summary *sm)
 	sqlite3_finalize(s);
 	if (rc != SQLITE_DONE)
 		return kx_rdb_fail(pg->r);
-	P("</tbody></table><h2 style=\"margin-top:18px\">Findings</h2>"
+	P("</tbody></table></div><h2 style=\"margin-top:18px\">Findings</h2>"
 	  "<ul class=\"findings\" id=\"kx-findings-list\">\n");
 	if (!sm->fs.n)
 		P("<li class=\"info\">None: every ClientHello got a ServerHello, none late, no "

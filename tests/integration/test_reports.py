@@ -623,7 +623,7 @@ def test_html(db, tmp, n_findings):
     check(len(items) == n_findings and any(i["attrs"].get("data-kind") == "first-segment-lost" for i in items),
           "health findings listed", [text(i)[:60] for i in items])
     bands = rows_of(by_id(root, "kx-health-bands"))
-    check([text(r["children"][0]) for r in bands] == ["< 1500 bytes", ">= 1500 bytes", "unknown (not reassembled)"],
+    check([text(r["children"][0]) for r in bands] == ["< 1500 bytes", ">= 1500 bytes", "not reassembled"],
           "ClientHello size bands")
     clients = rows_of(by_id(root, "kx-clients"))
     check(len(clients) == 1 and text(clients[0]["children"][0]) == "198.18.0.10"
