@@ -44,7 +44,9 @@
  * Schema 5 mirrors SQLite schema 9: the hops view says 'no-verdict' for an
  * endpoint none of whose handshakes decides and 'no-verdict (not
  * observed)' for one seen only in sessions whose handshake was not
- * captured; 'unknown' is left to unregistered code points. Older stores
+ * captured; 'unknown' is left to unregistered code points. The clients
+ * view says 'no-hello' for a client without a parsed ClientHello and
+ * clienthello_sizes 'not reassembled' for the band of none. Older stores
  * get the views again (no table changes).
  */
 #include <stdio.h>
@@ -337,7 +339,7 @@ static int exec_ok(PGconn *pg, const char *sql, char *err, size_t errlen)
 #define PG_VIEW_CLIENTS                                                                \
 	"CREATE VIEW clients AS SELECT client_ip, first_seen, last_seen, handshakes,"  \
 	" n_hello, n_offers_pq, n_hello - n_offers_pq AS n_no_pq,"                     \
-	" CASE WHEN n_hello = 0 THEN 'unknown' WHEN n_offers_pq = n_hello THEN 'all'"  \
+	" CASE WHEN n_hello = 0 THEN 'no-hello' WHEN n_offers_pq = n_hello THEN 'all'" \
 	"  WHEN n_offers_pq = 0 THEN 'none' ELSE 'some' END AS offers_pq,"             \
 	" servers, n_hybrid, n_pq, n_hybrid_draft, n_classical, n_client_no_pq,"       \
 	" n_server_declined, n_tls12, n_resumed, n_incomplete, n_unknown,"             \
@@ -377,7 +379,8 @@ static int exec_ok(PGconn *pg, const char *sql, char *err, size_t errlen)
 	" count(*) FILTER (WHERE hrr <> 0) AS n_hrr, count(*) FILTER (WHERE slow) AS n_slow," \
 	" round(100.0 * count(*) FILTER (WHERE unanswered) / count(*), 1) AS pct_no_server_hello," \
 	" count(*) FILTER (WHERE capacity) AS n_capacity"                              \
-	" FROM (SELECT *, CASE WHEN greatest(ch_bytes, coalesce(ch2_bytes, 0)) = 0 THEN 'unknown'" \
+	" FROM (SELECT *, CASE WHEN greatest(ch_bytes, coalesce(ch2_bytes, 0)) = 0"       \
+	"  THEN 'not reassembled'"                                                      \
 	"  WHEN greatest(ch_bytes, coalesce(ch2_bytes, 0)) < 1500 THEN '< 1500'"       \
 	"  ELSE '>= 1500' END AS band,"                                                \
 	"  verdict = 'incomplete' AND reason IS DISTINCT FROM 'capacity' AS unanswered," \

@@ -16,7 +16,7 @@ static void print_help(FILE *out)
 		"parsed ClientHellos offered a PQ group), which PQ groups, how many servers it\n"
 		"talked to, a few SNIs and ALPNs, its handshakes per verdict, and its\n"
 		"plaintext sessions (PLAINTEXT; PROTO names their applications). Clients with\n"
-		"plaintext legs come first, even without any ClientHello (\"unknown (0/0)\"),\n"
+		"plaintext legs come first, even without any ClientHello (\"no-hello (0/0)\"),\n"
 		"then those that offer no PQ: upgrade them. A ClientHello whose first segment\n"
 		"was lost counts as a handshake, not as an offer.\n"
 		"\n");

@@ -242,7 +242,7 @@ struct summary {
 	long long hops_offer_unseen, hops_plaintext, hops_unobserved, hops_unknown, hops_noverdict;
 	long long plaintext, unseen;  /* sessions without a handshake, by weight */
 	char *plaintext_apps;
-	long long clients_none, clients_some, clients_plaintext;
+	long long clients_none, clients_some, clients_plaintext, clients_listed;
 	struct kx_findings fs;
 };
 
@@ -333,8 +333,10 @@ static int load_summary(struct page *pg, struct summary *sm, char *hops_sql)
 			      pg->r->version >= 7 ? kx_fp_cols_v7 : kx_fp_cols_none, "");
 	if (!sql)
 		return -1;
+	/* The card counts the clients the clients section lists (its WHERE). */
 	char *count = sqlite3_mprintf("SELECT sum(offers_pq = 'none'), sum(offers_pq = 'some'),"
-				      " sum(n_plaintext > 0) FROM (%s)", sql);
+				      " sum(n_plaintext > 0), sum(offers_pq IN ('none', 'some')"
+				      " OR n_plaintext > 0) FROM (%s)", sql);
 	sqlite3_free(sql);
 	if (!count || !(s = kx_rdb_prepare(pg->r, count, pg->f))) {
 		sqlite3_free(count);
@@ -345,6 +347,7 @@ static int load_summary(struct page *pg, struct summary *sm, char *hops_sql)
 		sm->clients_none = sqlite3_column_int64(s, 0);
 		sm->clients_some = sqlite3_column_int64(s, 1);
 		sm->clients_plaintext = sqlite3_column_int64(s, 2);
+		sm->clients_listed = sqlite3_column_int64(s, 3);
 	}
 	sqlite3_finalize(s);
 	if (rc != SQLITE_ROW)
@@ -406,13 +409,14 @@ static void headline(struct page *pg, const struct summary *sm)
 		 "the server");
 	card(pg, sm->hops_declined ? "bad" : "good", "Server-declined hops", "kx-declined-hops", v,
 	     sub);
-	/* Every client the clients section lists: none and some alike. */
-	snprintf(v, sizeof(v), "%lld", sm->clients_none + sm->clients_some);
+	/* Every client the clients section lists: none, some and plaintext. */
+	snprintf(v, sizeof(v), "%lld", sm->clients_listed);
 	snprintf(sub, sizeof(sub), "of %lld client%s: %lld never offer%s a PQ group, %lld only "
-		 "sometimes", sm->clients, sm->clients == 1 ? "" : "s", sm->clients_none,
-		 sm->clients_none == 1 ? "s" : "", sm->clients_some);
-	card(pg, sm->clients_none + sm->clients_some ? "warn" : "good",
-	     "Clients not always offering PQ", "kx-nopq-clients", v, sub);
+		 "sometimes, %lld talk%s in plaintext", sm->clients, sm->clients == 1 ? "" : "s",
+		 sm->clients_none, sm->clients_none == 1 ? "s" : "", sm->clients_some,
+		 sm->clients_plaintext, sm->clients_plaintext == 1 ? "s" : "");
+	card(pg, sm->clients_listed ? "warn" : "good", "Clients without PQ or in plaintext",
+	     "kx-nopq-clients", v, sub);
 	snprintf(v, sizeof(v), "%lld", sm->hops_unobserved);
 	snprintf(sub, sizeof(sub), "hops seen only in encrypted sessions whose handshake was not "
 		 "captured: key exchange not observed (%lld such session%s in all)", sm->unseen,
@@ -941,7 +945,7 @@ static int clients_table(struct page *pg)
 	  "any hybrid or ML-KEM group: no server can protect their traffic until they are "
 	  "upgraded. \"some\": only part of their ClientHellos offered one (several programs "
 	  "on one host, or a fallback). Plaintext: sessions without any encryption (clients "
-	  "with those come first; \"unknown\" when they sent no ClientHello at all).</p>"
+	  "with those come first; \"no-hello\" when they sent no ClientHello at all).</p>"
 	  "<div class=\"scroll\"><table id=\"kx-clients\" class=\"sortable\"><thead><tr>"
 	  "<th>Client</th><th>Offers PQ</th><th class=\"n\">ClientHellos without PQ</th>"
 	  "<th class=\"n\">Handshakes</th><th class=\"n\">Plaintext</th>"
@@ -1152,9 +1156,8 @@ static int health_section(struct page *pg, const struct summary *sm)
 		const char *band = col_text(s, 0);
 		P("<tr class=\"v v-%s\">", sqlite3_column_int64(s, 3) ? "declined" : "hybrid");
 		P("<td>");
-		/* "unknown" is the view's word: no ClientHello was reassembled. */
-		E(strcmp(band, "unknown") == 0 ? "not reassembled" : band);
-		P("%s</td>", strcmp(band, "unknown") == 0 ? "" : " bytes");
+		E(band);
+		P("%s</td>", strcmp(band, "not reassembled") == 0 ? "" : " bytes");
 		for (int i = 1; i <= 3; i++)
 			num_cell(pg, sqlite3_column_int64(s, i));
 		P("<td class=\"n\" data-v=\"%.1f\">%.1f</td>", sqlite3_column_double(s, 13),

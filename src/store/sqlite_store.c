@@ -122,13 +122,15 @@
  * inventory" documents their columns):
  *   clients               one row per client_ip: handshakes, n_hello (parsed
  *                         ClientHellos), n_offers_pq, n_no_pq, offers_pq
- *                         ('all', 'some', 'none', 'unknown'), servers, counts
+ *                         ('all', 'some', 'none', 'unknown'; schema 9:
+ *                         'no-hello' for 'unknown'), servers, counts
  *                         per verdict
  *   hybrid_share_daily    one row per UTC day of ts_first: handshakes,
  *                         deciding, counts per verdict, hybrid_share (hybrid +
  *                         pq over deciding, 0..1; NULL when none decide)
  *   clienthello_sizes     one row per band of the largest ClientHello
- *                         ('< 1500', '>= 1500', 'unknown' when none was
+ *                         ('< 1500', '>= 1500', 'unknown' (schema 9: 'not
+ *                         reassembled') when none was
  *                         reassembled): answered, no_server_hello by reason,
  *                         first segment lost, HRR, slow (>= 1 s) ServerHellos
  *   classical_handshakes  the classical handshakes with their evidence
@@ -753,10 +755,13 @@ static const char view_hops_v9[] = VIEW_HOPS(
 	"'no-verdict (not observed)' WHEN n_decide = 0 THEN 'no-verdict'"
 	" WHEN n_decide = n_unknown THEN 'unknown'");
 
-#define VIEW_CLIENTS_V6                                                                \
+#define VIEW_CLIENTS_V6 VIEW_CLIENTS("'unknown'")
+/* Schema 9: a client without a parsed ClientHello offers 'no-hello'. */
+#define VIEW_CLIENTS_V9 VIEW_CLIENTS("'no-hello'")
+#define VIEW_CLIENTS(NO_HELLO)                                                         \
 	"CREATE VIEW clients AS SELECT client_ip, first_seen, last_seen, handshakes,"  \
 	" n_hello, n_offers_pq, n_hello - n_offers_pq AS n_no_pq,"                     \
-	" CASE WHEN n_hello = 0 THEN 'unknown' WHEN n_offers_pq = n_hello THEN 'all'"  \
+	" CASE WHEN n_hello = 0 THEN " NO_HELLO " WHEN n_offers_pq = n_hello THEN 'all'" \
 	"  WHEN n_offers_pq = 0 THEN 'none' ELSE 'some' END AS offers_pq,"             \
 	" servers, n_hybrid, n_pq, n_hybrid_draft, n_classical, n_client_no_pq,"       \
 	" n_server_declined, n_tls12, n_resumed, n_incomplete, n_unknown,"             \
@@ -779,7 +784,11 @@ static const char view_hops_v9[] = VIEW_HOPS(
 
 /* Schema 6: a handshake refused a context (incomplete/capacity) was never
  * followed, so it is neither answered nor unanswered: n_capacity. */
-#define VIEW_CLIENTHELLO_SIZES_V6                                                      \
+#define VIEW_CLIENTHELLO_SIZES_V6 VIEW_CLIENTHELLO_SIZES("'unknown'")
+/* Schema 9: the band of a handshake without a reassembled ClientHello is
+ * 'not reassembled'. */
+#define VIEW_CLIENTHELLO_SIZES_V9 VIEW_CLIENTHELLO_SIZES("'not reassembled'")
+#define VIEW_CLIENTHELLO_SIZES(NOT_REASSEMBLED)                                        \
 	"CREATE VIEW clienthello_sizes AS SELECT band, count(*) AS handshakes,"        \
 	" count(*) - sum(unanswered) - sum(capacity) AS answered,"                     \
 	" sum(unanswered) AS no_server_hello,"                                         \
@@ -793,7 +802,8 @@ static const char view_hops_v9[] = VIEW_HOPS(
 	" sum(first_lost) AS n_first_segment_lost, sum(hrr) AS n_hrr, sum(slow) AS n_slow," \
 	" round(100.0 * sum(unanswered) / count(*), 1) AS pct_no_server_hello,"        \
 	" sum(capacity) AS n_capacity"                                                 \
-	" FROM (SELECT *, CASE WHEN max(ch_bytes, coalesce(ch2_bytes, 0)) = 0 THEN 'unknown'" \
+	" FROM (SELECT *, CASE WHEN max(ch_bytes, coalesce(ch2_bytes, 0)) = 0"         \
+	"  THEN " NOT_REASSEMBLED                                                      \
 	"  WHEN max(ch_bytes, coalesce(ch2_bytes, 0)) < 1500 THEN '< 1500'"            \
 	"  ELSE '>= 1500' END AS band,"                                                \
 	"  verdict = 'incomplete' AND reason IS NOT 'capacity' AS unanswered,"         \
@@ -801,6 +811,9 @@ static const char view_hops_v9[] = VIEW_HOPS(
 	"  verdict = 'incomplete' AND reason IS 'gap' AND ch_segments = 0 AS first_lost," \
 	"  coalesce(ch_to_sh_us >= 1000000, 0) AS slow FROM handshakes)"               \
 	" GROUP BY band;\n"
+
+static const char views_v9[] = VIEW_CLIENTS_V9 VIEW_HYBRID_SHARE_DAILY VIEW_CLIENTHELLO_SIZES_V9
+	VIEW_CLASSICAL_HANDSHAKES;
 
 static const char views_v6[] = VIEW_CLIENTS_V6 VIEW_HYBRID_SHARE_DAILY VIEW_CLIENTHELLO_SIZES_V6
 	VIEW_CLASSICAL_HANDSHAKES;
@@ -819,7 +832,8 @@ static int create_views(sqlite3 *db, int level)
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(db, v9 ? view_hops_v9 : v6 ? view_hops_v6 : view_hops, NULL, NULL,
 				  NULL);
-	return rc == SQLITE_OK ? sqlite3_exec(db, v6 ? views_v6 : schema_v2, NULL, NULL, NULL) : rc;
+	return rc == SQLITE_OK ? sqlite3_exec(db, v9 ? views_v9 : v6 ? views_v6 : schema_v2, NULL,
+					      NULL, NULL) : rc;
 }
 
 static int migrate_v5(sqlite3 *db)
@@ -911,13 +925,19 @@ static int migrate_regressions(sqlite3 *db)
 	return rc == SQLITE_OK ? sqlite3_exec(db, trigger_handshakes_v8, NULL, NULL, NULL) : rc;
 }
 
-/* Schema 9: the hops view again, with 'no-verdict' and 'no-verdict (not
- * observed)' where schema 6 said 'unknown'. Self-contained: drops and
- * recreates only that view. */
+/* Schema 9: the views whose words change, again: hops ('no-verdict' and
+ * 'no-verdict (not observed)' where schema 6 said 'unknown'), clients
+ * (offers_pq 'no-hello') and clienthello_sizes (band 'not reassembled').
+ * Self-contained: drops and recreates only those three views. */
 static int migrate_words(sqlite3 *db)
 {
-	int rc = sqlite3_exec(db, "DROP VIEW hops;\n", NULL, NULL, NULL);
-	return rc == SQLITE_OK ? sqlite3_exec(db, view_hops_v9, NULL, NULL, NULL) : rc;
+	int rc = sqlite3_exec(db, "DROP VIEW hops; DROP VIEW clients; DROP VIEW clienthello_sizes;\n",
+			      NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, view_hops_v9, NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, VIEW_CLIENTS_V9, NULL, NULL, NULL);
+	return rc == SQLITE_OK ? sqlite3_exec(db, VIEW_CLIENTHELLO_SIZES_V9, NULL, NULL, NULL) : rc;
 }
 
 static int (*const migrations[])(sqlite3 *db) = {

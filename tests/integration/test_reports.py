@@ -290,7 +290,7 @@ def test_health(tmp):
     p = kx("health", "--db", lost, "--json")
     j = json.loads(p.stdout)
     check(p.returncode == 0 and [(b["band"], b["n_gap"], b["n_first_segment_lost"]) for b in j["bands"]]
-          == [("unknown", 1, 1)], "health, first segment lost: band unknown, gap, first segment lost", j["bands"])
+          == [("not reassembled", 1, 1)], "health, first segment lost: band unknown, gap, first segment lost", j["bands"])
     check([(f["severity"], f["kind"], f["server_port"]) for f in j["findings"]]
           == [("error", "first-segment-lost", 443)], "health: first-segment-lost finding", j["findings"])
     p = kx("health", "--db", lost, "--csv")
@@ -348,7 +348,7 @@ def test_sql(db, tmp):
     p = kx("sql", "--db", copy, "--csv", "SELECT band, no_server_hello, n_first_segment_lost FROM clienthello_sizes ORDER BY band")
     rows = list(csv.reader(io.StringIO(p.stdout)))
     check(p.returncode == 0 and rows == [["band", "no_server_hello", "n_first_segment_lost"],
-                                         ["< 1500", "0", "0"], [">= 1500", "1", "0"], ["unknown", "1", "1"]],
+                                         ["< 1500", "0", "0"], [">= 1500", "1", "0"], ["not reassembled", "1", "1"]],
           "sql --csv: the clienthello_sizes view", rows)
     p = kx("sql", "--db", copy, "SELECT sni, verdict FROM hops WHERE verdict LIKE 'classical%' ORDER BY sni LIMIT 2")
     check(p.returncode == 0 and p.stdout.splitlines()[0].split() == ["sni", "verdict"], "sql table", p.stdout)

@@ -91,10 +91,10 @@ static const char want_clients_json[] =
 	"]\n";
 static const char want_health_table[] =
 	"ClientHellos by size (the largest of a handshake; a hybrid one is 1500 bytes or more):\n"
-	"CLIENTHELLO  HANDSHAKES  ANSWERED  NO SERVERHELLO    %  RST  FIN  TIMEOUT  END-OF-CAPTURE  GAP  OTHER  FIRST SEGMENT LOST  HRR  SLOW SH  CAPACITY\n"
-	"< 1500                5         4               1   20    1    0        0               0    0      0                   0    0        0         0\n"
-	">= 1500              16        12               4   25    2    0        1               1    0      0                   0    1        1         0\n"
-	"unknown               1         0               1  100    0    0        0               0    1      0                   1    0        0         0\n"
+	"CLIENTHELLO      HANDSHAKES  ANSWERED  NO SERVERHELLO    %  RST  FIN  TIMEOUT  END-OF-CAPTURE  GAP  OTHER  FIRST SEGMENT LOST  HRR  SLOW SH  CAPACITY\n"
+	"< 1500                    5         4               1   20    1    0        0               0    0      0                   0    0        0         0\n"
+	">= 1500                  16        12               4   25    2    0        1               1    0      0                   0    1        1         0\n"
+	"not reassembled           1         0               1  100    0    0        0               0    1      0                   1    0        0         0\n"
 	"\n"
 	"Hops with ClientHellos left unanswered, answered late, or retried, handshakes not followed, or sessions without a handshake (server IP, port):\n"
 	"SERVER        PORT  HANDSHAKES  >=1500 NO-SH  <1500 NO-SH  FIRST SEG LOST  REASONS                         HRR  SLOW SH  CAPACITY  PLAINTEXT  HS UNSEEN  SNI (SAMPLE)\n"
@@ -111,12 +111,13 @@ static const char want_health_table[] =
 	"  warning  198.51.100.2:443: 1 ClientHello got no ServerHello (rst), large ones no more often than small ones: not a size problem, look at the server or the path\n"
 	"  info     [2001:db8::1]:443: 1 handshake needed a HelloRetryRequest (one more round trip): the server asked for X25519MLKEM768, which the client supported without sending a key share for it\n"
 	"\n"
-	"Capture runs behind these handshakes: 2; segments entirely retransmitted 0, out-of-order segments 0, packets dropped by the capture 0 (all flows: per-handshake retransmissions are not recorded)\nFlows of these runs: 0 seen = 0 handshake rows + 0 capacity rows + 0 plaintext + 0 handshake unseen + 0 one-sided + 0 no payload + 0 not recorded (--plaintext) + 0 unrecognised + 0 still open + 0 refused (table full)\n";
+	"Capture runs behind these handshakes: 2; segments entirely retransmitted 0, out-of-order segments 0, packets dropped by the capture 0 (all flows: per-handshake retransmissions are not recorded)\n"
+	"Flows of these runs: 0 seen = 0 handshake rows + 0 capacity rows + 0 plaintext + 0 handshake unseen + 0 one-sided + 0 no payload + 0 not recorded (--plaintext) + 0 unrecognised + 0 still open + 0 refused (table full)\n";
 static const char want_health_json[] =
 	"{\"bands\":[\n"
 	"  {\"band\":\"< 1500\",\"handshakes\":5,\"answered\":4,\"no_server_hello\":1,\"n_rst\":1,\"n_fin\":0,\"n_timeout\":0,\"n_end_of_capture\":0,\"n_gap\":0,\"n_other\":0,\"n_first_segment_lost\":0,\"n_hrr\":0,\"n_slow\":0,\"pct_no_server_hello\":20,\"n_capacity\":0},\n"
 	"  {\"band\":\">= 1500\",\"handshakes\":16,\"answered\":12,\"no_server_hello\":4,\"n_rst\":2,\"n_fin\":0,\"n_timeout\":1,\"n_end_of_capture\":1,\"n_gap\":0,\"n_other\":0,\"n_first_segment_lost\":0,\"n_hrr\":1,\"n_slow\":1,\"pct_no_server_hello\":25,\"n_capacity\":0},\n"
-	"  {\"band\":\"unknown\",\"handshakes\":1,\"answered\":0,\"no_server_hello\":1,\"n_rst\":0,\"n_fin\":0,\"n_timeout\":0,\"n_end_of_capture\":0,\"n_gap\":1,\"n_other\":0,\"n_first_segment_lost\":1,\"n_hrr\":0,\"n_slow\":0,\"pct_no_server_hello\":100,\"n_capacity\":0}\n"
+	"  {\"band\":\"not reassembled\",\"handshakes\":1,\"answered\":0,\"no_server_hello\":1,\"n_rst\":0,\"n_fin\":0,\"n_timeout\":0,\"n_end_of_capture\":0,\"n_gap\":1,\"n_other\":0,\"n_first_segment_lost\":1,\"n_hrr\":0,\"n_slow\":0,\"pct_no_server_hello\":100,\"n_capacity\":0}\n"
 	"]\n"
 	",\"hops\":[\n"
 	"  {\"server_ip\":\"198.51.100.1\",\"server_port\":443,\"handshakes\":8,\"n_small\":1,\"n_small_no_sh\":0,\"n_large\":6,\"n_large_no_sh\":3,\"n_first_segment_lost\":1,\"no_server_hello\":4,\"reasons\":\"end-of-capture,gap,rst,timeout\",\"n_hrr\":0,\"hrr_groups\":null,\"n_slow\":1,\"max_ch_to_sh_us\":1250000,\"sample_snis\":\"example.com\",\"last_seen\":\"2025-11-22T11:00:21.373456Z\",\"large_reasons\":\"end-of-capture,rst,timeout\",\"other_reasons\":\"gap\",\"n_capacity\":0,\"n_plaintext\":0,\"plaintext_apps\":null,\"plaintext_reasons\":null,\"n_unseen\":0,\"unseen_apps\":null},\n"
@@ -182,26 +183,26 @@ static const char want_legs_window[] =
 	"198.51.100.21,80,,2025-11-22T12:00:03.123456Z,2025-11-22T12:00:03.623456Z,0,1,0,0,0,0,0,0,0,0,0,0,,http,plaintext,6,1,1,0,0,1,0,0,0,http\r\n"
 	"198.51.100.22,443,,2025-11-22T12:00:04.123456Z,2025-11-22T12:00:04.624456Z,0,2,0,0,0,0,0,0,0,0,0,0,,tls,no-verdict (not observed),1,3,0,3,0,0,0,0,0,tls\r\n";
 static const char want_legs_clients[] =
-	"CLIENT      HANDSHAKES  OFFERS PQ      PQ GROUPS       SERVERS  CLASSICAL  PLAINTEXT  PROTO            SNI (SAMPLE)  ALPN         ML-DSA   FINGERPRINTS  LAST SEEN\n"
-	"192.0.2.30           0  unknown (0/0)  -                     2          0          3  http,postgresql  -             -            unknown  -             2025-11-22T12:00:03Z\n"
-	"192.0.2.33           1  all (1/1)      X25519MLKEM768        1          0          1  smtp,tls         -             h2,http/1.1  no       -             2025-11-22T12:00:08Z\n"
-	"192.0.2.34           2  unknown (0/0)  -                     2          1          0  tls              -             -            no       -             2025-11-22T12:00:10Z\n"
-	"192.0.2.32           1  all (1/1)      X25519MLKEM768        2          0          0  tls              -             h2,http/1.1  no       -             2025-11-22T12:00:06Z\n"
-	"192.0.2.35           1  unknown (0/0)  -                     1          0          0  tls              -             -            no       -             2025-11-22T12:00:11Z\n"
-	"192.0.2.31           0  unknown (0/0)  -                     1          0          0  tls              -             -            unknown  -             2025-11-22T12:00:04Z\n";
+	"CLIENT      HANDSHAKES  OFFERS PQ       PQ GROUPS       SERVERS  CLASSICAL  PLAINTEXT  PROTO            SNI (SAMPLE)  ALPN         ML-DSA        FINGERPRINTS  LAST SEEN\n"
+	"192.0.2.30           0  no-hello (0/0)  -                     2          0          3  http,postgresql  -             -            not-recorded  -             2025-11-22T12:00:03Z\n"
+	"192.0.2.33           1  all (1/1)       X25519MLKEM768        1          0          1  smtp,tls         -             h2,http/1.1  no            -             2025-11-22T12:00:08Z\n"
+	"192.0.2.34           2  no-hello (0/0)  -                     2          1          0  tls              -             -            no            -             2025-11-22T12:00:10Z\n"
+	"192.0.2.32           1  all (1/1)       X25519MLKEM768        2          0          0  tls              -             h2,http/1.1  no            -             2025-11-22T12:00:06Z\n"
+	"192.0.2.35           1  no-hello (0/0)  -                     1          0          0  tls              -             -            no            -             2025-11-22T12:00:11Z\n"
+	"192.0.2.31           0  no-hello (0/0)  -                     1          0          0  tls              -             -            not-recorded  -             2025-11-22T12:00:04Z\n";
 static const char want_legs_clients_csv[] =
 	"client_ip,first_seen,last_seen,handshakes,n_hello,n_offers_pq,n_no_pq,offers_pq,pq_groups_offered,servers,protocols,sample_snis,sample_alpns,n_hybrid,n_pq,n_hybrid_draft,n_classical,n_client_no_pq,n_server_declined,n_tls12,n_resumed,n_incomplete,n_unknown,risk,sessions,n_plaintext,n_unseen,plaintext_apps,offers_mldsa,fingerprints\r\n"
-	"192.0.2.30,2025-11-22T12:00:01.123456Z,2025-11-22T12:00:03.623456Z,0,0,0,0,unknown,,2,\"http,postgresql\",,,0,0,0,0,0,0,0,0,0,0,3,3,3,0,\"http,postgresql\",unknown,\r\n"
+	"192.0.2.30,2025-11-22T12:00:01.123456Z,2025-11-22T12:00:03.623456Z,0,0,0,0,no-hello,,2,\"http,postgresql\",,,0,0,0,0,0,0,0,0,0,0,3,3,3,0,\"http,postgresql\",not-recorded,\r\n"
 	"192.0.2.33,2025-11-22T12:00:07.123456Z,2025-11-22T12:00:08.623456Z,1,1,1,0,all,X25519MLKEM768,1,\"smtp,tls\",,\"h2,http/1.1\",1,0,0,0,0,0,0,0,0,0,3,1,1,0,smtp,no,\r\n"
-	"192.0.2.34,2025-11-22T12:00:09.123456Z,2025-11-22T12:00:10.124456Z,2,0,0,0,unknown,,2,tls,,,1,0,0,1,0,0,0,0,0,0,0,0,0,0,,no,\r\n"
+	"192.0.2.34,2025-11-22T12:00:09.123456Z,2025-11-22T12:00:10.124456Z,2,0,0,0,no-hello,,2,tls,,,1,0,0,1,0,0,0,0,0,0,0,0,0,0,,no,\r\n"
 	"192.0.2.32,2025-11-22T12:00:04.123456Z,2025-11-22T12:00:06.623456Z,1,1,1,0,all,X25519MLKEM768,2,tls,,\"h2,http/1.1\",1,0,0,0,0,0,0,0,0,0,0,2,0,2,,no,\r\n"
-	"192.0.2.35,2025-11-22T12:00:11.123456Z,2025-11-22T12:00:11.124456Z,1,0,0,0,unknown,,1,tls,,,0,0,0,0,0,0,0,0,1,0,0,0,0,0,,no,\r\n"
-	"192.0.2.31,2025-11-22T12:00:04.123456Z,2025-11-22T12:00:04.624456Z,0,0,0,0,unknown,,1,tls,,,0,0,0,0,0,0,0,0,0,0,0,2,0,2,,unknown,\r\n";
+	"192.0.2.35,2025-11-22T12:00:11.123456Z,2025-11-22T12:00:11.124456Z,1,0,0,0,no-hello,,1,tls,,,0,0,0,0,0,0,0,0,1,0,0,0,0,0,,no,\r\n"
+	"192.0.2.31,2025-11-22T12:00:04.123456Z,2025-11-22T12:00:04.624456Z,0,0,0,0,no-hello,,1,tls,,,0,0,0,0,0,0,0,0,0,0,0,2,0,2,,not-recorded,\r\n";
 static const char want_legs_health[] =
 	"ClientHellos by size (the largest of a handshake; a hybrid one is 1500 bytes or more):\n"
-	"CLIENTHELLO  HANDSHAKES  ANSWERED  NO SERVERHELLO  %  RST  FIN  TIMEOUT  END-OF-CAPTURE  GAP  OTHER  FIRST SEGMENT LOST  HRR  SLOW SH  CAPACITY\n"
-	">= 1500               2         2               0  0    0    0        0               0    0      0                   0    0        0         0\n"
-	"unknown               3         2               0  0    0    0        0               0    0      0                   0    0        0         1\n"
+	"CLIENTHELLO      HANDSHAKES  ANSWERED  NO SERVERHELLO  %  RST  FIN  TIMEOUT  END-OF-CAPTURE  GAP  OTHER  FIRST SEGMENT LOST  HRR  SLOW SH  CAPACITY\n"
+	">= 1500                   2         2               0  0    0    0        0               0    0      0                   0    0        0         0\n"
+	"not reassembled           3         2               0  0    0    0        0               0    0      0                   0    0        0         1\n"
 	"\n"
 	"Hops with ClientHellos left unanswered, answered late, or retried, handshakes not followed, or sessions without a handshake (server IP, port):\n"
 	"SERVER         PORT  HANDSHAKES  >=1500 NO-SH  <1500 NO-SH  FIRST SEG LOST  REASONS  HRR  SLOW SH  CAPACITY  PLAINTEXT  HS UNSEEN  SNI (SAMPLE)\n"
