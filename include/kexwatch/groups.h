@@ -68,6 +68,14 @@ struct kx_group_entry {
  * there are. */
 size_t kx_groups_list(struct kx_group_entry *v, size_t max);
 
+/* True when a --groups file added or overrode entries. */
+bool kx_groups_overridden(void);
+
+/* The name a --groups file gives the group stored as `stored` (a built-in
+ * name, or "0x1234" for a code point unknown when the row was written), or
+ * NULL when no loaded entry renames it. */
+const char *kx_group_override_name(const char *stored);
+
 /* Drops loaded overrides (tests, fuzzers). */
 void kx_groups_reset(void);
 

@@ -266,6 +266,37 @@ size_t kx_groups_list(struct kx_group_entry *v, size_t max)
 	return n;
 }
 
+bool kx_groups_overridden(void)
+{
+	return n_overrides > 0;
+}
+
+const char *kx_group_override_name(const char *stored)
+{
+	uint16_t code;
+	bool found = false;
+
+	if (!stored || !n_overrides)
+		return NULL;
+	if (stored[0] == '0' && (stored[1] == 'x' || stored[1] == 'X')) {
+		char *end;
+		unsigned long v = strtoul(stored + 2, &end, 16);
+		if (end != stored + 2 && !*end && v <= 0xffff) {
+			code = (uint16_t)v;
+			found = true;
+		}
+	}
+	for (size_t i = 0; !found && i < sizeof(builtin) / sizeof(builtin[0]); i++)
+		if (strcmp(builtin[i].name, stored) == 0) {
+			code = builtin[i].code;
+			found = true;
+		}
+	if (!found)
+		return NULL;
+	const struct override *o = find_override(code);
+	return o ? o->name : NULL;
+}
+
 void kx_groups_reset(void)
 {
 	n_overrides = 0;

@@ -13,6 +13,8 @@
  */
 #include "report_int.h"
 
+#include "kexwatch/groups.h"
+
 #include <stdint.h>
 #include <string.h>
 
@@ -103,7 +105,7 @@ char *kx_hops_sql(const struct kx_hops_opts *o, bool table)
 		" n_ssl_refused, apps%s"
 		" FROM (SELECT *," KX_SQL_VERDICT " AS verdict FROM"
 		" (SELECT %s," KX_SQL_COUNTS " max(ts_last_us) AS last_us,"
-		" kx_set(group_name) AS groups_selected, kx_set(protocol) AS protocols,"
+		" kx_set(%s) AS groups_selected, kx_set(protocol) AS protocols,"
 		/* Handshakes whose key-exchange claims do not hold (a key share of
 		 * the wrong size, RFC 8446 4.2.8 violations): the hop is suspect. */
 		" sum(verdict = 'unknown' AND reason IN ('share-size', 'group-not-offered',"
@@ -117,7 +119,11 @@ char *kx_hops_sql(const struct kx_hops_opts *o, bool table)
 			" substr(last_seen, 1, 19) || 'Z' AS last_seen_s,"
 			" verdict || CASE WHEN n_suspect > 0 THEN ' (suspect: ' || n_suspect || ')'"
 			" ELSE '' END AS verdict_s" : "",
-		keys, keys, order, *order ? ", " : "", keys);
+		keys,
+		/* A --groups file names groups stored under another name (or as
+		 * 0x-hex, unknown when read); without one the stored names stand. */
+		kx_groups_overridden() ? "kx_group_rename(group_name)" : "group_name",
+		keys, order, *order ? ", " : "", keys);
 }
 
 int kx_report_hops_with(const char *db_path, const struct kx_hops_opts *o,

@@ -275,6 +275,18 @@ static void fn_group_family(sqlite3_context *ctx, int argc, sqlite3_value **argv
 	sqlite3_result_text(ctx, kx_family_name(kx_group_family(code)), -1, SQLITE_STATIC);
 }
 
+static void fn_group_rename(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const char *name = (const char *)sqlite3_value_text(argv[0]);
+	const char *o = kx_group_override_name(name);
+
+	(void)argc;
+	if (o)
+		sqlite3_result_text(ctx, o, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_result_value(ctx, argv[0]);
+}
+
 static void fn_ssh_kex_class(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	const char *name = (const char *)sqlite3_value_text(argv[0]);
@@ -298,6 +310,9 @@ static int register_functions(sqlite3 *db)
 	if (rc == SQLITE_OK)
 		rc = sqlite3_create_function(db, "kx_group_family", 1, flags, NULL,
 					     fn_group_family, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_create_function(db, "kx_group_rename", 1, flags, NULL,
+					     fn_group_rename, NULL, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_create_function(db, "kx_ssh_kex_class", 1, flags, NULL,
 					     fn_ssh_kex_class, NULL, NULL);

@@ -28,7 +28,7 @@ struct kx_rdb {
 /* Opens path SQLITE_OPEN_READONLY with PRAGMA query_only, checks that it is
  * a kexwatch inventory (schema 1 or newer up to this build's), begins the
  * read transaction and registers the report functions (kx_set, kx_group_name,
- * kx_group_family, kx_ssh_kex_class). Never creates the file. Returns 0, or -1 with a message
+ * kx_group_family, kx_group_rename, kx_ssh_kex_class). Never creates the file. Returns 0, or -1 with a message
  * in err (r is then closed). */
 int kx_rdb_open(struct kx_rdb *r, const char *path, char *err, size_t errlen);
 

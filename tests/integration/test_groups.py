@@ -94,6 +94,16 @@ def main():
               and [c["pq_groups_offered"] for c in c1] == ["FakeHybrid,X25519MLKEM768"],
               "clients --groups FILE: PQ groups from the registry", (c0, c1))
 
+        # hops: a stored group name a --groups file renames (x25519 -> FakeHybrid)
+        h0 = sorted({h["groups_selected"] for h in json.loads(kx("hops", "--db", db, "--json").stdout)})
+        h1 = sorted({h["groups_selected"] for h in json.loads(kx("hops", "--db", db, "--json", "--groups", gfile).stdout)})
+        check(h0 == ["X25519MLKEM768", "x25519"] and h1 == ["FakeHybrid", "X25519MLKEM768"],
+              "hops --groups FILE: groups_selected renamed", (h0, h1))
+        p = kx("sql", "--db", db, "--groups", gfile, "--csv",
+               "SELECT kx_group_rename('0x7777') AS a, kx_group_rename('x25519') AS b, kx_group_rename('secp256r1') AS c")
+        check(p.returncode == 0 and p.stdout == "a,b,c\nTestMLKEM1024,FakeHybrid,secp256r1\n",
+              "sql kx_group_rename: a stored 0x7777 and x25519 renamed, secp256r1 kept", p.stdout + p.stderr)
+
         # every command that names groups takes --groups (and refuses a bad file)
         pol = os.path.join(tmp, "policy.txt")
         with open(pol, "w") as f:
