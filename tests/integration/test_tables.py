@@ -173,15 +173,17 @@ def main():
         rc, out = on_terminal(["hops", "--db", db], cols=40)
         check(rc == 0 and widest(out) <= 40, "hops at 40 columns", out)
 
-    # bash completion (contrib/completion) offers the new options and command
-    comp = os.path.join(os.path.dirname(os.path.abspath(PCAPS)), "contrib", "completion", "kexwatch.bash")
-    script = ('source "$1"; complete() { :; }; c() { COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _kexwatch;'
-              ' echo "${COMPREPLY[*]}"; }; c kexwatch hops --co; c kexwatch hops --wi; c kexwatch gro;'
-              ' c kexwatch groups --gr')
-    env = dict(os.environ, PATH=os.path.dirname(os.path.abspath(KX)) + os.pathsep + os.environ.get("PATH", ""))
-    r = subprocess.run(["bash", "-c", script, "bash", comp], capture_output=True, text=True, env=env, timeout=60)
-    check(r.stdout.splitlines() == ["--columns", "--wide", "groups", "--groups"],
-          "bash completion: --columns, --wide, groups, --groups", r.stdout + r.stderr)
+        # bash completion (contrib/completion) offers the new options and command
+        comp = os.path.join(os.path.dirname(os.path.abspath(PCAPS)), "contrib", "completion", "kexwatch.bash")
+        script = ('source "$1"; complete() { :; }; c() { COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _kexwatch;'
+                  ' echo "${COMPREPLY[*]}"; }; c kexwatch hops --co; c kexwatch hops --wi; c kexwatch gro;'
+                  ' c kexwatch groups --gr; c kexwatch hops --db "$2" --columns sn; c kexwatch hops --db "$2" --columns sni,ver;'
+                  ' c kexwatch groups --columns na')
+        env = dict(os.environ, PATH=os.path.dirname(os.path.abspath(KX)) + os.pathsep + os.environ.get("PATH", ""))
+        r = subprocess.run(["bash", "-c", script, "bash", comp, db], capture_output=True, text=True, env=env, timeout=60)
+        check(r.stdout.splitlines() == ["--columns", "--wide", "groups", "--groups", "sni", "sni,verdict",
+                                        "name"],
+              "bash completion: --columns, --wide, groups, --groups, column names", r.stdout + r.stderr)
 
     print(f"# {len(passed)} passed, {len(failed)} failed")
     return 1 if failed else 0
