@@ -93,6 +93,8 @@ def main():
         pages = text.split("\f")
         starts = [i for i, pg in enumerate(pages) if pg.lstrip().startswith("Hops\n")]
         check(len(starts) == 1, "the Hops section starts a page", [pg.lstrip()[:40] for pg in pages])
+        both = [i for i, pg in enumerate(pages) if "Groups selected by servers" in pg and "Hops by verdict" in pg]
+        check(len(both) == 1, "the group and hop charts side by side on one page", [pg[:60] for pg in pages])
         n_rows = sum(1 for line in text.splitlines()
                      if re.match(r"\s*(\d{1,3}\.){3}\d{1,3}\s+\d+\s", line) or re.match(r"\s*[0-9a-f:]+::[0-9a-f]*\s+\d+\s", line))
         check(n_rows >= len(hops), f"at least {len(hops)} endpoint rows in the PDF text", n_rows)
