@@ -11,9 +11,10 @@ required="meson ninja-build pkg-config gcc libc6-dev libpcap-dev libndpi-dev lib
 # mandoc checks the man pages; debhelper, dpkg-dev, fakeroot and lintian
 # build and check the Debian package (test deb).
 # promtool, logrotate and systemd-analyze check contrib/; chromium renders the
-# HTML report; npm fetches Node 24 for the live tests' hybrid peers (skipped
-# when a non-Debian Node already provides npm).
-optional="prometheus logrotate systemd chromium npm"
+# HTML report and poppler-utils' pdftotext reads the PDF it prints (test
+# report-print); npm fetches Node 24 for the live tests' hybrid peers
+# (skipped when a non-Debian Node already provides npm).
+optional="prometheus logrotate systemd chromium poppler-utils npm"
 if [ "$(id -u)" -eq 0 ]; then as_root=""; else as_root="sudo"; fi
 missing() {
 	for p in "$@"; do

@@ -24,6 +24,7 @@ static const struct {
 	{ "audit", kx_cmd_audit, "check the inventory against a policy file (exit 1 on failure)" },
 	{ "changes", kx_cmd_changes, "what got worse (or better) since a baseline (exit 1 if worse)" },
 	{ "health", kx_cmd_health, "ClientHellos left unanswered, by size and hop (MTU drops)" },
+	{ "groups", kx_cmd_groups, "the key-exchange group registry: code, name, family, sizes" },
 	{ "sql", kx_cmd_sql, "run one read-only SQL statement (table, JSON, CSV)" },
 	{ "report", kx_cmd_report, "write a self-contained HTML report" },
 	{ "cbom", kx_cmd_cbom, "write a CycloneDX cryptography BOM (CBOM) of the inventory" },

@@ -51,6 +51,22 @@ _kexwatch()
 	--user)
 		mapfile -t COMPREPLY < <(compgen -u -- "$cur")
 		return ;;
+	--columns)
+		# The names of the --csv header, from the inventory on the line
+		# (--db) or kexwatch.db; after a comma, the next name.
+		local db=kexwatch.db head pre= j
+		for ((j = 1; j < COMP_CWORD - 1; j++)); do
+			[[ ${COMP_WORDS[j]} == --db ]] && db=${COMP_WORDS[j + 1]}
+		done
+		if [[ $cmd == groups ]]; then
+			head=$(kexwatch groups --csv --limit 1 2>/dev/null | head -n 1)
+		else
+			head=$(kexwatch "$cmd" --db "$db" --csv --limit 1 2>/dev/null | head -n 1)
+		fi
+		head=${head%$'\r'}
+		[[ $cur == *,* ]] && pre=${cur%,*},
+		mapfile -t COMPREPLY < <(compgen -P "$pre" -W "${head//,/ }" -- "${cur##*,}")
+		return ;;
 	--db | --json | --html | --groups | --policy)
 		# --json is a flag for the reports, a file for read and live.
 		if [[ $prev != --json || $cmd == read || $cmd == live ]]; then
@@ -59,7 +75,8 @@ _kexwatch()
 		fi ;;
 	--filter | --sensor | --pg | --since | --until | --live | --older-than | --now | \
 	--max-* | --memcap | --idle-timeout | --defrag-* | --pg-drain | --snaplen | \
-	--buffer-size | --metrics-listen | --flush-interval | --status-interval | --timeout)
+	--buffer-size | --metrics-listen | --flush-interval | --status-interval | --timeout | \
+	--limit)
 		return ;;
 	esac
 	if [[ $cur == -* ]]; then

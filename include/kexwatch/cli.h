@@ -18,6 +18,7 @@ int kx_cmd_merge(int argc, char **argv);
 int kx_cmd_push(int argc, char **argv);
 int kx_cmd_prune(int argc, char **argv);
 int kx_cmd_cbom(int argc, char **argv);
+int kx_cmd_groups(int argc, char **argv);
 
 /* Exit statuses shared by all commands. */
 enum { KX_EXIT_OK = 0, KX_EXIT_FAIL = 1, KX_EXIT_USAGE = 2, KX_EXIT_INTERRUPTED = 130 };

@@ -53,6 +53,29 @@ bool kx_group_share_sizes(uint16_t code, uint16_t *client, uint16_t *server);
  * code, sizes included: an override without sizes checks none. */
 int kx_groups_load(const char *path, char *err, size_t errlen);
 
+/* One registry entry as `kexwatch groups` lists it. */
+struct kx_group_entry {
+	uint16_t code;
+	const char *name;
+	enum kx_family fam;
+	bool sized;                 /* key share sizes known */
+	uint16_t c_size, s_size;    /* bytes, when sized */
+	bool from_file;             /* a --groups FILE line (new or overriding) */
+};
+
+/* The registry, built-in entries and loaded overrides, sorted by code,
+ * GREASE values left out: fills at most max entries and returns how many
+ * there are. */
+size_t kx_groups_list(struct kx_group_entry *v, size_t max);
+
+/* True when a --groups file added or overrode entries. */
+bool kx_groups_overridden(void);
+
+/* The name a --groups file gives the group stored as `stored` (a built-in
+ * name, or "0x1234" for a code point unknown when the row was written), or
+ * NULL when no loaded entry renames it. */
+const char *kx_group_override_name(const char *stored);
+
 /* Drops loaded overrides (tests, fuzzers). */
 void kx_groups_reset(void);
 

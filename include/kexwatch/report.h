@@ -19,6 +19,20 @@
 
 enum kx_out_format { KX_OUT_TABLE = 0, KX_OUT_JSON, KX_OUT_CSV };
 
+/* How the tables of hops, clients, fingerprints and changes print (one
+ * setting for the process; zero: every row and column, any width). */
+struct kx_table_opts {
+	size_t width;          /* fit into this many columns (a terminal); 0: no limit */
+	long long limit;       /* print the first limit rows and count the rest; 0: all */
+	const char *columns;   /* "a,b,c": these result columns in this order; NULL: the report's */
+};
+
+void kx_table_configure(const struct kx_table_opts *o);
+
+/* The usage error of the last report (an unknown --columns name, with the
+ * list of names), or NULL. */
+const char *kx_table_error(void);
+
 /* Which handshakes a report looks at: first ClientHello segment in
  * [since_us, until_us), from one sensor (NULL: all), last packet at or after
  * live_from_us. kx_report_filter_init sets "everything". */
@@ -130,6 +144,12 @@ int kx_report_audit(const char *db_path, struct kx_policy *p,
 
 int kx_report_health(const char *db_path, const struct kx_report_filter *f,
 		     enum kx_out_format fmt, FILE *out, char *err, size_t errlen);
+
+/* --- groups: the registry --- */
+
+/* `kexwatch groups`: the group registry (built in and --groups overrides,
+ * loaded before) as a table, JSON or CSV. */
+int kx_report_groups(enum kx_out_format fmt, FILE *out, char *err, size_t errlen);
 
 /* --- sql: one read-only statement --- */
 

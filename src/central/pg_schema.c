@@ -40,6 +40,14 @@
  * schema 1 to 3 store is upgraded in place (ALTER TABLE ... ADD COLUMN on
  * the partitioned table, which reaches every partition) and its views
  * made again.
+ *
+ * Schema 5 mirrors SQLite schema 9: the hops view says 'no-verdict' for an
+ * endpoint none of whose handshakes decides and 'no-verdict (not
+ * observed)' for one seen only in sessions whose handshake was not
+ * captured; 'unknown' is left to unregistered code points. The clients
+ * view says 'no-hello' for a client without a parsed ClientHello and
+ * clienthello_sizes 'not reassembled' for the band of none. Older stores
+ * get the views again (no table changes).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -273,12 +281,14 @@ static int exec_ok(PGconn *pg, const char *sql, char *err, size_t errlen)
 	" CASE verdict WHEN 'plaintext' THEN 6 WHEN 'classical (server-declined)' THEN 5" \
 	"  WHEN 'classical (clients-no-pq)' THEN 4 WHEN 'classical (offer-unseen)' THEN 4" \
 	"  WHEN 'draft-kyber' THEN 3 WHEN 'mixed' THEN 2 WHEN 'unknown' THEN 1"         \
-	"  WHEN 'unknown (not observed)' THEN 1 ELSE 0 END AS risk,"                    \
+	"  WHEN 'no-verdict' THEN 1 WHEN 'no-verdict (not observed)' THEN 1"            \
+	"  ELSE 0 END AS risk,"                                                         \
 	" sessions, n_plaintext, n_unseen, n_offer_unseen, n_no_tls, n_starttls_not_offered," \
 	" n_starttls_refused, n_ssl_refused, apps"                                     \
 	" FROM (SELECT *,"                                                             \
 	"  CASE WHEN n_plaintext > 0 THEN 'plaintext'"                                 \
-	"  WHEN n_decide = 0 AND n_unseen > 0 THEN 'unknown (not observed)'"           \
+	"  WHEN n_decide = 0 AND n_unseen > 0 THEN 'no-verdict (not observed)'"        \
+	"  WHEN n_decide = 0 THEN 'no-verdict'"                                        \
 	"  WHEN n_decide = n_unknown THEN 'unknown'"                                   \
 	"  WHEN n_hybrid + n_pq = n_decide THEN 'hybrid'"                              \
 	"  WHEN n_hybrid_draft > 0 AND n_classical = 0 THEN 'draft-kyber'"             \
@@ -329,7 +339,7 @@ static int exec_ok(PGconn *pg, const char *sql, char *err, size_t errlen)
 #define PG_VIEW_CLIENTS                                                                \
 	"CREATE VIEW clients AS SELECT client_ip, first_seen, last_seen, handshakes,"  \
 	" n_hello, n_offers_pq, n_hello - n_offers_pq AS n_no_pq,"                     \
-	" CASE WHEN n_hello = 0 THEN 'unknown' WHEN n_offers_pq = n_hello THEN 'all'"  \
+	" CASE WHEN n_hello = 0 THEN 'no-hello' WHEN n_offers_pq = n_hello THEN 'all'" \
 	"  WHEN n_offers_pq = 0 THEN 'none' ELSE 'some' END AS offers_pq,"             \
 	" servers, n_hybrid, n_pq, n_hybrid_draft, n_classical, n_client_no_pq,"       \
 	" n_server_declined, n_tls12, n_resumed, n_incomplete, n_unknown,"             \
@@ -369,7 +379,8 @@ static int exec_ok(PGconn *pg, const char *sql, char *err, size_t errlen)
 	" count(*) FILTER (WHERE hrr <> 0) AS n_hrr, count(*) FILTER (WHERE slow) AS n_slow," \
 	" round(100.0 * count(*) FILTER (WHERE unanswered) / count(*), 1) AS pct_no_server_hello," \
 	" count(*) FILTER (WHERE capacity) AS n_capacity"                              \
-	" FROM (SELECT *, CASE WHEN greatest(ch_bytes, coalesce(ch2_bytes, 0)) = 0 THEN 'unknown'" \
+	" FROM (SELECT *, CASE WHEN greatest(ch_bytes, coalesce(ch2_bytes, 0)) = 0"       \
+	"  THEN 'not reassembled'"                                                      \
 	"  WHEN greatest(ch_bytes, coalesce(ch2_bytes, 0)) < 1500 THEN '< 1500'"       \
 	"  ELSE '>= 1500' END AS band,"                                                \
 	"  verdict = 'incomplete' AND reason IS DISTINCT FROM 'capacity' AS unanswered," \
@@ -463,6 +474,17 @@ static int migrate_v4(PGconn *pg, char *err, size_t errlen)
 	if (exec_ok(pg, pg_drop_views, err, errlen) < 0 || exec_ok(pg, sql, err, errlen) < 0 ||
 	    exec_ok(pg, pg_views, err, errlen) < 0 ||
 	    exec_ok(pg, "UPDATE kexwatch_meta SET value = '4' WHERE key = 'schema_version'", err,
+		    errlen) < 0)
+		return -1;
+	return 0;
+}
+
+/* Schema 4 to 5 (and the end of every older upgrade): the views again,
+ * with the words of schema 5. */
+static int migrate_v5(PGconn *pg, char *err, size_t errlen)
+{
+	if (exec_ok(pg, pg_drop_views, err, errlen) < 0 || exec_ok(pg, pg_views, err, errlen) < 0 ||
+	    exec_ok(pg, "UPDATE kexwatch_meta SET value = '5' WHERE key = 'schema_version'", err,
 		    errlen) < 0)
 		return -1;
 	return 0;
@@ -659,7 +681,7 @@ int kx_pg_ensure_schema(PGconn *pg, char *err, size_t errlen)
 	}
 	if (version == 0 &&
 	    (create_schema(pg, e, sizeof(e)) < 0 ||
-	     exec_ok(pg, "INSERT INTO kexwatch_meta VALUES ('schema_version', '4')", e, sizeof(e)) < 0))
+	     exec_ok(pg, "INSERT INTO kexwatch_meta VALUES ('schema_version', '5')", e, sizeof(e)) < 0))
 		goto fail;
 	if (version == 1 && migrate_v2(pg, e, sizeof(e)) < 0)
 		goto fail;
@@ -670,6 +692,8 @@ int kx_pg_ensure_schema(PGconn *pg, char *err, size_t errlen)
 		     sizeof(e)) < 0))
 		goto fail;
 	if (version == 3 && migrate_v4(pg, e, sizeof(e)) < 0)
+		goto fail;
+	if (version >= 1 && version <= 4 && migrate_v5(pg, e, sizeof(e)) < 0)
 		goto fail;
 	if (exec_ok(pg, "COMMIT", e, sizeof(e)) < 0)
 		goto fail;

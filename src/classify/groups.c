@@ -232,6 +232,71 @@ enum kx_family kx_family_parse(const char *s)
 	return KX_FAM_MAX;
 }
 
+size_t kx_groups_list(struct kx_group_entry *v, size_t max)
+{
+	const size_t n_builtin = sizeof(builtin) / sizeof(builtin[0]);
+	int32_t last = -1; /* the code listed last */
+	size_t b = 0, n = 0;
+
+	/* Merge the sorted built-in table with the overrides, lowest code first. */
+	for (;;) {
+		int32_t code = 0x10000;
+		while (b < n_builtin && (int32_t)builtin[b].code <= last)
+			b++;
+		if (b < n_builtin)
+			code = builtin[b].code;
+		for (unsigned i = 0; i < n_overrides; i++)
+			if ((int32_t)overrides[i].code > last && (int32_t)overrides[i].code < code)
+				code = overrides[i].code;
+		if (code == 0x10000)
+			break;
+		last = code;
+		if (n < max) {
+			struct kx_group_entry *e = &v[n];
+			e->code = (uint16_t)code;
+			e->name = kx_group_name(e->code);
+			e->fam = kx_group_family(e->code);
+			e->sized = kx_group_share_sizes(e->code, &e->c_size, &e->s_size);
+			if (!e->sized)
+				e->c_size = e->s_size = 0;
+			e->from_file = find_override(e->code) != NULL;
+		}
+		n++;
+	}
+	return n;
+}
+
+bool kx_groups_overridden(void)
+{
+	return n_overrides > 0;
+}
+
+const char *kx_group_override_name(const char *stored)
+{
+	uint16_t code;
+	bool found = false;
+
+	if (!stored || !n_overrides)
+		return NULL;
+	if (stored[0] == '0' && (stored[1] == 'x' || stored[1] == 'X')) {
+		char *end;
+		unsigned long v = strtoul(stored + 2, &end, 16);
+		if (end != stored + 2 && !*end && v <= 0xffff) {
+			code = (uint16_t)v;
+			found = true;
+		}
+	}
+	for (size_t i = 0; !found && i < sizeof(builtin) / sizeof(builtin[0]); i++)
+		if (strcmp(builtin[i].name, stored) == 0) {
+			code = builtin[i].code;
+			found = true;
+		}
+	if (!found)
+		return NULL;
+	const struct override *o = find_override(code);
+	return o ? o->name : NULL;
+}
+
 void kx_groups_reset(void)
 {
 	n_overrides = 0;

@@ -42,6 +42,7 @@ int kx_cmd_cbom(int argc, char **argv)
 		{ "since", required_argument, NULL, KX_ROPT_SINCE },
 		{ "until", required_argument, NULL, KX_ROPT_UNTIL },
 		{ "sensor", required_argument, NULL, KX_ROPT_SENSOR },
+		{ "groups", required_argument, NULL, KX_ROPT_GROUPS },
 		{ "spec", required_argument, NULL, OPT_SPEC },
 		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },

@@ -28,6 +28,7 @@ static void print_help(FILE *out)
 		"packet of that handshake (or plaintext session).\n"
 		"\n");
 	kx_report_cli_help(out, 1);
+	kx_report_cli_table_help(out);
 	fprintf(out,
 		"  --baseline DURATION\n"
 		"                    the baseline is DURATION before --since (default: 30d)\n"
@@ -70,6 +71,7 @@ int kx_cmd_changes(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		KX_REPORT_LONGOPTS,
+		KX_TABLE_LONGOPTS,
 		{ "group-by", required_argument, NULL, OPT_GROUP_BY },
 		{ "baseline", required_argument, NULL, OPT_BASELINE },
 		{ "baseline-since", required_argument, NULL, OPT_BASELINE_SINCE },
@@ -117,7 +119,7 @@ int kx_cmd_changes(int argc, char **argv)
 		fprintf(stderr, "kexwatch changes: unexpected argument '%s'\n", argv[optind]);
 		return KX_EXIT_USAGE;
 	}
-	if (kx_report_cli_finish(&o) < 0)
+	if (kx_report_cli_finish(&o) < 0 || kx_report_cli_table(&o) < 0)
 		return KX_EXIT_USAGE;
 	if (baseline_given && (bsince || buntil)) {
 		fprintf(stderr, "kexwatch changes: --baseline excludes --baseline-since/until\n");
@@ -154,9 +156,7 @@ int kx_cmd_changes(int argc, char **argv)
 	}
 	char err[512];
 	int worse = 0;
-	if (kx_report_changes(o.db, &c, o.fmt, stdout, &worse, err, sizeof(err)) < 0) {
-		fprintf(stderr, "kexwatch changes: %s\n", err);
-		return KX_EXIT_CHANGES_DB;
-	}
+	if (kx_report_changes(o.db, &c, o.fmt, stdout, &worse, err, sizeof(err)) < 0)
+		return kx_report_cli_failed(&o, err, KX_EXIT_CHANGES_DB);
 	return worse ? KX_EXIT_FAIL : KX_EXIT_OK;
 }

@@ -21,6 +21,7 @@ static void print_help(FILE *out)
 		"upgrade.\n"
 		"\n");
 	kx_report_cli_help(out, 1);
+	kx_report_cli_table_help(out);
 	fprintf(out, "  -h, --help        this help\n"
 		"\n"
 		"Exit status: 0 success, 1 the database could not be read, 2 usage error.\n");
@@ -28,5 +29,5 @@ static void print_help(FILE *out)
 
 int kx_cmd_fingerprints(int argc, char **argv)
 {
-	return kx_report_cli_run(argc, argv, "fingerprints", print_help, kx_report_fingerprints);
+	return kx_report_cli_run_table(argc, argv, "fingerprints", print_help, kx_report_fingerprints);
 }

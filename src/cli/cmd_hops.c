@@ -20,6 +20,7 @@ static void print_help(FILE *out)
 		"SNI: their endpoint is the server IP and port.\n"
 		"\n");
 	kx_report_cli_help(out, 1);
+	kx_report_cli_table_help(out);
 	fprintf(out,
 		"  --group-by KEY    endpoint (default: server IP, port, SNI), sni, server\n"
 		"                    (server IP), pair (client IP -> server IP)\n"
@@ -33,7 +34,9 @@ static void print_help(FILE *out)
 		"without any encryption; classical (server-declined): clients offered PQ\n"
 		"and the server never chose it; classical (clients-no-pq): no client\n"
 		"offered PQ; classical (offer-unseen): the ClientHellos were not captured;\n"
-		"draft-kyber; mixed; unknown; unknown (not observed): encrypted sessions\n"
+		"draft-kyber; mixed; unknown: the server chose code points kexwatch does\n"
+		"not know (or key shares that do not fit); no-verdict: only resumed or\n"
+		"incomplete handshakes; no-verdict (not observed): encrypted sessions\n"
 		"whose key exchange was not observed; hybrid (every deciding handshake\n"
 		"hybrid or pq). Resumed and incomplete handshakes and sessions whose\n"
 		"handshake was not seen do not decide. OTHER counts them, and Kyber-draft\n"
@@ -48,6 +51,7 @@ int kx_cmd_hops(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		KX_REPORT_LONGOPTS,
+		KX_TABLE_LONGOPTS,
 		{ "group-by", required_argument, NULL, OPT_GROUP_BY },
 		{ "sort", required_argument, NULL, OPT_SORT },
 		{ "live", required_argument, NULL, OPT_LIVE },
@@ -97,7 +101,7 @@ int kx_cmd_hops(int argc, char **argv)
 		fprintf(stderr, "kexwatch hops: unexpected argument '%s'\n", argv[optind]);
 		return KX_EXIT_USAGE;
 	}
-	if (kx_report_cli_finish(&o) < 0)
+	if (kx_report_cli_finish(&o) < 0 || kx_report_cli_table(&o) < 0)
 		return KX_EXIT_USAGE;
 	if (h.live_from_now && !h.live_us) {
 		fprintf(stderr, "kexwatch hops: --now goes with --live\n");
@@ -106,9 +110,7 @@ int kx_cmd_hops(int argc, char **argv)
 	h.f = o.f;
 	h.now_us = o.now_us;
 	char err[512];
-	if (kx_report_hops_with(o.db, &h, o.fmt, stdout, err, sizeof(err)) < 0) {
-		fprintf(stderr, "kexwatch hops: %s\n", err);
-		return KX_EXIT_FAIL;
-	}
+	if (kx_report_hops_with(o.db, &h, o.fmt, stdout, err, sizeof(err)) < 0)
+		return kx_report_cli_failed(&o, err, KX_EXIT_FAIL);
 	return KX_EXIT_OK;
 }

@@ -39,6 +39,7 @@ int kx_cmd_report(int argc, char **argv)
 		{ "since", required_argument, NULL, KX_ROPT_SINCE },
 		{ "until", required_argument, NULL, KX_ROPT_UNTIL },
 		{ "sensor", required_argument, NULL, KX_ROPT_SENSOR },
+		{ "groups", required_argument, NULL, KX_ROPT_GROUPS },
 		{ "html", required_argument, NULL, OPT_HTML },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },

@@ -11,7 +11,7 @@
 static void print_help(FILE *out)
 {
 	fprintf(out,
-		"usage: kexwatch sql [--db FILE] [--json | --csv] \"SELECT ...\"\n"
+		"usage: kexwatch sql [--db FILE] [--json | --csv] [--groups FILE] \"SELECT ...\"\n"
 		"\n"
 		"Runs one SQL statement on a read-only connection and prints the rows as a\n"
 		"table, JSON or CSV. Only reads are allowed: SELECT (WITH included) and\n"
@@ -23,11 +23,15 @@ static void print_help(FILE *out)
 		"  --db FILE         SQLite inventory (default: kexwatch.db)\n"
 		"  --json            a JSON array of objects instead of a table\n"
 		"  --csv             CSV (RFC 4180) with a header line\n"
+		"  --groups FILE     registry additions and overrides for kx_group_name(),\n"
+		"                    kx_group_family() and kx_group_rename() (the format of\n"
+		"                    read --groups)\n"
 		"  -h, --help        this help\n"
 		"\n"
 		"Views: hops, clients, hybrid_share_daily, clienthello_sizes,\n"
 		"classical_handshakes (README: SQLite inventory). Functions besides SQLite's:\n"
-		"kx_group_name(code), kx_group_family(code), kx_ssh_kex_class(name),\n"
+		"kx_group_name(code), kx_group_family(code), kx_group_rename(name) (the name\n"
+		"a --groups file gives a stored group name, or the name), kx_ssh_kex_class(name),\n"
 		"kx_set(x [, max]) (distinct values, sorted, comma-joined).\n"
 		"\n"
 		"  kexwatch sql \"SELECT * FROM hybrid_share_daily\"\n"
@@ -55,6 +59,7 @@ int kx_cmd_sql(int argc, char **argv)
 		{ "db", required_argument, NULL, KX_ROPT_DB },
 		{ "json", no_argument, NULL, KX_ROPT_JSON },
 		{ "csv", no_argument, NULL, KX_ROPT_CSV },
+		{ "groups", required_argument, NULL, KX_ROPT_GROUPS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};

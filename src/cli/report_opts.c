@@ -6,7 +6,12 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
 #include "cli_util.h"
+#include "kexwatch/groups.h"
 #include "kexwatch/cli.h"
 
 void kx_report_cli_init(struct kx_report_cli *o, const char *cmd)
@@ -28,6 +33,10 @@ int kx_report_cli_option(struct kx_report_cli *o, int ch, const char *arg)
 	case KX_ROPT_SINCE: o->since = arg; return 1;
 	case KX_ROPT_UNTIL: o->until = arg; return 1;
 	case KX_ROPT_SENSOR: o->f.sensor = arg; return 1;
+	case KX_ROPT_WIDE: o->wide = true; return 1;
+	case KX_ROPT_LIMIT: o->limit = arg; return 1;
+	case KX_ROPT_COLUMNS: o->columns = arg; return 1;
+	case KX_ROPT_GROUPS: o->groups = arg; return 1;
 	default: return 0;
 	}
 }
@@ -57,6 +66,13 @@ int kx_report_cli_finish(struct kx_report_cli *o)
 		fprintf(stderr, "kexwatch %s: --since must be before --until\n", o->cmd);
 		return -1;
 	}
+	if (o->groups) {
+		char err[512];
+		if (kx_groups_load(o->groups, err, sizeof(err)) < 0) {
+			fprintf(stderr, "kexwatch %s: --groups: %s\n", o->cmd, err);
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -73,14 +89,79 @@ void kx_report_cli_help(FILE *out, int with_formats)
 		"                    after TIME: RFC 3339 (2026-11-22T10:00:00Z, 2026-11-22) or\n"
 		"                    a duration before now (30m, 24h, 7d, 2w)\n"
 		"  --until TIME      only handshakes before TIME (same forms)\n"
-		"  --sensor NAME     only handshakes recorded by this sensor (default: all)\n");
+		"  --sensor NAME     only handshakes recorded by this sensor (default: all)\n"
+		"  --groups FILE     group registry additions and overrides ('CODE NAME FAMILY\n"
+		"                    [CLIENT/SERVER]' lines, as for read): names and families\n"
+		"                    of code points the report resolves, and kx_group_name(),\n"
+		"                    kx_group_family() in SQL\n");
 }
 
-int kx_report_cli_run(int argc, char **argv, const char *name, void (*help)(FILE *out),
-		      kx_report_fn run)
+void kx_report_cli_table_help(FILE *out)
+{
+	fprintf(out,
+		"  --wide            on a terminal, every column at full width (default: the\n"
+		"                    table fits the terminal: optional columns are hidden and\n"
+		"                    long cells end in an ellipsis; pipes and files always get\n"
+		"                    full lines)\n"
+		"  --limit N         only the first N rows, and a note of how many were left out\n"
+		"  --columns LIST    these columns in this order, by the names of the --csv\n"
+		"                    header (sni,verdict,handshakes); also for --json and --csv\n");
+}
+
+static size_t terminal_width(void)
+{
+	struct winsize ws;
+	const char *env;
+
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col;
+	env = getenv("COLUMNS");
+	if (env && atoi(env) > 0)
+		return (size_t)atoi(env);
+	return 80;
+}
+
+int kx_report_cli_table(struct kx_report_cli *o)
+{
+	memset(&o->table, 0, sizeof(o->table));
+	if (o->limit) {
+		char *end;
+		long long n = strtoll(o->limit, &end, 10);
+		if (end == o->limit || *end || n <= 0) {
+			fprintf(stderr, "kexwatch %s: --limit: expected a positive number of rows, "
+					"got '%s'\n", o->cmd, o->limit);
+			return -1;
+		}
+		o->table.limit = n;
+	}
+	if (o->columns && !*o->columns) {
+		fprintf(stderr, "kexwatch %s: --columns: expected column names (sni,verdict)\n",
+			o->cmd);
+		return -1;
+	}
+	o->table.columns = o->columns;
+	if (o->fmt == KX_OUT_TABLE && !o->wide && isatty(STDOUT_FILENO))
+		o->table.width = terminal_width();
+	kx_table_configure(&o->table);
+	return 0;
+}
+
+int kx_report_cli_failed(const struct kx_report_cli *o, const char *err, int fail)
+{
+	fprintf(stderr, "kexwatch %s: %s\n", o->cmd, err);
+	return kx_table_error() ? KX_EXIT_USAGE : fail;
+}
+
+static int run_report(int argc, char **argv, const char *name, void (*help)(FILE *out),
+		      kx_report_fn run, bool table)
 {
 	static const struct option longopts[] = {
 		KX_REPORT_LONGOPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	static const struct option table_longopts[] = {
+		KX_REPORT_LONGOPTS,
+		KX_TABLE_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct kx_report_cli o;
@@ -89,7 +170,7 @@ int kx_report_cli_run(int argc, char **argv, const char *name, void (*help)(FILE
 
 	kx_report_cli_init(&o, name);
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "h", table ? table_longopts : longopts, NULL)) != -1) {
 		if (kx_report_cli_option(&o, ch, optarg))
 			continue;
 		if (ch == 'h') {
@@ -103,11 +184,21 @@ int kx_report_cli_run(int argc, char **argv, const char *name, void (*help)(FILE
 		fprintf(stderr, "kexwatch %s: unexpected argument '%s'\n", name, argv[optind]);
 		return KX_EXIT_USAGE;
 	}
-	if (kx_report_cli_finish(&o) < 0)
+	if (kx_report_cli_finish(&o) < 0 || (table && kx_report_cli_table(&o) < 0))
 		return KX_EXIT_USAGE;
-	if (run(o.db, &o.f, o.fmt, stdout, err, sizeof(err)) < 0) {
-		fprintf(stderr, "kexwatch %s: %s\n", name, err);
-		return KX_EXIT_FAIL;
-	}
+	if (run(o.db, &o.f, o.fmt, stdout, err, sizeof(err)) < 0)
+		return kx_report_cli_failed(&o, err, KX_EXIT_FAIL);
 	return KX_EXIT_OK;
+}
+
+int kx_report_cli_run(int argc, char **argv, const char *name, void (*help)(FILE *out),
+		      kx_report_fn run)
+{
+	return run_report(argc, argv, name, help, run, false);
+}
+
+int kx_report_cli_run_table(int argc, char **argv, const char *name, void (*help)(FILE *out),
+			    kx_report_fn run)
+{
+	return run_report(argc, argv, name, help, run, true);
 }

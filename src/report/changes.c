@@ -91,6 +91,11 @@ static const struct kx_col table_cols[] = {
 	{ "evidence", "EVIDENCE", false },
 };
 
+/* What a narrow terminal loses first. */
+static const char *const narrow_drop[] = {
+	"first_seen_s", "before_good", "after_good", "evidence", NULL,
+};
+
 void kx_changes_opts_init(struct kx_changes_opts *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -252,7 +257,8 @@ int kx_report_changes(const char *db_path, const struct kx_changes_opts *o,
 		goto out;
 	}
 	rc = -1;
-	if (kx_rdb_print(s, fmt, table_cols, sizeof(table_cols) / sizeof(table_cols[0]), out) !=
+	if (kx_table_print(s, fmt, table_cols, sizeof(table_cols) / sizeof(table_cols[0]),
+			   narrow_drop, out) !=
 	    SQLITE_DONE) {
 		kx_rdb_fail(&r);
 		goto out;

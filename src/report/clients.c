@@ -26,7 +26,7 @@ const char kx_clients_ssh_sql[] =
 
 /* What a client offers comes from its handshakes (hx); what it talks to
  * and how from every leg (h): a client whose only legs are plaintext is
- * listed too, first, with offers_pq 'unknown'. */
+ * listed too, first, with offers_pq 'no-hello'. */
 const char kx_clients_sql[] =
 	"WITH " KX_SQL_FILTERED "," KX_SQL_FILTERED_HS ","
 	" pqg AS (SELECT client_ip, kx_set(name) AS pq_groups_offered FROM"
@@ -38,10 +38,11 @@ const char kx_clients_sql[] =
 	" alpns AS (SELECT hx.client_ip, kx_set(j.value, 3) AS sample_alpns"
 	"  FROM hx, json_each(hx.alpn) AS j GROUP BY hx.client_ip),"
 	/* Schema 7: the client's software (JA4 or HASSH) and whether it offers
-	 * ML-DSA signature schemes; 'unknown' when no row says. */
+	 * ML-DSA signature schemes; 'not-recorded' when no row says (rows
+	 * stored before schema 7). */
 	" fps AS (SELECT client_ip, kx_set(coalesce(hassh, ja4)) AS fingerprints,"
 	"  kx_set(coalesce(hassh, ja4), 2) AS fingerprints_s,"
-	"  CASE WHEN max(offers_mldsa) > 0 THEN 'yes' WHEN count(offers_mldsa) = 0 THEN 'unknown'"
+	"  CASE WHEN max(offers_mldsa) > 0 THEN 'yes' WHEN count(offers_mldsa) = 0 THEN 'not-recorded'"
 	"  ELSE 'no' END AS offers_mldsa"
 	"  FROM (SELECT client_ip, %s FROM hx) GROUP BY client_ip),"
 	" c AS (SELECT client_ip," KX_SQL_COUNTS
@@ -50,7 +51,7 @@ const char kx_clients_sql[] =
 	"  kx_set(sni, 3) AS sample_snis,"
 	"  kx_set(CASE WHEN verdict = 'plaintext' THEN app END) AS plaintext_apps"
 	"  FROM h GROUP BY client_ip),"
-	" o AS (SELECT *, CASE WHEN n_hello = 0 THEN 'unknown'"
+	" o AS (SELECT *, CASE WHEN n_hello = 0 THEN 'no-hello'"
 	"  WHEN n_offers_pq = n_hello THEN 'all' WHEN n_offers_pq = 0 THEN 'none'"
 	"  ELSE 'some' END AS offers_pq FROM c)"
 	" SELECT client_ip, first_seen, last_seen, handshakes, n_hello, n_offers_pq,"
@@ -60,7 +61,7 @@ const char kx_clients_sql[] =
 	" CASE WHEN n_plaintext > 0 THEN 3 WHEN offers_pq = 'none' THEN 2"
 	"  WHEN offers_pq = 'some' THEN 1 ELSE 0 END AS risk,"
 	" sessions, n_plaintext, n_unseen, plaintext_apps,"
-	" coalesce(offers_mldsa, 'unknown') AS offers_mldsa, fingerprints"
+	" coalesce(offers_mldsa, 'not-recorded') AS offers_mldsa, fingerprints"
 	"%s"
 	" FROM o LEFT JOIN pqg USING (client_ip) LEFT JOIN alpns USING (client_ip)"
 	" LEFT JOIN fps USING (client_ip)"
@@ -74,6 +75,12 @@ static const struct kx_col table_cols[] = {
 	{ "sample_snis", "SNI (SAMPLE)", false },
 	{ "sample_alpns", "ALPN", false },    { "offers_mldsa", "ML-DSA", false },
 	{ "fingerprints_s", "FINGERPRINTS", false }, { "last_seen_s", "LAST SEEN", false },
+};
+
+/* What a narrow terminal loses first. */
+static const char *const narrow_drop[] = {
+	"last_seen_s", "fingerprints_s", "offers_mldsa", "sample_alpns", "n_plaintext", "servers",
+	"protocols", NULL,
 };
 
 int kx_report_clients(const char *db_path, const struct kx_report_filter *f,
@@ -98,7 +105,8 @@ int kx_report_clients(const char *db_path, const struct kx_report_filter *f,
 	}
 	if (!(s = kx_rdb_prepare(&r, sql, f)))
 		goto out;
-	if (kx_rdb_print(s, fmt, table_cols, sizeof(table_cols) / sizeof(table_cols[0]), out) !=
+	if (kx_table_print(s, fmt, table_cols, sizeof(table_cols) / sizeof(table_cols[0]),
+			   narrow_drop, out) !=
 	    SQLITE_DONE) {
 		kx_rdb_fail(&r);
 		goto out;

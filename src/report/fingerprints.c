@@ -62,6 +62,12 @@ static const struct kx_col table_cols[] = {
 	{ "sample_snis", "SNI (SAMPLE)", false },
 };
 
+/* What a narrow terminal loses first. */
+static const char *const narrow_drop[] = {
+	"first_seen_s", "last_seen_s", "offers_mldsa", "n_suspect", "n_unknown", "endpoints",
+	"protocols", "sample_snis", NULL,
+};
+
 char *kx_fingerprints_sql(int version, bool table)
 {
 	return sqlite3_mprintf(fingerprints_sql, version >= 7 ? kx_fp_cols_v7 : kx_fp_cols_none,
@@ -91,7 +97,8 @@ int kx_report_fingerprints(const char *db_path, const struct kx_report_filter *f
 	}
 	if (!(s = kx_rdb_prepare(&r, sql, f)))
 		goto out;
-	if (kx_rdb_print(s, fmt, table_cols, sizeof(table_cols) / sizeof(table_cols[0]), out) !=
+	if (kx_table_print(s, fmt, table_cols, sizeof(table_cols) / sizeof(table_cols[0]),
+			   narrow_drop, out) !=
 	    SQLITE_DONE) {
 		kx_rdb_fail(&r);
 		goto out;

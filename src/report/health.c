@@ -6,7 +6,7 @@
  *
  * The report groups handshakes by the size of their largest ClientHello
  * (the one after a HelloRetryRequest carries the hybrid share): under 1500
- * bytes, 1500 or more, and "unknown" when no ClientHello was reassembled;
+ * bytes, 1500 or more, and "not reassembled" when no ClientHello was reassembled;
  * and by hop (server IP and port: a network path, whatever the SNI). For
  * each it counts ClientHellos without a ServerHello by reason, HRR round
  * trips, ClientHellos whose first segment never reached the sensor
@@ -34,7 +34,7 @@
 #define HEALTH_CTE                                                                        \
 	"WITH " KX_SQL_FILTERED ","                                                       \
 	" s AS (SELECT *, max(ch_bytes, coalesce(ch2_bytes, 0)) AS size,"                 \
-	"  CASE WHEN max(ch_bytes, coalesce(ch2_bytes, 0)) = 0 THEN 'unknown'"            \
+	"  CASE WHEN max(ch_bytes, coalesce(ch2_bytes, 0)) = 0 THEN 'not reassembled'"    \
 	"  WHEN max(ch_bytes, coalesce(ch2_bytes, 0)) < 1500 THEN '< 1500'"               \
 	"  ELSE '>= 1500' END AS band,"                                                   \
 	"  verdict = 'incomplete' AND reason IS NOT 'capacity' AS unanswered,"            \

@@ -14,6 +14,8 @@
  */
 #include "report_int.h"
 
+#include "kexwatch/groups.h"
+
 #include <stdint.h>
 #include <string.h>
 
@@ -53,6 +55,13 @@ static const struct kx_col tail_cols[] = {
 };
 
 #define N_TAIL (sizeof(tail_cols) / sizeof(tail_cols[0]))
+
+/* What a narrow terminal loses first: the endpoint, its counts of
+ * handshakes, hybrid and classical, and its verdict stay. */
+static const char *const narrow_drop[] = {
+	"last_seen_s", "n_plaintext", "n_pq", "clients", "protocols", "groups_selected",
+	"n_other", NULL,
+};
 
 void kx_hops_opts_init(struct kx_hops_opts *o)
 {
@@ -97,7 +106,7 @@ char *kx_hops_sql(const struct kx_hops_opts *o, bool table)
 		" n_ssl_refused, apps, n_suspect%s"
 		" FROM (SELECT *," KX_SQL_VERDICT " AS verdict FROM"
 		" (SELECT %s," KX_SQL_COUNTS " max(ts_last_us) AS last_us,"
-		" kx_set(group_name) AS groups_selected, kx_set(protocol) AS protocols,"
+		" kx_set(%s) AS groups_selected, kx_set(protocol) AS protocols,"
 		/* Handshakes whose key-exchange claims do not hold (a key share of
 		 * the wrong size, RFC 8446 4.2.8 violations): the hop is suspect. */
 		" sum(verdict = 'unknown' AND ifnull(reason IN ('share-size', 'group-not-offered',"
@@ -110,7 +119,11 @@ char *kx_hops_sql(const struct kx_hops_opts *o, bool table)
 			" substr(last_seen, 1, 19) || 'Z' AS last_seen_s,"
 			" verdict || CASE WHEN n_suspect > 0 THEN ' (suspect: ' || n_suspect || ')'"
 			" ELSE '' END AS verdict_s" : "",
-		keys, keys, order, *order ? ", " : "", keys);
+		keys,
+		/* A --groups file names groups stored under another name (or as
+		 * 0x-hex, unknown when read); without one the stored names stand. */
+		kx_groups_overridden() ? "kx_group_rename(group_name)" : "group_name",
+		keys, order, *order ? ", " : "", keys);
 }
 
 int kx_report_hops_with(const char *db_path, const struct kx_hops_opts *o,
@@ -153,7 +166,7 @@ int kx_report_hops_with(const char *db_path, const struct kx_hops_opts *o,
 	for (size_t i = 0; i < N_TAIL; i++)
 		if (o->group != KX_HOPS_PAIR || strcmp(tail_cols[i].name, "clients") != 0)
 			cols[n++] = tail_cols[i];
-	if (kx_rdb_print(s, fmt, cols, n, out) != SQLITE_DONE) {
+	if (kx_table_print(s, fmt, cols, n, narrow_drop, out) != SQLITE_DONE) {
 		kx_rdb_fail(&r);
 		goto out;
 	}

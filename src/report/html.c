@@ -63,15 +63,20 @@ static const char css[] =
 	"svg text{font:11px system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;fill:#59636e}"
 	"svg .grid{stroke:#eaeef2}svg .axis{stroke:#afb8c1}"
 	"table{border-collapse:collapse;width:100%;font-size:13px}"
-	"th,td{padding:6px 9px;text-align:left;border-bottom:1px solid #eaeef2;white-space:nowrap}"
-	"td.wrap{white-space:normal;min-width:150px;max-width:320px}"
+	/* Names and numbers stay on one line; lists and headings wrap, so most
+	 * tables fit the window and only the widest scroll sideways in their box. */
+	"th,td{padding:6px 7px;text-align:left;border-bottom:1px solid #eaeef2;white-space:nowrap}"
+	"th{white-space:normal;vertical-align:bottom;font-size:12px}"
+	"td.t{white-space:normal;min-width:76px}"
+	"td.wrap{white-space:normal;min-width:90px;max-width:320px;overflow-wrap:anywhere}"
 	"th{position:sticky;top:0;background:#f6f8fa;font-weight:600;color:#3d444d;"
 	"cursor:pointer;user-select:none;border-bottom:1px solid var(--line)}"
 	"th[aria-sort=ascending]::after{content:' \\25B2';font-size:9px}"
 	"th[aria-sort=descending]::after{content:' \\25BC';font-size:9px}"
 	"td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}"
 	"tbody tr:hover{background:#f6f8fa}"
-	".scroll{max-height:640px;overflow:auto;border:1px solid #eaeef2;border-radius:6px}"
+	".scroll{max-height:640px;overflow:auto;max-width:100%;border:1px solid #eaeef2;"
+	"border-radius:6px}"
 	"tr.v td:first-child{border-left:4px solid var(--unknown)}"
 	"tr.v-hybrid td:first-child{border-left-color:var(--ok)}"
 	"tr.v-mixed td:first-child{border-left-color:var(--mixed)}"
@@ -82,7 +87,7 @@ static const char css[] =
 	"tr.v-tls12 td:first-child{border-left-color:var(--tls12)}"
 	"tr.v-declined{background:#fff5f5}tr.v-nopq{background:#fff8f2}tr.v-plain{background:#ffebe9}"
 	".badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:11px;"
-	"font-weight:600;color:#fff;background:var(--unknown)}"
+	"font-weight:600;color:#fff;background:var(--unknown);white-space:normal}"
 	".b-hybrid{background:var(--ok)}.b-mixed{background:var(--mixed)}"
 	".b-draft{background:var(--draft)}.b-nopq{background:var(--nopq)}"
 	".b-declined{background:var(--declined)}.b-plain{background:var(--plain)}"
@@ -96,7 +101,33 @@ static const char css[] =
 	"ul.findings li.info{border-color:#0969da;background:#f0f7ff}"
 	".sev{font-weight:650;text-transform:uppercase;font-size:11px;margin-right:8px}"
 	".empty{color:var(--mute);font-style:italic}"
-	"footer{color:var(--mute);font-size:12px;text-align:center;margin-top:28px}";
+	"footer{color:var(--mute);font-size:12px;text-align:center;margin-top:28px}"
+	/* Paper: every row of every table (no scroll boxes, headings repeated
+	 * on each page), each table section on a new page, landscape. */
+	"@page{size:A4 landscape;margin:10mm}"
+	"@media print{"
+	"*{-webkit-print-color-adjust:exact;print-color-adjust:exact}"
+	"body{background:#fff;font-size:10px}"
+	"header{background:#fff;color:#000;padding:0 0 6px;border-bottom:2px solid #000}"
+	"header .meta,header .meta b{color:#000}"
+	"main{max-width:none;padding:0}"
+	".cards{grid-template-columns:repeat(4,1fr);gap:6px}"
+	".card{padding:6px 8px;break-inside:avoid}.card .value{font-size:20px}"
+	".grid2{grid-template-columns:1fr 1fr}.grid2 section.panel{margin:0}"
+	"svg{max-height:85mm}"
+	"section.panel{border:0;border-radius:0;padding:0;margin:0 0 10px;break-inside:avoid}"
+	"section.panel:has(table){break-before:page;break-inside:auto}"
+	".scroll{max-height:none;overflow:visible;border:0}"
+	"table{font-size:9px;width:100%}"
+	".badge{font-size:8px;padding:0 5px}"
+	"th,td{padding:2px 4px}"
+	"th{position:static;cursor:auto;font-size:9px}"
+	"td.wrap{min-width:0;max-width:none}"
+	"thead{display:table-header-group}"
+	"tr{break-inside:avoid}"
+	"tbody tr:hover{background:none}"
+	"footer{margin-top:8px}"
+	"}";
 
 /* Sorting: a click on a heading sorts by it (numbers by data-v), again
  * reverses; "#sort=TABLE:COL:asc|desc" in the URL sorts on load. */
@@ -209,10 +240,10 @@ struct summary {
 	long long first_us, last_us;
 	char *first, *last, *sensors, *protocols;
 	long long hops, hops_hybrid, hops_declined, hops_nopq, hops_mixed, hops_draft;
-	long long hops_offer_unseen, hops_plaintext, hops_unobserved;
+	long long hops_offer_unseen, hops_plaintext, hops_unobserved, hops_unknown, hops_noverdict;
 	long long plaintext, unseen;  /* sessions without a handshake, by weight */
 	char *plaintext_apps;
-	long long clients_none, clients_some, clients_plaintext;
+	long long clients_none, clients_some, clients_plaintext, clients_listed;
 	struct kx_findings fs;
 };
 
@@ -274,7 +305,8 @@ static int load_summary(struct page *pg, struct summary *sm, char *hops_sql)
 			      " sum(verdict = 'classical (server-declined)'),"
 			      " sum(verdict = 'classical (clients-no-pq)'), sum(verdict = 'mixed'),"
 			      " sum(verdict = 'draft-kyber'), sum(verdict = 'classical (offer-unseen)'),"
-			      " sum(verdict = 'plaintext'), sum(verdict = 'unknown (not observed)')"
+			      " sum(verdict = 'plaintext'), sum(verdict = 'no-verdict (not observed)'),"
+			      " sum(verdict = 'unknown'), sum(verdict = 'no-verdict')"
 			      " FROM (%s)", hops_sql);
 	if (!sql || !(s = kx_rdb_prepare(pg->r, sql, pg->f))) {
 		sqlite3_free(sql);
@@ -291,6 +323,8 @@ static int load_summary(struct page *pg, struct summary *sm, char *hops_sql)
 		sm->hops_offer_unseen = sqlite3_column_int64(s, 6);
 		sm->hops_plaintext = sqlite3_column_int64(s, 7);
 		sm->hops_unobserved = sqlite3_column_int64(s, 8);
+		sm->hops_unknown = sqlite3_column_int64(s, 9);
+		sm->hops_noverdict = sqlite3_column_int64(s, 10);
 	}
 	sqlite3_finalize(s);
 	if (rc != SQLITE_ROW)
@@ -300,8 +334,10 @@ static int load_summary(struct page *pg, struct summary *sm, char *hops_sql)
 			      pg->r->version >= 7 ? kx_fp_cols_v7 : kx_fp_cols_none, "");
 	if (!sql)
 		return -1;
+	/* The card counts the clients the clients section lists (its WHERE). */
 	char *count = sqlite3_mprintf("SELECT sum(offers_pq = 'none'), sum(offers_pq = 'some'),"
-				      " sum(n_plaintext > 0) FROM (%s)", sql);
+				      " sum(n_plaintext > 0), sum(offers_pq IN ('none', 'some')"
+				      " OR n_plaintext > 0) FROM (%s)", sql);
 	sqlite3_free(sql);
 	if (!count || !(s = kx_rdb_prepare(pg->r, count, pg->f))) {
 		sqlite3_free(count);
@@ -312,6 +348,7 @@ static int load_summary(struct page *pg, struct summary *sm, char *hops_sql)
 		sm->clients_none = sqlite3_column_int64(s, 0);
 		sm->clients_some = sqlite3_column_int64(s, 1);
 		sm->clients_plaintext = sqlite3_column_int64(s, 2);
+		sm->clients_listed = sqlite3_column_int64(s, 3);
 	}
 	sqlite3_finalize(s);
 	if (rc != SQLITE_ROW)
@@ -373,12 +410,14 @@ static void headline(struct page *pg, const struct summary *sm)
 		 "the server");
 	card(pg, sm->hops_declined ? "bad" : "good", "Server-declined hops", "kx-declined-hops", v,
 	     sub);
-	snprintf(v, sizeof(v), "%lld", sm->clients_none);
-	snprintf(sub, sizeof(sub), "offer no PQ group, out of %lld client%s; %lld offer%s it only "
-		 "sometimes", sm->clients, sm->clients == 1 ? "" : "s", sm->clients_some,
-		 sm->clients_some == 1 ? "s" : "");
-	card(pg, sm->clients_none ? "warn" : "good", "Clients without PQ", "kx-nopq-clients", v,
-	     sub);
+	/* Every client the clients section lists: none, some and plaintext. */
+	snprintf(v, sizeof(v), "%lld", sm->clients_listed);
+	snprintf(sub, sizeof(sub), "of %lld client%s: %lld never offer%s a PQ group, %lld only "
+		 "sometimes, %lld talk%s in plaintext", sm->clients, sm->clients == 1 ? "" : "s",
+		 sm->clients_none, sm->clients_none == 1 ? "s" : "", sm->clients_some,
+		 sm->clients_plaintext, sm->clients_plaintext == 1 ? "s" : "");
+	card(pg, sm->clients_listed ? "warn" : "good", "Clients without PQ or in plaintext",
+	     "kx-nopq-clients", v, sub);
 	snprintf(v, sizeof(v), "%lld", sm->hops_unobserved);
 	snprintf(sub, sizeof(sub), "hops seen only in encrypted sessions whose handshake was not "
 		 "captured: key exchange not observed (%lld such session%s in all)", sm->unseen,
@@ -454,6 +493,10 @@ static long long nice_max(long long v)
 struct bucket {
 	long long pq, draft, classical, unknown, other;
 };
+
+/* A bin's hybrid share is drawn only over this many deciding handshakes:
+ * 1 of 2 is not "50 %". Smaller bins show their bar (counts) alone. */
+#define SHARE_MIN_DECIDING 10
 
 static void bucket_label(int64_t start_s, int64_t size_s, char *buf, size_t len, bool full)
 {
@@ -542,8 +585,9 @@ static int share_chart(struct page *pg, const struct summary *sm)
 	  "<span><i style=\"background:var(--declined)\"></i>classical</span>"
 	  "<span><i style=\"background:var(--unknown)\"></i>unknown</span>"
 	  "<span><i style=\"background:#0969da;height:3px;vertical-align:3px\"></i>hybrid share "
-	  "(right axis)</span><span>bars: deciding handshakes per %s</span></div>",
-	  size_names[si]);
+	  "(right axis; only where a %s has %d or more deciding handshakes)</span>"
+	  "<span>bars: deciding handshakes per %s</span></div>",
+	  size_names[si], SHARE_MIN_DECIDING, size_names[si]);
 	P("<svg id=\"kx-chart-share\" viewBox=\"0 0 %.0f %.0f\" role=\"img\" "
 	  "aria-label=\"hybrid share over time\">", W, H);
 	for (int g = 0; g <= 4; g++) {
@@ -568,7 +612,8 @@ static int share_chart(struct page *pg, const struct summary *sm)
 
 		bucket_label((first + i) * size, size, label, sizeof(label), true);
 		P("<g class=\"bar\"><title>%s: %lld deciding, %lld hybrid/pq, %lld classical%s</title>",
-		  label, d, b[i].pq, b[i].classical, d ? "" : " (no deciding handshake)");
+		  label, d, b[i].pq, b[i].classical, !d ? " (no deciding handshake)"
+		  : d < SHARE_MIN_DECIDING ? " (too few for a share)" : "");
 		for (size_t k = 0; k < sizeof(part) / sizeof(part[0]); k++) {
 			double h = ph * (double)part[k].v / (double)top;
 			if (!part[k].v)
@@ -579,12 +624,12 @@ static int share_chart(struct page *pg, const struct summary *sm)
 		}
 		P("</g>");
 	}
-	/* The share line joins consecutive buckets that have deciding handshakes. */
+	/* The share line joins consecutive buckets with enough deciding handshakes. */
 	bool open = false;
 	for (int64_t i = 0; i < n; i++) {
 		long long d = b[i].pq + b[i].draft + b[i].classical + b[i].unknown;
 		double x = L + slot * ((double)i + 0.5);
-		if (!d) {
+		if (d < SHARE_MIN_DECIDING) {
 			if (open)
 				P("\"/>");
 			open = false;
@@ -601,7 +646,7 @@ static int share_chart(struct page *pg, const struct summary *sm)
 		P("\"/>");
 	for (int64_t i = 0; i < n; i++) {
 		long long d = b[i].pq + b[i].draft + b[i].classical + b[i].unknown;
-		if (!d)
+		if (d < SHARE_MIN_DECIDING)
 			continue;
 		double x = L + slot * ((double)i + 0.5);
 		double y = T + ph - ph * (double)b[i].pq / (double)d;
@@ -732,9 +777,10 @@ static int hops_table(struct page *pg, const char *hops_sql, long long total)
 	  "sessions whose handshake was not seen.</p>"
 	  "<div class=\"scroll\"><table id=\"kx-hops\" class=\"sortable\"><thead><tr>"
 	  "<th>Server</th><th class=\"n\">Port</th><th>SNI</th><th>Verdict</th><th>Protocols</th>"
-	  "<th class=\"n\">Handshakes</th><th class=\"n\">Clients</th><th class=\"n\">Hybrid</th>"
-	  "<th class=\"n\">PQ</th><th class=\"n\">Classical</th><th class=\"n\">Declined</th>"
-	  "<th class=\"n\">Plaintext</th><th class=\"n\">Other</th><th>Groups</th>"
+	  /* Soft hyphens: the headings of one-digit columns may break. */
+	  "<th class=\"n\">Hand&shy;shakes</th><th class=\"n\">Clients</th><th class=\"n\">Hybrid</th>"
+	  "<th class=\"n\">PQ</th><th class=\"n\">Class&shy;ical</th><th class=\"n\">De&shy;clined</th>"
+	  "<th class=\"n\">Plain&shy;text</th><th class=\"n\">Other</th><th>Groups</th>"
 	  "<th>Last seen (UTC)</th>"
 	  "</tr></thead><tbody>\n");
 	while (rows < MAX_ROWS && (rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -746,7 +792,10 @@ static int hops_table(struct page *pg, const char *hops_sql, long long total)
 		text_cell(pg, col_text(s, c_sni), false);
 		P("<td data-v=\"%lld\"><span class=\"badge b-%s\"%s>",
 		  (long long)sqlite3_column_int64(s, c_risk), cls,
-		  strcmp(v, "unknown (not observed)") == 0 ? " title=\"key exchange not observed\"" : "");
+		  strcmp(v, "no-verdict (not observed)") == 0 ? " title=\"key exchange not observed\""
+		  : strcmp(v, "no-verdict") == 0 ? " title=\"only resumed or incomplete handshakes\""
+		  : strcmp(v, "unknown") == 0 ? " title=\"the server chose an unregistered code point\""
+		  : "");
 		E(v);
 		P("</span>");
 		/* Key-exchange claims that do not hold (share sizes, RFC 8446 4.2.8). */
@@ -755,7 +804,7 @@ static int hops_table(struct page *pg, const char *hops_sql, long long total)
 			P(" <span class=\"badge b-unknown\" title=\"handshakes whose key shares or group "
 			  "selection break the rules\">suspect: %lld</span>", sus);
 		P("</td>");
-		text_cell(pg, col_text(s, c_proto), false);
+		list_cell(pg, col_text(s, c_proto));
 		num_cell(pg, sqlite3_column_int64(s, c_hs));
 		num_cell(pg, sqlite3_column_int64(s, c_cl));
 		num_cell(pg, sqlite3_column_int64(s, c_hy));
@@ -765,7 +814,7 @@ static int hops_table(struct page *pg, const char *hops_sql, long long total)
 		num_cell(pg, sqlite3_column_int64(s, c_plain));
 		num_cell(pg, sqlite3_column_int64(s, c_oth));
 		list_cell(pg, col_text(s, c_grp));
-		P("<td>");
+		P("<td class=\"t\">");
 		put_time(pg, col_text(s, c_last));
 		P("</td></tr>\n");
 	}
@@ -813,7 +862,7 @@ static void reasons_cell(struct page *pg, sqlite3_stmt *s)
 static int legs_table(struct page *pg, const char *hops_sql, bool plaintext)
 {
 	char *q = sqlite3_mprintf(plaintext ? "SELECT * FROM (%s) WHERE verdict = 'plaintext'"
-				  : "SELECT * FROM (%s) WHERE verdict = 'unknown (not observed)'",
+				  : "SELECT * FROM (%s) WHERE verdict = 'no-verdict (not observed)'",
 				  hops_sql);
 	sqlite3_stmt *s = q ? kx_rdb_prepare(pg->r, q, pg->f) : NULL;
 	long long rows = 0;
@@ -859,7 +908,7 @@ static int legs_table(struct page *pg, const char *hops_sql, bool plaintext)
 		num_cell(pg, sqlite3_column_int64(s, c_cl));
 		if (plaintext)
 			num_cell(pg, sqlite3_column_int64(s, c_hs));
-		P("<td>");
+		P("<td class=\"t\">");
 		put_time(pg, col_text(s, c_last));
 		P("</td></tr>\n");
 	}
@@ -904,7 +953,7 @@ static int clients_table(struct page *pg)
 	  "any hybrid or ML-KEM group: no server can protect their traffic until they are "
 	  "upgraded. \"some\": only part of their ClientHellos offered one (several programs "
 	  "on one host, or a fallback). Plaintext: sessions without any encryption (clients "
-	  "with those come first; \"unknown\" when they sent no ClientHello at all).</p>"
+	  "with those come first; \"no-hello\" when they sent no ClientHello at all).</p>"
 	  "<div class=\"scroll\"><table id=\"kx-clients\" class=\"sortable\"><thead><tr>"
 	  "<th>Client</th><th>Offers PQ</th><th class=\"n\">ClientHellos without PQ</th>"
 	  "<th class=\"n\">Handshakes</th><th class=\"n\">Plaintext</th>"
@@ -930,12 +979,12 @@ static int clients_table(struct page *pg)
 		num_cell(pg, sqlite3_column_int64(s, c_hs));
 		num_cell(pg, plain);
 		num_cell(pg, sqlite3_column_int64(s, c_srv));
-		text_cell(pg, col_text(s, c_proto), false);
+		list_cell(pg, col_text(s, c_proto));
 		list_cell(pg, col_text(s, c_snis));
 		text_cell(pg, col_text(s, c_alpn), false);
 		text_cell(pg, col_text(s, c_mldsa), false);
 		list_cell(pg, col_text(s, c_fps));
-		P("<td>");
+		P("<td class=\"t\">");
 		put_time(pg, col_text(s, c_last));
 		P("</td></tr>\n");
 	}
@@ -987,7 +1036,7 @@ static int fingerprints_table(struct page *pg)
 		P("<tr class=\"v v-%s\">", nopq ? "declined" : "hybrid");
 		text_cell(pg, col_text(s, c_fp), false);
 		list_cell(pg, col_text(s, c_kx));
-		text_cell(pg, col_text(s, c_proto), false);
+		list_cell(pg, col_text(s, c_proto));
 		num_cell(pg, sqlite3_column_int64(s, c_cl));
 		num_cell(pg, sqlite3_column_int64(s, c_ep));
 		num_cell(pg, sqlite3_column_int64(s, c_hs));
@@ -996,7 +1045,7 @@ static int fingerprints_table(struct page *pg)
 		num_cell(pg, sqlite3_column_int64(s, c_cls));
 		num_cell(pg, sqlite3_column_int64(s, c_sus));
 		list_cell(pg, col_text(s, c_snis));
-		P("<td>");
+		P("<td class=\"t\">");
 		put_time(pg, col_text(s, c_last));
 		P("</td></tr>\n");
 	}
@@ -1053,7 +1102,7 @@ static int changes_section(struct page *pg, const struct summary *sm)
 	  "offered one, fell back to TLS 1.2, a Kyber draft or plaintext; clients that stopped "
 	  "offering post-quantum groups; endpoints and clients first seen classical or in "
 	  "plaintext; and what got better. The same as <code>kexwatch changes</code>.</p>"
-	  "<div class=\"scroll\"><table class=\"sortable\"><thead><tr><th></th><th>Change</th>"
+	  "<div class=\"scroll\"><table id=\"kx-changes-table\" class=\"sortable\"><thead><tr><th></th><th>Change</th>"
 	  "<th>Endpoint or client</th><th class=\"n\">Good before</th><th class=\"n\">Bad "
 	  "before</th><th class=\"n\">Good now</th><th class=\"n\">Bad now</th>"
 	  "<th>First seen (UTC)</th><th>Evidence (capture:packet)</th></tr></thead><tbody>\n");
@@ -1075,7 +1124,7 @@ static int changes_section(struct page *pg, const struct summary *sm)
 		num_cell(pg, sqlite3_column_int64(s, c_bb));
 		num_cell(pg, sqlite3_column_int64(s, c_ag));
 		num_cell(pg, sqlite3_column_int64(s, c_ab));
-		P("<td>");
+		P("<td class=\"t\">");
 		put_time(pg, col_text(s, c_first));
 		P("</td>");
 		text_cell(pg, col_text(s, c_ev), true);
@@ -1104,7 +1153,7 @@ static int health_section(struct page *pg, const struct summary *sm)
 	  "<p class=\"note\" style=\"margin:0 0 10px\">A hybrid ClientHello no longer fits one "
 	  "1500-byte packet. If large ClientHellos go unanswered more often than small ones on a "
 	  "path, something on it (MTU, MSS clamping, a middlebox) drops them.</p>"
-	  "<table id=\"kx-health-bands\" class=\"sortable\"><thead><tr><th>ClientHello size</th>"
+	  "<div class=\"scroll\"><table id=\"kx-health-bands\" class=\"sortable\"><thead><tr><th>ClientHello size</th>"
 	  "<th class=\"n\">Handshakes</th><th class=\"n\">Answered</th>"
 	  "<th class=\"n\">No ServerHello</th><th class=\"n\">%%</th><th class=\"n\">RST</th>"
 	  "<th class=\"n\">FIN</th><th class=\"n\">Timeout</th><th class=\"n\">End of capture</th>"
@@ -1115,8 +1164,8 @@ static int health_section(struct page *pg, const struct summary *sm)
 		const char *band = col_text(s, 0);
 		P("<tr class=\"v v-%s\">", sqlite3_column_int64(s, 3) ? "declined" : "hybrid");
 		P("<td>");
-		E(strcmp(band, "unknown") == 0 ? "unknown (not reassembled)" : band);
-		P("%s</td>", strcmp(band, "unknown") == 0 ? "" : " bytes");
+		E(band);
+		P("%s</td>", strcmp(band, "not reassembled") == 0 ? "" : " bytes");
 		for (int i = 1; i <= 3; i++)
 			num_cell(pg, sqlite3_column_int64(s, i));
 		P("<td class=\"n\" data-v=\"%.1f\">%.1f</td>", sqlite3_column_double(s, 13),
@@ -1130,7 +1179,7 @@ static int health_section(struct page *pg, const struct summary *sm)
 	sqlite3_finalize(s);
 	if (rc != SQLITE_DONE)
 		return kx_rdb_fail(pg->r);
-	P("</tbody></table><h2 style=\"margin-top:18px\">Findings</h2>"
+	P("</tbody></table></div><h2 style=\"margin-top:18px\">Findings</h2>"
 	  "<ul class=\"findings\" id=\"kx-findings-list\">\n");
 	if (!sm->fs.n)
 		P("<li class=\"info\">None: every ClientHello got a ServerHello, none late, no "
@@ -1222,17 +1271,15 @@ int kx_report_html(const char *db_path, const struct kx_report_filter *f, int64_
 			{ "classical (clients-no-pq)", "nopq", sm.hops_nopq },
 			{ "classical (server-declined)", "declined", sm.hops_declined },
 			{ "plaintext", "plain", sm.hops_plaintext },
-			{ "unknown (not observed)", "unknown", sm.hops_unobserved },
-			{ "unknown", "unknown",
-			  sm.hops - sm.hops_hybrid - sm.hops_mixed - sm.hops_draft - sm.hops_nopq -
-				  sm.hops_declined - sm.hops_offer_unseen - sm.hops_plaintext -
-				  sm.hops_unobserved },
+			{ "unknown", "unknown", sm.hops_unknown },
+			{ "no-verdict", "resumed", sm.hops_noverdict },
+			{ "no-verdict (not observed)", "resumed", sm.hops_unobserved },
 		};
 		long long top = 1;
 		for (size_t i = 0; i < sizeof(hv) / sizeof(hv[0]); i++)
 			if (hv[i].n > top)
 				top = hv[i].n;
-		fprintf(out, "<svg id=\"kx-chart-hops\" viewBox=\"0 0 600 274\" role=\"img\" "
+		fprintf(out, "<svg id=\"kx-chart-hops\" viewBox=\"0 0 600 304\" role=\"img\" "
 			     "aria-label=\"hops by verdict\">");
 		for (size_t i = 0; i < sizeof(hv) / sizeof(hv[0]); i++) {
 			double w = 330.0 * (double)hv[i].n / (double)top, y = 4 + 30.0 * (double)i;

@@ -275,6 +275,18 @@ static void fn_group_family(sqlite3_context *ctx, int argc, sqlite3_value **argv
 	sqlite3_result_text(ctx, kx_family_name(kx_group_family(code)), -1, SQLITE_STATIC);
 }
 
+static void fn_group_rename(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const char *name = (const char *)sqlite3_value_text(argv[0]);
+	const char *o = kx_group_override_name(name);
+
+	(void)argc;
+	if (o)
+		sqlite3_result_text(ctx, o, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_result_value(ctx, argv[0]);
+}
+
 static void fn_ssh_kex_class(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	const char *name = (const char *)sqlite3_value_text(argv[0]);
@@ -298,6 +310,9 @@ static int register_functions(sqlite3 *db)
 	if (rc == SQLITE_OK)
 		rc = sqlite3_create_function(db, "kx_group_family", 1, flags, NULL,
 					     fn_group_family, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_create_function(db, "kx_group_rename", 1, flags, NULL,
+					     fn_group_rename, NULL, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_create_function(db, "kx_ssh_kex_class", 1, flags, NULL,
 					     fn_ssh_kex_class, NULL, NULL);
@@ -351,6 +366,10 @@ static int create_legs(struct kx_rdb *r)
 
 int kx_rdb_fail(struct kx_rdb *r)
 {
+	if (kx_table_error()) {
+		snprintf(r->err, r->errlen, "%s", kx_table_error());
+		return -1;
+	}
 	snprintf(r->err, r->errlen, "%s: %s", r->path, r->db ? sqlite3_errmsg(r->db) : "no database");
 	return -1;
 }
@@ -633,162 +652,4 @@ void kx_json_column(sqlite3_stmt *s, int col, FILE *out)
 			      (size_t)sqlite3_column_bytes(s, col));
 		break;
 	}
-}
-
-/* A cell as table text: "-" for NULL, blobs as x'..' length only. */
-static const char *cell_text(sqlite3_stmt *s, int col, char *buf, size_t len)
-{
-	switch (sqlite3_column_type(s, col)) {
-	case SQLITE_NULL:
-		return "-";
-	case SQLITE_INTEGER:
-		snprintf(buf, len, "%lld", (long long)sqlite3_column_int64(s, col));
-		return buf;
-	case SQLITE_FLOAT:
-		snprintf(buf, len, "%.6g", sqlite3_column_double(s, col));
-		return buf;
-	case SQLITE_BLOB:
-		snprintf(buf, len, "(%d-byte blob)", sqlite3_column_bytes(s, col));
-		return buf;
-	default:
-		return (const char *)sqlite3_column_text(s, col);
-	}
-}
-
-struct tcol {
-	int idx;
-	const char *head;
-	size_t width;
-	bool num;
-};
-
-static int print_table(sqlite3_stmt *s, const struct kx_col *cols, size_t n_cols, FILE *out)
-{
-	int n = cols ? (int)n_cols : sqlite3_column_count(s), rc;
-	struct tcol *t = calloc((size_t)(n ? n : 1), sizeof(*t));
-	char num[48];
-
-	if (!t)
-		return SQLITE_NOMEM;
-	for (int i = 0; i < n; i++) {
-		t[i].idx = i;
-		t[i].head = sqlite3_column_name(s, i);
-		/* Generic tables: a column is numeric until a text value shows. */
-		t[i].num = !cols;
-		if (cols) {
-			t[i].head = cols[i].head;
-			t[i].num = cols[i].num;
-			t[i].idx = -1;
-			for (int c = 0; c < sqlite3_column_count(s); c++)
-				if (strcmp(sqlite3_column_name(s, c), cols[i].name) == 0)
-					t[i].idx = c;
-			if (t[i].idx < 0) {
-				free(t);
-				return SQLITE_ERROR;
-			}
-		}
-		t[i].width = kx_cell_width(t[i].head);
-	}
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		for (int i = 0; i < n; i++) {
-			int type = sqlite3_column_type(s, t[i].idx);
-			size_t w = kx_cell_width(cell_text(s, t[i].idx, num, sizeof(num)));
-			if (w > t[i].width)
-				t[i].width = w;
-			if (!cols && type != SQLITE_INTEGER && type != SQLITE_FLOAT &&
-			    type != SQLITE_NULL)
-				t[i].num = false;
-		}
-	}
-	if (rc != SQLITE_DONE) {
-		free(t);
-		return rc;
-	}
-	sqlite3_reset(s);
-
-	/* Numbers right-aligned, text left-aligned, no trailing blanks. */
-	for (int i = 0; i < n; i++) {
-		size_t gap = t[i].width - kx_cell_width(t[i].head);
-		if (i)
-			fputs("  ", out);
-		if (t[i].num)
-			kx_cell_pad(out, gap);
-		kx_cell_print(out, t[i].head);
-		if (!t[i].num && i + 1 < n)
-			kx_cell_pad(out, gap);
-	}
-	putc('\n', out);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		for (int i = 0; i < n; i++) {
-			const char *v = cell_text(s, t[i].idx, num, sizeof(num));
-			size_t gap = t[i].width - kx_cell_width(v);
-			if (i)
-				fputs("  ", out);
-			if (t[i].num)
-				kx_cell_pad(out, gap);
-			kx_cell_print(out, v);
-			if (!t[i].num && i + 1 < n)
-				kx_cell_pad(out, gap);
-		}
-		putc('\n', out);
-	}
-	free(t);
-	return rc;
-}
-
-static int print_json(sqlite3_stmt *s, FILE *out)
-{
-	int rc, rows = 0;
-
-	fputs("[", out);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		fputs(rows++ ? ",\n  {" : "\n  {", out);
-		for (int i = 0; i < sqlite3_column_count(s); i++) {
-			const char *name = sqlite3_column_name(s, i);
-			if (i)
-				putc(',', out);
-			kx_json_fputs(out, name, strlen(name));
-			putc(':', out);
-			kx_json_column(s, i, out);
-		}
-		putc('}', out);
-	}
-	fputs(rows ? "\n]\n" : "]\n", out);
-	return rc;
-}
-
-static int print_csv(sqlite3_stmt *s, FILE *out)
-{
-	int n = sqlite3_column_count(s), rc;
-
-	for (int i = 0; i < n; i++) {
-		if (i)
-			putc(',', out);
-		kx_csv_field(out, sqlite3_column_name(s, i));
-	}
-	fputs("\r\n", out);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		for (int i = 0; i < n; i++) {
-			if (i)
-				putc(',', out);
-			if (sqlite3_column_type(s, i) == SQLITE_BLOB) {
-				hex_blob(out, sqlite3_column_blob(s, i), sqlite3_column_bytes(s, i));
-				continue;
-			}
-			const char *v = (const char *)sqlite3_column_text(s, i);
-			kx_csv_field(out, v ? v : "");
-		}
-		fputs("\r\n", out);
-	}
-	return rc;
-}
-
-int kx_rdb_print(sqlite3_stmt *s, enum kx_out_format fmt, const struct kx_col *cols,
-		 size_t n_cols, FILE *out)
-{
-	if (fmt == KX_OUT_TABLE)
-		return print_table(s, cols, n_cols, out);
-	if (fmt == KX_OUT_JSON)
-		return print_json(s, out);
-	return print_csv(s, out);
 }

@@ -28,7 +28,7 @@ struct kx_rdb {
 /* Opens path SQLITE_OPEN_READONLY with PRAGMA query_only, checks that it is
  * a kexwatch inventory (schema 1 or newer up to this build's), begins the
  * read transaction and registers the report functions (kx_set, kx_group_name,
- * kx_group_family, kx_ssh_kex_class). Never creates the file. Returns 0, or -1 with a message
+ * kx_group_family, kx_group_rename, kx_ssh_kex_class). Never creates the file. Returns 0, or -1 with a message
  * in err (r is then closed). */
 int kx_rdb_open(struct kx_rdb *r, const char *path, char *err, size_t errlen);
 
@@ -112,12 +112,16 @@ int kx_rdb_int64(struct kx_rdb *r, const char *sql, const struct kx_report_filte
 /* The endpoint verdict from those counts: the rules of the hops view in
  * sqlite_store.c, kept equal by test_report.c. Any plaintext session makes
  * an endpoint plaintext, the worst; one with sessions whose handshake was
- * not seen and no deciding handshake is 'unknown (not observed)': its key
- * exchange was not observed. Classical handshakes whose ClientHello was not
- * captured (offer-unseen) blame neither side. */
+ * not seen and no deciding handshake is 'no-verdict (not observed)': its
+ * key exchange was not observed; one whose handshakes are all resumed or
+ * incomplete is 'no-verdict'. 'unknown' is kept for endpoints whose
+ * deciding handshakes all chose an unregistered code point (or made key
+ * exchange claims that do not hold). Classical handshakes whose
+ * ClientHello was not captured (offer-unseen) blame neither side. */
 #define KX_SQL_VERDICT                                                               \
 	" CASE WHEN n_plaintext > 0 THEN 'plaintext'"                                \
-	" WHEN n_decide = 0 AND n_unseen > 0 THEN 'unknown (not observed)'"          \
+	" WHEN n_decide = 0 AND n_unseen > 0 THEN 'no-verdict (not observed)'"       \
+	" WHEN n_decide = 0 THEN 'no-verdict'"                                       \
 	" WHEN n_decide = n_unknown THEN 'unknown'"                                  \
 	" WHEN n_hybrid + n_pq = n_decide THEN 'hybrid'"                             \
 	" WHEN n_hybrid_draft > 0 AND n_classical = 0 THEN 'draft-kyber'"            \
@@ -132,7 +136,7 @@ int kx_rdb_int64(struct kx_rdb *r, const char *sql, const struct kx_report_filte
 	" CASE " v " WHEN 'plaintext' THEN 6 WHEN 'classical (server-declined)' THEN 5" \
 	" WHEN 'classical (clients-no-pq)' THEN 4 WHEN 'classical (offer-unseen)' THEN 4" \
 	" WHEN 'draft-kyber' THEN 3 WHEN 'mixed' THEN 2 WHEN 'unknown' THEN 1"       \
-	" WHEN 'unknown (not observed)' THEN 1 ELSE 0 END"
+	" WHEN 'no-verdict' THEN 1 WHEN 'no-verdict (not observed)' THEN 1 ELSE 0 END"
 
 /* The fingerprint columns a report selects from hx (ja4, kx_fp, hassh,
  * offers_mldsa): the view's (schema 7) or NULLs for an older file, which a
@@ -191,6 +195,13 @@ struct kx_col {
  * twice for a table (widths first). Returns SQLITE_DONE or an error code. */
 int kx_rdb_print(sqlite3_stmt *s, enum kx_out_format fmt, const struct kx_col *cols,
 		 size_t n_cols, FILE *out);
+
+/* kx_rdb_print under the options of kx_table_configure (table.c): drop
+ * names the result columns a terminal too narrow for the table loses
+ * first, in that order (NULL-terminated; NULL: none). An unknown --columns
+ * name returns SQLITE_ERROR with kx_table_error() set. */
+int kx_table_print(sqlite3_stmt *s, enum kx_out_format fmt, const struct kx_col *cols,
+		   size_t n_cols, const char *const *drop, FILE *out);
 
 /* Terminal-safe text: control bytes print as \xNN. Width counts code points. */
 size_t kx_cell_width(const char *s);

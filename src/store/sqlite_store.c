@@ -105,6 +105,9 @@
  *   (hybrid, pq, hybrid-draft, classical, unknown; resumed and incomplete
  *   ones do not):
  *     none decide, or all are unknown               'unknown'                      1
+ *       (schema 9: none decide                     'no-verdict'                   1
+ *        only sessions, handshake not seen         'no-verdict (not observed)'    1
+ *        all deciding ones unknown                 'unknown'                      1)
  *     all hybrid or pq                              'hybrid'                       0
  *     some hybrid-draft, no classical               'draft-kyber'                  3
  *     all classical (TLS 1.2 included), some with
@@ -119,13 +122,15 @@
  * inventory" documents their columns):
  *   clients               one row per client_ip: handshakes, n_hello (parsed
  *                         ClientHellos), n_offers_pq, n_no_pq, offers_pq
- *                         ('all', 'some', 'none', 'unknown'), servers, counts
+ *                         ('all', 'some', 'none', 'unknown'; schema 9:
+ *                         'no-hello' for 'unknown'), servers, counts
  *                         per verdict
  *   hybrid_share_daily    one row per UTC day of ts_first: handshakes,
  *                         deciding, counts per verdict, hybrid_share (hybrid +
  *                         pq over deciding, 0..1; NULL when none decide)
  *   clienthello_sizes     one row per band of the largest ClientHello
- *                         ('< 1500', '>= 1500', 'unknown' when none was
+ *                         ('< 1500', '>= 1500', 'unknown' (schema 9: 'not
+ *                         reassembled') when none was
  *                         reassembled): answered, no_server_hello by reason,
  *                         first segment lost, HRR, slow (>= 1 s) ServerHellos
  *   classical_handshakes  the classical handshakes with their evidence
@@ -679,69 +684,84 @@ static const char schema_v5_copy[] =
 	"  sum(n * (verdict = 'plaintext')) AS n_plaintext,"                           \
 	"  sum(n * (reason IS 'handshake-unseen')) AS n_unseen,"
 
-static const char view_hops_v6[] =
-	"CREATE VIEW hops AS SELECT"
-	" server_ip, server_port, sni, first_seen, last_seen, handshakes, clients,"
-	" n_hybrid, n_pq, n_hybrid_draft, n_classical, n_client_no_pq,"
-	" n_server_declined, n_tls12, n_resumed, n_incomplete, n_unknown,"
-	" groups_selected, verdict,"
-	" CASE verdict WHEN 'plaintext' THEN 6 WHEN 'classical (server-declined)' THEN 5"
-	"  WHEN 'classical (clients-no-pq)' THEN 4 WHEN 'classical (offer-unseen)' THEN 4"
-	"  WHEN 'draft-kyber' THEN 3 WHEN 'mixed' THEN 2 WHEN 'unknown' THEN 1"
-	"  WHEN 'unknown (not observed)' THEN 1 ELSE 0 END AS risk,"
-	" sessions, n_plaintext, n_unseen, n_offer_unseen, n_no_tls, n_starttls_not_offered,"
-	" n_starttls_refused, n_ssl_refused, apps"
-	" FROM (SELECT c.*, g.groups_selected, a.apps,"
-	"  CASE WHEN n_plaintext > 0 THEN 'plaintext'"
-	"  WHEN n_decide = 0 AND n_unseen > 0 THEN 'unknown (not observed)'"
-	"  WHEN n_decide = n_unknown THEN 'unknown'"
-	"  WHEN n_hybrid + n_pq = n_decide THEN 'hybrid'"
-	"  WHEN n_hybrid_draft > 0 AND n_classical = 0 THEN 'draft-kyber'"
-	"  WHEN n_classical = n_decide THEN"
-	"   CASE WHEN n_server_declined + n_tls12_offered_pq > 0 THEN 'classical (server-declined)'"
-	"   WHEN n_offer_unseen = n_classical THEN 'classical (offer-unseen)'"
-	"   ELSE 'classical (clients-no-pq)' END"
-	"  ELSE 'mixed' END AS verdict"
-	" FROM (SELECT server_ip, server_port, sni,"
-	"  " KX_SQL_TS_TEXT("min(ts_first_us)") " AS first_seen,"
-	"  " KX_SQL_TS_TEXT("max(ts_last_us)") " AS last_seen,"
-	"  sum(NOT is_session) AS handshakes, count(DISTINCT client_ip) AS clients,"
-	"  sum(verdict = 'hybrid') AS n_hybrid,"
-	"  sum(verdict = 'pq') AS n_pq,"
-	"  sum(verdict = 'hybrid-draft') AS n_hybrid_draft,"
-	"  sum(verdict = 'classical') AS n_classical,"
-	"  sum(verdict = 'classical' AND reason IS 'client-no-pq') AS n_client_no_pq,"
-	"  sum(verdict = 'classical' AND reason IS 'server-declined') AS n_server_declined,"
-	"  sum(verdict = 'classical' AND reason IS 'tls12' AND offers_pq) AS n_tls12_offered_pq,"
-	"  sum(verdict = 'classical' AND reason IS 'tls12') AS n_tls12,"
-	"  sum(verdict = 'classical' AND reason IS 'offer-unseen') AS n_offer_unseen,"
-	"  sum(verdict = 'resumed') AS n_resumed,"
-	"  sum(verdict = 'incomplete') AS n_incomplete,"
-	"  sum(verdict = 'unknown' AND NOT is_session) AS n_unknown,"
-	VIEW_SESSION_COUNTS
-	"  sum(n * (verdict = 'plaintext' AND reason IS 'no-tls')) AS n_no_tls,"
-	"  sum(n * (verdict = 'plaintext' AND reason IS 'starttls-not-offered'))"
-	"   AS n_starttls_not_offered,"
-	"  sum(n * (verdict = 'plaintext' AND reason IS 'starttls-refused')) AS n_starttls_refused,"
-	"  sum(n * (verdict = 'plaintext' AND reason IS 'ssl-refused')) AS n_ssl_refused,"
-	"  sum(verdict IN ('hybrid', 'pq', 'hybrid-draft', 'classical', 'unknown')"
-	"   AND NOT is_session) AS n_decide"
-	"  FROM " VIEW_LEGS " GROUP BY server_ip, server_port, sni) AS c"
-	" LEFT JOIN (SELECT server_ip, server_port, sni,"
-	"  group_concat(group_name, ',') AS groups_selected"
-	"  FROM (SELECT DISTINCT server_ip, server_port, sni, group_name FROM handshakes"
-	"   WHERE group_name IS NOT NULL ORDER BY 1, 2, 3, 4)"
-	"  GROUP BY server_ip, server_port, sni) AS g"
-	" ON g.server_ip = c.server_ip AND g.server_port = c.server_port AND g.sni IS c.sni"
-	" LEFT JOIN (SELECT server_ip, server_port, group_concat(app, ',') AS apps"
-	"  FROM (SELECT DISTINCT server_ip, server_port, app FROM sessions ORDER BY 1, 2, 3)"
-	"  GROUP BY server_ip, server_port) AS a"
-	" ON a.server_ip = c.server_ip AND a.server_port = c.server_port AND c.sni IS NULL);\n";
+#define VIEW_HOPS(UNKNOWN_RISK, UNOBSERVED)                                            \
+	"CREATE VIEW hops AS SELECT" \
+	" server_ip, server_port, sni, first_seen, last_seen, handshakes, clients," \
+	" n_hybrid, n_pq, n_hybrid_draft, n_classical, n_client_no_pq," \
+	" n_server_declined, n_tls12, n_resumed, n_incomplete, n_unknown," \
+	" groups_selected, verdict," \
+	" CASE verdict WHEN 'plaintext' THEN 6 WHEN 'classical (server-declined)' THEN 5" \
+	"  WHEN 'classical (clients-no-pq)' THEN 4 WHEN 'classical (offer-unseen)' THEN 4" \
+	"  WHEN 'draft-kyber' THEN 3 WHEN 'mixed' THEN 2 " UNKNOWN_RISK " ELSE 0 END AS risk," \
+	" sessions, n_plaintext, n_unseen, n_offer_unseen, n_no_tls, n_starttls_not_offered," \
+	" n_starttls_refused, n_ssl_refused, apps" \
+	" FROM (SELECT c.*, g.groups_selected, a.apps," \
+	"  CASE WHEN n_plaintext > 0 THEN 'plaintext'" \
+	"  WHEN n_decide = 0 AND n_unseen > 0 THEN " UNOBSERVED \
+	"  WHEN n_hybrid + n_pq = n_decide THEN 'hybrid'" \
+	"  WHEN n_hybrid_draft > 0 AND n_classical = 0 THEN 'draft-kyber'" \
+	"  WHEN n_classical = n_decide THEN" \
+	"   CASE WHEN n_server_declined + n_tls12_offered_pq > 0 THEN 'classical (server-declined)'" \
+	"   WHEN n_offer_unseen = n_classical THEN 'classical (offer-unseen)'" \
+	"   ELSE 'classical (clients-no-pq)' END" \
+	"  ELSE 'mixed' END AS verdict" \
+	" FROM (SELECT server_ip, server_port, sni," \
+	"  " KX_SQL_TS_TEXT("min(ts_first_us)") " AS first_seen," \
+	"  " KX_SQL_TS_TEXT("max(ts_last_us)") " AS last_seen," \
+	"  sum(NOT is_session) AS handshakes, count(DISTINCT client_ip) AS clients," \
+	"  sum(verdict = 'hybrid') AS n_hybrid," \
+	"  sum(verdict = 'pq') AS n_pq," \
+	"  sum(verdict = 'hybrid-draft') AS n_hybrid_draft," \
+	"  sum(verdict = 'classical') AS n_classical," \
+	"  sum(verdict = 'classical' AND reason IS 'client-no-pq') AS n_client_no_pq," \
+	"  sum(verdict = 'classical' AND reason IS 'server-declined') AS n_server_declined," \
+	"  sum(verdict = 'classical' AND reason IS 'tls12' AND offers_pq) AS n_tls12_offered_pq," \
+	"  sum(verdict = 'classical' AND reason IS 'tls12') AS n_tls12," \
+	"  sum(verdict = 'classical' AND reason IS 'offer-unseen') AS n_offer_unseen," \
+	"  sum(verdict = 'resumed') AS n_resumed," \
+	"  sum(verdict = 'incomplete') AS n_incomplete," \
+	"  sum(verdict = 'unknown' AND NOT is_session) AS n_unknown," \
+	VIEW_SESSION_COUNTS \
+	"  sum(n * (verdict = 'plaintext' AND reason IS 'no-tls')) AS n_no_tls," \
+	"  sum(n * (verdict = 'plaintext' AND reason IS 'starttls-not-offered'))" \
+	"   AS n_starttls_not_offered," \
+	"  sum(n * (verdict = 'plaintext' AND reason IS 'starttls-refused')) AS n_starttls_refused," \
+	"  sum(n * (verdict = 'plaintext' AND reason IS 'ssl-refused')) AS n_ssl_refused," \
+	"  sum(verdict IN ('hybrid', 'pq', 'hybrid-draft', 'classical', 'unknown')" \
+	"   AND NOT is_session) AS n_decide" \
+	"  FROM " VIEW_LEGS " GROUP BY server_ip, server_port, sni) AS c" \
+	" LEFT JOIN (SELECT server_ip, server_port, sni," \
+	"  group_concat(group_name, ',') AS groups_selected" \
+	"  FROM (SELECT DISTINCT server_ip, server_port, sni, group_name FROM handshakes" \
+	"   WHERE group_name IS NOT NULL ORDER BY 1, 2, 3, 4)" \
+	"  GROUP BY server_ip, server_port, sni) AS g" \
+	" ON g.server_ip = c.server_ip AND g.server_port = c.server_port AND g.sni IS c.sni" \
+	" LEFT JOIN (SELECT server_ip, server_port, group_concat(app, ',') AS apps" \
+	"  FROM (SELECT DISTINCT server_ip, server_port, app FROM sessions ORDER BY 1, 2, 3)" \
+	"  GROUP BY server_ip, server_port) AS a" \
+	" ON a.server_ip = c.server_ip AND a.server_port = c.server_port AND c.sni IS NULL);\n"
 
-#define VIEW_CLIENTS_V6                                                                \
+static const char view_hops_v6[] = VIEW_HOPS(
+	"WHEN 'unknown' THEN 1 WHEN 'unknown (not observed)' THEN 1",
+	"'unknown (not observed)' WHEN n_decide = n_unknown THEN 'unknown'");
+
+/* Schema 9 (migrate_words): 'unknown' only for an unregistered code point
+ * (or key exchange claims that do not hold); an endpoint none of whose
+ * handshakes decides (all resumed or incomplete) is 'no-verdict', one seen
+ * only in sessions whose handshake was not captured 'no-verdict (not
+ * observed)'. */
+static const char view_hops_v9[] = VIEW_HOPS(
+	"WHEN 'unknown' THEN 1 WHEN 'no-verdict' THEN 1 WHEN 'no-verdict (not observed)' THEN 1",
+	"'no-verdict (not observed)' WHEN n_decide = 0 THEN 'no-verdict'"
+	" WHEN n_decide = n_unknown THEN 'unknown'");
+
+#define VIEW_CLIENTS_V6 VIEW_CLIENTS("'unknown'")
+/* Schema 9: a client without a parsed ClientHello offers 'no-hello'. */
+#define VIEW_CLIENTS_V9 VIEW_CLIENTS("'no-hello'")
+#define VIEW_CLIENTS(NO_HELLO)                                                         \
 	"CREATE VIEW clients AS SELECT client_ip, first_seen, last_seen, handshakes,"  \
 	" n_hello, n_offers_pq, n_hello - n_offers_pq AS n_no_pq,"                     \
-	" CASE WHEN n_hello = 0 THEN 'unknown' WHEN n_offers_pq = n_hello THEN 'all'"  \
+	" CASE WHEN n_hello = 0 THEN " NO_HELLO " WHEN n_offers_pq = n_hello THEN 'all'" \
 	"  WHEN n_offers_pq = 0 THEN 'none' ELSE 'some' END AS offers_pq,"             \
 	" servers, n_hybrid, n_pq, n_hybrid_draft, n_classical, n_client_no_pq,"       \
 	" n_server_declined, n_tls12, n_resumed, n_incomplete, n_unknown,"             \
@@ -764,7 +784,11 @@ static const char view_hops_v6[] =
 
 /* Schema 6: a handshake refused a context (incomplete/capacity) was never
  * followed, so it is neither answered nor unanswered: n_capacity. */
-#define VIEW_CLIENTHELLO_SIZES_V6                                                      \
+#define VIEW_CLIENTHELLO_SIZES_V6 VIEW_CLIENTHELLO_SIZES("'unknown'")
+/* Schema 9: the band of a handshake without a reassembled ClientHello is
+ * 'not reassembled'. */
+#define VIEW_CLIENTHELLO_SIZES_V9 VIEW_CLIENTHELLO_SIZES("'not reassembled'")
+#define VIEW_CLIENTHELLO_SIZES(NOT_REASSEMBLED)                                        \
 	"CREATE VIEW clienthello_sizes AS SELECT band, count(*) AS handshakes,"        \
 	" count(*) - sum(unanswered) - sum(capacity) AS answered,"                     \
 	" sum(unanswered) AS no_server_hello,"                                         \
@@ -778,7 +802,8 @@ static const char view_hops_v6[] =
 	" sum(first_lost) AS n_first_segment_lost, sum(hrr) AS n_hrr, sum(slow) AS n_slow," \
 	" round(100.0 * sum(unanswered) / count(*), 1) AS pct_no_server_hello,"        \
 	" sum(capacity) AS n_capacity"                                                 \
-	" FROM (SELECT *, CASE WHEN max(ch_bytes, coalesce(ch2_bytes, 0)) = 0 THEN 'unknown'" \
+	" FROM (SELECT *, CASE WHEN max(ch_bytes, coalesce(ch2_bytes, 0)) = 0"         \
+	"  THEN " NOT_REASSEMBLED                                                      \
 	"  WHEN max(ch_bytes, coalesce(ch2_bytes, 0)) < 1500 THEN '< 1500'"            \
 	"  ELSE '>= 1500' END AS band,"                                                \
 	"  verdict = 'incomplete' AND reason IS NOT 'capacity' AS unanswered,"         \
@@ -786,6 +811,9 @@ static const char view_hops_v6[] =
 	"  verdict = 'incomplete' AND reason IS 'gap' AND ch_segments = 0 AS first_lost," \
 	"  coalesce(ch_to_sh_us >= 1000000, 0) AS slow FROM handshakes)"               \
 	" GROUP BY band;\n"
+
+static const char views_v9[] = VIEW_CLIENTS_V9 VIEW_HYBRID_SHARE_DAILY VIEW_CLIENTHELLO_SIZES_V9
+	VIEW_CLASSICAL_HANDSHAKES;
 
 static const char views_v6[] = VIEW_CLIENTS_V6 VIEW_HYBRID_SHARE_DAILY VIEW_CLIENTHELLO_SIZES_V6
 	VIEW_CLASSICAL_HANDSHAKES;
@@ -795,15 +823,17 @@ static const char views_v6[] = VIEW_CLIENTS_V6 VIEW_HYBRID_SHARE_DAILY VIEW_CLIE
  * (migrate_v6 drops them again). */
 static int create_views(sqlite3 *db, int level)
 {
-	bool v6 = level >= 6, v7 = level >= 7, v8 = level >= 8;
+	bool v6 = level >= 6, v7 = level >= 7, v8 = level >= 8, v9 = level >= 9;
 	int rc = sqlite3_exec(db, v8 ? view_handshakes_v8 : v7 ? view_handshakes_v7 : view_handshakes,
 			      NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(db, v8 ? trigger_handshakes_v8 : v7 ? trigger_handshakes_v7
 					 : trigger_handshakes, NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(db, v6 ? view_hops_v6 : view_hops, NULL, NULL, NULL);
-	return rc == SQLITE_OK ? sqlite3_exec(db, v6 ? views_v6 : schema_v2, NULL, NULL, NULL) : rc;
+		rc = sqlite3_exec(db, v9 ? view_hops_v9 : v6 ? view_hops_v6 : view_hops, NULL, NULL,
+				  NULL);
+	return rc == SQLITE_OK ? sqlite3_exec(db, v9 ? views_v9 : v6 ? views_v6 : schema_v2, NULL,
+					      NULL, NULL) : rc;
 }
 
 static int migrate_v5(sqlite3 *db)
@@ -895,6 +925,21 @@ static int migrate_regressions(sqlite3 *db)
 	return rc == SQLITE_OK ? sqlite3_exec(db, trigger_handshakes_v8, NULL, NULL, NULL) : rc;
 }
 
+/* Schema 9: the views whose words change, again: hops ('no-verdict' and
+ * 'no-verdict (not observed)' where schema 6 said 'unknown'), clients
+ * (offers_pq 'no-hello') and clienthello_sizes (band 'not reassembled').
+ * Self-contained: drops and recreates only those three views. */
+static int migrate_words(sqlite3 *db)
+{
+	int rc = sqlite3_exec(db, "DROP VIEW hops; DROP VIEW clients; DROP VIEW clienthello_sizes;\n",
+			      NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, view_hops_v9, NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, VIEW_CLIENTS_V9, NULL, NULL, NULL);
+	return rc == SQLITE_OK ? sqlite3_exec(db, VIEW_CLIENTHELLO_SIZES_V9, NULL, NULL, NULL) : rc;
+}
+
 static int (*const migrations[])(sqlite3 *db) = {
 	migrate_v1,
 	migrate_v2,
@@ -904,6 +949,7 @@ static int (*const migrations[])(sqlite3 *db) = {
 	migrate_v6,
 	migrate_fingerprints,
 	migrate_regressions,
+	migrate_words,
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == KX_STORE_SCHEMA_VERSION,

@@ -193,8 +193,8 @@ try:
     check("s3cret" not in c.execute("SELECT command FROM runs").fetchone()[0],
           "the local run record has no password either")
     c.close()
-    check(srv.psql("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'") == "4",
-          "central schema version 4")
+    check(srv.psql("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'") == "5",
+          "central schema version 5")
     # The fingerprint columns (schema 4) arrive as they are in SQLite, and
     # read back through the snapshot the fingerprints report is SQLite's.
     fpc = ("ja4, ja4_2, ja4s, ja4s_hrr, kx_fp, kx_fp_2, hassh, hassh_server, offers_mldsa,"
@@ -345,7 +345,7 @@ try:
           "a schema 1 central store: reports read it as it is", p.stdout + p.stderr)
     p = kx("read", "--sensor", "old", "--db", os.path.join(tmp, "v1b.db"), "--pg", url1, plain)
     check(p.returncode == 0 and "; 4 sessions rows sent" in p.stderr
-          and psql1("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'") == "4"
+          and psql1("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'") == "5"
           and psql1("SELECT relkind FROM pg_class WHERE relname = 'handshakes'") == "p"
           and psql1("SELECT count(*), sum(sessions) FROM sessions") == "4|5"
           and psql1("SELECT verdict, n_plaintext FROM hops WHERE server_port = 6379") == "plaintext|2"
@@ -371,10 +371,14 @@ try:
     got3 = subprocess.run([os.path.join(BIN, "psql"), "-h", top, "-p", PORT, "-U", "kx", "-d", "kx3",
                            "-At", "-F", "|", "-c", "SELECT (SELECT value FROM kexwatch_meta WHERE key ="
                            " 'schema_version'), protocol, hassh IS NOT NULL, offers_mldsa IS NOT NULL"
-                           " FROM handshakes ORDER BY protocol; SELECT sum(handshakes) FROM clienthello_sizes"],
+                           " FROM handshakes ORDER BY protocol; SELECT sum(handshakes) FROM clienthello_sizes;"
+                           " SELECT count(*) FROM pg_views WHERE viewname = 'hops'"
+                           " AND definition LIKE '%no-verdict (not observed)%'"
+                           " AND definition NOT LIKE '%unknown (not observed)%'"],
                           capture_output=True, text=True).stdout.split()
-    check(p3.returncode == 0 and got3 == ["4|ssh|t|t", "4|tls|f|f", "2"],
-          "the next sensor upgrades schema 3 to 4 in place: old rows NULL, new rows with fingerprints",
+    check(p3.returncode == 0 and got3 == ["5|ssh|t|t", "5|tls|f|f", "2", "1"],
+          "the next sensor upgrades schema 3 to 5 in place: old rows NULL, new rows with fingerprints,"
+          " the hops view says no-verdict",
           p3.stderr + str(got3))
 
     # --- a row the server refuses does not block the others ---

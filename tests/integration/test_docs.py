@@ -114,7 +114,8 @@ def check_man(kx, src, pcaps):
 
 def synopsis(readme):
     """{command: set of option names} from README's Usage block; a command's
-    [ENGINE OPTIONS] expands to the 'ENGINE OPTIONS:' line."""
+    [ENGINE OPTIONS] expands to the 'ENGINE OPTIONS:' line, [TABLE OPTIONS]
+    to the 'TABLE OPTIONS:' line."""
     i = readme.index("## Usage\n\n```\n")
     block = readme[i:].split("```")[1]
     entries, cur = {}, None
@@ -123,19 +124,22 @@ def synopsis(readme):
         if m and m.group(1) not in ("COMMAND",):
             cur = m.group(1)
             entries[cur] = m.group(2)
-        elif line.startswith("ENGINE OPTIONS:"):
-            cur = "ENGINE OPTIONS"
-            entries[cur] = line[len("ENGINE OPTIONS:"):]
+        elif line.startswith("ENGINE OPTIONS:") or line.startswith("TABLE OPTIONS:"):
+            cur = line.split(":")[0]
+            entries[cur] = line[len(cur) + 1:]
         elif line.startswith(" ") and cur:
             entries[cur] += " " + line
         else:
             cur = None
     engine = set(OPT.findall(entries.pop("ENGINE OPTIONS", "")))
+    table = set(OPT.findall(entries.pop("TABLE OPTIONS", "")))
     out = {}
     for cmd, text in entries.items():
         opts = set(OPT.findall(re.sub(r"\(.*?\)", "", text)))
         if "[ENGINE OPTIONS]" in text:
             opts |= engine
+        if "[TABLE OPTIONS]" in text:
+            opts |= table
         out[cmd] = opts
     return out
 

@@ -94,8 +94,8 @@ def expected_hops():
         ("198.18.0.20", 443, "hrr.kx.test"): "hybrid",
         ("198.18.0.20", 443, "quic-ngtcp2.kx.test"): DECLINED,
         ("198.18.0.20", 22, None): DECLINED,
-        ("198.18.0.20", 443, "dropped.kx.test"): "unknown",
-        ("198.18.0.20", 443, None): "unknown",
+        ("198.18.0.20", 443, "dropped.kx.test"): "no-verdict",
+        ("198.18.0.20", 443, None): "no-verdict",
     }
     for i in range(1, 17):
         want[("198.18.0.20", 443, f"hybrid-{i:02}.mixed.kx.test")] = "hybrid"
@@ -290,7 +290,7 @@ def test_health(tmp):
     p = kx("health", "--db", lost, "--json")
     j = json.loads(p.stdout)
     check(p.returncode == 0 and [(b["band"], b["n_gap"], b["n_first_segment_lost"]) for b in j["bands"]]
-          == [("unknown", 1, 1)], "health, first segment lost: band unknown, gap, first segment lost", j["bands"])
+          == [("not reassembled", 1, 1)], "health, first segment lost: band unknown, gap, first segment lost", j["bands"])
     check([(f["severity"], f["kind"], f["server_port"]) for f in j["findings"]]
           == [("error", "first-segment-lost", 443)], "health: first-segment-lost finding", j["findings"])
     p = kx("health", "--db", lost, "--csv")
@@ -348,7 +348,7 @@ def test_sql(db, tmp):
     p = kx("sql", "--db", copy, "--csv", "SELECT band, no_server_hello, n_first_segment_lost FROM clienthello_sizes ORDER BY band")
     rows = list(csv.reader(io.StringIO(p.stdout)))
     check(p.returncode == 0 and rows == [["band", "no_server_hello", "n_first_segment_lost"],
-                                         ["< 1500", "0", "0"], [">= 1500", "1", "0"], ["unknown", "1", "1"]],
+                                         ["< 1500", "0", "0"], [">= 1500", "1", "0"], ["not reassembled", "1", "1"]],
           "sql --csv: the clienthello_sizes view", rows)
     p = kx("sql", "--db", copy, "SELECT sni, verdict FROM hops WHERE verdict LIKE 'classical%' ORDER BY sni LIMIT 2")
     check(p.returncode == 0 and p.stdout.splitlines()[0].split() == ["sni", "verdict"], "sql table", p.stdout)
@@ -394,17 +394,17 @@ def test_plaintext(tmp):
         ("10.20.0.79", 6379, "plaintext", 6, 0, 2, 2, 0, 2, 0, "redis", "redis"),
         ("10.20.0.80", 80, "plaintext", 6, 0, 1, 1, 0, 1, 0, "http", "http"),
         ("10.20.0.81", 5432, "plaintext", 6, 0, 1, 1, 0, 0, 1, "postgresql", "postgresql"),
-        ("10.20.0.82", 443, "unknown (not observed)", 1, 0, 1, 0, 1, 0, 0, "tls", "tls")],
+        ("10.20.0.82", 443, "no-verdict (not observed)", 1, 0, 1, 0, 1, 0, 0, "tls", "tls")],
         "hops --json: plaintext endpoints first, counts by weight, read twice counts once", got)
     p = kx("hops", "--db", db)
     lines = p.stdout.splitlines()
     check(p.returncode == 0 and "PLAINTEXT" in lines[0].split() and lines[1].split()[-1] == "plaintext"
-          and lines[4].endswith("unknown (not observed)"), "hops table: PLAINTEXT column, verdicts", p.stdout)
+          and lines[4].endswith("no-verdict (not observed)"), "hops table: PLAINTEXT column, verdicts", p.stdout)
     p = kx("sql", "--db", db, "--csv", "SELECT server_port, verdict, n_plaintext, apps FROM hops ORDER BY risk DESC,"
            " server_ip")
     check(p.returncode == 0 and p.stdout.splitlines() == [
         "server_port,verdict,n_plaintext,apps", "6379,plaintext,2,redis", "80,plaintext,1,http",
-        "5432,plaintext,1,postgresql", "443,unknown (not observed),0,tls"], "the hops view agrees", p.stdout)
+        "5432,plaintext,1,postgresql", "443,no-verdict (not observed),0,tls"], "the hops view agrees", p.stdout)
 
     p = kx("clients", "--db", db, "--json")
     got = [(c["client_ip"], c["handshakes"], c["n_plaintext"], c["n_unseen"], c["plaintext_apps"], c["risk"])
@@ -488,7 +488,7 @@ def test_real_sessions(tmp):
             w["n_" + r["reason"].replace("-", "_")] += 1
         w["apps"].add(r["app"])
     for w in want.values():
-        w["verdict"] = "plaintext" if w["n_plaintext"] else "unknown (not observed)"
+        w["verdict"] = "plaintext" if w["n_plaintext"] else "no-verdict (not observed)"
         w["apps"] = ",".join(sorted(w["apps"]))
     p = kx("hops", "--db", db, "--json")
     got = {(h["server_ip"], h["server_port"]): {k: h[k] for k in next(iter(want.values()))}
@@ -598,7 +598,7 @@ def test_html(db, tmp, n_findings):
               for i in ("kx-share", "kx-handshakes", "kx-classical-hops", "kx-declined-hops",
                         "kx-nopq-clients", "kx-findings")}
     want = {"kx-share": share, "kx-handshakes": str(total), "kx-classical-hops": str(classical),
-            "kx-declined-hops": str(declined), "kx-nopq-clients": "0", "kx-findings": str(n_findings)}
+            "kx-declined-hops": str(declined), "kx-nopq-clients": "1", "kx-findings": str(n_findings)}
     check(values == want, f"headline numbers in the rendered DOM: {want}", values)
     svg = by_id(root, "kx-chart-share")
     check(svg is not None and svg["tag"] == "svg"
@@ -623,7 +623,7 @@ def test_html(db, tmp, n_findings):
     check(len(items) == n_findings and any(i["attrs"].get("data-kind") == "first-segment-lost" for i in items),
           "health findings listed", [text(i)[:60] for i in items])
     bands = rows_of(by_id(root, "kx-health-bands"))
-    check([text(r["children"][0]) for r in bands] == ["< 1500 bytes", ">= 1500 bytes", "unknown (not reassembled)"],
+    check([text(r["children"][0]) for r in bands] == ["< 1500 bytes", ">= 1500 bytes", "not reassembled"],
           "ClientHello size bands")
     clients = rows_of(by_id(root, "kx-clients"))
     check(len(clients) == 1 and text(clients[0]["children"][0]) == "198.18.0.10"

@@ -24,7 +24,7 @@ static const char want_hops[] =
 	"203.0.113.5|8443|NULL|2025-11-22T10:00:04.123456Z|2025-11-22T10:00:04.124456Z|1|1|0|0|0|1|0|0|1|0|0|0|secp256r1|classical (clients-no-pq)|4|0|0|0|0|0|0|0|0|NULL\n"
 	"198.51.100.3|443|draft.example|2025-11-22T10:00:07.123456Z|2025-11-22T10:00:08.124456Z|2|1|1|0|1|0|0|0|0|0|0|0|X25519Kyber768Draft00,X25519MLKEM768|draft-kyber|3|0|0|0|0|0|0|0|0|NULL\n"
 	"198.51.100.4|443|mixed.example|2025-11-22T10:00:09.123456Z|2025-11-22T10:00:10.124456Z|2|2|1|0|0|1|1|0|0|0|0|0|X25519MLKEM768,x25519|mixed|2|0|0|0|0|0|0|0|0|NULL\n"
-	"198.51.100.5|443|quiet.example|2025-11-22T10:00:11.123456Z|2025-11-22T10:00:12.124456Z|2|1|0|0|0|0|0|0|0|1|1|0|NULL|unknown|1|0|0|0|0|0|0|0|0|NULL\n"
+	"198.51.100.5|443|quiet.example|2025-11-22T10:00:11.123456Z|2025-11-22T10:00:12.124456Z|2|1|0|0|0|0|0|0|0|1|1|0|NULL|no-verdict|1|0|0|0|0|0|0|0|0|NULL\n"
 	"198.51.100.6|443|odd.example|2025-11-22T10:00:13.123456Z|2025-11-22T10:00:13.124456Z|1|1|0|0|0|0|0|0|0|0|0|1|0x1234|unknown|1|0|0|0|0|0|0|0|0|NULL\n"
 	"198.51.100.1|443|example.com|2025-11-22T10:00:01.123456Z|2025-11-22T10:00:03.124456Z|3|2|2|0|0|0|0|0|0|0|1|0|X25519MLKEM768|hybrid|0|0|0|0|0|0|0|0|0|NULL\n"
 	"198.51.100.7|443|evil\x1b""[2J,\"x\".example|2025-11-22T10:00:14.123456Z|2025-11-22T10:00:14.124456Z|1|1|1|0|0|0|0|0|0|0|0|0|X25519MLKEM768|hybrid|0|0|0|0|0|0|0|0|0|NULL"
@@ -144,7 +144,7 @@ static void test_legs(const char *path)
 	sqlite3_close(db);
 
 	check_run(hops_fn, path, NULL, KX_OUT_TABLE, want_legs_table,
-		  "hops: plaintext first, unknown (not observed), offer-unseen, PLAINTEXT column");
+		  "hops: plaintext first, no-verdict (not observed), offer-unseen, PLAINTEXT column");
 	check_run(hops_fn, path, NULL, KX_OUT_CSV, want_legs_csv,
 		  "hops --csv: sessions, plaintext reasons and apps");
 	kx_hops_opts_init(&o);

@@ -160,7 +160,7 @@ static void test_html(const char *path)
 		"id=\"kx-handshakes\">22</div>",
 		"id=\"kx-classical-hops\">2</div>",
 		"id=\"kx-declined-hops\">1</div>",
-		"id=\"kx-nopq-clients\">1</div>",
+		"id=\"kx-nopq-clients\">2</div><div class=\"sub\">of 7 clients: 1 never offers a PQ group, 1 only sometimes, 0 talk in plaintext</div>",
 		"id=\"kx-findings\">6</div>",
 		"<svg id=\"kx-chart-share\"", "<svg id=\"kx-chart-groups\"",
 		"<svg id=\"kx-chart-verdicts\"", "<table id=\"kx-hops\" class=\"sortable\">",
