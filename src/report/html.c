@@ -801,7 +801,7 @@ static int hops_table(struct page *pg, const char *hops_sql, long long total)
 		/* Key-exchange claims that do not hold (share sizes, RFC 8446 4.2.8). */
 		long long sus = sqlite3_column_int64(s, c_sus);
 		if (sus > 0)
-			P(" <span class=\"badge b-unknown\" title=\"handshakes whose key shares or group "
+			P("<br><span class=\"badge b-unknown\" title=\"handshakes whose key shares or group "
 			  "selection break the rules\">suspect: %lld</span>", sus);
 		P("</td>");
 		list_cell(pg, col_text(s, c_proto));
