@@ -180,14 +180,13 @@ int kx_cmd_read(int argc, char **argv)
 			continue;
 		}
 		pg.total_bytes += kx_source_size(src);
-		int link = kx_source_link(src);
 		struct kx_frame fr[KX_ENGINE_BATCH];
 		uint64_t num = 0;
 		enum kx_source_rc rc;
-		uint64_t truncated_before = c.capture_truncated;
 		int n;
+		/* A batch's frames share a link type (pcapng's come one at a time). */
 		while ((n = kx_source_next_batch(src, fr, KX_ENGINE_BATCH, &c, &rc)) > 0) {
-			kx_engine_packets(eng, link, fr, n, num + 1, (uint32_t)i);
+			kx_engine_packets(eng, fr[0].link, fr, n, num + 1, (uint32_t)i);
 			uint64_t before = num;
 			num += (uint64_t)n;
 			if ((num >> 16) != (before >> 16)) {
@@ -198,16 +197,17 @@ int kx_cmd_read(int argc, char **argv)
 					progress_line(&pg, &c, kx_source_pos(src), false);
 			}
 		}
+		const char *warn = kx_source_warning(src);
 		if (rc == KX_SRC_ERROR) {
 			fprintf(stderr, "%skexwatch read: %s: %s (after packet %" PRIu64 ")\n",
 				pg.on ? "\n" : "", paths[i], kx_source_error(src), num);
 			status = KX_EXIT_FAIL;
-		} else if (c.capture_truncated > truncated_before) {
-			fprintf(stderr,
-				"%skexwatch read: warning: %s: file ends in the middle of a "
-				"packet (after packet %" PRIu64 ")\n",
-				pg.on ? "\n" : "", paths[i], num);
 		}
+		/* The same words whatever the reader: our own, libpcap, a
+		 * decompressor. A cut capture is a warning, not a failure. */
+		if (warn[0])
+			fprintf(stderr, "%skexwatch read: warning: %s: %s (after packet %" PRIu64 ")\n",
+				pg.on ? "\n" : "", paths[i], warn, num);
 		pg.done_bytes += kx_source_size(src);
 		kx_source_close(src);
 	}
