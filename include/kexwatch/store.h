@@ -84,6 +84,12 @@ int kx_store_flush(struct kx_store *st, struct kx_counters *c);
  * batch failed, so its db_errors tells. Returns 0, or -1 if either failed. */
 int kx_store_end_run(struct kx_store *st, struct kx_counters *c, uint64_t finished_us);
 
+/* Instead of kx_store_end_run, for a run that read nothing (every input
+ * failed to open, no packet in any): its runs and sources rows go, so the
+ * runs table lists only runs that looked at traffic. Nothing is removed if
+ * a row points at the run. */
+int kx_store_discard_run(struct kx_store *st, struct kx_counters *c);
+
 const char *kx_store_error(const struct kx_store *st);
 
 /* The id of the run kx_store_begin_run started (0 before). */

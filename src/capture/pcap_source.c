@@ -81,6 +81,11 @@ const uint8_t *kx_src_view(struct kx_source *s, uint64_t off, size_t n, size_t *
 				break;
 			}
 			s->buf_len += (size_t)r;
+			/* Enough for this request: a pipe fed slowly (a live
+			 * tcpdump -w -) gives each packet as it comes, not after
+			 * a whole chunk. A file's read fills the chunk at once. */
+			if (s->buf_len >= n)
+				break;
 		}
 		end = s->buf_off + s->buf_len;
 	}

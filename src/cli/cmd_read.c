@@ -152,6 +152,7 @@ int kx_cmd_read(int argc, char **argv)
 		return KX_EXIT_FAIL;
 	}
 	out.cmd = "read";
+	out.discard_empty = true;
 	out.regress_log_budget = o.quiet ? 0 : 20; /* a capture of a NATed network can hold thousands */
 	struct kx_engine *eng = kx_engine_new(&o.c.eng, &c, kx_outputs_emit, &out, err, sizeof(err));
 	if (!eng) {

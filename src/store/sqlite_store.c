@@ -2141,6 +2141,32 @@ static char *counters_json(sqlite3 *db, const struct kx_counters *c)
 	return sqlite3_str_finish(s);
 }
 
+int kx_store_discard_run(struct kx_store *st, struct kx_counters *c)
+{
+	int rc = commit(st);
+	drain(st, c);
+	if (!st->run_id)
+		return no_run(st);
+	char sql[512];
+	snprintf(sql, sizeof(sql),
+		 "BEGIN; DELETE FROM sources WHERE run_id = %lld AND NOT EXISTS (SELECT 1 FROM"
+		 " handshake_rows WHERE run_id = %lld) AND NOT EXISTS (SELECT 1 FROM sessions"
+		 " WHERE run_id = %lld); DELETE FROM runs WHERE id = %lld AND NOT EXISTS"
+		 " (SELECT 1 FROM sources WHERE run_id = %lld); COMMIT;",
+		 (long long)st->run_id, (long long)st->run_id, (long long)st->run_id,
+		 (long long)st->run_id, (long long)st->run_id);
+	char *e = NULL;
+	if (sqlite3_exec(st->db, sql, NULL, NULL, &e) != SQLITE_OK) {
+		snprintf(st->err, sizeof(st->err), "%s: cannot remove the empty run: %s", st->path,
+			 e ? e : "?");
+		sqlite3_free(e);
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	st->run_id = 0;
+	return rc;
+}
+
 int kx_store_end_run(struct kx_store *st, struct kx_counters *c, uint64_t finished_us)
 {
 	struct binder b = { st->end_run, 0, SQLITE_OK };

@@ -187,8 +187,8 @@ try:
     check("s3cret" not in c.execute("SELECT command FROM runs").fetchone()[0],
           "the local run record has no password either")
     c.close()
-    check(srv.psql("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'") == "4",
-          "central schema version 4")
+    check(srv.psql("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'") == "5",
+          "central schema version 5")
     # The fingerprint columns (schema 4) arrive as they are in SQLite, and
     # read back through the snapshot the fingerprints report is SQLite's.
     fpc = ("ja4, ja4_2, ja4s, ja4s_hrr, kx_fp, kx_fp_2, hassh, hassh_server, offers_mldsa,"
@@ -331,7 +331,7 @@ try:
           " CREATE INDEX handshakes_sensor ON handshakes (sensor, ts_first_us);"
           " DROP TABLE sessions; ALTER TABLE handshakes DROP COLUMN tunnel,"
           " DROP COLUMN client_hello_seen, " + ", ".join(
-              "DROP COLUMN " + x.strip() for x in fpc.split(",")) + ";"
+              "DROP COLUMN " + x.strip() for x in fpc.split(",")) + ", DROP COLUMN interface;"
           " ALTER TABLE runs DROP COLUMN capture_first_us,"
           " DROP COLUMN capture_last_us; UPDATE kexwatch_meta SET value = '1'")
     p = kx("hops", "--db", url1, "--csv")
@@ -339,12 +339,12 @@ try:
           "a schema 1 central store: reports read it as it is", p.stdout + p.stderr)
     p = kx("read", "--sensor", "old", "--db", os.path.join(tmp, "v1b.db"), "--pg", url1, plain)
     check(p.returncode == 0 and "; 4 sessions rows sent" in p.stderr
-          and psql1("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'") == "4"
+          and psql1("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'") == "5"
           and psql1("SELECT relkind FROM pg_class WHERE relname = 'handshakes'") == "p"
           and psql1("SELECT count(*), sum(sessions) FROM sessions") == "4|5"
           and psql1("SELECT verdict, n_plaintext FROM hops WHERE server_port = 6379") == "plaintext|2"
           and psql1("SELECT count(*), count(client_hello_seen), count(ja4) FROM handshakes") == "1|0|0",
-          "the next sensor upgrades it to schema 4 (columns, sessions, views, partitions) and sends its sessions",
+          "the next sensor upgrades it to schema 5 (columns, sessions, views, partitions) and sends its sessions",
           p.stderr)
 
     # --- a central store of schema 3: the fingerprint columns added in place ---
@@ -355,7 +355,7 @@ try:
     d3 = subprocess.run([os.path.join(BIN, "psql"), "-h", top, "-p", PORT, "-U", "kx", "-d", "kx3", "-c",
                     "ALTER TABLE handshakes " + ", ".join("DROP COLUMN " + x.strip() + " CASCADE"
                                                           for x in fpc.split(","))
-                    + "; UPDATE kexwatch_meta SET value = '3'"], capture_output=True, text=True)
+                    + ", DROP COLUMN interface CASCADE; UPDATE kexwatch_meta SET value = '3'"], capture_output=True, text=True)
     check(d3.returncode == 0, "a schema 3 central store made from a new one", d3.stderr)
     p3 = kx("fingerprints", "--db", url3, "--json")
     check(p3.returncode == 0 and json.loads(p3.stdout) == [],
@@ -367,8 +367,8 @@ try:
                            " 'schema_version'), protocol, hassh IS NOT NULL, offers_mldsa IS NOT NULL"
                            " FROM handshakes ORDER BY protocol; SELECT sum(handshakes) FROM clienthello_sizes"],
                           capture_output=True, text=True).stdout.split()
-    check(p3.returncode == 0 and got3 == ["4|ssh|t|t", "4|tls|f|f", "2"],
-          "the next sensor upgrades schema 3 to 4 in place: old rows NULL, new rows with fingerprints",
+    check(p3.returncode == 0 and got3 == ["5|ssh|t|t", "5|tls|f|f", "2"],
+          "the next sensor upgrades schema 3 to 5 in place: old rows NULL, new rows with fingerprints",
           p3.stderr + str(got3))
 
     # --- a row the server refuses does not block the others ---
