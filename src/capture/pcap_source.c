@@ -341,6 +341,10 @@ int kx_source_next_batch(struct kx_source *s, struct kx_frame *f, int max, struc
 static int compile_for(int link, const char *expr, struct bpf_program *prog, char *err,
 		       size_t errlen)
 {
+	/* Files carry LINKTYPE_ values, libpcap compiles for DLT_ ones; they
+	 * differ for raw IP (101 in files, DLT_RAW 12 or 14 here). */
+	if (link == KX_LINK_RAW)
+		link = DLT_RAW;
 	pcap_t *dead = pcap_open_dead(link, (int)MAX_CAPLEN);
 	if (!dead) {
 		snprintf(err, errlen, "cannot compile filter: out of memory");
@@ -481,7 +485,7 @@ int kx_source_open_file(const char *path, const struct kx_source_opts *opts,
 	const char *zfmt = kx_zstream_format(s->z);
 	if (opts && opts->libpcap) {
 		FILE *fp;
-		if (regular && !zfmt) {
+		if (regular && !zfmt && !is_stdin) {
 			/* As before: libpcap reads the file by name. */
 			kx_zstream_close(s->z);
 			s->z = NULL;
