@@ -32,23 +32,27 @@ static void print_help(FILE *out)
 	fprintf(out,
 		"usage: kexwatch read [OPTIONS] CAPTURE...\n"
 		"\n"
-		"Reads pcap/pcapng files ('-' for standard input), follows every TLS handshake\n"
-		"and stores one row per handshake: offered groups, key shares, the group the\n"
-		"server selected, and a verdict (hybrid, pq, classical, ...).\n"
+		"Reads pcap/pcapng files ('-' for standard input), plain or gzip/xz/zstd\n"
+		"compressed (told by magic number), follows every TLS handshake and stores one\n"
+		"row per handshake: offered groups, key shares, the group the server selected,\n"
+		"a verdict (hybrid, pq, classical, ...) and the capture interface (pcapng).\n"
 		"\n");
 	kx_common_help(out);
 	fprintf(out,
-		"  --libpcap              read classic pcap files through libpcap too (by default\n"
-		"                         kexwatch's own reader: faster, resyncs after a corrupt\n"
-		"                         record header); --no-mmap is an old name for it\n"
+		"  --libpcap              read captures through libpcap (by default kexwatch's own\n"
+		"                         readers: faster, resync after a corrupt record or block,\n"
+		"                         pcapng interfaces of different link types); --no-mmap\n"
+		"                         is an old name for it\n"
 		"  --no-fastpath          reference run: libpcap reader, every byte copied and\n"
 		"                         reassembled, no in-place parsing (same results, slower)\n"
 		"  --progress / --no-progress   progress line on stderr (default: when a terminal)\n"
 		"  -q, --quiet            no summary\n"
 		"  -h, --help             this help\n"
 		"\n"
-		"Exit status: 0 on success, 1 when an input or the database failed, 2 on usage\n"
-		"errors, 130 when interrupted (rows up to that point are saved).\n");
+		"Exit status: 0 on success (a capture cut short is a warning), 1 when an input\n"
+		"or the database failed, 2 on usage errors (a bad --filter among them), 130 when\n"
+		"interrupted (rows up to that point are saved). A run that read no packet leaves\n"
+		"no runs row; with --pg, rows wait in the local outbox while the server is away.\n");
 }
 
 enum { OPT_LIBPCAP = 256, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_NO_FASTPATH };
