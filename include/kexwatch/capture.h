@@ -67,6 +67,8 @@ int kx_source_link(const struct kx_source *s);
 /* Total size in bytes (0 when unknown, e.g. a pipe) and bytes consumed. */
 uint64_t kx_source_size(const struct kx_source *s);
 uint64_t kx_source_pos(const struct kx_source *s);
+/* Packets read so far, those a filter dropped included. */
+uint64_t kx_source_records(const struct kx_source *s);
 const char *kx_source_error(const struct kx_source *s);
 /* What ended the input early without being an error (a file cut in the
  * middle of a packet or block, a compressed stream that stops short, an

@@ -51,6 +51,7 @@ struct kx_source {
 	char ifwarn[256];       /* pcapng: an interface of a link type not decoded */
 	char warn_all[520];     /* both, for kx_source_warning */
 	bool cut;
+	uint64_t records;       /* packets read, before the filter */
 	uint64_t size;
 	struct kx_zstream *z;   /* the bytes of either own reader; NULL with libpcap */
 

@@ -283,7 +283,10 @@ enum kx_source_rc kx_source_next(struct kx_source *s, struct kx_frame *f, struct
 				       : s->ng ? kx_ng_next(s, f, c) : next_file(s, f, c);
 		if (rc == KX_SRC_END)
 			end_checks(s, c);
-		if (rc != KX_SRC_PACKET || !s->have_filter)
+		if (rc != KX_SRC_PACKET)
+			return rc;
+		s->records++;
+		if (!s->have_filter)
 			return rc;
 		struct pcap_pkthdr h = { .caplen = f->caplen, .len = f->wirelen };
 		const struct bpf_program *prog = filter_for(s, f);
@@ -572,6 +575,11 @@ uint64_t kx_source_pos(const struct kx_source *s)
 		return o > 0 ? (uint64_t)o : 0;
 	}
 	return 0;
+}
+
+uint64_t kx_source_records(const struct kx_source *s)
+{
+	return s->records;
 }
 
 const char *kx_source_error(const struct kx_source *s)

@@ -156,7 +156,6 @@ int kx_cmd_read(int argc, char **argv)
 		return KX_EXIT_FAIL;
 	}
 	out.cmd = "read";
-	out.discard_empty = true;
 	out.regress_log_budget = o.quiet ? 0 : 20; /* a capture of a NATed network can hold thousands */
 	struct kx_engine *eng = kx_engine_new(&o.c.eng, &c, kx_outputs_emit, &out, err, sizeof(err));
 	if (!eng) {
@@ -177,6 +176,7 @@ int kx_cmd_read(int argc, char **argv)
 
 	struct kx_source_opts sopts = { .libpcap = o.libpcap, .filter = o.c.filter };
 	bool sink_failed = false;
+	bool read_any = false; /* a packet of any input, filtered out or not */
 	for (int i = 0; i < nsrc && !interrupted && !sink_failed; i++) {
 		struct kx_source *src;
 		if (kx_source_open_file(paths[i], &sopts, &src, err, sizeof(err)) < 0) {
@@ -213,6 +213,7 @@ int kx_cmd_read(int argc, char **argv)
 		if (warn[0])
 			fprintf(stderr, "%skexwatch read: warning: %s: %s (after packet %" PRIu64 ")\n",
 				pg.on ? "\n" : "", paths[i], warn, num);
+		read_any |= kx_source_records(src) > 0;
 		pg.done_bytes += kx_source_size(src);
 		kx_source_close(src);
 	}
@@ -224,6 +225,8 @@ int kx_cmd_read(int argc, char **argv)
 		progress_line(&pg, &c, 0, true);
 
 	uint64_t reg_found = out.regress_found, reg_unlogged = out.regress_unlogged;
+	/* Every input missing, empty or unreadable: no runs row for it. */
+	out.discard_empty = !read_any;
 	bool failed = kx_outputs_close(&out, &c, err, sizeof(err)) < 0;
 	struct timespec end;
 	clock_gettime(CLOCK_MONOTONIC, &end);
