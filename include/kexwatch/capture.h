@@ -35,8 +35,9 @@ struct kx_frame {
 uint8_t kx_iface_intern(const char *name, size_t len);
 const char *kx_iface_name(uint8_t idx); /* NULL for 0 or an unused index */
 
-/* Compiles a BPF expression for Ethernet, to refuse a bad filter before
- * anything is opened. 0, or -1 with libpcap's message in err. */
+/* Compiles a BPF expression for Ethernet (or, failing that, raw IP, SLL,
+ * SLL2, 802.11 radiotap), to refuse a bad filter before anything is
+ * opened. 0, or -1 with libpcap's message for Ethernet in err. */
 int kx_filter_check(const char *expr, char *err, size_t errlen);
 
 enum kx_source_rc {

@@ -364,11 +364,21 @@ static int compile_for(int link, const char *expr, struct bpf_program *prog, cha
 
 int kx_filter_check(const char *expr, char *err, size_t errlen)
 {
-	struct bpf_program prog;
-	if (compile_for(KX_LINK_ETHERNET, expr, &prog, err, errlen) < 0)
-		return -1;
-	pcap_freecode(&prog);
-	return 0;
+	/* Valid for one of the link types a capture is likely to have (a
+	 * filter naming 802.11 or SLL fields does not compile for Ethernet);
+	 * the error said is Ethernet's. Each capture compiles it again for its
+	 * own link types. */
+	static const int links[] = { KX_LINK_ETHERNET, DLT_RAW, KX_LINK_SLL, KX_LINK_SLL2,
+				     DLT_IEEE802_11_RADIO };
+	char e[8];
+	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+		struct bpf_program prog;
+		if (compile_for(links[i], expr, &prog, i ? e : err, i ? sizeof(e) : errlen) == 0) {
+			pcap_freecode(&prog);
+			return 0;
+		}
+	}
+	return -1;
 }
 
 /* pcapng: the program for an interface's link type (compiled once per
