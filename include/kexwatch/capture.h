@@ -47,7 +47,7 @@ enum kx_source_rc {
 };
 
 struct kx_source_opts {
-	bool libpcap;       /* read classic pcap files through libpcap too */
+	bool libpcap;       /* read through libpcap instead of our own readers */
 	const char *filter; /* BPF expression, or NULL */
 };
 
