@@ -601,8 +601,8 @@ const char *kx_source_warning(struct kx_source *s)
 {
 	if (s->unsupported_pkts || s->ifaces_dropped)
 		snprintf(s->ifwarn + strlen(s->ifwarn), sizeof(s->ifwarn) - strlen(s->ifwarn),
-			 "%s%llu packets skipped%s", s->ifwarn[0] ? " (" : "",
-			 (unsigned long long)s->unsupported_pkts, s->ifwarn[0] ? ")" : "");
+			 "%s%llu packets skipped", s->ifwarn[0] ? ": " : "",
+			 (unsigned long long)s->unsupported_pkts);
 	if (s->ifaces_dropped)
 		snprintf(s->ifwarn + strlen(s->ifwarn), sizeof(s->ifwarn) - strlen(s->ifwarn),
 			 "; %llu interfaces beyond the first %d not read",

@@ -232,8 +232,8 @@ static int add_iface(struct kx_source *s, struct kx_rd *b, struct kx_counters *c
 		const char *n = kx_iface_name(i->name);
 		const char *dlt = pcap_datalink_val_to_name(link);
 		snprintf(s->ifwarn, sizeof(s->ifwarn),
-			 "interface %u%s%s%s has link type %u (%s), which kexwatch does not decode: "
-			 "its packets are skipped", id, n ? " (" : "", n ? n : "", n ? ")" : "",
+			 "interface %u%s%s%s has link type %u (%s), which kexwatch does not decode",
+			 id, n ? " (" : "", n ? n : "", n ? ")" : "",
 			 link, dlt ? dlt : "unknown");
 		return 0;
 	}

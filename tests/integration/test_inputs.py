@@ -26,6 +26,7 @@ import tempfile
 import time
 
 KX, PCAPS = sys.argv[1], sys.argv[2]
+GEN = sys.argv[3] if len(sys.argv) > 3 else None  # tests/bench/gen_capture
 failures = []
 
 
@@ -76,6 +77,25 @@ def runs(db):
     r = con.execute("SELECT id, counters FROM runs ORDER BY id").fetchall()
     con.close()
     return [(i, json.loads(c) if c else None) for i, c in r]
+
+
+def blocks(path):
+    """The blocks of a little-endian pcapng, as bytes."""
+    d, o, out = open(path, "rb").read(), 0, []
+    while o + 12 <= len(d):
+        ln = struct.unpack_from("<I", d, o + 4)[0]
+        out.append(d[o:o + ln])
+        o += ln
+    return out
+
+
+def max_rss_kb(args, stdin=None):
+    """Exit status and peak RSS (KiB) of one kexwatch run."""
+    p = subprocess.Popen([KX, *args], stdin=stdin or subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, ru = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    return p.returncode, ru.ru_maxrss
 
 
 def name_interfaces(src, dst, names):
@@ -176,6 +196,26 @@ def body(tmp):
     check(rows(db("ng-own")) == rows(db("ng-lib")) and len(rows(db("ng-own"))) == 1,
           "bundled pcapng: own reader = libpcap")
 
+    # A corrupt stretch between two blocks: counted, resynchronised, the same rows.
+    b = blocks(t("mixed.pcapng"))
+    junk = b"\x06\x00\x00\x00" + b"\xee" * 33  # an EPB type, then no valid length
+    open(t("junk.pcapng"), "wb").write(b"".join(b[:12]) + junk + b"".join(b[12:]))
+    p = run(["read", "-q", "--db", db("junk"), t("junk.pcapng")])
+    c = runs(db("junk"))[-1][1]
+    check(p.returncode == 0 and rows(db("junk"), ROW_MIXED) == want
+          and c["capture_records_corrupt"] == 1 and c["capture_corrupt_bytes"] == len(junk),
+          "pcapng: a corrupt stretch is counted (1 block, 37 bytes) and skipped, the same rows",
+          (p.stderr, c.get("capture_records_corrupt"), c.get("capture_corrupt_bytes")))
+    # An interface of a link type kexwatch does not decode: its packets are
+    # skipped and counted, the other interface's rows kept.
+    tool("editcap", "-T", "user0", "-F", "pcapng", cap("tls13-raw.pcap"), t("user0.pcapng"))
+    tool("mergecap", "-F", "pcapng", "-w", t("user0-mixed.pcapng"), ngs[0], t("user0.pcapng"))
+    p = run(["read", "-q", "--db", db("user0"), t("user0-mixed.pcapng")])
+    check(p.returncode == 0 and rows(db("user0"), "sni, verdict") == [("mlkem.kx.test", "pq")]
+          and b"interface 1 has link type 147" in p.stderr and b"18 packets skipped" in p.stderr,
+          "an interface of link type 147 (USER0): warning, its 18 packets skipped, the other's row kept",
+          p.stderr)
+
     # --- compressed captures, by magic number ---
     sources = ["tls13-mixed-50.pcap", "tls13-x25519mlkem768.pcapng", "ssh-default-sntrup.pcap",
                "quic-chromium-ngtcp2.pcap"]
@@ -212,6 +252,26 @@ def body(tmp):
     check(len(vz) == 50 and vz.count(("hybrid",)) == 24 and vz.count(("classical",)) == 26,
           "zstd tls13-mixed-50: 50 rows, 24 hybrid and 26 classical (as expected.tsv)",
           {v: vz.count(v) for v in set(vz)})
+
+    # Bounded memory: a capture several times the decompressors' windows
+    # costs no more to read compressed than plain (nothing held whole).
+    if GEN:
+        subprocess.run([GEN, "--profile", "dense", "--seed", "7", "--scale", "0.15", "--templates",
+                        PCAPS, "--out", t("dense.pcap"), "--expected", t("dense.tsv"), "--sessions",
+                        t("dense-s.tsv")], check=True, capture_output=True)
+        size = os.path.getsize(t("dense.pcap"))
+        rc0, rss0 = max_rss_kb(["read", "-q", "--db", db("dense0"), t("dense.pcap")])
+        n0 = len(rows(db("dense0"), "id"))
+        for z, cmd in comp.items():
+            with open(t("dense.z"), "wb") as out:
+                subprocess.run(cmd + [t("dense.pcap")], stdout=out, check=True)
+            with open(t("dense.z"), "rb") as fin:
+                rc, rss = max_rss_kb(["read", "-q", "--db", db("dense-" + z), "-"], stdin=fin)
+            n = len(rows(db("dense-" + z), "id"))
+            check(rc0 == 0 and rc == 0 and n == n0 > 1000 and rss - rss0 < 16 * 1024,
+                  f"{z} from stdin, {size >> 20} MiB decompressed: {n} rows as plain, peak RSS"
+                  f" {rss >> 10} MiB vs {rss0 >> 10} MiB plain", (rc0, rc, n, n0, rss, rss0))
+            os.unlink(db("dense-" + z))
 
     # Two gzip members in a row (cat a.gz b.gz), as rotations are joined.
     big = open(t("tls13-mixed-50.pcap.gzip.pcap"), "rb").read()
