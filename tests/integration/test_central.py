@@ -371,6 +371,27 @@ try:
           "the next sensor upgrades schema 3 to 5 in place: old rows NULL, new rows with fingerprints",
           p3.stderr + str(got3))
 
+    # --- a central store of schema 4: the interface column added in place ---
+    srv.run(os.path.join(BIN, "createdb"), "-h", top, "-p", PORT, "-U", "kx", "kx4")
+    url4 = url.replace("/kx?", "/kx4?")
+
+    def psql4(sql):
+        return subprocess.run([os.path.join(BIN, "psql"), "-h", top, "-p", PORT, "-U", "kx", "-d", "kx4",
+                               "-At", "-F", "|", "-c", sql], capture_output=True, text=True)
+    kx("read", "--sensor", "four", "--db", os.path.join(tmp, "v4.db"), "--pg", url4,
+       cap("tls13-x25519mlkem768.pcap"))
+    d4 = psql4("ALTER TABLE handshakes DROP COLUMN interface CASCADE;"
+               " UPDATE kexwatch_meta SET value = '4'")
+    check(d4.returncode == 0, "a schema 4 central store made from a new one", d4.stderr)
+    p4 = kx("read", "--sensor", "four", "--db", os.path.join(tmp, "v4b.db"), "--pg", url4,
+            cap("tls13-x25519mlkem768.pcapng"))
+    got4 = psql4("SELECT (SELECT value FROM kexwatch_meta WHERE key = 'schema_version'), sni,"
+                 " coalesce(interface, 'NULL') FROM handshakes ORDER BY sni;"
+                 " SELECT sum(handshakes) FROM clienthello_sizes").stdout.split()
+    check(p4.returncode == 0 and got4 == ["5|hybrid.kx.test|NULL", "5|pcapng.kx.test|vc0", "2"],
+          "the next sensor upgrades schema 4 to 5 in place: the old row's interface NULL, the"
+          " pcapng row's vc0, views again", p4.stderr + str(got4))
+
     # --- a row the server refuses does not block the others ---
     srv.psql("ALTER TABLE handshakes ADD CONSTRAINT no_pq_from_poison"
              " CHECK (sensor <> 'poison' OR verdict <> 'pq')")
