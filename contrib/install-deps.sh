@@ -5,8 +5,10 @@
 # some tests use, which then say they skipped) are tried one by one.
 set -eu
 required="meson ninja-build pkg-config gcc libc6-dev libpcap-dev libndpi-dev libsqlite3-dev
-	libpq-dev postgresql python3 python3-jsonschema iproute2 ethtool openssl curl clang libclang-rt-14-dev
+	libpq-dev zlib1g-dev liblzma-dev libzstd-dev wireshark-common postgresql python3 python3-jsonschema iproute2 ethtool openssl curl clang libclang-rt-14-dev
 	mandoc debhelper dpkg-dev fakeroot lintian"
+# zlib1g-dev, liblzma-dev and libzstd-dev read gzip, xz and zstd captures;
+# wireshark-common's mergecap/editcap make the mixed-link pcapng of test inputs.
 # python3-jsonschema validates the JSON events against contrib/schema/.
 # mandoc checks the man pages; debhelper, dpkg-dev, fakeroot and lintian
 # build and check the Debian package (test deb).

@@ -26,7 +26,7 @@
 #include <stdint.h>
 
 /* The PostgreSQL schema version kexwatch creates (table kexwatch_meta). */
-#define KX_PG_SCHEMA_VERSION 5
+#define KX_PG_SCHEMA_VERSION 6
 
 /* True for "postgresql://..." and "postgres://..." URIs and for libpq
  * key=value connection strings containing "dbname=" or "host=". */
@@ -71,6 +71,8 @@ void kx_central_stats(struct kx_central *c, struct kx_central_stats *s);
  * thread and frees c (NULL is accepted). *s gets the final counters. Rows
  * not sent stay in the outbox for the next run or `kexwatch push`. */
 void kx_central_stop(struct kx_central *c, unsigned drain_ms, struct kx_central_stats *s);
+/* The run was discarded locally (kx_store_discard_run): not sent at the end. */
+void kx_central_forget_run(struct kx_central *c);
 
 /* The part of a central store a report needs: handshakes and sessions rows
  * whose first packet is in [since_us, until_us), of one sensor (NULL: all),

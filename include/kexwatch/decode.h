@@ -74,6 +74,7 @@ struct kx_pkt {
 	uint64_t num;          /* 1-based packet number within its source */
 	uint32_t source_id;
 	uint32_t wire_len;
+	uint8_t iface;         /* kx_iface_name() index of the capture interface, 0: none */
 
 	const uint8_t *l3;     /* IP header, for nDPI */
 	uint32_t l3_len;       /* captured bytes of the IP packet (padding trimmed) */

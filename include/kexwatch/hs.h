@@ -179,6 +179,7 @@ struct kx_hs {
 	bool is_session;
 	bool regression;        /* src/regress noticed a regression in this handshake */
 	bool ch_unseen;         /* ServerHello / server KEXINIT without the client's */
+	uint8_t iface;          /* capture interface: kx_iface_name() index, 0 none */
 	char app[16];           /* sessions: lower-case application ("http", "postgresql") */
 	uint64_t bytes;         /* sessions: payload bytes, both directions */
 

@@ -19,7 +19,7 @@
 
 /* The schema this build writes and reads (PRAGMA user_version), and the
  * PRAGMA application_id that marks a file as a kexwatch inventory ("kexw"). */
-#define KX_STORE_SCHEMA_VERSION 9
+#define KX_STORE_SCHEMA_VERSION 10
 #define KX_STORE_APP_ID 0x6b657877
 
 struct kx_store;
@@ -83,6 +83,12 @@ int kx_store_flush(struct kx_store *st, struct kx_counters *c);
  * finish time and commits again. The run row is written even when the last
  * batch failed, so its db_errors tells. Returns 0, or -1 if either failed. */
 int kx_store_end_run(struct kx_store *st, struct kx_counters *c, uint64_t finished_us);
+
+/* Instead of kx_store_end_run, for a run that read nothing (every input
+ * failed to open, no packet in any): its runs and sources rows go, so the
+ * runs table lists only runs that looked at traffic. Nothing is removed if
+ * a row points at the run. */
+int kx_store_discard_run(struct kx_store *st, struct kx_counters *c);
 
 const char *kx_store_error(const struct kx_store *st);
 

@@ -7,12 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kexwatch/capture.h"
 #include "kexwatch/decode.h"
 
 struct iface {
 	pcap_t *p;
 	char name[64];
 	int link;
+	uint8_t iface; /* kx_iface_name() index of name */
 	/* pcap_stats counters are 32-bit and wrap: widened here. */
 	uint32_t last_recv, last_drop, last_ifdrop;
 	uint64_t recv, drop, ifdrop;
@@ -42,6 +44,7 @@ static int open_one(struct iface *f, const char *name, const struct kx_live_opts
 {
 	char ebuf[PCAP_ERRBUF_SIZE] = "";
 	snprintf(f->name, sizeof(f->name), "%s", name);
+	f->iface = kx_iface_intern(name, strlen(name));
 	f->p = pcap_create(name, ebuf);
 	if (!f->p) {
 		snprintf(err, errlen, "%s: %s", name, ebuf);
@@ -153,6 +156,8 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *d
 		.caplen = h->caplen,
 		.wirelen = h->len,
 		.ts_us = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec,
+		.link = r->l->ifs[r->i].link,
+		.iface = r->l->ifs[r->i].iface,
 	};
 	r->fn(r->ctx, r->i, &f);
 }

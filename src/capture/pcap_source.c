@@ -16,10 +16,18 @@
  * of one second or more. Timestamps are not judged: merged and re-stamped
  * captures jump years forward and back between records, and libpcap reads
  * them. A record longer than the file's snap length is handed out cut to
- * it, as libpcap does. pcapng files and standard input go
- * through libpcap, with a 256 KiB stdio buffer instead of the default
- * 4 KiB. Format references: draft-ietf-opsawg-pcap (classic pcap),
- * draft-ietf-opsawg-pcapng.
+ * it, as libpcap does.
+ *
+ * pcapng goes through our own block reader too (pcapng.c), since libpcap
+ * 1.10 refuses a file whose interfaces have different link types and does
+ * not say which interface a packet came from. Both readers take their bytes
+ * from a zstream (zstream.c): read(2) on a plain file, pipe or standard
+ * input, or a gzip/xz/zstd decompressor, chosen by the magic number. With
+ * --libpcap the capture goes through libpcap instead (a plain file opened
+ * by name; anything else through a stdio stream over the zstream), with a
+ * 256 KiB stdio buffer instead of the default 4 KiB; a capture it finds
+ * cut short gives the same warning as ours. Format references:
+ * draft-ietf-opsawg-pcap (classic pcap), draft-ietf-opsawg-pcapng.
  */
 #include "kexwatch/capture.h"
 
@@ -27,6 +35,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pcap/pcap.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,48 +44,8 @@
 
 #include "kexwatch/decode.h"
 #include "kexwatch/rd.h"
-
-#define PCAP_HDR_LEN 24
-#define REC_HDR_LEN 16
-#define MAX_CAPLEN 262144u       /* libpcap's MAXIMUM_SNAPLEN */
-#define RESYNC_WINDOW (1u << 20) /* bytes searched for the next good record */
-#define RESYNC_CHAIN 3           /* records in a row that a resync point must start */
-#define STDIO_BUF (256u * 1024)
-#define READ_CHUNK (256u * 1024)
-/* Room for a resync: the whole search window plus the records of the chain
- * after the candidate's header, and the last one's header. */
-#define WINDOW_CAP (RESYNC_WINDOW + (RESYNC_CHAIN - 1) * (MAX_CAPLEN + REC_HDR_LEN) + REC_HDR_LEN)
-
-struct kx_source {
-	const char *kind;
-	int link;
-	char err[256];
-	uint64_t size;
-
-	/* own reader: buf holds the file's bytes [buf_off, buf_off + buf_len) */
-	int fd;            /* -1 on the libpcap path */
-	uint8_t *buf;
-	uint64_t buf_off;
-	size_t buf_len;
-	bool eof;
-	uint64_t off;      /* next record header */
-	enum kx_source_rc batch_end; /* END/ERROR met inside a batch, for the next call */
-	bool batch_ended;
-	uint64_t checked_off;   /* record header next_in_buffer found plausible */
-	uint32_t checked_caplen;
-	bool swapped;
-	bool nanos;
-	uint32_t snaplen;       /* from the file header; MAX_CAPLEN when 0 or above it */
-
-	/* libpcap path */
-	pcap_t *pcap;
-	FILE *fp;
-	char *fpbuf;
-
-	/* BPF filter, applied in user space to both paths */
-	bool have_filter;
-	struct bpf_program prog;
-};
+#include "pcap_int.h"
+#include "zstream.h"
 
 static uint32_t rd32(const uint8_t *p, bool swapped)
 {
@@ -90,7 +59,7 @@ static uint32_t rd32(const uint8_t *p, bool swapped)
  * start: the reader only moves forward. NULL on a read error (in s->err).
  * The pointer, and every frame handed out before, is valid until the next
  * call: the engine copies what it keeps. */
-static const uint8_t *view(struct kx_source *s, uint64_t off, size_t n, size_t *have)
+const uint8_t *kx_src_view(struct kx_source *s, uint64_t off, size_t n, size_t *have)
 {
 	uint64_t end = s->buf_off + s->buf_len;
 	if (off + n > end && !s->eof) {
@@ -102,12 +71,9 @@ static const uint8_t *view(struct kx_source *s, uint64_t off, size_t n, size_t *
 		if (want > WINDOW_CAP)
 			want = WINDOW_CAP;
 		while (s->buf_len < want) {
-			ssize_t r = read(s->fd, s->buf + s->buf_len, want - s->buf_len);
-			if (r < 0 && errno == EINTR)
-				continue;
+			ssize_t r = kx_zstream_read(s->z, s->buf + s->buf_len, want - s->buf_len);
 			if (r < 0) {
-				snprintf(s->err, sizeof(s->err), "read error at byte %" PRIu64 ": %s",
-					 s->buf_off + s->buf_len, strerror(errno));
+				snprintf(s->err, sizeof(s->err), "%s", kx_zstream_error(s->z));
 				return NULL;
 			}
 			if (r == 0) {
@@ -115,6 +81,11 @@ static const uint8_t *view(struct kx_source *s, uint64_t off, size_t n, size_t *
 				break;
 			}
 			s->buf_len += (size_t)r;
+			/* Enough for this request: a pipe fed slowly (a live
+			 * tcpdump -w -) gives each packet as it comes, not after
+			 * a whole chunk. A file's read fills the chunk at once. */
+			if (s->buf_len >= n)
+				break;
 		}
 		end = s->buf_off + s->buf_len;
 	}
@@ -168,7 +139,7 @@ static bool resync_point(const struct kx_source *s, const uint8_t *w, size_t hav
 static int resync(struct kx_source *s, uint64_t bad, uint64_t *ret_off)
 {
 	size_t have;
-	const uint8_t *w = view(s, bad, WINDOW_CAP, &have);
+	const uint8_t *w = kx_src_view(s, bad, WINDOW_CAP, &have);
 	if (!w)
 		return -1;
 	bool to_eof = have < WINDOW_CAP; /* the window ends where the file does */
@@ -182,20 +153,29 @@ static int resync(struct kx_source *s, uint64_t bad, uint64_t *ret_off)
 	return 0;
 }
 
+/* The capture ends inside a record: counted once, the same words as the
+ * pcapng reader and libpcap's path give. */
+static enum kx_source_rc cut(struct kx_source *s, struct kx_counters *c, size_t have)
+{
+	if (!s->cut)
+		c->capture_truncated++;
+	s->cut = true;
+	s->off += have;
+	snprintf(s->warn, sizeof(s->warn), "file ends in the middle of a packet");
+	return KX_SRC_END;
+}
+
 static enum kx_source_rc next_file(struct kx_source *s, struct kx_frame *f, struct kx_counters *c)
 {
 	for (;;) {
 		size_t have;
-		const uint8_t *h = view(s, s->off, REC_HDR_LEN, &have);
+		const uint8_t *h = kx_src_view(s, s->off, REC_HDR_LEN, &have);
 		if (!h)
 			return KX_SRC_ERROR;
 		if (have == 0)
 			return KX_SRC_END;
-		if (have < REC_HDR_LEN) {
-			c->capture_truncated++;
-			s->off += have;
-			return KX_SRC_END;
-		}
+		if (have < REC_HDR_LEN)
+			return cut(s, c, have);
 		uint32_t caplen = s->checked_caplen;
 		if (s->off != s->checked_off && !plausible_record(s, h, &caplen)) {
 			uint64_t at = s->off, good;
@@ -217,26 +197,33 @@ static enum kx_source_rc next_file(struct kx_source *s, struct kx_frame *f, stru
 			s->off = good;
 			continue;
 		}
-		h = view(s, s->off, REC_HDR_LEN + caplen, &have);
+		h = kx_src_view(s, s->off, REC_HDR_LEN + caplen, &have);
 		if (!h)
 			return KX_SRC_ERROR;
-		if (have < REC_HDR_LEN + caplen) {
-			c->capture_truncated++;
-			s->off += have;
-			return KX_SRC_END;
-		}
+		if (have < REC_HDR_LEN + caplen)
+			return cut(s, c, have);
 		uint32_t sec = rd32(h, s->swapped);
 		uint32_t frac = rd32(h + 4, s->swapped);
 		f->ts_us = (uint64_t)sec * 1000000u + (s->nanos ? frac / 1000u : frac);
 		f->caplen = caplen < s->snaplen ? caplen : s->snaplen;
 		f->wirelen = rd32(h + 12, s->swapped);
 		f->data = h + REC_HDR_LEN;
+		f->link = s->link;
+		f->iface = 0;
 		s->off += REC_HDR_LEN + caplen;
 		return KX_SRC_PACKET;
 	}
 }
 
-static enum kx_source_rc next_pcap(struct kx_source *s, struct kx_frame *f)
+/* libpcap's words for a file that ends inside a record or block
+ * ("truncated dump file; tried to read ...", "truncated pcapng dump
+ * file; ..."): the same warning as our readers give, not an error. */
+static bool libpcap_truncated(const char *msg)
+{
+	return strncmp(msg, "truncated ", 10) == 0;
+}
+
+static enum kx_source_rc next_pcap(struct kx_source *s, struct kx_frame *f, struct kx_counters *c)
 {
 	struct pcap_pkthdr *hdr;
 	const u_char *data;
@@ -246,22 +233,64 @@ static enum kx_source_rc next_pcap(struct kx_source *s, struct kx_frame *f)
 		f->caplen = hdr->caplen;
 		f->wirelen = hdr->len;
 		f->ts_us = (uint64_t)hdr->ts.tv_sec * 1000000u + (uint64_t)hdr->ts.tv_usec;
+		f->link = s->link;
+		f->iface = 0;
 		return KX_SRC_PACKET;
 	}
 	if (rc == PCAP_ERROR_BREAK)
 		return KX_SRC_END;
-	snprintf(s->err, sizeof(s->err), "%s", pcap_geterr(s->pcap));
+	const char *msg = pcap_geterr(s->pcap);
+	if (libpcap_truncated(msg) && !(s->z && kx_zstream_error(s->z)[0])) {
+		if (!s->cut)
+			c->capture_truncated++;
+		s->cut = true;
+		snprintf(s->warn, sizeof(s->warn), "file ends in the middle of a packet");
+		return KX_SRC_END;
+	}
+	/* An error of the stream under libpcap says more than libpcap's. */
+	snprintf(s->err, sizeof(s->err), "%s", s->z && kx_zstream_error(s->z)[0] ?
+		 kx_zstream_error(s->z) : msg);
 	return KX_SRC_ERROR;
+}
+
+static const struct bpf_program *filter_for(struct kx_source *s, const struct kx_frame *f)
+{
+	if (!s->ng)
+		return &s->prog;
+	/* pcapng: one program per link type, compiled when an interface of
+	 * that type is described (pcapng.c); the frame's interface names it. */
+	for (int i = 0; i < s->n_filters; i++)
+		if (s->filters[i].link == f->link)
+			return &s->filters[i].prog;
+	return NULL;
+}
+
+/* A stream that ended early: one warning, counted once as a cut capture. */
+static void end_checks(struct kx_source *s, struct kx_counters *c)
+{
+	if (s->z && kx_zstream_truncated(s->z)) {
+		if (!s->cut)
+			c->capture_truncated++;
+		s->cut = true;
+		snprintf(s->warn, sizeof(s->warn), "%s", kx_zstream_error(s->z));
+	}
 }
 
 enum kx_source_rc kx_source_next(struct kx_source *s, struct kx_frame *f, struct kx_counters *c)
 {
 	for (;;) {
-		enum kx_source_rc rc = s->fd >= 0 ? next_file(s, f, c) : next_pcap(s, f);
-		if (rc != KX_SRC_PACKET || !s->have_filter)
+		enum kx_source_rc rc = s->fd < 0 ? next_pcap(s, f, c)
+				       : s->ng ? kx_ng_next(s, f, c) : next_file(s, f, c);
+		if (rc == KX_SRC_END)
+			end_checks(s, c);
+		if (rc != KX_SRC_PACKET)
+			return rc;
+		s->records++;
+		if (!s->have_filter)
 			return rc;
 		struct pcap_pkthdr h = { .caplen = f->caplen, .len = f->wirelen };
-		if (pcap_offline_filter(&s->prog, &h, f->data))
+		const struct bpf_program *prog = filter_for(s, f);
+		if (prog && pcap_offline_filter(prog, &h, f->data))
 			return rc;
 	}
 }
@@ -291,8 +320,9 @@ int kx_source_next_batch(struct kx_source *s, struct kx_frame *f, int max, struc
 		*ret_rc = s->batch_end;
 		return 0;
 	}
-	/* libpcap's frames and filtered reads stay one at a time. */
-	if (s->fd < 0 || s->have_filter)
+	/* libpcap's frames, pcapng's (interfaces may differ in link type) and
+	 * filtered reads stay one at a time. */
+	if (s->fd < 0 || s->have_filter || s->ng)
 		max = 1;
 	while (n < max && (n == 0 || next_in_buffer(s))) {
 		enum kx_source_rc rc = kx_source_next(s, &f[n], c);
@@ -311,39 +341,91 @@ int kx_source_next_batch(struct kx_source *s, struct kx_frame *f, int max, struc
 	return n;
 }
 
-static int compile_filter(struct kx_source *s, const char *expr, char *err, size_t errlen)
+static int compile_for(int link, const char *expr, struct bpf_program *prog, char *err,
+		       size_t errlen)
 {
-	pcap_t *dead = pcap_open_dead(s->link, (int)MAX_CAPLEN);
+	/* Files carry LINKTYPE_ values, libpcap compiles for DLT_ ones; they
+	 * differ for raw IP (101 in files, DLT_RAW 12 or 14 here). */
+	if (link == KX_LINK_RAW)
+		link = DLT_RAW;
+	pcap_t *dead = pcap_open_dead(link, (int)MAX_CAPLEN);
 	if (!dead) {
 		snprintf(err, errlen, "cannot compile filter: out of memory");
 		return -1;
 	}
-	if (pcap_compile(dead, &s->prog, expr, 1, PCAP_NETMASK_UNKNOWN) < 0) {
+	if (pcap_compile(dead, prog, expr, 1, PCAP_NETMASK_UNKNOWN) < 0) {
 		snprintf(err, errlen, "bad filter '%s': %s", expr, pcap_geterr(dead));
 		pcap_close(dead);
 		return -1;
 	}
 	pcap_close(dead);
+	return 0;
+}
+
+int kx_filter_check(const char *expr, char *err, size_t errlen)
+{
+	/* Valid for one of the link types a capture is likely to have (a
+	 * filter naming 802.11 or SLL fields does not compile for Ethernet);
+	 * the error said is Ethernet's. Each capture compiles it again for its
+	 * own link types. */
+	static const int links[] = { KX_LINK_ETHERNET, DLT_RAW, KX_LINK_SLL, KX_LINK_SLL2,
+				     DLT_IEEE802_11_RADIO };
+	char e[8];
+	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+		struct bpf_program prog;
+		if (compile_for(links[i], expr, &prog, i ? e : err, i ? sizeof(e) : errlen) == 0) {
+			pcap_freecode(&prog);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* pcapng: the program for an interface's link type (compiled once per
+ * type). -1 with a message when the filter cannot apply to that type. */
+int kx_ng_filter(struct kx_source *s, int link)
+{
+	for (int i = 0; i < s->n_filters; i++)
+		if (s->filters[i].link == link)
+			return i;
+	if (s->n_filters == NG_MAX_FILTERS) {
+		snprintf(s->err, sizeof(s->err), "more than %d link types to filter", NG_MAX_FILTERS);
+		return -1;
+	}
+	char e[200];
+	if (compile_for(link, s->filter_expr, &s->filters[s->n_filters].prog, e, sizeof(e)) < 0) {
+		snprintf(s->err, sizeof(s->err), "link type %d: %s", link, e);
+		return -1;
+	}
+	s->filters[s->n_filters].link = link;
+	return s->n_filters++;
+}
+
+static int compile_filter(struct kx_source *s, const char *expr, char *err, size_t errlen)
+{
+	if (s->ng) {
+		/* Per interface, as they are described; the syntax is checked now. */
+		s->filter_expr = expr;
+		s->have_filter = true;
+		return kx_filter_check(expr, err, errlen);
+	}
+	if (compile_for(s->link, expr, &s->prog, err, errlen) < 0)
+		return -1;
 	s->have_filter = true;
 	return 0;
 }
 
-static int open_direct(struct kx_source *s, int fd, char *err, size_t errlen, const char *path)
+static int open_direct(struct kx_source *s, char *err, size_t errlen, const char *path)
 {
 	size_t have;
-	s->buf = malloc(WINDOW_CAP);
-	if (!s->buf) {
-		snprintf(err, errlen, "%s: out of memory for the read buffer", path);
-		return -1;
-	}
-	s->fd = fd;
-	/* Twice the kernel's default read-ahead for a file read from end to end. */
-	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	const uint8_t *h = view(s, 0, PCAP_HDR_LEN, &have);
+	const uint8_t *h = kx_src_view(s, 0, PCAP_HDR_LEN, &have);
 	if (!h || have < PCAP_HDR_LEN) {
 		snprintf(err, errlen, "%s: %s", path, h ? "pcap header truncated" : s->err);
 		return -1;
 	}
+	uint32_t m = rd32(h, false);
+	s->swapped = m == 0xd4c3b2a1 || m == 0x4d3cb2a1;
+	s->nanos = m == 0xa1b23c4d || m == 0x4d3cb2a1;
 	uint32_t linktype = rd32(h + 20, s->swapped);
 	s->link = (int)(linktype & 0xffff); /* upper bits carry FCS information */
 	/* libpcap's reading of the field: 0 or above its limit means the limit. */
@@ -351,31 +433,34 @@ static int open_direct(struct kx_source *s, int fd, char *err, size_t errlen, co
 	if (s->snaplen == 0 || s->snaplen > MAX_CAPLEN)
 		s->snaplen = MAX_CAPLEN;
 	s->off = PCAP_HDR_LEN;
-	s->kind = "pcap (direct)";
+	snprintf(s->kind, sizeof(s->kind), "pcap (direct)");
 	return 0;
+}
+
+/* libpcap reads a compressed capture or a stream through stdio over the
+ * zstream. */
+static ssize_t cookie_read(void *cookie, char *buf, size_t n)
+{
+	return kx_zstream_read(cookie, buf, n);
 }
 
 static int open_libpcap(struct kx_source *s, FILE *fp, const char *path, char *err, size_t errlen)
 {
 	char ebuf[PCAP_ERRBUF_SIZE];
-	/* stdin outlives this source, so it gets a buffer that does too. */
-	static char stdin_buf[STDIO_BUF];
-	if (fp == stdin) {
-		setvbuf(fp, stdin_buf, _IOFBF, STDIO_BUF);
-	} else {
-		s->fpbuf = malloc(STDIO_BUF);
-		if (s->fpbuf)
-			setvbuf(fp, s->fpbuf, _IOFBF, STDIO_BUF);
-	}
+	s->fpbuf = malloc(STDIO_BUF);
+	if (s->fpbuf)
+		setvbuf(fp, s->fpbuf, _IOFBF, STDIO_BUF);
 	s->fp = fp;
 	s->pcap = pcap_fopen_offline(fp, ebuf);
 	if (!s->pcap) {
+		if (s->z && kx_zstream_error(s->z)[0])
+			snprintf(ebuf, sizeof(ebuf), "%s", kx_zstream_error(s->z));
 		snprintf(err, errlen, "%s: not a readable pcap/pcapng capture (%s)", path, ebuf);
 		return -1;
 	}
 	s->fp = NULL; /* owned by libpcap now */
 	s->link = pcap_datalink(s->pcap);
-	s->kind = pcap_major_version(s->pcap) == 1 ? "pcap" : "pcapng";
+	snprintf(s->kind, sizeof(s->kind), "%s", pcap_major_version(s->pcap) == 1 ? "pcap" : "pcapng");
 	return 0;
 }
 
@@ -389,65 +474,81 @@ int kx_source_open_file(const char *path, const struct kx_source_opts *opts,
 	}
 	s->fd = -1;
 	s->checked_off = UINT64_MAX;
-	FILE *fp = NULL;
+	bool is_stdin = strcmp(path, "-") == 0;
+	const char *name = is_stdin ? "standard input" : path;
 	int rc = -1;
-	if (strcmp(path, "-") == 0) {
-		fp = stdin;
-		rc = open_libpcap(s, fp, "standard input", err, errlen);
-		goto done;
-	}
-	fp = fopen(path, "rb");
-	if (!fp) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	/* A descriptor of our own: closing the source never closes fd 0. */
+	int fd = is_stdin ? dup(0) : open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", name, strerror(errno));
 		goto done;
 	}
 	struct stat st;
-	if (fstat(fileno(fp), &st) < 0 || !S_ISREG(st.st_mode)) {
-		/* A FIFO or device: libpcap reads it as a stream. */
-		rc = open_libpcap(s, fp, path, err, errlen);
+	bool regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+	if (regular) {
+		s->size = (uint64_t)st.st_size;
+		/* Twice the kernel's default read-ahead for a file read from end to end. */
+		posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	}
+	char zerr[200];
+	if (kx_zstream_open(fd, &s->z, zerr, sizeof(zerr)) < 0) {
+		snprintf(err, errlen, "%s: %s", name, zerr);
 		goto done;
 	}
-	s->size = (uint64_t)st.st_size;
-	uint8_t magic[4] = { 0 };
-	size_t got = fread(magic, 1, 4, fp);
-	rewind(fp);
-	if (got < 4) {
-		snprintf(err, errlen, "%s: too short to be a capture file (%zu bytes)", path,
-			 (size_t)st.st_size);
+	const char *zfmt = kx_zstream_format(s->z);
+	if (opts && opts->libpcap) {
+		FILE *fp;
+		if (regular && !zfmt && !is_stdin) {
+			/* As before: libpcap reads the file by name. */
+			kx_zstream_close(s->z);
+			s->z = NULL;
+			fp = fopen(path, "rb");
+		} else {
+			cookie_io_functions_t io = { .read = cookie_read };
+			fp = fopencookie(s->z, "rb", io);
+		}
+		if (!fp) {
+			snprintf(err, errlen, "%s: %s", name, strerror(errno));
+			goto done;
+		}
+		rc = open_libpcap(s, fp, name, err, errlen);
+		if (rc < 0 && !s->pcap)
+			fclose(fp);
 		goto done;
 	}
-	uint32_t m = rd32(magic, false);
+	s->buf = malloc(WINDOW_CAP);
+	if (!s->buf) {
+		snprintf(err, errlen, "%s: out of memory for the read buffer", name);
+		goto done;
+	}
+	s->fd = 0; /* the own readers; the bytes come from s->z */
+	size_t have;
+	const uint8_t *h = kx_src_view(s, 0, 4, &have);
+	if (!h) {
+		snprintf(err, errlen, "%s: %s", name, s->err);
+		goto done;
+	}
+	if (have < 4) {
+		snprintf(err, errlen, "%s: too short to be a capture file (%zu bytes%s%s)", name, have,
+			 zfmt ? " after " : "", zfmt ? zfmt : "");
+		goto done;
+	}
+	uint32_t m = rd32(h, false);
 	bool classic = m == 0xa1b2c3d4 || m == 0xd4c3b2a1 || m == 0xa1b23c4d || m == 0x4d3cb2a1;
-	if (classic && !(opts && opts->libpcap)) {
-		if (st.st_size < PCAP_HDR_LEN) {
-			snprintf(err, errlen, "%s: pcap header truncated", path);
-			goto done;
-		}
-		s->swapped = m == 0xd4c3b2a1 || m == 0x4d3cb2a1;
-		s->nanos = m == 0xa1b23c4d || m == 0x4d3cb2a1;
-		/* A descriptor of our own at offset 0; the stdio stream (which
-		 * read the magic) goes. */
-		int fd = dup(fileno(fp));
-		fclose(fp);
-		fp = NULL;
-		if (fd < 0 || lseek(fd, 0, SEEK_SET) != 0) {
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-			if (fd >= 0)
-				close(fd);
-			goto done;
-		}
-		rc = open_direct(s, fd, err, errlen, path);
-		goto done;
-	}
-	if (!classic && m != 0x0a0d0d0a) {
-		snprintf(err, errlen,
-			 "%s: not a pcap or pcapng file (magic 0x%08x)", path, m);
-		goto done;
-	}
-	rc = open_libpcap(s, fp, path, err, errlen);
+	if (classic)
+		rc = open_direct(s, err, errlen, name);
+	else if (m == 0x0a0d0d0a)
+		rc = kx_ng_open(s, err, errlen, name);
+	else
+		snprintf(err, errlen, "%s: not a pcap or pcapng file%s%s (magic 0x%08x)", name,
+			 zfmt ? " inside the " : "", zfmt ? zfmt : "", m);
 done:
-	if (rc == 0 && !kx_decode_link_supported(s->link)) {
-		snprintf(err, errlen, "%s: unsupported link type %d (%s)", path, s->link,
+	if (rc == 0 && zfmt) {
+		size_t k = strlen(s->kind);
+		snprintf(s->kind + k, sizeof(s->kind) - k, " %s", zfmt);
+	}
+	if (rc == 0 && !s->ng && !kx_decode_link_supported(s->link)) {
+		snprintf(err, errlen, "%s: unsupported link type %d (%s)", name, s->link,
 			 pcap_datalink_val_to_name(s->link) ? pcap_datalink_val_to_name(s->link)
 							    : "unknown");
 		rc = -1;
@@ -455,8 +556,6 @@ done:
 	if (rc == 0 && opts && opts->filter && compile_filter(s, opts->filter, err, errlen) < 0)
 		rc = -1;
 	if (rc < 0) {
-		if (fp && !s->pcap && fp != stdin)
-			fclose(fp);
 		kx_source_close(s);
 		return -1;
 	}
@@ -476,6 +575,9 @@ uint64_t kx_source_size(const struct kx_source *s)
 
 uint64_t kx_source_pos(const struct kx_source *s)
 {
+	/* A compressed stream's progress is in its file's bytes. */
+	if (s->z && (kx_zstream_format(s->z) || s->fd < 0))
+		return s->size ? kx_zstream_consumed(s->z) : 0;
 	if (s->fd >= 0)
 		return s->off;
 	if (s->pcap && s->size) {
@@ -485,27 +587,84 @@ uint64_t kx_source_pos(const struct kx_source *s)
 	return 0;
 }
 
+uint64_t kx_source_records(const struct kx_source *s)
+{
+	return s->records;
+}
+
 const char *kx_source_error(const struct kx_source *s)
 {
 	return s->err;
 }
 
+const char *kx_source_warning(struct kx_source *s)
+{
+	if (s->unsupported_pkts || s->ifaces_dropped)
+		snprintf(s->ifwarn + strlen(s->ifwarn), sizeof(s->ifwarn) - strlen(s->ifwarn),
+			 "%s%llu packets skipped", s->ifwarn[0] ? ": " : "",
+			 (unsigned long long)s->unsupported_pkts);
+	if (s->ifaces_dropped)
+		snprintf(s->ifwarn + strlen(s->ifwarn), sizeof(s->ifwarn) - strlen(s->ifwarn),
+			 "; %llu interfaces beyond the first %d not read",
+			 (unsigned long long)s->ifaces_dropped, NG_MAX_IFACES);
+	s->unsupported_pkts = s->ifaces_dropped = 0;
+	snprintf(s->warn_all, sizeof(s->warn_all), "%s%s%s", s->warn,
+		 s->warn[0] && s->ifwarn[0] ? "; " : "", s->ifwarn);
+	return s->warn_all;
+}
+
 const char *kx_source_kind(const struct kx_source *s)
 {
-	return s->kind ? s->kind : "pcap";
+	return s->kind[0] ? s->kind : "pcap";
 }
 
 void kx_source_close(struct kx_source *s)
 {
 	if (!s)
 		return;
-	if (s->fd >= 0)
-		close(s->fd);
 	free(s->buf);
+	/* libpcap closes its stdio stream; the zstream under it goes after. */
 	if (s->pcap)
 		pcap_close(s->pcap);
-	if (s->have_filter)
+	kx_zstream_close(s->z);
+	if (s->have_filter && !s->ng)
 		pcap_freecode(&s->prog);
+	for (int i = 0; i < s->n_filters; i++)
+		pcap_freecode(&s->filters[i].prog);
 	free(s->fpbuf);
 	free(s);
+}
+
+/* Interface names: written by the packet thread before any frame names
+ * them, read by the sink's thread for rows queued after that frame (the
+ * queue's lock orders the two). */
+static char iface_names[KX_IFACE_MAX][KX_IFACE_NAME_MAX];
+static _Atomic unsigned iface_count = 1; /* 0 is "none" */
+
+uint8_t kx_iface_intern(const char *name, size_t len)
+{
+	char clean[KX_IFACE_NAME_MAX];
+	size_t n = 0;
+	for (size_t i = 0; i < len && name[i] && n + 1 < sizeof(clean); i++) {
+		unsigned char ch = (unsigned char)name[i];
+		clean[n++] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
+	}
+	clean[n] = '\0';
+	if (n == 0)
+		return 0;
+	unsigned count = atomic_load_explicit(&iface_count, memory_order_relaxed);
+	for (unsigned i = 1; i < count; i++)
+		if (strcmp(iface_names[i], clean) == 0)
+			return (uint8_t)i;
+	if (count >= KX_IFACE_MAX)
+		return 0;
+	memcpy(iface_names[count], clean, n + 1);
+	atomic_store_explicit(&iface_count, count + 1, memory_order_release);
+	return (uint8_t)count;
+}
+
+const char *kx_iface_name(uint8_t idx)
+{
+	return idx && idx < atomic_load_explicit(&iface_count, memory_order_acquire) ?
+		       iface_names[idx] : NULL;
 }

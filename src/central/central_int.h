@@ -14,10 +14,11 @@ struct kx_pg_col {
 };
 
 /* handshakes columns after id and run_id, in the order of SQLite's
- * handshakes view (central schema 4); a schema 1 central store has the first
- * kx_pg_n_hs_cols_v1 of them, schema 2 and 3 the first kx_pg_n_hs_cols_v3. */
+ * handshakes view (central schema 5); a schema 1 central store has the first
+ * kx_pg_n_hs_cols_v1 of them, schema 2 and 3 the first kx_pg_n_hs_cols_v3,
+ * schema 4 the first kx_pg_n_hs_cols_v4. */
 extern const struct kx_pg_col kx_pg_hs_cols[];
-extern const unsigned kx_pg_n_hs_cols, kx_pg_n_hs_cols_v1, kx_pg_n_hs_cols_v3;
+extern const unsigned kx_pg_n_hs_cols, kx_pg_n_hs_cols_v1, kx_pg_n_hs_cols_v3, kx_pg_n_hs_cols_v4;
 
 /* runs columns after id, in SQLite table order; schema 1: the first
  * kx_pg_n_run_cols_v1. */
@@ -35,6 +36,11 @@ int kx_pg_col_list(const struct kx_pg_col *cols, unsigned n, const char *prefix,
 /* Connects (10 s connect timeout unless the URL sets one, application name
  * "kexwatch"). Returns NULL with libpq's message (callers name the target). */
 PGconn *kx_pg_connect(const char *url, char *err, size_t errlen);
+/* Whether the server answers at all (PQping: no session, no schema work),
+ * within KX_PG_PROBE_S seconds unless the URL sets its own connect_timeout.
+ * 0 when it does, -1 with the reason in err. */
+#define KX_PG_PROBE_S 3
+int kx_pg_probe(const char *url, char *err, size_t errlen);
 
 /* Creates or checks the schema (kexwatch_meta.schema_version) under an
  * advisory lock, so sensors starting together do not race. */

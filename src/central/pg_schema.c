@@ -48,10 +48,18 @@
  * view says 'no-hello' for a client without a parsed ClientHello and
  * clienthello_sizes 'not reassembled' for the band of none. Older stores
  * get the views again (no table changes).
+ *
+ * Schema 6 mirrors SQLite schema 10's `interface` (the capture interface of
+ * a row: a pcapng interface's if_name, live's -i; NULL when none), one
+ * column at the end of handshakes; a schema 1 to 5 store is upgraded in
+ * place the same way and its views made again.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define KX_STR2(x) #x
+#define KX_STR(x) KX_STR2(x)
 
 #include "central_int.h"
 #include "kexwatch/central.h"
@@ -96,12 +104,17 @@ const struct kx_pg_col kx_pg_hs_cols[] = {
 	{ "cert_status", "text" },              { "cert_key", "text" },
 	{ "cert_key_bits", "integer" },         { "cert_curve", "text" },
 	{ "cert_sig", "text" },                 { "ske_sigalg", "integer" },
+	/* Schema 6 (SQLite schema 10): */
+	{ "interface", "text" },
 };
 #define PG_N_FP_COLS 18
+#define PG_N_V6_COLS 1 /* schema 5 changed only views */
 const unsigned kx_pg_n_hs_cols = sizeof(kx_pg_hs_cols) / sizeof(kx_pg_hs_cols[0]);
-const unsigned kx_pg_n_hs_cols_v3 = sizeof(kx_pg_hs_cols) / sizeof(kx_pg_hs_cols[0]) - PG_N_FP_COLS;
+const unsigned kx_pg_n_hs_cols_v4 = sizeof(kx_pg_hs_cols) / sizeof(kx_pg_hs_cols[0]) - PG_N_V6_COLS;
+const unsigned kx_pg_n_hs_cols_v3 =
+	sizeof(kx_pg_hs_cols) / sizeof(kx_pg_hs_cols[0]) - PG_N_V6_COLS - PG_N_FP_COLS;
 const unsigned kx_pg_n_hs_cols_v1 =
-	sizeof(kx_pg_hs_cols) / sizeof(kx_pg_hs_cols[0]) - PG_N_FP_COLS - 2;
+	sizeof(kx_pg_hs_cols) / sizeof(kx_pg_hs_cols[0]) - PG_N_V6_COLS - PG_N_FP_COLS - 2;
 
 const struct kx_pg_col kx_pg_run_cols[] = {
 	{ "started", "text NOT NULL" },        { "started_us", "bigint NOT NULL" },
@@ -230,6 +243,28 @@ PGconn *kx_pg_connect(const char *url, char *err, size_t errlen)
 	snprintf(err, errlen, "%s", kx_pg_errmsg(pg, NULL));
 	PQfinish(pg);
 	return NULL;
+}
+
+int kx_pg_probe(const char *url, char *err, size_t errlen)
+{
+	const char *const keys[] = { "connect_timeout", "dbname", NULL };
+	char tmo[16];
+	snprintf(tmo, sizeof(tmo), "%d", KX_PG_PROBE_S);
+	const char *const vals[] = { tmo, url, NULL };
+	if (kx_pq_load(err, errlen) < 0)
+		return -1;
+	switch (PQpingParams(keys, vals, 1)) {
+	case PQPING_OK:
+	case PQPING_REJECT: /* up, but starting or shutting down: the retries will do */
+		return 0;
+	case PQPING_NO_ATTEMPT:
+		snprintf(err, errlen, "the connection string cannot be used");
+		return -1;
+	default:
+		snprintf(err, errlen, "no answer within %d s (server down, unreachable or "
+			 "refusing connections)", KX_PG_PROBE_S);
+		return -1;
+	}
 }
 
 static int exec_ok(PGconn *pg, const char *sql, char *err, size_t errlen)
@@ -456,35 +491,35 @@ static int migrate_v2(PGconn *pg, char *err, size_t errlen)
 	return 0;
 }
 
-/* Schema 3 to 4: the fingerprint columns (the last PG_N_FP_COLS of
- * kx_pg_hs_cols). */
-static int migrate_v4(PGconn *pg, char *err, size_t errlen)
+/* Schema 3 to 4 (the fingerprint columns) and 4/5 to 6 (interface): the
+ * columns of kx_pg_hs_cols from `from` on, the views again. */
+static int migrate_add_cols(PGconn *pg, unsigned from, char *err, size_t errlen)
 {
 	char sql[2048];
 	size_t pos = (size_t)snprintf(sql, sizeof(sql), "ALTER TABLE handshakes");
-	for (unsigned i = kx_pg_n_hs_cols_v3; i < kx_pg_n_hs_cols; i++)
-		pos += (size_t)snprintf(sql + pos, sizeof(sql) - pos, "%s ADD COLUMN %s %s",
-					i > kx_pg_n_hs_cols_v3 ? "," : "", kx_pg_hs_cols[i].name,
+	for (unsigned i = from; i < kx_pg_n_hs_cols; i++)
+		pos += (size_t)snprintf(sql + pos, sizeof(sql) - pos, "%s ADD COLUMN IF NOT EXISTS %s %s",
+					i > from ? "," : "", kx_pg_hs_cols[i].name,
 					kx_pg_hs_cols[i].pg_type);
 	if (pos >= sizeof(sql)) {
-		snprintf(err, errlen, "schema 4: statement too long");
+		snprintf(err, errlen, "schema %d: statement too long", KX_PG_SCHEMA_VERSION);
 		return -1;
 	}
 	/* The views again: clienthello_sizes selects every column. */
 	if (exec_ok(pg, pg_drop_views, err, errlen) < 0 || exec_ok(pg, sql, err, errlen) < 0 ||
 	    exec_ok(pg, pg_views, err, errlen) < 0 ||
-	    exec_ok(pg, "UPDATE kexwatch_meta SET value = '4' WHERE key = 'schema_version'", err,
+	    exec_ok(pg, "UPDATE kexwatch_meta SET value = '" KX_STR(KX_PG_SCHEMA_VERSION) "' WHERE key = 'schema_version'", err,
 		    errlen) < 0)
 		return -1;
 	return 0;
 }
 
-/* Schema 4 to 5 (and the end of every older upgrade): the views again,
- * with the words of schema 5. */
-static int migrate_v5(PGconn *pg, char *err, size_t errlen)
+/* The end of every older upgrade: the views again, with the words of
+ * schema 5. */
+static int migrate_views(PGconn *pg, char *err, size_t errlen)
 {
 	if (exec_ok(pg, pg_drop_views, err, errlen) < 0 || exec_ok(pg, pg_views, err, errlen) < 0 ||
-	    exec_ok(pg, "UPDATE kexwatch_meta SET value = '5' WHERE key = 'schema_version'", err,
+	    exec_ok(pg, "UPDATE kexwatch_meta SET value = '" KX_STR(KX_PG_SCHEMA_VERSION) "' WHERE key = 'schema_version'", err,
 		    errlen) < 0)
 		return -1;
 	return 0;
@@ -681,19 +716,22 @@ int kx_pg_ensure_schema(PGconn *pg, char *err, size_t errlen)
 	}
 	if (version == 0 &&
 	    (create_schema(pg, e, sizeof(e)) < 0 ||
-	     exec_ok(pg, "INSERT INTO kexwatch_meta VALUES ('schema_version', '5')", e, sizeof(e)) < 0))
+	     exec_ok(pg, "INSERT INTO kexwatch_meta VALUES ('schema_version', '" KX_STR(KX_PG_SCHEMA_VERSION) "')", e, sizeof(e)) < 0))
 		goto fail;
 	if (version == 1 && migrate_v2(pg, e, sizeof(e)) < 0)
 		goto fail;
-	/* migrate_v3 creates the table with schema 4's columns. */
+	/* migrate_v3 creates the table with the latest columns. */
 	if (version >= 1 && version <= 2 &&
 	    (migrate_v3(pg, e, sizeof(e)) < 0 ||
-	     exec_ok(pg, "UPDATE kexwatch_meta SET value = '4' WHERE key = 'schema_version'", e,
+	     exec_ok(pg, "UPDATE kexwatch_meta SET value = '" KX_STR(KX_PG_SCHEMA_VERSION) "' WHERE key = 'schema_version'", e,
 		     sizeof(e)) < 0))
 		goto fail;
-	if (version == 3 && migrate_v4(pg, e, sizeof(e)) < 0)
+	if (version == 3 && migrate_add_cols(pg, kx_pg_n_hs_cols_v3, e, sizeof(e)) < 0)
 		goto fail;
-	if (version >= 1 && version <= 4 && migrate_v5(pg, e, sizeof(e)) < 0)
+	if (version >= 4 && version <= 5 &&
+	    migrate_add_cols(pg, kx_pg_n_hs_cols_v4, e, sizeof(e)) < 0)
+		goto fail;
+	if (version >= 1 && version < KX_PG_SCHEMA_VERSION && migrate_views(pg, e, sizeof(e)) < 0)
 		goto fail;
 	if (exec_ok(pg, "COMMIT", e, sizeof(e)) < 0)
 		goto fail;

@@ -171,7 +171,7 @@ int kx_pg_snapshot(const char *url, const char *out_path, const struct kx_pg_sco
 	 * NULL) and the sessions; one older than 4 the fingerprint columns
 	 * (NULL: the rows get no fingerprints). */
 	unsigned n_run = version >= 2 ? kx_pg_n_run_cols : kx_pg_n_run_cols_v1;
-	unsigned n_hs = version >= 4 ? kx_pg_n_hs_cols
+	unsigned n_hs = version >= 6 ? kx_pg_n_hs_cols : version >= 4 ? kx_pg_n_hs_cols_v4
 			: version >= 2 ? kx_pg_n_hs_cols_v3 : kx_pg_n_hs_cols_v1;
 	kx_pg_col_list(kx_pg_run_cols, n_run, NULL, cols, sizeof(cols));
 	placeholders(qs, sizeof(qs), n_run + 1);

@@ -37,7 +37,8 @@
 	X(int, PQputCopyEnd, (PGconn *, const char *))                                    \
 	X(PGresult *, PQgetResult, (PGconn *))                                            \
 	X(char *, PQescapeLiteral, (PGconn *, const char *, size_t))                      \
-	X(void, PQfreemem, (void *))
+	X(void, PQfreemem, (void *))                                                      \
+	X(PGPing, PQpingParams, (const char *const *, const char *const *, int))
 
 struct kx_pq_api {
 #define KX_PQ_FIELD(ret, name, args) ret(*name) args;
@@ -75,6 +76,7 @@ int kx_pq_load(char *err, size_t errlen);
 #define PQgetResult kx_pq.PQgetResult
 #define PQescapeLiteral kx_pq.PQescapeLiteral
 #define PQfreemem kx_pq.PQfreemem
+#define PQpingParams kx_pq.PQpingParams
 #endif
 
 #endif

@@ -341,8 +341,9 @@ static const char *insert_sql(struct kx_central *c, unsigned n)
 static void say_down(struct kx_central *c, const char *why)
 {
 	if (!c->said_down)
-		fprintf(stderr, "%s: central store %s unavailable, rows wait in the local outbox: %s\n", kx_prog,
-			c->target, why);
+		fprintf(stderr, "%s: warning: central store %s unavailable, rows wait in the local outbox "
+			"(%s) and are sent when it answers, by this run or the next with --pg or "
+			"kexwatch push: %s\n", kx_prog, c->target, c->db_path, why);
 	c->said_down = true;
 }
 
@@ -896,6 +897,12 @@ static void resend_runs(struct kx_central *c)
 static void *shipper(void *arg)
 {
 	struct kx_central *c = arg;
+	/* Whether the server answers, said at once rather than at the first
+	 * batch (whose connection may wait connect_timeout). Only a ping: the
+	 * session and the schema wait for the first rows, as before. */
+	char err[256];
+	if (kx_pg_probe(c->url, err, sizeof(err)) < 0)
+		say_down(c, err);
 	pthread_mutex_lock(&c->mu);
 	for (;;) {
 		bool stopping = c->stop;
@@ -1014,6 +1021,15 @@ void kx_central_stats(struct kx_central *c, struct kx_central_stats *s)
 {
 	pthread_mutex_lock(&c->mu);
 	*s = c->st;
+	pthread_mutex_unlock(&c->mu);
+}
+
+void kx_central_forget_run(struct kx_central *c)
+{
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->mu);
+	c->run_id = 0;
 	pthread_mutex_unlock(&c->mu);
 }
 

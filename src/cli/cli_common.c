@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli_util.h"
+#include "kexwatch/capture.h"
 #include "kexwatch/defrag.h"
 #include "kexwatch/emit.h"
 #include "kexwatch/metrics.h"
@@ -208,6 +209,11 @@ int kx_common_finish(struct kx_common_opts *o, const char *cmd)
 		fprintf(stderr, "kexwatch %s: --groups: %s\n", cmd, err);
 		return -1;
 	}
+	/* A usage error: refused before anything is opened or recorded. */
+	if (o->filter && kx_filter_check(o->filter, err, sizeof(err)) < 0) {
+		fprintf(stderr, "kexwatch %s: %s\n", cmd, err);
+		return -1;
+	}
 	return 0;
 }
 
@@ -298,7 +304,14 @@ fail:
 int kx_outputs_close(struct kx_outputs *out, struct kx_counters *c, char *err, size_t errlen)
 {
 	bool failed = kx_sink_close(out->sink, c, err, errlen) < 0;
-	if (out->store) {
+	if (out->store && out->discard_empty && c->packets == 0) {
+		if (kx_store_discard_run(out->store, c) < 0 && !failed) {
+			snprintf(err, errlen, "%s", kx_store_error(out->store));
+			failed = true;
+		}
+		kx_central_forget_run(out->central);
+		kx_store_close(out->store);
+	} else if (out->store) {
 		if (kx_store_end_run(out->store, c, kx_now_us()) < 0 && !failed) {
 			snprintf(err, errlen, "%s", kx_store_error(out->store));
 			failed = true;

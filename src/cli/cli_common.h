@@ -95,6 +95,7 @@ struct kx_outputs {
 	struct kx_regress *regress;  /* or NULL */
 	struct kx_metrics *metrics;  /* set by the caller (live), or NULL */
 	const char *cmd;             /* "live", "read": for log lines */
+	bool discard_empty;          /* read: no packet was read, so no runs row */
 	/* Regression log lines still allowed (read -q: 0); the rest are counted. */
 	uint32_t regress_log_budget;
 	uint64_t regress_found, regress_unlogged;

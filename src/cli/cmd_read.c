@@ -32,23 +32,27 @@ static void print_help(FILE *out)
 	fprintf(out,
 		"usage: kexwatch read [OPTIONS] CAPTURE...\n"
 		"\n"
-		"Reads pcap/pcapng files ('-' for standard input), follows every TLS handshake\n"
-		"and stores one row per handshake: offered groups, key shares, the group the\n"
-		"server selected, and a verdict (hybrid, pq, classical, ...).\n"
+		"Reads pcap/pcapng files ('-' for standard input), plain or gzip/xz/zstd\n"
+		"compressed (told by magic number), follows every TLS handshake and stores one\n"
+		"row per handshake: offered groups, key shares, the group the server selected,\n"
+		"a verdict (hybrid, pq, classical, ...) and the capture interface (pcapng).\n"
 		"\n");
 	kx_common_help(out);
 	fprintf(out,
-		"  --libpcap              read classic pcap files through libpcap too (by default\n"
-		"                         kexwatch's own reader: faster, resyncs after a corrupt\n"
-		"                         record header); --no-mmap is an old name for it\n"
+		"  --libpcap              read captures through libpcap (by default kexwatch's own\n"
+		"                         readers: faster, resync after a corrupt record or block,\n"
+		"                         pcapng interfaces of different link types); --no-mmap\n"
+		"                         is an old name for it\n"
 		"  --no-fastpath          reference run: libpcap reader, every byte copied and\n"
 		"                         reassembled, no in-place parsing (same results, slower)\n"
 		"  --progress / --no-progress   progress line on stderr (default: when a terminal)\n"
 		"  -q, --quiet            no summary\n"
 		"  -h, --help             this help\n"
 		"\n"
-		"Exit status: 0 on success, 1 when an input or the database failed, 2 on usage\n"
-		"errors, 130 when interrupted (rows up to that point are saved).\n");
+		"Exit status: 0 on success (a capture cut short is a warning), 1 when an input\n"
+		"or the database failed, 2 on usage errors (a bad --filter among them), 130 when\n"
+		"interrupted (rows up to that point are saved). A run that read no packet leaves\n"
+		"no runs row; with --pg, rows wait in the local outbox while the server is away.\n");
 }
 
 enum { OPT_LIBPCAP = 256, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_NO_FASTPATH };
@@ -172,6 +176,7 @@ int kx_cmd_read(int argc, char **argv)
 
 	struct kx_source_opts sopts = { .libpcap = o.libpcap, .filter = o.c.filter };
 	bool sink_failed = false;
+	bool read_any = false; /* a packet of any input, filtered out or not */
 	for (int i = 0; i < nsrc && !interrupted && !sink_failed; i++) {
 		struct kx_source *src;
 		if (kx_source_open_file(paths[i], &sopts, &src, err, sizeof(err)) < 0) {
@@ -180,14 +185,13 @@ int kx_cmd_read(int argc, char **argv)
 			continue;
 		}
 		pg.total_bytes += kx_source_size(src);
-		int link = kx_source_link(src);
 		struct kx_frame fr[KX_ENGINE_BATCH];
 		uint64_t num = 0;
 		enum kx_source_rc rc;
-		uint64_t truncated_before = c.capture_truncated;
 		int n;
+		/* A batch's frames share a link type (pcapng's come one at a time). */
 		while ((n = kx_source_next_batch(src, fr, KX_ENGINE_BATCH, &c, &rc)) > 0) {
-			kx_engine_packets(eng, link, fr, n, num + 1, (uint32_t)i);
+			kx_engine_packets(eng, fr[0].link, fr, n, num + 1, (uint32_t)i);
 			uint64_t before = num;
 			num += (uint64_t)n;
 			if ((num >> 16) != (before >> 16)) {
@@ -198,16 +202,18 @@ int kx_cmd_read(int argc, char **argv)
 					progress_line(&pg, &c, kx_source_pos(src), false);
 			}
 		}
+		const char *warn = kx_source_warning(src);
 		if (rc == KX_SRC_ERROR) {
 			fprintf(stderr, "%skexwatch read: %s: %s (after packet %" PRIu64 ")\n",
 				pg.on ? "\n" : "", paths[i], kx_source_error(src), num);
 			status = KX_EXIT_FAIL;
-		} else if (c.capture_truncated > truncated_before) {
-			fprintf(stderr,
-				"%skexwatch read: warning: %s: file ends in the middle of a "
-				"packet (after packet %" PRIu64 ")\n",
-				pg.on ? "\n" : "", paths[i], num);
 		}
+		/* The same words whatever the reader: our own, libpcap, a
+		 * decompressor. A cut capture is a warning, not a failure. */
+		if (warn[0])
+			fprintf(stderr, "%skexwatch read: warning: %s: %s (after packet %" PRIu64 ")\n",
+				pg.on ? "\n" : "", paths[i], warn, num);
+		read_any |= kx_source_records(src) > 0;
 		pg.done_bytes += kx_source_size(src);
 		kx_source_close(src);
 	}
@@ -219,6 +225,8 @@ int kx_cmd_read(int argc, char **argv)
 		progress_line(&pg, &c, 0, true);
 
 	uint64_t reg_found = out.regress_found, reg_unlogged = out.regress_unlogged;
+	/* Every input missing, empty or unreadable: no runs row for it. */
+	out.discard_empty = !read_any;
 	bool failed = kx_outputs_close(&out, &c, err, sizeof(err)) < 0;
 	struct timespec end;
 	clock_gettime(CLOCK_MONOTONIC, &end);

@@ -117,6 +117,7 @@ struct kx_engine {
 	uint64_t now_us;
 	uint64_t idle_us;
 	uint32_t source_id;   /* of the packet being handled */
+	uint8_t iface;
 	struct kx_hs scratch; /* rows made without a context: sessions, capacity */
 };
 
@@ -279,6 +280,7 @@ static struct session *sess_new(struct kx_engine *e, struct kx_flow *f, const st
 	zero_session(s);
 	s->hs.ch_to_sh_us = -1;
 	s->hs.source_id = p->source_id;
+	s->hs.iface = p->iface;
 	for (int d = 0; d < 2; d++) {
 		kx_tls_stream_init(&s->tls[d], ALL_HELLOS, e->o.max_msg_bytes);
 		/* TLS 1.2: the leaf certificate, from the chain's first bytes. */
@@ -567,6 +569,7 @@ static bool on_client_hello(struct session *s, const struct kx_tls_msg *m)
 		hs->ts_first_us = ts;
 		hs->pkt_first_ch = pkt;
 		hs->source_id = s->pkt->source_id;
+		hs->iface = s->pkt->iface;
 		memcpy(hs->sni, ex.sni, sizeof(hs->sni));
 		memcpy(hs->alpn, ex.alpn, sizeof(hs->alpn));
 		s->ch_sid_len = ex.session_id_len;
@@ -628,6 +631,7 @@ static bool on_server_hello(struct session *s, const struct kx_tls_msg *m)
 	if (hs->ch_unseen && !hs->n_ch) {
 		hs->ts_first_us = sh_ts;
 		hs->source_id = s->pkt->source_id;
+		hs->iface = s->pkt->iface;
 		hs->ch_to_sh_us = -1;
 	}
 	if (kx_version_is_13(sh.version)) {
@@ -782,6 +786,7 @@ static bool on_ssh_kexinit(void *ctx, const struct kx_ssh_kexinit *k)
 		hs->ts_first_us = ts;
 		hs->pkt_first_ch = pkt;
 		hs->source_id = s->pkt->source_id;
+		hs->iface = s->pkt->iface;
 		hs->n_ch = 1;
 		hs->ssh.client_offers_pq = k->kex_offers_pq;
 		copy_kex_list(hs->ssh.kex_client, k);
@@ -1016,6 +1021,7 @@ static void plain_finish(struct kx_engine *e, struct kx_flow *f)
 	hs->ts_last_us = f->last_us > f->first_us ? f->last_us : f->first_us;
 	hs->pkt_first_ch = f->first_pkt;
 	hs->source_id = e->source_id;
+	hs->iface = e->iface;
 	hs->ch_to_sh_us = -1;
 	hs->verdict = unseen ? KX_V_UNKNOWN : KX_V_PLAINTEXT;
 	hs->reason = (enum kx_reason)f->preason;
@@ -1043,6 +1049,7 @@ static void capacity_row(struct kx_engine *e, struct kx_flow *f, const struct kx
 	hs->ts_first_us = hs->ts_last_us = p->ts_us;
 	hs->pkt_first_ch = p->num;
 	hs->source_id = p->source_id;
+	hs->iface = p->iface;
 	hs->ch_to_sh_us = -1;
 	hs->verdict = KX_V_INCOMPLETE;
 	hs->reason = KX_R_CAPACITY;
@@ -1570,6 +1577,7 @@ static void decode_frame(struct kx_engine *e, int link, const struct kx_frame *f
 	d->p.ts_us = fr->ts_us;
 	d->p.num = num;
 	d->p.source_id = source_id;
+	d->p.iface = fr->iface;
 	d->p.wire_len = fr->wirelen;
 	if (!d->ok)
 		return;
@@ -1698,6 +1706,7 @@ static void packet(struct kx_engine *e, struct decoded *d)
 	}
 	expire_idle(e, f, EXPIRE_BUDGET);
 	e->source_id = p->source_id;
+	e->iface = p->iface;
 	if (p->payload_len) {
 		f->pmask |= (uint8_t)(1u << dir);
 		if (f->state == KX_FLOW_PLAIN)

@@ -6,6 +6,7 @@
  * database and the report all share one escaper. References: RFC 8259 (JSON),
  * RFC 3339 (timestamps), Unicode 15 table 3-7 (well-formed UTF-8).
  */
+#include "kexwatch/capture.h"
 #include "kexwatch/emit.h"
 
 #include <arpa/inet.h>
@@ -861,6 +862,7 @@ int kx_json_write(struct kx_json *j, const struct kx_hs *hs, const char *sensor,
 	m_wire(&s, "ndpi", hs->ndpi_label, sizeof(hs->ndpi_label), true);
 	m_str(&s, "sensor", sensor);
 	m_str(&s, "source", source);
+	m_str(&s, "interface", kx_iface_name(hs->iface));
 	m_u(&s, "pkt_first_ch", true, hs->pkt_first_ch);
 	m_u(&s, "pkt_sh", hs->pkt_sh != 0, hs->pkt_sh);
 	m_wire(&s, "tunnel", hs->tunnel, sizeof(hs->tunnel), true);

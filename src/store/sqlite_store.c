@@ -152,6 +152,7 @@
  * COLUMN, and DROP VIEW/CREATE VIEW when a view changes) and bumps
  * KX_STORE_SCHEMA_VERSION; older files then upgrade on their next open.
  */
+#include "kexwatch/capture.h"
 #include "kexwatch/store.h"
 
 #include "checkpointer.h"
@@ -501,7 +502,7 @@ static int migrate_v4(sqlite3 *db)
 	" id INTEGER PRIMARY KEY REFERENCES handshake_rows(id), source TEXT,"          \
 	" ssh_client_banner TEXT, ssh_server_banner TEXT, kex_offered TEXT,"           \
 	" kex_offered_server TEXT, ssh_hostkey TEXT, starttls TEXT,"                  \
-	" tunnel TEXT, ch_unseen INTEGER, regression INTEGER);\n"
+	" tunnel TEXT, ch_unseen INTEGER, regression INTEGER, interface TEXT);\n"
 
 /* handshake_rows' columns that the view passes through unchanged. */
 #define ROWS_PLAIN_1                                                                   \
@@ -551,7 +552,7 @@ static const char view_handshakes[] = VIEW_HANDSHAKES_HEAD VIEW_HANDSHAKES_FROM 
 	" groups_offered_2 = coalesce(NEW.groups_offered_2, '') AND"                   \
 	" key_shares = NEW.key_shares AND sigalgs = NEW.sigalgs"
 #define NEW_SOURCE_KNOWN "run_id = NEW.run_id AND name = NEW.source"
-#define TRIGGER_HANDSHAKES(FP_INSERT, FP_COL, FP_VAL, REG) \
+#define TRIGGER_HANDSHAKES(FP_INSERT, FP_COL, FP_VAL, REG, IFC_COL, IFC_VAL) \
 	"CREATE TRIGGER handshakes_insert INSTEAD OF INSERT ON handshakes BEGIN" \
 	" INSERT INTO hellos (alpn, versions_offered, groups_offered, groups_offered_2," \
 	"  key_shares, sigalgs) VALUES (NEW.alpn, NEW.versions_offered, NEW.groups_offered," \
@@ -572,20 +573,20 @@ static const char view_handshakes[] = VIEW_HANDSHAKES_HEAD VIEW_HANDSHAKES_FROM 
 	"  NEW.ch_segments, NEW.ch2_bytes, NEW.ch2_segments, NEW.ch_to_sh_us, NEW.ech," \
 	"  NEW.list_overflow, NEW.ndpi, NEW.pkt_first_ch, NEW.pkt_sh, NEW.dedup_key" FP_VAL ")" \
 	"  ON CONFLICT (ts_first_us, dedup_key) DO NOTHING;" \
-	" INSERT INTO handshake_extras (id, source, " EXTRAS_COLS ")" \
+	" INSERT INTO handshake_extras (id, source, " EXTRAS_COLS IFC_COL ")" \
 	"  SELECT last_insert_rowid(), src, NEW.ssh_client_banner, NEW.ssh_server_banner," \
 	"  NEW.kex_offered, NEW.kex_offered_server, NEW.ssh_hostkey, NEW.starttls," \
-	"  NEW.tunnel, unseen, reg" \
+	"  NEW.tunnel, unseen, reg" IFC_VAL \
 	"  FROM (SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM sources WHERE " NEW_SOURCE_KNOWN ")" \
 	"   THEN NEW.source END AS src, nullif(NEW.client_hello_seen IS 0, 0) AS unseen," \
 	"   " REG " AS reg)" \
 	"  WHERE changes() > 0 AND coalesce(src, NEW.ssh_client_banner, NEW.ssh_server_banner," \
 	"  NEW.kex_offered, NEW.kex_offered_server, NEW.ssh_hostkey, NEW.starttls," \
-	"  NEW.tunnel, unseen, reg) IS NOT NULL;" \
+	"  NEW.tunnel, unseen, reg" IFC_VAL ") IS NOT NULL;" \
 	" END;\n"
 
 /* Before schema 8 the view has no regression column: the extras get NULL. */
-static const char trigger_handshakes[] = TRIGGER_HANDSHAKES("", "", "", "NULL");
+static const char trigger_handshakes[] = TRIGGER_HANDSHAKES("", "", "", "NULL", "", "");
 
 /* Schema 7 (migrate_fingerprints): the fingerprint and signature-readiness
  * fields of a handshake (emit.h kx_hs_fp), once per distinct set in
@@ -635,13 +636,13 @@ static const char view_handshakes_v7[] = VIEW_HANDSHAKES_HEAD VIEW_FP_COLS VIEW_
 	" coalesce(NEW.kx_anomalies, ''), coalesce(NEW.cert_status, ''),"              \
 	" coalesce(NEW.cert_key, ''), coalesce(NEW.cert_key_bits, -1),"                \
 	" coalesce(NEW.cert_curve, ''), coalesce(NEW.cert_sig, ''), coalesce(NEW.ske_sigalg, -1)"
-#define TRIGGER_HANDSHAKES_FP(REG) TRIGGER_HANDSHAKES(                              \
+#define TRIGGER_HANDSHAKES_FP(REG, IFC_COL, IFC_VAL) TRIGGER_HANDSHAKES(            \
 	" INSERT INTO fingerprints (" FP_COLS ") SELECT " NEW_FP_VALUES                \
 	"  WHERE NEW.offers_mldsa IS NOT NULL ON CONFLICT DO NOTHING;",                \
 	", fp_id",                                                                     \
 	", CASE WHEN NEW.offers_mldsa IS NOT NULL THEN (SELECT id FROM fingerprints"   \
-	"  WHERE (" FP_COLS ") = (" NEW_FP_VALUES ")) END", REG)
-static const char trigger_handshakes_v7[] = TRIGGER_HANDSHAKES_FP("NULL");
+	"  WHERE (" FP_COLS ") = (" NEW_FP_VALUES ")) END", REG, IFC_COL, IFC_VAL)
+static const char trigger_handshakes_v7[] = TRIGGER_HANDSHAKES_FP("NULL", "", "");
 
 /* Schema 8 (migrate_regressions): the regression flag of `live`/`read`
  * (src/regress), rare, so in handshake_extras; the view gains
@@ -649,7 +650,18 @@ static const char trigger_handshakes_v7[] = TRIGGER_HANDSHAKES_FP("NULL");
 static const char view_handshakes_v8[] = VIEW_HANDSHAKES_HEAD VIEW_FP_COLS
 	", x.regression IS 1 AS regression" VIEW_HANDSHAKES_FROM
 	" LEFT JOIN fingerprints AS f ON f.id = r.fp_id;\n";
-static const char trigger_handshakes_v8[] = TRIGGER_HANDSHAKES_FP("nullif(NEW.regression IS 1, 0)");
+#define NEW_REGRESSION "nullif(NEW.regression IS 1, 0)"
+static const char trigger_handshakes_v8[] = TRIGGER_HANDSHAKES_FP(NEW_REGRESSION, "", "");
+
+/* Schema 10 (migrate_interface): the capture interface of a row (a pcapng
+ * interface's if_name, the -i of `live`), NULL when the capture names
+ * none: in handshake_extras, as a plain pcap file (the common case of
+ * `read`) has none; the view gains `interface` at its end. */
+static const char view_handshakes_v10[] = VIEW_HANDSHAKES_HEAD VIEW_FP_COLS
+	", x.regression IS 1 AS regression, x.interface AS interface" VIEW_HANDSHAKES_FROM
+	" LEFT JOIN fingerprints AS f ON f.id = r.fp_id;\n";
+static const char trigger_handshakes_v10[] =
+	TRIGGER_HANDSHAKES_FP(NEW_REGRESSION, ", interface", ", NEW.interface");
 
 
 /* The views go first (the table they read changes); the rows are copied
@@ -823,12 +835,14 @@ static const char views_v6[] = VIEW_CLIENTS_V6 VIEW_HYBRID_SHARE_DAILY VIEW_CLIE
  * (migrate_v6 drops them again). */
 static int create_views(sqlite3 *db, int level)
 {
-	bool v6 = level >= 6, v7 = level >= 7, v8 = level >= 8, v9 = level >= 9;
-	int rc = sqlite3_exec(db, v8 ? view_handshakes_v8 : v7 ? view_handshakes_v7 : view_handshakes,
+	bool v6 = level >= 6, v7 = level >= 7, v8 = level >= 8, v9 = level >= 9, v10 = level >= 10;
+	int rc = sqlite3_exec(db, v10 ? view_handshakes_v10 : v8 ? view_handshakes_v8
+				  : v7 ? view_handshakes_v7 : view_handshakes,
 			      NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(db, v8 ? trigger_handshakes_v8 : v7 ? trigger_handshakes_v7
-					 : trigger_handshakes, NULL, NULL, NULL);
+		rc = sqlite3_exec(db, v10 ? trigger_handshakes_v10 : v8 ? trigger_handshakes_v8
+					 : v7 ? trigger_handshakes_v7 : trigger_handshakes,
+				  NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(db, v9 ? view_hops_v9 : v6 ? view_hops_v6 : view_hops, NULL, NULL,
 				  NULL);
@@ -940,6 +954,19 @@ static int migrate_words(sqlite3 *db)
 	return rc == SQLITE_OK ? sqlite3_exec(db, VIEW_CLIENTHELLO_SIZES_V9, NULL, NULL, NULL) : rc;
 }
 
+/* Schema 10: handshake_extras.interface; the view and its trigger again
+ * with `interface` at the end. */
+static int migrate_interface(sqlite3 *db)
+{
+	int rc = sqlite3_exec(db, "DROP VIEW handshakes;\n", NULL, NULL, NULL);
+	if (rc == SQLITE_OK && !has_column(db, "handshake_extras", "interface"))
+		rc = sqlite3_exec(db, "ALTER TABLE handshake_extras ADD COLUMN interface TEXT;",
+				  NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, view_handshakes_v10, NULL, NULL, NULL);
+	return rc == SQLITE_OK ? sqlite3_exec(db, trigger_handshakes_v10, NULL, NULL, NULL) : rc;
+}
+
 static int (*const migrations[])(sqlite3 *db) = {
 	migrate_v1,
 	migrate_v2,
@@ -950,6 +977,7 @@ static int (*const migrations[])(sqlite3 *db) = {
 	migrate_fingerprints,
 	migrate_regressions,
 	migrate_words,
+	migrate_interface,
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == KX_STORE_SCHEMA_VERSION,
@@ -980,7 +1008,8 @@ static const char insert_hs_sql[] =
 
 /* Only rows that have one of these (SSH, STARTTLS). */
 static const char insert_extras_sql[] =
-	"INSERT INTO handshake_extras (id, " EXTRAS_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+	"INSERT INTO handshake_extras (id, " EXTRAS_COLS ", interface)"
+	" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 /* Sessions without a handshake, one row per hour and (sensor, client,
  * server endpoint, application, verdict, reason, VLAN, tunnel): a busy
@@ -1701,6 +1730,7 @@ static int add_extras(struct kx_store *st, const struct kx_hs *hs, int64_t id)
 	bind_textn(&b, hs->tunnel[0] ? hs->tunnel : NULL, strnlen(hs->tunnel, sizeof(hs->tunnel)));
 	bind_int(&b, hs->ch_unseen, 1);
 	bind_int(&b, hs->regression, 1);
+	bind_text(&b, kx_iface_name(hs->iface));
 	if (b.rc != SQLITE_OK)
 		return fail(st, st->ins_extras, "cannot store a handshake", b.rc, 1);
 	return step(st, st->ins_extras, "cannot store a handshake", 1);
@@ -2078,7 +2108,7 @@ int kx_store_add(struct kx_store *st, const struct kx_hs *hs, struct kx_counters
 	}
 	if (sqlite3_changes(st->db) &&
 	    (hs->preclassified || hs->starttls[0] || hs->tunnel[0] || hs->ch_unseen ||
-	     hs->regression) &&
+	     hs->regression || hs->iface) &&
 	    add_extras(st, hs, sqlite3_last_insert_rowid(st->db)) < 0) {
 		rc = -1;
 		goto out;
@@ -2155,6 +2185,32 @@ static char *counters_json(sqlite3 *db, const struct kx_counters *c)
 				    (unsigned long long)kx_counter_get(c, i));
 	sqlite3_str_appendall(s, "}");
 	return sqlite3_str_finish(s);
+}
+
+int kx_store_discard_run(struct kx_store *st, struct kx_counters *c)
+{
+	int rc = commit(st);
+	drain(st, c);
+	if (!st->run_id)
+		return no_run(st);
+	char sql[512];
+	snprintf(sql, sizeof(sql),
+		 "BEGIN; DELETE FROM sources WHERE run_id = %lld AND NOT EXISTS (SELECT 1 FROM"
+		 " handshake_rows WHERE run_id = %lld) AND NOT EXISTS (SELECT 1 FROM sessions"
+		 " WHERE run_id = %lld); DELETE FROM runs WHERE id = %lld AND NOT EXISTS"
+		 " (SELECT 1 FROM sources WHERE run_id = %lld); COMMIT;",
+		 (long long)st->run_id, (long long)st->run_id, (long long)st->run_id,
+		 (long long)st->run_id, (long long)st->run_id);
+	char *e = NULL;
+	if (sqlite3_exec(st->db, sql, NULL, NULL, &e) != SQLITE_OK) {
+		snprintf(st->err, sizeof(st->err), "%s: cannot remove the empty run: %s", st->path,
+			 e ? e : "?");
+		sqlite3_free(e);
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	st->run_id = 0;
+	return rc;
 }
 
 int kx_store_end_run(struct kx_store *st, struct kx_counters *c, uint64_t finished_us)

@@ -52,10 +52,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			struct kx_frame f[KX_ENGINE_BATCH];
 			enum kx_source_rc rc;
 			uint64_t n = 0;
-			int link = kx_source_link(src), got;
+			int got;
 			int max = size ? 1 + data[size - 1] % KX_ENGINE_BATCH : 1;
 			while ((got = kx_source_next_batch(src, f, max, &c, &rc)) > 0 && n < 100000) {
-				kx_engine_packets(e, link, f, got, n + 1, 0);
+				kx_engine_packets(e, f[0].link, f, got, n + 1, 0);
 				n += (uint64_t)got;
 			}
 			kx_engine_finish(e, KX_R_EOF);

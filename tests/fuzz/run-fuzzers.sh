@@ -18,7 +18,7 @@ if [ ! -d build-fuzz ]; then
 fi
 ninja -C build-fuzz >/dev/null
 status=0
-for t in tls quic ssh starttls decode reasm pipeline dtls tunnel defrag der ssh_ecdh; do
+for t in tls quic ssh starttls decode reasm pipeline dtls tunnel defrag der ssh_ecdh capture; do
 	work=build-fuzz/findings/$t
 	rm -rf "$work" && mkdir -p "$work/corpus"
 	cp tests/fuzz/corpus/$t/* "$work/corpus/"

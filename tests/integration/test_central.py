@@ -193,8 +193,8 @@ try:
     check("s3cret" not in c.execute("SELECT command FROM runs").fetchone()[0],
           "the local run record has no password either")
     c.close()
-    check(srv.psql("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'") == "5",
-          "central schema version 5")
+    check(srv.psql("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'") == "6",
+          "central schema version 6")
     # The fingerprint columns (schema 4) arrive as they are in SQLite, and
     # read back through the snapshot the fingerprints report is SQLite's.
     fpc = ("ja4, ja4_2, ja4s, ja4s_hrr, kx_fp, kx_fp_2, hassh, hassh_server, offers_mldsa,"
@@ -337,7 +337,7 @@ try:
           " CREATE INDEX handshakes_sensor ON handshakes (sensor, ts_first_us);"
           " DROP TABLE sessions; ALTER TABLE handshakes DROP COLUMN tunnel,"
           " DROP COLUMN client_hello_seen, " + ", ".join(
-              "DROP COLUMN " + x.strip() for x in fpc.split(",")) + ";"
+              "DROP COLUMN " + x.strip() for x in fpc.split(",")) + ", DROP COLUMN interface;"
           " ALTER TABLE runs DROP COLUMN capture_first_us,"
           " DROP COLUMN capture_last_us; UPDATE kexwatch_meta SET value = '1'")
     p = kx("hops", "--db", url1, "--csv")
@@ -345,12 +345,12 @@ try:
           "a schema 1 central store: reports read it as it is", p.stdout + p.stderr)
     p = kx("read", "--sensor", "old", "--db", os.path.join(tmp, "v1b.db"), "--pg", url1, plain)
     check(p.returncode == 0 and "; 4 sessions rows sent" in p.stderr
-          and psql1("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'") == "5"
+          and psql1("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'") == "6"
           and psql1("SELECT relkind FROM pg_class WHERE relname = 'handshakes'") == "p"
           and psql1("SELECT count(*), sum(sessions) FROM sessions") == "4|5"
           and psql1("SELECT verdict, n_plaintext FROM hops WHERE server_port = 6379") == "plaintext|2"
           and psql1("SELECT count(*), count(client_hello_seen), count(ja4) FROM handshakes") == "1|0|0",
-          "the next sensor upgrades it to schema 4 (columns, sessions, views, partitions) and sends its sessions",
+          "the next sensor upgrades it to schema 6 (columns, sessions, views, partitions) and sends its sessions",
           p.stderr)
 
     # --- a central store of schema 3: the fingerprint columns added in place ---
@@ -361,7 +361,7 @@ try:
     d3 = subprocess.run([os.path.join(BIN, "psql"), "-h", top, "-p", PORT, "-U", "kx", "-d", "kx3", "-c",
                     "ALTER TABLE handshakes " + ", ".join("DROP COLUMN " + x.strip() + " CASCADE"
                                                           for x in fpc.split(","))
-                    + "; UPDATE kexwatch_meta SET value = '3'"], capture_output=True, text=True)
+                    + ", DROP COLUMN interface CASCADE; UPDATE kexwatch_meta SET value = '3'"], capture_output=True, text=True)
     check(d3.returncode == 0, "a schema 3 central store made from a new one", d3.stderr)
     p3 = kx("fingerprints", "--db", url3, "--json")
     check(p3.returncode == 0 and json.loads(p3.stdout) == [],
@@ -376,10 +376,31 @@ try:
                            " AND definition LIKE '%no-verdict (not observed)%'"
                            " AND definition NOT LIKE '%unknown (not observed)%'"],
                           capture_output=True, text=True).stdout.split()
-    check(p3.returncode == 0 and got3 == ["5|ssh|t|t", "5|tls|f|f", "2", "1"],
-          "the next sensor upgrades schema 3 to 5 in place: old rows NULL, new rows with fingerprints,"
+    check(p3.returncode == 0 and got3 == ["6|ssh|t|t", "6|tls|f|f", "2", "1"],
+          "the next sensor upgrades schema 3 to 6 in place: old rows NULL, new rows with fingerprints,"
           " the hops view says no-verdict",
           p3.stderr + str(got3))
+
+    # --- a central store of schema 4: the interface column added in place ---
+    srv.run(os.path.join(BIN, "createdb"), "-h", top, "-p", PORT, "-U", "kx", "kx4")
+    url4 = url.replace("/kx?", "/kx4?")
+
+    def psql4(sql):
+        return subprocess.run([os.path.join(BIN, "psql"), "-h", top, "-p", PORT, "-U", "kx", "-d", "kx4",
+                               "-At", "-F", "|", "-c", sql], capture_output=True, text=True)
+    kx("read", "--sensor", "four", "--db", os.path.join(tmp, "v4.db"), "--pg", url4,
+       cap("tls13-x25519mlkem768.pcap"))
+    d4 = psql4("ALTER TABLE handshakes DROP COLUMN interface CASCADE;"
+               " UPDATE kexwatch_meta SET value = '4'")
+    check(d4.returncode == 0, "a schema 4 central store made from a new one", d4.stderr)
+    p4 = kx("read", "--sensor", "four", "--db", os.path.join(tmp, "v4b.db"), "--pg", url4,
+            cap("tls13-x25519mlkem768.pcapng"))
+    got4 = psql4("SELECT (SELECT value FROM kexwatch_meta WHERE key = 'schema_version'), sni,"
+                 " coalesce(interface, 'NULL') FROM handshakes ORDER BY sni;"
+                 " SELECT sum(handshakes) FROM clienthello_sizes").stdout.split()
+    check(p4.returncode == 0 and got4 == ["6|hybrid.kx.test|NULL", "6|pcapng.kx.test|vc0", "2"],
+          "the next sensor upgrades schema 4 to 6 in place: the old row's interface NULL, the"
+          " pcapng row's vc0, views again", p4.stderr + str(got4))
 
     # --- a row the server refuses does not block the others ---
     srv.psql("ALTER TABLE handshakes ADD CONSTRAINT no_pq_from_poison"

@@ -286,7 +286,8 @@ with tempfile.TemporaryDirectory() as tmp:
     r, _ = rows(db("f2"))
     check(p.returncode == 0 and r == [], "filter excluding the flow")
     p = run(["read", "--db", db("f3"), "--filter", "tcp port", GOOD])
-    check(p.returncode == 1 and b"bad filter" in p.stderr, "invalid filter: clear error")
+    check(p.returncode == 2 and b"bad filter" in p.stderr and not os.path.exists(db("f3")),
+          "invalid filter: a usage error (exit 2), nothing opened or recorded")
 
     # Tiny caps on 50 concurrent handshakes: evictions are counted, every
     # ClientHello still yields exactly one row, nothing crashes.

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # kexwatch live on two interfaces at once: a veth joining two network
 # namespaces and the server namespace's loopback. One real handshake on
-# each must become one row each, with its own source interface.
+# each must become one row each, with its own source and interface.
 # Needs root and `ip netns`; exits 77 (skip) otherwise.
 set -u
 KW=$1
@@ -37,11 +37,11 @@ kill -TERM "$KP"; wait "$KP"; rc=$?; KP=
 got=$(python3 -c "
 import sqlite3, sys
 con = sqlite3.connect(sys.argv[1])
-print(';'.join('%s %s %s %s' % r for r in con.execute(
-    'SELECT sni, source, server_ip, verdict FROM handshakes ORDER BY sni')))" "$T/kx.db")
-want="lo.kx.test lo 127.0.0.1 classical;veth.kx.test kxlm$$s 198.19.0.2 classical"
+print(';'.join('%s %s %s %s %s' % r for r in con.execute(
+    'SELECT sni, source, interface, server_ip, verdict FROM handshakes ORDER BY sni')))" "$T/kx.db")
+want="lo.kx.test lo lo 127.0.0.1 classical;veth.kx.test kxlm$$s kxlm$$s 198.19.0.2 classical"
 if [ "$rc" = 0 ] && [ "$got" = "$want" ]; then
-	echo "ok - two interfaces at once: one row per interface, each with its source ($got)"
+	echo "ok - two interfaces at once: one row per interface, each with its source and interface ($got)"
 	exit 0
 fi
 echo "not ok - two interfaces: exit $rc, got '$got', want '$want'"; cat "$T/err"

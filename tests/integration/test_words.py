@@ -5,7 +5,7 @@
 An endpoint whose handshakes are all resumed or incomplete says
 `no-verdict`, one seen only in sessions whose handshake was not captured
 `no-verdict (not observed)`: in `hops` (table, JSON), the SQLite `hops`
-view (a schema 6 file upgraded to schema 9 too), and the HTML report, whose
+view (a schema 6 file upgraded to schema 10 too), and the HTML report, whose
 hop chart, handshake legend and client card agree with the tables below
 them. The report's hybrid share is drawn only for bins with 10 or more
 deciding handshakes. A client without a ClientHello offers `no-hello`, the
@@ -67,8 +67,8 @@ def main():
         view = dict(((s, p), v) for s, p, v in con.execute(
             "SELECT sni, server_port, verdict FROM hops WHERE verdict NOT LIKE 'classical%'"
             " AND verdict NOT IN ('hybrid', 'plaintext')"))
-        check(view == got and con.execute("PRAGMA user_version").fetchone()[0] == 9,
-              "the hops view (schema 9) says the same", view)
+        check(view == got and con.execute("PRAGMA user_version").fetchone()[0] == 10,
+              "the hops view (schema 10) says the same", view)
         risk = dict(con.execute("SELECT verdict, risk FROM hops WHERE verdict LIKE 'no-verdict%'"))
         check(risk == {"no-verdict": 1, "no-verdict (not observed)": 1}, "no-verdict risk 1", risk)
         con.close()
@@ -108,8 +108,8 @@ def main():
         con.close()
         check(old_words == (True, True), "the upgraded file's clients and clienthello_sizes views say no-hello, not reassembled",
               old_words)
-        check(p.returncode == 0 and ver == 9 and v == [("no-verdict", 1)] and "'unknown (not observed)'" not in sql,
-              "a schema 6 file upgraded to 9: its hops view says no-verdict", (p.stderr, ver, v))
+        check(p.returncode == 0 and ver == 10 and v == [("no-verdict", 1)] and "'unknown (not observed)'" not in sql,
+              "a schema 6 file upgraded to 10: its hops view says no-verdict", (p.stderr, ver, v))
 
         # The HTML report: the hop chart, the legend and the cards agree.
         out = os.path.join(tmp, "r.html")

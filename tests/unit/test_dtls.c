@@ -714,7 +714,7 @@ static void run_engine(const struct cap *c, const int *order, int n, bool no_fas
 	struct kx_engine *e = kx_engine_new(&o, cnt, emit, out, err, sizeof(err));
 	for (int j = 0; j < n; j++) {
 		int i = order[j];
-		struct kx_frame f = { c->f[i].data, c->f[i].len, c->f[i].len, c->f[i].ts };
+		struct kx_frame f = { c->f[i].data, c->f[i].len, c->f[i].len, c->f[i].ts, c->link, 0 };
 		kx_engine_packet(e, c->link, &f, (uint64_t)i + 1, 0);
 	}
 	kx_engine_finish(e, KX_R_EOF);
@@ -813,11 +813,11 @@ static void test_engine(void)
 		for (int pass = 0; pass < 2; pass++)
 			for (int i = 0; i < c->n; i++) {
 				struct kx_frame f = { c->f[i].data, c->f[i].len, c->f[i].len,
-						      c->f[i].ts + (uint64_t)pass * 10000000u };
+						      c->f[i].ts + (uint64_t)pass * 10000000u, c->link, 0 };
 				kx_engine_packet(e, c->link, &f, (uint64_t)i + 1, (uint32_t)pass);
 				if (pass == 0 && i == c->n - 1) {
 					struct kx_frame again = { c->f[4].data, c->f[4].len, c->f[4].len,
-								  c->f[i].ts + 1000 };
+								  c->f[i].ts + 1000, c->link, 0 };
 					kx_engine_packet(e, c->link, &again, 99, 0);
 				}
 			}

@@ -5,6 +5,7 @@
 #include <iconv.h>
 #include <time.h>
 
+#include "kexwatch/capture.h"
 #include "kexwatch/emit.h"
 #include "kexwatch/fingerprint.h"
 #include "kx_config.h"
@@ -38,7 +39,7 @@ static const char want_hybrid[] =
 	"\"cert_key\":null,\"cert_key_bits\":null,\"cert_curve\":null,\"cert_sig\":null,"
 	"\"ske_sigalg\":null,\"ske_sigalg_name\":null,"
 	"\"ndpi\":\"TLS.Google\",\"sensor\":\"s1\","
-	"\"source\":\"a.pcap\",\"pkt_first_ch\":4,\"pkt_sh\":6,"
+	"\"source\":\"a.pcap\",\"interface\":null,\"pkt_first_ch\":4,\"pkt_sh\":6,"
 	"\"tunnel\":null,\"client_hello_seen\":true,\"regression\":false,\"app\":null,\"bytes\":null}\n";
 
 static const char want_hrr[] =
@@ -66,7 +67,7 @@ static const char want_hrr[] =
 	"\"cert_status\":\"unseen\",\"cert_key\":null,\"cert_key_bits\":null,"
 	"\"cert_curve\":null,\"cert_sig\":null,\"ske_sigalg\":null,\"ske_sigalg_name\":null,"
 	"\"ndpi\":null,\"sensor\":\"s1\","
-	"\"source\":\"eth0\",\"pkt_first_ch\":1,\"pkt_sh\":9,"
+	"\"source\":\"eth0\",\"interface\":\"eth0\",\"pkt_first_ch\":1,\"pkt_sh\":9,"
 	"\"tunnel\":null,\"client_hello_seen\":true,\"regression\":false,\"app\":null,\"bytes\":null}\n";
 
 static const char want_tls12[] =
@@ -94,7 +95,7 @@ static const char want_tls12[] =
 	"\"cert_status\":\"seen\",\"cert_key\":\"rsa\",\"cert_key_bits\":3072,"
 	"\"cert_curve\":null,\"cert_sig\":\"sha384WithRSAEncryption\",\"ske_sigalg\":2052,"
 	"\"ske_sigalg_name\":\"rsa_pss_rsae_sha256\",\"ndpi\":null,\"sensor\":null,"
-	"\"source\":null,\"pkt_first_ch\":12,\"pkt_sh\":13,"
+	"\"source\":null,\"interface\":null,\"pkt_first_ch\":12,\"pkt_sh\":13,"
 	"\"tunnel\":null,\"client_hello_seen\":true,\"regression\":false,\"app\":null,\"bytes\":null}\n";
 
 static char *slurp(const char *path, size_t *ret_len)
@@ -166,6 +167,8 @@ static void test_exact(const char *dir)
 	hs12.cert.sig = KX_CERT_SIG_RSA_SHA384;
 	hs12.cert.have_ske_sig = true;
 	hs12.cert.ske_sig = 0x0804;
+	/* The capture interface (pcapng if_name, live -i) by its interned index. */
+	hs[1].iface = kx_iface_intern("eth0", 4);
 	sqlite3 *db;
 	char sql[8192], err[256];
 

@@ -338,6 +338,7 @@ static void make_v1(const char *path, bool keep_ssh_columns)
 		" ALTER TABLE h1 DROP COLUMN cert_sig;"
 		" ALTER TABLE h1 DROP COLUMN ske_sigalg;"
 		" ALTER TABLE h1 DROP COLUMN regression;"
+		" ALTER TABLE h1 DROP COLUMN interface;"
 		" DROP TABLE sessions; ALTER TABLE runs DROP COLUMN capture_first_us;"
 		" ALTER TABLE runs DROP COLUMN capture_last_us;"
 		" DROP VIEW handshakes; DROP TABLE handshake_extras; DROP TABLE handshake_rows;"
@@ -431,7 +432,7 @@ static void test_migration(const char *dir, const char *full)
 	check_str(sql_row(db, "SELECT (SELECT count(*) FROM sqlite_master WHERE type = 'view'),"
 			      " (SELECT count(*) FROM pragma_table_info('handshakes')),"
 			      " (SELECT count(*) FROM handshakes)"),
-		  "6|76|22", "six views (handshakes among them), 76 columns, 22 rows");
+		  "6|77|22", "six views (handshakes among them), 77 columns, 22 rows");
 	check_str(sql_row(db, "SELECT count(*), count(hello_id), count(source_id),"
 			      " (SELECT count(*) FROM hellos), (SELECT count(*) FROM (SELECT DISTINCT alpn,"
 			      " versions_offered, groups_offered, groups_offered_2, key_shares, sigalgs"
@@ -453,7 +454,7 @@ static void test_migration(const char *dir, const char *full)
 			      " (SELECT count(*) FROM sqlite_master WHERE type = 'view'),"
 			      " (SELECT count(*) FROM pragma_table_info('handshakes')),"
 			      " (SELECT count(*) FROM handshakes)"),
-		  SCHEMA_STR "|6|76|22", "a version 1 file that has the SSH columns upgrades too");
+		  SCHEMA_STR "|6|77|22", "a version 1 file that has the SSH columns upgrades too");
 	sqlite3_close(db);
 
 	/* A new file is created at the latest version directly, not by

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "kexwatch/capture.h"
 #include "kexwatch/counters.h"
 #include "kexwatch/report.h"
 #include "kexwatch/emit.h"
@@ -50,7 +51,7 @@ static const char want_hybrid[] =
 	"4588|X25519MLKEM768|hybrid|NULL|0|0|hybrid|NULL|1802|2|NULL|NULL|12345|"
 	"[1027,2052,1025]|0|0|TLS.Google|4|6|NULL|NULL|NULL|NULL|NULL|NULL|4023484434388663910|NULL|1"
 	/* ja4 ... ske_sigalg (schema 7) */
-	"|NULL|NULL|NULL|NULL|11ec,001d,0017,0018_11ec,001d|NULL|NULL|NULL|0|NULL|NULL|NULL|unseen|NULL|NULL|NULL|NULL|NULL|0";
+	"|NULL|NULL|NULL|NULL|11ec,001d,0017,0018_11ec,001d|NULL|NULL|NULL|0|NULL|NULL|NULL|unseen|NULL|NULL|NULL|NULL|NULL|0|NULL";
 
 static const char want_hrr[] =
 	"2|1|s1|eth0|2025-11-22T10:00:01.123456Z|1763805601123456|"
@@ -60,7 +61,7 @@ static const char want_hrr[] =
 	"hybrid|NULL|300|1|1500|2|30000|[2052]|0|0|NULL|1|9|NULL|NULL|NULL|NULL|NULL|NULL|"
 	"-6790497101428714896|NULL|1"
 	/* ja4 ... ske_sigalg (schema 7) */
-	"|NULL|NULL|NULL|NULL|001d,11ec_001d|001d,11ec_11ec|NULL|NULL|0|NULL|NULL|NULL|unseen|NULL|NULL|NULL|NULL|NULL|0";
+	"|NULL|NULL|NULL|NULL|001d,11ec_001d|001d,11ec_11ec|NULL|NULL|0|NULL|NULL|NULL|unseen|NULL|NULL|NULL|NULL|NULL|0|eth0";
 
 static const char want_tls12[] =
 	"3|1|s1|a.pcap|2025-11-22T10:00:02.123456Z|1763805602123456|"
@@ -69,7 +70,7 @@ static const char want_tls12[] =
 	"0|0|NULL|23|secp256r1|classical|ECDHE|0|0|classical|tls12|220|1|NULL|NULL|"
 	"500|[1025]|0|0|NULL|12|13|NULL|NULL|NULL|NULL|NULL|NULL|-4920787635103940384|NULL|1"
 	/* ja4 ... ske_sigalg (schema 7) */
-	"|NULL|NULL|NULL|NULL|001d,0017_|NULL|NULL|NULL|0|NULL|NULL|NULL|unseen|NULL|NULL|NULL|NULL|NULL|0";
+	"|NULL|NULL|NULL|NULL|001d,0017_|NULL|NULL|NULL|0|NULL|NULL|NULL|unseen|NULL|NULL|NULL|NULL|NULL|0|NULL";
 
 static const char want_incomplete[] =
 	"4|1|s1|a.pcap|2025-11-22T10:00:03.123456Z|1763805603123456|"
@@ -79,7 +80,7 @@ static const char want_incomplete[] =
 	"NULL|NULL|NULL|NULL|0|0|incomplete|rst|1802|2|NULL|NULL|NULL|"
 	"[1027,2052,1025]|0|0|NULL|4|NULL|NULL|NULL|NULL|NULL|NULL|NULL|1324022731343217201|NULL|1"
 	/* ja4 ... ske_sigalg (schema 7) */
-	"|NULL|NULL|NULL|NULL|11ec,001d,0017,0018_11ec,001d|NULL|NULL|NULL|0|NULL|NULL|NULL|NULL|NULL|NULL|NULL|NULL|NULL|0";
+	"|NULL|NULL|NULL|NULL|11ec,001d,0017,0018_11ec,001d|NULL|NULL|NULL|0|NULL|NULL|NULL|NULL|NULL|NULL|NULL|NULL|NULL|0|NULL";
 
 static void test_rows(void)
 {
@@ -101,6 +102,7 @@ static void test_rows(void)
 	rc |= kx_store_begin_run(st, "s1", "kexwatch read a.pcap", T0 - 5000000);
 	rc |= kx_store_set_source(st, 0, "a.pcap");
 	rc |= kx_store_set_source(st, 1, "eth0");
+	h[1].iface = kx_iface_intern("eth0", 4); /* the interface column, last */
 	for (int i = 0; i < 4; i++)
 		rc |= kx_store_add(st, &h[i], &c);
 	CHECK(rc == 0, "run, sources and four rows queued");

@@ -82,7 +82,8 @@ static void send_frame(struct capture *c, bool from_client, uint8_t flags, uint3
 	put16(f + 34, 64240);
 	if (len)
 		memcpy(f + 40, data, len);
-	struct kx_frame fr = { f, 40 + len, 40 + len, 1000000u + c->num * 1000u };
+	struct kx_frame fr = { f, 40 + len, 40 + len, 1000000u + c->num * 1000u,
+				KX_LINK_RAW, 0 };
 	kx_engine_packet(c->e, KX_LINK_RAW, &fr, ++c->num, 0);
 }
 
