@@ -61,6 +61,16 @@ struct kx_central {
 	sqlite3_stmt *sel_sessions, *del_session, *sel_session_backlog;
 	PGconn *pg;
 	int64_t mark;
+	/* The handshake backlog without counting the outbox again after every
+	 * batch (that was O(rows) a batch: quadratic): hs_pending rows with
+	 * mark < id <= hs_upto. Each pass counts only the rows after hs_upto
+	 * (a rowid range: as long as the rows added since), a batch subtracts
+	 * the counted rows it sent, and a short batch, which read everything
+	 * after the mark, resets it to exactly what came after. Local rows
+	 * get increasing ids (one writer, rowid = max + 1), so no row is
+	 * missed; one deleted before it was sent (prune) leaves the count too
+	 * high until the next short batch. */
+	int64_t hs_pending, hs_upto;
 	unsigned backoff_ms;
 	uint64_t next_try_ms;
 	bool said_down;
@@ -172,8 +182,9 @@ static int open_local(struct kx_central *c, char *err, size_t errlen)
 	if (sqlite3_prepare_v2(c->db, sql, -1, &c->sel_run, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(c->db, "SELECT source_id, name FROM sources WHERE run_id = ?", -1,
 			       &c->sel_sources, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(c->db, "SELECT count(*) FROM handshakes WHERE id > ?", -1,
-			       &c->sel_backlog, NULL) != SQLITE_OK ||
+	    /* The table, not the view: the joins would cost without counting. */
+	    sqlite3_prepare_v2(c->db, "SELECT count(*), max(id) FROM handshake_rows WHERE id > ?",
+			       -1, &c->sel_backlog, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(c->db,
 			       "INSERT INTO central_outbox (target, last_id, sent, updated_us)"
 			       " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (target) DO UPDATE SET"
@@ -188,6 +199,8 @@ static int open_local(struct kx_central *c, char *err, size_t errlen)
 	if (sqlite3_step(s) == SQLITE_ROW)
 		c->mark = sqlite3_column_int64(s, 0);
 	sqlite3_finalize(s);
+	c->hs_upto = c->mark;
+	c->hs_pending = 0;
 	return 0;
 fail:
 	snprintf(err, errlen, "%s: outbox: %s", c->db_path,
@@ -204,15 +217,40 @@ static int64_t local_sessions_backlog(struct kx_central *c)
 	return n;
 }
 
-/* Handshake rows after the mark and noted sessions rows. */
+/* Handshake rows after the mark and noted sessions rows: the rows added
+ * since the last call counted and added to hs_pending (see the struct). */
 static int64_t local_backlog(struct kx_central *c)
 {
-	int64_t n = -1, m = local_sessions_backlog(c);
-	sqlite3_bind_int64(c->sel_backlog, 1, c->mark);
-	if (sqlite3_step(c->sel_backlog) == SQLITE_ROW)
-		n = sqlite3_column_int64(c->sel_backlog, 0);
+	int64_t m = local_sessions_backlog(c);
+	int rc;
+	sqlite3_bind_int64(c->sel_backlog, 1, c->hs_upto);
+	if ((rc = sqlite3_step(c->sel_backlog)) == SQLITE_ROW) {
+		c->hs_pending += sqlite3_column_int64(c->sel_backlog, 0);
+		if (sqlite3_column_type(c->sel_backlog, 1) != SQLITE_NULL)
+			c->hs_upto = sqlite3_column_int64(c->sel_backlog, 1);
+	}
 	sqlite3_reset(c->sel_backlog);
-	return n < 0 || m < 0 ? -1 : n + m;
+	return rc != SQLITE_ROW || m < 0 ? -1 : c->hs_pending + m;
+}
+
+/* After a batch of n rows (ids in c->ids, ascending) was sent and the mark
+ * moved to its last id: the counted ones leave hs_pending; a short batch
+ * (fewer than asked) read every row after the old mark, so none counted is
+ * left. */
+static void backlog_sent(struct kx_central *c, unsigned n)
+{
+	if (n < c->batch) {
+		c->hs_pending = 0;
+	} else {
+		unsigned counted = 0;
+		while (counted < n && c->ids[counted] <= c->hs_upto)
+			counted++;
+		c->hs_pending -= counted;
+		if (c->hs_pending < 0) /* rows deleted before we counted them */
+			c->hs_pending = 0;
+	}
+	if (c->mark > c->hs_upto)
+		c->hs_upto = c->mark;
 }
 
 static int set_mark(struct kx_central *c, int64_t last_id, int64_t sent)
@@ -623,8 +661,10 @@ static int ship_batch(struct kx_central *c)
 		drop_connection(c, err);
 		return -1;
 	}
-	if (n == 0)
+	if (n == 0) {
+		backlog_sent(c, 0);
 		return 0;
+	}
 	for (unsigned i = 0; i < n; i++)
 		for (unsigned j = 0; j < per_row; j++) {
 			int64_t o = c->offs[(size_t)i * per_row + j];
@@ -707,6 +747,7 @@ static int ship_batch(struct kx_central *c)
 	/* Sent: the mark moves even if writing it fails (the rows would only be
 	 * offered again, and absorbed). */
 	c->mark = last;
+	backlog_sent(c, n);
 	if (set_mark(c, last, (int64_t)added) < 0)
 		fprintf(stderr, "%s: %s: cannot record the outbox mark: %s\n", kx_prog, c->db_path,
 			sqlite3_errmsg(c->db));
