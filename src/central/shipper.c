@@ -42,6 +42,11 @@ struct run_map_entry {
 	int64_t local_id, pg_id;
 };
 
+struct row_key {
+	int64_t ts, dedup;      /* the central key (ts_first_us, dedup_key) */
+	unsigned i;             /* the row's index in the batch */
+};
+
 struct kx_central {
 	char *url, *db_path;
 	char target[256];
@@ -94,6 +99,9 @@ struct kx_central {
 	char *copy;                     /* COPY text being sent (up to COPY_CHUNK + a row) */
 	size_t copy_len, copy_cap;
 	unsigned ts_col;                /* ts_first_us among kx_pg_hs_cols */
+	unsigned dedup_col;             /* dedup_key among kx_pg_hs_cols */
+	struct row_key keys[MAX_BATCH]; /* the batch in key order */
+	bool merge_next;                /* the last batch met rows already there */
 	int64_t months[MONTH_CACHE];    /* partitions known to exist (FIFO) */
 	unsigned n_months, next_month;
 };
@@ -279,13 +287,53 @@ static bool ok(PGresult *r)
 	return s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
 }
 
+/* The run's upsert and its sources in one short transaction of their
+ * own. Before a batch it need not wait for the disk
+ * (synchronous_commit off): the batch's commit, later in the same WAL,
+ * makes it durable before any row that points at it, and a server that
+ * lost it also lost the connection, which forgets the run map. The last
+ * sending of the runs (resend_runs) waits. */
+static int run_tx(struct kx_central *c, const char *sql, char *err, size_t errlen)
+{
+	PGresult *r = PQexec(c->pg, sql);
+	if (!ok(r)) {
+		snprintf(err, errlen, "runs: %s", kx_pg_errmsg(c->pg, r));
+		PQclear(r);
+		PQclear(PQexec(c->pg, "ROLLBACK"));
+		return -1;
+	}
+	PQclear(r);
+	return 0;
+}
+
+static int64_t central_run_tx(struct kx_central *c, int64_t local_id, char *err, size_t errlen);
+
 /* The central id of local run `local_id`: upserts the run (its counters
  * change until it ends) and its sources. */
-static int64_t central_run(struct kx_central *c, int64_t local_id, char *err, size_t errlen)
+static int64_t central_run(struct kx_central *c, int64_t local_id, bool durable, char *err,
+			   size_t errlen)
 {
 	for (unsigned i = 0; i < c->n_runs; i++)
 		if (c->runs[i].local_id == local_id)
 			return c->runs[i].pg_id;
+	if (run_tx(c, durable ? "BEGIN" : "BEGIN; SET LOCAL synchronous_commit TO off", err,
+		   errlen) < 0)
+		return -1;
+	int64_t id = central_run_tx(c, local_id, err, errlen);
+	if (id < 0) {
+		PQclear(PQexec(c->pg, "ROLLBACK"));
+		return -1;
+	}
+	if (run_tx(c, "COMMIT", err, errlen) < 0)
+		return -1;
+	if (c->n_runs == RUN_MAP_SLOTS)
+		c->n_runs = 0; /* forget them all: a later lookup upserts again */
+	c->runs[c->n_runs++] = (struct run_map_entry){ local_id, id };
+	return id;
+}
+
+static int64_t central_run_tx(struct kx_central *c, int64_t local_id, char *err, size_t errlen)
+{
 	char sql[4096], cols[2048], sets[4096], lid[24];
 	const char *v[1 + 32];
 	int64_t id = -1;
@@ -343,9 +391,6 @@ static int64_t central_run(struct kx_central *c, int64_t local_id, char *err, si
 		snprintf(err, errlen, "%s: %s", c->db_path, sqlite3_errmsg(c->db));
 		return -1;
 	}
-	if (c->n_runs == RUN_MAP_SLOTS)
-		c->n_runs = 0; /* forget them all: a later lookup upserts again */
-	c->runs[c->n_runs++] = (struct run_map_entry){ local_id, id };
 	return id;
 }
 
@@ -563,14 +608,16 @@ static int copy_put(struct kx_central *c, const char *v, char sep)
 	return 0;
 }
 
-/* COPY of the batch's rows into kx_stage: 0, or -1 with the failed result
- * in *res (NULL when the connection failed). */
-static int copy_batch(struct kx_central *c, unsigned n, PGresult **res, char *err, size_t errlen)
+/* COPY of the batch's rows, in key order (c->keys), into `table`
+ * (kx_stage or handshakes): 0 (*res the result), or -1 with the failed
+ * result in *res (NULL when the connection failed). */
+static int copy_batch(struct kx_central *c, const char *table, unsigned n, PGresult **res,
+		      char *err, size_t errlen)
 {
 	char cols[2048], sql[4096];
 	unsigned per_row = kx_pg_n_hs_cols + 1;
 	kx_pg_col_list(kx_pg_hs_cols, kx_pg_n_hs_cols, NULL, cols, sizeof(cols));
-	snprintf(sql, sizeof(sql), "COPY kx_stage (run_id, %s) FROM STDIN", cols);
+	snprintf(sql, sizeof(sql), "COPY %s (run_id, %s) FROM STDIN", table, cols);
 	PGresult *r = PQexec(c->pg, sql);
 	*res = NULL;
 	if (!r || PQresultStatus(r) != PGRES_COPY_IN) {
@@ -582,7 +629,7 @@ static int copy_batch(struct kx_central *c, unsigned n, PGresult **res, char *er
 	const char *why = NULL;
 	c->copy_len = 0;
 	for (unsigned i = 0; i < n && !why; i++) {
-		const char *const *row = c->params + (size_t)i * per_row;
+		const char *const *row = c->params + (size_t)c->keys[i].i * per_row;
 		for (unsigned j = 0; j < per_row && !why; j++)
 			if (copy_put(c, row[j], j + 1 < per_row ? '\t' : '\n') < 0)
 				why = "out of memory";
@@ -599,7 +646,7 @@ static int copy_batch(struct kx_central *c, unsigned n, PGresult **res, char *er
 	for (PGresult *x; (x = PQgetResult(c->pg));)
 		PQclear(x);
 	if (!why && ok(r)) {
-		PQclear(r);
+		*res = r;
 		return 0;
 	}
 	snprintf(err, errlen, "copy: %s", why ? why : kx_pg_errmsg(c->pg, r));
@@ -616,13 +663,49 @@ static bool no_partition(const PGresult *r)
 	       !PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME);
 }
 
+static bool unique_violation(const PGresult *r)
+{
+	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	return state && strcmp(state, "23505") == 0;
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+	const struct row_key *x = a, *y = b;
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
+	if (x->dedup != y->dedup)
+		return x->dedup < y->dedup ? -1 : 1;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* c->keys: the batch's rows in key order, the order in which every sensor
+ * takes the keys' locks (two batches sharing keys then cannot deadlock:
+ * seen without it, each waiting for a key the other had inserted). */
+static void sort_keys(struct kx_central *c, unsigned n)
+{
+	unsigned per_row = kx_pg_n_hs_cols + 1;
+	for (unsigned i = 0; i < n; i++) {
+		const char *const *row = c->params + (size_t)i * per_row + 1;
+		c->keys[i] = (struct row_key){ row[c->ts_col] ? strtoll(row[c->ts_col], NULL, 10) : 0,
+					       row[c->dedup_col] ? strtoll(row[c->dedup_col], NULL, 10) : 0,
+					       i };
+	}
+	qsort(c->keys, n, sizeof(c->keys[0]), key_cmp);
+}
+
 /* One batch: >0 rows handled, 0 nothing to send, -1 failed (back-off set).
  *
  * The rows are read locally first, then the months they need get their
- * partitions, then one transaction: the runs upserted, the rows COPYed into
- * the session's staging table and merged with INSERT ... SELECT ... ON
- * CONFLICT DO NOTHING, COMMIT (which empties the staging table). Only then
- * does the local mark move. */
+ * partitions and their runs are upserted, then one transaction: the rows,
+ * in key order, COPYed straight into handshakes; if one of them is there
+ * already (unique violation: the COPY is all or nothing), back to the
+ * savepoint and the rows COPYed into the session's staging table and
+ * merged with INSERT ... SELECT ... ON CONFLICT DO NOTHING; COMMIT (which
+ * empties the staging table). Only then does the local mark move. The
+ * direct COPY, which halves the server's work, is tried again only after
+ * a batch whose rows were all new: a sensor whose rows the store has
+ * (re-sent, or shared with another sensor) does not pay for it twice. */
 static int ship_batch(struct kx_central *c)
 {
 	char err[512];
@@ -682,7 +765,7 @@ static int ship_batch(struct kx_central *c)
 	 * concurrent pushes). A run whose batch then fails is harmless. */
 	for (unsigned i = 0; i < n; i++) {
 		if (c->local_runs[i] != cached_local) {
-			cached_pg = central_run(c, c->local_runs[i], err, sizeof(err));
+			cached_pg = central_run(c, c->local_runs[i], false, err, sizeof(err));
 			cached_local = c->local_runs[i];
 			if (cached_pg < 0) {
 				drop_connection(c, err);
@@ -700,15 +783,35 @@ static int ship_batch(struct kx_central *c)
 	PQclear(r);
 	PQclear(PQexec(c->pg, "SAVEPOINT kx_batch"));
 	uint64_t added = 0, rejected = 0;
-	if (copy_batch(c, n, &r, err, sizeof(err)) < 0) {
+	bool merge = c->merge_next;
+	sort_keys(c, n);
+	if (!merge) {
+		if (copy_batch(c, "handshakes", n, &r, err, sizeof(err)) < 0) {
+			if (!r)
+				goto fail;
+			if (unique_violation(r) && PQstatus(c->pg) == CONNECTION_OK) {
+				PQclear(r);
+				r = PQexec(c->pg, "ROLLBACK TO SAVEPOINT kx_batch");
+				if (!ok(r)) {
+					snprintf(err, sizeof(err), "handshakes: %s", kx_pg_errmsg(c->pg, r));
+					PQclear(r);
+					goto fail;
+				}
+				PQclear(r);
+				merge = true;
+			}
+		}
+	}
+	if (!merge) {
+		/* r: the direct COPY's result, handled below */
+	} else if (copy_batch(c, "kx_stage", n, &r, err, sizeof(err)) < 0) {
 		if (!r)
 			goto fail;
 	} else {
 		char cols[2048], sql[5120];
+		PQclear(r);
 		kx_pg_col_list(kx_pg_hs_cols, kx_pg_n_hs_cols, NULL, cols, sizeof(cols));
-		/* In key order: sensors whose batches share rows then take the
-		 * keys' locks in one order and cannot deadlock (seen without it:
-		 * two batches each waiting for a key the other had inserted). */
+		/* In key order (see sort_keys). */
 		snprintf(sql, sizeof(sql),
 			 "INSERT INTO handshakes (run_id, %s) SELECT run_id, %s FROM kx_stage"
 			 " ORDER BY ts_first_us, dedup_key"
@@ -744,6 +847,7 @@ static int ship_batch(struct kx_central *c)
 		goto fail;
 	}
 	PQclear(r);
+	c->merge_next = added + rejected < n;
 	/* Sent: the mark moves even if writing it fails (the rows would only be
 	 * offered again, and absorbed). */
 	c->mark = last;
@@ -822,7 +926,7 @@ static int ship_sessions(struct kx_central *c)
 	while ((rc = sqlite3_step(c->sel_sessions)) == SQLITE_ROW) {
 		int64_t local_run = sqlite3_column_int64(c->sel_sessions, 2);
 		if (local_run != cached_local) {
-			cached_pg = central_run(c, local_run, err, sizeof(err));
+			cached_pg = central_run(c, local_run, false, err, sizeof(err));
 			cached_local = local_run;
 			if (cached_pg < 0)
 				goto fail;
@@ -925,7 +1029,7 @@ static void resend_runs(struct kx_central *c)
 		ids[n++] = c->run_id;
 	c->n_runs = 0;
 	for (unsigned i = 0; i < n; i++) {
-		if (central_run(c, ids[i], err, sizeof(err)) < 0) {
+		if (central_run(c, ids[i], true, err, sizeof(err)) < 0) {
 			fprintf(stderr, "%s: central store %s: %s\n", kx_prog, c->target, err);
 			return;
 		}
@@ -1008,9 +1112,12 @@ int kx_central_start(const struct kx_central_opts *o, struct kx_central **ret, c
 	c->max_backoff_ms = o->max_backoff_ms ? o->max_backoff_ms : 60000;
 	c->st.backlog = -1;
 	c->run_id = o->run_id;
-	for (unsigned i = 0; i < kx_pg_n_hs_cols; i++)
+	for (unsigned i = 0; i < kx_pg_n_hs_cols; i++) {
 		if (strcmp(kx_pg_hs_cols[i].name, "ts_first_us") == 0)
 			c->ts_col = i;
+		if (strcmp(kx_pg_hs_cols[i].name, "dedup_key") == 0)
+			c->dedup_col = i;
+	}
 	kx_pg_redact(c->url, c->target, sizeof(c->target));
 	c->params = calloc((size_t)MAX_BATCH * (kx_pg_n_hs_cols + 1), sizeof(*c->params));
 	c->offs = calloc((size_t)MAX_BATCH * (kx_pg_n_hs_cols + 1), sizeof(*c->offs));
