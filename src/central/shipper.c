@@ -37,6 +37,7 @@
 #define DEFAULT_BATCH 5000
 #define MONTH_CACHE 32         /* partitions this session knows exist */
 #define COPY_CHUNK (256u << 10)
+#define MAX_HS_COLS 128
 
 struct run_map_entry {
 	int64_t local_id, pg_id;
@@ -100,6 +101,7 @@ struct kx_central {
 	size_t copy_len, copy_cap;
 	unsigned ts_col;                /* ts_first_us among kx_pg_hs_cols */
 	unsigned dedup_col;             /* dedup_key among kx_pg_hs_cols */
+	bool ts_text[MAX_HS_COLS];      /* columns read as microseconds, sent as text */
 	struct row_key keys[MAX_BATCH]; /* the batch in key order */
 	bool merge_next;                /* the last batch met rows already there */
 	int64_t months[MONTH_CACHE];    /* partitions known to exist (FIFO) */
@@ -128,6 +130,20 @@ static uint64_t now_ms(void)
 }
 
 /* --- local side --- */
+
+/* The text of a timestamp in microseconds, as the SQLite view writes it
+ * (KX_SQL_TS_TEXT): 2025-01-01T00:00:00.000000Z, or 'invalid' outside
+ * years 1970..9999. */
+static size_t ts_text(int64_t us, char *out, size_t len)
+{
+	struct tm tm;
+	time_t t = (time_t)(us / 1000000);
+	if (us < 0 || us > INT64_C(253402300799999999) || !gmtime_r(&t, &tm))
+		return (size_t)snprintf(out, len, "invalid");
+	return (size_t)snprintf(out, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900,
+				tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+				(int)(us % 1000000));
+}
 
 static int open_local(struct kx_central *c, char *err, size_t errlen)
 {
@@ -178,8 +194,21 @@ static int open_local(struct kx_central *c, char *err, size_t errlen)
 	    sqlite3_prepare_v2(c->db, "SELECT count(*) FROM central_sessions", -1,
 			       &c->sel_session_backlog, NULL) != SQLITE_OK)
 		goto fail;
-	if (kx_pg_col_list(kx_pg_hs_cols, kx_pg_n_hs_cols, NULL, cols, sizeof(cols)) < 0)
+	/* ts_first and ts_last read as their microseconds and written here
+	 * (ts_text): the view's SQL formatting was a quarter of the read. */
+	size_t pos = 0;
+	if (kx_pg_n_hs_cols > MAX_HS_COLS)
 		goto fail;
+	for (unsigned i = 0; i < kx_pg_n_hs_cols; i++) {
+		const char *name = kx_pg_hs_cols[i].name;
+		bool ts = strcmp(name, "ts_first") == 0 || strcmp(name, "ts_last") == 0;
+		int k = snprintf(cols + pos, sizeof(cols) - pos, "%s%s%s", i ? ", " : "", name,
+				 ts ? "_us" : "");
+		if (k < 0 || (size_t)k >= sizeof(cols) - pos)
+			goto fail;
+		pos += (size_t)k;
+		c->ts_text[i] = ts;
+	}
 	snprintf(sql, sizeof(sql), "SELECT id, run_id, %s FROM handshakes WHERE id > ? ORDER BY id LIMIT ?",
 		 cols);
 	if (sqlite3_prepare_v2(c->db, sql, -1, &c->sel_rows, NULL) != SQLITE_OK)
@@ -727,8 +756,17 @@ static int ship_batch(struct kx_central *c)
 		int64_t *row = c->offs + (size_t)n * per_row;
 		row[0] = -2; /* the run id, from run_ids */
 		for (unsigned j = 0; j < kx_pg_n_hs_cols; j++) {
-			const char *v = (const char *)sqlite3_column_text(c->sel_rows, (int)j + 2);
-			size_t len = (size_t)sqlite3_column_bytes(c->sel_rows, (int)j + 2);
+			char tsbuf[40];
+			const char *v;
+			size_t len;
+			if (c->ts_text[j]) {
+				len = ts_text(sqlite3_column_int64(c->sel_rows, (int)j + 2), tsbuf,
+					      sizeof(tsbuf));
+				v = tsbuf;
+			} else {
+				v = (const char *)sqlite3_column_text(c->sel_rows, (int)j + 2);
+				len = (size_t)sqlite3_column_bytes(c->sel_rows, (int)j + 2);
+			}
 			row[1 + j] = v ? arena_put(c, v, len) : -1;
 			if (v && row[1 + j] < 0) {
 				sqlite3_reset(c->sel_rows);
