@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* shipper.c: sends the local inventory's rows to the central store (see
- * central.h). One thread, its own SQLite and PostgreSQL connections; the
- * capture and writer threads never wait for it.
+ * central.h). One thread, its own SQLite and PostgreSQL connections, and a
+ * reader thread with a second SQLite connection that reads the next batch
+ * while the current one goes to the server; the capture and writer
+ * threads never wait for them.
  *
  * Order of one batch: read up to batch_rows local rows with id > mark;
  * upsert the runs they belong to (and those runs' sources), each on its
- * own; in one PostgreSQL transaction insert the rows in key order ON
- * CONFLICT DO NOTHING, commit; then move
+ * own; in one PostgreSQL transaction insert the rows in key order (COPY
+ * straight into handshakes, or, when some are there already, COPY into a
+ * staging table and INSERT ... ON CONFLICT DO NOTHING), commit; then move
  * the local mark (central_outbox) to the last id. A crash between the two
  * commits re-sends the batch, which the key absorbs.
  *
@@ -43,6 +46,25 @@ struct run_map_entry {
 	int64_t local_id, pg_id;
 };
 
+/* Values copied out of SQLite (its column text lives only until the next
+ * step): reused, grown when a batch needs more. */
+struct arena {
+	char *p;
+	size_t len, cap;
+};
+
+/* One batch of local handshake rows, as read. */
+struct hs_buf {
+	struct arena a;
+	int64_t *offs;                  /* per parameter: offset in a, -1 NULL, -2 run id */
+	int64_t ids[MAX_BATCH];         /* local ids, ascending */
+	int64_t local_runs[MAX_BATCH];  /* the rows' local run ids */
+	unsigned n;
+	int64_t after;                  /* the rows with id > after, up to the batch size */
+	int rc;                         /* 0, or -1 with err */
+	char err[256];
+};
+
 struct row_key {
 	int64_t ts, dedup;      /* the central key (ts_first_us, dedup_key) */
 	unsigned i;             /* the row's index in the batch */
@@ -63,7 +85,7 @@ struct kx_central {
 
 	/* Shipper thread only. */
 	sqlite3 *db;
-	sqlite3_stmt *sel_rows, *sel_run, *sel_sources, *sel_backlog, *set_mark;
+	sqlite3_stmt *sel_run, *sel_sources, *sel_backlog, *set_mark;
 	sqlite3_stmt *sel_sessions, *del_session, *sel_session_backlog;
 	PGconn *pg;
 	int64_t mark;
@@ -85,14 +107,26 @@ struct kx_central {
 	char *insert_sql;               /* INSERT for a full batch */
 	char *session_sql;              /* the sessions upsert for a full batch */
 	const char **params;
-	/* SQLite's column text lives only until the next step: a batch's values
-	 * are copied here (reused, grown when a batch needs more). */
-	char *arena;
-	size_t arena_len, arena_cap;
-	int64_t *offs;                  /* per parameter: offset in arena, -1 for NULL */
+	struct arena arena;             /* the sessions rows' values */
+	int64_t *offs;                  /* sessions: per parameter, offset in arena */
 	int64_t ids[MAX_BATCH];         /* local ids of the batch's rows */
 	int64_t counts[MAX_BATCH];      /* sessions rows: the count sent */
-	int64_t local_runs[MAX_BATCH];  /* the batch's rows' local run ids */
+	/* The reader thread reads the next batch of handshake rows (its own
+	 * SQLite connection) while this one's rows go to the server: the two
+	 * share two cores instead of taking turns. bufs[ready] holds a batch
+	 * read ahead (-1: none); ship_batch uses it only if it starts at the
+	 * mark, which a failed batch did not move. */
+	sqlite3 *rdb;
+	sqlite3_stmt *sel_rows;         /* on rdb, reader thread only */
+	pthread_t rth;
+	bool rth_started;
+	pthread_mutex_t rmu;
+	pthread_cond_t rcv;
+	int rd_want;                    /* under rmu: the buffer to fill, -1 none */
+	bool rd_busy, rd_quit;          /* under rmu */
+	int64_t rd_after;               /* under rmu */
+	struct hs_buf *bufs[2];
+	int ready;
 	/* The central run id of each row, as text. Here, not thread-local: a
 	 * TLS block is reserved in every thread of the process (measured: the
 	 * capture threads' RSS grew by it), this only with --pg. */
@@ -211,8 +245,17 @@ static int open_local(struct kx_central *c, char *err, size_t errlen)
 	}
 	snprintf(sql, sizeof(sql), "SELECT id, run_id, %s FROM handshakes WHERE id > ? ORDER BY id LIMIT ?",
 		 cols);
-	if (sqlite3_prepare_v2(c->db, sql, -1, &c->sel_rows, NULL) != SQLITE_OK)
-		goto fail;
+	if (sqlite3_open_v2(c->db_path, &c->rdb, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
+		snprintf(err, errlen, "%s: outbox: %s", c->db_path,
+			 c->rdb ? sqlite3_errmsg(c->rdb) : "out of memory");
+		return -1;
+	}
+	sqlite3_busy_timeout(c->rdb, 10000);
+	if (sqlite3_prepare_v2(c->rdb, sql, -1, &c->sel_rows, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: outbox: %s", c->db_path, sqlite3_errmsg(c->rdb));
+		return -1;
+	}
 	if (kx_pg_col_list(kx_pg_run_cols, kx_pg_n_run_cols, NULL, cols, sizeof(cols)) < 0)
 		goto fail;
 	snprintf(sql, sizeof(sql), "SELECT %s FROM runs WHERE id = ?", cols);
@@ -254,30 +297,43 @@ static int64_t local_sessions_backlog(struct kx_central *c)
 	return n;
 }
 
+/* Counts the handshake rows after `after` into hs_pending (added, or
+ * instead of it with `reset`), hs_upto their largest id: a rowid range. */
+static int count_after(struct kx_central *c, int64_t after, bool reset)
+{
+	int rc;
+	sqlite3_bind_int64(c->sel_backlog, 1, after);
+	if ((rc = sqlite3_step(c->sel_backlog)) == SQLITE_ROW) {
+		int64_t k = sqlite3_column_int64(c->sel_backlog, 0);
+		c->hs_pending = reset ? k : c->hs_pending + k;
+		if (sqlite3_column_type(c->sel_backlog, 1) != SQLITE_NULL)
+			c->hs_upto = sqlite3_column_int64(c->sel_backlog, 1);
+		if (after > c->hs_upto)
+			c->hs_upto = after;
+	}
+	sqlite3_reset(c->sel_backlog);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
 /* Handshake rows after the mark and noted sessions rows: the rows added
  * since the last call counted and added to hs_pending (see the struct). */
 static int64_t local_backlog(struct kx_central *c)
 {
 	int64_t m = local_sessions_backlog(c);
-	int rc;
-	sqlite3_bind_int64(c->sel_backlog, 1, c->hs_upto);
-	if ((rc = sqlite3_step(c->sel_backlog)) == SQLITE_ROW) {
-		c->hs_pending += sqlite3_column_int64(c->sel_backlog, 0);
-		if (sqlite3_column_type(c->sel_backlog, 1) != SQLITE_NULL)
-			c->hs_upto = sqlite3_column_int64(c->sel_backlog, 1);
-	}
-	sqlite3_reset(c->sel_backlog);
-	return rc != SQLITE_ROW || m < 0 ? -1 : c->hs_pending + m;
+	int rc = count_after(c, c->hs_upto, false);
+	return rc < 0 || m < 0 ? -1 : c->hs_pending + m;
 }
 
 /* After a batch of n rows (ids in c->ids, ascending) was sent and the mark
- * moved to its last id: the counted ones leave hs_pending; a short batch
- * (fewer than asked) read every row after the old mark, so none counted is
- * left. */
+ * moved to its last id: the counted ones leave hs_pending. A short batch
+ * (fewer than asked) read every row after the old mark that existed then,
+ * perhaps before the last count (read ahead): what is left is exactly
+ * the rows after the mark, counted now (those added since the read). */
 static void backlog_sent(struct kx_central *c, unsigned n)
 {
 	if (n < c->batch) {
-		c->hs_pending = 0;
+		if (count_after(c, c->mark, true) < 0)
+			c->hs_pending = 0; /* the next pass finds them: the read fails too */
 	} else {
 		unsigned counted = 0;
 		while (counted < n && c->ids[counted] <= c->hs_upto)
@@ -475,22 +531,22 @@ static void drop_connection(struct kx_central *c, const char *why)
 }
 
 /* Copies a value with its NUL into the arena; its offset, or -1. */
-static int64_t arena_put(struct kx_central *c, const char *v, size_t len)
+static int64_t arena_put(struct arena *ar, const char *v, size_t len)
 {
-	if (c->arena_len + len + 1 > c->arena_cap) {
-		size_t cap = c->arena_cap ? c->arena_cap : 1u << 20;
-		while (cap < c->arena_len + len + 1)
+	if (ar->len + len + 1 > ar->cap) {
+		size_t cap = ar->cap ? ar->cap : 1u << 20;
+		while (cap < ar->len + len + 1)
 			cap *= 2;
-		char *a = realloc(c->arena, cap);
+		char *a = realloc(ar->p, cap);
 		if (!a)
 			return -1;
-		c->arena = a;
-		c->arena_cap = cap;
+		ar->p = a;
+		ar->cap = cap;
 	}
-	int64_t at = (int64_t)c->arena_len;
-	memcpy(c->arena + at, v, len);
-	c->arena[at + (int64_t)len] = '\0';
-	c->arena_len += len + 1;
+	int64_t at = (int64_t)ar->len;
+	memcpy(ar->p + at, v, len);
+	ar->p[at + (int64_t)len] = '\0';
+	ar->len += len + 1;
 	return at;
 }
 
@@ -723,6 +779,94 @@ static void sort_keys(struct kx_central *c, unsigned n)
 	qsort(c->keys, n, sizeof(c->keys[0]), key_cmp);
 }
 
+/* Reads the rows after `after` (up to the batch size) into b: reader
+ * thread. */
+static void fill_buf(struct kx_central *c, struct hs_buf *b, int64_t after)
+{
+	unsigned per_row = kx_pg_n_hs_cols + 1, n = 0;
+	int rc;
+	b->a.len = 0;
+	b->rc = 0;
+	b->after = after;
+	sqlite3_bind_int64(c->sel_rows, 1, after);
+	sqlite3_bind_int64(c->sel_rows, 2, c->batch);
+	while ((rc = sqlite3_step(c->sel_rows)) == SQLITE_ROW) {
+		b->ids[n] = sqlite3_column_int64(c->sel_rows, 0);
+		b->local_runs[n] = sqlite3_column_int64(c->sel_rows, 1);
+		int64_t *row = b->offs + (size_t)n * per_row;
+		row[0] = -2; /* the run id, from run_ids */
+		for (unsigned j = 0; j < kx_pg_n_hs_cols; j++) {
+			char tsbuf[40];
+			const char *v;
+			size_t len;
+			if (c->ts_text[j]) {
+				len = ts_text(sqlite3_column_int64(c->sel_rows, (int)j + 2), tsbuf,
+					      sizeof(tsbuf));
+				v = tsbuf;
+			} else {
+				v = (const char *)sqlite3_column_text(c->sel_rows, (int)j + 2);
+				len = (size_t)sqlite3_column_bytes(c->sel_rows, (int)j + 2);
+			}
+			row[1 + j] = v ? arena_put(&b->a, v, len) : -1;
+			if (v && row[1 + j] < 0) {
+				sqlite3_reset(c->sel_rows);
+				snprintf(b->err, sizeof(b->err), "out of memory");
+				b->rc = -1;
+				return;
+			}
+		}
+		n++;
+	}
+	sqlite3_reset(c->sel_rows);
+	b->n = n;
+	if (rc != SQLITE_DONE) {
+		snprintf(b->err, sizeof(b->err), "%s: %s", c->db_path, sqlite3_errmsg(c->rdb));
+		b->rc = -1;
+	}
+}
+
+static void *reader(void *arg)
+{
+	struct kx_central *c = arg;
+	pthread_mutex_lock(&c->rmu);
+	for (;;) {
+		while (!c->rd_quit && c->rd_want < 0)
+			pthread_cond_wait(&c->rcv, &c->rmu);
+		if (c->rd_quit)
+			break;
+		int want = c->rd_want;
+		int64_t after = c->rd_after;
+		pthread_mutex_unlock(&c->rmu);
+		fill_buf(c, c->bufs[want], after);
+		pthread_mutex_lock(&c->rmu);
+		c->rd_want = -1;
+		c->rd_busy = false;
+		pthread_cond_broadcast(&c->rcv);
+	}
+	pthread_mutex_unlock(&c->rmu);
+	return NULL;
+}
+
+/* Asks the reader for the rows after `after` in bufs[i] (it must be idle:
+ * reader_wait). */
+static void reader_request(struct kx_central *c, int i, int64_t after)
+{
+	pthread_mutex_lock(&c->rmu);
+	c->rd_want = i;
+	c->rd_after = after;
+	c->rd_busy = true;
+	pthread_cond_broadcast(&c->rcv);
+	pthread_mutex_unlock(&c->rmu);
+}
+
+static void reader_wait(struct kx_central *c)
+{
+	pthread_mutex_lock(&c->rmu);
+	while (c->rd_busy)
+		pthread_cond_wait(&c->rcv, &c->rmu);
+	pthread_mutex_unlock(&c->rmu);
+}
+
 /* One batch: >0 rows handled, 0 nothing to send, -1 failed (back-off set).
  *
  * The rows are read locally first, then the months they need get their
@@ -741,57 +885,42 @@ static int ship_batch(struct kx_central *c)
 	if (ensure_connected(c) < 0)
 		return -1;
 
-	unsigned per_row = kx_pg_n_hs_cols + 1, n = 0;
-	c->arena_len = 0;
+	unsigned per_row = kx_pg_n_hs_cols + 1;
 	char(*run_ids)[24] = c->run_ids;
-	int64_t last = c->mark, cached_local = -1, cached_pg = -1;
-	int rc;
+	int64_t cached_local = -1, cached_pg = -1;
 	PGresult *r;
-	sqlite3_bind_int64(c->sel_rows, 1, c->mark);
-	sqlite3_bind_int64(c->sel_rows, 2, c->batch);
-	while ((rc = sqlite3_step(c->sel_rows)) == SQLITE_ROW) {
-		last = sqlite3_column_int64(c->sel_rows, 0);
-		c->local_runs[n] = sqlite3_column_int64(c->sel_rows, 1);
-		c->ids[n] = last;
-		int64_t *row = c->offs + (size_t)n * per_row;
-		row[0] = -2; /* the run id, from run_ids */
-		for (unsigned j = 0; j < kx_pg_n_hs_cols; j++) {
-			char tsbuf[40];
-			const char *v;
-			size_t len;
-			if (c->ts_text[j]) {
-				len = ts_text(sqlite3_column_int64(c->sel_rows, (int)j + 2), tsbuf,
-					      sizeof(tsbuf));
-				v = tsbuf;
-			} else {
-				v = (const char *)sqlite3_column_text(c->sel_rows, (int)j + 2);
-				len = (size_t)sqlite3_column_bytes(c->sel_rows, (int)j + 2);
-			}
-			row[1 + j] = v ? arena_put(c, v, len) : -1;
-			if (v && row[1 + j] < 0) {
-				sqlite3_reset(c->sel_rows);
-				drop_connection(c, "out of memory");
-				return -1;
-			}
-		}
-		n++;
+	/* The batch read ahead if it starts at the mark, else read now. */
+	reader_wait(c);
+	int cur = c->ready >= 0 ? c->ready : 0;
+	c->ready = -1;
+	if (c->bufs[cur]->after != c->mark || c->bufs[cur]->rc < 0) {
+		reader_request(c, cur, c->mark);
+		reader_wait(c);
 	}
-	sqlite3_reset(c->sel_rows);
-	if (rc != SQLITE_DONE) {
-		snprintf(err, sizeof(err), "%s: %s", c->db_path, sqlite3_errmsg(c->db));
-		drop_connection(c, err);
+	struct hs_buf *b = c->bufs[cur];
+	b->after = -1; /* used: read it again next time */
+	if (b->rc < 0) {
+		drop_connection(c, b->err);
 		return -1;
 	}
+	unsigned n = b->n;
 	if (n == 0) {
 		backlog_sent(c, 0);
 		return 0;
 	}
+	int64_t last = b->ids[n - 1];
+	/* More to come: the next batch read while this one is sent. */
+	if (n == c->batch) {
+		reader_request(c, 1 - cur, last);
+		c->ready = 1 - cur;
+	}
+	memcpy(c->ids, b->ids, n * sizeof(c->ids[0]));
 	for (unsigned i = 0; i < n; i++)
 		for (unsigned j = 0; j < per_row; j++) {
-			int64_t o = c->offs[(size_t)i * per_row + j];
+			int64_t o = b->offs[(size_t)i * per_row + j];
 			c->params[(size_t)i * per_row + j] = o == -2 ? run_ids[i]
 							     : o < 0  ? NULL
-								      : c->arena + o;
+								      : b->a.p + o;
 		}
 	if (ensure_months(c, n, err, sizeof(err)) < 0) {
 		drop_connection(c, err);
@@ -802,9 +931,9 @@ static int ship_batch(struct kx_central *c)
 	 * each other's row locks in both orders (deadlock, seen with eight
 	 * concurrent pushes). A run whose batch then fails is harmless. */
 	for (unsigned i = 0; i < n; i++) {
-		if (c->local_runs[i] != cached_local) {
-			cached_pg = central_run(c, c->local_runs[i], false, err, sizeof(err));
-			cached_local = c->local_runs[i];
+		if (b->local_runs[i] != cached_local) {
+			cached_pg = central_run(c, b->local_runs[i], false, err, sizeof(err));
+			cached_local = b->local_runs[i];
 			if (cached_pg < 0) {
 				drop_connection(c, err);
 				return -1;
@@ -955,7 +1084,7 @@ static int ship_sessions(struct kx_central *c)
 
 	if (!c->pg)
 		return -1;
-	c->arena_len = 0;
+	c->arena.len = 0;
 	sqlite3_bind_int64(c->sel_sessions, 1,
 			   c->batch < MAX_SESSION_BATCH ? c->batch : MAX_SESSION_BATCH);
 	PGresult *r;
@@ -977,7 +1106,7 @@ static int ship_sessions(struct kx_central *c)
 		for (unsigned j = 0; j < kx_pg_n_session_cols; j++) {
 			const char *v = (const char *)sqlite3_column_text(c->sel_sessions, (int)j + 3);
 			size_t len = (size_t)sqlite3_column_bytes(c->sel_sessions, (int)j + 3);
-			row[1 + j] = v ? arena_put(c, v, len) : -1;
+			row[1 + j] = v ? arena_put(&c->arena, v, len) : -1;
 			if (v && row[1 + j] < 0) {
 				snprintf(err, sizeof(err), "out of memory");
 				goto fail;
@@ -997,7 +1126,7 @@ static int ship_sessions(struct kx_central *c)
 			int64_t o = c->offs[(size_t)i * per_row + j];
 			c->params[(size_t)i * per_row + j] = o == -2 ? run_ids[i]
 							     : o < 0  ? NULL
-								      : c->arena + o;
+								      : c->arena.p + o;
 		}
 	const char *sql = session_sql(c, n);
 	if (!sql) {
@@ -1134,6 +1263,51 @@ static void *shipper(void *arg)
 	return NULL;
 }
 
+/* Stops the reader (the shipper has ended or never started) and frees
+ * everything. */
+static void destroy(struct kx_central *c)
+{
+	if (c->rth_started) {
+		pthread_mutex_lock(&c->rmu);
+		c->rd_quit = true;
+		pthread_cond_broadcast(&c->rcv);
+		pthread_mutex_unlock(&c->rmu);
+		pthread_join(c->rth, NULL);
+	}
+	PQfinish(c->pg);
+	sqlite3_finalize(c->sel_sessions);
+	sqlite3_finalize(c->del_session);
+	sqlite3_finalize(c->sel_session_backlog);
+	sqlite3_finalize(c->sel_rows);
+	sqlite3_finalize(c->sel_run);
+	sqlite3_finalize(c->sel_sources);
+	sqlite3_finalize(c->sel_backlog);
+	sqlite3_finalize(c->set_mark);
+	/* The reader's first: the last connection to close checkpoints and
+	 * removes the WAL, which a read-only one cannot. */
+	sqlite3_close(c->rdb);
+	sqlite3_close(c->db);
+	pthread_mutex_destroy(&c->mu);
+	pthread_cond_destroy(&c->cv);
+	pthread_mutex_destroy(&c->rmu);
+	pthread_cond_destroy(&c->rcv);
+	for (unsigned i = 0; i < 2; i++)
+		if (c->bufs[i]) {
+			free(c->bufs[i]->offs);
+			free(c->bufs[i]->a.p);
+			free(c->bufs[i]);
+		}
+	free(c->insert_sql);
+	free(c->session_sql);
+	free(c->copy);
+	free(c->params);
+	free(c->offs);
+	free(c->arena.p);
+	free(c->url);
+	free(c->db_path);
+	free(c);
+}
+
 int kx_central_start(const struct kx_central_opts *o, struct kx_central **ret, char *err,
 		     size_t errlen)
 {
@@ -1157,9 +1331,18 @@ int kx_central_start(const struct kx_central_opts *o, struct kx_central **ret, c
 			c->dedup_col = i;
 	}
 	kx_pg_redact(c->url, c->target, sizeof(c->target));
-	c->params = calloc((size_t)MAX_BATCH * (kx_pg_n_hs_cols + 1), sizeof(*c->params));
-	c->offs = calloc((size_t)MAX_BATCH * (kx_pg_n_hs_cols + 1), sizeof(*c->offs));
-	if (!c->params || !c->offs) {
+	size_t n_params = (size_t)MAX_BATCH * (kx_pg_n_hs_cols + 1);
+	c->params = calloc(n_params, sizeof(*c->params));
+	c->offs = calloc(n_params, sizeof(*c->offs));
+	c->ready = -1;
+	c->rd_want = -1;
+	for (unsigned i = 0; i < 2; i++) {
+		if (!(c->bufs[i] = calloc(1, sizeof(*c->bufs[i]))) ||
+		    !(c->bufs[i]->offs = calloc(n_params, sizeof(*c->bufs[i]->offs))))
+			break;
+		c->bufs[i]->after = -1;
+	}
+	if (!c->params || !c->offs || !c->bufs[0] || !c->bufs[1] || !c->bufs[1]->offs) {
 		snprintf(err, errlen, "out of memory");
 		goto fail_early;
 	}
@@ -1167,31 +1350,23 @@ int kx_central_start(const struct kx_central_opts *o, struct kx_central **ret, c
 		goto fail_early;
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cv, NULL);
-	if (pthread_create(&c->th, NULL, shipper, c) != 0) {
+	pthread_mutex_init(&c->rmu, NULL);
+	pthread_cond_init(&c->rcv, NULL);
+	c->rth_started = pthread_create(&c->rth, NULL, reader, c) == 0;
+	if (!c->rth_started || pthread_create(&c->th, NULL, shipper, c) != 0) {
 		snprintf(err, errlen, "cannot start the central store thread");
-		pthread_mutex_destroy(&c->mu);
-		pthread_cond_destroy(&c->cv);
-		goto fail_early;
+		destroy(c);
+		return -1;
 	}
 	*ret = c;
 	return 0;
 fail_early:
 	if (c) {
-		sqlite3_finalize(c->sel_sessions);
-		sqlite3_finalize(c->del_session);
-		sqlite3_finalize(c->sel_session_backlog);
-		sqlite3_finalize(c->sel_rows);
-		sqlite3_finalize(c->sel_run);
-		sqlite3_finalize(c->sel_sources);
-		sqlite3_finalize(c->sel_backlog);
-		sqlite3_finalize(c->set_mark);
-		sqlite3_close(c->db);
-		free(c->params);
-		free(c->offs);
-		free(c->arena);
-		free(c->url);
-		free(c->db_path);
-		free(c);
+		pthread_mutex_init(&c->mu, NULL);
+		pthread_cond_init(&c->cv, NULL);
+		pthread_mutex_init(&c->rmu, NULL);
+		pthread_cond_init(&c->rcv, NULL);
+		destroy(c);
 	}
 	return -1;
 }
@@ -1221,25 +1396,5 @@ void kx_central_stop(struct kx_central *c, unsigned drain_ms, struct kx_central_
 	pthread_join(c->th, NULL);
 	if (s)
 		*s = c->st;
-	PQfinish(c->pg);
-	sqlite3_finalize(c->sel_sessions);
-	sqlite3_finalize(c->del_session);
-	sqlite3_finalize(c->sel_session_backlog);
-	sqlite3_finalize(c->sel_rows);
-	sqlite3_finalize(c->sel_run);
-	sqlite3_finalize(c->sel_sources);
-	sqlite3_finalize(c->sel_backlog);
-	sqlite3_finalize(c->set_mark);
-	sqlite3_close(c->db);
-	pthread_mutex_destroy(&c->mu);
-	pthread_cond_destroy(&c->cv);
-	free(c->insert_sql);
-	free(c->session_sql);
-	free(c->copy);
-	free(c->params);
-	free(c->offs);
-	free(c->arena);
-	free(c->url);
-	free(c->db_path);
-	free(c);
+	destroy(c);
 }
