@@ -6,17 +6,19 @@
  * sessions without a handshake, see shipper.c): the local
  * handshakes table is the outbox and the table central_outbox remembers,
  * per central store, the highest row id already sent. Rows go in id order,
- * in batches, one PostgreSQL transaction each (COPY into a per-session
- * staging table, then merged into handshakes), with the same
- * de-duplication key as SQLite (ts_first_us, dedup_key) and ON CONFLICT DO
- * NOTHING, so a batch sent twice (crash between the remote commit and the
- * local mark) adds nothing. When the server is down or slow, rows simply
+ * in batches, one PostgreSQL transaction each (COPY straight into
+ * handshakes, in key order; when a row is there already, COPY into a
+ * per-session staging table, then merged into handshakes with ON CONFLICT
+ * DO NOTHING), with the same de-duplication key as SQLite (ts_first_us,
+ * dedup_key), so a batch sent twice (crash between the remote commit and
+ * the local mark) adds nothing. When the server is down or slow, rows simply
  * stay in the local file and the shipper retries with bounded exponential
  * back-off; capture never waits for the network.
  *
- * Reports read a central store by loading it into a temporary SQLite file
- * (kx_pg_snapshot) inside one read-only, repeatable-read transaction: the
- * same SQL then gives the same answers as on a sensor's own file.
+ * Reports read a central store by loading the rows in their scope (window,
+ * sensor) into a temporary SQLite file (kx_pg_snapshot) inside one
+ * read-only, repeatable-read transaction: the same SQL then gives the same
+ * answers as on a sensor's own file.
  */
 #ifndef KEXWATCH_CENTRAL_H
 #define KEXWATCH_CENTRAL_H

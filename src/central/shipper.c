@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* shipper.c: sends the local inventory's rows to the central store (see
- * central.h). One thread, its own SQLite and PostgreSQL connections; the
- * capture and writer threads never wait for it.
+ * central.h). One thread, its own SQLite and PostgreSQL connections, and a
+ * reader thread with a second SQLite connection that reads the next batch
+ * while the current one goes to the server; the capture and writer
+ * threads never wait for them.
  *
  * Order of one batch: read up to batch_rows local rows with id > mark;
  * upsert the runs they belong to (and those runs' sources), each on its
- * own; in one PostgreSQL transaction insert the rows in key order ON
- * CONFLICT DO NOTHING, commit; then move
+ * own; in one PostgreSQL transaction insert the rows in key order (COPY
+ * straight into handshakes, or, when some are there already, COPY into a
+ * staging table and INSERT ... ON CONFLICT DO NOTHING), commit; then move
  * the local mark (central_outbox) to the last id. A crash between the two
  * commits re-sends the batch, which the key absorbs.
  *
@@ -37,9 +40,34 @@
 #define DEFAULT_BATCH 5000
 #define MONTH_CACHE 32         /* partitions this session knows exist */
 #define COPY_CHUNK (256u << 10)
+#define MAX_HS_COLS 128
 
 struct run_map_entry {
 	int64_t local_id, pg_id;
+};
+
+/* Values copied out of SQLite (its column text lives only until the next
+ * step): reused, grown when a batch needs more. */
+struct arena {
+	char *p;
+	size_t len, cap;
+};
+
+/* One batch of local handshake rows, as read. */
+struct hs_buf {
+	struct arena a;
+	int64_t *offs;                  /* per parameter: offset in a, -1 NULL, -2 run id */
+	int64_t ids[MAX_BATCH];         /* local ids, ascending */
+	int64_t local_runs[MAX_BATCH];  /* the rows' local run ids */
+	unsigned n;
+	int64_t after;                  /* the rows with id > after, up to the batch size */
+	int rc;                         /* 0, or -1 with err */
+	char err[256];
+};
+
+struct row_key {
+	int64_t ts, dedup;      /* the central key (ts_first_us, dedup_key) */
+	unsigned i;             /* the row's index in the batch */
 };
 
 struct kx_central {
@@ -57,10 +85,20 @@ struct kx_central {
 
 	/* Shipper thread only. */
 	sqlite3 *db;
-	sqlite3_stmt *sel_rows, *sel_run, *sel_sources, *sel_backlog, *set_mark;
+	sqlite3_stmt *sel_run, *sel_sources, *sel_backlog, *set_mark;
 	sqlite3_stmt *sel_sessions, *del_session, *sel_session_backlog;
 	PGconn *pg;
 	int64_t mark;
+	/* The handshake backlog without counting the outbox again after every
+	 * batch (that was O(rows) a batch: quadratic): hs_pending rows with
+	 * mark < id <= hs_upto. Each pass counts only the rows after hs_upto
+	 * (a rowid range: as long as the rows added since), a batch subtracts
+	 * the counted rows it sent, and a short batch, which read everything
+	 * after the mark, resets it to exactly what came after. Local rows
+	 * get increasing ids (one writer, rowid = max + 1), so no row is
+	 * missed; one deleted before it was sent (prune) leaves the count too
+	 * high until the next short batch. */
+	int64_t hs_pending, hs_upto;
 	unsigned backoff_ms;
 	uint64_t next_try_ms;
 	bool said_down;
@@ -69,14 +107,26 @@ struct kx_central {
 	char *insert_sql;               /* INSERT for a full batch */
 	char *session_sql;              /* the sessions upsert for a full batch */
 	const char **params;
-	/* SQLite's column text lives only until the next step: a batch's values
-	 * are copied here (reused, grown when a batch needs more). */
-	char *arena;
-	size_t arena_len, arena_cap;
-	int64_t *offs;                  /* per parameter: offset in arena, -1 for NULL */
+	struct arena arena;             /* the sessions rows' values */
+	int64_t *offs;                  /* sessions: per parameter, offset in arena */
 	int64_t ids[MAX_BATCH];         /* local ids of the batch's rows */
 	int64_t counts[MAX_BATCH];      /* sessions rows: the count sent */
-	int64_t local_runs[MAX_BATCH];  /* the batch's rows' local run ids */
+	/* The reader thread reads the next batch of handshake rows (its own
+	 * SQLite connection) while this one's rows go to the server: the two
+	 * share two cores instead of taking turns. bufs[ready] holds a batch
+	 * read ahead (-1: none); ship_batch uses it only if it starts at the
+	 * mark, which a failed batch did not move. */
+	sqlite3 *rdb;
+	sqlite3_stmt *sel_rows;         /* on rdb, reader thread only */
+	pthread_t rth;
+	bool rth_started;
+	pthread_mutex_t rmu;
+	pthread_cond_t rcv;
+	int rd_want;                    /* under rmu: the buffer to fill, -1 none */
+	bool rd_busy, rd_quit;          /* under rmu */
+	int64_t rd_after;               /* under rmu */
+	struct hs_buf *bufs[2];
+	int ready;
 	/* The central run id of each row, as text. Here, not thread-local: a
 	 * TLS block is reserved in every thread of the process (measured: the
 	 * capture threads' RSS grew by it), this only with --pg. */
@@ -84,6 +134,10 @@ struct kx_central {
 	char *copy;                     /* COPY text being sent (up to COPY_CHUNK + a row) */
 	size_t copy_len, copy_cap;
 	unsigned ts_col;                /* ts_first_us among kx_pg_hs_cols */
+	unsigned dedup_col;             /* dedup_key among kx_pg_hs_cols */
+	bool ts_text[MAX_HS_COLS];      /* columns read as microseconds, sent as text */
+	struct row_key keys[MAX_BATCH]; /* the batch in key order */
+	bool merge_next;                /* the last batch met rows already there */
 	int64_t months[MONTH_CACHE];    /* partitions known to exist (FIFO) */
 	unsigned n_months, next_month;
 };
@@ -110,6 +164,20 @@ static uint64_t now_ms(void)
 }
 
 /* --- local side --- */
+
+/* The text of a timestamp in microseconds, as the SQLite view writes it
+ * (KX_SQL_TS_TEXT): 2025-01-01T00:00:00.000000Z, or 'invalid' outside
+ * years 1970..9999. */
+static size_t ts_text(int64_t us, char *out, size_t len)
+{
+	struct tm tm;
+	time_t t = (time_t)(us / 1000000);
+	if (us < 0 || us > INT64_C(253402300799999999) || !gmtime_r(&t, &tm))
+		return (size_t)snprintf(out, len, "invalid");
+	return (size_t)snprintf(out, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900,
+				tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+				(int)(us % 1000000));
+}
 
 static int open_local(struct kx_central *c, char *err, size_t errlen)
 {
@@ -160,20 +228,43 @@ static int open_local(struct kx_central *c, char *err, size_t errlen)
 	    sqlite3_prepare_v2(c->db, "SELECT count(*) FROM central_sessions", -1,
 			       &c->sel_session_backlog, NULL) != SQLITE_OK)
 		goto fail;
-	if (kx_pg_col_list(kx_pg_hs_cols, kx_pg_n_hs_cols, NULL, cols, sizeof(cols)) < 0)
+	/* ts_first and ts_last read as their microseconds and written here
+	 * (ts_text): the view's SQL formatting was a quarter of the read. */
+	size_t pos = 0;
+	if (kx_pg_n_hs_cols > MAX_HS_COLS)
 		goto fail;
+	for (unsigned i = 0; i < kx_pg_n_hs_cols; i++) {
+		const char *name = kx_pg_hs_cols[i].name;
+		bool ts = strcmp(name, "ts_first") == 0 || strcmp(name, "ts_last") == 0;
+		int k = snprintf(cols + pos, sizeof(cols) - pos, "%s%s%s", i ? ", " : "", name,
+				 ts ? "_us" : "");
+		if (k < 0 || (size_t)k >= sizeof(cols) - pos)
+			goto fail;
+		pos += (size_t)k;
+		c->ts_text[i] = ts;
+	}
 	snprintf(sql, sizeof(sql), "SELECT id, run_id, %s FROM handshakes WHERE id > ? ORDER BY id LIMIT ?",
 		 cols);
-	if (sqlite3_prepare_v2(c->db, sql, -1, &c->sel_rows, NULL) != SQLITE_OK)
-		goto fail;
+	if (sqlite3_open_v2(c->db_path, &c->rdb, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
+		snprintf(err, errlen, "%s: outbox: %s", c->db_path,
+			 c->rdb ? sqlite3_errmsg(c->rdb) : "out of memory");
+		return -1;
+	}
+	sqlite3_busy_timeout(c->rdb, 10000);
+	if (sqlite3_prepare_v2(c->rdb, sql, -1, &c->sel_rows, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: outbox: %s", c->db_path, sqlite3_errmsg(c->rdb));
+		return -1;
+	}
 	if (kx_pg_col_list(kx_pg_run_cols, kx_pg_n_run_cols, NULL, cols, sizeof(cols)) < 0)
 		goto fail;
 	snprintf(sql, sizeof(sql), "SELECT %s FROM runs WHERE id = ?", cols);
 	if (sqlite3_prepare_v2(c->db, sql, -1, &c->sel_run, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(c->db, "SELECT source_id, name FROM sources WHERE run_id = ?", -1,
 			       &c->sel_sources, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(c->db, "SELECT count(*) FROM handshakes WHERE id > ?", -1,
-			       &c->sel_backlog, NULL) != SQLITE_OK ||
+	    /* The table, not the view: the joins would cost without counting. */
+	    sqlite3_prepare_v2(c->db, "SELECT count(*), max(id) FROM handshake_rows WHERE id > ?",
+			       -1, &c->sel_backlog, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(c->db,
 			       "INSERT INTO central_outbox (target, last_id, sent, updated_us)"
 			       " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (target) DO UPDATE SET"
@@ -188,6 +279,8 @@ static int open_local(struct kx_central *c, char *err, size_t errlen)
 	if (sqlite3_step(s) == SQLITE_ROW)
 		c->mark = sqlite3_column_int64(s, 0);
 	sqlite3_finalize(s);
+	c->hs_upto = c->mark;
+	c->hs_pending = 0;
 	return 0;
 fail:
 	snprintf(err, errlen, "%s: outbox: %s", c->db_path,
@@ -204,15 +297,53 @@ static int64_t local_sessions_backlog(struct kx_central *c)
 	return n;
 }
 
-/* Handshake rows after the mark and noted sessions rows. */
+/* Counts the handshake rows after `after` into hs_pending (added, or
+ * instead of it with `reset`), hs_upto their largest id: a rowid range. */
+static int count_after(struct kx_central *c, int64_t after, bool reset)
+{
+	int rc;
+	sqlite3_bind_int64(c->sel_backlog, 1, after);
+	if ((rc = sqlite3_step(c->sel_backlog)) == SQLITE_ROW) {
+		int64_t k = sqlite3_column_int64(c->sel_backlog, 0);
+		c->hs_pending = reset ? k : c->hs_pending + k;
+		if (sqlite3_column_type(c->sel_backlog, 1) != SQLITE_NULL)
+			c->hs_upto = sqlite3_column_int64(c->sel_backlog, 1);
+		if (after > c->hs_upto)
+			c->hs_upto = after;
+	}
+	sqlite3_reset(c->sel_backlog);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+/* Handshake rows after the mark and noted sessions rows: the rows added
+ * since the last call counted and added to hs_pending (see the struct). */
 static int64_t local_backlog(struct kx_central *c)
 {
-	int64_t n = -1, m = local_sessions_backlog(c);
-	sqlite3_bind_int64(c->sel_backlog, 1, c->mark);
-	if (sqlite3_step(c->sel_backlog) == SQLITE_ROW)
-		n = sqlite3_column_int64(c->sel_backlog, 0);
-	sqlite3_reset(c->sel_backlog);
-	return n < 0 || m < 0 ? -1 : n + m;
+	int64_t m = local_sessions_backlog(c);
+	int rc = count_after(c, c->hs_upto, false);
+	return rc < 0 || m < 0 ? -1 : c->hs_pending + m;
+}
+
+/* After a batch of n rows (ids in c->ids, ascending) was sent and the mark
+ * moved to its last id: the counted ones leave hs_pending. A short batch
+ * (fewer than asked) read every row after the old mark that existed then,
+ * perhaps before the last count (read ahead): what is left is exactly
+ * the rows after the mark, counted now (those added since the read). */
+static void backlog_sent(struct kx_central *c, unsigned n)
+{
+	if (n < c->batch) {
+		if (count_after(c, c->mark, true) < 0)
+			c->hs_pending = 0; /* the next pass finds them: the read fails too */
+	} else {
+		unsigned counted = 0;
+		while (counted < n && c->ids[counted] <= c->hs_upto)
+			counted++;
+		c->hs_pending -= counted;
+		if (c->hs_pending < 0) /* rows deleted before we counted them */
+			c->hs_pending = 0;
+	}
+	if (c->mark > c->hs_upto)
+		c->hs_upto = c->mark;
 }
 
 static int set_mark(struct kx_central *c, int64_t last_id, int64_t sent)
@@ -241,13 +372,53 @@ static bool ok(PGresult *r)
 	return s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
 }
 
+/* The run's upsert and its sources in one short transaction of their
+ * own. Before a batch it need not wait for the disk
+ * (synchronous_commit off): the batch's commit, later in the same WAL,
+ * makes it durable before any row that points at it, and a server that
+ * lost it also lost the connection, which forgets the run map. The last
+ * sending of the runs (resend_runs) waits. */
+static int run_tx(struct kx_central *c, const char *sql, char *err, size_t errlen)
+{
+	PGresult *r = PQexec(c->pg, sql);
+	if (!ok(r)) {
+		snprintf(err, errlen, "runs: %s", kx_pg_errmsg(c->pg, r));
+		PQclear(r);
+		PQclear(PQexec(c->pg, "ROLLBACK"));
+		return -1;
+	}
+	PQclear(r);
+	return 0;
+}
+
+static int64_t central_run_tx(struct kx_central *c, int64_t local_id, char *err, size_t errlen);
+
 /* The central id of local run `local_id`: upserts the run (its counters
  * change until it ends) and its sources. */
-static int64_t central_run(struct kx_central *c, int64_t local_id, char *err, size_t errlen)
+static int64_t central_run(struct kx_central *c, int64_t local_id, bool durable, char *err,
+			   size_t errlen)
 {
 	for (unsigned i = 0; i < c->n_runs; i++)
 		if (c->runs[i].local_id == local_id)
 			return c->runs[i].pg_id;
+	if (run_tx(c, durable ? "BEGIN" : "BEGIN; SET LOCAL synchronous_commit TO off", err,
+		   errlen) < 0)
+		return -1;
+	int64_t id = central_run_tx(c, local_id, err, errlen);
+	if (id < 0) {
+		PQclear(PQexec(c->pg, "ROLLBACK"));
+		return -1;
+	}
+	if (run_tx(c, "COMMIT", err, errlen) < 0)
+		return -1;
+	if (c->n_runs == RUN_MAP_SLOTS)
+		c->n_runs = 0; /* forget them all: a later lookup upserts again */
+	c->runs[c->n_runs++] = (struct run_map_entry){ local_id, id };
+	return id;
+}
+
+static int64_t central_run_tx(struct kx_central *c, int64_t local_id, char *err, size_t errlen)
+{
 	char sql[4096], cols[2048], sets[4096], lid[24];
 	const char *v[1 + 32];
 	int64_t id = -1;
@@ -305,9 +476,6 @@ static int64_t central_run(struct kx_central *c, int64_t local_id, char *err, si
 		snprintf(err, errlen, "%s: %s", c->db_path, sqlite3_errmsg(c->db));
 		return -1;
 	}
-	if (c->n_runs == RUN_MAP_SLOTS)
-		c->n_runs = 0; /* forget them all: a later lookup upserts again */
-	c->runs[c->n_runs++] = (struct run_map_entry){ local_id, id };
 	return id;
 }
 
@@ -364,22 +532,22 @@ static void drop_connection(struct kx_central *c, const char *why)
 }
 
 /* Copies a value with its NUL into the arena; its offset, or -1. */
-static int64_t arena_put(struct kx_central *c, const char *v, size_t len)
+static int64_t arena_put(struct arena *ar, const char *v, size_t len)
 {
-	if (c->arena_len + len + 1 > c->arena_cap) {
-		size_t cap = c->arena_cap ? c->arena_cap : 1u << 20;
-		while (cap < c->arena_len + len + 1)
+	if (ar->len + len + 1 > ar->cap) {
+		size_t cap = ar->cap ? ar->cap : 1u << 20;
+		while (cap < ar->len + len + 1)
 			cap *= 2;
-		char *a = realloc(c->arena, cap);
+		char *a = realloc(ar->p, cap);
 		if (!a)
 			return -1;
-		c->arena = a;
-		c->arena_cap = cap;
+		ar->p = a;
+		ar->cap = cap;
 	}
-	int64_t at = (int64_t)c->arena_len;
-	memcpy(c->arena + at, v, len);
-	c->arena[at + (int64_t)len] = '\0';
-	c->arena_len += len + 1;
+	int64_t at = (int64_t)ar->len;
+	memcpy(ar->p + at, v, len);
+	ar->p[at + (int64_t)len] = '\0';
+	ar->len += len + 1;
 	return at;
 }
 
@@ -526,14 +694,16 @@ static int copy_put(struct kx_central *c, const char *v, char sep)
 	return 0;
 }
 
-/* COPY of the batch's rows into kx_stage: 0, or -1 with the failed result
- * in *res (NULL when the connection failed). */
-static int copy_batch(struct kx_central *c, unsigned n, PGresult **res, char *err, size_t errlen)
+/* COPY of the batch's rows, in key order (c->keys), into `table`
+ * (kx_stage or handshakes): 0 (*res the result), or -1 with the failed
+ * result in *res (NULL when the connection failed). */
+static int copy_batch(struct kx_central *c, const char *table, unsigned n, PGresult **res,
+		      char *err, size_t errlen)
 {
 	char cols[2048], sql[4096];
 	unsigned per_row = kx_pg_n_hs_cols + 1;
 	kx_pg_col_list(kx_pg_hs_cols, kx_pg_n_hs_cols, NULL, cols, sizeof(cols));
-	snprintf(sql, sizeof(sql), "COPY kx_stage (run_id, %s) FROM STDIN", cols);
+	snprintf(sql, sizeof(sql), "COPY %s (run_id, %s) FROM STDIN", table, cols);
 	PGresult *r = PQexec(c->pg, sql);
 	*res = NULL;
 	if (!r || PQresultStatus(r) != PGRES_COPY_IN) {
@@ -545,7 +715,7 @@ static int copy_batch(struct kx_central *c, unsigned n, PGresult **res, char *er
 	const char *why = NULL;
 	c->copy_len = 0;
 	for (unsigned i = 0; i < n && !why; i++) {
-		const char *const *row = c->params + (size_t)i * per_row;
+		const char *const *row = c->params + (size_t)c->keys[i].i * per_row;
 		for (unsigned j = 0; j < per_row && !why; j++)
 			if (copy_put(c, row[j], j + 1 < per_row ? '\t' : '\n') < 0)
 				why = "out of memory";
@@ -562,7 +732,7 @@ static int copy_batch(struct kx_central *c, unsigned n, PGresult **res, char *er
 	for (PGresult *x; (x = PQgetResult(c->pg));)
 		PQclear(x);
 	if (!why && ok(r)) {
-		PQclear(r);
+		*res = r;
 		return 0;
 	}
 	snprintf(err, errlen, "copy: %s", why ? why : kx_pg_errmsg(c->pg, r));
@@ -579,59 +749,179 @@ static bool no_partition(const PGresult *r)
 	       !PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME);
 }
 
+static bool unique_violation(const PGresult *r)
+{
+	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	return state && strcmp(state, "23505") == 0;
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+	const struct row_key *x = a, *y = b;
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
+	if (x->dedup != y->dedup)
+		return x->dedup < y->dedup ? -1 : 1;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* c->keys: the batch's rows in key order, the order in which every sensor
+ * takes the keys' locks (two batches sharing keys then cannot deadlock:
+ * seen without it, each waiting for a key the other had inserted). */
+static void sort_keys(struct kx_central *c, unsigned n)
+{
+	unsigned per_row = kx_pg_n_hs_cols + 1;
+	for (unsigned i = 0; i < n; i++) {
+		const char *const *row = c->params + (size_t)i * per_row + 1;
+		c->keys[i] = (struct row_key){ row[c->ts_col] ? strtoll(row[c->ts_col], NULL, 10) : 0,
+					       row[c->dedup_col] ? strtoll(row[c->dedup_col], NULL, 10) : 0,
+					       i };
+	}
+	qsort(c->keys, n, sizeof(c->keys[0]), key_cmp);
+}
+
+/* Reads the rows after `after` (up to the batch size) into b: reader
+ * thread. */
+static void fill_buf(struct kx_central *c, struct hs_buf *b, int64_t after)
+{
+	unsigned per_row = kx_pg_n_hs_cols + 1, n = 0;
+	int rc;
+	b->a.len = 0;
+	b->rc = 0;
+	b->after = after;
+	sqlite3_bind_int64(c->sel_rows, 1, after);
+	sqlite3_bind_int64(c->sel_rows, 2, c->batch);
+	while ((rc = sqlite3_step(c->sel_rows)) == SQLITE_ROW) {
+		b->ids[n] = sqlite3_column_int64(c->sel_rows, 0);
+		b->local_runs[n] = sqlite3_column_int64(c->sel_rows, 1);
+		int64_t *row = b->offs + (size_t)n * per_row;
+		row[0] = -2; /* the run id, from run_ids */
+		for (unsigned j = 0; j < kx_pg_n_hs_cols; j++) {
+			char tsbuf[40];
+			const char *v;
+			size_t len;
+			if (c->ts_text[j]) {
+				len = ts_text(sqlite3_column_int64(c->sel_rows, (int)j + 2), tsbuf,
+					      sizeof(tsbuf));
+				v = tsbuf;
+			} else {
+				v = (const char *)sqlite3_column_text(c->sel_rows, (int)j + 2);
+				len = (size_t)sqlite3_column_bytes(c->sel_rows, (int)j + 2);
+			}
+			row[1 + j] = v ? arena_put(&b->a, v, len) : -1;
+			if (v && row[1 + j] < 0) {
+				sqlite3_reset(c->sel_rows);
+				snprintf(b->err, sizeof(b->err), "out of memory");
+				b->rc = -1;
+				return;
+			}
+		}
+		n++;
+	}
+	sqlite3_reset(c->sel_rows);
+	b->n = n;
+	if (rc != SQLITE_DONE) {
+		snprintf(b->err, sizeof(b->err), "%s: %s", c->db_path, sqlite3_errmsg(c->rdb));
+		b->rc = -1;
+	}
+}
+
+static void *reader(void *arg)
+{
+	struct kx_central *c = arg;
+	pthread_mutex_lock(&c->rmu);
+	for (;;) {
+		while (!c->rd_quit && c->rd_want < 0)
+			pthread_cond_wait(&c->rcv, &c->rmu);
+		if (c->rd_quit)
+			break;
+		int want = c->rd_want;
+		int64_t after = c->rd_after;
+		pthread_mutex_unlock(&c->rmu);
+		fill_buf(c, c->bufs[want], after);
+		pthread_mutex_lock(&c->rmu);
+		c->rd_want = -1;
+		c->rd_busy = false;
+		pthread_cond_broadcast(&c->rcv);
+	}
+	pthread_mutex_unlock(&c->rmu);
+	return NULL;
+}
+
+/* Asks the reader for the rows after `after` in bufs[i] (it must be idle:
+ * reader_wait). */
+static void reader_request(struct kx_central *c, int i, int64_t after)
+{
+	pthread_mutex_lock(&c->rmu);
+	c->rd_want = i;
+	c->rd_after = after;
+	c->rd_busy = true;
+	pthread_cond_broadcast(&c->rcv);
+	pthread_mutex_unlock(&c->rmu);
+}
+
+static void reader_wait(struct kx_central *c)
+{
+	pthread_mutex_lock(&c->rmu);
+	while (c->rd_busy)
+		pthread_cond_wait(&c->rcv, &c->rmu);
+	pthread_mutex_unlock(&c->rmu);
+}
+
 /* One batch: >0 rows handled, 0 nothing to send, -1 failed (back-off set).
  *
  * The rows are read locally first, then the months they need get their
- * partitions, then one transaction: the runs upserted, the rows COPYed into
- * the session's staging table and merged with INSERT ... SELECT ... ON
- * CONFLICT DO NOTHING, COMMIT (which empties the staging table). Only then
- * does the local mark move. */
+ * partitions and their runs are upserted, then one transaction: the rows,
+ * in key order, COPYed straight into handshakes; if one of them is there
+ * already (unique violation: the COPY is all or nothing), back to the
+ * savepoint and the rows COPYed into the session's staging table and
+ * merged with INSERT ... SELECT ... ON CONFLICT DO NOTHING; COMMIT (which
+ * empties the staging table). Only then does the local mark move. The
+ * direct COPY, which halves the server's work, is tried again only after
+ * a batch whose rows were all new: a sensor whose rows the store has
+ * (re-sent, or shared with another sensor) does not pay for it twice. */
 static int ship_batch(struct kx_central *c)
 {
 	char err[512];
 	if (ensure_connected(c) < 0)
 		return -1;
 
-	unsigned per_row = kx_pg_n_hs_cols + 1, n = 0;
-	c->arena_len = 0;
+	unsigned per_row = kx_pg_n_hs_cols + 1;
 	char(*run_ids)[24] = c->run_ids;
-	int64_t last = c->mark, cached_local = -1, cached_pg = -1;
-	int rc;
+	int64_t cached_local = -1, cached_pg = -1;
 	PGresult *r;
-	sqlite3_bind_int64(c->sel_rows, 1, c->mark);
-	sqlite3_bind_int64(c->sel_rows, 2, c->batch);
-	while ((rc = sqlite3_step(c->sel_rows)) == SQLITE_ROW) {
-		last = sqlite3_column_int64(c->sel_rows, 0);
-		c->local_runs[n] = sqlite3_column_int64(c->sel_rows, 1);
-		c->ids[n] = last;
-		int64_t *row = c->offs + (size_t)n * per_row;
-		row[0] = -2; /* the run id, from run_ids */
-		for (unsigned j = 0; j < kx_pg_n_hs_cols; j++) {
-			const char *v = (const char *)sqlite3_column_text(c->sel_rows, (int)j + 2);
-			size_t len = (size_t)sqlite3_column_bytes(c->sel_rows, (int)j + 2);
-			row[1 + j] = v ? arena_put(c, v, len) : -1;
-			if (v && row[1 + j] < 0) {
-				sqlite3_reset(c->sel_rows);
-				drop_connection(c, "out of memory");
-				return -1;
-			}
-		}
-		n++;
+	/* The batch read ahead if it starts at the mark, else read now. */
+	reader_wait(c);
+	int cur = c->ready >= 0 ? c->ready : 0;
+	c->ready = -1;
+	if (c->bufs[cur]->after != c->mark || c->bufs[cur]->rc < 0) {
+		reader_request(c, cur, c->mark);
+		reader_wait(c);
 	}
-	sqlite3_reset(c->sel_rows);
-	if (rc != SQLITE_DONE) {
-		snprintf(err, sizeof(err), "%s: %s", c->db_path, sqlite3_errmsg(c->db));
-		drop_connection(c, err);
+	struct hs_buf *b = c->bufs[cur];
+	b->after = -1; /* used: read it again next time */
+	if (b->rc < 0) {
+		drop_connection(c, b->err);
 		return -1;
 	}
-	if (n == 0)
+	unsigned n = b->n;
+	if (n == 0) {
+		backlog_sent(c, 0);
 		return 0;
+	}
+	int64_t last = b->ids[n - 1];
+	/* More to come: the next batch read while this one is sent. */
+	if (n == c->batch) {
+		reader_request(c, 1 - cur, last);
+		c->ready = 1 - cur;
+	}
+	memcpy(c->ids, b->ids, n * sizeof(c->ids[0]));
 	for (unsigned i = 0; i < n; i++)
 		for (unsigned j = 0; j < per_row; j++) {
-			int64_t o = c->offs[(size_t)i * per_row + j];
+			int64_t o = b->offs[(size_t)i * per_row + j];
 			c->params[(size_t)i * per_row + j] = o == -2 ? run_ids[i]
 							     : o < 0  ? NULL
-								      : c->arena + o;
+								      : b->a.p + o;
 		}
 	if (ensure_months(c, n, err, sizeof(err)) < 0) {
 		drop_connection(c, err);
@@ -642,9 +932,9 @@ static int ship_batch(struct kx_central *c)
 	 * each other's row locks in both orders (deadlock, seen with eight
 	 * concurrent pushes). A run whose batch then fails is harmless. */
 	for (unsigned i = 0; i < n; i++) {
-		if (c->local_runs[i] != cached_local) {
-			cached_pg = central_run(c, c->local_runs[i], err, sizeof(err));
-			cached_local = c->local_runs[i];
+		if (b->local_runs[i] != cached_local) {
+			cached_pg = central_run(c, b->local_runs[i], false, err, sizeof(err));
+			cached_local = b->local_runs[i];
 			if (cached_pg < 0) {
 				drop_connection(c, err);
 				return -1;
@@ -661,15 +951,35 @@ static int ship_batch(struct kx_central *c)
 	PQclear(r);
 	PQclear(PQexec(c->pg, "SAVEPOINT kx_batch"));
 	uint64_t added = 0, rejected = 0;
-	if (copy_batch(c, n, &r, err, sizeof(err)) < 0) {
+	bool merge = c->merge_next;
+	sort_keys(c, n);
+	if (!merge) {
+		if (copy_batch(c, "handshakes", n, &r, err, sizeof(err)) < 0) {
+			if (!r)
+				goto fail;
+			if (unique_violation(r) && PQstatus(c->pg) == CONNECTION_OK) {
+				PQclear(r);
+				r = PQexec(c->pg, "ROLLBACK TO SAVEPOINT kx_batch");
+				if (!ok(r)) {
+					snprintf(err, sizeof(err), "handshakes: %s", kx_pg_errmsg(c->pg, r));
+					PQclear(r);
+					goto fail;
+				}
+				PQclear(r);
+				merge = true;
+			}
+		}
+	}
+	if (!merge) {
+		/* r: the direct COPY's result, handled below */
+	} else if (copy_batch(c, "kx_stage", n, &r, err, sizeof(err)) < 0) {
 		if (!r)
 			goto fail;
 	} else {
 		char cols[2048], sql[5120];
+		PQclear(r);
 		kx_pg_col_list(kx_pg_hs_cols, kx_pg_n_hs_cols, NULL, cols, sizeof(cols));
-		/* In key order: sensors whose batches share rows then take the
-		 * keys' locks in one order and cannot deadlock (seen without it:
-		 * two batches each waiting for a key the other had inserted). */
+		/* In key order (see sort_keys). */
 		snprintf(sql, sizeof(sql),
 			 "INSERT INTO handshakes (run_id, %s) SELECT run_id, %s FROM kx_stage"
 			 " ORDER BY ts_first_us, dedup_key"
@@ -705,9 +1015,11 @@ static int ship_batch(struct kx_central *c)
 		goto fail;
 	}
 	PQclear(r);
+	c->merge_next = added + rejected < n;
 	/* Sent: the mark moves even if writing it fails (the rows would only be
 	 * offered again, and absorbed). */
 	c->mark = last;
+	backlog_sent(c, n);
 	if (set_mark(c, last, (int64_t)added) < 0)
 		fprintf(stderr, "%s: %s: cannot record the outbox mark: %s\n", kx_prog, c->db_path,
 			sqlite3_errmsg(c->db));
@@ -773,7 +1085,7 @@ static int ship_sessions(struct kx_central *c)
 
 	if (!c->pg)
 		return -1;
-	c->arena_len = 0;
+	c->arena.len = 0;
 	sqlite3_bind_int64(c->sel_sessions, 1,
 			   c->batch < MAX_SESSION_BATCH ? c->batch : MAX_SESSION_BATCH);
 	PGresult *r;
@@ -782,7 +1094,7 @@ static int ship_sessions(struct kx_central *c)
 	while ((rc = sqlite3_step(c->sel_sessions)) == SQLITE_ROW) {
 		int64_t local_run = sqlite3_column_int64(c->sel_sessions, 2);
 		if (local_run != cached_local) {
-			cached_pg = central_run(c, local_run, err, sizeof(err));
+			cached_pg = central_run(c, local_run, false, err, sizeof(err));
 			cached_local = local_run;
 			if (cached_pg < 0)
 				goto fail;
@@ -795,7 +1107,7 @@ static int ship_sessions(struct kx_central *c)
 		for (unsigned j = 0; j < kx_pg_n_session_cols; j++) {
 			const char *v = (const char *)sqlite3_column_text(c->sel_sessions, (int)j + 3);
 			size_t len = (size_t)sqlite3_column_bytes(c->sel_sessions, (int)j + 3);
-			row[1 + j] = v ? arena_put(c, v, len) : -1;
+			row[1 + j] = v ? arena_put(&c->arena, v, len) : -1;
 			if (v && row[1 + j] < 0) {
 				snprintf(err, sizeof(err), "out of memory");
 				goto fail;
@@ -815,7 +1127,7 @@ static int ship_sessions(struct kx_central *c)
 			int64_t o = c->offs[(size_t)i * per_row + j];
 			c->params[(size_t)i * per_row + j] = o == -2 ? run_ids[i]
 							     : o < 0  ? NULL
-								      : c->arena + o;
+								      : c->arena.p + o;
 		}
 	const char *sql = session_sql(c, n);
 	if (!sql) {
@@ -885,7 +1197,7 @@ static void resend_runs(struct kx_central *c)
 		ids[n++] = c->run_id;
 	c->n_runs = 0;
 	for (unsigned i = 0; i < n; i++) {
-		if (central_run(c, ids[i], err, sizeof(err)) < 0) {
+		if (central_run(c, ids[i], true, err, sizeof(err)) < 0) {
 			fprintf(stderr, "%s: central store %s: %s\n", kx_prog, c->target, err);
 			return;
 		}
@@ -958,6 +1270,51 @@ static void *shipper(void *arg)
 	return NULL;
 }
 
+/* Stops the reader (the shipper has ended or never started) and frees
+ * everything. */
+static void destroy(struct kx_central *c)
+{
+	if (c->rth_started) {
+		pthread_mutex_lock(&c->rmu);
+		c->rd_quit = true;
+		pthread_cond_broadcast(&c->rcv);
+		pthread_mutex_unlock(&c->rmu);
+		pthread_join(c->rth, NULL);
+	}
+	PQfinish(c->pg);
+	sqlite3_finalize(c->sel_sessions);
+	sqlite3_finalize(c->del_session);
+	sqlite3_finalize(c->sel_session_backlog);
+	sqlite3_finalize(c->sel_rows);
+	sqlite3_finalize(c->sel_run);
+	sqlite3_finalize(c->sel_sources);
+	sqlite3_finalize(c->sel_backlog);
+	sqlite3_finalize(c->set_mark);
+	/* The reader's first: the last connection to close checkpoints and
+	 * removes the WAL, which a read-only one cannot. */
+	sqlite3_close(c->rdb);
+	sqlite3_close(c->db);
+	pthread_mutex_destroy(&c->mu);
+	pthread_cond_destroy(&c->cv);
+	pthread_mutex_destroy(&c->rmu);
+	pthread_cond_destroy(&c->rcv);
+	for (unsigned i = 0; i < 2; i++)
+		if (c->bufs[i]) {
+			free(c->bufs[i]->offs);
+			free(c->bufs[i]->a.p);
+			free(c->bufs[i]);
+		}
+	free(c->insert_sql);
+	free(c->session_sql);
+	free(c->copy);
+	free(c->params);
+	free(c->offs);
+	free(c->arena.p);
+	free(c->url);
+	free(c->db_path);
+	free(c);
+}
+
 int kx_central_start(const struct kx_central_opts *o, struct kx_central **ret, char *err,
 		     size_t errlen)
 {
@@ -974,13 +1331,25 @@ int kx_central_start(const struct kx_central_opts *o, struct kx_central **ret, c
 	c->max_backoff_ms = o->max_backoff_ms ? o->max_backoff_ms : 60000;
 	c->st.backlog = -1;
 	c->run_id = o->run_id;
-	for (unsigned i = 0; i < kx_pg_n_hs_cols; i++)
+	for (unsigned i = 0; i < kx_pg_n_hs_cols; i++) {
 		if (strcmp(kx_pg_hs_cols[i].name, "ts_first_us") == 0)
 			c->ts_col = i;
+		if (strcmp(kx_pg_hs_cols[i].name, "dedup_key") == 0)
+			c->dedup_col = i;
+	}
 	kx_pg_redact(c->url, c->target, sizeof(c->target));
-	c->params = calloc((size_t)MAX_BATCH * (kx_pg_n_hs_cols + 1), sizeof(*c->params));
-	c->offs = calloc((size_t)MAX_BATCH * (kx_pg_n_hs_cols + 1), sizeof(*c->offs));
-	if (!c->params || !c->offs) {
+	size_t n_params = (size_t)MAX_BATCH * (kx_pg_n_hs_cols + 1);
+	c->params = calloc(n_params, sizeof(*c->params));
+	c->offs = calloc(n_params, sizeof(*c->offs));
+	c->ready = -1;
+	c->rd_want = -1;
+	for (unsigned i = 0; i < 2; i++) {
+		if (!(c->bufs[i] = calloc(1, sizeof(*c->bufs[i]))) ||
+		    !(c->bufs[i]->offs = calloc(n_params, sizeof(*c->bufs[i]->offs))))
+			break;
+		c->bufs[i]->after = -1;
+	}
+	if (!c->params || !c->offs || !c->bufs[0] || !c->bufs[1] || !c->bufs[1]->offs) {
 		snprintf(err, errlen, "out of memory");
 		goto fail_early;
 	}
@@ -988,31 +1357,23 @@ int kx_central_start(const struct kx_central_opts *o, struct kx_central **ret, c
 		goto fail_early;
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cv, NULL);
-	if (pthread_create(&c->th, NULL, shipper, c) != 0) {
+	pthread_mutex_init(&c->rmu, NULL);
+	pthread_cond_init(&c->rcv, NULL);
+	c->rth_started = pthread_create(&c->rth, NULL, reader, c) == 0;
+	if (!c->rth_started || pthread_create(&c->th, NULL, shipper, c) != 0) {
 		snprintf(err, errlen, "cannot start the central store thread");
-		pthread_mutex_destroy(&c->mu);
-		pthread_cond_destroy(&c->cv);
-		goto fail_early;
+		destroy(c);
+		return -1;
 	}
 	*ret = c;
 	return 0;
 fail_early:
 	if (c) {
-		sqlite3_finalize(c->sel_sessions);
-		sqlite3_finalize(c->del_session);
-		sqlite3_finalize(c->sel_session_backlog);
-		sqlite3_finalize(c->sel_rows);
-		sqlite3_finalize(c->sel_run);
-		sqlite3_finalize(c->sel_sources);
-		sqlite3_finalize(c->sel_backlog);
-		sqlite3_finalize(c->set_mark);
-		sqlite3_close(c->db);
-		free(c->params);
-		free(c->offs);
-		free(c->arena);
-		free(c->url);
-		free(c->db_path);
-		free(c);
+		pthread_mutex_init(&c->mu, NULL);
+		pthread_cond_init(&c->cv, NULL);
+		pthread_mutex_init(&c->rmu, NULL);
+		pthread_cond_init(&c->rcv, NULL);
+		destroy(c);
 	}
 	return -1;
 }
@@ -1051,25 +1412,5 @@ void kx_central_stop(struct kx_central *c, unsigned drain_ms, struct kx_central_
 	pthread_join(c->th, NULL);
 	if (s)
 		*s = c->st;
-	PQfinish(c->pg);
-	sqlite3_finalize(c->sel_sessions);
-	sqlite3_finalize(c->del_session);
-	sqlite3_finalize(c->sel_session_backlog);
-	sqlite3_finalize(c->sel_rows);
-	sqlite3_finalize(c->sel_run);
-	sqlite3_finalize(c->sel_sources);
-	sqlite3_finalize(c->sel_backlog);
-	sqlite3_finalize(c->set_mark);
-	sqlite3_close(c->db);
-	pthread_mutex_destroy(&c->mu);
-	pthread_cond_destroy(&c->cv);
-	free(c->insert_sql);
-	free(c->session_sql);
-	free(c->copy);
-	free(c->params);
-	free(c->offs);
-	free(c->arena);
-	free(c->url);
-	free(c->db_path);
-	free(c);
+	destroy(c);
 }

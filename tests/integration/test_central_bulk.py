@@ -5,6 +5,8 @@ PostgreSQL server this test starts itself (unix socket only, port 5498):
 
 - one sensor's rows (a generated dense capture read by kexwatch) go in by
   COPY; the rate is printed (measured, not asserted: machines differ);
+- a file whose rows are partly there: the direct COPY's fallback to the
+  staging merge and back, exact counts;
 - 8 `kexwatch push` processes at once, from 8 files with shared and own
   rows: no error, no deadlock, the central rows are exactly the union;
 - the server killed (immediate stop) in the middle of a push and started
@@ -143,6 +145,32 @@ try:
           "schema 3: handshakes is partitioned")
     check(srv.psql("SELECT count(*) FROM pg_class WHERE relname LIKE 'pg_temp%' OR relname = 'kx_stage'",
                    "one") == "0", "the session's staging table went with the session")
+
+    # --- a file whose rows are partly there: each batch COPYs straight into
+    # handshakes while its rows are new, falls back to the staging merge on
+    # the first one already there, and goes back to the direct COPY after a
+    # batch of new rows only. 100 new keys in the first batch (its direct
+    # COPY fails), then 4 batches of rows already there (merged), then
+    # 12000 new rows: a mixed batch, one all new (merged: a batch of new
+    # rows only follows one that met old rows), then direct COPYs. ---
+    part = os.path.join(tmp, "part.db")
+    shutil.copy(base, part)
+    c = sqlite3.connect(part)
+    c.execute("UPDATE handshake_rows SET dedup_key = dedup_key + 1 WHERE id <= 100")
+    cols = [r[1] for r in c.execute("PRAGMA table_info(handshake_rows)") if r[1] not in ("id", "ts_first_us")]
+    c.execute(f"INSERT INTO handshake_rows (ts_first_us, {', '.join(cols)})"
+              f" SELECT ts_first_us + 1, {', '.join(cols)} FROM handshake_rows WHERE id > 100 AND id <= 12100")
+    c.commit()
+    c.close()
+    kp = keys_of(part)
+    new, old = len(kp - kb), len(kp & kb)
+    p = kx("push", "--db", part, "--pg", url)
+    check(new == 12100 and p.returncode == 0
+          and f"{new} rows sent, {old} already there, 0 failed attempts, 0 refused, 0 still waiting" in p.stderr,
+          f"rows partly there: {new} sent, {old} already there, exactly", p.stderr)
+    check(central_keys(srv, "one") == kb | kp
+          and srv.psql("SELECT count(*) FROM handshakes", "one") == str(len(kb | kp)),
+          "rows partly there: the central rows are the union, once each")
 
     # --- 8 sensors at once, shared and own rows ---
     files, union = [], set()
