@@ -99,6 +99,30 @@ int64_t kx_store_run_id(const struct kx_store *st);
  * reported: call kx_store_end_run or kx_store_flush first. */
 void kx_store_close(struct kx_store *st);
 
+/* `kexwatch prune` on a file (prune.c): raw handshake rows that began
+ * before a cutoff, deleted oldest first in write transactions kept near
+ * max_lock_ms / 2 (and never the rows a central store has not received). */
+struct kx_prune_opts {
+	unsigned max_lock_ms; /* budget for one transaction (default 250) */
+	unsigned pause_ms;    /* between transactions, for a waiting writer (default 20) */
+};
+
+struct kx_prune_stats {
+	uint64_t rows_deleted;
+	uint64_t rows_kept_unsent; /* older than the cutoff, not yet sent to a central store */
+	uint64_t batches;
+	int64_t longest_lock_us;   /* the longest write transaction */
+	int64_t waited_us;         /* waiting for the lock (another writer) */
+	int64_t kept_for_central_from; /* outbox mark: rows above it stay; INT64_MAX: none */
+};
+
+void kx_prune_opts_init(struct kx_prune_opts *o);
+
+/* Refuses a path that is not an inventory (and upgrades an older one
+ * first). Returns 0, or -1 with a message in err. o may be NULL. */
+int kx_store_prune(const char *path, int64_t cutoff_us, const struct kx_prune_opts *o,
+		   struct kx_prune_stats *st, char *err, size_t errlen);
+
 /* Reads the schema version of an open database (the report uses it too):
  * 0 for an empty file, 1..KX_STORE_SCHEMA_VERSION for an inventory. Returns
  * -1 with a message naming path for other SQLite files, newer schemas and

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* cmd_prune.c: `kexwatch prune`: remove raw handshake rows older than a
  * retention. On a central PostgreSQL store whole monthly partitions are
- * dropped (see pg_prune.c). The SQLite side is not written yet: the hook
- * below says so and leaves the file untouched. */
+ * dropped (see pg_prune.c); on an SQLite file the rows are deleted in short
+ * transactions beside a running capture (see src/store/prune.c). */
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -13,36 +13,62 @@
 #include "kexwatch/central.h"
 #include "kexwatch/cli.h"
 #include "kexwatch/report.h"
+#include "kexwatch/emit.h"
+#include "kexwatch/store.h"
+
+#include "cli_util.h"
 
 static void print_help(FILE *out)
 {
 	fprintf(out,
-		"usage: kexwatch prune --older-than DURATION --db URL [--now TIME]\n"
+		"usage: kexwatch prune --older-than DURATION --db FILE|URL [--now TIME]\n"
+		"                      [--max-lock-ms N]\n"
 		"\n"
 		"Removes the handshake rows that began more than DURATION (90d, 12h, ...)\n"
 		"before now. On a central PostgreSQL store (--db postgresql://...) the\n"
 		"monthly partitions wholly before the cutoff are dropped and the older rows\n"
 		"of the month across it deleted, in one transaction; the hourly sessions\n"
 		"rows and the runs are kept.\n"
+		"On an SQLite inventory the rows are deleted oldest first in short write\n"
+		"transactions, so a capture writing to the same file waits one of them at\n"
+		"most; rows a central store has not received yet, the hourly sessions rows\n"
+		"and the runs are kept. The file does not shrink (its pages are reused).\n"
 		"\n"
-		"  --older-than D  the retention: 30s, 5m, 1h, 90d\n"
-		"  --db URL        postgresql://user@host:port/dbname or 'host=... dbname=...'\n"
-		"  --now TIME      count back from TIME (RFC 3339) instead of the clock\n"
-		"  -q, --quiet     no summary\n"
-		"  -h, --help      this help\n"
+		"  --older-than D     the retention: 30s, 5m, 1h, 90d\n"
+		"  --db FILE|URL      an inventory file, or postgresql://user@host:port/dbname\n"
+		"                     or 'host=... dbname=...'\n"
+		"  --now TIME         count back from TIME (RFC 3339) instead of the clock\n"
+		"  --max-lock-ms N    SQLite: the write lock budget of one transaction\n"
+		"                     (default 250; each is kept near half of it)\n"
+		"  -q, --quiet        no summary\n"
+		"  -h, --help         this help\n"
 		"\n"
-		"Exit status: 0 pruned, 1 the store failed (or an SQLite file: not yet\n"
-		"supported), 2 usage error.\n");
+		"Exit status: 0 pruned, 1 the store failed, 2 usage error.\n");
 }
 
-/* SQLite inventories: another part of kexwatch prunes them (batched deletes
- * under a bounded write lock); until it lands, say so. */
-static int prune_sqlite(const char *db, int64_t cutoff_us)
+static int prune_sqlite(const char *db, int64_t cutoff_us, const struct kx_prune_opts *po,
+			int quiet)
 {
-	(void)cutoff_us;
-	fprintf(stderr, "kexwatch prune: %s: pruning an SQLite inventory is not supported yet"
-			" (only --db postgresql://...); nothing was removed\n", db);
-	return KX_EXIT_FAIL;
+	struct kx_prune_stats st;
+	char err[512];
+	if (kx_store_prune(db, cutoff_us, po, &st, err, sizeof(err)) < 0) {
+		fprintf(stderr, "kexwatch prune: %s\n", err);
+		return KX_EXIT_FAIL;
+	}
+	if (!quiet) {
+		char t[32];
+		fprintf(stderr,
+			"pruned %s before %s: %" PRIu64 " rows deleted in %" PRIu64
+			" transactions (longest %.3f s, waited %.3f s for other writers)",
+			db, kx_time_str((uint64_t)(cutoff_us > 0 ? cutoff_us : 0), t, sizeof(t)),
+			st.rows_deleted, st.batches, (double)st.longest_lock_us / 1e6,
+			(double)st.waited_us / 1e6);
+		if (st.rows_kept_unsent)
+			fprintf(stderr, "; %" PRIu64 " older rows kept: not yet sent to the central store",
+				st.rows_kept_unsent);
+		fputc('\n', stderr);
+	}
+	return KX_EXIT_OK;
 }
 
 int kx_cmd_prune(int argc, char **argv)
@@ -51,6 +77,7 @@ int kx_cmd_prune(int argc, char **argv)
 		{ "older-than", required_argument, NULL, 'o' },
 		{ "db", required_argument, NULL, 'd' },
 		{ "now", required_argument, NULL, 'n' },
+		{ "max-lock-ms", required_argument, NULL, 'm' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -58,6 +85,8 @@ int kx_cmd_prune(int argc, char **argv)
 	const char *db = NULL, *now_s = NULL;
 	int64_t older = -1, now_us;
 	int quiet = 0, ch;
+	struct kx_prune_opts po;
+	kx_prune_opts_init(&po);
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -70,6 +99,13 @@ int kx_cmd_prune(int argc, char **argv)
 			break;
 		case 'd': db = optarg; break;
 		case 'n': now_s = optarg; break;
+		case 'm': {
+			uint64_t v;
+			if (kx_parse_uint("--max-lock-ms", optarg, 10, 60000, &v) < 0)
+				return KX_EXIT_USAGE;
+			po.max_lock_ms = (unsigned)v;
+			break;
+		}
 		case 'q': quiet = 1; break;
 		case 'h': print_help(stdout); return KX_EXIT_OK;
 		default:
@@ -91,7 +127,7 @@ int kx_cmd_prune(int argc, char **argv)
 	}
 	int64_t cutoff = now_us - older;
 	if (!kx_pg_is_url(db))
-		return prune_sqlite(db, cutoff);
+		return prune_sqlite(db, cutoff, &po, quiet);
 	char err[512], target[256];
 	struct kx_pg_prune_stats st;
 	kx_pg_redact(db, target, sizeof(target));

@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
+"""`kexwatch prune` on SQLite inventories, through the real binary.
+
+usage: test_prune.py KEXWATCH GEN_INVENTORY GEN_CAPTURE SCHEMA6_SQL
+
+- a generated year of 60 000 handshakes: exactly the rows older than the
+  cutoff go (counted here on a copy), with their handshake_extras rows;
+  sessions and runs stay; integrity holds; `hops --since CUTOFF` counts the
+  same handshakes before and after;
+- rows a central store has not received (above the outbox mark) stay and the
+  summary says how many;
+- beside a `kexwatch read` writing to the same file: both succeed, every
+  row the capture made is there, no transaction held the lock for 1 s;
+- a schema 6 file is upgraded first; a missing file, a file that is not an
+  inventory and bad options are refused with a clear message.
+"""
+import json
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+
+KX, GEN_INV, GEN_CAP, SCHEMA6 = sys.argv[1:5]
+failures = []
+NOW = "2026-01-01T00:00:00Z"
+CUTOFF_US = 1759449600 * 1000000  # 2025-10-03T00:00:00Z = NOW - 90 days
+
+
+def check(cond, what, detail=None):
+    print(("ok - " if cond else "not ok - ") + what)
+    if not cond:
+        failures.append(what)
+        if detail is not None:
+            for line in str(detail).splitlines()[:30]:
+                print("#   " + line)
+
+
+def kx(*a):
+    return subprocess.run([KX, *a], capture_output=True, text=True, timeout=600)
+
+
+def q(db, sql, *args):
+    con = sqlite3.connect(db)
+    try:
+        return con.execute(sql, args).fetchall()
+    finally:
+        con.close()
+
+
+def hops_handshakes(db, *extra):
+    r = kx("hops", "--db", db, "--json", *extra)
+    return {(h["server_ip"], h["server_port"], h["sni"]): h["handshakes"]
+            for h in json.loads(r.stdout) if h["handshakes"]} if r.returncode == 0 else r.stderr
+
+
+with tempfile.TemporaryDirectory() as tmp:
+    base = os.path.join(tmp, "base.db")
+    subprocess.run([GEN_INV, "--out", base, "--rows", "60000", "--seed", "3", "--days", "365",
+                    "--start", "1735689600"], check=True, capture_output=True)
+
+    # --- exactly the old rows ---
+    db = os.path.join(tmp, "a.db")
+    shutil.copy(base, db)
+    old = q(db, "SELECT count(*) FROM handshake_rows WHERE ts_first_us < ?", CUTOFF_US)[0][0]
+    total = q(db, "SELECT count(*) FROM handshake_rows")[0][0]
+    keep_ids = q(db, "SELECT id FROM handshake_rows WHERE ts_first_us >= ? ORDER BY id", CUTOFF_US)
+    extras_keep = q(db, "SELECT count(*) FROM handshake_extras WHERE id IN"
+                        " (SELECT id FROM handshake_rows WHERE ts_first_us >= ?)", CUTOFF_US)[0][0]
+    sessions = q(db, "SELECT count(*), sum(sessions) FROM sessions")[0]
+    runs = q(db, "SELECT count(*) FROM runs")[0][0]
+    hops_before = hops_handshakes(db, "--since", "2025-10-03T00:00:00Z")
+    check(0 < old < total, f"the generated year holds {old} rows older than the cutoff of {total}")
+    p = kx("prune", "--db", db, "--older-than", "90d", "--now", NOW)
+    m = re.search(r"(\d+) rows deleted in (\d+) transactions \(longest ([\d.]+) s", p.stderr)
+    check(p.returncode == 0 and m and int(m.group(1)) == old and "2025-10-03T00:00:00.000000Z" in p.stderr,
+          f"prune --older-than 90d --now {NOW}: {old} rows deleted, the cutoff named", p.stderr)
+    check(q(db, "SELECT id FROM handshake_rows ORDER BY id") == keep_ids,
+          f"exactly the {len(keep_ids)} rows from the cutoff on are left")
+    check(q(db, "SELECT count(*) FROM handshake_extras")[0][0] == extras_keep
+          and q(db, "SELECT count(*) FROM handshake_extras WHERE id NOT IN (SELECT id FROM handshake_rows)")[0][0] == 0,
+          f"their {extras_keep} handshake_extras rows stay, none of the deleted rows'")
+    check(q(db, "SELECT count(*), sum(sessions) FROM sessions")[0] == sessions
+          and q(db, "SELECT count(*) FROM runs")[0][0] == runs,
+          f"the hourly sessions rows ({sessions[0]}) and the {runs} runs are kept")
+    check(q(db, "PRAGMA integrity_check")[0][0] == "ok", "integrity_check ok")
+    hops_after = hops_handshakes(db)
+    check(isinstance(hops_after, dict) and hops_after == hops_before,
+          f"hops after = hops --since cutoff before ({len(hops_before)} endpoints with handshakes)")
+    p = kx("prune", "--db", db, "--older-than", "90d", "--now", NOW)
+    check(p.returncode == 0 and " 0 rows deleted" in p.stderr, "again: nothing left to delete", p.stderr)
+
+    # --- the central outbox: rows not yet sent stay ---
+    db = os.path.join(tmp, "outbox.db")
+    shutil.copy(base, db)
+    ids = [r[0] for r in q(db, "SELECT id FROM handshake_rows WHERE ts_first_us < ? ORDER BY id", CUTOFF_US)]
+    mark = ids[len(ids) // 2]
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE IF NOT EXISTS central_outbox (target TEXT PRIMARY KEY,"
+                " last_id INTEGER NOT NULL DEFAULT 0, sent INTEGER NOT NULL DEFAULT 0, updated_us INTEGER)")
+    con.execute("INSERT INTO central_outbox VALUES ('pg-a', ?, 0, 0), ('pg-b', ?, 0, 0)", (mark + 1000, mark))
+    con.commit()
+    con.close()
+    unsent = sum(1 for i in ids if i > mark)
+    p = kx("prune", "--db", db, "--older-than", "90d", "--now", NOW)
+    left_old = q(db, "SELECT count(*), min(id) FROM handshake_rows WHERE ts_first_us < ?", CUTOFF_US)[0]
+    check(p.returncode == 0 and left_old[0] == unsent and left_old[1] > mark
+          and f"{unsent} older rows kept: not yet sent to the central store" in p.stderr,
+          f"two central targets: the {unsent} old rows above the lower mark stay, the rest go", p.stderr)
+
+    # --- beside a capture writing to the same file ---
+    db = os.path.join(tmp, "busy.db")
+    shutil.copy(base, db)
+    cap, exp = os.path.join(tmp, "dense.pcap"), os.path.join(tmp, "dense.tsv")
+    subprocess.run([GEN_CAP, "--profile", "dense", "--seed", "5", "--scale", "0.3", "--out", cap,
+                    "--expected", exp], check=True, capture_output=True)
+    want = sum(1 for line in open(exp) if line.strip() and not line.startswith(("client_ip", "#")))
+    reader = subprocess.Popen([KX, "read", "--db", db, "--sensor", "live-cap", "-q", "--no-progress", cap],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not q(db, "SELECT count(*) FROM handshake_rows WHERE id > ?",
+                                                 max(r[0] for r in keep_ids))[0][0]:
+        time.sleep(0.02)
+    p = kx("prune", "--db", db, "--older-than", "90d", "--now", NOW, "--max-lock-ms", "200")
+    reader_err = reader.communicate(timeout=600)[1]
+    m = re.search(r"longest ([\d.]+) s", p.stderr)
+    got = q(db, "SELECT count(*) FROM handshakes WHERE sensor = 'live-cap'")[0][0]
+    check(p.returncode == 0 and reader.returncode == 0 and m and float(m.group(1)) < 1.0,
+          f"prune while `kexwatch read` writes: both exit 0, longest transaction {m and m.group(1)} s < 1 s",
+          p.stderr + reader_err)
+    check(got == want and q(db, "SELECT count(*) FROM handshake_rows WHERE ts_first_us < ?", CUTOFF_US)[0][0] == 0,
+          f"every one of the capture's {want} rows is there ({got}); no old row is left")
+    check(q(db, "PRAGMA integrity_check")[0][0] == "ok", "integrity_check ok after both")
+
+    # --- an older schema, and what is refused ---
+    v6 = os.path.join(tmp, "v6.db")
+    con = sqlite3.connect(v6)
+    con.executescript(open(SCHEMA6).read())
+    con.execute("PRAGMA application_id = 1801812087")
+    con.execute("PRAGMA user_version = 6")
+    con.commit()
+    n6 = con.execute("SELECT count(*) FROM handshakes").fetchone()[0]
+    con.close()
+    p = kx("prune", "--db", v6, "--older-than", "1d", "--now", "2100-01-01T00:00:00Z")
+    ver = q(v6, "PRAGMA user_version")[0][0]
+    check(p.returncode == 0 and ver >= 10 and q(v6, "SELECT count(*) FROM handshake_rows")[0][0] == 0
+          and f"{n6} rows deleted" in p.stderr,
+          f"a schema 6 file: upgraded to {ver} first, its {n6} rows pruned", p.stderr)
+    p = kx("prune", "--db", os.path.join(tmp, "missing.db"), "--older-than", "90d")
+    check(p.returncode == 1 and "missing.db: no such file" in p.stderr
+          and not os.path.exists(os.path.join(tmp, "missing.db")),
+          "a missing file: exit 1, nothing created", p.stderr)
+    junk = os.path.join(tmp, "junk.db")
+    with open(junk, "wb") as f:
+        f.write(os.urandom(8192))
+    p = kx("prune", "--db", junk, "--older-than", "90d")
+    check(p.returncode == 1 and "junk.db" in p.stderr, "a file that is not an inventory: exit 1", p.stderr)
+    for bad in (["--max-lock-ms", "0"], ["--older-than", "soon"], []):
+        args = ["prune", "--db", db] + (bad if bad[:1] == ["--older-than"] else ["--older-than", "90d"] + bad)
+        if not bad:
+            args = ["prune", "--db", db]
+        p = kx(*args)
+        check(p.returncode == 2, f"usage error exits 2: {' '.join(args[1:])}", p.stderr)
+
+print(f"{len(failures)} failures" if failures else "# all prune checks passed")
+sys.exit(1 if failures else 0)
