@@ -420,6 +420,11 @@ try:
     old6 = psql6("SELECT verdict, reason, sessions FROM sessions WHERE app = 'tls'").stdout.split()
     check(d6.returncode == 0 and old6 == ["unknown|handshake-unseen|1"],
           "a schema 6 central store with an 'unknown' handshake-unseen session", d6.stderr + str(old6))
+    # Reports read it as it is (a snapshot), in the word of schema 7.
+    r6 = kx("sql", "--db", url6, "--json", "SELECT verdict, reason FROM sessions WHERE app = 'tls'")
+    check(r6.returncode == 0 and json.loads(r6.stdout) == [{"verdict": "no-verdict", "reason": "handshake-unseen"}]
+          and psql6("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'").stdout.strip() == "6",
+          "reports of a schema 6 central store (not upgraded) say no-verdict", r6.stdout + r6.stderr)
     p6 = kx("read", "--sensor", "six", "--db", os.path.join(tmp, "v6b.db"), "--pg", url6,
             cap("tls13-x25519mlkem768.pcap"))
     got6 = psql6("SELECT (SELECT value FROM kexwatch_meta WHERE key = 'schema_version'), verdict, reason,"
