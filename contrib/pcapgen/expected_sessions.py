@@ -82,13 +82,13 @@ INTENT = OrderedDict([
         'then (the server\'s session tickets have passed), and the client sends four requests, '
         '200 ms apart, on the same connection. No SYN, no hello: TLS application-data records '
         '(type 23) only, then the close',
-        [(S1, 443, 'unknown', 'handshake-unseen', 'tls')])),
+        [(S1, 443, 'no-verdict', 'handshake-unseen', 'tls')])),
     ('quic-handshake-unseen.pcap', (
         'CUT: Debian ngtcp2 0.12 `gtlsclient --delay-stream=1s -n 3` -> `gtlsserver` (GnuTLS 3.7), '
         'three requests for a 6000-byte file, captured whole and cut by contrib/pcapgen/cut.py '
         '(`editcap -r`) after the last packet with a long header: only short-header (1-RTT) '
         'packets remain, in both directions',
-        [(S1, 443, 'unknown', 'handshake-unseen', 'quic')])),
+        [(S1, 443, 'no-verdict', 'handshake-unseen', 'quic')])),
 ])
 
 
@@ -195,10 +195,10 @@ def classify(c):
         dg = c.datagrams()
         # short header: form bit clear (the fixed bit may be greased, RFC 9287)
         if dg and all(len(d) > 1 and not d[0] & 0x80 for d in dg):
-            return 'unknown', 'handshake-unseen', 'quic'
+            return 'no-verdict', 'handshake-unseen', 'quic'
         raise ValueError('UDP, not only QUIC short-header packets')
     if (cli or srv) and all(s[:2] == b'\x17\x03' for s in (cli, srv) if s):
-        return 'unknown', 'handshake-unseen', 'tls'
+        return 'no-verdict', 'handshake-unseen', 'tls'
     # PostgreSQL: SSLRequest (8 bytes, code 80877103) or a protocol 3.0 StartupMessage
     if cli[:8] == bytes.fromhex('0000000804d2162f'):
         if srv[:1] == b'N':

@@ -196,8 +196,8 @@ the script fails; so must a connection it cannot place.
 | file | capture file name in `pcaps/` |
 | client_ip, client_port, server_ip, server_port | the client is the SYN sender; without a SYN (a connection picked up later) the side with the higher port |
 | transport | `tcp` or `udp` |
-| verdict | `plaintext` (the session runs in cleartext) or `unknown` (encrypted, but its handshake is not in the capture) |
-| reason | `no-tls`: a protocol without an in-band upgrade, no TLS (HTTP, Redis); `starttls-not-offered`: a protocol that can upgrade in-band (SMTP, IMAP, POP3, FTP, LDAP, XMPP, PostgreSQL, MySQL) whose client never asked (psql `sslmode=disable`, `mariadb --skip-ssl`, SMTP without STARTTLS); `starttls-refused`: the client asked, the server refused (SMTP 454); `ssl-refused`: PostgreSQL answered the SSLRequest with `N`, or a MySQL/MariaDB greeting without the CLIENT_SSL capability; `handshake-unseen` (verdict `unknown`): the first payload is a TLS application-data record (type 23) or QUIC short-header packets |
+| verdict | `plaintext` (the session runs in cleartext) or `no-verdict` (encrypted, but its handshake is not in the capture) |
+| reason | `no-tls`: a protocol without an in-band upgrade, no TLS (HTTP, Redis); `starttls-not-offered`: a protocol that can upgrade in-band (SMTP, IMAP, POP3, FTP, LDAP, XMPP, PostgreSQL, MySQL) whose client never asked (psql `sslmode=disable`, `mariadb --skip-ssl`, SMTP without STARTTLS); `starttls-refused`: the client asked, the server refused (SMTP 454); `ssl-refused`: PostgreSQL answered the SSLRequest with `N`, or a MySQL/MariaDB greeting without the CLIENT_SSL capability; `handshake-unseen` (verdict `no-verdict`): the first payload is a TLS application-data record (type 23) or QUIC short-header packets |
 | app | the application, lower case: `postgresql`, `mysql`, `redis`, `http`, `smtp`, `tls`, `quic` |
 | first_frame | 1-based frame number of the connection's first packet (the SYN when there is one) |
 

@@ -25,10 +25,12 @@ enum kx_verdict {
 	KX_V_HYBRID_DRAFT,
 	KX_V_CLASSICAL,
 	KX_V_RESUMED,
-	KX_V_UNKNOWN, /* a ServerHello selected a code point the registry does not know,
-		       * or (reason handshake-unseen) an encrypted session whose
-		       * handshake was not captured */
+	KX_V_UNKNOWN, /* a ServerHello selected a code point the registry does not know
+		       * (or key exchange claims that do not hold) */
 	KX_V_PLAINTEXT, /* a session with application payload and no handshake at all */
+	KX_V_NO_VERDICT, /* a session (reason handshake-unseen): encrypted, its handshake
+			  * was not captured, so nothing can be said of its key exchange
+			  * (schema 10 and earlier stored it as 'unknown') */
 	KX_V_MAX
 };
 
@@ -53,7 +55,7 @@ enum kx_reason {
 	KX_R_STARTTLS_NOT_OFFERED, /* plaintext: could upgrade in-band, the client never asked */
 	KX_R_STARTTLS_REFUSED,  /* plaintext: the client asked, the server refused */
 	KX_R_SSL_REFUSED,       /* plaintext: PostgreSQL 'N' / MySQL greeting without SSL */
-	KX_R_HANDSHAKE_UNSEEN,  /* unknown: encrypted (TLS records, QUIC short header), no handshake */
+	KX_R_HANDSHAKE_UNSEEN,  /* no-verdict: encrypted (TLS records, QUIC short header), no handshake */
 	KX_R_SHARE_SIZE,        /* unknown: a key share's size does not fit its group */
 	KX_R_NOT_OFFERED,       /* unknown: the server selected a group the client never offered */
 	KX_R_SHARE_UNLISTED,    /* unknown: a key share for a group absent from supported_groups */

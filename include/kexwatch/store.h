@@ -19,8 +19,16 @@
 
 /* The schema this build writes and reads (PRAGMA user_version), and the
  * PRAGMA application_id that marks a file as a kexwatch inventory ("kexw"). */
-#define KX_STORE_SCHEMA_VERSION 10
+#define KX_STORE_SCHEMA_VERSION 11
 #define KX_STORE_APP_ID 0x6b657877
+
+/* SQL for a sessions row's verdict in the words of schema 11: a session
+ * whose handshake was not seen (reason 'handshake-unseen') is 'no-verdict',
+ * which schema 10 and earlier stored as 'unknown'. For rows of older files
+ * (kexwatch merge). */
+#define KX_SQL_SESSION_VERDICT(verdict, reason)                                        \
+	" CASE WHEN " verdict " = 'unknown' AND " reason " = 'handshake-unseen'"        \
+	" THEN 'no-verdict' ELSE " verdict " END"
 
 struct kx_store;
 struct sqlite3;

@@ -53,6 +53,11 @@
  * a row: a pcapng interface's if_name, live's -i; NULL when none), one
  * column at the end of handshakes; a schema 1 to 5 store is upgraded in
  * place the same way and its views made again.
+ *
+ * Schema 7 mirrors SQLite schema 11: a sessions row whose handshake was not
+ * seen (reason 'handshake-unseen') says 'no-verdict', not 'unknown'; a
+ * schema 1 to 6 store has its rows rewritten in the schema transaction
+ * (no view tests a session's verdict word; they are made again anyway).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -730,6 +735,10 @@ int kx_pg_ensure_schema(PGconn *pg, char *err, size_t errlen)
 		goto fail;
 	if (version >= 4 && version <= 5 &&
 	    migrate_add_cols(pg, kx_pg_n_hs_cols_v4, e, sizeof(e)) < 0)
+		goto fail;
+	if (version >= 1 && version < 7 &&
+	    exec_ok(pg, "UPDATE sessions SET verdict = 'no-verdict'"
+			" WHERE verdict = 'unknown' AND reason = 'handshake-unseen'", e, sizeof(e)) < 0)
 		goto fail;
 	if (version >= 1 && version < KX_PG_SCHEMA_VERSION && migrate_views(pg, e, sizeof(e)) < 0)
 		goto fail;

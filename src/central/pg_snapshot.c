@@ -197,6 +197,16 @@ int kx_pg_snapshot(const char *url, const char *out_path, const struct kx_pg_sco
 		if (copy_rows(pg, db, sel, ins, err, errlen) < 0)
 			goto out;
 	}
+	/* A store older than schema 7 says 'unknown' for a session whose
+	 * handshake was not seen: the snapshot (SQLite schema 11) says
+	 * 'no-verdict', as an upgraded store would. */
+	if (version >= 2 && version < 7 &&
+	    sqlite3_exec(db, "UPDATE OR IGNORE sessions SET verdict = 'no-verdict'"
+			     " WHERE verdict = 'unknown' AND reason = 'handshake-unseen'",
+			 NULL, NULL, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", out_path, sqlite3_errmsg(db));
+		goto out;
+	}
 	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", out_path, sqlite3_errmsg(db));
 		goto out;

@@ -20,6 +20,7 @@ static const char *const verdict_names[KX_V_MAX] = {
 	[KX_V_PQ] = "pq",                 [KX_V_HYBRID_DRAFT] = "hybrid-draft",
 	[KX_V_CLASSICAL] = "classical",   [KX_V_RESUMED] = "resumed",
 	[KX_V_UNKNOWN] = "unknown",       [KX_V_PLAINTEXT] = "plaintext",
+	[KX_V_NO_VERDICT] = "no-verdict",
 };
 
 static const char *const reason_names[KX_R_MAX] = {

@@ -1023,7 +1023,7 @@ static void plain_finish(struct kx_engine *e, struct kx_flow *f)
 	hs->source_id = e->source_id;
 	hs->iface = e->iface;
 	hs->ch_to_sh_us = -1;
-	hs->verdict = unseen ? KX_V_UNKNOWN : KX_V_PLAINTEXT;
+	hs->verdict = unseen ? KX_V_NO_VERDICT : KX_V_PLAINTEXT;
 	hs->reason = (enum kx_reason)f->preason;
 	hs->bytes = (uint64_t)f->bytes[0] + f->bytes[1];
 	const char *app = kx_app_name((enum kx_app)f->app);

@@ -74,7 +74,7 @@ struct hs_row {
 #define MAX_ROWS (KX_METRICS_MAX_LABEL_SETS + P_MAX * KX_V_MAX * KX_R_MAX)
 
 /* Sessions without a handshake (kexwatch_sessions_total): verdict
- * plaintext or unknown (handshake-unseen), by reason and application. The
+ * plaintext or no-verdict (handshake-unseen), by reason and application. The
  * applications are the engine's fixed list (plain.h), anything else is
  * "other": at most 2 x KX_R_MAX x (KX_APP_MAX + 1) series, in practice a
  * handful. */
@@ -449,12 +449,12 @@ static void render_handshakes(struct kx_metrics *m, struct sbuf *sb)
 static void render_sessions(struct kx_metrics *m, struct sbuf *sb)
 {
 	static const char name[] = "kexwatch_sessions_total";
-	static const enum kx_verdict verdicts[S_MAX] = { KX_V_PLAINTEXT, KX_V_UNKNOWN };
+	static const enum kx_verdict verdicts[S_MAX] = { KX_V_PLAINTEXT, KX_V_NO_VERDICT };
 	/* The family is always there, so a dashboard's query for plaintext
 	 * finds it (at zero) before the first session. */
 	family(sb, name, "counter",
 	       "Sessions without a handshake, by verdict (plaintext: application data with no "
-	       "encryption; unknown: encrypted, handshake not captured), reason and application.");
+	       "encryption; no-verdict: encrypted, handshake not captured), reason and application.");
 	for (unsigned v = 0; v < S_MAX; v++)
 		for (unsigned r = 0; r < KX_R_MAX; r++)
 			for (unsigned a = 0; a < S_APPS; a++) {

@@ -480,7 +480,8 @@ static int evaluate(struct kx_rdb *db, const struct kx_policy *p,
 		pq = strcmp(verdict, "hybrid") == 0 || strcmp(verdict, "pq") == 0;
 		classical = strcmp(verdict, "classical") == 0;
 		plaintext = strcmp(verdict, "plaintext") == 0;
-		/* A session whose handshake was not seen (unknown) says nothing. */
+		/* A session whose handshake was not seen (no-verdict) says nothing;
+		 * 'unknown' decides only for a handshake. */
 		decides = pq || classical || plaintext || strcmp(verdict, "hybrid-draft") == 0 ||
 			  (strcmp(verdict, "unknown") == 0 && !session);
 		if (session)

@@ -337,11 +337,15 @@ static int register_functions(sqlite3 *db)
 	" group_family, verdict, reason, ch_bytes, ch2_bytes, ch_segments, ch_to_sh_us,"  \
 	" pkt_first_ch, pkt_sh, 1 AS n, 0 AS is_session, NULL AS app, NULL AS bytes,"   \
 	" NULL AS source_id, version_code FROM main.%s"
-#define LEGS_SESSIONS                                                                  \
+#define LEGS_SESSIONS_OF(VERDICT)                                                      \
 	" UNION ALL SELECT NULL, run_id, sensor, ts_first_us, ts_last_us, app, client_ip," \
-	" client_port, server_ip, server_port, NULL, 0, 0, NULL, NULL, NULL, verdict,"     \
+	" client_port, server_ip, server_port, NULL, 0, 0, NULL, NULL, NULL, " VERDICT ","  \
 	" nullif(reason, ''), 0, NULL, 0, NULL, pkt_first, NULL, sessions, 1, app, bytes,"  \
 	" source_id, NULL FROM main.sessions"
+#define LEGS_SESSIONS LEGS_SESSIONS_OF("verdict")
+/* A file of schema 10 or earlier, read as it is: its sessions in the words
+ * of schema 11 ('no-verdict' for a handshake not seen). */
+#define LEGS_SESSIONS_V10 LEGS_SESSIONS_OF(KX_SQL_SESSION_VERDICT("verdict", "reason"))
 
 static int create_legs(struct kx_rdb *r)
 {
@@ -356,8 +360,9 @@ static int create_legs(struct kx_rdb *r)
 		sessions = sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int(s, 0);
 		sqlite3_finalize(s);
 	}
-	char *sql = sqlite3_mprintf(sessions ? "CREATE TEMP VIEW kx_legs AS " LEGS_HS LEGS_SESSIONS
-					     : "CREATE TEMP VIEW kx_legs AS " LEGS_HS,
+	char *sql = sqlite3_mprintf(!sessions ? "CREATE TEMP VIEW kx_legs AS " LEGS_HS
+				    : r->version >= 11 ? "CREATE TEMP VIEW kx_legs AS " LEGS_HS LEGS_SESSIONS
+				    : "CREATE TEMP VIEW kx_legs AS " LEGS_HS LEGS_SESSIONS_V10,
 				    r->version >= 5 ? "handshake_rows" : "handshakes");
 	int rc = sql ? sqlite3_exec(r->db, sql, NULL, NULL, NULL) : SQLITE_NOMEM;
 	sqlite3_free(sql);

@@ -112,13 +112,16 @@ static int64_t query_int64(sqlite3 *db, const char *sql)
 	"(ts_first_us = excluded.ts_first_us AND client_port = excluded.client_port"  \
 	" AND pkt_first = excluded.pkt_first)"
 
-/* ?1: the highest runs.id the output had before this input. */
+/* ?1: the highest runs.id the output had before this input. An input of
+ * schema 10 or earlier says 'unknown' for a session whose handshake was not
+ * seen: it arrives with the word of schema 11, 'no-verdict'. */
 static const char merge_sessions_sql[] =
 	"INSERT INTO main.sessions (sensor, hour, transport, app, client_ip, server_ip,"
 	" server_port, ip_version, vlan, tunnel, verdict, reason, ndpi, sessions, bytes,"
 	" ts_first_us, ts_last_us, run_id, source_id, client_port, pkt_first)"
 	" SELECT s.sensor, s.hour, s.transport, s.app, s.client_ip, s.server_ip, s.server_port,"
-	" s.ip_version, s.vlan, s.tunnel, s.verdict, s.reason, s.ndpi, s.sessions, s.bytes,"
+	" s.ip_version, s.vlan, s.tunnel," KX_SQL_SESSION_VERDICT("s.verdict", "s.reason") ","
+	" s.reason, s.ndpi, s.sessions, s.bytes,"
 	" s.ts_first_us, s.ts_last_us, r.new, s.source_id, s.client_port, s.pkt_first"
 	" FROM src.sessions AS s JOIN run_map AS r ON r.old = s.run_id"
 	" WHERE NOT EXISTS (SELECT 1 FROM main.runs AS m WHERE m.id <= ?1"

@@ -147,6 +147,10 @@
  * handshakes a view with the columns above, in the same order, insertable
  * through a trigger (see schema_v5).
  *
+ * Schema v11 (migrate_session_words) rewrites the verdict of sessions rows
+ * whose handshake was not seen (reason 'handshake-unseen') from 'unknown'
+ * to 'no-verdict': 'unknown' is left to unregistered code points.
+ *
  * Migrations: migrations[i] takes user_version i to i + 1 inside one write
  * transaction. A later version appends its migrate_vN (ALTER TABLE ... ADD
  * COLUMN, and DROP VIEW/CREATE VIEW when a view changes) and bumps
@@ -967,6 +971,19 @@ static int migrate_interface(sqlite3 *db)
 	return rc == SQLITE_OK ? sqlite3_exec(db, trigger_handshakes_v10, NULL, NULL, NULL) : rc;
 }
 
+/* Schema 11: a session whose handshake was not seen (TLS records or a QUIC
+ * short header first, reason 'handshake-unseen') is 'no-verdict', no longer
+ * 'unknown', which is left to unregistered code points. No view tests a
+ * session's verdict word (they count sessions by reason, and 'unknown' only
+ * AND NOT is_session), so none changes; the rows do. */
+static int migrate_session_words(sqlite3 *db)
+{
+	return sqlite3_exec(db,
+			    "UPDATE sessions SET verdict = 'no-verdict'"
+			    " WHERE verdict = 'unknown' AND reason = 'handshake-unseen';",
+			    NULL, NULL, NULL);
+}
+
 static int (*const migrations[])(sqlite3 *db) = {
 	migrate_v1,
 	migrate_v2,
@@ -978,6 +995,7 @@ static int (*const migrations[])(sqlite3 *db) = {
 	migrate_regressions,
 	migrate_words,
 	migrate_interface,
+	migrate_session_words,
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == KX_STORE_SCHEMA_VERSION,

@@ -442,7 +442,7 @@ static const struct plain_kind plain_kinds[] = {
 	{ "smtp", 25, KX_V_PLAINTEXT, KX_R_STARTTLS_NOT_OFFERED },
 	{ "postgresql", 5432, KX_V_PLAINTEXT, KX_R_SSL_REFUSED },
 	{ "redis", 6379, KX_V_PLAINTEXT, KX_R_NO_TLS },
-	{ "tls", 443, KX_V_UNKNOWN, KX_R_HANDSHAKE_UNSEEN },
+	{ "tls", 443, KX_V_NO_VERDICT, KX_R_HANDSHAKE_UNSEEN },
 };
 #define N_PLAIN (sizeof(plain_kinds) / sizeof(plain_kinds[0]))
 

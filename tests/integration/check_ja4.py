@@ -290,7 +290,7 @@ def main():
             e = json.loads(l)
             if e["event_type"] == "run":
                 continue
-            if e["protocol"] not in ("quic", "dtls") or e["verdict"] in ("unknown", "plaintext") \
+            if e["protocol"] not in ("quic", "dtls") or e["verdict"] in ("unknown", "plaintext", "no-verdict") \
                     and not e["ja4"]:
                 continue
             n_udp += 1

@@ -193,8 +193,13 @@ try:
     check("s3cret" not in c.execute("SELECT command FROM runs").fetchone()[0],
           "the local run record has no password either")
     c.close()
-    check(srv.psql("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'") == "6",
-          "central schema version 6")
+    check(srv.psql("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'") == "7",
+          "central schema version 7")
+    # A session whose handshake was not seen says no-verdict centrally too.
+    check(srv.psql("SELECT verdict, reason, sum(sessions) FROM sessions WHERE sensor = 'edge'"
+                   " AND reason = 'handshake-unseen' GROUP BY 1, 2") == "no-verdict|handshake-unseen|1"
+          and srv.psql("SELECT count(*) FROM sessions WHERE verdict = 'unknown'") == "0",
+          "central sessions: the handshake-unseen session says no-verdict, no row says unknown")
     # The fingerprint columns (schema 4) arrive as they are in SQLite, and
     # read back through the snapshot the fingerprints report is SQLite's.
     fpc = ("ja4, ja4_2, ja4s, ja4s_hrr, kx_fp, kx_fp_2, hassh, hassh_server, offers_mldsa,"
@@ -345,12 +350,12 @@ try:
           "a schema 1 central store: reports read it as it is", p.stdout + p.stderr)
     p = kx("read", "--sensor", "old", "--db", os.path.join(tmp, "v1b.db"), "--pg", url1, plain)
     check(p.returncode == 0 and "; 4 sessions rows sent" in p.stderr
-          and psql1("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'") == "6"
+          and psql1("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'") == "7"
           and psql1("SELECT relkind FROM pg_class WHERE relname = 'handshakes'") == "p"
           and psql1("SELECT count(*), sum(sessions) FROM sessions") == "4|5"
           and psql1("SELECT verdict, n_plaintext FROM hops WHERE server_port = 6379") == "plaintext|2"
           and psql1("SELECT count(*), count(client_hello_seen), count(ja4) FROM handshakes") == "1|0|0",
-          "the next sensor upgrades it to schema 6 (columns, sessions, views, partitions) and sends its sessions",
+          "the next sensor upgrades it to schema 7 (columns, sessions, views, partitions) and sends its sessions",
           p.stderr)
 
     # --- a central store of schema 3: the fingerprint columns added in place ---
@@ -376,8 +381,8 @@ try:
                            " AND definition LIKE '%no-verdict (not observed)%'"
                            " AND definition NOT LIKE '%unknown (not observed)%'"],
                           capture_output=True, text=True).stdout.split()
-    check(p3.returncode == 0 and got3 == ["6|ssh|t|t", "6|tls|f|f", "2", "1"],
-          "the next sensor upgrades schema 3 to 6 in place: old rows NULL, new rows with fingerprints,"
+    check(p3.returncode == 0 and got3 == ["7|ssh|t|t", "7|tls|f|f", "2", "1"],
+          "the next sensor upgrades schema 3 to 7 in place: old rows NULL, new rows with fingerprints,"
           " the hops view says no-verdict",
           p3.stderr + str(got3))
 
@@ -398,9 +403,37 @@ try:
     got4 = psql4("SELECT (SELECT value FROM kexwatch_meta WHERE key = 'schema_version'), sni,"
                  " coalesce(interface, 'NULL') FROM handshakes ORDER BY sni;"
                  " SELECT sum(handshakes) FROM clienthello_sizes").stdout.split()
-    check(p4.returncode == 0 and got4 == ["6|hybrid.kx.test|NULL", "6|pcapng.kx.test|vc0", "2"],
-          "the next sensor upgrades schema 4 to 6 in place: the old row's interface NULL, the"
+    check(p4.returncode == 0 and got4 == ["7|hybrid.kx.test|NULL", "7|pcapng.kx.test|vc0", "2"],
+          "the next sensor upgrades schema 4 to 7 in place: the old row's interface NULL, the"
           " pcapng row's vc0, views again", p4.stderr + str(got4))
+
+    # --- a central store of schema 6: its 'unknown' handshake-unseen session rewritten ---
+    srv.run(os.path.join(BIN, "createdb"), "-h", top, "-p", PORT, "-U", "kx", "kx6")
+    url6 = url.replace("/kx?", "/kx6?")
+
+    def psql6(sql):
+        return subprocess.run([os.path.join(BIN, "psql"), "-h", top, "-p", PORT, "-U", "kx", "-d", "kx6",
+                               "-At", "-F", "|", "-c", sql], capture_output=True, text=True)
+    kx("read", "--sensor", "six", "--db", os.path.join(tmp, "v6.db"), "--pg", url6, plain)
+    d6 = psql6("UPDATE sessions SET verdict = 'unknown' WHERE reason = 'handshake-unseen';"
+               " UPDATE kexwatch_meta SET value = '6'")
+    old6 = psql6("SELECT verdict, reason, sessions FROM sessions WHERE app = 'tls'").stdout.split()
+    check(d6.returncode == 0 and old6 == ["unknown|handshake-unseen|1"],
+          "a schema 6 central store with an 'unknown' handshake-unseen session", d6.stderr + str(old6))
+    # Reports read it as it is (a snapshot), in the word of schema 7.
+    r6 = kx("sql", "--db", url6, "--json", "SELECT verdict, reason FROM sessions WHERE app = 'tls'")
+    check(r6.returncode == 0 and json.loads(r6.stdout) == [{"verdict": "no-verdict", "reason": "handshake-unseen"}]
+          and psql6("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'").stdout.strip() == "6",
+          "reports of a schema 6 central store (not upgraded) say no-verdict", r6.stdout + r6.stderr)
+    p6 = kx("read", "--sensor", "six", "--db", os.path.join(tmp, "v6b.db"), "--pg", url6,
+            cap("tls13-x25519mlkem768.pcap"))
+    got6 = psql6("SELECT (SELECT value FROM kexwatch_meta WHERE key = 'schema_version'), verdict, reason,"
+                 " sessions FROM sessions WHERE app = 'tls';"
+                 " SELECT count(*) FROM sessions WHERE verdict = 'unknown';"
+                 " SELECT verdict FROM hops WHERE server_port = 443 AND sni IS NULL").stdout.strip().split("\n")
+    check(p6.returncode == 0 and got6 == ["7|no-verdict|handshake-unseen|1", "0", "no-verdict (not observed)"],
+          "the next sensor upgrades schema 6 to 7 in place: the handshake-unseen session says no-verdict",
+          p6.stderr + str(got6))
 
     # --- a row the server refuses does not block the others ---
     srv.psql("ALTER TABLE handshakes ADD CONSTRAINT no_pq_from_poison"

@@ -588,6 +588,13 @@ def check_prometheus(d, tmp):
     m = re.fullmatch(r"label_values\((kexwatch_\w+), sensor\)", sv["query"]["query"])
     check(m is not None and m.group(1) in names and sv.get("allValue") == ".*" and sv["definition"] == m.group(0),
           f"sensor variable: {sv['query']['query']} over a metric every sensor serves, All = .*")
+    # A session whose handshake was not seen is no-verdict ('unknown' is an
+    # unregistered code point's word, never a session's).
+    unseen = [expr for _, expr in prom_exprs(d) if "kexwatch_sessions_total" in expr
+              and "plaintext" not in expr]
+    check(unseen and all('verdict="no-verdict"' in e for e in unseen)
+          and not any('kexwatch_sessions_total' in e and 'verdict="unknown"' in e for _, e in prom_exprs(d)),
+          "the handshake-unseen sessions panel asks for verdict=\"no-verdict\", none for unknown", unseen)
     for panel, expr in prom_exprs(d):
         used = set(re.findall(r"\b(kexwatch_\w+)", expr))
         missing = used - names

@@ -379,7 +379,7 @@ def test_plaintext(tmp):
                    ("10.20.0.80", 80, "http", "plaintext", "no-tls", 1, 40001, firsts[("10.20.0.80", 80)][0]),
                    ("10.20.0.81", 5432, "postgresql", "plaintext", "ssl-refused", 1, 40004,
                     firsts[("10.20.0.81", 5432)][0]),
-                   ("10.20.0.82", 443, "tls", "unknown", "handshake-unseen", 1, 40005,
+                   ("10.20.0.82", 443, "tls", "no-verdict", "handshake-unseen", 1, 40005,
                     firsts[("10.20.0.82", 443)][0])],
           "sessions table: one hourly row per endpoint, the first session as evidence", rows)
 

@@ -5,12 +5,15 @@
 An endpoint whose handshakes are all resumed or incomplete says
 `no-verdict`, one seen only in sessions whose handshake was not captured
 `no-verdict (not observed)`: in `hops` (table, JSON), the SQLite `hops`
-view (a schema 6 file upgraded to schema 10 too), and the HTML report, whose
+view (a schema 6 file upgraded to schema 11 too), and the HTML report, whose
 hop chart, handshake legend and client card agree with the tables below
 them. The report's hybrid share is drawn only for bins with 10 or more
 deciding handshakes. A client without a ClientHello offers `no-hello`, the
 size band without a reassembled ClientHello is `not reassembled` (reports
-and views).
+and views). A session whose handshake was not seen (reason
+`handshake-unseen`) is `no-verdict`, never `unknown`: in the sessions table,
+the JSON `session` event, `kexwatch merge` of a schema 10 file, reports read
+straight from one, and a schema 10 (or 6) file upgraded to 11 by a write.
 
 usage: test_words.py KEXWATCH PCAPS_DIR SCHEMA6_SQL
 """
@@ -67,8 +70,14 @@ def main():
         view = dict(((s, p), v) for s, p, v in con.execute(
             "SELECT sni, server_port, verdict FROM hops WHERE verdict NOT LIKE 'classical%'"
             " AND verdict NOT IN ('hybrid', 'plaintext')"))
-        check(view == got and con.execute("PRAGMA user_version").fetchone()[0] == 10,
-              "the hops view (schema 10) says the same", view)
+        check(view == got and con.execute("PRAGMA user_version").fetchone()[0] == 11,
+              "the hops view (schema 11) says the same", view)
+        sess = sorted(con.execute("SELECT verdict, reason, app, sum(sessions) FROM sessions"
+                                  " WHERE reason = 'handshake-unseen' GROUP BY 1, 2, 3").fetchall())
+        check(sess == [("no-verdict", "handshake-unseen", "tls", 2)],
+              "sessions table: handshake-unseen sessions say no-verdict", sess)
+        n_unknown = con.execute("SELECT count(*) FROM sessions WHERE verdict = 'unknown'").fetchone()[0]
+        check(n_unknown == 0, "sessions table: no row says unknown", n_unknown)
         risk = dict(con.execute("SELECT verdict, risk FROM hops WHERE verdict LIKE 'no-verdict%'"))
         check(risk == {"no-verdict": 1, "no-verdict (not observed)": 1}, "no-verdict risk 1", risk)
         con.close()
@@ -90,10 +99,61 @@ def main():
         check(p.returncode == 0 and re.search(r"^dropped\.kx\.test +no-verdict$", p.stdout, re.M)
               and re.search(r"^- +no-verdict \(not observed\)$", p.stdout, re.M), "hops table", p.stdout)
 
-        # A schema 6 file (unknown words in its view) is upgraded to 9 by a write.
+        # The JSON event of such a session says no-verdict too.
+        p = kx("read", "-q", "--no-db", "--json", "-", os.path.join(PCAPS, "tls13-handshake-unseen.pcap"))
+        events = [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
+        sev = [(e.get("event_type"), e.get("verdict"), e.get("reason")) for e in events
+               if e.get("event_type") not in ("run",)]
+        check(p.returncode == 0 and sev == [("session", "no-verdict", "handshake-unseen")],
+              "JSON: the session event says no-verdict, reason handshake-unseen", (p.stderr, sev))
+        check(not any(e.get("verdict") == "unknown" for e in events), "JSON: no event says unknown",
+              [e for e in events if e.get("verdict") == "unknown"])
+
+        # A schema 10 file whose handshake-unseen session says 'unknown' (the
+        # word before schema 11; no table or view differs otherwise).
+        v10 = os.path.join(tmp, "v10.db")
+        p = kx("read", "-q", "--db", v10, "--sensor", "v10", os.path.join(PCAPS, "tls13-handshake-unseen.pcap"))
+        con = sqlite3.connect(v10)
+        con.execute("UPDATE sessions SET verdict = 'unknown' WHERE reason = 'handshake-unseen'")
+        con.execute("PRAGMA user_version = 10")
+        con.commit()
+        old10 = con.execute("SELECT verdict, reason FROM sessions").fetchall()
+        con.close()
+        check(p.returncode == 0 and old10 == [("unknown", "handshake-unseen")],
+              "a schema 10 file with an 'unknown' handshake-unseen session", (p.stderr, old10))
+        # Reports read it as it is (read-only), in the new word.
+        p = kx("sql", "--db", v10, "--json", "SELECT verdict, reason FROM kx_legs WHERE is_session")
+        legs = [(r["verdict"], r["reason"]) for r in json.loads(p.stdout or "[]")] if p.returncode == 0 else p.stderr
+        con = sqlite3.connect(f"file:{v10}?mode=ro", uri=True)
+        still = (con.execute("PRAGMA user_version").fetchone()[0],
+                 con.execute("SELECT verdict FROM sessions").fetchall())
+        con.close()
+        check(legs == [("no-verdict", "handshake-unseen")] and still == (10, [("unknown",)]),
+              "reports of a schema 10 file (read-only, not upgraded) say no-verdict", (legs, still))
+        # kexwatch merge carries the new word into a new file.
+        merged = os.path.join(tmp, "merged.db")
+        p = kx("merge", "--db", merged, v10)
+        con = sqlite3.connect(f"file:{merged}?mode=ro", uri=True)
+        mrows = con.execute("SELECT verdict, reason FROM sessions").fetchall()
+        con.close()
+        check(p.returncode == 0 and mrows == [("no-verdict", "handshake-unseen")],
+              "merge of a schema 10 file: its session says no-verdict", (p.stderr, mrows))
+        # A write upgrades it to 11 and rewrites the row.
+        p = kx("read", "-q", "--db", v10, "--sensor", "v10", os.path.join(PCAPS, "tls13-dropped-large-ch.pcap"))
+        con = sqlite3.connect(f"file:{v10}?mode=ro", uri=True)
+        up = (con.execute("PRAGMA user_version").fetchone()[0],
+              con.execute("SELECT verdict, reason, sessions FROM sessions").fetchall())
+        con.close()
+        check(p.returncode == 0 and up == (11, [("no-verdict", "handshake-unseen", 1)]),
+              "a schema 10 file upgraded to 11: its handshake-unseen session says no-verdict", (p.stderr, up))
+
+        # A schema 6 file (unknown words in its view, an 'unknown'
+        # handshake-unseen session) is upgraded to 11 by a write.
         old = os.path.join(tmp, "old.db")
         con = sqlite3.connect(old)
         con.executescript(open(SCHEMA6).read())
+        con.execute("INSERT INTO sessions VALUES(3,'old',499036,'tcp','tls','198.18.0.10','198.18.0.21',443,4,0,"
+                    "'','unknown','handshake-unseen',NULL,4,9000,1796532007325871,1796532007325871,1,3,57923,20)")
         con.execute("PRAGMA application_id = 1801812087")
         con.execute("PRAGMA user_version = 6")
         con.commit()
@@ -105,11 +165,14 @@ def main():
         sql = con.execute("SELECT sql FROM sqlite_master WHERE name = 'hops'").fetchone()[0]
         old_words = tuple("'" + w + "'" in con.execute("SELECT sql FROM sqlite_master WHERE name = ?", (v,)).fetchone()[0]
                           for v, w in (("clients", "no-hello"), ("clienthello_sizes", "not reassembled")))
+        old_sess = con.execute("SELECT verdict, reason, sessions FROM sessions WHERE app = 'tls'").fetchall()
         con.close()
+        check(old_sess == [("no-verdict", "handshake-unseen", 4)],
+              "the upgraded schema 6 file's handshake-unseen session says no-verdict", old_sess)
         check(old_words == (True, True), "the upgraded file's clients and clienthello_sizes views say no-hello, not reassembled",
               old_words)
-        check(p.returncode == 0 and ver == 10 and v == [("no-verdict", 1)] and "'unknown (not observed)'" not in sql,
-              "a schema 6 file upgraded to 10: its hops view says no-verdict", (p.stderr, ver, v))
+        check(p.returncode == 0 and ver == 11 and v == [("no-verdict", 1)] and "'unknown (not observed)'" not in sql,
+              "a schema 6 file upgraded to 11: its hops view says no-verdict", (p.stderr, ver, v))
 
         # The HTML report: the hop chart, the legend and the cards agree.
         out = os.path.join(tmp, "r.html")

@@ -141,7 +141,7 @@ static struct kx_metrics *scenario(const char *sensor)
 	kx_metrics_observe(m, &hs);
 	hs = make_session(KX_V_PLAINTEXT, KX_R_NO_TLS, "gopher"); /* not on the list */
 	kx_metrics_observe(m, &hs);
-	hs = make_session(KX_V_UNKNOWN, KX_R_HANDSHAKE_UNSEEN, "tls");
+	hs = make_session(KX_V_NO_VERDICT, KX_R_HANDSHAKE_UNSEEN, "tls");
 	kx_metrics_observe(m, &hs);
 
 	struct kx_counters c;
@@ -225,9 +225,12 @@ static void test_text(void)
 		   "app=\"other\"} 1");
 	LINE(text, "kexwatch_sessions_total{sensor=\"s1\",verdict=\"plaintext\",reason=\"ssl-refused\","
 		   "app=\"postgresql\"} 2");
-	LINE(text, "kexwatch_sessions_total{sensor=\"s1\",verdict=\"unknown\","
+	LINE(text, "kexwatch_sessions_total{sensor=\"s1\",verdict=\"no-verdict\","
 		   "reason=\"handshake-unseen\",app=\"tls\"} 1");
 	CHECK_EQ(count_prefix(text, "kexwatch_sessions_total{"), 4, "session series");
+	/* 'unknown' is an unregistered code point's word: no session says it. */
+	CHECK_EQ(count_prefix(text, "kexwatch_sessions_total{sensor=\"s1\",verdict=\"unknown\""), 0,
+		 "no session series says unknown");
 	CHECK(strstr(text, "app=\"http\"} 1\nkexwatch_sessions_total{sensor=\"s1\",verdict=\"plaintext\","
 			   "reason=\"no-tls\",app=\"other\"}") != NULL,
 	      "session series in verdict, reason, application order");
