@@ -13,6 +13,7 @@
  * integers they were.
  */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,6 +126,27 @@ static int scope_where(PGconn *pg, const struct kx_pg_scope *sc, char *out, size
 	return 0;
 }
 
+/* The store's kexwatch_meta schema_version, when this build reads it;
+ * -1 with a message otherwise. */
+static int schema_version(PGconn *pg, char *err, size_t errlen)
+{
+	PGresult *r = PQexec(pg, "SELECT value FROM kexwatch_meta WHERE key = 'schema_version'");
+	if (pg_ok(pg, r, err, errlen) < 0 || PQntuples(r) != 1) {
+		if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) != 1)
+			snprintf(err, errlen, "central store: no kexwatch schema (kexwatch_meta is empty)");
+		PQclear(r);
+		return -1;
+	}
+	int version = atoi(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	if (version < 1 || version > KX_PG_SCHEMA_VERSION) {
+		snprintf(err, errlen, "central schema version %d is not one this kexwatch reads (1..%d)",
+			 version, KX_PG_SCHEMA_VERSION);
+		return -1;
+	}
+	return version;
+}
+
 int kx_pg_snapshot(const char *url, const char *out_path, const struct kx_pg_scope *scope,
 		   char *err, size_t errlen)
 {
@@ -138,20 +160,9 @@ int kx_pg_snapshot(const char *url, const char *out_path, const struct kx_pg_sco
 		return -1;
 	/* Schema version first: a newer central schema is refused like a
 	 * newer SQLite file. */
-	PGresult *r = PQexec(pg, "SELECT value FROM kexwatch_meta WHERE key = 'schema_version'");
-	if (pg_ok(pg, r, err, errlen) < 0 || PQntuples(r) != 1) {
-		if (PQntuples(r) != 1 && PQresultStatus(r) == PGRES_TUPLES_OK)
-			snprintf(err, errlen, "central store: no kexwatch schema (kexwatch_meta is empty)");
-		PQclear(r);
+	int version = schema_version(pg, err, errlen);
+	if (version < 0)
 		goto out;
-	}
-	int version = atoi(PQgetvalue(r, 0, 0));
-	PQclear(r);
-	if (version < 1 || version > KX_PG_SCHEMA_VERSION) {
-		snprintf(err, errlen, "central schema version %d is not one this kexwatch reads (1..%d)",
-			 version, KX_PG_SCHEMA_VERSION);
-		goto out;
-	}
 	if (scope_where(pg, scope, where, sizeof(where), err, errlen) < 0)
 		goto out;
 	if (pg_exec(pg, "SET default_transaction_read_only = on", err, errlen) < 0 ||
@@ -217,4 +228,121 @@ out:
 	PQclear(PQexec(pg, "ROLLBACK"));
 	PQfinish(pg);
 	return rc;
+}
+
+/* --- answers computed by PostgreSQL --- */
+
+struct kx_pg_read {
+	PGconn *pg;
+};
+
+int kx_pg_read_open(const char *url, int min_version, struct kx_pg_read **ret, char *err,
+		    size_t errlen)
+{
+	*ret = NULL;
+	PGconn *pg = kx_pg_connect(url, err, errlen);
+	if (!pg)
+		return -1;
+	int version = schema_version(pg, err, errlen);
+	if (version < 0)
+		goto fail;
+	if (version < min_version) {
+		PQfinish(pg);
+		return 1;
+	}
+	if (pg_exec(pg, "SET default_transaction_read_only = on", err, errlen) < 0 ||
+	    pg_exec(pg, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err, errlen) < 0)
+		goto fail;
+	struct kx_pg_read *r = calloc(1, sizeof(*r));
+	if (!r) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	r->pg = pg;
+	*ret = r;
+	return 0;
+fail:
+	PQfinish(pg);
+	return -1;
+}
+
+/* PostgreSQL's integer and numeric type oids (pg_type.h). */
+static bool integer_type(Oid t)
+{
+	return t == 20 /* int8 */ || t == 21 /* int2 */ || t == 23 /* int4 */ ||
+	       t == 1700 /* numeric */ || t == 16 /* bool */;
+}
+
+int kx_pg_read_table(struct kx_pg_read *r, const char *sql, int n_params,
+		     const char *const *params, struct sqlite3 *db, const char *table, char *err,
+		     size_t errlen)
+{
+	sqlite3_str *ddl = NULL, *ins = NULL;
+	sqlite3_stmt *st = NULL;
+	char *q = NULL;
+	int rc = -1;
+
+	PGresult *res = PQexecParams(r->pg, sql, n_params, NULL, params, NULL, NULL, 0);
+	if (pg_ok(r->pg, res, err, errlen) < 0)
+		goto out;
+	int n = PQntuples(res), nf = PQnfields(res);
+	ddl = sqlite3_str_new(db);
+	ins = sqlite3_str_new(db);
+	sqlite3_str_appendf(ddl, "CREATE TABLE \"%w\" (", table);
+	sqlite3_str_appendf(ins, "INSERT INTO \"%w\" VALUES (", table);
+	for (int j = 0; j < nf; j++) {
+		sqlite3_str_appendf(ddl, "%s\"%w\" %s", j ? ", " : "", PQfname(res, j),
+				    integer_type(PQftype(res, j)) ? "INTEGER" : "TEXT");
+		sqlite3_str_appendf(ins, "%s?", j ? ", " : "");
+	}
+	sqlite3_str_appendall(ddl, ")");
+	sqlite3_str_appendall(ins, ")");
+	if (sqlite3_str_errcode(ddl) != SQLITE_OK || sqlite3_str_errcode(ins) != SQLITE_OK) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	q = sqlite3_str_finish(ddl);
+	ddl = NULL;
+	if (sqlite3_exec(db, q, NULL, NULL, NULL) != SQLITE_OK)
+		goto sqlite_fail;
+	sqlite3_free(q);
+	q = sqlite3_str_finish(ins);
+	ins = NULL;
+	if (sqlite3_prepare_v2(db, q, -1, &st, NULL) != SQLITE_OK)
+		goto sqlite_fail;
+	for (int i = 0; i < n; i++) {
+		for (int j = 0; j < nf; j++) {
+			if (PQgetisnull(res, i, j))
+				sqlite3_bind_null(st, j + 1);
+			else if (PQftype(res, j) == 16) /* bool: t or f */
+				sqlite3_bind_int(st, j + 1, PQgetvalue(res, i, j)[0] == 't');
+			else
+				/* Text; an INTEGER column's affinity makes it the integer. */
+				sqlite3_bind_text(st, j + 1, PQgetvalue(res, i, j),
+						  PQgetlength(res, i, j), SQLITE_STATIC);
+		}
+		if (sqlite3_step(st) != SQLITE_DONE)
+			goto sqlite_fail;
+		sqlite3_reset(st);
+	}
+	rc = 0;
+	goto out;
+sqlite_fail:
+	snprintf(err, errlen, "answer table: %s", sqlite3_errmsg(db));
+out:
+	sqlite3_finalize(st);
+	sqlite3_free(q);
+	sqlite3_free(sqlite3_str_finish(ddl));
+	sqlite3_free(sqlite3_str_finish(ins));
+	PQclear(res);
+	return rc;
+}
+
+void kx_pg_read_close(struct kx_pg_read *r)
+{
+	if (!r)
+		return;
+	PQclear(PQexec(r->pg, "ROLLBACK"));
+	PQfinish(r->pg);
+	free(r);
 }
