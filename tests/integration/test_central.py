@@ -108,6 +108,18 @@ def kx(*a, stdin=None):
                           env={**os.environ, "TMPDIR": SNAPDIR})
 
 
+# hops on a central store of schema 7 runs in PostgreSQL and copies nothing:
+# it works with a TMPDIR where no snapshot folder can be made (a report
+# that snapshots fails there, "cannot create a temporary folder").
+NO_TMP = os.path.join(SNAPDIR, "absent")
+assert len(NO_TMP) <= 40, NO_TMP  # longer: report_db.c would use /tmp instead
+
+
+def kx_native(*a):
+    return subprocess.run([KX, *a], capture_output=True, text=True,
+                          env={**os.environ, "TMPDIR": NO_TMP})
+
+
 def local_keys(db):
     c = sqlite3.connect(db)
     rows = set(c.execute("SELECT ts_first_us, dedup_key FROM handshakes"))
@@ -273,12 +285,58 @@ try:
         for r in (["hops", "--json"], ["clients", "--json"], ["health", "--json"],
                   ["audit", "--policy", policy, "--json"], ["cbom"]):
             reports.append(r + w)
+    # hops: every grouping with every order, as JSON and as a table.
+    for g in ("endpoint", "sni", "server", "pair"):
+        for o in ("risk", "handshakes", "clients", "last-seen", "name"):
+            reports += [["hops", "--group-by", g, "--sort", o, "--json"], ["hops", "--group-by", g, "--sort", o]]
+    reports += [["hops", "--group-by", "pair", "--csv", "--sensor", "origin"], ["hops", "--live", "1h", "--json"],
+                ["hops", "--live", "30m", "--sensor", "edge"]]
+    # Window edges on a row: --since equal to a row's first packet takes it,
+    # --until equal to it leaves it out (no bucket rounds either edge).
+    edge = firsts[len(firsts) // 3]
+    check(firsts[0] < edge < mid and firsts.count(edge) == 1, "the edge row is inside, alone at its microsecond")
+    for w in (["--since", iso(edge)], ["--until", iso(edge)], ["--since", iso(edge), "--until", iso(mid)],
+              ["--since", iso(edge + 1)], ["--since", iso(edge), "--sensor", "edge"]):
+        for g in ("endpoint", "pair"):
+            reports.append(["hops", "--group-by", g, "--json"] + w)
+    native = 0
     for r in reports:
-        x, y = kx(r[0], "--db", merged, *r[1:]), kx(r[0], "--db", url, *r[1:])
+        x = kx(r[0], "--db", merged, *r[1:])
+        if r[0] == "hops":
+            y = kx_native(r[0], "--db", url, *r[1:])
+            native += y.returncode == 0
+        else:
+            y = kx(r[0], "--db", url, *r[1:])
         empty_window = iso(firsts[-1] + 1) in r and r[0] in ("hops", "clients")
         check(x.returncode == y.returncode and x.stdout == y.stdout
               and (x.stdout.strip() == "[]" if empty_window else len(x.stdout) > 20),
               "same answer on PostgreSQL: " + " ".join(r[:3]), x.stdout[:300] + "\n---\n" + y.stdout[:300] + y.stderr)
+    n_hops = sum(r[0] == "hops" for r in reports)
+    check(native == n_hops and n_hops == 60,
+          f"hops on PostgreSQL: all {n_hops} runs made no snapshot (TMPDIR unusable)", f"{native} of {n_hops}")
+    p = kx_native("clients", "--db", url, "--json")
+    check(p.returncode != 0 and "cannot create a temporary folder" in p.stderr,
+          "the other reports still use the snapshot (they fail without a TMPDIR)", p.stderr)
+    # The window edges, in numbers: the legs with ts_first_us >= edge.
+    def legs(out):
+        return sum(h["handshakes"] + h["sessions"] for h in json.loads(out))
+    cm = sqlite3.connect(merged)
+    n_from_edge = cm.execute("SELECT (SELECT count(*) FROM handshakes WHERE ts_first_us >= ?)"
+                             " + (SELECT sum(sessions) FROM sessions WHERE ts_first_us >= ?)",
+                             (edge, edge)).fetchone()[0]
+    n_edge_row = cm.execute("SELECT (SELECT count(*) FROM handshakes WHERE ts_first_us = ?)"
+                            " + (SELECT coalesce(sum(sessions), 0) FROM sessions WHERE ts_first_us = ?)",
+                            (edge, edge)).fetchone()[0]
+    n_all = cm.execute("SELECT (SELECT count(*) FROM handshakes) + (SELECT sum(sessions) FROM sessions)").fetchone()[0]
+    cm.close()
+    since = kx_native("hops", "--db", url, "--json", "--since", iso(edge))
+    after = kx_native("hops", "--db", url, "--json", "--since", iso(edge + 1))
+    until = kx_native("hops", "--db", url, "--json", "--until", iso(edge))
+    check(n_edge_row >= 1 and legs(since.stdout) == n_from_edge and legs(after.stdout) == n_from_edge - n_edge_row
+          and legs(until.stdout) == n_all - n_from_edge,
+          f"hops on PostgreSQL at a row's edge: --since takes its {n_edge_row} leg(s), --until leaves it"
+          f" ({n_from_edge} legs from it of {n_all})",
+          f"{legs(since.stdout)} {legs(after.stdout)} {legs(until.stdout)}")
     # The views of the central schema give SQLite's values for the same rows.
     def norm(v):
         if v is None or v == "":
@@ -348,6 +406,9 @@ try:
     p = kx("hops", "--db", url1, "--csv")
     check(p.returncode == 0 and p.stdout.count("\n") == 2 and ",hybrid," in p.stdout,
           "a schema 1 central store: reports read it as it is", p.stdout + p.stderr)
+    p = kx_native("hops", "--db", url1, "--csv")
+    check(p.returncode != 0 and "cannot create a temporary folder" in p.stderr,
+          "a schema 1 central store: hops falls back to the snapshot", p.stderr)
     p = kx("read", "--sensor", "old", "--db", os.path.join(tmp, "v1b.db"), "--pg", url1, plain)
     check(p.returncode == 0 and "; 4 sessions rows sent" in p.stderr
           and psql1("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'") == "7"
