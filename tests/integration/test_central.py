@@ -375,6 +375,29 @@ try:
     p = kx("hops", "--db", url.replace("/kx?", "/nosuchdb?"))
     check(p.returncode != 0 and "nosuchdb" in p.stderr and "s3cret" not in p.stderr,
           "a wrong database is a clear error without the password", p.stderr)
+    # An endpoint both with an SNI and without one (a session whose
+    # handshake was not seen, on the server of the TLS captures): SQLite
+    # sorts the NULL SNI first, PostgreSQL must too.
+    shared = os.path.join(tmp, "shared.pcap")
+    plain_capture(shared, only=("tls",), tls_server="198.18.0.20")
+    sdb, merged2 = os.path.join(tmp, "shared.db"), os.path.join(tmp, "merged2.db")
+    p = kx("read", "--sensor", "shared", "--db", sdb, "--pg", url, shared)
+    q = kx("merge", "-q", "--db", merged2, merged, sdb)
+    check(p.returncode == 0 and q.returncode == 0
+          and srv.psql("SELECT count(*) FROM sessions WHERE server_ip = '198.18.0.20'") == "1",
+          "a handshake-unseen session on 198.18.0.20:443, where the handshakes have SNIs", p.stderr + q.stderr)
+    for o in ("name", "risk", "handshakes", "clients", "last-seen"):
+        for g in ("endpoint", "sni", "server"):
+            x = kx("hops", "--db", merged2, "--group-by", g, "--sort", o, "--json")
+            y = kx_native("hops", "--db", url, "--group-by", g, "--sort", o, "--json")
+            check(x.returncode == 0 and x.stdout == y.stdout,
+                  f"hops --group-by {g} --sort {o} with a NULL SNI beside SNIs: PostgreSQL's answer is SQLite's",
+                  x.stdout[:300] + "\n---\n" + y.stdout[:300] + y.stderr)
+    y = kx_native("hops", "--db", url, "--sort", "name", "--json")
+    ends = [(h["server_ip"], h["sni"]) for h in json.loads(y.stdout)
+            if h["server_ip"] == "198.18.0.20" and h["server_port"] == 443]
+    check(len(ends) > 3 and ends[0] == ("198.18.0.20", None) and None not in [e[1] for e in ends[1:]],
+          "sorted by name, 198.18.0.20:443 without an SNI comes before its SNIs", str(ends))
 
     # --- a central store of schema 1: read as it is, upgraded by a writer ---
     srv.run(os.path.join(BIN, "createdb"), "-h", top, "-p", PORT, "-U", "kx", "kx1")
