@@ -273,68 +273,99 @@ static bool integer_type(Oid t)
 	       t == 1700 /* numeric */ || t == 16 /* bool */;
 }
 
+/* CREATE TABLE and INSERT for a result's columns. */
+static int answer_table(sqlite3 *db, const char *table, PGresult *res, sqlite3_stmt **ins,
+			char *err, size_t errlen)
+{
+	sqlite3_str *ddl = sqlite3_str_new(db), *q = sqlite3_str_new(db);
+	int nf = PQnfields(res), rc = -1;
+	char *d = NULL, *i = NULL;
+
+	sqlite3_str_appendf(ddl, "CREATE TABLE \"%w\" (", table);
+	sqlite3_str_appendf(q, "INSERT INTO \"%w\" VALUES (", table);
+	for (int j = 0; j < nf; j++) {
+		sqlite3_str_appendf(ddl, "%s\"%w\" %s", j ? ", " : "", PQfname(res, j),
+				    integer_type(PQftype(res, j)) ? "INTEGER" : "TEXT");
+		sqlite3_str_appendf(q, "%s?", j ? ", " : "");
+	}
+	sqlite3_str_appendall(ddl, ")");
+	sqlite3_str_appendall(q, ")");
+	d = sqlite3_str_finish(ddl);
+	i = sqlite3_str_finish(q);
+	if (!d || !i) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (sqlite3_exec(db, d, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, i, -1, ins, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "answer table: %s", sqlite3_errmsg(db));
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_free(d);
+	sqlite3_free(i);
+	return rc;
+}
+
 int kx_pg_read_table(struct kx_pg_read *r, const char *sql, int n_params,
 		     const char *const *params, struct sqlite3 *db, const char *table, char *err,
 		     size_t errlen)
 {
-	sqlite3_str *ddl = NULL, *ins = NULL;
-	sqlite3_stmt *st = NULL;
-	char *q = NULL;
+	sqlite3_stmt *ins = NULL;
+	char fetch[48];
 	int rc = -1;
 
-	PGresult *res = PQexecParams(r->pg, sql, n_params, NULL, params, NULL, NULL, 0);
-	if (pg_ok(r->pg, res, err, errlen) < 0)
-		goto out;
-	int n = PQntuples(res), nf = PQnfields(res);
-	ddl = sqlite3_str_new(db);
-	ins = sqlite3_str_new(db);
-	sqlite3_str_appendf(ddl, "CREATE TABLE \"%w\" (", table);
-	sqlite3_str_appendf(ins, "INSERT INTO \"%w\" VALUES (", table);
-	for (int j = 0; j < nf; j++) {
-		sqlite3_str_appendf(ddl, "%s\"%w\" %s", j ? ", " : "", PQfname(res, j),
-				    integer_type(PQftype(res, j)) ? "INTEGER" : "TEXT");
-		sqlite3_str_appendf(ins, "%s?", j ? ", " : "");
-	}
-	sqlite3_str_appendall(ddl, ")");
-	sqlite3_str_appendall(ins, ")");
-	if (sqlite3_str_errcode(ddl) != SQLITE_OK || sqlite3_str_errcode(ins) != SQLITE_OK) {
+	/* A cursor: the answer streams in batches, whatever its size. The
+	 * planner is told every row will be read (not the first tenth). */
+	if (pg_exec(r->pg, "SET LOCAL cursor_tuple_fraction = 1", err, errlen) < 0)
+		return -1;
+	char *decl = sqlite3_mprintf("DECLARE kx_answer NO SCROLL CURSOR FOR %s", sql);
+	if (!decl) {
 		snprintf(err, errlen, "out of memory");
-		goto out;
+		return -1;
 	}
-	q = sqlite3_str_finish(ddl);
-	ddl = NULL;
-	if (sqlite3_exec(db, q, NULL, NULL, NULL) != SQLITE_OK)
-		goto sqlite_fail;
-	sqlite3_free(q);
-	q = sqlite3_str_finish(ins);
-	ins = NULL;
-	if (sqlite3_prepare_v2(db, q, -1, &st, NULL) != SQLITE_OK)
-		goto sqlite_fail;
-	for (int i = 0; i < n; i++) {
-		for (int j = 0; j < nf; j++) {
-			if (PQgetisnull(res, i, j))
-				sqlite3_bind_null(st, j + 1);
-			else if (PQftype(res, j) == 16) /* bool: t or f */
-				sqlite3_bind_int(st, j + 1, PQgetvalue(res, i, j)[0] == 't');
-			else
-				/* Text; an INTEGER column's affinity makes it the integer. */
-				sqlite3_bind_text(st, j + 1, PQgetvalue(res, i, j),
-						  PQgetlength(res, i, j), SQLITE_STATIC);
-		}
-		if (sqlite3_step(st) != SQLITE_DONE)
-			goto sqlite_fail;
-		sqlite3_reset(st);
-	}
-	rc = 0;
-	goto out;
-sqlite_fail:
-	snprintf(err, errlen, "answer table: %s", sqlite3_errmsg(db));
-out:
-	sqlite3_finalize(st);
-	sqlite3_free(q);
-	sqlite3_free(sqlite3_str_finish(ddl));
-	sqlite3_free(sqlite3_str_finish(ins));
+	PGresult *res = PQexecParams(r->pg, decl, n_params, NULL, params, NULL, NULL, 0);
+	sqlite3_free(decl);
+	int ok = pg_ok(r->pg, res, err, errlen);
 	PQclear(res);
+	if (ok < 0)
+		return -1;
+	snprintf(fetch, sizeof(fetch), "FETCH %d FROM kx_answer", FETCH_ROWS);
+	for (;;) {
+		res = PQexec(r->pg, fetch);
+		if (pg_ok(r->pg, res, err, errlen) < 0)
+			goto out;
+		int n = PQntuples(res), nf = PQnfields(res);
+		if (!ins && answer_table(db, table, res, &ins, err, errlen) < 0)
+			goto out;
+		for (int i = 0; i < n; i++) {
+			for (int j = 0; j < nf; j++) {
+				if (PQgetisnull(res, i, j))
+					sqlite3_bind_null(ins, j + 1);
+				else if (PQftype(res, j) == 16) /* bool: t or f */
+					sqlite3_bind_int(ins, j + 1, PQgetvalue(res, i, j)[0] == 't');
+				else
+					/* Text; an INTEGER column's affinity makes it the integer. */
+					sqlite3_bind_text(ins, j + 1, PQgetvalue(res, i, j),
+							  PQgetlength(res, i, j), SQLITE_STATIC);
+			}
+			if (sqlite3_step(ins) != SQLITE_DONE) {
+				snprintf(err, errlen, "answer table: %s", sqlite3_errmsg(db));
+				sqlite3_reset(ins);
+				goto out;
+			}
+			sqlite3_reset(ins);
+		}
+		PQclear(res);
+		res = NULL;
+		if (n < FETCH_ROWS)
+			break;
+	}
+	rc = pg_exec(r->pg, "CLOSE kx_answer", err, errlen);
+out:
+	PQclear(res);
+	sqlite3_finalize(ins);
 	return rc;
 }
 
