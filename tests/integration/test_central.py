@@ -314,6 +314,18 @@ try:
     n_hops = sum(r[0] == "hops" for r in reports)
     check(native == n_hops and n_hops == 60,
           f"hops on PostgreSQL: all {n_hops} runs made no snapshot (TMPDIR unusable)", f"{native} of {n_hops}")
+    # A --groups file renames groups in kexwatch (kx_group_rename): hops
+    # then takes the snapshot, with the same answer.
+    gfile = os.path.join(tmp, "groups.txt")
+    with open(gfile, "w") as f:
+        f.write("0x11ec Hybrid-768 hybrid\n")
+    x = kx("hops", "--groups", gfile, "--db", merged, "--json")
+    y = kx("hops", "--groups", gfile, "--db", url, "--json")
+    z = kx_native("hops", "--groups", gfile, "--db", url, "--json")
+    check(x.returncode == 0 and x.stdout == y.stdout and "Hybrid-768" in x.stdout
+          and z.returncode != 0 and "cannot create a temporary folder" in z.stderr,
+          "hops --groups on PostgreSQL: the snapshot, SQLite's answer with the renamed group",
+          x.stdout[:300] + "\n---\n" + y.stdout[:300] + y.stderr + z.stderr)
     p = kx_native("clients", "--db", url, "--json")
     check(p.returncode != 0 and "cannot create a temporary folder" in p.stderr,
           "the other reports still use the snapshot (they fail without a TMPDIR)", p.stderr)
