@@ -18,7 +18,9 @@
  * Reports read a central store by loading the rows in their scope (window,
  * sensor) into a temporary SQLite file (kx_pg_snapshot) inside one
  * read-only, repeatable-read transaction: the same SQL then gives the same
- * answers as on a sensor's own file.
+ * answers as on a sensor's own file. hops (on a schema 7 store) instead runs
+ * its aggregate query in PostgreSQL and loads only the answer rows
+ * (kx_pg_read_open, kx_pg_read_table) into an in-memory SQLite table.
  */
 #ifndef KEXWATCH_CENTRAL_H
 #define KEXWATCH_CENTRAL_H

@@ -11,6 +11,11 @@
  * cursor, so memory stays bounded whatever the inventory's size. Values
  * travel as text and SQLite's column affinity turns them back into the
  * integers they were.
+ *
+ * kx_pg_read_open/kx_pg_read_table serve the reports that aggregate inside
+ * PostgreSQL (hops): the same read-only session and transaction, and only
+ * the answer rows, streamed through a cursor into a table of the caller's
+ * in-memory SQLite database.
  */
 #include <inttypes.h>
 #include <stdbool.h>

@@ -11,6 +11,9 @@
  * hold (share-size, group-not-offered, share-not-in-groups); JSON and CSV
  * carry it as n_suspect, the table marks such a hop's verdict
  * "(suspect: N)" and the HTML report badges it. CSV follows RFC 4180.
+ * On a central store of schema 7 the same query, in PostgreSQL's dialect
+ * (kx_hops_pg_sql), runs on the server and only its answer rows are read
+ * (hops_central); the printers are the same.
  */
 #include "report_int.h"
 
