@@ -18,7 +18,9 @@
  * Reports read a central store by loading the rows in their scope (window,
  * sensor) into a temporary SQLite file (kx_pg_snapshot) inside one
  * read-only, repeatable-read transaction: the same SQL then gives the same
- * answers as on a sensor's own file.
+ * answers as on a sensor's own file. hops (on a schema 7 store) instead runs
+ * its aggregate query in PostgreSQL and loads only the answer rows
+ * (kx_pg_read_open, kx_pg_read_table) into an in-memory SQLite table.
  */
 #ifndef KEXWATCH_CENTRAL_H
 #define KEXWATCH_CENTRAL_H
@@ -92,6 +94,32 @@ struct kx_pg_scope {
  * or -1 with a message in err. */
 int kx_pg_snapshot(const char *url, const char *out_path, const struct kx_pg_scope *scope,
 		   char *err, size_t errlen);
+
+/* A read-only session on a central store for reports that run their
+ * aggregate SQL inside PostgreSQL and bring back only the answer rows.
+ * kx_pg_read_open connects, reads kexwatch_meta's schema_version and, when
+ * it is at least min_version (and not newer than this build's), begins one
+ * READ ONLY REPEATABLE READ transaction in a read-only session: every query
+ * of the report then sees the same picture while sensors keep writing.
+ * Returns 0 with *ret, 1 when the store's schema is older than min_version
+ * (nothing is left open: the caller falls back to kx_pg_snapshot), or -1
+ * with a message in err. */
+struct kx_pg_read;
+struct sqlite3;
+int kx_pg_read_open(const char *url, int min_version, struct kx_pg_read **ret, char *err,
+		    size_t errlen);
+
+/* Runs sql with n_params text parameters ($1..$n; NULL pointers are SQL
+ * NULL) and loads its rows, in the order PostgreSQL returns them, into a
+ * new table of db named table, with the result's column names; integer and
+ * numeric results become INTEGER columns, the rest TEXT (as the SQLite
+ * report SQL types them). Returns 0, or -1 with a message in err. */
+int kx_pg_read_table(struct kx_pg_read *r, const char *sql, int n_params,
+		     const char *const *params, struct sqlite3 *db, const char *table, char *err,
+		     size_t errlen);
+
+/* Ends the transaction and the session (NULL is accepted). */
+void kx_pg_read_close(struct kx_pg_read *r);
 
 struct kx_pg_prune_stats {
 	uint64_t partitions_dropped; /* whole months before the cutoff */

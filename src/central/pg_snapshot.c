@@ -11,8 +11,14 @@
  * cursor, so memory stays bounded whatever the inventory's size. Values
  * travel as text and SQLite's column affinity turns them back into the
  * integers they were.
+ *
+ * kx_pg_read_open/kx_pg_read_table serve the reports that aggregate inside
+ * PostgreSQL (hops): the same read-only session and transaction, and only
+ * the answer rows, streamed through a cursor into a table of the caller's
+ * in-memory SQLite database.
  */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,6 +131,27 @@ static int scope_where(PGconn *pg, const struct kx_pg_scope *sc, char *out, size
 	return 0;
 }
 
+/* The store's kexwatch_meta schema_version, when this build reads it;
+ * -1 with a message otherwise. */
+static int schema_version(PGconn *pg, char *err, size_t errlen)
+{
+	PGresult *r = PQexec(pg, "SELECT value FROM kexwatch_meta WHERE key = 'schema_version'");
+	if (pg_ok(pg, r, err, errlen) < 0 || PQntuples(r) != 1) {
+		if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) != 1)
+			snprintf(err, errlen, "central store: no kexwatch schema (kexwatch_meta is empty)");
+		PQclear(r);
+		return -1;
+	}
+	int version = atoi(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	if (version < 1 || version > KX_PG_SCHEMA_VERSION) {
+		snprintf(err, errlen, "central schema version %d is not one this kexwatch reads (1..%d)",
+			 version, KX_PG_SCHEMA_VERSION);
+		return -1;
+	}
+	return version;
+}
+
 int kx_pg_snapshot(const char *url, const char *out_path, const struct kx_pg_scope *scope,
 		   char *err, size_t errlen)
 {
@@ -138,20 +165,9 @@ int kx_pg_snapshot(const char *url, const char *out_path, const struct kx_pg_sco
 		return -1;
 	/* Schema version first: a newer central schema is refused like a
 	 * newer SQLite file. */
-	PGresult *r = PQexec(pg, "SELECT value FROM kexwatch_meta WHERE key = 'schema_version'");
-	if (pg_ok(pg, r, err, errlen) < 0 || PQntuples(r) != 1) {
-		if (PQntuples(r) != 1 && PQresultStatus(r) == PGRES_TUPLES_OK)
-			snprintf(err, errlen, "central store: no kexwatch schema (kexwatch_meta is empty)");
-		PQclear(r);
+	int version = schema_version(pg, err, errlen);
+	if (version < 0)
 		goto out;
-	}
-	int version = atoi(PQgetvalue(r, 0, 0));
-	PQclear(r);
-	if (version < 1 || version > KX_PG_SCHEMA_VERSION) {
-		snprintf(err, errlen, "central schema version %d is not one this kexwatch reads (1..%d)",
-			 version, KX_PG_SCHEMA_VERSION);
-		goto out;
-	}
 	if (scope_where(pg, scope, where, sizeof(where), err, errlen) < 0)
 		goto out;
 	if (pg_exec(pg, "SET default_transaction_read_only = on", err, errlen) < 0 ||
@@ -217,4 +233,152 @@ out:
 	PQclear(PQexec(pg, "ROLLBACK"));
 	PQfinish(pg);
 	return rc;
+}
+
+/* --- answers computed by PostgreSQL --- */
+
+struct kx_pg_read {
+	PGconn *pg;
+};
+
+int kx_pg_read_open(const char *url, int min_version, struct kx_pg_read **ret, char *err,
+		    size_t errlen)
+{
+	*ret = NULL;
+	PGconn *pg = kx_pg_connect(url, err, errlen);
+	if (!pg)
+		return -1;
+	int version = schema_version(pg, err, errlen);
+	if (version < 0)
+		goto fail;
+	if (version < min_version) {
+		PQfinish(pg);
+		return 1;
+	}
+	if (pg_exec(pg, "SET default_transaction_read_only = on", err, errlen) < 0 ||
+	    pg_exec(pg, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err, errlen) < 0)
+		goto fail;
+	struct kx_pg_read *r = calloc(1, sizeof(*r));
+	if (!r) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	r->pg = pg;
+	*ret = r;
+	return 0;
+fail:
+	PQfinish(pg);
+	return -1;
+}
+
+/* PostgreSQL's integer and numeric type oids (pg_type.h). */
+static bool integer_type(Oid t)
+{
+	return t == 20 /* int8 */ || t == 21 /* int2 */ || t == 23 /* int4 */ ||
+	       t == 1700 /* numeric */ || t == 16 /* bool */;
+}
+
+/* CREATE TABLE and INSERT for a result's columns. */
+static int answer_table(sqlite3 *db, const char *table, PGresult *res, sqlite3_stmt **ins,
+			char *err, size_t errlen)
+{
+	sqlite3_str *ddl = sqlite3_str_new(db), *q = sqlite3_str_new(db);
+	int nf = PQnfields(res), rc = -1;
+	char *d = NULL, *i = NULL;
+
+	sqlite3_str_appendf(ddl, "CREATE TABLE \"%w\" (", table);
+	sqlite3_str_appendf(q, "INSERT INTO \"%w\" VALUES (", table);
+	for (int j = 0; j < nf; j++) {
+		sqlite3_str_appendf(ddl, "%s\"%w\" %s", j ? ", " : "", PQfname(res, j),
+				    integer_type(PQftype(res, j)) ? "INTEGER" : "TEXT");
+		sqlite3_str_appendf(q, "%s?", j ? ", " : "");
+	}
+	sqlite3_str_appendall(ddl, ")");
+	sqlite3_str_appendall(q, ")");
+	d = sqlite3_str_finish(ddl);
+	i = sqlite3_str_finish(q);
+	if (!d || !i) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (sqlite3_exec(db, d, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, i, -1, ins, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "answer table: %s", sqlite3_errmsg(db));
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_free(d);
+	sqlite3_free(i);
+	return rc;
+}
+
+int kx_pg_read_table(struct kx_pg_read *r, const char *sql, int n_params,
+		     const char *const *params, struct sqlite3 *db, const char *table, char *err,
+		     size_t errlen)
+{
+	sqlite3_stmt *ins = NULL;
+	char fetch[48];
+	int rc = -1;
+
+	/* A cursor: the answer streams in batches, whatever its size. The
+	 * planner is told every row will be read (not the first tenth). */
+	if (pg_exec(r->pg, "SET LOCAL cursor_tuple_fraction = 1", err, errlen) < 0)
+		return -1;
+	char *decl = sqlite3_mprintf("DECLARE kx_answer NO SCROLL CURSOR FOR %s", sql);
+	if (!decl) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	PGresult *res = PQexecParams(r->pg, decl, n_params, NULL, params, NULL, NULL, 0);
+	sqlite3_free(decl);
+	int ok = pg_ok(r->pg, res, err, errlen);
+	PQclear(res);
+	if (ok < 0)
+		return -1;
+	snprintf(fetch, sizeof(fetch), "FETCH %d FROM kx_answer", FETCH_ROWS);
+	for (;;) {
+		res = PQexec(r->pg, fetch);
+		if (pg_ok(r->pg, res, err, errlen) < 0)
+			goto out;
+		int n = PQntuples(res), nf = PQnfields(res);
+		if (!ins && answer_table(db, table, res, &ins, err, errlen) < 0)
+			goto out;
+		for (int i = 0; i < n; i++) {
+			for (int j = 0; j < nf; j++) {
+				if (PQgetisnull(res, i, j))
+					sqlite3_bind_null(ins, j + 1);
+				else if (PQftype(res, j) == 16) /* bool: t or f */
+					sqlite3_bind_int(ins, j + 1, PQgetvalue(res, i, j)[0] == 't');
+				else
+					/* Text; an INTEGER column's affinity makes it the integer. */
+					sqlite3_bind_text(ins, j + 1, PQgetvalue(res, i, j),
+							  PQgetlength(res, i, j), SQLITE_STATIC);
+			}
+			if (sqlite3_step(ins) != SQLITE_DONE) {
+				snprintf(err, errlen, "answer table: %s", sqlite3_errmsg(db));
+				sqlite3_reset(ins);
+				goto out;
+			}
+			sqlite3_reset(ins);
+		}
+		PQclear(res);
+		res = NULL;
+		if (n < FETCH_ROWS)
+			break;
+	}
+	rc = pg_exec(r->pg, "CLOSE kx_answer", err, errlen);
+out:
+	PQclear(res);
+	sqlite3_finalize(ins);
+	return rc;
+}
+
+void kx_pg_read_close(struct kx_pg_read *r)
+{
+	if (!r)
+		return;
+	PQclear(PQexec(r->pg, "ROLLBACK"));
+	PQfinish(r->pg);
+	free(r);
 }

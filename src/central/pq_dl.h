@@ -26,6 +26,8 @@
 	X(void, PQclear, (PGresult *))                                                    \
 	X(int, PQntuples, (const PGresult *))                                             \
 	X(int, PQnfields, (const PGresult *))                                             \
+	X(char *, PQfname, (const PGresult *, int))                                       \
+	X(Oid, PQftype, (const PGresult *, int))                                          \
 	X(char *, PQgetvalue, (const PGresult *, int, int))                               \
 	X(int, PQgetisnull, (const PGresult *, int, int))                                 \
 	X(int, PQgetlength, (const PGresult *, int, int))                                 \
@@ -64,6 +66,8 @@ int kx_pq_load(char *err, size_t errlen);
 #define PQclear kx_pq.PQclear
 #define PQntuples kx_pq.PQntuples
 #define PQnfields kx_pq.PQnfields
+#define PQfname kx_pq.PQfname
+#define PQftype kx_pq.PQftype
 #define PQgetvalue kx_pq.PQgetvalue
 #define PQgetisnull kx_pq.PQgetisnull
 #define PQgetlength kx_pq.PQgetlength

@@ -11,26 +11,35 @@
  * hold (share-size, group-not-offered, share-not-in-groups); JSON and CSV
  * carry it as n_suspect, the table marks such a hop's verdict
  * "(suspect: N)" and the HTML report badges it. CSV follows RFC 4180.
+ * On a central store of schema 7 the same query, in PostgreSQL's dialect
+ * (kx_hops_pg_sql), runs on the server and only its answer rows are read
+ * (hops_central); the printers are the same.
  */
 #include "report_int.h"
 
 #include "kexwatch/groups.h"
 
+#include <inttypes.h>
 #include <stdint.h>
 #include <string.h>
+
+#include "kexwatch/central.h"
 
 static const struct {
 	const char *word;
 	const char *keys;  /* GROUP BY and tie-break order */
+	const char *pg_order; /* the keys in PostgreSQL as SQLite orders them */
 	struct kx_col cols[3];
 	size_t n_cols;
 } groupings[] = {
 	[KX_HOPS_ENDPOINT] = { "endpoint", "server_ip, server_port, sni",
+			       "server_ip COLLATE \"C\", server_port, sni COLLATE \"C\" NULLS FIRST",
 			       { { "server_ip", "SERVER", false }, { "server_port", "PORT", true },
 				 { "sni", "SNI", false } }, 3 },
-	[KX_HOPS_SNI] = { "sni", "sni", { { "sni", "SNI", false } }, 1 },
-	[KX_HOPS_SERVER] = { "server", "server_ip", { { "server_ip", "SERVER", false } }, 1 },
+	[KX_HOPS_SNI] = { "sni", "sni", "sni COLLATE \"C\" NULLS FIRST", { { "sni", "SNI", false } }, 1 },
+	[KX_HOPS_SERVER] = { "server", "server_ip", "server_ip COLLATE \"C\"", { { "server_ip", "SERVER", false } }, 1 },
 	[KX_HOPS_PAIR] = { "pair", "client_ip, server_ip",
+			   "client_ip COLLATE \"C\", server_ip COLLATE \"C\"",
 			   { { "client_ip", "CLIENT", false }, { "server_ip", "SERVER", false } }, 2 },
 };
 
@@ -126,6 +135,179 @@ char *kx_hops_sql(const struct kx_hops_opts *o, bool table)
 		keys, order, *order ? ", " : "", keys);
 }
 
+/* --- the same query in PostgreSQL --- */
+
+/* The central schema the query below reads: handshakes and sessions with
+ * the verdict words of SQLite schema 11 (older stores go through the
+ * snapshot, which rewrites them). */
+#define PG_HOPS_MIN_SCHEMA 7
+
+/* The legs of kx_legs (report_db.c) in the central store, filtered as
+ * KX_SQL_FILTERED filters them; $1 since, $2 until, $3 sensor (NULL: all),
+ * $4 live, all bound. Only the columns hops reads. */
+#define PG_WINDOW                                                                      \
+	" WHERE ts_first_us >= $1::bigint AND ts_first_us < $2::bigint"                 \
+	" AND ($3::text IS NULL OR sensor = $3::text) AND ts_last_us >= $4::bigint"
+#define PG_FILTERED                                                                    \
+	"h AS (SELECT ts_first_us, ts_last_us, protocol, client_ip, server_ip,"        \
+	" server_port, sni, offers_pq, group_name, verdict, reason, 1::bigint AS n,"    \
+	" false AS is_session, NULL::text AS app FROM handshakes" PG_WINDOW             \
+	" UNION ALL SELECT ts_first_us, ts_last_us, app, client_ip, server_ip,"        \
+	" server_port, NULL, 0, NULL, verdict, nullif(reason, ''), sessions, true, app" \
+	" FROM sessions" PG_WINDOW ")"
+
+/* kx_set(x): the distinct values in byte order, comma-joined, NULL for none. */
+#define PG_SET(x) "string_agg(DISTINCT " x " COLLATE \"C\", ',' ORDER BY " x " COLLATE \"C\")"
+#define PG_COUNT(cond) "count(*) FILTER (WHERE " cond ")"
+#define PG_SUM_N(cond) "coalesce(sum(n) FILTER (WHERE " cond "), 0)::bigint"
+
+/* KX_SQL_COUNTS in PostgreSQL's words: sum(bool) is count(*) FILTER, IS
+ * against a literal is = inside a FILTER, the sums of weights bigint. */
+#define PG_COUNTS                                                                      \
+	" " PG_TS_TEXT("min(ts_first_us)") " AS first_seen,"                            \
+	" " PG_TS_TEXT("max(ts_last_us)") " AS last_seen,"                              \
+	" " PG_COUNT("NOT is_session") " AS handshakes,"                                \
+	" count(DISTINCT client_ip) AS clients,"                                        \
+	" " PG_COUNT("verdict = 'hybrid'") " AS n_hybrid,"                              \
+	" " PG_COUNT("verdict = 'pq'") " AS n_pq,"                                      \
+	" " PG_COUNT("verdict = 'hybrid-draft'") " AS n_hybrid_draft,"                  \
+	" " PG_COUNT("verdict = 'classical'") " AS n_classical,"                        \
+	" " PG_COUNT("verdict = 'classical' AND reason = 'client-no-pq'") " AS n_client_no_pq," \
+	" " PG_COUNT("verdict = 'classical' AND reason = 'server-declined'")            \
+	" AS n_server_declined,"                                                        \
+	" " PG_COUNT("verdict = 'classical' AND reason = 'tls12'") " AS n_tls12,"       \
+	" " PG_COUNT("verdict = 'classical' AND reason = 'tls12' AND offers_pq <> 0")   \
+	" AS n_tls12_offered_pq,"                                                       \
+	" " PG_COUNT("verdict = 'classical' AND reason = 'offer-unseen'") " AS n_offer_unseen," \
+	" " PG_COUNT("verdict = 'resumed'") " AS n_resumed,"                            \
+	" " PG_COUNT("verdict = 'incomplete'") " AS n_incomplete,"                      \
+	" " PG_COUNT("verdict = 'unknown' AND NOT is_session") " AS n_unknown,"         \
+	" " PG_SUM_N("is_session") " AS sessions,"                                      \
+	" " PG_SUM_N("is_session AND verdict = 'plaintext'") " AS n_plaintext,"         \
+	" " PG_SUM_N("is_session AND reason = 'handshake-unseen'") " AS n_unseen,"      \
+	" " PG_SUM_N("is_session AND verdict = 'plaintext' AND reason = 'no-tls'")      \
+	" AS n_no_tls,"                                                                 \
+	" " PG_SUM_N("is_session AND verdict = 'plaintext' AND reason = 'starttls-not-offered'") \
+	" AS n_starttls_not_offered,"                                                   \
+	" " PG_SUM_N("is_session AND verdict = 'plaintext' AND reason = 'starttls-refused'") \
+	" AS n_starttls_refused,"                                                       \
+	" " PG_SUM_N("is_session AND verdict = 'plaintext' AND reason = 'ssl-refused'") \
+	" AS n_ssl_refused,"                                                            \
+	" " PG_SET("app") " FILTER (WHERE is_session) AS apps,"                         \
+	" " PG_COUNT("verdict IN ('hybrid', 'pq', 'hybrid-draft', 'classical', 'unknown')" \
+		     " AND NOT is_session") " AS n_decide,"
+
+/* SQLite's KX_SQL_TS_TEXT: microseconds as 2026-01-02T03:04:05.123456Z. */
+#define PG_TS_TEXT(us)                                                                 \
+	"CASE WHEN " us " BETWEEN 0 AND 253402300799999999 THEN to_char(timestamp 'epoch'" \
+	" + (" us ") * interval '1 microsecond', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"   \
+	" ELSE 'invalid' END"
+
+char *kx_hops_pg_sql(const struct kx_hops_opts *o, bool table)
+{
+	const char *keys = groupings[o->group].keys;
+	const char *order = sorts[o->sort].order;
+
+	return sqlite3_mprintf(
+		"WITH " PG_FILTERED
+		" SELECT %s, first_seen, last_seen, handshakes, clients, n_hybrid, n_pq,"
+		" n_hybrid_draft, n_classical, n_client_no_pq, n_server_declined, n_tls12,"
+		" n_resumed, n_incomplete, n_unknown, groups_selected, protocols, verdict,"
+		KX_SQL_RISK("verdict") " AS risk, sessions, n_plaintext, n_unseen,"
+		" n_offer_unseen, n_no_tls, n_starttls_not_offered, n_starttls_refused,"
+		" n_ssl_refused, apps, n_suspect%s"
+		" FROM (SELECT *," KX_SQL_VERDICT " AS verdict FROM"
+		" (SELECT %s," PG_COUNTS " max(ts_last_us) AS last_us,"
+		" " PG_SET("group_name") " AS groups_selected, " PG_SET("protocol") " AS protocols,"
+		" " PG_COUNT("verdict = 'unknown' AND reason IN ('share-size', 'group-not-offered',"
+			     " 'share-not-in-groups')") " AS n_suspect"
+		" FROM h GROUP BY %s) AS c) AS v"
+		" ORDER BY %s%s%s",
+		keys,
+		table ? ", n_resumed + n_incomplete + n_unknown + n_hybrid_draft + n_unseen AS n_other,"
+			" substr(last_seen, 1, 19) || 'Z' AS last_seen_s,"
+			" verdict || CASE WHEN n_suspect > 0 THEN ' (suspect: ' || n_suspect || ')'"
+			" ELSE '' END AS verdict_s" : "",
+		keys, keys, order, *order ? ", " : "", groupings[o->group].pg_order);
+}
+
+/* hops on a central store: the aggregation runs in PostgreSQL, the answer
+ * rows come back into an in-memory SQLite table (r->db, table kx_answer)
+ * that the printers read as they read the local query. Returns 0, 1 when
+ * the store needs the snapshot instead (a schema older than
+ * PG_HOPS_MIN_SCHEMA, or a --groups file, whose renaming is SQLite's), or
+ * -1 with the message in err. */
+static int hops_central(struct kx_rdb *r, const char *url, const struct kx_hops_opts *o,
+			bool table, char *err, size_t errlen)
+{
+	char since[24], until[24], live[24], e[512];
+	const char *params[4] = { since, until, o->f.sensor, live };
+	struct kx_pg_read *pg = NULL;
+	char *sql = NULL;
+	int rc;
+
+	if (kx_groups_overridden())
+		return 1;
+	memset(r, 0, sizeof(*r));
+	r->err = err;
+	r->errlen = errlen;
+	kx_pg_redact(url, r->target, sizeof(r->target));
+	r->path = r->target;
+	rc = kx_pg_read_open(url, PG_HOPS_MIN_SCHEMA, &pg, e, sizeof(e));
+	if (rc != 0) {
+		if (rc < 0)
+			snprintf(err, errlen, "%s: %s", r->target, e);
+		return rc;
+	}
+	rc = -1;
+	if (sqlite3_open_v2(":memory:", &r->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: in-memory answer table: %s", r->target,
+			 r->db ? sqlite3_errmsg(r->db) : "out of memory");
+		goto out;
+	}
+	snprintf(since, sizeof(since), "%" PRId64, o->f.since_us);
+	snprintf(until, sizeof(until), "%" PRId64, o->f.until_us);
+	snprintf(live, sizeof(live), "%" PRId64, o->f.live_from_us);
+	struct kx_hops_opts q = *o;
+	if (o->live_us > 0) {
+		sqlite3_int64 newest = o->now_us;
+		if (!o->live_from_now) {
+			sqlite3_stmt *s = NULL;
+			if (kx_pg_read_table(pg, "WITH " PG_FILTERED
+					     " SELECT coalesce(max(ts_last_us), 0) AS newest FROM h",
+					     4, params, r->db, "kx_newest", e, sizeof(e)) < 0) {
+				snprintf(err, errlen, "%s: %s", r->target, e);
+				goto out;
+			}
+			if (sqlite3_prepare_v2(r->db, "SELECT newest FROM kx_newest", -1, &s,
+					       NULL) != SQLITE_OK) {
+				kx_rdb_fail(r);
+				goto out;
+			}
+			if (sqlite3_step(s) == SQLITE_ROW)
+				newest = sqlite3_column_int64(s, 0);
+			sqlite3_finalize(s);
+		}
+		q.f.live_from_us = (int64_t)newest - o->live_us;
+		snprintf(live, sizeof(live), "%" PRId64, q.f.live_from_us);
+	}
+	if (!(sql = kx_hops_pg_sql(&q, table))) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (kx_pg_read_table(pg, sql, 4, params, r->db, "kx_answer", e, sizeof(e)) < 0) {
+		snprintf(err, errlen, "%s: %s", r->target, e);
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_free(sql);
+	kx_pg_read_close(pg);
+	if (rc < 0)
+		kx_rdb_close(r);
+	return rc;
+}
+
 int kx_report_hops_with(const char *db_path, const struct kx_hops_opts *o,
 			enum kx_out_format fmt, FILE *out, char *err, size_t errlen)
 {
@@ -141,6 +323,17 @@ int kx_report_hops_with(const char *db_path, const struct kx_hops_opts *o,
 	if (!o) {
 		kx_hops_opts_init(&def);
 		o = &def;
+	}
+	if (kx_pg_is_url(db_path)) {
+		int c = hops_central(&r, db_path, o, fmt == KX_OUT_TABLE, err, errlen);
+		if (c < 0)
+			return -1;
+		if (c == 0) {
+			/* The answer, in PostgreSQL's order. */
+			if (!(s = kx_rdb_prepare(&r, "SELECT * FROM kx_answer ORDER BY rowid", NULL)))
+				goto out;
+			goto print;
+		}
 	}
 	if (kx_rdb_open_scoped(&r, db_path, &o->f, err, errlen) < 0)
 		return -1;
@@ -160,6 +353,7 @@ int kx_report_hops_with(const char *db_path, const struct kx_hops_opts *o,
 	}
 	if (!(s = kx_rdb_prepare(&r, sql, &f)))
 		goto out;
+print:
 	for (size_t i = 0; i < groupings[o->group].n_cols; i++)
 		cols[n++] = groupings[o->group].cols[i];
 	/* Pairs: one client per line, the CLIENTS column says nothing. */

@@ -151,6 +151,11 @@ char *kx_fingerprints_sql(int version, bool table);
  * the extra columns n_other and last_seen_s. */
 char *kx_hops_sql(const struct kx_hops_opts *o, bool table);
 
+/* The same query in PostgreSQL's dialect for a central store (schema 7):
+ * parameters $1 since, $2 until, $3 sensor (NULL: all), $4 live, bound as
+ * text; the same columns, values and order (hops.c). */
+char *kx_hops_pg_sql(const struct kx_hops_opts *o, bool table);
+
 /* Health findings of the filtered handshakes, most severe first. */
 enum kx_severity { KX_SEV_ERROR, KX_SEV_WARNING, KX_SEV_INFO };
 

@@ -43,13 +43,14 @@ TLS_DATA = b"\x17\x03\x03\x00\x20" + bytes(range(32))
 
 
 def plain_capture(path, t0=1795348800, server_hello=None, net="10.20.0",
-                  only=("http", "redis", "postgresql", "tls")):
+                  only=("http", "redis", "postgresql", "tls"), tls_server=None):
     """Writes the capture, starting at t0 (default 2026-11-22T12:00:00Z), one
     packet a millisecond; returns {(server, port): [first packet numbers]}.
     The addresses are NET.5 ... NET.9 (clients), NET.79 ... NET.83 (servers);
     only: the sessions to write (http, redis (two), postgresql, tls).
     server_hello: TLS records of a real ServerHello, sent on a connection
-    the capture joins after its ClientHello (NET.9 -> NET.83:443)."""
+    the capture joins after its ClientHello (NET.9 -> NET.83:443).
+    tls_server: the address of the TLS session's server instead of NET.82."""
     pkts, firsts = [], {}
 
     def flow(cli, sport, srv, dport, talk, syn=True):
@@ -80,7 +81,7 @@ def plain_capture(path, t0=1795348800, server_hello=None, net="10.20.0",
     if "postgresql" in only:
         flow(a(7), 40004, a(81), 5432, [(True, PG_SSLREQ), (False, b"N"), (True, PG_STARTUP), (False, PG_READY)])
     if "tls" in only:
-        flow(a(8), 40005, a(82), 443, [(True, TLS_DATA), (False, TLS_DATA)])
+        flow(a(8), 40005, tls_server or a(82), 443, [(True, TLS_DATA), (False, TLS_DATA)])
     if server_hello:
         flow(a(9), 40006, a(83), 443, [(False, server_hello), (True, TLS_DATA)], syn=False)
     with open(path, "wb") as f:

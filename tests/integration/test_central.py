@@ -108,6 +108,18 @@ def kx(*a, stdin=None):
                           env={**os.environ, "TMPDIR": SNAPDIR})
 
 
+# hops on a central store of schema 7 runs in PostgreSQL and copies nothing:
+# it works with a TMPDIR where no snapshot folder can be made (a report
+# that snapshots fails there, "cannot create a temporary folder").
+NO_TMP = os.path.join(SNAPDIR, "absent")
+assert len(NO_TMP) <= 40, NO_TMP  # longer: report_db.c would use /tmp instead
+
+
+def kx_native(*a):
+    return subprocess.run([KX, *a], capture_output=True, text=True,
+                          env={**os.environ, "TMPDIR": NO_TMP})
+
+
 def local_keys(db):
     c = sqlite3.connect(db)
     rows = set(c.execute("SELECT ts_first_us, dedup_key FROM handshakes"))
@@ -273,12 +285,70 @@ try:
         for r in (["hops", "--json"], ["clients", "--json"], ["health", "--json"],
                   ["audit", "--policy", policy, "--json"], ["cbom"]):
             reports.append(r + w)
+    # hops: every grouping with every order, as JSON and as a table.
+    for g in ("endpoint", "sni", "server", "pair"):
+        for o in ("risk", "handshakes", "clients", "last-seen", "name"):
+            reports += [["hops", "--group-by", g, "--sort", o, "--json"], ["hops", "--group-by", g, "--sort", o]]
+    reports += [["hops", "--group-by", "pair", "--csv", "--sensor", "origin"], ["hops", "--live", "1h", "--json"],
+                ["hops", "--live", "30m", "--sensor", "edge"]]
+    # Window edges on a row: --since equal to a row's first packet takes it,
+    # --until equal to it leaves it out (no bucket rounds either edge).
+    edge = firsts[len(firsts) // 3]
+    check(firsts[0] < edge < mid and firsts.count(edge) == 1, "the edge row is inside, alone at its microsecond")
+    for w in (["--since", iso(edge)], ["--until", iso(edge)], ["--since", iso(edge), "--until", iso(mid)],
+              ["--since", iso(edge + 1)], ["--since", iso(edge), "--sensor", "edge"]):
+        for g in ("endpoint", "pair"):
+            reports.append(["hops", "--group-by", g, "--json"] + w)
+    native = 0
     for r in reports:
-        x, y = kx(r[0], "--db", merged, *r[1:]), kx(r[0], "--db", url, *r[1:])
+        x = kx(r[0], "--db", merged, *r[1:])
+        if r[0] == "hops":
+            y = kx_native(r[0], "--db", url, *r[1:])
+            native += y.returncode == 0
+        else:
+            y = kx(r[0], "--db", url, *r[1:])
         empty_window = iso(firsts[-1] + 1) in r and r[0] in ("hops", "clients")
         check(x.returncode == y.returncode and x.stdout == y.stdout
               and (x.stdout.strip() == "[]" if empty_window else len(x.stdout) > 20),
               "same answer on PostgreSQL: " + " ".join(r[:3]), x.stdout[:300] + "\n---\n" + y.stdout[:300] + y.stderr)
+    n_hops = sum(r[0] == "hops" for r in reports)
+    check(native == n_hops and n_hops == 60,
+          f"hops on PostgreSQL: all {n_hops} runs made no snapshot (TMPDIR unusable)", f"{native} of {n_hops}")
+    # A --groups file renames groups in kexwatch (kx_group_rename): hops
+    # then takes the snapshot, with the same answer.
+    gfile = os.path.join(tmp, "groups.txt")
+    with open(gfile, "w") as f:
+        f.write("0x11ec Hybrid-768 hybrid\n")
+    x = kx("hops", "--groups", gfile, "--db", merged, "--json")
+    y = kx("hops", "--groups", gfile, "--db", url, "--json")
+    z = kx_native("hops", "--groups", gfile, "--db", url, "--json")
+    check(x.returncode == 0 and x.stdout == y.stdout and "Hybrid-768" in x.stdout
+          and z.returncode != 0 and "cannot create a temporary folder" in z.stderr,
+          "hops --groups on PostgreSQL: the snapshot, SQLite's answer with the renamed group",
+          x.stdout[:300] + "\n---\n" + y.stdout[:300] + y.stderr + z.stderr)
+    p = kx_native("clients", "--db", url, "--json")
+    check(p.returncode != 0 and "cannot create a temporary folder" in p.stderr,
+          "the other reports still use the snapshot (they fail without a TMPDIR)", p.stderr)
+    # The window edges, in numbers: the legs with ts_first_us >= edge.
+    def legs(out):
+        return sum(h["handshakes"] + h["sessions"] for h in json.loads(out))
+    cm = sqlite3.connect(merged)
+    n_from_edge = cm.execute("SELECT (SELECT count(*) FROM handshakes WHERE ts_first_us >= ?)"
+                             " + (SELECT sum(sessions) FROM sessions WHERE ts_first_us >= ?)",
+                             (edge, edge)).fetchone()[0]
+    n_edge_row = cm.execute("SELECT (SELECT count(*) FROM handshakes WHERE ts_first_us = ?)"
+                            " + (SELECT coalesce(sum(sessions), 0) FROM sessions WHERE ts_first_us = ?)",
+                            (edge, edge)).fetchone()[0]
+    n_all = cm.execute("SELECT (SELECT count(*) FROM handshakes) + (SELECT sum(sessions) FROM sessions)").fetchone()[0]
+    cm.close()
+    since = kx_native("hops", "--db", url, "--json", "--since", iso(edge))
+    after = kx_native("hops", "--db", url, "--json", "--since", iso(edge + 1))
+    until = kx_native("hops", "--db", url, "--json", "--until", iso(edge))
+    check(n_edge_row >= 1 and legs(since.stdout) == n_from_edge and legs(after.stdout) == n_from_edge - n_edge_row
+          and legs(until.stdout) == n_all - n_from_edge,
+          f"hops on PostgreSQL at a row's edge: --since takes its {n_edge_row} leg(s), --until leaves it"
+          f" ({n_from_edge} legs from it of {n_all})",
+          f"{legs(since.stdout)} {legs(after.stdout)} {legs(until.stdout)}")
     # The views of the central schema give SQLite's values for the same rows.
     def norm(v):
         if v is None or v == "":
@@ -317,6 +387,29 @@ try:
     p = kx("hops", "--db", url.replace("/kx?", "/nosuchdb?"))
     check(p.returncode != 0 and "nosuchdb" in p.stderr and "s3cret" not in p.stderr,
           "a wrong database is a clear error without the password", p.stderr)
+    # An endpoint both with an SNI and without one (a session whose
+    # handshake was not seen, on the server of the TLS captures): SQLite
+    # sorts the NULL SNI first, PostgreSQL must too.
+    shared = os.path.join(tmp, "shared.pcap")
+    plain_capture(shared, only=("tls",), tls_server="198.18.0.20")
+    sdb, merged2 = os.path.join(tmp, "shared.db"), os.path.join(tmp, "merged2.db")
+    p = kx("read", "--sensor", "shared", "--db", sdb, "--pg", url, shared)
+    q = kx("merge", "-q", "--db", merged2, merged, sdb)
+    check(p.returncode == 0 and q.returncode == 0
+          and srv.psql("SELECT count(*) FROM sessions WHERE server_ip = '198.18.0.20'") == "1",
+          "a handshake-unseen session on 198.18.0.20:443, where the handshakes have SNIs", p.stderr + q.stderr)
+    for o in ("name", "risk", "handshakes", "clients", "last-seen"):
+        for g in ("endpoint", "sni", "server"):
+            x = kx("hops", "--db", merged2, "--group-by", g, "--sort", o, "--json")
+            y = kx_native("hops", "--db", url, "--group-by", g, "--sort", o, "--json")
+            check(x.returncode == 0 and x.stdout == y.stdout,
+                  f"hops --group-by {g} --sort {o} with a NULL SNI beside SNIs: PostgreSQL's answer is SQLite's",
+                  x.stdout[:300] + "\n---\n" + y.stdout[:300] + y.stderr)
+    y = kx_native("hops", "--db", url, "--sort", "name", "--json")
+    ends = [(h["server_ip"], h["sni"]) for h in json.loads(y.stdout)
+            if h["server_ip"] == "198.18.0.20" and h["server_port"] == 443]
+    check(len(ends) > 3 and ends[0] == ("198.18.0.20", None) and None not in [e[1] for e in ends[1:]],
+          "sorted by name, 198.18.0.20:443 without an SNI comes before its SNIs", str(ends))
 
     # --- a central store of schema 1: read as it is, upgraded by a writer ---
     srv.run(os.path.join(BIN, "createdb"), "-h", top, "-p", PORT, "-U", "kx", "kx1")
@@ -348,6 +441,9 @@ try:
     p = kx("hops", "--db", url1, "--csv")
     check(p.returncode == 0 and p.stdout.count("\n") == 2 and ",hybrid," in p.stdout,
           "a schema 1 central store: reports read it as it is", p.stdout + p.stderr)
+    p = kx_native("hops", "--db", url1, "--csv")
+    check(p.returncode != 0 and "cannot create a temporary folder" in p.stderr,
+          "a schema 1 central store: hops falls back to the snapshot", p.stderr)
     p = kx("read", "--sensor", "old", "--db", os.path.join(tmp, "v1b.db"), "--pg", url1, plain)
     check(p.returncode == 0 and "; 4 sessions rows sent" in p.stderr
           and psql1("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'") == "7"
