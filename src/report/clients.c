@@ -103,23 +103,13 @@ static const char *const narrow_drop[] = {
 	" hx AS (SELECT client_ip, alpn, hassh, ja4, offers_mldsa, groups_offered,"       \
 	" groups_offered_2, kex_offered FROM handshakes" KX_PG_WINDOW ")"
 
-/* The distinct values of x in byte order as an array (NULLs left out),
- * which KX_PG_SET_FIRST turns into kx_set(x, n)'s text. */
-#define PG_ARRAY(x)                                                                    \
-	"array_agg(DISTINCT " x " COLLATE \"C\" ORDER BY " x " COLLATE \"C\")"          \
-	" FILTER (WHERE " x " IS NOT NULL)"
-/* kx_set(x, n): the first n values, comma-joined, and " +N" for the rest. */
-#define PG_SET_FIRST(a, n)                                                              \
-	"array_to_string(" a "[1:" #n "], ',') || CASE WHEN cardinality(" a ") > " #n     \
-	" THEN ' +' || (cardinality(" a ") - " #n ") ELSE '' END"
-
 /* kx_clients_sql without pq_groups_offered, in PostgreSQL's words and in
  * SQLite's order; %s: the table's columns. */
 static const char pg_clients_sql[] =
 	"WITH " PG_CLIENTS_FILTERED ","
-	" alpns AS (SELECT client_ip, " PG_ARRAY("v") " AS alpn_a"
+	" alpns AS (SELECT client_ip, " KX_PG_ARRAY("v") " AS alpn_a"
 	"  FROM hx, json_array_elements_text(hx.alpn::json) AS j(v) GROUP BY client_ip),"
-	" fps AS (SELECT client_ip, " PG_ARRAY("f") " AS fp_a,"
+	" fps AS (SELECT client_ip, " KX_PG_ARRAY("f") " AS fp_a,"
 	"  CASE WHEN max(offers_mldsa) > 0 THEN 'yes' WHEN count(offers_mldsa) = 0 THEN 'not-recorded'"
 	"  ELSE 'no' END AS offers_mldsa"
 	"  FROM (SELECT client_ip, coalesce(hassh, ja4) AS f, offers_mldsa FROM hx) AS x"
@@ -128,7 +118,7 @@ static const char pg_clients_sql[] =
 	"  " KX_PG_COUNT("ch_bytes > 0") " AS n_hello,"
 	"  " KX_PG_COUNT("ch_bytes > 0 AND offers_pq <> 0") " AS n_offers_pq,"
 	"  count(DISTINCT server_ip) AS servers, " KX_PG_SET("protocol") " AS protocols,"
-	"  " PG_ARRAY("sni") " AS sni_a,"
+	"  " KX_PG_ARRAY("sni") " AS sni_a,"
 	"  " KX_PG_SET("CASE WHEN verdict = 'plaintext' THEN app END") " AS plaintext_apps"
 	"  FROM h GROUP BY client_ip),"
 	" o AS (SELECT *, CASE WHEN n_hello = 0 THEN 'no-hello'"
@@ -136,14 +126,14 @@ static const char pg_clients_sql[] =
 	"  ELSE 'some' END AS offers_pq FROM c),"
 	" a AS (SELECT client_ip, first_seen, last_seen, handshakes, n_hello, n_offers_pq,"
 	" n_hello - n_offers_pq AS n_no_pq, offers_pq, servers,"
-	" protocols, " PG_SET_FIRST("sni_a", 3) " AS sample_snis,"
-	" " PG_SET_FIRST("alpn_a", 3) " AS sample_alpns, n_hybrid, n_pq, n_hybrid_draft, n_classical,"
+	" protocols, " KX_PG_SET_FIRST("sni_a", 3) " AS sample_snis,"
+	" " KX_PG_SET_FIRST("alpn_a", 3) " AS sample_alpns, n_hybrid, n_pq, n_hybrid_draft, n_classical,"
 	" n_client_no_pq, n_server_declined, n_tls12, n_resumed, n_incomplete, n_unknown,"
 	" CASE WHEN n_plaintext > 0 THEN 3 WHEN offers_pq = 'none' THEN 2"
 	"  WHEN offers_pq = 'some' THEN 1 ELSE 0 END AS risk,"
 	" sessions, n_plaintext, n_unseen, plaintext_apps,"
 	" coalesce(offers_mldsa, 'not-recorded') AS offers_mldsa,"
-	" array_to_string(fp_a, ',') AS fingerprints, " PG_SET_FIRST("fp_a", 2) " AS fingerprints_s"
+	" array_to_string(fp_a, ',') AS fingerprints, " KX_PG_SET_FIRST("fp_a", 2) " AS fingerprints_s"
 	" FROM o LEFT JOIN alpns USING (client_ip) LEFT JOIN fps USING (client_ip))"
 	" SELECT *%s FROM a"
 	" ORDER BY risk DESC, n_plaintext DESC, n_no_pq DESC, handshakes DESC, client_ip COLLATE \"C\"";

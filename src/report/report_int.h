@@ -150,7 +150,7 @@ int kx_rdb_int64(struct kx_rdb *r, const char *sql, const struct kx_report_filte
 	" WHEN 'draft-kyber' THEN 3 WHEN 'mixed' THEN 2 WHEN 'unknown' THEN 1"       \
 	" WHEN 'no-verdict' THEN 1 WHEN 'no-verdict (not observed)' THEN 1 ELSE 0 END"
 
-/* --- the reports that run in PostgreSQL (hops, clients) --- */
+/* --- the reports that run in PostgreSQL (hops, clients, health) --- */
 
 /* The legs of kx_legs (report_db.c) in the central store, filtered as
  * KX_SQL_FILTERED filters them; $1 since, $2 until, $3 sensor (NULL: all),
@@ -160,6 +160,16 @@ int kx_rdb_int64(struct kx_rdb *r, const char *sql, const struct kx_report_filte
 	" AND ($3::text IS NULL OR sensor = $3::text) AND ts_last_us >= $4::bigint"
 /* kx_set(x): the distinct values in byte order, comma-joined, NULL for none. */
 #define KX_PG_SET(x) "string_agg(DISTINCT " x " COLLATE \"C\", ',' ORDER BY " x " COLLATE \"C\")"
+/* The distinct values of x in byte order as an array (NULLs left out),
+ * which KX_PG_SET_FIRST turns into kx_set(x, n)'s text. */
+#define KX_PG_ARRAY(x)                                                                    \
+	"array_agg(DISTINCT " x " COLLATE \"C\" ORDER BY " x " COLLATE \"C\")"          \
+	" FILTER (WHERE " x " IS NOT NULL)"
+/* kx_set(x, n): the first n values, comma-joined, and " +N" for the rest. */
+#define KX_PG_SET_FIRST(a, n)                                                              \
+	"array_to_string(" a "[1:" #n "], ',') || CASE WHEN cardinality(" a ") > " #n     \
+	" THEN ' +' || (cardinality(" a ") - " #n ") ELSE '' END"
+
 #define KX_PG_COUNT(cond) "count(*) FILTER (WHERE " cond ")"
 #define KX_PG_SUM_N(cond) "coalesce(sum(n) FILTER (WHERE " cond "), 0)::bigint"
 
