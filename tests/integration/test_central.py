@@ -301,7 +301,8 @@ try:
             reports.append(["hops", "--group-by", g, "--json"] + w)
     # clients: table, JSON and CSV, --sensor, and the same window edges.
     reports += [["clients"], ["clients", "--csv"], ["clients", "--sensor", "edge", "--json"],
-                ["clients", "--sensor", "origin", "--csv"], ["clients", "--until", iso(mid)]]
+                ["clients", "--sensor", "origin", "--csv"], ["clients", "--until", iso(mid)],
+                ["clients", "--limit", "2"], ["clients", "--columns", "client_ip,offers,pq_groups_offered,fingerprints_s"]]
     for w in (["--since", iso(edge)], ["--until", iso(edge)], ["--since", iso(edge), "--until", iso(mid)],
               ["--since", iso(edge + 1)], ["--since", iso(edge), "--sensor", "edge"]):
         reports += [["clients", "--json"] + w, ["clients", "--csv"] + w]
@@ -333,7 +334,7 @@ try:
     check(native == n_hops and n_hops == 60,
           f"hops on PostgreSQL: all {n_hops} runs made no snapshot (TMPDIR unusable)", f"{native} of {n_hops}")
     n_clients = sum(r[0] in ("clients", "health") for r in reports)
-    check(native_clients == n_clients and n_clients == 40,
+    check(native_clients == n_clients and n_clients == 42,
           f"clients and health on PostgreSQL: all {n_clients} runs made no snapshot (TMPDIR unusable)",
           f"{native_clients} of {n_clients}")
     # clients' sets in exact values: the PQ groups (TLS code points and SSH
