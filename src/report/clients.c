@@ -108,7 +108,8 @@ static const char *const narrow_drop[] = {
 static const char pg_clients_sql[] =
 	"WITH " PG_CLIENTS_FILTERED ","
 	" alpns AS (SELECT client_ip, " KX_PG_ARRAY("v") " AS alpn_a"
-	"  FROM hx, json_array_elements_text(hx.alpn::json) AS j(v) GROUP BY client_ip),"
+	"  FROM (SELECT DISTINCT client_ip, alpn FROM hx) AS d,"
+	"  json_array_elements_text(d.alpn::json) AS j(v) GROUP BY client_ip),"
 	" fps AS (SELECT client_ip, " KX_PG_ARRAY("f") " AS fp_a,"
 	"  CASE WHEN max(offers_mldsa) > 0 THEN 'yes' WHEN count(offers_mldsa) = 0 THEN 'not-recorded'"
 	"  ELSE 'no' END AS offers_mldsa"
@@ -138,17 +139,19 @@ static const char pg_clients_sql[] =
 	" SELECT *%s FROM a"
 	" ORDER BY risk DESC, n_plaintext DESC, n_no_pq DESC, handshakes DESC, client_ip COLLATE \"C\"";
 
-/* What each client offers, distinct: TLS group code points as the JSON text
+/* What each client offers, distinct (each distinct list parsed once): TLS
+ * group code points as the JSON text
  * of each element of groups_offered and groups_offered_2 (ssh 0), SSH kex
  * method names of kex_offered (ssh 1). Few rows (clients times offers);
  * their names and families come from the built-in registry in kexwatch,
  * below, as in kx_clients_sql. */
 static const char pg_offers_sql[] =
-	"WITH " PG_CLIENTS_FILTERED
-	" SELECT client_ip, 0 AS ssh, j.v::text AS v FROM hx, json_array_elements(hx.groups_offered::json) AS j(v)"
-	" UNION SELECT client_ip, 0, j.v::text FROM hx, json_array_elements(hx.groups_offered_2::json) AS j(v)"
-	" UNION SELECT client_ip, 1, k FROM hx, unnest(string_to_array(hx.kex_offered, ',')) AS k"
-	" WHERE hx.kex_offered <> ''";
+	"WITH " PG_CLIENTS_FILTERED ","
+	" g AS (SELECT client_ip, groups_offered AS l FROM hx"
+	"  UNION SELECT client_ip, groups_offered_2 FROM hx WHERE groups_offered_2 IS NOT NULL),"
+	" k AS (SELECT DISTINCT client_ip, kex_offered FROM hx WHERE kex_offered <> '')"
+	" SELECT client_ip, 0 AS ssh, j.v::text AS v FROM g, json_array_elements(g.l::json) AS j(v)"
+	" UNION SELECT client_ip, 1, x FROM k, unnest(string_to_array(k.kex_offered, ',')) AS x";
 
 /* The answer rows with pq_groups_offered, in PostgreSQL's order; %s: the
  * table's columns. */
