@@ -409,6 +409,17 @@ try:
           f"hops on PostgreSQL at a row's edge: --since takes its {n_edge_row} leg(s), --until leaves it"
           f" ({n_from_edge} legs from it of {n_all})",
           f"{legs(since.stdout)} {legs(after.stdout)} {legs(until.stdout)}")
+    # clients at the same edge: its handshakes and sessions are the legs.
+    def client_legs(out):
+        return sum(c["handshakes"] + c["sessions"] for c in json.loads(out))
+    cs = kx_native("clients", "--db", url, "--json", "--since", iso(edge))
+    ca = kx_native("clients", "--db", url, "--json", "--since", iso(edge + 1))
+    cu = kx_native("clients", "--db", url, "--json", "--until", iso(edge))
+    check(cs.returncode == ca.returncode == cu.returncode == 0
+          and client_legs(cs.stdout) == n_from_edge and client_legs(ca.stdout) == n_from_edge - n_edge_row
+          and client_legs(cu.stdout) == n_all - n_from_edge,
+          f"clients on PostgreSQL at a row's edge: --since takes its {n_edge_row} leg(s), --until leaves it",
+          f"{cs.stdout[:200]} {ca.stderr} {cu.stderr}")
     # The views of the central schema give SQLite's values for the same rows.
     def norm(v):
         if v is None or v == "":
