@@ -193,27 +193,11 @@ static int hops_central(struct kx_rdb *r, const char *url, const struct kx_hops_
 	const char *params[4] = { since, until, o->f.sensor, live };
 	struct kx_pg_read *pg = NULL;
 	char *sql = NULL;
-	int rc;
+	int rc = kx_rdb_open_answer(r, url, PG_HOPS_MIN_SCHEMA, &pg, err, errlen);
 
-	if (kx_groups_overridden())
-		return 1;
-	memset(r, 0, sizeof(*r));
-	r->err = err;
-	r->errlen = errlen;
-	kx_pg_redact(url, r->target, sizeof(r->target));
-	r->path = r->target;
-	rc = kx_pg_read_open(url, PG_HOPS_MIN_SCHEMA, &pg, e, sizeof(e));
-	if (rc != 0) {
-		if (rc < 0)
-			snprintf(err, errlen, "%s: %s", r->target, e);
+	if (rc != 0)
 		return rc;
-	}
 	rc = -1;
-	if (sqlite3_open_v2(":memory:", &r->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: in-memory answer table: %s", r->target,
-			 r->db ? sqlite3_errmsg(r->db) : "out of memory");
-		goto out;
-	}
 	snprintf(since, sizeof(since), "%" PRId64, o->f.since_us);
 	snprintf(until, sizeof(until), "%" PRId64, o->f.until_us);
 	snprintf(live, sizeof(live), "%" PRId64, o->f.live_from_us);
