@@ -18,9 +18,10 @@
  * Reports read a central store by loading the rows in their scope (window,
  * sensor) into a temporary SQLite file (kx_pg_snapshot) inside one
  * read-only, repeatable-read transaction: the same SQL then gives the same
- * answers as on a sensor's own file. hops (on a schema 7 store) instead runs
- * its aggregate query in PostgreSQL and loads only the answer rows
- * (kx_pg_read_open, kx_pg_read_table) into an in-memory SQLite table.
+ * answers as on a sensor's own file. hops, clients and health (on a schema
+ * 7 store) instead run their aggregate queries in PostgreSQL and load only
+ * the answer rows (kx_pg_read_open, kx_pg_read_table) into in-memory SQLite
+ * tables.
  */
 #ifndef KEXWATCH_CENTRAL_H
 #define KEXWATCH_CENTRAL_H
@@ -100,7 +101,9 @@ int kx_pg_snapshot(const char *url, const char *out_path, const struct kx_pg_sco
  * kx_pg_read_open connects, reads kexwatch_meta's schema_version and, when
  * it is at least min_version (and not newer than this build's), begins one
  * READ ONLY REPEATABLE READ transaction in a read-only session: every query
- * of the report then sees the same picture while sensors keep writing.
+ * of the report then sees the same picture while sensors keep writing. The
+ * transaction runs without JIT (jit = off: compiling cost more than the
+ * reports' queries save).
  * Returns 0 with *ret, 1 when the store's schema is older than min_version
  * (nothing is left open: the caller falls back to kx_pg_snapshot), or -1
  * with a message in err. */

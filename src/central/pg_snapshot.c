@@ -13,7 +13,7 @@
  * integers they were.
  *
  * kx_pg_read_open/kx_pg_read_table serve the reports that aggregate inside
- * PostgreSQL (hops): the same read-only session and transaction, and only
+ * PostgreSQL (hops, clients, health): the same read-only session and transaction, and only
  * the answer rows, streamed through a cursor into a table of the caller's
  * in-memory SQLite database.
  */
@@ -255,8 +255,12 @@ int kx_pg_read_open(const char *url, int min_version, struct kx_pg_read **ret, c
 		PQfinish(pg);
 		return 1;
 	}
+	/* No JIT in this transaction: the report queries are over in a few
+	 * seconds, and compiling them cost up to 2 s more on 200 k rows (the
+	 * json functions' row estimates cross jit_above_cost). */
 	if (pg_exec(pg, "SET default_transaction_read_only = on", err, errlen) < 0 ||
-	    pg_exec(pg, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err, errlen) < 0)
+	    pg_exec(pg, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err, errlen) < 0 ||
+	    pg_exec(pg, "SET LOCAL jit = off", err, errlen) < 0)
 		goto fail;
 	struct kx_pg_read *r = calloc(1, sizeof(*r));
 	if (!r) {

@@ -15,7 +15,10 @@
  */
 #include "report_int.h"
 
+#include <inttypes.h>
 #include <string.h>
+
+#include "kexwatch/central.h"
 
 /* SSH clients offer kex methods by name (kex_offered, schema 2): the
  * comma list becomes a JSON array; RFC 4251 names hold no quote. */
@@ -83,6 +86,141 @@ static const char *const narrow_drop[] = {
 	"protocols", NULL,
 };
 
+/* --- the same query in PostgreSQL --- */
+
+/* The central schema the queries below read (as for hops: the verdict
+ * words of SQLite schema 11, the fingerprint columns of schema 4). */
+#define PG_CLIENTS_MIN_SCHEMA 7
+
+/* The legs (h) and handshakes (hx) in the window, only the columns clients
+ * reads; $1 .. $4 as KX_PG_WINDOW says. */
+#define PG_CLIENTS_FILTERED                                                            \
+	"h AS (SELECT ts_first_us, ts_last_us, protocol, client_ip, server_ip, sni,"   \
+	" offers_pq, ch_bytes, verdict, reason, 1::bigint AS n, false AS is_session,"   \
+	" NULL::text AS app FROM handshakes" KX_PG_WINDOW                               \
+	" UNION ALL SELECT ts_first_us, ts_last_us, app, client_ip, server_ip, NULL, 0,"  \
+	" 0, verdict, nullif(reason, ''), sessions, true, app FROM sessions" KX_PG_WINDOW ")," \
+	" hx AS (SELECT client_ip, alpn, hassh, ja4, offers_mldsa, groups_offered,"       \
+	" groups_offered_2, kex_offered FROM handshakes" KX_PG_WINDOW ")"
+
+/* kx_clients_sql without pq_groups_offered, in PostgreSQL's words and in
+ * SQLite's order; %s: the table's columns. */
+static const char pg_clients_sql[] =
+	"WITH " PG_CLIENTS_FILTERED ","
+	" alpns AS (SELECT client_ip, " KX_PG_ARRAY("v") " AS alpn_a"
+	"  FROM (SELECT DISTINCT client_ip, alpn FROM hx) AS d,"
+	"  json_array_elements_text(d.alpn::json) AS j(v) GROUP BY client_ip),"
+	" fps AS (SELECT client_ip, " KX_PG_ARRAY("f") " AS fp_a,"
+	"  CASE WHEN max(offers_mldsa) > 0 THEN 'yes' WHEN count(offers_mldsa) = 0 THEN 'not-recorded'"
+	"  ELSE 'no' END AS offers_mldsa"
+	"  FROM (SELECT client_ip, coalesce(hassh, ja4) AS f, offers_mldsa FROM hx) AS x"
+	"  GROUP BY client_ip),"
+	" c AS (SELECT client_ip," KX_PG_COUNTS
+	"  " KX_PG_COUNT("ch_bytes > 0") " AS n_hello,"
+	"  " KX_PG_COUNT("ch_bytes > 0 AND offers_pq <> 0") " AS n_offers_pq,"
+	"  count(DISTINCT server_ip) AS servers, " KX_PG_SET("protocol") " AS protocols,"
+	"  " KX_PG_ARRAY("sni") " AS sni_a,"
+	"  " KX_PG_SET("CASE WHEN verdict = 'plaintext' THEN app END") " AS plaintext_apps"
+	"  FROM h GROUP BY client_ip),"
+	" o AS (SELECT *, CASE WHEN n_hello = 0 THEN 'no-hello'"
+	"  WHEN n_offers_pq = n_hello THEN 'all' WHEN n_offers_pq = 0 THEN 'none'"
+	"  ELSE 'some' END AS offers_pq FROM c),"
+	" a AS (SELECT client_ip, first_seen, last_seen, handshakes, n_hello, n_offers_pq,"
+	" n_hello - n_offers_pq AS n_no_pq, offers_pq, servers,"
+	" protocols, " KX_PG_SET_FIRST("sni_a", 3) " AS sample_snis,"
+	" " KX_PG_SET_FIRST("alpn_a", 3) " AS sample_alpns, n_hybrid, n_pq, n_hybrid_draft, n_classical,"
+	" n_client_no_pq, n_server_declined, n_tls12, n_resumed, n_incomplete, n_unknown,"
+	" CASE WHEN n_plaintext > 0 THEN 3 WHEN offers_pq = 'none' THEN 2"
+	"  WHEN offers_pq = 'some' THEN 1 ELSE 0 END AS risk,"
+	" sessions, n_plaintext, n_unseen, plaintext_apps,"
+	" coalesce(offers_mldsa, 'not-recorded') AS offers_mldsa,"
+	" array_to_string(fp_a, ',') AS fingerprints, " KX_PG_SET_FIRST("fp_a", 2) " AS fingerprints_s"
+	" FROM o LEFT JOIN alpns USING (client_ip) LEFT JOIN fps USING (client_ip))"
+	" SELECT *%s FROM a"
+	" ORDER BY risk DESC, n_plaintext DESC, n_no_pq DESC, handshakes DESC, client_ip COLLATE \"C\"";
+
+/* What each client offers, distinct (each distinct list parsed once): TLS
+ * group code points as the JSON text
+ * of each element of groups_offered and groups_offered_2 (ssh 0), SSH kex
+ * method names of kex_offered (ssh 1). Few rows (clients times offers);
+ * their names and families come from the built-in registry in kexwatch,
+ * below, as in kx_clients_sql. */
+static const char pg_offers_sql[] =
+	"WITH " PG_CLIENTS_FILTERED ","
+	" g AS (SELECT client_ip, groups_offered AS l FROM hx"
+	"  UNION SELECT client_ip, groups_offered_2 FROM hx WHERE groups_offered_2 IS NOT NULL),"
+	" k AS (SELECT DISTINCT client_ip, kex_offered FROM hx WHERE kex_offered <> '')"
+	" SELECT client_ip, 0 AS ssh, j.v::text AS v FROM g, json_array_elements(g.l::json) AS j(v)"
+	" UNION SELECT client_ip, 1, x FROM k, unnest(string_to_array(k.kex_offered, ',')) AS x";
+
+/* The answer rows with pq_groups_offered, in PostgreSQL's order; %s: the
+ * table's columns. */
+static const char answer_sql[] =
+	"WITH pqg AS (SELECT client_ip, kx_set(name) AS pq_groups_offered FROM"
+	"  (SELECT o.client_ip, kx_group_name(j.value) AS name, kx_group_family(j.value) AS fam"
+	"   FROM kx_offers AS o, json_each('[' || o.v || ']') AS j WHERE o.ssh = 0"
+	"   UNION ALL SELECT client_ip, v, kx_ssh_kex_class(v) FROM kx_offers WHERE ssh = 1)"
+	"  WHERE fam IN ('hybrid', 'pq', 'hybrid-draft') GROUP BY client_ip)"
+	" SELECT client_ip, first_seen, last_seen, handshakes, n_hello, n_offers_pq, n_no_pq,"
+	" offers_pq, pq_groups_offered, servers, protocols, sample_snis, sample_alpns, n_hybrid,"
+	" n_pq, n_hybrid_draft, n_classical, n_client_no_pq, n_server_declined, n_tls12,"
+	" n_resumed, n_incomplete, n_unknown, risk, sessions, n_plaintext, n_unseen,"
+	" plaintext_apps, offers_mldsa, fingerprints%s"
+	" FROM kx_answer LEFT JOIN pqg USING (client_ip) ORDER BY kx_answer.rowid";
+
+#define TABLE_COLS                                                                     \
+	", offers_pq || ' (' || n_offers_pq || '/' || n_hello || ')' AS offers,"          \
+	" substr(last_seen, 1, 19) || 'Z' AS last_seen_s, fingerprints_s"
+
+/* TABLE_COLS but fingerprints_s, which a selects always. */
+#define PG_TABLE_COLS                                                                  \
+	", offers_pq || ' (' || n_offers_pq || '/' || n_hello || ')' AS offers,"          \
+	" substr(last_seen, 1, 19) || 'Z' AS last_seen_s"
+
+/* clients on a central store: the aggregation runs in PostgreSQL; the
+ * answer rows and the distinct offers come back into in-memory tables of
+ * r->db, and *ret is the statement that prints them. Returns 0, 1 when the
+ * store needs the snapshot instead, or -1 with the message in err. */
+static int clients_central(struct kx_rdb *r, const char *url, const struct kx_report_filter *f,
+			   bool table, sqlite3_stmt **ret, char *err, size_t errlen)
+{
+	char since[24], until[24], live[24], e[512];
+	const char *params[4] = { since, until, f->sensor, live };
+	struct kx_pg_read *pg = NULL;
+	char *sql = NULL;
+	int rc = kx_rdb_open_answer(r, url, PG_CLIENTS_MIN_SCHEMA, &pg, err, errlen);
+
+	if (rc != 0)
+		return rc;
+	rc = -1;
+	snprintf(since, sizeof(since), "%" PRId64, f->since_us);
+	snprintf(until, sizeof(until), "%" PRId64, f->until_us);
+	snprintf(live, sizeof(live), "%" PRId64, f->live_from_us);
+	if (!(sql = sqlite3_mprintf(pg_clients_sql, table ? PG_TABLE_COLS : ""))) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (kx_pg_read_table(pg, sql, 4, params, r->db, "kx_answer", e, sizeof(e)) < 0 ||
+	    kx_pg_read_table(pg, pg_offers_sql, 4, params, r->db, "kx_offers", e, sizeof(e)) < 0) {
+		snprintf(err, errlen, "%s: %s", r->target, e);
+		goto out;
+	}
+	sqlite3_free(sql);
+	if (!(sql = sqlite3_mprintf(answer_sql, table ? ", offers, last_seen_s, fingerprints_s" : ""))) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (!(*ret = kx_rdb_prepare(r, sql, NULL)))
+		goto out;
+	rc = 0;
+out:
+	sqlite3_free(sql);
+	kx_pg_read_close(pg);
+	if (rc < 0)
+		kx_rdb_close(r);
+	return rc;
+}
+
 int kx_report_clients(const char *db_path, const struct kx_report_filter *f,
 		      enum kx_out_format fmt, FILE *out, char *err, size_t errlen)
 {
@@ -91,20 +229,28 @@ int kx_report_clients(const char *db_path, const struct kx_report_filter *f,
 	char *sql;
 	int rc = -1;
 
+	if (kx_pg_is_url(db_path)) {
+		int c = clients_central(&r, db_path, f, fmt == KX_OUT_TABLE, &s, err, errlen);
+		if (c < 0)
+			return -1;
+		if (c == 0) {
+			sql = NULL;
+			goto print;
+		}
+	}
 	if (kx_rdb_open_scoped(&r, db_path, f, err, errlen) < 0)
 		return -1;
 	/* The table says "none (0/4)": how many of the parsed ClientHellos offered. */
 	sql = sqlite3_mprintf(kx_clients_sql, r.version >= 2 ? kx_clients_ssh_sql : "",
 			      r.version >= 7 ? kx_fp_cols_v7 : kx_fp_cols_none,
-			      fmt == KX_OUT_TABLE ?
-			      ", offers_pq || ' (' || n_offers_pq || '/' || n_hello || ')' AS offers,"
-			      " substr(last_seen, 1, 19) || 'Z' AS last_seen_s, fingerprints_s" : "");
+			      fmt == KX_OUT_TABLE ? TABLE_COLS : "");
 	if (!sql) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
 	if (!(s = kx_rdb_prepare(&r, sql, f)))
 		goto out;
+print:
 	if (kx_table_print(s, fmt, table_cols, sizeof(table_cols) / sizeof(table_cols[0]),
 			   narrow_drop, out) !=
 	    SQLITE_DONE) {

@@ -20,9 +20,11 @@
  */
 #include "report_int.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "kexwatch/central.h"
 #include "kexwatch/emit.h"
 
 #define SLOW_US 1000000
@@ -141,6 +143,163 @@ static const struct kx_col hop_cols[] = {
 /* Table-only columns of the hops query: "1/1" style ratios. */
 static const char hops_table_tail[] =
 	", n_large_no_sh || '/' || n_large AS large, n_small_no_sh || '/' || n_small AS small";
+
+/* --- the same queries in PostgreSQL --- */
+
+/* The central schema they read (as hops and clients: schema 11's words). */
+#define PG_HEALTH_MIN_SCHEMA 7
+
+/* HEALTH_CTE in PostgreSQL: the legs in the window ($1 .. $4, KX_PG_WINDOW),
+ * only the columns health reads, and their band. */
+#define PG_HEALTH_CTE                                                                  \
+	"WITH h AS (SELECT run_id, ts_first_us, ts_last_us, server_ip, server_port, sni,"  \
+	" verdict, reason, ch_bytes, ch2_bytes, ch_segments, ch_to_sh_us, hrr, hrr_group,"  \
+	" 1::bigint AS n, false AS is_session, NULL::text AS app FROM handshakes" KX_PG_WINDOW \
+	" UNION ALL SELECT run_id, ts_first_us, ts_last_us, server_ip, server_port, NULL,"  \
+	" verdict, nullif(reason, ''), 0, NULL, 0, NULL, 0, NULL, sessions, true, app"      \
+	" FROM sessions" KX_PG_WINDOW "),"                                                 \
+	" s AS (SELECT *, CASE WHEN greatest(ch_bytes, coalesce(ch2_bytes, 0)) = 0"        \
+	"  THEN 'not reassembled' WHEN greatest(ch_bytes, coalesce(ch2_bytes, 0)) < 1500"  \
+	"  THEN '< 1500' ELSE '>= 1500' END AS band,"                                      \
+	"  verdict = 'incomplete' AND reason IS DISTINCT FROM 'capacity' AS unanswered,"   \
+	"  verdict = 'incomplete' AND reason IS NOT DISTINCT FROM 'capacity' AS capacity," \
+	"  verdict = 'incomplete' AND reason IS NOT DISTINCT FROM 'gap' AND ch_segments = 0" \
+	"  AS first_lost, coalesce(ch_to_sh_us >= 1000000, false) AS slow FROM h)"
+
+/* SQLite's sum(bool): NULL when every value is NULL, as SQLite's sum. */
+#define PG_SUMB(cond) "sum((" cond ")::int)"
+#define PG_UNANSWERED(r) PG_SUMB("unanswered AND reason IS NOT DISTINCT FROM '" r "'")
+
+/* kx_health_bands_sql's counts; pct_no_server_hello is SQLite's
+ * arithmetic on them (bands_answer_sql). */
+static const char pg_bands_sql[] =
+	PG_HEALTH_CTE
+	" SELECT band, count(*) AS handshakes,"
+	" count(*) - " PG_SUMB("unanswered") " - " PG_SUMB("capacity") " AS answered,"
+	" " PG_SUMB("unanswered") " AS no_server_hello,"
+	" " PG_UNANSWERED("rst") " AS n_rst, " PG_UNANSWERED("fin") " AS n_fin,"
+	" " PG_UNANSWERED("timeout") " AS n_timeout,"
+	" " PG_UNANSWERED("end-of-capture") " AS n_end_of_capture,"
+	" " PG_UNANSWERED("gap") " AS n_gap,"
+	" " PG_SUMB("unanswered AND reason NOT IN ('rst', 'fin', 'timeout', 'end-of-capture', 'gap')")
+	"  AS n_other,"
+	" " PG_SUMB("first_lost") " AS n_first_segment_lost, sum(hrr) AS n_hrr,"
+	" " PG_SUMB("slow") " AS n_slow, " PG_SUMB("capacity") " AS n_capacity"
+	" FROM s WHERE NOT is_session GROUP BY band"
+	" ORDER BY CASE band WHEN '< 1500' THEN 0 WHEN '>= 1500' THEN 1 ELSE 2 END";
+
+static const char bands_answer_sql[] =
+	"SELECT band, handshakes, answered, no_server_hello, n_rst, n_fin, n_timeout,"
+	" n_end_of_capture, n_gap, n_other, n_first_segment_lost, n_hrr, n_slow,"
+	" round(100.0 * no_server_hello / handshakes, 1) AS pct_no_server_hello, n_capacity"
+	" FROM kx_bands ORDER BY rowid";
+
+/* hops_sql without the names of the HRR groups: hrr_codes, their distinct
+ * code points, which kexwatch's registry names (hops_answer_sql). */
+static const char pg_hops_sql[] =
+	PG_HEALTH_CTE
+	" SELECT server_ip, server_port, handshakes, n_small, n_small_no_sh, n_large, n_large_no_sh,"
+	" n_first_segment_lost, no_server_hello, reasons, n_hrr, hrr_codes, n_slow, max_ch_to_sh_us,"
+	" " KX_PG_SET_FIRST("sni_a", 3) " AS sample_snis, last_seen, large_reasons, other_reasons,"
+	" n_capacity, n_plaintext, plaintext_apps, plaintext_reasons, n_unseen, unseen_apps"
+	" FROM (SELECT server_ip, server_port, " PG_SUMB("NOT is_session") " AS handshakes,"
+	" " PG_SUMB("band = '< 1500'") " AS n_small,"
+	" " PG_SUMB("band = '< 1500' AND unanswered") " AS n_small_no_sh,"
+	" " PG_SUMB("band = '>= 1500'") " AS n_large,"
+	" " PG_SUMB("band = '>= 1500' AND unanswered") " AS n_large_no_sh,"
+	" " PG_SUMB("first_lost") " AS n_first_segment_lost,"
+	" " PG_SUMB("unanswered") " AS no_server_hello,"
+	" " KX_PG_SET("CASE WHEN unanswered THEN reason END") " AS reasons,"
+	" sum(hrr) AS n_hrr,"
+	" string_agg(DISTINCT hrr_group::text, ',') FILTER (WHERE hrr <> 0) AS hrr_codes,"
+	" " PG_SUMB("slow") " AS n_slow, max(ch_to_sh_us) AS max_ch_to_sh_us,"
+	" " KX_PG_ARRAY("sni") " AS sni_a, " KX_PG_TS_TEXT("max(ts_last_us)") " AS last_seen,"
+	" " KX_PG_SET("CASE WHEN unanswered AND band = '>= 1500' THEN reason END") " AS large_reasons,"
+	" " KX_PG_SET("CASE WHEN unanswered AND band <> '>= 1500' THEN reason END") " AS other_reasons,"
+	" " PG_SUMB("capacity") " AS n_capacity,"
+	" " KX_PG_SUM_N("is_session AND verdict = 'plaintext'") " AS n_plaintext,"
+	" " KX_PG_SET("app") " FILTER (WHERE is_session AND verdict = 'plaintext') AS plaintext_apps,"
+	" " KX_PG_SET("reason") " FILTER (WHERE is_session AND verdict = 'plaintext') AS plaintext_reasons,"
+	" " KX_PG_SUM_N("is_session AND reason = 'handshake-unseen'") " AS n_unseen,"
+	" " KX_PG_SET("app") " FILTER (WHERE is_session AND reason = 'handshake-unseen') AS unseen_apps"
+	" FROM s GROUP BY server_ip, server_port) AS g"
+	" WHERE no_server_hello + n_hrr + n_slow + n_capacity + n_plaintext + n_unseen > 0"
+	" ORDER BY n_large_no_sh + n_first_segment_lost DESC NULLS LAST, no_server_hello DESC NULLS LAST,"
+	" n_slow DESC NULLS LAST, n_hrr DESC NULLS LAST, n_plaintext DESC NULLS LAST,"
+	" n_capacity DESC NULLS LAST, n_unseen DESC NULLS LAST, server_ip COLLATE \"C\", server_port";
+
+/* hops_sql's columns in its order; %s: the table's tail. */
+static const char hops_answer_sql[] =
+	"SELECT server_ip, server_port, handshakes, n_small, n_small_no_sh, n_large, n_large_no_sh,"
+	" n_first_segment_lost, no_server_hello, reasons, n_hrr,"
+	" (SELECT kx_set(kx_group_name(j.value)) FROM json_each('[' || hrr_codes || ']') AS j)"
+	"  AS hrr_groups, n_slow, max_ch_to_sh_us, sample_snis, last_seen, large_reasons,"
+	" other_reasons, n_capacity, n_plaintext, plaintext_apps, plaintext_reasons, n_unseen,"
+	" unseen_apps%s FROM kx_hops ORDER BY rowid";
+
+/* runs_sql: json_extract is ->> as a number. */
+#define PG_LEDGER(c) " sum((counters::json ->> '" c "')::numeric) AS " c
+static const char pg_runs_sql[] =
+	PG_HEALTH_CTE
+	" SELECT count(*) AS n_runs," PG_LEDGER("reasm_retransmits") ","
+	PG_LEDGER("reasm_ooo_segments") ","
+	" sum((counters::json ->> 'capture_dropped')::numeric)"
+	"  + sum((counters::json ->> 'capture_if_dropped')::numeric) AS capture_dropped,"
+	" " PG_SUMB("counters IS NULL") " AS unfinished,"
+	" " PG_SUMB("(counters::json ->> 'flow_hs_row') IS NOT NULL") " AS with_ledger,"
+	PG_LEDGER("flows_created") "," PG_LEDGER("flows_refused") "," PG_LEDGER("flow_hs_row") ","
+	PG_LEDGER("flow_capacity") "," PG_LEDGER("flow_plaintext") "," PG_LEDGER("flow_unseen") ","
+	PG_LEDGER("flow_one_sided") "," PG_LEDGER("flow_no_payload") "," PG_LEDGER("flow_plain_off") ","
+	PG_LEDGER("flow_unrecognised")
+	" FROM runs WHERE id IN (SELECT run_id FROM h)";
+
+/* health on a central store: its three queries run in PostgreSQL, their
+ * rows come back into in-memory tables of r->db, and *bands, *hops and
+ * *runs read them as the local queries would. Returns 0, 1 when the store
+ * needs the snapshot instead, or -1 with the message in err. */
+static int health_central(struct kx_rdb *r, const char *url, const struct kx_report_filter *f,
+			  bool table, sqlite3_stmt **bands, sqlite3_stmt **hops,
+			  sqlite3_stmt **runs, char *err, size_t errlen)
+{
+	char since[24], until[24], live[24], e[512];
+	const char *params[4] = { since, until, f->sensor, live };
+	struct kx_pg_read *pg = NULL;
+	char *sql = NULL;
+	int rc = kx_rdb_open_answer(r, url, PG_HEALTH_MIN_SCHEMA, &pg, err, errlen);
+
+	if (rc != 0)
+		return rc;
+	rc = -1;
+	snprintf(since, sizeof(since), "%" PRId64, f->since_us);
+	snprintf(until, sizeof(until), "%" PRId64, f->until_us);
+	snprintf(live, sizeof(live), "%" PRId64, f->live_from_us);
+	if (kx_pg_read_table(pg, pg_bands_sql, 4, params, r->db, "kx_bands", e, sizeof(e)) < 0 ||
+	    kx_pg_read_table(pg, pg_hops_sql, 4, params, r->db, "kx_hops", e, sizeof(e)) < 0 ||
+	    kx_pg_read_table(pg, pg_runs_sql, 4, params, r->db, "kx_runs", e, sizeof(e)) < 0) {
+		snprintf(err, errlen, "%s: %s", r->target, e);
+		goto out;
+	}
+	if (!(sql = sqlite3_mprintf(hops_answer_sql, table ? hops_table_tail : ""))) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (!(*bands = kx_rdb_prepare(r, bands_answer_sql, NULL)) ||
+	    !(*hops = kx_rdb_prepare(r, sql, NULL)) ||
+	    !(*runs = kx_rdb_prepare(r, "SELECT * FROM kx_runs", NULL)))
+		goto out;
+	rc = 0;
+out:
+	sqlite3_free(sql);
+	kx_pg_read_close(pg);
+	if (rc < 0) {
+		sqlite3_finalize(*bands);
+		sqlite3_finalize(*hops);
+		sqlite3_finalize(*runs);
+		*bands = *hops = *runs = NULL;
+		kx_rdb_close(r);
+	}
+	return rc;
+}
 
 static const char *const sev_name[] = { "error", "warning", "info" };
 
@@ -356,6 +515,14 @@ int kx_report_health(const char *db_path, const struct kx_report_filter *f,
 	struct kx_rdb r;
 	int rc = -1;
 
+	if (kx_pg_is_url(db_path)) {
+		int c = health_central(&r, db_path, f, fmt == KX_OUT_TABLE, &bands, &hops, &runs,
+				       err, errlen);
+		if (c < 0)
+			return -1;
+		if (c == 0)
+			goto run;
+	}
 	if (kx_rdb_open_scoped(&r, db_path, f, err, errlen) < 0)
 		return -1;
 	sql = sqlite3_mprintf(hops_sql, fmt == KX_OUT_TABLE ? hops_table_tail : "");
@@ -367,6 +534,7 @@ int kx_report_health(const char *db_path, const struct kx_report_filter *f,
 	    !(runs = kx_rdb_prepare(&r, runs_sql, f)))
 		goto out;
 
+run:
 	/* Findings first: the table prints them last, JSON in its own member. */
 	if (collect(&r, hops, &fs) < 0)
 		goto out;

@@ -142,66 +142,15 @@ char *kx_hops_sql(const struct kx_hops_opts *o, bool table)
  * snapshot, which rewrites them). */
 #define PG_HOPS_MIN_SCHEMA 7
 
-/* The legs of kx_legs (report_db.c) in the central store, filtered as
- * KX_SQL_FILTERED filters them; $1 since, $2 until, $3 sensor (NULL: all),
- * $4 live, all bound. Only the columns hops reads. */
-#define PG_WINDOW                                                                      \
-	" WHERE ts_first_us >= $1::bigint AND ts_first_us < $2::bigint"                 \
-	" AND ($3::text IS NULL OR sensor = $3::text) AND ts_last_us >= $4::bigint"
+/* The legs of kx_legs (report_db.c) in the central store, filtered by
+ * KX_PG_WINDOW: only the columns hops reads. */
 #define PG_FILTERED                                                                    \
 	"h AS (SELECT ts_first_us, ts_last_us, protocol, client_ip, server_ip,"        \
 	" server_port, sni, offers_pq, group_name, verdict, reason, 1::bigint AS n,"    \
-	" false AS is_session, NULL::text AS app FROM handshakes" PG_WINDOW             \
+	" false AS is_session, NULL::text AS app FROM handshakes" KX_PG_WINDOW             \
 	" UNION ALL SELECT ts_first_us, ts_last_us, app, client_ip, server_ip,"        \
 	" server_port, NULL, 0, NULL, verdict, nullif(reason, ''), sessions, true, app" \
-	" FROM sessions" PG_WINDOW ")"
-
-/* kx_set(x): the distinct values in byte order, comma-joined, NULL for none. */
-#define PG_SET(x) "string_agg(DISTINCT " x " COLLATE \"C\", ',' ORDER BY " x " COLLATE \"C\")"
-#define PG_COUNT(cond) "count(*) FILTER (WHERE " cond ")"
-#define PG_SUM_N(cond) "coalesce(sum(n) FILTER (WHERE " cond "), 0)::bigint"
-
-/* KX_SQL_COUNTS in PostgreSQL's words: sum(bool) is count(*) FILTER, IS
- * against a literal is = inside a FILTER, the sums of weights bigint. */
-#define PG_COUNTS                                                                      \
-	" " PG_TS_TEXT("min(ts_first_us)") " AS first_seen,"                            \
-	" " PG_TS_TEXT("max(ts_last_us)") " AS last_seen,"                              \
-	" " PG_COUNT("NOT is_session") " AS handshakes,"                                \
-	" count(DISTINCT client_ip) AS clients,"                                        \
-	" " PG_COUNT("verdict = 'hybrid'") " AS n_hybrid,"                              \
-	" " PG_COUNT("verdict = 'pq'") " AS n_pq,"                                      \
-	" " PG_COUNT("verdict = 'hybrid-draft'") " AS n_hybrid_draft,"                  \
-	" " PG_COUNT("verdict = 'classical'") " AS n_classical,"                        \
-	" " PG_COUNT("verdict = 'classical' AND reason = 'client-no-pq'") " AS n_client_no_pq," \
-	" " PG_COUNT("verdict = 'classical' AND reason = 'server-declined'")            \
-	" AS n_server_declined,"                                                        \
-	" " PG_COUNT("verdict = 'classical' AND reason = 'tls12'") " AS n_tls12,"       \
-	" " PG_COUNT("verdict = 'classical' AND reason = 'tls12' AND offers_pq <> 0")   \
-	" AS n_tls12_offered_pq,"                                                       \
-	" " PG_COUNT("verdict = 'classical' AND reason = 'offer-unseen'") " AS n_offer_unseen," \
-	" " PG_COUNT("verdict = 'resumed'") " AS n_resumed,"                            \
-	" " PG_COUNT("verdict = 'incomplete'") " AS n_incomplete,"                      \
-	" " PG_COUNT("verdict = 'unknown' AND NOT is_session") " AS n_unknown,"         \
-	" " PG_SUM_N("is_session") " AS sessions,"                                      \
-	" " PG_SUM_N("is_session AND verdict = 'plaintext'") " AS n_plaintext,"         \
-	" " PG_SUM_N("is_session AND reason = 'handshake-unseen'") " AS n_unseen,"      \
-	" " PG_SUM_N("is_session AND verdict = 'plaintext' AND reason = 'no-tls'")      \
-	" AS n_no_tls,"                                                                 \
-	" " PG_SUM_N("is_session AND verdict = 'plaintext' AND reason = 'starttls-not-offered'") \
-	" AS n_starttls_not_offered,"                                                   \
-	" " PG_SUM_N("is_session AND verdict = 'plaintext' AND reason = 'starttls-refused'") \
-	" AS n_starttls_refused,"                                                       \
-	" " PG_SUM_N("is_session AND verdict = 'plaintext' AND reason = 'ssl-refused'") \
-	" AS n_ssl_refused,"                                                            \
-	" " PG_SET("app") " FILTER (WHERE is_session) AS apps,"                         \
-	" " PG_COUNT("verdict IN ('hybrid', 'pq', 'hybrid-draft', 'classical', 'unknown')" \
-		     " AND NOT is_session") " AS n_decide,"
-
-/* SQLite's KX_SQL_TS_TEXT: microseconds as 2026-01-02T03:04:05.123456Z. */
-#define PG_TS_TEXT(us)                                                                 \
-	"CASE WHEN " us " BETWEEN 0 AND 253402300799999999 THEN to_char(timestamp 'epoch'" \
-	" + (" us ") * interval '1 microsecond', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"   \
-	" ELSE 'invalid' END"
+	" FROM sessions" KX_PG_WINDOW ")"
 
 char *kx_hops_pg_sql(const struct kx_hops_opts *o, bool table)
 {
@@ -217,9 +166,9 @@ char *kx_hops_pg_sql(const struct kx_hops_opts *o, bool table)
 		" n_offer_unseen, n_no_tls, n_starttls_not_offered, n_starttls_refused,"
 		" n_ssl_refused, apps, n_suspect%s"
 		" FROM (SELECT *," KX_SQL_VERDICT " AS verdict FROM"
-		" (SELECT %s," PG_COUNTS " max(ts_last_us) AS last_us,"
-		" " PG_SET("group_name") " AS groups_selected, " PG_SET("protocol") " AS protocols,"
-		" " PG_COUNT("verdict = 'unknown' AND reason IN ('share-size', 'group-not-offered',"
+		" (SELECT %s," KX_PG_COUNTS " max(ts_last_us) AS last_us,"
+		" " KX_PG_SET("group_name") " AS groups_selected, " KX_PG_SET("protocol") " AS protocols,"
+		" " KX_PG_COUNT("verdict = 'unknown' AND reason IN ('share-size', 'group-not-offered',"
 			     " 'share-not-in-groups')") " AS n_suspect"
 		" FROM h GROUP BY %s) AS c) AS v"
 		" ORDER BY %s%s%s",
@@ -244,27 +193,11 @@ static int hops_central(struct kx_rdb *r, const char *url, const struct kx_hops_
 	const char *params[4] = { since, until, o->f.sensor, live };
 	struct kx_pg_read *pg = NULL;
 	char *sql = NULL;
-	int rc;
+	int rc = kx_rdb_open_answer(r, url, PG_HOPS_MIN_SCHEMA, &pg, err, errlen);
 
-	if (kx_groups_overridden())
-		return 1;
-	memset(r, 0, sizeof(*r));
-	r->err = err;
-	r->errlen = errlen;
-	kx_pg_redact(url, r->target, sizeof(r->target));
-	r->path = r->target;
-	rc = kx_pg_read_open(url, PG_HOPS_MIN_SCHEMA, &pg, e, sizeof(e));
-	if (rc != 0) {
-		if (rc < 0)
-			snprintf(err, errlen, "%s: %s", r->target, e);
+	if (rc != 0)
 		return rc;
-	}
 	rc = -1;
-	if (sqlite3_open_v2(":memory:", &r->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: in-memory answer table: %s", r->target,
-			 r->db ? sqlite3_errmsg(r->db) : "out of memory");
-		goto out;
-	}
 	snprintf(since, sizeof(since), "%" PRId64, o->f.since_us);
 	snprintf(until, sizeof(until), "%" PRId64, o->f.until_us);
 	snprintf(live, sizeof(live), "%" PRId64, o->f.live_from_us);

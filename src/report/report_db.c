@@ -437,6 +437,38 @@ int kx_rdb_open(struct kx_rdb *r, const char *path, char *err, size_t errlen)
 	return kx_rdb_open_scoped(r, path, NULL, err, errlen);
 }
 
+int kx_rdb_open_answer(struct kx_rdb *r, const char *url, int min_version,
+		       struct kx_pg_read **pg, char *err, size_t errlen)
+{
+	char e[512];
+	int rc;
+
+	*pg = NULL;
+	if (kx_groups_overridden())
+		return 1;
+	memset(r, 0, sizeof(*r));
+	r->err = err;
+	r->errlen = errlen;
+	kx_pg_redact(url, r->target, sizeof(r->target));
+	r->path = r->target;
+	rc = kx_pg_read_open(url, min_version, pg, e, sizeof(e));
+	if (rc != 0) {
+		if (rc < 0)
+			snprintf(err, errlen, "%s: %s", r->target, e);
+		return rc;
+	}
+	if (sqlite3_open_v2(":memory:", &r->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
+	    register_functions(r->db) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: in-memory answer table: %s", r->target,
+			 r->db ? sqlite3_errmsg(r->db) : "out of memory");
+		kx_pg_read_close(*pg);
+		*pg = NULL;
+		kx_rdb_close(r);
+		return -1;
+	}
+	return 0;
+}
+
 int kx_rdb_open_scoped(struct kx_rdb *r, const char *path, const struct kx_report_filter *scope,
 		       char *err, size_t errlen)
 {

@@ -40,6 +40,18 @@ int kx_rdb_open_scoped(struct kx_rdb *r, const char *path, const struct kx_repor
 
 void kx_rdb_close(struct kx_rdb *r);
 
+/* For a report that runs its aggregate SQL in PostgreSQL: opens a read-only
+ * session on the central store at url (kx_pg_read_open) and, for the answer
+ * rows, an in-memory SQLite database r->db with the report functions
+ * (kx_set, kx_group_name, ...) registered. Returns 0 (kx_rdb_close r and
+ * kx_pg_read_close *pg afterwards), 1 when the report must take the
+ * snapshot instead (a schema older than min_version, or a --groups file,
+ * whose renaming is SQLite's; nothing is left open), or -1 with the
+ * message in err. */
+struct kx_pg_read;
+int kx_rdb_open_answer(struct kx_rdb *r, const char *url, int min_version,
+		       struct kx_pg_read **pg, char *err, size_t errlen);
+
 /* Prepares sql and binds the filter's named parameters (:since, :until,
  * :sensor, :live) where the statement has them. Returns NULL with the
  * message in r->err. */
@@ -137,6 +149,71 @@ int kx_rdb_int64(struct kx_rdb *r, const char *sql, const struct kx_report_filte
 	" WHEN 'classical (clients-no-pq)' THEN 4 WHEN 'classical (offer-unseen)' THEN 4" \
 	" WHEN 'draft-kyber' THEN 3 WHEN 'mixed' THEN 2 WHEN 'unknown' THEN 1"       \
 	" WHEN 'no-verdict' THEN 1 WHEN 'no-verdict (not observed)' THEN 1 ELSE 0 END"
+
+/* --- the reports that run in PostgreSQL (hops, clients, health) --- */
+
+/* The legs of kx_legs (report_db.c) in the central store, filtered as
+ * KX_SQL_FILTERED filters them; $1 since, $2 until, $3 sensor (NULL: all),
+ * $4 live, all bound.  */
+#define KX_PG_WINDOW                                                                      \
+	" WHERE ts_first_us >= $1::bigint AND ts_first_us < $2::bigint"                 \
+	" AND ($3::text IS NULL OR sensor = $3::text) AND ts_last_us >= $4::bigint"
+/* kx_set(x): the distinct values in byte order, comma-joined, NULL for none. */
+#define KX_PG_SET(x) "string_agg(DISTINCT " x " COLLATE \"C\", ',' ORDER BY " x " COLLATE \"C\")"
+/* The distinct values of x in byte order as an array (NULLs left out),
+ * which KX_PG_SET_FIRST turns into kx_set(x, n)'s text. */
+#define KX_PG_ARRAY(x)                                                                    \
+	"array_agg(DISTINCT " x " COLLATE \"C\" ORDER BY " x " COLLATE \"C\")"          \
+	" FILTER (WHERE " x " IS NOT NULL)"
+/* kx_set(x, n): the first n values, comma-joined, and " +N" for the rest. */
+#define KX_PG_SET_FIRST(a, n)                                                              \
+	"array_to_string(" a "[1:" #n "], ',') || CASE WHEN cardinality(" a ") > " #n     \
+	" THEN ' +' || (cardinality(" a ") - " #n ") ELSE '' END"
+
+#define KX_PG_COUNT(cond) "count(*) FILTER (WHERE " cond ")"
+#define KX_PG_SUM_N(cond) "coalesce(sum(n) FILTER (WHERE " cond "), 0)::bigint"
+
+/* KX_SQL_COUNTS in PostgreSQL's words: sum(bool) is count(*) FILTER, IS
+ * against a literal is = inside a FILTER, the sums of weights bigint. */
+#define KX_PG_COUNTS                                                                      \
+	" " KX_PG_TS_TEXT("min(ts_first_us)") " AS first_seen,"                            \
+	" " KX_PG_TS_TEXT("max(ts_last_us)") " AS last_seen,"                              \
+	" " KX_PG_COUNT("NOT is_session") " AS handshakes,"                                \
+	" count(DISTINCT client_ip) AS clients,"                                        \
+	" " KX_PG_COUNT("verdict = 'hybrid'") " AS n_hybrid,"                              \
+	" " KX_PG_COUNT("verdict = 'pq'") " AS n_pq,"                                      \
+	" " KX_PG_COUNT("verdict = 'hybrid-draft'") " AS n_hybrid_draft,"                  \
+	" " KX_PG_COUNT("verdict = 'classical'") " AS n_classical,"                        \
+	" " KX_PG_COUNT("verdict = 'classical' AND reason = 'client-no-pq'") " AS n_client_no_pq," \
+	" " KX_PG_COUNT("verdict = 'classical' AND reason = 'server-declined'")            \
+	" AS n_server_declined,"                                                        \
+	" " KX_PG_COUNT("verdict = 'classical' AND reason = 'tls12'") " AS n_tls12,"       \
+	" " KX_PG_COUNT("verdict = 'classical' AND reason = 'tls12' AND offers_pq <> 0")   \
+	" AS n_tls12_offered_pq,"                                                       \
+	" " KX_PG_COUNT("verdict = 'classical' AND reason = 'offer-unseen'") " AS n_offer_unseen," \
+	" " KX_PG_COUNT("verdict = 'resumed'") " AS n_resumed,"                            \
+	" " KX_PG_COUNT("verdict = 'incomplete'") " AS n_incomplete,"                      \
+	" " KX_PG_COUNT("verdict = 'unknown' AND NOT is_session") " AS n_unknown,"         \
+	" " KX_PG_SUM_N("is_session") " AS sessions,"                                      \
+	" " KX_PG_SUM_N("is_session AND verdict = 'plaintext'") " AS n_plaintext,"         \
+	" " KX_PG_SUM_N("is_session AND reason = 'handshake-unseen'") " AS n_unseen,"      \
+	" " KX_PG_SUM_N("is_session AND verdict = 'plaintext' AND reason = 'no-tls'")      \
+	" AS n_no_tls,"                                                                 \
+	" " KX_PG_SUM_N("is_session AND verdict = 'plaintext' AND reason = 'starttls-not-offered'") \
+	" AS n_starttls_not_offered,"                                                   \
+	" " KX_PG_SUM_N("is_session AND verdict = 'plaintext' AND reason = 'starttls-refused'") \
+	" AS n_starttls_refused,"                                                       \
+	" " KX_PG_SUM_N("is_session AND verdict = 'plaintext' AND reason = 'ssl-refused'") \
+	" AS n_ssl_refused,"                                                            \
+	" " KX_PG_SET("app") " FILTER (WHERE is_session) AS apps,"                         \
+	" " KX_PG_COUNT("verdict IN ('hybrid', 'pq', 'hybrid-draft', 'classical', 'unknown')" \
+		     " AND NOT is_session") " AS n_decide,"
+
+/* SQLite's KX_SQL_TS_TEXT: microseconds as 2026-01-02T03:04:05.123456Z. */
+#define KX_PG_TS_TEXT(us)                                                                 \
+	"CASE WHEN " us " BETWEEN 0 AND 253402300799999999 THEN to_char(timestamp 'epoch'" \
+	" + (" us ") * interval '1 microsecond', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"   \
+	" ELSE 'invalid' END"
 
 /* The fingerprint columns a report selects from hx (ja4, kx_fp, hassh,
  * offers_mldsa): the view's (schema 7) or NULLs for an older file, which a

@@ -299,10 +299,29 @@ try:
               ["--since", iso(edge + 1)], ["--since", iso(edge), "--sensor", "edge"]):
         for g in ("endpoint", "pair"):
             reports.append(["hops", "--group-by", g, "--json"] + w)
-    native = 0
+    # clients: table, JSON and CSV, --sensor, and the same window edges.
+    reports += [["clients"], ["clients", "--csv"], ["clients", "--sensor", "edge", "--json"],
+                ["clients", "--sensor", "origin", "--csv"], ["clients", "--until", iso(mid)],
+                ["clients", "--limit", "2"], ["clients", "--columns", "client_ip,offers,pq_groups_offered,fingerprints_s"]]
+    for w in (["--since", iso(edge)], ["--until", iso(edge)], ["--since", iso(edge), "--until", iso(mid)],
+              ["--since", iso(edge + 1)], ["--since", iso(edge), "--sensor", "edge"]):
+        reports += [["clients", "--json"] + w, ["clients", "--csv"] + w]
+    # health: table, JSON and CSV, --sensor, the same window edges.
+    reports += [["health"], ["health", "--csv"], ["health", "--sensor", "edge", "--json"],
+                ["health", "--sensor", "origin"], ["health", "--until", iso(mid), "--csv"]]
+    for w in (["--since", iso(edge)], ["--until", iso(edge)], ["--since", iso(edge), "--until", iso(mid)],
+              ["--since", iso(edge + 1)], ["--since", iso(edge), "--sensor", "edge"]):
+        reports += [["health", "--json"] + w, ["health"] + w]
+    native = native_clients = 0
     for r in reports:
         x = kx(r[0], "--db", merged, *r[1:])
-        if r[0] == "hops":
+        if r[0] == "health":
+            y = kx_native(r[0], "--db", url, *r[1:])
+            native_clients += y.returncode == 0
+        elif r[0] == "clients":
+            y = kx_native(r[0], "--db", url, *r[1:])
+            native_clients += y.returncode == 0
+        elif r[0] == "hops":
             y = kx_native(r[0], "--db", url, *r[1:])
             native += y.returncode == 0
         else:
@@ -314,6 +333,33 @@ try:
     n_hops = sum(r[0] == "hops" for r in reports)
     check(native == n_hops and n_hops == 60,
           f"hops on PostgreSQL: all {n_hops} runs made no snapshot (TMPDIR unusable)", f"{native} of {n_hops}")
+    n_clients = sum(r[0] in ("clients", "health") for r in reports)
+    check(native_clients == n_clients and n_clients == 42,
+          f"clients and health on PostgreSQL: all {n_clients} runs made no snapshot (TMPDIR unusable)",
+          f"{native_clients} of {n_clients}")
+    # clients' sets in exact values: the PQ groups (TLS code points and SSH
+    # methods, named by kexwatch's registry) and kx_set(sni, 3)'s " +N".
+    cm = sqlite3.connect(merged)
+    n_snis = cm.execute("SELECT count(DISTINCT sni) FROM handshakes WHERE client_ip = '198.18.0.10'").fetchone()[0]
+    cm.close()
+    y = kx_native("clients", "--db", url, "--json")
+    c10 = [c for c in json.loads(y.stdout) if c["client_ip"] == "198.18.0.10"] if y.returncode == 0 else []
+    check(len(c10) == 1 and n_snis > 3
+          and c10[0]["pq_groups_offered"] == "X25519MLKEM768,sntrup761x25519-sha512,sntrup761x25519-sha512@openssh.com"
+          and c10[0]["sample_snis"].endswith(f" +{n_snis - 3}") and c10[0]["sample_snis"].count(",") == 2
+          and c10[0]["protocols"] == "quic,ssh,tls" and c10[0]["offers_mldsa"] == "yes",
+          f"clients on PostgreSQL: 198.18.0.10 offers X25519MLKEM768 and both sntrup761 names, {n_snis} SNIs as 3 +{n_snis - 3}",
+          str(c10)[:600] + y.stderr)
+    # health's HRR group names come from kexwatch's registry; the share of
+    # unanswered ClientHellos is SQLite's arithmetic on PostgreSQL's counts.
+    y = kx_native("health", "--db", url, "--json")
+    hj = json.loads(y.stdout) if y.returncode == 0 else {}
+    hrr = [(h["server_ip"], h["n_hrr"], h["hrr_groups"]) for h in hj.get("hops", []) if h["n_hrr"]]
+    check(len(hrr) > 0 and hrr[0] == ("198.18.0.22", 8, "X25519MLKEM768")
+          and sum(h[1] for h in hrr) == 9 == sum(b["n_hrr"] for b in hj["bands"])
+          and all(h[2] for h in hrr) and [b["pct_no_server_hello"] for b in hj["bands"]] == [0, 0],
+          "health on PostgreSQL: 9 HRRs, 8 on 198.18.0.22:9443 asking for X25519MLKEM768",
+          str(hrr) + y.stderr)
     # A --groups file renames groups in kexwatch (kx_group_rename): hops
     # then takes the snapshot, with the same answer.
     gfile = os.path.join(tmp, "groups.txt")
@@ -326,7 +372,21 @@ try:
           and z.returncode != 0 and "cannot create a temporary folder" in z.stderr,
           "hops --groups on PostgreSQL: the snapshot, SQLite's answer with the renamed group",
           x.stdout[:300] + "\n---\n" + y.stdout[:300] + y.stderr + z.stderr)
-    p = kx_native("clients", "--db", url, "--json")
+    x = kx("clients", "--groups", gfile, "--db", merged, "--json")
+    y = kx("clients", "--groups", gfile, "--db", url, "--json")
+    z = kx_native("clients", "--groups", gfile, "--db", url, "--json")
+    check(x.returncode == 0 and x.stdout == y.stdout and len(x.stdout) > 20
+          and z.returncode != 0 and "cannot create a temporary folder" in z.stderr,
+          "clients --groups on PostgreSQL: the snapshot, SQLite's answer",
+          x.stdout[:300] + "\n---\n" + y.stdout[:300] + y.stderr + z.stderr)
+    x = kx("health", "--groups", gfile, "--db", merged, "--json")
+    y = kx("health", "--groups", gfile, "--db", url, "--json")
+    z = kx_native("health", "--groups", gfile, "--db", url, "--json")
+    check(x.returncode == 0 and x.stdout == y.stdout and "Hybrid-768" in x.stdout
+          and z.returncode != 0 and "cannot create a temporary folder" in z.stderr,
+          "health --groups on PostgreSQL: the snapshot, SQLite's answer with the renamed HRR group",
+          x.stdout[:300] + "\n---\n" + y.stdout[:300] + y.stderr + z.stderr)
+    p = kx_native("audit", "--db", url, "--policy", policy, "--json")
     check(p.returncode != 0 and "cannot create a temporary folder" in p.stderr,
           "the other reports still use the snapshot (they fail without a TMPDIR)", p.stderr)
     # The window edges, in numbers: the legs with ts_first_us >= edge.
@@ -349,6 +409,17 @@ try:
           f"hops on PostgreSQL at a row's edge: --since takes its {n_edge_row} leg(s), --until leaves it"
           f" ({n_from_edge} legs from it of {n_all})",
           f"{legs(since.stdout)} {legs(after.stdout)} {legs(until.stdout)}")
+    # clients at the same edge: its handshakes and sessions are the legs.
+    def client_legs(out):
+        return sum(c["handshakes"] + c["sessions"] for c in json.loads(out))
+    cs = kx_native("clients", "--db", url, "--json", "--since", iso(edge))
+    ca = kx_native("clients", "--db", url, "--json", "--since", iso(edge + 1))
+    cu = kx_native("clients", "--db", url, "--json", "--until", iso(edge))
+    check(cs.returncode == ca.returncode == cu.returncode == 0
+          and client_legs(cs.stdout) == n_from_edge and client_legs(ca.stdout) == n_from_edge - n_edge_row
+          and client_legs(cu.stdout) == n_all - n_from_edge,
+          f"clients on PostgreSQL at a row's edge: --since takes its {n_edge_row} leg(s), --until leaves it",
+          f"{cs.stdout[:200]} {ca.stderr} {cu.stderr}")
     # The views of the central schema give SQLite's values for the same rows.
     def norm(v):
         if v is None or v == "":
@@ -444,6 +515,13 @@ try:
     p = kx_native("hops", "--db", url1, "--csv")
     check(p.returncode != 0 and "cannot create a temporary folder" in p.stderr,
           "a schema 1 central store: hops falls back to the snapshot", p.stderr)
+    x, p = kx("clients", "--db", url1, "--csv"), kx_native("clients", "--db", url1, "--csv")
+    check(x.returncode == 0 and x.stdout.count("\n") == 2 and ",all,X25519MLKEM768," in x.stdout
+          and p.returncode != 0 and "cannot create a temporary folder" in p.stderr,
+          "a schema 1 central store: clients falls back to the snapshot", x.stdout + x.stderr + p.stderr)
+    x, p = kx("health", "--db", url1, "--csv"), kx_native("health", "--db", url1, "--csv")
+    check(x.returncode == 0 and p.returncode != 0 and "cannot create a temporary folder" in p.stderr,
+          "a schema 1 central store: health falls back to the snapshot", x.stdout + x.stderr + p.stderr)
     p = kx("read", "--sensor", "old", "--db", os.path.join(tmp, "v1b.db"), "--pg", url1, plain)
     check(p.returncode == 0 and "; 4 sessions rows sent" in p.stderr
           and psql1("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'") == "7"
