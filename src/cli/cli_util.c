@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "kexwatch/cli.h"
 #include "kexwatch/prog.h"
 
 int kx_parse_uint(const char *name, const char *s, uint64_t min, uint64_t max, uint64_t *ret)
@@ -47,4 +49,46 @@ uint64_t kx_now_us(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+int kx_atomic_open(struct kx_atomic_out *o, const char *cmd, const char *path)
+{
+	o->f = stdout;
+	o->path = path;
+	o->tmp = NULL;
+	if (!path || strcmp(path, "-") == 0)
+		return 0;
+	size_t n = strlen(path) + 5;
+	if (!(o->tmp = malloc(n))) {
+		fprintf(stderr, "kexwatch %s: out of memory\n", cmd);
+		return -1;
+	}
+	snprintf(o->tmp, n, "%s.tmp", path);
+	if (!(o->f = fopen(o->tmp, "w"))) {
+		fprintf(stderr, "kexwatch %s: %s: %s\n", cmd, o->tmp, strerror(errno));
+		free(o->tmp);
+		o->tmp = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int kx_atomic_finish(struct kx_atomic_out *o, const char *cmd, int rc, char *err, size_t errlen)
+{
+	if (o->tmp && fclose(o->f) != 0 && rc == 0) {
+		snprintf(err, errlen, "%s: %s", o->tmp, strerror(errno));
+		rc = -1;
+	}
+	if (rc == 0 && o->tmp && rename(o->tmp, o->path) < 0) {
+		snprintf(err, errlen, "%s: %s", o->path, strerror(errno));
+		rc = -1;
+	}
+	if (rc < 0) {
+		if (o->tmp)
+			unlink(o->tmp);
+		fprintf(stderr, "kexwatch %s: %s\n", cmd, err);
+	}
+	free(o->tmp);
+	o->tmp = NULL;
+	return rc < 0 ? KX_EXIT_FAIL : KX_EXIT_OK;
 }

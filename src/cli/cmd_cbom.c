@@ -1,14 +1,13 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* cmd_cbom.c: `kexwatch cbom`: a CycloneDX cryptography BOM of the inventory. */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "kexwatch/cli.h"
 #include "kexwatch/report.h"
+
+#include "cli_util.h"
 #include "report_opts.h"
 
 static void print_help(FILE *out)
@@ -50,8 +49,7 @@ int kx_cmd_cbom(int argc, char **argv)
 	};
 	struct kx_report_cli o;
 	const char *path = NULL;
-	char err[512], *tmp = NULL;
-	FILE *out = stdout;
+	char err[512];
 	int ch, rc, minor = 6;
 
 	kx_report_cli_init(&o, "cbom");
@@ -84,33 +82,9 @@ int kx_cmd_cbom(int argc, char **argv)
 	}
 	if (kx_report_cli_finish(&o) < 0)
 		return KX_EXIT_USAGE;
-	if (path && strcmp(path, "-") != 0) {
-		size_t n = strlen(path) + 5;
-		if (!(tmp = malloc(n))) {
-			fprintf(stderr, "kexwatch cbom: out of memory\n");
-			return KX_EXIT_FAIL;
-		}
-		snprintf(tmp, n, "%s.tmp", path);
-		if (!(out = fopen(tmp, "w"))) {
-			fprintf(stderr, "kexwatch cbom: %s: %s\n", tmp, strerror(errno));
-			free(tmp);
-			return KX_EXIT_FAIL;
-		}
-	}
-	rc = kx_report_cbom(o.db, &o.f, minor, out, err, sizeof(err));
-	if (out != stdout && fclose(out) != 0 && rc == 0) {
-		snprintf(err, sizeof(err), "%s: %s", tmp, strerror(errno));
-		rc = -1;
-	}
-	if (rc == 0 && tmp && rename(tmp, path) < 0) {
-		snprintf(err, sizeof(err), "%s: %s", path, strerror(errno));
-		rc = -1;
-	}
-	if (rc < 0) {
-		if (tmp)
-			unlink(tmp);
-		fprintf(stderr, "kexwatch cbom: %s\n", err);
-	}
-	free(tmp);
-	return rc < 0 ? KX_EXIT_FAIL : KX_EXIT_OK;
+	struct kx_atomic_out ao;
+	if (kx_atomic_open(&ao, "cbom", path) < 0)
+		return KX_EXIT_FAIL;
+	rc = kx_report_cbom(o.db, &o.f, minor, ao.f, err, sizeof(err));
+	return kx_atomic_finish(&ao, "cbom", rc, err, sizeof(err));
 }

@@ -1,14 +1,13 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* cmd_report.c: `kexwatch report --html FILE`: one self-contained HTML page. */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "kexwatch/cli.h"
 #include "kexwatch/report.h"
+
+#include "cli_util.h"
 #include "report_opts.h"
 
 static void print_help(FILE *out)
@@ -46,8 +45,7 @@ int kx_cmd_report(int argc, char **argv)
 	};
 	struct kx_report_cli o;
 	const char *html = NULL;
-	char err[512], *tmp = NULL;
-	FILE *out = stdout;
+	char err[512];
 	int ch, rc;
 
 	kx_report_cli_init(&o, "report");
@@ -73,33 +71,9 @@ int kx_cmd_report(int argc, char **argv)
 	}
 	if (kx_report_cli_finish(&o) < 0)
 		return KX_EXIT_USAGE;
-	if (strcmp(html, "-") != 0) {
-		size_t n = strlen(html) + 5;
-		if (!(tmp = malloc(n))) {
-			fprintf(stderr, "kexwatch report: out of memory\n");
-			return KX_EXIT_FAIL;
-		}
-		snprintf(tmp, n, "%s.tmp", html);
-		if (!(out = fopen(tmp, "w"))) {
-			fprintf(stderr, "kexwatch report: %s: %s\n", tmp, strerror(errno));
-			free(tmp);
-			return KX_EXIT_FAIL;
-		}
-	}
-	rc = kx_report_html(o.db, &o.f, o.now_us, out, err, sizeof(err));
-	if (out != stdout && fclose(out) != 0 && rc == 0) {
-		snprintf(err, sizeof(err), "%s: %s", tmp, strerror(errno));
-		rc = -1;
-	}
-	if (rc == 0 && tmp && rename(tmp, html) < 0) {
-		snprintf(err, sizeof(err), "%s: %s", html, strerror(errno));
-		rc = -1;
-	}
-	if (rc < 0) {
-		if (tmp)
-			unlink(tmp);
-		fprintf(stderr, "kexwatch report: %s\n", err);
-	}
-	free(tmp);
-	return rc < 0 ? KX_EXIT_FAIL : KX_EXIT_OK;
+	struct kx_atomic_out ao;
+	if (kx_atomic_open(&ao, "report", html) < 0)
+		return KX_EXIT_FAIL;
+	rc = kx_report_html(o.db, &o.f, o.now_us, ao.f, err, sizeof(err));
+	return kx_atomic_finish(&ao, "report", rc, err, sizeof(err));
 }

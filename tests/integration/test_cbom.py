@@ -151,6 +151,19 @@ with tempfile.TemporaryDirectory() as tmp:
     f = os.path.join(tmp, "bom.json")
     kx("cbom", "--db", db, "-o", f)
     check(open(f).read() == out1 and not os.path.exists(f + ".tmp"), "-o FILE holds the same bytes")
+    # The shared write-then-rename path (cbom -o, report --html): a missing
+    # directory is exit 1 with the path named; a failed report leaves neither
+    # FILE nor FILE.tmp behind, and an existing FILE untouched.
+    for args, flag in ((["cbom"], "-o"), (["report"], "--html")):
+        p = kx(*args, "--db", db, flag, os.path.join(tmp, "no-such-dir", "x"))
+        check(p.returncode == 1 and "no-such-dir/x.tmp" in p.stderr,
+              f"{args[0]} {flag} into a missing directory: exit 1, the file named", p.stderr)
+        keep = os.path.join(tmp, f"keep-{args[0]}")
+        with open(keep, "w") as fh:
+            fh.write("old")
+        p = kx(*args, "--db", os.path.join(tmp, "missing.db"), flag, keep)
+        check(p.returncode == 1 and open(keep).read() == "old" and not os.path.exists(keep + ".tmp"),
+              f"{args[0]} {flag} on a missing database: exit 1, FILE untouched, no FILE.tmp", p.stderr)
     doc = json.loads(out1)
     a, pr = algos(doc), protos(doc)
     c = sqlite3.connect(db)
