@@ -256,14 +256,8 @@ int kx_report_changes(const char *db_path, const struct kx_changes_opts *o,
 		kx_rdb_fail(&r);
 		goto out;
 	}
-	rc = -1;
-	if (kx_table_print(s, fmt, table_cols, sizeof(table_cols) / sizeof(table_cols[0]),
-			   narrow_drop, out) !=
-	    SQLITE_DONE) {
-		kx_rdb_fail(&r);
-		goto out;
-	}
-	rc = kx_rdb_finish_output(&r, out);
+	rc = kx_rdb_output(&r, s, fmt, table_cols, sizeof(table_cols) / sizeof(table_cols[0]),
+			   narrow_drop, out);
 out:
 	sqlite3_free(sql);
 	sqlite3_finalize(s);

@@ -251,13 +251,8 @@ int kx_report_clients(const char *db_path, const struct kx_report_filter *f,
 	if (!(s = kx_rdb_prepare(&r, sql, f)))
 		goto out;
 print:
-	if (kx_table_print(s, fmt, table_cols, sizeof(table_cols) / sizeof(table_cols[0]),
-			   narrow_drop, out) !=
-	    SQLITE_DONE) {
-		kx_rdb_fail(&r);
-		goto out;
-	}
-	rc = kx_rdb_finish_output(&r, out);
+	rc = kx_rdb_output(&r, s, fmt, table_cols, sizeof(table_cols) / sizeof(table_cols[0]),
+			   narrow_drop, out);
 out:
 	sqlite3_free(sql);
 	sqlite3_finalize(s);

@@ -293,11 +293,7 @@ print:
 	for (size_t i = 0; i < N_TAIL; i++)
 		if (o->group != KX_HOPS_PAIR || strcmp(tail_cols[i].name, "clients") != 0)
 			cols[n++] = tail_cols[i];
-	if (kx_table_print(s, fmt, cols, n, narrow_drop, out) != SQLITE_DONE) {
-		kx_rdb_fail(&r);
-		goto out;
-	}
-	rc = kx_rdb_finish_output(&r, out);
+	rc = kx_rdb_output(&r, s, fmt, cols, n, narrow_drop, out);
 out:
 	sqlite3_free(sql);
 	sqlite3_finalize(s);

@@ -590,6 +590,14 @@ int kx_rdb_finish_output(struct kx_rdb *r, FILE *out)
 	return 0;
 }
 
+int kx_rdb_output(struct kx_rdb *r, sqlite3_stmt *s, enum kx_out_format fmt,
+		  const struct kx_col *cols, size_t n_cols, const char *const *drop, FILE *out)
+{
+	if (kx_table_print(s, fmt, cols, n_cols, drop, out) != SQLITE_DONE)
+		return kx_rdb_fail(r);
+	return kx_rdb_finish_output(r, out);
+}
+
 /* --- printers --- */
 
 size_t kx_cell_width(const char *s)

@@ -302,4 +302,9 @@ void kx_html_puts(FILE *out, const char *s);
 /* Ends a report: flushes out and turns a write error into a message. */
 int kx_rdb_finish_output(struct kx_rdb *r, FILE *out);
 
+/* The usual end of a report: kx_table_print, then kx_rdb_finish_output;
+ * 0, or -1 with the message in r. */
+int kx_rdb_output(struct kx_rdb *r, sqlite3_stmt *s, enum kx_out_format fmt,
+		  const struct kx_col *cols, size_t n_cols, const char *const *drop, FILE *out);
+
 #endif
