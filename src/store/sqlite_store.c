@@ -929,18 +929,28 @@ static int migrate_fingerprints(sqlite3 *db)
 	return rc == SQLITE_OK ? sqlite3_exec(db, trigger_handshakes_v7, NULL, NULL, NULL) : rc;
 }
 
-/* Schema 8: handshake_extras.regression (a file whose extras table was
- * created by this build's HANDSHAKE_ROWS_TABLE has it already), the
- * handshakes view and its trigger again with `regression` at the end. */
-static int migrate_regressions(sqlite3 *db)
+/* A handshake_extras column at the end of the handshakes view: the column
+ * (unless a file created by this build has it already), then the view and
+ * its INSTEAD OF trigger again. */
+static int add_extras_column(sqlite3 *db, const char *col, const char *type, const char *view,
+			     const char *trigger)
 {
 	int rc = sqlite3_exec(db, "DROP VIEW handshakes;\n", NULL, NULL, NULL);
-	if (rc == SQLITE_OK && !has_column(db, "handshake_extras", "regression"))
-		rc = sqlite3_exec(db, "ALTER TABLE handshake_extras ADD COLUMN regression INTEGER;",
-				  NULL, NULL, NULL);
+	if (rc == SQLITE_OK && !has_column(db, "handshake_extras", col)) {
+		char *sql = sqlite3_mprintf("ALTER TABLE handshake_extras ADD COLUMN %s %s;", col, type);
+		rc = sql ? sqlite3_exec(db, sql, NULL, NULL, NULL) : SQLITE_NOMEM;
+		sqlite3_free(sql);
+	}
 	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(db, view_handshakes_v8, NULL, NULL, NULL);
-	return rc == SQLITE_OK ? sqlite3_exec(db, trigger_handshakes_v8, NULL, NULL, NULL) : rc;
+		rc = sqlite3_exec(db, view, NULL, NULL, NULL);
+	return rc == SQLITE_OK ? sqlite3_exec(db, trigger, NULL, NULL, NULL) : rc;
+}
+
+/* Schema 8: handshake_extras.regression. */
+static int migrate_regressions(sqlite3 *db)
+{
+	return add_extras_column(db, "regression", "INTEGER", view_handshakes_v8,
+				 trigger_handshakes_v8);
 }
 
 /* Schema 9: the views whose words change, again: hops ('no-verdict' and
@@ -958,17 +968,11 @@ static int migrate_words(sqlite3 *db)
 	return rc == SQLITE_OK ? sqlite3_exec(db, VIEW_CLIENTHELLO_SIZES_V9, NULL, NULL, NULL) : rc;
 }
 
-/* Schema 10: handshake_extras.interface; the view and its trigger again
- * with `interface` at the end. */
+/* Schema 10: handshake_extras.interface. */
 static int migrate_interface(sqlite3 *db)
 {
-	int rc = sqlite3_exec(db, "DROP VIEW handshakes;\n", NULL, NULL, NULL);
-	if (rc == SQLITE_OK && !has_column(db, "handshake_extras", "interface"))
-		rc = sqlite3_exec(db, "ALTER TABLE handshake_extras ADD COLUMN interface TEXT;",
-				  NULL, NULL, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(db, view_handshakes_v10, NULL, NULL, NULL);
-	return rc == SQLITE_OK ? sqlite3_exec(db, trigger_handshakes_v10, NULL, NULL, NULL) : rc;
+	return add_extras_column(db, "interface", "TEXT", view_handshakes_v10,
+				 trigger_handshakes_v10);
 }
 
 /* Schema 11: a session whose handshake was not seen (TLS records or a QUIC
