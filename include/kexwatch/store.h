@@ -19,7 +19,7 @@
 
 /* The schema this build writes and reads (PRAGMA user_version), and the
  * PRAGMA application_id that marks a file as a kexwatch inventory ("kexw"). */
-#define KX_STORE_SCHEMA_VERSION 11
+#define KX_STORE_SCHEMA_VERSION 12
 #define KX_STORE_APP_ID 0x6b657877
 
 /* SQL for a sessions row's verdict in the words of schema 11: a session
@@ -48,6 +48,9 @@ struct kx_store_opts {
 	unsigned batch_rows; /* commit after this many rows (default 500) */
 	unsigned flush_ms;   /* and at least this often (default 1000) */
 	unsigned busy_ms;    /* busy timeout when another process holds a lock (default 5000) */
+	/* fold the new rows into the rollups (rollup.h) after a commit once
+	 * this many are waiting (default 50000; UINT_MAX: never) */
+	unsigned rollup_every;
 };
 
 /* Opens or creates the database, migrating the schema (PRAGMA user_version).
@@ -122,6 +125,7 @@ struct kx_prune_stats {
 	int64_t longest_lock_us;   /* the longest write transaction */
 	int64_t waited_us;         /* waiting for the lock (another writer) */
 	int64_t kept_for_central_from; /* outbox mark: rows above it stay; INT64_MAX: none */
+	uint64_t rows_folded;      /* folded into the rollups before deleting */
 };
 
 void kx_prune_opts_init(struct kx_prune_opts *o);

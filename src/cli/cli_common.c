@@ -106,6 +106,11 @@ int kx_common_option(struct kx_common_opts *o, int ch, const char *arg)
 			return -1;
 		o->regress_days = (uint32_t)v;
 		return 1;
+	case KX_OPT_ROLLUP_EVERY:
+		if (kx_parse_uint("--rollup-every", arg, 1, 1u << 30, &v) < 0)
+			return -1;
+		o->rollup_every = (uint32_t)v;
+		return 1;
 	case KX_OPT_PLAINTEXT:
 		if (strcmp(arg, "all") == 0)
 			o->eng.plaintext = KX_PLAINTEXT_ALL;
@@ -173,6 +178,8 @@ void kx_common_help(FILE *out)
 		"  --regress-max N        endpoints and clients remembered as hybrid/offering PQ,\n"
 		"                         to notice regressions; 0: off (default: %u, %u bytes each)\n"
 		"  --regress-memory DAYS  how long they are remembered (default: %u)\n"
+		"  --rollup-every N       fold new rows into the reports' rollups once N wait\n"
+		"                         (default: 50000)\n"
 		"  --no-ndpi              do not label flows with nDPI\n"
 		"  --ndpi-packets         label by nDPI's dissection of each flow's first packets\n"
 		"                         (default: nDPI's host and address match; much cheaper)\n"
@@ -241,7 +248,7 @@ int kx_outputs_open(struct kx_outputs *out, const struct kx_common_opts *o, int 
 	struct kx_dpi_async *labels =
 		!o->eng.no_ndpi && !o->eng.ndpi_packets ? kx_dpi_new_async() : NULL;
 	if (!o->no_db) {
-		struct kx_store_opts so = { 0 };
+		struct kx_store_opts so = { .rollup_every = o->rollup_every };
 		if (kx_store_open(o->db, &so, &out->store, err, errlen) < 0) {
 			kx_dpi_free(kx_dpi_join(labels));
 			return -1;

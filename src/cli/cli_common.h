@@ -22,7 +22,7 @@ enum {
 	KX_OPT_IDLE, KX_OPT_NO_NDPI, KX_OPT_NDPI_PACKETS, KX_OPT_PG, KX_OPT_PG_DRAIN,
 	KX_OPT_DEFRAG_MEMCAP, KX_OPT_DEFRAG_DATAGRAMS, KX_OPT_DEFRAG_TIMEOUT,
 	KX_OPT_PLAINTEXT, KX_OPT_JSON_ALL, KX_OPT_CID_SEED,
-	KX_OPT_REGRESS_MAX, KX_OPT_REGRESS_MEMORY,
+	KX_OPT_REGRESS_MAX, KX_OPT_REGRESS_MEMORY, KX_OPT_ROLLUP_EVERY,
 };
 
 /* getopt_long entries of the options both capture commands take. */
@@ -50,7 +50,8 @@ enum {
 	{ "json-all", no_argument, NULL, KX_OPT_JSON_ALL },                       \
 	{ "community-id-seed", required_argument, NULL, KX_OPT_CID_SEED },       \
 	{ "regress-max", required_argument, NULL, KX_OPT_REGRESS_MAX },           \
-	{ "regress-memory", required_argument, NULL, KX_OPT_REGRESS_MEMORY }
+	{ "regress-memory", required_argument, NULL, KX_OPT_REGRESS_MEMORY },     \
+	{ "rollup-every", required_argument, NULL, KX_OPT_ROLLUP_EVERY }
 
 struct kx_common_opts {
 	const char *db;
@@ -66,6 +67,7 @@ struct kx_common_opts {
 	unsigned cid_seed;    /* Community ID seed */
 	uint32_t regress_max;   /* regression memory entries, 0: off */
 	uint32_t regress_days;
+	uint32_t rollup_every;  /* rows between folds into the rollups, 0: default */
 	struct kx_engine_opts eng;
 	char host[256];
 };

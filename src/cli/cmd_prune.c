@@ -63,6 +63,9 @@ static int prune_sqlite(const char *db, int64_t cutoff_us, const struct kx_prune
 			db, kx_time_str((uint64_t)(cutoff_us > 0 ? cutoff_us : 0), t, sizeof(t)),
 			st.rows_deleted, st.batches, (double)st.longest_lock_us / 1e6,
 			(double)st.waited_us / 1e6);
+		if (st.rows_folded)
+			fprintf(stderr, "; %" PRIu64 " rows folded into the rollups first",
+				st.rows_folded);
 		if (st.rows_kept_unsent)
 			fprintf(stderr, "; %" PRIu64 " older rows kept: not yet sent to the central store",
 				st.rows_kept_unsent);

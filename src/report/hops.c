@@ -100,13 +100,63 @@ int kx_hops_parse_sort(const char *s, enum kx_hops_sort *ret)
 	return -1;
 }
 
-char *kx_hops_sql(const struct kx_hops_opts *o, bool table)
+/* The distinct clients of each group, over the rollups (rolled mode).
+ * An endpoint's come from the counters the fold keeps (rollup_clients,
+ * per sensor, and rollup_clients_all), plus the clients of the rows not
+ * folded yet and of the sessions that no folded pair of that endpoint
+ * (and sensor) has: distinct over the history without reading it. SNIs
+ * and servers count the distinct clients of the pairs. */
+static const char rolled_clients_endpoint[] =
+	" cl AS MATERIALIZED (SELECT server_ip, server_port, ksni, sum(c) AS clients FROM ("
+	"  SELECT server_ip, server_port, sni AS ksni, clients AS c FROM main.rollup_clients_all"
+	"   WHERE :sensor IS NULL"
+	"  UNION ALL SELECT server_ip, server_port, sni, clients FROM main.rollup_clients"
+	"   WHERE sensor = :sensor"
+	"  UNION ALL SELECT server_ip, server_port, ksni, count(*) FROM"
+	"   (SELECT DISTINCT server_ip, server_port, coalesce(sni, '') AS ksni, client_ip"
+	"    FROM kx_tail_pairs WHERE :sensor IS NULL OR sensor = :sensor) AS t"
+	"   WHERE NOT EXISTS (SELECT 1 FROM main.rollup_pairs AS p WHERE p.server_ip = t.server_ip"
+	"    AND p.server_port = t.server_port AND p.sni = t.ksni AND p.client_ip = t.client_ip"
+	"    AND (:sensor IS NULL OR p.sensor = :sensor))"
+	"   GROUP BY 1, 2, 3)"
+	" GROUP BY 1, 2, 3),";
+
+static const char *const rolled_clients_of[] = {
+	[KX_HOPS_ENDPOINT] =
+		"(SELECT clients FROM cl WHERE cl.server_ip = h.server_ip"
+		" AND cl.server_port = h.server_port AND cl.ksni = coalesce(h.sni, ''))",
+	[KX_HOPS_SNI] = "(SELECT clients FROM cl WHERE cl.ksni = coalesce(h.sni, ''))",
+	[KX_HOPS_SERVER] = "(SELECT clients FROM cl WHERE cl.server_ip = h.server_ip)",
+};
+
+char *kx_hops_sql(const struct kx_hops_opts *o, bool table, bool rolled)
 {
 	const char *keys = groupings[o->group].keys;
 	const char *order = sorts[o->sort].order;
+	char *cl = NULL, *counts = NULL, *sql;
 
-	return sqlite3_mprintf(
-		"WITH " KX_SQL_FILTERED
+	/* Client -> server pairs need the clients of every leg: raw rows. */
+	if (o->group == KX_HOPS_PAIR)
+		rolled = false;
+	if (rolled) {
+		cl = o->group == KX_HOPS_ENDPOINT
+			     ? sqlite3_mprintf("%s", rolled_clients_endpoint)
+			     : sqlite3_mprintf(
+				       " cl AS MATERIALIZED (SELECT %s, count(DISTINCT client_ip) AS"
+				       " clients FROM kx_pairs_rolled WHERE :sensor IS NULL OR"
+				       " sensor = :sensor GROUP BY 1),",
+				       o->group == KX_HOPS_SNI ? "coalesce(sni, '') AS ksni"
+							       : "server_ip");
+		counts = sqlite3_mprintf(
+			KX_SQL_COUNTS_C("coalesce(%s, 0)"), rolled_clients_of[o->group]);
+		if (!cl || !counts) {
+			sqlite3_free(cl);
+			sqlite3_free(counts);
+			return NULL;
+		}
+	}
+	sql = sqlite3_mprintf(
+		"WITH %s%s"
 		" SELECT %s, first_seen, last_seen, handshakes, clients, n_hybrid, n_pq,"
 		" n_hybrid_draft, n_classical, n_client_no_pq, n_server_declined, n_tls12,"
 		" n_resumed, n_incomplete, n_unknown, groups_selected, protocols, verdict,"
@@ -114,25 +164,29 @@ char *kx_hops_sql(const struct kx_hops_opts *o, bool table)
 		" n_offer_unseen, n_no_tls, n_starttls_not_offered, n_starttls_refused,"
 		" n_ssl_refused, apps, n_suspect%s"
 		" FROM (SELECT *," KX_SQL_VERDICT " AS verdict FROM"
-		" (SELECT %s," KX_SQL_COUNTS " max(ts_last_us) AS last_us,"
+		" (SELECT %s,%s max(ts_last_us) AS last_us,"
 		" kx_set(%s) AS groups_selected, kx_set(protocol) AS protocols,"
 		/* Handshakes whose key-exchange claims do not hold (a key share of
 		 * the wrong size, RFC 8446 4.2.8 violations): the hop is suspect. */
-		" sum(verdict = 'unknown' AND ifnull(reason IN ('share-size', 'group-not-offered',"
-		"  'share-not-in-groups'), 0)) AS n_suspect"
+		" sum(n * (verdict = 'unknown' AND ifnull(reason IN ('share-size', 'group-not-offered',"
+		"  'share-not-in-groups'), 0))) AS n_suspect"
 		" FROM h GROUP BY %s))"
 		" ORDER BY %s%s%s",
+		rolled ? cl : "", rolled ? KX_SQL_FILTERED_OF("kx_legs_rolled") : KX_SQL_FILTERED,
 		keys,
 		/* JSON and CSV carry n_suspect; the table marks the verdict. */
 		table ? ", n_resumed + n_incomplete + n_unknown + n_hybrid_draft + n_unseen AS n_other,"
 			" substr(last_seen, 1, 19) || 'Z' AS last_seen_s,"
 			" verdict || CASE WHEN n_suspect > 0 THEN ' (suspect: ' || n_suspect || ')'"
 			" ELSE '' END AS verdict_s" : "",
-		keys,
+		keys, rolled ? counts : KX_SQL_COUNTS,
 		/* A --groups file names groups stored under another name (or as
 		 * 0x-hex, unknown when read); without one the stored names stand. */
 		kx_groups_overridden() ? "kx_group_rename(group_name)" : "group_name",
 		keys, order, *order ? ", " : "", keys);
+	sqlite3_free(cl);
+	sqlite3_free(counts);
+	return sql;
 }
 
 /* --- the same query in PostgreSQL --- */
@@ -279,7 +333,7 @@ int kx_report_hops_with(const char *db_path, const struct kx_hops_opts *o,
 			goto out;
 		f.live_from_us = (int64_t)newest - o->live_us;
 	}
-	sql = kx_hops_sql(o, fmt == KX_OUT_TABLE);
+	sql = kx_hops_sql(o, fmt == KX_OUT_TABLE, o->live_us <= 0 && kx_rdb_full_range(&r, &f));
 	if (!sql) {
 		snprintf(err, errlen, "out of memory");
 		goto out;

@@ -1247,7 +1247,7 @@ int kx_report_html(const char *db_path, const struct kx_report_filter *f, int64_
 		return -1;
 	kx_hops_opts_init(&ho);
 	ho.f = *f;
-	if (!(hops_sql = kx_hops_sql(&ho, true))) {
+	if (!(hops_sql = kx_hops_sql(&ho, true, kx_rdb_full_range(&r, f)))) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}

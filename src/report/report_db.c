@@ -347,6 +347,55 @@ static int register_functions(sqlite3 *db)
  * of schema 11 ('no-verdict' for a handshake not seen). */
 #define LEGS_SESSIONS_V10 LEGS_SESSIONS_OF(KX_SQL_SESSION_VERDICT("verdict", "reason"))
 
+/* The legs as hops and health read them over the full range, from schema
+ * 12: the rolled-up legs (rollup.h) with weight n, the handshake rows not
+ * folded yet (above folded_id, read in this same read transaction), and
+ * the sessions. The columns are kx_legs' own; a rolled-up leg has no
+ * client, run or packet numbers, a ClientHello size that stands for its
+ * band (0, 1 or 1500 bytes), a first-segment count of 0 or 1, and the
+ * slowest ServerHello of its group (which is 1 s or more exactly when the
+ * group is "slow"). kx_pairs_rolled: every (sensor, endpoint, client)
+ * with handshakes or sessions, for counting distinct clients. */
+#define ROLLED_LEGS                                                                    \
+	"SELECT NULL AS id, NULL AS run_id, sensor, first_us AS ts_first_us,"            \
+	" last_us AS ts_last_us, protocol, NULL AS client_ip, NULL AS client_port,"      \
+	" server_ip, server_port, nullif(sni, '') AS sni, offers_pq, hrr,"              \
+	" nullif(hrr_group, -1) AS hrr_group, nullif(group_name, '') AS group_name,"     \
+	" nullif(group_family, '') AS group_family, verdict, nullif(reason, '') AS reason," \
+	" CASE band WHEN 0 THEN 0 WHEN 1 THEN 1 ELSE 1500 END AS ch_bytes,"             \
+	" NULL AS ch2_bytes, CASE WHEN ch_seg0 THEN 0 ELSE 1 END AS ch_segments,"        \
+	" max_ch_to_sh_us AS ch_to_sh_us, NULL AS pkt_first_ch, NULL AS pkt_sh, n,"      \
+	" 0 AS is_session, NULL AS app, NULL AS bytes, NULL AS source_id,"               \
+	" NULL AS version_code FROM main.rollup_legs UNION ALL "
+
+static int create_rolled(struct kx_rdb *r, bool sessions)
+{
+	sqlite3_stmt *s;
+	long long folded = -1;
+
+	if (sqlite3_prepare_v2(r->db, "SELECT folded_id FROM main.rollup_state", -1, &s, NULL) !=
+	    SQLITE_OK)
+		return 0; /* a snapshot of a central store: no rollups */
+	if (sqlite3_step(s) == SQLITE_ROW)
+		folded = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	if (folded < 0)
+		return 0;
+	char *sql = sqlite3_mprintf(
+		"CREATE TEMP VIEW kx_legs_rolled AS " ROLLED_LEGS LEGS_HS " WHERE id > %lld%s;"
+		"CREATE TEMP VIEW kx_tail_pairs AS SELECT sensor, server_ip, server_port, sni,"
+		" client_ip FROM main.handshake_rows WHERE id > %lld"
+		" UNION ALL SELECT sensor, server_ip, server_port, NULL, client_ip FROM main.sessions;"
+		"CREATE TEMP VIEW kx_pairs_rolled AS SELECT sensor, server_ip, server_port,"
+		" nullif(sni, '') AS sni, client_ip FROM main.rollup_pairs"
+		" UNION ALL SELECT * FROM kx_tail_pairs;",
+		"handshake_rows", folded, sessions ? LEGS_SESSIONS : "", folded);
+	int rc = sql ? sqlite3_exec(r->db, sql, NULL, NULL, NULL) : SQLITE_NOMEM;
+	sqlite3_free(sql);
+	r->rolled = rc == SQLITE_OK;
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
 static int create_legs(struct kx_rdb *r)
 {
 	/* A file without sessions reads its handshakes straight (a union costs
@@ -366,7 +415,15 @@ static int create_legs(struct kx_rdb *r)
 				    r->version >= 5 ? "handshake_rows" : "handshakes");
 	int rc = sql ? sqlite3_exec(r->db, sql, NULL, NULL, NULL) : SQLITE_NOMEM;
 	sqlite3_free(sql);
-	return rc == SQLITE_OK ? 0 : -1;
+	if (rc != SQLITE_OK)
+		return -1;
+	return r->version >= 12 ? create_rolled(r, sessions) : 0;
+}
+
+bool kx_rdb_full_range(const struct kx_rdb *r, const struct kx_report_filter *f)
+{
+	return r->rolled && f->since_us == INT64_MIN && f->until_us == INT64_MAX &&
+	       f->live_from_us == INT64_MIN;
 }
 
 int kx_rdb_fail(struct kx_rdb *r)

@@ -21,6 +21,7 @@ struct kx_rdb {
 	char target[256];   /* central store: its redacted URL */
 	char snap_dir[64];  /* central store: the temporary snapshot's folder */
 	int version;
+	bool rolled;        /* kx_legs_rolled, kx_pairs_rolled, kx_tail_pairs exist (schema 12 on) */
 	char *err;
 	size_t errlen;
 };
@@ -70,8 +71,10 @@ int kx_rdb_int64(struct kx_rdb *r, const char *sql, const struct kx_report_filte
  * sessions row is in the window when its first session is, as a handshake
  * is by its first ClientHello segment. NOT MATERIALIZED so SQLite can push
  * the range into the indexes that lead with ts_first_us. */
-#define KX_SQL_FILTERED                                                              \
-	"h AS NOT MATERIALIZED (SELECT * FROM kx_legs"                               \
+#define KX_SQL_FILTERED KX_SQL_FILTERED_OF("kx_legs")
+/* The same over another view of the legs (kx_legs_rolled). */
+#define KX_SQL_FILTERED_OF(legs)                                                     \
+	"h AS NOT MATERIALIZED (SELECT * FROM " legs                                 \
 	" WHERE ts_first_us >= :since AND ts_first_us < :until"                      \
 	" AND (:sensor IS NULL OR sensor = :sensor) AND ts_last_us >= :live)"
 
@@ -83,27 +86,32 @@ int kx_rdb_int64(struct kx_rdb *r, const char *sql, const struct kx_report_filte
 	" AND (:sensor IS NULL OR sensor = :sensor) AND ts_last_us >= :live)"
 
 /* Per-verdict counts over the legs of one group, named as in the hops view.
- * Every count is a sum of weights; the verdicts only a handshake has are
- * counted without n, which is 1 for a handshake. handshakes and sessions
+ * Every count is a sum of weights n: 1 for a handshake row, the sessions of
+ * an hourly sessions row, the handshakes of a rolled-up leg. handshakes and sessions
  * split the legs; n_plaintext, n_unseen (handshake-unseen) and the
  * plaintext reasons count sessions. n_decide counts the handshakes that
  * decide an endpoint's verdict: sessions do not (plaintext overrides
  * everything, a session whose handshake was not seen says nothing). */
-#define KX_SQL_COUNTS                                                                \
+#define KX_SQL_COUNTS KX_SQL_COUNTS_C("count(DISTINCT client_ip)")
+/* The same with another expression for the distinct clients: a rolled-up
+ * leg (kx_legs_rolled) stands for n handshakes of many clients, so the
+ * reports that read rollups take their clients from rollup_clients. Every
+ * count is weighted by n, which is 1 for a handshake row. */
+#define KX_SQL_COUNTS_C(CLIENTS)                                                      \
 	" " KX_SQL_TS_TEXT("min(ts_first_us)") " AS first_seen,"                      \
 	" " KX_SQL_TS_TEXT("max(ts_last_us)") " AS last_seen,"                        \
-	" sum(NOT is_session) AS handshakes, count(DISTINCT client_ip) AS clients,"  \
-	" sum(verdict = 'hybrid') AS n_hybrid, sum(verdict = 'pq') AS n_pq,"         \
-	" sum(verdict = 'hybrid-draft') AS n_hybrid_draft,"                          \
-	" sum(verdict = 'classical') AS n_classical,"                                \
-	" sum(verdict = 'classical' AND reason IS 'client-no-pq') AS n_client_no_pq,"   \
-	" sum(verdict = 'classical' AND reason IS 'server-declined') AS n_server_declined," \
-	" sum(verdict = 'classical' AND reason IS 'tls12') AS n_tls12,"              \
-	" sum(verdict = 'classical' AND reason IS 'tls12' AND offers_pq) AS n_tls12_offered_pq," \
-	" sum(verdict = 'classical' AND reason IS 'offer-unseen') AS n_offer_unseen," \
-	" sum(verdict = 'resumed') AS n_resumed,"                                    \
-	" sum(verdict = 'incomplete') AS n_incomplete,"                              \
-	" sum(verdict = 'unknown' AND NOT is_session) AS n_unknown,"                 \
+	" sum(n * (NOT is_session)) AS handshakes, " CLIENTS " AS clients,"           \
+	" sum(n * (verdict = 'hybrid')) AS n_hybrid, sum(n * (verdict = 'pq')) AS n_pq," \
+	" sum(n * (verdict = 'hybrid-draft')) AS n_hybrid_draft,"                     \
+	" sum(n * (verdict = 'classical')) AS n_classical,"                           \
+	" sum(n * (verdict = 'classical' AND reason IS 'client-no-pq')) AS n_client_no_pq," \
+	" sum(n * (verdict = 'classical' AND reason IS 'server-declined')) AS n_server_declined," \
+	" sum(n * (verdict = 'classical' AND reason IS 'tls12')) AS n_tls12,"         \
+	" sum(n * (verdict = 'classical' AND reason IS 'tls12' AND offers_pq)) AS n_tls12_offered_pq," \
+	" sum(n * (verdict = 'classical' AND reason IS 'offer-unseen')) AS n_offer_unseen," \
+	" sum(n * (verdict = 'resumed')) AS n_resumed,"                               \
+	" sum(n * (verdict = 'incomplete')) AS n_incomplete,"                         \
+	" sum(n * (verdict = 'unknown' AND NOT is_session)) AS n_unknown,"            \
 	" coalesce(sum(n) FILTER (WHERE is_session), 0) AS sessions,"                \
 	" coalesce(sum(n) FILTER (WHERE is_session AND verdict = 'plaintext'), 0)"   \
 	"  AS n_plaintext,"                                                          \
@@ -118,8 +126,8 @@ int kx_rdb_int64(struct kx_rdb *r, const char *sql, const struct kx_report_filte
 	" coalesce(sum(n) FILTER (WHERE is_session AND verdict = 'plaintext'"        \
 	"  AND reason IS 'ssl-refused'), 0) AS n_ssl_refused,"                        \
 	" kx_set(app) FILTER (WHERE is_session) AS apps,"                             \
-	" sum(verdict IN ('hybrid', 'pq', 'hybrid-draft', 'classical', 'unknown')"   \
-	"  AND NOT is_session) AS n_decide,"
+	" sum(n * (verdict IN ('hybrid', 'pq', 'hybrid-draft', 'classical', 'unknown')" \
+	"  AND NOT is_session)) AS n_decide,"
 
 /* The endpoint verdict from those counts: the rules of the hops view in
  * sqlite_store.c, kept equal by test_report.c. Any plaintext session makes
@@ -226,7 +234,11 @@ char *kx_fingerprints_sql(int version, bool table);
 
 /* The hops query of kx_report_hops_with (sqlite3_free it): with table,
  * the extra columns n_other and last_seen_s. */
-char *kx_hops_sql(const struct kx_hops_opts *o, bool table);
+/* rolled: read kx_legs_rolled (kx_rdb.rolled, full range only). */
+char *kx_hops_sql(const struct kx_hops_opts *o, bool table, bool rolled);
+/* Whether a report over filter f on r may read the rollups: they are
+ * all-time, so only when no --since, --until or --live narrows it. */
+bool kx_rdb_full_range(const struct kx_rdb *r, const struct kx_report_filter *f);
 
 /* The same query in PostgreSQL's dialect for a central store (schema 7):
  * parameters $1 since, $2 until, $3 sensor (NULL: all), $4 live, bound as

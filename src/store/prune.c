@@ -11,6 +11,7 @@
  *    share and whose number grows with software diversity, not traffic.
  * The file does not shrink (SQLite reuses the freed pages); VACUUM does
  * that offline. */
+#include "kexwatch/rollup.h"
 #include "kexwatch/store.h"
 
 #include <sqlite3.h>
@@ -99,6 +100,27 @@ int kx_store_prune(const char *path, int64_t cutoff_us, const struct kx_prune_op
 		goto out;
 	}
 	st->kept_for_central_from = mark;
+	/* Raw rows leave, their history stays in the rollups: fold every row
+	 * first, in chunks small enough for the lock budget (about 5 us a
+	 * row). Only folded rows go, and never the row with the highest id:
+	 * SQLite gives a new row the highest id plus one, and a fence below
+	 * folded_id would hide the rows after it from the next fold. */
+	int64_t chunk = (int64_t)o->max_lock_ms * 1000 / 2 / 5;
+	int64_t folded = kx_rollup_fold(db, chunk < 1000 ? 1000 : chunk, 0, NULL, err, errlen);
+	if (folded < 0)
+		goto out;
+	st->rows_folded = (uint64_t)folded;
+	sqlite3_stmt *lim;
+	if (sqlite3_prepare_v2(db, "SELECT min((SELECT folded_id FROM rollup_state),"
+				   " (SELECT coalesce(max(id), 0) - 1 FROM handshake_rows))",
+			       -1, &lim, NULL) != SQLITE_OK) {
+		fail(db, path, "prepare", err, errlen);
+		goto out;
+	}
+	int64_t limit = mark;
+	if (sqlite3_step(lim) == SQLITE_ROW && sqlite3_column_int64(lim, 0) < limit)
+		limit = sqlite3_column_int64(lim, 0);
+	sqlite3_finalize(lim);
 	/* Oldest first through the (ts_first_us, dedup_key) index. */
 	if (sqlite3_prepare_v2(db, "INSERT INTO prune_ids SELECT id FROM handshake_rows"
 				   " WHERE ts_first_us < ?1 AND id <= ?2 ORDER BY ts_first_us LIMIT ?3",
@@ -112,7 +134,7 @@ int kx_store_prune(const char *path, int64_t cutoff_us, const struct kx_prune_op
 		goto out;
 	}
 	sqlite3_bind_int64(pick, 1, cutoff_us);
-	sqlite3_bind_int64(pick, 2, mark);
+	sqlite3_bind_int64(pick, 2, limit);
 
 	int batch = BATCH_MIN;
 	for (;;) {

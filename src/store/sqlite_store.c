@@ -170,6 +170,7 @@
 #include <string.h>
 
 #include "kexwatch/emit.h"
+#include "kexwatch/rollup.h"
 #include "kx_config.h"
 
 /* runs and sources have not changed since v1. */
@@ -988,6 +989,20 @@ static int migrate_session_words(sqlite3 *db)
 			    NULL, NULL, NULL);
 }
 
+/* Schema 12: the rollups, empty with folded_id 0; the first fold (a
+ * capture's writer, prune, `kexwatch rollup`, or a report that finds a
+ * large tail) fills them. */
+static int migrate_rollups(sqlite3 *db)
+{
+	/* A file that says it is older has no rollups it could vouch for. */
+	int rc = sqlite3_exec(db,
+			      "DROP TABLE IF EXISTS rollup_state; DROP TABLE IF EXISTS rollup_legs;"
+			      " DROP TABLE IF EXISTS rollup_pairs; DROP TABLE IF EXISTS rollup_clients;"
+			      " DROP TABLE IF EXISTS rollup_clients_all; DROP TABLE IF EXISTS rollup_runs;",
+			      NULL, NULL, NULL);
+	return rc == SQLITE_OK ? sqlite3_exec(db, kx_rollup_schema, NULL, NULL, NULL) : rc;
+}
+
 static int (*const migrations[])(sqlite3 *db) = {
 	migrate_v1,
 	migrate_v2,
@@ -1000,6 +1015,7 @@ static int (*const migrations[])(sqlite3 *db) = {
 	migrate_words,
 	migrate_interface,
 	migrate_session_words,
+	migrate_rollups,
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == KX_STORE_SCHEMA_VERSION,
@@ -1016,6 +1032,8 @@ static const char schema_latest[] =
 static int create_latest(sqlite3 *db)
 {
 	int rc = sqlite3_exec(db, schema_latest, NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, kx_rollup_schema, NULL, NULL, NULL);
 	return rc == SQLITE_OK ? create_views(db, KX_STORE_SCHEMA_VERSION) : rc;
 }
 
@@ -1144,6 +1162,7 @@ struct kx_store {
 	struct source *sources;
 	unsigned n_sources, cap_sources;
 	uint64_t pend_new, pend_dup;  /* rows in the open transaction */
+	uint64_t since_fold;          /* rows committed since the last fold */
 	/* Settled but not yet added to the caller's counters: calls without
 	 * counters (begin_run, set_source) may commit a batch too. */
 	uint64_t done_new, done_dup, done_errors;
@@ -1340,7 +1359,18 @@ static int commit(struct kx_store *st)
 		return -1;
 	st->done_new += st->pend_new;
 	st->done_dup += st->pend_dup;
+	st->since_fold += st->pend_new;
 	st->pend_new = st->pend_dup = 0;
+	/* In its own transaction, after the rows are safe: a failed fold
+	 * leaves them in the tail, where the reports still count them. */
+	if (st->since_fold >= st->opts.rollup_every) {
+		char e[256];
+		st->since_fold = 0;
+		if (kx_rollup_fold(st->db, st->opts.rollup_every, 0, NULL, e, sizeof(e)) < 0) {
+			snprintf(st->err, sizeof(st->err), "%s: %s", st->path, e);
+			return -1;
+		}
+	}
 	if (st->ckpt)
 		kx_checkpointer_poke(st->ckpt);
 	return 0;
@@ -1518,6 +1548,8 @@ int kx_store_open(const char *path, const struct kx_store_opts *opts,
 		st->opts.flush_ms = 1000;
 	if (!st->opts.busy_ms)
 		st->opts.busy_ms = 5000;
+	if (!st->opts.rollup_every)
+		st->opts.rollup_every = 50000;
 
 	/* One thread at a time uses a store (the writer thread once started),
 	 * so SQLite's per-call connection mutex is pure cost. */

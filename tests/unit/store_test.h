@@ -45,7 +45,7 @@ static inline void check_str(const char *got, const char *want, const char *what
  * "ERROR: ..." when the query fails, "NO ROW" when it is empty. */
 static inline const char *sql_rows(sqlite3 *db, const char *sql, const char *arg, int max_rows)
 {
-	static char buf[16384];
+	static char buf[65536];
 	sqlite3_stmt *s;
 	size_t n = 0;
 	int rows = 0;

@@ -32,7 +32,7 @@ static const char *db_path(const char *name)
 
 static struct kx_store *open_store(const char *path, unsigned batch, unsigned busy_ms)
 {
-	struct kx_store_opts o = { batch, 1000, busy_ms };
+	struct kx_store_opts o = { .batch_rows = batch, .flush_ms = 1000, .busy_ms = busy_ms };
 	struct kx_store *st;
 	char err[512];
 
