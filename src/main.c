@@ -31,6 +31,7 @@ static const struct {
 	{ "merge", kx_cmd_merge, "combine sensor databases into one inventory" },
 	{ "push", kx_cmd_push, "send rows waiting in a sensor database to the central store" },
 	{ "prune", kx_cmd_prune, "remove handshake rows older than a retention (central store)" },
+	{ "rollup", kx_cmd_rollup, "fold new rows into the rollups the reports read (or rebuild them)" },
 };
 
 static void usage(FILE *out)

@@ -17,6 +17,7 @@ int kx_cmd_report(int argc, char **argv);
 int kx_cmd_merge(int argc, char **argv);
 int kx_cmd_push(int argc, char **argv);
 int kx_cmd_prune(int argc, char **argv);
+int kx_cmd_rollup(int argc, char **argv);
 int kx_cmd_cbom(int argc, char **argv);
 int kx_cmd_groups(int argc, char **argv);
 

@@ -45,6 +45,12 @@ int64_t kx_rollup_fold(struct sqlite3 *db, int64_t chunk_rows, int64_t max_rows,
 /* Empties the rollups and folds every handshake row again. */
 int64_t kx_rollup_rebuild(struct sqlite3 *db, FILE *progress, char *err, size_t errlen);
 
+/* `kexwatch rollup`: opens the inventory at path as a writer (upgrading
+ * an older schema), then folds its tail or, with rebuild, recomputes the
+ * rollups from every raw row. Returns the rows folded or -1. */
+int64_t kx_rollup_file(const char *path, bool rebuild, FILE *progress, char *err,
+		       size_t errlen);
+
 /* The number of handshake rows above folded_id (the tail), or -1 when the
  * file has no rollups (a schema older than 12). */
 int64_t kx_rollup_tail(struct sqlite3 *db);

@@ -121,19 +121,19 @@ static const char rolled_clients_endpoint[] =
 	"   GROUP BY 1, 2, 3)"
 	" GROUP BY 1, 2, 3),";
 
-static const char *const rolled_clients_of[] = {
-	[KX_HOPS_ENDPOINT] =
-		"(SELECT clients FROM cl WHERE cl.server_ip = h.server_ip"
-		" AND cl.server_port = h.server_port AND cl.ksni = coalesce(h.sni, ''))",
-	[KX_HOPS_SNI] = "(SELECT clients FROM cl WHERE cl.ksni = coalesce(h.sni, ''))",
-	[KX_HOPS_SERVER] = "(SELECT clients FROM cl WHERE cl.server_ip = h.server_ip)",
+/* How a group meets its clients in cl. */
+static const char *const rolled_join[] = {
+	[KX_HOPS_ENDPOINT] = "c.server_ip = cl.server_ip AND c.server_port = cl.server_port"
+			     " AND coalesce(c.sni, '') = cl.ksni",
+	[KX_HOPS_SNI] = "coalesce(c.sni, '') = cl.ksni",
+	[KX_HOPS_SERVER] = "c.server_ip = cl.server_ip",
 };
 
 char *kx_hops_sql(const struct kx_hops_opts *o, bool table, bool rolled)
 {
 	const char *keys = groupings[o->group].keys;
 	const char *order = sorts[o->sort].order;
-	char *cl = NULL, *counts = NULL, *sql;
+	char *cl = NULL, *counts = NULL, *join = NULL, *sql;
 
 	/* Client -> server pairs need the clients of every leg: raw rows. */
 	if (o->group == KX_HOPS_PAIR)
@@ -147,11 +147,15 @@ char *kx_hops_sql(const struct kx_hops_opts *o, bool table, bool rolled)
 				       " sensor = :sensor GROUP BY 1),",
 				       o->group == KX_HOPS_SNI ? "coalesce(sni, '') AS ksni"
 							       : "server_ip");
-		counts = sqlite3_mprintf(
-			KX_SQL_COUNTS_C("coalesce(%s, 0)"), rolled_clients_of[o->group]);
-		if (!cl || !counts) {
+		/* The groups' counts, then their clients by a join (which
+		 * SQLite indexes on the fly), under the name the rest reads. */
+		counts = sqlite3_mprintf("c.*, coalesce(cl.clients, 0) AS clients FROM (SELECT %s,",
+					 keys);
+		join = sqlite3_mprintf(") AS c LEFT JOIN cl ON %s", rolled_join[o->group]);
+		if (!cl || !counts || !join) {
 			sqlite3_free(cl);
 			sqlite3_free(counts);
+			sqlite3_free(join);
 			return NULL;
 		}
 	}
@@ -164,26 +168,27 @@ char *kx_hops_sql(const struct kx_hops_opts *o, bool table, bool rolled)
 		" n_offer_unseen, n_no_tls, n_starttls_not_offered, n_starttls_refused,"
 		" n_ssl_refused, apps, n_suspect%s"
 		" FROM (SELECT *," KX_SQL_VERDICT " AS verdict FROM"
-		" (SELECT %s,%s max(ts_last_us) AS last_us,"
+		" (SELECT %s%s max(ts_last_us) AS last_us,"
 		" kx_set(%s) AS groups_selected, kx_set(protocol) AS protocols,"
 		/* Handshakes whose key-exchange claims do not hold (a key share of
 		 * the wrong size, RFC 8446 4.2.8 violations): the hop is suspect. */
 		" sum(n * (verdict = 'unknown' AND ifnull(reason IN ('share-size', 'group-not-offered',"
 		"  'share-not-in-groups'), 0))) AS n_suspect"
-		" FROM h GROUP BY %s))"
+		" FROM h GROUP BY %s%s))"
 		" ORDER BY %s%s%s",
-		rolled ? cl : "", rolled ? KX_SQL_FILTERED_OF("kx_legs_rolled") : KX_SQL_FILTERED,
+		rolled ? cl : "", rolled ? KX_SQL_FILTERED_ROLLED : KX_SQL_FILTERED,
 		keys,
 		/* JSON and CSV carry n_suspect; the table marks the verdict. */
 		table ? ", n_resumed + n_incomplete + n_unknown + n_hybrid_draft + n_unseen AS n_other,"
 			" substr(last_seen, 1, 19) || 'Z' AS last_seen_s,"
 			" verdict || CASE WHEN n_suspect > 0 THEN ' (suspect: ' || n_suspect || ')'"
 			" ELSE '' END AS verdict_s" : "",
-		keys, rolled ? counts : KX_SQL_COUNTS,
+		rolled ? counts : keys, rolled ? KX_SQL_COUNTS_C("") : "," KX_SQL_COUNTS,
 		/* A --groups file names groups stored under another name (or as
 		 * 0x-hex, unknown when read); without one the stored names stand. */
 		kx_groups_overridden() ? "kx_group_rename(group_name)" : "group_name",
-		keys, order, *order ? ", " : "", keys);
+		keys, rolled ? join : "", order, *order ? ", " : "", keys);
+	sqlite3_free(join);
 	sqlite3_free(cl);
 	sqlite3_free(counts);
 	return sql;

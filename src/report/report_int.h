@@ -72,7 +72,13 @@ int kx_rdb_int64(struct kx_rdb *r, const char *sql, const struct kx_report_filte
  * is by its first ClientHello segment. NOT MATERIALIZED so SQLite can push
  * the range into the indexes that lead with ts_first_us. */
 #define KX_SQL_FILTERED KX_SQL_FILTERED_OF("kx_legs")
-/* The same over another view of the legs (kx_legs_rolled). */
+/* The legs of the rollups (kx_legs_rolled): the full range, so only the
+ * sensor filters them (a time condition would send SQLite through the
+ * time index instead of the tail's rowid range). */
+#define KX_SQL_FILTERED_ROLLED                                                       \
+	"h AS NOT MATERIALIZED (SELECT * FROM kx_legs_rolled"                        \
+	" WHERE :sensor IS NULL OR sensor = :sensor)"
+/* The same over another view of the legs. */
 #define KX_SQL_FILTERED_OF(legs)                                                     \
 	"h AS NOT MATERIALIZED (SELECT * FROM " legs                                 \
 	" WHERE ts_first_us >= :since AND ts_first_us < :until"                      \
@@ -92,15 +98,14 @@ int kx_rdb_int64(struct kx_rdb *r, const char *sql, const struct kx_report_filte
  * plaintext reasons count sessions. n_decide counts the handshakes that
  * decide an endpoint's verdict: sessions do not (plaintext overrides
  * everything, a session whose handshake was not seen says nothing). */
-#define KX_SQL_COUNTS KX_SQL_COUNTS_C("count(DISTINCT client_ip)")
-/* The same with another expression for the distinct clients: a rolled-up
- * leg (kx_legs_rolled) stands for n handshakes of many clients, so the
- * reports that read rollups take their clients from rollup_clients. Every
- * count is weighted by n, which is 1 for a handshake row. */
+#define KX_SQL_COUNTS KX_SQL_COUNTS_C(" count(DISTINCT client_ip) AS clients,")
+/* The same with another column for the distinct clients, or none: a
+ * rolled-up leg (kx_legs_rolled) stands for n handshakes of many clients,
+ * so the reports that read rollups join their clients from the counters. */
 #define KX_SQL_COUNTS_C(CLIENTS)                                                      \
 	" " KX_SQL_TS_TEXT("min(ts_first_us)") " AS first_seen,"                      \
 	" " KX_SQL_TS_TEXT("max(ts_last_us)") " AS last_seen,"                        \
-	" sum(n * (NOT is_session)) AS handshakes, " CLIENTS " AS clients,"           \
+	" sum(n * (NOT is_session)) AS handshakes," CLIENTS                            \
 	" sum(n * (verdict = 'hybrid')) AS n_hybrid, sum(n * (verdict = 'pq')) AS n_pq," \
 	" sum(n * (verdict = 'hybrid-draft')) AS n_hybrid_draft,"                     \
 	" sum(n * (verdict = 'classical')) AS n_classical,"                           \

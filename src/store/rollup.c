@@ -20,6 +20,9 @@
 #include <string.h>
 
 #include <sqlite3.h>
+#include <unistd.h>
+
+#include "kexwatch/store.h"
 
 const char kx_rollup_schema[] =
 	"CREATE TABLE rollup_state (id INTEGER PRIMARY KEY CHECK (id = 1),"
@@ -229,10 +232,11 @@ int64_t kx_rollup_fold(sqlite3 *db, int64_t chunk_rows, int64_t max_rows, FILE *
 		int64_t n = fold_chunk(db, chunk_rows, &left, err, errlen);
 		if (n < 0)
 			return -1;
-		total += n;
-		if (progress)
+		/* One line per tenth of the tail. */
+		if (progress && (total + n) * 10 / tail > total * 10 / tail)
 			fprintf(progress, "kexwatch: rollups: %" PRId64 " of %" PRId64
-				" handshake rows folded\n", total, tail);
+				" handshake rows folded\n", total + n, tail);
+		total += n;
 	}
 	return total;
 }
@@ -252,4 +256,36 @@ int64_t kx_rollup_rebuild(sqlite3 *db, FILE *progress, char *err, size_t errlen)
 		return -1;
 	}
 	return kx_rollup_fold(db, 0, 0, progress, err, errlen);
+}
+
+int64_t kx_rollup_file(const char *path, bool rebuild, FILE *progress, char *err, size_t errlen)
+{
+	struct kx_store *st = NULL;
+	sqlite3 *db = NULL;
+	int64_t n = -1;
+
+	if (access(path, F_OK) != 0) { /* opening would create an empty inventory */
+		snprintf(err, errlen, "%s: no such file", path);
+		return -1;
+	}
+	/* Opened as the writer opens it: refuses what is not an inventory and
+	 * upgrades an older schema (to one with empty rollups). */
+	if (kx_store_open(path, NULL, &st, err, errlen) < 0)
+		return -1;
+	kx_store_close(st);
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
+		goto out;
+	}
+	/* A capture's writer holds its transaction for up to a flush interval. */
+	sqlite3_busy_timeout(db, 10000);
+	char e[256];
+	n = rebuild ? kx_rollup_rebuild(db, progress, e, sizeof(e))
+		    : kx_rollup_fold(db, 0, 0, progress, e, sizeof(e));
+	if (n < 0)
+		snprintf(err, errlen, "%s: %s", path, e);
+out:
+	sqlite3_close(db);
+	return n;
 }
