@@ -33,8 +33,8 @@
  * (is_session) have no ClientHello: the bands leave them out, the hops
  * count them apart. A handshake refused a context (incomplete/capacity)
  * was never followed: neither answered nor unanswered. */
-#define HEALTH_CTE                                                                        \
-	"WITH " KX_SQL_FILTERED ","                                                       \
+#define HEALTH_CTE_OF(FILTERED)                                                           \
+	"WITH " FILTERED ","                                                              \
 	" s AS (SELECT *, max(ch_bytes, coalesce(ch2_bytes, 0)) AS size,"                 \
 	"  CASE WHEN max(ch_bytes, coalesce(ch2_bytes, 0)) = 0 THEN 'not reassembled'"    \
 	"  WHEN max(ch_bytes, coalesce(ch2_bytes, 0)) < 1500 THEN '< 1500'"               \
@@ -44,49 +44,60 @@
 	"  verdict = 'incomplete' AND reason IS 'gap' AND ch_segments = 0 AS first_lost,"  \
 	"  coalesce(ch_to_sh_us >= 1000000, 0) AS slow FROM h)"
 
-const char kx_health_bands_sql[] =
-	HEALTH_CTE
-	" SELECT band, count(*) AS handshakes,"
-	" count(*) - sum(unanswered) - sum(capacity) AS answered,"
-	" sum(unanswered) AS no_server_hello,"
-	" sum(unanswered AND reason IS 'rst') AS n_rst,"
-	" sum(unanswered AND reason IS 'fin') AS n_fin,"
-	" sum(unanswered AND reason IS 'timeout') AS n_timeout,"
-	" sum(unanswered AND reason IS 'end-of-capture') AS n_end_of_capture,"
-	" sum(unanswered AND reason IS 'gap') AS n_gap,"
-	" sum(unanswered AND reason NOT IN ('rst', 'fin', 'timeout', 'end-of-capture', 'gap'))"
-	"  AS n_other,"
-	" sum(first_lost) AS n_first_segment_lost, sum(hrr) AS n_hrr, sum(slow) AS n_slow,"
-	" round(100.0 * sum(unanswered) / count(*), 1) AS pct_no_server_hello,"
-	" sum(capacity) AS n_capacity"
-	" FROM s WHERE NOT is_session GROUP BY band"
-	" ORDER BY CASE band WHEN '< 1500' THEN 0 WHEN '>= 1500' THEN 1 ELSE 2 END";
+/* Every count is weighted by n: 1 for a handshake row, the handshakes of
+ * a rolled-up leg (rollup.h keeps band, first_lost and slow in its key). */
+#define HEALTH_BANDS_OF(FILTERED)                                                         \
+	HEALTH_CTE_OF(FILTERED)                                                           \
+	" SELECT band, sum(n) AS handshakes,"                                             \
+	" sum(n) - sum(n * unanswered) - sum(n * capacity) AS answered,"                  \
+	" sum(n * unanswered) AS no_server_hello,"                                        \
+	" sum(n * (unanswered AND reason IS 'rst')) AS n_rst,"                            \
+	" sum(n * (unanswered AND reason IS 'fin')) AS n_fin,"                            \
+	" sum(n * (unanswered AND reason IS 'timeout')) AS n_timeout,"                    \
+	" sum(n * (unanswered AND reason IS 'end-of-capture')) AS n_end_of_capture,"      \
+	" sum(n * (unanswered AND reason IS 'gap')) AS n_gap,"                            \
+	" sum(n * (unanswered AND reason NOT IN ('rst', 'fin', 'timeout', 'end-of-capture'," \
+	"  'gap'))) AS n_other,"                                                          \
+	" sum(n * first_lost) AS n_first_segment_lost, sum(n * hrr) AS n_hrr,"            \
+	" sum(n * slow) AS n_slow,"                                                       \
+	" round(100.0 * sum(n * unanswered) / sum(n), 1) AS pct_no_server_hello,"         \
+	" sum(n * capacity) AS n_capacity"                                                \
+	" FROM s WHERE NOT is_session GROUP BY band"                                      \
+	" ORDER BY CASE band WHEN '< 1500' THEN 0 WHEN '>= 1500' THEN 1 ELSE 2 END"
+
+const char kx_health_bands_sql[] = HEALTH_BANDS_OF(KX_SQL_FILTERED);
+static const char bands_rolled_sql[] = HEALTH_BANDS_OF(KX_SQL_FILTERED_ROLLED);
 
 /* Per hop (server IP, port). Sessions fall in no band and have no
  * unanswered, first-lost, HRR or slow handshake: only handshakes and the
  * session columns at the end tell them apart. */
-static const char hops_sql[] =
-	HEALTH_CTE
-	" SELECT *%s FROM (SELECT server_ip, server_port, sum(NOT is_session) AS handshakes,"
-	" sum(band = '< 1500') AS n_small, sum(band = '< 1500' AND unanswered) AS n_small_no_sh,"
-	" sum(band = '>= 1500') AS n_large, sum(band = '>= 1500' AND unanswered) AS n_large_no_sh,"
-	" sum(first_lost) AS n_first_segment_lost, sum(unanswered) AS no_server_hello,"
-	" kx_set(CASE WHEN unanswered THEN reason END) AS reasons,"
-	" sum(hrr) AS n_hrr, kx_set(CASE WHEN hrr THEN kx_group_name(hrr_group) END) AS hrr_groups,"
-	" sum(slow) AS n_slow, max(ch_to_sh_us) AS max_ch_to_sh_us,"
-	" kx_set(sni, 3) AS sample_snis, " KX_SQL_TS_TEXT("max(ts_last_us)") " AS last_seen,"
-	" kx_set(CASE WHEN unanswered AND band = '>= 1500' THEN reason END) AS large_reasons,"
-	" kx_set(CASE WHEN unanswered AND band <> '>= 1500' THEN reason END) AS other_reasons,"
-	" sum(capacity) AS n_capacity,"
-	" coalesce(sum(n) FILTER (WHERE is_session AND verdict = 'plaintext'), 0) AS n_plaintext,"
-	" kx_set(app) FILTER (WHERE is_session AND verdict = 'plaintext') AS plaintext_apps,"
-	" kx_set(reason) FILTER (WHERE is_session AND verdict = 'plaintext') AS plaintext_reasons,"
-	" coalesce(sum(n) FILTER (WHERE is_session AND reason IS 'handshake-unseen'), 0) AS n_unseen,"
-	" kx_set(app) FILTER (WHERE is_session AND reason IS 'handshake-unseen') AS unseen_apps"
-	" FROM s GROUP BY server_ip, server_port)"
-	" WHERE no_server_hello + n_hrr + n_slow + n_capacity + n_plaintext + n_unseen > 0"
-	" ORDER BY n_large_no_sh + n_first_segment_lost DESC, no_server_hello DESC, n_slow DESC,"
-	" n_hrr DESC, n_plaintext DESC, n_capacity DESC, n_unseen DESC, server_ip, server_port";
+#define HEALTH_HOPS_OF(FILTERED)                                                          \
+	HEALTH_CTE_OF(FILTERED)                                                           \
+	" SELECT *%s FROM (SELECT server_ip, server_port, sum(n * (NOT is_session)) AS handshakes," \
+	" sum(n * (band = '< 1500')) AS n_small,"                                         \
+	" sum(n * (band = '< 1500' AND unanswered)) AS n_small_no_sh,"                    \
+	" sum(n * (band = '>= 1500')) AS n_large,"                                        \
+	" sum(n * (band = '>= 1500' AND unanswered)) AS n_large_no_sh,"                   \
+	" sum(n * first_lost) AS n_first_segment_lost, sum(n * unanswered) AS no_server_hello," \
+	" kx_set(CASE WHEN unanswered THEN reason END) AS reasons,"                       \
+	" sum(n * hrr) AS n_hrr, kx_set(CASE WHEN hrr THEN kx_group_name(hrr_group) END) AS hrr_groups," \
+	" sum(n * slow) AS n_slow, max(ch_to_sh_us) AS max_ch_to_sh_us,"                  \
+	" kx_set(sni, 3) AS sample_snis, " KX_SQL_TS_TEXT("max(ts_last_us)") " AS last_seen," \
+	" kx_set(CASE WHEN unanswered AND band = '>= 1500' THEN reason END) AS large_reasons," \
+	" kx_set(CASE WHEN unanswered AND band <> '>= 1500' THEN reason END) AS other_reasons," \
+	" sum(n * capacity) AS n_capacity,"                                               \
+	" coalesce(sum(n) FILTER (WHERE is_session AND verdict = 'plaintext'), 0) AS n_plaintext," \
+	" kx_set(app) FILTER (WHERE is_session AND verdict = 'plaintext') AS plaintext_apps," \
+	" kx_set(reason) FILTER (WHERE is_session AND verdict = 'plaintext') AS plaintext_reasons," \
+	" coalesce(sum(n) FILTER (WHERE is_session AND reason IS 'handshake-unseen'), 0) AS n_unseen," \
+	" kx_set(app) FILTER (WHERE is_session AND reason IS 'handshake-unseen') AS unseen_apps" \
+	" FROM s GROUP BY server_ip, server_port)"                                        \
+	" WHERE no_server_hello + n_hrr + n_slow + n_capacity + n_plaintext + n_unseen > 0" \
+	" ORDER BY n_large_no_sh + n_first_segment_lost DESC, no_server_hello DESC, n_slow DESC," \
+	" n_hrr DESC, n_plaintext DESC, n_capacity DESC, n_unseen DESC, server_ip, server_port"
+
+static const char hops_sql[] = HEALTH_HOPS_OF(KX_SQL_FILTERED);
+static const char hops_rolled_sql[] = HEALTH_HOPS_OF(KX_SQL_FILTERED_ROLLED);
 
 /* The flow ledger of the runs (counters of schema 6 runs; 0 before). */
 #define LEDGER(c) " sum(json_extract(counters, '$." c "'))"
@@ -103,6 +114,39 @@ static const char runs_sql[] =
 	LEDGER("flow_one_sided") "," LEDGER("flow_no_payload") "," LEDGER("flow_plain_off") ","
 	LEDGER("flow_unrecognised")
 	" FROM runs WHERE id IN (SELECT run_id FROM h)";
+
+/* The same when h is kx_legs_rolled: the runs of the folded rows are in
+ * rollup_runs. */
+static const char runs_rolled_sql[] =
+	"WITH " KX_SQL_FILTERED_ROLLED
+	" SELECT count(*), sum(json_extract(counters, '$.reasm_retransmits')),"
+	" sum(json_extract(counters, '$.reasm_ooo_segments')),"
+	" sum(json_extract(counters, '$.capture_dropped'))"
+	"  + sum(json_extract(counters, '$.capture_if_dropped')),"
+	" sum(counters IS NULL), sum(json_extract(counters, '$.flow_hs_row') IS NOT NULL),"
+	LEDGER("flows_created") "," LEDGER("flows_refused") "," LEDGER("flow_hs_row") ","
+	LEDGER("flow_capacity") "," LEDGER("flow_plaintext") "," LEDGER("flow_unseen") ","
+	LEDGER("flow_one_sided") "," LEDGER("flow_no_payload") "," LEDGER("flow_plain_off") ","
+	LEDGER("flow_unrecognised")
+	" FROM runs WHERE id IN (SELECT run_id FROM h) OR (id IN (SELECT run_id FROM"
+	" main.rollup_runs) AND (:sensor IS NULL OR sensor = :sensor))";
+
+/* Whether filter f (NULL: everything) may read the rollups. */
+static bool rolled(const struct kx_rdb *r, const struct kx_report_filter *f)
+{
+	struct kx_report_filter all;
+
+	if (!f) {
+		kx_report_filter_init(&all);
+		f = &all;
+	}
+	return kx_rdb_full_range(r, f);
+}
+
+const char *kx_health_bands_sql_for(const struct kx_rdb *r, const struct kx_report_filter *f)
+{
+	return rolled(r, f) ? bands_rolled_sql : kx_health_bands_sql;
+}
 
 /* The ledger's terms in runs_sql's order (after flows_created and
  * flows_refused), named as in `read`'s summary and in JSON. */
@@ -458,7 +502,7 @@ static int collect(struct kx_rdb *r, sqlite3_stmt *hops, struct kx_findings *fs)
 
 int kx_health_findings(struct kx_rdb *r, const struct kx_report_filter *f, struct kx_findings *fs)
 {
-	char *sql = sqlite3_mprintf(hops_sql, "");
+	char *sql = sqlite3_mprintf(rolled(r, f) ? hops_rolled_sql : hops_sql, "");
 	sqlite3_stmt *s;
 	int rc;
 
@@ -525,13 +569,16 @@ int kx_report_health(const char *db_path, const struct kx_report_filter *f,
 	}
 	if (kx_rdb_open_scoped(&r, db_path, f, err, errlen) < 0)
 		return -1;
-	sql = sqlite3_mprintf(hops_sql, fmt == KX_OUT_TABLE ? hops_table_tail : "");
+	bool roll = rolled(&r, f);
+	sql = sqlite3_mprintf(roll ? hops_rolled_sql : hops_sql,
+			      fmt == KX_OUT_TABLE ? hops_table_tail : "");
 	if (!sql) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	if (!(bands = kx_rdb_prepare(&r, kx_health_bands_sql, f)) || !(hops = kx_rdb_prepare(&r, sql, f)) ||
-	    !(runs = kx_rdb_prepare(&r, runs_sql, f)))
+	if (!(bands = kx_rdb_prepare(&r, roll ? bands_rolled_sql : kx_health_bands_sql, f)) ||
+	    !(hops = kx_rdb_prepare(&r, sql, f)) ||
+	    !(runs = kx_rdb_prepare(&r, roll ? runs_rolled_sql : runs_sql, f)))
 		goto out;
 
 run:

@@ -1144,7 +1144,7 @@ static int changes_section(struct page *pg, const struct summary *sm)
 
 static int health_section(struct page *pg, const struct summary *sm)
 {
-	sqlite3_stmt *s = kx_rdb_prepare(pg->r, kx_health_bands_sql, pg->f);
+	sqlite3_stmt *s = kx_rdb_prepare(pg->r, kx_health_bands_sql_for(pg->r, pg->f), pg->f);
 	int rc;
 
 	if (!s)

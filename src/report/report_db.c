@@ -15,6 +15,7 @@
 #include "kexwatch/central.h"
 #include "kexwatch/emit.h"
 #include "kexwatch/groups.h"
+#include "kexwatch/rollup.h"
 #include "kexwatch/ssh.h"
 #include "kexwatch/store.h"
 
@@ -372,7 +373,10 @@ static int create_rolled(struct kx_rdb *r, bool sessions)
 {
 	sqlite3_stmt *s;
 	long long folded = -1;
+	const char *env = getenv("KEXWATCH_ROLLUPS");
 
+	if (env && strcmp(env, "0") == 0) /* raw rows only, to check the rollups */
+		return 0;
 	if (sqlite3_prepare_v2(r->db, "SELECT folded_id FROM main.rollup_state", -1, &s, NULL) !=
 	    SQLITE_OK)
 		return 0; /* a snapshot of a central store: no rollups */
@@ -526,6 +530,65 @@ int kx_rdb_open_answer(struct kx_rdb *r, const char *url, int min_version,
 	return 0;
 }
 
+/* A report on an inventory whose rollups lag far behind (upgraded from
+ * before schema 12, filled by merge, written with a large --rollup-every)
+ * would read the lag row by row every time: fold it once, with progress
+ * lines, when the file may be written; otherwise say what to run. */
+#define CATCH_UP_ROWS 100000
+
+static void catch_up(const char *path)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	long long version = -1, lag = -1;
+	char e[256];
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_busy_timeout(db, 5000);
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL) == SQLITE_OK &&
+	    sqlite3_step(s) == SQLITE_ROW)
+		version = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	s = NULL;
+	/* The lag from the ids alone: no row is read. */
+	const char *q = version >= 12 ? "SELECT coalesce(max(id), 0) - (SELECT folded_id FROM"
+					" rollup_state) FROM handshake_rows"
+		      : version >= 5 ? "SELECT coalesce(max(id), 0) FROM handshake_rows"
+				     : NULL;
+	if (!q || sqlite3_prepare_v2(db, q, -1, &s, NULL) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_ROW)
+		goto out;
+	lag = sqlite3_column_int64(s, 0);
+	if (lag < CATCH_UP_ROWS)
+		goto out;
+	if (version < 12) {
+		fprintf(stderr, "kexwatch: note: %s predates rollups (schema %lld); `kexwatch rollup"
+				" --db %s` upgrades it and makes full-range reports fast\n",
+			path, version, path);
+		goto out;
+	}
+	if (access(path, W_OK) != 0) {
+		fprintf(stderr, "kexwatch: note: %lld handshake rows of %s are not in the rollups;"
+				" `kexwatch rollup --db %s` folds them (read one by one meanwhile)\n",
+			lag, path, path);
+		goto out;
+	}
+	sqlite3_finalize(s);
+	s = NULL;
+	sqlite3_close(db);
+	db = NULL;
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_busy_timeout(db, 5000);
+	fprintf(stderr, "kexwatch: folding %lld handshake rows into the rollups (once)\n", lag);
+	if (kx_rollup_fold(db, 0, 0, stderr, e, sizeof(e)) < 0)
+		fprintf(stderr, "kexwatch: %s: %s; the report reads the rows one by one\n", path, e);
+out:
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+}
+
 int kx_rdb_open_scoped(struct kx_rdb *r, const char *path, const struct kx_report_filter *scope,
 		       char *err, size_t errlen)
 {
@@ -544,6 +607,8 @@ int kx_rdb_open_scoped(struct kx_rdb *r, const char *path, const struct kx_repor
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
+	if (S_ISREG(sb.st_mode))
+		catch_up(path);
 	rc = sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READONLY, NULL);
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "%s: cannot open database: %s", path,

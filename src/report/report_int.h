@@ -279,6 +279,9 @@ extern const char kx_clients_ssh_sql[];
 
 /* The size-band rows of the health report. */
 extern const char kx_health_bands_sql[];
+/* kx_health_bands_sql, or its rollups twin when filter f (NULL: all) may
+ * read them. */
+const char *kx_health_bands_sql_for(const struct kx_rdb *r, const struct kx_report_filter *f);
 
 /* One column of a table: the result column it shows (by name), its
  * heading, and whether it is right-aligned. */
