@@ -126,6 +126,7 @@ struct kx_prune_stats {
 	int64_t waited_us;         /* waiting for the lock (another writer) */
 	int64_t kept_for_central_from; /* outbox mark: rows above it stay; INT64_MAX: none */
 	uint64_t rows_folded;      /* folded into the rollups before deleting */
+	uint64_t rows_kept_fence;  /* 1 when the row with the highest id is old: it stays */
 };
 
 void kx_prune_opts_init(struct kx_prune_opts *o);

@@ -66,6 +66,9 @@ static int prune_sqlite(const char *db, int64_t cutoff_us, const struct kx_prune
 		if (st.rows_folded)
 			fprintf(stderr, "; %" PRIu64 " rows folded into the rollups first",
 				st.rows_folded);
+		if (st.rows_kept_fence)
+			fprintf(stderr, "; 1 older row kept: the newest row written, which keeps new"
+					" rows' ids above the rollups' mark");
 		if (st.rows_kept_unsent)
 			fprintf(stderr, "; %" PRIu64 " older rows kept: not yet sent to the central store",
 				st.rows_kept_unsent);

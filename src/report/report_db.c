@@ -541,8 +541,11 @@ static void catch_up(const char *path)
 	sqlite3 *db = NULL;
 	sqlite3_stmt *s = NULL;
 	long long version = -1, lag = -1;
+	const char *env = getenv("KEXWATCH_ROLLUPS");
 	char e[256];
 
+	if (env && strcmp(env, "0") == 0) /* raw rows only: the rollups stay as they are */
+		return;
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
 		goto out;
 	sqlite3_busy_timeout(db, 5000);

@@ -181,6 +181,19 @@ int kx_store_prune(const char *path, int64_t cutoff_us, const struct kx_prune_op
 		if (o->pause_ms) /* let a waiting writer in */
 			nanosleep(&(struct timespec){ .tv_nsec = (long)o->pause_ms * 1000000 }, NULL);
 	}
+	{
+		/* Whether the fence (the highest id) is itself an old row. */
+		sqlite3_stmt *s;
+		if (sqlite3_prepare_v2(db, "SELECT count(*) FROM handshake_rows WHERE id = (SELECT"
+					   " max(id) FROM handshake_rows) AND ts_first_us < ?1 AND id <= ?2",
+				       -1, &s, NULL) == SQLITE_OK) {
+			sqlite3_bind_int64(s, 1, cutoff_us);
+			sqlite3_bind_int64(s, 2, mark);
+			if (sqlite3_step(s) == SQLITE_ROW)
+				st->rows_kept_fence = (uint64_t)sqlite3_column_int64(s, 0);
+			sqlite3_finalize(s);
+		}
+	}
 	if (mark != INT64_MAX) {
 		sqlite3_stmt *s;
 		if (sqlite3_prepare_v2(db, "SELECT count(*) FROM handshake_rows"

@@ -52,8 +52,9 @@ def q(db, sql, *args):
         con.close()
 
 
-def hops_handshakes(db, *extra):
-    r = kx("hops", "--db", db, "--json", *extra)
+def hops_handshakes(db, *extra, env=None):
+    r = subprocess.run([KX, "hops", "--db", db, "--json", *extra], capture_output=True, text=True,
+                       timeout=600, env=dict(os.environ, **(env or {})))
     return {(h["server_ip"], h["server_port"], h["sni"]): h["handshakes"]
             for h in json.loads(r.stdout) if h["handshakes"]} if r.returncode == 0 else r.stderr
 
@@ -74,6 +75,7 @@ with tempfile.TemporaryDirectory() as tmp:
     sessions = q(db, "SELECT count(*), sum(sessions) FROM sessions")[0]
     runs = q(db, "SELECT count(*) FROM runs")[0][0]
     hops_before = hops_handshakes(db, "--since", "2025-10-03T00:00:00Z")
+    hops_all_before = hops_handshakes(db)
     check(0 < old < total, f"the generated year holds {old} rows older than the cutoff of {total}")
     p = kx("prune", "--db", db, "--older-than", "90d", "--now", NOW)
     m = re.search(r"(\d+) rows deleted in (\d+) transactions \(longest ([\d.]+) s", p.stderr)
@@ -88,9 +90,12 @@ with tempfile.TemporaryDirectory() as tmp:
           and q(db, "SELECT count(*) FROM runs")[0][0] == runs,
           f"the hourly sessions rows ({sessions[0]}) and the {runs} runs are kept")
     check(q(db, "PRAGMA integrity_check")[0][0] == "ok", "integrity_check ok")
-    hops_after = hops_handshakes(db)
+    hops_after = hops_handshakes(db, env={"KEXWATCH_ROLLUPS": "0"})
     check(isinstance(hops_after, dict) and hops_after == hops_before,
-          f"hops after = hops --since cutoff before ({len(hops_before)} endpoints with handshakes)")
+          f"hops from the raw rows after = hops --since cutoff before ({len(hops_before)} endpoints"
+          " with handshakes)")
+    check(hops_handshakes(db) == hops_all_before and "rows folded into the rollups first" in p.stderr,
+          "full-range hops after = before: the rollups keep the deleted history", p.stderr)
     p = kx("prune", "--db", db, "--older-than", "90d", "--now", NOW)
     check(p.returncode == 0 and " 0 rows deleted" in p.stderr, "again: nothing left to delete", p.stderr)
 
@@ -147,9 +152,11 @@ with tempfile.TemporaryDirectory() as tmp:
     con.close()
     p = kx("prune", "--db", v6, "--older-than", "1d", "--now", "2100-01-01T00:00:00Z")
     ver = q(v6, "PRAGMA user_version")[0][0]
-    check(p.returncode == 0 and ver >= 10 and q(v6, "SELECT count(*) FROM handshake_rows")[0][0] == 0
-          and f"{n6} rows deleted" in p.stderr,
-          f"a schema 6 file: upgraded to {ver} first, its {n6} rows pruned", p.stderr)
+    check(p.returncode == 0 and ver >= 12 and q(v6, "SELECT count(*) FROM handshake_rows")[0][0] == 1
+          and f"{n6 - 1} rows deleted" in p.stderr and "1 older row kept: the newest row" in p.stderr
+          and q(v6, "SELECT sum(n) FROM rollup_legs")[0][0] == n6,
+          f"a schema 6 file: upgraded to {ver} first, folded, its {n6} rows pruned but the newest"
+          " (the id fence, said so)", p.stderr)
     p = kx("prune", "--db", os.path.join(tmp, "missing.db"), "--older-than", "90d")
     check(p.returncode == 1 and "missing.db: no such file" in p.stderr
           and not os.path.exists(os.path.join(tmp, "missing.db")),

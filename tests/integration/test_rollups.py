@@ -1,0 +1,324 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
+"""The rollups (rollup.h) answer exactly as the raw rows, through the real
+binary.
+
+usage: test_rollups.py KEXWATCH GEN_INVENTORY GEN_CAPTURE PCAPS_DIR SCHEMA6_SQL
+
+Every comparison runs a report twice on the same file: as it is (full range:
+rollups + the rows not folded yet + sessions) and with KEXWATCH_ROLLUPS=0
+(raw rows only), and wants the same bytes. The files:
+- every bundled capture, read with nothing folded, with everything folded
+  after each commit (--rollup-every 1), and half and half;
+- a generated inventory of 120 000 handshakes over a year, 6 sensors (the
+  writer folded 100 000, 20 000 wait), then rebuilt: the same rollup rows;
+- `kexwatch rollup` killed mid-fold, `kexwatch read` killed mid-capture
+  with folds every 1000 rows: still equal, folded_id on a chunk edge;
+- `prune`: full-range reports keep the deleted history, raw-only ones and
+  windows do not; rows written after a prune are folded (the id fence);
+- a report on a file whose rollups lag by 120 000 rows folds them once with
+  progress lines; as another user who may not write it, it says what to
+  run and still answers exactly; a schema 6 file upgraded by `rollup`.
+"""
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+
+KX, GEN_INV, GEN_CAP, PCAPS, SCHEMA6 = sys.argv[1:6]
+failures = []
+
+
+def check(cond, what, detail=None):
+    print(("ok - " if cond else "not ok - ") + what)
+    if not cond:
+        failures.append(what)
+        if detail is not None:
+            for line in str(detail).splitlines()[:30]:
+                print("#   " + line)
+
+
+def kx(*a, env=None, **kw):
+    e = dict(os.environ)
+    e.update(env or {})
+    return subprocess.run([KX, *a], capture_output=True, text=True, timeout=900, env=e, **kw)
+
+
+def q(db, sql, *args):
+    con = sqlite3.connect(db)
+    try:
+        return con.execute(sql, args).fetchall()
+    finally:
+        con.close()
+
+
+RAW = {"KEXWATCH_ROLLUPS": "0"}
+
+# Every variant of the reports that read rollups.
+def variants(sensors):
+    v = []
+    for fmt in ("--json", "--csv", None):
+        for g in ("endpoint", "sni", "server", "pair"):
+            v.append(["hops", "--group-by", g] + ([fmt] if fmt else ["--wide"]))
+    for s in ("handshakes", "clients", "last-seen", "name"):
+        v.append(["hops", "--json", "--sort", s])
+    for sensor in sensors:
+        v.append(["hops", "--json", "--sensor", sensor])
+        v.append(["hops", "--json", "--group-by", "sni", "--sensor", sensor])
+        v.append(["health", "--json", "--sensor", sensor])
+    v.append(["health", "--json"])
+    v.append(["health"])
+    return v
+
+
+def same_as_raw(db, label, sensors=()):
+    """Each variant: rollups and raw rows give the same bytes."""
+    bad = []
+    for args in variants(sensors):
+        a = kx(*args, "--db", db)
+        b = kx(*args, "--db", db, env=RAW)
+        if a.returncode != 0 or b.returncode != 0 or a.stdout != b.stdout or not a.stdout.strip():
+            bad.append(f"{' '.join(args)}: rc {a.returncode}/{b.returncode}\n{a.stderr}{b.stderr}"
+                       + "".join(l for l in difflib_lines(a.stdout, b.stdout)))
+    check(not bad, f"{label}: {len(variants(sensors))} hops/health variants equal to the raw rows'",
+          "\n".join(bad[:3]))
+
+
+def difflib_lines(a, b):
+    import difflib
+    return list(difflib.unified_diff(a.splitlines(True), b.splitlines(True), "rollups", "raw", n=0))[:12]
+
+
+def html_same(db, label, tmp):
+    pa, pb = os.path.join(tmp, "a.html"), os.path.join(tmp, "b.html")
+    a = kx("report", "--db", db, "--html", pa)
+    b = kx("report", "--db", db, "--html", pb, env=RAW)
+    ta = open(pa).read() if a.returncode == 0 else ""
+    tb = open(pb).read() if b.returncode == 0 else ""
+    # The page names the moment it was made; everything else must agree.
+    strip = lambda t: "\n".join(l for l in t.splitlines() if "Generated" not in l and "generated" not in l)
+    check(ta and strip(ta) == strip(tb), f"{label}: report --html equal to the raw rows' page",
+          a.stderr + b.stderr + "".join(difflib_lines(strip(ta), strip(tb))))
+
+
+def state(db):
+    return q(db, "SELECT folded_id, (SELECT coalesce(max(id), 0) FROM handshake_rows),"
+                 " (SELECT coalesce(sum(n), 0) FROM rollup_legs),"
+                 " (SELECT count(*) FROM handshake_rows WHERE id <= (SELECT folded_id FROM rollup_state))"
+                 " FROM rollup_state")[0]
+
+
+def rollup_rows(db):
+    return {t: sorted(q(db, f"SELECT * FROM {t}"), key=repr) for t in
+            ("rollup_legs", "rollup_pairs", "rollup_clients", "rollup_clients_all", "rollup_runs")}
+
+
+with tempfile.TemporaryDirectory() as tmp:
+    # The unprivileged reader below must be able to make the WAL index
+    # beside the file (SQLite's -shm), not to write the file.
+    os.chmod(tmp, 0o1777)
+    caps = sorted(os.path.join(PCAPS, f) for f in os.listdir(PCAPS)
+                  if f.endswith((".pcap", ".pcapng")))
+    half = len(caps) // 2
+
+    # --- every bundled capture: unfolded, folded, half and half ---
+    unf, fol, mix = (os.path.join(tmp, n) for n in ("unfolded.db", "folded.db", "mixed.db"))
+    r1 = kx("read", "-q", "--no-progress", "--sensor", "cap-a", "--db", unf, *caps[:half])
+    r2 = kx("read", "-q", "--no-progress", "--sensor", "cap-b", "--db", unf, *caps[half:])
+    r3 = kx("read", "-q", "--no-progress", "--sensor", "cap-a", "--rollup-every", "1", "--db", fol,
+            *caps[:half])
+    r4 = kx("read", "-q", "--no-progress", "--sensor", "cap-b", "--rollup-every", "1", "--db", fol,
+            *caps[half:])
+    r5 = kx("read", "-q", "--no-progress", "--sensor", "cap-a", "--rollup-every", "1", "--db", mix,
+            *caps[:half])
+    r6 = kx("read", "-q", "--no-progress", "--sensor", "cap-b", "--db", mix, *caps[half:])
+    rows = q(unf, "SELECT count(*) FROM handshake_rows")[0][0]
+    check(all(r.returncode == 0 for r in (r1, r2, r3, r4, r5, r6)) and rows > 150,
+          f"{len(caps)} bundled captures read three ways ({rows} handshake rows each)",
+          "".join(r.stderr for r in (r1, r2, r3, r4, r5, r6))[:3000])
+    su, sf, sm = state(unf), state(fol), state(mix)
+    a_rows = q(mix, "SELECT count(*) FROM handshake_rows WHERE sensor = 'cap-a'")[0][0]
+    check(su[0] == 0 and su[2] == 0, "read with the default --rollup-every: nothing folded", su)
+    check(sf[0] == sf[1] and sf[2] == sf[3] == rows,
+          f"--rollup-every 1: every row folded, the rollups count {sf[2]} handshakes", sf)
+    check(0 < sm[0] < sm[1] and sm[2] == sm[3] == a_rows,
+          f"half and half: the first run's {a_rows} rows folded, the second's in the tail", sm)
+    for db, label in ((unf, "unfolded"), (fol, "folded"), (mix, "half folded")):
+        same_as_raw(db, f"bundled captures, {label}", ("cap-a", "cap-b"))
+    html_same(fol, "bundled captures, folded", tmp)
+    # The distinct-client counters against a count over the raw rows.
+    want = q(fol, "SELECT count(*) FROM (SELECT DISTINCT server_ip, server_port, coalesce(sni, ''),"
+                  " client_ip FROM handshake_rows)")[0][0]
+    got = q(fol, "SELECT sum(clients) FROM rollup_clients_all")[0][0]
+    want_s = q(fol, "SELECT count(*) FROM (SELECT DISTINCT server_ip, server_port, coalesce(sni, ''),"
+                    " client_ip, sensor FROM handshake_rows)")[0][0]
+    got_s = q(fol, "SELECT sum(clients) FROM rollup_clients")[0][0]
+    check(got == want and got_s == want_s,
+          f"distinct clients kept as they fold: {got} endpoint-client pairs ({want} in the rows),"
+          f" {got_s} per sensor ({want_s})")
+
+    # --- a generated year ---
+    gen = os.path.join(tmp, "gen.db")
+    g = subprocess.run([GEN_INV, "--out", gen, "--rows", "120000", "--seed", "5", "--days", "365",
+                        "--start", "1735689600"], capture_output=True, text=True)
+    st = state(gen)
+    check(g.returncode == 0 and st[0] > 0 and st[2] == st[3] and st[1] - st[0] > 0,
+          f"gen_inventory through the store: {st[3]} rows folded by the writer, {st[1] - st[0]} in the tail",
+          g.stderr + str(st))
+    sensors = [r[0] for r in q(gen, "SELECT DISTINCT sensor FROM handshake_rows ORDER BY 1 LIMIT 2")]
+    same_as_raw(gen, "generated 120 000", sensors)
+    html_same(gen, "generated 120 000", tmp)
+    before = rollup_rows(gen)
+    r = kx("rollup", "--db", gen)
+    st2 = state(gen)
+    check(r.returncode == 0 and st2[0] == st2[1] and st2[2] == 120000,
+          "kexwatch rollup folds the tail: all 120 000 in the rollups", r.stderr + str(st2))
+    folded_all = rollup_rows(gen)
+    r = kx("rollup", "--db", gen, "--rebuild")
+    check(r.returncode == 0 and rollup_rows(gen) == folded_all and state(gen)[2] == 120000,
+          "rollup --rebuild from the raw rows gives the same rollup rows as folding as they came",
+          r.stderr)
+    check(before != folded_all, "(and the fold changed them: the comparison can fail)")
+    same_as_raw(gen, "generated 120 000, rebuilt", sensors)
+
+    # --- killed in the middle ---
+    big = os.path.join(tmp, "big.db")
+    shutil.copy(gen, big)
+    con = sqlite3.connect(big)
+    con.executescript("DELETE FROM rollup_legs; DELETE FROM rollup_pairs; DELETE FROM rollup_clients;"
+                      " DELETE FROM rollup_clients_all; DELETE FROM rollup_runs;"
+                      " UPDATE rollup_state SET folded_id = 0;")
+    con.close()
+    edges = []
+    for stop_at in (1, 2):
+        # Killed while the fold is between two chunks: poll the state.
+        p = subprocess.Popen([KX, "rollup", "--db", big], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and p.poll() is None:
+            try:
+                if q(big, "SELECT folded_id FROM rollup_state")[0][0] >= 50000 * stop_at:
+                    break
+            except sqlite3.Error:
+                pass
+            time.sleep(0.005)
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        edges.append(state(big))
+        same_as_raw(big, f"rollup killed mid-fold (folded_id {edges[-1][0]} of {edges[-1][1]})")
+    check(any(0 < e[0] < e[1] for e in edges)
+          and all(e[0] % 50000 == 0 or e[0] == e[1] for e in edges) and all(e[2] == e[3] for e in edges),
+          "after each kill folded_id is a chunk edge and the rollups hold exactly the rows below it",
+          edges)
+    check(q(big, "PRAGMA integrity_check")[0][0] == "ok", "integrity_check ok after the kills")
+
+    cap, exp = os.path.join(tmp, "dense.pcap"), os.path.join(tmp, "dense.tsv")
+    subprocess.run([GEN_CAP, "--profile", "dense", "--seed", "9", "--scale", "0.3", "--out", cap,
+                    "--expected", exp], check=True, capture_output=True)
+    kdb = os.path.join(tmp, "killed.db")
+    p = subprocess.Popen([KX, "read", "-q", "--no-progress", "--no-ndpi", "--rollup-every", "1000",
+                          "--db", kdb, cap], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        try:
+            if q(kdb, "SELECT folded_id FROM rollup_state")[0][0] > 0:
+                break
+        except sqlite3.Error:
+            pass
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    ks = state(kdb)
+    check(0 < ks[0] and ks[2] == ks[3], f"read killed mid-capture: {ks[3]} rows folded, {ks[1] - ks[0]}"
+          " in the tail, the rollups hold exactly the folded rows", ks)
+    same_as_raw(kdb, "read killed mid-capture")
+
+    # --- prune: the history stays in the rollups ---
+    pr = os.path.join(tmp, "pruned.db")
+    shutil.copy(gen, pr)
+    hops_before = kx("hops", "--db", pr, "--json").stdout
+    health_before = kx("health", "--db", pr, "--json").stdout
+    cut = "2025-10-03T00:00:00Z"
+    window_before = kx("hops", "--db", pr, "--json", "--since", cut).stdout
+    p = kx("prune", "--db", pr, "--older-than", "90d", "--now", "2026-01-01T00:00:00Z")
+    left = q(pr, "SELECT count(*) FROM handshake_rows")[0][0]
+    check(p.returncode == 0 and 0 < left < 120000, f"prune 90 days: {left} raw rows left", p.stderr)
+    check(kx("hops", "--db", pr, "--json").stdout == hops_before
+          and kx("health", "--db", pr, "--json").stdout == health_before,
+          "full-range hops and health after prune: the same as before (the rollups keep the history)")
+    # What prune deletes: rows before the cutoff, except the one with the
+    # highest id (the fence that keeps new ids above folded_id). The same
+    # rows deleted by hand give the raw-only answer.
+    exp = os.path.join(tmp, "expected.db")
+    shutil.copy(gen, exp)
+    con = sqlite3.connect(exp)
+    con.execute("DELETE FROM handshake_extras WHERE id IN (SELECT id FROM handshake_rows WHERE"
+                " ts_first_us < 1759449600000000 AND id < (SELECT max(id) FROM handshake_rows))")
+    con.execute("DELETE FROM handshake_rows WHERE ts_first_us < 1759449600000000"
+                " AND id < (SELECT max(id) FROM handshake_rows)")
+    con.commit()
+    con.close()
+    raw_after = kx("hops", "--db", pr, "--json", env=RAW).stdout
+    check(raw_after and raw_after == kx("hops", "--db", exp, "--json", env=RAW).stdout
+          and kx("hops", "--db", pr, "--json", "--since", cut).stdout == window_before,
+          "raw-only hops after prune = the rows prune keeps; a window from the cutoff is unchanged")
+    top = q(pr, "SELECT max(id) FROM handshake_rows")[0][0]
+    r = kx("read", "-q", "--no-progress", "--sensor", "after-prune", "--rollup-every", "1", "--db", pr,
+           caps[0], caps[1])
+    sp = state(pr)
+    new = q(pr, "SELECT count(*) FROM handshake_rows WHERE sensor = 'after-prune'")[0][0]
+    check(r.returncode == 0 and new > 0 and sp[0] == sp[1] > top
+          and q(pr, "SELECT sum(n) FROM rollup_legs WHERE sensor = 'after-prune'")[0][0] == new,
+          f"rows read after the prune get ids above the fence and are folded ({new})", r.stderr + str(sp))
+
+    # --- a report on lagging rollups ---
+    lag = os.path.join(tmp, "lag.db")
+    shutil.copy(big, lag)
+    con = sqlite3.connect(lag)
+    con.executescript("DELETE FROM rollup_legs; DELETE FROM rollup_pairs; DELETE FROM rollup_clients;"
+                      " DELETE FROM rollup_clients_all; DELETE FROM rollup_runs;"
+                      " UPDATE rollup_state SET folded_id = 0;")
+    con.close()
+    os.chmod(lag, 0o644)
+    want = kx("hops", "--db", lag, "--json", env=RAW).stdout
+    ro = kx("hops", "--db", lag, "--json", user=65534)
+    check(ro.returncode == 0 and ro.stdout == want and "120000 handshake rows of" in ro.stderr
+          and "kexwatch rollup --db" in ro.stderr and state(lag)[0] == 0,
+          "a user who may not write the file: told what to run, answered from the raw rows", ro.stderr)
+    a = kx("hops", "--db", lag, "--json")
+    check(a.returncode == 0 and a.stdout == want
+          and "folding 120000 handshake rows into the rollups (once)" in a.stderr
+          and "120000 of 120000 handshake rows folded" in a.stderr and state(lag)[0] == state(lag)[1],
+          "a report on rollups 120 000 rows behind folds them once, with progress lines", a.stderr)
+    b = kx("hops", "--db", lag, "--json")
+    check(b.stdout == want and b.stderr == "", "the next report says nothing and answers the same", b.stderr)
+
+    # --- an older schema ---
+    v6 = os.path.join(tmp, "v6.db")
+    con = sqlite3.connect(v6)
+    con.executescript(open(SCHEMA6).read())
+    con.execute("PRAGMA application_id = 1801812087")
+    con.execute("PRAGMA user_version = 6")
+    con.commit()
+    n6 = con.execute("SELECT count(*) FROM handshakes").fetchone()[0]
+    con.close()
+    r = kx("rollup", "--db", v6)
+    s6 = state(v6)
+    check(r.returncode == 0 and q(v6, "PRAGMA user_version")[0][0] == 12 and s6[2] == n6 > 0,
+          f"a schema 6 file: `kexwatch rollup` upgrades it to 12 and folds its {n6} rows", r.stderr)
+    same_as_raw(v6, "schema 6 file, upgraded")
+    for bad in ([], ["--db"], ["--db", v6, "extra"], ["--db", "postgresql://x/y"]):
+        r = kx("rollup", *bad)
+        check(r.returncode == 2, f"usage error exits 2: rollup {' '.join(bad)}", r.stderr)
+    r = kx("rollup", "--db", os.path.join(tmp, "missing.db"))
+    check(r.returncode == 1 and "no such file" in r.stderr
+          and not os.path.exists(os.path.join(tmp, "missing.db")), "a missing file: exit 1, not created",
+          r.stderr)
+
+print(f"{len(failures)} failures" if failures else "# all rollup checks passed")
+sys.exit(1 if failures else 0)
