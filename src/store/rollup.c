@@ -38,7 +38,7 @@ const char kx_rollup_schema[] =
 	" hrr_group INTEGER NOT NULL, band INTEGER NOT NULL, ch_seg0 INTEGER NOT NULL,"
 	" slow INTEGER NOT NULL,"
 	" n INTEGER NOT NULL, first_us INTEGER NOT NULL, last_us INTEGER NOT NULL,"
-	" max_ch_to_sh_us INTEGER,"
+	" max_ch_to_sh_us INTEGER, newest_first_us INTEGER NOT NULL,"
 	" PRIMARY KEY (server_ip, server_port, sni, sensor, protocol, group_name, group_family,"
 	" verdict, reason, offers_pq, hrr, hrr_group, band, ch_seg0, slow)) WITHOUT ROWID;"
 	"CREATE TABLE rollup_pairs (server_ip TEXT NOT NULL, server_port INTEGER NOT NULL,"
@@ -61,14 +61,15 @@ static const char fold_legs[] =
 	" CASE WHEN max(ch_bytes, coalesce(ch2_bytes, 0)) = 0 THEN 0"
 	" WHEN max(ch_bytes, coalesce(ch2_bytes, 0)) < 1500 THEN 1 ELSE 2 END,"
 	" ch_segments = 0, coalesce(ch_to_sh_us >= 1000000, 0),"
-	" count(*), min(ts_first_us), max(ts_last_us), max(ch_to_sh_us)"
+	" count(*), min(ts_first_us), max(ts_last_us), max(ch_to_sh_us), max(ts_first_us)"
 	" FROM handshake_rows WHERE id > ?1 AND id <= ?2"
 	" GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15"
 	" ON CONFLICT DO UPDATE SET n = n + excluded.n,"
 	" first_us = min(first_us, excluded.first_us), last_us = max(last_us, excluded.last_us),"
 	/* the two-argument max() is NULL when either is */
 	" max_ch_to_sh_us = max(coalesce(max_ch_to_sh_us, excluded.max_ch_to_sh_us),"
-	"  coalesce(excluded.max_ch_to_sh_us, max_ch_to_sh_us))";
+	"  coalesce(excluded.max_ch_to_sh_us, max_ch_to_sh_us)),"
+	" newest_first_us = max(newest_first_us, excluded.newest_first_us)";
 
 static const char fold_pairs_fill[] =
 	"INSERT INTO temp.kx_fold_pairs SELECT server_ip, server_port, coalesce(sni, ''),"
