@@ -27,48 +27,87 @@ const char kx_clients_ssh_sql[] =
 	"   json_each('[\"' || replace(hx.kex_offered, ',', '\",\"') || '\"]') AS j"
 	"   WHERE hx.kex_offered <> ''";
 
+#define TABLE_COLS                                                                     \
+	", offers_pq || ' (' || n_offers_pq || '/' || n_hello || ')' AS offers,"          \
+	" substr(last_seen, 1, 19) || 'Z' AS last_seen_s, fingerprints_s"
+
 /* What a client offers comes from its handshakes (hx); what it talks to
  * and how from every leg (h): a client whose only legs are plaintext is
- * listed too, first, with offers_pq 'no-hello'. */
+ * listed too, first, with offers_pq 'no-hello'. PREFIX defines h and hx
+ * (and sv, with SV_JOIN, when the servers and SNIs come from elsewhere);
+ * C_SETS are c's columns for them when they come from h. Counts are
+ * weighted by n (1 for a handshake row). */
+#define CLIENTS_SQL(PREFIX, C_SETS, SV_JOIN)                                          \
+	"WITH " PREFIX ","                                                            \
+	" pqg AS (SELECT client_ip, kx_set(name) AS pq_groups_offered FROM"           \
+	"  (SELECT hx.client_ip, kx_group_name(j.value) AS name, kx_group_family(j.value) AS fam" \
+	"   FROM hx, json_each(hx.groups_offered) AS j"                               \
+	"   UNION ALL SELECT hx.client_ip, kx_group_name(j.value), kx_group_family(j.value)" \
+	"   FROM hx, json_each(hx.groups_offered_2) AS j%s)"                          \
+	"  WHERE fam IN ('hybrid', 'pq', 'hybrid-draft') GROUP BY client_ip),"        \
+	" alpns AS (SELECT hx.client_ip, kx_set(j.value, 3) AS sample_alpns"         \
+	"  FROM hx, json_each(hx.alpn) AS j GROUP BY hx.client_ip),"                   \
+	/* Schema 7: the client's software (JA4 or HASSH) and whether it offers   \
+	 * ML-DSA signature schemes; 'not-recorded' when no row says (rows        \
+	 * stored before schema 7). */                                              \
+	" fps AS (SELECT client_ip, kx_set(coalesce(hassh, ja4)) AS fingerprints,"    \
+	"  kx_set(coalesce(hassh, ja4), 2) AS fingerprints_s,"                        \
+	"  CASE WHEN max(offers_mldsa) > 0 THEN 'yes' WHEN count(offers_mldsa) = 0 THEN 'not-recorded'" \
+	"  ELSE 'no' END AS offers_mldsa"                                             \
+	"  FROM (SELECT client_ip, %s FROM hx) GROUP BY client_ip),"                  \
+	" c AS (SELECT client_ip," KX_SQL_COUNTS                                     \
+	"  sum(n * (ch_bytes > 0)) AS n_hello,"                                       \
+	"  sum(n * (ch_bytes > 0 AND offers_pq)) AS n_offers_pq," C_SETS             \
+	"  kx_set(protocol) AS protocols,"                                            \
+	"  kx_set(CASE WHEN verdict = 'plaintext' THEN app END) AS plaintext_apps"    \
+	"  FROM h GROUP BY client_ip),"                                               \
+	" o AS (SELECT *, CASE WHEN n_hello = 0 THEN 'no-hello'"                      \
+	"  WHEN n_offers_pq = n_hello THEN 'all' WHEN n_offers_pq = 0 THEN 'none'"    \
+	"  ELSE 'some' END AS offers_pq FROM c" SV_JOIN ")"                          \
+	" SELECT client_ip, first_seen, last_seen, handshakes, n_hello, n_offers_pq," \
+	" n_hello - n_offers_pq AS n_no_pq, offers_pq, pq_groups_offered, servers,"   \
+	" protocols, sample_snis, sample_alpns, n_hybrid, n_pq, n_hybrid_draft, n_classical," \
+	" n_client_no_pq, n_server_declined, n_tls12, n_resumed, n_incomplete, n_unknown," \
+	" CASE WHEN n_plaintext > 0 THEN 3 WHEN offers_pq = 'none' THEN 2"             \
+	"  WHEN offers_pq = 'some' THEN 1 ELSE 0 END AS risk,"                        \
+	" sessions, n_plaintext, n_unseen, plaintext_apps,"                           \
+	" coalesce(offers_mldsa, 'not-recorded') AS offers_mldsa, fingerprints"       \
+	"%s"                                                                          \
+	" FROM o LEFT JOIN pqg USING (client_ip) LEFT JOIN alpns USING (client_ip)"  \
+	" LEFT JOIN fps USING (client_ip)"                                            \
+	" ORDER BY risk DESC, n_plaintext DESC, n_no_pq DESC, handshakes DESC, client_ip"
+
 const char kx_clients_sql[] =
-	"WITH " KX_SQL_FILTERED "," KX_SQL_FILTERED_HS ","
-	" pqg AS (SELECT client_ip, kx_set(name) AS pq_groups_offered FROM"
-	"  (SELECT hx.client_ip, kx_group_name(j.value) AS name, kx_group_family(j.value) AS fam"
-	"   FROM hx, json_each(hx.groups_offered) AS j"
-	"   UNION ALL SELECT hx.client_ip, kx_group_name(j.value), kx_group_family(j.value)"
-	"   FROM hx, json_each(hx.groups_offered_2) AS j%s)"
-	"  WHERE fam IN ('hybrid', 'pq', 'hybrid-draft') GROUP BY client_ip),"
-	" alpns AS (SELECT hx.client_ip, kx_set(j.value, 3) AS sample_alpns"
-	"  FROM hx, json_each(hx.alpn) AS j GROUP BY hx.client_ip),"
-	/* Schema 7: the client's software (JA4 or HASSH) and whether it offers
-	 * ML-DSA signature schemes; 'not-recorded' when no row says (rows
-	 * stored before schema 7). */
-	" fps AS (SELECT client_ip, kx_set(coalesce(hassh, ja4)) AS fingerprints,"
-	"  kx_set(coalesce(hassh, ja4), 2) AS fingerprints_s,"
-	"  CASE WHEN max(offers_mldsa) > 0 THEN 'yes' WHEN count(offers_mldsa) = 0 THEN 'not-recorded'"
-	"  ELSE 'no' END AS offers_mldsa"
-	"  FROM (SELECT client_ip, %s FROM hx) GROUP BY client_ip),"
-	" c AS (SELECT client_ip," KX_SQL_COUNTS
-	"  sum(ch_bytes > 0) AS n_hello, sum(ch_bytes > 0 AND offers_pq) AS n_offers_pq,"
-	"  count(DISTINCT server_ip) AS servers, kx_set(protocol) AS protocols,"
-	"  kx_set(sni, 3) AS sample_snis,"
-	"  kx_set(CASE WHEN verdict = 'plaintext' THEN app END) AS plaintext_apps"
-	"  FROM h GROUP BY client_ip),"
-	" o AS (SELECT *, CASE WHEN n_hello = 0 THEN 'no-hello'"
-	"  WHEN n_offers_pq = n_hello THEN 'all' WHEN n_offers_pq = 0 THEN 'none'"
-	"  ELSE 'some' END AS offers_pq FROM c)"
-	" SELECT client_ip, first_seen, last_seen, handshakes, n_hello, n_offers_pq,"
-	" n_hello - n_offers_pq AS n_no_pq, offers_pq, pq_groups_offered, servers,"
-	" protocols, sample_snis, sample_alpns, n_hybrid, n_pq, n_hybrid_draft, n_classical,"
-	" n_client_no_pq, n_server_declined, n_tls12, n_resumed, n_incomplete, n_unknown,"
-	" CASE WHEN n_plaintext > 0 THEN 3 WHEN offers_pq = 'none' THEN 2"
-	"  WHEN offers_pq = 'some' THEN 1 ELSE 0 END AS risk,"
-	" sessions, n_plaintext, n_unseen, plaintext_apps,"
-	" coalesce(offers_mldsa, 'not-recorded') AS offers_mldsa, fingerprints"
-	"%s"
-	" FROM o LEFT JOIN pqg USING (client_ip) LEFT JOIN alpns USING (client_ip)"
-	" LEFT JOIN fps USING (client_ip)"
-	" ORDER BY risk DESC, n_plaintext DESC, n_no_pq DESC, handshakes DESC, client_ip";
+	CLIENTS_SQL(KX_SQL_FILTERED "," KX_SQL_FILTERED_HS,
+		    "  count(DISTINCT server_ip) AS servers, kx_set(sni, 3) AS sample_snis,", "");
+
+/* Over the rollups (full range): the legs per client (kx_client_legs_rolled),
+ * the offers per client and ClientHello set (kx_hx_rolled), and the servers
+ * and SNIs of every pair (kx_pairs_rolled), each with the rows not folded
+ * yet and the sessions (report_db.c). */
+#define SENSOR_ONLY " WHERE :sensor IS NULL OR sensor = :sensor"
+static const char clients_rolled_sql[] =
+	CLIENTS_SQL("h AS NOT MATERIALIZED (SELECT * FROM kx_client_legs_rolled" SENSOR_ONLY "),"
+		    " hx AS NOT MATERIALIZED (SELECT * FROM kx_hx_rolled" SENSOR_ONLY "),"
+		    " sv AS (SELECT client_ip, count(DISTINCT server_ip) AS servers,"
+		    "  kx_set(sni, 3) AS sample_snis FROM kx_pairs_rolled" SENSOR_ONLY
+		    "  GROUP BY client_ip)",
+		    "", " LEFT JOIN sv USING (client_ip)");
+
+char *kx_clients_sql_for(const struct kx_rdb *r, const struct kx_report_filter *f, bool table)
+{
+	struct kx_report_filter all;
+
+	if (!f) {
+		kx_report_filter_init(&all);
+		f = &all;
+	}
+	/* The table says "none (0/4)": how many of the parsed ClientHellos offered. */
+	return sqlite3_mprintf(kx_rdb_full_range(r, f) ? clients_rolled_sql : kx_clients_sql,
+			       r->version >= 2 ? kx_clients_ssh_sql : "",
+			       r->version >= 7 ? kx_fp_cols_v7 : kx_fp_cols_none,
+			       table ? TABLE_COLS : "");
+}
 
 static const struct kx_col table_cols[] = {
 	{ "client_ip", "CLIENT", false },     { "handshakes", "HANDSHAKES", true },
@@ -168,10 +207,6 @@ static const char answer_sql[] =
 	" plaintext_apps, offers_mldsa, fingerprints%s"
 	" FROM kx_answer LEFT JOIN pqg USING (client_ip) ORDER BY kx_answer.rowid";
 
-#define TABLE_COLS                                                                     \
-	", offers_pq || ' (' || n_offers_pq || '/' || n_hello || ')' AS offers,"          \
-	" substr(last_seen, 1, 19) || 'Z' AS last_seen_s, fingerprints_s"
-
 /* TABLE_COLS but fingerprints_s, which a selects always. */
 #define PG_TABLE_COLS                                                                  \
 	", offers_pq || ' (' || n_offers_pq || '/' || n_hello || ')' AS offers,"          \
@@ -240,10 +275,7 @@ int kx_report_clients(const char *db_path, const struct kx_report_filter *f,
 	}
 	if (kx_rdb_open_scoped(&r, db_path, f, err, errlen) < 0)
 		return -1;
-	/* The table says "none (0/4)": how many of the parsed ClientHellos offered. */
-	sql = sqlite3_mprintf(kx_clients_sql, r.version >= 2 ? kx_clients_ssh_sql : "",
-			      r.version >= 7 ? kx_fp_cols_v7 : kx_fp_cols_none,
-			      fmt == KX_OUT_TABLE ? TABLE_COLS : "");
+	sql = kx_clients_sql_for(&r, f, fmt == KX_OUT_TABLE);
 	if (!sql) {
 		snprintf(err, errlen, "out of memory");
 		goto out;

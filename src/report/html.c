@@ -330,8 +330,7 @@ static int load_summary(struct page *pg, struct summary *sm, char *hops_sql)
 	if (rc != SQLITE_ROW)
 		return kx_rdb_fail(pg->r);
 
-	sql = sqlite3_mprintf(kx_clients_sql, pg->r->version >= 2 ? kx_clients_ssh_sql : "",
-			      pg->r->version >= 7 ? kx_fp_cols_v7 : kx_fp_cols_none, "");
+	sql = kx_clients_sql_for(pg->r, pg->f, false);
 	if (!sql)
 		return -1;
 	/* The card counts the clients the clients section lists (its WHERE). */
@@ -927,8 +926,7 @@ static int legs_table(struct page *pg, const char *hops_sql, bool plaintext)
 
 static int clients_table(struct page *pg)
 {
-	char *sql = sqlite3_mprintf(kx_clients_sql, pg->r->version >= 2 ? kx_clients_ssh_sql : "",
-				    pg->r->version >= 7 ? kx_fp_cols_v7 : kx_fp_cols_none, "");
+	char *sql = kx_clients_sql_for(pg->r, pg->f, false);
 	char *q = sql ? sqlite3_mprintf("SELECT * FROM (%s) WHERE offers_pq IN ('none', 'some')"
 					" OR n_plaintext > 0", sql) : NULL;
 	sqlite3_stmt *s = q ? kx_rdb_prepare(pg->r, q, pg->f) : NULL;

@@ -392,8 +392,28 @@ static int create_rolled(struct kx_rdb *r, bool sessions)
 		" UNION ALL SELECT sensor, server_ip, server_port, NULL, client_ip FROM main.sessions;"
 		"CREATE TEMP VIEW kx_pairs_rolled AS SELECT sensor, server_ip, server_port,"
 		" nullif(sni, '') AS sni, client_ip FROM main.rollup_pairs"
-		" UNION ALL SELECT * FROM kx_tail_pairs;",
-		"handshake_rows", folded, sessions ? LEGS_SESSIONS : "", folded);
+		" UNION ALL SELECT * FROM kx_tail_pairs;"
+		/* Per client: a rolled-up leg's ClientHello size says only
+		 * whether one was parsed (1) or not (0). */
+		"CREATE TEMP VIEW kx_client_legs_rolled AS SELECT NULL AS id, NULL AS run_id,"
+		" sensor, first_us AS ts_first_us, last_us AS ts_last_us, protocol, client_ip,"
+		" NULL AS client_port, NULL AS server_ip, NULL AS server_port, NULL AS sni,"
+		" offers_pq, NULL AS hrr, NULL AS hrr_group, NULL AS group_name,"
+		" NULL AS group_family, verdict, nullif(reason, '') AS reason, hello AS ch_bytes,"
+		" NULL AS ch2_bytes, NULL AS ch_segments, NULL AS ch_to_sh_us, NULL AS pkt_first_ch,"
+		" NULL AS pkt_sh, n, 0 AS is_session, NULL AS app, NULL AS bytes, NULL AS source_id,"
+		" NULL AS version_code FROM main.rollup_client_legs UNION ALL " LEGS_HS
+		" WHERE id > %lld%s;"
+		"CREATE TEMP VIEW kx_hx_rolled AS SELECT c.client_ip, c.sensor, h.alpn,"
+		" h.groups_offered, nullif(h.groups_offered_2, '') AS groups_offered_2,"
+		" nullif(c.kex_offered, '') AS kex_offered, nullif(f.ja4, '') AS ja4,"
+		" nullif(f.kx_fp, '') AS kx_fp, nullif(f.hassh, '') AS hassh, f.offers_mldsa"
+		" FROM main.rollup_client_hellos AS c LEFT JOIN main.hellos AS h ON h.id = c.hello_id"
+		" LEFT JOIN main.fingerprints AS f ON f.id = c.fp_id"
+		" UNION ALL SELECT client_ip, sensor, alpn, groups_offered, groups_offered_2,"
+		" kex_offered, ja4, kx_fp, hassh, offers_mldsa FROM main.handshakes WHERE id > %lld;",
+		"handshake_rows", folded, sessions ? LEGS_SESSIONS : "", folded, "handshake_rows",
+		folded, sessions ? LEGS_SESSIONS : "", folded);
 	int rc = sql ? sqlite3_exec(r->db, sql, NULL, NULL, NULL) : SQLITE_NOMEM;
 	sqlite3_free(sql);
 	r->rolled = rc == SQLITE_OK;

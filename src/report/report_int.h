@@ -241,6 +241,9 @@ char *kx_fingerprints_sql(int version, bool table);
  * the extra columns n_other and last_seen_s. */
 /* rolled: read kx_legs_rolled (kx_rdb.rolled, full range only). */
 char *kx_hops_sql(const struct kx_hops_opts *o, bool table, bool rolled);
+/* The clients query (kx_clients_sql or its rollups twin) for filter f
+ * (NULL: everything), with the table's columns when table. */
+char *kx_clients_sql_for(const struct kx_rdb *r, const struct kx_report_filter *f, bool table);
 /* Whether a report over filter f on r may read the rollups: they are
  * all-time, so only when no --since, --until or --live narrows it. */
 bool kx_rdb_full_range(const struct kx_rdb *r, const struct kx_report_filter *f);

@@ -51,7 +51,19 @@ const char kx_rollup_schema[] =
 	"CREATE TABLE rollup_clients_all (server_ip TEXT NOT NULL, server_port INTEGER NOT NULL,"
 	" sni TEXT NOT NULL, clients INTEGER NOT NULL,"
 	" PRIMARY KEY (server_ip, server_port, sni)) WITHOUT ROWID;"
-	"CREATE TABLE rollup_runs (run_id INTEGER PRIMARY KEY, n INTEGER NOT NULL);";
+	"CREATE TABLE rollup_runs (run_id INTEGER PRIMARY KEY, n INTEGER NOT NULL);"
+	/* Per client: the legs (hello: a ClientHello was parsed) and the
+	 * ClientHello sets, software and SSH offers it used. */
+	"CREATE TABLE rollup_client_legs (client_ip TEXT NOT NULL, sensor TEXT NOT NULL,"
+	" protocol TEXT NOT NULL, verdict TEXT NOT NULL, reason TEXT NOT NULL,"
+	" offers_pq INTEGER NOT NULL, hello INTEGER NOT NULL,"
+	" n INTEGER NOT NULL, first_us INTEGER NOT NULL, last_us INTEGER NOT NULL,"
+	" PRIMARY KEY (client_ip, sensor, protocol, verdict, reason, offers_pq, hello))"
+	" WITHOUT ROWID;"
+	"CREATE TABLE rollup_client_hellos (client_ip TEXT NOT NULL, sensor TEXT NOT NULL,"
+	" hello_id INTEGER NOT NULL, fp_id INTEGER NOT NULL, kex_offered TEXT NOT NULL,"
+	" n INTEGER NOT NULL,"
+	" PRIMARY KEY (client_ip, sensor, hello_id, fp_id, kex_offered)) WITHOUT ROWID;";
 
 /* ?1 < id <= ?2: the chunk. */
 static const char fold_legs[] =
@@ -108,6 +120,21 @@ static const char fold_runs[] =
 
 /* Runs sql: with ?1 and ?2 bound to lo and hi when it has them, else as
  * a script of statements. */
+static const char fold_client_legs[] =
+	"INSERT INTO rollup_client_legs SELECT client_ip, sensor, protocol, verdict,"
+	" coalesce(reason, ''), offers_pq <> 0, ch_bytes > 0, count(*), min(ts_first_us),"
+	" max(ts_last_us) FROM handshake_rows WHERE id > ?1 AND id <= ?2"
+	" GROUP BY 1, 2, 3, 4, 5, 6, 7"
+	" ON CONFLICT DO UPDATE SET n = n + excluded.n,"
+	" first_us = min(first_us, excluded.first_us), last_us = max(last_us, excluded.last_us)";
+
+static const char fold_client_hellos[] =
+	"INSERT INTO rollup_client_hellos SELECT r.client_ip, r.sensor, r.hello_id,"
+	" coalesce(r.fp_id, -1), coalesce(x.kex_offered, ''), count(*)"
+	" FROM handshake_rows AS r LEFT JOIN handshake_extras AS x ON x.id = r.id"
+	" WHERE r.id > ?1 AND r.id <= ?2 GROUP BY 1, 2, 3, 4, 5"
+	" ON CONFLICT DO UPDATE SET n = n + excluded.n";
+
 static int exec(sqlite3 *db, const char *sql, int64_t lo, int64_t hi, char *err, size_t errlen)
 {
 	sqlite3_stmt *s = NULL;
@@ -169,8 +196,10 @@ static int64_t count_range(sqlite3 *db, int64_t lo, int64_t hi)
  * is empty) or -1; *left says whether rows remain above it. */
 static int64_t fold_chunk(sqlite3 *db, int64_t chunk, bool *left, char *err, size_t errlen)
 {
-	static const char *const steps[] = { fold_legs, fold_pairs_fill, fold_clients,
-					     fold_clients_all, fold_pairs, fold_runs };
+	static const char *const steps[] = { fold_legs,	       fold_pairs_fill,
+					     fold_clients,     fold_clients_all,
+					     fold_pairs,       fold_runs,
+					     fold_client_legs, fold_client_hellos };
 	int64_t lo, top, hi, n;
 	char sql[96];
 
@@ -251,7 +280,8 @@ int64_t kx_rollup_rebuild(sqlite3 *db, FILE *progress, char *err, size_t errlen)
 	if (exec(db,
 		 "BEGIN IMMEDIATE; DELETE FROM rollup_legs; DELETE FROM rollup_pairs;"
 		 " DELETE FROM rollup_clients; DELETE FROM rollup_clients_all;"
-		 " DELETE FROM rollup_runs; UPDATE rollup_state SET folded_id = 0; COMMIT",
+		 " DELETE FROM rollup_runs; DELETE FROM rollup_client_legs;"
+		 " DELETE FROM rollup_client_hellos; UPDATE rollup_state SET folded_id = 0; COMMIT",
 		 0, 0, err, errlen) < 0) {
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 		return -1;

@@ -998,7 +998,9 @@ static int migrate_rollups(sqlite3 *db)
 	int rc = sqlite3_exec(db,
 			      "DROP TABLE IF EXISTS rollup_state; DROP TABLE IF EXISTS rollup_legs;"
 			      " DROP TABLE IF EXISTS rollup_pairs; DROP TABLE IF EXISTS rollup_clients;"
-			      " DROP TABLE IF EXISTS rollup_clients_all; DROP TABLE IF EXISTS rollup_runs;",
+			      " DROP TABLE IF EXISTS rollup_clients_all; DROP TABLE IF EXISTS rollup_runs;"
+			      " DROP TABLE IF EXISTS rollup_client_legs;"
+			      " DROP TABLE IF EXISTS rollup_client_hellos;",
 			      NULL, NULL, NULL);
 	return rc == SQLITE_OK ? sqlite3_exec(db, kx_rollup_schema, NULL, NULL, NULL) : rc;
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: BSD-2-Clause
-"""The rollups (rollup.h) answer exactly as the raw rows, through the real
+"""The rollups (rollup.h) answer hops, health, clients and report --html exactly as the raw rows, through the real
 binary.
 
 usage: test_rollups.py KEXWATCH GEN_INVENTORY GEN_CAPTURE PCAPS_DIR SCHEMA6_SQL
@@ -73,6 +73,10 @@ def variants(sensors):
         v.append(["health", "--json", "--sensor", sensor])
     v.append(["health", "--json"])
     v.append(["health"])
+    for fmt in ("--json", "--csv", "--wide"):
+        v.append(["clients", fmt])
+    for sensor in sensors:
+        v.append(["clients", "--json", "--sensor", sensor])
     return v
 
 
@@ -115,7 +119,8 @@ def state(db):
 
 def rollup_rows(db):
     return {t: sorted(q(db, f"SELECT * FROM {t}"), key=repr) for t in
-            ("rollup_legs", "rollup_pairs", "rollup_clients", "rollup_clients_all", "rollup_runs")}
+            ("rollup_legs", "rollup_pairs", "rollup_clients", "rollup_clients_all", "rollup_runs",
+             "rollup_client_legs", "rollup_client_hellos")}
 
 
 with tempfile.TemporaryDirectory() as tmp:
@@ -192,6 +197,7 @@ with tempfile.TemporaryDirectory() as tmp:
     con = sqlite3.connect(big)
     con.executescript("DELETE FROM rollup_legs; DELETE FROM rollup_pairs; DELETE FROM rollup_clients;"
                       " DELETE FROM rollup_clients_all; DELETE FROM rollup_runs;"
+                      " DELETE FROM rollup_client_legs; DELETE FROM rollup_client_hellos;"
                       " UPDATE rollup_state SET folded_id = 0;")
     con.close()
     edges = []
@@ -282,6 +288,7 @@ with tempfile.TemporaryDirectory() as tmp:
     con = sqlite3.connect(lag)
     con.executescript("DELETE FROM rollup_legs; DELETE FROM rollup_pairs; DELETE FROM rollup_clients;"
                       " DELETE FROM rollup_clients_all; DELETE FROM rollup_runs;"
+                      " DELETE FROM rollup_client_legs; DELETE FROM rollup_client_hellos;"
                       " UPDATE rollup_state SET folded_id = 0;")
     con.close()
     os.chmod(lag, 0o644)

@@ -127,7 +127,7 @@ static void test_views_agree(const char *path)
 		sqlite3_free(sql);
 	}
 
-	cl = sqlite3_mprintf(kx_clients_sql, kx_clients_ssh_sql, kx_fp_cols_v7, "");
+	cl = sqlite3_mprintf(kx_clients_sql, kx_clients_ssh_sql, kx_fp_cols_v7, "", "");
 	a = sqlite3_mprintf("SELECT client_ip, first_seen, last_seen, handshakes, n_hello,"
 			    " n_offers_pq, n_no_pq, offers_pq, servers, n_hybrid, n_pq,"
 			    " n_hybrid_draft, n_classical, n_client_no_pq, n_server_declined,"
