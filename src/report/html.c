@@ -255,26 +255,40 @@ static char *dup_col(sqlite3_stmt *s, int i)
 
 /* Handshake counts are of handshakes; the sessions without one are counted
  * apart (plaintext, handshake unseen) by their weight. */
+#define SUMMARY_SQL(FILTERED, CLIENTS, NEWEST)                                         \
+	"WITH " FILTERED                                                                  \
+	" SELECT sum(n * (NOT is_session)), sum(n * (verdict IN ('hybrid', 'pq', 'hybrid-draft'," \
+	" 'classical', 'unknown') AND NOT is_session)),"                                  \
+	" sum(n * (verdict = 'hybrid')), sum(n * (verdict = 'pq')),"                      \
+	" sum(n * (verdict = 'hybrid-draft')), sum(n * (verdict = 'classical')),"         \
+	" sum(n * (verdict = 'unknown' AND NOT is_session)), sum(n * (verdict = 'resumed')),"  \
+	" sum(n * (verdict = 'incomplete')),"                                             \
+	" sum(n * (verdict = 'classical' AND reason IS 'server-declined')),"              \
+	" sum(n * (verdict = 'classical' AND reason IS 'client-no-pq')),"                 \
+	" sum(n * (verdict = 'classical' AND reason IS 'tls12')), " CLIENTS ","           \
+	" min(ts_first_us), " NEWEST ", " KX_SQL_TS_TEXT("min(ts_first_us)") ","          \
+	" " KX_SQL_TS_TEXT("max(ts_last_us)") ", kx_set(sensor, 6),"                      \
+	" kx_set(protocol),"                                                              \
+	" coalesce(sum(n) FILTER (WHERE is_session AND verdict = 'plaintext'), 0),"       \
+	" coalesce(sum(n) FILTER (WHERE is_session AND reason IS 'handshake-unseen'), 0),"  \
+	" kx_set(app, 6) FILTER (WHERE is_session AND verdict = 'plaintext') FROM h"
+
 static const char summary_sql[] =
-	"WITH " KX_SQL_FILTERED
-	" SELECT sum(NOT is_session), sum(verdict IN ('hybrid', 'pq', 'hybrid-draft', 'classical',"
-	" 'unknown') AND NOT is_session),"
-	" sum(verdict = 'hybrid'), sum(verdict = 'pq'), sum(verdict = 'hybrid-draft'),"
-	" sum(verdict = 'classical'), sum(verdict = 'unknown' AND NOT is_session),"
-	" sum(verdict = 'resumed'),"
-	" sum(verdict = 'incomplete'), sum(verdict = 'classical' AND reason IS 'server-declined'),"
-	" sum(verdict = 'classical' AND reason IS 'client-no-pq'),"
-	" sum(verdict = 'classical' AND reason IS 'tls12'), count(DISTINCT client_ip),"
-	" min(ts_first_us), max(ts_first_us), " KX_SQL_TS_TEXT("min(ts_first_us)") ","
-	" " KX_SQL_TS_TEXT("max(ts_last_us)") ", kx_set(sensor, 6),"
-	" kx_set(protocol),"
-	" coalesce(sum(n) FILTER (WHERE is_session AND verdict = 'plaintext'), 0),"
-	" coalesce(sum(n) FILTER (WHERE is_session AND reason IS 'handshake-unseen'), 0),"
-	" kx_set(app, 6) FILTER (WHERE is_session AND verdict = 'plaintext') FROM h";
+	SUMMARY_SQL(KX_SQL_FILTERED, "count(DISTINCT client_ip)", "max(ts_first_us)");
+/* Over the rollups: the clients of every client rollup and of the rows not
+ * folded yet; the newest first segment from each group's newest. */
+#define ROLLED_SENSOR "(:sensor IS NULL OR sensor = :sensor)"
+static const char summary_rolled_sql[] = SUMMARY_SQL(
+	KX_SQL_FILTERED_ROLLED,
+	"(SELECT count(*) FROM (SELECT client_ip FROM main.rollup_client_legs WHERE " ROLLED_SENSOR
+	" UNION SELECT client_ip FROM kx_tail_pairs WHERE " ROLLED_SENSOR "))",
+	"(SELECT max(m) FROM (SELECT max(newest_first_us) AS m FROM main.rollup_legs WHERE "
+	ROLLED_SENSOR " UNION ALL SELECT max(ts_first_us) FROM h))");
 
 static int load_summary(struct page *pg, struct summary *sm, char *hops_sql)
 {
-	sqlite3_stmt *s = kx_rdb_prepare(pg->r, summary_sql, pg->f);
+	sqlite3_stmt *s = kx_rdb_prepare(
+		pg->r, kx_rdb_full_range(pg->r, pg->f) ? summary_rolled_sql : summary_sql, pg->f);
 	char *sql;
 	int rc;
 
@@ -545,12 +559,28 @@ static int share_chart(struct page *pg, const struct summary *sm)
 		snprintf(pg->r->err, pg->r->errlen, "out of memory");
 		return -1;
 	}
-	sql = sqlite3_mprintf("WITH " KX_SQL_FILTERED
-			      " SELECT ts_first_us / 1000000 / %lld AS b,"
-			      " sum(verdict IN ('hybrid', 'pq')), sum(verdict = 'hybrid-draft'),"
-			      " sum(verdict = 'classical'), sum(verdict = 'unknown'),"
-			      " sum(verdict IN ('resumed', 'incomplete'))"
-			      " FROM h WHERE NOT is_session GROUP BY b ORDER BY b", (long long)size);
+	/* Over the full range, buckets of an hour or more add up the hourly
+	 * rollup (and the rows not folded yet); hours since 1970 fall into
+	 * such buckets as their seconds do. */
+	if (size >= 3600 && sm->first_us >= 0 && kx_rdb_full_range(pg->r, pg->f))
+		sql = sqlite3_mprintf(
+			"WITH " KX_SQL_FILTERED_ROLLED ","
+			" t AS (SELECT hour, verdict, n FROM main.rollup_hourly WHERE " ROLLED_SENSOR
+			" UNION ALL SELECT ts_first_us / 3600000000, verdict, n FROM h"
+			"  WHERE id IS NOT NULL AND NOT is_session)"
+			" SELECT hour * 3600 / %lld AS b,"
+			" sum(n * (verdict IN ('hybrid', 'pq'))), sum(n * (verdict = 'hybrid-draft')),"
+			" sum(n * (verdict = 'classical')), sum(n * (verdict = 'unknown')),"
+			" sum(n * (verdict IN ('resumed', 'incomplete')))"
+			" FROM t GROUP BY b ORDER BY b", (long long)size);
+	else
+		sql = sqlite3_mprintf("WITH " KX_SQL_FILTERED
+				      " SELECT ts_first_us / 1000000 / %lld AS b,"
+				      " sum(verdict IN ('hybrid', 'pq')), sum(verdict = 'hybrid-draft'),"
+				      " sum(verdict = 'classical'), sum(verdict = 'unknown'),"
+				      " sum(verdict IN ('resumed', 'incomplete'))"
+				      " FROM h WHERE NOT is_session GROUP BY b ORDER BY b",
+				      (long long)size);
 	s = sql ? kx_rdb_prepare(pg->r, sql, pg->f) : NULL;
 	sqlite3_free(sql);
 	if (!s) {
@@ -686,11 +716,15 @@ static const char *family_color(const char *fam)
 
 static int groups_chart(struct page *pg)
 {
-	const char *sql = "WITH " KX_SQL_FILTERED
-			  " SELECT group_name, group_family, count(*) AS n FROM h"
-			  " WHERE group_name IS NOT NULL GROUP BY group_name, group_family"
-			  " ORDER BY n DESC, group_name LIMIT 24";
-	sqlite3_stmt *s = kx_rdb_prepare(pg->r, sql, pg->f);
+#define GROUPS_SQL(FILTERED)                                                          \
+	"WITH " FILTERED " SELECT group_name, group_family, sum(n) AS n FROM h"        \
+	" WHERE group_name IS NOT NULL GROUP BY group_name, group_family"             \
+	" ORDER BY n DESC, group_name LIMIT 24"
+	sqlite3_stmt *s = kx_rdb_prepare(pg->r,
+					 kx_rdb_full_range(pg->r, pg->f)
+						 ? GROUPS_SQL(KX_SQL_FILTERED_ROLLED)
+						 : GROUPS_SQL(KX_SQL_FILTERED),
+					 pg->f);
 	long long top = 0, rows = 0;
 	int rc;
 

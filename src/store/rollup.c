@@ -63,7 +63,12 @@ const char kx_rollup_schema[] =
 	"CREATE TABLE rollup_client_hellos (client_ip TEXT NOT NULL, sensor TEXT NOT NULL,"
 	" hello_id INTEGER NOT NULL, fp_id INTEGER NOT NULL, kex_offered TEXT NOT NULL,"
 	" n INTEGER NOT NULL,"
-	" PRIMARY KEY (client_ip, sensor, hello_id, fp_id, kex_offered)) WITHOUT ROWID;";
+	" PRIMARY KEY (client_ip, sensor, hello_id, fp_id, kex_offered)) WITHOUT ROWID;"
+	/* Per hour of the first segment (ts_first_us / 3600 s), sensor and
+	 * verdict: the HTML report's hybrid share over time. */
+	"CREATE TABLE rollup_hourly (hour INTEGER NOT NULL, sensor TEXT NOT NULL,"
+	" verdict TEXT NOT NULL, n INTEGER NOT NULL,"
+	" PRIMARY KEY (hour, sensor, verdict)) WITHOUT ROWID;";
 
 /* ?1 < id <= ?2: the chunk. */
 static const char fold_legs[] =
@@ -135,6 +140,11 @@ static const char fold_client_hellos[] =
 	" WHERE r.id > ?1 AND r.id <= ?2 GROUP BY 1, 2, 3, 4, 5"
 	" ON CONFLICT DO UPDATE SET n = n + excluded.n";
 
+static const char fold_hourly[] =
+	"INSERT INTO rollup_hourly SELECT ts_first_us / 3600000000, sensor, verdict, count(*)"
+	" FROM handshake_rows WHERE id > ?1 AND id <= ?2 GROUP BY 1, 2, 3"
+	" ON CONFLICT DO UPDATE SET n = n + excluded.n";
+
 static int exec(sqlite3 *db, const char *sql, int64_t lo, int64_t hi, char *err, size_t errlen)
 {
 	sqlite3_stmt *s = NULL;
@@ -199,7 +209,8 @@ static int64_t fold_chunk(sqlite3 *db, int64_t chunk, bool *left, char *err, siz
 	static const char *const steps[] = { fold_legs,	       fold_pairs_fill,
 					     fold_clients,     fold_clients_all,
 					     fold_pairs,       fold_runs,
-					     fold_client_legs, fold_client_hellos };
+					     fold_client_legs, fold_client_hellos,
+					     fold_hourly };
 	int64_t lo, top, hi, n;
 	char sql[96];
 
@@ -281,7 +292,8 @@ int64_t kx_rollup_rebuild(sqlite3 *db, FILE *progress, char *err, size_t errlen)
 		 "BEGIN IMMEDIATE; DELETE FROM rollup_legs; DELETE FROM rollup_pairs;"
 		 " DELETE FROM rollup_clients; DELETE FROM rollup_clients_all;"
 		 " DELETE FROM rollup_runs; DELETE FROM rollup_client_legs;"
-		 " DELETE FROM rollup_client_hellos; UPDATE rollup_state SET folded_id = 0; COMMIT",
+		 " DELETE FROM rollup_client_hellos; DELETE FROM rollup_hourly;"
+		 " UPDATE rollup_state SET folded_id = 0; COMMIT",
 		 0, 0, err, errlen) < 0) {
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 		return -1;

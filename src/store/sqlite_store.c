@@ -1000,7 +1000,8 @@ static int migrate_rollups(sqlite3 *db)
 			      " DROP TABLE IF EXISTS rollup_pairs; DROP TABLE IF EXISTS rollup_clients;"
 			      " DROP TABLE IF EXISTS rollup_clients_all; DROP TABLE IF EXISTS rollup_runs;"
 			      " DROP TABLE IF EXISTS rollup_client_legs;"
-			      " DROP TABLE IF EXISTS rollup_client_hellos;",
+			      " DROP TABLE IF EXISTS rollup_client_hellos;"
+			      " DROP TABLE IF EXISTS rollup_hourly;",
 			      NULL, NULL, NULL);
 	return rc == SQLITE_OK ? sqlite3_exec(db, kx_rollup_schema, NULL, NULL, NULL) : rc;
 }

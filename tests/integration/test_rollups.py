@@ -126,7 +126,7 @@ def state(db):
 def rollup_rows(db):
     return {t: sorted(q(db, f"SELECT * FROM {t}"), key=repr) for t in
             ("rollup_legs", "rollup_pairs", "rollup_clients", "rollup_clients_all", "rollup_runs",
-             "rollup_client_legs", "rollup_client_hellos")}
+             "rollup_client_legs", "rollup_client_hellos", "rollup_hourly")}
 
 
 with tempfile.TemporaryDirectory() as tmp:
@@ -214,6 +214,7 @@ with tempfile.TemporaryDirectory() as tmp:
     con.executescript("DELETE FROM rollup_legs; DELETE FROM rollup_pairs; DELETE FROM rollup_clients;"
                       " DELETE FROM rollup_clients_all; DELETE FROM rollup_runs;"
                       " DELETE FROM rollup_client_legs; DELETE FROM rollup_client_hellos;"
+                      " DELETE FROM rollup_hourly;"
                       " UPDATE rollup_state SET folded_id = 0;")
     con.close()
     edges = []
@@ -306,6 +307,7 @@ with tempfile.TemporaryDirectory() as tmp:
     con.executescript("DELETE FROM rollup_legs; DELETE FROM rollup_pairs; DELETE FROM rollup_clients;"
                       " DELETE FROM rollup_clients_all; DELETE FROM rollup_runs;"
                       " DELETE FROM rollup_client_legs; DELETE FROM rollup_client_hellos;"
+                      " DELETE FROM rollup_hourly;"
                       " UPDATE rollup_state SET folded_id = 0;")
     con.close()
     os.chmod(lag, 0o644)
