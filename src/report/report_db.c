@@ -474,6 +474,8 @@ static void remove_snapshot(struct kx_rdb *r)
 	r->snap_dir[0] = '\0';
 }
 
+static int open_file(struct kx_rdb *r, const char *path, bool fold_lag, char *err, size_t errlen);
+
 /* A central store: snapshot it into a private temporary folder, then read
  * the copy like any inventory. */
 static int open_central(struct kx_rdb *r, const char *url, const struct kx_report_filter *scope)
@@ -503,7 +505,7 @@ static int open_central(struct kx_rdb *r, const char *url, const struct kx_repor
 	}
 	char dir[64];
 	snprintf(dir, sizeof(dir), "%s", r->snap_dir);
-	int rc = kx_rdb_open_scoped(r, snap, NULL, r->err, r->errlen);
+	int rc = open_file(r, snap, false, r->err, r->errlen);
 	/* kx_rdb_open reset r: the folder and the name for messages again. */
 	snprintf(r->snap_dir, sizeof(r->snap_dir), "%s", dir);
 	kx_pg_redact(url, r->target, sizeof(r->target));
@@ -612,8 +614,9 @@ out:
 	sqlite3_close(db);
 }
 
-int kx_rdb_open_scoped(struct kx_rdb *r, const char *path, const struct kx_report_filter *scope,
-		       char *err, size_t errlen)
+/* A local file (or a central store's snapshot, whose rollups are empty
+ * and which is read once: no catching up). */
+static int open_file(struct kx_rdb *r, const char *path, bool fold_lag, char *err, size_t errlen)
 {
 	struct stat sb;
 	int rc;
@@ -622,15 +625,13 @@ int kx_rdb_open_scoped(struct kx_rdb *r, const char *path, const struct kx_repor
 	r->path = path;
 	r->err = err;
 	r->errlen = errlen;
-	if (kx_pg_is_url(path))
-		return open_central(r, path, scope);
 	/* SQLite would report a missing file as "unable to open database file";
 	 * say which file and why. */
 	if (stat(path, &sb) < 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (S_ISREG(sb.st_mode))
+	if (fold_lag && S_ISREG(sb.st_mode))
 		catch_up(path);
 	rc = sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READONLY, NULL);
 	if (rc != SQLITE_OK) {
@@ -666,6 +667,19 @@ int kx_rdb_open_scoped(struct kx_rdb *r, const char *path, const struct kx_repor
 fail:
 	kx_rdb_close(r);
 	return -1;
+}
+
+int kx_rdb_open_scoped(struct kx_rdb *r, const char *path, const struct kx_report_filter *scope,
+		       char *err, size_t errlen)
+{
+	if (kx_pg_is_url(path)) {
+		memset(r, 0, sizeof(*r));
+		r->path = path;
+		r->err = err;
+		r->errlen = errlen;
+		return open_central(r, path, scope);
+	}
+	return open_file(r, path, true, err, errlen);
 }
 
 void kx_rdb_close(struct kx_rdb *r)
