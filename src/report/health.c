@@ -102,34 +102,25 @@ static const char hops_rolled_sql[] = HEALTH_HOPS_OF(KX_SQL_FILTERED_ROLLED);
 /* The flow ledger of the runs (counters of schema 6 runs; 0 before). */
 #define LEDGER(c) " sum(json_extract(counters, '$." c "'))"
 
-static const char runs_sql[] =
-	"WITH " KX_SQL_FILTERED
-	" SELECT count(*), sum(json_extract(counters, '$.reasm_retransmits')),"
-	" sum(json_extract(counters, '$.reasm_ooo_segments')),"
-	" sum(json_extract(counters, '$.capture_dropped'))"
-	"  + sum(json_extract(counters, '$.capture_if_dropped')),"
-	" sum(counters IS NULL), sum(json_extract(counters, '$.flow_hs_row') IS NOT NULL),"
-	LEDGER("flows_created") "," LEDGER("flows_refused") "," LEDGER("flow_hs_row") ","
-	LEDGER("flow_capacity") "," LEDGER("flow_plaintext") "," LEDGER("flow_unseen") ","
-	LEDGER("flow_one_sided") "," LEDGER("flow_no_payload") "," LEDGER("flow_plain_off") ","
-	LEDGER("flow_unrecognised")
-	" FROM runs WHERE id IN (SELECT run_id FROM h)";
+#define RUNS_SQL(FILTERED, WHICH)                                                         \
+	"WITH " FILTERED                                                                  \
+	" SELECT count(*), sum(json_extract(counters, '$.reasm_retransmits')),"           \
+	" sum(json_extract(counters, '$.reasm_ooo_segments')),"                           \
+	" sum(json_extract(counters, '$.capture_dropped'))"                               \
+	"  + sum(json_extract(counters, '$.capture_if_dropped')),"                        \
+	" sum(counters IS NULL), sum(json_extract(counters, '$.flow_hs_row') IS NOT NULL)," \
+	LEDGER("flows_created") "," LEDGER("flows_refused") "," LEDGER("flow_hs_row") "," \
+	LEDGER("flow_capacity") "," LEDGER("flow_plaintext") "," LEDGER("flow_unseen") "," \
+	LEDGER("flow_one_sided") "," LEDGER("flow_no_payload") "," LEDGER("flow_plain_off") "," \
+	LEDGER("flow_unrecognised") " FROM runs WHERE " WHICH
 
+static const char runs_sql[] = RUNS_SQL(KX_SQL_FILTERED, "id IN (SELECT run_id FROM h)");
 /* The same when h is kx_legs_rolled: the runs of the folded rows are in
  * rollup_runs. */
 static const char runs_rolled_sql[] =
-	"WITH " KX_SQL_FILTERED_ROLLED
-	" SELECT count(*), sum(json_extract(counters, '$.reasm_retransmits')),"
-	" sum(json_extract(counters, '$.reasm_ooo_segments')),"
-	" sum(json_extract(counters, '$.capture_dropped'))"
-	"  + sum(json_extract(counters, '$.capture_if_dropped')),"
-	" sum(counters IS NULL), sum(json_extract(counters, '$.flow_hs_row') IS NOT NULL),"
-	LEDGER("flows_created") "," LEDGER("flows_refused") "," LEDGER("flow_hs_row") ","
-	LEDGER("flow_capacity") "," LEDGER("flow_plaintext") "," LEDGER("flow_unseen") ","
-	LEDGER("flow_one_sided") "," LEDGER("flow_no_payload") "," LEDGER("flow_plain_off") ","
-	LEDGER("flow_unrecognised")
-	" FROM runs WHERE id IN (SELECT run_id FROM h) OR (id IN (SELECT run_id FROM"
-	" main.rollup_runs) AND (:sensor IS NULL OR sensor = :sensor))";
+	RUNS_SQL(KX_SQL_FILTERED_ROLLED,
+		 "id IN (SELECT run_id FROM h) OR (id IN (SELECT run_id FROM main.rollup_runs)"
+		 " AND (:sensor IS NULL OR sensor = :sensor))");
 
 /* Whether filter f (NULL: everything) may read the rollups. */
 static bool rolled(const struct kx_rdb *r, const struct kx_report_filter *f)

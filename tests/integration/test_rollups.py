@@ -123,10 +123,20 @@ def state(db):
                  " FROM rollup_state")[0]
 
 
+def unfold(db):
+    """What a file upgraded from before schema 12 has: empty rollups."""
+    con = sqlite3.connect(db)
+    con.executescript("".join(f"DELETE FROM {t};" for t in ROLLUP_TABLES)
+                      + "UPDATE rollup_state SET folded_id = 0;")
+    con.close()
+
+
+ROLLUP_TABLES = ("rollup_legs", "rollup_pairs", "rollup_clients", "rollup_clients_all", "rollup_runs",
+                 "rollup_client_legs", "rollup_client_hellos", "rollup_hourly")
+
+
 def rollup_rows(db):
-    return {t: sorted(q(db, f"SELECT * FROM {t}"), key=repr) for t in
-            ("rollup_legs", "rollup_pairs", "rollup_clients", "rollup_clients_all", "rollup_runs",
-             "rollup_client_legs", "rollup_client_hellos", "rollup_hourly")}
+    return {t: sorted(q(db, f"SELECT * FROM {t}"), key=repr) for t in ROLLUP_TABLES}
 
 
 with tempfile.TemporaryDirectory() as tmp:
@@ -152,6 +162,9 @@ with tempfile.TemporaryDirectory() as tmp:
     check(all(r.returncode == 0 for r in (r1, r2, r3, r4, r5, r6)) and rows > 150,
           f"{len(caps)} bundled captures read three ways ({rows} handshake rows each)",
           "".join(r.stderr for r in (r1, r2, r3, r4, r5, r6))[:3000])
+    have = {r[0] for r in q(fol, "SELECT name FROM sqlite_master WHERE type = 'table'"
+                                 " AND name LIKE 'rollup_%' AND name <> 'rollup_state'")}
+    check(have == set(ROLLUP_TABLES), f"the test knows every rollup table ({len(have)})", have)
     su, sf, sm = state(unf), state(fol), state(mix)
     a_rows = q(mix, "SELECT count(*) FROM handshake_rows WHERE sensor = 'cap-a'")[0][0]
     check(su[0] == 0 and su[2] == 0, "read with the default --rollup-every: nothing folded", su)
@@ -210,13 +223,7 @@ with tempfile.TemporaryDirectory() as tmp:
     # --- killed in the middle ---
     big = os.path.join(tmp, "big.db")
     shutil.copy(gen, big)
-    con = sqlite3.connect(big)
-    con.executescript("DELETE FROM rollup_legs; DELETE FROM rollup_pairs; DELETE FROM rollup_clients;"
-                      " DELETE FROM rollup_clients_all; DELETE FROM rollup_runs;"
-                      " DELETE FROM rollup_client_legs; DELETE FROM rollup_client_hellos;"
-                      " DELETE FROM rollup_hourly;"
-                      " UPDATE rollup_state SET folded_id = 0;")
-    con.close()
+    unfold(big)
     edges = []
     for stop_at in (1, 2):
         # Killed while the fold is between two chunks: poll the state.
@@ -261,6 +268,16 @@ with tempfile.TemporaryDirectory() as tmp:
     check(0 < ks[0] and ks[2] == ks[3], f"read killed mid-capture: {ks[3]} rows folded, {ks[1] - ks[0]}"
           " in the tail, the rollups hold exactly the folded rows", ks)
     same_as_raw(kdb, "read killed mid-capture", short=True)
+    # Recomputed from the raw rows: the rollups the killed writer left, with
+    # the tail folded on top, are what a rebuild makes.
+    r = kx("rollup", "--db", kdb)
+    reb = os.path.join(tmp, "killed-rebuilt.db")
+    shutil.copy(kdb, reb)
+    r2 = kx("rollup", "--db", reb, "--rebuild")
+    check(r.returncode == 0 and r2.returncode == 0 and rollup_rows(kdb) == rollup_rows(reb)
+          and state(kdb)[2] == ks[1],
+          "after the kill: folding the tail gives exactly the rollups a rebuild from the raw rows gives",
+          r.stderr + r2.stderr)
 
     # --- prune: the history stays in the rollups ---
     pr = os.path.join(tmp, "pruned.db")
@@ -303,13 +320,7 @@ with tempfile.TemporaryDirectory() as tmp:
     # --- a report on lagging rollups ---
     lag = os.path.join(tmp, "lag.db")
     shutil.copy(big, lag)
-    con = sqlite3.connect(lag)
-    con.executescript("DELETE FROM rollup_legs; DELETE FROM rollup_pairs; DELETE FROM rollup_clients;"
-                      " DELETE FROM rollup_clients_all; DELETE FROM rollup_runs;"
-                      " DELETE FROM rollup_client_legs; DELETE FROM rollup_client_hellos;"
-                      " DELETE FROM rollup_hourly;"
-                      " UPDATE rollup_state SET folded_id = 0;")
-    con.close()
+    unfold(lag)
     os.chmod(lag, 0o644)
     want = kx("hops", "--db", lag, "--json", env=RAW).stdout
     ro = kx("hops", "--db", lag, "--json", user=65534)
