@@ -2,6 +2,8 @@
 /* checkpointer.c: see checkpointer.h. */
 #include "checkpointer.h"
 
+#include "kexwatch/rollup.h"
+
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdbool.h>
@@ -14,9 +16,34 @@ struct kx_checkpointer {
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	bool poked, stop;
+	bool poked, stop, fold;
+	bool fold_failed;
 	uint64_t failed;
 };
+
+/* Rows above folded_id into the rollups, a chunk per transaction, so the
+ * writer's next commit waits at most one chunk for the lock. A fold asked
+ * for runs to the end, even when the store closes meanwhile: the writer
+ * asks every --rollup-every rows, so that is at most about that many. */
+#define FOLD_CHUNK 5000
+
+static void fold(struct kx_checkpointer *k)
+{
+	char e[256];
+
+	for (;;) {
+		int64_t n = kx_rollup_fold(k->db, FOLD_CHUNK, FOLD_CHUNK, NULL, e, sizeof(e));
+		if (n < 0 && !k->fold_failed) {
+			k->fold_failed = true;
+			fprintf(stderr,
+				"kexwatch: %s: folding rows into the rollups failed: %s (reports read"
+				" them from the raw rows meanwhile)\n",
+				k->path, e);
+		}
+		if (n <= 0)
+			return;
+	}
+}
 
 static void *run(void *arg)
 {
@@ -29,7 +56,11 @@ static void *run(void *arg)
 		if (!k->poked)
 			break;
 		k->poked = false;
+		bool want_fold = k->fold;
+		k->fold = false;
 		pthread_mutex_unlock(&k->mu);
+		if (want_fold)
+			fold(k);
 		/* PASSIVE copies what no reader still needs and gives up instead
 		 * of waiting; what it leaves is taken by the next round, or by
 		 * the checkpoint SQLite runs when the last connection closes. */
@@ -54,10 +85,11 @@ struct kx_checkpointer *kx_checkpointer_start(const char *path, char *err, size_
 		return NULL;
 	}
 	k->path = (char *)path;
-	/* This connection only checkpoints: it needs no page cache to speak of. */
+	/* Checkpoints need no page cache; the folds' GROUP BY over a chunk of
+	 * new rows does (8 MiB). */
 	if (sqlite3_open_v2(path, &k->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
 		    SQLITE_OK ||
-	    sqlite3_exec(k->db, "PRAGMA cache_size = 16; PRAGMA wal_autocheckpoint = 0", NULL, NULL,
+	    sqlite3_exec(k->db, "PRAGMA cache_size = -8192; PRAGMA wal_autocheckpoint = 0", NULL, NULL,
 			 NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: checkpoint connection: %s", path,
 			 k->db ? sqlite3_errmsg(k->db) : "out of memory");
@@ -65,6 +97,9 @@ struct kx_checkpointer *kx_checkpointer_start(const char *path, char *err, size_
 		free(k);
 		return NULL;
 	}
+	/* A fold waits for the writer's transaction (PASSIVE checkpoints
+	 * never call the busy handler). */
+	sqlite3_busy_timeout(k->db, 5000);
 	pthread_mutex_init(&k->mu, NULL);
 	pthread_cond_init(&k->cv, NULL);
 	if (pthread_create(&k->thread, NULL, run, k) != 0) {
@@ -76,6 +111,14 @@ struct kx_checkpointer *kx_checkpointer_start(const char *path, char *err, size_
 		return NULL;
 	}
 	return k;
+}
+
+void kx_checkpointer_fold(struct kx_checkpointer *k)
+{
+	pthread_mutex_lock(&k->mu);
+	k->fold = k->poked = true;
+	pthread_cond_signal(&k->cv);
+	pthread_mutex_unlock(&k->mu);
 }
 
 void kx_checkpointer_poke(struct kx_checkpointer *k)
@@ -92,7 +135,9 @@ uint64_t kx_checkpointer_stop(struct kx_checkpointer *k)
 		return 0;
 	pthread_mutex_lock(&k->mu);
 	k->stop = true;
-	k->poked = false; /* the close that follows checkpoints everything anyway */
+	/* The close that follows checkpoints everything anyway; a fold asked
+	 * for is still done. */
+	k->poked = k->fold;
 	pthread_cond_signal(&k->cv);
 	pthread_mutex_unlock(&k->mu);
 	pthread_join(k->thread, NULL);

@@ -8,7 +8,9 @@
  * writer thread after the commit that crosses the threshold, and at close it
  * covers every page the run wrote. Here a separate connection checkpoints
  * (PASSIVE: never blocks the writer) after each commit, so the waits overlap
- * with capture and the -wal file is recycled instead of growing.
+ * with capture and the -wal file is recycled instead of growing. The same
+ * thread folds new rows into the rollups when the writer asks, so a fold
+ * never stalls the writer for more than one short transaction.
  * Internal to src/store.
  */
 #ifndef KEXWATCH_STORE_CHECKPOINTER_H
@@ -25,6 +27,10 @@ struct kx_checkpointer *kx_checkpointer_start(const char *path, char *err, size_
 
 /* A commit happened: checkpoint soon. Cheap; never blocks on the disk. */
 void kx_checkpointer_poke(struct kx_checkpointer *k);
+
+/* Also fold the rows not yet in the rollups (rollup.h), in short
+ * transactions, after the next checkpoint. */
+void kx_checkpointer_fold(struct kx_checkpointer *k);
 
 /* Stops the thread (finishing a checkpoint in progress) and closes its
  * connection. Returns the number of checkpoints that failed other than by

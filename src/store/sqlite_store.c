@@ -1364,11 +1364,17 @@ static int commit(struct kx_store *st)
 	st->done_dup += st->pend_dup;
 	st->since_fold += st->pend_new;
 	st->pend_new = st->pend_dup = 0;
-	/* In its own transaction, after the rows are safe: a failed fold
-	 * leaves them in the tail, where the reports still count them. */
+	/* After the rows are safe, in transactions of its own: on the
+	 * checkpoint thread when there is one (the writer goes on), else
+	 * here. A failed fold leaves them in the tail, where the reports
+	 * still count them. */
 	if (st->since_fold >= st->opts.rollup_every) {
 		char e[256];
 		st->since_fold = 0;
+		if (st->ckpt) {
+			kx_checkpointer_fold(st->ckpt);
+			return 0;
+		}
 		if (kx_rollup_fold(st->db, st->opts.rollup_every, 0, NULL, e, sizeof(e)) < 0) {
 			snprintf(st->err, sizeof(st->err), "%s: %s", st->path, e);
 			return -1;
