@@ -30,7 +30,7 @@
  * handshake, else the newest other non-PQ leg: the last in the order
  * (ts_first_us, id), sessions (no id) before handshakes of the same
  * microsecond and among themselves by sensor, client, server, application,
- * verdict, reason, packet and run.
+ * verdict, reason, packet, run and capture file.
  *
  * Over the full range the audit reads the rollups (rollup.h): one row per
  * rolled-up group of handshakes with its weight n and newest_first_us,
@@ -444,7 +444,7 @@ static const char rows_sql[] =
 	"WITH " KX_SQL_FILTERED
 	" SELECT " KX_SQL_TS_TEXT("ts_first_us") "," ROW_COLS " FROM h"
 	" ORDER BY ts_first_us, id, sensor, client_ip, client_port, server_ip, server_port,"
-	" protocol, verdict, reason, pkt_first_ch, run_id";
+	" protocol, verdict, reason, pkt_first_ch, run_id, source_id";
 
 /* Over the full range: the rows not folded yet and the sessions as they
  * are, then one row per rolled-up group, in no order (evaluate() keeps
@@ -548,7 +548,9 @@ static bool after(sqlite3_stmt *s, const struct evidence *e)
 	    (c = cmp_col_text(s, C_VERDICT, e->verdict)) ||
 	    (c = cmp_col_text(s, C_REASON, e->reason)) ||
 	    (c = cmp_int(sqlite3_column_int64(s, C_PKT), e->pkt_first_ch)) ||
-	    (c = cmp_int(sqlite3_column_int64(s, C_RUN), e->run_id)))
+	    (c = cmp_int(sqlite3_column_int64(s, C_RUN), e->run_id)) ||
+	    (c = cmp_int(sqlite3_column_type(s, C_SOURCE_ID) == SQLITE_NULL ? -1 :
+			 sqlite3_column_int64(s, C_SOURCE_ID), e->source_id)))
 		return c > 0;
 	return false; /* the same leg twice cannot happen: keep the first */
 }
