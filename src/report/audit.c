@@ -27,7 +27,22 @@
  * TRAFFIC when no deciding leg matched. NO TRAFFIC passes (a capture window
  * need not see every server) unless strict, where it fails a required rule.
  * The evidence is the newest plaintext session, else the newest classical
- * handshake, else the newest other non-PQ leg.
+ * handshake, else the newest other non-PQ leg: the last in the order
+ * (ts_first_us, id), sessions (no id) before handshakes of the same
+ * microsecond and among themselves by sensor, client, server, application,
+ * verdict, reason, packet, run and capture file.
+ *
+ * Over the full range the audit reads the rollups (rollup.h): one row per
+ * rolled-up group of handshakes with its weight n and newest_first_us,
+ * the rows not folded yet and the sessions, in no particular order. The
+ * counts are sums of n. The evidence candidates of a rule are the legs of
+ * its worst rank with the greatest time; a group stands for its newest
+ * handshake, which one lookup on the (ts_first_us, dedup_key) index finds
+ * (the greatest id of that time in the group), so the answer is the raw
+ * rows' to the byte. A group whose newest handshake was pruned (`kexwatch
+ * prune` keeps the rollups) is shown from what the rollup knows: time,
+ * protocol, server, SNI, group, verdict and reason, the client and the
+ * capture file marked as pruned.
  */
 #include "report_int.h"
 
@@ -35,6 +50,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fnmatch.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,11 +60,21 @@
  * first session of its hourly row: its time, client port and packet. */
 struct evidence {
 	bool set, is_session;
+	bool pruned; /* a rolled-up group's newest handshake, deleted by prune */
 	char *ts, *protocol, *client_ip, *server_ip, *sni, *group, *verdict, *reason, *source, *app;
 	char *fingerprint, *kx_fp; /* the client's JA4 or HASSH and kex suffix (schema 7) */
 	long long client_port, server_port, pkt_first_ch, pkt_sh, sessions, bytes;
 	long long id, run_id, source_id; /* where the source name comes from */
 	int rank;                        /* 3 plaintext, 2 classical, 1 other */
+	long long key_us;                /* ts_first_us: the reading order */
+	char *sensor;                    /* ties between sessions */
+};
+
+/* A rolled-up group that may hold a rule's evidence: its key in
+ * rollup_legs (as stored: '' and -1 for none) and its newest time. */
+struct cand {
+	char *ts, *server_ip, *sni, *sensor, *protocol, *group, *family, *verdict, *reason;
+	long long key_us, server_port, offers_pq, hrr, hrr_group, band, ch_seg0, slow;
 };
 
 struct rule {
@@ -64,7 +90,14 @@ struct rule {
 	long long matched, deciding, pq, classical, client_no_pq, server_declined, tls12, other;
 	long long sessions, plaintext, unseen;
 	char *last_seen;
+	long long last_us;
 	struct evidence ev;
+	/* Rolled-up reading: the worst rank and newest time seen, and the
+	 * groups there (ev holds the best raw leg there, if any). */
+	int best_rank;
+	long long best_us;
+	struct cand *cands;
+	size_t ncands, capcands;
 	enum kx_audit_status status;
 };
 
@@ -88,7 +121,25 @@ static void evidence_free(struct evidence *e)
 	free(e->app);
 	free(e->fingerprint);
 	free(e->kx_fp);
+	free(e->sensor);
 	memset(e, 0, sizeof(*e));
+}
+
+static void cands_clear(struct rule *r)
+{
+	for (size_t i = 0; i < r->ncands; i++) {
+		struct cand *c = &r->cands[i];
+		free(c->ts);
+		free(c->server_ip);
+		free(c->sni);
+		free(c->sensor);
+		free(c->protocol);
+		free(c->group);
+		free(c->family);
+		free(c->verdict);
+		free(c->reason);
+	}
+	r->ncands = 0;
 }
 
 void kx_policy_free(struct kx_policy *p)
@@ -101,6 +152,8 @@ void kx_policy_free(struct kx_policy *p)
 		free(p->rules[i].sni_text);
 		free(p->rules[i].last_seen);
 		evidence_free(&p->rules[i].ev);
+		cands_clear(&p->rules[i]);
+		free(p->rules[i].cands);
 	}
 	free(p->rules);
 	free(p->name);
@@ -374,13 +427,57 @@ static char *col_dup(sqlite3_stmt *s, int i)
 enum {
 	C_TS, C_PROTOCOL, C_CLIENT, C_CPORT, C_SERVER, C_SPORT, C_SNI, C_VERDICT, C_REASON,
 	C_GROUP, C_ID, C_PKT, C_PKT_SH, C_N, C_SESSION, C_APP, C_BYTES, C_RUN, C_SOURCE_ID,
+	C_KEY, C_SENSOR,
+	/* The rolled-up reading only: 1 for a group of rollup_legs, its key. */
+	C_ROLLED, K_SNI, K_GROUP, K_FAMILY, K_REASON, K_OFFERS, K_HRR, K_HRR_GROUP, K_BAND,
+	K_SEG0, K_SLOW,
 };
 
+#define ROW_COLS                                                                      \
+	" protocol, client_ip, client_port, server_ip, server_port, sni, verdict, reason," \
+	" group_name, id, pkt_first_ch, pkt_sh, n, is_session, app, bytes, run_id, source_id," \
+	" ts_first_us, sensor"
+
+/* The legs in the reading order; the columns after id make it total for
+ * sessions (they have none), so the evidence never depends on the plan. */
 static const char rows_sql[] =
 	"WITH " KX_SQL_FILTERED
-	" SELECT " KX_SQL_TS_TEXT("ts_first_us") ", protocol, client_ip, client_port, server_ip,"
-	" server_port, sni, verdict, reason, group_name, id, pkt_first_ch, pkt_sh, n, is_session,"
-	" app, bytes, run_id, source_id FROM h ORDER BY ts_first_us, id";
+	" SELECT " KX_SQL_TS_TEXT("ts_first_us") "," ROW_COLS " FROM h"
+	" ORDER BY ts_first_us, id, sensor, client_ip, client_port, server_ip, server_port,"
+	" protocol, verdict, reason, pkt_first_ch, run_id, source_id";
+
+/* Over the full range: the rows not folded yet and the sessions as they
+ * are, then one row per rolled-up group, in no order (evaluate() keeps
+ * what the order decides). */
+static const char rolled_sql[] =
+	"WITH " KX_SQL_FILTERED_ROLLED
+	" SELECT " KX_SQL_TS_TEXT("ts_first_us") "," ROW_COLS ", 0, NULL, NULL, NULL, NULL,"
+	" NULL, NULL, NULL, NULL, NULL, NULL FROM h WHERE id IS NOT NULL OR is_session"
+	" UNION ALL SELECT " KX_SQL_TS_TEXT("newest_first_us") ", protocol, NULL, NULL,"
+	" server_ip, server_port, nullif(sni, ''), verdict, nullif(reason, ''),"
+	" nullif(group_name, ''), NULL, NULL, NULL, n, 0, NULL, NULL, NULL, NULL,"
+	" newest_first_us, sensor, 1, sni, group_name, group_family, reason, offers_pq, hrr,"
+	" hrr_group, band, ch_seg0, slow FROM main.rollup_legs"
+	" WHERE :sensor IS NULL OR sensor = :sensor";
+
+/* The newest handshake of a rolled-up group (rollup.c's fold_legs names
+ * the group of a row): ts_first_us leads the UNIQUE (ts_first_us,
+ * dedup_key) index, so this reads the few rows of that microsecond. */
+static const char newest_sql[] =
+	"SELECT max(id) FROM main.handshake_rows WHERE ts_first_us = ?1 AND server_ip = ?2"
+	" AND server_port = ?3 AND coalesce(sni, '') = ?4 AND sensor = ?5 AND protocol = ?6"
+	" AND coalesce(group_name, '') = ?7 AND coalesce(group_family, '') = ?8"
+	" AND verdict = ?9 AND coalesce(reason, '') = ?10 AND (offers_pq <> 0) = ?11"
+	" AND (hrr <> 0) = ?12 AND coalesce(hrr_group, -1) = ?13"
+	" AND CASE WHEN max(ch_bytes, coalesce(ch2_bytes, 0)) = 0 THEN 0"
+	" WHEN max(ch_bytes, coalesce(ch2_bytes, 0)) < 1500 THEN 1 ELSE 2 END = ?14"
+	" AND (ch_segments = 0) = ?15 AND coalesce(ch_to_sh_us >= 1000000, 0) = ?16";
+
+/* That handshake as rows_sql reads it. */
+static const char row_sql[] =
+	"SELECT " KX_SQL_TS_TEXT("ts_first_us") ", protocol, client_ip, client_port, server_ip,"
+	" server_port, sni, verdict, reason, group_name, id, pkt_first_ch, pkt_sh, 1, 0, NULL,"
+	" NULL, run_id, NULL, ts_first_us, sensor FROM main.handshake_rows WHERE id = ?1";
 
 static int keep(struct evidence *e, sqlite3_stmt *s, int rank)
 {
@@ -397,6 +494,7 @@ static int keep(struct evidence *e, sqlite3_stmt *s, int rank)
 	e->verdict = col_dup(s, C_VERDICT);
 	e->reason = col_dup(s, C_REASON);
 	e->app = col_dup(s, C_APP);
+	e->sensor = col_dup(s, C_SENSOR);
 	e->client_port = sqlite3_column_int64(s, C_CPORT);
 	e->server_port = sqlite3_column_int64(s, C_SPORT);
 	e->pkt_first_ch = sqlite3_column_int64(s, C_PKT);
@@ -408,7 +506,207 @@ static int keep(struct evidence *e, sqlite3_stmt *s, int rank)
 	e->run_id = sqlite3_column_int64(s, C_RUN);
 	e->source_id = sqlite3_column_type(s, C_SOURCE_ID) == SQLITE_NULL ? -1 :
 		       sqlite3_column_int64(s, C_SOURCE_ID);
+	e->key_us = sqlite3_column_int64(s, C_KEY);
 	return e->ts && e->protocol && e->client_ip && e->server_ip && e->verdict ? 0 : -1;
+}
+
+/* SQLite's order of two values (NULL first, text by bytes). */
+static int cmp_text(const char *a, const char *b)
+{
+	if (!a || !b)
+		return (a != NULL) - (b != NULL);
+	return strcmp(a, b);
+}
+
+static int cmp_int(long long a, long long b)
+{
+	return (a > b) - (a < b);
+}
+
+static int cmp_col_text(sqlite3_stmt *s, int col, const char *b)
+{
+	return cmp_text((const char *)sqlite3_column_text(s, col), b);
+}
+
+/* Whether the raw leg at row s comes after evidence e of the same
+ * ts_first_us in rows_sql's order. */
+static bool after(sqlite3_stmt *s, const struct evidence *e)
+{
+	bool session = sqlite3_column_int(s, C_SESSION) != 0;
+	int c;
+
+	if (session != e->is_session)
+		return !session; /* a handshake's id sorts after a session's NULL */
+	if (!session)
+		return sqlite3_column_int64(s, C_ID) > e->id;
+	if ((c = cmp_col_text(s, C_SENSOR, e->sensor)) ||
+	    (c = cmp_col_text(s, C_CLIENT, e->client_ip)) ||
+	    (c = cmp_int(sqlite3_column_int64(s, C_CPORT), e->client_port)) ||
+	    (c = cmp_col_text(s, C_SERVER, e->server_ip)) ||
+	    (c = cmp_int(sqlite3_column_int64(s, C_SPORT), e->server_port)) ||
+	    (c = cmp_col_text(s, C_PROTOCOL, e->protocol)) ||
+	    (c = cmp_col_text(s, C_VERDICT, e->verdict)) ||
+	    (c = cmp_col_text(s, C_REASON, e->reason)) ||
+	    (c = cmp_int(sqlite3_column_int64(s, C_PKT), e->pkt_first_ch)) ||
+	    (c = cmp_int(sqlite3_column_int64(s, C_RUN), e->run_id)) ||
+	    (c = cmp_int(sqlite3_column_type(s, C_SOURCE_ID) == SQLITE_NULL ? -1 :
+			 sqlite3_column_int64(s, C_SOURCE_ID), e->source_id)))
+		return c > 0;
+	return false; /* the same leg twice cannot happen: keep the first */
+}
+
+static int add_cand(struct rule *r, sqlite3_stmt *s)
+{
+	if (r->ncands == r->capcands) {
+		size_t c = r->capcands ? 2 * r->capcands : 4;
+		struct cand *v;
+		if (c > SIZE_MAX / sizeof(*v) || !(v = realloc(r->cands, c * sizeof(*v))))
+			return -1;
+		r->cands = v;
+		r->capcands = c;
+	}
+	struct cand *c = &r->cands[r->ncands++];
+	memset(c, 0, sizeof(*c));
+	c->ts = col_dup(s, C_TS);
+	c->server_ip = col_dup(s, C_SERVER);
+	c->sni = col_dup(s, K_SNI);
+	c->sensor = col_dup(s, C_SENSOR);
+	c->protocol = col_dup(s, C_PROTOCOL);
+	c->group = col_dup(s, K_GROUP);
+	c->family = col_dup(s, K_FAMILY);
+	c->verdict = col_dup(s, C_VERDICT);
+	c->reason = col_dup(s, K_REASON);
+	c->key_us = sqlite3_column_int64(s, C_KEY);
+	c->server_port = sqlite3_column_int64(s, C_SPORT);
+	c->offers_pq = sqlite3_column_int64(s, K_OFFERS);
+	c->hrr = sqlite3_column_int64(s, K_HRR);
+	c->hrr_group = sqlite3_column_int64(s, K_HRR_GROUP);
+	c->band = sqlite3_column_int64(s, K_BAND);
+	c->ch_seg0 = sqlite3_column_int64(s, K_SEG0);
+	c->slow = sqlite3_column_int64(s, K_SLOW);
+	return c->ts && c->server_ip && c->sni && c->sensor && c->protocol && c->group &&
+	       c->family && c->verdict && c->reason ? 0 : -1;
+}
+
+/* A leg of rank 1..3 at row s that may be the rule's evidence. ordered:
+ * rows_sql's order, where the last of the worst rank wins; otherwise the
+ * order is rebuilt from ts_first_us and the ties (rolled-up groups wait
+ * in cands for resolve()). */
+static int consider(struct rule *r, sqlite3_stmt *s, int rank, bool ordered)
+{
+	long long key = sqlite3_column_int64(s, C_KEY);
+
+	if (ordered)
+		return rank >= r->ev.rank ? keep(&r->ev, s, rank) : 0;
+	if (rank < r->best_rank || (rank == r->best_rank && key < r->best_us))
+		return 0;
+	if (rank > r->best_rank || key > r->best_us) {
+		evidence_free(&r->ev);
+		cands_clear(r);
+		r->best_rank = rank;
+		r->best_us = key;
+	}
+	if (sqlite3_column_int(s, C_ROLLED))
+		return add_cand(r, s);
+	if (!r->ev.set || after(s, &r->ev))
+		return keep(&r->ev, s, rank);
+	return 0;
+}
+
+/* The evidence from a rolled-up group whose newest handshake is gone. */
+static int keep_pruned(struct evidence *e, const struct cand *c, int rank)
+{
+	evidence_free(e);
+	e->set = e->pruned = true;
+	e->rank = rank;
+	e->key_us = c->key_us;
+	e->ts = dupstr(c->ts);
+	e->protocol = dupstr(c->protocol);
+	e->server_ip = dupstr(c->server_ip);
+	e->server_port = c->server_port;
+	e->sni = *c->sni ? dupstr(c->sni) : NULL;
+	e->group = *c->group ? dupstr(c->group) : NULL;
+	e->verdict = dupstr(c->verdict);
+	e->reason = *c->reason ? dupstr(c->reason) : NULL;
+	e->sensor = dupstr(c->sensor);
+	e->id = e->run_id = e->source_id = -1;
+	return e->ts && e->protocol && e->server_ip && e->verdict && e->sensor &&
+	       (e->sni || !*c->sni) && (e->group || !*c->group) && (e->reason || !*c->reason)
+	       ? 0 : -1;
+}
+
+/* Picks a rule's evidence among its raw leg (ev) and rolled-up groups
+ * (cands) at the worst rank and newest time: the greatest id wins, as it
+ * is last in rows_sql's order. */
+static int resolve(struct kx_rdb *db, struct rule *r)
+{
+	sqlite3_stmt *q = NULL, *row = NULL;
+	long long best = -1;
+	int rc = SQLITE_OK;
+
+	if (!r->ncands)
+		return 0;
+	if (sqlite3_prepare_v2(db->db, newest_sql, -1, &q, NULL) != SQLITE_OK)
+		return kx_rdb_fail(db);
+	for (size_t i = 0; i < r->ncands; i++) {
+		const struct cand *c = &r->cands[i];
+		sqlite3_reset(q);
+		sqlite3_bind_int64(q, 1, c->key_us);
+		sqlite3_bind_text(q, 2, c->server_ip, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(q, 3, c->server_port);
+		sqlite3_bind_text(q, 4, c->sni, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 5, c->sensor, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 6, c->protocol, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 7, c->group, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 8, c->family, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 9, c->verdict, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 10, c->reason, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(q, 11, c->offers_pq);
+		sqlite3_bind_int64(q, 12, c->hrr);
+		sqlite3_bind_int64(q, 13, c->hrr_group);
+		sqlite3_bind_int64(q, 14, c->band);
+		sqlite3_bind_int64(q, 15, c->ch_seg0);
+		sqlite3_bind_int64(q, 16, c->slow);
+		if ((rc = sqlite3_step(q)) != SQLITE_ROW)
+			goto out;
+		rc = SQLITE_OK;
+		if (sqlite3_column_type(q, 0) != SQLITE_NULL && sqlite3_column_int64(q, 0) > best)
+			best = sqlite3_column_int64(q, 0);
+	}
+	if (best < 0) {
+		/* Every group's newest handshake was pruned: a raw leg of that
+		 * time wins, else the first group speaks for itself. */
+		if (!r->ev.set && keep_pruned(&r->ev, &r->cands[0], r->best_rank) < 0)
+			goto oom;
+		goto out;
+	}
+	if (r->ev.set && !r->ev.is_session && r->ev.id > best)
+		goto out;
+	if (sqlite3_prepare_v2(db->db, row_sql, -1, &row, NULL) != SQLITE_OK) {
+		rc = SQLITE_ERROR;
+		goto out;
+	}
+	sqlite3_bind_int64(row, 1, best);
+	if ((rc = sqlite3_step(row)) != SQLITE_ROW)
+		goto out;
+	rc = SQLITE_OK;
+	if (keep(&r->ev, row, r->best_rank) < 0)
+		goto oom;
+out:
+	sqlite3_finalize(q);
+	sqlite3_finalize(row);
+	cands_clear(r);
+	if (rc == SQLITE_DONE) { /* the row vanished inside our read transaction */
+		snprintf(db->err, db->errlen, "%s: handshake row %lld not found", db->path, best);
+		return -1;
+	}
+	return rc == SQLITE_OK ? 0 : kx_rdb_fail(db);
+oom:
+	sqlite3_finalize(q);
+	sqlite3_finalize(row);
+	cands_clear(r);
+	snprintf(db->err, db->errlen, "out of memory");
+	return -1;
 }
 
 /* The capture file of an evidence leg: looked up once per rule, not for
@@ -424,7 +722,7 @@ static int evidence_source(struct kx_rdb *db, struct evidence *e)
 		" FROM handshakes WHERE id = ?1" :
 		"SELECT source FROM handshakes WHERE id = ?1";
 
-	if (!e->set || (e->is_session && e->source_id < 0))
+	if (!e->set || e->pruned || (e->is_session && e->source_id < 0))
 		return 0;
 	if (sqlite3_prepare_v2(db->db, sql, -1, &s, NULL) != SQLITE_OK)
 		return kx_rdb_fail(db);
@@ -448,10 +746,12 @@ struct totals {
 	int failed, warned, no_traffic, required;
 };
 
+/* rolled: read rolled_sql (the full range of an inventory with rollups),
+ * else rows_sql. Every count is a sum of weights n. */
 static int evaluate(struct kx_rdb *db, const struct kx_policy *p,
-		    const struct kx_report_filter *f, struct totals *t)
+		    const struct kx_report_filter *f, bool rolled, struct totals *t)
 {
-	sqlite3_stmt *s = kx_rdb_prepare(db, rows_sql, f);
+	sqlite3_stmt *s = kx_rdb_prepare(db, rolled ? rolled_sql : rows_sql, f);
 	char last_ip[64] = "";
 	struct addr a = { 0 };
 	int rc;
@@ -465,6 +765,7 @@ static int evaluate(struct kx_rdb *db, const struct kx_policy *p,
 		const char *reason = (const char *)sqlite3_column_text(s, C_REASON);
 		long long port = sqlite3_column_int64(s, C_SPORT);
 		long long n = sqlite3_column_int64(s, C_N);
+		long long key = sqlite3_column_int64(s, C_KEY);
 		bool session = sqlite3_column_int(s, C_SESSION) != 0;
 		bool decides, pq, classical, plaintext;
 		struct rule *r = NULL;
@@ -487,7 +788,7 @@ static int evaluate(struct kx_rdb *db, const struct kx_policy *p,
 		if (session)
 			t->sessions += n;
 		else
-			t->handshakes++;
+			t->handshakes += n;
 		t->deciding += decides ? n : 0;
 		for (size_t i = 0; i < p->n && !r; i++) {
 			struct rule *c = &p->rules[i];
@@ -504,30 +805,34 @@ static int evaluate(struct kx_rdb *db, const struct kx_policy *p,
 			r->sessions += n;
 			r->unseen += decides ? 0 : n;
 		} else {
-			r->matched++;
+			r->matched += n;
 		}
-		free(r->last_seen);
-		r->last_seen = col_dup(s, C_TS);
+		/* The newest leg's time (equal times print the same). */
+		if (!r->last_seen || key > r->last_us) {
+			free(r->last_seen);
+			r->last_seen = col_dup(s, C_TS);
+			r->last_us = key;
+		}
 		if (!decides)
 			continue;
 		r->deciding += n;
 		if (pq) {
-			r->pq++;
+			r->pq += n;
 			continue;
 		}
 		int rank = plaintext ? 3 : classical ? 2 : 1;
 		if (plaintext) {
 			r->plaintext += n;
 		} else if (classical) {
-			r->classical++;
-			r->client_no_pq += reason && strcmp(reason, "client-no-pq") == 0;
-			r->server_declined += reason && strcmp(reason, "server-declined") == 0;
-			r->tls12 += reason && strcmp(reason, "tls12") == 0;
+			r->classical += n;
+			r->client_no_pq += reason && strcmp(reason, "client-no-pq") == 0 ? n : 0;
+			r->server_declined += reason && strcmp(reason, "server-declined") == 0 ? n : 0;
+			r->tls12 += reason && strcmp(reason, "tls12") == 0 ? n : 0;
 		} else {
-			r->other++;
+			r->other += n;
 		}
 		/* The newest leg of the worst kind seen so far. */
-		if (rank >= r->ev.rank && keep(&r->ev, s, rank) < 0) {
+		if (consider(r, s, rank, !rolled) < 0) {
 			sqlite3_finalize(s);
 			snprintf(db->err, db->errlen, "out of memory");
 			return -1;
@@ -536,6 +841,9 @@ static int evaluate(struct kx_rdb *db, const struct kx_policy *p,
 	sqlite3_finalize(s);
 	if (rc != SQLITE_DONE)
 		return kx_rdb_fail(db);
+	for (size_t i = 0; rolled && i < p->n; i++)
+		if (resolve(db, &p->rules[i]) < 0)
+			return -1;
 	return 0;
 }
 
@@ -625,13 +933,24 @@ static void print_text(const struct kx_policy *p, const struct totals *t, bool s
 		}
 		fprintf(out, "           last %s: %s %s ", strcmp(e->verdict, "classical") == 0 ?
 			"classical" : e->verdict, e->ts, e->protocol);
-		endpoint(out, e->client_ip, e->client_port);
+		if (e->pruned)
+			fputs("(client pruned)", out);
+		else
+			endpoint(out, e->client_ip, e->client_port);
 		fputs(" -> ", out);
 		endpoint(out, e->server_ip, e->server_port);
 		fputs(" sni ", out);
 		kx_cell_print(out, e->sni ? e->sni : "-");
 		fprintf(out, " group %s reason %s\n", e->group ? e->group : "-",
 			e->reason ? e->reason : "-");
+		if (e->pruned) {
+			/* `kexwatch prune` deleted the row; the rollups keep its group. */
+			fputs("           evidence: pruned (the handshake row was deleted; its rolled-up"
+			      " group remains, sensor ", out);
+			kx_cell_print(out, e->sensor);
+			fputs(")\n", out);
+			continue;
+		}
 		fputs("           evidence: ", out);
 		kx_cell_print(out, e->source ? e->source : "(unknown source)");
 		fprintf(out, " packet %lld", e->pkt_first_ch);
@@ -702,7 +1021,10 @@ static void print_json(const struct kx_policy *p, const struct totals *t, bool s
 		json_str(out, e->protocol);
 		fputs(",\"client_ip\":", out);
 		json_str(out, e->client_ip);
-		fprintf(out, ",\"client_port\":%lld,\"server_ip\":", e->client_port);
+		if (e->pruned)
+			fputs(",\"client_port\":null,\"server_ip\":", out);
+		else
+			fprintf(out, ",\"client_port\":%lld,\"server_ip\":", e->client_port);
 		json_str(out, e->server_ip);
 		fprintf(out, ",\"server_port\":%lld,\"sni\":", e->server_port);
 		json_str(out, e->sni);
@@ -714,7 +1036,10 @@ static void print_json(const struct kx_policy *p, const struct totals *t, bool s
 		json_str(out, e->reason);
 		fputs(",\"source\":", out);
 		json_str(out, e->source);
-		fprintf(out, ",\"pkt_first_ch\":%lld,\"pkt_sh\":", e->pkt_first_ch);
+		if (e->pruned)
+			fputs(",\"pkt_first_ch\":null,\"pkt_sh\":", out);
+		else
+			fprintf(out, ",\"pkt_first_ch\":%lld,\"pkt_sh\":", e->pkt_first_ch);
 		if (e->pkt_sh)
 			fprintf(out, "%lld", e->pkt_sh);
 		else
@@ -730,6 +1055,9 @@ static void print_json(const struct kx_policy *p, const struct totals *t, bool s
 		json_str(out, e->fingerprint);
 		fputs(",\"kx_fp\":", out);
 		json_str(out, e->kx_fp);
+		/* Only a full-range audit after `kexwatch prune` has this key. */
+		if (e->pruned)
+			fputs(",\"pruned\":true", out);
 		fputs("}}", out);
 	}
 	fputs("\n]}\n", out);
@@ -778,7 +1106,10 @@ static void print_csv(const struct kx_policy *p, FILE *out)
 			csv_str(out, e->ts);
 			csv_str(out, e->protocol);
 			csv_str(out, e->client_ip);
-			csv_num(out, e->client_port);
+			if (e->pruned)
+				fputs(",", out);
+			else
+				csv_num(out, e->client_port);
 			csv_str(out, e->server_ip);
 			csv_num(out, e->server_port);
 			csv_str(out, e->sni);
@@ -786,7 +1117,10 @@ static void print_csv(const struct kx_policy *p, FILE *out)
 			csv_str(out, e->verdict);
 			csv_str(out, e->reason);
 			csv_str(out, e->source);
-			csv_num(out, e->pkt_first_ch);
+			if (e->pruned)
+				fputs(",", out);
+			else
+				csv_num(out, e->pkt_first_ch);
 			if (e->pkt_sh)
 				csv_num(out, e->pkt_sh);
 			else
@@ -827,11 +1161,16 @@ int kx_report_audit(const char *db_path, struct kx_policy *p,
 		r->sessions = r->plaintext = r->unseen = 0;
 		free(r->last_seen);
 		r->last_seen = NULL;
+		r->last_us = 0;
 		evidence_free(&r->ev);
+		cands_clear(r);
+		r->best_rank = 0;
+		r->best_us = 0;
 	}
 	if (kx_rdb_open_scoped(&db, db_path, f, err, errlen) < 0)
 		return -1;
-	if (evaluate(&db, p, f, &t) < 0)
+	/* The rollups are all-time: a window reads the raw rows. */
+	if (evaluate(&db, p, f, f && kx_rdb_full_range(&db, f), &t) < 0)
 		goto out;
 	for (size_t i = 0; i < p->n; i++)
 		if (evidence_source(&db, &p->rules[i].ev) < 0)

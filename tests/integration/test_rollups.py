@@ -59,15 +59,42 @@ def q(db, sql, *args):
 
 RAW = {"KEXWATCH_ROLLUPS": "0"}
 
+# The audit's policy (written into the temp dir below): required and warn
+# rules, addresses, CIDR blocks of both families, ports and port ranges,
+# SNI globs (case-insensitive) and '-' for none, exceptions before broad
+# rules, a rule no leg reaches; the gen_inventory servers are 198.18/15
+# and 2001:db8:443::/48, the bundled captures' mostly 198.18.0.0/24.
+POLICY_TEXT = """\
+# ACTION   SERVER              PORT        SNI
+warn       198.18.0.0/24       443         *.PAY.inv.kx.test
+required   198.18.0.0/16       8443        *
+warn       2001:db8:443::/48   *           *.api.*
+required   *                   22          -
+required   198.18.0.20         1-1023      -
+warn       198.19.0.0/16       400-500     *
+required   2001:db8::/32       443         *
+required   192.0.2.0/24        *           *
+warn       *                   *           -
+required   *                   1-1023      srv1*
+warn       *                   *           *
+"""
+POLICY = None  # its path, set once the temp dir exists
+
+
 # Every variant of the reports that read rollups; on the large files a
 # short list (each run reads 120 000 rows raw).
 def variants(sensors, short=False):
     if short:
         v = [["hops", "--json"], ["hops", "--csv", "--group-by", "sni"], ["health", "--json"],
-             ["clients", "--json"]]
+             ["clients", "--json"], ["audit", "--policy", POLICY, "--json"]]
         return v + [["hops", "--json", "--sensor", s] for s in sensors] + \
-            [["clients", "--csv", "--sensor", s] for s in sensors]
+            [["clients", "--csv", "--sensor", s] for s in sensors] + \
+            [["audit", "--policy", POLICY, "--csv", "--sensor", s] for s in sensors]
     v = []
+    for a in ([], ["--json"], ["--csv"], ["--strict"], ["--strict", "--json"]):
+        v.append(["audit", "--policy", POLICY] + a)
+    for sensor in sensors:
+        v.append(["audit", "--policy", POLICY, "--json", "--sensor", sensor])
     for fmt in ("--json", "--csv", None):
         for g in ("endpoint", "sni", "server", "pair"):
             v.append(["hops", "--group-by", g] + ([fmt] if fmt else ["--wide"]))
@@ -92,10 +119,14 @@ def same_as_raw(db, label, sensors=(), short=False):
     for args in variants(sensors, short):
         a = kx(*args, "--db", db)
         b = kx(*args, "--db", db, env=RAW)
-        if a.returncode != 0 or b.returncode != 0 or a.stdout != b.stdout or not a.stdout.strip():
+        # audit exits 1 when a required rule fails: both must say so.
+        ok = (0, 1) if args[0] == "audit" else (0,)
+        if (a.returncode not in ok or b.returncode != a.returncode or a.stdout != b.stdout
+                or not a.stdout.strip()):
             bad.append(f"{' '.join(args)}: rc {a.returncode}/{b.returncode}\n{a.stderr}{b.stderr}"
                        + "".join(l for l in difflib_lines(a.stdout, b.stdout)))
-    check(not bad, f"{label}: {len(variants(sensors, short))} hops/health/clients variants equal to the raw rows'",
+    check(not bad, f"{label}: {len(variants(sensors, short))} hops/health/clients/audit variants"
+          " equal to the raw rows'",
           "\n".join(bad[:3]))
 
 
@@ -143,6 +174,9 @@ with tempfile.TemporaryDirectory() as tmp:
     # The unprivileged reader below must be able to make the WAL index
     # beside the file (SQLite's -shm), not to write the file.
     os.chmod(tmp, 0o1777)
+    POLICY = os.path.join(tmp, "policy.txt")
+    with open(POLICY, "w") as pf:
+        pf.write(POLICY_TEXT)
     caps = sorted(os.path.join(PCAPS, f) for f in os.listdir(PCAPS)
                   if f.endswith((".pcap", ".pcapng")))
     half = len(caps) // 2
@@ -175,6 +209,35 @@ with tempfile.TemporaryDirectory() as tmp:
     for db, label in ((unf, "unfolded"), (fol, "folded"), (mix, "half folded")):
         same_as_raw(db, f"bundled captures, {label}", ("cap-a", "cap-b"))
     html_same(fol, "bundled captures, folded", tmp)
+
+    # --- ties: the same captures under two names, as two sensors ---
+    # Every handshake twice with the same ts_first_us, in two rolled-up
+    # groups (the sensor is in the key) and two capture file names: the
+    # audit's evidence is the copy read second (the greater id), whichever
+    # sensor sorts first in rollup_legs, folded or in the tail.
+    dirs = [os.path.join(tmp, d) for d in ("copy-x", "copy-y")]
+    for d in dirs:
+        os.mkdir(d)
+        for c in caps:
+            shutil.copy(c, d)
+    copies = [[os.path.join(d, os.path.basename(c)) for c in caps] for d in dirs]
+    for name, first, second, fold2 in (("tie-ab.db", "a", "b", True), ("tie-ba.db", "b", "a", True),
+                                       ("tie-tail.db", "a", "b", False)):
+        tdb = os.path.join(tmp, name)
+        r1 = kx("read", "-q", "--no-progress", "--sensor", first, "--rollup-every", "1", "--db", tdb,
+                *copies[0])
+        r2 = kx("read", "-q", "--no-progress", "--sensor", second, "--db", tdb,
+                *(["--rollup-every", "1"] if fold2 else []), *copies[1])
+        ties = q(tdb, "SELECT count(*) FROM (SELECT newest_first_us FROM rollup_legs GROUP BY 1"
+                      " HAVING count(*) > 1)")[0][0]
+        out = kx("audit", "--db", tdb, "--policy", POLICY).stdout
+        # (Sessions have no id: their ties go by sensor, then client.)
+        ev = [l for l in out.splitlines() if "evidence: " in l and "first session" not in l]
+        check(r1.returncode == 0 and r2.returncode == 0 and (ties > 0 or not fold2) and ev
+              and all("copy-y" in l for l in ev),
+              f"{name}: {ties} rolled-up groups share their newest time; every handshake"
+              " evidence of the audit is the copy read second", r1.stderr + r2.stderr + out[:2000])
+        same_as_raw(tdb, f"bundled captures twice, {name}", (first, second))
     # The distinct-client counters against a count over the raw rows.
     want = q(fol, "SELECT count(*) FROM (SELECT DISTINCT server_ip, server_port, coalesce(sni, ''),"
                   " client_ip FROM handshake_rows)")[0][0]
@@ -284,6 +347,7 @@ with tempfile.TemporaryDirectory() as tmp:
     shutil.copy(gen, pr)
     hops_before = kx("hops", "--db", pr, "--json").stdout
     health_before = kx("health", "--db", pr, "--json").stdout
+    audit_before = kx("audit", "--db", pr, "--policy", POLICY, "--json")
     cut = "2025-10-03T00:00:00Z"
     window_before = kx("hops", "--db", pr, "--json", "--since", cut).stdout
     p = kx("prune", "--db", pr, "--older-than", "90d", "--now", "2026-01-01T00:00:00Z")
@@ -292,6 +356,27 @@ with tempfile.TemporaryDirectory() as tmp:
     check(kx("hops", "--db", pr, "--json").stdout == hops_before
           and kx("health", "--db", pr, "--json").stdout == health_before,
           "full-range hops and health after prune: the same as before (the rollups keep the history)")
+    # audit too: its counts are the history's; an evidence leg is the same
+    # leg unless its raw row was pruned. The raw rows' answer lost them.
+    audit_after = kx("audit", "--db", pr, "--policy", POLICY, "--json")
+    audit_raw = kx("audit", "--db", pr, "--policy", POLICY, "--json", env=RAW)
+
+    def audit_counts(out):
+        j = json.loads(out)
+        return [{k: v for k, v in r.items() if k != "evidence"} for r in j["rules"]], \
+            {k: v for k, v in j.items() if k != "rules"}
+
+    try:
+        ab, aa = json.loads(audit_before.stdout), json.loads(audit_after.stdout)
+        same_ev = all(x["evidence"] == y["evidence"] or (y["evidence"] or {}).get("pruned")
+                      for x, y in zip(ab["rules"], aa["rules"]))
+        ok = (audit_counts(audit_before.stdout) == audit_counts(audit_after.stdout) and same_ev
+              and audit_counts(audit_raw.stdout) != audit_counts(audit_before.stdout))
+    except (ValueError, KeyError) as e:
+        ok = False
+    check(audit_before.returncode in (0, 1) and ok,
+          "full-range audit after prune: the counts of before (from the rollups), not the raw rows'",
+          audit_before.stderr + audit_after.stderr + audit_after.stdout[:2000])
     # What prune deletes: rows before the cutoff, except the one with the
     # highest id (the fence that keeps new ids above folded_id). The same
     # rows deleted by hand give the raw-only answer.
@@ -316,6 +401,40 @@ with tempfile.TemporaryDirectory() as tmp:
     check(r.returncode == 0 and new > 0 and sp[0] == sp[1] > top
           and q(pr, "SELECT sum(n) FROM rollup_legs WHERE sensor = 'after-prune'")[0][0] == new,
           f"rows read after the prune get ids above the fence and are folded ({new})", r.stderr + str(sp))
+
+    # --- audit evidence whose raw row is gone ---
+    # Every folded handshake row deleted (as prune deletes, by hand):
+    # only the rollups and the sessions remain. The audit counts what it
+    # did; a handshake's evidence is its group's newest time, server and
+    # verdict from the rollup, marked pruned (no client, no capture file).
+    gone = os.path.join(tmp, "gone.db")
+    shutil.copy(gen, gone)
+    con = sqlite3.connect(gone)
+    con.execute("DELETE FROM handshake_extras WHERE id <= (SELECT folded_id FROM rollup_state)")
+    con.execute("DELETE FROM handshake_rows WHERE id <= (SELECT folded_id FROM rollup_state)")
+    con.commit()
+    con.close()
+    full = kx("audit", "--db", gen, "--policy", POLICY, "--json")
+    g_js = kx("audit", "--db", gone, "--policy", POLICY, "--json")
+    g_txt = kx("audit", "--db", gone, "--policy", POLICY)
+    g_csv = kx("audit", "--db", gone, "--policy", POLICY, "--csv")
+    g_raw = kx("audit", "--db", gone, "--policy", POLICY, "--json", env=RAW)
+    try:
+        fj, gj = json.loads(full.stdout), json.loads(g_js.stdout)
+        hs_ev = [(x["evidence"], y["evidence"]) for x, y in zip(fj["rules"], gj["rules"])
+                 if x["evidence"] and x["evidence"]["sessions"] is None]
+        ok = (audit_counts(full.stdout) == audit_counts(g_js.stdout) and hs_ev
+              and all(y and y.get("pruned") is True and y["client_ip"] is None
+                      and y["client_port"] is None and y["source"] is None
+                      and (x["ts"], x["verdict"]) == (y["ts"], y["verdict"]) for x, y in hs_ev)
+              and json.loads(g_raw.stdout)["handshakes"] == 0)
+    except (ValueError, KeyError, TypeError):
+        ok = False
+    check(ok and g_txt.stdout.count("evidence: pruned") == len(hs_ev)
+          and g_csv.returncode == full.returncode,
+          f"audit over rollups whose raw rows are gone: the same counts, {len(hs_ev) if ok else 0}"
+          " handshake evidences from the rollups marked pruned",
+          full.stderr + g_js.stderr + g_js.stdout[:2000])
 
     # --- a report on lagging rollups ---
     lag = os.path.join(tmp, "lag.db")
