@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 struct kx_checkpointer {
 	sqlite3 *db;
@@ -22,17 +23,51 @@ struct kx_checkpointer {
 };
 
 /* Rows above folded_id into the rollups, a chunk per transaction, so the
- * writer's next commit waits at most one chunk for the lock. A fold asked
- * for runs to the end, even when the store closes meanwhile: the writer
- * asks every --rollup-every rows, so that is at most about that many. */
+ * writer's next commit waits at most one chunk for the lock. */
 #define FOLD_CHUNK 5000
+#define CLOSE_FOLD_MAX 100000
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static void fold(struct kx_checkpointer *k)
 {
 	char e[256];
 
 	for (;;) {
+		pthread_mutex_lock(&k->mu);
+		bool stop = k->stop;
+		pthread_mutex_unlock(&k->mu);
+		/* At close the writer is done: what little is left (the rows of
+		 * the last --rollup-every) is folded at once; a long tail (the
+		 * fold fell behind a fast writer) stays for `kexwatch rollup` or
+		 * the first report, rather than holding up the exit. */
+		if (stop) {
+			int64_t tail = kx_rollup_tail(k->db);
+			if (tail > 0 && tail <= CLOSE_FOLD_MAX &&
+			    kx_rollup_fold(k->db, 0, 0, NULL, e, sizeof(e)) < 0 && !k->fold_failed) {
+				k->fold_failed = true;
+				fprintf(stderr, "kexwatch: %s: folding rows into the rollups failed: %s\n",
+					k->path, e);
+			}
+			return;
+		}
+		int64_t t0 = mono_ms();
 		int64_t n = kx_rollup_fold(k->db, FOLD_CHUNK, FOLD_CHUNK, NULL, e, sizeof(e));
+		/* Leave the lock free for at least as long as the chunk held
+		 * it, and 100 ms more: SQLite's busy handler polls every 100 ms
+		 * once it has waited a while, and a writer that never sees the
+		 * lock free would give up (busy timeout) and lose its batch. */
+		if (n > 0) {
+			int64_t pause = mono_ms() - t0 + 100;
+			nanosleep(&(struct timespec){ .tv_sec = pause / 1000,
+						      .tv_nsec = (long)(pause % 1000) * 1000000 },
+				  NULL);
+		}
 		if (n < 0 && !k->fold_failed) {
 			k->fold_failed = true;
 			fprintf(stderr,
