@@ -37,8 +37,7 @@ const char kx_clients_ssh_sql[] =
  * (and sv, with SV_JOIN, when the servers and SNIs come from elsewhere);
  * C_SETS are c's columns for them when they come from h. Counts are
  * weighted by n (1 for a handshake row). */
-#define CLIENTS_SQL(PREFIX, C_SETS, SV_JOIN)                                          \
-	"WITH " PREFIX ","                                                            \
+#define OFFERS_RAW                                                                    \
 	" pqg AS (SELECT client_ip, kx_set(name) AS pq_groups_offered FROM"           \
 	"  (SELECT hx.client_ip, kx_group_name(j.value) AS name, kx_group_family(j.value) AS fam" \
 	"   FROM hx, json_each(hx.groups_offered) AS j"                               \
@@ -54,7 +53,11 @@ const char kx_clients_ssh_sql[] =
 	"  kx_set(coalesce(hassh, ja4), 2) AS fingerprints_s,"                        \
 	"  CASE WHEN max(offers_mldsa) > 0 THEN 'yes' WHEN count(offers_mldsa) = 0 THEN 'not-recorded'" \
 	"  ELSE 'no' END AS offers_mldsa"                                             \
-	"  FROM (SELECT client_ip, %s FROM hx) GROUP BY client_ip),"                  \
+	"  FROM (SELECT client_ip, %s FROM hx) GROUP BY client_ip),"
+
+#define CLIENTS_SQL(PREFIX, OFFERS, C_SETS, SV_JOIN)                                  \
+	"WITH " PREFIX ","                                                            \
+	OFFERS                                                                        \
 	" c AS (SELECT client_ip," KX_SQL_COUNTS                                     \
 	"  sum(n * (ch_bytes > 0)) AS n_hello,"                                       \
 	"  sum(n * (ch_bytes > 0 AND offers_pq)) AS n_offers_pq," C_SETS             \
@@ -78,21 +81,46 @@ const char kx_clients_ssh_sql[] =
 	" ORDER BY risk DESC, n_plaintext DESC, n_no_pq DESC, handshakes DESC, client_ip"
 
 const char kx_clients_sql[] =
-	CLIENTS_SQL(KX_SQL_FILTERED "," KX_SQL_FILTERED_HS,
+	CLIENTS_SQL(KX_SQL_FILTERED "," KX_SQL_FILTERED_HS, OFFERS_RAW,
 		    "  count(DISTINCT server_ip) AS servers, kx_set(sni, 3) AS sample_snis,", "");
 
 /* Over the rollups (full range): the legs per client (kx_client_legs_rolled),
- * the offers per client and ClientHello set (kx_hx_rolled), and the servers
- * and SNIs of every pair (kx_pairs_rolled), each with the rows not folded
- * yet and the sessions (report_db.c). */
+ * the servers and SNIs of every pair (kx_pairs_rolled), and what each
+ * client offered by ClientHello set, software and SSH offer
+ * (kx_client_hellos_rolled), each with the rows not folded yet and the
+ * sessions (report_db.c). A set's lists are parsed once per set (hellos
+ * holds a few dozen), not once per client and set. */
 #define SENSOR_ONLY " WHERE :sensor IS NULL OR sensor = :sensor"
+#define OFFERS_ROLLED                                                                 \
+	" ch AS MATERIALIZED (SELECT DISTINCT client_ip, hello_id, fp_id, kex_offered"  \
+	"  FROM kx_client_hellos_rolled" SENSOR_ONLY "),"                              \
+	" hp AS (SELECT h.id AS hello_id, kx_group_name(j.value) AS name,"              \
+	"  kx_group_family(j.value) AS fam FROM main.hellos AS h, json_each(h.groups_offered) AS j" \
+	"  UNION ALL SELECT h.id, kx_group_name(j.value), kx_group_family(j.value)"      \
+	"  FROM main.hellos AS h, json_each(nullif(h.groups_offered_2, '')) AS j),"       \
+	" pqg AS (SELECT client_ip, kx_set(name) AS pq_groups_offered FROM"             \
+	"  (SELECT ch.client_ip, hp.name, hp.fam FROM ch JOIN hp USING (hello_id)"       \
+	"   UNION ALL SELECT d.client_ip, j.value, kx_ssh_kex_class(j.value) FROM"       \
+	"   (SELECT DISTINCT client_ip, kex_offered FROM ch WHERE kex_offered <> '') AS d," \
+	"   json_each('[\"' || replace(d.kex_offered, ',', '\",\"') || '\"]') AS j)"    \
+	"  WHERE fam IN ('hybrid', 'pq', 'hybrid-draft') GROUP BY client_ip),"          \
+	" ha AS (SELECT h.id AS hello_id, j.value AS v FROM main.hellos AS h,"           \
+	"  json_each(h.alpn) AS j),"                                                    \
+	" alpns AS (SELECT ch.client_ip, kx_set(ha.v, 3) AS sample_alpns"              \
+	"  FROM ch JOIN ha USING (hello_id) GROUP BY ch.client_ip),"                    \
+	" fps AS (SELECT client_ip, kx_set(coalesce(nullif(f.hassh, ''), nullif(f.ja4, '')))" \
+	"  AS fingerprints,"                                                            \
+	"  kx_set(coalesce(nullif(f.hassh, ''), nullif(f.ja4, '')), 2) AS fingerprints_s," \
+	"  CASE WHEN max(f.offers_mldsa) > 0 THEN 'yes' WHEN count(f.offers_mldsa) = 0" \
+	"  THEN 'not-recorded' ELSE 'no' END AS offers_mldsa"                          \
+	"  FROM ch LEFT JOIN main.fingerprints AS f ON f.id = ch.fp_id GROUP BY client_ip),"
+
 static const char clients_rolled_sql[] =
 	CLIENTS_SQL("h AS NOT MATERIALIZED (SELECT * FROM kx_client_legs_rolled" SENSOR_ONLY "),"
-		    " hx AS NOT MATERIALIZED (SELECT * FROM kx_hx_rolled" SENSOR_ONLY "),"
 		    " sv AS (SELECT client_ip, count(DISTINCT server_ip) AS servers,"
 		    "  kx_set(sni, 3) AS sample_snis FROM kx_pairs_rolled" SENSOR_ONLY
 		    "  GROUP BY client_ip)",
-		    "", " LEFT JOIN sv USING (client_ip)");
+		    OFFERS_ROLLED, "", " LEFT JOIN sv USING (client_ip)");
 
 char *kx_clients_sql_for(const struct kx_rdb *r, const struct kx_report_filter *f, bool table)
 {
@@ -103,8 +131,9 @@ char *kx_clients_sql_for(const struct kx_rdb *r, const struct kx_report_filter *
 		f = &all;
 	}
 	/* The table says "none (0/4)": how many of the parsed ClientHellos offered. */
-	return sqlite3_mprintf(kx_rdb_full_range(r, f) ? clients_rolled_sql : kx_clients_sql,
-			       r->version >= 2 ? kx_clients_ssh_sql : "",
+	if (kx_rdb_full_range(r, f)) /* schema 12 on: SSH offers and fingerprints are there */
+		return sqlite3_mprintf(clients_rolled_sql, table ? TABLE_COLS : "");
+	return sqlite3_mprintf(kx_clients_sql, r->version >= 2 ? kx_clients_ssh_sql : "",
 			       r->version >= 7 ? kx_fp_cols_v7 : kx_fp_cols_none,
 			       table ? TABLE_COLS : "");
 }

@@ -404,14 +404,11 @@ static int create_rolled(struct kx_rdb *r, bool sessions)
 		" NULL AS pkt_sh, n, 0 AS is_session, NULL AS app, NULL AS bytes, NULL AS source_id,"
 		" NULL AS version_code FROM main.rollup_client_legs UNION ALL " LEGS_HS
 		" WHERE id > %lld%s;"
-		"CREATE TEMP VIEW kx_hx_rolled AS SELECT c.client_ip, c.sensor, h.alpn,"
-		" h.groups_offered, nullif(h.groups_offered_2, '') AS groups_offered_2,"
-		" nullif(c.kex_offered, '') AS kex_offered, nullif(f.ja4, '') AS ja4,"
-		" nullif(f.kx_fp, '') AS kx_fp, nullif(f.hassh, '') AS hassh, f.offers_mldsa"
-		" FROM main.rollup_client_hellos AS c LEFT JOIN main.hellos AS h ON h.id = c.hello_id"
-		" LEFT JOIN main.fingerprints AS f ON f.id = c.fp_id"
-		" UNION ALL SELECT client_ip, sensor, alpn, groups_offered, groups_offered_2,"
-		" kex_offered, ja4, kx_fp, hassh, offers_mldsa FROM main.handshakes WHERE id > %lld;",
+		"CREATE TEMP VIEW kx_client_hellos_rolled AS SELECT client_ip, sensor, hello_id,"
+		" fp_id, kex_offered FROM main.rollup_client_hellos"
+		" UNION ALL SELECT r.client_ip, r.sensor, r.hello_id, coalesce(r.fp_id, -1),"
+		" coalesce(x.kex_offered, '') FROM main.handshake_rows AS r"
+		" LEFT JOIN main.handshake_extras AS x ON x.id = r.id WHERE r.id > %lld;",
 		"handshake_rows", folded, sessions ? LEGS_SESSIONS : "", folded, "handshake_rows",
 		folded, sessions ? LEGS_SESSIONS : "", folded);
 	int rc = sql ? sqlite3_exec(r->db, sql, NULL, NULL, NULL) : SQLITE_NOMEM;
