@@ -280,7 +280,8 @@ with tempfile.TemporaryDirectory() as tmp:
     check(r.returncode == 0 and rollup_rows(gen) == folded_all and state(gen)[2] == 120000,
           "rollup --rebuild from the raw rows gives the same rollup rows as folding as they came",
           r.stderr)
-    check(before != folded_all, "(and the fold changed them: the comparison can fail)")
+    check(all(folded_all[t] for t in ROLLUP_TABLES) and before != {t: [] for t in ROLLUP_TABLES},
+          "(every rollup table has rows: the comparison can fail)")
     same_as_raw(gen, "generated 120 000, rebuilt", sensors, short=True)
 
     # --- killed in the middle ---
