@@ -58,6 +58,16 @@
  * seen (reason 'handshake-unseen') says 'no-verdict', not 'unknown'; a
  * schema 1 to 6 store has its rows rewritten in the schema transaction
  * (no view tests a session's verdict word; they are made again anyway).
+ *
+ * Schema 8 drops the foreign keys handshakes.run_id and sessions.run_id ->
+ * runs(id): PostgreSQL checked them with a query per inserted row, about
+ * a quarter of the server's work in a bulk push. The writer keeps the
+ * integrity instead: the shipper upserts a run (committed, in its own short
+ * transaction) before any batch that names its id, and nothing deletes
+ * runs (prune drops handshakes only). sources keeps its foreign key (a
+ * few rows per run, written in the run's own transaction). A schema 1 to 7
+ * store loses the two in place (on the partitioned parent, which takes
+ * them off every partition).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -460,13 +470,15 @@ static const char pg_drop_views[] =
 	" DROP VIEW IF EXISTS hybrid_share_daily; DROP VIEW IF EXISTS clienthello_sizes;"
 	" DROP VIEW IF EXISTS classical_handshakes";
 
-/* The sessions table of schema 2 and its index (the reports' time range). */
+/* The sessions table of schema 2 and its index (the reports' time range).
+ * run_id names a runs row without a foreign key since schema 8: the
+ * shipper upserts the run before the rows that name it (see the top). */
 static int create_sessions(PGconn *pg, char *err, size_t errlen)
 {
 	char sql[4096];
 	size_t pos = (size_t)snprintf(sql, sizeof(sql),
 				      "CREATE TABLE sessions (id bigserial PRIMARY KEY,"
-				      " run_id bigint NOT NULL REFERENCES runs(id)");
+				      " run_id bigint NOT NULL");
 	for (unsigned i = 0; i < kx_pg_n_session_cols; i++)
 		pos += (size_t)snprintf(sql + pos, sizeof(sql) - pos, ", %s %s",
 					kx_pg_session_cols[i].name, kx_pg_session_cols[i].pg_type);
@@ -603,13 +615,18 @@ fail:
  * partition per month (created by the shipper before a batch needs it).
  * A unique key of a partitioned table must hold the partition key: the
  * de-duplication key does, and is the primary key (no index on id, one
- * index fewer to maintain per row). */
+ * index fewer to maintain per row). No foreign key on run_id (schema 8):
+ * the shipper upserts a run before the rows that name it, so the writer
+ * keeps that integrity without a check per row. The two other indexes
+ * serve the reports: (server_ip, server_port, sni) the hops view's
+ * groups_selected per endpoint, (sensor, ts_first_us) a report scoped to
+ * one sensor. */
 static int create_handshakes(PGconn *pg, char *err, size_t errlen)
 {
 	char sql[8192];
 	size_t pos = (size_t)snprintf(sql, sizeof(sql),
 				      "CREATE TABLE handshakes (id bigserial NOT NULL,"
-				      " run_id bigint NOT NULL REFERENCES runs(id)");
+				      " run_id bigint NOT NULL");
 	for (unsigned i = 0; i < kx_pg_n_hs_cols; i++)
 		pos += (size_t)snprintf(sql + pos, sizeof(sql) - pos, ", %s %s", kx_pg_hs_cols[i].name,
 					kx_pg_hs_cols[i].pg_type);
@@ -668,6 +685,30 @@ static int migrate_v3(PGconn *pg, char *err, size_t errlen)
 	    exec_ok(pg, "UPDATE kexwatch_meta SET value = '3' WHERE key = 'schema_version'", err,
 		    errlen) < 0)
 		return -1;
+	return 0;
+}
+
+/* Schema 1..7 to 8: the foreign keys of handshakes and sessions to runs
+ * dropped, whatever their names (a partitioned parent's takes its
+ * partitions' with it). */
+static int drop_run_fks(PGconn *pg, char *err, size_t errlen)
+{
+	PGresult *r = PQexec(pg, "SELECT format('ALTER TABLE %s DROP CONSTRAINT %I', conrelid::regclass,"
+				 " conname) FROM pg_constraint WHERE contype = 'f'"
+				 " AND confrelid = 'runs'::regclass"
+				 " AND conrelid IN ('handshakes'::regclass, 'sessions'::regclass)"
+				 " ORDER BY 1");
+	if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
+		snprintf(err, errlen, "%s", kx_pg_errmsg(pg, r));
+		PQclear(r);
+		return -1;
+	}
+	for (int i = 0; i < PQntuples(r); i++)
+		if (exec_ok(pg, PQgetvalue(r, i, 0), err, errlen) < 0) {
+			PQclear(r);
+			return -1;
+		}
+	PQclear(r);
 	return 0;
 }
 
@@ -739,6 +780,8 @@ int kx_pg_ensure_schema(PGconn *pg, char *err, size_t errlen)
 	if (version >= 1 && version < 7 &&
 	    exec_ok(pg, "UPDATE sessions SET verdict = 'no-verdict'"
 			" WHERE verdict = 'unknown' AND reason = 'handshake-unseen'", e, sizeof(e)) < 0)
+		goto fail;
+	if (version >= 1 && version < 8 && drop_run_fks(pg, e, sizeof(e)) < 0)
 		goto fail;
 	if (version >= 1 && version < KX_PG_SCHEMA_VERSION && migrate_views(pg, e, sizeof(e)) < 0)
 		goto fail;

@@ -930,7 +930,9 @@ static int ship_batch(struct kx_central *c)
 	/* The runs first, each upsert its own short transaction: a run row
 	 * locked until the batch commits made sensors sharing runs wait on
 	 * each other's row locks in both orders (deadlock, seen with eight
-	 * concurrent pushes). A run whose batch then fails is harmless. */
+	 * concurrent pushes). A run whose batch then fails is harmless.
+	 * Since central schema 8 this order is what keeps handshakes.run_id
+	 * and sessions.run_id naming a run: no foreign key checks them. */
 	for (unsigned i = 0; i < n; i++) {
 		if (b->local_runs[i] != cached_local) {
 			cached_pg = central_run(c, b->local_runs[i], false, err, sizeof(err));

@@ -14,7 +14,8 @@ TCP listener, stopped at the end):
 - the sessions without a handshake arrive as the hourly rows of each
   sensor's file, once, and reports and views count them as on SQLite;
 - a central store of schema 1 is read as it is and upgraded by the next
-  sensor that writes to it.
+  sensor that writes to it; one of schema 7 loses the foreign keys of
+  handshakes and sessions (schema 8), and prune still works on it.
 
 Exit 77 (skipped) only when the PostgreSQL server binaries are missing."""
 import glob
@@ -34,6 +35,10 @@ from plaincap import plain_capture
 KX, PCAPS = sys.argv[1], sys.argv[2]
 failures = []
 
+
+# Every foreign key of a central store, "table.constraint", in name order.
+FKEYS = ("SELECT coalesce(string_agg(conrelid::regclass || '.' || conname, ','"
+         " ORDER BY conrelid::regclass::text, conname), '') FROM pg_constraint WHERE contype = 'f'")
 
 def check(cond, what, detail=""):
     print(("ok - " if cond else "not ok - ") + what)
@@ -205,8 +210,17 @@ try:
     check("s3cret" not in c.execute("SELECT command FROM runs").fetchone()[0],
           "the local run record has no password either")
     c.close()
-    check(srv.psql("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'") == "7",
-          "central schema version 7")
+    check(srv.psql("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'") == "8",
+          "central schema version 8")
+    # Schema 8: no foreign key on the bulk tables' run_id (the shipper
+    # upserts the run first); sources keeps its own.
+    check(srv.psql(FKEYS) == "sources.sources_run_id_fkey"
+          and srv.psql("SELECT count(*) FROM handshakes AS h LEFT JOIN runs AS r ON r.id = h.run_id"
+                       " WHERE r.id IS NULL") == "0"
+          and srv.psql("SELECT count(*) FROM sessions AS s LEFT JOIN runs AS r ON r.id = s.run_id"
+                       " WHERE r.id IS NULL") == "0",
+          "a new store: no foreign key on handshakes or sessions, every run_id names a run",
+          srv.psql(FKEYS))
     # A session whose handshake was not seen says no-verdict centrally too.
     check(srv.psql("SELECT verdict, reason, sum(sessions) FROM sessions WHERE sensor = 'edge'"
                    " AND reason = 'handshake-unseen' GROUP BY 1, 2") == "no-verdict|handshake-unseen|1"
@@ -524,12 +538,14 @@ try:
           "a schema 1 central store: health falls back to the snapshot", x.stdout + x.stderr + p.stderr)
     p = kx("read", "--sensor", "old", "--db", os.path.join(tmp, "v1b.db"), "--pg", url1, plain)
     check(p.returncode == 0 and "; 4 sessions rows sent" in p.stderr
-          and psql1("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'") == "7"
+          and psql1("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'") == "8"
           and psql1("SELECT relkind FROM pg_class WHERE relname = 'handshakes'") == "p"
+          and psql1(FKEYS) == "sources.sources_run_id_fkey"
           and psql1("SELECT count(*), sum(sessions) FROM sessions") == "4|5"
           and psql1("SELECT verdict, n_plaintext FROM hops WHERE server_port = 6379") == "plaintext|2"
           and psql1("SELECT count(*), count(client_hello_seen), count(ja4) FROM handshakes") == "1|0|0",
-          "the next sensor upgrades it to schema 7 (columns, sessions, views, partitions) and sends its sessions",
+          "the next sensor upgrades it to schema 8 (columns, sessions, views, partitions, no foreign key"
+          " on handshakes) and sends its sessions",
           p.stderr)
 
     # --- a central store of schema 3: the fingerprint columns added in place ---
@@ -555,8 +571,8 @@ try:
                            " AND definition LIKE '%no-verdict (not observed)%'"
                            " AND definition NOT LIKE '%unknown (not observed)%'"],
                           capture_output=True, text=True).stdout.split()
-    check(p3.returncode == 0 and got3 == ["7|ssh|t|t", "7|tls|f|f", "2", "1"],
-          "the next sensor upgrades schema 3 to 7 in place: old rows NULL, new rows with fingerprints,"
+    check(p3.returncode == 0 and got3 == ["8|ssh|t|t", "8|tls|f|f", "2", "1"],
+          "the next sensor upgrades schema 3 to 8 in place: old rows NULL, new rows with fingerprints,"
           " the hops view says no-verdict",
           p3.stderr + str(got3))
 
@@ -577,8 +593,8 @@ try:
     got4 = psql4("SELECT (SELECT value FROM kexwatch_meta WHERE key = 'schema_version'), sni,"
                  " coalesce(interface, 'NULL') FROM handshakes ORDER BY sni;"
                  " SELECT sum(handshakes) FROM clienthello_sizes").stdout.split()
-    check(p4.returncode == 0 and got4 == ["7|hybrid.kx.test|NULL", "7|pcapng.kx.test|vc0", "2"],
-          "the next sensor upgrades schema 4 to 7 in place: the old row's interface NULL, the"
+    check(p4.returncode == 0 and got4 == ["8|hybrid.kx.test|NULL", "8|pcapng.kx.test|vc0", "2"],
+          "the next sensor upgrades schema 4 to 8 in place: the old row's interface NULL, the"
           " pcapng row's vc0, views again", p4.stderr + str(got4))
 
     # --- a central store of schema 6: its 'unknown' handshake-unseen session rewritten ---
@@ -605,9 +621,42 @@ try:
                  " sessions FROM sessions WHERE app = 'tls';"
                  " SELECT count(*) FROM sessions WHERE verdict = 'unknown';"
                  " SELECT verdict FROM hops WHERE server_port = 443 AND sni IS NULL").stdout.strip().split("\n")
-    check(p6.returncode == 0 and got6 == ["7|no-verdict|handshake-unseen|1", "0", "no-verdict (not observed)"],
-          "the next sensor upgrades schema 6 to 7 in place: the handshake-unseen session says no-verdict",
+    check(p6.returncode == 0 and got6 == ["8|no-verdict|handshake-unseen|1", "0", "no-verdict (not observed)"],
+          "the next sensor upgrades schema 6 to 8 in place: the handshake-unseen session says no-verdict",
           p6.stderr + str(got6))
+
+    # --- a central store of schema 7: the run_id foreign keys dropped in place ---
+    srv.run(os.path.join(BIN, "createdb"), "-h", top, "-p", PORT, "-U", "kx", "kx7")
+    url7 = url.replace("/kx?", "/kx7?")
+
+    def psql7(sql):
+        return subprocess.run([os.path.join(BIN, "psql"), "-h", top, "-p", PORT, "-U", "kx", "-d", "kx7",
+                               "-At", "-F", "|", "-c", sql], capture_output=True, text=True)
+    kx("read", "--sensor", "seven", "--db", os.path.join(tmp, "v7.db"), "--pg", url7, plain,
+       cap("tls13-x25519mlkem768.pcap"))
+    # Schema 7 as it was made: the foreign keys on the partitioned parent
+    # (and so on every partition) and on sessions.
+    d7 = psql7("ALTER TABLE handshakes ADD FOREIGN KEY (run_id) REFERENCES runs(id);"
+               " ALTER TABLE sessions ADD FOREIGN KEY (run_id) REFERENCES runs(id);"
+               " UPDATE kexwatch_meta SET value = '7'")
+    old7 = psql7("SELECT count(*) FILTER (WHERE conrelid = 'handshakes'::regclass),"
+                 " count(*) FILTER (WHERE conrelid = 'sessions'::regclass),"
+                 " count(*) FILTER (WHERE conparentid <> 0) FROM pg_constraint WHERE contype = 'f'")
+    check(d7.returncode == 0 and old7.stdout.strip() == "1|1|1",
+          "a schema 7 central store: foreign keys on handshakes (and its partition) and sessions",
+          d7.stderr + old7.stdout + old7.stderr)
+    p7 = kx("read", "--sensor", "seven", "--db", os.path.join(tmp, "v7b.db"), "--pg", url7,
+            cap("tls13-mlkem768.pcap"), plain)
+    got7 = psql7("SELECT value FROM kexwatch_meta WHERE key = 'schema_version';"
+                 " " + FKEYS + "; SELECT count(*) FROM handshakes; SELECT count(*) FROM hops").stdout.split()
+    check(p7.returncode == 0 and got7[:3] == ["8", "sources.sources_run_id_fkey", "2"]
+          and len(got7) == 4 and got7[3] != "0",
+          "the next sensor upgrades schema 7 to 8 in place: the foreign keys of handshakes, its"
+          " partitions and sessions gone, sources' kept, its row sent", p7.stderr + str(got7))
+    pr = kx("prune", "--older-than", "1d", "--db", url7, "--now", "2100-01-01T00:00:00Z")
+    check(pr.returncode == 0 and psql7("SELECT count(*) FROM handshakes").stdout.strip() == "0"
+          and psql7("SELECT count(*) FROM runs").stdout.strip() == "2",
+          "prune on the upgraded store drops the rows and keeps the runs", pr.stderr)
 
     # --- a row the server refuses does not block the others ---
     srv.psql("ALTER TABLE handshakes ADD CONSTRAINT no_pq_from_poison"
