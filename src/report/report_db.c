@@ -377,19 +377,23 @@ static int create_rolled(struct kx_rdb *r, bool sessions)
 
 	if (env && strcmp(env, "0") == 0) /* raw rows only, to check the rollups */
 		return 0;
-	if (sqlite3_prepare_v2(r->db, "SELECT folded_id FROM main.rollup_state", -1, &s, NULL) !=
-	    SQLITE_OK)
+	long long folded_s = -1;
+	if (sqlite3_prepare_v2(r->db, "SELECT folded_id, folded_session_id FROM main.rollup_state",
+			       -1, &s, NULL) != SQLITE_OK)
 		return 0; /* a snapshot of a central store: no rollups */
-	if (sqlite3_step(s) == SQLITE_ROW)
+	if (sqlite3_step(s) == SQLITE_ROW) {
 		folded = sqlite3_column_int64(s, 0);
+		folded_s = sqlite3_column_int64(s, 1);
+	}
 	sqlite3_finalize(s);
-	if (folded < 0)
+	if (folded < 0 || folded_s < 0)
 		return 0;
 	char *sql = sqlite3_mprintf(
 		"CREATE TEMP VIEW kx_legs_rolled AS " ROLLED_LEGS LEGS_HS " WHERE id > %lld%s;"
 		"CREATE TEMP VIEW kx_tail_pairs AS SELECT sensor, server_ip, server_port, sni,"
 		" client_ip FROM main.handshake_rows WHERE id > %lld"
-		" UNION ALL SELECT sensor, server_ip, server_port, NULL, client_ip FROM main.sessions;"
+		" UNION ALL SELECT sensor, server_ip, server_port, NULL, client_ip FROM main.sessions"
+		" WHERE id > %lld;"
 		"CREATE TEMP VIEW kx_pairs_rolled AS SELECT sensor, server_ip, server_port,"
 		" nullif(sni, '') AS sni, client_ip FROM main.rollup_pairs"
 		" UNION ALL SELECT * FROM kx_tail_pairs;"
@@ -409,7 +413,8 @@ static int create_rolled(struct kx_rdb *r, bool sessions)
 		" UNION ALL SELECT r.client_ip, r.sensor, r.hello_id, coalesce(r.fp_id, -1),"
 		" coalesce(x.kex_offered, '') FROM main.handshake_rows AS r"
 		" LEFT JOIN main.handshake_extras AS x ON x.id = r.id WHERE r.id > %lld;",
-		"handshake_rows", folded, sessions ? LEGS_SESSIONS : "", folded, "handshake_rows",
+		"handshake_rows", folded, sessions ? LEGS_SESSIONS : "", folded, folded_s,
+		"handshake_rows",
 		folded, sessions ? LEGS_SESSIONS : "", folded);
 	int rc = sql ? sqlite3_exec(r->db, sql, NULL, NULL, NULL) : SQLITE_NOMEM;
 	sqlite3_free(sql);

@@ -26,8 +26,8 @@
 
 const char kx_rollup_schema[] =
 	"CREATE TABLE rollup_state (id INTEGER PRIMARY KEY CHECK (id = 1),"
-	" folded_id INTEGER NOT NULL);"
-	"INSERT INTO rollup_state VALUES (1, 0);"
+	" folded_id INTEGER NOT NULL, folded_session_id INTEGER NOT NULL);"
+	"INSERT INTO rollup_state VALUES (1, 0, 0);"
 	/* band: 0 no ClientHello reassembled, 1 under 1500 bytes, 2 1500 or
 	 * more (health's bands); ch_seg0: its first segment never seen; slow:
 	 * a ServerHello 1 s or more after it. */
@@ -88,10 +88,19 @@ static const char fold_legs[] =
 	"  coalesce(excluded.max_ch_to_sh_us, max_ch_to_sh_us)),"
 	" newest_first_us = max(newest_first_us, excluded.newest_first_us)";
 
+/* The pairs of the chunk's handshakes and of the sessions rows new since
+ * the last fold (?3 < id <= ?4). A sessions row is updated in place as
+ * its hour goes on, but its pair never changes: it counts as present from
+ * the start of its hour, with no handshake (n 0), so folding it now or in
+ * a rebuild gives the same row. */
 static const char fold_pairs_fill[] =
-	"INSERT INTO temp.kx_fold_pairs SELECT server_ip, server_port, coalesce(sni, ''),"
-	" client_ip, sensor, count(*), min(ts_first_us), max(ts_last_us)"
-	" FROM handshake_rows WHERE id > ?1 AND id <= ?2 GROUP BY 1, 2, 3, 4, 5";
+	"INSERT INTO temp.kx_fold_pairs SELECT server_ip, server_port, sni, client_ip, sensor,"
+	" sum(n), min(f), max(l) FROM (SELECT server_ip, server_port, coalesce(sni, '') AS sni,"
+	"  client_ip, sensor, 1 AS n, ts_first_us AS f, ts_last_us AS l FROM handshake_rows"
+	"  WHERE id > ?1 AND id <= ?2"
+	"  UNION ALL SELECT server_ip, server_port, '', client_ip, sensor, 0, hour * 3600000000,"
+	"  hour * 3600000000 FROM sessions WHERE id > ?3 AND id <= ?4)"
+	" GROUP BY 1, 2, 3, 4, 5";
 
 /* Pairs new for their sensor, and pairs new for every sensor: the
  * distinct-client counters grow by exactly these. Run before the pairs go
@@ -123,8 +132,6 @@ static const char fold_runs[] =
 	" WHERE id > ?1 AND id <= ?2 GROUP BY run_id"
 	" ON CONFLICT DO UPDATE SET n = n + excluded.n";
 
-/* Runs sql: with ?1 and ?2 bound to lo and hi when it has them, else as
- * a script of statements. */
 static const char fold_client_legs[] =
 	"INSERT INTO rollup_client_legs SELECT client_ip, sensor, protocol, verdict,"
 	" coalesce(reason, ''), offers_pq <> 0, ch_bytes > 0, count(*), min(ts_first_us),"
@@ -145,7 +152,9 @@ static const char fold_hourly[] =
 	" FROM handshake_rows WHERE id > ?1 AND id <= ?2 GROUP BY 1, 2, 3"
 	" ON CONFLICT DO UPDATE SET n = n + excluded.n";
 
-static int exec(sqlite3 *db, const char *sql, int64_t lo, int64_t hi, char *err, size_t errlen)
+/* Runs sql: with ?1 .. ?4 bound to rg[0..3] (the chunk's handshake and
+ * sessions id ranges) when it has parameters, else as a script. */
+static int exec(sqlite3 *db, const char *sql, const int64_t *rg, char *err, size_t errlen)
 {
 	sqlite3_stmt *s = NULL;
 	int rc;
@@ -155,8 +164,8 @@ static int exec(sqlite3 *db, const char *sql, int64_t lo, int64_t hi, char *err,
 	} else {
 		rc = sqlite3_prepare_v2(db, sql, -1, &s, NULL);
 		if (rc == SQLITE_OK) {
-			sqlite3_bind_int64(s, 1, lo);
-			sqlite3_bind_int64(s, 2, hi);
+			for (int i = 0; i < sqlite3_bind_parameter_count(s) && i < 4; i++)
+				sqlite3_bind_int64(s, i + 1, rg[i]);
 			rc = sqlite3_step(s);
 			if (rc == SQLITE_DONE)
 				rc = SQLITE_OK;
@@ -202,8 +211,8 @@ static int64_t count_range(sqlite3 *db, int64_t lo, int64_t hi)
 	return query_i64(db, sql);
 }
 
-/* One chunk in one transaction: returns the rows folded (0 when the tail
- * is empty) or -1; *left says whether rows remain above it. */
+/* One chunk in one transaction: returns the handshake rows folded (0 when
+ * none were left) or -1; *left says whether rows remain above it. */
 static int64_t fold_chunk(sqlite3 *db, int64_t chunk, bool *left, char *err, size_t errlen)
 {
 	static const char *const steps[] = { fold_legs,	       fold_pairs_fill,
@@ -211,43 +220,49 @@ static int64_t fold_chunk(sqlite3 *db, int64_t chunk, bool *left, char *err, siz
 					     fold_pairs,       fold_runs,
 					     fold_client_legs, fold_client_hellos,
 					     fold_hourly };
-	int64_t lo, top, hi, n;
-	char sql[96];
+	int64_t lo, top, hi, s_lo, s_top, s_hi, n;
+	char sql[160];
 
 	*left = false;
-	if (exec(db, "BEGIN IMMEDIATE", 0, 0, err, errlen) < 0)
+	if (exec(db, "BEGIN IMMEDIATE", NULL, err, errlen) < 0)
 		return -1;
 	lo = query_i64(db, "SELECT folded_id FROM rollup_state");
 	top = query_i64(db, "SELECT coalesce(max(id), 0) FROM handshake_rows");
-	if (lo < 0 || top < 0) {
+	s_lo = query_i64(db, "SELECT folded_session_id FROM rollup_state");
+	s_top = query_i64(db, "SELECT coalesce(max(id), 0) FROM sessions");
+	if (lo < 0 || top < 0 || s_lo < 0 || s_top < 0) {
 		snprintf(err, errlen, "rollups: %s", sqlite3_errmsg(db));
 		goto fail;
 	}
-	if (top <= lo) {
-		if (exec(db, "COMMIT", 0, 0, err, errlen) < 0)
+	if (top <= lo && s_top <= s_lo) {
+		if (exec(db, "COMMIT", NULL, err, errlen) < 0)
 			goto fail;
 		return 0;
 	}
 	/* Ids are dense apart from pruned ones, so a range of chunk ids holds
-	 * at most chunk rows. */
-	hi = top - lo > chunk ? lo + chunk : top;
+	 * at most chunk rows; sessions rows are never deleted. */
+	hi = top - lo > chunk ? lo + chunk : top > lo ? top : lo;
+	s_hi = s_top - s_lo > chunk ? s_lo + chunk : s_top > s_lo ? s_top : s_lo;
 	n = count_range(db, lo, hi);
+	const int64_t rg[4] = { lo, hi, s_lo, s_hi };
 	if (n < 0 ||
 	    exec(db,
 		 "CREATE TEMP TABLE IF NOT EXISTS kx_fold_pairs (server_ip, server_port, sni,"
 		 " client_ip, sensor, n, first_us, last_us)",
-		 0, 0, err, errlen) < 0 ||
-	    exec(db, "DELETE FROM temp.kx_fold_pairs", 0, 0, err, errlen) < 0)
+		 NULL, err, errlen) < 0 ||
+	    exec(db, "DELETE FROM temp.kx_fold_pairs", NULL, err, errlen) < 0)
 		goto fail;
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
-		if (exec(db, steps[i], lo, hi, err, errlen) < 0)
+		if (exec(db, steps[i], rg, err, errlen) < 0)
 			goto fail;
-	snprintf(sql, sizeof(sql), "UPDATE rollup_state SET folded_id = %" PRId64, hi);
-	if (exec(db, sql, 0, 0, err, errlen) < 0 ||
-	    exec(db, "DELETE FROM temp.kx_fold_pairs", 0, 0, err, errlen) < 0 ||
-	    exec(db, "COMMIT", 0, 0, err, errlen) < 0)
+	snprintf(sql, sizeof(sql),
+		 "UPDATE rollup_state SET folded_id = %" PRId64 ", folded_session_id = %" PRId64, hi,
+		 s_hi);
+	if (exec(db, sql, NULL, err, errlen) < 0 ||
+	    exec(db, "DELETE FROM temp.kx_fold_pairs", NULL, err, errlen) < 0 ||
+	    exec(db, "COMMIT", NULL, err, errlen) < 0)
 		goto fail;
-	*left = hi < top;
+	*left = hi < top || s_hi < s_top;
 	return n;
 fail:
 	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
@@ -293,8 +308,8 @@ int64_t kx_rollup_rebuild(sqlite3 *db, FILE *progress, char *err, size_t errlen)
 		 " DELETE FROM rollup_clients; DELETE FROM rollup_clients_all;"
 		 " DELETE FROM rollup_runs; DELETE FROM rollup_client_legs;"
 		 " DELETE FROM rollup_client_hellos; DELETE FROM rollup_hourly;"
-		 " UPDATE rollup_state SET folded_id = 0; COMMIT",
-		 0, 0, err, errlen) < 0) {
+		 " UPDATE rollup_state SET folded_id = 0, folded_session_id = 0; COMMIT",
+		 NULL, err, errlen) < 0) {
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 		return -1;
 	}

@@ -158,7 +158,7 @@ def unfold(db):
     """What a file upgraded from before schema 12 has: empty rollups."""
     con = sqlite3.connect(db)
     con.executescript("".join(f"DELETE FROM {t};" for t in ROLLUP_TABLES)
-                      + "UPDATE rollup_state SET folded_id = 0;")
+                      + "UPDATE rollup_state SET folded_id = 0, folded_session_id = 0;")
     con.close()
 
 
@@ -239,11 +239,16 @@ with tempfile.TemporaryDirectory() as tmp:
               " evidence of the audit is the copy read second", r1.stderr + r2.stderr + out[:2000])
         same_as_raw(tdb, f"bundled captures twice, {name}", (first, second))
     # The distinct-client counters against a count over the raw rows.
-    want = q(fol, "SELECT count(*) FROM (SELECT DISTINCT server_ip, server_port, coalesce(sni, ''),"
-                  " client_ip FROM handshake_rows)")[0][0]
+    # (The pairs of sessions rows fold too: a plaintext leg's client counts.)
+    pairs = ("SELECT server_ip, server_port, coalesce(sni, '') AS s, client_ip, sensor FROM handshake_rows"
+             " UNION ALL SELECT server_ip, server_port, '', client_ip, sensor FROM sessions")
+    want = q(fol, f"SELECT count(*) FROM (SELECT DISTINCT server_ip, server_port, s, client_ip"
+                  f" FROM ({pairs}))")[0][0]
     got = q(fol, "SELECT sum(clients) FROM rollup_clients_all")[0][0]
-    want_s = q(fol, "SELECT count(*) FROM (SELECT DISTINCT server_ip, server_port, coalesce(sni, ''),"
-                    " client_ip, sensor FROM handshake_rows)")[0][0]
+    want_s = q(fol, f"SELECT count(*) FROM (SELECT DISTINCT * FROM ({pairs}))")[0][0]
+    check(q(fol, "SELECT folded_session_id = (SELECT max(id) FROM sessions) FROM rollup_state")[0][0] == 1
+          and q(fol, "SELECT count(*) FROM sessions")[0][0] > 0,
+          "the sessions rows' pairs are folded too")
     got_s = q(fol, "SELECT sum(clients) FROM rollup_clients")[0][0]
     check(got == want and got_s == want_s,
           f"distinct clients kept as they fold: {got} endpoint-client pairs ({want} in the rows),"
