@@ -281,7 +281,9 @@ static const char summary_sql[] =
 static const char summary_rolled_sql[] = SUMMARY_SQL(
 	KX_SQL_FILTERED_ROLLED,
 	"(SELECT count(*) FROM (SELECT client_ip FROM main.rollup_client_legs WHERE " ROLLED_SENSOR
-	" UNION SELECT client_ip FROM kx_tail_pairs WHERE " ROLLED_SENSOR "))",
+	" UNION SELECT client_ip FROM kx_tail_pairs WHERE " ROLLED_SENSOR
+	/* every sessions row: folded ones' pairs are in rollup_pairs only */
+	" UNION SELECT client_ip FROM main.sessions WHERE " ROLLED_SENSOR "))",
 	"(SELECT max(m) FROM (SELECT max(newest_first_us) AS m FROM main.rollup_legs WHERE "
 	ROLLED_SENSOR " UNION ALL SELECT max(ts_first_us) FROM h))");
 
