@@ -100,6 +100,25 @@ int kx_hops_parse_sort(const char *s, enum kx_hops_sort *ret)
 	return -1;
 }
 
+/* The answer's columns, the same in both engines' queries: the keys (%s),
+ * the counts, the endpoint verdict and its risk, the table's columns (%s);
+ * the counts per group follow as a subquery. */
+#define HOPS_ANSWER                                                                    \
+	" SELECT %s, first_seen, last_seen, handshakes, clients, n_hybrid, n_pq,"         \
+	" n_hybrid_draft, n_classical, n_client_no_pq, n_server_declined, n_tls12,"       \
+	" n_resumed, n_incomplete, n_unknown, groups_selected, protocols, verdict,"        \
+	KX_SQL_RISK("verdict") " AS risk, sessions, n_plaintext, n_unseen,"              \
+	" n_offer_unseen, n_no_tls, n_starttls_not_offered, n_starttls_refused,"          \
+	" n_ssl_refused, apps, n_suspect%s"                                                \
+	" FROM (SELECT *," KX_SQL_VERDICT " AS verdict FROM"
+
+/* JSON and CSV carry n_suspect; the table marks the verdict. */
+#define HOPS_TABLE_COLS                                                                \
+	", n_resumed + n_incomplete + n_unknown + n_hybrid_draft + n_unseen AS n_other,"  \
+	" substr(last_seen, 1, 19) || 'Z' AS last_seen_s,"                                \
+	" verdict || CASE WHEN n_suspect > 0 THEN ' (suspect: ' || n_suspect || ')'"     \
+	" ELSE '' END AS verdict_s"
+
 /* The distinct clients of each group, over the rollups (rolled mode).
  * An endpoint's come from the counters the fold keeps (rollup_clients,
  * per sensor, and rollup_clients_all), plus the clients of the rows not
@@ -161,13 +180,7 @@ char *kx_hops_sql(const struct kx_hops_opts *o, bool table, bool rolled)
 	}
 	sql = sqlite3_mprintf(
 		"WITH %s%s"
-		" SELECT %s, first_seen, last_seen, handshakes, clients, n_hybrid, n_pq,"
-		" n_hybrid_draft, n_classical, n_client_no_pq, n_server_declined, n_tls12,"
-		" n_resumed, n_incomplete, n_unknown, groups_selected, protocols, verdict,"
-		KX_SQL_RISK("verdict") " AS risk, sessions, n_plaintext, n_unseen,"
-		" n_offer_unseen, n_no_tls, n_starttls_not_offered, n_starttls_refused,"
-		" n_ssl_refused, apps, n_suspect%s"
-		" FROM (SELECT *," KX_SQL_VERDICT " AS verdict FROM"
+		HOPS_ANSWER
 		" (SELECT %s%s max(ts_last_us) AS last_us,"
 		" kx_set(%s) AS groups_selected, kx_set(protocol) AS protocols,"
 		/* Handshakes whose key-exchange claims do not hold (a key share of
@@ -177,12 +190,7 @@ char *kx_hops_sql(const struct kx_hops_opts *o, bool table, bool rolled)
 		" FROM h GROUP BY %s%s))"
 		" ORDER BY %s%s%s",
 		rolled ? cl : "", rolled ? KX_SQL_FILTERED_ROLLED : KX_SQL_FILTERED,
-		keys,
-		/* JSON and CSV carry n_suspect; the table marks the verdict. */
-		table ? ", n_resumed + n_incomplete + n_unknown + n_hybrid_draft + n_unseen AS n_other,"
-			" substr(last_seen, 1, 19) || 'Z' AS last_seen_s,"
-			" verdict || CASE WHEN n_suspect > 0 THEN ' (suspect: ' || n_suspect || ')'"
-			" ELSE '' END AS verdict_s" : "",
+		keys, table ? HOPS_TABLE_COLS : "",
 		rolled ? counts : keys, rolled ? KX_SQL_COUNTS_C("") : "," KX_SQL_COUNTS,
 		/* A --groups file names groups stored under another name (or as
 		 * 0x-hex, unknown when read); without one the stored names stand. */
@@ -218,13 +226,7 @@ char *kx_hops_pg_sql(const struct kx_hops_opts *o, bool table)
 
 	return sqlite3_mprintf(
 		"WITH " PG_FILTERED
-		" SELECT %s, first_seen, last_seen, handshakes, clients, n_hybrid, n_pq,"
-		" n_hybrid_draft, n_classical, n_client_no_pq, n_server_declined, n_tls12,"
-		" n_resumed, n_incomplete, n_unknown, groups_selected, protocols, verdict,"
-		KX_SQL_RISK("verdict") " AS risk, sessions, n_plaintext, n_unseen,"
-		" n_offer_unseen, n_no_tls, n_starttls_not_offered, n_starttls_refused,"
-		" n_ssl_refused, apps, n_suspect%s"
-		" FROM (SELECT *," KX_SQL_VERDICT " AS verdict FROM"
+		HOPS_ANSWER
 		" (SELECT %s," KX_PG_COUNTS " max(ts_last_us) AS last_us,"
 		" " KX_PG_SET("group_name") " AS groups_selected, " KX_PG_SET("protocol") " AS protocols,"
 		" " KX_PG_COUNT("verdict = 'unknown' AND reason IN ('share-size', 'group-not-offered',"
@@ -232,10 +234,7 @@ char *kx_hops_pg_sql(const struct kx_hops_opts *o, bool table)
 		" FROM h GROUP BY %s) AS c) AS v"
 		" ORDER BY %s%s%s",
 		keys,
-		table ? ", n_resumed + n_incomplete + n_unknown + n_hybrid_draft + n_unseen AS n_other,"
-			" substr(last_seen, 1, 19) || 'Z' AS last_seen_s,"
-			" verdict || CASE WHEN n_suspect > 0 THEN ' (suspect: ' || n_suspect || ')'"
-			" ELSE '' END AS verdict_s" : "",
+		table ? HOPS_TABLE_COLS : "",
 		keys, keys, order, *order ? ", " : "", groupings[o->group].pg_order);
 }
 
