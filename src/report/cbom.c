@@ -28,15 +28,23 @@
 #include "kexwatch/groups.h"
 #include "kx_config.h"
 
-/* One row per distinct combination, in endpoint order. */
-static const char cbom_sql[] =
-	"WITH " KX_SQL_FILTERED_HS
-	" SELECT protocol, server_ip, server_port, coalesce(sni, ''), version, cipher_suite,"
-	" group_code, group_name, group_family, tls12_kx, %s, verdict,"
-	" count(*), min(ts_first_us), max(ts_last_us)"
-	" FROM hx WHERE group_name IS NOT NULL OR (version IS NOT NULL AND protocol <> 'ssh')"
-	" GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12"
-	" ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12";
+/* One row per distinct combination, in endpoint order; COUNT: the
+ * handshakes of a row of hx. */
+#define CBOM_SQL(CTE, COUNT)                                                            \
+	"WITH " CTE                                                                     \
+	" SELECT protocol, server_ip, server_port, coalesce(sni, ''), version, cipher_suite," \
+	" group_code, group_name, group_family, tls12_kx, %s, verdict,"                 \
+	" " COUNT ", min(ts_first_us), max(ts_last_us)"                                 \
+	" FROM hx WHERE group_name IS NOT NULL OR (version IS NOT NULL AND protocol <> 'ssh')" \
+	" GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12"                               \
+	" ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12"
+
+static const char cbom_sql[] = CBOM_SQL(KX_SQL_FILTERED_HS, "count(*)");
+/* The full range of a schema 13 file: rollup_cbom plus the rows not
+ * folded yet (report_db.c's kx_cbom_rolled). */
+static const char cbom_rolled_sql[] =
+	CBOM_SQL("hx AS (SELECT * FROM kx_cbom_rolled WHERE :sensor IS NULL OR sensor = :sensor)",
+		 "sum(n)");
 
 struct seen {
 	long long n;
@@ -437,7 +445,14 @@ static int build(struct kx_rdb *r, const struct kx_report_filter *f, int spec_mi
 		snprintf(r->err, r->errlen, "out of memory");
 		goto out;
 	}
-	sql = sqlite3_mprintf(cbom_sql, r->version >= 2 ? "ssh_hostkey" : "NULL");
+	struct kx_report_filter all;
+	if (!f) {
+		kx_report_filter_init(&all);
+		f = &all;
+	}
+	sql = r->rolled_fp && kx_rdb_full_range(r, f)
+		      ? sqlite3_mprintf(cbom_rolled_sql, "ssh_hostkey")
+		      : sqlite3_mprintf(cbom_sql, r->version >= 2 ? "ssh_hostkey" : "NULL");
 	if (!sql) {
 		snprintf(r->err, r->errlen, "out of memory");
 		goto out;

@@ -21,35 +21,71 @@ const char kx_fp_cols_v7[] = "ja4, kx_fp, hassh, offers_mldsa";
 const char kx_fp_cols_none[] =
 	"NULL AS ja4, NULL AS kx_fp, NULL AS hassh, NULL AS offers_mldsa";
 
+/* Per group of legs: protocols, handshakes (weight n: 1 for a raw row,
+ * the handshakes of a rolled-up leg), whether any offered PQ or ML-DSA,
+ * the verdicts, first and last time. */
+#define FP_COUNTS                                                                      \
+	" kx_set(protocol) AS protocols, sum(n) AS handshakes,"                        \
+	" CASE WHEN max(offers_pq) > 0 THEN 'yes' ELSE 'no' END AS offers_pq,"          \
+	" CASE WHEN max(offers_mldsa) > 0 THEN 'yes' ELSE 'no' END AS offers_mldsa,"    \
+	" sum(n * (verdict = 'hybrid')) AS n_hybrid, sum(n * (verdict = 'pq')) AS n_pq," \
+	" sum(n * (verdict = 'hybrid-draft')) AS n_hybrid_draft,"                     \
+	" sum(n * (verdict = 'classical')) AS n_classical,"                            \
+	" sum(n * (verdict = 'resumed')) AS n_resumed,"                                \
+	" sum(n * (verdict = 'incomplete')) AS n_incomplete,"                          \
+	" sum(n * (verdict = 'unknown')) AS n_unknown,"                                \
+	" sum(n * (verdict = 'unknown' AND reason IN ('share-size', 'group-not-offered',"  \
+	"  'share-not-in-groups'))) AS n_suspect,"                                     \
+	" " KX_SQL_TS_TEXT("min(first_us)") " AS first_seen,"                          \
+	" " KX_SQL_TS_TEXT("max(last_us)") " AS last_seen"
+
+/* What a line is: SSH software by HASSH, the rest by JA4, each with its
+ * key-exchange suffix; P is the row's protocol, F the fingerprints set. */
+#define FP_KIND(P) "CASE WHEN " P " = 'ssh' THEN 'hassh' ELSE 'ja4' END"
+#define FP_PRINT(P, F)                                                                 \
+	"CASE WHEN " P " = 'ssh' THEN nullif(" F ".hassh, '') ELSE nullif(" F ".ja4, '') END"
+#define FP_KEY(P, F) FP_KIND(P) " AS kind, " FP_PRINT(P, F) " AS fingerprint, " F ".kx_fp AS kx_fp"
+
+#define FP_ANSWER                                                                      \
+	" SELECT kind, fingerprint, kx_fp, protocols, clients, endpoints, handshakes, offers_pq," \
+	" offers_mldsa, n_hybrid, n_pq, n_hybrid_draft, n_classical, n_resumed, n_incomplete," \
+	" n_unknown, n_suspect, first_seen, last_seen, sample_snis%s"                  \
+	" FROM g ORDER BY offers_pq = 'no' DESC, clients DESC, handshakes DESC, fingerprint, kx_fp"
+
 static const char fingerprints_sql[] =
 	"WITH " KX_SQL_FILTERED_HS ","
 	" fx AS (SELECT client_ip, server_ip, server_port, sni, protocol, verdict, reason,"
-	"  offers_pq, ts_first_us, ts_last_us, %s FROM hx),"
-	" f AS (SELECT CASE WHEN protocol = 'ssh' THEN 'hassh' ELSE 'ja4' END AS kind,"
+	"  offers_pq, ts_first_us AS first_us, ts_last_us AS last_us, 1 AS n, %s FROM hx),"
+	" f AS (SELECT " FP_KIND("protocol") " AS kind,"
 	"  CASE WHEN protocol = 'ssh' THEN hassh ELSE ja4 END AS fingerprint, * FROM fx"
 	"  WHERE CASE WHEN protocol = 'ssh' THEN hassh ELSE ja4 END IS NOT NULL),"
-	" g AS (SELECT kind, fingerprint, coalesce(kx_fp, '') AS kx_fp,"
-	"  kx_set(protocol) AS protocols,"
+	" g AS (SELECT kind, fingerprint, coalesce(kx_fp, '') AS kx_fp," FP_COUNTS ","
 	"  count(DISTINCT client_ip) AS clients,"
 	"  count(DISTINCT server_ip || ' ' || server_port || ' ' || coalesce(sni, '')) AS endpoints,"
-	"  count(*) AS handshakes,"
-	"  CASE WHEN max(offers_pq) > 0 THEN 'yes' ELSE 'no' END AS offers_pq,"
-	"  CASE WHEN max(offers_mldsa) > 0 THEN 'yes' ELSE 'no' END AS offers_mldsa,"
-	"  sum(verdict = 'hybrid') AS n_hybrid, sum(verdict = 'pq') AS n_pq,"
-	"  sum(verdict = 'hybrid-draft') AS n_hybrid_draft,"
-	"  sum(verdict = 'classical') AS n_classical,"
-	"  sum(verdict = 'resumed') AS n_resumed, sum(verdict = 'incomplete') AS n_incomplete,"
-	"  sum(verdict = 'unknown') AS n_unknown,"
-	"  sum(verdict = 'unknown' AND reason IN ('share-size', 'group-not-offered',"
-	"   'share-not-in-groups')) AS n_suspect,"
-	"  " KX_SQL_TS_TEXT("min(ts_first_us)") " AS first_seen,"
-	"  " KX_SQL_TS_TEXT("max(ts_last_us)") " AS last_seen,"
 	"  kx_set(sni, 3) AS sample_snis"
-	"  FROM f GROUP BY kind, fingerprint, coalesce(kx_fp, ''))"
-	" SELECT kind, fingerprint, kx_fp, protocols, clients, endpoints, handshakes, offers_pq,"
-	" offers_mldsa, n_hybrid, n_pq, n_hybrid_draft, n_classical, n_resumed, n_incomplete,"
-	" n_unknown, n_suspect, first_seen, last_seen, sample_snis%s"
-	" FROM g ORDER BY offers_pq = 'no' DESC, clients DESC, handshakes DESC, fingerprint, kx_fp";
+	"  FROM f GROUP BY kind, fingerprint, coalesce(kx_fp, ''))" FP_ANSWER;
+
+/* Over the rollups (schema 13, full range): the legs, clients and
+ * endpoints of each fingerprint set (report_db.c's kx_fp_*_rolled, rows
+ * not folded yet included), grouped by what the set's JA4 or HASSH and
+ * suffix are. */
+#define FP_SENSOR " AND (:sensor IS NULL OR x.sensor = :sensor)"
+static const char fingerprints_rolled_sql[] =
+	"WITH l AS (SELECT " FP_KEY("x.protocol", "fp") ", x.protocol, x.verdict,"
+	"  nullif(x.reason, '') AS reason, x.offers_pq, fp.offers_mldsa, x.n, x.first_us,"
+	"  x.last_us FROM kx_fp_legs_rolled AS x JOIN main.fingerprints AS fp ON fp.id = x.fp_id"
+	"  WHERE " FP_PRINT("x.protocol", "fp") " IS NOT NULL" FP_SENSOR "),"
+	" gl AS (SELECT kind, fingerprint, kx_fp," FP_COUNTS " FROM l GROUP BY 1, 2, 3),"
+	" gc AS (SELECT " FP_KEY("x.protocol", "fp") ", count(DISTINCT x.client_ip) AS clients"
+	"  FROM kx_fp_clients_rolled AS x JOIN main.fingerprints AS fp ON fp.id = x.fp_id"
+	"  WHERE " FP_PRINT("x.protocol", "fp") " IS NOT NULL" FP_SENSOR " GROUP BY 1, 2, 3),"
+	" ge AS (SELECT " FP_KEY("x.protocol", "fp") ","
+	"  count(DISTINCT x.server_ip || ' ' || x.server_port || ' ' || x.sni) AS endpoints,"
+	"  kx_set(nullif(x.sni, ''), 3) AS sample_snis"
+	"  FROM kx_fp_endpoints_rolled AS x JOIN main.fingerprints AS fp ON fp.id = x.fp_id"
+	"  WHERE " FP_PRINT("x.protocol", "fp") " IS NOT NULL" FP_SENSOR " GROUP BY 1, 2, 3),"
+	" g AS (SELECT * FROM gl JOIN gc USING (kind, fingerprint, kx_fp)"
+	"  JOIN ge USING (kind, fingerprint, kx_fp))" FP_ANSWER;
 
 static const struct kx_col table_cols[] = {
 	{ "fingerprint", "FINGERPRINT", false }, { "kx_fp_s", "KEY EXCHANGE", false },
@@ -68,16 +104,26 @@ static const char *const narrow_drop[] = {
 	"protocols", "sample_snis", NULL,
 };
 
-char *kx_fingerprints_sql(int version, bool table)
+char *kx_fingerprints_sql(const struct kx_rdb *r, const struct kx_report_filter *f,
+			  bool table)
 {
-	return sqlite3_mprintf(fingerprints_sql, version >= 7 ? kx_fp_cols_v7 : kx_fp_cols_none,
-			       table ?
+	const char *cols = table ?
 			       /* SSH kex lists run to 400 characters: the JSON and CSV
 				* carry them whole. */
 			       ", CASE WHEN length(kx_fp) > 60 THEN substr(kx_fp, 1, 57) || '...'"
 			       " ELSE kx_fp END AS kx_fp_s,"
 			       " substr(first_seen, 1, 19) || 'Z' AS first_seen_s,"
-			       " substr(last_seen, 1, 19) || 'Z' AS last_seen_s" : "");
+			       " substr(last_seen, 1, 19) || 'Z' AS last_seen_s" : "";
+	struct kx_report_filter all;
+
+	if (!f) {
+		kx_report_filter_init(&all);
+		f = &all;
+	}
+	if (r->rolled_fp && kx_rdb_full_range(r, f))
+		return sqlite3_mprintf(fingerprints_rolled_sql, cols);
+	return sqlite3_mprintf(fingerprints_sql, r->version >= 7 ? kx_fp_cols_v7 : kx_fp_cols_none,
+			       cols);
 }
 
 int kx_report_fingerprints(const char *db_path, const struct kx_report_filter *f,
@@ -90,7 +136,7 @@ int kx_report_fingerprints(const char *db_path, const struct kx_report_filter *f
 
 	if (kx_rdb_open_scoped(&r, db_path, f, err, errlen) < 0)
 		return -1;
-	sql = kx_fingerprints_sql(r.version, fmt == KX_OUT_TABLE);
+	sql = kx_fingerprints_sql(&r, f, fmt == KX_OUT_TABLE);
 	if (!sql) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
