@@ -54,6 +54,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kexwatch/central.h"
 #include "kexwatch/emit.h"
 
 /* One leg kept as evidence; strings are owned copies. A session's is the
@@ -65,6 +66,7 @@ struct evidence {
 	char *fingerprint, *kx_fp; /* the client's JA4 or HASSH and kex suffix (schema 7) */
 	long long client_port, server_port, pkt_first_ch, pkt_sh, sessions, bytes;
 	long long id, run_id, source_id; /* where the source name comes from */
+	bool sourced;                    /* source and software came with the row (central) */
 	int rank;                        /* 3 plaintext, 2 classical, 1 other */
 	long long key_us;                /* ts_first_us: the reading order */
 	char *sensor;                    /* ties between sessions */
@@ -431,6 +433,9 @@ enum {
 	/* The rolled-up reading only: 1 for a group of rollup_legs, its key. */
 	C_ROLLED, K_SNI, K_GROUP, K_FAMILY, K_REASON, K_OFFERS, K_HRR, K_HRR_GROUP, K_BAND,
 	K_SEG0, K_SLOW,
+	/* The central reading only: the weight of the row's group, and the
+	 * capture file and client software of the row itself. */
+	C_TOTAL, C_X_SOURCE, C_X_FP, C_X_KXFP,
 };
 
 #define ROW_COLS                                                                      \
@@ -479,6 +484,53 @@ static const char row_sql[] =
 	" server_port, sni, verdict, reason, group_name, id, pkt_first_ch, pkt_sh, 1, 0, NULL,"
 	" NULL, run_id, NULL, ts_first_us, sensor FROM main.handshake_rows WHERE id = ?1";
 
+/* --- over a central store --- */
+
+/* The central schema read below: the verdict words of SQLite schema 11
+ * (older stores go through the snapshot, which rewrites them). */
+#define PG_AUDIT_MIN_SCHEMA 7
+
+/* What rule matching (endpoint) and counting (leg kind, verdict, reason)
+ * read of a leg: legs equal there count and match alike. */
+#define PG_AUDIT_KEYS "server_ip, server_port, sni, is_session, verdict, reason"
+/* rows_sql's order reversed, past the keys: the first is the last leg. */
+#define PG_AUDIT_LAST                                                                  \
+	"ts_first_us DESC, id DESC NULLS LAST, sensor COLLATE \"C\" DESC,"               \
+	" client_ip COLLATE \"C\" DESC, client_port DESC, protocol COLLATE \"C\" DESC,"  \
+	" pkt_first_ch DESC, run_id DESC, source_id DESC NULLS LAST"
+
+/* The legs of the window grouped by those keys, in PostgreSQL: per group
+ * its last leg in rows_sql's order (the only one that can be evidence) in
+ * rows_sql's columns, the group's weight (C_TOTAL), and that leg's capture
+ * file and client software as evidence_source would look them up. A few
+ * rows per endpoint come back, whatever the history's length; evaluate()
+ * matches them to the rules as it matches rows. */
+static const char pg_audit_sql[] =
+	"WITH h AS (SELECT id, run_id, sensor, ts_first_us, protocol, client_ip, client_port,"
+	" server_ip, server_port, sni, group_name, verdict, reason, pkt_first_ch, pkt_sh,"
+	" 1::bigint AS n, false AS is_session, NULL::text AS app, NULL::bigint AS bytes,"
+	" NULL::integer AS source_id FROM handshakes" KX_PG_WINDOW
+	" UNION ALL SELECT NULL, run_id, sensor, ts_first_us, app, client_ip, client_port,"
+	" server_ip, server_port, NULL, NULL, verdict, nullif(reason, ''), pkt_first, NULL,"
+	" sessions, true, app, bytes, source_id FROM sessions" KX_PG_WINDOW "),"
+	" l AS (SELECT DISTINCT ON (" PG_AUDIT_KEYS ") *, sum(n) OVER w AS total FROM h"
+	"  WINDOW w AS (PARTITION BY " PG_AUDIT_KEYS " ORDER BY " PG_AUDIT_LAST
+	"  ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)"
+	"  ORDER BY " PG_AUDIT_KEYS ", " PG_AUDIT_LAST ")"
+	" SELECT " KX_PG_TS_TEXT("l.ts_first_us") " AS ts, l.protocol, l.client_ip,"
+	" l.client_port, l.server_ip, l.server_port, l.sni, l.verdict, l.reason, l.group_name,"
+	" l.id, l.pkt_first_ch, l.pkt_sh, l.n, l.is_session, l.app, l.bytes, l.run_id,"
+	" l.source_id, l.ts_first_us, l.sensor, 0 AS rolled, NULL AS k_sni, NULL AS k_group,"
+	" NULL AS k_family, NULL AS k_reason, NULL AS k_offers, NULL AS k_hrr,"
+	" NULL AS k_hrr_group, NULL AS k_band, NULL AS k_seg0, NULL AS k_slow,"
+	" l.total::bigint AS total,"
+	" CASE WHEN l.is_session THEN src.name ELSE x.source END AS source,"
+	" CASE WHEN x.protocol = 'ssh' THEN x.hassh ELSE x.ja4 END AS fingerprint, x.kx_fp"
+	" FROM l LEFT JOIN handshakes AS x ON NOT l.is_session"
+	"  AND x.ts_first_us = l.ts_first_us AND x.id = l.id"
+	" LEFT JOIN sources AS src ON l.is_session AND src.run_id = l.run_id"
+	"  AND src.source_id = l.source_id";
+
 static int keep(struct evidence *e, sqlite3_stmt *s, int rank)
 {
 	evidence_free(e);
@@ -507,6 +559,15 @@ static int keep(struct evidence *e, sqlite3_stmt *s, int rank)
 	e->source_id = sqlite3_column_type(s, C_SOURCE_ID) == SQLITE_NULL ? -1 :
 		       sqlite3_column_int64(s, C_SOURCE_ID);
 	e->key_us = sqlite3_column_int64(s, C_KEY);
+	if (sqlite3_column_count(s) > C_X_KXFP) {
+		/* As evidence_source looks them up: the software only when there is one. */
+		e->sourced = true;
+		e->source = col_dup(s, C_X_SOURCE);
+		if (sqlite3_column_type(s, C_X_FP) != SQLITE_NULL) {
+			e->fingerprint = col_dup(s, C_X_FP);
+			e->kx_fp = col_dup(s, C_X_KXFP);
+		}
+	}
 	return e->ts && e->protocol && e->client_ip && e->server_ip && e->verdict ? 0 : -1;
 }
 
@@ -722,7 +783,7 @@ static int evidence_source(struct kx_rdb *db, struct evidence *e)
 		" FROM handshakes WHERE id = ?1" :
 		"SELECT source FROM handshakes WHERE id = ?1";
 
-	if (!e->set || e->pruned || (e->is_session && e->source_id < 0))
+	if (!e->set || e->pruned || e->sourced || (e->is_session && e->source_id < 0))
 		return 0;
 	if (sqlite3_prepare_v2(db->db, sql, -1, &s, NULL) != SQLITE_OK)
 		return kx_rdb_fail(db);
@@ -746,25 +807,28 @@ struct totals {
 	int failed, warned, no_traffic, required;
 };
 
-/* rolled: read rolled_sql (the full range of an inventory with rollups),
- * else rows_sql. Every count is a sum of weights n. */
+/* Reads sql: rows_sql (ordered), rolled_sql (the full range of an
+ * inventory with rollups) or a central store's answer, whose rows weigh
+ * their group's C_TOTAL. Every count is a sum of weights. */
 static int evaluate(struct kx_rdb *db, const struct kx_policy *p,
-		    const struct kx_report_filter *f, bool rolled, struct totals *t)
+		    const struct kx_report_filter *f, const char *sql, bool ordered,
+		    struct totals *t)
 {
-	sqlite3_stmt *s = kx_rdb_prepare(db, rolled ? rolled_sql : rows_sql, f);
+	sqlite3_stmt *s = kx_rdb_prepare(db, sql, f);
 	char last_ip[64] = "";
 	struct addr a = { 0 };
-	int rc;
+	int rc, weight;
 
 	if (!s)
 		return -1;
+	weight = sqlite3_column_count(s) > C_TOTAL ? C_TOTAL : C_N;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *ip = (const char *)sqlite3_column_text(s, C_SERVER);
 		const char *sni = (const char *)sqlite3_column_text(s, C_SNI);
 		const char *verdict = (const char *)sqlite3_column_text(s, C_VERDICT);
 		const char *reason = (const char *)sqlite3_column_text(s, C_REASON);
 		long long port = sqlite3_column_int64(s, C_SPORT);
-		long long n = sqlite3_column_int64(s, C_N);
+		long long n = sqlite3_column_int64(s, weight);
 		long long key = sqlite3_column_int64(s, C_KEY);
 		bool session = sqlite3_column_int(s, C_SESSION) != 0;
 		bool decides, pq, classical, plaintext;
@@ -832,7 +896,7 @@ static int evaluate(struct kx_rdb *db, const struct kx_policy *p,
 			r->other += n;
 		}
 		/* The newest leg of the worst kind seen so far. */
-		if (consider(r, s, rank, !rolled) < 0) {
+		if (consider(r, s, rank, ordered) < 0) {
 			sqlite3_finalize(s);
 			snprintf(db->err, db->errlen, "out of memory");
 			return -1;
@@ -841,7 +905,7 @@ static int evaluate(struct kx_rdb *db, const struct kx_policy *p,
 	sqlite3_finalize(s);
 	if (rc != SQLITE_DONE)
 		return kx_rdb_fail(db);
-	for (size_t i = 0; rolled && i < p->n; i++)
+	for (size_t i = 0; !ordered && i < p->n; i++)
 		if (resolve(db, &p->rules[i]) < 0)
 			return -1;
 	return 0;
@@ -1167,11 +1231,23 @@ int kx_report_audit(const char *db_path, struct kx_policy *p,
 		r->best_rank = 0;
 		r->best_us = 0;
 	}
-	if (kx_rdb_open_scoped(&db, db_path, f, err, errlen) < 0)
+	/* A central store of schema 7 on answers in PostgreSQL (pg_audit_sql);
+	 * an older one, or a --groups file, goes through the snapshot. */
+	int c = kx_pg_is_url(db_path) ?
+		kx_rdb_pg_answer(&db, db_path, PG_AUDIT_MIN_SCHEMA, f, pg_audit_sql, err, errlen) : 1;
+	if (c < 0)
 		return -1;
-	/* The rollups are all-time: a window reads the raw rows. */
-	if (evaluate(&db, p, f, f && kx_rdb_full_range(&db, f), &t) < 0)
-		goto out;
+	if (c == 0) {
+		if (evaluate(&db, p, f, "SELECT * FROM kx_answer", false, &t) < 0)
+			goto out;
+	} else {
+		if (kx_rdb_open_scoped(&db, db_path, f, err, errlen) < 0)
+			return -1;
+		/* The rollups are all-time: a window reads the raw rows. */
+		bool rolled = f && kx_rdb_full_range(&db, f);
+		if (evaluate(&db, p, f, rolled ? rolled_sql : rows_sql, !rolled, &t) < 0)
+			goto out;
+	}
 	for (size_t i = 0; i < p->n; i++)
 		if (evidence_source(&db, &p->rules[i].ev) < 0)
 			goto out;

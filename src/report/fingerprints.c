@@ -15,41 +15,78 @@
 
 #include <string.h>
 
+#include "kexwatch/central.h"
+
 /* The fingerprint columns of hx, or NULLs for a file older than schema 7
  * (read-only: it is not upgraded by a report). */
 const char kx_fp_cols_v7[] = "ja4, kx_fp, hassh, offers_mldsa";
 const char kx_fp_cols_none[] =
 	"NULL AS ja4, NULL AS kx_fp, NULL AS hassh, NULL AS offers_mldsa";
 
-static const char fingerprints_sql[] =
-	"WITH " KX_SQL_FILTERED_HS ","
-	" fx AS (SELECT client_ip, server_ip, server_port, sni, protocol, verdict, reason,"
-	"  offers_pq, ts_first_us, ts_last_us, %s FROM hx),"
-	" f AS (SELECT CASE WHEN protocol = 'ssh' THEN 'hassh' ELSE 'ja4' END AS kind,"
-	"  CASE WHEN protocol = 'ssh' THEN hassh ELSE ja4 END AS fingerprint, * FROM fx"
-	"  WHERE CASE WHEN protocol = 'ssh' THEN hassh ELSE ja4 END IS NOT NULL),"
-	" g AS (SELECT kind, fingerprint, coalesce(kx_fp, '') AS kx_fp,"
-	"  kx_set(protocol) AS protocols,"
-	"  count(DISTINCT client_ip) AS clients,"
-	"  count(DISTINCT server_ip || ' ' || server_port || ' ' || coalesce(sni, '')) AS endpoints,"
-	"  count(*) AS handshakes,"
-	"  CASE WHEN max(offers_pq) > 0 THEN 'yes' ELSE 'no' END AS offers_pq,"
-	"  CASE WHEN max(offers_mldsa) > 0 THEN 'yes' ELSE 'no' END AS offers_mldsa,"
-	"  sum(verdict = 'hybrid') AS n_hybrid, sum(verdict = 'pq') AS n_pq,"
-	"  sum(verdict = 'hybrid-draft') AS n_hybrid_draft,"
-	"  sum(verdict = 'classical') AS n_classical,"
-	"  sum(verdict = 'resumed') AS n_resumed, sum(verdict = 'incomplete') AS n_incomplete,"
-	"  sum(verdict = 'unknown') AS n_unknown,"
-	"  sum(verdict = 'unknown' AND reason IN ('share-size', 'group-not-offered',"
-	"   'share-not-in-groups')) AS n_suspect,"
-	"  " KX_SQL_TS_TEXT("min(ts_first_us)") " AS first_seen,"
-	"  " KX_SQL_TS_TEXT("max(ts_last_us)") " AS last_seen,"
-	"  kx_set(sni, 3) AS sample_snis"
-	"  FROM f GROUP BY kind, fingerprint, coalesce(kx_fp, ''))"
-	" SELECT kind, fingerprint, kx_fp, protocols, clients, endpoints, handshakes, offers_pq,"
-	" offers_mldsa, n_hybrid, n_pq, n_hybrid_draft, n_classical, n_resumed, n_incomplete,"
-	" n_unknown, n_suspect, first_seen, last_seen, sample_snis%s"
-	" FROM g ORDER BY offers_pq = 'no' DESC, clients DESC, handshakes DESC, fingerprint, kx_fp";
+/* The query in either engine's words: HX the filtered handshakes with
+ * the fingerprint columns (%s in SQLite) as fx, SUM(cond) a count of the
+ * rows where cond holds (NULL where it holds for none and is unknown for
+ * one, as SQLite's sum of booleans), SET(x) kx_set(x), TS KX_SQL_TS_TEXT,
+ * SNIS the aggregate of the SNIs and SNIS_S the sample_snis text from it,
+ * C the collation that makes text sort by bytes; then %s for the table's
+ * columns. */
+#define FINGERPRINTS_SQL(HX, SUM, SET, TS, SNIS, SNIS_S, C)                           \
+	"WITH " HX ","                                                                \
+	" f AS (SELECT CASE WHEN protocol = 'ssh' THEN 'hassh' ELSE 'ja4' END AS kind,"  \
+	"  CASE WHEN protocol = 'ssh' THEN hassh ELSE ja4 END AS fingerprint, * FROM fx" \
+	"  WHERE CASE WHEN protocol = 'ssh' THEN hassh ELSE ja4 END IS NOT NULL),"      \
+	" g AS (SELECT kind, fingerprint, coalesce(kx_fp, '') AS kx_fp,"                \
+	"  " SET("protocol") " AS protocols,"                                           \
+	"  count(DISTINCT client_ip) AS clients,"                                       \
+	"  count(DISTINCT server_ip || ' ' || server_port || ' ' || coalesce(sni, '')) AS endpoints," \
+	"  count(*) AS handshakes,"                                                     \
+	"  CASE WHEN max(offers_pq) > 0 THEN 'yes' ELSE 'no' END AS offers_pq,"         \
+	"  CASE WHEN max(offers_mldsa) > 0 THEN 'yes' ELSE 'no' END AS offers_mldsa,"   \
+	"  " SUM("verdict = 'hybrid'") " AS n_hybrid, " SUM("verdict = 'pq'") " AS n_pq," \
+	"  " SUM("verdict = 'hybrid-draft'") " AS n_hybrid_draft,"                      \
+	"  " SUM("verdict = 'classical'") " AS n_classical,"                            \
+	"  " SUM("verdict = 'resumed'") " AS n_resumed,"                                \
+	"  " SUM("verdict = 'incomplete'") " AS n_incomplete,"                          \
+	"  " SUM("verdict = 'unknown'") " AS n_unknown,"                                \
+	"  " SUM("verdict = 'unknown' AND reason IN ('share-size', 'group-not-offered',"  \
+		 " 'share-not-in-groups')") " AS n_suspect,"                            \
+	"  " TS("min(ts_first_us)") " AS first_seen,"                                   \
+	"  " TS("max(ts_last_us)") " AS last_seen,"                                     \
+	"  " SNIS                                                                       \
+	"  FROM f GROUP BY kind, fingerprint, coalesce(kx_fp, ''))"                     \
+	" SELECT kind, fingerprint, kx_fp, protocols, clients, endpoints, handshakes, offers_pq," \
+	" offers_mldsa, n_hybrid, n_pq, n_hybrid_draft, n_classical, n_resumed, n_incomplete," \
+	" n_unknown, n_suspect, first_seen, last_seen, " SNIS_S "%s"                    \
+	" FROM g ORDER BY offers_pq = 'no' DESC, clients DESC, handshakes DESC,"        \
+	" fingerprint" C ", kx_fp" C
+
+#define SQLITE_SUM(cond) "sum(" cond ")"
+#define SQLITE_SET(x) "kx_set(" x ")"
+#define PG_SUM(cond) "sum((" cond ")::int)"
+#define PG_TS(us) KX_PG_TS_TEXT(us)
+
+static const char fingerprints_sql[] = FINGERPRINTS_SQL(
+	KX_SQL_FILTERED_HS ", fx AS (SELECT client_ip, server_ip, server_port, sni, protocol,"
+	" verdict, reason, offers_pq, ts_first_us, ts_last_us, %s FROM hx)",
+	SQLITE_SUM, SQLITE_SET, KX_SQL_TS_TEXT, "kx_set(sni, 3) AS sample_snis", "sample_snis", "");
+
+/* The same in PostgreSQL (central schema 4 on: the fingerprint columns). */
+#define PG_FINGERPRINTS_MIN_SCHEMA 4
+
+static const char pg_fingerprints_sql[] = FINGERPRINTS_SQL(
+	"fx AS (SELECT client_ip, server_ip, server_port, sni, protocol, verdict, reason,"
+	" offers_pq, ts_first_us, ts_last_us, ja4, kx_fp, hassh, offers_mldsa FROM handshakes"
+	KX_PG_WINDOW ")",
+	PG_SUM, KX_PG_SET, PG_TS, KX_PG_ARRAY("sni") " AS sni_a",
+	KX_PG_SET_FIRST("sni_a", 3) " AS sample_snis", " COLLATE \"C\"");
+
+/* The table's columns: SSH kex lists run to 400 characters, the JSON and
+ * CSV carry them whole. */
+static const char table_extra[] =
+	", CASE WHEN length(kx_fp) > 60 THEN substr(kx_fp, 1, 57) || '...'"
+	" ELSE kx_fp END AS kx_fp_s,"
+	" substr(first_seen, 1, 19) || 'Z' AS first_seen_s,"
+	" substr(last_seen, 1, 19) || 'Z' AS last_seen_s";
 
 static const struct kx_col table_cols[] = {
 	{ "fingerprint", "FINGERPRINT", false }, { "kx_fp_s", "KEY EXCHANGE", false },
@@ -71,13 +108,7 @@ static const char *const narrow_drop[] = {
 char *kx_fingerprints_sql(int version, bool table)
 {
 	return sqlite3_mprintf(fingerprints_sql, version >= 7 ? kx_fp_cols_v7 : kx_fp_cols_none,
-			       table ?
-			       /* SSH kex lists run to 400 characters: the JSON and CSV
-				* carry them whole. */
-			       ", CASE WHEN length(kx_fp) > 60 THEN substr(kx_fp, 1, 57) || '...'"
-			       " ELSE kx_fp END AS kx_fp_s,"
-			       " substr(first_seen, 1, 19) || 'Z' AS first_seen_s,"
-			       " substr(last_seen, 1, 19) || 'Z' AS last_seen_s" : "");
+			       table ? table_extra : "");
 }
 
 int kx_report_fingerprints(const char *db_path, const struct kx_report_filter *f,
@@ -88,6 +119,24 @@ int kx_report_fingerprints(const char *db_path, const struct kx_report_filter *f
 	char *sql;
 	int rc = -1;
 
+	if (kx_pg_is_url(db_path)) {
+		/* The aggregation in PostgreSQL, only its answer back; an older
+		 * store, or a --groups file, goes through the snapshot. */
+		if (!(sql = sqlite3_mprintf(pg_fingerprints_sql, fmt == KX_OUT_TABLE ? table_extra : ""))) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		int c = kx_rdb_pg_answer(&r, db_path, PG_FINGERPRINTS_MIN_SCHEMA, f, sql, err, errlen);
+		sqlite3_free(sql);
+		sql = NULL;
+		if (c < 0)
+			return -1;
+		if (c == 0) {
+			if (!(s = kx_rdb_prepare(&r, "SELECT * FROM kx_answer ORDER BY rowid", NULL)))
+				goto out;
+			goto print;
+		}
+	}
 	if (kx_rdb_open_scoped(&r, db_path, f, err, errlen) < 0)
 		return -1;
 	sql = kx_fingerprints_sql(r.version, fmt == KX_OUT_TABLE);
@@ -97,6 +146,7 @@ int kx_report_fingerprints(const char *db_path, const struct kx_report_filter *f
 	}
 	if (!(s = kx_rdb_prepare(&r, sql, f)))
 		goto out;
+print:
 	rc = kx_rdb_output(&r, s, fmt, table_cols, sizeof(table_cols) / sizeof(table_cols[0]),
 			   narrow_drop, out);
 out:
