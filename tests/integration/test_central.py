@@ -400,7 +400,12 @@ try:
           and z.returncode != 0 and "cannot create a temporary folder" in z.stderr,
           "health --groups on PostgreSQL: the snapshot, SQLite's answer with the renamed HRR group",
           x.stdout[:300] + "\n---\n" + y.stdout[:300] + y.stderr + z.stderr)
+    # audit and fingerprints run in PostgreSQL too (test_central_audit.py).
     p = kx_native("audit", "--db", url, "--policy", policy, "--json")
+    q = kx_native("fingerprints", "--db", url, "--json")
+    check(p.returncode in (0, 1) and not p.stderr and q.returncode == 0 and not q.stderr,
+          "audit and fingerprints on PostgreSQL need no TMPDIR", p.stderr + q.stderr)
+    p = kx_native("changes", "--db", url, "--json")
     check(p.returncode != 0 and "cannot create a temporary folder" in p.stderr,
           "the other reports still use the snapshot (they fail without a TMPDIR)", p.stderr)
     # The window edges, in numbers: the legs with ts_first_us >= edge.
