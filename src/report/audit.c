@@ -490,46 +490,63 @@ static const char row_sql[] =
  * (older stores go through the snapshot, which rewrites them). */
 #define PG_AUDIT_MIN_SCHEMA 7
 
-/* What rule matching (endpoint) and counting (leg kind, verdict, reason)
- * read of a leg: legs equal there count and match alike. */
-#define PG_AUDIT_KEYS "server_ip, server_port, sni, is_session, verdict, reason"
-/* rows_sql's order reversed, past the keys: the first is the last leg. */
-#define PG_AUDIT_LAST                                                                  \
-	"ts_first_us DESC, id DESC NULLS LAST, sensor COLLATE \"C\" DESC,"               \
-	" client_ip COLLATE \"C\" DESC, client_port DESC, protocol COLLATE \"C\" DESC,"  \
-	" pkt_first_ch DESC, run_id DESC, source_id DESC NULLS LAST"
+/* The legs of the window grouped by what rule matching (endpoint) and
+ * counting (leg kind, verdict, reason) read, in PostgreSQL: legs equal
+ * there count and match alike. Per group its last leg in rows_sql's order
+ * (the only one that can be evidence) in rows_sql's columns, the group's
+ * weight (C_TOTAL), and that leg's capture file and client software as
+ * evidence_source would look them up. A few rows per endpoint come back,
+ * whatever the history's length; evaluate() matches them to the rules as
+ * it matches rows. A handshake group's last leg is the greatest id among
+ * its legs of its newest microsecond: a hash aggregate finds that time
+ * without sorting the history (max(ARRAY[ts, id]) cost twice as much),
+ * then the primary key's leading ts_first_us finds the few rows of that
+ * microsecond (LIMIT 1 keeps it a lookup per group: as a join the planner
+ * sorted every row). The hourly sessions rows are few and sort in
+ * rows_sql's order, reversed. */
+#define PG_AUDIT_SESSION_KEYS "server_ip, server_port, verdict, reason"
+#define PG_AUDIT_SESSION_LAST                                                          \
+	"ts_first_us DESC, sensor COLLATE \"C\" DESC, client_ip COLLATE \"C\" DESC,"       \
+	" client_port DESC, app COLLATE \"C\" DESC, pkt_first DESC, run_id DESC,"        \
+	" source_id DESC NULLS LAST"
 
-/* The legs of the window grouped by those keys, in PostgreSQL: per group
- * its last leg in rows_sql's order (the only one that can be evidence) in
- * rows_sql's columns, the group's weight (C_TOTAL), and that leg's capture
- * file and client software as evidence_source would look them up. A few
- * rows per endpoint come back, whatever the history's length; evaluate()
- * matches them to the rules as it matches rows. */
 static const char pg_audit_sql[] =
-	"WITH h AS (SELECT id, run_id, sensor, ts_first_us, protocol, client_ip, client_port,"
-	" server_ip, server_port, sni, group_name, verdict, reason, pkt_first_ch, pkt_sh,"
-	" 1::bigint AS n, false AS is_session, NULL::text AS app, NULL::bigint AS bytes,"
-	" NULL::integer AS source_id FROM handshakes" KX_PG_WINDOW
-	" UNION ALL SELECT NULL, run_id, sensor, ts_first_us, app, client_ip, client_port,"
-	" server_ip, server_port, NULL, NULL, verdict, nullif(reason, ''), pkt_first, NULL,"
-	" sessions, true, app, bytes, source_id FROM sessions" KX_PG_WINDOW "),"
-	" l AS (SELECT DISTINCT ON (" PG_AUDIT_KEYS ") *, sum(n) OVER w AS total FROM h"
-	"  WINDOW w AS (PARTITION BY " PG_AUDIT_KEYS " ORDER BY " PG_AUDIT_LAST
+	"WITH hg AS (SELECT server_ip, server_port, sni, verdict, reason, count(*) AS total,"
+	"  max(ts_first_us) AS newest FROM handshakes" KX_PG_WINDOW
+	"  GROUP BY server_ip, server_port, sni, verdict, reason),"
+	" s AS (SELECT run_id, sensor, ts_first_us, app, client_ip, client_port, server_ip,"
+	"  server_port, verdict, nullif(reason, '') AS reason, pkt_first, sessions, bytes,"
+	"  source_id FROM sessions" KX_PG_WINDOW "),"
+	" sg AS (SELECT DISTINCT ON (" PG_AUDIT_SESSION_KEYS ") *, sum(sessions) OVER w AS total"
+	"  FROM s WINDOW w AS (PARTITION BY " PG_AUDIT_SESSION_KEYS
+	"  ORDER BY " PG_AUDIT_SESSION_LAST
 	"  ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)"
-	"  ORDER BY " PG_AUDIT_KEYS ", " PG_AUDIT_LAST ")"
-	" SELECT " KX_PG_TS_TEXT("l.ts_first_us") " AS ts, l.protocol, l.client_ip,"
-	" l.client_port, l.server_ip, l.server_port, l.sni, l.verdict, l.reason, l.group_name,"
-	" l.id, l.pkt_first_ch, l.pkt_sh, l.n, l.is_session, l.app, l.bytes, l.run_id,"
-	" l.source_id, l.ts_first_us, l.sensor, 0 AS rolled, NULL AS k_sni, NULL AS k_group,"
-	" NULL AS k_family, NULL AS k_reason, NULL AS k_offers, NULL AS k_hrr,"
-	" NULL AS k_hrr_group, NULL AS k_band, NULL AS k_seg0, NULL AS k_slow,"
-	" l.total::bigint AS total,"
-	" CASE WHEN l.is_session THEN src.name ELSE x.source END AS source,"
-	" CASE WHEN x.protocol = 'ssh' THEN x.hassh ELSE x.ja4 END AS fingerprint, x.kx_fp"
-	" FROM l LEFT JOIN handshakes AS x ON NOT l.is_session"
-	"  AND x.ts_first_us = l.ts_first_us AND x.id = l.id"
-	" LEFT JOIN sources AS src ON l.is_session AND src.run_id = l.run_id"
-	"  AND src.source_id = l.source_id";
+	"  ORDER BY " PG_AUDIT_SESSION_KEYS ", " PG_AUDIT_SESSION_LAST "),"
+	" l AS (SELECT hg.newest AS ts_first_us, x.protocol, x.client_ip, x.client_port,"
+	"  hg.server_ip, hg.server_port, hg.sni, hg.verdict, hg.reason, x.group_name, x.id,"
+	"  x.pkt_first_ch, x.pkt_sh, 1::bigint AS n, false AS is_session, NULL::text AS app,"
+	"  NULL::bigint AS bytes, x.run_id, NULL::integer AS source_id, x.sensor, hg.total,"
+	"  x.source, CASE WHEN x.protocol = 'ssh' THEN x.hassh ELSE x.ja4 END AS fingerprint,"
+	"  x.kx_fp FROM hg LEFT JOIN LATERAL (SELECT * FROM handshakes AS y"
+	/* Only the verdicts that can be evidence (consider()'s ranks). */
+	"  WHERE hg.verdict IN ('classical', 'hybrid-draft', 'unknown')"
+	"  AND y.ts_first_us = hg.newest AND y.server_ip = hg.server_ip"
+	"  AND y.server_port = hg.server_port AND y.sni IS NOT DISTINCT FROM hg.sni"
+	"  AND y.verdict = hg.verdict AND y.reason IS NOT DISTINCT FROM hg.reason"
+	"  AND (y.ts_last_us >= $4::bigint) AND ($3::text IS NULL OR y.sensor = $3::text)"
+	"  ORDER BY y.id DESC LIMIT 1) AS x ON true"
+	"  UNION ALL SELECT sg.ts_first_us, app, client_ip, client_port, server_ip,"
+	"  server_port, NULL, verdict, reason, NULL, NULL, pkt_first, NULL, sessions, true,"
+	"  app, bytes, sg.run_id, sg.source_id, sensor, total, src.name, NULL, NULL"
+	"  FROM sg LEFT JOIN sources AS src ON src.run_id = sg.run_id"
+	"  AND src.source_id = sg.source_id)"
+	" SELECT " KX_PG_TS_TEXT("ts_first_us") " AS ts, protocol, client_ip, client_port,"
+	" server_ip, server_port, sni, verdict, reason, group_name, id, pkt_first_ch, pkt_sh,"
+	" n, is_session, app, bytes, run_id, source_id, ts_first_us, sensor, 0 AS rolled,"
+	" NULL AS k_sni, NULL AS k_group, NULL AS k_family, NULL AS k_reason,"
+	" NULL AS k_offers, NULL AS k_hrr, NULL AS k_hrr_group, NULL AS k_band,"
+	" NULL AS k_seg0, NULL AS k_slow, total::bigint AS total, source, fingerprint, kx_fp"
+	" FROM l";
 
 static int keep(struct evidence *e, sqlite3_stmt *s, int rank)
 {

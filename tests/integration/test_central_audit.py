@@ -211,6 +211,38 @@ try:
     check(cen.returncode == 1 and "last plaintext" in cen.stdout and "that hour" in cen.stdout,
           "a plaintext session is the evidence of its rule", cen.stdout + cen.stderr)
 
+    # Ties, in a store of their own: the same legs under two capture names,
+    # one per sensor. The evidence is the last of them in SQLite's order:
+    # of equal handshakes of one microsecond the greatest id (the later
+    # push, the later file merged), of equal sessions the greater sensor.
+    srv.run(os.path.join(BIN, "createdb"), "-h", top, "-p", PORT, "-U", "kx", "kx_ties")
+    url_t = f"postgresql://kx@/kx_ties?host={top}&port={PORT}"
+    ta, tb = os.path.join(tmp, "twin-a.pcap"), os.path.join(tmp, "twin-b.pcap")
+    shutil.copy(os.path.join(PCAPS, "tls13-client-no-pq.pcap"), ta)
+    shutil.copy(ta, tb)
+    pla, plb = os.path.join(tmp, "plain-a.pcap"), os.path.join(tmp, "plain-b.pcap")
+    shutil.copy(plain, pla)
+    shutil.copy(plain, plb)
+    da, db_, dm = (os.path.join(tmp, n) for n in ("ta.db", "tb.db", "tm.db"))
+    p1 = kx("read", "-q", "--sensor", "edge", "--db", da, "--pg", url_t, ta, pla)
+    p2 = kx("read", "-q", "--sensor", "origin", "--db", db_, "--pg", url_t, tb, plb)
+    p3 = kx("merge", "-q", "--db", dm, da, db_)
+    check(p1.returncode == p2.returncode == p3.returncode == 0, "the tie store is filled",
+          p1.stderr + p2.stderr + p3.stderr)
+    ct = sqlite3.connect(dm)
+    tie_ip = ct.execute("SELECT DISTINCT server_ip FROM handshakes WHERE source LIKE '%twin-%'"
+                        ).fetchone()[0]
+    ct.close()
+    tpol = policy("ties.txt", f"required {tie_ip} * *\nrequired 10.20.0.0/24 * *\n")
+    for fmt in fmts:
+        loc = kx("audit", "--policy", tpol, *fmt, "--db", dm)
+        cen = kx("audit", "--policy", tpol, *fmt, "--db", url_t, tmpdir=NO_TMP)
+        check(loc.stdout == cen.stdout and loc.returncode == cen.returncode == 1
+              and "twin-b.pcap" in cen.stdout and "plain-b.pcap" in cen.stdout
+              and "twin-a" not in cen.stdout and "plain-a" not in cen.stdout,
+              f"audit {' '.join(fmt) or 'table'} on ties: the last leg in SQLite's order is the"
+              " evidence (twin-b, plain-b)", cen.stderr + "\n" + loc.stdout + "\n---\n" + cen.stdout)
+
     before = len(failures)
     n_fp = 0
     for w in windows:
