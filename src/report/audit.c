@@ -43,6 +43,12 @@
  * prune` keeps the rollups) is shown from what the rollup knows: time,
  * protocol, server, SNI, group, verdict and reason, the client and the
  * capture file marked as pruned.
+ *
+ * On a central store of schema 7 on, PostgreSQL groups the legs (by what
+ * matching and counting read) and sends one row per group: its weight and
+ * its last leg in rows_sql's order (pg_audit_sql). The rules match those
+ * rows here as they match rows, so the answer is the snapshot's to the
+ * byte, without copying the history.
  */
 #include "report_int.h"
 

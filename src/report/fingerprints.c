@@ -10,6 +10,9 @@
  * re-derive them) and are left out. A suspect handshake is one judged
  * unknown because a key share's size does not fit its group or the
  * selection / listing breaks RFC 8446 section 4.2.8.
+ *
+ * On a central store (schema 4 on: the fingerprint columns) the same query
+ * in PostgreSQL's dialect runs there and only its answer rows come back.
  */
 #include "report_int.h"
 
