@@ -125,7 +125,8 @@ int kx_report_fingerprints(const char *db_path, const struct kx_report_filter *f
 	if (kx_pg_is_url(db_path)) {
 		/* The aggregation in PostgreSQL, only its answer back; an older
 		 * store, or a --groups file, goes through the snapshot. */
-		if (!(sql = sqlite3_mprintf(pg_fingerprints_sql, fmt == KX_OUT_TABLE ? table_extra : ""))) {
+		sql = sqlite3_mprintf(pg_fingerprints_sql, fmt == KX_OUT_TABLE ? table_extra : "");
+		if (!sql) {
 			snprintf(err, errlen, "out of memory");
 			return -1;
 		}
