@@ -541,6 +541,11 @@ try:
     x, p = kx("health", "--db", url1, "--csv"), kx_native("health", "--db", url1, "--csv")
     check(x.returncode == 0 and p.returncode != 0 and "cannot create a temporary folder" in p.stderr,
           "a schema 1 central store: health falls back to the snapshot", x.stdout + x.stderr + p.stderr)
+    x = kx("audit", "--db", url1, "--policy", policy, "--json")
+    p = kx_native("audit", "--db", url1, "--policy", policy, "--json")
+    check(x.returncode == 0 and '"handshakes":1,' in x.stdout
+          and p.returncode != 0 and not p.stdout and "cannot create a temporary folder" in p.stderr,
+          "a schema 1 central store: audit falls back to the snapshot", x.stdout + x.stderr + p.stderr)
     p = kx("read", "--sensor", "old", "--db", os.path.join(tmp, "v1b.db"), "--pg", url1, plain)
     check(p.returncode == 0 and "; 4 sessions rows sent" in p.stderr
           and psql1("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'") == "8"
@@ -566,6 +571,9 @@ try:
     p3 = kx("fingerprints", "--db", url3, "--json")
     check(p3.returncode == 0 and json.loads(p3.stdout) == [],
           "a schema 3 central store: reports read it as it is (no fingerprints)", p3.stdout + p3.stderr)
+    p3 = kx_native("fingerprints", "--db", url3, "--json")
+    check(p3.returncode != 0 and "cannot create a temporary folder" in p3.stderr,
+          "a schema 3 central store: fingerprints falls back to the snapshot", p3.stderr)
     p3 = kx("read", "--sensor", "three", "--db", os.path.join(tmp, "v3b.db"), "--pg", url3,
             cap("ssh-default-sntrup.pcap"))
     got3 = subprocess.run([os.path.join(BIN, "psql"), "-h", top, "-p", PORT, "-U", "kx", "-d", "kx3",
