@@ -43,6 +43,12 @@
  * prune` keeps the rollups) is shown from what the rollup knows: time,
  * protocol, server, SNI, group, verdict and reason, the client and the
  * capture file marked as pruned.
+ *
+ * On a central store of schema 7 on, PostgreSQL groups the legs (by what
+ * matching and counting read) and sends one row per group: its weight and
+ * its last leg in rows_sql's order (pg_audit_sql). The rules match those
+ * rows here as they match rows, so the answer is the snapshot's to the
+ * byte, without copying the history.
  */
 #include "report_int.h"
 
@@ -54,6 +60,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kexwatch/central.h"
 #include "kexwatch/emit.h"
 
 /* One leg kept as evidence; strings are owned copies. A session's is the
@@ -65,6 +72,7 @@ struct evidence {
 	char *fingerprint, *kx_fp; /* the client's JA4 or HASSH and kex suffix (schema 7) */
 	long long client_port, server_port, pkt_first_ch, pkt_sh, sessions, bytes;
 	long long id, run_id, source_id; /* where the source name comes from */
+	bool sourced;                    /* source and software came with the row (central) */
 	int rank;                        /* 3 plaintext, 2 classical, 1 other */
 	long long key_us;                /* ts_first_us: the reading order */
 	char *sensor;                    /* ties between sessions */
@@ -431,6 +439,9 @@ enum {
 	/* The rolled-up reading only: 1 for a group of rollup_legs, its key. */
 	C_ROLLED, K_SNI, K_GROUP, K_FAMILY, K_REASON, K_OFFERS, K_HRR, K_HRR_GROUP, K_BAND,
 	K_SEG0, K_SLOW,
+	/* The central reading only: the weight of the row's group, and the
+	 * capture file and client software of the row itself. */
+	C_TOTAL, C_X_SOURCE, C_X_FP, C_X_KXFP,
 };
 
 #define ROW_COLS                                                                      \
@@ -479,6 +490,70 @@ static const char row_sql[] =
 	" server_port, sni, verdict, reason, group_name, id, pkt_first_ch, pkt_sh, 1, 0, NULL,"
 	" NULL, run_id, NULL, ts_first_us, sensor FROM main.handshake_rows WHERE id = ?1";
 
+/* --- over a central store --- */
+
+/* The central schema read below: the verdict words of SQLite schema 11
+ * (older stores go through the snapshot, which rewrites them). */
+#define PG_AUDIT_MIN_SCHEMA 7
+
+/* The legs of the window grouped by what rule matching (endpoint) and
+ * counting (leg kind, verdict, reason) read, in PostgreSQL: legs equal
+ * there count and match alike. Per group its last leg in rows_sql's order
+ * (the only one that can be evidence) in rows_sql's columns, the group's
+ * weight (C_TOTAL), and that leg's capture file and client software as
+ * evidence_source would look them up. A few rows per endpoint come back,
+ * whatever the history's length; evaluate() matches them to the rules as
+ * it matches rows. A handshake group's last leg is the greatest id among
+ * its legs of its newest microsecond: a hash aggregate finds that time
+ * without sorting the history (max(ARRAY[ts, id]) cost twice as much),
+ * then the primary key's leading ts_first_us finds the few rows of that
+ * microsecond (LIMIT 1 keeps it a lookup per group: as a join the planner
+ * sorted every row). The hourly sessions rows are few and sort in
+ * rows_sql's order, reversed. */
+#define PG_AUDIT_SESSION_KEYS "server_ip, server_port, verdict, reason"
+#define PG_AUDIT_SESSION_LAST                                                          \
+	"ts_first_us DESC, sensor COLLATE \"C\" DESC, client_ip COLLATE \"C\" DESC,"       \
+	" client_port DESC, app COLLATE \"C\" DESC, pkt_first DESC, run_id DESC,"        \
+	" source_id DESC NULLS LAST"
+
+static const char pg_audit_sql[] =
+	"WITH hg AS (SELECT server_ip, server_port, sni, verdict, reason, count(*) AS total,"
+	"  max(ts_first_us) AS newest FROM handshakes" KX_PG_WINDOW
+	"  GROUP BY server_ip, server_port, sni, verdict, reason),"
+	" s AS (SELECT run_id, sensor, ts_first_us, app, client_ip, client_port, server_ip,"
+	"  server_port, verdict, nullif(reason, '') AS reason, pkt_first, sessions, bytes,"
+	"  source_id FROM sessions" KX_PG_WINDOW "),"
+	" sg AS (SELECT DISTINCT ON (" PG_AUDIT_SESSION_KEYS ") *, sum(sessions) OVER w AS total"
+	"  FROM s WINDOW w AS (PARTITION BY " PG_AUDIT_SESSION_KEYS
+	"  ORDER BY " PG_AUDIT_SESSION_LAST
+	"  ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)"
+	"  ORDER BY " PG_AUDIT_SESSION_KEYS ", " PG_AUDIT_SESSION_LAST "),"
+	" l AS (SELECT hg.newest AS ts_first_us, x.protocol, x.client_ip, x.client_port,"
+	"  hg.server_ip, hg.server_port, hg.sni, hg.verdict, hg.reason, x.group_name, x.id,"
+	"  x.pkt_first_ch, x.pkt_sh, 1::bigint AS n, false AS is_session, NULL::text AS app,"
+	"  NULL::bigint AS bytes, x.run_id, NULL::integer AS source_id, x.sensor, hg.total,"
+	"  x.source, CASE WHEN x.protocol = 'ssh' THEN x.hassh ELSE x.ja4 END AS fingerprint,"
+	"  x.kx_fp FROM hg LEFT JOIN LATERAL (SELECT * FROM handshakes AS y"
+	/* Only the verdicts that can be evidence (consider()'s ranks). */
+	"  WHERE hg.verdict IN ('classical', 'hybrid-draft', 'unknown')"
+	"  AND y.ts_first_us = hg.newest AND y.server_ip = hg.server_ip"
+	"  AND y.server_port = hg.server_port AND y.sni IS NOT DISTINCT FROM hg.sni"
+	"  AND y.verdict = hg.verdict AND y.reason IS NOT DISTINCT FROM hg.reason"
+	"  AND (y.ts_last_us >= $4::bigint) AND ($3::text IS NULL OR y.sensor = $3::text)"
+	"  ORDER BY y.id DESC LIMIT 1) AS x ON true"
+	"  UNION ALL SELECT sg.ts_first_us, app, client_ip, client_port, server_ip,"
+	"  server_port, NULL, verdict, reason, NULL, NULL, pkt_first, NULL, sessions, true,"
+	"  app, bytes, sg.run_id, sg.source_id, sensor, total, src.name, NULL, NULL"
+	"  FROM sg LEFT JOIN sources AS src ON src.run_id = sg.run_id"
+	"  AND src.source_id = sg.source_id)"
+	" SELECT " KX_PG_TS_TEXT("ts_first_us") " AS ts, protocol, client_ip, client_port,"
+	" server_ip, server_port, sni, verdict, reason, group_name, id, pkt_first_ch, pkt_sh,"
+	" n, is_session, app, bytes, run_id, source_id, ts_first_us, sensor, 0 AS rolled,"
+	" NULL AS k_sni, NULL AS k_group, NULL AS k_family, NULL AS k_reason,"
+	" NULL AS k_offers, NULL AS k_hrr, NULL AS k_hrr_group, NULL AS k_band,"
+	" NULL AS k_seg0, NULL AS k_slow, total::bigint AS total, source, fingerprint, kx_fp"
+	" FROM l";
+
 static int keep(struct evidence *e, sqlite3_stmt *s, int rank)
 {
 	evidence_free(e);
@@ -507,6 +582,15 @@ static int keep(struct evidence *e, sqlite3_stmt *s, int rank)
 	e->source_id = sqlite3_column_type(s, C_SOURCE_ID) == SQLITE_NULL ? -1 :
 		       sqlite3_column_int64(s, C_SOURCE_ID);
 	e->key_us = sqlite3_column_int64(s, C_KEY);
+	if (sqlite3_column_count(s) > C_X_KXFP) {
+		/* As evidence_source looks them up: the software only when there is one. */
+		e->sourced = true;
+		e->source = col_dup(s, C_X_SOURCE);
+		if (sqlite3_column_type(s, C_X_FP) != SQLITE_NULL) {
+			e->fingerprint = col_dup(s, C_X_FP);
+			e->kx_fp = col_dup(s, C_X_KXFP);
+		}
+	}
 	return e->ts && e->protocol && e->client_ip && e->server_ip && e->verdict ? 0 : -1;
 }
 
@@ -722,7 +806,7 @@ static int evidence_source(struct kx_rdb *db, struct evidence *e)
 		" FROM handshakes WHERE id = ?1" :
 		"SELECT source FROM handshakes WHERE id = ?1";
 
-	if (!e->set || e->pruned || (e->is_session && e->source_id < 0))
+	if (!e->set || e->pruned || e->sourced || (e->is_session && e->source_id < 0))
 		return 0;
 	if (sqlite3_prepare_v2(db->db, sql, -1, &s, NULL) != SQLITE_OK)
 		return kx_rdb_fail(db);
@@ -746,25 +830,28 @@ struct totals {
 	int failed, warned, no_traffic, required;
 };
 
-/* rolled: read rolled_sql (the full range of an inventory with rollups),
- * else rows_sql. Every count is a sum of weights n. */
+/* Reads sql: rows_sql (ordered), rolled_sql (the full range of an
+ * inventory with rollups) or a central store's answer, whose rows weigh
+ * their group's C_TOTAL. Every count is a sum of weights. */
 static int evaluate(struct kx_rdb *db, const struct kx_policy *p,
-		    const struct kx_report_filter *f, bool rolled, struct totals *t)
+		    const struct kx_report_filter *f, const char *sql, bool ordered,
+		    struct totals *t)
 {
-	sqlite3_stmt *s = kx_rdb_prepare(db, rolled ? rolled_sql : rows_sql, f);
+	sqlite3_stmt *s = kx_rdb_prepare(db, sql, f);
 	char last_ip[64] = "";
 	struct addr a = { 0 };
-	int rc;
+	int rc, weight;
 
 	if (!s)
 		return -1;
+	weight = sqlite3_column_count(s) > C_TOTAL ? C_TOTAL : C_N;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *ip = (const char *)sqlite3_column_text(s, C_SERVER);
 		const char *sni = (const char *)sqlite3_column_text(s, C_SNI);
 		const char *verdict = (const char *)sqlite3_column_text(s, C_VERDICT);
 		const char *reason = (const char *)sqlite3_column_text(s, C_REASON);
 		long long port = sqlite3_column_int64(s, C_SPORT);
-		long long n = sqlite3_column_int64(s, C_N);
+		long long n = sqlite3_column_int64(s, weight);
 		long long key = sqlite3_column_int64(s, C_KEY);
 		bool session = sqlite3_column_int(s, C_SESSION) != 0;
 		bool decides, pq, classical, plaintext;
@@ -832,7 +919,7 @@ static int evaluate(struct kx_rdb *db, const struct kx_policy *p,
 			r->other += n;
 		}
 		/* The newest leg of the worst kind seen so far. */
-		if (consider(r, s, rank, !rolled) < 0) {
+		if (consider(r, s, rank, ordered) < 0) {
 			sqlite3_finalize(s);
 			snprintf(db->err, db->errlen, "out of memory");
 			return -1;
@@ -841,7 +928,7 @@ static int evaluate(struct kx_rdb *db, const struct kx_policy *p,
 	sqlite3_finalize(s);
 	if (rc != SQLITE_DONE)
 		return kx_rdb_fail(db);
-	for (size_t i = 0; rolled && i < p->n; i++)
+	for (size_t i = 0; !ordered && i < p->n; i++)
 		if (resolve(db, &p->rules[i]) < 0)
 			return -1;
 	return 0;
@@ -1167,11 +1254,23 @@ int kx_report_audit(const char *db_path, struct kx_policy *p,
 		r->best_rank = 0;
 		r->best_us = 0;
 	}
-	if (kx_rdb_open_scoped(&db, db_path, f, err, errlen) < 0)
+	/* A central store of schema 7 on answers in PostgreSQL (pg_audit_sql);
+	 * an older one, or a --groups file, goes through the snapshot. */
+	int c = kx_pg_is_url(db_path) ?
+		kx_rdb_pg_answer(&db, db_path, PG_AUDIT_MIN_SCHEMA, f, pg_audit_sql, err, errlen) : 1;
+	if (c < 0)
 		return -1;
-	/* The rollups are all-time: a window reads the raw rows. */
-	if (evaluate(&db, p, f, f && kx_rdb_full_range(&db, f), &t) < 0)
-		goto out;
+	if (c == 0) {
+		if (evaluate(&db, p, f, "SELECT * FROM kx_answer", false, &t) < 0)
+			goto out;
+	} else {
+		if (kx_rdb_open_scoped(&db, db_path, f, err, errlen) < 0)
+			return -1;
+		/* The rollups are all-time: a window reads the raw rows. */
+		bool rolled = f && kx_rdb_full_range(&db, f);
+		if (evaluate(&db, p, f, rolled ? rolled_sql : rows_sql, !rolled, &t) < 0)
+			goto out;
+	}
 	for (size_t i = 0; i < p->n; i++)
 		if (evidence_source(&db, &p->rules[i].ev) < 0)
 			goto out;

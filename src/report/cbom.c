@@ -18,7 +18,6 @@
 #include "report_int.h"
 
 #include <gcrypt.h>
-#include <inttypes.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,30 +60,6 @@ static const char pg_cbom_sql[] =
 	" GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12";
 static const char answer_sql[] =
 	"SELECT * FROM kx_answer ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12";
-
-/* Opens r on the answer of a central store; 1: the store needs the
- * snapshot instead, -1: failed (message in err). */
-static int cbom_central(struct kx_rdb *r, const char *url, const struct kx_report_filter *f,
-			char *err, size_t errlen)
-{
-	char since[24], until[24], live[24], e[512];
-	const char *params[4] = { since, until, f->sensor, live };
-	struct kx_pg_read *pg = NULL;
-	int rc = kx_rdb_open_answer(r, url, PG_CBOM_MIN_SCHEMA, &pg, err, errlen);
-
-	if (rc != 0)
-		return rc;
-	snprintf(since, sizeof(since), "%" PRId64, f->since_us);
-	snprintf(until, sizeof(until), "%" PRId64, f->until_us);
-	snprintf(live, sizeof(live), "%" PRId64, f->live_from_us);
-	if (kx_pg_read_table(pg, pg_cbom_sql, 4, params, r->db, "kx_answer", e, sizeof(e)) < 0) {
-		snprintf(err, errlen, "%s: %s", r->target, e);
-		rc = -1;
-		kx_rdb_close(r);
-	}
-	kx_pg_read_close(pg);
-	return rc;
-}
 
 struct seen {
 	long long n;
@@ -464,7 +439,7 @@ static void count_verdict(struct endpoint *e, const char *v, long long n)
 }
 
 /* The body (everything after the serial number) into a memory stream;
- * central: r holds a central store's answer (cbom_central). */
+ * central: r holds a central store's answer (kx_answer). */
 static int build(struct kx_rdb *r, const struct kx_report_filter *f, int spec_minor,
 		 bool central, char **body, size_t *body_n)
 {
@@ -612,7 +587,8 @@ int kx_report_cbom(const char *db_path, const struct kx_report_filter *f, int sp
 		kx_report_filter_init(&all);
 		f = &all;
 	}
-	if (kx_pg_is_url(db_path) && (c = cbom_central(&r, db_path, f, err, errlen)) < 0)
+	if (kx_pg_is_url(db_path) &&
+	    (c = kx_rdb_pg_answer(&r, db_path, PG_CBOM_MIN_SCHEMA, f, pg_cbom_sql, err, errlen)) < 0)
 		return -1;
 	if (c == 1 && kx_rdb_open_scoped(&r, db_path, f, err, errlen) < 0)
 		return -1;

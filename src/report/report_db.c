@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -585,6 +586,44 @@ int kx_rdb_open_answer(struct kx_rdb *r, const char *url, int min_version,
 		return -1;
 	}
 	return 0;
+}
+
+void kx_pg_window_params(struct kx_pg_window *w, const struct kx_report_filter *f)
+{
+	struct kx_report_filter all;
+
+	if (!f) {
+		kx_report_filter_init(&all);
+		f = &all;
+	}
+	snprintf(w->since, sizeof(w->since), "%" PRId64, f->since_us);
+	snprintf(w->until, sizeof(w->until), "%" PRId64, f->until_us);
+	snprintf(w->live, sizeof(w->live), "%" PRId64, f->live_from_us);
+	w->v[0] = w->since;
+	w->v[1] = w->until;
+	w->v[2] = f->sensor;
+	w->v[3] = w->live;
+}
+
+int kx_rdb_pg_answer(struct kx_rdb *r, const char *url, int min_version,
+		     const struct kx_report_filter *f, const char *sql, char *err, size_t errlen)
+{
+	struct kx_pg_read *pg = NULL;
+	struct kx_pg_window w;
+	char e[512];
+	int rc = kx_rdb_open_answer(r, url, min_version, &pg, err, errlen);
+
+	if (rc != 0)
+		return rc;
+	kx_pg_window_params(&w, f);
+	if (kx_pg_read_table(pg, sql, 4, w.v, r->db, "kx_answer", e, sizeof(e)) < 0) {
+		snprintf(err, errlen, "%s: %s", r->target, e);
+		rc = -1;
+	}
+	kx_pg_read_close(pg);
+	if (rc < 0)
+		kx_rdb_close(r);
+	return rc;
 }
 
 /* A report on an inventory whose rollups lag far behind (upgraded from

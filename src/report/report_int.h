@@ -54,6 +54,21 @@ struct kx_pg_read;
 int kx_rdb_open_answer(struct kx_rdb *r, const char *url, int min_version,
 		       struct kx_pg_read **pg, char *err, size_t errlen);
 
+/* $1 .. $4 of KX_PG_WINDOW for filter f (NULL: everything), as text. */
+struct kx_pg_window {
+	char since[24], until[24], live[24];
+	const char *v[4];
+};
+void kx_pg_window_params(struct kx_pg_window *w, const struct kx_report_filter *f);
+
+/* kx_rdb_open_answer, then sql (its window $1 .. $4 from f) run in
+ * PostgreSQL into the in-memory table kx_answer of r->db, in the answer's
+ * order (rowid), and the PostgreSQL session closed. Returns as
+ * kx_rdb_open_answer: 0 (kx_rdb_close r afterwards), 1 for the snapshot,
+ * or -1 with the message in err (r closed). */
+int kx_rdb_pg_answer(struct kx_rdb *r, const char *url, int min_version,
+		     const struct kx_report_filter *f, const char *sql, char *err, size_t errlen);
+
 /* Prepares sql and binds the filter's named parameters (:since, :until,
  * :sensor, :live) where the statement has them. Returns NULL with the
  * message in r->err. */

@@ -326,7 +326,7 @@ try:
     for w in (["--since", iso(edge)], ["--until", iso(edge)], ["--since", iso(edge), "--until", iso(mid)],
               ["--since", iso(edge + 1)], ["--since", iso(edge), "--sensor", "edge"]):
         reports += [["health", "--json"] + w, ["health"] + w]
-    native = native_clients = 0
+    native = native_clients = native_cbom = 0
     for r in reports:
         x = kx(r[0], "--db", merged, *r[1:])
         if r[0] == "health":
@@ -338,6 +338,9 @@ try:
         elif r[0] == "hops":
             y = kx_native(r[0], "--db", url, *r[1:])
             native += y.returncode == 0
+        elif r[0] == "cbom":
+            y = kx_native(r[0], "--db", url, *r[1:])
+            native_cbom += y.returncode == 0
         else:
             y = kx(r[0], "--db", url, *r[1:])
         empty_window = iso(firsts[-1] + 1) in r and r[0] in ("hops", "clients")
@@ -351,6 +354,10 @@ try:
     check(native_clients == n_clients and n_clients == 42,
           f"clients and health on PostgreSQL: all {n_clients} runs made no snapshot (TMPDIR unusable)",
           f"{native_clients} of {n_clients}")
+    n_cbom = sum(r[0] == "cbom" for r in reports)
+    check(native_cbom == n_cbom == 6,
+          f"cbom on PostgreSQL: all {n_cbom} runs made no snapshot (TMPDIR unusable)",
+          f"{native_cbom} of {n_cbom}")
     # clients' sets in exact values: the PQ groups (TLS code points and SSH
     # methods, named by kexwatch's registry) and kx_set(sni, 3)'s " +N".
     cm = sqlite3.connect(merged)
@@ -400,7 +407,12 @@ try:
           and z.returncode != 0 and "cannot create a temporary folder" in z.stderr,
           "health --groups on PostgreSQL: the snapshot, SQLite's answer with the renamed HRR group",
           x.stdout[:300] + "\n---\n" + y.stdout[:300] + y.stderr + z.stderr)
+    # audit and fingerprints run in PostgreSQL too (test_central_audit.py).
     p = kx_native("audit", "--db", url, "--policy", policy, "--json")
+    q = kx_native("fingerprints", "--db", url, "--json")
+    check(p.returncode in (0, 1) and not p.stderr and q.returncode == 0 and not q.stderr,
+          "audit and fingerprints on PostgreSQL need no TMPDIR", p.stderr + q.stderr)
+    p = kx_native("changes", "--db", url, "--json")
     check(p.returncode != 0 and "cannot create a temporary folder" in p.stderr,
           "the other reports still use the snapshot (they fail without a TMPDIR)", p.stderr)
     # The window edges, in numbers: the legs with ts_first_us >= edge.
@@ -536,6 +548,11 @@ try:
     x, p = kx("health", "--db", url1, "--csv"), kx_native("health", "--db", url1, "--csv")
     check(x.returncode == 0 and p.returncode != 0 and "cannot create a temporary folder" in p.stderr,
           "a schema 1 central store: health falls back to the snapshot", x.stdout + x.stderr + p.stderr)
+    x = kx("audit", "--db", url1, "--policy", policy, "--json")
+    p = kx_native("audit", "--db", url1, "--policy", policy, "--json")
+    check(x.returncode == 0 and '"handshakes":1,' in x.stdout
+          and p.returncode != 0 and not p.stdout and "cannot create a temporary folder" in p.stderr,
+          "a schema 1 central store: audit falls back to the snapshot", x.stdout + x.stderr + p.stderr)
     p = kx("read", "--sensor", "old", "--db", os.path.join(tmp, "v1b.db"), "--pg", url1, plain)
     check(p.returncode == 0 and "; 4 sessions rows sent" in p.stderr
           and psql1("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'") == "8"
@@ -561,6 +578,9 @@ try:
     p3 = kx("fingerprints", "--db", url3, "--json")
     check(p3.returncode == 0 and json.loads(p3.stdout) == [],
           "a schema 3 central store: reports read it as it is (no fingerprints)", p3.stdout + p3.stderr)
+    p3 = kx_native("fingerprints", "--db", url3, "--json")
+    check(p3.returncode != 0 and "cannot create a temporary folder" in p3.stderr,
+          "a schema 3 central store: fingerprints falls back to the snapshot", p3.stderr)
     p3 = kx("read", "--sensor", "three", "--db", os.path.join(tmp, "v3b.db"), "--pg", url3,
             cap("ssh-default-sntrup.pcap"))
     got3 = subprocess.run([os.path.join(BIN, "psql"), "-h", top, "-p", PORT, "-U", "kx", "-d", "kx3",
