@@ -493,7 +493,7 @@ static const char *insert_sql(struct kx_central *c, unsigned n)
 	}
 	kx_pg_col_list(kx_pg_hs_cols, kx_pg_n_hs_cols, NULL, cols, sizeof(cols));
 	char *p = c->insert_sql;
-	p += sprintf(p, "INSERT INTO handshakes (run_id, %s) VALUES ", cols);
+	p += sprintf(p, "WITH i AS (INSERT INTO handshakes (run_id, %s) VALUES ", cols);
 	unsigned k = 1;
 	for (unsigned i = 0; i < n; i++) {
 		*p++ = i ? ',' : ' ';
@@ -502,7 +502,9 @@ static const char *insert_sql(struct kx_central *c, unsigned n)
 			p += sprintf(p, j ? ",$%u" : "$%u", k++);
 		*p++ = ')';
 	}
-	sprintf(p, " ON CONFLICT (ts_first_us, dedup_key) DO NOTHING");
+	/* The row, if new, for the rollups. */
+	sprintf(p, " ON CONFLICT (ts_first_us, dedup_key) DO NOTHING RETURNING *)"
+		" INSERT INTO kx_new SELECT run_id, %s FROM i", cols);
 	return c->insert_sql;
 }
 
@@ -609,6 +611,15 @@ static int ensure_connected(struct kx_central *c)
 		 "CREATE TEMP TABLE kx_stage ON COMMIT DELETE ROWS AS SELECT run_id, %s"
 		 " FROM handshakes WITH NO DATA", cols);
 	PGresult *r = PQexec(c->pg, sql);
+	/* kx_new: the rows this transaction inserted, which the rollups add
+	 * (pg_rollup.c). */
+	if (ok(r)) {
+		PQclear(r);
+		snprintf(sql, sizeof(sql),
+			 "CREATE TEMP TABLE kx_new ON COMMIT DELETE ROWS AS SELECT run_id, %s"
+			 " FROM handshakes WITH NO DATA", cols);
+		r = PQexec(c->pg, sql);
+	}
 	if (!ok(r)) {
 		snprintf(err, sizeof(err), "staging table: %s", kx_pg_errmsg(c->pg, r));
 		PQclear(r);
@@ -978,14 +989,17 @@ static int ship_batch(struct kx_central *c)
 		if (!r)
 			goto fail;
 	} else {
-		char cols[2048], sql[5120];
+		char cols[2048], sql[8192];
 		PQclear(r);
 		kx_pg_col_list(kx_pg_hs_cols, kx_pg_n_hs_cols, NULL, cols, sizeof(cols));
 		/* In key order (see sort_keys). */
+		/* Only the rows it inserted go on to the rollups: those present
+		 * are counted there already. */
 		snprintf(sql, sizeof(sql),
-			 "INSERT INTO handshakes (run_id, %s) SELECT run_id, %s FROM kx_stage"
+			 "WITH i AS (INSERT INTO handshakes (run_id, %s) SELECT run_id, %s FROM kx_stage"
 			 " ORDER BY ts_first_us, dedup_key"
-			 " ON CONFLICT (ts_first_us, dedup_key) DO NOTHING", cols, cols);
+			 " ON CONFLICT (ts_first_us, dedup_key) DO NOTHING RETURNING *)"
+			 " INSERT INTO kx_new SELECT run_id, %s FROM i", cols, cols, cols);
 		r = PQexec(c->pg, sql);
 		if (!ok(r))
 			snprintf(err, sizeof(err), "handshakes: %s", kx_pg_errmsg(c->pg, r));
@@ -1009,7 +1023,19 @@ static int ship_batch(struct kx_central *c)
 	} else {
 		added = strtoull(PQcmdTuples(r), NULL, 10);
 		PQclear(r);
+		/* The direct COPY inserted every row: the same rows, again by COPY,
+		 * into kx_new (a temporary table: no WAL, no index). */
+		if (!merge && added > 0) {
+			if (copy_batch(c, "kx_new", n, &r, err, sizeof(err)) < 0) {
+				PQclear(r);
+				goto fail;
+			}
+			PQclear(r);
+		}
 	}
+	/* The rollups, in this transaction: counted once with the rows. */
+	if (added > 0 && kx_pg_rollup_add(c->pg, "kx_new", err, sizeof(err)) < 0)
+		goto fail;
 	r = PQexec(c->pg, "COMMIT");
 	if (!ok(r)) {
 		snprintf(err, sizeof(err), "commit: %s", kx_pg_errmsg(c->pg, r));
