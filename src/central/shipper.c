@@ -11,7 +11,9 @@
  * straight into handshakes, or, when some are there already, COPY into a
  * staging table and INSERT ... ON CONFLICT DO NOTHING), commit; then move
  * the local mark (central_outbox) to the last id. A crash between the two
- * commits re-sends the batch, which the key absorbs.
+ * commits re-sends the batch, which the key absorbs. Before that commit
+ * the rows the transaction inserted (kx_new) go into the rollups
+ * (pg_rollup.c): counted with the rows, once.
  *
  * Sessions (hourly aggregates) change after they were sent, so no id mark
  * can follow them. Triggers on the local sessions table (created here,

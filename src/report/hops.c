@@ -13,7 +13,8 @@
  * "(suspect: N)" and the HTML report badges it. CSV follows RFC 4180.
  * On a central store of schema 7 the same query, in PostgreSQL's dialect
  * (kx_hops_pg_sql), runs on the server and only its answer rows are read
- * (hops_central); the printers are the same.
+ * (hops_central); the printers are the same. Over the full range on
+ * central schema 9 it reads the rollups there (kx_hops_pg_rolled_sql).
  */
 #include "report_int.h"
 
