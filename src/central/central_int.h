@@ -57,6 +57,10 @@ int kx_pg_ensure_months(PGconn *pg, const int64_t *months, unsigned n, char *err
  * (the shipper's kx_new, or handshakes when an upgrade builds them) to
  * them, inside the caller's transaction. */
 extern const char kx_pg_rollup_schema[], kx_pg_rollup_drop[];
+/* The columns of handshakes a fold reads (run_id first), which the
+ * shipper's kx_new holds. */
+extern const char *const kx_pg_rollup_cols[];
+extern const unsigned kx_pg_n_rollup_cols;
 int kx_pg_rollup_add(PGconn *pg, const char *table, char *err, size_t errlen);
 
 /* The server's message for a failed command, on one line. */

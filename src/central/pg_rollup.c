@@ -55,6 +55,15 @@ const char kx_pg_rollup_schema[] =
 	" sni text NOT NULL, clients bigint NOT NULL, PRIMARY KEY (server_ip, server_port, sni));"
 	"CREATE TABLE rollup_runs (run_id bigint PRIMARY KEY, n bigint NOT NULL)";
 
+/* The handshakes columns the steps below read: all kx_new holds. */
+const char *const kx_pg_rollup_cols[] = {
+	"run_id",     "sensor",    "ts_first_us",  "ts_last_us", "protocol",
+	"client_ip",  "server_ip", "server_port",  "sni",        "offers_pq",
+	"hrr",        "hrr_group", "group_name",   "group_family", "verdict",
+	"reason",     "ch_bytes",  "ch_segments",  "ch2_bytes",  "ch_to_sh_us",
+};
+const unsigned kx_pg_n_rollup_cols = sizeof(kx_pg_rollup_cols) / sizeof(kx_pg_rollup_cols[0]);
+
 /* Before an upgrade builds them: a store whose version was set back by
  * hand may have them already. */
 const char kx_pg_rollup_drop[] =
@@ -67,19 +76,23 @@ static const char *const fold_steps[] = {
 	" FROM %s GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15"
 	" ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15"
 	KX_ROLLUP_LEGS_ADD("least", "greatest"),
-	/* The pairs new for their sensor grow its counter. */
+	/* The pairs new for their sensor grow its counter; only those can be
+	 * new for every sensor (a pair and its sensor's pair commit together),
+	 * so rollup_pairs_all sees only them. One statement: the CTEs run in
+	 * one order (p, a, the counters of all, then c), the same in every
+	 * transaction. */
 	"WITH p AS (INSERT INTO rollup_pairs SELECT DISTINCT server_ip, server_port,"
 	" coalesce(sni, ''), client_ip, sensor FROM %s ORDER BY 1, 2, 3, 4, 5"
-	" ON CONFLICT DO NOTHING RETURNING server_ip, server_port, sni, sensor)"
-	" INSERT INTO rollup_clients SELECT server_ip, server_port, sni, sensor, count(*)"
-	" FROM p GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
-	" ON CONFLICT (server_ip, server_port, sni, sensor)"
-	" DO UPDATE SET clients = rollup_clients.clients + excluded.clients",
-	"WITH p AS (INSERT INTO rollup_pairs_all SELECT DISTINCT server_ip, server_port,"
-	" coalesce(sni, ''), client_ip FROM %s ORDER BY 1, 2, 3, 4"
-	" ON CONFLICT DO NOTHING RETURNING server_ip, server_port, sni)"
+	" ON CONFLICT DO NOTHING RETURNING server_ip, server_port, sni, client_ip, sensor),"
+	" c AS (INSERT INTO rollup_clients SELECT server_ip, server_port, sni, sensor, count(*)"
+	"  FROM p GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
+	"  ON CONFLICT (server_ip, server_port, sni, sensor)"
+	"  DO UPDATE SET clients = rollup_clients.clients + excluded.clients),"
+	" a AS (INSERT INTO rollup_pairs_all SELECT DISTINCT server_ip, server_port, sni,"
+	"  client_ip FROM p ORDER BY 1, 2, 3, 4"
+	"  ON CONFLICT DO NOTHING RETURNING server_ip, server_port, sni)"
 	" INSERT INTO rollup_clients_all SELECT server_ip, server_port, sni, count(*)"
-	" FROM p GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+	" FROM a GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
 	" ON CONFLICT (server_ip, server_port, sni)"
 	" DO UPDATE SET clients = rollup_clients_all.clients + excluded.clients",
 	"INSERT INTO rollup_runs SELECT run_id, count(*) FROM %s GROUP BY 1 ORDER BY 1"

@@ -137,6 +137,10 @@ struct kx_central {
 	size_t copy_len, copy_cap;
 	unsigned ts_col;                /* ts_first_us among kx_pg_hs_cols */
 	unsigned dedup_col;             /* dedup_key among kx_pg_hs_cols */
+	/* kx_new's columns (kx_pg_rollup_cols) as indexes into a row's
+	 * parameters (0: run_id), and as a list. */
+	unsigned new_pick[MAX_HS_COLS + 1];
+	char new_cols[512];
 	bool ts_text[MAX_HS_COLS];      /* columns read as microseconds, sent as text */
 	struct row_key keys[MAX_BATCH]; /* the batch in key order */
 	bool merge_next;                /* the last batch met rows already there */
@@ -506,7 +510,7 @@ static const char *insert_sql(struct kx_central *c, unsigned n)
 	}
 	/* The row, if new, for the rollups. */
 	sprintf(p, " ON CONFLICT (ts_first_us, dedup_key) DO NOTHING RETURNING *)"
-		" INSERT INTO kx_new SELECT run_id, %s FROM i", cols);
+		" INSERT INTO kx_new SELECT %s FROM i", c->new_cols);
 	return c->insert_sql;
 }
 
@@ -618,8 +622,8 @@ static int ensure_connected(struct kx_central *c)
 	if (ok(r)) {
 		PQclear(r);
 		snprintf(sql, sizeof(sql),
-			 "CREATE TEMP TABLE kx_new ON COMMIT DELETE ROWS AS SELECT run_id, %s"
-			 " FROM handshakes WITH NO DATA", cols);
+			 "CREATE TEMP TABLE kx_new ON COMMIT DELETE ROWS AS SELECT %s"
+			 " FROM handshakes WITH NO DATA", c->new_cols);
 		r = PQexec(c->pg, sql);
 	}
 	if (!ok(r)) {
@@ -715,8 +719,14 @@ static int copy_batch(struct kx_central *c, const char *table, unsigned n, PGres
 {
 	char cols[2048], sql[4096];
 	unsigned per_row = kx_pg_n_hs_cols + 1;
+	/* kx_new takes only the columns the rollups read: less to parse. */
+	bool narrow = strcmp(table, "kx_new") == 0;
+	unsigned n_out = narrow ? kx_pg_n_rollup_cols : per_row;
 	kx_pg_col_list(kx_pg_hs_cols, kx_pg_n_hs_cols, NULL, cols, sizeof(cols));
-	snprintf(sql, sizeof(sql), "COPY %s (run_id, %s) FROM STDIN", table, cols);
+	if (narrow)
+		snprintf(sql, sizeof(sql), "COPY kx_new (%s) FROM STDIN", c->new_cols);
+	else
+		snprintf(sql, sizeof(sql), "COPY %s (run_id, %s) FROM STDIN", table, cols);
 	PGresult *r = PQexec(c->pg, sql);
 	*res = NULL;
 	if (!r || PQresultStatus(r) != PGRES_COPY_IN) {
@@ -729,8 +739,8 @@ static int copy_batch(struct kx_central *c, const char *table, unsigned n, PGres
 	c->copy_len = 0;
 	for (unsigned i = 0; i < n && !why; i++) {
 		const char *const *row = c->params + (size_t)c->keys[i].i * per_row;
-		for (unsigned j = 0; j < per_row && !why; j++)
-			if (copy_put(c, row[j], j + 1 < per_row ? '\t' : '\n') < 0)
+		for (unsigned j = 0; j < n_out && !why; j++)
+			if (copy_put(c, row[narrow ? c->new_pick[j] : j], j + 1 < n_out ? '\t' : '\n') < 0)
 				why = "out of memory";
 		if (!why && (c->copy_len >= COPY_CHUNK || i + 1 == n)) {
 			if (PQputCopyData(c->pg, c->copy, (int)c->copy_len) != 1)
@@ -1001,7 +1011,7 @@ static int ship_batch(struct kx_central *c)
 			 "WITH i AS (INSERT INTO handshakes (run_id, %s) SELECT run_id, %s FROM kx_stage"
 			 " ORDER BY ts_first_us, dedup_key"
 			 " ON CONFLICT (ts_first_us, dedup_key) DO NOTHING RETURNING *)"
-			 " INSERT INTO kx_new SELECT run_id, %s FROM i", cols, cols, cols);
+			 " INSERT INTO kx_new SELECT %s FROM i", cols, cols, c->new_cols);
 		r = PQexec(c->pg, sql);
 		if (!ok(r))
 			snprintf(err, sizeof(err), "handshakes: %s", kx_pg_errmsg(c->pg, r));
@@ -1366,6 +1376,14 @@ int kx_central_start(const struct kx_central_opts *o, struct kx_central **ret, c
 			c->ts_col = i;
 		if (strcmp(kx_pg_hs_cols[i].name, "dedup_key") == 0)
 			c->dedup_col = i;
+	}
+	for (unsigned k = 0, pos = 0; k < kx_pg_n_rollup_cols; k++) {
+		c->new_pick[k] = 0;
+		for (unsigned i = 0; i < kx_pg_n_hs_cols; i++)
+			if (strcmp(kx_pg_hs_cols[i].name, kx_pg_rollup_cols[k]) == 0)
+				c->new_pick[k] = i + 1;
+		pos += (unsigned)snprintf(c->new_cols + pos, sizeof(c->new_cols) - pos, "%s%s",
+					  k ? ", " : "", kx_pg_rollup_cols[k]);
 	}
 	kx_pg_redact(c->url, c->target, sizeof(c->target));
 	size_t n_params = (size_t)MAX_BATCH * (kx_pg_n_hs_cols + 1);
