@@ -31,7 +31,7 @@
 #include <stdint.h>
 
 /* The PostgreSQL schema version kexwatch creates (table kexwatch_meta). */
-#define KX_PG_SCHEMA_VERSION 8
+#define KX_PG_SCHEMA_VERSION 9
 
 /* True for "postgresql://..." and "postgres://..." URIs and for libpq
  * key=value connection strings containing "dbname=" or "host=". */
@@ -120,6 +120,9 @@ int kx_pg_read_open(const char *url, int min_version, struct kx_pg_read **ret, c
 int kx_pg_read_table(struct kx_pg_read *r, const char *sql, int n_params,
 		     const char *const *params, struct sqlite3 *db, const char *table, char *err,
 		     size_t errlen);
+
+/* The store's schema version (kexwatch_meta), as read by kx_pg_read_open. */
+int kx_pg_read_version(const struct kx_pg_read *r);
 
 /* Ends the transaction and the session (NULL is accepted). */
 void kx_pg_read_close(struct kx_pg_read *r);

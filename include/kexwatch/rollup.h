@@ -31,6 +31,38 @@
 
 struct sqlite3;
 
+/* One definition of a rolled-up leg for both engines: the SQLite fold
+ * below and the central store's (src/central/pg_rollup.c) select the same
+ * key with two dialect words. GREATEST is the two-argument maximum
+ * (SQLite's max(), PostgreSQL's greatest()), B(x) a condition as 0 or 1
+ * (SQLite's booleans are integers already, PostgreSQL's need a cast).
+ * NULLs cannot be part of a key: '' or -1 stand for none. */
+#define KX_ROLLUP_B_SQLITE(x) x
+#define KX_ROLLUP_B_PG(x) "(" x ")::int"
+#define KX_ROLLUP_LEGS_KEY(GREATEST, B)                                                \
+	"server_ip, server_port, coalesce(sni, ''), sensor, protocol,"                 \
+	" coalesce(group_name, ''), coalesce(group_family, ''), verdict,"              \
+	" coalesce(reason, ''), " B("offers_pq <> 0") ", " B("hrr <> 0") ","           \
+	" coalesce(hrr_group, -1),"                                                    \
+	" CASE WHEN " GREATEST "(ch_bytes, coalesce(ch2_bytes, 0)) = 0 THEN 0"         \
+	" WHEN " GREATEST "(ch_bytes, coalesce(ch2_bytes, 0)) < 1500 THEN 1 ELSE 2 END," \
+	" " B("ch_segments = 0") ", coalesce(" B("ch_to_sh_us >= 1000000") ", 0),"     \
+	" count(*), min(ts_first_us), max(ts_last_us), max(ch_to_sh_us), max(ts_first_us)"
+/* rollup_legs' key columns, in the order of KX_ROLLUP_LEGS_KEY. */
+#define KX_ROLLUP_LEGS_PK                                                              \
+	"server_ip, server_port, sni, sensor, protocol, group_name, group_family,"     \
+	" verdict, reason, offers_pq, hrr, hrr_group, band, ch_seg0, slow"
+/* Adding a delta to a leg; LEAST and GREATEST as above. The
+ * two-argument max() of SQLite is NULL when either is: coalesce both. */
+#define KX_ROLLUP_LEGS_ADD(LEAST, GREATEST)                                            \
+	" ON CONFLICT (" KX_ROLLUP_LEGS_PK ") DO UPDATE SET n = rollup_legs.n + excluded.n," \
+	" first_us = " LEAST "(rollup_legs.first_us, excluded.first_us),"              \
+	" last_us = " GREATEST "(rollup_legs.last_us, excluded.last_us),"              \
+	" max_ch_to_sh_us = " GREATEST "(coalesce(rollup_legs.max_ch_to_sh_us,"        \
+	"  excluded.max_ch_to_sh_us), coalesce(excluded.max_ch_to_sh_us,"              \
+	"  rollup_legs.max_ch_to_sh_us)),"                                             \
+	" newest_first_us = " GREATEST "(rollup_legs.newest_first_us, excluded.newest_first_us)"
+
 /* The tables, created with a new inventory and by the schema 12 migration
  * (folded_id 0: nothing folded yet). */
 extern const char kx_rollup_schema[];

@@ -68,6 +68,12 @@
  * few rows per run, written in the run's own transaction). A schema 1 to 7
  * store loses the two in place (on the partitioned parent, which takes
  * them off every partition).
+ *
+ * Schema 9 adds the rollups (pg_rollup.c): all-time aggregates of the
+ * handshakes that full-range `hops` and `health` read instead of the raw
+ * rows, kept by the shipper in each batch's own transaction, untouched by
+ * prune. A schema 1 to 8 store gets them built from its rows in the
+ * schema transaction (no statement timeout there: it reads every row).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -730,7 +736,8 @@ static int create_schema(PGconn *pg, char *err, size_t errlen)
 		    err, errlen) < 0)
 		return -1;
 	if (create_handshakes(pg, err, errlen) < 0 ||
-	    create_sessions(pg, err, errlen) < 0 || exec_ok(pg, pg_views, err, errlen) < 0)
+	    create_sessions(pg, err, errlen) < 0 || exec_ok(pg, pg_views, err, errlen) < 0 ||
+	    exec_ok(pg, kx_pg_rollup_schema, err, errlen) < 0)
 		return -1;
 	return 0;
 }
@@ -782,6 +789,12 @@ int kx_pg_ensure_schema(PGconn *pg, char *err, size_t errlen)
 			" WHERE verdict = 'unknown' AND reason = 'handshake-unseen'", e, sizeof(e)) < 0)
 		goto fail;
 	if (version >= 1 && version < 8 && drop_run_fks(pg, e, sizeof(e)) < 0)
+		goto fail;
+	if (version >= 1 && version < 9 &&
+	    (exec_ok(pg, "SET LOCAL statement_timeout = 0", e, sizeof(e)) < 0 ||
+	     exec_ok(pg, kx_pg_rollup_drop, e, sizeof(e)) < 0 ||
+	     exec_ok(pg, kx_pg_rollup_schema, e, sizeof(e)) < 0 ||
+	     kx_pg_rollup_add(pg, "handshakes", e, sizeof(e)) < 0))
 		goto fail;
 	if (version >= 1 && version < KX_PG_SCHEMA_VERSION && migrate_views(pg, e, sizeof(e)) < 0)
 		goto fail;

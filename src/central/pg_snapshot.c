@@ -239,7 +239,13 @@ out:
 
 struct kx_pg_read {
 	PGconn *pg;
+	int version;
 };
+
+int kx_pg_read_version(const struct kx_pg_read *r)
+{
+	return r ? r->version : 0;
+}
 
 int kx_pg_read_open(const char *url, int min_version, struct kx_pg_read **ret, char *err,
 		    size_t errlen)
@@ -268,6 +274,7 @@ int kx_pg_read_open(const char *url, int min_version, struct kx_pg_read **ret, c
 		goto fail;
 	}
 	r->pg = pg;
+	r->version = version;
 	*ret = r;
 	return 0;
 fail:

@@ -11,7 +11,9 @@
  * straight into handshakes, or, when some are there already, COPY into a
  * staging table and INSERT ... ON CONFLICT DO NOTHING), commit; then move
  * the local mark (central_outbox) to the last id. A crash between the two
- * commits re-sends the batch, which the key absorbs.
+ * commits re-sends the batch, which the key absorbs. Before that commit
+ * the rows the transaction inserted (kx_new) go into the rollups
+ * (pg_rollup.c): counted with the rows, once.
  *
  * Sessions (hourly aggregates) change after they were sent, so no id mark
  * can follow them. Triggers on the local sessions table (created here,
@@ -135,6 +137,10 @@ struct kx_central {
 	size_t copy_len, copy_cap;
 	unsigned ts_col;                /* ts_first_us among kx_pg_hs_cols */
 	unsigned dedup_col;             /* dedup_key among kx_pg_hs_cols */
+	/* kx_new's columns (kx_pg_rollup_cols) as indexes into a row's
+	 * parameters (0: run_id), and as a list. */
+	unsigned new_pick[MAX_HS_COLS + 1];
+	char new_cols[512];
 	bool ts_text[MAX_HS_COLS];      /* columns read as microseconds, sent as text */
 	struct row_key keys[MAX_BATCH]; /* the batch in key order */
 	bool merge_next;                /* the last batch met rows already there */
@@ -493,7 +499,7 @@ static const char *insert_sql(struct kx_central *c, unsigned n)
 	}
 	kx_pg_col_list(kx_pg_hs_cols, kx_pg_n_hs_cols, NULL, cols, sizeof(cols));
 	char *p = c->insert_sql;
-	p += sprintf(p, "INSERT INTO handshakes (run_id, %s) VALUES ", cols);
+	p += sprintf(p, "WITH i AS (INSERT INTO handshakes (run_id, %s) VALUES ", cols);
 	unsigned k = 1;
 	for (unsigned i = 0; i < n; i++) {
 		*p++ = i ? ',' : ' ';
@@ -502,7 +508,9 @@ static const char *insert_sql(struct kx_central *c, unsigned n)
 			p += sprintf(p, j ? ",$%u" : "$%u", k++);
 		*p++ = ')';
 	}
-	sprintf(p, " ON CONFLICT (ts_first_us, dedup_key) DO NOTHING");
+	/* The row, if new, for the rollups. */
+	sprintf(p, " ON CONFLICT (ts_first_us, dedup_key) DO NOTHING RETURNING *)"
+		" INSERT INTO kx_new SELECT %s FROM i", c->new_cols);
 	return c->insert_sql;
 }
 
@@ -609,6 +617,15 @@ static int ensure_connected(struct kx_central *c)
 		 "CREATE TEMP TABLE kx_stage ON COMMIT DELETE ROWS AS SELECT run_id, %s"
 		 " FROM handshakes WITH NO DATA", cols);
 	PGresult *r = PQexec(c->pg, sql);
+	/* kx_new: the rows this transaction inserted, which the rollups add
+	 * (pg_rollup.c). */
+	if (ok(r)) {
+		PQclear(r);
+		snprintf(sql, sizeof(sql),
+			 "CREATE TEMP TABLE kx_new ON COMMIT DELETE ROWS AS SELECT %s"
+			 " FROM handshakes WITH NO DATA", c->new_cols);
+		r = PQexec(c->pg, sql);
+	}
 	if (!ok(r)) {
 		snprintf(err, sizeof(err), "staging table: %s", kx_pg_errmsg(c->pg, r));
 		PQclear(r);
@@ -702,8 +719,14 @@ static int copy_batch(struct kx_central *c, const char *table, unsigned n, PGres
 {
 	char cols[2048], sql[4096];
 	unsigned per_row = kx_pg_n_hs_cols + 1;
+	/* kx_new takes only the columns the rollups read: less to parse. */
+	bool narrow = strcmp(table, "kx_new") == 0;
+	unsigned n_out = narrow ? kx_pg_n_rollup_cols : per_row;
 	kx_pg_col_list(kx_pg_hs_cols, kx_pg_n_hs_cols, NULL, cols, sizeof(cols));
-	snprintf(sql, sizeof(sql), "COPY %s (run_id, %s) FROM STDIN", table, cols);
+	if (narrow)
+		snprintf(sql, sizeof(sql), "COPY kx_new (%s) FROM STDIN", c->new_cols);
+	else
+		snprintf(sql, sizeof(sql), "COPY %s (run_id, %s) FROM STDIN", table, cols);
 	PGresult *r = PQexec(c->pg, sql);
 	*res = NULL;
 	if (!r || PQresultStatus(r) != PGRES_COPY_IN) {
@@ -716,8 +739,8 @@ static int copy_batch(struct kx_central *c, const char *table, unsigned n, PGres
 	c->copy_len = 0;
 	for (unsigned i = 0; i < n && !why; i++) {
 		const char *const *row = c->params + (size_t)c->keys[i].i * per_row;
-		for (unsigned j = 0; j < per_row && !why; j++)
-			if (copy_put(c, row[j], j + 1 < per_row ? '\t' : '\n') < 0)
+		for (unsigned j = 0; j < n_out && !why; j++)
+			if (copy_put(c, row[narrow ? c->new_pick[j] : j], j + 1 < n_out ? '\t' : '\n') < 0)
 				why = "out of memory";
 		if (!why && (c->copy_len >= COPY_CHUNK || i + 1 == n)) {
 			if (PQputCopyData(c->pg, c->copy, (int)c->copy_len) != 1)
@@ -978,14 +1001,17 @@ static int ship_batch(struct kx_central *c)
 		if (!r)
 			goto fail;
 	} else {
-		char cols[2048], sql[5120];
+		char cols[2048], sql[8192];
 		PQclear(r);
 		kx_pg_col_list(kx_pg_hs_cols, kx_pg_n_hs_cols, NULL, cols, sizeof(cols));
 		/* In key order (see sort_keys). */
+		/* Only the rows it inserted go on to the rollups: those present
+		 * are counted there already. */
 		snprintf(sql, sizeof(sql),
-			 "INSERT INTO handshakes (run_id, %s) SELECT run_id, %s FROM kx_stage"
+			 "WITH i AS (INSERT INTO handshakes (run_id, %s) SELECT run_id, %s FROM kx_stage"
 			 " ORDER BY ts_first_us, dedup_key"
-			 " ON CONFLICT (ts_first_us, dedup_key) DO NOTHING", cols, cols);
+			 " ON CONFLICT (ts_first_us, dedup_key) DO NOTHING RETURNING *)"
+			 " INSERT INTO kx_new SELECT %s FROM i", cols, cols, c->new_cols);
 		r = PQexec(c->pg, sql);
 		if (!ok(r))
 			snprintf(err, sizeof(err), "handshakes: %s", kx_pg_errmsg(c->pg, r));
@@ -1009,7 +1035,19 @@ static int ship_batch(struct kx_central *c)
 	} else {
 		added = strtoull(PQcmdTuples(r), NULL, 10);
 		PQclear(r);
+		/* The direct COPY inserted every row: the same rows, again by COPY,
+		 * into kx_new (a temporary table: no WAL, no index). */
+		if (!merge && added > 0) {
+			if (copy_batch(c, "kx_new", n, &r, err, sizeof(err)) < 0) {
+				PQclear(r);
+				goto fail;
+			}
+			PQclear(r);
+		}
 	}
+	/* The rollups, in this transaction: counted once with the rows. */
+	if (added > 0 && kx_pg_rollup_add(c->pg, "kx_new", err, sizeof(err)) < 0)
+		goto fail;
 	r = PQexec(c->pg, "COMMIT");
 	if (!ok(r)) {
 		snprintf(err, sizeof(err), "commit: %s", kx_pg_errmsg(c->pg, r));
@@ -1338,6 +1376,14 @@ int kx_central_start(const struct kx_central_opts *o, struct kx_central **ret, c
 			c->ts_col = i;
 		if (strcmp(kx_pg_hs_cols[i].name, "dedup_key") == 0)
 			c->dedup_col = i;
+	}
+	for (unsigned k = 0, pos = 0; k < kx_pg_n_rollup_cols; k++) {
+		c->new_pick[k] = 0;
+		for (unsigned i = 0; i < kx_pg_n_hs_cols; i++)
+			if (strcmp(kx_pg_hs_cols[i].name, kx_pg_rollup_cols[k]) == 0)
+				c->new_pick[k] = i + 1;
+		pos += (unsigned)snprintf(c->new_cols + pos, sizeof(c->new_cols) - pos, "%s%s",
+					  k ? ", " : "", kx_pg_rollup_cols[k]);
 	}
 	kx_pg_redact(c->url, c->target, sizeof(c->target));
 	size_t n_params = (size_t)MAX_BATCH * (kx_pg_n_hs_cols + 1);

@@ -186,13 +186,31 @@ static const char hops_table_tail[] =
 
 /* HEALTH_CTE in PostgreSQL: the legs in the window ($1 .. $4, KX_PG_WINDOW),
  * only the columns health reads, and their band. */
-#define PG_HEALTH_CTE                                                                  \
-	"WITH h AS (SELECT run_id, ts_first_us, ts_last_us, server_ip, server_port, sni,"  \
+#define PG_HEALTH_CTE PG_HEALTH_CTE_OF(PG_HEALTH_RAW)
+#define PG_HEALTH_RAW                                                                  \
+	"h AS (SELECT run_id, ts_first_us, ts_last_us, server_ip, server_port, sni,"  \
 	" verdict, reason, ch_bytes, ch2_bytes, ch_segments, ch_to_sh_us, hrr, hrr_group,"  \
 	" 1::bigint AS n, false AS is_session, NULL::text AS app FROM handshakes" KX_PG_WINDOW \
 	" UNION ALL SELECT run_id, ts_first_us, ts_last_us, server_ip, server_port, NULL,"  \
 	" verdict, nullif(reason, ''), 0, NULL, 0, NULL, 0, NULL, sessions, true, app"      \
-	" FROM sessions" KX_PG_WINDOW "),"                                                 \
+	" FROM sessions" KX_PG_WINDOW ")"
+/* The same over the full range from the rollups (schema 9): a rolled-up
+ * leg as SQLite's kx_legs_rolled maps one (its band as a ClientHello size,
+ * its first-segment flag as a count, the slowest ServerHello of the leg),
+ * weighted by its handshakes; only the sensor ($1) filters. */
+#define PG_HEALTH_ROLLED                                                               \
+	"h AS (SELECT NULL::bigint AS run_id, first_us AS ts_first_us, last_us AS ts_last_us," \
+	" server_ip, server_port, nullif(sni, '') AS sni, verdict, nullif(reason, '') AS reason," \
+	" CASE band WHEN 0 THEN 0 WHEN 1 THEN 1 ELSE 1500 END AS ch_bytes,"              \
+	" NULL::integer AS ch2_bytes, CASE WHEN ch_seg0 <> 0 THEN 0 ELSE 1 END AS ch_segments," \
+	" max_ch_to_sh_us AS ch_to_sh_us, hrr, nullif(hrr_group, -1) AS hrr_group, n,"   \
+	" false AS is_session, NULL::text AS app FROM rollup_legs"                      \
+	" WHERE $1::text IS NULL OR sensor = $1::text"                                   \
+	" UNION ALL SELECT run_id, ts_first_us, ts_last_us, server_ip, server_port, NULL,"  \
+	" verdict, nullif(reason, ''), 0, NULL, 0, NULL, 0, NULL, sessions, true, app"      \
+	" FROM sessions WHERE $1::text IS NULL OR sensor = $1::text)"
+#define PG_HEALTH_CTE_OF(LEGS)                                                         \
+	"WITH " LEGS ","                                                                 \
 	" s AS (SELECT *, CASE WHEN greatest(ch_bytes, coalesce(ch2_bytes, 0)) = 0"        \
 	"  THEN 'not reassembled' WHEN greatest(ch_bytes, coalesce(ch2_bytes, 0)) < 1500"  \
 	"  THEN '< 1500' ELSE '>= 1500' END AS band,"                                      \
@@ -203,25 +221,31 @@ static const char hops_table_tail[] =
 
 /* SQLite's sum(bool): NULL when every value is NULL, as SQLite's sum. */
 #define PG_SUMB(cond) "sum((" cond ")::int)"
-#define PG_UNANSWERED(r) PG_SUMB("unanswered AND reason IS NOT DISTINCT FROM '" r "'")
+#define PG_UNANSWERED_OF(SUMB, r) SUMB("unanswered AND reason IS NOT DISTINCT FROM '" r "'")
+/* The same weighted by n (a rolled-up leg stands for n handshakes). */
+#define PG_SUMW(cond) "sum(n * (" cond ")::int)"
 
 /* kx_health_bands_sql's counts; pct_no_server_hello is SQLite's
  * arithmetic on them (bands_answer_sql). */
-static const char pg_bands_sql[] =
-	PG_HEALTH_CTE
-	" SELECT band, count(*) AS handshakes,"
-	" count(*) - " PG_SUMB("unanswered") " - " PG_SUMB("capacity") " AS answered,"
-	" " PG_SUMB("unanswered") " AS no_server_hello,"
-	" " PG_UNANSWERED("rst") " AS n_rst, " PG_UNANSWERED("fin") " AS n_fin,"
-	" " PG_UNANSWERED("timeout") " AS n_timeout,"
-	" " PG_UNANSWERED("end-of-capture") " AS n_end_of_capture,"
-	" " PG_UNANSWERED("gap") " AS n_gap,"
-	" " PG_SUMB("unanswered AND reason NOT IN ('rst', 'fin', 'timeout', 'end-of-capture', 'gap')")
-	"  AS n_other,"
-	" " PG_SUMB("first_lost") " AS n_first_segment_lost, sum(hrr) AS n_hrr,"
-	" " PG_SUMB("slow") " AS n_slow, " PG_SUMB("capacity") " AS n_capacity"
-	" FROM s WHERE NOT is_session GROUP BY band"
-	" ORDER BY CASE band WHEN '< 1500' THEN 0 WHEN '>= 1500' THEN 1 ELSE 2 END";
+#define PG_BANDS_OF(CTE, ALL, SUMB, HRR) \
+	CTE \
+	" SELECT band, " ALL " AS handshakes," \
+	" " ALL " - " SUMB("unanswered") " - " SUMB("capacity") " AS answered," \
+	" " SUMB("unanswered") " AS no_server_hello," \
+	" " PG_UNANSWERED_OF(SUMB, "rst") " AS n_rst, " PG_UNANSWERED_OF(SUMB, "fin") " AS n_fin," \
+	" " PG_UNANSWERED_OF(SUMB, "timeout") " AS n_timeout," \
+	" " PG_UNANSWERED_OF(SUMB, "end-of-capture") " AS n_end_of_capture," \
+	" " PG_UNANSWERED_OF(SUMB, "gap") " AS n_gap," \
+	" " SUMB("unanswered AND reason NOT IN ('rst', 'fin', 'timeout', 'end-of-capture', 'gap')") \
+	"  AS n_other," \
+	" " SUMB("first_lost") " AS n_first_segment_lost, " HRR " AS n_hrr," \
+	" " SUMB("slow") " AS n_slow, " SUMB("capacity") " AS n_capacity" \
+	" FROM s WHERE NOT is_session GROUP BY band" \
+	" ORDER BY CASE band WHEN '< 1500' THEN 0 WHEN '>= 1500' THEN 1 ELSE 2 END"
+
+static const char pg_bands_sql[] = PG_BANDS_OF(PG_HEALTH_CTE, "count(*)", PG_SUMB, "sum(hrr)");
+static const char pg_bands_rolled_sql[] =
+	PG_BANDS_OF(PG_HEALTH_CTE_OF(PG_HEALTH_ROLLED), "sum(n)", PG_SUMW, "sum(n * hrr)");
 
 static const char bands_answer_sql[] =
 	"SELECT band, handshakes, answered, no_server_hello, n_rst, n_fin, n_timeout,"
@@ -231,37 +255,41 @@ static const char bands_answer_sql[] =
 
 /* hops_sql without the names of the HRR groups: hrr_codes, their distinct
  * code points, which kexwatch's registry names (hops_answer_sql). */
-static const char pg_hops_sql[] =
-	PG_HEALTH_CTE
-	" SELECT server_ip, server_port, handshakes, n_small, n_small_no_sh, n_large, n_large_no_sh,"
-	" n_first_segment_lost, no_server_hello, reasons, n_hrr, hrr_codes, n_slow, max_ch_to_sh_us,"
-	" " KX_PG_SET_FIRST("sni_a", 3) " AS sample_snis, last_seen, large_reasons, other_reasons,"
-	" n_capacity, n_plaintext, plaintext_apps, plaintext_reasons, n_unseen, unseen_apps"
-	" FROM (SELECT server_ip, server_port, " PG_SUMB("NOT is_session") " AS handshakes,"
-	" " PG_SUMB("band = '< 1500'") " AS n_small,"
-	" " PG_SUMB("band = '< 1500' AND unanswered") " AS n_small_no_sh,"
-	" " PG_SUMB("band = '>= 1500'") " AS n_large,"
-	" " PG_SUMB("band = '>= 1500' AND unanswered") " AS n_large_no_sh,"
-	" " PG_SUMB("first_lost") " AS n_first_segment_lost,"
-	" " PG_SUMB("unanswered") " AS no_server_hello,"
-	" " KX_PG_SET("CASE WHEN unanswered THEN reason END") " AS reasons,"
-	" sum(hrr) AS n_hrr,"
-	" string_agg(DISTINCT hrr_group::text, ',') FILTER (WHERE hrr <> 0) AS hrr_codes,"
-	" " PG_SUMB("slow") " AS n_slow, max(ch_to_sh_us) AS max_ch_to_sh_us,"
-	" " KX_PG_ARRAY("sni") " AS sni_a, " KX_PG_TS_TEXT("max(ts_last_us)") " AS last_seen,"
-	" " KX_PG_SET("CASE WHEN unanswered AND band = '>= 1500' THEN reason END") " AS large_reasons,"
-	" " KX_PG_SET("CASE WHEN unanswered AND band <> '>= 1500' THEN reason END") " AS other_reasons,"
-	" " PG_SUMB("capacity") " AS n_capacity,"
-	" " KX_PG_SUM_N("is_session AND verdict = 'plaintext'") " AS n_plaintext,"
-	" " KX_PG_SET("app") " FILTER (WHERE is_session AND verdict = 'plaintext') AS plaintext_apps,"
-	" " KX_PG_SET("reason") " FILTER (WHERE is_session AND verdict = 'plaintext') AS plaintext_reasons,"
-	" " KX_PG_SUM_N("is_session AND reason = 'handshake-unseen'") " AS n_unseen,"
-	" " KX_PG_SET("app") " FILTER (WHERE is_session AND reason = 'handshake-unseen') AS unseen_apps"
-	" FROM s GROUP BY server_ip, server_port) AS g"
-	" WHERE no_server_hello + n_hrr + n_slow + n_capacity + n_plaintext + n_unseen > 0"
-	" ORDER BY n_large_no_sh + n_first_segment_lost DESC NULLS LAST, no_server_hello DESC NULLS LAST,"
-	" n_slow DESC NULLS LAST, n_hrr DESC NULLS LAST, n_plaintext DESC NULLS LAST,"
-	" n_capacity DESC NULLS LAST, n_unseen DESC NULLS LAST, server_ip COLLATE \"C\", server_port";
+#define PG_HEALTH_HOPS_OF(CTE, SUMB, HRR) \
+	CTE \
+	" SELECT server_ip, server_port, handshakes, n_small, n_small_no_sh, n_large, n_large_no_sh," \
+	" n_first_segment_lost, no_server_hello, reasons, n_hrr, hrr_codes, n_slow, max_ch_to_sh_us," \
+	" " KX_PG_SET_FIRST("sni_a", 3) " AS sample_snis, last_seen, large_reasons, other_reasons," \
+	" n_capacity, n_plaintext, plaintext_apps, plaintext_reasons, n_unseen, unseen_apps" \
+	" FROM (SELECT server_ip, server_port, " SUMB("NOT is_session") " AS handshakes," \
+	" " SUMB("band = '< 1500'") " AS n_small," \
+	" " SUMB("band = '< 1500' AND unanswered") " AS n_small_no_sh," \
+	" " SUMB("band = '>= 1500'") " AS n_large," \
+	" " SUMB("band = '>= 1500' AND unanswered") " AS n_large_no_sh," \
+	" " SUMB("first_lost") " AS n_first_segment_lost," \
+	" " SUMB("unanswered") " AS no_server_hello," \
+	" " KX_PG_SET("CASE WHEN unanswered THEN reason END") " AS reasons," \
+	" " HRR " AS n_hrr," \
+	" string_agg(DISTINCT hrr_group::text, ',') FILTER (WHERE hrr <> 0) AS hrr_codes," \
+	" " SUMB("slow") " AS n_slow, max(ch_to_sh_us) AS max_ch_to_sh_us," \
+	" " KX_PG_ARRAY("sni") " AS sni_a, " KX_PG_TS_TEXT("max(ts_last_us)") " AS last_seen," \
+	" " KX_PG_SET("CASE WHEN unanswered AND band = '>= 1500' THEN reason END") " AS large_reasons," \
+	" " KX_PG_SET("CASE WHEN unanswered AND band <> '>= 1500' THEN reason END") " AS other_reasons," \
+	" " SUMB("capacity") " AS n_capacity," \
+	" " KX_PG_SUM_N("is_session AND verdict = 'plaintext'") " AS n_plaintext," \
+	" " KX_PG_SET("app") " FILTER (WHERE is_session AND verdict = 'plaintext') AS plaintext_apps," \
+	" " KX_PG_SET("reason") " FILTER (WHERE is_session AND verdict = 'plaintext') AS plaintext_reasons," \
+	" " KX_PG_SUM_N("is_session AND reason = 'handshake-unseen'") " AS n_unseen," \
+	" " KX_PG_SET("app") " FILTER (WHERE is_session AND reason = 'handshake-unseen') AS unseen_apps" \
+	" FROM s GROUP BY server_ip, server_port) AS g" \
+	" WHERE no_server_hello + n_hrr + n_slow + n_capacity + n_plaintext + n_unseen > 0" \
+	" ORDER BY n_large_no_sh + n_first_segment_lost DESC NULLS LAST, no_server_hello DESC NULLS LAST," \
+	" n_slow DESC NULLS LAST, n_hrr DESC NULLS LAST, n_plaintext DESC NULLS LAST," \
+	" n_capacity DESC NULLS LAST, n_unseen DESC NULLS LAST, server_ip COLLATE \"C\", server_port"
+
+static const char pg_hops_sql[] = PG_HEALTH_HOPS_OF(PG_HEALTH_CTE, PG_SUMB, "sum(hrr)");
+static const char pg_hops_rolled_sql[] =
+	PG_HEALTH_HOPS_OF(PG_HEALTH_CTE_OF(PG_HEALTH_ROLLED), PG_SUMW, "sum(n * hrr)");
 
 /* hops_sql's columns in its order; %s: the table's tail. */
 static const char hops_answer_sql[] =
@@ -274,19 +302,25 @@ static const char hops_answer_sql[] =
 
 /* runs_sql: json_extract is ->> as a number. */
 #define PG_LEDGER(c) " sum((counters::json ->> '" c "')::numeric) AS " c
-static const char pg_runs_sql[] =
-	PG_HEALTH_CTE
-	" SELECT count(*) AS n_runs," PG_LEDGER("reasm_retransmits") ","
-	PG_LEDGER("reasm_ooo_segments") ","
-	" sum((counters::json ->> 'capture_dropped')::numeric)"
-	"  + sum((counters::json ->> 'capture_if_dropped')::numeric) AS capture_dropped,"
-	" " PG_SUMB("counters IS NULL") " AS unfinished,"
-	" " PG_SUMB("(counters::json ->> 'flow_hs_row') IS NOT NULL") " AS with_ledger,"
-	PG_LEDGER("flows_created") "," PG_LEDGER("flows_refused") "," PG_LEDGER("flow_hs_row") ","
-	PG_LEDGER("flow_capacity") "," PG_LEDGER("flow_plaintext") "," PG_LEDGER("flow_unseen") ","
-	PG_LEDGER("flow_one_sided") "," PG_LEDGER("flow_no_payload") "," PG_LEDGER("flow_plain_off") ","
-	PG_LEDGER("flow_unrecognised")
-	" FROM runs WHERE id IN (SELECT run_id FROM h)";
+#define PG_RUNS_OF(CTE, WHICH) \
+	CTE \
+	" SELECT count(*) AS n_runs," PG_LEDGER("reasm_retransmits") "," \
+	PG_LEDGER("reasm_ooo_segments") "," \
+	" sum((counters::json ->> 'capture_dropped')::numeric)" \
+	"  + sum((counters::json ->> 'capture_if_dropped')::numeric) AS capture_dropped," \
+	" " PG_SUMB("counters IS NULL") " AS unfinished," \
+	" " PG_SUMB("(counters::json ->> 'flow_hs_row') IS NOT NULL") " AS with_ledger," \
+	PG_LEDGER("flows_created") "," PG_LEDGER("flows_refused") "," PG_LEDGER("flow_hs_row") "," \
+	PG_LEDGER("flow_capacity") "," PG_LEDGER("flow_plaintext") "," PG_LEDGER("flow_unseen") "," \
+	PG_LEDGER("flow_one_sided") "," PG_LEDGER("flow_no_payload") "," PG_LEDGER("flow_plain_off") "," \
+	PG_LEDGER("flow_unrecognised") \
+	" FROM runs WHERE " WHICH
+static const char pg_runs_sql[] = PG_RUNS_OF(PG_HEALTH_CTE, "id IN (SELECT run_id FROM h)");
+/* The runs of the rolled-up handshakes are in rollup_runs. */
+static const char pg_runs_rolled_sql[] =
+	PG_RUNS_OF(PG_HEALTH_CTE_OF(PG_HEALTH_ROLLED),
+		   "id IN (SELECT run_id FROM h) OR (id IN (SELECT run_id FROM rollup_runs)"
+		   " AND ($1::text IS NULL OR sensor = $1::text))");
 
 /* health on a central store: its three queries run in PostgreSQL, their
  * rows come back into in-memory tables of r->db, and *bands, *hops and
@@ -308,9 +342,19 @@ static int health_central(struct kx_rdb *r, const char *url, const struct kx_rep
 	snprintf(since, sizeof(since), "%" PRId64, f->since_us);
 	snprintf(until, sizeof(until), "%" PRId64, f->until_us);
 	snprintf(live, sizeof(live), "%" PRId64, f->live_from_us);
-	if (kx_pg_read_table(pg, pg_bands_sql, 4, params, r->db, "kx_bands", e, sizeof(e)) < 0 ||
-	    kx_pg_read_table(pg, pg_hops_sql, 4, params, r->db, "kx_hops", e, sizeof(e)) < 0 ||
-	    kx_pg_read_table(pg, pg_runs_sql, 4, params, r->db, "kx_runs", e, sizeof(e)) < 0) {
+	/* The full range over schema 9's rollups (the sensor is $1 there):
+	 * what prune dropped stays counted. */
+	bool roll = f->since_us == INT64_MIN && f->until_us == INT64_MAX &&
+		    f->live_from_us == INT64_MIN && kx_pg_read_version(pg) >= 9 &&
+		    !kx_pg_rollups_off();
+	int np = roll ? 1 : 4;
+	const char *const *pp = roll ? params + 2 : params;
+	if (kx_pg_read_table(pg, roll ? pg_bands_rolled_sql : pg_bands_sql, np, pp, r->db,
+			     "kx_bands", e, sizeof(e)) < 0 ||
+	    kx_pg_read_table(pg, roll ? pg_hops_rolled_sql : pg_hops_sql, np, pp, r->db, "kx_hops",
+			     e, sizeof(e)) < 0 ||
+	    kx_pg_read_table(pg, roll ? pg_runs_rolled_sql : pg_runs_sql, np, pp, r->db, "kx_runs",
+			     e, sizeof(e)) < 0) {
 		snprintf(err, errlen, "%s: %s", r->target, e);
 		goto out;
 	}

@@ -13,7 +13,8 @@
  * "(suspect: N)" and the HTML report badges it. CSV follows RFC 4180.
  * On a central store of schema 7 the same query, in PostgreSQL's dialect
  * (kx_hops_pg_sql), runs on the server and only its answer rows are read
- * (hops_central); the printers are the same.
+ * (hops_central); the printers are the same. Over the full range on
+ * central schema 9 it reads the rollups there (kx_hops_pg_rolled_sql).
  */
 #include "report_int.h"
 
@@ -238,6 +239,79 @@ char *kx_hops_pg_sql(const struct kx_hops_opts *o, bool table)
 		keys, keys, order, *order ? ", " : "", groupings[o->group].pg_order);
 }
 
+/* The legs of the central store's rollups (pg_rollup.c) as PG_FILTERED's
+ * columns, and its sessions: the full range, only the sensor ($1) filters. */
+#define PG_ROLLED                                                                      \
+	"h AS (SELECT first_us AS ts_first_us, last_us AS ts_last_us, protocol,"        \
+	" NULL::text AS client_ip, server_ip, server_port, nullif(sni, '') AS sni,"     \
+	" offers_pq, nullif(group_name, '') AS group_name, verdict,"                   \
+	" nullif(reason, '') AS reason, n, false AS is_session, NULL::text AS app"     \
+	" FROM rollup_legs WHERE $1::text IS NULL OR sensor = $1::text"                 \
+	" UNION ALL SELECT ts_first_us, ts_last_us, app, client_ip, server_ip,"        \
+	" server_port, NULL, 0, NULL, verdict, nullif(reason, ''), sessions, true, app" \
+	" FROM sessions WHERE $1::text IS NULL OR sensor = $1::text)"
+
+/* The sessions' pairs no rolled-up pair of the same endpoint (and sensor)
+ * has: what the counters do not count yet. */
+#define PG_SESSION_PAIRS_NEW                                                           \
+	" FROM sessions AS t WHERE ($1::text IS NULL OR t.sensor = $1::text)"          \
+	" AND NOT EXISTS (SELECT 1 FROM rollup_pairs_all AS p WHERE $1::text IS NULL"  \
+	"  AND p.server_ip = t.server_ip AND p.server_port = t.server_port"            \
+	"  AND p.sni = '' AND p.client_ip = t.client_ip)"                              \
+	" AND NOT EXISTS (SELECT 1 FROM rollup_pairs AS p WHERE p.sensor = $1::text"   \
+	"  AND p.server_ip = t.server_ip AND p.server_port = t.server_port"            \
+	"  AND p.sni = '' AND p.client_ip = t.client_ip)"
+
+/* The distinct clients per group over the central rollups: an endpoint's
+ * from the counters the shipper keeps plus its sessions' new clients
+ * (sessions carry no SNI: their endpoint is ''); an SNI's or a server's
+ * over the rolled-up pairs and the sessions' pairs. */
+static const char pg_clients_endpoint[] =
+	" cl AS (SELECT server_ip, server_port, ksni, sum(c)::bigint AS clients FROM ("
+	"  SELECT server_ip, server_port, sni AS ksni, clients AS c FROM rollup_clients_all"
+	"   WHERE $1::text IS NULL"
+	"  UNION ALL SELECT server_ip, server_port, sni, clients FROM rollup_clients"
+	"   WHERE sensor = $1::text"
+	"  UNION ALL SELECT server_ip, server_port, '', count(DISTINCT client_ip)"
+	PG_SESSION_PAIRS_NEW " GROUP BY 1, 2) AS u GROUP BY 1, 2, 3)";
+
+static const char pg_clients_pairs[] =
+	" cl AS (SELECT %s, count(DISTINCT client_ip) AS clients FROM ("
+	"  SELECT server_ip, sni, client_ip FROM rollup_pairs_all WHERE $1::text IS NULL"
+	"  UNION ALL SELECT server_ip, sni, client_ip FROM rollup_pairs WHERE sensor = $1::text"
+	"  UNION ALL SELECT server_ip, '', client_ip FROM sessions"
+	"   WHERE $1::text IS NULL OR sensor = $1::text) AS u GROUP BY 1)";
+
+char *kx_hops_pg_rolled_sql(const struct kx_hops_opts *o, bool table)
+{
+	const char *keys = groupings[o->group].keys;
+	const char *order = sorts[o->sort].order;
+	char *cl, *sql;
+
+	if (o->group == KX_HOPS_PAIR)
+		return NULL;
+	cl = o->group == KX_HOPS_ENDPOINT
+		     ? sqlite3_mprintf("%s", pg_clients_endpoint)
+		     : sqlite3_mprintf(pg_clients_pairs,
+				       o->group == KX_HOPS_SNI ? "sni AS ksni" : "server_ip");
+	if (!cl)
+		return NULL;
+	sql = sqlite3_mprintf(
+		"WITH " PG_ROLLED ",%s"
+		HOPS_ANSWER
+		" (SELECT c.*, coalesce(cl.clients, 0) AS clients FROM (SELECT %s,"
+		KX_PG_COUNTS_OF(KX_PG_SUM_N, "") " max(ts_last_us) AS last_us,"
+		" " KX_PG_SET("group_name") " AS groups_selected, " KX_PG_SET("protocol") " AS protocols,"
+		" " KX_PG_SUM_N("verdict = 'unknown' AND reason IN ('share-size', 'group-not-offered',"
+			     " 'share-not-in-groups')") " AS n_suspect"
+		" FROM h GROUP BY %s) AS c LEFT JOIN cl ON %s) AS c) AS v"
+		" ORDER BY %s%s%s",
+		cl, keys, table ? HOPS_TABLE_COLS : "", keys, keys, rolled_join[o->group], order,
+		*order ? ", " : "", groupings[o->group].pg_order);
+	sqlite3_free(cl);
+	return sql;
+}
+
 /* hops on a central store: the aggregation runs in PostgreSQL, the answer
  * rows come back into an in-memory SQLite table (r->db, table kx_answer)
  * that the printers read as they read the local query. Returns 0, 1 when
@@ -282,11 +356,19 @@ static int hops_central(struct kx_rdb *r, const char *url, const struct kx_hops_
 		q.f.live_from_us = (int64_t)newest - o->live_us;
 		snprintf(live, sizeof(live), "%" PRId64, q.f.live_from_us);
 	}
-	if (!(sql = kx_hops_pg_sql(&q, table))) {
+	/* The full range over schema 9's rollups: its size grows with the
+	 * endpoints, not the handshakes, and keeps what prune dropped. Pairs
+	 * need every leg's client: raw rows. */
+	bool roll = o->live_us <= 0 && o->f.since_us == INT64_MIN && o->f.until_us == INT64_MAX &&
+		    o->f.live_from_us == INT64_MIN && o->group != KX_HOPS_PAIR &&
+		    kx_pg_read_version(pg) >= 9 && !kx_pg_rollups_off();
+	if (!(sql = roll ? kx_hops_pg_rolled_sql(&q, table) : kx_hops_pg_sql(&q, table))) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	if (kx_pg_read_table(pg, sql, 4, params, r->db, "kx_answer", e, sizeof(e)) < 0) {
+	/* The rolled query reads only the sensor: $1. */
+	if (kx_pg_read_table(pg, sql, roll ? 1 : 4, roll ? params + 2 : params, r->db,
+			     "kx_answer", e, sizeof(e)) < 0) {
 		snprintf(err, errlen, "%s: %s", r->target, e);
 		goto out;
 	}

@@ -370,6 +370,12 @@ static int register_functions(sqlite3 *db)
 	" 0 AS is_session, NULL AS app, NULL AS bytes, NULL AS source_id,"               \
 	" NULL AS version_code FROM main.rollup_legs UNION ALL "
 
+bool kx_pg_rollups_off(void)
+{
+	const char *env = getenv("KEXWATCH_ROLLUPS");
+	return env && strcmp(env, "0") == 0;
+}
+
 static int create_rolled(struct kx_rdb *r, bool sessions)
 {
 	sqlite3_stmt *s;

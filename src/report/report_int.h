@@ -211,25 +211,29 @@ int kx_rdb_int64(struct kx_rdb *r, const char *sql, const struct kx_report_filte
 
 /* KX_SQL_COUNTS in PostgreSQL's words: sum(bool) is count(*) FILTER, IS
  * against a literal is = inside a FILTER, the sums of weights bigint. */
-#define KX_PG_COUNTS                                                                      \
+#define KX_PG_COUNTS KX_PG_COUNTS_OF(KX_PG_COUNT, " count(DISTINCT client_ip) AS clients,")
+/* The same with COUNT(cond) for the counts of handshakes (KX_PG_SUM_N over
+ * the rollups' legs, whose weight n is their handshakes) and CLIENTS for
+ * the distinct clients, or none (the rollups join them). */
+#define KX_PG_COUNTS_OF(COUNT, CLIENTS)                                                   \
 	" " KX_PG_TS_TEXT("min(ts_first_us)") " AS first_seen,"                            \
 	" " KX_PG_TS_TEXT("max(ts_last_us)") " AS last_seen,"                              \
-	" " KX_PG_COUNT("NOT is_session") " AS handshakes,"                                \
-	" count(DISTINCT client_ip) AS clients,"                                        \
-	" " KX_PG_COUNT("verdict = 'hybrid'") " AS n_hybrid,"                              \
-	" " KX_PG_COUNT("verdict = 'pq'") " AS n_pq,"                                      \
-	" " KX_PG_COUNT("verdict = 'hybrid-draft'") " AS n_hybrid_draft,"                  \
-	" " KX_PG_COUNT("verdict = 'classical'") " AS n_classical,"                        \
-	" " KX_PG_COUNT("verdict = 'classical' AND reason = 'client-no-pq'") " AS n_client_no_pq," \
-	" " KX_PG_COUNT("verdict = 'classical' AND reason = 'server-declined'")            \
+	" " COUNT("NOT is_session") " AS handshakes,"                                \
+	CLIENTS                                                                         \
+	" " COUNT("verdict = 'hybrid'") " AS n_hybrid,"                              \
+	" " COUNT("verdict = 'pq'") " AS n_pq,"                                      \
+	" " COUNT("verdict = 'hybrid-draft'") " AS n_hybrid_draft,"                  \
+	" " COUNT("verdict = 'classical'") " AS n_classical,"                        \
+	" " COUNT("verdict = 'classical' AND reason = 'client-no-pq'") " AS n_client_no_pq," \
+	" " COUNT("verdict = 'classical' AND reason = 'server-declined'")            \
 	" AS n_server_declined,"                                                        \
-	" " KX_PG_COUNT("verdict = 'classical' AND reason = 'tls12'") " AS n_tls12,"       \
-	" " KX_PG_COUNT("verdict = 'classical' AND reason = 'tls12' AND offers_pq <> 0")   \
+	" " COUNT("verdict = 'classical' AND reason = 'tls12'") " AS n_tls12,"       \
+	" " COUNT("verdict = 'classical' AND reason = 'tls12' AND offers_pq <> 0")   \
 	" AS n_tls12_offered_pq,"                                                       \
-	" " KX_PG_COUNT("verdict = 'classical' AND reason = 'offer-unseen'") " AS n_offer_unseen," \
-	" " KX_PG_COUNT("verdict = 'resumed'") " AS n_resumed,"                            \
-	" " KX_PG_COUNT("verdict = 'incomplete'") " AS n_incomplete,"                      \
-	" " KX_PG_COUNT("verdict = 'unknown' AND NOT is_session") " AS n_unknown,"         \
+	" " COUNT("verdict = 'classical' AND reason = 'offer-unseen'") " AS n_offer_unseen," \
+	" " COUNT("verdict = 'resumed'") " AS n_resumed,"                            \
+	" " COUNT("verdict = 'incomplete'") " AS n_incomplete,"                      \
+	" " COUNT("verdict = 'unknown' AND NOT is_session") " AS n_unknown,"         \
 	" " KX_PG_SUM_N("is_session") " AS sessions,"                                      \
 	" " KX_PG_SUM_N("is_session AND verdict = 'plaintext'") " AS n_plaintext,"         \
 	" " KX_PG_SUM_N("is_session AND reason = 'handshake-unseen'") " AS n_unseen,"      \
@@ -242,7 +246,7 @@ int kx_rdb_int64(struct kx_rdb *r, const char *sql, const struct kx_report_filte
 	" " KX_PG_SUM_N("is_session AND verdict = 'plaintext' AND reason = 'ssl-refused'") \
 	" AS n_ssl_refused,"                                                            \
 	" " KX_PG_SET("app") " FILTER (WHERE is_session) AS apps,"                         \
-	" " KX_PG_COUNT("verdict IN ('hybrid', 'pq', 'hybrid-draft', 'classical', 'unknown')" \
+	" " COUNT("verdict IN ('hybrid', 'pq', 'hybrid-draft', 'classical', 'unknown')" \
 		     " AND NOT is_session") " AS n_decide,"
 
 /* SQLite's KX_SQL_TS_TEXT: microseconds as 2026-01-02T03:04:05.123456Z. */
@@ -278,6 +282,12 @@ bool kx_rdb_full_range(const struct kx_rdb *r, const struct kx_report_filter *f)
  * parameters $1 since, $2 until, $3 sensor (NULL: all), $4 live, bound as
  * text; the same columns, values and order (hops.c). */
 char *kx_hops_pg_sql(const struct kx_hops_opts *o, bool table);
+/* The same over the full range from the central rollups (schema 9), $1
+ * the sensor; NULL for --group-by pair (raw rows only) or out of memory. */
+char *kx_hops_pg_rolled_sql(const struct kx_hops_opts *o, bool table);
+/* KEXWATCH_ROLLUPS=0: the central reports read the raw rows, to check
+ * the rollups (as create_rolled does for SQLite). */
+bool kx_pg_rollups_off(void);
 
 /* Health findings of the filtered handshakes, most severe first. */
 enum kx_severity { KX_SEV_ERROR, KX_SEV_WARNING, KX_SEV_INFO };

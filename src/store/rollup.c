@@ -100,21 +100,10 @@ const char kx_rollup_fp_schema[] =
 
 /* ?1 < id <= ?2: the chunk. */
 static const char fold_legs[] =
-	"INSERT INTO rollup_legs SELECT server_ip, server_port, coalesce(sni, ''), sensor,"
-	" protocol, coalesce(group_name, ''), coalesce(group_family, ''), verdict,"
-	" coalesce(reason, ''), offers_pq <> 0, hrr <> 0, coalesce(hrr_group, -1),"
-	" CASE WHEN max(ch_bytes, coalesce(ch2_bytes, 0)) = 0 THEN 0"
-	" WHEN max(ch_bytes, coalesce(ch2_bytes, 0)) < 1500 THEN 1 ELSE 2 END,"
-	" ch_segments = 0, coalesce(ch_to_sh_us >= 1000000, 0),"
-	" count(*), min(ts_first_us), max(ts_last_us), max(ch_to_sh_us), max(ts_first_us)"
+	"INSERT INTO rollup_legs SELECT " KX_ROLLUP_LEGS_KEY("max", KX_ROLLUP_B_SQLITE)
 	" FROM handshake_rows WHERE id > ?1 AND id <= ?2"
 	" GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15"
-	" ON CONFLICT DO UPDATE SET n = n + excluded.n,"
-	" first_us = min(first_us, excluded.first_us), last_us = max(last_us, excluded.last_us),"
-	/* the two-argument max() is NULL when either is */
-	" max_ch_to_sh_us = max(coalesce(max_ch_to_sh_us, excluded.max_ch_to_sh_us),"
-	"  coalesce(excluded.max_ch_to_sh_us, max_ch_to_sh_us)),"
-	" newest_first_us = max(newest_first_us, excluded.newest_first_us)";
+	KX_ROLLUP_LEGS_ADD("min", "max");
 
 /* The pairs of the chunk's handshakes and of the sessions rows new since
  * the last fold (?3 < id <= ?4). A sessions row is updated in place as

@@ -1,0 +1,351 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
+"""The central store's rollups (schema 9), against a real PostgreSQL 15
+server this test starts itself (as test_central.py does):
+
+- two sensors shipping at once (bundled captures, generated inventories):
+  full-range hops (every grouping but pair, JSON, CSV and table, --sensor)
+  and health on the central store read the rollups and equal the SQLite
+  answers on a file holding the same rows (read with KEXWATCH_ROLLUPS=0,
+  the raw rows), and the central store's own raw answers;
+- rows sent again (all present: the staged merge's conflict path; partly
+  present: only the new rows count) are not counted twice;
+- the server restarted in the middle of a push: every row counted once;
+- after prune, full-range hops and health give the pre-prune answers;
+- a store of schema 8 is upgraded to 9 by the next sensor, its rollups
+  built from its rows equal to a fresh store's.
+
+KEXWATCH_OLD (optional): a kexwatch built from before schema 9, to make the
+schema 8 store with; without it the store is made by this build and set
+back to schema 8 (its rollup tables dropped: schema 8's DDL).
+
+Exit 77 (skipped) only when the PostgreSQL server binaries are missing."""
+import glob
+import json
+import os
+import pwd
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+
+KX, GEN_INV, PCAPS = sys.argv[1], sys.argv[2], sys.argv[3]
+OLD_KX = os.environ.get("KEXWATCH_OLD")
+failures = []
+
+
+def check(cond, what, detail=""):
+    print(("ok - " if cond else "not ok - ") + what)
+    if not cond:
+        failures.append(what)
+        if detail:
+            print("# " + str(detail).replace("\n", "\n# ")[:4000])
+
+
+def pg_bindir():
+    for d in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True):
+        if os.path.exists(os.path.join(d, "initdb")):
+            return d
+    return None
+
+
+BIN = pg_bindir()
+if not BIN:
+    print("1..0 # SKIP PostgreSQL server binaries not installed (apt-get install postgresql)")
+    sys.exit(77)
+PORT = "5493"
+
+
+class Server:
+    """A private PostgreSQL cluster. initdb and postgres refuse to run as
+    root: as root they run as the 'postgres' system user."""
+
+    def __init__(self, top):
+        self.top = top
+        self.data = os.path.join(top, "data")
+        self.log = os.path.join(top, "log")
+        self.as_user = []
+        if os.geteuid() == 0:
+            pw = pwd.getpwnam("postgres")
+            os.chown(top, pw.pw_uid, pw.pw_gid)
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+
+    def run(self, *a, check_rc=True):
+        p = subprocess.run(self.as_user + list(a), capture_output=True, text=True)
+        if check_rc and p.returncode != 0:
+            raise RuntimeError(" ".join(a) + ": " + p.stdout + p.stderr)
+        return p
+
+    def init(self):
+        self.run(os.path.join(BIN, "initdb"), "-D", self.data, "-A", "trust", "-U", "kx",
+                 "--no-sync")
+
+    def start(self):
+        self.run(os.path.join(BIN, "pg_ctl"), "-D", self.data, "-l", self.log, "-w", "-o",
+                 f"-k {self.top} -c listen_addresses='' -p {PORT} -c fsync=off", "start")
+
+    def stop(self, mode="fast"):
+        self.run(os.path.join(BIN, "pg_ctl"), "-D", self.data, "-m", mode, "-w", "stop",
+                 check_rc=False)
+
+    def createdb(self, name):
+        self.run(os.path.join(BIN, "createdb"), "-h", self.top, "-p", PORT, "-U", "kx", name)
+        return f"postgresql://kx@/{name}?host={self.top}&port={PORT}"
+
+    def psql(self, sql, db):
+        p = subprocess.run([os.path.join(BIN, "psql"), "-h", self.top, "-p", PORT, "-U", "kx",
+                            "-d", db, "-At", "-F", "|", "-c", sql],
+                           capture_output=True, text=True)
+        if p.returncode != 0:
+            raise RuntimeError(sql + ": " + p.stderr)
+        return p.stdout.strip()
+
+
+SNAPDIR = tempfile.mkdtemp(prefix="kx-snap-")
+
+
+def kx(*a, raw=False, exe=None):
+    env = {**os.environ, "TMPDIR": SNAPDIR}
+    if raw:
+        env["KEXWATCH_ROLLUPS"] = "0"
+    return subprocess.run([exe or KX, *a], capture_output=True, text=True, env=env)
+
+
+# Full-range reports that read the rollups on PostgreSQL (pair stays raw,
+# included as a control).
+REPORTS = [["health", "--json"], ["health"], ["health", "--csv"], ["health", "--sensor", "edge", "--json"],
+           ["health", "--sensor", "g1-span-01"], ["hops", "--sensor", "edge"],
+           ["hops", "--sensor", "g1-span-02", "--json"], ["hops", "--group-by", "pair", "--json"]]
+for g in ("endpoint", "sni", "server"):
+    for o in ("risk", "clients", "name"):
+        REPORTS += [["hops", "--group-by", g, "--sort", o, "--json"], ["hops", "--group-by", g, "--sort", o]]
+    REPORTS.append(["hops", "--group-by", g, "--csv"])
+
+
+def answers(db, raw=False):
+    out = {}
+    for r in REPORTS:
+        p = kx(*r, "--db", db, raw=raw)
+        out[" ".join(r)] = (p.returncode, p.stdout, p.stderr.strip())
+    return out
+
+
+def same(got, want, what):
+    bad = [k for k in want if got.get(k) != want[k]]
+    detail = ""
+    if bad:
+        k = bad[0]
+        detail = f"{len(bad)} differ, first: {k}\n--- got\n{got[k][1][:1500]}{got[k][2]}\n--- want\n" \
+                 f"{want[k][1][:1500]}{want[k][2]}"
+    check(not bad and all(v[0] == 0 and v[1] for v in want.values()), what, detail)
+
+
+ROLLUP_DUMP = ("SELECT string_agg(t, E'\\n' ORDER BY t) FROM ("
+               " SELECT 'l|' || concat_ws('|', server_ip, server_port, sni, sensor, protocol, group_name,"
+               "  group_family, verdict, reason, offers_pq, hrr, hrr_group, band, ch_seg0, slow, n,"
+               "  first_us, last_us, max_ch_to_sh_us, newest_first_us) AS t FROM rollup_legs"
+               " UNION ALL SELECT 'p|' || concat_ws('|', server_ip, server_port, sni, client_ip, sensor)"
+               "  FROM rollup_pairs"
+               " UNION ALL SELECT 'a|' || concat_ws('|', server_ip, server_port, sni, client_ip)"
+               "  FROM rollup_pairs_all"
+               " UNION ALL SELECT 'c|' || concat_ws('|', server_ip, server_port, sni, sensor, clients)"
+               "  FROM rollup_clients"
+               " UNION ALL SELECT 'C|' || concat_ws('|', server_ip, server_port, sni, clients)"
+               "  FROM rollup_clients_all"
+               " UNION ALL SELECT 'r|' || concat_ws('|', r.sensor, r.started_us, r.local_id, u.n)"
+               "  FROM rollup_runs AS u JOIN runs AS r ON r.id = u.run_id) AS d")
+
+
+def rollup_invariants(srv, db, what):
+    """The rollups hold every raw row once (before any prune)."""
+    got = srv.psql("SELECT (SELECT coalesce(sum(n), 0) FROM rollup_legs), (SELECT count(*) FROM handshakes),"
+                   " (SELECT coalesce(sum(n), 0) FROM rollup_runs),"
+                   " (SELECT count(*) FROM rollup_pairs) = (SELECT count(*) FROM (SELECT DISTINCT"
+                   "  server_ip, server_port, coalesce(sni, ''), client_ip, sensor FROM handshakes) AS d),"
+                   " (SELECT coalesce(sum(clients), 0) FROM rollup_clients_all)"
+                   "  = (SELECT count(*) FROM rollup_pairs_all)", db).split("|")
+    check(got[0] == got[1] == got[2] and got[3] == "t" and got[4] == "t",
+          what + ": legs, runs and pairs hold every raw row once", got)
+
+
+cap = lambda n: os.path.join(PCAPS, n)
+SET_A = sorted(os.path.basename(p) for p in glob.glob(os.path.join(PCAPS, "tls13-*.pcap")))
+SET_B = sorted(os.path.basename(p) for p in glob.glob(os.path.join(PCAPS, "*.pcap"))
+               if not os.path.basename(p).startswith("tls13-"))
+
+top = tempfile.mkdtemp(prefix="kx-pgr-")
+tmp = tempfile.mkdtemp(prefix="kx-rollc-")
+srv = Server(top)
+try:
+    srv.init()
+    srv.start()
+    url = srv.createdb("kx")
+    T = lambda n: os.path.join(tmp, n)
+
+    # --- generated inventories (volume, several months) and captures ---
+    def gen(name, rows, seed, sensors, start):
+        g = subprocess.run([GEN_INV, "--out", T(name + ".gen"), "--rows", str(rows), "--seed", str(seed),
+                            "--sensors", str(sensors), "--days", "200", "--start", str(start),
+                            "--session-share", "0.2", "--servers", "300", "--clients", "500"],
+                           capture_output=True, text=True)
+        check(g.returncode == 0, f"gen_inventory {name}", g.stderr)
+        # Its sensors named after the file: gen_inventory names them span-NN
+        # in every file, and one sensor's sessions rows in two files are
+        # its total twice (the central store keeps the larger, merge not).
+        c = sqlite3.connect(T(name + ".gen"))
+        for (t,) in c.execute("SELECT m.name FROM sqlite_master AS m WHERE m.type = 'table' AND"
+                              " EXISTS (SELECT 1 FROM pragma_table_info(m.name) WHERE name = 'sensor')"
+                              ).fetchall():
+            c.execute(f"UPDATE {t} SET sensor = ? || sensor", (name[:2] + "-",))
+        c.commit()
+        c.close()
+        # dedup_key hashes the sensor: a merge computes it again.
+        m = kx("merge", "-q", "--db", T(name), T(name + ".gen"))
+        check(m.returncode == 0, f"{name}: its sensors renamed", m.stderr)
+    gen("g1.db", 30000, 11, 2, 1735689600)        # 2025-01-01
+    gen("g2.db", 20000, 12, 1, 1736294400)        # a week later: other runs
+    gen("g3.db", 6000, 13, 1, 1737504000)
+    # Two sensors at once: a push of each inventory and a capture read of
+    # each set, all four concurrently.
+    procs = [subprocess.Popen([KX, "push", "--db", T("g1.db"), "--pg", url], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True),
+             subprocess.Popen([KX, "push", "--db", T("g2.db"), "--pg", url], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True),
+             subprocess.Popen([KX, "read", "--sensor", "edge", "--db", T("a.db"), "--pg", url,
+                               *map(cap, SET_A)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True),
+             subprocess.Popen([KX, "read", "--sensor", "origin", "--db", T("b.db"), "--pg", url,
+                               *map(cap, SET_B)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)]
+    outs = [p.communicate() for p in procs]
+    check(all(p.returncode == 0 for p in procs), "four sensors ship at once",
+          "\n".join(o[1][-800:] for o in outs))
+
+    def reference(files, name):
+        ref = T(name)
+        if os.path.exists(ref):
+            os.unlink(ref)
+        m = kx("merge", "-q", "--db", ref, *files)
+        check(m.returncode == 0, f"merge {name}", m.stderr)
+        return answers(ref, raw=True)
+
+    locals_ = [T("g1.db"), T("g2.db"), T("a.db"), T("b.db")]
+    want = reference(locals_, "ref1.db")
+    n_raw = int(srv.psql("SELECT count(*) FROM handshakes", "kx"))
+    c = sqlite3.connect(T("ref1.db"))
+    n_local = c.execute("SELECT count(*) FROM handshakes").fetchone()[0]
+    n_sess = c.execute("SELECT count(*) FROM sessions").fetchone()[0]
+    c.close()
+    check(n_raw == n_local and n_raw > 50000 and n_sess > 0,
+          f"the central store has every row: {n_raw} (local {n_local}), {n_sess} sessions rows")
+    rollup_invariants(srv, "kx", "concurrent sensors")
+    legs = int(srv.psql("SELECT count(*) FROM rollup_legs", "kx"))
+    check(legs * 5 < n_raw, f"the rollups are smaller than the rows: {legs} legs for {n_raw} rows")
+    got = answers(url)
+    same(got, want, "full-range hops and health on PostgreSQL (rollups) = SQLite's raw answers")
+    same(answers(url, raw=True), want, "... = PostgreSQL's own raw answers (KEXWATCH_ROLLUPS=0)")
+
+    # --- rows sent again: all present (the conflict path), then partly ---
+    c = sqlite3.connect(T("g1.db"))
+    c.execute("UPDATE central_outbox SET last_id = 0, sent = 0")
+    c.commit()
+    c.close()
+    p = kx("push", "--db", T("g1.db"), "--pg", url)
+    check(p.returncode == 0 and " 0 rows sent" in p.stderr and "already there" in p.stderr,
+          "g1 pushed again: every row already there", p.stderr)
+    rollup_invariants(srv, "kx", "re-push")
+    same(answers(url), want, "re-pushed rows are not counted again")
+    # g1 and g3 in one file: batches of present and new rows, merged.
+    m = kx("merge", "-q", "--db", T("g13.db"), T("g1.db"), T("g3.db"))
+    p = kx("push", "--db", T("g13.db"), "--pg", url)
+    check(m.returncode == 0 and p.returncode == 0 and "already there" in p.stderr,
+          "g1 + g3 pushed: partly present", p.stderr)
+    rollup_invariants(srv, "kx", "partly present")
+    locals_.append(T("g3.db"))
+    want = reference(locals_, "ref2.db")
+    same(answers(url), want, "partly present batches: only the new rows counted")
+
+    # --- the server restarted in the middle of a push ---
+    gen("g4.db", 40000, 14, 2, 1738368000)
+    base = int(srv.psql("SELECT count(*) FROM handshakes", "kx"))
+    pp = subprocess.Popen([KX, "push", "--db", T("g4.db"), "--pg", url], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+    for _ in range(200):
+        time.sleep(0.05)
+        try:
+            if int(srv.psql("SELECT count(*) FROM handshakes", "kx")) > base + 5000:
+                break
+        except RuntimeError:
+            pass
+    srv.stop("immediate")
+    pp.communicate()
+    srv.start()
+    mid_count = int(srv.psql("SELECT count(*) FROM handshakes", "kx"))
+    p = kx("push", "--db", T("g4.db"), "--pg", url)
+    check(p.returncode == 0 and base < mid_count, f"push after a restart ({mid_count - base} rows before it)",
+          p.stderr)
+    rollup_invariants(srv, "kx", "restart mid-push")
+    locals_.append(T("g4.db"))
+    want = reference(locals_, "ref3.db")
+    same(answers(url), want, "after a restart mid-push: every row counted once")
+
+    # --- prune: the full-range answers stay ---
+    before_raw = int(srv.psql("SELECT count(*) FROM handshakes", "kx"))
+    pr = kx("prune", "--older-than", "90d", "--db", url, "--now", "2025-07-01T00:00:00Z")
+    after_raw = int(srv.psql("SELECT count(*) FROM handshakes", "kx"))
+    check(pr.returncode == 0 and 0 < after_raw < before_raw - 30000,
+          f"prune drops old months: {before_raw} -> {after_raw} rows", pr.stderr)
+    got = answers(url)
+    PAIR = "hops --group-by pair --json"
+    same({k: v for k, v in got.items() if k != PAIR}, {k: v for k, v in want.items() if k != PAIR},
+         "after prune: full-range hops and health still the pre-prune answers")
+    # --group-by pair reads the raw rows: what prune left.
+    check(got[PAIR][0] == 0 and got[PAIR] != want[PAIR], "after prune: hops --group-by pair reads what is left")
+    # The windowed reports read what is left: a month pruned is gone there.
+    w = kx("hops", "--json", "--db", url, "--until", "2025-02-01T00:00:00Z")
+    check(w.returncode == 0 and json.loads(w.stdout)
+          and all(h["handshakes"] == 0 for h in json.loads(w.stdout)),
+          "a window inside the pruned months reads the raw rows: no handshake left, the sessions kept",
+          w.stdout[:300] + w.stderr)
+
+    # --- an upgrade from schema 8 ---
+    fresh_url, old_url = srv.createdb("fresh"), srv.createdb("old")
+    srcs = [T("g2.db"), T("a.db"), T("g3.db")]
+    for f in srcs:
+        shutil.copy(f, f + ".old")
+        shutil.copy(f, f + ".fresh")
+    if OLD_KX:
+        for f in srcs:
+            p = kx("push", "--db", f + ".old", "--pg", old_url, exe=OLD_KX)
+            check(p.returncode == 0, f"the old kexwatch pushes {os.path.basename(f)}", p.stderr)
+    else:
+        for f in srcs:
+            kx("push", "--db", f + ".old", "--pg", old_url)
+        srv.psql("DROP TABLE rollup_legs, rollup_pairs, rollup_pairs_all, rollup_clients,"
+                 " rollup_clients_all, rollup_runs; UPDATE kexwatch_meta SET value = '8'", "old")
+    check(srv.psql("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'", "old") == "8"
+          and srv.psql("SELECT to_regclass('rollup_legs') IS NULL", "old") == "t",
+          "a schema 8 store, no rollups")
+    want_old = answers(old_url)  # read raw: no rollups
+    for f in srcs:
+        kx("push", "--db", f + ".fresh", "--pg", fresh_url)
+    p = kx("push", "--db", T("g1.db"), "--pg", old_url)  # the next sensor upgrades it
+    q = kx("push", "--db", T("g1.db"), "--pg", fresh_url)
+    check(p.returncode == 0 and q.returncode == 0
+          and srv.psql("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'", "old") == "9",
+          "the next sensor upgrades schema 8 to 9", p.stderr)
+    dump_old, dump_fresh = srv.psql(ROLLUP_DUMP, "old"), srv.psql(ROLLUP_DUMP, "fresh")
+    check(dump_old == dump_fresh and dump_old.count("\n") > 1000,
+          f"the upgraded store's rollups equal a fresh store's ({dump_old.count(chr(10)) + 1} rows)")
+    rollup_invariants(srv, "old", "upgraded store")
+    same(answers(old_url), answers(fresh_url), "reports on the upgraded store = on the fresh one")
+    same(answers(old_url, raw=True), answers(old_url), "... and = its raw answers")
+    check(want_old != answers(old_url), "(g1 arrived with the upgrade)")
+finally:
+    srv.stop()
+    shutil.rmtree(top, ignore_errors=True)
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.rmtree(SNAPDIR, ignore_errors=True)
+
+print(f"1..{len(failures)} failures" if failures else "# all passed")
+sys.exit(1 if failures else 0)
