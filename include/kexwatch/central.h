@@ -18,8 +18,8 @@
  * Reports read a central store by loading the rows in their scope (window,
  * sensor) into a temporary SQLite file (kx_pg_snapshot) inside one
  * read-only, repeatable-read transaction: the same SQL then gives the same
- * answers as on a sensor's own file. hops, clients, health, audit and
- * fingerprints (on a schema 7 store; 4 for fingerprints) instead run their
+ * answers as on a sensor's own file. hops, clients, health, audit,
+ * fingerprints and cbom (on a schema 7 store; 4 for fingerprints) run their
  * aggregate queries in PostgreSQL and load only the answer rows
  * (kx_pg_read_open, kx_pg_read_table) into in-memory SQLite tables.
  */

@@ -10,7 +10,9 @@
  *                   endpoint over all sensors (rollup_clients_all), kept up
  *                   to date as new pairs appear, so `hops` never counts
  *                   distinct clients over the history;
- *   rollup_runs     the runs that have folded handshakes.
+ *   rollup_runs     the runs that have folded handshakes;
+ *   rollup_fp_*     per fingerprint set: legs, clients, endpoints (13);
+ *   rollup_cbom     per endpoint, the algorithms cbom lists (13).
  * rollup_state.folded_id says which handshake rows are in them: every row
  * with id <= folded_id, none above. A report reads the rollups plus the
  * rows above folded_id (a rowid range) plus the sessions table (already
@@ -32,6 +34,18 @@ struct sqlite3;
 /* The tables, created with a new inventory and by the schema 12 migration
  * (folded_id 0: nothing folded yet). */
 extern const char kx_rollup_schema[];
+
+/* Schema 13's rollups (rollup_fp_legs, rollup_fp_clients,
+ * rollup_fp_endpoints for `fingerprints`, rollup_cbom for `cbom`),
+ * created with a new inventory. */
+extern const char kx_rollup_fp_schema[];
+
+/* The schema 13 migration, inside its transaction: creates schema 13's
+ * rollups and fills them from the raw rows already folded
+ * (id <= folded_id), so the boundary holds for every rollup. Rows pruned
+ * before the upgrade are not in them (nor in the raw rows). Returns 0 or
+ * -1 with the message in err. */
+int kx_rollup_fp_upgrade(struct sqlite3 *db, char *err, size_t errlen);
 
 /* Folds handshake rows above folded_id, at most chunk_rows per
  * transaction (0: a default of 50 000), until none is left or max_rows

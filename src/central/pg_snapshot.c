@@ -13,7 +13,7 @@
  * integers they were.
  *
  * kx_pg_read_open/kx_pg_read_table serve the reports that aggregate inside
- * PostgreSQL (hops, clients, health, audit, fingerprints): the same
+ * PostgreSQL (hops, clients, health, audit, fingerprints, cbom): the same
  * read-only session and transaction, and only the answer rows, streamed
  * through a cursor into a table of the caller's in-memory SQLite database.
  */

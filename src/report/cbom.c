@@ -18,25 +18,57 @@
 #include "report_int.h"
 
 #include <gcrypt.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kexwatch/algos.h"
+#include "kexwatch/central.h"
 #include "kexwatch/emit.h"
 #include "kexwatch/fingerprint.h"
 #include "kexwatch/groups.h"
 #include "kx_config.h"
 
-/* One row per distinct combination, in endpoint order. */
-static const char cbom_sql[] =
-	"WITH " KX_SQL_FILTERED_HS
-	" SELECT protocol, server_ip, server_port, coalesce(sni, ''), version, cipher_suite,"
-	" group_code, group_name, group_family, tls12_kx, %s, verdict,"
-	" count(*), min(ts_first_us), max(ts_last_us)"
-	" FROM hx WHERE group_name IS NOT NULL OR (version IS NOT NULL AND protocol <> 'ssh')"
-	" GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12"
-	" ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12";
+/* One row per distinct combination, in endpoint order; COUNT: the
+ * handshakes of a row of hx. */
+#define CBOM_SQL(CTE, COUNT)                                                            \
+	"WITH " CTE                                                                     \
+	" SELECT protocol, server_ip, server_port, coalesce(sni, ''), version, cipher_suite," \
+	" group_code, group_name, group_family, tls12_kx, %s, verdict,"                 \
+	" " COUNT ", min(ts_first_us), max(ts_last_us)"                                 \
+	" FROM hx WHERE group_name IS NOT NULL OR (version IS NOT NULL AND protocol <> 'ssh')" \
+	" GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12"                               \
+	" ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12"
+
+static const char cbom_sql[] = CBOM_SQL(KX_SQL_FILTERED_HS, "count(*)");
+/* The full range of a schema 13 file: rollup_cbom plus the rows not
+ * folded yet (report_db.c's kx_cbom_rolled). */
+static const char cbom_rolled_sql[] =
+	CBOM_SQL("hx AS (SELECT * FROM kx_cbom_rolled WHERE :sensor IS NULL OR sensor = :sensor)",
+		 "sum(n)");
+
+/* A central store (schema 7 on, as hops): PostgreSQL groups the rows of
+ * the window and only the groups come back (kx_answer); SQLite sorts them
+ * as cbom_sql does (byte order, NULLs first), so the BOM is the same
+ * bytes. */
+#define PG_CBOM_MIN_SCHEMA 7
+static const char pg_cbom_sql[] =
+	"SELECT protocol, server_ip, server_port, coalesce(sni, '') AS sni, version, cipher_suite,"
+	" group_code, group_name, group_family, tls12_kx, ssh_hostkey, verdict, count(*) AS n,"
+	" min(ts_first_us) AS first_us, max(ts_last_us) AS last_us FROM handshakes" KX_PG_WINDOW
+	" AND (group_name IS NOT NULL OR (version IS NOT NULL AND protocol <> 'ssh'))"
+	" GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12";
+static const char answer_sql[] =
+	"SELECT * FROM kx_answer ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12";
+
+/* Opens r on the answer of a central store; 1: the store needs the
+ * snapshot instead, -1: failed (message in err). */
+static int cbom_central(struct kx_rdb *r, const char *url, const struct kx_report_filter *f,
+			char *err, size_t errlen)
+{
+	return kx_rdb_pg_answer(r, url, PG_CBOM_MIN_SCHEMA, f, pg_cbom_sql, err, errlen);
+}
 
 struct seen {
 	long long n;
@@ -415,9 +447,10 @@ static void count_verdict(struct endpoint *e, const char *v, long long n)
 		e->v_other += n;
 }
 
-/* The body (everything after the serial number) into a memory stream. */
+/* The body (everything after the serial number) into a memory stream;
+ * central: r holds a central store's answer (cbom_central). */
 static int build(struct kx_rdb *r, const struct kx_report_filter *f, int spec_minor,
-		 char **body, size_t *body_n)
+		 bool central, char **body, size_t *body_n)
 {
 	struct algos a = { 0 };
 	struct endpoint *e = calloc(1, sizeof(*e));
@@ -437,7 +470,15 @@ static int build(struct kx_rdb *r, const struct kx_report_filter *f, int spec_mi
 		snprintf(r->err, r->errlen, "out of memory");
 		goto out;
 	}
-	sql = sqlite3_mprintf(cbom_sql, r->version >= 2 ? "ssh_hostkey" : "NULL");
+	struct kx_report_filter all;
+	if (!f) {
+		kx_report_filter_init(&all);
+		f = &all;
+	}
+	sql = central ? sqlite3_mprintf("%s", answer_sql)
+	      : r->rolled_fp && kx_rdb_full_range(r, f)
+		      ? sqlite3_mprintf(cbom_rolled_sql, "ssh_hostkey")
+		      : sqlite3_mprintf(cbom_sql, r->version >= 2 ? "ssh_hostkey" : "NULL");
 	if (!sql) {
 		snprintf(r->err, r->errlen, "out of memory");
 		goto out;
@@ -549,9 +590,17 @@ int kx_report_cbom(const char *db_path, const struct kx_report_filter *f, int sp
 		snprintf(err, errlen, "cannot initialise libgcrypt");
 		return -1;
 	}
-	if (kx_rdb_open_scoped(&r, db_path, f, err, errlen) < 0)
+	int c = 1;
+	struct kx_report_filter all;
+	if (!f) {
+		kx_report_filter_init(&all);
+		f = &all;
+	}
+	if (kx_pg_is_url(db_path) && (c = cbom_central(&r, db_path, f, err, errlen)) < 0)
 		return -1;
-	if (build(&r, f, spec_minor, &body, &body_n) < 0)
+	if (c == 1 && kx_rdb_open_scoped(&r, db_path, f, err, errlen) < 0)
+		return -1;
+	if (build(&r, f, spec_minor, c == 0, &body, &body_n) < 0)
 		goto out;
 	/* Serial number: SHA-256 of the body, as a UUID of version 8 (RFC 9562:
 	 * custom), so it names this content and nothing else. */

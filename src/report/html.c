@@ -287,7 +287,7 @@ static const char summary_rolled_sql[] = SUMMARY_SQL(
 	"(SELECT max(m) FROM (SELECT max(newest_first_us) AS m FROM main.rollup_legs WHERE "
 	ROLLED_SENSOR " UNION ALL SELECT max(ts_first_us) FROM h))");
 
-static int load_summary(struct page *pg, struct summary *sm, char *hops_sql)
+static int load_summary(struct page *pg, struct summary *sm)
 {
 	sqlite3_stmt *s = kx_rdb_prepare(
 		pg->r, kx_rdb_full_range(pg->r, pg->f) ? summary_rolled_sql : summary_sql, pg->f);
@@ -323,7 +323,7 @@ static int load_summary(struct page *pg, struct summary *sm, char *hops_sql)
 			      " sum(verdict = 'draft-kyber'), sum(verdict = 'classical (offer-unseen)'),"
 			      " sum(verdict = 'plaintext'), sum(verdict = 'no-verdict (not observed)'),"
 			      " sum(verdict = 'unknown'), sum(verdict = 'no-verdict')"
-			      " FROM (%s)", hops_sql);
+			      " FROM temp.kx_html_hops");
 	if (!sql || !(s = kx_rdb_prepare(pg->r, sql, pg->f))) {
 		sqlite3_free(sql);
 		return -1;
@@ -346,19 +346,11 @@ static int load_summary(struct page *pg, struct summary *sm, char *hops_sql)
 	if (rc != SQLITE_ROW)
 		return kx_rdb_fail(pg->r);
 
-	sql = kx_clients_sql_for(pg->r, pg->f, false);
-	if (!sql)
-		return -1;
 	/* The card counts the clients the clients section lists (its WHERE). */
-	char *count = sqlite3_mprintf("SELECT sum(offers_pq = 'none'), sum(offers_pq = 'some'),"
-				      " sum(n_plaintext > 0), sum(offers_pq IN ('none', 'some')"
-				      " OR n_plaintext > 0) FROM (%s)", sql);
-	sqlite3_free(sql);
-	if (!count || !(s = kx_rdb_prepare(pg->r, count, pg->f))) {
-		sqlite3_free(count);
+	if (!(s = kx_rdb_prepare(pg->r, "SELECT sum(offers_pq = 'none'), sum(offers_pq = 'some'),"
+				 " sum(n_plaintext > 0), sum(offers_pq IN ('none', 'some')"
+				 " OR n_plaintext > 0) FROM temp.kx_html_clients", pg->f)))
 		return -1;
-	}
-	sqlite3_free(count);
 	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		sm->clients_none = sqlite3_column_int64(s, 0);
 		sm->clients_some = sqlite3_column_int64(s, 1);
@@ -787,9 +779,10 @@ static int groups_chart(struct page *pg)
 
 #define MAX_ROWS 5000
 
-static int hops_table(struct page *pg, const char *hops_sql, long long total)
+static int hops_table(struct page *pg, long long total)
 {
-	sqlite3_stmt *s = kx_rdb_prepare(pg->r, hops_sql, pg->f);
+	sqlite3_stmt *s = kx_rdb_prepare(pg->r, "SELECT * FROM temp.kx_html_hops ORDER BY rowid",
+					 pg->f);
 	long long rows = 0;
 	int rc;
 
@@ -893,17 +886,16 @@ static void reasons_cell(struct page *pg, sqlite3_stmt *s)
 }
 
 /* The hops without a visible key exchange: plaintext legs (worst first,
- * as hops_sql orders them) and those seen only encrypted. */
-static int legs_table(struct page *pg, const char *hops_sql, bool plaintext)
+ * as the hops query orders them) and those seen only encrypted. */
+static int legs_table(struct page *pg, bool plaintext)
 {
-	char *q = sqlite3_mprintf(plaintext ? "SELECT * FROM (%s) WHERE verdict = 'plaintext'"
-				  : "SELECT * FROM (%s) WHERE verdict = 'no-verdict (not observed)'",
-				  hops_sql);
-	sqlite3_stmt *s = q ? kx_rdb_prepare(pg->r, q, pg->f) : NULL;
+	sqlite3_stmt *s = kx_rdb_prepare(pg->r, plaintext ?
+		"SELECT * FROM temp.kx_html_hops WHERE verdict = 'plaintext' ORDER BY rowid" :
+		"SELECT * FROM temp.kx_html_hops WHERE verdict = 'no-verdict (not observed)'"
+		" ORDER BY rowid", pg->f);
 	long long rows = 0;
 	int rc = SQLITE_DONE;
 
-	sqlite3_free(q);
 	if (!s)
 		return -1;
 	int c_ip = col_index(s, "server_ip"), c_port = col_index(s, "server_port");
@@ -962,15 +954,12 @@ static int legs_table(struct page *pg, const char *hops_sql, bool plaintext)
 
 static int clients_table(struct page *pg)
 {
-	char *sql = kx_clients_sql_for(pg->r, pg->f, false);
-	char *q = sql ? sqlite3_mprintf("SELECT * FROM (%s) WHERE offers_pq IN ('none', 'some')"
-					" OR n_plaintext > 0", sql) : NULL;
-	sqlite3_stmt *s = q ? kx_rdb_prepare(pg->r, q, pg->f) : NULL;
+	sqlite3_stmt *s = kx_rdb_prepare(pg->r, "SELECT * FROM temp.kx_html_clients"
+					 " WHERE offers_pq IN ('none', 'some') OR n_plaintext > 0"
+					 " ORDER BY rowid", pg->f);
 	long long rows = 0;
 	int rc = SQLITE_DONE;
 
-	sqlite3_free(sql);
-	sqlite3_free(q);
 	if (!s)
 		return -1;
 	int c_ip = col_index(s, "client_ip"), c_hs = col_index(s, "handshakes");
@@ -1038,7 +1027,7 @@ static int clients_table(struct page *pg)
 /* One line per client software (fingerprints.c), classical-only first. */
 static int fingerprints_table(struct page *pg)
 {
-	char *sql = kx_fingerprints_sql(pg->r->version, false);
+	char *sql = kx_fingerprints_sql(pg->r, pg->f, false);
 	sqlite3_stmt *s = sql ? kx_rdb_prepare(pg->r, sql, pg->f) : NULL;
 	long long rows = 0;
 	int rc = SQLITE_DONE;
@@ -1270,7 +1259,7 @@ int kx_report_html(const char *db_path, const struct kx_report_filter *f, int64_
 	struct kx_hops_opts ho;
 	struct kx_rdb r;
 	struct page pg = { &r, f, out };
-	char *hops_sql = NULL;
+	char *hops_sql = NULL, *clients_sql = NULL;
 	int rc = -1;
 
 	if (!f) {
@@ -1285,7 +1274,15 @@ int kx_report_html(const char *db_path, const struct kx_report_filter *f, int64_
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	if (load_summary(&pg, &sm, hops_sql) < 0)
+	/* The hops and the clients answers each feed a summary card and a
+	 * table or two: computed once. */
+	if (!(clients_sql = kx_clients_sql_for(&r, f, false))) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (kx_rdb_materialize(&r, "kx_html_hops", hops_sql, f) < 0 ||
+	    kx_rdb_materialize(&r, "kx_html_clients", clients_sql, f) < 0 ||
+	    load_summary(&pg, &sm) < 0)
 		goto out;
 	page_header(&pg, &sm, now_us);
 	headline(&pg, &sm);
@@ -1330,9 +1327,9 @@ int kx_report_html(const char *db_path, const struct kx_report_filter *f, int64_
 		fputs("</svg></section>", out);
 	}
 	fputs("</div>\n", out);
-	if (changes_section(&pg, &sm) < 0 || legs_table(&pg, hops_sql, true) < 0 ||
-	    hops_table(&pg, hops_sql, sm.hops) < 0 ||
-	    legs_table(&pg, hops_sql, false) < 0 || clients_table(&pg) < 0 ||
+	if (changes_section(&pg, &sm) < 0 || legs_table(&pg, true) < 0 ||
+	    hops_table(&pg, sm.hops) < 0 ||
+	    legs_table(&pg, false) < 0 || clients_table(&pg) < 0 ||
 	    fingerprints_table(&pg) < 0 ||
 	    health_section(&pg, &sm) < 0)
 		goto out;
@@ -1343,6 +1340,7 @@ int kx_report_html(const char *db_path, const struct kx_report_filter *f, int64_
 	rc = kx_rdb_finish_output(&r, out);
 out:
 	sqlite3_free(hops_sql);
+	sqlite3_free(clients_sql);
 	summary_free(&sm);
 	kx_rdb_close(&r);
 	return rc;

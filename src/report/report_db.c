@@ -419,6 +419,39 @@ static int create_rolled(struct kx_rdb *r, bool sessions)
 		folded, sessions ? LEGS_SESSIONS : "", folded);
 	int rc = sql ? sqlite3_exec(r->db, sql, NULL, NULL, NULL) : SQLITE_NOMEM;
 	sqlite3_free(sql);
+	if (rc == SQLITE_OK && r->version >= 13) {
+		/* The fingerprint and cbom rollups (schema 13) and the rows above
+		 * folded_id that have a fingerprint set; reason and SNI '' for
+		 * none, as in the rollups. */
+		sql = sqlite3_mprintf(
+			"CREATE TEMP VIEW kx_fp_legs_rolled AS SELECT fp_id, sensor, protocol,"
+			" verdict, reason, offers_pq, n, first_us, last_us FROM main.rollup_fp_legs"
+			" UNION ALL SELECT fp_id, sensor, protocol, verdict, coalesce(reason, ''),"
+			" offers_pq <> 0, 1, ts_first_us, ts_last_us FROM main.handshake_rows"
+			" WHERE id > %lld AND fp_id IS NOT NULL;"
+			"CREATE TEMP VIEW kx_fp_clients_rolled AS SELECT fp_id, sensor, protocol,"
+			" client_ip FROM main.rollup_fp_clients UNION ALL SELECT fp_id, sensor,"
+			" protocol, client_ip FROM main.handshake_rows"
+			" WHERE id > %lld AND fp_id IS NOT NULL;"
+			"CREATE TEMP VIEW kx_fp_endpoints_rolled AS SELECT fp_id, sensor, protocol,"
+			" server_ip, server_port, sni FROM main.rollup_fp_endpoints UNION ALL"
+			" SELECT fp_id, sensor, protocol, server_ip, server_port, coalesce(sni, '')"
+			" FROM main.handshake_rows WHERE id > %lld AND fp_id IS NOT NULL;"
+			/* cbom's columns, NULL for none as in the handshakes view */
+			"CREATE TEMP VIEW kx_cbom_rolled AS SELECT sensor, protocol, server_ip,"
+			" server_port, nullif(sni, '') AS sni, nullif(version, '') AS version,"
+			" nullif(cipher_suite, -1) AS cipher_suite, nullif(group_code, -1) AS group_code,"
+			" nullif(group_name, '') AS group_name, nullif(group_family, '') AS group_family,"
+			" nullif(tls12_kx, '') AS tls12_kx, nullif(ssh_hostkey, '') AS ssh_hostkey,"
+			" verdict, n, first_us AS ts_first_us, last_us AS ts_last_us FROM main.rollup_cbom"
+			" UNION ALL SELECT sensor, protocol, server_ip, server_port, sni, version,"
+			" cipher_suite, group_code, group_name, group_family, tls12_kx, ssh_hostkey,"
+			" verdict, 1, ts_first_us, ts_last_us FROM main.handshakes WHERE id > %lld;",
+			folded, folded, folded, folded);
+		rc = sql ? sqlite3_exec(r->db, sql, NULL, NULL, NULL) : SQLITE_NOMEM;
+		sqlite3_free(sql);
+		r->rolled_fp = rc == SQLITE_OK;
+	}
 	r->rolled = rc == SQLITE_OK;
 	return rc == SQLITE_OK ? 0 : -1;
 }
@@ -779,6 +812,35 @@ int kx_rdb_int64(struct kx_rdb *r, const char *sql, const struct kx_report_filte
 		kx_rdb_fail(r);
 	sqlite3_finalize(s);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+int kx_rdb_materialize(struct kx_rdb *r, const char *table, const char *sql,
+		       const struct kx_report_filter *f)
+{
+	/* CREATE TABLE ... AS inserts in the query's order: rowid keeps it. */
+	char *q = sqlite3_mprintf("CREATE TEMP TABLE %w AS %s", table, sql);
+	sqlite3_stmt *s;
+	int rc;
+
+	if (!q) {
+		snprintf(r->err, r->errlen, "out of memory");
+		return -1;
+	}
+	/* query_only covers the temp schema too; the file is opened read-only
+	 * whatever this says. */
+	if (sqlite3_exec(r->db, "PRAGMA query_only = 0", NULL, NULL, NULL) != SQLITE_OK) {
+		sqlite3_free(q);
+		return kx_rdb_fail(r);
+	}
+	s = kx_rdb_prepare(r, q, f);
+	sqlite3_free(q);
+	rc = s ? sqlite3_step(s) : SQLITE_ERROR;
+	if (s && rc != SQLITE_DONE)
+		kx_rdb_fail(r);
+	sqlite3_finalize(s);
+	if (sqlite3_exec(r->db, "PRAGMA query_only = 1", NULL, NULL, NULL) != SQLITE_OK)
+		return kx_rdb_fail(r);
+	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 int kx_rdb_finish_output(struct kx_rdb *r, FILE *out)

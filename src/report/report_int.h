@@ -22,6 +22,7 @@ struct kx_rdb {
 	char snap_dir[64];  /* central store: the temporary snapshot's folder */
 	int version;
 	bool rolled;        /* kx_legs_rolled, kx_pairs_rolled, kx_tail_pairs exist (schema 12 on) */
+	bool rolled_fp;     /* kx_fp_{legs,clients,endpoints}_rolled, kx_cbom_rolled (13) */
 	char *err;
 	size_t errlen;
 };
@@ -72,6 +73,13 @@ int kx_rdb_pg_answer(struct kx_rdb *r, const char *url, int min_version,
  * :sensor, :live) where the statement has them. Returns NULL with the
  * message in r->err. */
 sqlite3_stmt *kx_rdb_prepare(struct kx_rdb *r, const char *sql, const struct kx_report_filter *f);
+
+/* Keeps the answer of sql (its rows in its order: read them back ORDER BY
+ * rowid) as the connection's temporary table `table`, so a page that
+ * shows one answer several times computes it once. Only the temp schema
+ * is written; the inventory stays read-only. Returns 0 or -1 (r->err). */
+int kx_rdb_materialize(struct kx_rdb *r, const char *table, const char *sql,
+		       const struct kx_report_filter *f);
 
 /* Records sqlite3_errmsg as the report's error; returns -1. */
 int kx_rdb_fail(struct kx_rdb *r);
@@ -248,9 +256,12 @@ int kx_rdb_int64(struct kx_rdb *r, const char *sql, const struct kx_report_filte
  * report reads as it is (fingerprints.c). */
 extern const char kx_fp_cols_v7[], kx_fp_cols_none[];
 
-/* The fingerprints report's query for a file of that schema version
- * (sqlite3_free it); table: with the shortened columns of the table. */
-char *kx_fingerprints_sql(int version, bool table);
+/* The fingerprints report's query for r and the filter f (sqlite3_free
+ * it): over the fingerprint rollups for the full range of a schema 13
+ * file, else over the rows; table: with the shortened columns of the
+ * table. */
+char *kx_fingerprints_sql(const struct kx_rdb *r, const struct kx_report_filter *f,
+			  bool table);
 
 /* The hops query of kx_report_hops_with (sqlite3_free it): with table,
  * the extra columns n_other and last_seen_s. */

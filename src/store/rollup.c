@@ -70,6 +70,34 @@ const char kx_rollup_schema[] =
 	" verdict TEXT NOT NULL, n INTEGER NOT NULL,"
 	" PRIMARY KEY (hour, sensor, verdict)) WITHOUT ROWID;";
 
+/* Schema 13: per fingerprint set (fingerprints.id, which decides the JA4
+ * or HASSH and the key-exchange suffix the report groups by), the legs,
+ * the distinct clients and the distinct endpoints: a link's rows share a
+ * few dozen sets, so these grow with clients and endpoints, not rows. */
+const char kx_rollup_fp_schema[] =
+	"CREATE TABLE rollup_fp_legs (fp_id INTEGER NOT NULL, sensor TEXT NOT NULL,"
+	" protocol TEXT NOT NULL, verdict TEXT NOT NULL, reason TEXT NOT NULL,"
+	" offers_pq INTEGER NOT NULL, n INTEGER NOT NULL, first_us INTEGER NOT NULL,"
+	" last_us INTEGER NOT NULL,"
+	" PRIMARY KEY (fp_id, sensor, protocol, verdict, reason, offers_pq)) WITHOUT ROWID;"
+	"CREATE TABLE rollup_fp_clients (fp_id INTEGER NOT NULL, sensor TEXT NOT NULL,"
+	" protocol TEXT NOT NULL, client_ip TEXT NOT NULL, n INTEGER NOT NULL,"
+	" PRIMARY KEY (fp_id, sensor, protocol, client_ip)) WITHOUT ROWID;"
+	"CREATE TABLE rollup_fp_endpoints (fp_id INTEGER NOT NULL, sensor TEXT NOT NULL,"
+	" protocol TEXT NOT NULL, server_ip TEXT NOT NULL, server_port INTEGER NOT NULL,"
+	" sni TEXT NOT NULL, n INTEGER NOT NULL,"
+	" PRIMARY KEY (fp_id, sensor, protocol, server_ip, server_port, sni)) WITHOUT ROWID;"
+	/* What `cbom` lists per endpoint: the algorithms a handshake showed
+	 * and its verdict ('' or -1: none). */
+	"CREATE TABLE rollup_cbom (sensor TEXT NOT NULL, protocol TEXT NOT NULL,"
+	" server_ip TEXT NOT NULL, server_port INTEGER NOT NULL, sni TEXT NOT NULL,"
+	" version TEXT NOT NULL, cipher_suite INTEGER NOT NULL, group_code INTEGER NOT NULL,"
+	" group_name TEXT NOT NULL, group_family TEXT NOT NULL, tls12_kx TEXT NOT NULL,"
+	" ssh_hostkey TEXT NOT NULL, verdict TEXT NOT NULL, n INTEGER NOT NULL,"
+	" first_us INTEGER NOT NULL, last_us INTEGER NOT NULL,"
+	" PRIMARY KEY (sensor, protocol, server_ip, server_port, sni, version, cipher_suite,"
+	" group_code, group_name, group_family, tls12_kx, ssh_hostkey, verdict)) WITHOUT ROWID;";
+
 /* ?1 < id <= ?2: the chunk. */
 static const char fold_legs[] =
 	"INSERT INTO rollup_legs SELECT server_ip, server_port, coalesce(sni, ''), sensor,"
@@ -152,6 +180,40 @@ static const char fold_hourly[] =
 	" FROM handshake_rows WHERE id > ?1 AND id <= ?2 GROUP BY 1, 2, 3"
 	" ON CONFLICT DO UPDATE SET n = n + excluded.n";
 
+/* Rows without a fingerprint set (stored before schema 7) have no JA4 or
+ * HASSH: the fingerprints report leaves them out. */
+static const char fold_fp_legs[] =
+	"INSERT INTO rollup_fp_legs SELECT fp_id, sensor, protocol, verdict, coalesce(reason, ''),"
+	" offers_pq <> 0, count(*), min(ts_first_us), max(ts_last_us) FROM handshake_rows"
+	" WHERE id > ?1 AND id <= ?2 AND fp_id IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6"
+	" ON CONFLICT DO UPDATE SET n = n + excluded.n,"
+	" first_us = min(first_us, excluded.first_us), last_us = max(last_us, excluded.last_us)";
+
+static const char fold_fp_clients[] =
+	"INSERT INTO rollup_fp_clients SELECT fp_id, sensor, protocol, client_ip, count(*)"
+	" FROM handshake_rows WHERE id > ?1 AND id <= ?2 AND fp_id IS NOT NULL"
+	" GROUP BY 1, 2, 3, 4 ON CONFLICT DO UPDATE SET n = n + excluded.n";
+
+static const char fold_fp_endpoints[] =
+	"INSERT INTO rollup_fp_endpoints SELECT fp_id, sensor, protocol, server_ip, server_port,"
+	" coalesce(sni, ''), count(*) FROM handshake_rows"
+	" WHERE id > ?1 AND id <= ?2 AND fp_id IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6"
+	" ON CONFLICT DO UPDATE SET n = n + excluded.n";
+
+/* Only the handshakes that show an algorithm, as cbom reads them. */
+static const char fold_cbom[] =
+	"INSERT INTO rollup_cbom SELECT r.sensor, r.protocol, r.server_ip, r.server_port,"
+	" coalesce(r.sni, ''), coalesce(r.version, ''), coalesce(r.cipher_suite, -1),"
+	" coalesce(r.group_code, -1), coalesce(r.group_name, ''), coalesce(r.group_family, ''),"
+	" coalesce(r.tls12_kx, ''), coalesce(x.ssh_hostkey, ''), r.verdict, count(*),"
+	" min(r.ts_first_us), max(r.ts_last_us)"
+	" FROM handshake_rows AS r LEFT JOIN handshake_extras AS x ON x.id = r.id"
+	" WHERE r.id > ?1 AND r.id <= ?2 AND (r.group_name IS NOT NULL"
+	"  OR (r.version IS NOT NULL AND r.protocol <> 'ssh'))"
+	" GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13"
+	" ON CONFLICT DO UPDATE SET n = n + excluded.n,"
+	" first_us = min(first_us, excluded.first_us), last_us = max(last_us, excluded.last_us)";
+
 /* Runs sql: with ?1 .. ?4 bound to rg[0..3] (the chunk's handshake and
  * sessions id ranges) when it has parameters, else as a script. */
 static int exec(sqlite3 *db, const char *sql, const int64_t *rg, char *err, size_t errlen)
@@ -219,7 +281,9 @@ static int64_t fold_chunk(sqlite3 *db, int64_t chunk, bool *left, char *err, siz
 					     fold_clients,     fold_clients_all,
 					     fold_pairs,       fold_runs,
 					     fold_client_legs, fold_client_hellos,
-					     fold_hourly };
+					     fold_hourly,      fold_fp_legs,
+					     fold_fp_clients,  fold_fp_endpoints,
+					     fold_cbom };
 	int64_t lo, top, hi, s_lo, s_top, s_hi, n;
 	char sql[160];
 
@@ -308,12 +372,37 @@ int64_t kx_rollup_rebuild(sqlite3 *db, FILE *progress, char *err, size_t errlen)
 		 " DELETE FROM rollup_clients; DELETE FROM rollup_clients_all;"
 		 " DELETE FROM rollup_runs; DELETE FROM rollup_client_legs;"
 		 " DELETE FROM rollup_client_hellos; DELETE FROM rollup_hourly;"
+		 " DELETE FROM rollup_fp_legs; DELETE FROM rollup_fp_clients;"
+		 " DELETE FROM rollup_fp_endpoints; DELETE FROM rollup_cbom;"
 		 " UPDATE rollup_state SET folded_id = 0, folded_session_id = 0; COMMIT",
 		 NULL, err, errlen) < 0) {
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 		return -1;
 	}
 	return kx_rollup_fold(db, 0, 0, progress, err, errlen);
+}
+
+int kx_rollup_fp_upgrade(sqlite3 *db, char *err, size_t errlen)
+{
+	static const char *const steps[] = { fold_fp_legs, fold_fp_clients, fold_fp_endpoints,
+					     fold_cbom };
+	int64_t rg[4] = { 0, query_i64(db, "SELECT folded_id FROM rollup_state"), 0, 0 };
+
+	if (rg[1] < 0) {
+		snprintf(err, errlen, "rollups: %s", sqlite3_errmsg(db));
+		return -1;
+	}
+	/* A file that says it is older has none it could vouch for. */
+	if (exec(db,
+		 "DROP TABLE IF EXISTS rollup_fp_legs; DROP TABLE IF EXISTS rollup_fp_clients;"
+		 " DROP TABLE IF EXISTS rollup_fp_endpoints; DROP TABLE IF EXISTS rollup_cbom;",
+		 NULL, err, errlen) < 0 ||
+	    exec(db, kx_rollup_fp_schema, NULL, err, errlen) < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
+		if (exec(db, steps[i], rg, err, errlen) < 0)
+			return -1;
+	return 0;
 }
 
 int64_t kx_rollup_file(const char *path, bool rebuild, FILE *progress, char *err, size_t errlen)

@@ -1006,6 +1006,14 @@ static int migrate_rollups(sqlite3 *db)
 	return rc == SQLITE_OK ? sqlite3_exec(db, kx_rollup_schema, NULL, NULL, NULL) : rc;
 }
 
+/* Schema 13: the fingerprint rollups, filled from the rows folded so far
+ * (pruned rows are in neither). */
+static int migrate_fp_rollups(sqlite3 *db)
+{
+	char err[256];
+	return kx_rollup_fp_upgrade(db, err, sizeof(err)) < 0 ? SQLITE_ERROR : SQLITE_OK;
+}
+
 static int (*const migrations[])(sqlite3 *db) = {
 	migrate_v1,
 	migrate_v2,
@@ -1019,6 +1027,7 @@ static int (*const migrations[])(sqlite3 *db) = {
 	migrate_interface,
 	migrate_session_words,
 	migrate_rollups,
+	migrate_fp_rollups,
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == KX_STORE_SCHEMA_VERSION,
@@ -1037,6 +1046,8 @@ static int create_latest(sqlite3 *db)
 	int rc = sqlite3_exec(db, schema_latest, NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(db, kx_rollup_schema, NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, kx_rollup_fp_schema, NULL, NULL, NULL);
 	return rc == SQLITE_OK ? create_views(db, KX_STORE_SCHEMA_VERSION) : rc;
 }
 

@@ -4,7 +4,7 @@
 # Builds a synthetic inventory with gen_inventory (once: cached by its
 # parameters and the sources that decide its bytes) and folds it into the
 # rollups (`kexwatch rollup`, timed), then times `hops`,
-# `clients`, `health`, `audit --policy` (a small policy, below) and
+# `clients`, `health`, `audit --policy` (a small policy, below), `fingerprints` and
 # `report --html` over the full range, a 1-day window and a 1-hour window
 # (--since/--until), with wall and CPU seconds and peak RSS (GNU time).
 # Prints a Markdown table; exits 1 if any report exits non-zero.
@@ -35,7 +35,7 @@ root=$(cd "$here/../.." && pwd)
 rows=20000000
 seed=1
 runs=1
-reports="hops clients health audit html"
+reports="hops clients health audit fingerprints html"
 windows="full day hour"
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -138,8 +138,9 @@ report_cmd() { # NAME -> the command's arguments after kexwatch
 	clients) echo clients ;;
 	health) echo health ;;
 	audit) echo "audit --policy $work/policy.txt" ;;
+	fingerprints) echo fingerprints ;;
 	html) echo "report --html $work/report.html" ;;
-	*) die "unknown report $1 (hops clients health audit html)" ;;
+	*) die "unknown report $1 (hops clients health audit fingerprints html)" ;;
 	esac
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: BSD-2-Clause
-"""The rollups (rollup.h) answer hops, health, clients and report --html exactly as the raw rows, through the real
-binary.
+"""The rollups (rollup.h) answer hops, health, clients, audit, fingerprints,
+cbom and report --html exactly as the raw rows, through the real binary.
 
 usage: test_rollups.py KEXWATCH GEN_INVENTORY GEN_CAPTURE PCAPS_DIR SCHEMA6_SQL
 
@@ -18,7 +18,9 @@ rollups + the rows not folded yet + sessions) and with KEXWATCH_ROLLUPS=0
   windows do not; rows written after a prune are folded (the id fence);
 - a report on a file whose rollups lag by 120 000 rows folds them once with
   progress lines; as another user who may not write it, it says what to
-  run and still answers exactly; a schema 6 file upgraded by `rollup`.
+  run and still answers exactly; a schema 6 file upgraded by `rollup`;
+- schema 12 files (folded, half folded) read as they are, then upgraded:
+  the fingerprint and cbom rollups count every row once.
 """
 import json
 import os
@@ -86,7 +88,8 @@ POLICY = None  # its path, set once the temp dir exists
 def variants(sensors, short=False):
     if short:
         v = [["hops", "--json"], ["hops", "--csv", "--group-by", "sni"], ["health", "--json"],
-             ["clients", "--json"], ["audit", "--policy", POLICY, "--json"]]
+             ["clients", "--json"], ["audit", "--policy", POLICY, "--json"],
+             ["fingerprints", "--json"], ["cbom"]]
         return v + [["hops", "--json", "--sensor", s] for s in sensors] + \
             [["clients", "--csv", "--sensor", s] for s in sensors] + \
             [["audit", "--policy", POLICY, "--csv", "--sensor", s] for s in sensors]
@@ -110,6 +113,11 @@ def variants(sensors, short=False):
         v.append(["clients", fmt])
     for sensor in sensors:
         v.append(["clients", "--json", "--sensor", sensor])
+    for fmt in ("--json", "--csv", "--wide"):
+        v.append(["fingerprints", fmt])
+    for sensor in sensors:
+        v.append(["fingerprints", "--json", "--sensor", sensor])
+    v += [["cbom"], ["cbom", "--spec", "1.7"]] + [["cbom", "--sensor", s] for s in sensors]
     return v
 
 
@@ -125,7 +133,7 @@ def same_as_raw(db, label, sensors=(), short=False):
                 or not a.stdout.strip()):
             bad.append(f"{' '.join(args)}: rc {a.returncode}/{b.returncode}\n{a.stderr}{b.stderr}"
                        + "".join(l for l in difflib_lines(a.stdout, b.stdout)))
-    check(not bad, f"{label}: {len(variants(sensors, short))} hops/health/clients/audit variants"
+    check(not bad, f"{label}: {len(variants(sensors, short))} hops/health/clients/audit/fingerprints/cbom variants"
           " equal to the raw rows'",
           "\n".join(bad[:3]))
 
@@ -163,7 +171,9 @@ def unfold(db):
 
 
 ROLLUP_TABLES = ("rollup_legs", "rollup_pairs", "rollup_clients", "rollup_clients_all", "rollup_runs",
-                 "rollup_client_legs", "rollup_client_hellos", "rollup_hourly")
+                 "rollup_client_legs", "rollup_client_hellos", "rollup_hourly",
+                 "rollup_fp_legs", "rollup_fp_clients", "rollup_fp_endpoints", "rollup_cbom")
+V13_TABLES = ROLLUP_TABLES[-4:]  # added by schema 13
 
 
 def rollup_rows(db):
@@ -471,9 +481,50 @@ with tempfile.TemporaryDirectory() as tmp:
     con.close()
     r = kx("rollup", "--db", v6)
     s6 = state(v6)
-    check(r.returncode == 0 and q(v6, "PRAGMA user_version")[0][0] == 12 and s6[2] == n6 > 0,
-          f"a schema 6 file: `kexwatch rollup` upgrades it to 12 and folds its {n6} rows", r.stderr)
+    check(r.returncode == 0 and q(v6, "PRAGMA user_version")[0][0] == 13 and s6[2] == n6 > 0,
+          f"a schema 6 file: `kexwatch rollup` upgrades it to 13 and folds its {n6} rows", r.stderr)
     same_as_raw(v6, "schema 6 file, upgraded")
+
+    # --- schema 12 (no fingerprint or cbom rollups): the upgrade fills
+    # them from the rows already folded, so folded_id holds for them too.
+    # A file of 12 is a file of 13 without the four tables. ---
+    for src, label in ((fol, "folded"), (mix, "half folded")):
+        v12 = os.path.join(tmp, "v12.db")
+        shutil.copy(src, v12)
+        con = sqlite3.connect(v12)
+        con.executescript("".join(f"DROP TABLE {t};" for t in V13_TABLES) + "PRAGMA user_version = 12;")
+        con.close()
+        before = state(v12)
+        rd = kx("hops", "--db", v12, "--json")  # read-only: reads a 12 file as it is
+        check(rd.returncode == 0 and rd.stdout == kx("hops", "--db", src, "--json").stdout
+              and q(v12, "PRAGMA user_version")[0][0] == 12,
+              f"schema 12 ({label}): reports read it without upgrading it", rd.stderr)
+        same_as_raw(v12, f"schema 12 file ({label}), not upgraded", ("cap-a", "cap-b"), short=True)
+        # `kexwatch rollup` opens as a writer (the upgrade fills the
+        # rollups up to folded_id) and folds the tail: a row counted by
+        # both would show as a difference from the raw rows' counts.
+        st = kx("rollup", "--db", v12)
+        con = sqlite3.connect(v12)
+        want = {t: sorted(con.execute(
+            f"SELECT {', '.join(c)}, count(*) FROM handshake_rows WHERE fp_id IS NOT NULL"
+            " AND id <= (SELECT folded_id FROM rollup_state) GROUP BY "
+            + ", ".join(str(i + 1) for i in range(len(c)))).fetchall(), key=repr)
+            for t, c in (("rollup_fp_clients", ("fp_id", "sensor", "protocol", "client_ip")),
+                         ("rollup_fp_endpoints", ("fp_id", "sensor", "protocol", "server_ip",
+                                                  "server_port", "coalesce(sni, '')")))}
+        con.close()
+        got = {t: sorted(q(v12, f"SELECT * FROM {t}"), key=repr) for t in want}
+        fp_n = q(v12, "SELECT coalesce(sum(n), 0) FROM rollup_fp_legs")[0][0]
+        check(st.returncode == 0 and q(v12, "PRAGMA user_version")[0][0] == 13 and got == want
+              and state(v12)[0] == state(v12)[1] >= before[0]
+              and fp_n == q(v12, "SELECT count(*) FROM handshake_rows WHERE fp_id IS NOT NULL")[0][0] > 0,
+              f"schema 12 ({label}): upgraded, the fingerprint rollups count each of the"
+              f" {fp_n} rows with a fingerprint once", st.stderr)
+        same_as_raw(v12, f"schema 12 file ({label}), upgraded", ("cap-a", "cap-b"))
+        folded_then = rollup_rows(v12)
+        kx("rollup", "--db", v12, "--rebuild")
+        check(folded_then == rollup_rows(v12),
+              f"schema 12 ({label}), upgraded and folded: the rollups equal a rebuild's")
     for bad in ([], ["--db"], ["--db", v6, "extra"], ["--db", "postgresql://x/y"]):
         r = kx("rollup", *bad)
         check(r.returncode == 2, f"usage error exits 2: rollup {' '.join(bad)}", r.stderr)
