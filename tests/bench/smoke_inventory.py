@@ -121,8 +121,8 @@ def smoke(tmp, gen, kexwatch, inventory_sh):
         print(p.stdout, end="")
         lines = [ln for ln in p.stdout.splitlines() if ln.startswith("| `")]
         statuses = [ln.rstrip(" |").rsplit("|", 1)[1].strip() for ln in lines]
-        check(p.returncode == 0 and len(lines) == 15 and set(statuses) == {"0"},
-              f"inventory.sh run {n}: 5 reports x 3 windows, each exit 0 (rc {p.returncode})")
+        check(p.returncode == 0 and len(lines) == 18 and set(statuses) == {"0"},
+              f"inventory.sh run {n}: 6 reports x 3 windows, each exit 0 (rc {p.returncode})")
         generated = "generating" in p.stderr
         check(generated == (n == 1), f"inventory.sh run {n}: {'generates' if n == 1 else 'reuses'}"
               " the inventory")
