@@ -21,7 +21,6 @@ Exit 77 (skipped) only when the PostgreSQL server binaries are missing."""
 import glob
 import json
 import os
-import pwd
 import shutil
 import sqlite3
 import struct
@@ -31,6 +30,8 @@ import tempfile
 import time
 
 from plaincap import plain_capture
+
+from pgcluster import BIN, Cluster  # exits 77 without PostgreSQL's server
 
 KX, PCAPS = sys.argv[1], sys.argv[2]
 failures = []
@@ -48,59 +49,7 @@ def check(cond, what, detail=""):
             print("# " + detail.replace("\n", "\n# "))
 
 
-def pg_bindir():
-    for d in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True):
-        if os.path.exists(os.path.join(d, "initdb")):
-            return d
-    return None
-
-
-BIN = pg_bindir()
-if not BIN:
-    print("1..0 # SKIP PostgreSQL server binaries not installed (apt-get install postgresql)")
-    sys.exit(77)
 PORT = "5497"
-
-
-class Server:
-    """A private PostgreSQL cluster. initdb and postgres refuse to run as
-    root: as root they run as the 'postgres' system user."""
-
-    def __init__(self, top):
-        self.top = top
-        self.data = os.path.join(top, "data")
-        self.log = os.path.join(top, "log")
-        self.as_user = []
-        if os.geteuid() == 0:
-            pw = pwd.getpwnam("postgres")
-            os.chown(top, pw.pw_uid, pw.pw_gid)
-            self.as_user = ["runuser", "-u", "postgres", "--"]
-
-    def run(self, *a, check_rc=True):
-        p = subprocess.run(self.as_user + list(a), capture_output=True, text=True)
-        if check_rc and p.returncode != 0:
-            raise RuntimeError(" ".join(a) + ": " + p.stdout + p.stderr)
-        return p
-
-    def init(self):
-        self.run(os.path.join(BIN, "initdb"), "-D", self.data, "-A", "trust", "-U", "kx",
-                 "--no-sync")
-
-    def start(self):
-        self.run(os.path.join(BIN, "pg_ctl"), "-D", self.data, "-l", self.log, "-w", "-o",
-                 f"-k {self.top} -c listen_addresses='' -p {PORT} -c fsync=off", "start")
-
-    def stop(self):
-        self.run(os.path.join(BIN, "pg_ctl"), "-D", self.data, "-m", "fast", "-w", "stop",
-                 check_rc=False)
-
-    def psql(self, sql):
-        p = subprocess.run([os.path.join(BIN, "psql"), "-h", self.top, "-p", PORT, "-U", "kx",
-                            "-d", "kx", "-At", "-F", "|", "-c", sql],
-                           capture_output=True, text=True)
-        if p.returncode != 0:
-            raise RuntimeError(sql + ": " + p.stderr)
-        return p.stdout.strip()
 
 
 # Reports on a central store write their snapshot under TMPDIR: a private
@@ -173,7 +122,7 @@ SET_B = ["tls13-server-declined.pcap", "tls13-client-no-pq.pcap", "tls13-hrr-x25
 
 top = tempfile.mkdtemp(prefix="kx-pg-")
 tmp = tempfile.mkdtemp(prefix="kx-central-")
-srv = Server(top)
+srv = Cluster(top, PORT)
 try:
     srv.init()
     srv.start()

@@ -17,7 +17,6 @@ temporary folder, unix socket only, stopped at the end):
 Exit 77 (skipped) only when the PostgreSQL server binaries are missing."""
 import glob
 import os
-import pwd
 import shutil
 import sqlite3
 import subprocess
@@ -25,6 +24,8 @@ import sys
 import tempfile
 
 from plaincap import plain_capture
+
+from pgcluster import Cluster  # exits 77 without PostgreSQL's server
 
 KX, PCAPS = sys.argv[1], sys.argv[2]
 failures = []
@@ -38,60 +39,7 @@ def check(cond, what, detail=""):
             print("# " + detail.replace("\n", "\n# "))
 
 
-def pg_bindir():
-    for d in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True):
-        if os.path.exists(os.path.join(d, "initdb")):
-            return d
-    return None
-
-
-BIN = pg_bindir()
-if not BIN:
-    print("1..0 # SKIP PostgreSQL server binaries not installed (apt-get install postgresql)")
-    sys.exit(77)
 PORT = "5494"
-
-
-class Server:
-    """A private PostgreSQL cluster (as in test_central.py). initdb and
-    postgres refuse to run as root: as root they run as 'postgres'."""
-
-    def __init__(self, top):
-        self.top = top
-        self.data = os.path.join(top, "data")
-        self.log = os.path.join(top, "log")
-        self.as_user = []
-        if os.geteuid() == 0:
-            pw = pwd.getpwnam("postgres")
-            os.chown(top, pw.pw_uid, pw.pw_gid)
-            self.as_user = ["runuser", "-u", "postgres", "--"]
-
-    def run(self, *a, check_rc=True):
-        p = subprocess.run(self.as_user + list(a), capture_output=True, text=True)
-        if check_rc and p.returncode != 0:
-            raise RuntimeError(" ".join(a) + ": " + p.stdout + p.stderr)
-        return p
-
-    def init(self):
-        self.run(os.path.join(BIN, "initdb"), "-D", self.data, "-A", "trust", "-U", "kx",
-                 "--no-sync")
-
-    def start(self):
-        self.run(os.path.join(BIN, "pg_ctl"), "-D", self.data, "-l", self.log, "-w", "-o",
-                 f"-k {self.top} -c listen_addresses='' -p {PORT} -c fsync=off", "start")
-
-    def stop(self):
-        self.run(os.path.join(BIN, "pg_ctl"), "-D", self.data, "-m", "fast", "-w", "stop",
-                 check_rc=False)
-
-    def psql(self, sql):
-        p = subprocess.run([os.path.join(BIN, "psql"), "-h", self.top, "-p", PORT, "-U", "kx",
-                            "-d", "kx", "-At", "-F", "|", "-c", sql],
-                           capture_output=True, text=True)
-        if p.returncode != 0:
-            raise RuntimeError(sql + ": " + p.stderr)
-        return p.stdout.strip()
-
 
 # A report that snapshots writes its folder under TMPDIR. EMPTY: one that
 # must stay empty; NO_TMP: one where no folder can be made (a snapshot
@@ -110,12 +58,11 @@ def kx(*a, tmpdir=EMPTY):
 
 top = tempfile.mkdtemp(prefix="kx-pga-")
 tmp = tempfile.mkdtemp(prefix="kx-audit-")
-srv = Server(top)
+srv = Cluster(top, PORT)
 try:
     srv.init()
     srv.start()
-    srv.run(os.path.join(BIN, "createdb"), "-h", top, "-p", PORT, "-U", "kx", "kx")
-    url = f"postgresql://kx@/kx?host={top}&port={PORT}"
+    url = srv.createdb("kx")
 
     # --- two sensors push every bundled capture ---
     caps = sorted(glob.glob(os.path.join(PCAPS, "*.pcap")) +
@@ -215,8 +162,7 @@ try:
     # one per sensor. The evidence is the last of them in SQLite's order:
     # of equal handshakes of one microsecond the greatest id (the later
     # push, the later file merged), of equal sessions the greater sensor.
-    srv.run(os.path.join(BIN, "createdb"), "-h", top, "-p", PORT, "-U", "kx", "kx_ties")
-    url_t = f"postgresql://kx@/kx_ties?host={top}&port={PORT}"
+    url_t = srv.createdb("kx_ties")
     ta, tb = os.path.join(tmp, "twin-a.pcap"), os.path.join(tmp, "twin-b.pcap")
     shutil.copy(os.path.join(PCAPS, "tls13-client-no-pq.pcap"), ta)
     shutil.copy(ta, tb)

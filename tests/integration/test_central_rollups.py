@@ -24,13 +24,14 @@ Exit 77 (skipped) only when the PostgreSQL server binaries are missing."""
 import glob
 import json
 import os
-import pwd
 import shutil
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
+
+from pgcluster import Cluster  # exits 77 without PostgreSQL's server
 
 KX, GEN_INV, PCAPS = sys.argv[1], sys.argv[2], sys.argv[3]
 OLD_KX = os.environ.get("KEXWATCH_OLD")
@@ -45,63 +46,7 @@ def check(cond, what, detail=""):
             print("# " + str(detail).replace("\n", "\n# ")[:4000])
 
 
-def pg_bindir():
-    for d in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True):
-        if os.path.exists(os.path.join(d, "initdb")):
-            return d
-    return None
-
-
-BIN = pg_bindir()
-if not BIN:
-    print("1..0 # SKIP PostgreSQL server binaries not installed (apt-get install postgresql)")
-    sys.exit(77)
 PORT = "5493"
-
-
-class Server:
-    """A private PostgreSQL cluster. initdb and postgres refuse to run as
-    root: as root they run as the 'postgres' system user."""
-
-    def __init__(self, top):
-        self.top = top
-        self.data = os.path.join(top, "data")
-        self.log = os.path.join(top, "log")
-        self.as_user = []
-        if os.geteuid() == 0:
-            pw = pwd.getpwnam("postgres")
-            os.chown(top, pw.pw_uid, pw.pw_gid)
-            self.as_user = ["runuser", "-u", "postgres", "--"]
-
-    def run(self, *a, check_rc=True):
-        p = subprocess.run(self.as_user + list(a), capture_output=True, text=True)
-        if check_rc and p.returncode != 0:
-            raise RuntimeError(" ".join(a) + ": " + p.stdout + p.stderr)
-        return p
-
-    def init(self):
-        self.run(os.path.join(BIN, "initdb"), "-D", self.data, "-A", "trust", "-U", "kx",
-                 "--no-sync")
-
-    def start(self):
-        self.run(os.path.join(BIN, "pg_ctl"), "-D", self.data, "-l", self.log, "-w", "-o",
-                 f"-k {self.top} -c listen_addresses='' -p {PORT} -c fsync=off", "start")
-
-    def stop(self, mode="fast"):
-        self.run(os.path.join(BIN, "pg_ctl"), "-D", self.data, "-m", mode, "-w", "stop",
-                 check_rc=False)
-
-    def createdb(self, name):
-        self.run(os.path.join(BIN, "createdb"), "-h", self.top, "-p", PORT, "-U", "kx", name)
-        return f"postgresql://kx@/{name}?host={self.top}&port={PORT}"
-
-    def psql(self, sql, db):
-        p = subprocess.run([os.path.join(BIN, "psql"), "-h", self.top, "-p", PORT, "-U", "kx",
-                            "-d", db, "-At", "-F", "|", "-c", sql],
-                           capture_output=True, text=True)
-        if p.returncode != 0:
-            raise RuntimeError(sql + ": " + p.stderr)
-        return p.stdout.strip()
 
 
 SNAPDIR = tempfile.mkdtemp(prefix="kx-snap-")
@@ -178,7 +123,7 @@ SET_B = sorted(os.path.basename(p) for p in glob.glob(os.path.join(PCAPS, "*.pca
 
 top = tempfile.mkdtemp(prefix="kx-pgr-")
 tmp = tempfile.mkdtemp(prefix="kx-rollc-")
-srv = Server(top)
+srv = Cluster(top, PORT)
 try:
     srv.init()
     srv.start()
