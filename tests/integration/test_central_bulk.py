@@ -19,15 +19,15 @@ PostgreSQL server this test starts itself (unix socket only, port 5498):
   ids and rows kept.
 
 Exit 77 (skipped) only when the PostgreSQL server binaries are missing."""
-import glob
 import os
-import pwd
 import shutil
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
+
+from pgcluster import Cluster  # exits 77 without PostgreSQL's server
 
 KX, GEN, PCAPS = sys.argv[1], sys.argv[2], sys.argv[3]
 failures = []
@@ -41,48 +41,7 @@ def check(cond, what, detail=""):
             print("# " + str(detail).replace("\n", "\n# "))
 
 
-BIN = next((d for d in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
-            if os.path.exists(os.path.join(d, "initdb"))), None)
-if not BIN:
-    print("1..0 # SKIP PostgreSQL server binaries not installed (apt-get install postgresql)")
-    sys.exit(77)
 PORT = "5498"
-
-
-class Server:
-    def __init__(self, top):
-        self.top, self.data, self.log = top, os.path.join(top, "data"), os.path.join(top, "log")
-        self.as_user = []
-        if os.geteuid() == 0:
-            pw = pwd.getpwnam("postgres")
-            os.chown(top, pw.pw_uid, pw.pw_gid)
-            self.as_user = ["runuser", "-u", "postgres", "--"]
-
-    def run(self, *a, check_rc=True):
-        p = subprocess.run(self.as_user + list(a), capture_output=True, text=True)
-        if check_rc and p.returncode != 0:
-            raise RuntimeError(" ".join(a) + ": " + p.stdout + p.stderr)
-        return p
-
-    def start(self):
-        self.run(os.path.join(BIN, "pg_ctl"), "-D", self.data, "-l", self.log, "-w", "-o",
-                 f"-k {self.top} -c listen_addresses='' -p {PORT} -c fsync=off", "start")
-
-    def stop(self, mode="fast"):
-        self.run(os.path.join(BIN, "pg_ctl"), "-D", self.data, "-m", mode, "-w", "stop",
-                 check_rc=False)
-
-    def psql(self, sql, db="kx"):
-        p = subprocess.run([os.path.join(BIN, "psql"), "-h", self.top, "-p", PORT, "-U", "kx",
-                            "-d", db, "-At", "-F", "|", "-v", "ON_ERROR_STOP=1", "-c", sql],
-                           capture_output=True, text=True)
-        if p.returncode != 0:
-            raise RuntimeError(sql + ": " + p.stderr)
-        return p.stdout.strip()
-
-    def createdb(self, name):
-        self.run(os.path.join(BIN, "createdb"), "-h", self.top, "-p", PORT, "-U", "kx", name)
-        return f"postgresql://kx@/{name}?host={self.top}&port={PORT}"
 
 
 def kx(*a):
@@ -114,9 +73,9 @@ def shifted(src, dst, days):
 
 top = tempfile.mkdtemp(prefix="kx-pgb-")
 tmp = tempfile.mkdtemp(prefix="kx-bulk-")
-srv = Server(top)
+srv = Cluster(top, PORT)
 try:
-    srv.run(os.path.join(BIN, "initdb"), "-D", srv.data, "-A", "trust", "-U", "kx", "--no-sync")
+    srv.init()
     srv.start()
 
     # --- one sensor: the rows of a generated dense capture ---
