@@ -234,6 +234,9 @@ int kx_report_changes(const char *db_path, const struct kx_changes_opts *o,
 	scope.since_us = o->baseline_since_us;
 	if (kx_rdb_open_scoped(&r, db_path, &scope, err, errlen) < 0)
 		return -1;
+	/* Two passes (endpoints, clients) and the evidence lookups. */
+	if (kx_rdb_keep_window(&r, &scope) < 0)
+		goto out;
 	if (!(sql = kx_changes_sql(o->group))) {
 		snprintf(err, errlen, "out of memory");
 		goto out;

@@ -604,6 +604,8 @@ int kx_report_health(const char *db_path, const struct kx_report_filter *f,
 	}
 	if (kx_rdb_open_scoped(&r, db_path, f, err, errlen) < 0)
 		return -1;
+	if (kx_rdb_keep_window(&r, f) < 0) /* three passes over a window */
+		goto out;
 	bool roll = rolled(&r, f);
 	sql = sqlite3_mprintf(roll ? hops_rolled_sql : hops_sql,
 			      fmt == KX_OUT_TABLE ? hops_table_tail : "");

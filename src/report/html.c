@@ -1101,6 +1101,12 @@ static int changes_section(struct page *pg, const struct summary *sm)
 		return 0;
 	w.until_us = sm->last_us + 1 < w.until_us ? sm->last_us + 1 : w.until_us;
 	w.since_us = w.until_us - CHANGES_DAY_US;
+	/* Both periods inside the report's range: a report shorter than a day
+	 * compares its whole range against nothing (first sightings only), and
+	 * reads no leg it does not show (a central store's scoped snapshot has
+	 * none outside the range either). */
+	if (w.since_us < pg->f->since_us)
+		w.since_us = pg->f->since_us;
 	int64_t bsince = w.since_us - 30 * CHANGES_DAY_US;
 	if (bsince < pg->f->since_us)
 		bsince = pg->f->since_us;
@@ -1280,7 +1286,9 @@ int kx_report_html(const char *db_path, const struct kx_report_filter *f, int64_
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	if (kx_rdb_materialize(&r, "kx_html_hops", hops_sql, f) < 0 ||
+	/* A dozen passes over a window: its legs read once. */
+	if (kx_rdb_keep_window(&r, f) < 0 ||
+	    kx_rdb_materialize(&r, "kx_html_hops", hops_sql, f) < 0 ||
 	    kx_rdb_materialize(&r, "kx_html_clients", clients_sql, f) < 0 ||
 	    load_summary(&pg, &sm) < 0)
 		goto out;

@@ -820,6 +820,48 @@ int kx_rdb_int64(struct kx_rdb *r, const char *sql, const struct kx_report_filte
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
 }
 
+int kx_rdb_keep_window(struct kx_rdb *r, const struct kx_report_filter *scope)
+{
+	long long legs = 0, sessions = 0;
+	char sql[256];
+
+	if (!scope || r->version < 5 ||
+	    (scope->since_us == INT64_MIN && scope->until_us == INT64_MAX))
+		return 0;
+	/* Counted from the time indexes alone, and no further than the cap. */
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM (SELECT 1 FROM main.%s WHERE ts_first_us >= :since"
+		 " AND ts_first_us < :until LIMIT %d)",
+		 "handshake_rows", KX_RDB_WINDOW_MAX + 1);
+	if (kx_rdb_int64(r, sql, scope, &legs) < 0)
+		return -1;
+	if (r->version >= 6) {
+		snprintf(sql, sizeof(sql),
+			 "SELECT count(*) FROM (SELECT 1 FROM main.%s WHERE ts_first_us >= :since"
+			 " AND ts_first_us < :until LIMIT %d)",
+			 "sessions", KX_RDB_WINDOW_MAX + 1);
+		if (kx_rdb_int64(r, sql, scope, &sessions) < 0)
+			return -1;
+	}
+	if (legs + sessions > KX_RDB_WINDOW_MAX)
+		return 0;
+	if (kx_rdb_materialize(r, "kx_legs_window",
+			       "SELECT * FROM temp.kx_legs WHERE ts_first_us >= :since"
+			       " AND ts_first_us < :until AND (:sensor IS NULL OR sensor = :sensor)",
+			       scope) < 0)
+		return -1;
+	/* The evidence lookups (changes) find a leg by its exact time. */
+	if (sqlite3_exec(r->db,
+			 "PRAGMA query_only = 0;"
+			 " CREATE INDEX temp.kx_legs_window_ts ON kx_legs_window (ts_first_us);"
+			 " DROP VIEW temp.kx_legs;"
+			 " CREATE TEMP VIEW kx_legs AS SELECT * FROM temp.kx_legs_window;"
+			 " PRAGMA query_only = 1",
+			 NULL, NULL, NULL) != SQLITE_OK)
+		return kx_rdb_fail(r);
+	return 0;
+}
+
 int kx_rdb_materialize(struct kx_rdb *r, const char *table, const char *sql,
 		       const struct kx_report_filter *f)
 {

@@ -74,6 +74,19 @@ int kx_rdb_pg_answer(struct kx_rdb *r, const char *url, int min_version,
  * message in r->err. */
 sqlite3_stmt *kx_rdb_prepare(struct kx_rdb *r, const char *sql, const struct kx_report_filter *f);
 
+/* For a report that reads the legs of a short window several times
+ * (health: three passes, the HTML page a dozen): copies the legs of
+ * scope's time range and sensor once into a temporary table of the
+ * connection, indexed by time, and points kx_legs at it, so every later
+ * pass reads a few thousand rows in order instead of looking each one up
+ * through the time index again. Every query keeps its own filters, so the
+ * answers are the same; nothing happens for the full range, for a window
+ * of more than KX_RDB_WINDOW_MAX legs (the copy would cost more than it
+ * saves, and its temporary file grows with it) or for schemas before 5.
+ * Returns 0 or -1 (r->err). */
+#define KX_RDB_WINDOW_MAX 400000
+int kx_rdb_keep_window(struct kx_rdb *r, const struct kx_report_filter *scope);
+
 /* Keeps the answer of sql (its rows in its order: read them back ORDER BY
  * rowid) as the connection's temporary table `table`, so a page that
  * shows one answer several times computes it once. Only the temp schema
