@@ -12,8 +12,12 @@
  */
 #include "report_int.h"
 
+#include <inttypes.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+
+#include "kexwatch/central.h"
 
 /* Leg predicates: columns of kx_legs. A Kyber-draft or classical endpoint
  * is the server's doing when a client offered PQ (server-declined, or
@@ -23,20 +27,25 @@ enum pred {
 	P_CLASSICAL, P_OFFER, P_NOOFFER, N_PRED
 };
 
+/* In words both engines read alike (the same text runs in SQLite and in
+ * PostgreSQL): is_session and win are 0 or 1, offers_pq an integer, and a
+ * reason compared through coalesce (SQLite's IS is PostgreSQL's IS NOT
+ * DISTINCT FROM). */
 static const char *const preds[N_PRED] = {
-	[P_NONE] = "0",
-	[P_STRONG] = "(NOT is_session AND verdict IN ('hybrid', 'pq'))",
-	[P_DECLINED] = "(NOT is_session AND verdict = 'classical' AND (reason IS 'server-declined'"
-		       " OR (reason IS 'tls12' AND offers_pq)))",
-	[P_DRAFT] = "(NOT is_session AND verdict = 'hybrid-draft')",
-	[P_TLS13] = "(NOT is_session AND protocol = 'tls' AND version_code = 772)",
-	[P_TLS12] = "(NOT is_session AND protocol = 'tls' AND version_code = 771)",
+	[P_NONE] = "(1 = 0)",
+	[P_STRONG] = "(is_session = 0 AND verdict IN ('hybrid', 'pq'))",
+	[P_DECLINED] = "(is_session = 0 AND verdict = 'classical'"
+		       " AND (coalesce(reason, '') = 'server-declined'"
+		       " OR (coalesce(reason, '') = 'tls12' AND offers_pq <> 0)))",
+	[P_DRAFT] = "(is_session = 0 AND verdict = 'hybrid-draft')",
+	[P_TLS13] = "(is_session = 0 AND protocol = 'tls' AND version_code = 772)",
+	[P_TLS12] = "(is_session = 0 AND protocol = 'tls' AND version_code = 771)",
 	[P_ENCRYPTED] = "(verdict NOT IN ('plaintext', 'incomplete'))",
-	[P_PLAIN] = "(is_session AND verdict = 'plaintext')",
-	[P_CLASSICAL] = "(NOT is_session AND verdict = 'classical')",
-	[P_OFFER] = "(NOT is_session AND ch_bytes > 0 AND offers_pq)",
-	[P_NOOFFER] = "(NOT is_session AND ch_bytes > 0 AND NOT offers_pq"
-		      " AND reason IS NOT 'offer-unseen')",
+	[P_PLAIN] = "(is_session = 1 AND verdict = 'plaintext')",
+	[P_CLASSICAL] = "(is_session = 0 AND verdict = 'classical')",
+	[P_OFFER] = "(is_session = 0 AND ch_bytes > 0 AND offers_pq <> 0)",
+	[P_NOOFFER] = "(is_session = 0 AND ch_bytes > 0 AND offers_pq = 0"
+		      " AND coalesce(reason, '') <> 'offer-unseen')",
 };
 
 enum subject { S_ENDPOINT, S_CLIENT };
@@ -107,9 +116,9 @@ void kx_changes_opts_init(struct kx_changes_opts *o)
 static void counts(sqlite3_str *q, const char *name, enum pred p)
 {
 	sqlite3_str_appendf(q,
-			    ", coalesce(sum(n) FILTER (WHERE NOT win AND %s), 0) AS b_%s"
-			    ", coalesce(sum(n) FILTER (WHERE win AND %s), 0) AS w_%s"
-			    ", min(ts_first_us) FILTER (WHERE win AND %s) AS f_%s",
+			    ", coalesce(sum(n) FILTER (WHERE win = 0 AND %s), 0) AS b_%s"
+			    ", coalesce(sum(n) FILTER (WHERE win = 1 AND %s), 0) AS w_%s"
+			    ", min(ts_first_us) FILTER (WHERE win = 1 AND %s) AS f_%s",
 			    preds[p], name, preds[p], name, preds[p], name);
 }
 
@@ -117,7 +126,7 @@ static void counts(sqlite3_str *q, const char *name, enum pred p)
 static void aggregate(sqlite3_str *q, const char *cte, const char *keys, enum subject subj)
 {
 	bool used[N_PRED] = { false };
-	sqlite3_str_appendf(q, ", %s AS (SELECT %s, coalesce(sum(n) FILTER (WHERE NOT win), 0)"
+	sqlite3_str_appendf(q, ", %s AS (SELECT %s, coalesce(sum(n) FILTER (WHERE win = 0), 0)"
 			    " AS b_legs", cte, keys);
 	for (size_t i = 0; i < N_KINDS; i++) {
 		if (kinds[i].subject != subj)
@@ -135,9 +144,23 @@ static void aggregate(sqlite3_str *q, const char *cte, const char *keys, enum su
 	sqlite3_str_appendf(q, " FROM legs GROUP BY %s)", keys);
 }
 
+/* What differs between the engines: where the legs come from (a CTE named
+ * legs with kx_legs' columns and win), how a key is compared when it may be
+ * NULL, the evidence's capture file name, and the parameter names. */
+struct dialect {
+	const char *legs;
+	const char *is;
+	const char *source; /* the capture file of leg g */
+	const char *ties;   /* legs g of one microsecond, in this order */
+};
+
 /* The evidence of the line's first leg in the changed state: the same
- * subject, the same ts_first_us, the state's predicate. */
-static void evidence(sqlite3_str *q, enum kx_hops_group g, const char *what)
+ * subject, the same ts_first_us, the state's predicate. Of legs at the
+ * same microsecond, a handshake before a session, then the engine's row
+ * order (the merge's, the pushes'), then sensor, packet and capture file
+ * (sessions rows have no id). */
+static void evidence(sqlite3_str *q, const struct dialect *d, enum kx_hops_group g,
+		     const char *what)
 {
 	sqlite3_str_appendf(q, ", CASE");
 	for (size_t i = 0; i < N_KINDS; i++) {
@@ -147,30 +170,28 @@ static void evidence(sqlite3_str *q, enum kx_hops_group g, const char *what)
 			if (p == P_NONE || (k->first_sighting && !worse))
 				continue;
 			sqlite3_str_appendf(q, " WHEN l.kind = %d AND l.direction = '%s' THEN"
-					    " (SELECT %s FROM legs AS g WHERE g.win AND"
+					    " (SELECT %s FROM legs AS g WHERE g.win = 1 AND"
 					    " g.ts_first_us = l.first_us AND %s",
 					    (int)i, worse ? "worse" : "better", what, preds[p]);
 			for (int c = 0; c < 4; c++) {
 				const char *m = k->subject == S_CLIENT ? (c == 3 ? "client_ip" : NULL)
 								       : ep_groups[g].match[c];
 				if (m)
-					sqlite3_str_appendf(q, " AND g.%s IS l.%s", m, out_keys[c]);
+					sqlite3_str_appendf(q, " AND g.%s %s l.%s", m, d->is,
+							    out_keys[c]);
 			}
-			sqlite3_str_appendf(q, " ORDER BY g.is_session, g.id LIMIT 1)");
+			sqlite3_str_appendf(q, " ORDER BY %s LIMIT 1)", d->ties);
 		}
 	}
 	sqlite3_str_appendf(q, " END");
 }
 
-char *kx_changes_sql(enum kx_hops_group g)
+/* The lines with their evidence, unsorted and unformatted: direction,
+ * change, subject, the four keys, the counts, first_us (when the changed
+ * state was first seen in the window), evidence_source, evidence_packet. */
+static void lines_sql(sqlite3_str *q, const struct dialect *d, enum kx_hops_group g)
 {
-	sqlite3_str *q = sqlite3_str_new(NULL);
-
-	sqlite3_str_appendf(q,
-			    "WITH legs AS NOT MATERIALIZED (SELECT *, ts_first_us >= :since AS win"
-			    " FROM kx_legs WHERE ((ts_first_us >= :since AND ts_first_us < :until)"
-			    " OR (ts_first_us >= :bsince AND ts_first_us < :buntil))"
-			    " AND (:sensor IS NULL OR sensor = :sensor))");
+	sqlite3_str_appendf(q, "WITH %s", d->legs);
 	aggregate(q, "ea", ep_groups[g].keys, S_ENDPOINT);
 	aggregate(q, "ca", "client_ip", S_CLIENT);
 	sqlite3_str_appendf(q, ", lines AS (");
@@ -198,26 +219,125 @@ char *kx_changes_sql(enum kx_hops_group g)
 	}
 	sqlite3_str_appendf(q, ")");
 
-	sqlite3_str_appendf(q,
-			    " SELECT direction, change, subject, server_ip, server_port, sni,"
-			    " client_ip, before_good, before_bad, after_good, after_bad,"
-			    " " KX_SQL_TS_TEXT("first_us") " AS first_seen,"
-			    " substr(" KX_SQL_TS_TEXT("first_us") ", 1, 19) || 'Z' AS first_seen_s,"
-			    " evidence_source, evidence_packet,"
-			    " evidence_source || ':' || evidence_packet AS evidence"
-			    " FROM (SELECT *");
-	evidence(q, g,
-		 "coalesce(CASE WHEN g.is_session THEN (SELECT name FROM sources AS s"
-		 " WHERE s.run_id = g.run_id AND s.source_id = g.source_id)"
-		 " ELSE (SELECT source FROM handshakes AS x WHERE x.id = g.id) END, '?')");
+	sqlite3_str_appendf(q, " SELECT direction, change, subject, server_ip, server_port, sni,"
+			    " client_ip, before_good, before_bad, after_good, after_bad, first_us");
+	evidence(q, d, g, d->source);
 	sqlite3_str_appendf(q, " AS evidence_source");
-	evidence(q, g, "g.pkt_first_ch");
-	sqlite3_str_appendf(q,
-			    " AS evidence_packet FROM (SELECT *, iif(direction = 'worse', worse_us,"
-			    " better_us) AS first_us FROM lines WHERE direction IS NOT NULL) AS l)"
-			    " ORDER BY direction DESC, first_us, change, subject, server_ip,"
-			    " server_port, sni, client_ip");
+	evidence(q, d, g, "g.pkt_first_ch");
+	sqlite3_str_appendf(q, " AS evidence_packet FROM (SELECT *, CASE WHEN direction = 'worse'"
+			    " THEN worse_us ELSE better_us END AS first_us FROM lines"
+			    " WHERE direction IS NOT NULL) AS l");
+}
+
+/* The printed columns and order, over the lines (a subquery or the central
+ * store's answer table, between the two). */
+#define CHANGES_OUT_HEAD                                                               \
+	"SELECT direction, change, subject, server_ip, server_port, sni, client_ip,"   \
+	" before_good, before_bad, after_good, after_bad,"                              \
+	" " KX_SQL_TS_TEXT("first_us") " AS first_seen,"                               \
+	" substr(" KX_SQL_TS_TEXT("first_us") ", 1, 19) || 'Z' AS first_seen_s,"       \
+	" evidence_source, evidence_packet,"                                            \
+	" evidence_source || ':' || evidence_packet AS evidence FROM "
+#define CHANGES_OUT_ORDER                                                              \
+	" ORDER BY direction DESC, first_us, change, subject, server_ip, server_port, sni," \
+	" client_ip"
+
+#define SQLITE_SOURCE                                                                  \
+	"coalesce(CASE WHEN g.is_session THEN (SELECT name FROM sources AS s"           \
+	" WHERE s.run_id = g.run_id AND s.source_id = g.source_id)"                      \
+	" ELSE (SELECT source FROM handshakes AS x WHERE x.id = g.id) END, '?')"
+
+static const struct dialect sqlite_dialect = {
+	"legs AS NOT MATERIALIZED (SELECT *, ts_first_us >= :since AS win"
+	" FROM kx_legs WHERE ((ts_first_us >= :since AND ts_first_us < :until)"
+	" OR (ts_first_us >= :bsince AND ts_first_us < :buntil))"
+	" AND (:sensor IS NULL OR sensor = :sensor))",
+	"IS",
+	SQLITE_SOURCE,
+	"g.is_session, g.id, g.sensor, g.pkt_first_ch, " SQLITE_SOURCE,
+};
+
+char *kx_changes_sql(enum kx_hops_group g)
+{
+	sqlite3_str *q = sqlite3_str_new(NULL);
+
+	sqlite3_str_appendall(q, CHANGES_OUT_HEAD "(");
+	lines_sql(q, &sqlite_dialect, g);
+	sqlite3_str_appendall(q, ")" CHANGES_OUT_ORDER);
 	return sqlite3_str_finish(q);
+}
+
+/* --- the same query in PostgreSQL --- */
+
+/* The central schema the query reads: schema 11's verdict words (as hops). */
+#define PG_CHANGES_MIN_SCHEMA 7
+
+/* The legs of both periods in the central store: $1 since, $2 until,
+ * $3 sensor, $4 baseline since, $5 baseline until;
+ * the columns the predicates, keys and evidence read. A session's capture
+ * file is its run's source; a handshake row carries its own. */
+#define PG_LEGS_WHERE                                                                  \
+	" WHERE ((ts_first_us >= $1::bigint AND ts_first_us < $2::bigint)"             \
+	" OR (ts_first_us >= $4::bigint AND ts_first_us < $5::bigint))"                \
+	" AND ($3::text IS NULL OR sensor = $3::text)"
+
+static const struct dialect pg_dialect = {
+	"legs AS NOT MATERIALIZED (SELECT id, run_id, sensor, ts_first_us, protocol, client_ip,"
+	" server_ip, server_port, sni, offers_pq, verdict, reason, ch_bytes, version_code,"
+	" pkt_first_ch, 1::bigint AS n, 0 AS is_session, source AS src,"
+	" (ts_first_us >= $1::bigint)::int AS win FROM handshakes" PG_LEGS_WHERE
+	" UNION ALL SELECT NULL, run_id, sensor, ts_first_us, app, client_ip, server_ip, server_port,"
+	" NULL, 0, verdict, nullif(reason, ''), 0, NULL, pkt_first, sessions, 1,"
+	" (SELECT name FROM sources AS s WHERE s.run_id = t.run_id"
+	"  AND s.source_id = t.source_id), (ts_first_us >= $1::bigint)::int"
+	" FROM sessions AS t" PG_LEGS_WHERE ")",
+	"IS NOT DISTINCT FROM",
+	"coalesce(g.src, '?')",
+	"g.is_session, g.id, g.sensor COLLATE \"C\", g.pkt_first_ch, g.src COLLATE \"C\"",
+};
+
+static char *changes_pg_sql(enum kx_hops_group g)
+{
+	sqlite3_str *q = sqlite3_str_new(NULL);
+	lines_sql(q, &pg_dialect, g);
+	return sqlite3_str_finish(q);
+}
+
+/* changes on a central store: the lines and their evidence are found in
+ * PostgreSQL (kx_answer), SQLite formats and sorts them as the local query
+ * does. Returns 0 (*ret prepared), 1 for the snapshot (an older store, a
+ * --groups file), or -1 with the message in err. */
+static int changes_central(struct kx_rdb *r, const char *url, const struct kx_changes_opts *o,
+			   sqlite3_stmt **ret, char *err, size_t errlen)
+{
+	struct kx_pg_read *pg = NULL;
+	struct kx_pg_window w;
+	char bsince[24], buntil[24], e[512];
+	const char *params[5];
+	char *sql;
+	int rc = kx_rdb_open_answer(r, url, PG_CHANGES_MIN_SCHEMA, &pg, err, errlen);
+
+	if (rc != 0)
+		return rc;
+	kx_pg_window_params(&w, &o->f);
+	snprintf(bsince, sizeof(bsince), "%" PRId64, o->baseline_since_us);
+	snprintf(buntil, sizeof(buntil), "%" PRId64, o->baseline_until_us);
+	memcpy(params, w.v, 3 * sizeof(w.v[0])); /* live does not apply */
+	params[3] = bsince;
+	params[4] = buntil;
+	rc = -1;
+	if (!(sql = changes_pg_sql(o->group))) {
+		snprintf(err, errlen, "out of memory");
+	} else if (kx_pg_read_table(pg, sql, 5, params, r->db, "kx_answer", e, sizeof(e)) < 0) {
+		snprintf(err, errlen, "%s: %s", r->target, e);
+	} else if ((*ret = kx_rdb_prepare(r, CHANGES_OUT_HEAD "kx_answer" CHANGES_OUT_ORDER, NULL))) {
+		rc = 0;
+	}
+	sqlite3_free(sql);
+	kx_pg_read_close(pg);
+	if (rc < 0)
+		kx_rdb_close(r);
+	return rc;
 }
 
 int kx_report_changes(const char *db_path, const struct kx_changes_opts *o,
@@ -231,6 +351,13 @@ int kx_report_changes(const char *db_path, const struct kx_changes_opts *o,
 	int rc = -1;
 
 	*ret_worse = 0;
+	if (kx_pg_is_url(db_path)) {
+		int c = changes_central(&r, db_path, o, &s, err, errlen);
+		if (c < 0)
+			return -1;
+		if (c == 0)
+			goto count;
+	}
 	scope.since_us = o->baseline_since_us;
 	if (kx_rdb_open_scoped(&r, db_path, &scope, err, errlen) < 0)
 		return -1;
@@ -250,6 +377,7 @@ int kx_report_changes(const char *db_path, const struct kx_changes_opts *o,
 		kx_rdb_fail(&r);
 		goto out;
 	}
+count:
 	/* Counted before printing: a table steps the statement twice anyway. */
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
 		if (strcmp((const char *)sqlite3_column_text(s, 0), "worse") == 0)

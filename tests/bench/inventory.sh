@@ -9,10 +9,13 @@
 # (--since/--until), with wall and CPU seconds and peak RSS (GNU time).
 # Prints a Markdown table; exits 1 if any report exits non-zero.
 #
-#   tests/bench/inventory.sh [--rows N] [--seed S] [--runs R] [--reports "hops clients ..."]
-#                            [--windows "full day hour"]
+#   tests/bench/inventory.sh [--rows N] [--seed S] [--days D] [--runs R]
+#                            [--reports "hops clients ..."] [--windows "full day hour"]
 #
-# --rows defaults to 20000000 (20 M handshakes: ~3.4 GB); --runs (default 1)
+# --rows defaults to 20000000 (20 M handshakes: ~3.4 GB); --days (default 365)
+# spreads them over fewer days: 2 M rows over 37 days have the rows per day
+# of 20 M over a year, so windows cost what they would at 20 M (set DAY
+# inside the range: the year starts 2025-01-01); --runs (default 1)
 # times each report R times and keeps the median. It builds nothing. Use a
 # release build:
 #   meson setup build-rel --buildtype=release && ninja -C build-rel
@@ -34,6 +37,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 rows=20000000
 seed=1
+days=365
 runs=1
 reports="hops clients health audit fingerprints html"
 windows="full day hour"
@@ -41,18 +45,19 @@ while [ $# -gt 0 ]; do
 	case "$1" in
 	--rows) rows=${2:?--rows needs a number}; shift ;;
 	--seed) seed=${2:?--seed needs a number}; shift ;;
+	--days) days=${2:?--days needs a number}; shift ;;
 	--runs) runs=${2:?--runs needs a number}; shift ;;
 	--reports) reports=${2:?--reports needs a list}; shift ;;
 	--windows) windows=${2:?--windows needs a list}; shift ;;
 	-h|--help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-	*) echo "inventory.sh: unknown option $1 (--rows N, --seed S, --runs R, --reports LIST, --windows LIST)" >&2; exit 2 ;;
+	*) echo "inventory.sh: unknown option $1 (--rows N, --seed S, --days D, --runs R, --reports LIST, --windows LIST)" >&2; exit 2 ;;
 	esac
 	shift
 done
-for v in "$rows" "$seed" "$runs"; do
-	case "$v" in ''|*[!0-9]*) echo "inventory.sh: --rows, --seed and --runs want numbers" >&2; exit 2 ;; esac
+for v in "$rows" "$seed" "$days" "$runs"; do
+	case "$v" in ''|*[!0-9]*) echo "inventory.sh: --rows, --seed, --days and --runs want numbers" >&2; exit 2 ;; esac
 done
-[ "$runs" -ge 1 ] && [ "$rows" -ge 1 ] || { echo "inventory.sh: --rows and --runs must be >= 1" >&2; exit 2; }
+[ "$runs" -ge 1 ] && [ "$rows" -ge 1 ] && [ "$days" -ge 1 ] || { echo "inventory.sh: --rows, --days and --runs must be >= 1" >&2; exit 2; }
 
 BUILD=${BUILD:-build}
 case "$BUILD" in /*) build=$BUILD ;; *) build=$root/$BUILD ;; esac
@@ -85,11 +90,11 @@ trap 'rm -rf "$work"' EXIT
 # bytes (a store with rollups writes a different file from the same rows).
 key=$(cat "$here/gen_inventory.c" "$root"/src/store/*.c "$root"/include/kexwatch/store.h \
 	2>/dev/null | sha256sum | cut -c1-12)
-db=$BENCH_DIR/inventory-rows$rows-seed$seed-$key.db
+db=$BENCH_DIR/inventory-rows$rows-seed$seed-days$days-$key.db
 if [ ! -s "$db" ]; then
 	echo "inventory.sh: generating $db ($rows handshakes)" >&2
 	rm -f "$db.tmp" "$db.tmp-wal" "$db.tmp-shm"
-	"$gen" --out "$db.tmp" --rows "$rows" --seed "$seed" >"$work/gen.out" || die "gen_inventory failed"
+	"$gen" --out "$db.tmp" --rows "$rows" --seed "$seed" --days "$days" >"$work/gen.out" || die "gen_inventory failed"
 	cat "$work/gen.out" >&2
 	cp "$work/gen.out" "$db.gen.txt"
 	[ ! -e "$db.tmp-wal" ] || die "gen_inventory left a WAL file behind"

@@ -189,6 +189,55 @@ try:
               f"audit {' '.join(fmt) or 'table'} on ties: the last leg in SQLite's order is the"
               " evidence (twin-b, plain-b)", cen.stderr + "\n" + loc.stdout + "\n---\n" + cen.stdout)
 
+    # changes: windows around the captures' days, baselines, groupings,
+    # formats; the exit code says whether something got worse.
+    days = sorted({f // 86400000000 for f in firsts})
+    cwins = []
+    for d in days:
+        start = iso(d * 86400000000)
+        cwins += [["--since", start, "--until", iso((d + 1) * 86400000000)],
+                  ["--since", iso(d * 86400000000 + 43200000000), "--until",
+                   iso((d + 1) * 86400000000), "--baseline", "3d"],
+                  ["--since", start, "--until", iso((d + 1) * 86400000000),
+                   "--baseline-since", iso((d - 2) * 86400000000),
+                   "--baseline-until", iso((d - 1) * 86400000000 + 3600000000)]]
+    cwins += [["--since", iso(mid), "--until", iso(firsts[-1] + 1)],
+              ["--since", iso(firsts[0]), "--until", iso(firsts[-1] + 1), "--baseline", "1h"],
+              ["--since", "2000-01-01", "--until", "2000-01-02"]]
+    before = len(failures)
+    n_ch, ch_codes, ch_lines = 0, set(), 0
+    for w in cwins:
+        for extra in ([], ["--sensor", "edge"], ["--group-by", "sni"], ["--group-by", "server"],
+                      ["--group-by", "pair"]):
+            for fmt in fmts:
+                args = ["changes", *w, *extra, *fmt]
+                loc = kx(*args, "--db", merged)
+                cen = kx(*args, "--db", url, tmpdir=NO_TMP)
+                n_ch += 1
+                ch_codes.add(loc.returncode)
+                if fmt == ["--csv"]:
+                    ch_lines += max(0, len(loc.stdout.splitlines()) - 1)
+                if (loc.stdout, loc.returncode) != (cen.stdout, cen.returncode) \
+                        or loc.returncode not in (0, 1) or cen.stderr:
+                    check(False, "changes " + " ".join(args[1:])
+                          + ": the central store answers as the merged file",
+                          f"rc {loc.returncode}/{cen.returncode}\n{cen.stderr}\n"
+                          f"--- sqlite\n{loc.stdout}\n--- central\n{cen.stdout}")
+    check(len(failures) == before, f"changes: {n_ch} windows x groupings x formats equal byte"
+          " for byte, without a snapshot")
+    check(ch_codes == {0, 1} and ch_lines > 10,
+          f"changes: lines were found ({ch_lines}) and both exit codes seen: {sorted(ch_codes)}")
+    # Ties: the twin captures' equal legs of one microsecond; the first
+    # handshake in row order (edge pushed first, merged first) is the evidence.
+    for fmt in fmts:
+        args = ["changes", "--since", "2000-01-01", "--until", "2100-01-01", *fmt]
+        loc = kx(*args, "--db", dm)
+        cen = kx(*args, "--db", url_t, tmpdir=NO_TMP)
+        check(loc.stdout == cen.stdout and loc.returncode == cen.returncode == 1
+              and "twin-a.pcap" in cen.stdout and "twin-b" not in cen.stdout,
+              f"changes {' '.join(fmt) or 'table'} on ties: the first leg in row order is the"
+              " evidence (twin-a)", cen.stderr + "\n" + loc.stdout + "\n---\n" + cen.stdout)
+
     before = len(failures)
     n_fp = 0
     for w in windows:
