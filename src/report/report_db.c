@@ -825,8 +825,11 @@ int kx_rdb_keep_window(struct kx_rdb *r, const struct kx_report_filter *scope)
 	long long legs = 0, sessions = 0;
 	char sql[256];
 
+	const char *env = getenv("KEXWATCH_WINDOW_COPY");
+
 	if (!scope || r->version < 5 ||
-	    (scope->since_us == INT64_MIN && scope->until_us == INT64_MAX))
+	    (scope->since_us == INT64_MIN && scope->until_us == INT64_MAX) ||
+	    (env && strcmp(env, "0") == 0)) /* each pass reads the file, to check */
 		return 0;
 	/* Counted from the time indexes alone, and no further than the cap. */
 	snprintf(sql, sizeof(sql),

@@ -82,8 +82,9 @@ sqlite3_stmt *kx_rdb_prepare(struct kx_rdb *r, const char *sql, const struct kx_
  * through the time index again. Every query keeps its own filters, so the
  * answers are the same; nothing happens for the full range, for a window
  * of more than KX_RDB_WINDOW_MAX legs (the copy would cost more than it
- * saves, and its temporary file grows with it) or for schemas before 5.
- * Returns 0 or -1 (r->err). */
+ * saves, and its temporary file grows with it), for schemas before 5 or
+ * with KEXWATCH_WINDOW_COPY=0 (tests compare both). Returns 0 or -1
+ * (r->err). */
 #define KX_RDB_WINDOW_MAX 400000
 int kx_rdb_keep_window(struct kx_rdb *r, const struct kx_report_filter *scope);
 
