@@ -97,17 +97,23 @@ const char kx_clients_sql[] =
 /* The same from ch, the distinct (client, hello, fingerprint, SSH offer). */
 #define OFFERS_ROLLED_CH(CH)                                                          \
 	CH                                                                            \
-	" hp AS (SELECT h.id AS hello_id, kx_group_name(j.value) AS name,"              \
+	/* The PQ names of each ClientHello set and SSH offer, once each (a few  \
+	 * dozen), then joined to the clients that sent them. */                  \
+	" hp AS MATERIALIZED (SELECT hello_id, name FROM"                               \
+	"  (SELECT h.id AS hello_id, kx_group_name(j.value) AS name,"                   \
 	"  kx_group_family(j.value) AS fam FROM main.hellos AS h, json_each(h.groups_offered) AS j" \
 	"  UNION ALL SELECT h.id, kx_group_name(j.value), kx_group_family(j.value)"      \
-	"  FROM main.hellos AS h, json_each(nullif(h.groups_offered_2, '')) AS j),"       \
+	"  FROM main.hellos AS h, json_each(nullif(h.groups_offered_2, '')) AS j)"       \
+	"  WHERE fam IN ('hybrid', 'pq', 'hybrid-draft')),"                             \
+	" kp AS MATERIALIZED (SELECT k.kex_offered, j.value AS name FROM"               \
+	"  (SELECT DISTINCT kex_offered FROM ch WHERE kex_offered <> '') AS k,"          \
+	"  json_each('[\"' || replace(k.kex_offered, ',', '\",\"') || '\"]') AS j"      \
+	"  WHERE kx_ssh_kex_class(j.value) IN ('hybrid', 'pq', 'hybrid-draft')),"       \
 	" pqg AS (SELECT client_ip, kx_set(name) AS pq_groups_offered FROM"             \
-	"  (SELECT ch.client_ip, hp.name, hp.fam FROM ch JOIN hp USING (hello_id)"       \
-	"   UNION ALL SELECT d.client_ip, j.value, kx_ssh_kex_class(j.value) FROM"       \
-	"   (SELECT DISTINCT client_ip, kex_offered FROM ch WHERE kex_offered <> '') AS d," \
-	"   json_each('[\"' || replace(d.kex_offered, ',', '\",\"') || '\"]') AS j)"    \
-	"  WHERE fam IN ('hybrid', 'pq', 'hybrid-draft') GROUP BY client_ip),"          \
-	" ha AS (SELECT h.id AS hello_id, j.value AS v FROM main.hellos AS h,"           \
+	"  (SELECT ch.client_ip, hp.name FROM ch JOIN hp USING (hello_id)"               \
+	"   UNION ALL SELECT ch.client_ip, kp.name FROM ch JOIN kp USING (kex_offered))" \
+	"  GROUP BY client_ip),"                                                        \
+	" ha AS MATERIALIZED (SELECT h.id AS hello_id, j.value AS v FROM main.hellos AS h," \
 	"  json_each(h.alpn) AS j),"                                                    \
 	" alpns AS (SELECT ch.client_ip, kx_set(ha.v, 3) AS sample_alpns"              \
 	"  FROM ch JOIN ha USING (hello_id) GROUP BY ch.client_ip),"                    \
