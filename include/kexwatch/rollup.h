@@ -12,7 +12,11 @@
  *                   distinct clients over the history;
  *   rollup_runs     the runs that have folded handshakes;
  *   rollup_fp_*     per fingerprint set: legs, clients, endpoints (13);
- *   rollup_cbom     per endpoint, the algorithms cbom lists (13).
+ *   rollup_cbom     per endpoint, the algorithms cbom lists (13);
+ *   rollup_client_* per client: its distinct servers and SNIs with their
+ *                   counters, its legs and ClientHellos over all sensors
+ *                   (14), so the full-range `clients` reads a few rows
+ *                   per client, not every pair.
  * rollup_state.folded_id says which handshake rows are in them: every row
  * with id <= folded_id, none above. A report reads the rollups plus the
  * rows above folded_id (a rowid range) plus the sessions table (already
@@ -78,6 +82,14 @@ extern const char kx_rollup_fp_schema[];
  * before the upgrade are not in them (nor in the raw rows). Returns 0 or
  * -1 with the message in err. */
 int kx_rollup_fp_upgrade(struct sqlite3 *db, char *err, size_t errlen);
+
+/* Schema 14's per-client rollups, created with a new inventory. */
+extern const char kx_rollup_client_schema[];
+
+/* The schema 14 migration, inside its transaction: creates schema 14's
+ * rollups and fills them from the rollups of the rows already folded.
+ * Returns 0 or -1 with the message in err. */
+int kx_rollup_client_upgrade(struct sqlite3 *db, char *err, size_t errlen);
 
 /* Folds handshake rows above folded_id, at most chunk_rows per
  * transaction (0: a default of 50 000), until none is left or max_rows

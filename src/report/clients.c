@@ -92,19 +92,28 @@ const char kx_clients_sql[] =
  * holds a few dozen), not once per client and set. */
 #define SENSOR_ONLY " WHERE :sensor IS NULL OR sensor = :sensor"
 #define OFFERS_ROLLED                                                                 \
-	" ch AS MATERIALIZED (SELECT DISTINCT client_ip, hello_id, fp_id, kex_offered"  \
-	"  FROM kx_client_hellos_rolled" SENSOR_ONLY "),"                              \
-	" hp AS (SELECT h.id AS hello_id, kx_group_name(j.value) AS name,"              \
+	OFFERS_ROLLED_CH(" ch AS MATERIALIZED (SELECT DISTINCT client_ip, hello_id, fp_id,"   \
+			 " kex_offered FROM kx_client_hellos_rolled" SENSOR_ONLY "),")
+/* The same from ch, the distinct (client, hello, fingerprint, SSH offer). */
+#define OFFERS_ROLLED_CH(CH)                                                          \
+	CH                                                                            \
+	/* The PQ names of each ClientHello set and SSH offer, once each (a few  \
+	 * dozen), then joined to the clients that sent them. */                  \
+	" hp AS MATERIALIZED (SELECT hello_id, name FROM"                               \
+	"  (SELECT h.id AS hello_id, kx_group_name(j.value) AS name,"                   \
 	"  kx_group_family(j.value) AS fam FROM main.hellos AS h, json_each(h.groups_offered) AS j" \
 	"  UNION ALL SELECT h.id, kx_group_name(j.value), kx_group_family(j.value)"      \
-	"  FROM main.hellos AS h, json_each(nullif(h.groups_offered_2, '')) AS j),"       \
+	"  FROM main.hellos AS h, json_each(nullif(h.groups_offered_2, '')) AS j)"       \
+	"  WHERE fam IN ('hybrid', 'pq', 'hybrid-draft')),"                             \
+	" kp AS MATERIALIZED (SELECT k.kex_offered, j.value AS name FROM"               \
+	"  (SELECT DISTINCT kex_offered FROM ch WHERE kex_offered <> '') AS k,"          \
+	"  json_each('[\"' || replace(k.kex_offered, ',', '\",\"') || '\"]') AS j"      \
+	"  WHERE kx_ssh_kex_class(j.value) IN ('hybrid', 'pq', 'hybrid-draft')),"       \
 	" pqg AS (SELECT client_ip, kx_set(name) AS pq_groups_offered FROM"             \
-	"  (SELECT ch.client_ip, hp.name, hp.fam FROM ch JOIN hp USING (hello_id)"       \
-	"   UNION ALL SELECT d.client_ip, j.value, kx_ssh_kex_class(j.value) FROM"       \
-	"   (SELECT DISTINCT client_ip, kex_offered FROM ch WHERE kex_offered <> '') AS d," \
-	"   json_each('[\"' || replace(d.kex_offered, ',', '\",\"') || '\"]') AS j)"    \
-	"  WHERE fam IN ('hybrid', 'pq', 'hybrid-draft') GROUP BY client_ip),"          \
-	" ha AS (SELECT h.id AS hello_id, j.value AS v FROM main.hellos AS h,"           \
+	"  (SELECT ch.client_ip, hp.name FROM ch JOIN hp USING (hello_id)"               \
+	"   UNION ALL SELECT ch.client_ip, kp.name FROM ch JOIN kp USING (kex_offered))" \
+	"  GROUP BY client_ip),"                                                        \
+	" ha AS MATERIALIZED (SELECT h.id AS hello_id, j.value AS v FROM main.hellos AS h," \
 	"  json_each(h.alpn) AS j),"                                                    \
 	" alpns AS (SELECT ch.client_ip, kx_set(ha.v, 3) AS sample_alpns"              \
 	"  FROM ch JOIN ha USING (hello_id) GROUP BY ch.client_ip),"                    \
@@ -122,6 +131,53 @@ static const char clients_rolled_sql[] =
 		    "  GROUP BY client_ip)",
 		    OFFERS_ROLLED, "", " LEFT JOIN sv USING (client_ip)");
 
+/* Schema 14: the same answer from the per-client rollups (rollup.h),
+ * a few rows per client. Over all sensors (:sensor NULL) the _all tables,
+ * else the sensor's rows; each with the tail (rows above folded_id,
+ * sessions). A client's servers and SNIs are the counters plus the tail's
+ * entries that are not in rollup_client_sets; its sample SNIs are the
+ * first three of its first three there and those new ones, and " +N" for
+ * the rest, as kx_set(sni, 3) writes it. */
+#define SENSOR_ROWS(ALL, PER_SENSOR)                                                   \
+	" SELECT * FROM " ALL " WHERE :sensor IS NULL"                                  \
+	" UNION ALL SELECT * FROM " PER_SENSOR " WHERE sensor = :sensor"
+#define HELLOS_V14                                                                    \
+	" ch AS MATERIALIZED (SELECT DISTINCT client_ip, hello_id, fp_id, kex_offered"  \
+	"  FROM (SELECT client_ip, NULL AS sensor, hello_id, fp_id, kex_offered"        \
+	"  FROM main.rollup_client_hellos_all WHERE :sensor IS NULL"                    \
+	"  UNION ALL SELECT client_ip, sensor, hello_id, fp_id, kex_offered"            \
+	"  FROM main.rollup_client_hellos WHERE sensor = :sensor"                       \
+	"  UNION ALL SELECT * FROM kx_client_hellos_tail" SENSOR_ONLY ")),"
+#define SV_V14                                                                        \
+	" tp AS (SELECT DISTINCT client_ip, kind, value FROM (SELECT client_ip, 0 AS kind,"  \
+	"  server_ip AS value, sensor FROM kx_tail_pairs UNION ALL SELECT client_ip, 1,"  \
+	"  sni, sensor FROM kx_tail_pairs WHERE sni <> '')" SENSOR_ONLY "),"             \
+	" tn AS MATERIALIZED (SELECT * FROM tp WHERE NOT EXISTS (SELECT 1"               \
+	"  FROM main.rollup_client_sets AS s WHERE s.client_ip = tp.client_ip"           \
+	"  AND s.kind = tp.kind AND s.value = tp.value"                                  \
+	"  AND (:sensor IS NULL OR s.sensor = :sensor))),"                               \
+	" tsn AS (SELECT client_ip, json_group_array(value) AS new_snis FROM tn"         \
+	"  WHERE kind = 1 GROUP BY client_ip),"                                          \
+	" cnt AS (SELECT client_ip, sum(servers) AS servers, sum(snis) AS snis FROM"     \
+	"  (SELECT client_ip, servers, snis FROM main.rollup_client_counts_all"          \
+	"  WHERE :sensor IS NULL UNION ALL SELECT client_ip, servers, snis"              \
+	"  FROM main.rollup_client_counts WHERE sensor = :sensor"                        \
+	"  UNION ALL SELECT client_ip, kind = 0, kind = 1 FROM tn) GROUP BY client_ip)," \
+	" sv AS (SELECT client_ip, servers, (SELECT kx_set(v) FROM (SELECT v FROM"       \
+	"  (SELECT DISTINCT value AS v FROM main.rollup_client_sets AS s"                \
+	"  WHERE s.client_ip = cnt.client_ip AND s.kind = 1"                             \
+	"  AND (:sensor IS NULL OR s.sensor = :sensor) ORDER BY value LIMIT 3)"          \
+	"  UNION SELECT j.value FROM json_each(tsn.new_snis) AS j ORDER BY 1 LIMIT 3))"  \
+	"  || CASE WHEN snis > 3 THEN ' +' || (snis - 3) ELSE '' END AS sample_snis"     \
+	"  FROM cnt LEFT JOIN tsn USING (client_ip))"
+
+static const char clients_v14_sql[] =
+	CLIENTS_SQL("h AS NOT MATERIALIZED (" SENSOR_ROWS("kx_client_legs_all",
+							   "kx_client_legs_sensor")
+		    " UNION ALL SELECT * FROM kx_client_legs_tail" SENSOR_ONLY "),"
+		    SV_V14,
+		    OFFERS_ROLLED_CH(HELLOS_V14), "", " LEFT JOIN sv USING (client_ip)");
+
 char *kx_clients_sql_for(const struct kx_rdb *r, const struct kx_report_filter *f, bool table)
 {
 	struct kx_report_filter all;
@@ -132,7 +188,8 @@ char *kx_clients_sql_for(const struct kx_rdb *r, const struct kx_report_filter *
 	}
 	/* The table says "none (0/4)": how many of the parsed ClientHellos offered. */
 	if (kx_rdb_full_range(r, f)) /* schema 12 on: SSH offers and fingerprints are there */
-		return sqlite3_mprintf(clients_rolled_sql, table ? TABLE_COLS : "");
+		return sqlite3_mprintf(r->version >= 14 ? clients_v14_sql : clients_rolled_sql,
+				       table ? TABLE_COLS : "");
 	return sqlite3_mprintf(kx_clients_sql, r->version >= 2 ? kx_clients_ssh_sql : "",
 			       r->version >= 7 ? kx_fp_cols_v7 : kx_fp_cols_none,
 			       table ? TABLE_COLS : "");

@@ -287,10 +287,24 @@ static const char summary_rolled_sql[] = SUMMARY_SQL(
 	"(SELECT max(m) FROM (SELECT max(newest_first_us) AS m FROM main.rollup_legs WHERE "
 	ROLLED_SENSOR " UNION ALL SELECT max(ts_first_us) FROM h))");
 
+/* Schema 14: a client with folded legs or pairs has a counter row (per
+ * sensor, or over all sensors), a few rows per client. */
+static const char summary_v14_sql[] = SUMMARY_SQL(
+	KX_SQL_FILTERED_ROLLED,
+	"(SELECT count(*) FROM (SELECT client_ip FROM main.rollup_client_counts_all"
+	" WHERE :sensor IS NULL UNION ALL SELECT client_ip FROM main.rollup_client_counts"
+	" WHERE sensor = :sensor UNION SELECT client_ip FROM kx_tail_pairs WHERE " ROLLED_SENSOR
+	" UNION SELECT client_ip FROM main.sessions WHERE " ROLLED_SENSOR "))",
+	"(SELECT max(m) FROM (SELECT max(newest_first_us) AS m FROM main.rollup_legs WHERE "
+	ROLLED_SENSOR " UNION ALL SELECT max(ts_first_us) FROM h))");
+
 static int load_summary(struct page *pg, struct summary *sm)
 {
-	sqlite3_stmt *s = kx_rdb_prepare(
-		pg->r, kx_rdb_full_range(pg->r, pg->f) ? summary_rolled_sql : summary_sql, pg->f);
+	sqlite3_stmt *s = kx_rdb_prepare(pg->r,
+					 !kx_rdb_full_range(pg->r, pg->f) ? summary_sql
+					 : pg->r->version >= 14		  ? summary_v14_sql
+									  : summary_rolled_sql,
+					 pg->f);
 	char *sql;
 	int rc;
 

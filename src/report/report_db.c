@@ -370,6 +370,18 @@ static int register_functions(sqlite3 *db)
 	" 0 AS is_session, NULL AS app, NULL AS bytes, NULL AS source_id,"               \
 	" NULL AS version_code FROM main.rollup_legs UNION ALL "
 
+/* A rolled-up client leg as a leg (kx_legs' columns): its ClientHello
+ * size says only whether one was parsed (1) or not (0). */
+#define CLIENT_LEGS(SENSOR)                                                            \
+	"SELECT NULL AS id, NULL AS run_id, " SENSOR " AS sensor, first_us AS ts_first_us," \
+	" last_us AS ts_last_us, protocol, client_ip,"                                  \
+	" NULL AS client_port, NULL AS server_ip, NULL AS server_port, NULL AS sni,"     \
+	" offers_pq, NULL AS hrr, NULL AS hrr_group, NULL AS group_name,"               \
+	" NULL AS group_family, verdict, nullif(reason, '') AS reason, hello AS ch_bytes," \
+	" NULL AS ch2_bytes, NULL AS ch_segments, NULL AS ch_to_sh_us, NULL AS pkt_first_ch," \
+	" NULL AS pkt_sh, n, 0 AS is_session, NULL AS app, NULL AS bytes, NULL AS source_id," \
+	" NULL AS version_code"
+
 bool kx_pg_rollups_off(void)
 {
 	const char *env = getenv("KEXWATCH_ROLLUPS");
@@ -406,23 +418,21 @@ static int create_rolled(struct kx_rdb *r, bool sessions)
 		" UNION ALL SELECT * FROM kx_tail_pairs;"
 		/* Per client: a rolled-up leg's ClientHello size says only
 		 * whether one was parsed (1) or not (0). */
-		"CREATE TEMP VIEW kx_client_legs_rolled AS SELECT NULL AS id, NULL AS run_id,"
-		" sensor, first_us AS ts_first_us, last_us AS ts_last_us, protocol, client_ip,"
-		" NULL AS client_port, NULL AS server_ip, NULL AS server_port, NULL AS sni,"
-		" offers_pq, NULL AS hrr, NULL AS hrr_group, NULL AS group_name,"
-		" NULL AS group_family, verdict, nullif(reason, '') AS reason, hello AS ch_bytes,"
-		" NULL AS ch2_bytes, NULL AS ch_segments, NULL AS ch_to_sh_us, NULL AS pkt_first_ch,"
-		" NULL AS pkt_sh, n, 0 AS is_session, NULL AS app, NULL AS bytes, NULL AS source_id,"
-		" NULL AS version_code FROM main.rollup_client_legs UNION ALL " LEGS_HS
-		" WHERE id > %lld%s;"
+		"CREATE TEMP VIEW kx_client_legs_rolled AS " CLIENT_LEGS("sensor")
+		" FROM main.rollup_client_legs UNION ALL " LEGS_HS " WHERE id > %lld%s;"
+		/* The client legs not in the rollups: the tail and the sessions. */
+		"CREATE TEMP VIEW kx_client_legs_tail AS " LEGS_HS " WHERE id > %lld%s;"
+		"CREATE TEMP VIEW kx_client_hellos_tail AS SELECT r.client_ip, r.sensor,"
+		" r.hello_id, coalesce(r.fp_id, -1) AS fp_id, coalesce(x.kex_offered, '')"
+		" AS kex_offered FROM main.handshake_rows AS r"
+		" LEFT JOIN main.handshake_extras AS x ON x.id = r.id WHERE r.id > %lld;"
 		"CREATE TEMP VIEW kx_client_hellos_rolled AS SELECT client_ip, sensor, hello_id,"
 		" fp_id, kex_offered FROM main.rollup_client_hellos"
-		" UNION ALL SELECT r.client_ip, r.sensor, r.hello_id, coalesce(r.fp_id, -1),"
-		" coalesce(x.kex_offered, '') FROM main.handshake_rows AS r"
-		" LEFT JOIN main.handshake_extras AS x ON x.id = r.id WHERE r.id > %lld;",
+		" UNION ALL SELECT * FROM kx_client_hellos_tail;",
 		"handshake_rows", folded, sessions ? LEGS_SESSIONS : "", folded, folded_s,
 		"handshake_rows",
-		folded, sessions ? LEGS_SESSIONS : "", folded);
+		folded, sessions ? LEGS_SESSIONS : "", "handshake_rows", folded,
+		sessions ? LEGS_SESSIONS : "", folded);
 	int rc = sql ? sqlite3_exec(r->db, sql, NULL, NULL, NULL) : SQLITE_NOMEM;
 	sqlite3_free(sql);
 	if (rc == SQLITE_OK && r->version >= 13) {
@@ -458,6 +468,15 @@ static int create_rolled(struct kx_rdb *r, bool sessions)
 		sqlite3_free(sql);
 		r->rolled_fp = rc == SQLITE_OK;
 	}
+	if (rc == SQLITE_OK && r->version >= 14)
+		/* Schema 14: a client's legs over all sensors (no sensor), and
+		 * per sensor, each without the tail. */
+		rc = sqlite3_exec(r->db,
+				  "CREATE TEMP VIEW kx_client_legs_all AS " CLIENT_LEGS("NULL")
+				  " FROM main.rollup_client_legs_all;"
+				  "CREATE TEMP VIEW kx_client_legs_sensor AS " CLIENT_LEGS("sensor")
+				  " FROM main.rollup_client_legs;",
+				  NULL, NULL, NULL);
 	r->rolled = rc == SQLITE_OK;
 	return rc == SQLITE_OK ? 0 : -1;
 }

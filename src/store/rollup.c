@@ -98,6 +98,35 @@ const char kx_rollup_fp_schema[] =
 	" PRIMARY KEY (sensor, protocol, server_ip, server_port, sni, version, cipher_suite,"
 	" group_code, group_name, group_family, tls12_kx, ssh_hostkey, verdict)) WITHOUT ROWID;";
 
+/* Schema 14: per client, what `clients` lists over the full range without
+ * reading every pair. rollup_client_sets holds the client's distinct
+ * server addresses (kind 0) and SNIs (kind 1) per sensor, keyed so that
+ * a client's first SNIs in byte order are one index range; the counters
+ * say how many there are per sensor and over all sensors, and grow by the
+ * entries that are new when a fold adds them (as rollup_clients does for
+ * endpoints). rollup_client_legs_all and rollup_client_hellos_all are
+ * rollup_client_legs and rollup_client_hellos without the sensor: a
+ * client's rows over all sensors, a few per client. */
+const char kx_rollup_client_schema[] =
+	"CREATE TABLE rollup_client_sets (client_ip TEXT NOT NULL, kind INTEGER NOT NULL,"
+	" value TEXT NOT NULL, sensor TEXT NOT NULL,"
+	" PRIMARY KEY (client_ip, kind, value, sensor)) WITHOUT ROWID;"
+	"CREATE TABLE rollup_client_counts (client_ip TEXT NOT NULL, sensor TEXT NOT NULL,"
+	" servers INTEGER NOT NULL, snis INTEGER NOT NULL,"
+	" PRIMARY KEY (client_ip, sensor)) WITHOUT ROWID;"
+	"CREATE TABLE rollup_client_counts_all (client_ip TEXT NOT NULL PRIMARY KEY,"
+	" servers INTEGER NOT NULL, snis INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE rollup_client_legs_all (client_ip TEXT NOT NULL,"
+	" protocol TEXT NOT NULL, verdict TEXT NOT NULL, reason TEXT NOT NULL,"
+	" offers_pq INTEGER NOT NULL, hello INTEGER NOT NULL,"
+	" n INTEGER NOT NULL, first_us INTEGER NOT NULL, last_us INTEGER NOT NULL,"
+	" PRIMARY KEY (client_ip, protocol, verdict, reason, offers_pq, hello))"
+	" WITHOUT ROWID;"
+	"CREATE TABLE rollup_client_hellos_all (client_ip TEXT NOT NULL,"
+	" hello_id INTEGER NOT NULL, fp_id INTEGER NOT NULL, kex_offered TEXT NOT NULL,"
+	" n INTEGER NOT NULL,"
+	" PRIMARY KEY (client_ip, hello_id, fp_id, kex_offered)) WITHOUT ROWID;";
+
 /* ?1 < id <= ?2: the chunk. */
 static const char fold_legs[] =
 	"INSERT INTO rollup_legs SELECT " KX_ROLLUP_LEGS_KEY("max", KX_ROLLUP_B_SQLITE)
@@ -144,6 +173,33 @@ static const char fold_pairs[] =
 	" ON CONFLICT DO UPDATE SET n = n + excluded.n,"
 	" first_us = min(first_us, excluded.first_us), last_us = max(last_us, excluded.last_us)";
 
+/* The chunk's client set entries (servers and non-empty SNIs of its
+ * pairs) that are not in rollup_client_sets yet. Run before fold_sets. */
+static const char fold_sets_fill[] =
+	"INSERT INTO temp.kx_fold_sets SELECT * FROM (SELECT DISTINCT client_ip, 0 AS kind,"
+	"  server_ip AS value, sensor FROM temp.kx_fold_pairs UNION SELECT DISTINCT client_ip,"
+	"  1, sni, sensor FROM temp.kx_fold_pairs WHERE sni <> '') AS c"
+	" WHERE NOT EXISTS (SELECT 1 FROM rollup_client_sets AS s WHERE s.client_ip = c.client_ip"
+	"  AND s.kind = c.kind AND s.value = c.value AND s.sensor = c.sensor)";
+
+static const char fold_client_counts[] =
+	"INSERT INTO rollup_client_counts SELECT client_ip, sensor, sum(kind = 0), sum(kind = 1)"
+	" FROM temp.kx_fold_sets GROUP BY 1, 2"
+	" ON CONFLICT DO UPDATE SET servers = servers + excluded.servers,"
+	" snis = snis + excluded.snis";
+
+/* New for every sensor: no sensor has the entry yet (a prefix of the key). */
+static const char fold_client_counts_all[] =
+	"INSERT INTO rollup_client_counts_all SELECT client_ip, sum(kind = 0), sum(kind = 1)"
+	" FROM (SELECT DISTINCT client_ip, kind, value FROM temp.kx_fold_sets) AS c"
+	" WHERE NOT EXISTS (SELECT 1 FROM rollup_client_sets AS s WHERE s.client_ip = c.client_ip"
+	"  AND s.kind = c.kind AND s.value = c.value)"
+	" GROUP BY 1 ON CONFLICT DO UPDATE SET servers = servers + excluded.servers,"
+	" snis = snis + excluded.snis";
+
+static const char fold_sets[] =
+	"INSERT INTO rollup_client_sets SELECT * FROM temp.kx_fold_sets";
+
 static const char fold_runs[] =
 	"INSERT INTO rollup_runs SELECT run_id, count(*) FROM handshake_rows"
 	" WHERE id > ?1 AND id <= ?2 GROUP BY run_id"
@@ -162,6 +218,21 @@ static const char fold_client_hellos[] =
 	" coalesce(r.fp_id, -1), coalesce(x.kex_offered, ''), count(*)"
 	" FROM handshake_rows AS r LEFT JOIN handshake_extras AS x ON x.id = r.id"
 	" WHERE r.id > ?1 AND r.id <= ?2 GROUP BY 1, 2, 3, 4, 5"
+	" ON CONFLICT DO UPDATE SET n = n + excluded.n";
+
+static const char fold_client_legs_all[] =
+	"INSERT INTO rollup_client_legs_all SELECT client_ip, protocol, verdict,"
+	" coalesce(reason, ''), offers_pq <> 0, ch_bytes > 0, count(*), min(ts_first_us),"
+	" max(ts_last_us) FROM handshake_rows WHERE id > ?1 AND id <= ?2"
+	" GROUP BY 1, 2, 3, 4, 5, 6"
+	" ON CONFLICT DO UPDATE SET n = n + excluded.n,"
+	" first_us = min(first_us, excluded.first_us), last_us = max(last_us, excluded.last_us)";
+
+static const char fold_client_hellos_all[] =
+	"INSERT INTO rollup_client_hellos_all SELECT r.client_ip, r.hello_id,"
+	" coalesce(r.fp_id, -1), coalesce(x.kex_offered, ''), count(*)"
+	" FROM handshake_rows AS r LEFT JOIN handshake_extras AS x ON x.id = r.id"
+	" WHERE r.id > ?1 AND r.id <= ?2 GROUP BY 1, 2, 3, 4"
 	" ON CONFLICT DO UPDATE SET n = n + excluded.n";
 
 static const char fold_hourly[] =
@@ -266,12 +337,24 @@ static int64_t count_range(sqlite3 *db, int64_t lo, int64_t hi)
  * none were left) or -1; *left says whether rows remain above it. */
 static int64_t fold_chunk(sqlite3 *db, int64_t chunk, bool *left, char *err, size_t errlen)
 {
-	static const char *const steps[] = { fold_legs,	       fold_pairs_fill,
-					     fold_clients,     fold_clients_all,
-					     fold_pairs,       fold_runs,
-					     fold_client_legs, fold_client_hellos,
-					     fold_hourly,      fold_fp_legs,
-					     fold_fp_clients,  fold_fp_endpoints,
+	static const char *const steps[] = { fold_legs,
+					     fold_pairs_fill,
+					     fold_clients,
+					     fold_clients_all,
+					     fold_pairs,
+					     fold_sets_fill,
+					     fold_client_counts,
+					     fold_client_counts_all,
+					     fold_sets,
+					     fold_runs,
+					     fold_client_legs,
+					     fold_client_hellos,
+					     fold_client_legs_all,
+					     fold_client_hellos_all,
+					     fold_hourly,
+					     fold_fp_legs,
+					     fold_fp_clients,
+					     fold_fp_endpoints,
 					     fold_cbom };
 	int64_t lo, top, hi, s_lo, s_top, s_hi, n;
 	char sql[160];
@@ -301,18 +384,31 @@ static int64_t fold_chunk(sqlite3 *db, int64_t chunk, bool *left, char *err, siz
 	if (n < 0 ||
 	    exec(db,
 		 "CREATE TEMP TABLE IF NOT EXISTS kx_fold_pairs (server_ip, server_port, sni,"
-		 " client_ip, sensor, n, first_us, last_us)",
+		 " client_ip, sensor, n, first_us, last_us);"
+		 "CREATE TEMP TABLE IF NOT EXISTS kx_fold_sets (client_ip, kind, value, sensor)",
 		 NULL, err, errlen) < 0 ||
-	    exec(db, "DELETE FROM temp.kx_fold_pairs", NULL, err, errlen) < 0)
+	    exec(db, "DELETE FROM temp.kx_fold_pairs; DELETE FROM temp.kx_fold_sets", NULL, err,
+		 errlen) < 0)
 		goto fail;
-	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
+	/* A file of schema 12 or 13 read by a report that catches up has no
+	 * per-client rollups yet: its upgrade fills them from the others. */
+	bool clients = query_i64(db, "SELECT count(*) FROM main.sqlite_master"
+				     " WHERE name = 'rollup_client_sets'") == 1;
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		if (!clients && (steps[i] == fold_sets_fill || steps[i] == fold_client_counts ||
+				 steps[i] == fold_client_counts_all || steps[i] == fold_sets ||
+				 steps[i] == fold_client_legs_all ||
+				 steps[i] == fold_client_hellos_all))
+			continue;
 		if (exec(db, steps[i], rg, err, errlen) < 0)
 			goto fail;
+	}
 	snprintf(sql, sizeof(sql),
 		 "UPDATE rollup_state SET folded_id = %" PRId64 ", folded_session_id = %" PRId64, hi,
 		 s_hi);
 	if (exec(db, sql, NULL, err, errlen) < 0 ||
-	    exec(db, "DELETE FROM temp.kx_fold_pairs", NULL, err, errlen) < 0 ||
+	    exec(db, "DELETE FROM temp.kx_fold_pairs; DELETE FROM temp.kx_fold_sets", NULL, err,
+		 errlen) < 0 ||
 	    exec(db, "COMMIT", NULL, err, errlen) < 0)
 		goto fail;
 	*left = hi < top || s_hi < s_top;
@@ -363,6 +459,9 @@ int64_t kx_rollup_rebuild(sqlite3 *db, FILE *progress, char *err, size_t errlen)
 		 " DELETE FROM rollup_client_hellos; DELETE FROM rollup_hourly;"
 		 " DELETE FROM rollup_fp_legs; DELETE FROM rollup_fp_clients;"
 		 " DELETE FROM rollup_fp_endpoints; DELETE FROM rollup_cbom;"
+		 " DELETE FROM rollup_client_sets; DELETE FROM rollup_client_counts;"
+		 " DELETE FROM rollup_client_counts_all; DELETE FROM rollup_client_legs_all;"
+		 " DELETE FROM rollup_client_hellos_all;"
 		 " UPDATE rollup_state SET folded_id = 0, folded_session_id = 0; COMMIT",
 		 NULL, err, errlen) < 0) {
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
@@ -391,6 +490,39 @@ int kx_rollup_fp_upgrade(sqlite3 *db, char *err, size_t errlen)
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
 		if (exec(db, steps[i], rg, err, errlen) < 0)
 			return -1;
+	return 0;
+}
+
+int kx_rollup_client_upgrade(sqlite3 *db, char *err, size_t errlen)
+{
+	/* Everything folded is in rollup_pairs, rollup_client_legs and
+	 * rollup_client_hellos already (the pairs of sessions rows too, and
+	 * rows pruned since): the new rollups are theirs regrouped. */
+	static const char fill[] =
+		"INSERT INTO rollup_client_sets SELECT DISTINCT client_ip, 0, server_ip, sensor"
+		" FROM rollup_pairs UNION SELECT DISTINCT client_ip, 1, sni, sensor"
+		" FROM rollup_pairs WHERE sni <> '';"
+		"INSERT INTO rollup_client_counts SELECT client_ip, sensor, sum(kind = 0),"
+		" sum(kind = 1) FROM rollup_client_sets GROUP BY 1, 2;"
+		"INSERT INTO rollup_client_counts_all SELECT client_ip, sum(kind = 0),"
+		" sum(kind = 1) FROM (SELECT DISTINCT client_ip, kind, value"
+		" FROM rollup_client_sets) GROUP BY 1;"
+		"INSERT INTO rollup_client_legs_all SELECT client_ip, protocol, verdict, reason,"
+		" offers_pq, hello, sum(n), min(first_us), max(last_us) FROM rollup_client_legs"
+		" GROUP BY 1, 2, 3, 4, 5, 6;"
+		"INSERT INTO rollup_client_hellos_all SELECT client_ip, hello_id, fp_id,"
+		" kex_offered, sum(n) FROM rollup_client_hellos GROUP BY 1, 2, 3, 4;";
+
+	/* A file that says it is older has none it could vouch for. */
+	if (exec(db,
+		 "DROP TABLE IF EXISTS rollup_client_sets; DROP TABLE IF EXISTS rollup_client_counts;"
+		 " DROP TABLE IF EXISTS rollup_client_counts_all;"
+		 " DROP TABLE IF EXISTS rollup_client_legs_all;"
+		 " DROP TABLE IF EXISTS rollup_client_hellos_all;",
+		 NULL, err, errlen) < 0 ||
+	    exec(db, kx_rollup_client_schema, NULL, err, errlen) < 0 ||
+	    exec(db, fill, NULL, err, errlen) < 0)
+		return -1;
 	return 0;
 }
 

@@ -1014,6 +1014,13 @@ static int migrate_fp_rollups(sqlite3 *db)
 	return kx_rollup_fp_upgrade(db, err, sizeof(err)) < 0 ? SQLITE_ERROR : SQLITE_OK;
 }
 
+/* Schema 14: the per-client rollups, filled from the rollups so far. */
+static int migrate_client_rollups(sqlite3 *db)
+{
+	char err[256];
+	return kx_rollup_client_upgrade(db, err, sizeof(err)) < 0 ? SQLITE_ERROR : SQLITE_OK;
+}
+
 static int (*const migrations[])(sqlite3 *db) = {
 	migrate_v1,
 	migrate_v2,
@@ -1028,6 +1035,7 @@ static int (*const migrations[])(sqlite3 *db) = {
 	migrate_session_words,
 	migrate_rollups,
 	migrate_fp_rollups,
+	migrate_client_rollups,
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == KX_STORE_SCHEMA_VERSION,
@@ -1048,6 +1056,8 @@ static int create_latest(sqlite3 *db)
 		rc = sqlite3_exec(db, kx_rollup_schema, NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(db, kx_rollup_fp_schema, NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, kx_rollup_client_schema, NULL, NULL, NULL);
 	return rc == SQLITE_OK ? create_views(db, KX_STORE_SCHEMA_VERSION) : rc;
 }
 

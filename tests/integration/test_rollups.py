@@ -20,7 +20,10 @@ rollups + the rows not folded yet + sessions) and with KEXWATCH_ROLLUPS=0
   progress lines; as another user who may not write it, it says what to
   run and still answers exactly; a schema 6 file upgraded by `rollup`;
 - schema 12 files (folded, half folded) read as they are, then upgraded:
-  the fingerprint and cbom rollups count every row once.
+  the fingerprint and cbom rollups count every row once;
+- the per-client rollups (schema 14): their sets and counters against
+  distinct counts over the raw rows; schema 13 files (folded, half folded)
+  read as they are, then upgraded: the same rollups a rebuild makes.
 """
 import json
 import os
@@ -172,8 +175,32 @@ def unfold(db):
 
 ROLLUP_TABLES = ("rollup_legs", "rollup_pairs", "rollup_clients", "rollup_clients_all", "rollup_runs",
                  "rollup_client_legs", "rollup_client_hellos", "rollup_hourly",
-                 "rollup_fp_legs", "rollup_fp_clients", "rollup_fp_endpoints", "rollup_cbom")
-V13_TABLES = ROLLUP_TABLES[-4:]  # added by schema 13
+                 "rollup_fp_legs", "rollup_fp_clients", "rollup_fp_endpoints", "rollup_cbom",
+                 "rollup_client_sets", "rollup_client_counts", "rollup_client_counts_all",
+                 "rollup_client_legs_all", "rollup_client_hellos_all")
+V13_TABLES = ROLLUP_TABLES[-9:-5]  # added by schema 13
+V14_TABLES = ROLLUP_TABLES[-5:]  # added by schema 14
+
+
+def client_counts_ok(db):
+    """The per-client sets and counters against the raw rows (every row
+    folded): distinct servers and non-empty SNIs per client and sensor and
+    over all sensors, handshakes and sessions alike."""
+    pairs = ("SELECT client_ip, server_ip, coalesce(sni, '') AS s, sensor FROM handshake_rows"
+             " UNION ALL SELECT client_ip, server_ip, '', sensor FROM sessions")
+    want = sorted(q(db, f"SELECT client_ip, sensor, count(DISTINCT server_ip),"
+                        f" count(DISTINCT nullif(s, '')) FROM ({pairs}) GROUP BY 1, 2"))
+    want_all = sorted(q(db, f"SELECT client_ip, count(DISTINCT server_ip),"
+                            f" count(DISTINCT nullif(s, '')) FROM ({pairs}) GROUP BY 1"))
+    sets = sorted(q(db, f"SELECT DISTINCT client_ip, 0, server_ip, sensor FROM ({pairs})"
+                        f" UNION SELECT DISTINCT client_ip, 1, s, sensor FROM ({pairs}) WHERE s <> ''"))
+    legs = sorted(q(db, "SELECT client_ip, protocol, verdict, coalesce(reason, ''), offers_pq <> 0,"
+                        " ch_bytes > 0, count(*), min(ts_first_us), max(ts_last_us) FROM handshake_rows"
+                        " GROUP BY 1, 2, 3, 4, 5, 6"))
+    return (sorted(q(db, "SELECT * FROM rollup_client_counts")) == want
+            and sorted(q(db, "SELECT * FROM rollup_client_counts_all")) == want_all
+            and sorted(q(db, "SELECT * FROM rollup_client_sets")) == sets
+            and sorted(q(db, "SELECT * FROM rollup_client_legs_all")) == legs and len(want_all) > 0)
 
 
 def rollup_rows(db):
@@ -263,6 +290,9 @@ with tempfile.TemporaryDirectory() as tmp:
     check(got == want and got_s == want_s,
           f"distinct clients kept as they fold: {got} endpoint-client pairs ({want} in the rows),"
           f" {got_s} per sensor ({want_s})")
+    for db, label in ((fol, "bundled captures"), (os.path.join(tmp, "tie-ab.db"), "tie-ab.db")):
+        check(client_counts_ok(db), f"{label}: the per-client sets and their counters (distinct"
+              " servers and SNIs per client and sensor, over all sensors) are the raw rows' counts")
 
     # --- a small generated year, every variant, folded ---
     small = os.path.join(tmp, "small.db")
@@ -481,8 +511,8 @@ with tempfile.TemporaryDirectory() as tmp:
     con.close()
     r = kx("rollup", "--db", v6)
     s6 = state(v6)
-    check(r.returncode == 0 and q(v6, "PRAGMA user_version")[0][0] == 13 and s6[2] == n6 > 0,
-          f"a schema 6 file: `kexwatch rollup` upgrades it to 13 and folds its {n6} rows", r.stderr)
+    check(r.returncode == 0 and q(v6, "PRAGMA user_version")[0][0] == 14 and s6[2] == n6 > 0,
+          f"a schema 6 file: `kexwatch rollup` upgrades it to 14 and folds its {n6} rows", r.stderr)
     same_as_raw(v6, "schema 6 file, upgraded")
 
     # --- schema 12 (no fingerprint or cbom rollups): the upgrade fills
@@ -492,7 +522,8 @@ with tempfile.TemporaryDirectory() as tmp:
         v12 = os.path.join(tmp, "v12.db")
         shutil.copy(src, v12)
         con = sqlite3.connect(v12)
-        con.executescript("".join(f"DROP TABLE {t};" for t in V13_TABLES) + "PRAGMA user_version = 12;")
+        con.executescript("".join(f"DROP TABLE {t};" for t in V13_TABLES + V14_TABLES)
+                          + "PRAGMA user_version = 12;")
         con.close()
         before = state(v12)
         rd = kx("hops", "--db", v12, "--json")  # read-only: reads a 12 file as it is
@@ -515,7 +546,7 @@ with tempfile.TemporaryDirectory() as tmp:
         con.close()
         got = {t: sorted(q(v12, f"SELECT * FROM {t}"), key=repr) for t in want}
         fp_n = q(v12, "SELECT coalesce(sum(n), 0) FROM rollup_fp_legs")[0][0]
-        check(st.returncode == 0 and q(v12, "PRAGMA user_version")[0][0] == 13 and got == want
+        check(st.returncode == 0 and q(v12, "PRAGMA user_version")[0][0] == 14 and got == want
               and state(v12)[0] == state(v12)[1] >= before[0]
               and fp_n == q(v12, "SELECT count(*) FROM handshake_rows WHERE fp_id IS NOT NULL")[0][0] > 0,
               f"schema 12 ({label}): upgraded, the fingerprint rollups count each of the"
@@ -525,6 +556,46 @@ with tempfile.TemporaryDirectory() as tmp:
         kx("rollup", "--db", v12, "--rebuild")
         check(folded_then == rollup_rows(v12),
               f"schema 12 ({label}), upgraded and folded: the rollups equal a rebuild's")
+
+    # --- schema 13 (no per-client rollups): reports read it as it is; the
+    # upgrade fills them from the rollups of the rows already folded (and
+    # kexwatch rollup folds the tail on top): what a rebuild makes. ---
+    for src, label in ((fol, "folded"), (mix, "half folded"), (gen, "generated 120 000")):
+        v13 = os.path.join(tmp, "v13.db")
+        shutil.copy(src, v13)
+        con = sqlite3.connect(v13)
+        con.executescript("".join(f"DROP TABLE {t};" for t in V14_TABLES) + "PRAGMA user_version = 13;")
+        con.close()
+        ss = [x[0] for x in q(v13, "SELECT DISTINCT sensor FROM handshake_rows ORDER BY 1 LIMIT 2")]
+        rd = kx("clients", "--db", v13, "--json")
+        check(rd.returncode == 0 and rd.stdout == kx("clients", "--db", src, "--json").stdout
+              and q(v13, "PRAGMA user_version")[0][0] == 13,
+              f"schema 13 ({label}): reports read it without upgrading it", rd.stderr)
+        same_as_raw(v13, f"schema 13 file ({label}), not upgraded", ss, short=True)
+        before = state(v13)
+        st = kx("rollup", "--db", v13)
+        check(st.returncode == 0 and q(v13, "PRAGMA user_version")[0][0] == 14
+              and state(v13)[0] == state(v13)[1] >= before[0] and client_counts_ok(v13),
+              f"schema 13 ({label}): upgraded and folded, the per-client counters are the raw"
+              " rows' counts", st.stderr)
+        same_as_raw(v13, f"schema 13 file ({label}), upgraded", ss)
+        html_same(v13, f"schema 13 file ({label}), upgraded", tmp)
+        folded_then = rollup_rows(v13)
+        kx("rollup", "--db", v13, "--rebuild")
+        check(folded_then == rollup_rows(v13),
+              f"schema 13 ({label}), upgraded and folded: the rollups equal a rebuild's")
+    # A schema 13 file whose tail the migration must not count: folded
+    # half, upgraded (the new rollups from the folded half), the rest
+    # folded by the new code: each pair counted once.
+    v13 = os.path.join(tmp, "v13-half.db")
+    shutil.copy(big, v13)
+    con = sqlite3.connect(v13)
+    con.executescript("".join(f"DROP TABLE {t};" for t in V14_TABLES) + "PRAGMA user_version = 13;")
+    con.close()
+    st = kx("rollup", "--db", v13)
+    check(st.returncode == 0 and edges and 0 < edges[-1][0] and client_counts_ok(v13),
+          f"schema 13, {edges[-1][0] if edges else 0} rows folded, upgraded, the rest folded:"
+          " the per-client counters are the raw rows' counts", st.stderr)
     for bad in ([], ["--db"], ["--db", v6, "extra"], ["--db", "postgresql://x/y"]):
         r = kx("rollup", *bad)
         check(r.returncode == 2, f"usage error exits 2: rollup {' '.join(bad)}", r.stderr)
