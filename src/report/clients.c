@@ -99,11 +99,13 @@ const char kx_clients_sql[] =
 	CH                                                                            \
 	/* The PQ names of each ClientHello set and SSH offer, once each (a few  \
 	 * dozen), then joined to the clients that sent them. */                  \
+	" hs AS MATERIALIZED (SELECT * FROM main.hellos"                                \
+	"  WHERE id IN (SELECT hello_id FROM ch)),"                                      \
 	" hp AS MATERIALIZED (SELECT hello_id, name FROM"                               \
 	"  (SELECT h.id AS hello_id, kx_group_name(j.value) AS name,"                   \
-	"  kx_group_family(j.value) AS fam FROM main.hellos AS h, json_each(h.groups_offered) AS j" \
+	"  kx_group_family(j.value) AS fam FROM hs AS h, json_each(h.groups_offered) AS j" \
 	"  UNION ALL SELECT h.id, kx_group_name(j.value), kx_group_family(j.value)"      \
-	"  FROM main.hellos AS h, json_each(nullif(h.groups_offered_2, '')) AS j)"       \
+	"  FROM hs AS h, json_each(nullif(h.groups_offered_2, '')) AS j)"                \
 	"  WHERE fam IN ('hybrid', 'pq', 'hybrid-draft')),"                             \
 	" kp AS MATERIALIZED (SELECT k.kex_offered, j.value AS name FROM"               \
 	"  (SELECT DISTINCT kex_offered FROM ch WHERE kex_offered <> '') AS k,"          \
@@ -113,7 +115,7 @@ const char kx_clients_sql[] =
 	"  (SELECT ch.client_ip, hp.name FROM ch JOIN hp USING (hello_id)"               \
 	"   UNION ALL SELECT ch.client_ip, kp.name FROM ch JOIN kp USING (kex_offered))" \
 	"  GROUP BY client_ip),"                                                        \
-	" ha AS MATERIALIZED (SELECT h.id AS hello_id, j.value AS v FROM main.hellos AS h," \
+	" ha AS MATERIALIZED (SELECT h.id AS hello_id, j.value AS v FROM hs AS h,"      \
 	"  json_each(h.alpn) AS j),"                                                    \
 	" alpns AS (SELECT ch.client_ip, kx_set(ha.v, 3) AS sample_alpns"              \
 	"  FROM ch JOIN ha USING (hello_id) GROUP BY ch.client_ip),"                    \
@@ -130,6 +132,21 @@ static const char clients_rolled_sql[] =
 		    "  kx_set(sni, 3) AS sample_snis FROM kx_pairs_rolled" SENSOR_ONLY
 		    "  GROUP BY client_ip)",
 		    OFFERS_ROLLED, "", " LEFT JOIN sv USING (client_ip)");
+
+/* A window (schema 12 on): the legs through the time index as
+ * kx_clients_sql reads them, but what the clients offered from the
+ * distinct (client, ClientHello set, fingerprint set, SSH offer) of the
+ * window's handshakes, each set's lists parsed once, as over the rollups:
+ * a day's handshakes share a few dozen sets. */
+static const char clients_window_sql[] =
+	CLIENTS_SQL(KX_SQL_FILTERED ","
+		    " ch AS MATERIALIZED (SELECT DISTINCT r.client_ip, r.hello_id,"
+		    "  coalesce(r.fp_id, -1) AS fp_id, coalesce(x.kex_offered, '') AS kex_offered"
+		    "  FROM main.handshake_rows AS r LEFT JOIN main.handshake_extras AS x"
+		    "  ON x.id = r.id WHERE r.ts_first_us >= :since AND r.ts_first_us < :until"
+		    "  AND (:sensor IS NULL OR r.sensor = :sensor) AND r.ts_last_us >= :live)",
+		    OFFERS_ROLLED_CH(""),
+		    "  count(DISTINCT server_ip) AS servers, kx_set(sni, 3) AS sample_snis,", "");
 
 /* Schema 14: the same answer from the per-client rollups (rollup.h),
  * a few rows per client. Over all sensors (:sensor NULL) the _all tables,
@@ -190,6 +207,8 @@ char *kx_clients_sql_for(const struct kx_rdb *r, const struct kx_report_filter *
 	if (kx_rdb_full_range(r, f)) /* schema 12 on: SSH offers and fingerprints are there */
 		return sqlite3_mprintf(r->version >= 14 ? clients_v14_sql : clients_rolled_sql,
 				       table ? TABLE_COLS : "");
+	if (r->version >= 12 && !kx_pg_rollups_off()) /* KEXWATCH_ROLLUPS=0: as before */
+		return sqlite3_mprintf(clients_window_sql, table ? TABLE_COLS : "");
 	return sqlite3_mprintf(kx_clients_sql, r->version >= 2 ? kx_clients_ssh_sql : "",
 			       r->version >= 7 ? kx_fp_cols_v7 : kx_fp_cols_none,
 			       table ? TABLE_COLS : "");

@@ -2,16 +2,19 @@
 # SPDX-License-Identifier: BSD-2-Clause
 """Windowed reports that read their window's legs once (kx_rdb_keep_window):
 `health`, `changes` and `report --html` with --since/--until copy the
-window's legs into a temporary table and read it in every pass. Their
-answers must be the ones the file gives when every pass reads it
-(KEXWATCH_WINDOW_COPY=0), byte for byte, exit status included:
+window's legs into a temporary table and read it in every pass, and
+windowed `clients` parses each distinct ClientHello set once. Their
+answers must be the ones the file gives when every pass reads it and every
+handshake's lists are parsed (KEXWATCH_WINDOW_COPY=0, KEXWATCH_ROLLUPS=0),
+byte for byte, exit status included:
 
 - a generated inventory (three days, two thousand clients, six sensors) and
   one of every bundled capture read under two sensor names;
 - windows aligned to days, unaligned ones, one hour, one sensor, only
   --until, an empty one;
 - health (table, JSON), changes (default baseline, --group-by sni and
-  pair, JSON), the HTML page (but its "generated" time).
+  pair, JSON), clients (JSON, CSV, table), the HTML page (but its
+  "generated" time).
 
 The HTML page's "What changed" compares the page's last day with the 30
 days before it, both inside the page's range: on a one-hour page every line
@@ -73,6 +76,10 @@ def html_page(db, args, tmp, env=None):
     return r.returncode, page, r.stderr
 
 
+# Every pass reads the file; clients parses each handshake's lists.
+REFERENCE = {"KEXWATCH_WINDOW_COPY": "0", "KEXWATCH_ROLLUPS": "0"}
+
+
 def compare(db, label, windows, tmp):
     before = len(failures)
     n = 0
@@ -80,9 +87,10 @@ def compare(db, label, windows, tmp):
     for w in windows:
         for rep in (["health"], ["health", "--json"], ["changes", "--baseline", "1d"],
                     ["changes", "--baseline", "2d", "--group-by", "sni", "--json"],
-                    ["changes", "--baseline", "1d", "--group-by", "pair", "--csv"]):
+                    ["changes", "--baseline", "1d", "--group-by", "pair", "--csv"],
+                    ["clients", "--json"], ["clients", "--csv"], ["clients", "--wide"]):
             a = kx(*rep, "--db", db, *w)
-            b = kx(*rep, "--db", db, *w, env={"KEXWATCH_WINDOW_COPY": "0"})
+            b = kx(*rep, "--db", db, *w, env=REFERENCE)
             n += 1
             if rep[0] == "changes" and "--csv" in rep:
                 lines_seen += max(0, len(a.stdout.splitlines()) - 1)
@@ -92,12 +100,13 @@ def compare(db, label, windows, tmp):
                       f"rc {a.returncode}/{b.returncode} {a.stderr}\n--- copy\n{a.stdout[:1500]}"
                       f"\n--- file\n{b.stdout[:1500]}")
         ra, pa, ea = html_page(db, w, tmp)
-        rb, pb, eb = html_page(db, w, tmp, env={"KEXWATCH_WINDOW_COPY": "0"})
+        rb, pb, eb = html_page(db, w, tmp, env=REFERENCE)
         n += 1
         if (ra, pa) != (rb, pb) or ra != 0 or not pa:
             check(False, f"{label}: report --html {' '.join(w)}: the same page", ea + eb)
     check(len(failures) == before,
-          f"{label}: {n} windowed reports give the same bytes with and without the window copy")
+          f"{label}: {n} windowed reports give the same bytes with and without the window copy"
+          " (clients: with and without parsing each ClientHello set once)")
     return lines_seen
 
 
