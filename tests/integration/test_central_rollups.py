@@ -104,16 +104,22 @@ ROLLUP_DUMP = ("SELECT string_agg(t, E'\\n' ORDER BY t) FROM ("
                "  FROM rollup_runs AS u JOIN runs AS r ON r.id = u.run_id) AS d")
 
 
-def rollup_invariants(srv, db, what):
-    """The rollups hold every raw row once (before any prune)."""
-    got = srv.psql("SELECT (SELECT coalesce(sum(n), 0) FROM rollup_legs), (SELECT count(*) FROM handshakes),"
-                   " (SELECT coalesce(sum(n), 0) FROM rollup_runs),"
+def rollup_invariants(srv, db, what, pending=0):
+    """The rollups plus the pending rows hold every raw row once (before
+    any prune); the pairs are checked once nothing is pending."""
+    got = srv.psql("SELECT (SELECT coalesce(sum(n), 0) FROM rollup_legs) + (SELECT count(*) FROM rollup_pending),"
+                   " (SELECT count(*) FROM handshakes),"
+                   " (SELECT coalesce(sum(n), 0) FROM rollup_runs) + (SELECT count(*) FROM rollup_pending),"
                    " (SELECT count(*) FROM rollup_pairs) = (SELECT count(*) FROM (SELECT DISTINCT"
                    "  server_ip, server_port, coalesce(sni, ''), client_ip, sensor FROM handshakes) AS d),"
                    " (SELECT coalesce(sum(clients), 0) FROM rollup_clients_all)"
-                   "  = (SELECT count(*) FROM rollup_pairs_all)", db).split("|")
-    check(got[0] == got[1] == got[2] and got[3] == "t" and got[4] == "t",
-          what + ": legs, runs and pairs hold every raw row once", got)
+                   "  = (SELECT count(*) FROM rollup_pairs_all), (SELECT count(*) FROM rollup_pending)",
+                   db).split("|")
+    n_pend = int(got[5])
+    check(got[0] == got[1] == got[2] and got[4] == "t" and (n_pend > 0 or got[3] == "t")
+          and (pending is None or n_pend == pending),
+          what + f": legs and runs (+ {n_pend} pending) and pairs hold every raw row once", got)
+    return n_pend
 
 
 cap = lambda n: os.path.join(PCAPS, n)
@@ -272,7 +278,8 @@ try:
         for f in srcs:
             kx("push", "--db", f + ".old", "--pg", old_url)
         srv.psql("DROP TABLE rollup_legs, rollup_pairs, rollup_pairs_all, rollup_clients,"
-                 " rollup_clients_all, rollup_runs; UPDATE kexwatch_meta SET value = '8'", "old")
+                 " rollup_clients_all, rollup_runs, rollup_pending;"
+                 " UPDATE kexwatch_meta SET value = '8'", "old")
     check(srv.psql("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'", "old") == "8"
           and srv.psql("SELECT to_regclass('rollup_legs') IS NULL", "old") == "t",
           "a schema 8 store, no rollups")
@@ -282,8 +289,8 @@ try:
     p = kx("push", "--db", T("g1.db"), "--pg", old_url)  # the next sensor upgrades it
     q = kx("push", "--db", T("g1.db"), "--pg", fresh_url)
     check(p.returncode == 0 and q.returncode == 0
-          and srv.psql("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'", "old") == "9",
-          "the next sensor upgrades schema 8 to 9", p.stderr)
+          and srv.psql("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'", "old") == "10",
+          "the next sensor upgrades schema 8 to 10", p.stderr)
     dump_old, dump_fresh = srv.psql(ROLLUP_DUMP, "old"), srv.psql(ROLLUP_DUMP, "fresh")
     check(dump_old == dump_fresh and dump_old.count("\n") > 1000,
           f"the upgraded store's rollups equal a fresh store's ({dump_old.count(chr(10)) + 1} rows)")
