@@ -158,8 +158,12 @@ int kx_pg_rollup_fold(PGconn *pg, uint64_t chunk, bool wait, uint64_t *folded, c
 	for (unsigned i = 0; i < kx_pg_n_rollup_cols; i++)
 		pos += (size_t)snprintf(cols + pos, sizeof(cols) - pos, "%s%s", i ? ", " : "",
 					kx_pg_rollup_cols[i]);
-	if (chunk == 0)
-		chunk = KX_PG_FOLD_CHUNK;
+	if (chunk == 0) { /* KEXWATCH_PG_FOLD_CHUNK: smaller transactions (tests, tuning) */
+		const char *env = getenv("KEXWATCH_PG_FOLD_CHUNK");
+		chunk = env && *env ? strtoull(env, NULL, 10) : 0;
+		if (chunk == 0)
+			chunk = KX_PG_FOLD_CHUNK;
+	}
 	for (;;) {
 		PGresult *r = PQexec(pg, wait ? "BEGIN; SELECT pg_advisory_xact_lock(" KX_PG_FOLD_LOCK ")"
 					      : "BEGIN; SELECT pg_try_advisory_xact_lock(" KX_PG_FOLD_LOCK ")");
