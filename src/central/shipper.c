@@ -1245,9 +1245,11 @@ static void resend_runs(struct kx_central *c)
 
 /* Folds the pending rows when this shipper has sent fold_every rows since
  * its last fold, or any when caught up (or at the end: wait for another
- * folder, then fold what is left). A folder already running takes them:
- * nothing to do. A failed fold leaves its rows pending (exact either way):
- * the connection is dropped, the next fold retries. */
+ * folder, then fold what is left). A folder already running may have
+ * taken its last chunk before our commit: our count stays, so the next
+ * call (the final one waits) tries again. A failed fold leaves its rows
+ * pending (exact either way): the connection is dropped, the next fold
+ * retries. */
 static void maybe_fold(struct kx_central *c, bool caught_up, bool wait)
 {
 	char err[512];
@@ -1255,7 +1257,8 @@ static void maybe_fold(struct kx_central *c, bool caught_up, bool wait)
 	if (!c->pg || c->fold_every == 0 || c->unfolded == 0 ||
 	    (!caught_up && c->unfolded < c->fold_every))
 		return;
-	if (kx_pg_rollup_fold(c->pg, 0, wait, &folded, err, sizeof(err)) < 0) {
+	int rc = kx_pg_rollup_fold(c->pg, 0, wait, &folded, err, sizeof(err));
+	if (rc < 0) {
 		fprintf(stderr, "%s: central store %s: rows left pending for the rollups: %s\n",
 			kx_prog, c->target, err);
 		PQfinish(c->pg);
@@ -1263,7 +1266,8 @@ static void maybe_fold(struct kx_central *c, bool caught_up, bool wait)
 		c->n_runs = 0;
 		return;
 	}
-	c->unfolded = 0;
+	if (rc == 0)
+		c->unfolded = 0;
 }
 
 static void *shipper(void *arg)
