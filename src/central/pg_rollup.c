@@ -205,6 +205,16 @@ int kx_pg_rollup_fold(PGconn *pg, uint64_t chunk, bool wait, uint64_t *folded, c
 		}
 		uint64_t n = strtoull(PQcmdTuples(r), NULL, 10);
 		PQclear(r);
+		/* The chunk's statistics (a temporary table has none: the planner
+		 * guessed 1/20 of its rows) and room to sort its pairs in memory
+		 * (measured: the pairs' sorts spilled to disk at 4 MB). */
+		r = n > 0 ? PQexec(pg, "ANALYZE kx_fold; SET LOCAL work_mem = '64MB'") : NULL;
+		if (n > 0 && (!r || PQresultStatus(r) != PGRES_COMMAND_OK)) {
+			snprintf(err, errlen, "fold: %s", kx_pg_errmsg(pg, r));
+			PQclear(r);
+			goto fail;
+		}
+		PQclear(r);
 		if (n > 0 && kx_pg_rollup_add(pg, "kx_fold", err, errlen) < 0)
 			goto fail;
 		r = PQexec(pg, "COMMIT");
