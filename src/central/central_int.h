@@ -55,11 +55,11 @@ int64_t kx_pg_month_start_us(int64_t month);
 int kx_pg_ensure_months(PGconn *pg, const int64_t *months, unsigned n, char *err, size_t errlen);
 
 /* Schema 9's rollup tables (pg_rollup.c), and adding the rows of table
- * (the shipper's kx_new, or handshakes when an upgrade builds them) to
+ * (the folder's kx_fold, or handshakes when an upgrade builds them) to
  * them, inside the caller's transaction. */
 extern const char kx_pg_rollup_schema[], kx_pg_rollup_drop[];
 /* The columns of handshakes a fold reads (run_id first), which the
- * shipper's kx_new holds. */
+ * pending table holds. */
 extern const char *const kx_pg_rollup_cols[];
 extern const unsigned kx_pg_n_rollup_cols;
 int kx_pg_rollup_add(PGconn *pg, const char *table, char *err, size_t errlen);

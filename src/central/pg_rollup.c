@@ -78,7 +78,7 @@ const char kx_pg_rollup_schema[] =
 /* Schema 10's table alone, for a schema 9 store. */
 const char kx_pg_rollup_pending_schema[] = KX_PG_PENDING_DDL;
 
-/* The handshakes columns the steps below read: all kx_new holds. */
+/* The handshakes columns the steps below read: all rollup_pending holds. */
 const char *const kx_pg_rollup_cols[] = {
 	"run_id",     "sensor",    "ts_first_us",  "ts_last_us", "protocol",
 	"client_ip",  "server_ip", "server_port",  "sni",        "offers_pq",
@@ -165,8 +165,12 @@ int kx_pg_rollup_fold(PGconn *pg, uint64_t chunk, bool wait, uint64_t *folded, c
 			chunk = KX_PG_FOLD_CHUNK;
 	}
 	for (;;) {
-		PGresult *r = PQexec(pg, wait ? "BEGIN; SELECT pg_advisory_xact_lock(" KX_PG_FOLD_LOCK ")"
-					      : "BEGIN; SELECT pg_try_advisory_xact_lock(" KX_PG_FOLD_LOCK ")");
+		/* No statement timeout in a fold: waiting for another folder, or a
+		 * chunk of a large backlog, may take a while. */
+		PGresult *r = PQexec(pg, wait ? "BEGIN; SET LOCAL statement_timeout = 0;"
+					       " SELECT pg_advisory_xact_lock(" KX_PG_FOLD_LOCK ")"
+					     : "BEGIN; SET LOCAL statement_timeout = 0;"
+					       " SELECT pg_try_advisory_xact_lock(" KX_PG_FOLD_LOCK ")");
 		if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
 			snprintf(err, errlen, "fold: %s", kx_pg_errmsg(pg, r));
 			PQclear(r);
@@ -179,11 +183,9 @@ int kx_pg_rollup_fold(PGconn *pg, uint64_t chunk, bool wait, uint64_t *folded, c
 			return 1;
 		}
 		/* The folder's own copy; the DELETE's snapshot is taken after the
-		 * lock (READ COMMITTED), so a previous folder's chunk is gone. No
-		 * statement timeout: a chunk of a large backlog may take a while. */
+		 * lock (READ COMMITTED), so a previous folder's chunk is gone. */
 		snprintf(sql, sizeof(sql),
-			 "SET LOCAL statement_timeout = 0;"
-			 " CREATE TEMP TABLE IF NOT EXISTS kx_fold ON COMMIT DELETE ROWS AS"
+			 "CREATE TEMP TABLE IF NOT EXISTS kx_fold ON COMMIT DELETE ROWS AS"
 			 " SELECT %s FROM rollup_pending WITH NO DATA", cols);
 		r = PQexec(pg, sql);
 		if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
