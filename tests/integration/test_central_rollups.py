@@ -20,7 +20,8 @@ server this test starts itself (as test_central.py does):
   small chunks), two folders at once, eight sensors shipping and folding
   at once: the reports equal the raw answers in every state, every row is
   in the rollups or pending, exactly once;
-- a store of schema 9 is upgraded to 10 by the next sensor.
+- a store of schema 9 is upgraded to 10 by the next sensor;
+- prune with rows pending folds them first and keeps the answers.
 
 KEXWATCH_OLD (optional): a kexwatch built from before schema 9, to make the
 schema 8 store with; without it the store is made by this build and set
@@ -450,6 +451,22 @@ try:
     check(srv.psql(ROLLUP_DUMP, "v9") == srv.psql(ROLLUP_DUMP, "f10"),
           "upgraded from 9 and folded: its rollups equal a fresh store's")
     rollup_invariants(srv, "v9", "upgraded from 9", pending=0)
+
+    # --- prune with rows pending: folded first, the history kept ---
+    shutil.copy(T("g3.db"), T("g3.db.eight"))
+    p = kx("push", "--db", T("g3.db.eight"), "--pg", eight_url, extra=NOFOLD)
+    n_pend = pending("eight")
+    want_e = answers(eight_url)
+    check(p.returncode == 0 and n_pend == 6000, f"g3 pending before a prune ({n_pend})", p.stderr)
+    same(answers(eight_url, raw=True), want_e, "... reports = raw answers before the prune")
+    before_raw = raw_count("eight")
+    pr = kx("prune", "--older-than", "90d", "--db", eight_url, "--now", "2025-07-01T00:00:00Z")
+    check(pr.returncode == 0 and f"; {n_pend} pending rows folded" in pr.stderr and pending("eight") == 0
+          and raw_count("eight") < before_raw,
+          "prune folds the pending rows first, then drops old months", pr.stderr)
+    got = answers(eight_url)
+    same({k: v for k, v in got.items() if k != PAIR}, {k: v for k, v in want_e.items() if k != PAIR},
+         "prune with rows pending: full-range hops and health keep the pre-prune answers")
 finally:
     srv.stop()
     shutil.rmtree(top, ignore_errors=True)
