@@ -525,9 +525,14 @@ with tempfile.TemporaryDirectory() as tmp:
         kx("rollup", "--db", v12, "--rebuild")
         check(folded_then == rollup_rows(v12),
               f"schema 12 ({label}), upgraded and folded: the rollups equal a rebuild's")
-    for bad in ([], ["--db"], ["--db", v6, "extra"], ["--db", "postgresql://x/y"]):
+    for bad in ([], ["--db"], ["--db", v6, "extra"], ["--db", "postgresql://x/y", "--rebuild"]):
         r = kx("rollup", *bad)
         check(r.returncode == 2, f"usage error exits 2: rollup {' '.join(bad)}", r.stderr)
+    # A central store folds its pending rows (test_central_rollups.py); one
+    # that does not answer is a failure, named.
+    r = kx("rollup", "--db", "postgresql://x/y?connect_timeout=2")
+    check(r.returncode == 1 and "postgresql://" in r.stderr, "rollup --db URL: an unreachable store exits 1",
+          r.stderr)
     r = kx("rollup", "--db", os.path.join(tmp, "missing.db"))
     check(r.returncode == 1 and "no such file" in r.stderr
           and not os.path.exists(os.path.join(tmp, "missing.db")), "a missing file: exit 1, not created",
