@@ -31,7 +31,7 @@
 #include <stdint.h>
 
 /* The PostgreSQL schema version kexwatch creates (table kexwatch_meta). */
-#define KX_PG_SCHEMA_VERSION 9
+#define KX_PG_SCHEMA_VERSION 10
 
 /* True for "postgresql://..." and "postgres://..." URIs and for libpq
  * key=value connection strings containing "dbname=" or "host=". */
@@ -131,6 +131,7 @@ struct kx_pg_prune_stats {
 	uint64_t partitions_dropped; /* whole months before the cutoff */
 	uint64_t rows_dropped;       /* the rows they held */
 	uint64_t rows_deleted;       /* older rows of the month across the cutoff */
+	uint64_t rows_folded;        /* pending rows folded into the rollups first */
 };
 
 /* Removes the central handshakes that began before cutoff_us: drops the
@@ -139,5 +140,11 @@ struct kx_pg_prune_stats {
  * and runs stay. Returns 0, or -1 with a message in err. */
 int kx_pg_prune(const char *url, int64_t cutoff_us, struct kx_pg_prune_stats *st, char *err,
 		size_t errlen);
+
+/* `kexwatch rollup` on a central store (schema 10): folds every pending
+ * row into the rollups (waiting for a folder already running, then
+ * folding what it left), upgrading an older schema first. Returns 0 with
+ * the rows folded in *folded, or -1 with a message in err. */
+int kx_pg_fold(const char *url, uint64_t *folded, char *err, size_t errlen);
 
 #endif

@@ -5,6 +5,7 @@
 #define KEXWATCH_CENTRAL_INT_H
 
 #include "pq_dl.h"
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -54,14 +55,27 @@ int64_t kx_pg_month_start_us(int64_t month);
 int kx_pg_ensure_months(PGconn *pg, const int64_t *months, unsigned n, char *err, size_t errlen);
 
 /* Schema 9's rollup tables (pg_rollup.c), and adding the rows of table
- * (the shipper's kx_new, or handshakes when an upgrade builds them) to
+ * (the folder's kx_fold, or handshakes when an upgrade builds them) to
  * them, inside the caller's transaction. */
 extern const char kx_pg_rollup_schema[], kx_pg_rollup_drop[];
 /* The columns of handshakes a fold reads (run_id first), which the
- * shipper's kx_new holds. */
+ * pending table holds. */
 extern const char *const kx_pg_rollup_cols[];
 extern const unsigned kx_pg_n_rollup_cols;
 int kx_pg_rollup_add(PGconn *pg, const char *table, char *err, size_t errlen);
+
+/* Schema 10: rollup_pending alone (for a schema 9 store), and the folder:
+ * moves pending rows into the rollups, chunk rows per transaction (0:
+ * KX_PG_FOLD_CHUNK), until none is left. Only one folder at a time (the
+ * advisory lock KX_PG_FOLD_LOCK): with wait it waits for another one to
+ * finish, without it returns 1 at once if one is running. 0 when done
+ * (*folded rows moved), -1 with the message in err (the chunk of the
+ * failed transaction stays pending). Outside any transaction. */
+extern const char kx_pg_rollup_pending_schema[];
+#define KX_PG_FOLD_CHUNK 500000
+#define KX_PG_FOLD_LOCK "1801812089"
+int kx_pg_rollup_fold(PGconn *pg, uint64_t chunk, bool wait, uint64_t *folded, char *err,
+		      size_t errlen);
 
 /* The server's message for a failed command, on one line. */
 const char *kx_pg_errmsg(PGconn *pg, PGresult *res);

@@ -6,7 +6,10 @@
  * straddles the cutoff loses its older rows with a DELETE that partition
  * pruning keeps inside that month. One transaction: a reader sees the
  * store before or after, never half-pruned. The sessions table (hourly
- * aggregates) and runs are kept.
+ * aggregates) and runs are kept. The rollups keep the history: pending
+ * rows (schema 10) are copies, which a dropped partition does not take;
+ * they are folded first anyway (skipped if a folder is running), so the
+ * pruned store's reports read the rollups alone.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,7 +65,9 @@ int kx_pg_prune(const char *url, int64_t cutoff_us, struct kx_pg_prune_stats *st
 	if (!pg)
 		return -1;
 	/* An older store is upgraded first: only schema 3 has partitions. */
-	if (kx_pg_ensure_schema(pg, err, errlen) < 0 || run(pg, "BEGIN", NULL, err, errlen) < 0)
+	if (kx_pg_ensure_schema(pg, err, errlen) < 0 ||
+	    kx_pg_rollup_fold(pg, 0, false, &st->rows_folded, err, errlen) < 0 ||
+	    run(pg, "BEGIN", NULL, err, errlen) < 0)
 		goto out;
 	if (run(pg, "SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits AS i"
 		    " JOIN pg_class AS c ON c.oid = i.inhrelid"

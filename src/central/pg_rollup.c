@@ -1,37 +1,56 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* pg_rollup.c: the central store's rollups (schema 9), what full-range
- * `hops` and `health` read instead of every handshake.
+ * `hops` and `health` read instead of every handshake, and their pending
+ * rows (schema 10).
  *
  * SQLite folds a tail of rows above an id boundary. On PostgreSQL ids are
  * no boundary: sensors' transactions commit out of id order, so a row
  * with a lower id can appear after a fold has passed it. Instead each
- * shipper adds the deltas of exactly the rows its transaction inserted
- * (the direct COPY: all of the batch; the staged merge and the row by row
- * search: the rows INSERT ... ON CONFLICT DO NOTHING RETURNING gave back)
- * in that same transaction: the rows and their counts commit together or
- * not at all (a server restart mid-batch loses both, and the re-sent
- * batch adds them once). Each statement touches its table in key order
- * (ORDER BY the key), and every transaction goes through the tables in
- * the same order, so sensors adding to the same keys wait, never deadlock.
+ * shipper copies the rollup columns of exactly the rows its transaction
+ * inserted (the direct COPY: all of the batch; the staged merge and the
+ * row by row search: the rows INSERT ... ON CONFLICT DO NOTHING RETURNING
+ * gave back) into rollup_pending, in that same transaction: the rows and
+ * their pending copies commit together or not at all. Schema 9 updated
+ * the rollups there; their upserts cost more than the rows themselves
+ * (15 k -> 6 k rows/s), so schema 10 only appends (no index, no key).
+ *
+ * The folder (kx_pg_rollup_fold) moves pending rows into the rollups in
+ * chunks, one transaction each: DELETE ... RETURNING takes a chunk out of
+ * rollup_pending into a temporary table, the steps below add it. A row is
+ * in the rollups iff it is no longer pending: both change in one commit,
+ * and a DELETE hands each row to one transaction only. One folder at a
+ * time (an advisory lock): only the folder writes the rollups, so their
+ * upserts never wait on each other; each statement still goes through
+ * its table in key order (ORDER BY the key). Reports add the pending rows
+ * to the rollups (hops.c, health.c): the same answer before and after a
+ * fold. prune leaves rollup_pending alone: it holds copies, not the rows.
  *
  * The tables keep SQLite's key definitions (rollup.h, one text):
  *   rollup_legs        as SQLite's;
  *   rollup_pairs       (endpoint, client, sensor), key only: a pair the
  *                      statement inserted is new for its sensor, and
  *                      rollup_clients grows by exactly those;
- *   rollup_pairs_all   (endpoint, client), the same for rollup_clients_all
- *                      (SQLite asks rollup_pairs whether another sensor has
- *                      the pair; here a concurrent sensor's uncommitted
- *                      pair would be invisible, a key conflict is not);
- *   rollup_runs        the handshakes per run (health's ledger).
+ *   rollup_pairs_all   (endpoint, client), the same for rollup_clients_all;
+ *   rollup_runs        the handshakes per run (health's ledger);
+ *   rollup_pending     the rollup columns of rows not folded yet.
  * Sessions are hourly rows already and prune keeps them: the reports
  * read them as they are, as SQLite's rolled views do.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "central_int.h"
+#include "kexwatch/central.h"
 #include "kexwatch/rollup.h"
+
+/* kx_pg_rollup_cols' types, as in handshakes (NULL allowed: a copy). */
+#define KX_PG_PENDING_DDL                                                               \
+	"CREATE TABLE IF NOT EXISTS rollup_pending (run_id bigint, sensor text, ts_first_us bigint,"     \
+	" ts_last_us bigint, protocol text, client_ip text, server_ip text,"               \
+	" server_port integer, sni text, offers_pq integer, hrr integer, hrr_group integer," \
+	" group_name text, group_family text, verdict text, reason text, ch_bytes integer," \
+	" ch_segments integer, ch2_bytes integer, ch_to_sh_us bigint)"
 
 const char kx_pg_rollup_schema[] =
 	"CREATE TABLE rollup_legs (server_ip text NOT NULL, server_port integer NOT NULL,"
@@ -53,9 +72,13 @@ const char kx_pg_rollup_schema[] =
 	" PRIMARY KEY (server_ip, server_port, sni, sensor));"
 	"CREATE TABLE rollup_clients_all (server_ip text NOT NULL, server_port integer NOT NULL,"
 	" sni text NOT NULL, clients bigint NOT NULL, PRIMARY KEY (server_ip, server_port, sni));"
-	"CREATE TABLE rollup_runs (run_id bigint PRIMARY KEY, n bigint NOT NULL)";
+	"CREATE TABLE rollup_runs (run_id bigint PRIMARY KEY, n bigint NOT NULL);"
+	KX_PG_PENDING_DDL;
 
-/* The handshakes columns the steps below read: all kx_new holds. */
+/* Schema 10's table alone, for a schema 9 store. */
+const char kx_pg_rollup_pending_schema[] = KX_PG_PENDING_DDL;
+
+/* The handshakes columns the steps below read: all rollup_pending holds. */
 const char *const kx_pg_rollup_cols[] = {
 	"run_id",     "sensor",    "ts_first_us",  "ts_last_us", "protocol",
 	"client_ip",  "server_ip", "server_port",  "sni",        "offers_pq",
@@ -68,7 +91,7 @@ const unsigned kx_pg_n_rollup_cols = sizeof(kx_pg_rollup_cols) / sizeof(kx_pg_ro
  * hand may have them already. */
 const char kx_pg_rollup_drop[] =
 	"DROP TABLE IF EXISTS rollup_legs, rollup_pairs, rollup_pairs_all, rollup_clients,"
-	" rollup_clients_all, rollup_runs";
+	" rollup_clients_all, rollup_runs, rollup_pending";
 
 /* The steps of a fold of the rows of table %s (each names it once). */
 static const char *const fold_steps[] = {
@@ -122,4 +145,109 @@ int kx_pg_rollup_add(PGconn *pg, const char *table, char *err, size_t errlen)
 		PQclear(r);
 	}
 	return 0;
+}
+
+int kx_pg_rollup_fold(PGconn *pg, uint64_t chunk, bool wait, uint64_t *folded, char *err,
+		      size_t errlen)
+{
+	char sql[2048], cols[512];
+	size_t pos = 0;
+	int rc = 0;
+
+	*folded = 0;
+	for (unsigned i = 0; i < kx_pg_n_rollup_cols; i++)
+		pos += (size_t)snprintf(cols + pos, sizeof(cols) - pos, "%s%s", i ? ", " : "",
+					kx_pg_rollup_cols[i]);
+	if (chunk == 0) { /* KEXWATCH_PG_FOLD_CHUNK: smaller transactions (tests, tuning) */
+		const char *env = getenv("KEXWATCH_PG_FOLD_CHUNK");
+		chunk = env && *env ? strtoull(env, NULL, 10) : 0;
+		if (chunk == 0)
+			chunk = KX_PG_FOLD_CHUNK;
+	}
+	for (;;) {
+		/* No statement timeout in a fold: waiting for another folder, or a
+		 * chunk of a large backlog, may take a while. */
+		PGresult *r = PQexec(pg, wait ? "BEGIN; SET LOCAL statement_timeout = 0;"
+					       " SELECT pg_advisory_xact_lock(" KX_PG_FOLD_LOCK ")"
+					     : "BEGIN; SET LOCAL statement_timeout = 0;"
+					       " SELECT pg_try_advisory_xact_lock(" KX_PG_FOLD_LOCK ")");
+		if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
+			snprintf(err, errlen, "fold: %s", kx_pg_errmsg(pg, r));
+			PQclear(r);
+			goto fail;
+		}
+		bool mine = wait || strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+		PQclear(r);
+		if (!mine) { /* another folder is at it: it folds these rows too */
+			PQclear(PQexec(pg, "ROLLBACK"));
+			return 1;
+		}
+		/* The folder's own copy; the DELETE's snapshot is taken after the
+		 * lock (READ COMMITTED), so a previous folder's chunk is gone. */
+		snprintf(sql, sizeof(sql),
+			 "CREATE TEMP TABLE IF NOT EXISTS kx_fold ON COMMIT DELETE ROWS AS"
+			 " SELECT %s FROM rollup_pending WITH NO DATA", cols);
+		r = PQexec(pg, sql);
+		if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
+			snprintf(err, errlen, "fold: %s", kx_pg_errmsg(pg, r));
+			PQclear(r);
+			goto fail;
+		}
+		PQclear(r);
+		snprintf(sql, sizeof(sql),
+			 "WITH d AS (DELETE FROM rollup_pending WHERE ctid = ANY (ARRAY("
+			 "SELECT ctid FROM rollup_pending LIMIT %llu)) RETURNING %s)"
+			 " INSERT INTO kx_fold SELECT %s FROM d",
+			 (unsigned long long)chunk, cols, cols);
+		r = PQexec(pg, sql);
+		if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
+			snprintf(err, errlen, "fold: %s", kx_pg_errmsg(pg, r));
+			PQclear(r);
+			goto fail;
+		}
+		uint64_t n = strtoull(PQcmdTuples(r), NULL, 10);
+		PQclear(r);
+		/* The chunk's statistics (a temporary table has none: the planner
+		 * guessed 1/20 of its rows) and room to sort its pairs in memory
+		 * (measured: the pairs' sorts spilled to disk at 4 MB). */
+		r = n > 0 ? PQexec(pg, "ANALYZE kx_fold; SET LOCAL work_mem = '64MB'") : NULL;
+		if (n > 0 && (!r || PQresultStatus(r) != PGRES_COMMAND_OK)) {
+			snprintf(err, errlen, "fold: %s", kx_pg_errmsg(pg, r));
+			PQclear(r);
+			goto fail;
+		}
+		PQclear(r);
+		if (n > 0 && kx_pg_rollup_add(pg, "kx_fold", err, errlen) < 0)
+			goto fail;
+		r = PQexec(pg, "COMMIT");
+		if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
+			snprintf(err, errlen, "fold: commit: %s", kx_pg_errmsg(pg, r));
+			PQclear(r);
+			goto fail;
+		}
+		PQclear(r);
+		*folded += n;
+		if (n < chunk)
+			return rc;
+	}
+fail:
+	PQclear(PQexec(pg, "ROLLBACK"));
+	return -1;
+}
+
+int kx_pg_fold(const char *url, uint64_t *folded, char *err, size_t errlen)
+{
+	char e[512];
+	*folded = 0;
+	PGconn *pg = kx_pg_connect(url, err, errlen);
+	if (!pg)
+		return -1;
+	int rc = kx_pg_ensure_schema(pg, e, sizeof(e)) < 0 ||
+			 kx_pg_rollup_fold(pg, 0, true, folded, e, sizeof(e)) < 0
+		 ? -1
+		 : 0;
+	if (rc < 0)
+		snprintf(err, errlen, "%s", e);
+	PQfinish(pg);
+	return rc;
 }

@@ -74,6 +74,12 @@
  * rows, kept by the shipper in each batch's own transaction, untouched by
  * prune. A schema 1 to 8 store gets them built from its rows in the
  * schema transaction (no statement timeout there: it reads every row).
+ *
+ * Schema 10 adds rollup_pending (pg_rollup.c): a batch's transaction
+ * appends its new rows' rollup columns there instead of updating the
+ * rollups, and the folder moves them into the rollups later; reports read
+ * both. A schema 9 store gets the empty table (its rollups are complete);
+ * older ones get it with the rollups they are built with.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -795,6 +801,8 @@ int kx_pg_ensure_schema(PGconn *pg, char *err, size_t errlen)
 	     exec_ok(pg, kx_pg_rollup_drop, e, sizeof(e)) < 0 ||
 	     exec_ok(pg, kx_pg_rollup_schema, e, sizeof(e)) < 0 ||
 	     kx_pg_rollup_add(pg, "handshakes", e, sizeof(e)) < 0))
+		goto fail;
+	if (version == 9 && exec_ok(pg, kx_pg_rollup_pending_schema, e, sizeof(e)) < 0)
 		goto fail;
 	if (version >= 1 && version < KX_PG_SCHEMA_VERSION && migrate_views(pg, e, sizeof(e)) < 0)
 		goto fail;

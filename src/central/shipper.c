@@ -12,8 +12,12 @@
  * staging table and INSERT ... ON CONFLICT DO NOTHING), commit; then move
  * the local mark (central_outbox) to the last id. A crash between the two
  * commits re-sends the batch, which the key absorbs. Before that commit
- * the rows the transaction inserted (kx_new) go into the rollups
- * (pg_rollup.c): counted with the rows, once.
+ * the rollup columns of the rows the transaction inserted go into
+ * rollup_pending (pg_rollup.c): pending with the rows, once. The shipper
+ * folds them into the rollups (kx_pg_rollup_fold) when it has caught up,
+ * when it has sent KEXWATCH_PG_FOLD_EVERY rows since its last fold
+ * (default DEFAULT_FOLD_EVERY; 0: never, `kexwatch rollup` does it) and
+ * at the end of its drain.
  *
  * Sessions (hourly aggregates) change after they were sent, so no id mark
  * can follow them. Triggers on the local sessions table (created here,
@@ -43,6 +47,7 @@
 #define MONTH_CACHE 32         /* partitions this session knows exist */
 #define COPY_CHUNK (256u << 10)
 #define MAX_HS_COLS 128
+#define DEFAULT_FOLD_EVERY 200000 /* rows sent between two folds of the shipper */
 
 struct run_map_entry {
 	int64_t local_id, pg_id;
@@ -137,7 +142,7 @@ struct kx_central {
 	size_t copy_len, copy_cap;
 	unsigned ts_col;                /* ts_first_us among kx_pg_hs_cols */
 	unsigned dedup_col;             /* dedup_key among kx_pg_hs_cols */
-	/* kx_new's columns (kx_pg_rollup_cols) as indexes into a row's
+	/* rollup_pending's columns (kx_pg_rollup_cols) as indexes into a row's
 	 * parameters (0: run_id), and as a list. */
 	unsigned new_pick[MAX_HS_COLS + 1];
 	char new_cols[512];
@@ -146,6 +151,8 @@ struct kx_central {
 	bool merge_next;                /* the last batch met rows already there */
 	int64_t months[MONTH_CACHE];    /* partitions known to exist (FIFO) */
 	unsigned n_months, next_month;
+	uint64_t fold_every;            /* 0: the shipper never folds */
+	uint64_t unfolded;              /* rows this shipper added since its last fold */
 };
 
 /* Local notes of the sessions rows to send (see the top). */
@@ -508,9 +515,9 @@ static const char *insert_sql(struct kx_central *c, unsigned n)
 			p += sprintf(p, j ? ",$%u" : "$%u", k++);
 		*p++ = ')';
 	}
-	/* The row, if new, for the rollups. */
+	/* The row, if new, pending for the rollups. */
 	sprintf(p, " ON CONFLICT (ts_first_us, dedup_key) DO NOTHING RETURNING *)"
-		" INSERT INTO kx_new SELECT %s FROM i", c->new_cols);
+		" INSERT INTO rollup_pending (%s) SELECT %s FROM i", c->new_cols, c->new_cols);
 	return c->insert_sql;
 }
 
@@ -617,15 +624,6 @@ static int ensure_connected(struct kx_central *c)
 		 "CREATE TEMP TABLE kx_stage ON COMMIT DELETE ROWS AS SELECT run_id, %s"
 		 " FROM handshakes WITH NO DATA", cols);
 	PGresult *r = PQexec(c->pg, sql);
-	/* kx_new: the rows this transaction inserted, which the rollups add
-	 * (pg_rollup.c). */
-	if (ok(r)) {
-		PQclear(r);
-		snprintf(sql, sizeof(sql),
-			 "CREATE TEMP TABLE kx_new ON COMMIT DELETE ROWS AS SELECT %s"
-			 " FROM handshakes WITH NO DATA", c->new_cols);
-		r = PQexec(c->pg, sql);
-	}
 	if (!ok(r)) {
 		snprintf(err, sizeof(err), "staging table: %s", kx_pg_errmsg(c->pg, r));
 		PQclear(r);
@@ -719,12 +717,12 @@ static int copy_batch(struct kx_central *c, const char *table, unsigned n, PGres
 {
 	char cols[2048], sql[4096];
 	unsigned per_row = kx_pg_n_hs_cols + 1;
-	/* kx_new takes only the columns the rollups read: less to parse. */
-	bool narrow = strcmp(table, "kx_new") == 0;
+	/* rollup_pending takes only the columns the rollups read. */
+	bool narrow = strcmp(table, "rollup_pending") == 0;
 	unsigned n_out = narrow ? kx_pg_n_rollup_cols : per_row;
 	kx_pg_col_list(kx_pg_hs_cols, kx_pg_n_hs_cols, NULL, cols, sizeof(cols));
 	if (narrow)
-		snprintf(sql, sizeof(sql), "COPY kx_new (%s) FROM STDIN", c->new_cols);
+		snprintf(sql, sizeof(sql), "COPY rollup_pending (%s) FROM STDIN", c->new_cols);
 	else
 		snprintf(sql, sizeof(sql), "COPY %s (run_id, %s) FROM STDIN", table, cols);
 	PGresult *r = PQexec(c->pg, sql);
@@ -1005,13 +1003,14 @@ static int ship_batch(struct kx_central *c)
 		PQclear(r);
 		kx_pg_col_list(kx_pg_hs_cols, kx_pg_n_hs_cols, NULL, cols, sizeof(cols));
 		/* In key order (see sort_keys). */
-		/* Only the rows it inserted go on to the rollups: those present
-		 * are counted there already. */
+		/* Only the rows it inserted become pending: those present are
+		 * counted (or pending) already. */
 		snprintf(sql, sizeof(sql),
 			 "WITH i AS (INSERT INTO handshakes (run_id, %s) SELECT run_id, %s FROM kx_stage"
 			 " ORDER BY ts_first_us, dedup_key"
 			 " ON CONFLICT (ts_first_us, dedup_key) DO NOTHING RETURNING *)"
-			 " INSERT INTO kx_new SELECT %s FROM i", cols, cols, c->new_cols);
+			 " INSERT INTO rollup_pending (%s) SELECT %s FROM i", cols, cols, c->new_cols,
+			 c->new_cols);
 		r = PQexec(c->pg, sql);
 		if (!ok(r))
 			snprintf(err, sizeof(err), "handshakes: %s", kx_pg_errmsg(c->pg, r));
@@ -1035,19 +1034,16 @@ static int ship_batch(struct kx_central *c)
 	} else {
 		added = strtoull(PQcmdTuples(r), NULL, 10);
 		PQclear(r);
-		/* The direct COPY inserted every row: the same rows, again by COPY,
-		 * into kx_new (a temporary table: no WAL, no index). */
+		/* The direct COPY inserted every row: their rollup columns, again
+		 * by COPY, pending (no index, no key: an append). */
 		if (!merge && added > 0) {
-			if (copy_batch(c, "kx_new", n, &r, err, sizeof(err)) < 0) {
+			if (copy_batch(c, "rollup_pending", n, &r, err, sizeof(err)) < 0) {
 				PQclear(r);
 				goto fail;
 			}
 			PQclear(r);
 		}
 	}
-	/* The rollups, in this transaction: counted once with the rows. */
-	if (added > 0 && kx_pg_rollup_add(c->pg, "kx_new", err, sizeof(err)) < 0)
-		goto fail;
 	r = PQexec(c->pg, "COMMIT");
 	if (!ok(r)) {
 		snprintf(err, sizeof(err), "commit: %s", kx_pg_errmsg(c->pg, r));
@@ -1059,6 +1055,7 @@ static int ship_batch(struct kx_central *c)
 	/* Sent: the mark moves even if writing it fails (the rows would only be
 	 * offered again, and absorbed). */
 	c->mark = last;
+	c->unfolded += added;
 	backlog_sent(c, n);
 	if (set_mark(c, last, (int64_t)added) < 0)
 		fprintf(stderr, "%s: %s: cannot record the outbox mark: %s\n", kx_prog, c->db_path,
@@ -1246,6 +1243,33 @@ static void resend_runs(struct kx_central *c)
 	}
 }
 
+/* Folds the pending rows when this shipper has sent fold_every rows since
+ * its last fold, or any when caught up (or at the end: wait for another
+ * folder, then fold what is left). A folder already running may have
+ * taken its last chunk before our commit: our count stays, so the next
+ * call (the final one waits) tries again. A failed fold leaves its rows
+ * pending (exact either way): the connection is dropped, the next fold
+ * retries. */
+static void maybe_fold(struct kx_central *c, bool caught_up, bool wait)
+{
+	char err[512];
+	uint64_t folded;
+	if (!c->pg || c->fold_every == 0 || c->unfolded == 0 ||
+	    (!caught_up && c->unfolded < c->fold_every))
+		return;
+	int rc = kx_pg_rollup_fold(c->pg, 0, wait, &folded, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "%s: central store %s: rows left pending for the rollups: %s\n",
+			kx_prog, c->target, err);
+		PQfinish(c->pg);
+		c->pg = NULL;
+		c->n_runs = 0;
+		return;
+	}
+	if (rc == 0)
+		c->unfolded = 0;
+}
+
 static void *shipper(void *arg)
 {
 	struct kx_central *c = arg;
@@ -1269,8 +1293,10 @@ static void *shipper(void *arg)
 			if (n == 0)
 				n = ship_sessions(c);
 		}
-		if (n > 0)
+		if (n > 0) {
 			backlog = local_backlog(c);
+			maybe_fold(c, backlog <= 0, false);
+		}
 
 		pthread_mutex_lock(&c->mu);
 		c->st.backlog = backlog;
@@ -1306,6 +1332,7 @@ static void *shipper(void *arg)
 		c->nudged = false;
 	}
 	pthread_mutex_unlock(&c->mu);
+	maybe_fold(c, true, true);
 	resend_runs(c);
 	return NULL;
 }
@@ -1371,6 +1398,8 @@ int kx_central_start(const struct kx_central_opts *o, struct kx_central **ret, c
 	c->max_backoff_ms = o->max_backoff_ms ? o->max_backoff_ms : 60000;
 	c->st.backlog = -1;
 	c->run_id = o->run_id;
+	const char *fe = getenv("KEXWATCH_PG_FOLD_EVERY");
+	c->fold_every = fe && *fe ? strtoull(fe, NULL, 10) : DEFAULT_FOLD_EVERY;
 	for (unsigned i = 0; i < kx_pg_n_hs_cols; i++) {
 		if (strcmp(kx_pg_hs_cols[i].name, "ts_first_us") == 0)
 			c->ts_col = i;

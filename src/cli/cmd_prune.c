@@ -144,7 +144,9 @@ int kx_cmd_prune(int argc, char **argv)
 	if (!quiet)
 		fprintf(stderr,
 			"pruned %s before %" PRId64 ": %" PRIu64 " partitions dropped (%" PRIu64
-			" rows), %" PRIu64 " rows deleted\n",
-			target, cutoff, st.partitions_dropped, st.rows_dropped, st.rows_deleted);
+			" rows), %" PRIu64 " rows deleted; %" PRIu64
+			" pending rows folded into the rollups first\n",
+			target, cutoff, st.partitions_dropped, st.rows_dropped, st.rows_deleted,
+			st.rows_folded);
 	return KX_EXIT_OK;
 }

@@ -17,13 +17,15 @@
 static void print_help(FILE *out)
 {
 	fprintf(out,
-		"usage: kexwatch rollup --db FILE [--rebuild] [-q]\n"
+		"usage: kexwatch rollup --db FILE|URL [--rebuild] [-q]\n"
 		"\n"
 		"Fold the handshake rows not yet in the rollups (the all-time aggregates\n"
 		"that hops, health and report read when no --since, --until or --live\n"
-		"narrows them) into them, upgrading an older inventory first.\n"
+		"narrows them) into them, upgrading an older inventory first. On a\n"
+		"central store (postgresql://...) it folds the rows the shippers left\n"
+		"pending, after any folder already running.\n"
 		"\n"
-		"  --db FILE     the inventory (SQLite)\n"
+		"  --db FILE|URL the inventory (SQLite) or a central store (PostgreSQL)\n"
 		"  --rebuild     empty the rollups and fold every row again\n"
 		"  -q, --quiet   no progress or summary on stderr\n"
 		"  -h, --help    this help\n");
@@ -58,12 +60,25 @@ int kx_cmd_rollup(int argc, char **argv)
 		fprintf(stderr, "kexwatch rollup: needs --db FILE (and no other arguments)\n");
 		return KX_EXIT_USAGE;
 	}
-	if (kx_pg_is_url(db)) {
-		fprintf(stderr, "kexwatch rollup: a central store keeps no rollups; its reports"
-				" aggregate inside PostgreSQL\n");
-		return KX_EXIT_USAGE;
-	}
 	char err[512];
+	if (kx_pg_is_url(db)) {
+		char target[256];
+		uint64_t folded;
+		kx_pg_redact(db, target, sizeof(target));
+		if (rebuild) {
+			fprintf(stderr, "kexwatch rollup: --rebuild is for an inventory file; a central"
+					" store's rollups are built by its schema upgrade\n");
+			return KX_EXIT_USAGE;
+		}
+		if (kx_pg_fold(db, &folded, err, sizeof(err)) < 0) {
+			fprintf(stderr, "kexwatch rollup: %s: %s\n", target, err);
+			return KX_EXIT_FAIL;
+		}
+		if (!quiet)
+			fprintf(stderr, "%s: %" PRIu64 " pending handshake rows folded into the rollups\n",
+				target, folded);
+		return KX_EXIT_OK;
+	}
 	int64_t n = kx_rollup_file(db, rebuild, quiet ? NULL : stderr, err, sizeof(err));
 	if (n < 0) {
 		fprintf(stderr, "kexwatch rollup: %s\n", err);

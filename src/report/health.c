@@ -197,7 +197,8 @@ static const char hops_table_tail[] =
 /* The same over the full range from the rollups (schema 9): a rolled-up
  * leg as SQLite's kx_legs_rolled maps one (its band as a ClientHello size,
  * its first-segment flag as a count, the slowest ServerHello of the leg),
- * weighted by its handshakes; only the sensor ($1) filters. */
+ * weighted by its handshakes, plus the rows not folded yet (schema 10's
+ * rollup_pending) as raw legs; only the sensor ($1) filters. */
 #define PG_HEALTH_ROLLED                                                               \
 	"h AS (SELECT NULL::bigint AS run_id, first_us AS ts_first_us, last_us AS ts_last_us," \
 	" server_ip, server_port, nullif(sni, '') AS sni, verdict, nullif(reason, '') AS reason," \
@@ -206,6 +207,9 @@ static const char hops_table_tail[] =
 	" max_ch_to_sh_us AS ch_to_sh_us, hrr, nullif(hrr_group, -1) AS hrr_group, n,"   \
 	" false AS is_session, NULL::text AS app FROM rollup_legs"                      \
 	" WHERE $1::text IS NULL OR sensor = $1::text"                                   \
+	" UNION ALL SELECT run_id, ts_first_us, ts_last_us, server_ip, server_port, sni," \
+	" verdict, reason, ch_bytes, ch2_bytes, ch_segments, ch_to_sh_us, hrr, hrr_group," \
+	" 1, false, NULL FROM rollup_pending WHERE $1::text IS NULL OR sensor = $1::text"  \
 	" UNION ALL SELECT run_id, ts_first_us, ts_last_us, server_ip, server_port, NULL,"  \
 	" verdict, nullif(reason, ''), 0, NULL, 0, NULL, 0, NULL, sessions, true, app"      \
 	" FROM sessions WHERE $1::text IS NULL OR sensor = $1::text)"
@@ -342,10 +346,10 @@ static int health_central(struct kx_rdb *r, const char *url, const struct kx_rep
 	snprintf(since, sizeof(since), "%" PRId64, f->since_us);
 	snprintf(until, sizeof(until), "%" PRId64, f->until_us);
 	snprintf(live, sizeof(live), "%" PRId64, f->live_from_us);
-	/* The full range over schema 9's rollups (the sensor is $1 there):
-	 * what prune dropped stays counted. */
+	/* The full range over the rollups and the pending rows (schema 10;
+	 * the sensor is $1 there): what prune dropped stays counted. */
 	bool roll = f->since_us == INT64_MIN && f->until_us == INT64_MAX &&
-		    f->live_from_us == INT64_MIN && kx_pg_read_version(pg) >= 9 &&
+		    f->live_from_us == INT64_MIN && kx_pg_read_version(pg) >= 10 &&
 		    !kx_pg_rollups_off();
 	int np = roll ? 1 : 4;
 	const char *const *pp = roll ? params + 2 : params;

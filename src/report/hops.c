@@ -14,7 +14,8 @@
  * On a central store of schema 7 the same query, in PostgreSQL's dialect
  * (kx_hops_pg_sql), runs on the server and only its answer rows are read
  * (hops_central); the printers are the same. Over the full range on
- * central schema 9 it reads the rollups there (kx_hops_pg_rolled_sql).
+ * central schema 10 it reads the rollups there plus the rows still pending
+ * (kx_hops_pg_rolled_sql): the raw rows' answer whether folded or not.
  */
 #include "report_int.h"
 
@@ -240,27 +241,35 @@ char *kx_hops_pg_sql(const struct kx_hops_opts *o, bool table)
 }
 
 /* The legs of the central store's rollups (pg_rollup.c) as PG_FILTERED's
- * columns, and its sessions: the full range, only the sensor ($1) filters. */
+ * columns, the rows not folded yet (rollup_pending, as raw legs) and its
+ * sessions: the full range, only the sensor ($1) filters. */
 #define PG_ROLLED                                                                      \
 	"h AS (SELECT first_us AS ts_first_us, last_us AS ts_last_us, protocol,"        \
 	" NULL::text AS client_ip, server_ip, server_port, nullif(sni, '') AS sni,"     \
 	" offers_pq, nullif(group_name, '') AS group_name, verdict,"                   \
 	" nullif(reason, '') AS reason, n, false AS is_session, NULL::text AS app"     \
 	" FROM rollup_legs WHERE $1::text IS NULL OR sensor = $1::text"                 \
+	" UNION ALL SELECT ts_first_us, ts_last_us, protocol, NULL, server_ip,"         \
+	" server_port, sni, offers_pq, group_name, verdict, reason, 1, false, NULL"     \
+	" FROM rollup_pending WHERE $1::text IS NULL OR sensor = $1::text"              \
 	" UNION ALL SELECT ts_first_us, ts_last_us, app, client_ip, server_ip,"        \
 	" server_port, NULL, 0, NULL, verdict, nullif(reason, ''), sessions, true, app" \
 	" FROM sessions WHERE $1::text IS NULL OR sensor = $1::text)"
 
-/* The sessions' pairs no rolled-up pair of the same endpoint (and sensor)
- * has: what the counters do not count yet. */
+/* The pairs of the pending rows and of the sessions (whose endpoint has
+ * no SNI: '') that no rolled-up pair of the same endpoint (and sensor)
+ * has: what the counters do not count yet (a pending row's pair may be
+ * rolled up already, from an older row). */
 #define PG_SESSION_PAIRS_NEW                                                           \
-	" FROM sessions AS t WHERE ($1::text IS NULL OR t.sensor = $1::text)"          \
+	" FROM (SELECT server_ip, server_port, coalesce(sni, '') AS sni, client_ip, sensor" \
+	"  FROM rollup_pending UNION ALL SELECT server_ip, server_port, '', client_ip,"    \
+	"  sensor FROM sessions) AS t WHERE ($1::text IS NULL OR t.sensor = $1::text)"   \
 	" AND NOT EXISTS (SELECT 1 FROM rollup_pairs_all AS p WHERE $1::text IS NULL"  \
 	"  AND p.server_ip = t.server_ip AND p.server_port = t.server_port"            \
-	"  AND p.sni = '' AND p.client_ip = t.client_ip)"                              \
+	"  AND p.sni = t.sni AND p.client_ip = t.client_ip)"                           \
 	" AND NOT EXISTS (SELECT 1 FROM rollup_pairs AS p WHERE p.sensor = $1::text"   \
 	"  AND p.server_ip = t.server_ip AND p.server_port = t.server_port"            \
-	"  AND p.sni = '' AND p.client_ip = t.client_ip)"
+	"  AND p.sni = t.sni AND p.client_ip = t.client_ip)"
 
 /* The distinct clients per group over the central rollups: an endpoint's
  * from the counters the shipper keeps plus its sessions' new clients
@@ -272,13 +281,15 @@ static const char pg_clients_endpoint[] =
 	"   WHERE $1::text IS NULL"
 	"  UNION ALL SELECT server_ip, server_port, sni, clients FROM rollup_clients"
 	"   WHERE sensor = $1::text"
-	"  UNION ALL SELECT server_ip, server_port, '', count(DISTINCT client_ip)"
-	PG_SESSION_PAIRS_NEW " GROUP BY 1, 2) AS u GROUP BY 1, 2, 3)";
+	"  UNION ALL SELECT server_ip, server_port, sni, count(DISTINCT client_ip)"
+	PG_SESSION_PAIRS_NEW " GROUP BY 1, 2, 3) AS u GROUP BY 1, 2, 3)";
 
 static const char pg_clients_pairs[] =
 	" cl AS (SELECT %s, count(DISTINCT client_ip) AS clients FROM ("
 	"  SELECT server_ip, sni, client_ip FROM rollup_pairs_all WHERE $1::text IS NULL"
 	"  UNION ALL SELECT server_ip, sni, client_ip FROM rollup_pairs WHERE sensor = $1::text"
+	"  UNION ALL SELECT server_ip, coalesce(sni, ''), client_ip FROM rollup_pending"
+	"   WHERE $1::text IS NULL OR sensor = $1::text"
 	"  UNION ALL SELECT server_ip, '', client_ip FROM sessions"
 	"   WHERE $1::text IS NULL OR sensor = $1::text) AS u GROUP BY 1)";
 
@@ -356,12 +367,14 @@ static int hops_central(struct kx_rdb *r, const char *url, const struct kx_hops_
 		q.f.live_from_us = (int64_t)newest - o->live_us;
 		snprintf(live, sizeof(live), "%" PRId64, q.f.live_from_us);
 	}
-	/* The full range over schema 9's rollups: its size grows with the
-	 * endpoints, not the handshakes, and keeps what prune dropped. Pairs
-	 * need every leg's client: raw rows. */
+	/* The full range over the rollups and the rows pending for them
+	 * (schema 10): its size grows with the endpoints and the fold's lag,
+	 * not the handshakes, and keeps what prune dropped. Pairs need every
+	 * leg's client: raw rows. A schema 9 store (no pending rows yet) is
+	 * read raw until a sensor upgrades it. */
 	bool roll = o->live_us <= 0 && o->f.since_us == INT64_MIN && o->f.until_us == INT64_MAX &&
 		    o->f.live_from_us == INT64_MIN && o->group != KX_HOPS_PAIR &&
-		    kx_pg_read_version(pg) >= 9 && !kx_pg_rollups_off();
+		    kx_pg_read_version(pg) >= 10 && !kx_pg_rollups_off();
 	if (!(sql = roll ? kx_hops_pg_rolled_sql(&q, table) : kx_hops_pg_sql(&q, table))) {
 		snprintf(err, errlen, "out of memory");
 		goto out;

@@ -296,7 +296,8 @@ bool kx_rdb_full_range(const struct kx_rdb *r, const struct kx_report_filter *f)
  * parameters $1 since, $2 until, $3 sensor (NULL: all), $4 live, bound as
  * text; the same columns, values and order (hops.c). */
 char *kx_hops_pg_sql(const struct kx_hops_opts *o, bool table);
-/* The same over the full range from the central rollups (schema 9), $1
+/* The same over the full range from the central rollups and the rows
+ * pending for them (schema 10), $1
  * the sensor; NULL for --group-by pair (raw rows only) or out of memory. */
 char *kx_hops_pg_rolled_sql(const struct kx_hops_opts *o, bool table);
 /* KEXWATCH_ROLLUPS=0: the central reports read the raw rows, to check

@@ -21,6 +21,8 @@
 #   PG_BIN      PostgreSQL's bin directory (default: the last
 #               /usr/lib/postgresql/*/bin with initdb; apt-get install -y postgresql-15)
 #   INV         an existing inventory to push instead of generating one
+#   KEXWATCH_PG_FOLD_EVERY  0: the push folds nothing (central schema 10);
+#               the script then times `kexwatch rollup` folding it all
 # As root, initdb and postgres run as the 'postgres' system user.
 set -euo pipefail
 
@@ -109,3 +111,14 @@ got=$("$PG_BIN/psql" -h "$PGI_DIR" -p "$PGI_PORT" -U kx -d kx -At -c "SELECT cou
 [ "$got" = "$want" ] || die "the central store holds $got rows, the inventory $want"
 python3 -c "import sys; r, t = int(sys.argv[1]), float(sys.argv[3]) - float(sys.argv[2]); \
 print(f'{r} rows in {t:.1f} s: {r / t:,.0f} rows/s')" "$got" "$s" "$e"
+# Schema 10: the rows the push left pending (KEXWATCH_PG_FOLD_EVERY=0
+# leaves them all), folded by `kexwatch rollup`, timed apart.
+pending=$("$PG_BIN/psql" -h "$PGI_DIR" -p "$PGI_PORT" -U kx -d kx -At \
+	-c "SELECT CASE WHEN to_regclass('rollup_pending') IS NULL THEN 0 ELSE (SELECT count(*) FROM rollup_pending) END" 2>/dev/null || echo 0)
+if [ "${pending:-0}" -gt 0 ]; then
+	s=$(date +%s.%N)
+	"$kexwatch" rollup -q --db "$url" || die "rollup failed"
+	e=$(date +%s.%N)
+	python3 -c "import sys; r, t = int(sys.argv[1]), float(sys.argv[3]) - float(sys.argv[2]); \
+print(f'fold: {r} pending rows in {t:.1f} s: {r / t:,.0f} rows/s')" "$pending" "$s" "$e"
+fi

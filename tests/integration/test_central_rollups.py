@@ -13,8 +13,15 @@ server this test starts itself (as test_central.py does):
   at once) are not counted twice;
 - the server restarted in the middle of a push: every row counted once;
 - after prune, full-range hops and health give the pre-prune answers;
-- a store of schema 8 is upgraded to 9 by the next sensor, its rollups
-  built from its rows equal to a fresh store's.
+- a store of schema 8 is upgraded to 10 by the next sensor, its rollups
+  built from its rows equal to a fresh store's;
+- schema 10's pending rows: pushed and not folded (KEXWATCH_PG_FOLD_EVERY=0),
+  folded, folded partway (the folder killed, the server stopped mid-fold,
+  small chunks), two folders at once, eight sensors shipping and folding
+  at once: the reports equal the raw answers in every state, every row is
+  in the rollups or pending, exactly once;
+- a store of schema 9 is upgraded to 10 by the next sensor;
+- prune with rows pending folds them first and keeps the answers.
 
 KEXWATCH_OLD (optional): a kexwatch built from before schema 9, to make the
 schema 8 store with; without it the store is made by this build and set
@@ -52,8 +59,8 @@ PORT = "5493"
 SNAPDIR = tempfile.mkdtemp(prefix="kx-snap-")
 
 
-def kx(*a, raw=False, exe=None):
-    env = {**os.environ, "TMPDIR": SNAPDIR}
+def kx(*a, raw=False, exe=None, extra=None):
+    env = {**os.environ, "TMPDIR": SNAPDIR, **(extra or {})}
     if raw:
         env["KEXWATCH_ROLLUPS"] = "0"
     return subprocess.run([exe or KX, *a], capture_output=True, text=True, env=env)
@@ -104,16 +111,22 @@ ROLLUP_DUMP = ("SELECT string_agg(t, E'\\n' ORDER BY t) FROM ("
                "  FROM rollup_runs AS u JOIN runs AS r ON r.id = u.run_id) AS d")
 
 
-def rollup_invariants(srv, db, what):
-    """The rollups hold every raw row once (before any prune)."""
-    got = srv.psql("SELECT (SELECT coalesce(sum(n), 0) FROM rollup_legs), (SELECT count(*) FROM handshakes),"
-                   " (SELECT coalesce(sum(n), 0) FROM rollup_runs),"
+def rollup_invariants(srv, db, what, pending=0):
+    """The rollups plus the pending rows hold every raw row once (before
+    any prune); the pairs are checked once nothing is pending."""
+    got = srv.psql("SELECT (SELECT coalesce(sum(n), 0) FROM rollup_legs) + (SELECT count(*) FROM rollup_pending),"
+                   " (SELECT count(*) FROM handshakes),"
+                   " (SELECT coalesce(sum(n), 0) FROM rollup_runs) + (SELECT count(*) FROM rollup_pending),"
                    " (SELECT count(*) FROM rollup_pairs) = (SELECT count(*) FROM (SELECT DISTINCT"
                    "  server_ip, server_port, coalesce(sni, ''), client_ip, sensor FROM handshakes) AS d),"
                    " (SELECT coalesce(sum(clients), 0) FROM rollup_clients_all)"
-                   "  = (SELECT count(*) FROM rollup_pairs_all)", db).split("|")
-    check(got[0] == got[1] == got[2] and got[3] == "t" and got[4] == "t",
-          what + ": legs, runs and pairs hold every raw row once", got)
+                   "  = (SELECT count(*) FROM rollup_pairs_all), (SELECT count(*) FROM rollup_pending)",
+                   db).split("|")
+    n_pend = int(got[5])
+    check(got[0] == got[1] == got[2] and got[4] == "t" and (n_pend > 0 or got[3] == "t")
+          and (pending is None or n_pend == pending),
+          what + f": legs and runs (+ {n_pend} pending) and pairs hold every raw row once", got)
+    return n_pend
 
 
 cap = lambda n: os.path.join(PCAPS, n)
@@ -272,7 +285,8 @@ try:
         for f in srcs:
             kx("push", "--db", f + ".old", "--pg", old_url)
         srv.psql("DROP TABLE rollup_legs, rollup_pairs, rollup_pairs_all, rollup_clients,"
-                 " rollup_clients_all, rollup_runs; UPDATE kexwatch_meta SET value = '8'", "old")
+                 " rollup_clients_all, rollup_runs, rollup_pending;"
+                 " UPDATE kexwatch_meta SET value = '8'", "old")
     check(srv.psql("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'", "old") == "8"
           and srv.psql("SELECT to_regclass('rollup_legs') IS NULL", "old") == "t",
           "a schema 8 store, no rollups")
@@ -282,8 +296,8 @@ try:
     p = kx("push", "--db", T("g1.db"), "--pg", old_url)  # the next sensor upgrades it
     q = kx("push", "--db", T("g1.db"), "--pg", fresh_url)
     check(p.returncode == 0 and q.returncode == 0
-          and srv.psql("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'", "old") == "9",
-          "the next sensor upgrades schema 8 to 9", p.stderr)
+          and srv.psql("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'", "old") == "10",
+          "the next sensor upgrades schema 8 to 10", p.stderr)
     dump_old, dump_fresh = srv.psql(ROLLUP_DUMP, "old"), srv.psql(ROLLUP_DUMP, "fresh")
     check(dump_old == dump_fresh and dump_old.count("\n") > 1000,
           f"the upgraded store's rollups equal a fresh store's ({dump_old.count(chr(10)) + 1} rows)")
@@ -291,6 +305,168 @@ try:
     same(answers(old_url), answers(fresh_url), "reports on the upgraded store = on the fresh one")
     same(answers(old_url, raw=True), answers(old_url), "... and = its raw answers")
     check(want_old != answers(old_url), "(g1 arrived with the upgrade)")
+
+    # --- schema 10: pending rows and the folder ---
+    NOFOLD = {"KEXWATCH_PG_FOLD_EVERY": "0"}
+    pend_url = srv.createdb("pend")
+
+    def pending(db):
+        return int(srv.psql("SELECT count(*) FROM rollup_pending", db))
+
+    def raw_count(db):
+        return int(srv.psql("SELECT count(*) FROM handshakes", db))
+
+    def fold(url_, extra=None):
+        p = kx("rollup", "--db", url_, extra=extra)
+        n = -1
+        if p.returncode == 0 and "pending handshake rows folded" in p.stderr:
+            n = int(p.stderr.split(": ")[-1].split()[0])
+        return p, n
+
+    files_p = [T("g2.db"), T("a.db"), T("g3.db")]
+    for f in files_p:
+        shutil.copy(f, f + ".pend")
+    for f in files_p[:2]:
+        p = kx("push", "--db", f + ".pend", "--pg", pend_url, extra=NOFOLD)
+        check(p.returncode == 0, f"push {os.path.basename(f)} without folding", p.stderr)
+    n_p = raw_count("pend")
+    want_p = reference(files_p[:2], "refp.db")
+    check(pending("pend") == n_p > 20000
+          and srv.psql("SELECT count(*) FROM rollup_legs", "pend") == "0",
+          f"nothing folded: all {n_p} rows pending, the rollups empty")
+    same(answers(pend_url), want_p, "every row pending: reports (rollups + pending) = raw answers")
+    p, n = fold(pend_url)
+    check(p.returncode == 0 and n == n_p and pending("pend") == 0,
+          f"kexwatch rollup --db URL folds every pending row ({n})", p.stderr)
+    rollup_invariants(srv, "pend", "folded", pending=0)
+    same(answers(pend_url), want_p, "all folded: reports = raw answers")
+    p, n = fold(pend_url)
+    check(p.returncode == 0 and n == 0, "a second fold finds nothing", p.stderr)
+    # g3 pending on top of folded rows (its pairs partly rolled up already:
+    # distinct clients must not count them twice).
+    p = kx("push", "--db", files_p[2] + ".pend", "--pg", pend_url, extra=NOFOLD)
+    want_p = reference(files_p, "refp2.db")
+    n_pend = pending("pend")
+    check(p.returncode == 0 and n_pend == raw_count("pend") - n_p > 0,
+          f"g3 pending on top of folded rows ({n_pend})", p.stderr)
+    rollup_invariants(srv, "pend", "folded + pending", pending=n_pend)
+    same(answers(pend_url), want_p, "folded + pending: reports = raw answers")
+
+    # Folded partway: small chunks, the folder killed mid-fold, then the
+    # server stopped mid-fold.
+    for f in (T("g1.db"), T("g4.db")):
+        shutil.copy(f, f + ".pend")
+        p = kx("push", "--db", f + ".pend", "--pg", pend_url, extra=NOFOLD)
+        check(p.returncode == 0, f"push {os.path.basename(f)} without folding", p.stderr)
+    files_p += [T("g1.db"), T("g4.db")]
+    want_p = reference(files_p, "refp3.db")
+    total = raw_count("pend")
+    for how in ("kill", "server"):
+        start = pending("pend")
+        env = {**os.environ, "KEXWATCH_PG_FOLD_CHUNK": "2000"}
+        fp = subprocess.Popen([KX, "rollup", "--db", pend_url], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=env)
+        for _ in range(400):
+            time.sleep(0.02)
+            try:
+                if pending("pend") < start - 4000:
+                    break
+            except RuntimeError:
+                pass
+        if how == "kill":
+            fp.kill()
+        else:
+            srv.stop("immediate")
+        fp.communicate()
+        if how == "server":
+            srv.start()
+        left = pending("pend")
+        check(0 < left < start, f"folder stopped ({how}) partway: {start} -> {left} pending")
+        rollup_invariants(srv, "pend", f"folded partway ({how})", pending=left)
+        same(answers(pend_url), want_p, f"folded partway ({how}): reports = raw answers")
+    # Two folders at once (small chunks so they interleave): together they
+    # fold what was pending, once.
+    start = pending("pend")
+    env = {**os.environ, "KEXWATCH_PG_FOLD_CHUNK": "3000"}
+    fps = [subprocess.Popen([KX, "rollup", "--db", pend_url], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env) for _ in range(2)]
+    outs = [fp.communicate() for fp in fps]
+    ns = [int(o[1].split(": ")[-1].split()[0]) if "rows folded" in o[1] else -1 for o in outs]
+    check(all(fp.returncode == 0 for fp in fps) and sum(ns) == start and pending("pend") == 0,
+          f"two folders at once: {ns} rows folded of {start}", outs)
+    rollup_invariants(srv, "pend", "two folders", pending=0)
+    same(answers(pend_url), want_p, "two folders: reports = raw answers")
+    check(raw_count("pend") == total, "the folders changed no raw row")
+
+    # Eight sensors at once, each folding every 3000 rows it sends (and
+    # at its end), two pairs of them sending the same rows.
+    eight_url = srv.createdb("eight")
+    eight = []
+    for i in range(6):
+        gen(f"e{i}.db", 6000, 30 + i, 1, 1735689600 + i * 86400 * 20)
+        eight.append(T(f"e{i}.db"))
+    for i in (0, 1):
+        shutil.copy(T(f"e{i}.db"), T(f"e{i}b.db"))
+    env = {**os.environ, "KEXWATCH_PG_FOLD_EVERY": "3000", "KEXWATCH_PG_FOLD_CHUNK": "2500"}
+    procs = [subprocess.Popen([KX, "push", "--db", f, "--pg", eight_url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+             for f in eight + [T("e0b.db"), T("e1b.db")]]
+    outs = [p.communicate() for p in procs]
+    check(all(p.returncode == 0 for p in procs) and not any("deadlock" in o[1] for o in outs),
+          "eight sensors ship and fold at once, no deadlock", "\n".join(o[1][-600:] for o in outs))
+    want8 = reference(eight, "ref8.db")
+    c = sqlite3.connect(T("ref8.db"))
+    n8 = c.execute("SELECT count(*) FROM handshakes").fetchone()[0]
+    c.close()
+    check(raw_count("eight") == n8, f"eight sensors: every row once ({raw_count('eight')}, local {n8})")
+    left = rollup_invariants(srv, "eight", "eight sensors", pending=None)
+    same(answers(eight_url), want8, f"eight sensors ({left} left pending): reports = raw answers")
+    p, n = fold(eight_url)
+    rollup_invariants(srv, "eight", "eight sensors, folded", pending=0)
+    same(answers(eight_url), want8, "eight sensors, folded: reports = raw answers")
+
+    # --- an upgrade from schema 9 ---
+    v9_url, f10_url = srv.createdb("v9"), srv.createdb("f10")
+    for f in srcs:
+        shutil.copy(f, f + ".v9")
+        shutil.copy(f, f + ".f10")
+        kx("push", "--db", f + ".v9", "--pg", v9_url)
+        kx("push", "--db", f + ".f10", "--pg", f10_url)
+    # Schema 9's DDL: the rollups complete (folded), no rollup_pending.
+    fold(v9_url)
+    srv.psql("DROP TABLE rollup_pending; UPDATE kexwatch_meta SET value = '9'", "v9")
+    check(srv.psql("SELECT to_regclass('rollup_pending') IS NULL", "v9") == "t",
+          "a schema 9 store, no pending table")
+    want9 = answers(v9_url, raw=True)
+    same(answers(v9_url), want9, "a schema 9 store is read raw by this kexwatch")
+    p = kx("push", "--db", T("g1.db"), "--pg", v9_url, extra=NOFOLD)  # the next sensor upgrades it
+    q = kx("push", "--db", T("g1.db"), "--pg", f10_url, extra=NOFOLD)
+    check(p.returncode == 0 and q.returncode == 0
+          and srv.psql("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'", "v9") == "10"
+          and pending("v9") == pending("f10") > 10000,
+          "the next sensor upgrades schema 9 to 10, its rows pending", p.stderr)
+    same(answers(v9_url), answers(f10_url), "upgraded from 9 with rows pending: reports = a fresh store's")
+    same(answers(v9_url, raw=True), answers(v9_url), "... and = its raw answers")
+    fold(v9_url)
+    fold(f10_url)
+    check(srv.psql(ROLLUP_DUMP, "v9") == srv.psql(ROLLUP_DUMP, "f10"),
+          "upgraded from 9 and folded: its rollups equal a fresh store's")
+    rollup_invariants(srv, "v9", "upgraded from 9", pending=0)
+
+    # --- prune with rows pending: folded first, the history kept ---
+    shutil.copy(T("g3.db"), T("g3.db.eight"))
+    p = kx("push", "--db", T("g3.db.eight"), "--pg", eight_url, extra=NOFOLD)
+    n_pend = pending("eight")
+    want_e = answers(eight_url)
+    check(p.returncode == 0 and n_pend == 6000, f"g3 pending before a prune ({n_pend})", p.stderr)
+    same(answers(eight_url, raw=True), want_e, "... reports = raw answers before the prune")
+    before_raw = raw_count("eight")
+    pr = kx("prune", "--older-than", "90d", "--db", eight_url, "--now", "2025-07-01T00:00:00Z")
+    check(pr.returncode == 0 and f"; {n_pend} pending rows folded" in pr.stderr and pending("eight") == 0
+          and raw_count("eight") < before_raw,
+          "prune folds the pending rows first, then drops old months", pr.stderr)
+    got = answers(eight_url)
+    same({k: v for k, v in got.items() if k != PAIR}, {k: v for k, v in want_e.items() if k != PAIR},
+         "prune with rows pending: full-range hops and health keep the pre-prune answers")
 finally:
     srv.stop()
     shutil.rmtree(top, ignore_errors=True)

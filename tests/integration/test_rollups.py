@@ -596,9 +596,14 @@ with tempfile.TemporaryDirectory() as tmp:
     check(st.returncode == 0 and edges and 0 < edges[-1][0] and client_counts_ok(v13),
           f"schema 13, {edges[-1][0] if edges else 0} rows folded, upgraded, the rest folded:"
           " the per-client counters are the raw rows' counts", st.stderr)
-    for bad in ([], ["--db"], ["--db", v6, "extra"], ["--db", "postgresql://x/y"]):
+    for bad in ([], ["--db"], ["--db", v6, "extra"], ["--db", "postgresql://x/y", "--rebuild"]):
         r = kx("rollup", *bad)
         check(r.returncode == 2, f"usage error exits 2: rollup {' '.join(bad)}", r.stderr)
+    # A central store folds its pending rows (test_central_rollups.py); one
+    # that does not answer is a failure, named.
+    r = kx("rollup", "--db", "postgresql://x/y?connect_timeout=2")
+    check(r.returncode == 1 and "postgresql://" in r.stderr, "rollup --db URL: an unreachable store exits 1",
+          r.stderr)
     r = kx("rollup", "--db", os.path.join(tmp, "missing.db"))
     check(r.returncode == 1 and "no such file" in r.stderr
           and not os.path.exists(os.path.join(tmp, "missing.db")), "a missing file: exit 1, not created",
