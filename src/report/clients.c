@@ -58,7 +58,7 @@ const char kx_clients_ssh_sql[] =
 #define CLIENTS_SQL(PREFIX, OFFERS, C_SETS, SV_JOIN)                                  \
 	"WITH " PREFIX ","                                                            \
 	OFFERS                                                                        \
-	" c AS (SELECT client_ip," KX_SQL_COUNTS                                     \
+	" c AS (SELECT client_ip," KX_SQL_COUNTS_C("")                                   \
 	"  sum(n * (ch_bytes > 0)) AS n_hello,"                                       \
 	"  sum(n * (ch_bytes > 0 AND offers_pq)) AS n_offers_pq," C_SETS             \
 	"  kx_set(protocol) AS protocols,"                                            \
