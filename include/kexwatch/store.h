@@ -51,6 +51,10 @@ struct kx_store_opts {
 	/* fold the new rows into the rollups (rollup.h) after a commit once
 	 * this many are waiting (default 50000; UINT_MAX: never) */
 	unsigned rollup_every;
+	/* no checkpoint-and-fold thread: for commands that open the file only
+	 * to upgrade it and fold in their own bounded transactions (prune,
+	 * rollup), whose close must not fold a long tail in one lock */
+	bool no_background;
 };
 
 /* Opens or creates the database, migrating the schema (PRAGMA user_version).

@@ -124,6 +124,9 @@ struct kx_checkpointer *kx_checkpointer_start(const char *path, char *err, size_
 	 * new rows does (8 MiB). */
 	if (sqlite3_open_v2(path, &k->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
 		    SQLITE_OK ||
+	    /* Before the first statement: reading the schema can meet another
+	     * connection's lock (the last one closing checkpoints the WAL). */
+	    sqlite3_busy_timeout(k->db, 5000) != SQLITE_OK ||
 	    sqlite3_exec(k->db, "PRAGMA cache_size = -8192; PRAGMA wal_autocheckpoint = 0", NULL, NULL,
 			 NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: checkpoint connection: %s", path,
@@ -132,9 +135,8 @@ struct kx_checkpointer *kx_checkpointer_start(const char *path, char *err, size_
 		free(k);
 		return NULL;
 	}
-	/* A fold waits for the writer's transaction (PASSIVE checkpoints
-	 * never call the busy handler). */
-	sqlite3_busy_timeout(k->db, 5000);
+	/* The busy timeout lets a fold wait for the writer's transaction
+	 * (PASSIVE checkpoints never call the busy handler). */
 	pthread_mutex_init(&k->mu, NULL);
 	pthread_cond_init(&k->cv, NULL);
 	if (pthread_create(&k->thread, NULL, run, k) != 0) {

@@ -81,7 +81,7 @@ int kx_store_prune(const char *path, int64_t cutoff_us, const struct kx_prune_op
 	}
 	/* Opening it as the writer does refuses what is not an inventory and
 	 * upgrades an older schema first; prune then works on the latest. */
-	if (kx_store_open(path, NULL, &store, err, errlen) < 0)
+	if (kx_store_open(path, &(struct kx_store_opts){ .no_background = true }, &store, err, errlen) < 0)
 		return -1;
 	kx_store_close(store);
 

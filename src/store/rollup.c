@@ -538,7 +538,7 @@ int64_t kx_rollup_file(const char *path, bool rebuild, FILE *progress, char *err
 	}
 	/* Opened as the writer opens it: refuses what is not an inventory and
 	 * upgrades an older schema (to one with empty rollups). */
-	if (kx_store_open(path, NULL, &st, err, errlen) < 0)
+	if (kx_store_open(path, &(struct kx_store_opts){ .no_background = true }, &st, err, errlen) < 0)
 		return -1;
 	kx_store_close(st);
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=

@@ -1174,6 +1174,7 @@ struct hello_slot {
 struct kx_store {
 	sqlite3 *db;
 	bool last_dup;                /* kx_store_add's row was already stored */
+	bool fold_warned;             /* a failed fold was reported once */
 	struct kx_checkpointer *ckpt; /* NULL: SQLite's automatic checkpoints */
 	sqlite3_stmt *ins_hs, *ins_extras, *ins_hello, *find_hello, *ins_fp, *find_fp, *ins_run, *ins_src, *end_run, *begin,
 		*commit, *rollback, *ins_session, *upd_span, *load_spans;
@@ -1396,9 +1397,16 @@ static int commit(struct kx_store *st)
 			kx_checkpointer_fold(st->ckpt);
 			return 0;
 		}
-		if (kx_rollup_fold(st->db, st->opts.rollup_every, 0, NULL, e, sizeof(e)) < 0) {
-			snprintf(st->err, sizeof(st->err), "%s: %s", st->path, e);
-			return -1;
+		/* The rows are committed: a fold that cannot get the lock
+		 * (a long prune or rollup beside us) is left for later, said
+		 * once, and the capture goes on. */
+		if (kx_rollup_fold(st->db, st->opts.rollup_every, 0, NULL, e, sizeof(e)) < 0 &&
+		    !st->fold_warned) {
+			st->fold_warned = true;
+			fprintf(stderr,
+				"kexwatch: %s: folding rows into the rollups failed: %s (reports read"
+				" them from the raw rows meanwhile)\n",
+				st->path, e);
 		}
 	}
 	if (st->ckpt)
@@ -1622,7 +1630,7 @@ int kx_store_open(const char *path, const struct kx_store_opts *opts,
 	 * start, and only after a checkpoint that caught up with its last
 	 * commit, which a background one racing a busy writer never does. */
 	char why[256];
-	st->ckpt = kx_checkpointer_start(st->path, why, sizeof(why));
+	st->ckpt = st->opts.no_background ? NULL : kx_checkpointer_start(st->path, why, sizeof(why));
 	if (st->ckpt && sqlite3_exec(st->db, "PRAGMA wal_autocheckpoint = 4096", NULL, NULL, NULL) !=
 				SQLITE_OK) {
 		kx_checkpointer_stop(st->ckpt);
