@@ -100,6 +100,13 @@ int kx_rollup_client_upgrade(struct sqlite3 *db, char *err, size_t errlen);
 int64_t kx_rollup_fold(struct sqlite3 *db, int64_t chunk_rows, int64_t max_rows,
 		       FILE *progress, char *err, size_t errlen);
 
+/* Folds one chunk of at most chunk_rows rows in one write transaction;
+ * *left says whether more are waiting, *held_us how long the write lock
+ * was held (the wait for it not counted). For callers that size their
+ * chunks to a lock budget (prune). Returns the rows folded or -1. */
+int64_t kx_rollup_fold_one(struct sqlite3 *db, int64_t chunk_rows, bool *left,
+			   int64_t *held_us, char *err, size_t errlen);
+
 /* Empties the rollups and folds every handshake row again. */
 int64_t kx_rollup_rebuild(struct sqlite3 *db, FILE *progress, char *err, size_t errlen);
 

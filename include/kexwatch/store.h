@@ -126,10 +126,11 @@ struct kx_prune_stats {
 	uint64_t rows_deleted;
 	uint64_t rows_kept_unsent; /* older than the cutoff, not yet sent to a central store */
 	uint64_t batches;
-	int64_t longest_lock_us;   /* the longest write transaction */
+	int64_t longest_lock_us;   /* the longest write transaction (folds included) */
 	int64_t waited_us;         /* waiting for the lock (another writer) */
 	int64_t kept_for_central_from; /* outbox mark: rows above it stay; INT64_MAX: none */
 	uint64_t rows_folded;      /* folded into the rollups before deleting */
+	uint64_t fold_transactions; /* the fold's write transactions */
 	uint64_t rows_kept_fence;  /* 1 when the row with the highest id is old: it stays */
 };
 

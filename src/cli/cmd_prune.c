@@ -64,8 +64,10 @@ static int prune_sqlite(const char *db, int64_t cutoff_us, const struct kx_prune
 			st.rows_deleted, st.batches, (double)st.longest_lock_us / 1e6,
 			(double)st.waited_us / 1e6);
 		if (st.rows_folded)
-			fprintf(stderr, "; %" PRIu64 " rows folded into the rollups first",
-				st.rows_folded);
+			fprintf(stderr, "; %" PRIu64 " rows folded into the rollups first (%" PRIu64
+					" transaction%s)",
+				st.rows_folded, st.fold_transactions,
+				st.fold_transactions == 1 ? "" : "s");
 		if (st.rows_kept_fence)
 			fprintf(stderr, "; 1 older row kept: the newest row written, which keeps new"
 					" rows' ids above the rollups' mark");

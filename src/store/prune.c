@@ -24,6 +24,10 @@
 
 #define BATCH_MIN 256
 #define BATCH_MAX 65536
+/* rows per fold transaction */
+#define FOLD_MIN 50
+#define FOLD_START 500
+#define FOLD_MAX 200000
 
 static int64_t mono_us(void)
 {
@@ -92,7 +96,9 @@ int kx_store_prune(const char *path, int64_t cutoff_us, const struct kx_prune_op
 	}
 	/* A capture's writer holds its transaction for up to a flush interval. */
 	sqlite3_busy_timeout(db, 10000);
-	if (sqlite3_exec(db, "PRAGMA journal_mode = WAL;"
+	/* The writer's page cache: the fold's upserts land all over the
+	 * rollups' B-trees, which SQLite's default 2 MiB does not hold. */
+	if (sqlite3_exec(db, "PRAGMA journal_mode = WAL; PRAGMA cache_size = -16384;"
 			     " CREATE TEMP TABLE prune_ids (id INTEGER PRIMARY KEY)",
 			 NULL, NULL, NULL) != SQLITE_OK ||
 	    outbox_mark(db, &mark) < 0) {
@@ -101,15 +107,34 @@ int kx_store_prune(const char *path, int64_t cutoff_us, const struct kx_prune_op
 	}
 	st->kept_for_central_from = mark;
 	/* Raw rows leave, their history stays in the rollups: fold every row
-	 * first, in chunks small enough for the lock budget (about 5 us a
-	 * row). Only folded rows go, and never the row with the highest id:
-	 * SQLite gives a new row the highest id plus one, and a fence below
-	 * folded_id would hide the rows after it from the next fold. */
-	int64_t chunk = (int64_t)o->max_lock_ms * 1000 / 2 / 5;
-	int64_t folded = kx_rollup_fold(db, chunk < 1000 ? 1000 : chunk, 0, NULL, err, errlen);
-	if (folded < 0)
-		goto out;
-	st->rows_folded = (uint64_t)folded;
+	 * first, in chunks sized like the delete batches below (measured, kept
+	 * near half the lock budget: a row that adds new endpoints and clients
+	 * costs about 130 us to fold here, one that adds to existing keys a
+	 * few). Only folded
+	 * rows go, and never the row with the highest id: SQLite gives a new
+	 * row the highest id plus one, and a fence below folded_id would hide
+	 * the rows after it from the next fold. */
+	{
+		int64_t chunk = FOLD_START, budget = (int64_t)o->max_lock_ms * 1000;
+		for (bool left = true; left;) {
+			int64_t held, n = kx_rollup_fold_one(db, chunk, &left, &held, err, errlen);
+			if (n < 0)
+				goto out;
+			st->rows_folded += (uint64_t)n;
+			st->fold_transactions++;
+			if (held > st->longest_lock_us)
+				st->longest_lock_us = held;
+			if (!left)
+				break;
+			if (held * 4 < budget && chunk < FOLD_MAX)
+				chunk *= 2;
+			else if (held * 2 > budget && chunk > FOLD_MIN)
+				chunk /= 2;
+			if (o->pause_ms)
+				nanosleep(&(struct timespec){ .tv_nsec = (long)o->pause_ms * 1000000 },
+					  NULL);
+		}
+	}
 	sqlite3_stmt *lim;
 	if (sqlite3_prepare_v2(db, "SELECT min((SELECT folded_id FROM rollup_state),"
 				   " (SELECT coalesce(max(id), 0) - 1 FROM handshake_rows))",

@@ -18,6 +18,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <sqlite3.h>
 #include <unistd.h>
@@ -335,7 +336,17 @@ static int64_t count_range(sqlite3 *db, int64_t lo, int64_t hi)
 
 /* One chunk in one transaction: returns the handshake rows folded (0 when
  * none were left) or -1; *left says whether rows remain above it. */
-static int64_t fold_chunk(sqlite3 *db, int64_t chunk, bool *left, char *err, size_t errlen)
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* held_us, when not NULL, gets how long the write lock was held (the wait
+ * for it left out). */
+static int64_t fold_chunk(sqlite3 *db, int64_t chunk, bool *left, int64_t *held_us, char *err,
+			  size_t errlen)
 {
 	static const char *const steps[] = { fold_legs,
 					     fold_pairs_fill,
@@ -362,6 +373,7 @@ static int64_t fold_chunk(sqlite3 *db, int64_t chunk, bool *left, char *err, siz
 	*left = false;
 	if (exec(db, "BEGIN IMMEDIATE", NULL, err, errlen) < 0)
 		return -1;
+	int64_t locked = held_us ? mono_us() : 0;
 	lo = query_i64(db, "SELECT folded_id FROM rollup_state");
 	top = query_i64(db, "SELECT coalesce(max(id), 0) FROM handshake_rows");
 	s_lo = query_i64(db, "SELECT folded_session_id FROM rollup_state");
@@ -373,13 +385,21 @@ static int64_t fold_chunk(sqlite3 *db, int64_t chunk, bool *left, char *err, siz
 	if (top <= lo && s_top <= s_lo) {
 		if (exec(db, "COMMIT", NULL, err, errlen) < 0)
 			goto fail;
+		if (held_us)
+			*held_us = mono_us() - locked;
 		return 0;
 	}
-	/* Ids are dense apart from pruned ones, so a range of chunk ids holds
-	 * at most chunk rows; sessions rows are never deleted. */
-	hi = top - lo > chunk ? lo + chunk : top > lo ? top : lo;
+	/* The chunk ends at the chunk-th row above lo, not at lo + chunk: ids
+	 * a prune or a merge left unused would make a range of chunk ids hold
+	 * far fewer rows, and a caller sizing chunks by time grow them into a
+	 * long lock when the dense ids come. Sessions rows are never deleted. */
+	snprintf(sql, sizeof(sql),
+		 "SELECT coalesce((SELECT id FROM handshake_rows WHERE id > %" PRId64
+		 " ORDER BY id LIMIT 1 OFFSET %" PRId64 "), %" PRId64 ")",
+		 lo, chunk - 1, top > lo ? top : lo);
+	hi = query_i64(db, sql);
 	s_hi = s_top - s_lo > chunk ? s_lo + chunk : s_top > s_lo ? s_top : s_lo;
-	n = count_range(db, lo, hi);
+	n = hi < 0 ? -1 : count_range(db, lo, hi);
 	const int64_t rg[4] = { lo, hi, s_lo, s_hi };
 	if (n < 0 ||
 	    exec(db,
@@ -411,6 +431,8 @@ static int64_t fold_chunk(sqlite3 *db, int64_t chunk, bool *left, char *err, siz
 		 errlen) < 0 ||
 	    exec(db, "COMMIT", NULL, err, errlen) < 0)
 		goto fail;
+	if (held_us)
+		*held_us = mono_us() - locked;
 	*left = hi < top || s_hi < s_top;
 	return n;
 fail:
@@ -434,7 +456,7 @@ int64_t kx_rollup_fold(sqlite3 *db, int64_t chunk_rows, int64_t max_rows, FILE *
 			progress = NULL;
 	}
 	while (left && (max_rows <= 0 || total < max_rows)) {
-		int64_t n = fold_chunk(db, chunk_rows, &left, err, errlen);
+		int64_t n = fold_chunk(db, chunk_rows, &left, NULL, err, errlen);
 		if (n < 0)
 			return -1;
 		/* One line per tenth of the tail. */
@@ -444,6 +466,16 @@ int64_t kx_rollup_fold(sqlite3 *db, int64_t chunk_rows, int64_t max_rows, FILE *
 		total += n;
 	}
 	return total;
+}
+
+int64_t kx_rollup_fold_one(sqlite3 *db, int64_t chunk_rows, bool *left, int64_t *held_us,
+			   char *err, size_t errlen)
+{
+	*left = false;
+	*held_us = 0;
+	if (!has_rollups(db))
+		return 0;
+	return fold_chunk(db, chunk_rows > 0 ? chunk_rows : 50000, left, held_us, err, errlen);
 }
 
 int64_t kx_rollup_rebuild(sqlite3 *db, FILE *progress, char *err, size_t errlen)

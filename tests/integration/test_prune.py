@@ -10,8 +10,10 @@ usage: test_prune.py KEXWATCH GEN_INVENTORY GEN_CAPTURE SCHEMA6_SQL
   same handshakes before and after;
 - rows a central store has not received (above the outbox mark) stay and the
   summary says how many;
-- beside a `kexwatch read` writing to the same file: both succeed, every
-  row the capture made is there, no transaction held the lock for 1 s;
+- beside a `kexwatch read` writing to the same file, its rollups emptied:
+  both succeed, every row the capture made is there, no transaction (the
+  fold's included) held the lock for 1 s, and the full-range hops equal
+  those of a twin file that read the same capture unpruned;
 - a schema 6 file is upgraded first; a missing file, a file that is not an
   inventory and bad options are refused with a clear message.
 """
@@ -118,12 +120,26 @@ with tempfile.TemporaryDirectory() as tmp:
           f"two central targets: the {unsent} old rows above the lower mark stay, the rest go", p.stderr)
 
     # --- beside a capture writing to the same file ---
+    # The rollups emptied first: prune must fold all 60 000 rows while the
+    # capture writes, in transactions that keep to its lock budget.
     db = os.path.join(tmp, "busy.db")
     shutil.copy(base, db)
+    con = sqlite3.connect(db)
+    for (t,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'"
+                            " AND name LIKE 'rollup%' AND name <> 'rollup_state'").fetchall():
+        con.execute(f"DELETE FROM {t}")
+    con.execute("UPDATE rollup_state SET folded_id = 0, folded_session_id = 0")
+    con.commit()
+    con.close()
     cap, exp = os.path.join(tmp, "dense.pcap"), os.path.join(tmp, "dense.tsv")
     subprocess.run([GEN_CAP, "--profile", "dense", "--seed", "5", "--scale", "0.3", "--out", cap,
                     "--expected", exp], check=True, capture_output=True)
     want = sum(1 for line in open(exp) if line.strip() and not line.startswith(("client_ip", "#")))
+    # The same capture into a copy nobody prunes: the reference for the rollups.
+    twin = os.path.join(tmp, "twin.db")
+    shutil.copy(base, twin)
+    subprocess.run([KX, "read", "--db", twin, "--sensor", "live-cap", "-q", "--no-progress", cap],
+                   check=True, capture_output=True)
     reader = subprocess.Popen([KX, "read", "--db", db, "--sensor", "live-cap", "-q", "--no-progress", cap],
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 30
@@ -140,6 +156,17 @@ with tempfile.TemporaryDirectory() as tmp:
     check(got == want and q(db, "SELECT count(*) FROM handshake_rows WHERE ts_first_us < ?", CUTOFF_US)[0][0] == 0,
           f"every one of the capture's {want} rows is there ({got}); no old row is left")
     check(q(db, "PRAGMA integrity_check")[0][0] == "ok", "integrity_check ok after both")
+    m = re.search(r"(\d+) rows folded into the rollups first \((\d+) transactions\)", p.stderr)
+    check(m and int(m.group(1)) >= 60000 and int(m.group(2)) >= 2,
+          f"the emptied rollups folded first, {m and m.group(1)} rows in {m and m.group(2)} transactions"
+          " (counted in the longest above)", p.stderr)
+    # Let the reader's last fold land, then compare with the twin.
+    subprocess.run([KX, "rollup", "--db", db], capture_output=True)
+    subprocess.run([KX, "rollup", "--db", twin], capture_output=True)
+    hb, ht = hops_handshakes(db), hops_handshakes(twin)
+    check(isinstance(hb, dict) and hb == ht and len(hb) > 1000,
+          f"full-range hops after prune and capture = the unpruned twin's ({len(ht)} endpoints):"
+          " folded once each, none lost", [hb, ht] if not isinstance(hb, dict) else "")
 
     # --- an older schema, and what is refused ---
     v6 = os.path.join(tmp, "v6.db")
