@@ -1631,6 +1631,13 @@ int kx_store_open(const char *path, const struct kx_store_opts *opts,
 	 * commit, which a background one racing a busy writer never does. */
 	char why[256];
 	st->ckpt = st->opts.no_background ? NULL : kx_checkpointer_start(st->path, why, sizeof(why));
+	/* Said, because the writer thread then folds the rollups itself,
+	 * which pauses the capture's stores for the length of a fold. */
+	if (!st->ckpt && !st->opts.no_background)
+		fprintf(stderr,
+			"kexwatch: note: %s: no background checkpoint thread (%s); the writer"
+			" checkpoints and folds the rollups itself\n",
+			path, why);
 	if (st->ckpt && sqlite3_exec(st->db, "PRAGMA wal_autocheckpoint = 4096", NULL, NULL, NULL) !=
 				SQLITE_OK) {
 		kx_checkpointer_stop(st->ckpt);
