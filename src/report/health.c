@@ -29,100 +29,162 @@
 
 #define SLOW_US 1000000
 
-/* s: the filtered legs with their size band. Sessions without a handshake
+/* The queries are written once, in the words both engines read alike,
+ * with the few that differ taken from a dialect: X is SQ (SQLite, on the
+ * legs of kx_legs or kx_legs_rolled) or PG (PostgreSQL, on its handshakes,
+ * sessions and rollups). Every count is weighted by n: 1 for a handshake
+ * row, the handshakes of a rolled-up leg (rollup.h keeps band, first_lost
+ * and slow in its key). */
+#define SQ_IS "IS"
+#define PG_IS "IS NOT DISTINCT FROM"
+#define SQ_ISNOT "IS NOT"
+#define PG_ISNOT "IS DISTINCT FROM"
+#define SQ_MAX2 "max"
+#define PG_MAX2 "greatest"
+#define SQ_FALSE "0"
+#define PG_FALSE "false"
+/* sum(bool), weighted and not: NULL over no rows or only NULLs in both */
+#define SQ_SUMW(cond) "sum(n * (" cond "))"
+#define PG_SUMW(cond) "sum(n * (" cond ")::int)"
+#define SQ_SUMB(cond) "sum(" cond ")"
+#define PG_SUMB(cond) "sum((" cond ")::int)"
+#define SQ_SET(x) "kx_set(" x ")"
+#define PG_SET(x) KX_PG_SET(x)
+#define SQ_TS(us) KX_SQL_TS_TEXT(us)
+#define PG_TS(us) KX_PG_TS_TEXT(us)
+/* byte order for text, SQLite's own */
+#define SQ_C ""
+#define PG_C " COLLATE \"C\""
+/* the sample SNIs: an aggregate in the group (IN), its text outside (OUT) */
+#define SQ_SNIS_IN "kx_set(sni, 3) AS sample_snis"
+#define SQ_SNIS_OUT "sample_snis"
+#define PG_SNIS_IN KX_PG_ARRAY("sni") " AS sni_a"
+#define PG_SNIS_OUT KX_PG_SET_FIRST("sni_a", 3) " AS sample_snis"
+/* The HRR groups by name; PostgreSQL gives the distinct code points,
+ * which kexwatch's registry names (hops_answer_sql). */
+#define SQ_HRR_IN "kx_set(CASE WHEN hrr <> 0 THEN kx_group_name(hrr_group) END) AS hrr_groups"
+#define SQ_HRR_OUT "hrr_groups"
+#define PG_HRR_IN "string_agg(DISTINCT hrr_group::text, ',') FILTER (WHERE hrr <> 0) AS hrr_codes"
+#define PG_HRR_OUT "hrr_codes"
+/* pct_no_server_hello: SQLite's arithmetic, also on PostgreSQL's answer
+ * (bands_answer_sql), so the float prints alike */
+#define SQ_PCT " round(100.0 * " SQ_SUMW("unanswered") " / sum(n), 1) AS pct_no_server_hello,"
+#define PG_PCT ""
+/* the table's tail (%s) is added to the local query only */
+#define SQ_TAIL "%s"
+#define PG_TAIL ""
+/* a number of the run's counters (JSON) */
+#define SQ_LEDGER(c) "sum(json_extract(counters, '$." c "'))"
+#define PG_LEDGER(c) "sum((counters::json ->> '" c "')::numeric)"
+
+/* s: the legs (h) with their size band. Sessions without a handshake
  * (is_session) have no ClientHello: the bands leave them out, the hops
  * count them apart. A handshake refused a context (incomplete/capacity)
  * was never followed: neither answered nor unanswered. */
-#define HEALTH_CTE_OF(FILTERED)                                                           \
-	"WITH " FILTERED ","                                                              \
-	" s AS (SELECT *, max(ch_bytes, coalesce(ch2_bytes, 0)) AS size,"                 \
-	"  CASE WHEN max(ch_bytes, coalesce(ch2_bytes, 0)) = 0 THEN 'not reassembled'"    \
-	"  WHEN max(ch_bytes, coalesce(ch2_bytes, 0)) < 1500 THEN '< 1500'"               \
-	"  ELSE '>= 1500' END AS band,"                                                   \
-	"  verdict = 'incomplete' AND reason IS NOT 'capacity' AS unanswered,"            \
-	"  verdict = 'incomplete' AND reason IS 'capacity' AS capacity,"                  \
-	"  verdict = 'incomplete' AND reason IS 'gap' AND ch_segments = 0 AS first_lost,"  \
-	"  coalesce(ch_to_sh_us >= 1000000, 0) AS slow FROM h)"
+#define HEALTH_CTE(X, LEGS)                                                               \
+	"WITH " LEGS ","                                                                  \
+	" s AS (SELECT *, CASE WHEN " X##_MAX2 "(ch_bytes, coalesce(ch2_bytes, 0)) = 0"   \
+	"  THEN 'not reassembled' WHEN " X##_MAX2 "(ch_bytes, coalesce(ch2_bytes, 0)) < 1500" \
+	"  THEN '< 1500' ELSE '>= 1500' END AS band,"                                     \
+	"  verdict = 'incomplete' AND reason " X##_ISNOT " 'capacity' AS unanswered,"     \
+	"  verdict = 'incomplete' AND reason " X##_IS " 'capacity' AS capacity,"          \
+	"  verdict = 'incomplete' AND reason " X##_IS " 'gap' AND ch_segments = 0"        \
+	"  AS first_lost, coalesce(ch_to_sh_us >= 1000000, " X##_FALSE ") AS slow FROM h)"
 
-/* Every count is weighted by n: 1 for a handshake row, the handshakes of
- * a rolled-up leg (rollup.h keeps band, first_lost and slow in its key). */
-#define HEALTH_BANDS_OF(FILTERED)                                                         \
-	HEALTH_CTE_OF(FILTERED)                                                           \
+#define UNANSWERED(X, r) X##_SUMW("unanswered AND reason " X##_IS " '" r "'")
+
+#define HEALTH_BANDS(X, LEGS)                                                             \
+	HEALTH_CTE(X, LEGS)                                                               \
 	" SELECT band, sum(n) AS handshakes,"                                             \
-	" sum(n) - sum(n * unanswered) - sum(n * capacity) AS answered,"                  \
-	" sum(n * unanswered) AS no_server_hello,"                                        \
-	" sum(n * (unanswered AND reason IS 'rst')) AS n_rst,"                            \
-	" sum(n * (unanswered AND reason IS 'fin')) AS n_fin,"                            \
-	" sum(n * (unanswered AND reason IS 'timeout')) AS n_timeout,"                    \
-	" sum(n * (unanswered AND reason IS 'end-of-capture')) AS n_end_of_capture,"      \
-	" sum(n * (unanswered AND reason IS 'gap')) AS n_gap,"                            \
-	" sum(n * (unanswered AND reason NOT IN ('rst', 'fin', 'timeout', 'end-of-capture'," \
-	"  'gap'))) AS n_other,"                                                          \
-	" sum(n * first_lost) AS n_first_segment_lost, sum(n * hrr) AS n_hrr,"            \
-	" sum(n * slow) AS n_slow,"                                                       \
-	" round(100.0 * sum(n * unanswered) / sum(n), 1) AS pct_no_server_hello,"         \
-	" sum(n * capacity) AS n_capacity"                                                \
+	" sum(n) - " X##_SUMW("unanswered") " - " X##_SUMW("capacity") " AS answered,"    \
+	" " X##_SUMW("unanswered") " AS no_server_hello,"                                 \
+	" " UNANSWERED(X, "rst") " AS n_rst, " UNANSWERED(X, "fin") " AS n_fin,"          \
+	" " UNANSWERED(X, "timeout") " AS n_timeout,"                                     \
+	" " UNANSWERED(X, "end-of-capture") " AS n_end_of_capture,"                       \
+	" " UNANSWERED(X, "gap") " AS n_gap,"                                             \
+	" " X##_SUMW("unanswered AND reason NOT IN ('rst', 'fin', 'timeout',"             \
+		     " 'end-of-capture', 'gap')") " AS n_other,"                          \
+	" " X##_SUMW("first_lost") " AS n_first_segment_lost, sum(n * hrr) AS n_hrr,"     \
+	" " X##_SUMW("slow") " AS n_slow," X##_PCT                                        \
+	" " X##_SUMW("capacity") " AS n_capacity"                                         \
 	" FROM s WHERE NOT is_session GROUP BY band"                                      \
 	" ORDER BY CASE band WHEN '< 1500' THEN 0 WHEN '>= 1500' THEN 1 ELSE 2 END"
-
-const char kx_health_bands_sql[] = HEALTH_BANDS_OF(KX_SQL_FILTERED);
-static const char bands_rolled_sql[] = HEALTH_BANDS_OF(KX_SQL_FILTERED_ROLLED);
 
 /* Per hop (server IP, port). Sessions fall in no band and have no
  * unanswered, first-lost, HRR or slow handshake: only handshakes and the
  * session columns at the end tell them apart. */
-#define HEALTH_HOPS_OF(FILTERED)                                                          \
-	HEALTH_CTE_OF(FILTERED)                                                           \
-	" SELECT *%s FROM (SELECT server_ip, server_port, sum(n * (NOT is_session)) AS handshakes," \
-	" sum(n * (band = '< 1500')) AS n_small,"                                         \
-	" sum(n * (band = '< 1500' AND unanswered)) AS n_small_no_sh,"                    \
-	" sum(n * (band = '>= 1500')) AS n_large,"                                        \
-	" sum(n * (band = '>= 1500' AND unanswered)) AS n_large_no_sh,"                   \
-	" sum(n * first_lost) AS n_first_segment_lost, sum(n * unanswered) AS no_server_hello," \
-	" kx_set(CASE WHEN unanswered THEN reason END) AS reasons,"                       \
-	" sum(n * hrr) AS n_hrr, kx_set(CASE WHEN hrr THEN kx_group_name(hrr_group) END) AS hrr_groups," \
-	" sum(n * slow) AS n_slow, max(ch_to_sh_us) AS max_ch_to_sh_us,"                  \
-	" kx_set(sni, 3) AS sample_snis, " KX_SQL_TS_TEXT("max(ts_last_us)") " AS last_seen," \
-	" kx_set(CASE WHEN unanswered AND band = '>= 1500' THEN reason END) AS large_reasons," \
-	" kx_set(CASE WHEN unanswered AND band <> '>= 1500' THEN reason END) AS other_reasons," \
-	" sum(n * capacity) AS n_capacity,"                                               \
+#define HEALTH_HOPS(X, LEGS)                                                              \
+	HEALTH_CTE(X, LEGS)                                                               \
+	" SELECT server_ip, server_port, handshakes, n_small, n_small_no_sh, n_large,"    \
+	" n_large_no_sh, n_first_segment_lost, no_server_hello, reasons, n_hrr,"          \
+	" " X##_HRR_OUT ", n_slow, max_ch_to_sh_us, " X##_SNIS_OUT ", last_seen,"         \
+	" large_reasons, other_reasons, n_capacity, n_plaintext, plaintext_apps,"         \
+	" plaintext_reasons, n_unseen, unseen_apps" X##_TAIL                              \
+	" FROM (SELECT server_ip, server_port, " X##_SUMW("NOT is_session") " AS handshakes," \
+	" " X##_SUMW("band = '< 1500'") " AS n_small,"                                    \
+	" " X##_SUMW("band = '< 1500' AND unanswered") " AS n_small_no_sh,"               \
+	" " X##_SUMW("band = '>= 1500'") " AS n_large,"                                   \
+	" " X##_SUMW("band = '>= 1500' AND unanswered") " AS n_large_no_sh,"              \
+	" " X##_SUMW("first_lost") " AS n_first_segment_lost,"                            \
+	" " X##_SUMW("unanswered") " AS no_server_hello,"                                 \
+	" " X##_SET("CASE WHEN unanswered THEN reason END") " AS reasons,"                \
+	" sum(n * hrr) AS n_hrr, " X##_HRR_IN ","                                         \
+	" " X##_SUMW("slow") " AS n_slow, max(ch_to_sh_us) AS max_ch_to_sh_us,"           \
+	" " X##_SNIS_IN ", " X##_TS("max(ts_last_us)") " AS last_seen,"                   \
+	" " X##_SET("CASE WHEN unanswered AND band = '>= 1500' THEN reason END") " AS large_reasons," \
+	" " X##_SET("CASE WHEN unanswered AND band <> '>= 1500' THEN reason END") " AS other_reasons," \
+	" " X##_SUMW("capacity") " AS n_capacity,"                                        \
 	" coalesce(sum(n) FILTER (WHERE is_session AND verdict = 'plaintext'), 0) AS n_plaintext," \
-	" kx_set(app) FILTER (WHERE is_session AND verdict = 'plaintext') AS plaintext_apps," \
-	" kx_set(reason) FILTER (WHERE is_session AND verdict = 'plaintext') AS plaintext_reasons," \
-	" coalesce(sum(n) FILTER (WHERE is_session AND reason IS 'handshake-unseen'), 0) AS n_unseen," \
-	" kx_set(app) FILTER (WHERE is_session AND reason IS 'handshake-unseen') AS unseen_apps" \
-	" FROM s GROUP BY server_ip, server_port)"                                        \
+	" " X##_SET("app") " FILTER (WHERE is_session AND verdict = 'plaintext') AS plaintext_apps," \
+	" " X##_SET("reason") " FILTER (WHERE is_session AND verdict = 'plaintext') AS plaintext_reasons," \
+	" coalesce(sum(n) FILTER (WHERE is_session AND reason " X##_IS " 'handshake-unseen'), 0)" \
+	"  AS n_unseen,"                                                                  \
+	" " X##_SET("app") " FILTER (WHERE is_session AND reason " X##_IS " 'handshake-unseen')" \
+	"  AS unseen_apps FROM s GROUP BY server_ip, server_port) AS g"                     \
 	" WHERE no_server_hello + n_hrr + n_slow + n_capacity + n_plaintext + n_unseen > 0" \
-	" ORDER BY n_large_no_sh + n_first_segment_lost DESC, no_server_hello DESC, n_slow DESC," \
-	" n_hrr DESC, n_plaintext DESC, n_capacity DESC, n_unseen DESC, server_ip, server_port"
+	" ORDER BY n_large_no_sh + n_first_segment_lost DESC NULLS LAST,"                 \
+	" no_server_hello DESC NULLS LAST, n_slow DESC NULLS LAST, n_hrr DESC NULLS LAST,"  \
+	" n_plaintext DESC NULLS LAST, n_capacity DESC NULLS LAST, n_unseen DESC NULLS LAST," \
+	" server_ip" X##_C ", server_port"
 
-static const char hops_sql[] = HEALTH_HOPS_OF(KX_SQL_FILTERED);
-static const char hops_rolled_sql[] = HEALTH_HOPS_OF(KX_SQL_FILTERED_ROLLED);
+/* The flow ledger of the runs of the legs (counters of schema 6 runs; 0
+ * before); WHICH picks the runs. */
+#define HEALTH_RUNS(X, LEGS, WHICH)                                                       \
+	"WITH " LEGS                                                                      \
+	" SELECT count(*) AS n_runs, " X##_LEDGER("reasm_retransmits") " AS reasm_retransmits," \
+	" " X##_LEDGER("reasm_ooo_segments") " AS reasm_ooo_segments,"                    \
+	" " X##_LEDGER("capture_dropped") " + " X##_LEDGER("capture_if_dropped")          \
+	"  AS capture_dropped,"                                                           \
+	" " X##_SUMB("counters IS NULL") " AS unfinished,"                                \
+	" " X##_SUMB(X##_LEDGER_RAW("flow_hs_row") " IS NOT NULL") " AS with_ledger,"     \
+	" " X##_LEDGER("flows_created") " AS flows_created,"                              \
+	" " X##_LEDGER("flows_refused") " AS flows_refused,"                              \
+	" " X##_LEDGER("flow_hs_row") " AS flow_hs_row,"                                  \
+	" " X##_LEDGER("flow_capacity") " AS flow_capacity,"                              \
+	" " X##_LEDGER("flow_plaintext") " AS flow_plaintext,"                            \
+	" " X##_LEDGER("flow_unseen") " AS flow_unseen,"                                  \
+	" " X##_LEDGER("flow_one_sided") " AS flow_one_sided,"                            \
+	" " X##_LEDGER("flow_no_payload") " AS flow_no_payload,"                          \
+	" " X##_LEDGER("flow_plain_off") " AS flow_plain_off,"                            \
+	" " X##_LEDGER("flow_unrecognised") " AS flow_unrecognised"                       \
+	" FROM runs WHERE " WHICH
+#define SQ_LEDGER_RAW(c) "json_extract(counters, '$." c "')"
+#define PG_LEDGER_RAW(c) "(counters::json ->> '" c "')"
+#define RUNS_OF_LEGS "id IN (SELECT run_id FROM h)"
 
-/* The flow ledger of the runs (counters of schema 6 runs; 0 before). */
-#define LEDGER(c) " sum(json_extract(counters, '$." c "'))"
-
-#define RUNS_SQL(FILTERED, WHICH)                                                         \
-	"WITH " FILTERED                                                                  \
-	" SELECT count(*), sum(json_extract(counters, '$.reasm_retransmits')),"           \
-	" sum(json_extract(counters, '$.reasm_ooo_segments')),"                           \
-	" sum(json_extract(counters, '$.capture_dropped'))"                               \
-	"  + sum(json_extract(counters, '$.capture_if_dropped')),"                        \
-	" sum(counters IS NULL), sum(json_extract(counters, '$.flow_hs_row') IS NOT NULL)," \
-	LEDGER("flows_created") "," LEDGER("flows_refused") "," LEDGER("flow_hs_row") "," \
-	LEDGER("flow_capacity") "," LEDGER("flow_plaintext") "," LEDGER("flow_unseen") "," \
-	LEDGER("flow_one_sided") "," LEDGER("flow_no_payload") "," LEDGER("flow_plain_off") "," \
-	LEDGER("flow_unrecognised") " FROM runs WHERE " WHICH
-
-static const char runs_sql[] = RUNS_SQL(KX_SQL_FILTERED, "id IN (SELECT run_id FROM h)");
+/* SQLite: the legs of the window (kx_legs) or of the rollups. */
+const char kx_health_bands_sql[] = HEALTH_BANDS(SQ, KX_SQL_FILTERED);
+static const char bands_rolled_sql[] = HEALTH_BANDS(SQ, KX_SQL_FILTERED_ROLLED);
+static const char hops_sql[] = HEALTH_HOPS(SQ, KX_SQL_FILTERED);
+static const char hops_rolled_sql[] = HEALTH_HOPS(SQ, KX_SQL_FILTERED_ROLLED);
+static const char runs_sql[] = HEALTH_RUNS(SQ, KX_SQL_FILTERED, RUNS_OF_LEGS);
 /* The same when h is kx_legs_rolled: the runs of the folded rows are in
  * rollup_runs. */
 static const char runs_rolled_sql[] =
-	RUNS_SQL(KX_SQL_FILTERED_ROLLED,
-		 "id IN (SELECT run_id FROM h) OR (id IN (SELECT run_id FROM main.rollup_runs)"
-		 " AND (:sensor IS NULL OR sensor = :sensor))");
+	HEALTH_RUNS(SQ, KX_SQL_FILTERED_ROLLED,
+		    RUNS_OF_LEGS " OR (id IN (SELECT run_id FROM main.rollup_runs)"
+		    " AND (:sensor IS NULL OR sensor = :sensor))");
 
-/* Whether filter f (NULL: everything) may read the rollups. */
 static bool rolled(const struct kx_rdb *r, const struct kx_report_filter *f)
 {
 	struct kx_report_filter all;
@@ -179,14 +241,13 @@ static const struct kx_col hop_cols[] = {
 static const char hops_table_tail[] =
 	", n_large_no_sh || '/' || n_large AS large, n_small_no_sh || '/' || n_small AS small";
 
-/* --- the same queries in PostgreSQL --- */
+/* --- PostgreSQL: where the legs come from --- */
 
-/* The central schema they read (as hops and clients: schema 11's words). */
+/* The central schema these read (as hops and clients: schema 11's words). */
 #define PG_HEALTH_MIN_SCHEMA 7
 
-/* HEALTH_CTE in PostgreSQL: the legs in the window ($1 .. $4, KX_PG_WINDOW),
- * only the columns health reads, and their band. */
-#define PG_HEALTH_CTE PG_HEALTH_CTE_OF(PG_HEALTH_RAW)
+/* The legs in the window ($1 .. $4, KX_PG_WINDOW), only the columns
+ * health reads. */
 #define PG_HEALTH_RAW                                                                  \
 	"h AS (SELECT run_id, ts_first_us, ts_last_us, server_ip, server_port, sni,"  \
 	" verdict, reason, ch_bytes, ch2_bytes, ch_segments, ch_to_sh_us, hrr, hrr_group,"  \
@@ -213,89 +274,26 @@ static const char hops_table_tail[] =
 	" UNION ALL SELECT run_id, ts_first_us, ts_last_us, server_ip, server_port, NULL,"  \
 	" verdict, nullif(reason, ''), 0, NULL, 0, NULL, 0, NULL, sessions, true, app"      \
 	" FROM sessions WHERE $1::text IS NULL OR sensor = $1::text)"
-#define PG_HEALTH_CTE_OF(LEGS)                                                         \
-	"WITH " LEGS ","                                                                 \
-	" s AS (SELECT *, CASE WHEN greatest(ch_bytes, coalesce(ch2_bytes, 0)) = 0"        \
-	"  THEN 'not reassembled' WHEN greatest(ch_bytes, coalesce(ch2_bytes, 0)) < 1500"  \
-	"  THEN '< 1500' ELSE '>= 1500' END AS band,"                                      \
-	"  verdict = 'incomplete' AND reason IS DISTINCT FROM 'capacity' AS unanswered,"   \
-	"  verdict = 'incomplete' AND reason IS NOT DISTINCT FROM 'capacity' AS capacity," \
-	"  verdict = 'incomplete' AND reason IS NOT DISTINCT FROM 'gap' AND ch_segments = 0" \
-	"  AS first_lost, coalesce(ch_to_sh_us >= 1000000, false) AS slow FROM h)"
 
-/* SQLite's sum(bool): NULL when every value is NULL, as SQLite's sum. */
-#define PG_SUMB(cond) "sum((" cond ")::int)"
-#define PG_UNANSWERED_OF(SUMB, r) SUMB("unanswered AND reason IS NOT DISTINCT FROM '" r "'")
-/* The same weighted by n (a rolled-up leg stands for n handshakes). */
-#define PG_SUMW(cond) "sum(n * (" cond ")::int)"
+static const char pg_bands_sql[] = HEALTH_BANDS(PG, PG_HEALTH_RAW);
+static const char pg_bands_rolled_sql[] = HEALTH_BANDS(PG, PG_HEALTH_ROLLED);
+static const char pg_hops_sql[] = HEALTH_HOPS(PG, PG_HEALTH_RAW);
+static const char pg_hops_rolled_sql[] = HEALTH_HOPS(PG, PG_HEALTH_ROLLED);
+static const char pg_runs_sql[] = HEALTH_RUNS(PG, PG_HEALTH_RAW, RUNS_OF_LEGS);
+/* The runs of the rolled-up handshakes are in rollup_runs. */
+static const char pg_runs_rolled_sql[] =
+	HEALTH_RUNS(PG, PG_HEALTH_ROLLED,
+		    RUNS_OF_LEGS " OR (id IN (SELECT run_id FROM rollup_runs)"
+		    " AND ($1::text IS NULL OR sensor = $1::text))");
 
-/* kx_health_bands_sql's counts; pct_no_server_hello is SQLite's
- * arithmetic on them (bands_answer_sql). */
-#define PG_BANDS_OF(CTE, ALL, SUMB, HRR) \
-	CTE \
-	" SELECT band, " ALL " AS handshakes," \
-	" " ALL " - " SUMB("unanswered") " - " SUMB("capacity") " AS answered," \
-	" " SUMB("unanswered") " AS no_server_hello," \
-	" " PG_UNANSWERED_OF(SUMB, "rst") " AS n_rst, " PG_UNANSWERED_OF(SUMB, "fin") " AS n_fin," \
-	" " PG_UNANSWERED_OF(SUMB, "timeout") " AS n_timeout," \
-	" " PG_UNANSWERED_OF(SUMB, "end-of-capture") " AS n_end_of_capture," \
-	" " PG_UNANSWERED_OF(SUMB, "gap") " AS n_gap," \
-	" " SUMB("unanswered AND reason NOT IN ('rst', 'fin', 'timeout', 'end-of-capture', 'gap')") \
-	"  AS n_other," \
-	" " SUMB("first_lost") " AS n_first_segment_lost, " HRR " AS n_hrr," \
-	" " SUMB("slow") " AS n_slow, " SUMB("capacity") " AS n_capacity" \
-	" FROM s WHERE NOT is_session GROUP BY band" \
-	" ORDER BY CASE band WHEN '< 1500' THEN 0 WHEN '>= 1500' THEN 1 ELSE 2 END"
-
-static const char pg_bands_sql[] = PG_BANDS_OF(PG_HEALTH_CTE, "count(*)", PG_SUMB, "sum(hrr)");
-static const char pg_bands_rolled_sql[] =
-	PG_BANDS_OF(PG_HEALTH_CTE_OF(PG_HEALTH_ROLLED), "sum(n)", PG_SUMW, "sum(n * hrr)");
-
+/* The answers read back as the local queries' rows. */
 static const char bands_answer_sql[] =
 	"SELECT band, handshakes, answered, no_server_hello, n_rst, n_fin, n_timeout,"
 	" n_end_of_capture, n_gap, n_other, n_first_segment_lost, n_hrr, n_slow,"
 	" round(100.0 * no_server_hello / handshakes, 1) AS pct_no_server_hello, n_capacity"
 	" FROM kx_bands ORDER BY rowid";
 
-/* hops_sql without the names of the HRR groups: hrr_codes, their distinct
- * code points, which kexwatch's registry names (hops_answer_sql). */
-#define PG_HEALTH_HOPS_OF(CTE, SUMB, HRR) \
-	CTE \
-	" SELECT server_ip, server_port, handshakes, n_small, n_small_no_sh, n_large, n_large_no_sh," \
-	" n_first_segment_lost, no_server_hello, reasons, n_hrr, hrr_codes, n_slow, max_ch_to_sh_us," \
-	" " KX_PG_SET_FIRST("sni_a", 3) " AS sample_snis, last_seen, large_reasons, other_reasons," \
-	" n_capacity, n_plaintext, plaintext_apps, plaintext_reasons, n_unseen, unseen_apps" \
-	" FROM (SELECT server_ip, server_port, " SUMB("NOT is_session") " AS handshakes," \
-	" " SUMB("band = '< 1500'") " AS n_small," \
-	" " SUMB("band = '< 1500' AND unanswered") " AS n_small_no_sh," \
-	" " SUMB("band = '>= 1500'") " AS n_large," \
-	" " SUMB("band = '>= 1500' AND unanswered") " AS n_large_no_sh," \
-	" " SUMB("first_lost") " AS n_first_segment_lost," \
-	" " SUMB("unanswered") " AS no_server_hello," \
-	" " KX_PG_SET("CASE WHEN unanswered THEN reason END") " AS reasons," \
-	" " HRR " AS n_hrr," \
-	" string_agg(DISTINCT hrr_group::text, ',') FILTER (WHERE hrr <> 0) AS hrr_codes," \
-	" " SUMB("slow") " AS n_slow, max(ch_to_sh_us) AS max_ch_to_sh_us," \
-	" " KX_PG_ARRAY("sni") " AS sni_a, " KX_PG_TS_TEXT("max(ts_last_us)") " AS last_seen," \
-	" " KX_PG_SET("CASE WHEN unanswered AND band = '>= 1500' THEN reason END") " AS large_reasons," \
-	" " KX_PG_SET("CASE WHEN unanswered AND band <> '>= 1500' THEN reason END") " AS other_reasons," \
-	" " SUMB("capacity") " AS n_capacity," \
-	" " KX_PG_SUM_N("is_session AND verdict = 'plaintext'") " AS n_plaintext," \
-	" " KX_PG_SET("app") " FILTER (WHERE is_session AND verdict = 'plaintext') AS plaintext_apps," \
-	" " KX_PG_SET("reason") " FILTER (WHERE is_session AND verdict = 'plaintext') AS plaintext_reasons," \
-	" " KX_PG_SUM_N("is_session AND reason = 'handshake-unseen'") " AS n_unseen," \
-	" " KX_PG_SET("app") " FILTER (WHERE is_session AND reason = 'handshake-unseen') AS unseen_apps" \
-	" FROM s GROUP BY server_ip, server_port) AS g" \
-	" WHERE no_server_hello + n_hrr + n_slow + n_capacity + n_plaintext + n_unseen > 0" \
-	" ORDER BY n_large_no_sh + n_first_segment_lost DESC NULLS LAST, no_server_hello DESC NULLS LAST," \
-	" n_slow DESC NULLS LAST, n_hrr DESC NULLS LAST, n_plaintext DESC NULLS LAST," \
-	" n_capacity DESC NULLS LAST, n_unseen DESC NULLS LAST, server_ip COLLATE \"C\", server_port"
-
-static const char pg_hops_sql[] = PG_HEALTH_HOPS_OF(PG_HEALTH_CTE, PG_SUMB, "sum(hrr)");
-static const char pg_hops_rolled_sql[] =
-	PG_HEALTH_HOPS_OF(PG_HEALTH_CTE_OF(PG_HEALTH_ROLLED), PG_SUMW, "sum(n * hrr)");
-
-/* hops_sql's columns in its order; %s: the table's tail. */
+/* %s: the table's tail. */
 static const char hops_answer_sql[] =
 	"SELECT server_ip, server_port, handshakes, n_small, n_small_no_sh, n_large, n_large_no_sh,"
 	" n_first_segment_lost, no_server_hello, reasons, n_hrr,"
@@ -303,28 +301,6 @@ static const char hops_answer_sql[] =
 	"  AS hrr_groups, n_slow, max_ch_to_sh_us, sample_snis, last_seen, large_reasons,"
 	" other_reasons, n_capacity, n_plaintext, plaintext_apps, plaintext_reasons, n_unseen,"
 	" unseen_apps%s FROM kx_hops ORDER BY rowid";
-
-/* runs_sql: json_extract is ->> as a number. */
-#define PG_LEDGER(c) " sum((counters::json ->> '" c "')::numeric) AS " c
-#define PG_RUNS_OF(CTE, WHICH) \
-	CTE \
-	" SELECT count(*) AS n_runs," PG_LEDGER("reasm_retransmits") "," \
-	PG_LEDGER("reasm_ooo_segments") "," \
-	" sum((counters::json ->> 'capture_dropped')::numeric)" \
-	"  + sum((counters::json ->> 'capture_if_dropped')::numeric) AS capture_dropped," \
-	" " PG_SUMB("counters IS NULL") " AS unfinished," \
-	" " PG_SUMB("(counters::json ->> 'flow_hs_row') IS NOT NULL") " AS with_ledger," \
-	PG_LEDGER("flows_created") "," PG_LEDGER("flows_refused") "," PG_LEDGER("flow_hs_row") "," \
-	PG_LEDGER("flow_capacity") "," PG_LEDGER("flow_plaintext") "," PG_LEDGER("flow_unseen") "," \
-	PG_LEDGER("flow_one_sided") "," PG_LEDGER("flow_no_payload") "," PG_LEDGER("flow_plain_off") "," \
-	PG_LEDGER("flow_unrecognised") \
-	" FROM runs WHERE " WHICH
-static const char pg_runs_sql[] = PG_RUNS_OF(PG_HEALTH_CTE, "id IN (SELECT run_id FROM h)");
-/* The runs of the rolled-up handshakes are in rollup_runs. */
-static const char pg_runs_rolled_sql[] =
-	PG_RUNS_OF(PG_HEALTH_CTE_OF(PG_HEALTH_ROLLED),
-		   "id IN (SELECT run_id FROM h) OR (id IN (SELECT run_id FROM rollup_runs)"
-		   " AND ($1::text IS NULL OR sensor = $1::text))");
 
 /* health on a central store: its three queries run in PostgreSQL, their
  * rows come back into in-memory tables of r->db, and *bands, *hops and
