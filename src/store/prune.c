@@ -110,10 +110,9 @@ int kx_store_prune(const char *path, int64_t cutoff_us, const struct kx_prune_op
 	 * first, in chunks sized like the delete batches below (measured, kept
 	 * near half the lock budget: a row that adds new endpoints and clients
 	 * costs about 130 us to fold here, one that adds to existing keys a
-	 * few). Only folded
-	 * rows go, and never the row with the highest id: SQLite gives a new
-	 * row the highest id plus one, and a fence below folded_id would hide
-	 * the rows after it from the next fold. */
+	 * few). Only folded rows go, and never the row with the highest id:
+	 * SQLite gives a new row the highest id plus one, and a fence below
+	 * folded_id would hide the rows after it from the next fold. */
 	{
 		int64_t chunk = FOLD_START, budget = (int64_t)o->max_lock_ms * 1000;
 		for (bool left = true; left;) {

@@ -334,8 +334,6 @@ static int64_t count_range(sqlite3 *db, int64_t lo, int64_t hi)
 	return query_i64(db, sql);
 }
 
-/* One chunk in one transaction: returns the handshake rows folded (0 when
- * none were left) or -1; *left says whether rows remain above it. */
 static int64_t mono_us(void)
 {
 	struct timespec ts;
@@ -343,8 +341,10 @@ static int64_t mono_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* held_us, when not NULL, gets how long the write lock was held (the wait
- * for it left out). */
+/* One chunk in one transaction: returns the handshake rows folded (0 when
+ * none were left) or -1; *left says whether rows remain above it, and
+ * *held_us, when held_us is not NULL, how long the write lock was held
+ * (the wait for it left out). */
 static int64_t fold_chunk(sqlite3 *db, int64_t chunk, bool *left, int64_t *held_us, char *err,
 			  size_t errlen)
 {
@@ -400,9 +400,12 @@ static int64_t fold_chunk(sqlite3 *db, int64_t chunk, bool *left, int64_t *held_
 	hi = query_i64(db, sql);
 	s_hi = s_top - s_lo > chunk ? s_lo + chunk : s_top > s_lo ? s_top : s_lo;
 	n = hi < 0 ? -1 : count_range(db, lo, hi);
+	if (n < 0) {
+		snprintf(err, errlen, "rollups: %s", sqlite3_errmsg(db));
+		goto fail;
+	}
 	const int64_t rg[4] = { lo, hi, s_lo, s_hi };
-	if (n < 0 ||
-	    exec(db,
+	if (exec(db,
 		 "CREATE TEMP TABLE IF NOT EXISTS kx_fold_pairs (server_ip, server_port, sni,"
 		 " client_ip, sensor, n, first_us, last_us);"
 		 "CREATE TEMP TABLE IF NOT EXISTS kx_fold_sets (client_ip, kind, value, sensor)",
