@@ -132,14 +132,22 @@ struct kx_pg_prune_stats {
 	uint64_t rows_dropped;       /* the rows they held */
 	uint64_t rows_deleted;       /* older rows of the month across the cutoff */
 	uint64_t rows_folded;        /* pending rows folded into the rollups first */
+	uint64_t endpoints_forgotten; /* rollup retention: endpoints last seen before it */
+	uint64_t rollup_rows_deleted; /* their rollup rows */
+	uint64_t sessions_deleted;   /* hourly sessions rows of hours before it */
 };
 
 /* Removes the central handshakes that began before cutoff_us: drops the
  * monthly partitions wholly before it and deletes the older rows of the one
- * across it, in one transaction (upgrading an older schema first). Sessions
- * and runs stay. Returns 0, or -1 with a message in err. */
-int kx_pg_prune(const char *url, int64_t cutoff_us, struct kx_pg_prune_stats *st, char *err,
-		size_t errlen);
+ * across it, in one transaction (upgrading an older schema first). Runs
+ * stay. With rollup_cutoff_us (<= cutoff_us; INT64_MIN: keep the rollups
+ * whole) the rollup retention too, in the same transaction: an endpoint
+ * (server address, port, SNI, over all sensors) last seen before it is
+ * forgotten with its whole history (its rollup rows), one seen since keeps
+ * all of its history; sessions rows of hours that began before it go.
+ * Returns 0, or -1 with a message in err. */
+int kx_pg_prune(const char *url, int64_t cutoff_us, int64_t rollup_cutoff_us,
+		struct kx_pg_prune_stats *st, char *err, size_t errlen);
 
 /* `kexwatch rollup` on a central store (schema 10): folds every pending
  * row into the rollups (waiting for a folder already running, then

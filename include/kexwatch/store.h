@@ -120,6 +120,13 @@ void kx_store_close(struct kx_store *st);
 struct kx_prune_opts {
 	unsigned max_lock_ms; /* budget for one transaction (default 250) */
 	unsigned pause_ms;    /* between transactions, for a waiting writer (default 20) */
+	/* The rollup retention (<= the raw cutoff; INT64_MIN, the default:
+	 * the rollups keep everything). An endpoint (server address, port,
+	 * SNI, over all sensors), a client address or a fingerprint set last
+	 * seen before it is forgotten with its whole history; one seen since
+	 * keeps all of it. Hourly rows (rollup_hourly, sessions) of hours that
+	 * began before it go. */
+	int64_t rollup_cutoff_us;
 };
 
 struct kx_prune_stats {
@@ -132,6 +139,13 @@ struct kx_prune_stats {
 	uint64_t rows_folded;      /* folded into the rollups before deleting */
 	uint64_t fold_transactions; /* the fold's write transactions */
 	uint64_t rows_kept_fence;  /* 1 when the row with the highest id is old: it stays */
+	uint64_t endpoints_forgotten;    /* rollup retention */
+	uint64_t clients_forgotten;
+	uint64_t fingerprints_forgotten;
+	uint64_t rollup_rows_deleted;    /* their rows in the rollup tables, hourly rows included */
+	uint64_t sessions_deleted;       /* hourly sessions rows before the rollup cutoff */
+	uint64_t sessions_kept_unsent;   /* ... kept: not yet sent to a central store */
+	uint64_t rollup_transactions;
 };
 
 void kx_prune_opts_init(struct kx_prune_opts *o);

@@ -53,9 +53,10 @@ static int parse_bounds(const char *b, long long *from, long long *to)
 	return e1 == f || e2 == t ? -1 : 0;
 }
 
-int kx_pg_prune(const char *url, int64_t cutoff_us, struct kx_pg_prune_stats *st, char *err,
-		size_t errlen)
+int kx_pg_prune(const char *url, int64_t cutoff_us, int64_t rollup_cutoff_us,
+		struct kx_pg_prune_stats *st, char *err, size_t errlen)
 {
+	(void)rollup_cutoff_us; /* TODO(h-pgprune): the rollup retention */
 	char sql[512];
 	PGresult *r = NULL;
 	int rc = -1;

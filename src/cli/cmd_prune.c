@@ -22,19 +22,29 @@ static void print_help(FILE *out)
 {
 	fprintf(out,
 		"usage: kexwatch prune --older-than DURATION --db FILE|URL [--now TIME]\n"
-		"                      [--max-lock-ms N]\n"
+		"                      [--rollups-older-than DURATION] [--max-lock-ms N]\n"
 		"\n"
 		"Removes the handshake rows that began more than DURATION (90d, 12h, ...)\n"
 		"before now. On a central PostgreSQL store (--db postgresql://...) the\n"
 		"monthly partitions wholly before the cutoff are dropped and the older rows\n"
-		"of the month across it deleted, in one transaction; the hourly sessions\n"
-		"rows and the runs are kept.\n"
+		"of the month across it deleted, in one transaction; the runs are kept, and\n"
+		"the hourly sessions rows and the rollups unless --rollups-older-than.\n"
 		"On an SQLite inventory the rows are deleted oldest first in short write\n"
 		"transactions, so a capture writing to the same file waits one of them at\n"
-		"most; rows a central store has not received yet, the hourly sessions rows\n"
-		"and the runs are kept. The file does not shrink (its pages are reused).\n"
+		"most; rows a central store has not received yet and the runs are kept, and\n"
+		"the hourly sessions rows and the rollups unless --rollups-older-than.\n"
+		"The file does not shrink (its pages are reused).\n"
 		"\n"
 		"  --older-than D     the retention: 30s, 5m, 1h, 90d\n"
+		"  --rollups-older-than R\n"
+		"                     the rollups' retention (at least D; default: keep\n"
+		"                     them whole): an endpoint (server address, port, SNI),\n"
+		"                     a client address or a fingerprint set last seen more\n"
+		"                     than R ago is forgotten with its whole history, one\n"
+		"                     seen since keeps all of its history; the hourly rows\n"
+		"                     (sessions, the share over time) of hours that began\n"
+		"                     more than R ago go. A central store has no client or\n"
+		"                     fingerprint rollups: it forgets endpoints.\n"
 		"  --db FILE|URL      an inventory file, or postgresql://user@host:port/dbname\n"
 		"                     or 'host=... dbname=...'\n"
 		"  --now TIME         count back from TIME (RFC 3339) instead of the clock\n"
@@ -75,6 +85,23 @@ static int prune_sqlite(const char *db, int64_t cutoff_us, const struct kx_prune
 			fprintf(stderr, "; %" PRIu64 " older rows kept: not yet sent to the central store",
 				st.rows_kept_unsent);
 		fputc('\n', stderr);
+		if (po->rollup_cutoff_us != INT64_MIN) {
+			fprintf(stderr,
+				"rollups of %s before %s: %" PRIu64 " endpoints, %" PRIu64
+				" clients and %" PRIu64 " fingerprint sets forgotten (%" PRIu64
+				" rollup rows) and %" PRIu64 " hourly sessions rows deleted in %" PRIu64
+				" transactions",
+				db,
+				kx_time_str((uint64_t)(po->rollup_cutoff_us > 0 ? po->rollup_cutoff_us
+										: 0),
+					    t, sizeof(t)),
+				st.endpoints_forgotten, st.clients_forgotten, st.fingerprints_forgotten,
+				st.rollup_rows_deleted, st.sessions_deleted, st.rollup_transactions);
+			if (st.sessions_kept_unsent)
+				fprintf(stderr, "; %" PRIu64 " older sessions rows kept: not yet sent to"
+						" the central store", st.sessions_kept_unsent);
+			fputc('\n', stderr);
+		}
 	}
 	return KX_EXIT_OK;
 }
@@ -86,12 +113,13 @@ int kx_cmd_prune(int argc, char **argv)
 		{ "db", required_argument, NULL, 'd' },
 		{ "now", required_argument, NULL, 'n' },
 		{ "max-lock-ms", required_argument, NULL, 'm' },
+		{ "rollups-older-than", required_argument, NULL, 'r' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *db = NULL, *now_s = NULL;
-	int64_t older = -1, now_us;
+	int64_t older = -1, rollups_older = -1, now_us;
 	int quiet = 0, ch;
 	struct kx_prune_opts po;
 	kx_prune_opts_init(&po);
@@ -102,6 +130,13 @@ int kx_cmd_prune(int argc, char **argv)
 			if (kx_report_parse_duration(optarg, &older) < 0 || older <= 0) {
 				fprintf(stderr, "kexwatch prune: --older-than: expected a duration"
 						" (12h, 90d), got '%s'\n", optarg);
+				return KX_EXIT_USAGE;
+			}
+			break;
+		case 'r':
+			if (kx_report_parse_duration(optarg, &rollups_older) < 0 || rollups_older <= 0) {
+				fprintf(stderr, "kexwatch prune: --rollups-older-than: expected a"
+						" duration (400d), got '%s'\n", optarg);
 				return KX_EXIT_USAGE;
 			}
 			break;
@@ -126,6 +161,12 @@ int kx_cmd_prune(int argc, char **argv)
 				" arguments)\n");
 		return KX_EXIT_USAGE;
 	}
+	/* Rollups shorter than the raw rows would leave folded rows whose
+	 * entries are gone: full-range reports would miss what windows see. */
+	if (rollups_older >= 0 && rollups_older < older) {
+		fprintf(stderr, "kexwatch prune: --rollups-older-than must be at least --older-than\n");
+		return KX_EXIT_USAGE;
+	}
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	now_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
@@ -134,12 +175,13 @@ int kx_cmd_prune(int argc, char **argv)
 		return KX_EXIT_USAGE;
 	}
 	int64_t cutoff = now_us - older;
+	po.rollup_cutoff_us = rollups_older >= 0 ? now_us - rollups_older : INT64_MIN;
 	if (!kx_pg_is_url(db))
 		return prune_sqlite(db, cutoff, &po, quiet);
 	char err[512], target[256];
 	struct kx_pg_prune_stats st;
 	kx_pg_redact(db, target, sizeof(target));
-	if (kx_pg_prune(db, cutoff, &st, err, sizeof(err)) < 0) {
+	if (kx_pg_prune(db, cutoff, po.rollup_cutoff_us, &st, err, sizeof(err)) < 0) {
 		fprintf(stderr, "kexwatch prune: %s: %s\n", target, err);
 		return KX_EXIT_FAIL;
 	}
@@ -150,5 +192,15 @@ int kx_cmd_prune(int argc, char **argv)
 			" pending rows folded into the rollups first\n",
 			target, cutoff, st.partitions_dropped, st.rows_dropped, st.rows_deleted,
 			st.rows_folded);
+	if (!quiet && po.rollup_cutoff_us != INT64_MIN) {
+		char t[32];
+		fprintf(stderr,
+			"rollups of %s before %s: %" PRIu64 " endpoints forgotten (%" PRIu64
+			" rollup rows), %" PRIu64 " hourly sessions rows deleted\n",
+			target,
+			kx_time_str((uint64_t)(po.rollup_cutoff_us > 0 ? po.rollup_cutoff_us : 0), t,
+				    sizeof(t)),
+			st.endpoints_forgotten, st.rollup_rows_deleted, st.sessions_deleted);
+	}
 	return KX_EXIT_OK;
 }

@@ -62,6 +62,7 @@ void kx_prune_opts_init(struct kx_prune_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->max_lock_ms = 250;
 	o->pause_ms = 20;
+	o->rollup_cutoff_us = INT64_MIN;
 }
 
 int kx_store_prune(const char *path, int64_t cutoff_us, const struct kx_prune_opts *o,
