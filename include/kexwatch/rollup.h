@@ -116,6 +116,18 @@ int64_t kx_rollup_rebuild(struct sqlite3 *db, FILE *progress, char *err, size_t 
 int64_t kx_rollup_file(const char *path, bool rebuild, FILE *progress, char *err,
 		       size_t errlen);
 
+struct kx_prune_opts;
+struct kx_prune_stats;
+
+/* The rollups' retention (rollup_retention.c, `prune
+ * --rollups-older-than`): forgets the endpoints, clients and fingerprint
+ * sets last seen before cutoff_us, and the hourly rows of hours that began
+ * before it, in write transactions sized to o->max_lock_ms; counts into
+ * st. The tail must have been folded. Returns 0, or -1 with the message
+ * in err. */
+int kx_rollup_forget(struct sqlite3 *db, int64_t cutoff_us, const struct kx_prune_opts *o,
+		     struct kx_prune_stats *st, char *err, size_t errlen);
+
 /* The number of handshake rows above folded_id (the tail), or -1 when the
  * file has no rollups (a schema older than 12). */
 int64_t kx_rollup_tail(struct sqlite3 *db);

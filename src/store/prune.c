@@ -230,6 +230,9 @@ int kx_store_prune(const char *path, int64_t cutoff_us, const struct kx_prune_op
 			sqlite3_finalize(s);
 		}
 	}
+	if (o->rollup_cutoff_us != INT64_MIN &&
+	    kx_rollup_forget(db, o->rollup_cutoff_us, o, st, err, errlen) < 0)
+		goto out;
 	/* Hand the freed WAL back: the next capture starts from a short log. */
 	sqlite3_exec(db, "PRAGMA wal_checkpoint(PASSIVE)", NULL, NULL, NULL);
 	rc = 0;

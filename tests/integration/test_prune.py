@@ -101,6 +101,133 @@ with tempfile.TemporaryDirectory() as tmp:
     p = kx("prune", "--db", db, "--older-than", "90d", "--now", NOW)
     check(p.returncode == 0 and " 0 rows deleted" in p.stderr, "again: nothing left to delete", p.stderr)
 
+    # --- the rollups' retention ---
+    # Expected from the raw rows of the unpruned file, not from the
+    # rollups: an endpoint (address, port, SNI) or a client is last seen
+    # at its newest handshake's last packet or at the start of its newest
+    # hourly sessions row.
+    db, db0 = os.path.join(tmp, "rt.db"), base
+    shutil.copy(base, db)
+    RCUT_US = 1751673600 * 1000000  # 2025-07-05T00:00:00Z = NOW - 180 days
+    hour_end = -(-RCUT_US // 3600000000)
+    ep_last = dict(((a, p, s), t) for a, p, s, t in q(
+        db, "SELECT server_ip, server_port, sni, max(t) FROM (SELECT server_ip, server_port,"
+            " coalesce(sni, '') AS sni, ts_last_us AS t FROM handshake_rows UNION ALL"
+            " SELECT server_ip, server_port, '', hour * 3600000000 FROM sessions) GROUP BY 1, 2, 3"))
+    cl_last = dict(q(db, "SELECT client_ip, max(t) FROM (SELECT client_ip, ts_last_us AS t FROM"
+                         " handshake_rows UNION ALL SELECT client_ip, hour * 3600000000 FROM sessions)"
+                         " GROUP BY 1"))
+    fp_last = dict(q(db, "SELECT fp_id, max(ts_last_us) FROM handshake_rows WHERE fp_id IS NOT NULL"
+                         " GROUP BY 1"))
+    ep_gone = {k for k, t in ep_last.items() if t < RCUT_US}
+    cl_gone = {k for k, t in cl_last.items() if t < RCUT_US}
+    fp_gone = {k for k, t in fp_last.items() if t < RCUT_US}
+    sess_gone, sess_keep = q(db, "SELECT sum(hour < ?), sum(hour >= ?) FROM sessions", hour_end, hour_end)[0]
+    # What the surviving keys must keep: everything a handshake made.
+    HOP_KEEP = ("handshakes", "clients", "n_hybrid", "n_pq", "n_classical", "n_client_no_pq",
+                "n_server_declined", "n_tls12", "n_resumed", "n_incomplete", "groups_selected")
+    CL_KEEP = ("handshakes", "n_hello", "n_offers_pq", "n_no_pq", "servers", "sample_snis",
+               "n_hybrid", "n_classical", "n_tls12", "n_incomplete", "fingerprints")
+
+    def report(db, what, key, fields, *extra):
+        r = kx(what, "--db", db, "--json", *extra)
+        if r.returncode != 0:
+            return r.stderr
+        return {tuple(row[k] for k in key): tuple(row[f] for f in fields) for row in json.loads(r.stdout)}
+
+    HK = ("server_ip", "server_port", "sni")
+    hops0 = report(db, "hops", HK, HOP_KEEP)
+    sens = q(db, "SELECT sensor FROM handshake_rows GROUP BY 1 ORDER BY count(*) DESC LIMIT 1")[0][0]
+    hops0_s = report(db, "hops", HK, HOP_KEEP, "--sensor", sens)
+    cl0 = report(db, "clients", ("client_ip",), CL_KEEP)
+    sess_ep = dict(((a, p, None), n) for a, p, n in q(
+        db, "SELECT server_ip, server_port, sum(sessions) FROM sessions WHERE hour >= ?"
+            " GROUP BY 1, 2", hour_end))
+    check(ep_gone and cl_gone and len(ep_gone) < len(ep_last) and len(cl_gone) < len(cl_last)
+          and sess_gone and sess_keep,
+          f"the year has endpoints ({len(ep_gone)} of {len(ep_last)}), clients ({len(cl_gone)} of"
+          f" {len(cl_last)}) and sessions rows ({sess_gone}) last seen before {RCUT_US}")
+    p = kx("prune", "--db", db, "--older-than", "90d", "--rollups-older-than", "180d", "--now", NOW,
+           "--max-lock-ms", "200")
+    m = re.search(r"rollups of \S+ before 2025-07-05T00:00:00.000000Z: (\d+) endpoints, (\d+) clients"
+                  r" and (\d+) fingerprint sets forgotten \((\d+) rollup rows\) and (\d+) hourly"
+                  r" sessions rows deleted in (\d+) transactions", p.stderr)
+    lm = re.search(r"longest ([\d.]+) s", p.stderr)
+    check(p.returncode == 0 and m and (int(m.group(1)), int(m.group(2)), int(m.group(3)), int(m.group(5)))
+          == (len(ep_gone), len(cl_gone), len(fp_gone), sess_gone) and lm and float(lm.group(1)) < 1.0,
+          f"prune --rollups-older-than 180d: {len(ep_gone)} endpoints, {len(cl_gone)} clients,"
+          f" {len(fp_gone)} fingerprint sets and {sess_gone} sessions rows, as the raw rows say;"
+          f" longest transaction {lm and lm.group(1)} s", p.stderr)
+    left = {(a, p_, s) for a, p_, s in q(db, "SELECT server_ip, server_port, sni FROM rollup_legs UNION"
+                                            " SELECT server_ip, server_port, sni FROM rollup_pairs UNION"
+                                            " SELECT server_ip, server_port, sni FROM rollup_cbom")}
+    check(left == set(ep_last) - ep_gone,
+          f"the endpoint rollups hold exactly the {len(ep_last) - len(ep_gone)} endpoints seen since")
+    left = {c for (c,) in q(db, "SELECT client_ip FROM rollup_client_legs_all UNION SELECT client_ip"
+                                " FROM rollup_client_sets UNION SELECT client_ip FROM rollup_client_counts_all")}
+    check(left == set(cl_last) - cl_gone,
+          f"the client rollups hold exactly the {len(cl_last) - len(cl_gone)} clients seen since",
+          sorted(left ^ (set(cl_last) - cl_gone))[:10])
+    check(q(db, "SELECT count(*) FROM sessions WHERE hour < ?", hour_end)[0][0] == 0
+          and q(db, "SELECT count(*) FROM sessions")[0][0] == sess_keep
+          and q(db, "SELECT count(*) FROM rollup_hourly WHERE hour < ?", hour_end)[0][0] == 0
+          and q(db, "SELECT count(*) FROM rollup_hourly")[0][0] > 0,
+          f"no sessions or hourly rollup row of an hour before the cutoff is left; the {sess_keep}"
+          " newer sessions rows stay")
+    # A row stays for an endpoint seen since; one of plaintext sessions
+    # alone only if some of them are of the hours kept.
+    def kept(rows, sensor=None):
+        sess = {(a, p_) for a, p_ in q(db0, "SELECT server_ip, server_port FROM sessions WHERE hour >= ?"
+                                            " AND coalesce(?, sensor) = sensor", hour_end, sensor)}
+        return {k: v for k, v in rows.items() if (k[0], k[1], k[2] or "") not in ep_gone
+                and (v[0] > 0 or (k[2] is None and (k[0], k[1]) in sess))}
+
+    hops1 = report(db, "hops", HK, HOP_KEEP)
+    want = kept(hops0)
+    check(isinstance(hops1, dict) and hops1 == want and len(want) < len(hops0),
+          f"full-range hops: the {len(want)} endpoints seen since, each with its whole history"
+          f" (of {len(hops0)})", hops1 if not isinstance(hops1, dict) else
+          sorted(set(hops1.items()) ^ set(want.items()))[:6])
+    hops1_s = report(db, "hops", HK, HOP_KEEP, "--sensor", sens)
+    want_s = kept(hops0_s, sens)
+    check(hops1_s == want_s, f"the same for --sensor {sens} ({len(want_s)} endpoints)")
+    sess1 = report(db, "hops", HK, ("sessions",))
+    check(isinstance(sess1, dict) and all(sess1.get(k, (0,))[0] == n for k, n in sess_ep.items())
+          and sum(v[0] for v in sess1.values()) == sum(sess_ep.values()),
+          f"hops' plaintext sessions are those of the hours kept ({sum(sess_ep.values())})")
+    cl1 = report(db, "clients", ("client_ip",), CL_KEEP)
+    want = {k: v for k, v in cl0.items() if k[0] not in cl_gone}
+    check(isinstance(cl1, dict) and cl1 == want and len(want) < len(cl0),
+          f"full-range clients: the {len(want)} clients seen since, each with its whole history"
+          f" (of {len(cl0)})", cl1 if not isinstance(cl1, dict) else
+          sorted(set(cl1.items()) ^ set(want.items()))[:6])
+    for what in ("health", "fingerprints", "cbom", "changes"):
+        r = kx(what, "--db", db)
+        check(r.returncode in (0, 1) and r.stdout and "error" not in r.stderr.lower(),
+              f"{what} reads the forgetful rollups", r.stderr)
+    r = kx("report", "--db", db, "--html", os.path.join(tmp, "rt.html"))
+    check(r.returncode in (0, 1) and os.path.getsize(os.path.join(tmp, "rt.html")) > 1000,
+          "the HTML page too", r.stderr)
+    check(q(db, "PRAGMA integrity_check")[0][0] == "ok", "integrity_check ok")
+    p = kx("prune", "--db", db, "--older-than", "90d", "--rollups-older-than", "180d", "--now", NOW)
+    check(p.returncode == 0 and "0 endpoints, 0 clients and 0 fingerprint sets forgotten (0 rollup rows)"
+          " and 0 hourly sessions rows" in p.stderr, "again: nothing left to forget", p.stderr)
+    # Everything older: every rollup but the runs' empties, fingerprints included.
+    p = kx("prune", "--db", db, "--older-than", "30d", "--rollups-older-than", "30d",
+           "--now", "2027-06-01T00:00:00Z")
+    n_tables = [t for (t,) in q(db, "SELECT name FROM sqlite_master WHERE type = 'table' AND name"
+                                    " LIKE 'rollup%' AND name NOT IN ('rollup_state', 'rollup_runs')")]
+    nonempty = [t for t in n_tables if q(db, f"SELECT count(*) FROM {t}")[0][0]]
+    fps = report(db, "fingerprints", ("kind", "fingerprint"), ("handshakes",))
+    check(p.returncode == 0 and len(n_tables) == 16 and not nonempty and fps == {}
+          and f" and {len(fp_last)} fingerprint sets forgotten" in p.stderr
+          and q(db, "SELECT count(*) FROM sessions")[0][0] == 0,
+          f"a cutoff after the last row: all {len(n_tables)} rollups and the sessions empty,"
+          f" all {len(fp_last)} fingerprint sets forgotten", [p.stderr, nonempty, fps])
+    p = kx("prune", "--db", db, "--older-than", "90d", "--rollups-older-than", "30d")
+    check(p.returncode == 2 and "at least --older-than" in p.stderr,
+          "--rollups-older-than shorter than --older-than: refused (exit 2)", p.stderr)
+
     # --- the central outbox: rows not yet sent stay ---
     db = os.path.join(tmp, "outbox.db")
     shutil.copy(base, db)
