@@ -715,6 +715,29 @@ out:
 
 /* A local file (or a central store's snapshot, whose rollups are empty
  * and which is read once: no catching up). */
+/* KEXWATCH_SQL_PROFILE=1: each statement's time and its first words on
+ * stderr, to find which part of a report costs (tests/bench/). */
+static int profile_cb(unsigned type, void *ctx, void *stmt, void *ns)
+{
+	(void)ctx;
+	if (type == SQLITE_TRACE_PROFILE) {
+		const char *sql = sqlite3_sql((sqlite3_stmt *)stmt);
+		size_t n = sql ? strlen(sql) : 0;
+		/* The head and the tail: reports share their first lines. */
+		fprintf(stderr, "sql-profile: %9.3f ms  %.100s ... %s\n",
+			(double)*(const sqlite3_int64 *)ns / 1e6, sql ? sql : "?",
+			n > 200 ? sql + n - 100 : "");
+	}
+	return 0;
+}
+
+static void profile(sqlite3 *db)
+{
+	const char *env = getenv("KEXWATCH_SQL_PROFILE");
+	if (env && *env && strcmp(env, "0") != 0)
+		sqlite3_trace_v2(db, SQLITE_TRACE_PROFILE, profile_cb, NULL);
+}
+
 static int open_file(struct kx_rdb *r, const char *path, bool fold_lag, char *err, size_t errlen)
 {
 	struct stat sb;
@@ -740,6 +763,7 @@ static int open_file(struct kx_rdb *r, const char *path, bool fold_lag, char *er
 	}
 	sqlite3_busy_timeout(r->db, 5000);
 	sqlite3_db_config(r->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	profile(r->db);
 	if (sqlite3_exec(r->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
 		kx_rdb_fail(r);
 		goto fail;

@@ -298,9 +298,62 @@ static void print_note(FILE *out, const char *note)
 	putc('\n', out);
 }
 
+/* A report's query can take seconds, and a table needs its widths before
+ * its first line. So the rows it prints go once into a private temporary
+ * database (SQLite's own temporary file: past a small page cache they are
+ * on disk, so memory stays bounded), which the printing pass reads back.
+ * Returns -1 when that cannot be made: the query then runs twice. */
+static int buffer_open(int ncol, sqlite3 **db, sqlite3_stmt **ins, sqlite3_stmt **rd)
+{
+	sqlite3_str *ddl = sqlite3_str_new(NULL), *q = sqlite3_str_new(NULL);
+	char *ddl_s, *q_s;
+	int rc = -1;
+
+	*db = NULL;
+	*ins = *rd = NULL;
+	sqlite3_str_appendall(ddl, "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
+				   " CREATE TABLE b (");
+	sqlite3_str_appendall(q, "INSERT INTO b VALUES (");
+	for (int i = 0; i < ncol; i++) {
+		sqlite3_str_appendf(ddl, "%sc%d", i ? ", " : "", i);
+		sqlite3_str_appendall(q, i ? ", ?" : "?");
+	}
+	sqlite3_str_appendall(ddl, ")");
+	sqlite3_str_appendall(q, ")");
+	ddl_s = sqlite3_str_finish(ddl);
+	q_s = sqlite3_str_finish(q);
+	if (ncol > 0 && ddl_s && q_s &&
+	    sqlite3_open_v2("", db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) == SQLITE_OK &&
+	    sqlite3_exec(*db, ddl_s, NULL, NULL, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(*db, q_s, -1, ins, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(*db, "SELECT * FROM b ORDER BY rowid", -1, rd, NULL) == SQLITE_OK)
+		rc = 0;
+	sqlite3_free(ddl_s);
+	sqlite3_free(q_s);
+	if (rc < 0) {
+		sqlite3_finalize(*ins);
+		sqlite3_finalize(*rd);
+		sqlite3_close(*db);
+		*db = NULL;
+		*ins = *rd = NULL;
+	}
+	return rc;
+}
+
+static bool buffer_row(sqlite3_stmt *ins, sqlite3_stmt *s)
+{
+	for (int i = 0; i < sqlite3_column_count(s); i++)
+		sqlite3_bind_value(ins, i + 1, sqlite3_column_value(s, i));
+	bool ok = sqlite3_step(ins) == SQLITE_DONE;
+	sqlite3_reset(ins);
+	return ok;
+}
+
 static int print_table(sqlite3_stmt *s, const struct kx_col *cols, size_t n_cols,
 		       const char *const *drop, FILE *out)
 {
+	sqlite3 *bdb = NULL;
+	sqlite3_stmt *ins = NULL, *rd = NULL, *p = s;
 	long long rows = 0, more = 0;
 	const char **v = NULL;
 	char (*nums)[48] = NULL;
@@ -320,12 +373,25 @@ static int print_table(sqlite3_stmt *s, const struct kx_col *cols, size_t n_cols
 	}
 	for (int i = 0; i < n; i++)
 		t[i].width = kx_cell_width(t[i].head);
+	if (buffer_open(sqlite3_column_count(s), &bdb, &ins, &rd) == 0)
+		p = rd;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		if (topts.limit > 0 && rows >= topts.limit) {
 			more++;
 			continue;
 		}
 		rows++;
+		/* Before the widths: reading a value as text may change its type.
+		 * A buffer that fails (no room for its temporary file) is
+		 * dropped, and the query runs again for the printing pass. */
+		if (ins && !buffer_row(ins, s)) {
+			sqlite3_finalize(ins);
+			sqlite3_finalize(rd);
+			sqlite3_close(bdb);
+			bdb = NULL;
+			ins = rd = NULL;
+			p = s;
+		}
 		for (int i = 0; i < n; i++) {
 			int type = sqlite3_column_type(s, t[i].idx);
 			size_t w = kx_cell_width(cell_text(s, t[i].idx, num, sizeof(num)));
@@ -338,7 +404,8 @@ static int print_table(sqlite3_stmt *s, const struct kx_col *cols, size_t n_cols
 	}
 	if (rc != SQLITE_DONE)
 		goto out;
-	sqlite3_reset(s);
+	if (p == s)
+		sqlite3_reset(s);
 	for (int i = 0; i < n; i++) {
 		size_t hw = kx_cell_width(t[i].head);
 		t[i].natural = t[i].width;
@@ -353,12 +420,12 @@ static int print_table(sqlite3_stmt *s, const struct kx_col *cols, size_t n_cols
 		v[i] = t[i].head;
 	print_row(out, t, n, v);
 	rows = 0;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = sqlite3_step(p)) == SQLITE_ROW) {
 		if (topts.limit > 0 && rows >= topts.limit)
 			continue;
 		rows++;
 		for (int i = 0; i < n; i++)
-			v[i] = cell_text(s, t[i].idx, nums[i], sizeof(nums[i]));
+			v[i] = cell_text(p, t[i].idx, nums[i], sizeof(nums[i]));
 		print_row(out, t, n, v);
 	}
 	if (rc != SQLITE_DONE)
@@ -382,6 +449,9 @@ static int print_table(sqlite3_stmt *s, const struct kx_col *cols, size_t n_cols
 			print_note(out, note);
 	}
 out:
+	sqlite3_finalize(ins);
+	sqlite3_finalize(rd);
+	sqlite3_close(bdb);
 	free(v);
 	free(nums);
 	free_cols(t, n);
