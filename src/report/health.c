@@ -593,8 +593,12 @@ int kx_report_health(const char *db_path, const struct kx_report_filter *f,
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
+	/* The hops are read twice (findings, then the table): their query
+	 * runs once, into a temporary table. */
 	if (!(bands = kx_rdb_prepare(&r, roll ? bands_rolled_sql : kx_health_bands_sql, f)) ||
-	    !(hops = kx_rdb_prepare(&r, sql, f)) ||
+	    kx_rdb_materialize(&r, "kx_health_hops", sql, f) < 0 ||
+	    !(hops = kx_rdb_prepare(&r, "SELECT * FROM temp.kx_health_hops ORDER BY rowid",
+				    NULL)) ||
 	    !(runs = kx_rdb_prepare(&r, roll ? runs_rolled_sql : runs_sql, f)))
 		goto out;
 
