@@ -23,7 +23,11 @@
  * after that stay pending: they are seen after the prune, and a fold
  * makes an endpoint of them again. The sessions rows (no SNI: endpoint
  * '') count as seen, so an endpoint only they know is forgotten too (its
- * rows all lie in hours before the cutoff, which go).
+ * rows all lie in hours before the cutoff, which go). Shippers upsert
+ * sessions rows in transactions of their own: one sending hours that
+ * old at the same moment (a long-delayed backlog) may meet the delete
+ * in the other order, and PostgreSQL then fails one of the two; if it is
+ * the prune, nothing of it is left and it can be run again.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,12 +72,14 @@ static int parse_bounds(const char *b, long long *from, long long *to)
 }
 
 /* The endpoints last seen before the rollup cutoff: over the rollups'
- * legs (by their key's prefix) and the sessions rows. */
+ * legs (by their key's prefix) and the sessions rows. A sessions row
+ * counts from the start of its hour, as on SQLite: an endpoint its
+ * sessions keep still has one of an hour since, which stays. */
 #define FORGET_SQL                                                                      \
 	"CREATE TEMP TABLE kx_forget ON COMMIT DROP AS SELECT server_ip, server_port, sni" \
 	" FROM (SELECT server_ip, server_port, sni, max(last_us) AS last_us"             \
 	"  FROM rollup_legs GROUP BY 1, 2, 3"                                            \
-	"  UNION ALL SELECT server_ip, server_port, '', max(ts_last_us)"                 \
+	"  UNION ALL SELECT server_ip, server_port, '', max(hour) * 3600000000"          \
 	"  FROM sessions GROUP BY 1, 2) AS e"                                            \
 	" GROUP BY 1, 2, 3 HAVING max(last_us) < %lld"
 
@@ -89,8 +95,10 @@ static int prune_rollups(PGconn *pg, int64_t rcut, struct kx_pg_prune_stats *st,
 	uint64_t folded = 0;
 
 	/* Waiting for a folder's chunk, and deleting a large history, may
-	 * outlast the session's statement timeout. */
-	if (run(pg, "SET LOCAL statement_timeout = 0;"
+	 * outlast the session's statement timeout. The endpoints' aggregate
+	 * spilled to disk at 4 MB (measured, 300 000 endpoints, 900 000 legs:
+	 * 1.5 s, 1.1 s in memory). */
+	if (run(pg, "SET LOCAL statement_timeout = 0; SET LOCAL work_mem = '64MB';"
 		    " SELECT pg_advisory_xact_lock(" KX_PG_FOLD_LOCK ")",
 		NULL, err, errlen) < 0 ||
 	    kx_pg_rollup_fold_in(pg, &folded, err, errlen) < 0)
@@ -102,7 +110,8 @@ static int prune_rollups(PGconn *pg, int64_t rcut, struct kx_pg_prune_stats *st,
 	st->endpoints_forgotten = strtoull(PQcmdTuples(r), NULL, 10);
 	PQclear(r);
 	/* Its statistics: few endpoints are deleted through the keys'
-	 * prefix, many by one pass over each table. */
+	 * prefix (a merge join on the primary key), many by one pass over
+	 * each table (a hash join). */
 	if (run(pg, "ANALYZE kx_forget", NULL, err, errlen) < 0)
 		return -1;
 	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {

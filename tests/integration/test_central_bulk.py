@@ -272,7 +272,7 @@ try:
     # exactly (seen since), and gone-declined-01, moved onto the MySQL
     # server at 198.18.0.21:3306 without SNI, whose sessions (endpoint '')
     # are seen now. gone-hrr-03 goes onto the old-only HTTP server (its
-    # sessions too are old), as does every HTTP session (80, 8080).
+    # sessions too are old).
     r_us = int(datetime.datetime(2026, 6, 1, tzinfo=datetime.timezone.utc).timestamp()) * 10**6
     now_r = datetime.datetime.fromtimestamp(r_us / 1e6 + 200 * 86400, datetime.timezone.utc).strftime(
         "%Y-%m-%dT%H:%M:%S.%fZ")
@@ -293,14 +293,20 @@ try:
               " WHERE sni = 'gone-declined-01.mixed.kx.test'")
     c.execute("UPDATE handshake_rows SET sni = NULL, server_ip = '198.18.0.20', server_port = 80"
               " WHERE sni = 'gone-hrr-03.mixed.kx.test'")
+    # The HTTP server on 8080: its one sessions row spans R, in the hour
+    # before it; a row counts from its hour's start: forgotten.
+    c.execute("UPDATE sessions SET hour = ?, ts_first_us = ?, ts_last_us = ? WHERE server_port = 8080",
+              (r_us // 3600000000 - 1, r_us - 10**7, r_us + 10**7))
     c.commit()
     # The expected answer from the local rows alone (50 endpoints now, 14
-    # renamed old ones besides, 4 servers of the sessions; 15 to forget): each endpoint's last
+    # renamed old ones besides, 4 servers of the sessions; 15 to forget):
+    # an endpoint's newest handshake packet or sessions hour (a sessions
+    # row counts from the start of its hour, as on SQLite).: each endpoint's last
     # packet over its handshakes and its sessions (no SNI).
     last = {}
     for ip, port, sni, t in c.execute(
             "SELECT server_ip, server_port, coalesce(sni, ''), ts_last_us FROM handshakes"
-            " UNION ALL SELECT server_ip, server_port, '', ts_last_us FROM sessions"):
+            " UNION ALL SELECT server_ip, server_port, '', hour * 3600000000 FROM sessions"):
         last[(ip, port, sni)] = max(t, last.get((ip, port, sni), t))
     n_local_sess = c.execute("SELECT count(*) FROM sessions").fetchone()[0]
     c.close()
