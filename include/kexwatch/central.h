@@ -145,6 +145,9 @@ struct kx_pg_prune_stats {
  * (server address, port, SNI, over all sensors) last seen before it is
  * forgotten with its whole history (its rollup rows), one seen since keeps
  * all of its history; sessions rows of hours that began before it go.
+ * The retention holds the folders' lock (it waits for a fold running)
+ * and folds every pending row first, so no fold adds to an endpoint
+ * while it goes (pg_prune.c).
  * Returns 0, or -1 with a message in err. */
 int kx_pg_prune(const char *url, int64_t cutoff_us, int64_t rollup_cutoff_us,
 		struct kx_pg_prune_stats *st, char *err, size_t errlen);

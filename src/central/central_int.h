@@ -76,6 +76,10 @@ extern const char kx_pg_rollup_pending_schema[];
 #define KX_PG_FOLD_LOCK "1801812089"
 int kx_pg_rollup_fold(PGconn *pg, uint64_t chunk, bool wait, uint64_t *folded, char *err,
 		      size_t errlen);
+/* Inside the caller's transaction, which holds KX_PG_FOLD_LOCK (prune):
+ * folds every pending row its statement sees, in one go. 0 (*folded rows
+ * moved) or -1 with the message in err. */
+int kx_pg_rollup_fold_in(PGconn *pg, uint64_t *folded, char *err, size_t errlen);
 
 /* The server's message for a failed command, on one line. */
 const char *kx_pg_errmsg(PGconn *pg, PGresult *res);

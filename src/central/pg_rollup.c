@@ -23,7 +23,9 @@
  * upserts never wait on each other; each statement still goes through
  * its table in key order (ORDER BY the key). Reports add the pending rows
  * to the rollups (hops.c, health.c): the same answer before and after a
- * fold. prune leaves rollup_pending alone: it holds copies, not the rows.
+ * fold. A raw prune leaves rollup_pending alone: it holds copies, not
+ * the rows. The rollup retention (pg_prune.c) is a writer of the rollups
+ * too: it holds the folder's lock and folds what is pending first.
  *
  * The tables keep SQLite's key definitions (rollup.h, one text):
  *   rollup_legs        as SQLite's;
@@ -33,8 +35,8 @@
  *   rollup_pairs_all   (endpoint, client), the same for rollup_clients_all;
  *   rollup_runs        the handshakes per run (health's ledger);
  *   rollup_pending     the rollup columns of rows not folded yet.
- * Sessions are hourly rows already and prune keeps them: the reports
- * read them as they are, as SQLite's rolled views do.
+ * Sessions are hourly rows already: the reports read them as they are,
+ * as SQLite's rolled views do; only the rollup retention deletes them.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,17 +149,65 @@ int kx_pg_rollup_add(PGconn *pg, const char *table, char *err, size_t errlen)
 	return 0;
 }
 
+/* "run_id, sensor, ..." of kx_pg_rollup_cols. */
+static void rollup_col_list(char *cols, size_t len)
+{
+	size_t pos = 0;
+	for (unsigned i = 0; i < kx_pg_n_rollup_cols && pos < len; i++)
+		pos += (size_t)snprintf(cols + pos, len - pos, "%s%s", i ? ", " : "",
+					kx_pg_rollup_cols[i]);
+}
+
+/* One chunk of at most chunk pending rows (0: every one this statement
+ * sees) into the rollups, inside the caller's transaction, which holds
+ * the folder's lock. *n gets the rows moved. */
+static int fold_chunk(PGconn *pg, uint64_t chunk, uint64_t *n, char *err, size_t errlen)
+{
+	char sql[2048], cols[512], lim[96] = "";
+
+	rollup_col_list(cols, sizeof(cols));
+	/* The folder's own copy; the DELETE's snapshot is taken after the
+	 * lock (READ COMMITTED), so a previous folder's chunk is gone. */
+	snprintf(sql, sizeof(sql),
+		 "CREATE TEMP TABLE IF NOT EXISTS kx_fold ON COMMIT DELETE ROWS AS"
+		 " SELECT %s FROM rollup_pending WITH NO DATA", cols);
+	PGresult *r = PQexec(pg, sql);
+	if (!r || PQresultStatus(r) != PGRES_COMMAND_OK)
+		goto fail;
+	PQclear(r);
+	if (chunk > 0)
+		snprintf(lim, sizeof(lim),
+			 " WHERE ctid = ANY (ARRAY(SELECT ctid FROM rollup_pending LIMIT %llu))",
+			 (unsigned long long)chunk);
+	snprintf(sql, sizeof(sql),
+		 "WITH d AS (DELETE FROM rollup_pending%s RETURNING %s)"
+		 " INSERT INTO kx_fold SELECT %s FROM d",
+		 lim, cols, cols);
+	r = PQexec(pg, sql);
+	if (!r || PQresultStatus(r) != PGRES_COMMAND_OK)
+		goto fail;
+	*n = strtoull(PQcmdTuples(r), NULL, 10);
+	PQclear(r);
+	if (*n == 0)
+		return 0;
+	/* The chunk's statistics (a temporary table has none: the planner
+	 * guessed 1/20 of its rows) and room to sort its pairs in memory
+	 * (measured: the pairs' sorts spilled to disk at 4 MB). */
+	r = PQexec(pg, "ANALYZE kx_fold; SET LOCAL work_mem = '64MB'");
+	if (!r || PQresultStatus(r) != PGRES_COMMAND_OK)
+		goto fail;
+	PQclear(r);
+	return kx_pg_rollup_add(pg, "kx_fold", err, errlen);
+fail:
+	snprintf(err, errlen, "fold: %s", kx_pg_errmsg(pg, r));
+	PQclear(r);
+	return -1;
+}
+
 int kx_pg_rollup_fold(PGconn *pg, uint64_t chunk, bool wait, uint64_t *folded, char *err,
 		      size_t errlen)
 {
-	char sql[2048], cols[512];
-	size_t pos = 0;
-	int rc = 0;
-
 	*folded = 0;
-	for (unsigned i = 0; i < kx_pg_n_rollup_cols; i++)
-		pos += (size_t)snprintf(cols + pos, sizeof(cols) - pos, "%s%s", i ? ", " : "",
-					kx_pg_rollup_cols[i]);
 	if (chunk == 0) { /* KEXWATCH_PG_FOLD_CHUNK: smaller transactions (tests, tuning) */
 		const char *env = getenv("KEXWATCH_PG_FOLD_CHUNK");
 		chunk = env && *env ? strtoull(env, NULL, 10) : 0;
@@ -182,42 +232,8 @@ int kx_pg_rollup_fold(PGconn *pg, uint64_t chunk, bool wait, uint64_t *folded, c
 			PQclear(PQexec(pg, "ROLLBACK"));
 			return 1;
 		}
-		/* The folder's own copy; the DELETE's snapshot is taken after the
-		 * lock (READ COMMITTED), so a previous folder's chunk is gone. */
-		snprintf(sql, sizeof(sql),
-			 "CREATE TEMP TABLE IF NOT EXISTS kx_fold ON COMMIT DELETE ROWS AS"
-			 " SELECT %s FROM rollup_pending WITH NO DATA", cols);
-		r = PQexec(pg, sql);
-		if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
-			snprintf(err, errlen, "fold: %s", kx_pg_errmsg(pg, r));
-			PQclear(r);
-			goto fail;
-		}
-		PQclear(r);
-		snprintf(sql, sizeof(sql),
-			 "WITH d AS (DELETE FROM rollup_pending WHERE ctid = ANY (ARRAY("
-			 "SELECT ctid FROM rollup_pending LIMIT %llu)) RETURNING %s)"
-			 " INSERT INTO kx_fold SELECT %s FROM d",
-			 (unsigned long long)chunk, cols, cols);
-		r = PQexec(pg, sql);
-		if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
-			snprintf(err, errlen, "fold: %s", kx_pg_errmsg(pg, r));
-			PQclear(r);
-			goto fail;
-		}
-		uint64_t n = strtoull(PQcmdTuples(r), NULL, 10);
-		PQclear(r);
-		/* The chunk's statistics (a temporary table has none: the planner
-		 * guessed 1/20 of its rows) and room to sort its pairs in memory
-		 * (measured: the pairs' sorts spilled to disk at 4 MB). */
-		r = n > 0 ? PQexec(pg, "ANALYZE kx_fold; SET LOCAL work_mem = '64MB'") : NULL;
-		if (n > 0 && (!r || PQresultStatus(r) != PGRES_COMMAND_OK)) {
-			snprintf(err, errlen, "fold: %s", kx_pg_errmsg(pg, r));
-			PQclear(r);
-			goto fail;
-		}
-		PQclear(r);
-		if (n > 0 && kx_pg_rollup_add(pg, "kx_fold", err, errlen) < 0)
+		uint64_t n = 0;
+		if (fold_chunk(pg, chunk, &n, err, errlen) < 0)
 			goto fail;
 		r = PQexec(pg, "COMMIT");
 		if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
@@ -228,11 +244,17 @@ int kx_pg_rollup_fold(PGconn *pg, uint64_t chunk, bool wait, uint64_t *folded, c
 		PQclear(r);
 		*folded += n;
 		if (n < chunk)
-			return rc;
+			return 0;
 	}
 fail:
 	PQclear(PQexec(pg, "ROLLBACK"));
 	return -1;
+}
+
+int kx_pg_rollup_fold_in(PGconn *pg, uint64_t *folded, char *err, size_t errlen)
+{
+	*folded = 0;
+	return fold_chunk(pg, 0, folded, err, errlen);
 }
 
 int kx_pg_fold(const char *url, uint64_t *folded, char *err, size_t errlen)

@@ -15,6 +15,13 @@ PostgreSQL server this test starts itself (unix socket only, port 5498):
   with its timestamps moved back 40 and 120 days) land in three partitions;
 - `kexwatch prune --older-than 90d` drops the old month whole and deletes
   the older rows of the month across the cutoff;
+- `kexwatch prune --rollups-older-than`: the endpoints last seen before
+  it (their handshakes and sessions, worked out here from the local rows)
+  are forgotten whole, the others keep their full-range hops answer, the
+  sessions rows of older hours go, exact printed counts; rows still
+  pending are folded first (the same rollups as a store folded before);
+  prune waits for a folder holding the fold lock; without the option the
+  rollups and sessions stay; shorter than --older-than is refused;
 - a schema 2 store (the plain table schema 2 made) is upgraded in place,
   ids and rows kept.
 
@@ -26,8 +33,10 @@ import subprocess
 import sys
 import tempfile
 import time
+import datetime
+import json
 
-from pgcluster import Cluster  # exits 77 without PostgreSQL's server
+from pgcluster import BIN, Cluster  # exits 77 without PostgreSQL's server
 
 KX, GEN, PCAPS = sys.argv[1], sys.argv[2], sys.argv[3]
 failures = []
@@ -254,6 +263,153 @@ try:
     check(p.returncode == 1 and "/nonexistent.db: no such file" in p.stderr and not os.path.exists("/nonexistent.db"),
           "prune on a missing SQLite file: a clear error, exit 1, nothing created (test_prune covers files)",
           p.stderr)
+
+    # --- the rollup retention: prune --rollups-older-than ---
+    # One sensor's file: every endpoint of a capture 300 days back and now,
+    # sessions of two plaintext captures. R (the rollup cutoff) lies
+    # between. The old rows of 16 SNIs are renamed (gone-...): endpoints
+    # seen only before R, but for gone-hrr-01, whose last packet is at R
+    # exactly (seen since), and gone-declined-01, moved onto the MySQL
+    # server at 198.18.0.21:3306 without SNI, whose sessions (endpoint '')
+    # are seen now. gone-hrr-03 goes onto the old-only HTTP server (its
+    # sessions too are old).
+    r_us = int(datetime.datetime(2026, 6, 1, tzinfo=datetime.timezone.utc).timestamp()) * 10**6
+    now_r = datetime.datetime.fromtimestamp(r_us / 1e6 + 200 * 86400, datetime.timezone.utc).strftime(
+        "%Y-%m-%dT%H:%M:%S.%fZ")
+    my, http = os.path.join(PCAPS, "plaintext-mysql.pcap"), os.path.join(PCAPS, "plaintext-http.pcap")
+    old3, my3, http3 = (os.path.join(tmp, n) for n in ("old3.pcap", "my3.pcap", "http3.pcap"))
+    shifted(cap, old3, -300)
+    shifted(my, my3, -300)
+    shifted(http, http3, -300)
+    rdb = os.path.join(tmp, "ret.db")
+    # In time order: one read is one stream, whose clock does not go back.
+    p = kx("read", "-q", "--sensor", "r", "--db", rdb, old3, my3, http3, cap, my)
+    c = sqlite3.connect(rdb)
+    c.execute("UPDATE handshake_rows SET sni = 'gone-' || sni WHERE ts_first_us < ?"
+              " AND (sni LIKE 'hrr-%' OR sni LIKE 'declined-%')", (r_us,))
+    c.execute("UPDATE handshake_rows SET ts_last_us = ? WHERE sni = 'gone-hrr-01.mixed.kx.test'", (r_us,))
+    c.execute("UPDATE handshake_rows SET ts_last_us = ? WHERE sni = 'gone-hrr-02.mixed.kx.test'", (r_us - 1,))
+    c.execute("UPDATE handshake_rows SET sni = NULL, server_ip = '198.18.0.21', server_port = 3306"
+              " WHERE sni = 'gone-declined-01.mixed.kx.test'")
+    c.execute("UPDATE handshake_rows SET sni = NULL, server_ip = '198.18.0.20', server_port = 80"
+              " WHERE sni = 'gone-hrr-03.mixed.kx.test'")
+    # The HTTP server on 8080: its one sessions row spans R, in the hour
+    # before it; a row counts from its hour's start: forgotten.
+    c.execute("UPDATE sessions SET hour = ?, ts_first_us = ?, ts_last_us = ? WHERE server_port = 8080",
+              (r_us // 3600000000 - 1, r_us - 10**7, r_us + 10**7))
+    c.commit()
+    # The expected answer from the local rows alone (50 endpoints now, 14
+    # renamed old ones besides, 4 servers of the sessions; 15 to forget):
+    # an endpoint's newest handshake packet or sessions hour (a sessions
+    # row counts from the start of its hour, as on SQLite).: each endpoint's last
+    # packet over its handshakes and its sessions (no SNI).
+    last = {}
+    for ip, port, sni, t in c.execute(
+            "SELECT server_ip, server_port, coalesce(sni, ''), ts_last_us FROM handshakes"
+            " UNION ALL SELECT server_ip, server_port, '', hour * 3600000000 FROM sessions"):
+        last[(ip, port, sni)] = max(t, last.get((ip, port, sni), t))
+    n_local_sess = c.execute("SELECT count(*) FROM sessions").fetchone()[0]
+    c.close()
+    forgotten = {e for e, t in last.items() if t < r_us}
+    check(p.returncode == 0 and len(last) == 50 + 14 + 4 and len(forgotten) == 15
+          and ("198.18.0.20", 80, "") in forgotten and ("198.18.0.20", 8080, "") in forgotten
+          and ("198.18.0.21", 3306, "") not in forgotten
+          and ("198.18.0.22", 9443, "gone-hrr-01.mixed.kx.test") not in forgotten
+          and ("198.18.0.22", 9443, "gone-hrr-02.mixed.kx.test") in forgotten,
+          f"retention data: {len(last)} endpoints, {len(forgotten)} last seen before R",
+          p.stderr + str(sorted(forgotten)))
+
+    def hops_of(url_):
+        q = kx("hops", "--db", url_, "--json")
+        return q.returncode, {(h["server_ip"], h["server_port"], h["sni"] or ""):
+                              (h["handshakes"], h["clients"]) for h in json.loads(q.stdout or "[]")}
+
+    def rollup_dump(db):
+        return {t: srv.psql(f"SELECT * FROM {t} AS x ORDER BY x::text", db)
+                for t in ("rollup_legs", "rollup_pairs", "rollup_pairs_all", "rollup_clients",
+                          "rollup_clients_all", "rollup_runs")}
+
+    # Two stores of the same rows: "ret" folded before the prune, "ret2"
+    # with every row still pending (the shipper does not fold), which the
+    # prune folds first. Both must end the same.
+    urlr, urlr2 = srv.createdb("ret"), srv.createdb("ret2")
+    p = kx("push", "--db", rdb, "--pg", urlr)
+    p2 = subprocess.run([KX, "push", "--db", rdb, "--pg", urlr2], capture_output=True, text=True,
+                        env=dict(os.environ, KEXWATCH_PG_FOLD_EVERY="0"))
+    pend2 = srv.psql("SELECT count(*) FROM rollup_pending", "ret2")
+    check(p.returncode == 0 and p2.returncode == 0 and kx("rollup", "--db", urlr).returncode == 0
+          and srv.psql("SELECT count(*) FROM rollup_pending", "ret") == "0" and int(pend2) > 0
+          and srv.psql("SELECT count(*) FROM sessions", "ret") == str(n_local_sess),
+          f"retention data pushed twice: folded, and {pend2} rows pending", p.stderr + p2.stderr)
+    rc_b, hops_b = hops_of(urlr)
+    check(rc_b == 0 and set(hops_b) == set(last), "full-range hops lists every endpoint before the prune",
+          sorted(set(hops_b) ^ set(last)))
+    want_rows = 0
+    for t in ("rollup_legs", "rollup_pairs", "rollup_pairs_all", "rollup_clients", "rollup_clients_all"):
+        for line in srv.psql(f"SELECT server_ip, server_port, sni FROM {t}", "ret").splitlines():
+            ip, port, sni = line.split("|")
+            want_rows += (ip, int(port), sni) in forgotten
+    sess_b = {tuple(l.split("|")) for l in srv.psql("SELECT id, hour FROM sessions", "ret").splitlines()}
+    sess_keep = {s for s in sess_b if int(s[1]) * 3600 * 10**6 >= r_us}
+    runs_b = srv.psql("SELECT * FROM rollup_runs ORDER BY 1", "ret")
+    hs_keep = srv.psql(f"SELECT count(*) FROM handshakes WHERE ts_first_us >= {r_us + 100 * 86400 * 10**6}",
+                       "ret")
+    dump_b = rollup_dump("ret")
+    # Shorter than the raw retention: refused, nothing done.
+    p = kx("prune", "--older-than", "100d", "--rollups-older-than", "99d", "--db", urlr, "--now", now_r)
+    check(p.returncode == 2 and "must be at least --older-than" in p.stderr
+          and rollup_dump("ret") == dump_b and srv.psql("SELECT count(*) FROM handshakes", "ret") != hs_keep,
+          "--rollups-older-than shorter than --older-than: exit 2, nothing pruned", p.stderr)
+    # Without --rollups-older-than: the raw rows go, the rollups and the
+    # sessions stay as they are.
+    p = kx("prune", "--older-than", "100d", "--db", urlr, "--now", now_r)
+    check(p.returncode == 0 and "1 partitions dropped (50 rows)" in p.stderr and "rollups of" not in p.stderr
+          and rollup_dump("ret") == dump_b and hops_of(urlr) == (0, hops_b)
+          and srv.psql("SELECT count(*) FROM sessions", "ret") == str(len(sess_b))
+          and srv.psql("SELECT count(*) FROM handshakes", "ret") == hs_keep,
+          "prune without --rollups-older-than: rollups, sessions and full-range hops unchanged", p.stderr)
+    p = kx("prune", "--older-than", "100d", "--rollups-older-than", "200d", "--db", urlr, "--now", now_r)
+    rt = "2026-06-01T00:00:00.000000Z"
+    msg = (f"before {rt}: {len(forgotten)} endpoints forgotten ({want_rows} rollup rows),"
+           f" {len(sess_b) - len(sess_keep)} hourly sessions rows deleted")
+    check(p.returncode == 0 and msg in p.stderr and want_rows > 0 and 0 < len(sess_keep) < len(sess_b),
+          f"prune --rollups-older-than 200d: {msg}", p.stderr)
+    rc_a, hops_a = hops_of(urlr)
+    check(rc_a == 0 and set(hops_a) == set(last) - forgotten,
+          f"after it, full-range hops lists exactly the {len(last) - len(forgotten)} endpoints seen since R",
+          sorted(set(hops_a) ^ (set(last) - forgotten)))
+    check(all(hops_a[e] == hops_b[e] for e in hops_a) and hops_a[("198.18.0.22", 9443, "gone-hrr-01.mixed.kx.test")] == (1, 1),
+          "each keeps its whole history: the same handshakes and clients as before the prune",
+          [(e, hops_b[e], hops_a[e]) for e in hops_a if hops_a[e] != hops_b[e]])
+    left = 0
+    for t in ("rollup_legs", "rollup_pairs", "rollup_pairs_all", "rollup_clients", "rollup_clients_all"):
+        for line in srv.psql(f"SELECT server_ip, server_port, sni FROM {t}", "ret").splitlines():
+            ip, port, sni = line.split("|")
+            left += (ip, int(port), sni) in forgotten
+    sess_a = {tuple(l.split("|")) for l in srv.psql("SELECT id, hour FROM sessions", "ret").splitlines()}
+    check(left == 0 and sess_a == sess_keep and runs_b == srv.psql("SELECT * FROM rollup_runs ORDER BY 1", "ret")
+          and srv.psql("SELECT count(*) FROM handshakes", "ret") == hs_keep,
+          "no rollup row of a forgotten endpoint left, exactly the sessions rows of hours since R,"
+          " rollup_runs and the raw rows since the raw cutoff kept")
+    p = kx("prune", "--older-than", "100d", "--rollups-older-than", "200d", "--db", urlr2, "--now", now_r)
+    check(p.returncode == 0 and f"{pend2} pending rows folded into the rollups first" in p.stderr
+          and msg in p.stderr and srv.psql("SELECT count(*) FROM rollup_pending", "ret2") == "0"
+          and rollup_dump("ret2") == rollup_dump("ret"),
+          "rows still pending are folded first: the same counts and the same rollups", p.stderr)
+    # Prune waits for a folder: the fold lock held by another session for
+    # 3 s, then released; nothing left to forget the second time.
+    holder = subprocess.Popen([os.path.join(BIN, "psql"), "-h", top, "-p", PORT, "-U", "kx", "-d", "ret",
+                               "-Atc", "BEGIN; SELECT pg_advisory_xact_lock(1801812089);"
+                               " SELECT pg_sleep(3); COMMIT"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    time.sleep(1)
+    t0 = time.monotonic()
+    p = kx("prune", "--older-than", "100d", "--rollups-older-than", "200d", "--db", urlr, "--now", now_r)
+    waited = time.monotonic() - t0
+    holder.communicate(timeout=60)
+    check(p.returncode == 0 and waited > 1.0 and "0 endpoints forgotten (0 rollup rows), 0 hourly" in p.stderr
+          and rollup_dump("ret") == rollup_dump("ret2"),
+          f"a prune beside a folder waits for it ({waited:.1f} s); again: nothing more to forget", p.stderr)
 
     # --- a schema 2 store upgraded in place ---
     url2 = srv.createdb("v2")
