@@ -115,11 +115,27 @@ void kx_changes_opts_init(struct kx_changes_opts *o)
 
 static void counts(sqlite3_str *q, const char *name, enum pred p)
 {
+	char is[16];
+	snprintf(is, sizeof(is), "%s = 1", name);
+	const char *c = p == P_NONE ? preds[P_NONE] : is;
 	sqlite3_str_appendf(q,
 			    ", coalesce(sum(n) FILTER (WHERE win = 0 AND %s), 0) AS b_%s"
 			    ", coalesce(sum(n) FILTER (WHERE win = 1 AND %s), 0) AS w_%s"
 			    ", min(ts_first_us) FILTER (WHERE win = 1 AND %s) AS f_%s",
-			    preds[p], name, preds[p], name, preds[p], name);
+			    c, name, c, name, c, name);
+}
+
+/* The legs of both periods with every predicate evaluated once per leg
+ * (0 or 1 in both engines), narrow: the aggregates below read each many
+ * times (two GROUP BYs, three filters per predicate), and over a month of
+ * a busy link re-evaluating the text predicates cost most of the query. */
+static void legs_preds(sqlite3_str *q)
+{
+	sqlite3_str_appendf(q, ", lp AS MATERIALIZED (SELECT server_ip, server_port, sni,"
+			    " client_ip, n, win, ts_first_us");
+	for (int p = P_NONE + 1; p < N_PRED; p++)
+		sqlite3_str_appendf(q, ", CASE WHEN %s THEN 1 ELSE 0 END AS p%d", preds[p], p);
+	sqlite3_str_appendf(q, " FROM legs)");
 }
 
 /* One aggregate per subject: the legs of both periods in one pass. */
@@ -141,7 +157,7 @@ static void aggregate(sqlite3_str *q, const char *cte, const char *keys, enum su
 			counts(q, name, ps[j]);
 		}
 	}
-	sqlite3_str_appendf(q, " FROM legs GROUP BY %s)", keys);
+	sqlite3_str_appendf(q, " FROM lp GROUP BY %s)", keys);
 }
 
 /* What differs between the engines: where the legs come from (a CTE named
@@ -149,6 +165,9 @@ static void aggregate(sqlite3_str *q, const char *cte, const char *keys, enum su
  * NULL, the evidence's capture file name, and the parameter names. */
 struct dialect {
 	const char *legs;
+	/* ", wl AS ..." the window's legs the evidence is looked up in, or "" */
+	const char *win_legs;
+	const char *win_from; /* wl or legs */
 	const char *is;
 	const char *source; /* the capture file of leg g */
 	const char *ties;   /* legs g of one microsecond, in this order */
@@ -170,9 +189,10 @@ static void evidence(sqlite3_str *q, const struct dialect *d, enum kx_hops_group
 			if (p == P_NONE || (k->first_sighting && !worse))
 				continue;
 			sqlite3_str_appendf(q, " WHEN l.kind = %d AND l.direction = '%s' THEN"
-					    " (SELECT %s FROM legs AS g WHERE g.win = 1 AND"
+					    " (SELECT %s FROM %s AS g WHERE g.win = 1 AND"
 					    " g.ts_first_us = l.first_us AND %s",
-					    (int)i, worse ? "worse" : "better", what, preds[p]);
+					    (int)i, worse ? "worse" : "better", what, d->win_from,
+					    preds[p]);
 			for (int c = 0; c < 4; c++) {
 				const char *m = k->subject == S_CLIENT ? (c == 3 ? "client_ip" : NULL)
 								       : ep_groups[g].match[c];
@@ -191,7 +211,8 @@ static void evidence(sqlite3_str *q, const struct dialect *d, enum kx_hops_group
  * state was first seen in the window), evidence_source, evidence_packet. */
 static void lines_sql(sqlite3_str *q, const struct dialect *d, enum kx_hops_group g)
 {
-	sqlite3_str_appendf(q, "WITH %s", d->legs);
+	sqlite3_str_appendf(q, "WITH %s%s", d->legs, d->win_legs);
+	legs_preds(q);
 	aggregate(q, "ea", ep_groups[g].keys, S_ENDPOINT);
 	aggregate(q, "ca", "client_ip", S_CLIENT);
 	sqlite3_str_appendf(q, ", lines AS (");
@@ -252,10 +273,31 @@ static const struct dialect sqlite_dialect = {
 	" FROM kx_legs WHERE ((ts_first_us >= :since AND ts_first_us < :until)"
 	" OR (ts_first_us >= :bsince AND ts_first_us < :buntil))"
 	" AND (:sensor IS NULL OR sensor = :sensor))",
+	/* SQLite cannot push a correlated term into the legs' union: each
+	 * evidence lookup in legs would build an index over both periods
+	 * (34 of them over a month's legs took most of the query). They read
+	 * the window's legs, kept with a time index (kx_changes_keep_window). */
+	"",
+	"temp.kx_changes_wl",
 	"IS",
 	SQLITE_SOURCE,
 	"g.is_session, g.id, g.sensor, g.pkt_first_ch, " SQLITE_SOURCE,
 };
+
+int kx_changes_keep_window(struct kx_rdb *r, const struct kx_report_filter *w)
+{
+	if (sqlite3_exec(r->db, "PRAGMA query_only = 0; DROP TABLE IF EXISTS temp.kx_changes_wl;"
+				" PRAGMA query_only = 1", NULL, NULL, NULL) != SQLITE_OK ||
+	    kx_rdb_materialize(r, "kx_changes_wl",
+			       "SELECT *, 1 AS win FROM kx_legs WHERE ts_first_us >= :since"
+			       " AND ts_first_us < :until AND (:sensor IS NULL OR sensor = :sensor)",
+			       w) < 0 ||
+	    sqlite3_exec(r->db, "PRAGMA query_only = 0;"
+				" CREATE INDEX temp.kx_changes_wl_ts ON kx_changes_wl (ts_first_us);"
+				" PRAGMA query_only = 1", NULL, NULL, NULL) != SQLITE_OK)
+		return kx_rdb_fail(r);
+	return 0;
+}
 
 char *kx_changes_sql(enum kx_hops_group g)
 {
@@ -291,6 +333,8 @@ static const struct dialect pg_dialect = {
 	" (SELECT name FROM sources AS s WHERE s.run_id = t.run_id"
 	"  AND s.source_id = t.source_id), (ts_first_us >= $1::bigint)::int"
 	" FROM sessions AS t" PG_LEGS_WHERE ")",
+	"",
+	"legs",
 	"IS NOT DISTINCT FROM",
 	"coalesce(g.src, '?')",
 	"g.is_session, g.id, g.sensor COLLATE \"C\", g.pkt_first_ch, g.src COLLATE \"C\"",
@@ -368,17 +412,16 @@ int kx_report_changes(const char *db_path, const struct kx_changes_opts *o,
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	if (!(s = kx_rdb_prepare(&r, sql, &o->f)))
+	if (kx_changes_keep_window(&r, &o->f) < 0)
 		goto out;
-	if (sqlite3_bind_int64(s, sqlite3_bind_parameter_index(s, ":bsince"),
-			       o->baseline_since_us) != SQLITE_OK ||
-	    sqlite3_bind_int64(s, sqlite3_bind_parameter_index(s, ":buntil"),
-			       o->baseline_until_us) != SQLITE_OK) {
-		kx_rdb_fail(&r);
+	/* Run once, read twice (the count of worse lines, then the output). */
+	static const char *const names[] = { ":bsince", ":buntil" };
+	const int64_t values[] = { o->baseline_since_us, o->baseline_until_us };
+	if (kx_rdb_materialize_with(&r, "kx_changes_out", sql, &o->f, names, values, 2) < 0 ||
+	    !(s = kx_rdb_prepare(&r, "SELECT * FROM temp.kx_changes_out ORDER BY rowid", NULL)))
 		goto out;
-	}
 count:
-	/* Counted before printing: a table steps the statement twice anyway. */
+	/* Counted before printing, from the answer kept (or kx_answer). */
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
 		if (strcmp((const char *)sqlite3_column_text(s, 0), "worse") == 0)
 			(*ret_worse)++;

@@ -715,14 +715,19 @@ out:
 
 /* A local file (or a central store's snapshot, whose rollups are empty
  * and which is read once: no catching up). */
-/* KEXWATCH_SQL_PROFILE=1: each statement's time and its first words on
- * stderr, to find which part of a report costs (tests/bench/). */
+/* KEXWATCH_SQL_PROFILE=1: each statement's time and its first and last
+ * words on stderr, to find which part of a report costs (tests/bench/);
+ * =full: the whole text. */
 static int profile_cb(unsigned type, void *ctx, void *stmt, void *ns)
 {
-	(void)ctx;
 	if (type == SQLITE_TRACE_PROFILE) {
 		const char *sql = sqlite3_sql((sqlite3_stmt *)stmt);
 		size_t n = sql ? strlen(sql) : 0;
+		if (ctx) { /* KEXWATCH_SQL_PROFILE=full: the whole text */
+			fprintf(stderr, "sql-profile: %9.3f ms  %s\n",
+				(double)*(const sqlite3_int64 *)ns / 1e6, sql ? sql : "?");
+			return 0;
+		}
 		/* The head and the tail: reports share their first lines. */
 		fprintf(stderr, "sql-profile: %9.3f ms  %.100s ... %s\n",
 			(double)*(const sqlite3_int64 *)ns / 1e6, sql ? sql : "?",
@@ -735,7 +740,8 @@ static void profile(sqlite3 *db)
 {
 	const char *env = getenv("KEXWATCH_SQL_PROFILE");
 	if (env && *env && strcmp(env, "0") != 0)
-		sqlite3_trace_v2(db, SQLITE_TRACE_PROFILE, profile_cb, NULL);
+		sqlite3_trace_v2(db, SQLITE_TRACE_PROFILE, profile_cb,
+				 strcmp(env, "full") == 0 ? (void *)db : NULL);
 }
 
 static int open_file(struct kx_rdb *r, const char *path, bool fold_lag, char *err, size_t errlen)
@@ -911,6 +917,13 @@ int kx_rdb_keep_window(struct kx_rdb *r, const struct kx_report_filter *scope)
 int kx_rdb_materialize(struct kx_rdb *r, const char *table, const char *sql,
 		       const struct kx_report_filter *f)
 {
+	return kx_rdb_materialize_with(r, table, sql, f, NULL, NULL, 0);
+}
+
+int kx_rdb_materialize_with(struct kx_rdb *r, const char *table, const char *sql,
+			    const struct kx_report_filter *f, const char *const *names,
+			    const int64_t *values, int n)
+{
 	/* CREATE TABLE ... AS inserts in the query's order: rowid keeps it. */
 	char *q = sqlite3_mprintf("CREATE TEMP TABLE %w AS %s", table, sql);
 	sqlite3_stmt *s;
@@ -928,6 +941,8 @@ int kx_rdb_materialize(struct kx_rdb *r, const char *table, const char *sql,
 	}
 	s = kx_rdb_prepare(r, q, f);
 	sqlite3_free(q);
+	for (int i = 0; s && i < n; i++)
+		bind_named(s, names[i], values[i]);
 	rc = s ? sqlite3_step(s) : SQLITE_ERROR;
 	if (s && rc != SQLITE_DONE)
 		kx_rdb_fail(r);

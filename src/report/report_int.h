@@ -95,6 +95,15 @@ int kx_rdb_keep_window(struct kx_rdb *r, const struct kx_report_filter *scope);
 int kx_rdb_materialize(struct kx_rdb *r, const char *table, const char *sql,
 		       const struct kx_report_filter *f);
 
+/* The same with more named integer parameters bound (names[i] = values[i]). */
+int kx_rdb_materialize_with(struct kx_rdb *r, const char *table, const char *sql,
+			    const struct kx_report_filter *f, const char *const *names,
+			    const int64_t *values, int n);
+
+/* Keeps the legs of w's window with a time index (temp.kx_changes_wl),
+ * where kx_changes_sql looks its evidence up. Returns 0 or -1 (r->err). */
+int kx_changes_keep_window(struct kx_rdb *r, const struct kx_report_filter *w);
+
 /* Records sqlite3_errmsg as the report's error; returns -1. */
 int kx_rdb_fail(struct kx_rdb *r);
 
