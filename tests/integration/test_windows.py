@@ -132,6 +132,29 @@ try:
     found = compare(gen, "generated", windows, tmp)
     check(found > 50, f"generated: changes found lines to compare ({found})")
 
+    # A table keeps its rows in a temporary database to run its query once:
+    # one that outgrows its page cache (spills to its file) still prints
+    # every row, in the query's order, as CSV does.
+    big = os.path.join(tmp, "big.db")
+    g = subprocess.run([GEN_INV, "--out", big, "--rows", "40000", "--seed", "5", "--days", "2",
+                        "--clients", "30000", "--servers", "300"],
+                       capture_output=True, text=True, timeout=600)
+    t, c = kx("clients", "--db", big, "--wide"), kx("clients", "--db", big, "--csv")
+    t_ips = [line.split()[0] for line in t.stdout.splitlines()[1:] if line.strip()]
+    c_ips = [line.split(",")[0] for line in c.stdout.splitlines()[1:]]
+    check(g.returncode == 0 and t.returncode == 0 and len(t.stdout) > 4 * 1024 * 1024
+          and len(c_ips) > 10000 and t_ips == c_ips,
+          f"a {len(t.stdout) // 1024} KiB table of {len(t_ips)} clients: every row, in CSV's order",
+          g.stderr + t.stderr + c.stderr)
+    # KEXWATCH_SQL_PROFILE: each statement's time on stderr, the report unchanged.
+    p, n = kx("hops", "--db", gen, env={"KEXWATCH_SQL_PROFILE": "1"}), kx("hops", "--db", gen)
+    lines = [x for x in p.stderr.splitlines() if x.startswith("sql-profile:")]
+    check(p.returncode == 0 and p.stdout == n.stdout and len(lines) >= 3
+          and all(re.match(r"sql-profile: +\d+\.\d{3} ms  \S", x) for x in lines)
+          and any("kx_legs" in x for x in lines),
+          f"KEXWATCH_SQL_PROFILE=1: {len(lines)} statements timed on stderr, the same hops",
+          p.stderr[-2000:])
+
     # The one-hour page: its "What changed" stays inside the hour.
     h0, h1 = d1 + 12 * 3600 * 10**6, d1 + 13 * 3600 * 10**6
     rc, page, err = html_page(gen, ["--since", iso(h0), "--until", iso(h1)], tmp)
