@@ -2,12 +2,17 @@
 # SPDX-License-Identifier: BSD-2-Clause
 """`kexwatch prune` on SQLite inventories, through the real binary.
 
-usage: test_prune.py KEXWATCH GEN_INVENTORY GEN_CAPTURE SCHEMA6_SQL
+usage: test_prune.py KEXWATCH GEN_INVENTORY GEN_CAPTURE SCHEMA6_SQL PCAPS_DIR
 
 - a generated year of 60 000 handshakes: exactly the rows older than the
   cutoff go (counted here on a copy), with their handshake_extras rows;
   sessions and runs stay; integrity holds; `hops --since CUTOFF` counts the
   same handshakes before and after;
+- --rollups-older-than on that year and on the bundled captures: the
+  endpoints, clients and fingerprint sets last seen before it (worked out
+  from the raw rows) are forgotten, the counts printed say so, full-range
+  hops and clients equal the pre-prune answers less those keys, hourly rows
+  of older hours go; R shorter than D is refused;
 - rows a central store has not received (above the outbox mark) stay and the
   summary says how many;
 - beside a `kexwatch read` writing to the same file, its rollups emptied:
@@ -17,6 +22,7 @@ usage: test_prune.py KEXWATCH GEN_INVENTORY GEN_CAPTURE SCHEMA6_SQL
 - a schema 6 file is upgraded first; a missing file, a file that is not an
   inventory and bad options are refused with a clear message.
 """
+import glob
 import json
 import os
 import re
@@ -27,7 +33,7 @@ import sys
 import tempfile
 import time
 
-KX, GEN_INV, GEN_CAP, SCHEMA6 = sys.argv[1:5]
+KX, GEN_INV, GEN_CAP, SCHEMA6, PCAPS = sys.argv[1:6]
 failures = []
 NOW = "2026-01-01T00:00:00Z"
 CUTOFF_US = 1759449600 * 1000000  # 2025-10-03T00:00:00Z = NOW - 90 days
@@ -59,6 +65,22 @@ def hops_handshakes(db, *extra, env=None):
                        timeout=600, env=dict(os.environ, **(env or {})))
     return {(h["server_ip"], h["server_port"], h["sni"]): h["handshakes"]
             for h in json.loads(r.stdout) if h["handshakes"]} if r.returncode == 0 else r.stderr
+
+
+def last_seen(db):
+    """Per endpoint (address, port, SNI), client and fingerprint set, from
+    the raw rows: its newest handshake's last packet or the start of its
+    newest hourly sessions row (the rollup retention's "last seen")."""
+    ep = dict(((a, p, s), t) for a, p, s, t in q(
+        db, "SELECT server_ip, server_port, sni, max(t) FROM (SELECT server_ip, server_port,"
+            " coalesce(sni, '') AS sni, ts_last_us AS t FROM handshake_rows UNION ALL"
+            " SELECT server_ip, server_port, '', hour * 3600000000 FROM sessions) GROUP BY 1, 2, 3"))
+    cl = dict(q(db, "SELECT client_ip, max(t) FROM (SELECT client_ip, ts_last_us AS t FROM"
+                    " handshake_rows UNION ALL SELECT client_ip, hour * 3600000000 FROM sessions)"
+                    " GROUP BY 1"))
+    fp = dict(q(db, "SELECT fp_id, max(ts_last_us) FROM handshake_rows WHERE fp_id IS NOT NULL"
+                    " GROUP BY 1"))
+    return ep, cl, fp
 
 
 with tempfile.TemporaryDirectory() as tmp:
@@ -110,15 +132,7 @@ with tempfile.TemporaryDirectory() as tmp:
     shutil.copy(base, db)
     RCUT_US = 1751673600 * 1000000  # 2025-07-05T00:00:00Z = NOW - 180 days
     hour_end = -(-RCUT_US // 3600000000)
-    ep_last = dict(((a, p, s), t) for a, p, s, t in q(
-        db, "SELECT server_ip, server_port, sni, max(t) FROM (SELECT server_ip, server_port,"
-            " coalesce(sni, '') AS sni, ts_last_us AS t FROM handshake_rows UNION ALL"
-            " SELECT server_ip, server_port, '', hour * 3600000000 FROM sessions) GROUP BY 1, 2, 3"))
-    cl_last = dict(q(db, "SELECT client_ip, max(t) FROM (SELECT client_ip, ts_last_us AS t FROM"
-                         " handshake_rows UNION ALL SELECT client_ip, hour * 3600000000 FROM sessions)"
-                         " GROUP BY 1"))
-    fp_last = dict(q(db, "SELECT fp_id, max(ts_last_us) FROM handshake_rows WHERE fp_id IS NOT NULL"
-                         " GROUP BY 1"))
+    ep_last, cl_last, fp_last = last_seen(db)
     ep_gone = {k for k, t in ep_last.items() if t < RCUT_US}
     cl_gone = {k for k, t in cl_last.items() if t < RCUT_US}
     fp_gone = {k for k, t in fp_last.items() if t < RCUT_US}
@@ -227,6 +241,37 @@ with tempfile.TemporaryDirectory() as tmp:
     p = kx("prune", "--db", db, "--older-than", "90d", "--rollups-older-than", "30d")
     check(p.returncode == 2 and "at least --older-than" in p.stderr,
           "--rollups-older-than shorter than --older-than: refused (exit 2)", p.stderr)
+
+    # --- the same on the bundled captures (real TLS, QUIC and SSH stacks) ---
+    # They were made on 2026-11-22 and 2026-12-06 (and one in 2022, one in
+    # 2032): a cutoff between the two days forgets the first day's endpoints
+    # and fingerprint sets (their two client addresses are in both days).
+    caps = sorted(glob.glob(os.path.join(PCAPS, "*.pcap")) + glob.glob(os.path.join(PCAPS, "*.pcapng")))
+    bdb = os.path.join(tmp, "bundled.db")
+    r = kx("read", "-q", "--db", bdb, *caps)
+    BCUT_US = 1796083200 * 1000000  # 2026-12-01T00:00:00Z = 2026-12-07 - 6 days
+    ep, cl, fp = last_seen(bdb)
+    ep_g = {k for k, t in ep.items() if t < BCUT_US}
+    cl_g = {k for k, t in cl.items() if t < BCUT_US}
+    fp_g = {k for k, t in fp.items() if t < BCUT_US}
+    h0 = report(bdb, "hops", HK, HOP_KEEP)
+    c0 = report(bdb, "clients", ("client_ip",), CL_KEEP)
+    check(r.returncode == 0 and 0 < len(ep_g) < len(ep) and len(cl_g) < len(cl) and 0 < len(fp_g) < len(fp),
+          f"{len(caps)} bundled captures: {len(ep_g)} of {len(ep)} endpoints, {len(cl_g)} of {len(cl)}"
+          f" clients and {len(fp_g)} of {len(fp)} fingerprint sets last seen before 2026-12-01", r.stderr)
+    p = kx("prune", "--db", bdb, "--older-than", "6d", "--rollups-older-than", "6d",
+           "--now", "2026-12-07T00:00:00Z")
+    check(p.returncode == 0 and f": {len(ep_g)} endpoints, {len(cl_g)} clients and {len(fp_g)} fingerprint"
+          " sets forgotten" in p.stderr,
+          f"prune: {len(ep_g)} endpoints, {len(cl_g)} clients, {len(fp_g)} fingerprint sets forgotten", p.stderr)
+    h1, c1 = report(bdb, "hops", HK, HOP_KEEP), report(bdb, "clients", ("client_ip",), CL_KEEP)
+    want_h = {k: v for k, v in h0.items() if (k[0], k[1], k[2] or "") not in ep_g}
+    want_c = {k: v for k, v in c0.items() if k[0] not in cl_g}
+    check(h1 == want_h and c1 == want_c and len(want_h) > 10,
+          f"hops ({len(want_h)} endpoints) and clients ({len(want_c)}) equal the pre-prune answers"
+          " less the forgotten keys", [h1, want_h] if h1 != want_h else [c1, want_c])
+    check({f for (f,) in q(bdb, "SELECT DISTINCT fp_id FROM rollup_fp_legs")} == set(fp) - fp_g,
+          f"the fingerprint rollups hold exactly the {len(fp) - len(fp_g)} sets seen since")
 
     # --- the central outbox: rows not yet sent stay ---
     db = os.path.join(tmp, "outbox.db")
