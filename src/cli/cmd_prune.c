@@ -106,6 +106,15 @@ static int prune_sqlite(const char *db, int64_t cutoff_us, const struct kx_prune
 	return KX_EXIT_OK;
 }
 
+/* A retention: a positive duration (12h, 90d). */
+static int parse_age(const char *opt, const char *arg, int64_t *us)
+{
+	if (kx_report_parse_duration(arg, us) == 0 && *us > 0)
+		return 0;
+	fprintf(stderr, "kexwatch prune: %s: expected a duration (12h, 90d), got '%s'\n", opt, arg);
+	return -1;
+}
+
 int kx_cmd_prune(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -127,18 +136,12 @@ int kx_cmd_prune(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'o':
-			if (kx_report_parse_duration(optarg, &older) < 0 || older <= 0) {
-				fprintf(stderr, "kexwatch prune: --older-than: expected a duration"
-						" (12h, 90d), got '%s'\n", optarg);
+			if (parse_age("--older-than", optarg, &older) < 0)
 				return KX_EXIT_USAGE;
-			}
 			break;
 		case 'r':
-			if (kx_report_parse_duration(optarg, &rollups_older) < 0 || rollups_older <= 0) {
-				fprintf(stderr, "kexwatch prune: --rollups-older-than: expected a"
-						" duration (400d), got '%s'\n", optarg);
+			if (parse_age("--rollups-older-than", optarg, &rollups_older) < 0)
 				return KX_EXIT_USAGE;
-			}
 			break;
 		case 'd': db = optarg; break;
 		case 'n': now_s = optarg; break;

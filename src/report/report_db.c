@@ -718,12 +718,15 @@ out:
 /* KEXWATCH_SQL_PROFILE=1: each statement's time and its first and last
  * words on stderr, to find which part of a report costs (tests/bench/);
  * =full: the whole text. */
+static bool profile_full;
+
 static int profile_cb(unsigned type, void *ctx, void *stmt, void *ns)
 {
+	(void)ctx;
 	if (type == SQLITE_TRACE_PROFILE) {
 		const char *sql = sqlite3_sql((sqlite3_stmt *)stmt);
 		size_t n = sql ? strlen(sql) : 0;
-		if (ctx) { /* KEXWATCH_SQL_PROFILE=full: the whole text */
+		if (profile_full) {
 			fprintf(stderr, "sql-profile: %9.3f ms  %s\n",
 				(double)*(const sqlite3_int64 *)ns / 1e6, sql ? sql : "?");
 			return 0;
@@ -739,9 +742,10 @@ static int profile_cb(unsigned type, void *ctx, void *stmt, void *ns)
 static void profile(sqlite3 *db)
 {
 	const char *env = getenv("KEXWATCH_SQL_PROFILE");
-	if (env && *env && strcmp(env, "0") != 0)
-		sqlite3_trace_v2(db, SQLITE_TRACE_PROFILE, profile_cb,
-				 strcmp(env, "full") == 0 ? (void *)db : NULL);
+	if (env && *env && strcmp(env, "0") != 0) {
+		profile_full = strcmp(env, "full") == 0;
+		sqlite3_trace_v2(db, SQLITE_TRACE_PROFILE, profile_cb, NULL);
+	}
 }
 
 static int open_file(struct kx_rdb *r, const char *path, bool fold_lag, char *err, size_t errlen)

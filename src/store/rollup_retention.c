@@ -242,8 +242,9 @@ static int drop_hours(sqlite3 *db, int64_t hour_end, int64_t session_mark, struc
 		int64_t c = run(db, "DELETE FROM main.rollup_hourly WHERE hour >= ?1 AND hour < ?2",
 				(int64_t[]){ h, to }, 2);
 		if (c < 0) {
+			fail(db, "hourly", err, errlen); /* before the rollback resets the message */
 			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-			return fail(db, "hourly", err, errlen);
+			return -1;
 		}
 		b->st->rollup_rows_deleted += (uint64_t)c;
 		h = to;
@@ -273,8 +274,9 @@ static int drop_hours(sqlite3 *db, int64_t hour_end, int64_t session_mark, struc
 				     : run(db, "DELETE FROM main.sessions WHERE id IN temp.kx_rt_ids",
 					   NULL, 0);
 		if (got < 0 || c < 0) {
+			fail(db, "sessions", err, errlen);
 			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-			return fail(db, "sessions", err, errlen);
+			return -1;
 		}
 		b->st->sessions_deleted += (uint64_t)c;
 		int64_t want = size;
@@ -336,7 +338,11 @@ int kx_rollup_forget(sqlite3 *db, int64_t cutoff_us, const struct kx_prune_opts 
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 		return -1;
 	}
-	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		fail(db, "search", err, errlen);
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
 
 	for (int i = 0; i < NKINDS; i++) {
 		snprintf(sql, sizeof(sql), "CREATE TEMP TABLE kx_rt_slice AS SELECT %s FROM temp.kx_rt_%s"
