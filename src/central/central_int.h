@@ -72,6 +72,8 @@ int kx_pg_rollup_add(PGconn *pg, const char *table, char *err, size_t errlen);
  * (*folded rows moved), -1 with the message in err (the chunk of the
  * failed transaction stays pending). Outside any transaction. */
 extern const char kx_pg_rollup_pending_schema[];
+/* Schema 11: a schema 10 store's text pairs to ids, views in their place. */
+extern const char kx_pg_rollup_pair_ids_migrate[];
 #define KX_PG_FOLD_CHUNK 500000
 #define KX_PG_FOLD_LOCK "1801812089"
 int kx_pg_rollup_fold(PGconn *pg, uint64_t chunk, bool wait, uint64_t *folded, char *err,

@@ -83,13 +83,25 @@ static int parse_bounds(const char *b, long long *from, long long *to)
 	"  FROM sessions GROUP BY 1, 2) AS e"                                            \
 	" GROUP BY 1, 2, 3 HAVING max(last_us) < %lld"
 
+/* A rollup table t's endpoint is one of kx_forget f. */
+#define KEY_EQ " t.server_ip = f.server_ip AND t.server_port = f.server_port AND t.sni = f.sni"
+
 /* The rollup retention, inside prune's transaction (see the top). */
 static int prune_rollups(PGconn *pg, int64_t rcut, struct kx_pg_prune_stats *st, char *err,
 			 size_t errlen)
 {
-	/* The folder's table order. */
-	static const char *const tables[] = { "rollup_legs", "rollup_pairs", "rollup_clients",
-					      "rollup_pairs_all", "rollup_clients_all" };
+	/* The folder's table order. Schema 11's pairs are ids (pg_rollup.c):
+	 * the rows of the views rollup_pairs_all and rollup_pairs are counted
+	 * as their tables' were, then the endpoints' ids go, and the client
+	 * ids no pair names any more. */
+	static const char *const tables[] = {
+		"DELETE FROM rollup_legs AS t USING kx_forget AS f WHERE" KEY_EQ,
+		"SELECT count(*) FROM rollup_pairs_all AS t JOIN kx_forget AS f ON" KEY_EQ,
+		"DELETE FROM rollup_pair_ids AS p USING rollup_endpoints AS t, kx_forget AS f"
+		" WHERE p.ep = t.id AND" KEY_EQ,
+		"DELETE FROM rollup_clients AS t USING kx_forget AS f WHERE" KEY_EQ,
+		"DELETE FROM rollup_clients_all AS t USING kx_forget AS f WHERE" KEY_EQ,
+	};
 	char sql[1024];
 	PGresult *r = NULL;
 	uint64_t folded = 0;
@@ -115,15 +127,20 @@ static int prune_rollups(PGconn *pg, int64_t rcut, struct kx_pg_prune_stats *st,
 	if (run(pg, "ANALYZE kx_forget", NULL, err, errlen) < 0)
 		return -1;
 	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
-		snprintf(sql, sizeof(sql),
-			 "DELETE FROM %s AS t USING kx_forget AS f WHERE t.server_ip = f.server_ip"
-			 " AND t.server_port = f.server_port AND t.sni = f.sni",
-			 tables[i]);
-		if (run(pg, sql, &r, err, errlen) < 0)
+		if (run(pg, tables[i], &r, err, errlen) < 0)
 			return -1;
-		st->rollup_rows_deleted += strtoull(PQcmdTuples(r), NULL, 10);
+		st->rollup_rows_deleted += strtoull(PQresultStatus(r) == PGRES_TUPLES_OK
+							    ? PQgetvalue(r, 0, 0)
+							    : PQcmdTuples(r),
+						    NULL, 10);
 		PQclear(r);
 	}
+	if (st->endpoints_forgotten > 0 &&
+	    run(pg, "DELETE FROM rollup_endpoints AS t USING kx_forget AS f WHERE" KEY_EQ ";"
+		    " DELETE FROM rollup_client_ips AS c WHERE NOT EXISTS (SELECT 1"
+		    " FROM rollup_pair_ids AS p WHERE p.cl = c.id)",
+		NULL, err, errlen) < 0)
+		return -1;
 	/* The hours that began before the cutoff: hour * 1 h < rcut, i.e.
 	 * hour < rcut / 1 h rounded up (C division truncates toward zero). */
 	const int64_t h = 3600000000;

@@ -35,6 +35,16 @@
  *   rollup_pairs_all   (endpoint, client), the same for rollup_clients_all;
  *   rollup_runs        the handshakes per run (health's ledger);
  *   rollup_pending     the rollup columns of rows not folded yet.
+ * Schema 11 stores the pairs as integers: most of a fold's time was the
+ * B-tree inserts and sorts of the two pair tables' text keys. The
+ * endpoints, client addresses and sensors get ids once
+ * (rollup_endpoints, rollup_client_ips, rollup_sensors), the pairs are
+ * rollup_pair_ids (ep, cl, sn), and rollup_pairs_all is no table any
+ * more: a pair is new for every sensor when no (ep, cl) prefix of
+ * rollup_pair_ids was there before the statement (its snapshot). Two
+ * views give the readers (hops.c, prune, the tests) the old tables' rows.
+ * Only the folder (and prune, holding its lock) writes the ids, so an id
+ * is looked up before it is made and no sequence value is wasted.
  * Sessions are hourly rows already: the reports read them as they are,
  * as SQLite's rolled views do; only the rollup retention deletes them.
  */
@@ -54,6 +64,29 @@
 	" group_name text, group_family text, verdict text, reason text, ch_bytes integer," \
 	" ch_segments integer, ch2_bytes integer, ch_to_sh_us bigint)"
 
+/* The pairs as schema 10's tables held them (pg_rollup.c's top):
+ * rollup_pairs_all keeps one row per (ep, cl), its lowest sensor's. */
+#define KX_PG_PAIR_VIEWS                                                                \
+	"CREATE VIEW rollup_pairs AS SELECT e.server_ip, e.server_port, e.sni, c.client_ip," \
+	" s.sensor FROM rollup_pair_ids AS p JOIN rollup_endpoints AS e ON e.id = p.ep"      \
+	" JOIN rollup_client_ips AS c ON c.id = p.cl JOIN rollup_sensors AS s ON s.id = p.sn;" \
+	"CREATE VIEW rollup_pairs_all AS SELECT e.server_ip, e.server_port, e.sni, c.client_ip" \
+	" FROM rollup_pair_ids AS p JOIN rollup_endpoints AS e ON e.id = p.ep"               \
+	" JOIN rollup_client_ips AS c ON c.id = p.cl WHERE NOT EXISTS (SELECT 1"             \
+	" FROM rollup_pair_ids AS q WHERE q.ep = p.ep AND q.cl = p.cl AND q.sn < p.sn);"
+
+/* Schema 11's id tables; (ep, cl, sn): a pair's (ep, cl) is a prefix. */
+#define KX_PG_PAIR_IDS_DDL                                                              \
+	"CREATE TABLE rollup_endpoints (id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY," \
+	" server_ip text NOT NULL, server_port integer NOT NULL, sni text NOT NULL,"        \
+	" UNIQUE (server_ip, server_port, sni));"                                           \
+	"CREATE TABLE rollup_client_ips (id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY," \
+	" client_ip text NOT NULL UNIQUE);"                                                 \
+	"CREATE TABLE rollup_sensors (id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"  \
+	" sensor text NOT NULL UNIQUE);"                                                    \
+	"CREATE TABLE rollup_pair_ids (ep integer NOT NULL, cl integer NOT NULL,"           \
+	" sn integer NOT NULL, PRIMARY KEY (ep, cl, sn));"
+
 const char kx_pg_rollup_schema[] =
 	"CREATE TABLE rollup_legs (server_ip text NOT NULL, server_port integer NOT NULL,"
 	" sni text NOT NULL, sensor text NOT NULL, protocol text NOT NULL,"
@@ -63,22 +96,32 @@ const char kx_pg_rollup_schema[] =
 	" slow integer NOT NULL, n bigint NOT NULL, first_us bigint NOT NULL,"
 	" last_us bigint NOT NULL, max_ch_to_sh_us bigint, newest_first_us bigint NOT NULL,"
 	" PRIMARY KEY (" KX_ROLLUP_LEGS_PK "));"
-	"CREATE TABLE rollup_pairs (server_ip text NOT NULL, server_port integer NOT NULL,"
-	" sni text NOT NULL, client_ip text NOT NULL, sensor text NOT NULL,"
-	" PRIMARY KEY (server_ip, server_port, sni, client_ip, sensor));"
-	"CREATE TABLE rollup_pairs_all (server_ip text NOT NULL, server_port integer NOT NULL,"
-	" sni text NOT NULL, client_ip text NOT NULL,"
-	" PRIMARY KEY (server_ip, server_port, sni, client_ip));"
+	KX_PG_PAIR_IDS_DDL
 	"CREATE TABLE rollup_clients (server_ip text NOT NULL, server_port integer NOT NULL,"
 	" sni text NOT NULL, sensor text NOT NULL, clients bigint NOT NULL,"
 	" PRIMARY KEY (server_ip, server_port, sni, sensor));"
 	"CREATE TABLE rollup_clients_all (server_ip text NOT NULL, server_port integer NOT NULL,"
 	" sni text NOT NULL, clients bigint NOT NULL, PRIMARY KEY (server_ip, server_port, sni));"
 	"CREATE TABLE rollup_runs (run_id bigint PRIMARY KEY, n bigint NOT NULL);"
-	KX_PG_PENDING_DDL;
+	KX_PG_PENDING_DDL ";" KX_PG_PAIR_VIEWS;
 
 /* Schema 10's table alone, for a schema 9 store. */
 const char kx_pg_rollup_pending_schema[] = KX_PG_PENDING_DDL;
+
+/* Schema 10 to 11 (after the one above for a schema 9 store): the text
+ * pairs given ids, in key order, then the views in their place. */
+const char kx_pg_rollup_pair_ids_migrate[] =
+	KX_PG_PAIR_IDS_DDL
+	"INSERT INTO rollup_endpoints (server_ip, server_port, sni) SELECT DISTINCT server_ip,"
+	" server_port, sni FROM rollup_pairs ORDER BY 1, 2, 3;"
+	"INSERT INTO rollup_client_ips (client_ip) SELECT DISTINCT client_ip FROM rollup_pairs"
+	" ORDER BY 1;"
+	"INSERT INTO rollup_sensors (sensor) SELECT DISTINCT sensor FROM rollup_pairs ORDER BY 1;"
+	"INSERT INTO rollup_pair_ids SELECT e.id, c.id, s.id FROM rollup_pairs AS p"
+	" JOIN rollup_endpoints AS e ON e.server_ip = p.server_ip AND e.server_port = p.server_port"
+	" AND e.sni = p.sni JOIN rollup_client_ips AS c ON c.client_ip = p.client_ip"
+	" JOIN rollup_sensors AS s ON s.sensor = p.sensor ORDER BY 1, 2, 3;"
+	"DROP TABLE rollup_pairs, rollup_pairs_all;" KX_PG_PAIR_VIEWS;
 
 /* The handshakes columns the steps below read: all rollup_pending holds. */
 const char *const kx_pg_rollup_cols[] = {
@@ -90,34 +133,51 @@ const char *const kx_pg_rollup_cols[] = {
 const unsigned kx_pg_n_rollup_cols = sizeof(kx_pg_rollup_cols) / sizeof(kx_pg_rollup_cols[0]);
 
 /* Before an upgrade builds them: a store whose version was set back by
- * hand may have them already. */
+ * hand may have them already, the pairs as tables (schema 9 and 10) or
+ * as views (11). */
 const char kx_pg_rollup_drop[] =
-	"DROP TABLE IF EXISTS rollup_legs, rollup_pairs, rollup_pairs_all, rollup_clients,"
+	"DO $$ BEGIN IF (SELECT relkind FROM pg_class WHERE oid = to_regclass('rollup_pairs'))"
+	" = 'v' THEN DROP VIEW rollup_pairs, rollup_pairs_all; END IF; END $$;"
+	"DROP TABLE IF EXISTS rollup_legs, rollup_pairs, rollup_pairs_all, rollup_pair_ids,"
+	" rollup_endpoints, rollup_client_ips, rollup_sensors, rollup_clients,"
 	" rollup_clients_all, rollup_runs, rollup_pending";
 
 /* The steps of a fold of the rows of table %s (each names it once). */
 static const char *const fold_steps[] = {
+	/* The ids of the endpoints, clients and sensors not seen before. */
+	"INSERT INTO rollup_endpoints (server_ip, server_port, sni) SELECT DISTINCT server_ip,"
+	" server_port, coalesce(sni, '') FROM %s AS t WHERE NOT EXISTS (SELECT 1"
+	" FROM rollup_endpoints AS e WHERE e.server_ip = t.server_ip"
+	" AND e.server_port = t.server_port AND e.sni = coalesce(t.sni, '')) ORDER BY 1, 2, 3",
+	"INSERT INTO rollup_client_ips (client_ip) SELECT DISTINCT client_ip FROM %s AS t"
+	" WHERE NOT EXISTS (SELECT 1 FROM rollup_client_ips AS c WHERE c.client_ip = t.client_ip)"
+	" ORDER BY 1",
+	"INSERT INTO rollup_sensors (sensor) SELECT DISTINCT sensor FROM %s AS t"
+	" WHERE NOT EXISTS (SELECT 1 FROM rollup_sensors AS n WHERE n.sensor = t.sensor) ORDER BY 1",
 	"INSERT INTO rollup_legs SELECT " KX_ROLLUP_LEGS_KEY("greatest", KX_ROLLUP_B_PG)
 	" FROM %s GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15"
 	" ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15"
 	KX_ROLLUP_LEGS_ADD("least", "greatest"),
 	/* The pairs new for their sensor grow its counter; only those can be
-	 * new for every sensor (a pair and its sensor's pair commit together),
-	 * so rollup_pairs_all sees only them. One statement: the CTEs run in
-	 * one order (p, a, the counters of all, then c), the same in every
-	 * transaction. */
-	"WITH p AS (INSERT INTO rollup_pairs SELECT DISTINCT server_ip, server_port,"
-	" coalesce(sni, ''), client_ip, sensor FROM %s ORDER BY 1, 2, 3, 4, 5"
-	" ON CONFLICT DO NOTHING RETURNING server_ip, server_port, sni, client_ip, sensor),"
-	" c AS (INSERT INTO rollup_clients SELECT server_ip, server_port, sni, sensor, count(*)"
-	"  FROM p GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
-	"  ON CONFLICT (server_ip, server_port, sni, sensor)"
-	"  DO UPDATE SET clients = rollup_clients.clients + excluded.clients),"
-	" a AS (INSERT INTO rollup_pairs_all SELECT DISTINCT server_ip, server_port, sni,"
-	"  client_ip FROM p ORDER BY 1, 2, 3, 4"
-	"  ON CONFLICT DO NOTHING RETURNING server_ip, server_port, sni)"
-	" INSERT INTO rollup_clients_all SELECT server_ip, server_port, sni, count(*)"
-	" FROM a GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+	 * new for every sensor (a pair and its sensor's pair commit together):
+	 * those whose (ep, cl) the statement's snapshot has no row of (it
+	 * does not see p's inserts). One statement: the CTEs run in one order
+	 * (p, the counters of all, then c), the same in every transaction. */
+	"WITH p AS (INSERT INTO rollup_pair_ids SELECT DISTINCT e.id, c.id, n.id FROM %s AS t"
+	" JOIN rollup_endpoints AS e ON e.server_ip = t.server_ip"
+	"  AND e.server_port = t.server_port AND e.sni = coalesce(t.sni, '')"
+	" JOIN rollup_client_ips AS c ON c.client_ip = t.client_ip"
+	" JOIN rollup_sensors AS n ON n.sensor = t.sensor ORDER BY 1, 2, 3"
+	" ON CONFLICT DO NOTHING RETURNING ep, cl, sn),"
+	" c AS (INSERT INTO rollup_clients SELECT e.server_ip, e.server_port, e.sni, n.sensor, x.c"
+	"  FROM (SELECT ep, sn, count(*) AS c FROM p GROUP BY 1, 2) AS x"
+	"  JOIN rollup_endpoints AS e ON e.id = x.ep JOIN rollup_sensors AS n ON n.id = x.sn"
+	"  ORDER BY 1, 2, 3, 4 ON CONFLICT (server_ip, server_port, sni, sensor)"
+	"  DO UPDATE SET clients = rollup_clients.clients + excluded.clients)"
+	" INSERT INTO rollup_clients_all SELECT e.server_ip, e.server_port, e.sni, x.c"
+	" FROM (SELECT ep, count(DISTINCT cl) AS c FROM p WHERE NOT EXISTS (SELECT 1"
+	"  FROM rollup_pair_ids AS r WHERE r.ep = p.ep AND r.cl = p.cl) GROUP BY 1) AS x"
+	" JOIN rollup_endpoints AS e ON e.id = x.ep ORDER BY 1, 2, 3"
 	" ON CONFLICT (server_ip, server_port, sni)"
 	" DO UPDATE SET clients = rollup_clients_all.clients + excluded.clients",
 	"INSERT INTO rollup_runs SELECT run_id, count(*) FROM %s GROUP BY 1 ORDER BY 1"
@@ -126,7 +186,7 @@ static const char *const fold_steps[] = {
 
 int kx_pg_rollup_add(PGconn *pg, const char *table, char *err, size_t errlen)
 {
-	char sql[2048];
+	char sql[4096];
 
 	for (size_t i = 0; i < sizeof(fold_steps) / sizeof(fold_steps[0]); i++) {
 		/* The one %s replaced by hand: the steps are not format literals. */

@@ -80,6 +80,10 @@
  * rollups, and the folder moves them into the rollups later; reports read
  * both. A schema 9 store gets the empty table (its rollups are complete);
  * older ones get it with the rollups they are built with.
+ *
+ * Schema 11 keys the rollups' pairs by integer ids (pg_rollup.c): a
+ * schema 9 or 10 store's text pairs get their ids in the upgrade
+ * transaction, and views of the old tables' names take their place.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -803,6 +807,10 @@ int kx_pg_ensure_schema(PGconn *pg, char *err, size_t errlen)
 	     kx_pg_rollup_add(pg, "handshakes", e, sizeof(e)) < 0))
 		goto fail;
 	if (version == 9 && exec_ok(pg, kx_pg_rollup_pending_schema, e, sizeof(e)) < 0)
+		goto fail;
+	if (version >= 9 && version <= 10 &&
+	    (exec_ok(pg, "SET LOCAL statement_timeout = 0", e, sizeof(e)) < 0 ||
+	     exec_ok(pg, kx_pg_rollup_pair_ids_migrate, e, sizeof(e)) < 0))
 		goto fail;
 	if (version >= 1 && version < KX_PG_SCHEMA_VERSION && migrate_views(pg, e, sizeof(e)) < 0)
 		goto fail;

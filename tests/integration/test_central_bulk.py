@@ -109,7 +109,7 @@ try:
           and srv.psql("SELECT count(*) FROM handshakes", "one") == str(len(kb)),
           "the central rows are the local rows, once each")
     check(srv.psql("SELECT relkind FROM pg_class WHERE relname = 'handshakes'", "one") == "p"
-          and srv.psql("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'", "one") == "10",
+          and srv.psql("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'", "one") == "11",
           "schema 3: handshakes is partitioned")
     check(srv.psql("SELECT count(*) FROM pg_constraint WHERE contype = 'f'"
                    " AND conrelid <> 'sources'::regclass", "one") == "0",
@@ -433,11 +433,11 @@ try:
     check(p.returncode == 0 and p.stdout.count("\n") > 2, "reports read schema 2 as it is", p.stderr)
     p = kx("read", "--sensor", "two", "--db", os.path.join(tmp, "v2b.db"), "--pg", url2, mid)
     check(p.returncode == 0 and "50 rows sent" in p.stderr
-          and srv.psql("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'", "v2") == "10"
+          and srv.psql("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'", "v2") == "11"
           and srv.psql("SELECT relkind FROM pg_class WHERE relname = 'handshakes'", "v2") == "p"
           and srv.psql("SELECT count(*) FROM pg_constraint WHERE contype = 'f'"
                        " AND conrelid <> 'sources'::regclass", "v2") == "0",
-          "the next sensor upgrades it to schema 10 (partitioned, fingerprint and interface columns,"
+          "the next sensor upgrades it to schema 11 (partitioned, fingerprint and interface columns,"
           " no foreign key on handshakes or sessions) and sends its rows", p.stderr)
     after = srv.psql("SELECT id, ts_first_us, dedup_key, verdict FROM handshakes WHERE sensor = 'two'"
                      " AND id <= 100 ORDER BY id", "v2")

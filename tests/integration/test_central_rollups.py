@@ -13,14 +13,17 @@ server this test starts itself (as test_central.py does):
   at once) are not counted twice;
 - the server restarted in the middle of a push: every row counted once;
 - after prune, full-range hops and health give the pre-prune answers;
-- a store of schema 8 is upgraded to 10 by the next sensor, its rollups
+- a store of schema 8 is upgraded to 11 by the next sensor, its rollups
   built from its rows equal to a fresh store's;
 - schema 10's pending rows: pushed and not folded (KEXWATCH_PG_FOLD_EVERY=0),
   folded, folded partway (the folder killed, the server stopped mid-fold,
   small chunks), two folders at once, eight sensors shipping and folding
   at once: the reports equal the raw answers in every state, every row is
   in the rollups or pending, exactly once;
-- a store of schema 9 is upgraded to 10 by the next sensor;
+- a store of schema 9 is upgraded to 11 by the next sensor;
+- a store of schema 10 (the pairs as text tables) is upgraded to 11 (the
+  pairs as ids, views of the old names): its rollups and reports equal a
+  fresh store's;
 - prune with rows pending folds them first and keeps the answers.
 
 KEXWATCH_OLD (optional): a kexwatch built from before schema 9, to make the
@@ -109,6 +112,22 @@ ROLLUP_DUMP = ("SELECT string_agg(t, E'\\n' ORDER BY t) FROM ("
                "  FROM rollup_clients_all"
                " UNION ALL SELECT 'r|' || concat_ws('|', r.sensor, r.started_us, r.local_id, u.n)"
                "  FROM rollup_runs AS u JOIN runs AS r ON r.id = u.run_id) AS d")
+
+
+# Schema 11's pairs back to schema 10's DDL (text tables with their keys),
+# the rows kept: what an older kexwatch left.
+TEXT_PAIRS = ("CREATE TABLE kx_p AS SELECT * FROM rollup_pairs;"
+              " CREATE TABLE kx_a AS SELECT * FROM rollup_pairs_all;"
+              " DROP VIEW rollup_pairs, rollup_pairs_all;"
+              " DROP TABLE rollup_pair_ids, rollup_endpoints, rollup_client_ips, rollup_sensors;"
+              " CREATE TABLE rollup_pairs (server_ip text NOT NULL, server_port integer NOT NULL,"
+              "  sni text NOT NULL, client_ip text NOT NULL, sensor text NOT NULL,"
+              "  PRIMARY KEY (server_ip, server_port, sni, client_ip, sensor));"
+              " CREATE TABLE rollup_pairs_all (server_ip text NOT NULL, server_port integer NOT NULL,"
+              "  sni text NOT NULL, client_ip text NOT NULL,"
+              "  PRIMARY KEY (server_ip, server_port, sni, client_ip));"
+              " INSERT INTO rollup_pairs SELECT * FROM kx_p; INSERT INTO rollup_pairs_all SELECT * FROM kx_a;"
+              " DROP TABLE kx_p, kx_a;")
 
 
 def rollup_invariants(srv, db, what, pending=0):
@@ -284,8 +303,9 @@ try:
     else:
         for f in srcs:
             kx("push", "--db", f + ".old", "--pg", old_url)
-        srv.psql("DROP TABLE rollup_legs, rollup_pairs, rollup_pairs_all, rollup_clients,"
-                 " rollup_clients_all, rollup_runs, rollup_pending;"
+        srv.psql("DROP VIEW rollup_pairs, rollup_pairs_all;"
+                 " DROP TABLE rollup_legs, rollup_pair_ids, rollup_endpoints, rollup_client_ips,"
+                 " rollup_sensors, rollup_clients, rollup_clients_all, rollup_runs, rollup_pending;"
                  " UPDATE kexwatch_meta SET value = '8'", "old")
     check(srv.psql("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'", "old") == "8"
           and srv.psql("SELECT to_regclass('rollup_legs') IS NULL", "old") == "t",
@@ -296,8 +316,8 @@ try:
     p = kx("push", "--db", T("g1.db"), "--pg", old_url)  # the next sensor upgrades it
     q = kx("push", "--db", T("g1.db"), "--pg", fresh_url)
     check(p.returncode == 0 and q.returncode == 0
-          and srv.psql("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'", "old") == "10",
-          "the next sensor upgrades schema 8 to 10", p.stderr)
+          and srv.psql("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'", "old") == "11",
+          "the next sensor upgrades schema 8 to 11", p.stderr)
     dump_old, dump_fresh = srv.psql(ROLLUP_DUMP, "old"), srv.psql(ROLLUP_DUMP, "fresh")
     check(dump_old == dump_fresh and dump_old.count("\n") > 1000,
           f"the upgraded store's rollups equal a fresh store's ({dump_old.count(chr(10)) + 1} rows)")
@@ -433,7 +453,7 @@ try:
         kx("push", "--db", f + ".f10", "--pg", f10_url)
     # Schema 9's DDL: the rollups complete (folded), no rollup_pending.
     fold(v9_url)
-    srv.psql("DROP TABLE rollup_pending; UPDATE kexwatch_meta SET value = '9'", "v9")
+    srv.psql(TEXT_PAIRS + "DROP TABLE rollup_pending; UPDATE kexwatch_meta SET value = '9'", "v9")
     check(srv.psql("SELECT to_regclass('rollup_pending') IS NULL", "v9") == "t",
           "a schema 9 store, no pending table")
     want9 = answers(v9_url, raw=True)
@@ -441,9 +461,9 @@ try:
     p = kx("push", "--db", T("g1.db"), "--pg", v9_url, extra=NOFOLD)  # the next sensor upgrades it
     q = kx("push", "--db", T("g1.db"), "--pg", f10_url, extra=NOFOLD)
     check(p.returncode == 0 and q.returncode == 0
-          and srv.psql("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'", "v9") == "10"
+          and srv.psql("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'", "v9") == "11"
           and pending("v9") == pending("f10") > 10000,
-          "the next sensor upgrades schema 9 to 10, its rows pending", p.stderr)
+          "the next sensor upgrades schema 9 to 11, its rows pending", p.stderr)
     same(answers(v9_url), answers(f10_url), "upgraded from 9 with rows pending: reports = a fresh store's")
     same(answers(v9_url, raw=True), answers(v9_url), "... and = its raw answers")
     fold(v9_url)
@@ -451,6 +471,36 @@ try:
     check(srv.psql(ROLLUP_DUMP, "v9") == srv.psql(ROLLUP_DUMP, "f10"),
           "upgraded from 9 and folded: its rollups equal a fresh store's")
     rollup_invariants(srv, "v9", "upgraded from 9", pending=0)
+
+    # --- an upgrade from schema 10: text pairs, some rows pending ---
+    v10_url, f11_url = srv.createdb("v10"), srv.createdb("f11")
+    for f in srcs:
+        shutil.copy(f, f + ".v10")
+        shutil.copy(f, f + ".f11")
+    for f in srcs[:2]:
+        kx("push", "--db", f + ".v10", "--pg", v10_url)
+        kx("push", "--db", f + ".f11", "--pg", f11_url)
+    kx("push", "--db", srcs[2] + ".v10", "--pg", v10_url, extra=NOFOLD)
+    kx("push", "--db", srcs[2] + ".f11", "--pg", f11_url, extra=NOFOLD)
+    srv.psql(TEXT_PAIRS + "UPDATE kexwatch_meta SET value = '10'", "v10")
+    check(srv.psql("SELECT relkind FROM pg_class WHERE oid = 'rollup_pairs'::regclass", "v10") == "r"
+          and pending("v10") == pending("f11") > 1000,
+          "a schema 10 store: the pairs a table, rows pending")
+    want10 = answers(v10_url, raw=True)
+    same(answers(v10_url), want10, "a schema 10 store is read by this kexwatch (rollups and pending rows)")
+    p = kx("push", "--db", T("g1.db"), "--pg", v10_url, extra=NOFOLD)  # the next sensor upgrades it
+    q = kx("push", "--db", T("g1.db"), "--pg", f11_url, extra=NOFOLD)
+    check(p.returncode == 0 and q.returncode == 0
+          and srv.psql("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'", "v10") == "11"
+          and srv.psql("SELECT relkind FROM pg_class WHERE oid = 'rollup_pairs'::regclass", "v10") == "v"
+          and srv.psql(ROLLUP_DUMP, "v10") == srv.psql(ROLLUP_DUMP, "f11"),
+          "the next sensor upgrades schema 10 to 11: the pairs' ids give a fresh store's rollups", p.stderr)
+    same(answers(v10_url), answers(f11_url), "upgraded from 10 with rows pending: reports = a fresh store's")
+    fold(v10_url)
+    fold(f11_url)
+    check(srv.psql(ROLLUP_DUMP, "v10") == srv.psql(ROLLUP_DUMP, "f11"),
+          "upgraded from 10 and folded: its rollups equal a fresh store's")
+    rollup_invariants(srv, "v10", "upgraded from 10", pending=0)
 
     # --- prune with rows pending: folded first, the history kept ---
     shutil.copy(T("g3.db"), T("g3.db.eight"))
