@@ -33,15 +33,26 @@ struct page {
  * store goes through the snapshot. */
 #define PG_HTML_MIN_SCHEMA 7
 
-/* sql run in PostgreSQL with the page's window ($1 .. $4, KX_PG_WINDOW)
- * and its answer kept as table name of r->db, in its order (rowid). */
-static int pg_table(struct page *pg, const char *sql, const char *name)
+/* Whether the page's query reads the central rollups: the full range of a
+ * schema 10 store (what hops and health read there too). */
+static bool pg_rolled(const struct page *pg)
+{
+	return pg->f->since_us == INT64_MIN && pg->f->until_us == INT64_MAX &&
+	       pg->f->live_from_us == INT64_MIN && kx_pg_read_version(pg->conn) >= 10 &&
+	       !kx_pg_rollups_off();
+}
+
+/* sql run in PostgreSQL with the page's window ($1 .. $4, KX_PG_WINDOW),
+ * or with rolled its sensor alone ($1), and its answer kept as table name
+ * of r->db, in its order (rowid). */
+static int pg_table(struct page *pg, const char *sql, bool rolled, const char *name)
 {
 	struct kx_pg_window w;
 	char e[512];
 
 	kx_pg_window_params(&w, pg->f);
-	if (kx_pg_read_table(pg->conn, sql, 4, w.v, pg->r->db, name, e, sizeof(e)) < 0) {
+	if (kx_pg_read_table(pg->conn, sql, rolled ? 1 : 4, rolled ? w.v + 2 : w.v, pg->r->db,
+			     name, e, sizeof(e)) < 0) {
 		snprintf(pg->r->err, pg->r->errlen, "%s: %s", pg->r->target, e);
 		return -1;
 	}
@@ -339,30 +350,55 @@ static const char summary_v14_sql[] = SUMMARY_SQL(
 	" || CASE WHEN count(DISTINCT " x ") FILTER (WHERE " cond ") > 6"                \
 	" THEN ' +' || (count(DISTINCT " x ") FILTER (WHERE " cond ") - 6) ELSE '' END"
 
+/* The same over the full range from the rollups (rollup_legs, a leg
+ * weighing its handshakes), the rows pending for them and the sessions;
+ * the sensor is $1. newest_us: a rolled-up leg's newest first segment. */
+#define PG_SENSOR "($1::text IS NULL OR sensor = $1::text)"
+#define PG_ROLLED_LEGS                                                                 \
+	"h AS (SELECT first_us AS ts_first_us, last_us AS ts_last_us,"                  \
+	" newest_first_us AS newest_us, sensor, protocol, NULL::text AS client_ip,"     \
+	" verdict, nullif(reason, '') AS reason, n, false AS is_session,"               \
+	" NULL::text AS app FROM rollup_legs WHERE " PG_SENSOR                          \
+	" UNION ALL SELECT ts_first_us, ts_last_us, ts_first_us, sensor, protocol,"     \
+	" client_ip, verdict, reason, 1, false, NULL FROM rollup_pending WHERE " PG_SENSOR \
+	" UNION ALL SELECT ts_first_us, ts_last_us, ts_first_us, sensor, app, client_ip," \
+	" verdict, nullif(reason, ''), sessions, true, app FROM sessions WHERE " PG_SENSOR ")"
+/* The distinct clients of the rolled-up pairs (of every sensor, or of
+ * $1's), of the pending rows and of the sessions. */
+#define PG_ROLLED_CLIENTS                                                              \
+	"(SELECT count(*) FROM (SELECT client_ip FROM rollup_pairs_all WHERE $1::text IS NULL" \
+	" UNION SELECT client_ip FROM rollup_pairs WHERE sensor = $1::text"              \
+	" UNION SELECT client_ip FROM rollup_pending WHERE " PG_SENSOR                   \
+	" UNION SELECT client_ip FROM sessions WHERE " PG_SENSOR ") AS c)"
+
 /* summary_sql in PostgreSQL: the same columns in the same order, every
  * count a sum of weights (a handshake weighs 1). */
+#define SUMMARY_PG_SQL(LEGS, CLIENTS, NEWEST)                                          \
+	"WITH " LEGS " SELECT" \
+	" " KX_PG_SUM_N("NOT is_session") " AS handshakes," \
+	" " KX_PG_SUM_N("verdict IN ('hybrid', 'pq', 'hybrid-draft', 'classical', 'unknown')" \
+			" AND NOT is_session") " AS deciding," \
+	" " KX_PG_SUM_N("verdict = 'hybrid'") " AS hybrid," \
+	" " KX_PG_SUM_N("verdict = 'pq'") " AS pq," \
+	" " KX_PG_SUM_N("verdict = 'hybrid-draft'") " AS draft," \
+	" " KX_PG_SUM_N("verdict = 'classical'") " AS classical," \
+	" " KX_PG_SUM_N("verdict = 'unknown' AND NOT is_session") " AS unknown," \
+	" " KX_PG_SUM_N("verdict = 'resumed'") " AS resumed," \
+	" " KX_PG_SUM_N("verdict = 'incomplete'") " AS incomplete," \
+	" " KX_PG_SUM_N("verdict = 'classical' AND reason = 'server-declined'") " AS declined," \
+	" " KX_PG_SUM_N("verdict = 'classical' AND reason = 'client-no-pq'") " AS nopq," \
+	" " KX_PG_SUM_N("verdict = 'classical' AND reason = 'tls12'") " AS tls12," \
+	" " CLIENTS " AS clients, min(ts_first_us) AS first_us," \
+	" " NEWEST " AS newest_us, " KX_PG_TS_TEXT("min(ts_first_us)") " AS first," \
+	" " KX_PG_TS_TEXT("max(ts_last_us)") " AS last, " PG_SET6("sensor", "true") " AS sensors," \
+	" " KX_PG_SET("protocol") " AS protocols," \
+	" " KX_PG_SUM_N("is_session AND verdict = 'plaintext'") " AS plaintext," \
+	" " KX_PG_SUM_N("is_session AND reason = 'handshake-unseen'") " AS unseen," \
+	" " PG_SET6("app", "is_session AND verdict = 'plaintext'") " AS plaintext_apps FROM h"
 static const char summary_pg_sql[] =
-	"WITH " PG_LEGS " SELECT"
-	" " KX_PG_SUM_N("NOT is_session") " AS handshakes,"
-	" " KX_PG_SUM_N("verdict IN ('hybrid', 'pq', 'hybrid-draft', 'classical', 'unknown')"
-			" AND NOT is_session") " AS deciding,"
-	" " KX_PG_SUM_N("verdict = 'hybrid'") " AS hybrid,"
-	" " KX_PG_SUM_N("verdict = 'pq'") " AS pq,"
-	" " KX_PG_SUM_N("verdict = 'hybrid-draft'") " AS draft,"
-	" " KX_PG_SUM_N("verdict = 'classical'") " AS classical,"
-	" " KX_PG_SUM_N("verdict = 'unknown' AND NOT is_session") " AS unknown,"
-	" " KX_PG_SUM_N("verdict = 'resumed'") " AS resumed,"
-	" " KX_PG_SUM_N("verdict = 'incomplete'") " AS incomplete,"
-	" " KX_PG_SUM_N("verdict = 'classical' AND reason = 'server-declined'") " AS declined,"
-	" " KX_PG_SUM_N("verdict = 'classical' AND reason = 'client-no-pq'") " AS nopq,"
-	" " KX_PG_SUM_N("verdict = 'classical' AND reason = 'tls12'") " AS tls12,"
-	" count(DISTINCT client_ip) AS clients, min(ts_first_us) AS first_us,"
-	" max(ts_first_us) AS newest_us, " KX_PG_TS_TEXT("min(ts_first_us)") " AS first,"
-	" " KX_PG_TS_TEXT("max(ts_last_us)") " AS last, " PG_SET6("sensor", "true") " AS sensors,"
-	" " KX_PG_SET("protocol") " AS protocols,"
-	" " KX_PG_SUM_N("is_session AND verdict = 'plaintext'") " AS plaintext,"
-	" " KX_PG_SUM_N("is_session AND reason = 'handshake-unseen'") " AS unseen,"
-	" " PG_SET6("app", "is_session AND verdict = 'plaintext'") " AS plaintext_apps FROM h";
+	SUMMARY_PG_SQL(PG_LEGS, "count(DISTINCT client_ip)", "max(ts_first_us)");
+static const char summary_pg_rolled_sql[] =
+	SUMMARY_PG_SQL(PG_ROLLED_LEGS, PG_ROLLED_CLIENTS, "max(newest_us)");
 
 static int load_summary(struct page *pg, struct summary *sm)
 {
@@ -371,7 +407,8 @@ static int load_summary(struct page *pg, struct summary *sm)
 	int rc;
 
 	if (pg->conn)
-		s = pg_table(pg, summary_pg_sql, "kx_html_summary") < 0
+		s = pg_table(pg, pg_rolled(pg) ? summary_pg_rolled_sql : summary_pg_sql,
+			     pg_rolled(pg), "kx_html_summary") < 0
 			    ? NULL
 			    : kx_rdb_prepare(pg->r, "SELECT * FROM kx_html_summary", NULL);
 	else
@@ -673,7 +710,7 @@ static int share_chart(struct page *pg, const struct summary *sm)
 				      " FROM h WHERE NOT is_session GROUP BY b ORDER BY b",
 				      (long long)size);
 	if (sql && pg->conn)
-		s = pg_table(pg, sql, "kx_html_share") < 0
+		s = pg_table(pg, sql, false, "kx_html_share") < 0
 			    ? NULL
 			    : kx_rdb_prepare(pg->r, "SELECT * FROM kx_html_share ORDER BY rowid", NULL);
 	else
@@ -823,12 +860,21 @@ static int groups_chart(struct page *pg)
 		"SELECT group_name, group_family, count(*) AS n FROM handshakes" KX_PG_WINDOW
 		" AND group_name IS NOT NULL GROUP BY group_name, group_family"
 		" ORDER BY n DESC, group_name COLLATE \"C\" LIMIT 24";
+	/* Over the full range: the rollups' legs and the rows pending. */
+	static const char groups_pg_rolled_sql[] =
+		"SELECT group_name, group_family, sum(n)::bigint AS n FROM ("
+		"SELECT nullif(group_name, '') AS group_name, nullif(group_family, '') AS group_family,"
+		" n FROM rollup_legs WHERE " PG_SENSOR
+		" UNION ALL SELECT group_name, group_family, 1 FROM rollup_pending WHERE " PG_SENSOR
+		") AS g WHERE group_name IS NOT NULL GROUP BY group_name, group_family"
+		" ORDER BY n DESC, group_name COLLATE \"C\" LIMIT 24";
 	sqlite3_stmt *s;
 	long long top = 0, rows = 0;
 	int rc;
 
 	if (pg->conn)
-		s = pg_table(pg, groups_pg_sql, "kx_html_groups") < 0
+		s = pg_table(pg, pg_rolled(pg) ? groups_pg_rolled_sql : groups_pg_sql, pg_rolled(pg),
+			     "kx_html_groups") < 0
 			    ? NULL
 			    : kx_rdb_prepare(pg->r, "SELECT * FROM kx_html_groups ORDER BY rowid", NULL);
 	else
@@ -1153,7 +1199,7 @@ static int fingerprints_table(struct page *pg)
 		return -1;
 	}
 	if (pg->conn)
-		s = pg_table(pg, sql, "kx_html_fingerprints") < 0
+		s = pg_table(pg, sql, false, "kx_html_fingerprints") < 0
 			    ? NULL
 			    : kx_rdb_prepare(pg->r, "SELECT * FROM kx_html_fingerprints ORDER BY rowid",
 					     NULL);
