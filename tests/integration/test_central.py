@@ -356,6 +356,12 @@ try:
           and z.returncode != 0 and "cannot create a temporary folder" in z.stderr,
           "health --groups on PostgreSQL: the snapshot, SQLite's answer with the renamed HRR group",
           x.stdout[:300] + "\n---\n" + y.stdout[:300] + y.stderr + z.stderr)
+    hg = os.path.join(tmp, "groups.html")
+    z = kx_native("report", "--groups", gfile, "--html", hg, "--db", url)
+    y = kx("report", "--groups", gfile, "--html", hg, "--db", url)
+    check(y.returncode == 0 and "Hybrid-768" in open(hg).read()
+          and z.returncode != 0 and "cannot create a temporary folder" in z.stderr,
+          "report --html --groups on PostgreSQL: the snapshot, with the renamed group", y.stderr + z.stderr)
     # audit and fingerprints run in PostgreSQL too (test_central_audit.py).
     p = kx_native("audit", "--db", url, "--policy", policy, "--json")
     q = kx_native("fingerprints", "--db", url, "--json")
@@ -528,6 +534,10 @@ try:
     x, p = kx("health", "--db", url1, "--csv"), kx_native("health", "--db", url1, "--csv")
     check(x.returncode == 0 and p.returncode != 0 and "cannot create a temporary folder" in p.stderr,
           "a schema 1 central store: health falls back to the snapshot", x.stdout + x.stderr + p.stderr)
+    hv = os.path.join(tmp, "v1.html")
+    x, p = kx("report", "--html", hv, "--db", url1), kx_native("report", "--html", hv, "--db", url1)
+    check(x.returncode == 0 and p.returncode != 0 and "cannot create a temporary folder" in p.stderr,
+          "a schema 1 central store: report --html falls back to the snapshot", x.stderr + p.stderr)
     x = kx("audit", "--db", url1, "--policy", policy, "--json")
     p = kx_native("audit", "--db", url1, "--policy", policy, "--json")
     check(x.returncode == 0 and '"handshakes":1,' in x.stdout
