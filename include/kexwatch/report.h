@@ -96,11 +96,6 @@ struct kx_changes_opts {
 
 void kx_changes_opts_init(struct kx_changes_opts *o);
 
-/* The changes query (sqlite3_free it); parameters :since, :until, :bsince,
- * :buntil, :sensor. Its evidence is looked up in the window's legs, which
- * kx_changes_keep_window (report_int.h) keeps first. */
-char *kx_changes_sql(enum kx_hops_group g);
-
 /* Prints one line per change, worse ones first; *ret_worse counts them. */
 int kx_report_changes(const char *db_path, const struct kx_changes_opts *o,
 		      enum kx_out_format fmt, FILE *out, int *ret_worse, char *err,

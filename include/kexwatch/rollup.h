@@ -16,7 +16,11 @@
  *   rollup_client_* per client: its distinct servers and SNIs with their
  *                   counters, its legs and ClientHellos over all sensors
  *                   (14), so the full-range `clients` reads a few rows
- *                   per client, not every pair.
+ *                   per client, not every pair;
+ *   rollup_daily_*  per day and endpoint or client, the handshakes in
+ *                   each of the states `changes` compares (15), so a
+ *                   month's baseline reads a row per endpoint-day and
+ *                   client-day, not every handshake.
  * rollup_state.folded_id says which handshake rows are in them: every row
  * with id <= folded_id, none above. A report reads the rollups plus the
  * rows above folded_id (a rowid range) plus the sessions table (already
@@ -67,6 +71,49 @@ struct sqlite3;
 	"  rollup_legs.max_ch_to_sh_us)),"                                             \
 	" newest_first_us = " GREATEST "(rollup_legs.newest_first_us, excluded.newest_first_us)"
 
+/* What `changes` compares (src/report/changes.c): the states of a leg,
+ * each a condition over kx_legs' columns that reads 0 or 1 alike in SQLite
+ * and PostgreSQL (is_session 0 or 1, offers_pq an integer, a reason
+ * compared through coalesce). One definition for the report's query over
+ * the legs and for the daily rollups (schema 15), which count the
+ * handshakes in each state per day. A Kyber-draft or classical
+ * endpoint is the server's doing when a client offered PQ (server-declined,
+ * or TLS 1.2 chosen although PQ was offered in TLS 1.3). */
+enum kx_leg_state {
+	KX_LS_NONE, KX_LS_STRONG, KX_LS_DECLINED, KX_LS_DRAFT, KX_LS_TLS13, KX_LS_TLS12,
+	KX_LS_ENCRYPTED, KX_LS_PLAIN, KX_LS_CLASSICAL, KX_LS_OFFER, KX_LS_NOOFFER, KX_LS_COUNT
+};
+#define KX_LS_NONE_SQL "(1 = 0)"
+#define KX_LS_STRONG_SQL "(is_session = 0 AND verdict IN ('hybrid', 'pq'))"
+#define KX_LS_DECLINED_SQL                                                              \
+	"(is_session = 0 AND verdict = 'classical'"                                     \
+	" AND (coalesce(reason, '') = 'server-declined'"                                \
+	" OR (coalesce(reason, '') = 'tls12' AND offers_pq <> 0)))"
+#define KX_LS_DRAFT_SQL "(is_session = 0 AND verdict = 'hybrid-draft')"
+#define KX_LS_TLS13_SQL "(is_session = 0 AND protocol = 'tls' AND version_code = 772)"
+#define KX_LS_TLS12_SQL "(is_session = 0 AND protocol = 'tls' AND version_code = 771)"
+#define KX_LS_ENCRYPTED_SQL "(verdict NOT IN ('plaintext', 'incomplete'))"
+#define KX_LS_PLAIN_SQL "(is_session = 1 AND verdict = 'plaintext')"
+#define KX_LS_CLASSICAL_SQL "(is_session = 0 AND verdict = 'classical')"
+#define KX_LS_OFFER_SQL "(is_session = 0 AND ch_bytes > 0 AND offers_pq <> 0)"
+#define KX_LS_NOOFFER_SQL                                                               \
+	"(is_session = 0 AND ch_bytes > 0 AND offers_pq = 0"                            \
+	" AND coalesce(reason, '') <> 'offer-unseen')"
+/* The states the daily rollups count (rollup_daily_endpoints has a
+ * column for each endpoint state, rollup_daily_clients for each client
+ * state), as bit masks: changes.c reads them only when its kinds use no
+ * other state. A handshake is never plaintext (a sessions row is): its
+ * count there is 0 in both. */
+#define KX_LS_ENDPOINT_MASK                                                             \
+	((1u << KX_LS_STRONG) | (1u << KX_LS_DECLINED) | (1u << KX_LS_DRAFT) |          \
+	 (1u << KX_LS_TLS13) | (1u << KX_LS_TLS12) | (1u << KX_LS_ENCRYPTED) |          \
+	 (1u << KX_LS_PLAIN) | (1u << KX_LS_CLASSICAL))
+#define KX_LS_CLIENT_MASK ((1u << KX_LS_PLAIN) | (1u << KX_LS_OFFER) | (1u << KX_LS_NOOFFER))
+/* A day of the daily rollups: ts_first_us / KX_ROLLUP_DAY_US (UTC days;
+ * a report uses only days >= 1 whole, so truncation toward zero for times
+ * before 1970 never matters). */
+#define KX_ROLLUP_DAY_US (86400LL * 1000000LL)
+
 /* The tables, created with a new inventory and by the schema 12 migration
  * (folded_id 0: nothing folded yet). */
 extern const char kx_rollup_schema[];
@@ -90,6 +137,18 @@ extern const char kx_rollup_client_schema[];
  * rollups and fills them from the rollups of the rows already folded.
  * Returns 0 or -1 with the message in err. */
 int kx_rollup_client_upgrade(struct sqlite3 *db, char *err, size_t errlen);
+
+/* Schema 15's daily rollups for `changes`: per endpoint
+ * (rollup_daily_endpoints) or client (rollup_daily_clients), UTC day of
+ * the first segment and sensor, the handshakes and how many were in each
+ * state (KX_LS_*_MASK), created with a new inventory. */
+extern const char kx_rollup_daily_schema[];
+
+/* The schema 15 migration, inside its transaction: creates the daily
+ * rollups and fills them from the raw rows already folded (id <=
+ * folded_id); rows pruned before the upgrade are in neither. Returns 0 or
+ * -1 with the message in err. */
+int kx_rollup_daily_upgrade(struct sqlite3 *db, char *err, size_t errlen);
 
 /* Folds handshake rows above folded_id, at most chunk_rows per
  * transaction (0: a default of 50 000), until none is left or max_rows

@@ -18,34 +18,28 @@
 #include <string.h>
 
 #include "kexwatch/central.h"
+#include "kexwatch/rollup.h"
 
-/* Leg predicates: columns of kx_legs. A Kyber-draft or classical endpoint
- * is the server's doing when a client offered PQ (server-declined, or
- * TLS 1.2 chosen although PQ was offered in TLS 1.3). */
+/* Leg predicates: the states of rollup.h (kx_legs' columns). */
 enum pred {
-	P_NONE, P_STRONG, P_DECLINED, P_DRAFT, P_TLS13, P_TLS12, P_ENCRYPTED, P_PLAIN,
-	P_CLASSICAL, P_OFFER, P_NOOFFER, N_PRED
+	P_NONE = KX_LS_NONE, P_STRONG = KX_LS_STRONG, P_DECLINED = KX_LS_DECLINED,
+	P_DRAFT = KX_LS_DRAFT, P_TLS13 = KX_LS_TLS13, P_TLS12 = KX_LS_TLS12,
+	P_ENCRYPTED = KX_LS_ENCRYPTED, P_PLAIN = KX_LS_PLAIN, P_CLASSICAL = KX_LS_CLASSICAL,
+	P_OFFER = KX_LS_OFFER, P_NOOFFER = KX_LS_NOOFFER, N_PRED = KX_LS_COUNT
 };
 
-/* In words both engines read alike (the same text runs in SQLite and in
- * PostgreSQL): is_session and win are 0 or 1, offers_pq an integer, and a
- * reason compared through coalesce (SQLite's IS is PostgreSQL's IS NOT
- * DISTINCT FROM). */
 static const char *const preds[N_PRED] = {
-	[P_NONE] = "(1 = 0)",
-	[P_STRONG] = "(is_session = 0 AND verdict IN ('hybrid', 'pq'))",
-	[P_DECLINED] = "(is_session = 0 AND verdict = 'classical'"
-		       " AND (coalesce(reason, '') = 'server-declined'"
-		       " OR (coalesce(reason, '') = 'tls12' AND offers_pq <> 0)))",
-	[P_DRAFT] = "(is_session = 0 AND verdict = 'hybrid-draft')",
-	[P_TLS13] = "(is_session = 0 AND protocol = 'tls' AND version_code = 772)",
-	[P_TLS12] = "(is_session = 0 AND protocol = 'tls' AND version_code = 771)",
-	[P_ENCRYPTED] = "(verdict NOT IN ('plaintext', 'incomplete'))",
-	[P_PLAIN] = "(is_session = 1 AND verdict = 'plaintext')",
-	[P_CLASSICAL] = "(is_session = 0 AND verdict = 'classical')",
-	[P_OFFER] = "(is_session = 0 AND ch_bytes > 0 AND offers_pq <> 0)",
-	[P_NOOFFER] = "(is_session = 0 AND ch_bytes > 0 AND offers_pq = 0"
-		      " AND coalesce(reason, '') <> 'offer-unseen')",
+	[P_NONE] = KX_LS_NONE_SQL,
+	[P_STRONG] = KX_LS_STRONG_SQL,
+	[P_DECLINED] = KX_LS_DECLINED_SQL,
+	[P_DRAFT] = KX_LS_DRAFT_SQL,
+	[P_TLS13] = KX_LS_TLS13_SQL,
+	[P_TLS12] = KX_LS_TLS12_SQL,
+	[P_ENCRYPTED] = KX_LS_ENCRYPTED_SQL,
+	[P_PLAIN] = KX_LS_PLAIN_SQL,
+	[P_CLASSICAL] = KX_LS_CLASSICAL_SQL,
+	[P_OFFER] = KX_LS_OFFER_SQL,
+	[P_NOOFFER] = KX_LS_NOOFFER_SQL,
 };
 
 enum subject { S_ENDPOINT, S_CLIENT };
@@ -113,33 +107,96 @@ void kx_changes_opts_init(struct kx_changes_opts *o)
 	o->baseline_until_us = INT64_MIN;
 }
 
-static void counts(sqlite3_str *q, const char *name, enum pred p)
+/* The counts of state p in both periods and when it was first seen in the
+ * window. With the daily rollups, a rolled-up row (subj not 0, always in
+ * the baseline) holds its count of the state in pN. */
+static void counts(sqlite3_str *q, const char *name, enum pred p, bool daily)
 {
 	char is[16];
 	snprintf(is, sizeof(is), "%s = 1", name);
 	const char *c = p == P_NONE ? preds[P_NONE] : is;
+	if (daily && p != P_NONE)
+		sqlite3_str_appendf(q,
+				    ", coalesce(sum(CASE WHEN subj = 0 THEN n * %s ELSE %s END)"
+				    " FILTER (WHERE win = 0), 0) AS b_%s",
+				    name, name, name);
+	else
+		sqlite3_str_appendf(q, ", coalesce(sum(n) FILTER (WHERE win = 0 AND %s), 0) AS b_%s",
+				    c, name);
 	sqlite3_str_appendf(q,
-			    ", coalesce(sum(n) FILTER (WHERE win = 0 AND %s), 0) AS b_%s"
 			    ", coalesce(sum(n) FILTER (WHERE win = 1 AND %s), 0) AS w_%s"
 			    ", min(ts_first_us) FILTER (WHERE win = 1 AND %s) AS f_%s",
-			    c, name, c, name, c, name);
+			    c, name, c, name);
 }
+
+/* The whole days of the baseline that the daily rollups (schema 15) count,
+ * [from, to) in days, and the rows they do not hold yet (id > folded). */
+struct daily {
+	int64_t from, to, folded;
+};
 
 /* The legs of both periods with every predicate evaluated once per leg
  * (0 or 1 in both engines), narrow: the aggregates below read each many
  * times (two GROUP BYs, three filters per predicate), and over a month of
- * a busy link re-evaluating the text predicates cost most of the query. */
-static void legs_preds(sqlite3_str *q)
+ * a busy link re-evaluating the text predicates cost most of the query.
+ * subj says which aggregate a row is for: 0 both (a leg), 1 endpoints and
+ * 2 clients (the daily rollups' rows, summed over their days). */
+static void legs_preds(sqlite3_str *q, enum kx_hops_group g, const struct daily *dl)
 {
 	sqlite3_str_appendf(q, ", lp AS MATERIALIZED (SELECT server_ip, server_port, sni,"
-			    " client_ip, n, win, ts_first_us");
+			    " client_ip, n, win, ts_first_us, 0 AS subj");
 	for (int p = P_NONE + 1; p < N_PRED; p++)
 		sqlite3_str_appendf(q, ", CASE WHEN %s THEN 1 ELSE 0 END AS p%d", preds[p], p);
-	sqlite3_str_appendf(q, " FROM legs)");
+	sqlite3_str_appendf(q, " FROM legs");
+	if (dl) {
+		/* The baseline's days of the subjects the window shows: a line
+		 * needs legs in the window, and with them both periods' counts.
+		 * Endpoints are matched on their grouping's keys (a prefix of
+		 * the rollup's key); sni '' is none (a key holds no NULL). Here
+		 * pN is a count of handshakes, not a 0 or 1 (counts() knows). */
+		static const char *const ep_cols[N_PRED] = {
+			[P_STRONG] = "strong",	 [P_DECLINED] = "declined", [P_DRAFT] = "draft",
+			[P_TLS13] = "tls13",	 [P_TLS12] = "tls12",	    [P_ENCRYPTED] = "encrypted",
+			[P_CLASSICAL] = "classical",
+		};
+		static const char *const client_cols[N_PRED] = {
+			[P_OFFER] = "offer",
+			[P_NOOFFER] = "nooffer",
+		};
+		const char *on = g == KX_HOPS_SERVER
+					 ? "d.server_ip = k.server_ip"
+					 : "d.server_ip = k.server_ip AND d.server_port = k.server_port"
+					   " AND d.sni = k.sni";
+		const char *keys = g == KX_HOPS_SERVER ? "server_ip"
+						       : "server_ip, server_port, coalesce(sni, '') AS sni";
+		sqlite3_str_appendf(q, " UNION ALL SELECT d.server_ip, d.server_port, nullif(d.sni, ''),"
+				       " NULL, sum(d.n), 0, NULL, 1");
+		for (int p = P_NONE + 1; p < N_PRED; p++)
+			sqlite3_str_appendf(q, ep_cols[p] ? ", sum(d.%s)" : ", 0", ep_cols[p]);
+		sqlite3_str_appendf(q,
+				    " FROM (SELECT DISTINCT %s FROM temp.kx_changes_wl) AS k"
+				    " JOIN main.rollup_daily_endpoints AS d ON %s"
+				    " WHERE d.day >= %" PRId64 " AND d.day < %" PRId64
+				    " AND (:sensor IS NULL OR d.sensor = :sensor)"
+				    " GROUP BY d.server_ip, d.server_port, d.sni",
+				    keys, on, dl->from, dl->to);
+		sqlite3_str_appendf(q, " UNION ALL SELECT NULL, NULL, NULL, d.client_ip, sum(d.n), 0,"
+				       " NULL, 2");
+		for (int p = P_NONE + 1; p < N_PRED; p++)
+			sqlite3_str_appendf(q, client_cols[p] ? ", sum(d.%s)" : ", 0", client_cols[p]);
+		sqlite3_str_appendf(q,
+				    " FROM (SELECT DISTINCT client_ip FROM temp.kx_changes_wl) AS k"
+				    " JOIN main.rollup_daily_clients AS d ON d.client_ip = k.client_ip"
+				    " WHERE d.day >= %" PRId64 " AND d.day < %" PRId64
+				    " AND (:sensor IS NULL OR d.sensor = :sensor) GROUP BY d.client_ip",
+				    dl->from, dl->to);
+	}
+	sqlite3_str_appendf(q, ")");
 }
 
 /* One aggregate per subject: the legs of both periods in one pass. */
-static void aggregate(sqlite3_str *q, const char *cte, const char *keys, enum subject subj)
+static void aggregate(sqlite3_str *q, const char *cte, const char *keys, enum subject subj,
+		      bool daily)
 {
 	bool used[N_PRED] = { false };
 	sqlite3_str_appendf(q, ", %s AS (SELECT %s, coalesce(sum(n) FILTER (WHERE win = 0), 0)"
@@ -154,10 +211,11 @@ static void aggregate(sqlite3_str *q, const char *cte, const char *keys, enum su
 			used[ps[j]] = true;
 			char name[8];
 			snprintf(name, sizeof(name), "p%d", (int)ps[j]);
-			counts(q, name, ps[j]);
+			counts(q, name, ps[j], daily);
 		}
 	}
-	sqlite3_str_appendf(q, " FROM lp GROUP BY %s)", keys);
+	sqlite3_str_appendf(q, " FROM lp%s GROUP BY %s)",
+			    !daily ? "" : subj == S_CLIENT ? " WHERE subj <> 1" : " WHERE subj <> 2", keys);
 }
 
 /* What differs between the engines: where the legs come from (a CTE named
@@ -206,15 +264,44 @@ static void evidence(sqlite3_str *q, const struct dialect *d, enum kx_hops_group
 	sqlite3_str_appendf(q, " END");
 }
 
+/* The legs the daily rollups do not count: the window, the baseline's
+ * partial days at both ends, its sessions (they grow in place within
+ * their hour, so they are never rolled up), and its handshake rows not
+ * folded yet (a rowid range: the unary + keeps SQLite off the time index
+ * for them). */
+static void daily_legs(sqlite3_str *q, const struct daily *dl)
+{
+	const int64_t r0 = dl->from * KX_ROLLUP_DAY_US, r1 = dl->to * KX_ROLLUP_DAY_US;
+
+	sqlite3_str_appendf(q,
+			    "WITH legs AS NOT MATERIALIZED (SELECT *, ts_first_us >= :since AS win"
+			    " FROM kx_legs WHERE ((ts_first_us >= :since AND ts_first_us < :until)"
+			    " OR (ts_first_us >= :bsince AND ts_first_us < %" PRId64 ")"
+			    " OR (ts_first_us >= %" PRId64 " AND ts_first_us < :buntil))"
+			    " AND (:sensor IS NULL OR sensor = :sensor)"
+			    " UNION ALL SELECT *, 0 FROM kx_legs WHERE is_session = 1"
+			    " AND ts_first_us >= %" PRId64 " AND ts_first_us < %" PRId64
+			    " AND (:sensor IS NULL OR sensor = :sensor)"
+			    " UNION ALL SELECT *, 0 FROM kx_legs WHERE is_session = 0 AND id > %" PRId64
+			    " AND +ts_first_us >= %" PRId64 " AND +ts_first_us < %" PRId64
+			    " AND (:sensor IS NULL OR sensor = :sensor))",
+			    r0, r1, r0, r1, dl->folded, r0, r1);
+}
+
 /* The lines with their evidence, unsorted and unformatted: direction,
  * change, subject, the four keys, the counts, first_us (when the changed
  * state was first seen in the window), evidence_source, evidence_packet. */
-static void lines_sql(sqlite3_str *q, const struct dialect *d, enum kx_hops_group g)
+static void lines_sql(sqlite3_str *q, const struct dialect *d, enum kx_hops_group g,
+		      const struct daily *dl)
 {
-	sqlite3_str_appendf(q, "WITH %s%s", d->legs, d->win_legs);
-	legs_preds(q);
-	aggregate(q, "ea", ep_groups[g].keys, S_ENDPOINT);
-	aggregate(q, "ca", "client_ip", S_CLIENT);
+	if (dl)
+		daily_legs(q, dl);
+	else
+		sqlite3_str_appendf(q, "WITH %s", d->legs);
+	sqlite3_str_appendf(q, "%s", d->win_legs);
+	legs_preds(q, g, dl);
+	aggregate(q, "ea", ep_groups[g].keys, S_ENDPOINT, dl != NULL);
+	aggregate(q, "ca", "client_ip", S_CLIENT, dl != NULL);
 	sqlite3_str_appendf(q, ", lines AS (");
 	for (size_t i = 0; i < N_KINDS; i++) {
 		const struct kind *k = &kinds[i];
@@ -299,12 +386,47 @@ int kx_changes_keep_window(struct kx_rdb *r, const struct kx_report_filter *w)
 	return 0;
 }
 
-char *kx_changes_sql(enum kx_hops_group g)
+/* Whether the kinds compare only the states the daily rollups keep. */
+static bool kinds_rolled(void)
+{
+	for (size_t i = 0; i < N_KINDS; i++) {
+		unsigned mask = kinds[i].subject == S_CLIENT ? KX_LS_CLIENT_MASK : KX_LS_ENDPOINT_MASK;
+		if ((kinds[i].good != P_NONE && !(mask & (1u << kinds[i].good))) ||
+		    !(mask & (1u << kinds[i].bad)))
+			return false;
+	}
+	return true;
+}
+
+/* The whole days of [bsince, buntil) from day 1 on, when the daily
+ * rollups can count them: schema 15, rollups on, a baseline before the
+ * window (so no leg is in both), an endpoint grouping whose keys lead the
+ * rollup's (endpoint, server), and at least one whole day. */
+static bool daily_range(const struct kx_rdb *r, enum kx_hops_group g,
+			const struct kx_report_filter *w, int64_t bsince, int64_t buntil,
+			struct daily *dl)
+{
+	const int64_t D = KX_ROLLUP_DAY_US;
+
+	if (r->version < 15 || !r->rolled || kx_pg_rollups_off() ||
+	    (g != KX_HOPS_ENDPOINT && g != KX_HOPS_SERVER) ||
+	    buntil > w->since_us || buntil <= D || !kinds_rolled())
+		return false;
+	dl->from = bsince <= D ? 1 : bsince / D + (bsince % D != 0);
+	dl->to = buntil / D;
+	dl->folded = r->folded_id;
+	return dl->from < dl->to;
+}
+
+char *kx_changes_sql(const struct kx_rdb *r, enum kx_hops_group g,
+		     const struct kx_report_filter *w, int64_t bsince, int64_t buntil)
 {
 	sqlite3_str *q = sqlite3_str_new(NULL);
+	struct daily dl;
+	bool daily = daily_range(r, g, w, bsince, buntil, &dl);
 
 	sqlite3_str_appendall(q, CHANGES_OUT_HEAD "(");
-	lines_sql(q, &sqlite_dialect, g);
+	lines_sql(q, &sqlite_dialect, g, daily ? &dl : NULL);
 	sqlite3_str_appendall(q, ")" CHANGES_OUT_ORDER);
 	return sqlite3_str_finish(q);
 }
@@ -343,7 +465,7 @@ static const struct dialect pg_dialect = {
 static char *changes_pg_sql(enum kx_hops_group g)
 {
 	sqlite3_str *q = sqlite3_str_new(NULL);
-	lines_sql(q, &pg_dialect, g);
+	lines_sql(q, &pg_dialect, g, NULL);
 	return sqlite3_str_finish(q);
 }
 
@@ -417,10 +539,15 @@ int kx_report_changes(const char *db_path, const struct kx_changes_opts *o,
 	scope.since_us = o->baseline_since_us;
 	if (kx_rdb_open_scoped(&r, db_path, &scope, err, errlen) < 0)
 		return -1;
-	/* Two passes (endpoints, clients) and the evidence lookups. */
-	if (kx_rdb_keep_window(&r, &scope) < 0)
+	/* Without the daily rollups, the legs of both periods are read twice
+	 * (endpoints, clients) and the evidence looked up in them: kept once
+	 * when they are few enough. */
+	struct daily dl;
+	if (!daily_range(&r, o->group, &o->f, o->baseline_since_us, o->baseline_until_us, &dl) &&
+	    kx_rdb_keep_window(&r, &scope) < 0)
 		goto out;
-	if (!(sql = kx_changes_sql(o->group))) {
+	if (!(sql = kx_changes_sql(&r, o->group, &o->f, o->baseline_since_us,
+				   o->baseline_until_us))) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}

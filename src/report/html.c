@@ -1296,7 +1296,7 @@ static int changes_section(struct page *pg, const struct summary *sm)
 	} else {
 		if (kx_changes_keep_window(pg->r, &w) < 0)
 			return -1;
-		if (!(sql = kx_changes_sql(KX_HOPS_ENDPOINT)) ||
+		if (!(sql = kx_changes_sql(pg->r, KX_HOPS_ENDPOINT, &w, bsince, w.since_us)) ||
 		    !(s = kx_rdb_prepare(pg->r, sql, &w))) {
 			sqlite3_free(sql);
 			return sql ? -1 : (snprintf(pg->r->err, pg->r->errlen, "out of memory"), -1);

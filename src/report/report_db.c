@@ -478,6 +478,7 @@ static int create_rolled(struct kx_rdb *r, bool sessions)
 				  " FROM main.rollup_client_legs;",
 				  NULL, NULL, NULL);
 	r->rolled = rc == SQLITE_OK;
+	r->folded_id = folded;
 	return rc == SQLITE_OK ? 0 : -1;
 }
 

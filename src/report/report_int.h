@@ -23,6 +23,7 @@ struct kx_rdb {
 	int version;
 	bool rolled;        /* kx_legs_rolled, kx_pairs_rolled, kx_tail_pairs exist (schema 12 on) */
 	bool rolled_fp;     /* kx_fp_{legs,clients,endpoints}_rolled, kx_cbom_rolled (13) */
+	int64_t folded_id;  /* rolled: the rows the rollups hold (id <= folded_id) */
 	char *err;
 	size_t errlen;
 };
@@ -99,6 +100,14 @@ int kx_rdb_materialize(struct kx_rdb *r, const char *table, const char *sql,
 int kx_rdb_materialize_with(struct kx_rdb *r, const char *table, const char *sql,
 			    const struct kx_report_filter *f, const char *const *names,
 			    const int64_t *values, int n);
+
+/* The changes query over r (sqlite3_free it) for the window w and the
+ * baseline [bsince, buntil); parameters :since, :until, :bsince, :buntil,
+ * :sensor. The baseline's whole days come from the daily rollups when r
+ * has them (schema 15), else every leg is read. Its evidence is looked up
+ * in the window's legs, which kx_changes_keep_window keeps first. */
+char *kx_changes_sql(const struct kx_rdb *r, enum kx_hops_group g,
+		     const struct kx_report_filter *w, int64_t bsince, int64_t buntil);
 
 /* Keeps the legs of w's window with a time index (temp.kx_changes_wl),
  * where kx_changes_sql looks its evidence up. Returns 0 or -1 (r->err). */

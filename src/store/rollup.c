@@ -128,6 +128,47 @@ const char kx_rollup_client_schema[] =
 	" n INTEGER NOT NULL,"
 	" PRIMARY KEY (client_ip, hello_id, fp_id, kex_offered)) WITHOUT ROWID;";
 
+/* Schema 15: per day, subject and sensor, the handshakes and how many of
+ * them were in each state `changes` compares (rollup.h). Keyed by the
+ * subject first: a report looks up only the endpoints and clients its
+ * window shows (a line needs legs in the window), each a short range of
+ * days in key order. A client adds a row per day it is active, an
+ * endpoint a row a day. Sessions rows are not here: they grow in place
+ * over their hour, and a report reads them raw. */
+const char kx_rollup_daily_schema[] =
+	"CREATE TABLE rollup_daily_endpoints (server_ip TEXT NOT NULL,"
+	" server_port INTEGER NOT NULL, sni TEXT NOT NULL, day INTEGER NOT NULL,"
+	" sensor TEXT NOT NULL, n INTEGER NOT NULL, strong INTEGER NOT NULL,"
+	" declined INTEGER NOT NULL, draft INTEGER NOT NULL, tls13 INTEGER NOT NULL,"
+	" tls12 INTEGER NOT NULL, encrypted INTEGER NOT NULL, classical INTEGER NOT NULL,"
+	" PRIMARY KEY (server_ip, server_port, sni, day, sensor)) WITHOUT ROWID;"
+	"CREATE TABLE rollup_daily_clients (client_ip TEXT NOT NULL, day INTEGER NOT NULL,"
+	" sensor TEXT NOT NULL, n INTEGER NOT NULL, offer INTEGER NOT NULL,"
+	" nooffer INTEGER NOT NULL,"
+	" PRIMARY KEY (client_ip, day, sensor)) WITHOUT ROWID;";
+
+/* How many of a group's handshake rows are in a state (rollup.h). */
+#define IN_STATE(COND) ", sum(CASE WHEN " COND " THEN 1 ELSE 0 END)"
+#define ADD(COL) ", " COL " = " COL " + excluded." COL
+/* The chunk's handshake rows as kx_legs has them (is_session 0). */
+#define DAILY_ROWS                                                                     \
+	" FROM (SELECT *, 0 AS is_session FROM handshake_rows WHERE id > ?1 AND id <= ?2)"
+
+static const char fold_daily_endpoints[] =
+	"INSERT INTO rollup_daily_endpoints SELECT server_ip, server_port, coalesce(sni, ''),"
+	" ts_first_us / 86400000000, sensor, count(*)" IN_STATE(KX_LS_STRONG_SQL)
+	IN_STATE(KX_LS_DECLINED_SQL) IN_STATE(KX_LS_DRAFT_SQL) IN_STATE(KX_LS_TLS13_SQL)
+	IN_STATE(KX_LS_TLS12_SQL) IN_STATE(KX_LS_ENCRYPTED_SQL) IN_STATE(KX_LS_CLASSICAL_SQL)
+	DAILY_ROWS " GROUP BY 1, 2, 3, 4, 5 ON CONFLICT DO UPDATE SET n = n + excluded.n"
+	ADD("strong") ADD("declined") ADD("draft") ADD("tls13") ADD("tls12") ADD("encrypted")
+	ADD("classical");
+
+static const char fold_daily_clients[] =
+	"INSERT INTO rollup_daily_clients SELECT client_ip, ts_first_us / 86400000000, sensor,"
+	" count(*)" IN_STATE(KX_LS_OFFER_SQL) IN_STATE(KX_LS_NOOFFER_SQL) DAILY_ROWS
+	" GROUP BY 1, 2, 3 ON CONFLICT DO UPDATE SET n = n + excluded.n" ADD("offer")
+	ADD("nooffer");
+
 /* ?1 < id <= ?2: the chunk. */
 static const char fold_legs[] =
 	"INSERT INTO rollup_legs SELECT " KX_ROLLUP_LEGS_KEY("max", KX_ROLLUP_B_SQLITE)
@@ -366,7 +407,9 @@ static int64_t fold_chunk(sqlite3 *db, int64_t chunk, bool *left, int64_t *held_
 					     fold_fp_legs,
 					     fold_fp_clients,
 					     fold_fp_endpoints,
-					     fold_cbom };
+					     fold_cbom,
+					     fold_daily_endpoints,
+					     fold_daily_clients };
 	int64_t lo, top, hi, s_lo, s_top, s_hi, n;
 	char sql[160];
 
@@ -417,11 +460,16 @@ static int64_t fold_chunk(sqlite3 *db, int64_t chunk, bool *left, int64_t *held_
 	 * per-client rollups yet: its upgrade fills them from the others. */
 	bool clients = query_i64(db, "SELECT count(*) FROM main.sqlite_master"
 				     " WHERE name = 'rollup_client_sets'") == 1;
+	/* Nor has a file of schema 14 its daily rollups. */
+	bool daily = query_i64(db, "SELECT count(*) FROM main.sqlite_master"
+				   " WHERE name = 'rollup_daily_clients'") == 1;
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 		if (!clients && (steps[i] == fold_sets_fill || steps[i] == fold_client_counts ||
 				 steps[i] == fold_client_counts_all || steps[i] == fold_sets ||
 				 steps[i] == fold_client_legs_all ||
 				 steps[i] == fold_client_hellos_all))
+			continue;
+		if (!daily && (steps[i] == fold_daily_endpoints || steps[i] == fold_daily_clients))
 			continue;
 		if (exec(db, steps[i], rg, err, errlen) < 0)
 			goto fail;
@@ -496,7 +544,8 @@ int64_t kx_rollup_rebuild(sqlite3 *db, FILE *progress, char *err, size_t errlen)
 		 " DELETE FROM rollup_fp_endpoints; DELETE FROM rollup_cbom;"
 		 " DELETE FROM rollup_client_sets; DELETE FROM rollup_client_counts;"
 		 " DELETE FROM rollup_client_counts_all; DELETE FROM rollup_client_legs_all;"
-		 " DELETE FROM rollup_client_hellos_all;"
+		 " DELETE FROM rollup_client_hellos_all; DELETE FROM rollup_daily_endpoints;"
+		 " DELETE FROM rollup_daily_clients;"
 		 " UPDATE rollup_state SET folded_id = 0, folded_session_id = 0; COMMIT",
 		 NULL, err, errlen) < 0) {
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
@@ -558,6 +607,28 @@ int kx_rollup_client_upgrade(sqlite3 *db, char *err, size_t errlen)
 	    exec(db, kx_rollup_client_schema, NULL, err, errlen) < 0 ||
 	    exec(db, fill, NULL, err, errlen) < 0)
 		return -1;
+	return 0;
+}
+
+int kx_rollup_daily_upgrade(sqlite3 *db, char *err, size_t errlen)
+{
+	static const char *const steps[] = { fold_daily_endpoints, fold_daily_clients };
+	int64_t rg[4] = { 0, query_i64(db, "SELECT folded_id FROM rollup_state"), 0, 0 };
+
+	if (rg[1] < 0) {
+		snprintf(err, errlen, "rollups: %s", sqlite3_errmsg(db));
+		return -1;
+	}
+	/* A file that says it is older has none it could vouch for. */
+	if (exec(db,
+		 "DROP TABLE IF EXISTS rollup_daily_endpoints;"
+		 " DROP TABLE IF EXISTS rollup_daily_clients;",
+		 NULL, err, errlen) < 0 ||
+	    exec(db, kx_rollup_daily_schema, NULL, err, errlen) < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
+		if (exec(db, steps[i], rg, err, errlen) < 0)
+			return -1;
 	return 0;
 }
 

@@ -227,6 +227,41 @@ static int forget_kind(sqlite3 *db, const struct kind *k, int64_t n, const int64
 	return 0;
 }
 
+/* Daily rows (schema 15): the days that ended by the cutoff. The day it
+ * falls in stays whole: `changes` counts a whole day from the rollups, and
+ * that day's raw rows after the cutoff may still be there. */
+static int drop_days(sqlite3 *db, int64_t day_end, struct budget *b, char *err, size_t errlen)
+{
+	static const char *const tables[] = { "rollup_daily_endpoints", "rollup_daily_clients" };
+	char sql[128];
+
+	if (one_i64(db, "SELECT count(*) FROM main.sqlite_master WHERE type = 'table'"
+			" AND name = 'rollup_daily_clients'", NULL, 0) != 1)
+		return 0; /* schema 14, read as it is */
+	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
+		snprintf(sql, sizeof(sql), "SELECT coalesce(min(day), 0) FROM main.%s", tables[t]);
+		int64_t size = 7, first = one_i64(db, sql, NULL, 0);
+		snprintf(sql, sizeof(sql), "DELETE FROM main.%s WHERE day >= ?1 AND day < ?2",
+			 tables[t]);
+		for (int64_t d = first; d < day_end;) {
+			int64_t locked, to = d + size < day_end ? d + size : day_end;
+			if (begin(db, b, &locked, err, errlen) < 0)
+				return -1;
+			int64_t c = run(db, sql, (int64_t[]){ d, to }, 2);
+			if (c < 0) {
+				fail(db, "daily", err, errlen); /* before the rollback resets it */
+				sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+				return -1;
+			}
+			b->st->rollup_rows_deleted += (uint64_t)c;
+			d = to;
+			if (commit(db, b, locked, &size, 1, 366, err, errlen) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
 /* Hourly rows: rollup_hourly by hour ranges, sessions by id batches (the
  * rows not yet sent to a central store stay, as prune keeps their raw
  * handshakes). hour_end: the first hour that stays. */
@@ -358,5 +393,9 @@ int kx_rollup_forget(sqlite3 *db, int64_t cutoff_us, const struct kx_prune_opts 
 	 * when it begins at the cutoff. */
 	int64_t hour_end = cutoff_us <= 0 ? cutoff_us / HOUR_US
 					  : (cutoff_us + HOUR_US - 1) / HOUR_US;
+	/* Days: floor division, as the fold's day (times before 1970 are in
+	 * day 0 or below, never counted whole). */
+	if (drop_days(db, cutoff_us / KX_ROLLUP_DAY_US - (cutoff_us < 0), &b, err, errlen) < 0)
+		return -1;
 	return drop_hours(db, hour_end, marks[1], &b, err, errlen);
 }

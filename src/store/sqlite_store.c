@@ -1021,6 +1021,14 @@ static int migrate_client_rollups(sqlite3 *db)
 	return kx_rollup_client_upgrade(db, err, sizeof(err)) < 0 ? SQLITE_ERROR : SQLITE_OK;
 }
 
+/* Schema 15: the daily rollups of `changes`, filled from the rows folded
+ * so far. */
+static int migrate_daily_rollups(sqlite3 *db)
+{
+	char err[256];
+	return kx_rollup_daily_upgrade(db, err, sizeof(err)) < 0 ? SQLITE_ERROR : SQLITE_OK;
+}
+
 static int (*const migrations[])(sqlite3 *db) = {
 	migrate_v1,
 	migrate_v2,
@@ -1036,6 +1044,7 @@ static int (*const migrations[])(sqlite3 *db) = {
 	migrate_rollups,
 	migrate_fp_rollups,
 	migrate_client_rollups,
+	migrate_daily_rollups,
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == KX_STORE_SCHEMA_VERSION,
@@ -1058,6 +1067,8 @@ static int create_latest(sqlite3 *db)
 		rc = sqlite3_exec(db, kx_rollup_fp_schema, NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(db, kx_rollup_client_schema, NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, kx_rollup_daily_schema, NULL, NULL, NULL);
 	return rc == SQLITE_OK ? create_views(db, KX_STORE_SCHEMA_VERSION) : rc;
 }
 

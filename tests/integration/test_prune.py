@@ -188,6 +188,12 @@ with tempfile.TemporaryDirectory() as tmp:
           and q(db, "SELECT count(*) FROM rollup_hourly")[0][0] > 0,
           f"no sessions or hourly rollup row of an hour before the cutoff is left; the {sess_keep}"
           " newer sessions rows stay")
+    # The daily rollups (schema 15) lose the days that ended by the cutoff.
+    day_end = RCUT_US // 86400000000
+    daily = [q(db, f"SELECT sum(day < ?), sum(day >= ?), min(day) FROM {t}", day_end, day_end)[0]
+             for t in ("rollup_daily_endpoints", "rollup_daily_clients")]
+    check(all(d[0] == 0 and d[1] > 0 and d[2] == day_end for d in daily),
+          f"the daily rollups keep the days from {day_end} on, none before", daily)
     # A row stays for an endpoint seen since; one of plaintext sessions
     # alone only if some of them are of the hours kept.
     def kept(rows, sensor=None):
@@ -233,7 +239,7 @@ with tempfile.TemporaryDirectory() as tmp:
                                     " LIKE 'rollup%' AND name NOT IN ('rollup_state', 'rollup_runs')")]
     nonempty = [t for t in n_tables if q(db, f"SELECT count(*) FROM {t}")[0][0]]
     fps = report(db, "fingerprints", ("kind", "fingerprint"), ("handshakes",))
-    check(p.returncode == 0 and len(n_tables) == 16 and not nonempty and fps == {}
+    check(p.returncode == 0 and len(n_tables) == 18 and not nonempty and fps == {}
           and f" and {len(fp_last)} fingerprint sets forgotten" in p.stderr
           and q(db, "SELECT count(*) FROM sessions")[0][0] == 0,
           f"a cutoff after the last row: all {len(n_tables)} rollups and the sessions empty,"

@@ -141,6 +141,51 @@ def same_as_raw(db, label, sensors=(), short=False):
           "\n".join(bad[:3]))
 
 
+# `changes` against the raw rows: the baseline's whole days come from the
+# daily rollups (schema 15) when the grouping is endpoint or server, the
+# partial days at its edges, its sessions and the window from raw rows.
+# (name, args, daily): daily says whether the daily rollups must be read.
+PROFILE = {"KEXWATCH_SQL_PROFILE": "full"}
+
+
+def changes_same_as_raw(db, label, cases, want_lines=True):
+    bad, used, lines = [], 0, 0
+    for name, args, daily in cases:
+        a = kx("changes", *args, "--db", db, env=PROFILE)
+        b = kx("changes", *args, "--db", db, env=RAW)
+        read = "rollup_daily_clients" in a.stderr
+        used += read
+        lines += len(a.stdout.splitlines())
+        if (a.returncode not in (0, 1) or b.returncode != a.returncode or a.stdout != b.stdout
+                or not a.stdout.strip() or read != daily):
+            bad.append(f"{name}: {' '.join(args)}: rc {a.returncode}/{b.returncode}, daily"
+                       f" rollups read: {read}\n{b.stderr}"
+                       + "".join(difflib_lines(a.stdout, b.stdout)))
+    check(not bad and (lines > 2 * len(cases) or not want_lines),
+          f"{label}: {len(cases)} changes variants equal to the raw rows' ({used} through the daily"
+          f" rollups, {lines} lines)", "\n".join(bad[:3]))
+
+
+def changes_cases(day, sensors):
+    """Windows around day (YYYY-MM-DD) of a file with legs on most days."""
+    y, m, d = day.split("-")
+    c = [("aligned", ["--since", day, "--until", f"{day}T23:59:59Z"], True),
+         ("aligned, json", ["--since", day, "--baseline", "10d", "--json"], True),
+         ("unaligned", ["--since", f"{day}T07:30:00Z", "--until", f"{day}T21:00:00Z",
+                        "--baseline", "17d", "--csv"], True),
+         ("baseline before the first leg",
+          ["--since", day, "--baseline-since", "2000-01-01", "--baseline-until", f"{day}T00:00:00Z"], True),
+         ("baseline ending hours before the window",
+          ["--since", f"{day}T12:00:00Z", "--baseline-since", f"{y}-{m}-01T05:00:00Z",
+           "--baseline-until", f"{day}T03:00:00Z"], True),
+         ("less than a day", ["--since", day, "--baseline", "20h"], False),
+         ("server", ["--since", day, "--group-by", "server", "--json"], True),
+         ("sni: raw rows", ["--since", day, "--group-by", "sni", "--json"], False),
+         ("pair: raw rows", ["--since", day, "--group-by", "pair", "--csv"], False)]
+    return c + [(f"sensor {s}", ["--since", f"{day}T06:00:00Z", "--sensor", s, "--json"], True)
+                for s in sensors]
+
+
 def difflib_lines(a, b):
     import difflib
     return list(difflib.unified_diff(a.splitlines(True), b.splitlines(True), "rollups", "raw", n=0))[:12]
@@ -177,9 +222,11 @@ ROLLUP_TABLES = ("rollup_legs", "rollup_pairs", "rollup_clients", "rollup_client
                  "rollup_client_legs", "rollup_client_hellos", "rollup_hourly",
                  "rollup_fp_legs", "rollup_fp_clients", "rollup_fp_endpoints", "rollup_cbom",
                  "rollup_client_sets", "rollup_client_counts", "rollup_client_counts_all",
-                 "rollup_client_legs_all", "rollup_client_hellos_all")
-V13_TABLES = ROLLUP_TABLES[-9:-5]  # added by schema 13
-V14_TABLES = ROLLUP_TABLES[-5:]  # added by schema 14
+                 "rollup_client_legs_all", "rollup_client_hellos_all",
+                 "rollup_daily_endpoints", "rollup_daily_clients")
+V13_TABLES = ROLLUP_TABLES[-11:-7]  # added by schema 13
+V14_TABLES = ROLLUP_TABLES[-7:-2]  # added by schema 14
+V15_TABLES = ROLLUP_TABLES[-2:]  # added by schema 15
 
 
 def client_counts_ok(db):
@@ -246,6 +293,16 @@ with tempfile.TemporaryDirectory() as tmp:
     for db, label in ((unf, "unfolded"), (fol, "folded"), (mix, "half folded")):
         same_as_raw(db, f"bundled captures, {label}", ("cap-a", "cap-b"))
     html_same(fol, "bundled captures, folded", tmp)
+    # Real stacks on two days (2026-11-22 and 2026-12-06): the first day
+    # whole in the baseline, or cut at its start.
+    for db, label in ((fol, "folded"), (mix, "half folded")):
+        changes_same_as_raw(db, f"bundled captures, {label}", [
+            ("aligned", ["--since", "2026-12-06", "--baseline", "30d"], True),
+            ("unaligned", ["--since", "2026-12-05T13:00:00Z", "--baseline", "14d", "--json"], True),
+            ("server", ["--since", "2026-12-06", "--group-by", "server", "--csv"], True),
+            ("sensor", ["--since", "2026-12-06", "--sensor", "cap-b", "--json"], True),
+            ("the first day cut", ["--since", "2026-12-06", "--baseline-since", "2026-11-22T02:00:00Z",
+                                   "--baseline-until", "2026-11-23T01:00:00Z"], False)])
 
     # --- ties: the same captures under two names, as two sensors ---
     # Every handshake twice with the same ts_first_us, in two rolled-up
@@ -301,8 +358,17 @@ with tempfile.TemporaryDirectory() as tmp:
     r = kx("rollup", "--db", small)
     check(g.returncode == 0 and r.returncode == 0 and state(small)[2] == 20000,
           "a generated year of 20 000 handshakes, folded by kexwatch rollup", g.stderr + r.stderr)
-    same_as_raw(small, "generated 20 000",
-                [x[0] for x in q(small, "SELECT DISTINCT sensor FROM handshake_rows ORDER BY 1 LIMIT 2")])
+    small_sensors = [x[0] for x in q(small, "SELECT DISTINCT sensor FROM handshake_rows ORDER BY 1 LIMIT 2")]
+    same_as_raw(small, "generated 20 000", small_sensors)
+    changes_same_as_raw(small, "generated 20 000", changes_cases("2025-06-10", small_sensors))
+    # Every day holds legs; rows of each day and sensor are in the daily
+    # rollups once (what changes reads there is summed per subject).
+    days = q(small, "SELECT count(DISTINCT ts_first_us / 86400000000) FROM handshake_rows")[0][0]
+    dn = q(small, "SELECT (SELECT sum(n) FROM rollup_daily_endpoints),"
+                  " (SELECT sum(n) FROM rollup_daily_clients),"
+                  " (SELECT count(DISTINCT day) FROM rollup_daily_clients)")[0]
+    check(dn == (20000, 20000, days) and days > 300,
+          f"the daily rollups count each of the 20 000 handshakes once, on {days} days", dn)
 
     # --- a generated year ---
     gen = os.path.join(tmp, "gen.db")
@@ -328,6 +394,8 @@ with tempfile.TemporaryDirectory() as tmp:
     check(all(folded_all[t] for t in ROLLUP_TABLES) and before != {t: [] for t in ROLLUP_TABLES},
           "(every rollup table has rows: the comparison can fail)")
     same_as_raw(gen, "generated 120 000, rebuilt", sensors, short=True)
+    changes_same_as_raw(gen, "generated 120 000, rebuilt",
+                        [changes_cases("2025-11-03", sensors)[i] for i in (0, 2, 6, 9)])
 
     # --- killed in the middle ---
     big = os.path.join(tmp, "big.db")
@@ -351,6 +419,9 @@ with tempfile.TemporaryDirectory() as tmp:
         edges.append(state(big))
         same_as_raw(big, f"rollup killed mid-fold (folded_id {edges[-1][0]} of {edges[-1][1]})",
                     short=True)
+        # The days above folded_id are read raw from the tail.
+        changes_same_as_raw(big, f"rollup killed mid-fold (folded_id {edges[-1][0]})",
+                            changes_cases("2025-12-20", [])[1:3])
     check(any(0 < e[0] < e[1] for e in edges)
           and all(e[0] % 50000 == 0 or e[0] == e[1] for e in edges) and all(e[2] == e[3] for e in edges),
           "after each kill folded_id is a chunk edge and the rollups hold exactly the rows below it",
@@ -511,8 +582,8 @@ with tempfile.TemporaryDirectory() as tmp:
     con.close()
     r = kx("rollup", "--db", v6)
     s6 = state(v6)
-    check(r.returncode == 0 and q(v6, "PRAGMA user_version")[0][0] == 14 and s6[2] == n6 > 0,
-          f"a schema 6 file: `kexwatch rollup` upgrades it to 14 and folds its {n6} rows", r.stderr)
+    check(r.returncode == 0 and q(v6, "PRAGMA user_version")[0][0] == 15 and s6[2] == n6 > 0,
+          f"a schema 6 file: `kexwatch rollup` upgrades it to 15 and folds its {n6} rows", r.stderr)
     same_as_raw(v6, "schema 6 file, upgraded")
 
     # --- schema 12 (no fingerprint or cbom rollups): the upgrade fills
@@ -522,7 +593,7 @@ with tempfile.TemporaryDirectory() as tmp:
         v12 = os.path.join(tmp, "v12.db")
         shutil.copy(src, v12)
         con = sqlite3.connect(v12)
-        con.executescript("".join(f"DROP TABLE {t};" for t in V13_TABLES + V14_TABLES)
+        con.executescript("".join(f"DROP TABLE {t};" for t in V13_TABLES + V14_TABLES + V15_TABLES)
                           + "PRAGMA user_version = 12;")
         con.close()
         before = state(v12)
@@ -546,7 +617,7 @@ with tempfile.TemporaryDirectory() as tmp:
         con.close()
         got = {t: sorted(q(v12, f"SELECT * FROM {t}"), key=repr) for t in want}
         fp_n = q(v12, "SELECT coalesce(sum(n), 0) FROM rollup_fp_legs")[0][0]
-        check(st.returncode == 0 and q(v12, "PRAGMA user_version")[0][0] == 14 and got == want
+        check(st.returncode == 0 and q(v12, "PRAGMA user_version")[0][0] == 15 and got == want
               and state(v12)[0] == state(v12)[1] >= before[0]
               and fp_n == q(v12, "SELECT count(*) FROM handshake_rows WHERE fp_id IS NOT NULL")[0][0] > 0,
               f"schema 12 ({label}): upgraded, the fingerprint rollups count each of the"
@@ -564,7 +635,8 @@ with tempfile.TemporaryDirectory() as tmp:
         v13 = os.path.join(tmp, "v13.db")
         shutil.copy(src, v13)
         con = sqlite3.connect(v13)
-        con.executescript("".join(f"DROP TABLE {t};" for t in V14_TABLES) + "PRAGMA user_version = 13;")
+        con.executescript("".join(f"DROP TABLE {t};" for t in V14_TABLES + V15_TABLES)
+                          + "PRAGMA user_version = 13;")
         con.close()
         ss = [x[0] for x in q(v13, "SELECT DISTINCT sensor FROM handshake_rows ORDER BY 1 LIMIT 2")]
         rd = kx("clients", "--db", v13, "--json")
@@ -574,7 +646,7 @@ with tempfile.TemporaryDirectory() as tmp:
         same_as_raw(v13, f"schema 13 file ({label}), not upgraded", ss, short=True)
         before = state(v13)
         st = kx("rollup", "--db", v13)
-        check(st.returncode == 0 and q(v13, "PRAGMA user_version")[0][0] == 14
+        check(st.returncode == 0 and q(v13, "PRAGMA user_version")[0][0] == 15
               and state(v13)[0] == state(v13)[1] >= before[0] and client_counts_ok(v13),
               f"schema 13 ({label}): upgraded and folded, the per-client counters are the raw"
               " rows' counts", st.stderr)
@@ -590,12 +662,38 @@ with tempfile.TemporaryDirectory() as tmp:
     v13 = os.path.join(tmp, "v13-half.db")
     shutil.copy(big, v13)
     con = sqlite3.connect(v13)
-    con.executescript("".join(f"DROP TABLE {t};" for t in V14_TABLES) + "PRAGMA user_version = 13;")
+    con.executescript("".join(f"DROP TABLE {t};" for t in V14_TABLES + V15_TABLES)
+                      + "PRAGMA user_version = 13;")
     con.close()
     st = kx("rollup", "--db", v13)
     check(st.returncode == 0 and edges and 0 < edges[-1][0] and client_counts_ok(v13),
           f"schema 13, {edges[-1][0] if edges else 0} rows folded, upgraded, the rest folded:"
           " the per-client counters are the raw rows' counts", st.stderr)
+    # --- schema 14 (no daily rollups): changes reads the raw rows; the
+    # upgrade fills the daily rollups from the rows already folded, and
+    # the tail folds on top: what a rebuild makes. ---
+    for src, label in ((gen, "generated 120 000"), (big, "half folded")):
+        v14 = os.path.join(tmp, "v14.db")
+        shutil.copy(src, v14)
+        con = sqlite3.connect(v14)
+        con.executescript("".join(f"DROP TABLE {t};" for t in V15_TABLES) + "PRAGMA user_version = 14;")
+        con.close()
+        cases = changes_cases("2025-12-20", [])[1:3]
+        changes_same_as_raw(v14, f"schema 14 ({label}), read as it is",
+                            [(n, a, False) for n, a, _ in cases])
+        before = state(v14)
+        st = kx("rollup", "--db", v14)
+        dn = q(v14, "SELECT (SELECT sum(n) FROM rollup_daily_endpoints),"
+                    " (SELECT sum(n) FROM rollup_daily_clients)")[0]
+        check(st.returncode == 0 and q(v14, "PRAGMA user_version")[0][0] == 15
+              and state(v14)[0] == state(v14)[1] >= before[0] and dn == (120000, 120000),
+              f"schema 14 ({label}, {before[0]} rows folded): upgraded and folded, the daily"
+              " rollups count every row once", st.stderr + str(dn))
+        changes_same_as_raw(v14, f"schema 14 ({label}), upgraded", cases)
+        folded_then = rollup_rows(v14)
+        kx("rollup", "--db", v14, "--rebuild")
+        check(folded_then == rollup_rows(v14),
+              f"schema 14 ({label}), upgraded and folded: the rollups equal a rebuild's")
     for bad in ([], ["--db"], ["--db", v6, "extra"], ["--db", "postgresql://x/y", "--rebuild"]):
         r = kx("rollup", *bad)
         check(r.returncode == 2, f"usage error exits 2: rollup {' '.join(bad)}", r.stderr)
