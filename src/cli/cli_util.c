@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -58,6 +59,16 @@ int kx_atomic_open(struct kx_atomic_out *o, const char *cmd, const char *path)
 	o->tmp = NULL;
 	if (!path || strcmp(path, "-") == 0)
 		return 0;
+	/* Not a regular file (/dev/null, a FIFO): written as it is; renaming
+	 * FILE.tmp over it would replace the device with a file. */
+	struct stat sb;
+	if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+		if (!(o->f = fopen(path, "w"))) {
+			fprintf(stderr, "kexwatch %s: %s: %s\n", cmd, path, strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
 	size_t n = strlen(path) + 5;
 	if (!(o->tmp = malloc(n))) {
 		fprintf(stderr, "kexwatch %s: out of memory\n", cmd);
@@ -75,7 +86,7 @@ int kx_atomic_open(struct kx_atomic_out *o, const char *cmd, const char *path)
 
 int kx_atomic_finish(struct kx_atomic_out *o, const char *cmd, int rc, char *err, size_t errlen)
 {
-	if (o->tmp && fclose(o->f) != 0 && rc == 0) {
+	if ((o->tmp || (o->f && o->f != stdout)) && fclose(o->f) != 0 && rc == 0) {
 		snprintf(err, errlen, "%s: %s", o->tmp, strerror(errno));
 		rc = -1;
 	}

@@ -17,7 +17,8 @@ void kx_join_args(char *buf, size_t len, int argc, char **argv);
 uint64_t kx_now_us(void);
 
 /* A report written whole or not at all: PATH.tmp, renamed on success, so a
- * reader never sees half a file. PATH "-" or NULL: standard output. */
+ * reader never sees half a file. PATH "-" or NULL: standard output; a path
+ * that is not a regular file (/dev/null, a FIFO) is written directly. */
 struct kx_atomic_out {
 	FILE *f;
 	const char *path;

@@ -469,29 +469,25 @@ static char *changes_pg_sql(enum kx_hops_group g)
 	return sqlite3_str_finish(q);
 }
 
-/* changes on a central store: the lines and their evidence are found in
- * PostgreSQL (kx_answer), SQLite formats and sorts them as the local query
- * does. Returns 0 (*ret prepared), 1 for the snapshot (an older store, a
- * --groups file), or -1 with the message in err. */
-static int changes_central(struct kx_rdb *r, const char *url, const struct kx_changes_opts *o,
-			   sqlite3_stmt **ret, char *err, size_t errlen)
+/* The changes answer of o computed in PostgreSQL (session pg) into the
+ * in-memory table kx_answer of r->db, *ret the statement that reads it as
+ * the local query's rows. Returns 0 or -1 with the message in err (r and
+ * pg left open). */
+int kx_changes_pg_load(struct kx_rdb *r, struct kx_pg_read *pg, const struct kx_changes_opts *o,
+		       sqlite3_stmt **ret, char *err, size_t errlen)
 {
-	struct kx_pg_read *pg = NULL;
 	struct kx_pg_window w;
 	char bsince[24], buntil[24], e[512];
 	const char *params[5];
 	char *sql;
-	int rc = kx_rdb_open_answer(r, url, PG_CHANGES_MIN_SCHEMA, &pg, err, errlen);
+	int rc = -1;
 
-	if (rc != 0)
-		return rc;
 	kx_pg_window_params(&w, &o->f);
 	snprintf(bsince, sizeof(bsince), "%" PRId64, o->baseline_since_us);
 	snprintf(buntil, sizeof(buntil), "%" PRId64, o->baseline_until_us);
 	memcpy(params, w.v, 3 * sizeof(w.v[0])); /* live does not apply */
 	params[3] = bsince;
 	params[4] = buntil;
-	rc = -1;
 	if (!(sql = changes_pg_sql(o->group))) {
 		snprintf(err, errlen, "out of memory");
 	} else if (kx_pg_read_table(pg, sql, 5, params, r->db, "kx_answer", e, sizeof(e)) < 0) {
@@ -500,6 +496,22 @@ static int changes_central(struct kx_rdb *r, const char *url, const struct kx_ch
 		rc = 0;
 	}
 	sqlite3_free(sql);
+	return rc;
+}
+
+/* changes on a central store: the lines and their evidence are found in
+ * PostgreSQL (kx_answer), SQLite formats and sorts them as the local query
+ * does. Returns 0 (*ret prepared), 1 for the snapshot (an older store, a
+ * --groups file), or -1 with the message in err. */
+static int changes_central(struct kx_rdb *r, const char *url, const struct kx_changes_opts *o,
+			   sqlite3_stmt **ret, char *err, size_t errlen)
+{
+	struct kx_pg_read *pg = NULL;
+	int rc = kx_rdb_open_answer(r, url, PG_CHANGES_MIN_SCHEMA, &pg, err, errlen);
+
+	if (rc != 0)
+		return rc;
+	rc = kx_changes_pg_load(r, pg, o, ret, err, errlen);
 	kx_pg_read_close(pg);
 	if (rc < 0)
 		kx_rdb_close(r);

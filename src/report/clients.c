@@ -317,22 +317,21 @@ static const char answer_sql[] =
 	", offers_pq || ' (' || n_offers_pq || '/' || n_hello || ')' AS offers,"          \
 	" substr(last_seen, 1, 19) || 'Z' AS last_seen_s"
 
-/* clients on a central store: the aggregation runs in PostgreSQL; the
- * answer rows and the distinct offers come back into in-memory tables of
- * r->db, and *ret is the statement that prints them. Returns 0, 1 when the
- * store needs the snapshot instead, or -1 with the message in err. */
-static int clients_central(struct kx_rdb *r, const char *url, const struct kx_report_filter *f,
-			   bool table, sqlite3_stmt **ret, char *err, size_t errlen)
+/* The clients answer for filter f computed in PostgreSQL (session pg):
+ * its rows and the distinct offers in the in-memory tables kx_answer and
+ * kx_offers of r->db, and *ret the statement that reads them as the local
+ * query's rows (with the table's columns when table), or with into those
+ * rows kept as the temporary table into (and the two tables dropped
+ * again). Returns 0 or -1
+ * with the message in err (r and pg left open). */
+int kx_clients_pg_load(struct kx_rdb *r, struct kx_pg_read *pg, const struct kx_report_filter *f,
+		       bool table, const char *into, sqlite3_stmt **ret, char *err, size_t errlen)
 {
 	char since[24], until[24], live[24], e[512];
 	const char *params[4] = { since, until, f->sensor, live };
-	struct kx_pg_read *pg = NULL;
 	char *sql = NULL;
-	int rc = kx_rdb_open_answer(r, url, PG_CLIENTS_MIN_SCHEMA, &pg, err, errlen);
+	int rc = -1;
 
-	if (rc != 0)
-		return rc;
-	rc = -1;
 	snprintf(since, sizeof(since), "%" PRId64, f->since_us);
 	snprintf(until, sizeof(until), "%" PRId64, f->until_us);
 	snprintf(live, sizeof(live), "%" PRId64, f->live_from_us);
@@ -350,11 +349,37 @@ static int clients_central(struct kx_rdb *r, const char *url, const struct kx_re
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	if (!(*ret = kx_rdb_prepare(r, sql, NULL)))
+	if (into) {
+		/* Kept as the temporary table into; the PostgreSQL rows go. */
+		if (kx_rdb_materialize(r, into, sql, NULL) < 0)
+			goto out;
+		if (sqlite3_exec(r->db, "DROP TABLE kx_answer; DROP TABLE kx_offers", NULL, NULL,
+				 NULL) != SQLITE_OK) {
+			kx_rdb_fail(r);
+			goto out;
+		}
+	} else if (!(*ret = kx_rdb_prepare(r, sql, NULL))) {
 		goto out;
+	}
 	rc = 0;
 out:
 	sqlite3_free(sql);
+	return rc;
+}
+
+/* clients on a central store: the aggregation runs in PostgreSQL; the
+ * answer rows and the distinct offers come back into in-memory tables of
+ * r->db, and *ret is the statement that prints them. Returns 0, 1 when the
+ * store needs the snapshot instead, or -1 with the message in err. */
+static int clients_central(struct kx_rdb *r, const char *url, const struct kx_report_filter *f,
+			   bool table, sqlite3_stmt **ret, char *err, size_t errlen)
+{
+	struct kx_pg_read *pg = NULL;
+	int rc = kx_rdb_open_answer(r, url, PG_CLIENTS_MIN_SCHEMA, &pg, err, errlen);
+
+	if (rc != 0)
+		return rc;
+	rc = kx_clients_pg_load(r, pg, f, table, NULL, ret, err, errlen);
 	kx_pg_read_close(pg);
 	if (rc < 0)
 		kx_rdb_close(r);

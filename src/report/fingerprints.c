@@ -84,7 +84,7 @@ static const char fingerprints_sql[] = FINGERPRINTS_SQL(
 /* The same in PostgreSQL (central schema 4 on: the fingerprint columns). */
 #define PG_FINGERPRINTS_MIN_SCHEMA 4
 
-static const char pg_fingerprints_sql[] = FINGERPRINTS_SQL(
+const char kx_fingerprints_pg_sql[] = FINGERPRINTS_SQL(
 	"fx AS (SELECT client_ip, server_ip, server_port, sni, protocol, verdict, reason,"
 	" offers_pq, ts_first_us, ts_last_us, ja4, kx_fp, hassh, offers_mldsa FROM handshakes"
 	KX_PG_WINDOW ")",
@@ -172,7 +172,7 @@ int kx_report_fingerprints(const char *db_path, const struct kx_report_filter *f
 	if (kx_pg_is_url(db_path)) {
 		/* The aggregation in PostgreSQL, only its answer back; an older
 		 * store, or a --groups file, goes through the snapshot. */
-		sql = sqlite3_mprintf(pg_fingerprints_sql, fmt == KX_OUT_TABLE ? table_extra : "");
+		sql = sqlite3_mprintf(kx_fingerprints_pg_sql, fmt == KX_OUT_TABLE ? table_extra : "");
 		if (!sql) {
 			snprintf(err, errlen, "out of memory");
 			return -1;

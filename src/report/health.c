@@ -67,7 +67,7 @@
 #define PG_HRR_IN "string_agg(DISTINCT hrr_group::text, ',') FILTER (WHERE hrr <> 0) AS hrr_codes"
 #define PG_HRR_OUT "hrr_codes"
 /* pct_no_server_hello: SQLite's arithmetic, also on PostgreSQL's answer
- * (bands_answer_sql), so the float prints alike */
+ * (kx_health_pg_bands_sql), so the float prints alike */
 #define SQ_PCT " round(100.0 * " SQ_SUMW("unanswered") " / sum(n), 1) AS pct_no_server_hello,"
 #define PG_PCT ""
 /* the table's tail (%s) is added to the local query only */
@@ -286,13 +286,6 @@ static const char pg_runs_rolled_sql[] =
 		    RUNS_OF_LEGS " OR (id IN (SELECT run_id FROM rollup_runs)"
 		    " AND ($1::text IS NULL OR sensor = $1::text))");
 
-/* The answers read back as the local queries' rows. */
-static const char bands_answer_sql[] =
-	"SELECT band, handshakes, answered, no_server_hello, n_rst, n_fin, n_timeout,"
-	" n_end_of_capture, n_gap, n_other, n_first_segment_lost, n_hrr, n_slow,"
-	" round(100.0 * no_server_hello / handshakes, 1) AS pct_no_server_hello, n_capacity"
-	" FROM kx_bands ORDER BY rowid";
-
 /* %s: the table's tail. */
 static const char hops_answer_sql[] =
 	"SELECT server_ip, server_port, handshakes, n_small, n_small_no_sh, n_large, n_large_no_sh,"
@@ -302,23 +295,15 @@ static const char hops_answer_sql[] =
 	" other_reasons, n_capacity, n_plaintext, plaintext_apps, plaintext_reasons, n_unseen,"
 	" unseen_apps%s FROM kx_hops ORDER BY rowid";
 
-/* health on a central store: its three queries run in PostgreSQL, their
- * rows come back into in-memory tables of r->db, and *bands, *hops and
- * *runs read them as the local queries would. Returns 0, 1 when the store
- * needs the snapshot instead, or -1 with the message in err. */
-static int health_central(struct kx_rdb *r, const char *url, const struct kx_report_filter *f,
-			  bool table, sqlite3_stmt **bands, sqlite3_stmt **hops,
-			  sqlite3_stmt **runs, char *err, size_t errlen)
+/* health's three queries for filter f run in PostgreSQL (session pg),
+ * their rows in the in-memory tables kx_bands, kx_hops and kx_runs of
+ * r->db. Returns 0 or -1 with the message in err (r and pg left open). */
+int kx_health_pg_load(struct kx_rdb *r, struct kx_pg_read *pg, const struct kx_report_filter *f,
+		      char *err, size_t errlen)
 {
 	char since[24], until[24], live[24], e[512];
 	const char *params[4] = { since, until, f->sensor, live };
-	struct kx_pg_read *pg = NULL;
-	char *sql = NULL;
-	int rc = kx_rdb_open_answer(r, url, PG_HEALTH_MIN_SCHEMA, &pg, err, errlen);
 
-	if (rc != 0)
-		return rc;
-	rc = -1;
 	snprintf(since, sizeof(since), "%" PRId64, f->since_us);
 	snprintf(until, sizeof(until), "%" PRId64, f->until_us);
 	snprintf(live, sizeof(live), "%" PRId64, f->live_from_us);
@@ -336,13 +321,39 @@ static int health_central(struct kx_rdb *r, const char *url, const struct kx_rep
 	    kx_pg_read_table(pg, roll ? pg_runs_rolled_sql : pg_runs_sql, np, pp, r->db, "kx_runs",
 			     e, sizeof(e)) < 0) {
 		snprintf(err, errlen, "%s: %s", r->target, e);
-		goto out;
+		return -1;
 	}
+	return 0;
+}
+
+const char kx_health_pg_bands_sql[] =
+	"SELECT band, handshakes, answered, no_server_hello, n_rst, n_fin, n_timeout,"
+	" n_end_of_capture, n_gap, n_other, n_first_segment_lost, n_hrr, n_slow,"
+	" round(100.0 * no_server_hello / handshakes, 1) AS pct_no_server_hello, n_capacity"
+	" FROM kx_bands ORDER BY rowid";
+
+/* health on a central store: its three queries run in PostgreSQL, their
+ * rows come back into in-memory tables of r->db, and *bands, *hops and
+ * *runs read them as the local queries would. Returns 0, 1 when the store
+ * needs the snapshot instead, or -1 with the message in err. */
+static int health_central(struct kx_rdb *r, const char *url, const struct kx_report_filter *f,
+			  bool table, sqlite3_stmt **bands, sqlite3_stmt **hops,
+			  sqlite3_stmt **runs, char *err, size_t errlen)
+{
+	struct kx_pg_read *pg = NULL;
+	char *sql = NULL;
+	int rc = kx_rdb_open_answer(r, url, PG_HEALTH_MIN_SCHEMA, &pg, err, errlen);
+
+	if (rc != 0)
+		return rc;
+	rc = -1;
+	if (kx_health_pg_load(r, pg, f, err, errlen) < 0)
+		goto out;
 	if (!(sql = sqlite3_mprintf(hops_answer_sql, table ? hops_table_tail : ""))) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	if (!(*bands = kx_rdb_prepare(r, bands_answer_sql, NULL)) ||
+	if (!(*bands = kx_rdb_prepare(r, kx_health_pg_bands_sql, NULL)) ||
 	    !(*hops = kx_rdb_prepare(r, sql, NULL)) ||
 	    !(*runs = kx_rdb_prepare(r, "SELECT * FROM kx_runs", NULL)))
 		goto out;
@@ -513,6 +524,25 @@ static int collect(struct kx_rdb *r, sqlite3_stmt *hops, struct kx_findings *fs)
 	if (fs->n) /* v is NULL when nothing was found: qsort wants an array */
 		qsort(fs->v, fs->n, sizeof(*fs->v), cmp_finding);
 	return 0;
+}
+
+int kx_health_pg_findings(struct kx_rdb *r, struct kx_findings *fs)
+{
+	char *sql = sqlite3_mprintf(hops_answer_sql, "");
+	sqlite3_stmt *s;
+	int rc;
+
+	if (!sql) {
+		snprintf(r->err, r->errlen, "out of memory");
+		return -1;
+	}
+	s = kx_rdb_prepare(r, sql, NULL);
+	sqlite3_free(sql);
+	if (!s)
+		return -1;
+	rc = collect(r, s, fs);
+	sqlite3_finalize(s);
+	return rc;
 }
 
 int kx_health_findings(struct kx_rdb *r, const struct kx_report_filter *f, struct kx_findings *fs)

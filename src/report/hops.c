@@ -323,24 +323,17 @@ char *kx_hops_pg_rolled_sql(const struct kx_hops_opts *o, bool table)
 	return sql;
 }
 
-/* hops on a central store: the aggregation runs in PostgreSQL, the answer
- * rows come back into an in-memory SQLite table (r->db, table kx_answer)
- * that the printers read as they read the local query. Returns 0, 1 when
- * the store needs the snapshot instead (a schema older than
- * PG_HOPS_MIN_SCHEMA, or a --groups file, whose renaming is SQLite's), or
- * -1 with the message in err. */
-static int hops_central(struct kx_rdb *r, const char *url, const struct kx_hops_opts *o,
-			bool table, char *err, size_t errlen)
+/* The hops answer of o computed in PostgreSQL (session pg), its rows in
+ * the in-memory table name of r->db. Returns 0 or -1 with the message in
+ * err (r and pg left open). */
+int kx_hops_pg_load(struct kx_rdb *r, struct kx_pg_read *pg, const struct kx_hops_opts *o,
+		    bool table, const char *name, char *err, size_t errlen)
 {
 	char since[24], until[24], live[24], e[512];
 	const char *params[4] = { since, until, o->f.sensor, live };
-	struct kx_pg_read *pg = NULL;
 	char *sql = NULL;
-	int rc = kx_rdb_open_answer(r, url, PG_HOPS_MIN_SCHEMA, &pg, err, errlen);
+	int rc = -1;
 
-	if (rc != 0)
-		return rc;
-	rc = -1;
 	snprintf(since, sizeof(since), "%" PRId64, o->f.since_us);
 	snprintf(until, sizeof(until), "%" PRId64, o->f.until_us);
 	snprintf(live, sizeof(live), "%" PRId64, o->f.live_from_us);
@@ -381,13 +374,31 @@ static int hops_central(struct kx_rdb *r, const char *url, const struct kx_hops_
 	}
 	/* The rolled query reads only the sensor: $1. */
 	if (kx_pg_read_table(pg, sql, roll ? 1 : 4, roll ? params + 2 : params, r->db,
-			     "kx_answer", e, sizeof(e)) < 0) {
+			     name, e, sizeof(e)) < 0) {
 		snprintf(err, errlen, "%s: %s", r->target, e);
 		goto out;
 	}
 	rc = 0;
 out:
 	sqlite3_free(sql);
+	return rc;
+}
+
+/* hops on a central store: the aggregation runs in PostgreSQL, the answer
+ * rows come back into an in-memory SQLite table (r->db, table kx_answer)
+ * that the printers read as they read the local query. Returns 0, 1 when
+ * the store needs the snapshot instead (a schema older than
+ * PG_HOPS_MIN_SCHEMA, or a --groups file, whose renaming is SQLite's), or
+ * -1 with the message in err. */
+static int hops_central(struct kx_rdb *r, const char *url, const struct kx_hops_opts *o,
+			bool table, char *err, size_t errlen)
+{
+	struct kx_pg_read *pg = NULL;
+	int rc = kx_rdb_open_answer(r, url, PG_HOPS_MIN_SCHEMA, &pg, err, errlen);
+
+	if (rc != 0)
+		return rc;
+	rc = kx_hops_pg_load(r, pg, o, table, "kx_answer", err, errlen);
 	kx_pg_read_close(pg);
 	if (rc < 0)
 		kx_rdb_close(r);

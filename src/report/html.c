@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "kexwatch/central.h"
 #include "kexwatch/emit.h"
 #include "kx_config.h"
 
@@ -21,7 +22,42 @@ struct page {
 	struct kx_rdb *r;
 	const struct kx_report_filter *f;
 	FILE *out;
+	/* A central store: every answer is computed in PostgreSQL over this
+	 * session and read back into r->db (no snapshot); NULL: r is the
+	 * inventory (a file, or the snapshot of an older central store). */
+	struct kx_pg_read *conn;
 };
+
+/* The central schema the page reads in PostgreSQL (hops', clients',
+ * health's and changes' minimum: schema 11's verdict words); an older
+ * store goes through the snapshot. */
+#define PG_HTML_MIN_SCHEMA 7
+
+/* Whether the page's query reads the central rollups: the full range of a
+ * schema 10 store (what hops and health read there too). */
+static bool pg_rolled(const struct page *pg)
+{
+	return pg->f->since_us == INT64_MIN && pg->f->until_us == INT64_MAX &&
+	       pg->f->live_from_us == INT64_MIN && kx_pg_read_version(pg->conn) >= 10 &&
+	       !kx_pg_rollups_off();
+}
+
+/* sql run in PostgreSQL with the page's window ($1 .. $4, KX_PG_WINDOW),
+ * or with rolled its sensor alone ($1), and its answer kept as table name
+ * of r->db, in its order (rowid). */
+static int pg_table(struct page *pg, const char *sql, bool rolled, const char *name)
+{
+	struct kx_pg_window w;
+	char e[512];
+
+	kx_pg_window_params(&w, pg->f);
+	if (kx_pg_read_table(pg->conn, sql, rolled ? 1 : 4, rolled ? w.v + 2 : w.v, pg->r->db,
+			     name, e, sizeof(e)) < 0) {
+		snprintf(pg->r->err, pg->r->errlen, "%s: %s", pg->r->target, e);
+		return -1;
+	}
+	return 0;
+}
 
 #define P(...) fprintf(pg->out, __VA_ARGS__)
 #define E(s) kx_html_puts(pg->out, s)
@@ -298,16 +334,89 @@ static const char summary_v14_sql[] = SUMMARY_SQL(
 	"(SELECT max(m) FROM (SELECT max(newest_first_us) AS m FROM main.rollup_legs WHERE "
 	ROLLED_SENSOR " UNION ALL SELECT max(ts_first_us) FROM h))");
 
+/* The legs of the central store in the page's window (KX_PG_WINDOW),
+ * as KX_SQL_FILTERED's kx_legs: the handshakes and the hourly sessions
+ * rows, only the columns the page's own queries read. */
+#define PG_LEGS                                                                        \
+	"h AS (SELECT ts_first_us, ts_last_us, sensor, protocol, client_ip, verdict,"  \
+	" reason, 1::bigint AS n, false AS is_session, NULL::text AS app"              \
+	" FROM handshakes" KX_PG_WINDOW                                                 \
+	" UNION ALL SELECT ts_first_us, ts_last_us, sensor, app, client_ip, verdict,"  \
+	" nullif(reason, ''), sessions, true, app FROM sessions" KX_PG_WINDOW ")"
+/* kx_set(x, 6) over the rows where cond holds. */
+#define PG_SET6(x, cond)                                                               \
+	"array_to_string((array_agg(DISTINCT " x " COLLATE \"C\" ORDER BY " x " COLLATE \"C\")" \
+	" FILTER (WHERE " x " IS NOT NULL AND " cond "))[1:6], ',')"                     \
+	" || CASE WHEN count(DISTINCT " x ") FILTER (WHERE " cond ") > 6"                \
+	" THEN ' +' || (count(DISTINCT " x ") FILTER (WHERE " cond ") - 6) ELSE '' END"
+
+/* The same over the full range from the rollups (rollup_legs, a leg
+ * weighing its handshakes), the rows pending for them and the sessions;
+ * the sensor is $1. newest_us: a rolled-up leg's newest first segment. */
+#define PG_SENSOR "($1::text IS NULL OR sensor = $1::text)"
+#define PG_ROLLED_LEGS                                                                 \
+	"h AS (SELECT first_us AS ts_first_us, last_us AS ts_last_us,"                  \
+	" newest_first_us AS newest_us, sensor, protocol, NULL::text AS client_ip,"     \
+	" verdict, nullif(reason, '') AS reason, n, false AS is_session,"               \
+	" NULL::text AS app FROM rollup_legs WHERE " PG_SENSOR                          \
+	" UNION ALL SELECT ts_first_us, ts_last_us, ts_first_us, sensor, protocol,"     \
+	" client_ip, verdict, reason, 1, false, NULL FROM rollup_pending WHERE " PG_SENSOR \
+	" UNION ALL SELECT ts_first_us, ts_last_us, ts_first_us, sensor, app, client_ip," \
+	" verdict, nullif(reason, ''), sessions, true, app FROM sessions WHERE " PG_SENSOR ")"
+/* The distinct clients of the rolled-up pairs (of every sensor, or of
+ * $1's), of the pending rows and of the sessions. */
+#define PG_ROLLED_CLIENTS                                                              \
+	"(SELECT count(*) FROM (SELECT client_ip FROM rollup_pairs_all WHERE $1::text IS NULL" \
+	" UNION SELECT client_ip FROM rollup_pairs WHERE sensor = $1::text"              \
+	" UNION SELECT client_ip FROM rollup_pending WHERE " PG_SENSOR                   \
+	" UNION SELECT client_ip FROM sessions WHERE " PG_SENSOR ") AS c)"
+
+/* summary_sql in PostgreSQL: the same columns in the same order, every
+ * count a sum of weights (a handshake weighs 1). */
+#define SUMMARY_PG_SQL(LEGS, CLIENTS, NEWEST)                                          \
+	"WITH " LEGS " SELECT" \
+	" " KX_PG_SUM_N("NOT is_session") " AS handshakes," \
+	" " KX_PG_SUM_N("verdict IN ('hybrid', 'pq', 'hybrid-draft', 'classical', 'unknown')" \
+			" AND NOT is_session") " AS deciding," \
+	" " KX_PG_SUM_N("verdict = 'hybrid'") " AS hybrid," \
+	" " KX_PG_SUM_N("verdict = 'pq'") " AS pq," \
+	" " KX_PG_SUM_N("verdict = 'hybrid-draft'") " AS draft," \
+	" " KX_PG_SUM_N("verdict = 'classical'") " AS classical," \
+	" " KX_PG_SUM_N("verdict = 'unknown' AND NOT is_session") " AS unknown," \
+	" " KX_PG_SUM_N("verdict = 'resumed'") " AS resumed," \
+	" " KX_PG_SUM_N("verdict = 'incomplete'") " AS incomplete," \
+	" " KX_PG_SUM_N("verdict = 'classical' AND reason = 'server-declined'") " AS declined," \
+	" " KX_PG_SUM_N("verdict = 'classical' AND reason = 'client-no-pq'") " AS nopq," \
+	" " KX_PG_SUM_N("verdict = 'classical' AND reason = 'tls12'") " AS tls12," \
+	" " CLIENTS " AS clients, min(ts_first_us) AS first_us," \
+	" " NEWEST " AS newest_us, " KX_PG_TS_TEXT("min(ts_first_us)") " AS first," \
+	" " KX_PG_TS_TEXT("max(ts_last_us)") " AS last, " PG_SET6("sensor", "true") " AS sensors," \
+	" " KX_PG_SET("protocol") " AS protocols," \
+	" " KX_PG_SUM_N("is_session AND verdict = 'plaintext'") " AS plaintext," \
+	" " KX_PG_SUM_N("is_session AND reason = 'handshake-unseen'") " AS unseen," \
+	" " PG_SET6("app", "is_session AND verdict = 'plaintext'") " AS plaintext_apps FROM h"
+static const char summary_pg_sql[] =
+	SUMMARY_PG_SQL(PG_LEGS, "count(DISTINCT client_ip)", "max(ts_first_us)");
+static const char summary_pg_rolled_sql[] =
+	SUMMARY_PG_SQL(PG_ROLLED_LEGS, PG_ROLLED_CLIENTS, "max(newest_us)");
+
 static int load_summary(struct page *pg, struct summary *sm)
 {
-	sqlite3_stmt *s = kx_rdb_prepare(pg->r,
-					 !kx_rdb_full_range(pg->r, pg->f) ? summary_sql
-					 : pg->r->version >= 14		  ? summary_v14_sql
-									  : summary_rolled_sql,
-					 pg->f);
+	sqlite3_stmt *s;
 	char *sql;
 	int rc;
 
+	if (pg->conn)
+		s = pg_table(pg, pg_rolled(pg) ? summary_pg_rolled_sql : summary_pg_sql,
+			     pg_rolled(pg), "kx_html_summary") < 0
+			    ? NULL
+			    : kx_rdb_prepare(pg->r, "SELECT * FROM kx_html_summary", NULL);
+	else
+		s = kx_rdb_prepare(pg->r,
+				   !kx_rdb_full_range(pg->r, pg->f) ? summary_sql
+				   : pg->r->version >= 14	    ? summary_v14_sql
+								    : summary_rolled_sql,
+				   pg->f);
 	if (!s)
 		return -1;
 	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -337,7 +446,7 @@ static int load_summary(struct page *pg, struct summary *sm)
 			      " sum(verdict = 'draft-kyber'), sum(verdict = 'classical (offer-unseen)'),"
 			      " sum(verdict = 'plaintext'), sum(verdict = 'no-verdict (not observed)'),"
 			      " sum(verdict = 'unknown'), sum(verdict = 'no-verdict')"
-			      " FROM temp.kx_html_hops");
+			      " FROM kx_html_hops");
 	if (!sql || !(s = kx_rdb_prepare(pg->r, sql, pg->f))) {
 		sqlite3_free(sql);
 		return -1;
@@ -363,7 +472,7 @@ static int load_summary(struct page *pg, struct summary *sm)
 	/* The card counts the clients the clients section lists (its WHERE). */
 	if (!(s = kx_rdb_prepare(pg->r, "SELECT sum(offers_pq = 'none'), sum(offers_pq = 'some'),"
 				 " sum(n_plaintext > 0), sum(offers_pq IN ('none', 'some')"
-				 " OR n_plaintext > 0) FROM temp.kx_html_clients", pg->f)))
+				 " OR n_plaintext > 0) FROM kx_html_clients", pg->f)))
 		return -1;
 	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		sm->clients_none = sqlite3_column_int64(s, 0);
@@ -374,7 +483,8 @@ static int load_summary(struct page *pg, struct summary *sm)
 	sqlite3_finalize(s);
 	if (rc != SQLITE_ROW)
 		return kx_rdb_fail(pg->r);
-	return kx_health_findings(pg->r, pg->f, &sm->fs);
+	return pg->conn ? kx_health_pg_findings(pg->r, &sm->fs)
+			: kx_health_findings(pg->r, pg->f, &sm->fs);
 }
 
 static void summary_free(struct summary *sm)
@@ -570,7 +680,17 @@ static int share_chart(struct page *pg, const struct summary *sm)
 	/* Over the full range, buckets of an hour or more add up the hourly
 	 * rollup (and the rows not folded yet); hours since 1970 fall into
 	 * such buckets as their seconds do. */
-	if (size >= 3600 && sm->first_us >= 0 && kx_rdb_full_range(pg->r, pg->f))
+	if (pg->conn)
+		/* PostgreSQL: the same buckets over the handshakes there. */
+		sql = sqlite3_mprintf("SELECT ts_first_us / 1000000 / %lld AS b,"
+				      " " KX_PG_COUNT("verdict IN ('hybrid', 'pq')") " AS pq,"
+				      " " KX_PG_COUNT("verdict = 'hybrid-draft'") " AS draft,"
+				      " " KX_PG_COUNT("verdict = 'classical'") " AS classical,"
+				      " " KX_PG_COUNT("verdict = 'unknown'") " AS unknown,"
+				      " " KX_PG_COUNT("verdict IN ('resumed', 'incomplete')") " AS other"
+				      " FROM handshakes" KX_PG_WINDOW " GROUP BY b ORDER BY b",
+				      (long long)size);
+	else if (size >= 3600 && sm->first_us >= 0 && kx_rdb_full_range(pg->r, pg->f))
 		sql = sqlite3_mprintf(
 			"WITH " KX_SQL_FILTERED_ROLLED ","
 			" t AS (SELECT hour, verdict, n FROM main.rollup_hourly WHERE " ROLLED_SENSOR
@@ -589,7 +709,14 @@ static int share_chart(struct page *pg, const struct summary *sm)
 				      " sum(verdict IN ('resumed', 'incomplete'))"
 				      " FROM h WHERE NOT is_session GROUP BY b ORDER BY b",
 				      (long long)size);
-	s = sql ? kx_rdb_prepare(pg->r, sql, pg->f) : NULL;
+	if (sql && pg->conn)
+		s = pg_table(pg, sql, false, "kx_html_share") < 0
+			    ? NULL
+			    : kx_rdb_prepare(pg->r, "SELECT * FROM kx_html_share ORDER BY rowid", NULL);
+	else
+		s = sql ? kx_rdb_prepare(pg->r, sql, pg->f) : NULL;
+	if (!sql)
+		snprintf(pg->r->err, pg->r->errlen, "out of memory");
 	sqlite3_free(sql);
 	if (!s) {
 		free(b);
@@ -728,13 +855,33 @@ static int groups_chart(struct page *pg)
 	"WITH " FILTERED " SELECT group_name, group_family, sum(n) AS n FROM h"        \
 	" WHERE group_name IS NOT NULL GROUP BY group_name, group_family"             \
 	" ORDER BY n DESC, group_name LIMIT 24"
-	sqlite3_stmt *s = kx_rdb_prepare(pg->r,
-					 kx_rdb_full_range(pg->r, pg->f)
-						 ? GROUPS_SQL(KX_SQL_FILTERED_ROLLED)
-						 : GROUPS_SQL(KX_SQL_FILTERED),
-					 pg->f);
+	/* PostgreSQL: the handshakes there (a session selects no group). */
+	static const char groups_pg_sql[] =
+		"SELECT group_name, group_family, count(*) AS n FROM handshakes" KX_PG_WINDOW
+		" AND group_name IS NOT NULL GROUP BY group_name, group_family"
+		" ORDER BY n DESC, group_name COLLATE \"C\" LIMIT 24";
+	/* Over the full range: the rollups' legs and the rows pending. */
+	static const char groups_pg_rolled_sql[] =
+		"SELECT group_name, group_family, sum(n)::bigint AS n FROM ("
+		"SELECT nullif(group_name, '') AS group_name, nullif(group_family, '') AS group_family,"
+		" n FROM rollup_legs WHERE " PG_SENSOR
+		" UNION ALL SELECT group_name, group_family, 1 FROM rollup_pending WHERE " PG_SENSOR
+		") AS g WHERE group_name IS NOT NULL GROUP BY group_name, group_family"
+		" ORDER BY n DESC, group_name COLLATE \"C\" LIMIT 24";
+	sqlite3_stmt *s;
 	long long top = 0, rows = 0;
 	int rc;
+
+	if (pg->conn)
+		s = pg_table(pg, pg_rolled(pg) ? groups_pg_rolled_sql : groups_pg_sql, pg_rolled(pg),
+			     "kx_html_groups") < 0
+			    ? NULL
+			    : kx_rdb_prepare(pg->r, "SELECT * FROM kx_html_groups ORDER BY rowid", NULL);
+	else
+		s = kx_rdb_prepare(pg->r,
+				   kx_rdb_full_range(pg->r, pg->f) ? GROUPS_SQL(KX_SQL_FILTERED_ROLLED)
+								   : GROUPS_SQL(KX_SQL_FILTERED),
+				   pg->f);
 
 	if (!s)
 		return -1;
@@ -795,7 +942,7 @@ static int groups_chart(struct page *pg)
 
 static int hops_table(struct page *pg, long long total)
 {
-	sqlite3_stmt *s = kx_rdb_prepare(pg->r, "SELECT * FROM temp.kx_html_hops ORDER BY rowid",
+	sqlite3_stmt *s = kx_rdb_prepare(pg->r, "SELECT * FROM kx_html_hops ORDER BY rowid",
 					 pg->f);
 	long long rows = 0;
 	int rc;
@@ -904,8 +1051,8 @@ static void reasons_cell(struct page *pg, sqlite3_stmt *s)
 static int legs_table(struct page *pg, bool plaintext)
 {
 	sqlite3_stmt *s = kx_rdb_prepare(pg->r, plaintext ?
-		"SELECT * FROM temp.kx_html_hops WHERE verdict = 'plaintext' ORDER BY rowid" :
-		"SELECT * FROM temp.kx_html_hops WHERE verdict = 'no-verdict (not observed)'"
+		"SELECT * FROM kx_html_hops WHERE verdict = 'plaintext' ORDER BY rowid" :
+		"SELECT * FROM kx_html_hops WHERE verdict = 'no-verdict (not observed)'"
 		" ORDER BY rowid", pg->f);
 	long long rows = 0;
 	int rc = SQLITE_DONE;
@@ -968,7 +1115,7 @@ static int legs_table(struct page *pg, bool plaintext)
 
 static int clients_table(struct page *pg)
 {
-	sqlite3_stmt *s = kx_rdb_prepare(pg->r, "SELECT * FROM temp.kx_html_clients"
+	sqlite3_stmt *s = kx_rdb_prepare(pg->r, "SELECT * FROM kx_html_clients"
 					 " WHERE offers_pq IN ('none', 'some') OR n_plaintext > 0"
 					 " ORDER BY rowid", pg->f);
 	long long rows = 0;
@@ -1041,11 +1188,23 @@ static int clients_table(struct page *pg)
 /* One line per client software (fingerprints.c), classical-only first. */
 static int fingerprints_table(struct page *pg)
 {
-	char *sql = kx_fingerprints_sql(pg->r, pg->f, false);
-	sqlite3_stmt *s = sql ? kx_rdb_prepare(pg->r, sql, pg->f) : NULL;
+	char *sql = pg->conn ? sqlite3_mprintf(kx_fingerprints_pg_sql, "")
+			     : kx_fingerprints_sql(pg->r, pg->f, false);
+	sqlite3_stmt *s;
 	long long rows = 0;
 	int rc = SQLITE_DONE;
 
+	if (!sql) {
+		snprintf(pg->r->err, pg->r->errlen, "out of memory");
+		return -1;
+	}
+	if (pg->conn)
+		s = pg_table(pg, sql, false, "kx_html_fingerprints") < 0
+			    ? NULL
+			    : kx_rdb_prepare(pg->r, "SELECT * FROM kx_html_fingerprints ORDER BY rowid",
+					     NULL);
+	else
+		s = kx_rdb_prepare(pg->r, sql, pg->f);
 	sqlite3_free(sql);
 	if (!s)
 		return -1;
@@ -1124,16 +1283,28 @@ static int changes_section(struct page *pg, const struct summary *sm)
 	int64_t bsince = w.since_us - 30 * CHANGES_DAY_US;
 	if (bsince < pg->f->since_us)
 		bsince = pg->f->since_us;
-	if (kx_changes_keep_window(pg->r, &w) < 0)
-		return -1;
-	if (!(sql = kx_changes_sql(pg->r, KX_HOPS_ENDPOINT, &w, bsince, w.since_us)) ||
-	    !(s = kx_rdb_prepare(pg->r, sql, &w))) {
+	if (pg->conn) {
+		/* `kexwatch changes` on PostgreSQL, over the same two periods. */
+		struct kx_changes_opts o;
+		kx_changes_opts_init(&o);
+		o.f = w;
+		o.group = KX_HOPS_ENDPOINT;
+		o.baseline_since_us = bsince;
+		o.baseline_until_us = w.since_us;
+		if (kx_changes_pg_load(pg->r, pg->conn, &o, &s, pg->r->err, pg->r->errlen) < 0)
+			return -1;
+	} else {
+		if (kx_changes_keep_window(pg->r, &w) < 0)
+			return -1;
+		if (!(sql = kx_changes_sql(pg->r, KX_HOPS_ENDPOINT, &w, bsince, w.since_us)) ||
+		    !(s = kx_rdb_prepare(pg->r, sql, &w))) {
+			sqlite3_free(sql);
+			return sql ? -1 : (snprintf(pg->r->err, pg->r->errlen, "out of memory"), -1);
+		}
 		sqlite3_free(sql);
-		return sql ? -1 : (snprintf(pg->r->err, pg->r->errlen, "out of memory"), -1);
+		sqlite3_bind_int64(s, sqlite3_bind_parameter_index(s, ":bsince"), bsince);
+		sqlite3_bind_int64(s, sqlite3_bind_parameter_index(s, ":buntil"), w.since_us);
 	}
-	sqlite3_free(sql);
-	sqlite3_bind_int64(s, sqlite3_bind_parameter_index(s, ":bsince"), bsince);
-	sqlite3_bind_int64(s, sqlite3_bind_parameter_index(s, ":buntil"), w.since_us);
 	int c_dir = col_index(s, "direction"), c_chg = col_index(s, "change");
 	int c_subj = col_index(s, "subject"), c_sip = col_index(s, "server_ip");
 	int c_port = col_index(s, "server_port"), c_sni = col_index(s, "sni");
@@ -1190,7 +1361,8 @@ static int changes_section(struct page *pg, const struct summary *sm)
 
 static int health_section(struct page *pg, const struct summary *sm)
 {
-	sqlite3_stmt *s = kx_rdb_prepare(pg->r, kx_health_bands_sql_for(pg->r, pg->f), pg->f);
+	sqlite3_stmt *s = pg->conn ? kx_rdb_prepare(pg->r, kx_health_pg_bands_sql, NULL)
+				   : kx_rdb_prepare(pg->r, kx_health_bands_sql_for(pg->r, pg->f), pg->f);
 	int rc;
 
 	if (!s)
@@ -1281,7 +1453,7 @@ int kx_report_html(const char *db_path, const struct kx_report_filter *f, int64_
 	struct summary sm = { 0 };
 	struct kx_hops_opts ho;
 	struct kx_rdb r;
-	struct page pg = { &r, f, out };
+	struct page pg = { &r, f, out, NULL };
 	char *hops_sql = NULL, *clients_sql = NULL;
 	int rc = -1;
 
@@ -1289,10 +1461,26 @@ int kx_report_html(const char *db_path, const struct kx_report_filter *f, int64_
 		kx_report_filter_init(&all);
 		pg.f = f = &all;
 	}
-	if (kx_rdb_open_scoped(&r, db_path, f, err, errlen) < 0)
-		return -1;
 	kx_hops_opts_init(&ho);
 	ho.f = *f;
+	if (kx_pg_is_url(db_path)) {
+		/* Every answer computed in PostgreSQL; an older store or a
+		 * --groups file (1) takes the snapshot below. */
+		int c = kx_rdb_open_answer(&r, db_path, PG_HTML_MIN_SCHEMA, &pg.conn, err, errlen);
+		if (c < 0)
+			return -1;
+		if (c == 0) {
+			if (kx_hops_pg_load(&r, pg.conn, &ho, true, "kx_html_hops", err, errlen) < 0 ||
+			    kx_clients_pg_load(&r, pg.conn, f, false, "kx_html_clients", NULL, err,
+					       errlen) < 0 ||
+			    kx_health_pg_load(&r, pg.conn, f, err, errlen) < 0 ||
+			    load_summary(&pg, &sm) < 0)
+				goto out;
+			goto page;
+		}
+	}
+	if (kx_rdb_open_scoped(&r, db_path, f, err, errlen) < 0)
+		return -1;
 	if (!(hops_sql = kx_hops_sql(&ho, true, kx_rdb_full_range(&r, f)))) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
@@ -1309,6 +1497,7 @@ int kx_report_html(const char *db_path, const struct kx_report_filter *f, int64_
 	    kx_rdb_materialize(&r, "kx_html_clients", clients_sql, f) < 0 ||
 	    load_summary(&pg, &sm) < 0)
 		goto out;
+page:
 	page_header(&pg, &sm, now_us);
 	headline(&pg, &sm);
 	verdict_mix(&pg, &sm);
@@ -1367,6 +1556,7 @@ out:
 	sqlite3_free(hops_sql);
 	sqlite3_free(clients_sql);
 	summary_free(&sm);
+	kx_pg_read_close(pg.conn);
 	kx_rdb_close(&r);
 	return rc;
 }

@@ -932,6 +932,7 @@ int kx_rdb_materialize_with(struct kx_rdb *r, const char *table, const char *sql
 	/* CREATE TABLE ... AS inserts in the query's order: rowid keeps it. */
 	char *q = sqlite3_mprintf("CREATE TEMP TABLE %w AS %s", table, sql);
 	sqlite3_stmt *s;
+	long long query_only = 0;
 	int rc;
 
 	if (!q) {
@@ -939,7 +940,12 @@ int kx_rdb_materialize_with(struct kx_rdb *r, const char *table, const char *sql
 		return -1;
 	}
 	/* query_only covers the temp schema too; the file is opened read-only
-	 * whatever this says. */
+	 * whatever this says. Set back as it was (an answer database of a
+	 * central store has it off: its tables are written). */
+	if (kx_rdb_int64(r, "PRAGMA query_only", NULL, &query_only) < 0) {
+		sqlite3_free(q);
+		return -1;
+	}
 	if (sqlite3_exec(r->db, "PRAGMA query_only = 0", NULL, NULL, NULL) != SQLITE_OK) {
 		sqlite3_free(q);
 		return kx_rdb_fail(r);
@@ -952,7 +958,8 @@ int kx_rdb_materialize_with(struct kx_rdb *r, const char *table, const char *sql
 	if (s && rc != SQLITE_DONE)
 		kx_rdb_fail(r);
 	sqlite3_finalize(s);
-	if (sqlite3_exec(r->db, "PRAGMA query_only = 1", NULL, NULL, NULL) != SQLITE_OK)
+	if (query_only &&
+	    sqlite3_exec(r->db, "PRAGMA query_only = 1", NULL, NULL, NULL) != SQLITE_OK)
 		return kx_rdb_fail(r);
 	return rc == SQLITE_DONE ? 0 : -1;
 }

@@ -318,6 +318,29 @@ char *kx_hops_pg_sql(const struct kx_hops_opts *o, bool table);
  * pending for them (schema 10), $1
  * the sensor; NULL for --group-by pair (raw rows only) or out of memory. */
 char *kx_hops_pg_rolled_sql(const struct kx_hops_opts *o, bool table);
+/* The per-report answers computed in PostgreSQL over an open session pg
+ * (kx_rdb_open_answer) into in-memory tables of r->db, for a page that
+ * shows several of them (html.c); each returns 0 or -1 with the message
+ * in err, and leaves r and pg open. hops: o's answer in table name. */
+int kx_hops_pg_load(struct kx_rdb *r, struct kx_pg_read *pg, const struct kx_hops_opts *o,
+		    bool table, const char *name, char *err, size_t errlen);
+/* clients: tables kx_answer and kx_offers, *ret reads them as the local
+ * query's rows; with into, those rows become the temporary table into
+ * instead (kx_answer and kx_offers dropped). */
+int kx_clients_pg_load(struct kx_rdb *r, struct kx_pg_read *pg, const struct kx_report_filter *f,
+		       bool table, const char *into, sqlite3_stmt **ret, char *err, size_t errlen);
+/* changes: table kx_answer, *ret reads it as the local query's rows. */
+int kx_changes_pg_load(struct kx_rdb *r, struct kx_pg_read *pg, const struct kx_changes_opts *o,
+		       sqlite3_stmt **ret, char *err, size_t errlen);
+/* health: tables kx_bands, kx_hops and kx_runs; kx_health_pg_bands_sql
+ * reads the bands as kx_health_bands_sql's rows, kx_health_pg_findings
+ * judges the hops as kx_health_findings does. */
+int kx_health_pg_load(struct kx_rdb *r, struct kx_pg_read *pg, const struct kx_report_filter *f,
+		      char *err, size_t errlen);
+extern const char kx_health_pg_bands_sql[];
+/* The fingerprints query in PostgreSQL, a format with one %s (the table's
+ * extra columns, or ""); $1 .. $4 as KX_PG_WINDOW. */
+extern const char kx_fingerprints_pg_sql[];
 /* KEXWATCH_ROLLUPS=0: the central reports read the raw rows, to check
  * the rollups (as create_rolled does for SQLite). */
 bool kx_pg_rollups_off(void);
@@ -341,6 +364,7 @@ struct kx_findings {
 };
 
 int kx_health_findings(struct kx_rdb *r, const struct kx_report_filter *f, struct kx_findings *fs);
+int kx_health_pg_findings(struct kx_rdb *r, struct kx_findings *fs);
 void kx_findings_free(struct kx_findings *fs);
 const char *kx_severity_name(enum kx_severity sev);
 

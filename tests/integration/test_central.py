@@ -356,6 +356,12 @@ try:
           and z.returncode != 0 and "cannot create a temporary folder" in z.stderr,
           "health --groups on PostgreSQL: the snapshot, SQLite's answer with the renamed HRR group",
           x.stdout[:300] + "\n---\n" + y.stdout[:300] + y.stderr + z.stderr)
+    hg = os.path.join(tmp, "groups.html")
+    z = kx_native("report", "--groups", gfile, "--html", hg, "--db", url)
+    y = kx("report", "--groups", gfile, "--html", hg, "--db", url)
+    check(y.returncode == 0 and "Hybrid-768" in open(hg).read()
+          and z.returncode != 0 and "cannot create a temporary folder" in z.stderr,
+          "report --html --groups on PostgreSQL: the snapshot, with the renamed group", y.stderr + z.stderr)
     # audit and fingerprints run in PostgreSQL too (test_central_audit.py).
     p = kx_native("audit", "--db", url, "--policy", policy, "--json")
     q = kx_native("fingerprints", "--db", url, "--json")
@@ -364,9 +370,12 @@ try:
     p = kx_native("changes", "--db", url, "--json")
     check(p.returncode in (0, 1) and p.stdout.startswith("[") and not p.stderr,
           "changes on PostgreSQL needs no TMPDIR (test_central_audit.py compares it)", p.stderr)
+    # The HTML page computes every answer in PostgreSQL too: no snapshot,
+    # so no TMPDIR needed; the same page as SQLite's from the same rows,
+    # over the full range and windows (compared below).
     p = kx_native("report", "--db", url, "--html", os.path.join(tmp, "native.html"))
-    check(p.returncode != 0 and "cannot create a temporary folder" in p.stderr,
-          "the HTML page still uses the snapshot (it fails without a TMPDIR)", p.stderr)
+    check(p.returncode == 0 and not p.stderr,
+          "report --html on PostgreSQL needs no TMPDIR (no snapshot)", p.stderr)
     # The window edges, in numbers: the legs with ts_first_us >= edge.
     def legs(out):
         return sum(h["handshakes"] + h["sessions"] for h in json.loads(out))
@@ -418,15 +427,40 @@ try:
               "\n".join(sorted(set(want) ^ set(got))[:6]))
     c.close()
 
+    # The page: SQLite's from the merged file, PostgreSQL's answers with no
+    # snapshot (TMPDIR unusable, and KEXWATCH_SQL_PROFILE names no SQLite
+    # statement over the legs), for the full range, windows and a sensor.
+    # Only the inventory's name and the time it was generated differ.
     hx, hy = os.path.join(tmp, "x.html"), os.path.join(tmp, "y.html")
-    x, y = kx("report", "--html", hx, "--db", merged), kx("report", "--html", hy, "--db", url)
-    ok = x.returncode == 0 and y.returncode == 0
-    if ok:
-        tx = open(hx).read().replace(merged, "DB")
-        ty = open(hy).read().replace(f"postgresql://kx@{top}:{PORT}/kx", "DB")
-        strip = lambda t: "\n".join(l for l in t.splitlines() if "generated" not in l.lower())
-        ok = strip(tx) == strip(ty)
-    check(ok, "report --html: the same report", x.stderr + y.stderr)
+    strip = lambda t: "\n".join(l for l in t.splitlines() if "generated" not in l.lower())
+    for w in ([], ["--since", iso(mid)], ["--until", iso(mid)], ["--sensor", "edge"],
+              ["--since", iso(edge), "--until", iso(mid), "--sensor", "origin"],
+              ["--since", iso(firsts[-1] + 1)]):
+        x = kx("report", "--html", hx, "--db", merged, *w)
+        y = subprocess.run([KX, "report", "--html", hy, "--db", url, *w], capture_output=True,
+                           text=True, env={**os.environ, "TMPDIR": NO_TMP, "KEXWATCH_SQL_PROFILE": "1"})
+        ok, diff = x.returncode == 0 and y.returncode == 0, ""
+        if ok:
+            tx = open(hx).read().replace(merged, "DB")
+            ty = open(hy).read().replace(f"postgresql://kx@{top}:{PORT}/kx", "DB")
+            ok = strip(tx) == strip(ty)
+            if not ok:
+                import difflib
+                diff = "\n".join(list(difflib.unified_diff(strip(tx).splitlines(), strip(ty).splitlines(),
+                                                           lineterm="", n=0))[:12])[:4000]
+        # The profile traces every statement on a SQLite file (a snapshot
+        # is one): nothing, so none was read.
+        check(ok and not y.stderr,
+              f"report --html {' '.join(w) or '(full range)'}: PostgreSQL's page is SQLite's, no snapshot",
+              x.stderr + y.stderr[:2000] + diff)
+        if ok and "--since" not in w and "--until" not in w:
+            # The full range reads the rollups: the raw rows' page.
+            z = subprocess.run([KX, "report", "--html", hy, "--db", url, *w], capture_output=True,
+                               text=True, env={**os.environ, "TMPDIR": NO_TMP, "KEXWATCH_ROLLUPS": "0"})
+            tz = open(hy).read().replace(f"postgresql://kx@{top}:{PORT}/kx", "DB")
+            check(z.returncode == 0 and strip(tz) == strip(ty),
+                  f"report --html {' '.join(w) or '(full range)'} on PostgreSQL: KEXWATCH_ROLLUPS=0's page",
+                  z.stderr)
     check(not glob.glob(os.path.join(SNAPDIR, "kexwatch-snap.*")),
           "the reports removed their temporary snapshots")
     p = kx("sql", "--db", url, "DELETE FROM handshake_rows")
@@ -500,6 +534,10 @@ try:
     x, p = kx("health", "--db", url1, "--csv"), kx_native("health", "--db", url1, "--csv")
     check(x.returncode == 0 and p.returncode != 0 and "cannot create a temporary folder" in p.stderr,
           "a schema 1 central store: health falls back to the snapshot", x.stdout + x.stderr + p.stderr)
+    hv = os.path.join(tmp, "v1.html")
+    x, p = kx("report", "--html", hv, "--db", url1), kx_native("report", "--html", hv, "--db", url1)
+    check(x.returncode == 0 and p.returncode != 0 and "cannot create a temporary folder" in p.stderr,
+          "a schema 1 central store: report --html falls back to the snapshot", x.stderr + p.stderr)
     x = kx("audit", "--db", url1, "--policy", policy, "--json")
     p = kx_native("audit", "--db", url1, "--policy", policy, "--json")
     check(x.returncode == 0 and '"handshakes":1,' in x.stdout
