@@ -877,11 +877,15 @@ static int groups_chart(struct page *pg)
 			     "kx_html_groups") < 0
 			    ? NULL
 			    : kx_rdb_prepare(pg->r, "SELECT * FROM kx_html_groups ORDER BY rowid", NULL);
-	else
-		s = kx_rdb_prepare(pg->r,
-				   kx_rdb_full_range(pg->r, pg->f) ? GROUPS_SQL(KX_SQL_FILTERED_ROLLED)
-								   : GROUPS_SQL(KX_SQL_FILTERED),
-				   pg->f);
+	else /* read twice (the top bar's length, then the bars): kept once */
+		s = kx_rdb_materialize(pg->r, "kx_html_groups",
+				       kx_rdb_full_range(pg->r, pg->f)
+					       ? GROUPS_SQL(KX_SQL_FILTERED_ROLLED)
+					       : GROUPS_SQL(KX_SQL_FILTERED),
+				       pg->f) < 0
+			    ? NULL
+			    : kx_rdb_prepare(pg->r, "SELECT * FROM temp.kx_html_groups ORDER BY rowid",
+					     NULL);
 
 	if (!s)
 		return -1;
