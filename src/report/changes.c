@@ -135,6 +135,26 @@ struct daily {
 	int64_t from, to, folded;
 };
 
+/* One subject's rows of the daily rollups as lp rows (subj): the four
+ * key columns (out), the handshakes, and per state its count (cols[p],
+ * 0 where the table has none), summed over the baseline's whole days of
+ * the subjects the window shows (k: DISTINCT keys of kx_changes_wl,
+ * joined on on). */
+static void daily_arm(sqlite3_str *q, const char *out, int subj, const char *const *cols,
+		      const char *keys, const char *table, const char *on, const char *group,
+		      const struct daily *dl)
+{
+	sqlite3_str_appendf(q, " UNION ALL SELECT %s, sum(d.n), 0, NULL, %d", out, subj);
+	for (int p = P_NONE + 1; p < N_PRED; p++)
+		sqlite3_str_appendf(q, cols[p] ? ", sum(d.%s)" : ", 0", cols[p]);
+	sqlite3_str_appendf(q,
+			    " FROM (SELECT DISTINCT %s FROM temp.kx_changes_wl) AS k"
+			    " JOIN main.%s AS d ON %s"
+			    " WHERE d.day >= %" PRId64 " AND d.day < %" PRId64
+			    " AND (:sensor IS NULL OR d.sensor = :sensor) GROUP BY %s",
+			    keys, table, on, dl->from, dl->to, group);
+}
+
 /* The legs of both periods with every predicate evaluated once per leg
  * (0 or 1 in both engines), narrow: the aggregates below read each many
  * times (two GROUP BYs, three filters per predicate), and over a month of
@@ -169,27 +189,10 @@ static void legs_preds(sqlite3_str *q, enum kx_hops_group g, const struct daily 
 					   " AND d.sni = k.sni";
 		const char *keys = g == KX_HOPS_SERVER ? "server_ip"
 						       : "server_ip, server_port, coalesce(sni, '') AS sni";
-		sqlite3_str_appendf(q, " UNION ALL SELECT d.server_ip, d.server_port, nullif(d.sni, ''),"
-				       " NULL, sum(d.n), 0, NULL, 1");
-		for (int p = P_NONE + 1; p < N_PRED; p++)
-			sqlite3_str_appendf(q, ep_cols[p] ? ", sum(d.%s)" : ", 0", ep_cols[p]);
-		sqlite3_str_appendf(q,
-				    " FROM (SELECT DISTINCT %s FROM temp.kx_changes_wl) AS k"
-				    " JOIN main.rollup_daily_endpoints AS d ON %s"
-				    " WHERE d.day >= %" PRId64 " AND d.day < %" PRId64
-				    " AND (:sensor IS NULL OR d.sensor = :sensor)"
-				    " GROUP BY d.server_ip, d.server_port, d.sni",
-				    keys, on, dl->from, dl->to);
-		sqlite3_str_appendf(q, " UNION ALL SELECT NULL, NULL, NULL, d.client_ip, sum(d.n), 0,"
-				       " NULL, 2");
-		for (int p = P_NONE + 1; p < N_PRED; p++)
-			sqlite3_str_appendf(q, client_cols[p] ? ", sum(d.%s)" : ", 0", client_cols[p]);
-		sqlite3_str_appendf(q,
-				    " FROM (SELECT DISTINCT client_ip FROM temp.kx_changes_wl) AS k"
-				    " JOIN main.rollup_daily_clients AS d ON d.client_ip = k.client_ip"
-				    " WHERE d.day >= %" PRId64 " AND d.day < %" PRId64
-				    " AND (:sensor IS NULL OR d.sensor = :sensor) GROUP BY d.client_ip",
-				    dl->from, dl->to);
+		daily_arm(q, "d.server_ip, d.server_port, nullif(d.sni, ''), NULL", 1, ep_cols, keys,
+			  "rollup_daily_endpoints", on, "d.server_ip, d.server_port, d.sni", dl);
+		daily_arm(q, "NULL, NULL, NULL, d.client_ip", 2, client_cols, "client_ip",
+			  "rollup_daily_clients", "d.client_ip = k.client_ip", "d.client_ip", dl);
 	}
 	sqlite3_str_appendf(q, ")");
 }

@@ -526,28 +526,12 @@ static int collect(struct kx_rdb *r, sqlite3_stmt *hops, struct kx_findings *fs)
 	return 0;
 }
 
-int kx_health_pg_findings(struct kx_rdb *r, struct kx_findings *fs)
+/* The findings of the hops answer tmpl (a format taking the table's
+ * columns, "" here) over filter f. */
+static int findings_of(struct kx_rdb *r, const char *tmpl, const struct kx_report_filter *f,
+		       struct kx_findings *fs)
 {
-	char *sql = sqlite3_mprintf(hops_answer_sql, "");
-	sqlite3_stmt *s;
-	int rc;
-
-	if (!sql) {
-		snprintf(r->err, r->errlen, "out of memory");
-		return -1;
-	}
-	s = kx_rdb_prepare(r, sql, NULL);
-	sqlite3_free(sql);
-	if (!s)
-		return -1;
-	rc = collect(r, s, fs);
-	sqlite3_finalize(s);
-	return rc;
-}
-
-int kx_health_findings(struct kx_rdb *r, const struct kx_report_filter *f, struct kx_findings *fs)
-{
-	char *sql = sqlite3_mprintf(rolled(r, f) ? hops_rolled_sql : hops_sql, "");
+	char *sql = sqlite3_mprintf(tmpl, "");
 	sqlite3_stmt *s;
 	int rc;
 
@@ -562,6 +546,16 @@ int kx_health_findings(struct kx_rdb *r, const struct kx_report_filter *f, struc
 	rc = collect(r, s, fs);
 	sqlite3_finalize(s);
 	return rc;
+}
+
+int kx_health_pg_findings(struct kx_rdb *r, struct kx_findings *fs)
+{
+	return findings_of(r, hops_answer_sql, NULL, fs);
+}
+
+int kx_health_findings(struct kx_rdb *r, const struct kx_report_filter *f, struct kx_findings *fs)
+{
+	return findings_of(r, rolled(r, f) ? hops_rolled_sql : hops_sql, f, fs);
 }
 
 static void print_findings_text(const struct kx_findings *fs, FILE *out)

@@ -554,27 +554,35 @@ int64_t kx_rollup_rebuild(sqlite3 *db, FILE *progress, char *err, size_t errlen)
 	return kx_rollup_fold(db, 0, 0, progress, err, errlen);
 }
 
-int kx_rollup_fp_upgrade(sqlite3 *db, char *err, size_t errlen)
+/* An upgrade's new rollups: dropped (a file that says it is older has
+ * none it could vouch for), created, and filled by the fold steps from
+ * the raw rows already folded (id <= folded_id), so the boundary holds
+ * for them too. */
+static int refill(sqlite3 *db, const char *drop, const char *schema, const char *const *steps,
+		  size_t n, char *err, size_t errlen)
 {
-	static const char *const steps[] = { fold_fp_legs, fold_fp_clients, fold_fp_endpoints,
-					     fold_cbom };
 	int64_t rg[4] = { 0, query_i64(db, "SELECT folded_id FROM rollup_state"), 0, 0 };
 
 	if (rg[1] < 0) {
 		snprintf(err, errlen, "rollups: %s", sqlite3_errmsg(db));
 		return -1;
 	}
-	/* A file that says it is older has none it could vouch for. */
-	if (exec(db,
-		 "DROP TABLE IF EXISTS rollup_fp_legs; DROP TABLE IF EXISTS rollup_fp_clients;"
-		 " DROP TABLE IF EXISTS rollup_fp_endpoints; DROP TABLE IF EXISTS rollup_cbom;",
-		 NULL, err, errlen) < 0 ||
-	    exec(db, kx_rollup_fp_schema, NULL, err, errlen) < 0)
+	if (exec(db, drop, NULL, err, errlen) < 0 || exec(db, schema, NULL, err, errlen) < 0)
 		return -1;
-	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
+	for (size_t i = 0; i < n; i++)
 		if (exec(db, steps[i], rg, err, errlen) < 0)
 			return -1;
 	return 0;
+}
+
+int kx_rollup_fp_upgrade(sqlite3 *db, char *err, size_t errlen)
+{
+	static const char *const steps[] = { fold_fp_legs, fold_fp_clients, fold_fp_endpoints,
+					     fold_cbom };
+	return refill(db,
+		      "DROP TABLE IF EXISTS rollup_fp_legs; DROP TABLE IF EXISTS rollup_fp_clients;"
+		      " DROP TABLE IF EXISTS rollup_fp_endpoints; DROP TABLE IF EXISTS rollup_cbom;",
+		      kx_rollup_fp_schema, steps, sizeof(steps) / sizeof(steps[0]), err, errlen);
 }
 
 int kx_rollup_client_upgrade(sqlite3 *db, char *err, size_t errlen)
@@ -613,23 +621,10 @@ int kx_rollup_client_upgrade(sqlite3 *db, char *err, size_t errlen)
 int kx_rollup_daily_upgrade(sqlite3 *db, char *err, size_t errlen)
 {
 	static const char *const steps[] = { fold_daily_endpoints, fold_daily_clients };
-	int64_t rg[4] = { 0, query_i64(db, "SELECT folded_id FROM rollup_state"), 0, 0 };
-
-	if (rg[1] < 0) {
-		snprintf(err, errlen, "rollups: %s", sqlite3_errmsg(db));
-		return -1;
-	}
-	/* A file that says it is older has none it could vouch for. */
-	if (exec(db,
-		 "DROP TABLE IF EXISTS rollup_daily_endpoints;"
-		 " DROP TABLE IF EXISTS rollup_daily_clients;",
-		 NULL, err, errlen) < 0 ||
-	    exec(db, kx_rollup_daily_schema, NULL, err, errlen) < 0)
-		return -1;
-	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
-		if (exec(db, steps[i], rg, err, errlen) < 0)
-			return -1;
-	return 0;
+	return refill(db,
+		      "DROP TABLE IF EXISTS rollup_daily_endpoints;"
+		      " DROP TABLE IF EXISTS rollup_daily_clients;",
+		      kx_rollup_daily_schema, steps, sizeof(steps) / sizeof(steps[0]), err, errlen);
 }
 
 int64_t kx_rollup_file(const char *path, bool rebuild, FILE *progress, char *err, size_t errlen)
