@@ -20,7 +20,10 @@
  *   rollup_daily_*  per day and endpoint or client, the handshakes in
  *                   each of the states `changes` compares (15), so a
  *                   month's baseline reads a row per endpoint-day and
- *                   client-day, not every handshake.
+ *                   client-day, not every handshake;
+ *   rollup_weekly_* the daily rows summed per week over all sensors
+ *                   (16): a month reads four weeks and the days at its
+ *                   ends.
  * rollup_state.folded_id says which handshake rows are in them: every row
  * with id <= folded_id, none above. A report reads the rollups plus the
  * rows above folded_id (a rowid range) plus the sessions table (already
@@ -113,6 +116,10 @@ enum kx_leg_state {
  * a report uses only days >= 1 whole, so truncation toward zero for times
  * before 1970 never matters). */
 #define KX_ROLLUP_DAY_US (86400LL * 1000000LL)
+/* A week of the weekly rollups (schema 16): day / KX_ROLLUP_WEEK_DAYS, weeks
+ * counted from the epoch (Thursdays: nothing needs them aligned to a
+ * calendar week). */
+#define KX_ROLLUP_WEEK_DAYS 7
 
 /* The tables, created with a new inventory and by the schema 12 migration
  * (folded_id 0: nothing folded yet). */
@@ -149,6 +156,16 @@ extern const char kx_rollup_daily_schema[];
  * folded_id); rows pruned before the upgrade are in neither. Returns 0 or
  * -1 with the message in err. */
 int kx_rollup_daily_upgrade(struct sqlite3 *db, char *err, size_t errlen);
+
+/* Schema 16's weekly rollups: rollup_daily_*'s rows summed per week over
+ * all sensors (rollup_weekly_endpoints, rollup_weekly_clients), created
+ * with a new inventory. */
+extern const char kx_rollup_weekly_schema[];
+
+/* The schema 16 migration, inside its transaction: creates the weekly
+ * rollups and fills them from the daily ones. Returns 0 or -1 with the
+ * message in err. */
+int kx_rollup_weekly_upgrade(struct sqlite3 *db, char *err, size_t errlen);
 
 /* Folds handshake rows above folded_id, at most chunk_rows per
  * transaction (0: a default of 50 000), until none is left or max_rows

@@ -19,7 +19,7 @@
 
 /* The schema this build writes and reads (PRAGMA user_version), and the
  * PRAGMA application_id that marks a file as a kexwatch inventory ("kexw"). */
-#define KX_STORE_SCHEMA_VERSION 15
+#define KX_STORE_SCHEMA_VERSION 16
 #define KX_STORE_APP_ID 0x6b657877
 
 /* SQL for a sessions row's verdict in the words of schema 11: a session

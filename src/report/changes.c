@@ -130,29 +130,70 @@ static void counts(sqlite3_str *q, const char *name, enum pred p, bool daily)
 }
 
 /* The whole days of the baseline that the daily rollups (schema 15) count,
- * [from, to) in days, and the rows they do not hold yet (id > folded). */
+ * [from, to) in days, the whole weeks of it the weekly ones count (schema
+ * 16; wfrom == wto: none, or a file of schema 15), and the rows they do
+ * not hold yet (id > folded). */
 struct daily {
-	int64_t from, to, folded;
+	int64_t from, to, wfrom, wto, folded;
 };
 
-/* One subject's rows of the daily rollups as lp rows (subj): the four
- * key columns (out), the handshakes, and per state its count (cols[p],
- * 0 where the table has none), summed over the baseline's whole days of
- * the subjects the window shows (k: DISTINCT keys of kx_changes_wl,
- * joined on on). */
-static void daily_arm(sqlite3_str *q, const char *out, int subj, const char *const *cols,
-		      const char *keys, const char *table, const char *on, const char *group,
-		      const struct daily *dl)
+/* One arm of a subject's rolled-up rows as lp rows (subj): the four key
+ * columns (out), the handshakes, and per state its count (cols[p], 0
+ * where the table has none), summed over the buckets in where, of the
+ * subjects the window shows (k: DISTINCT keys of kx_changes_wl, joined on
+ * on). */
+static void rolled_arm(sqlite3_str *q, const char *out, int subj, const char *const *cols,
+		       const char *keys, const char *table, const char *on, const char *group,
+		       const char *where)
 {
 	sqlite3_str_appendf(q, " UNION ALL SELECT %s, sum(d.n), 0, NULL, %d", out, subj);
 	for (int p = P_NONE + 1; p < N_PRED; p++)
 		sqlite3_str_appendf(q, cols[p] ? ", sum(d.%s)" : ", 0", cols[p]);
 	sqlite3_str_appendf(q,
 			    " FROM (SELECT DISTINCT %s FROM temp.kx_changes_wl) AS k"
-			    " JOIN main.%s AS d ON %s"
-			    " WHERE d.day >= %" PRId64 " AND d.day < %" PRId64
-			    " AND (:sensor IS NULL OR d.sensor = :sensor) GROUP BY %s",
-			    keys, table, on, dl->from, dl->to, group);
+			    " JOIN main.%s AS d ON %s WHERE %s%s GROUP BY %s",
+			    keys, table, on, where,
+			    strncmp(table, "rollup_weekly_", 14) == 0
+				    ? "" /* all sensors' rows, read only without --sensor */
+				    : " AND (:sensor IS NULL OR d.sensor = :sensor)",
+			    group);
+}
+
+/* A subject's baseline days from the rollups (what): its whole weeks from
+ * rollup_weekly_<what> and the days before and after them from
+ * rollup_daily_<what>, or every day from the daily table. */
+static void daily_arm(sqlite3_str *q, const char *out, int subj, const char *const *cols,
+		      const char *keys, const char *what, const char *on, const char *group,
+		      const struct daily *dl)
+{
+	char table[48], where[200];
+	const int64_t W = KX_ROLLUP_WEEK_DAYS;
+
+	snprintf(table, sizeof(table), "rollup_daily_%s", what);
+	if (dl->wfrom >= dl->wto) {
+		snprintf(where, sizeof(where), "d.day >= %" PRId64 " AND d.day < %" PRId64, dl->from,
+			 dl->to);
+		rolled_arm(q, out, subj, cols, keys, table, on, group, where);
+		return;
+	}
+	/* The days before the first whole week and after the last, where
+	 * there are any. */
+	const int64_t lo = dl->wfrom * W, hi = dl->wto * W;
+	if (dl->from < lo || hi < dl->to) {
+		char head[80] = "", tail[80] = "";
+		if (dl->from < lo)
+			snprintf(head, sizeof(head), "(d.day >= %" PRId64 " AND d.day < %" PRId64 ")",
+				 dl->from, lo);
+		if (hi < dl->to)
+			snprintf(tail, sizeof(tail), "(d.day >= %" PRId64 " AND d.day < %" PRId64 ")",
+				 hi, dl->to);
+		snprintf(where, sizeof(where), "(%s%s%s)", head, *head && *tail ? " OR " : "", tail);
+		rolled_arm(q, out, subj, cols, keys, table, on, group, where);
+	}
+	snprintf(table, sizeof(table), "rollup_weekly_%s", what);
+	snprintf(where, sizeof(where), "d.week >= %" PRId64 " AND d.week < %" PRId64, dl->wfrom,
+		 dl->wto);
+	rolled_arm(q, out, subj, cols, keys, table, on, group, where);
 }
 
 /* The legs of both periods with every predicate evaluated once per leg
@@ -190,9 +231,9 @@ static void legs_preds(sqlite3_str *q, enum kx_hops_group g, const struct daily 
 		const char *keys = g == KX_HOPS_SERVER ? "server_ip"
 						       : "server_ip, server_port, coalesce(sni, '') AS sni";
 		daily_arm(q, "d.server_ip, d.server_port, nullif(d.sni, ''), NULL", 1, ep_cols, keys,
-			  "rollup_daily_endpoints", on, "d.server_ip, d.server_port, d.sni", dl);
+			  "endpoints", on, "d.server_ip, d.server_port, d.sni", dl);
 		daily_arm(q, "NULL, NULL, NULL, d.client_ip", 2, client_cols, "client_ip",
-			  "rollup_daily_clients", "d.client_ip = k.client_ip", "d.client_ip", dl);
+			  "clients", "d.client_ip = k.client_ip", "d.client_ip", dl);
 	}
 	sqlite3_str_appendf(q, ")");
 }
@@ -402,7 +443,7 @@ static bool kinds_rolled(void)
 }
 
 /* The whole days of [bsince, buntil) from day 1 on, when the daily
- * rollups can count them: schema 15, rollups on, a baseline before the
+ * rollups can count them (and its whole weeks, schema 16): schema 15, rollups on, a baseline before the
  * window (so no leg is in both), an endpoint grouping whose keys lead the
  * rollup's (endpoint, server), and at least one whole day. */
 static bool daily_range(const struct kx_rdb *r, enum kx_hops_group g,
@@ -418,6 +459,12 @@ static bool daily_range(const struct kx_rdb *r, enum kx_hops_group g,
 	dl->from = bsince <= D ? 1 : bsince / D + (bsince % D != 0);
 	dl->to = buntil / D;
 	dl->folded = r->folded_id;
+	/* Weeks are day / 7, as the fold makes them (days >= 1 here). */
+	dl->wfrom = dl->wto = 0;
+	if (r->version >= 16 && !w->sensor) { /* the weekly rows are all sensors' */
+		dl->wfrom = (dl->from + KX_ROLLUP_WEEK_DAYS - 1) / KX_ROLLUP_WEEK_DAYS;
+		dl->wto = dl->to / KX_ROLLUP_WEEK_DAYS;
+	}
 	return dl->from < dl->to;
 }
 

@@ -147,6 +147,24 @@ const char kx_rollup_daily_schema[] =
 	" nooffer INTEGER NOT NULL,"
 	" PRIMARY KEY (client_ip, day, sensor)) WITHOUT ROWID;";
 
+/* Schema 16: the same per week (day / 7 of rollup_daily_*) over all
+ * sensors, so an all-sensor month's baseline reads about four rows and a
+ * few edge days per subject instead of thirty days times its sensors
+ * (with --sensor, `changes` reads the daily rows). Each row is the sum of
+ * its week's daily rows, always: the fold adds to both, the upgrade
+ * regroups the daily rows, and prune takes the days it drops out of their
+ * week too. */
+const char kx_rollup_weekly_schema[] =
+	"CREATE TABLE rollup_weekly_endpoints (server_ip TEXT NOT NULL,"
+	" server_port INTEGER NOT NULL, sni TEXT NOT NULL, week INTEGER NOT NULL,"
+	" n INTEGER NOT NULL, strong INTEGER NOT NULL,"
+	" declined INTEGER NOT NULL, draft INTEGER NOT NULL, tls13 INTEGER NOT NULL,"
+	" tls12 INTEGER NOT NULL, encrypted INTEGER NOT NULL, classical INTEGER NOT NULL,"
+	" PRIMARY KEY (server_ip, server_port, sni, week)) WITHOUT ROWID;"
+	"CREATE TABLE rollup_weekly_clients (client_ip TEXT NOT NULL, week INTEGER NOT NULL,"
+	" n INTEGER NOT NULL, offer INTEGER NOT NULL, nooffer INTEGER NOT NULL,"
+	" PRIMARY KEY (client_ip, week)) WITHOUT ROWID;";
+
 /* How many of a group's handshake rows are in a state (rollup.h). */
 #define IN_STATE(COND) ", sum(CASE WHEN " COND " THEN 1 ELSE 0 END)"
 #define ADD(COL) ", " COL " = " COL " + excluded." COL
@@ -154,20 +172,33 @@ const char kx_rollup_daily_schema[] =
 #define DAILY_ROWS                                                                     \
 	" FROM (SELECT *, 0 AS is_session FROM handshake_rows WHERE id > ?1 AND id <= ?2)"
 
-static const char fold_daily_endpoints[] =
-	"INSERT INTO rollup_daily_endpoints SELECT server_ip, server_port, coalesce(sni, ''),"
-	" ts_first_us / 86400000000, sensor, count(*)" IN_STATE(KX_LS_STRONG_SQL)
-	IN_STATE(KX_LS_DECLINED_SQL) IN_STATE(KX_LS_DRAFT_SQL) IN_STATE(KX_LS_TLS13_SQL)
-	IN_STATE(KX_LS_TLS12_SQL) IN_STATE(KX_LS_ENCRYPTED_SQL) IN_STATE(KX_LS_CLASSICAL_SQL)
-	DAILY_ROWS " GROUP BY 1, 2, 3, 4, 5 ON CONFLICT DO UPDATE SET n = n + excluded.n"
-	ADD("strong") ADD("declined") ADD("draft") ADD("tls13") ADD("tls12") ADD("encrypted")
-	ADD("classical");
+/* The chunk's rows per day (BUCKET 86400000000) or week (604800000000),
+ * with the sensor (SENSOR ", sensor", KEY its place in the GROUP BY) or
+ * over all sensors (SENSOR "", KEY ""). */
+#define FOLD_STATES_ENDPOINTS(TABLE, BUCKET, SENSOR, KEY)                               \
+	"INSERT INTO " TABLE " SELECT server_ip, server_port, coalesce(sni, ''),"       \
+	" ts_first_us / " BUCKET SENSOR ", count(*)" IN_STATE(KX_LS_STRONG_SQL)          \
+	IN_STATE(KX_LS_DECLINED_SQL) IN_STATE(KX_LS_DRAFT_SQL) IN_STATE(KX_LS_TLS13_SQL) \
+	IN_STATE(KX_LS_TLS12_SQL) IN_STATE(KX_LS_ENCRYPTED_SQL) IN_STATE(KX_LS_CLASSICAL_SQL) \
+	DAILY_ROWS " GROUP BY 1, 2, 3, 4" KEY " ON CONFLICT DO UPDATE SET n = n + excluded.n" \
+	ADD("strong") ADD("declined") ADD("draft") ADD("tls13") ADD("tls12") ADD("encrypted") \
+	ADD("classical")
+#define FOLD_STATES_CLIENTS(TABLE, BUCKET, SENSOR, KEY)                                 \
+	"INSERT INTO " TABLE " SELECT client_ip, ts_first_us / " BUCKET SENSOR ","       \
+	" count(*)" IN_STATE(KX_LS_OFFER_SQL) IN_STATE(KX_LS_NOOFFER_SQL) DAILY_ROWS     \
+	" GROUP BY 1, 2" KEY " ON CONFLICT DO UPDATE SET n = n + excluded.n" ADD("offer") \
+	ADD("nooffer")
 
+static const char fold_daily_endpoints[] =
+	FOLD_STATES_ENDPOINTS("rollup_daily_endpoints", "86400000000", ", sensor", ", 5");
 static const char fold_daily_clients[] =
-	"INSERT INTO rollup_daily_clients SELECT client_ip, ts_first_us / 86400000000, sensor,"
-	" count(*)" IN_STATE(KX_LS_OFFER_SQL) IN_STATE(KX_LS_NOOFFER_SQL) DAILY_ROWS
-	" GROUP BY 1, 2, 3 ON CONFLICT DO UPDATE SET n = n + excluded.n" ADD("offer")
-	ADD("nooffer");
+	FOLD_STATES_CLIENTS("rollup_daily_clients", "86400000000", ", sensor", ", 3");
+static const char fold_weekly_endpoints[] =
+	FOLD_STATES_ENDPOINTS("rollup_weekly_endpoints", "604800000000", "", "");
+static const char fold_weekly_clients[] =
+	FOLD_STATES_CLIENTS("rollup_weekly_clients", "604800000000", "", "");
+_Static_assert(KX_ROLLUP_DAY_US == 86400000000LL && KX_ROLLUP_WEEK_DAYS == 7,
+	       "the fold's bucket literals");
 
 /* ?1 < id <= ?2: the chunk. */
 static const char fold_legs[] =
@@ -409,7 +440,9 @@ static int64_t fold_chunk(sqlite3 *db, int64_t chunk, bool *left, int64_t *held_
 					     fold_fp_endpoints,
 					     fold_cbom,
 					     fold_daily_endpoints,
-					     fold_daily_clients };
+					     fold_daily_clients,
+					     fold_weekly_endpoints,
+					     fold_weekly_clients };
 	int64_t lo, top, hi, s_lo, s_top, s_hi, n;
 	char sql[160];
 
@@ -463,6 +496,9 @@ static int64_t fold_chunk(sqlite3 *db, int64_t chunk, bool *left, int64_t *held_
 	/* Nor has a file of schema 14 its daily rollups. */
 	bool daily = query_i64(db, "SELECT count(*) FROM main.sqlite_master"
 				   " WHERE name = 'rollup_daily_clients'") == 1;
+	/* Nor has a file of schema 15 its weekly ones. */
+	bool weekly = query_i64(db, "SELECT count(*) FROM main.sqlite_master"
+				    " WHERE name = 'rollup_weekly_clients'") == 1;
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 		if (!clients && (steps[i] == fold_sets_fill || steps[i] == fold_client_counts ||
 				 steps[i] == fold_client_counts_all || steps[i] == fold_sets ||
@@ -470,6 +506,8 @@ static int64_t fold_chunk(sqlite3 *db, int64_t chunk, bool *left, int64_t *held_
 				 steps[i] == fold_client_hellos_all))
 			continue;
 		if (!daily && (steps[i] == fold_daily_endpoints || steps[i] == fold_daily_clients))
+			continue;
+		if (!weekly && (steps[i] == fold_weekly_endpoints || steps[i] == fold_weekly_clients))
 			continue;
 		if (exec(db, steps[i], rg, err, errlen) < 0)
 			goto fail;
@@ -545,7 +583,8 @@ int64_t kx_rollup_rebuild(sqlite3 *db, FILE *progress, char *err, size_t errlen)
 		 " DELETE FROM rollup_client_sets; DELETE FROM rollup_client_counts;"
 		 " DELETE FROM rollup_client_counts_all; DELETE FROM rollup_client_legs_all;"
 		 " DELETE FROM rollup_client_hellos_all; DELETE FROM rollup_daily_endpoints;"
-		 " DELETE FROM rollup_daily_clients;"
+		 " DELETE FROM rollup_daily_clients; DELETE FROM rollup_weekly_endpoints;"
+		 " DELETE FROM rollup_weekly_clients;"
 		 " UPDATE rollup_state SET folded_id = 0, folded_session_id = 0; COMMIT",
 		 NULL, err, errlen) < 0) {
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
@@ -625,6 +664,27 @@ int kx_rollup_daily_upgrade(sqlite3 *db, char *err, size_t errlen)
 		      "DROP TABLE IF EXISTS rollup_daily_endpoints;"
 		      " DROP TABLE IF EXISTS rollup_daily_clients;",
 		      kx_rollup_daily_schema, steps, sizeof(steps) / sizeof(steps[0]), err, errlen);
+}
+
+int kx_rollup_weekly_upgrade(sqlite3 *db, char *err, size_t errlen)
+{
+	/* The daily rows regrouped: what the fold would have added, less the
+	 * days a prune dropped (their week keeps only the rest). */
+	static const char fill[] =
+		"INSERT INTO rollup_weekly_endpoints SELECT server_ip, server_port, sni, day / 7,"
+		" sum(n), sum(strong), sum(declined), sum(draft), sum(tls13), sum(tls12),"
+		" sum(encrypted), sum(classical) FROM rollup_daily_endpoints GROUP BY 1, 2, 3, 4;"
+		"INSERT INTO rollup_weekly_clients SELECT client_ip, day / 7, sum(n),"
+		" sum(offer), sum(nooffer) FROM rollup_daily_clients GROUP BY 1, 2;";
+
+	if (exec(db,
+		 "DROP TABLE IF EXISTS rollup_weekly_endpoints;"
+		 " DROP TABLE IF EXISTS rollup_weekly_clients;",
+		 NULL, err, errlen) < 0 ||
+	    exec(db, kx_rollup_weekly_schema, NULL, err, errlen) < 0 ||
+	    exec(db, fill, NULL, err, errlen) < 0)
+		return -1;
+	return 0;
 }
 
 int64_t kx_rollup_file(const char *path, bool rebuild, FILE *progress, char *err, size_t errlen)

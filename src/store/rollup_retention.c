@@ -229,25 +229,65 @@ static int forget_kind(sqlite3 *db, const struct kind *k, int64_t n, const int64
 
 /* Daily rows (schema 15): the days that ended by the cutoff. The day it
  * falls in stays whole: `changes` counts a whole day from the rollups, and
- * that day's raw rows after the cutoff may still be there. */
+ * that day's raw rows after the cutoff may still be there. Weekly rows
+ * (schema 16, all sensors) lose the same days in the same transaction:
+ * each stays the sum of its week's daily rows (a week across the cutoff keeps only its
+ * later days; one left with no handshake goes). */
 static int drop_days(sqlite3 *db, int64_t day_end, struct budget *b, char *err, size_t errlen)
 {
-	static const char *const tables[] = { "rollup_daily_endpoints", "rollup_daily_clients" };
-	char sql[128];
+	/* Per table: the key, the counts summed, the weekly row's update. */
+#define SUMS_EP                                                                         \
+	"sum(n) AS n, sum(strong) AS strong, sum(declined) AS declined, sum(draft) AS draft," \
+	" sum(tls13) AS tls13, sum(tls12) AS tls12, sum(encrypted) AS encrypted,"         \
+	" sum(classical) AS classical"
+#define LESS_EP                                                                         \
+	"n = w.n - s.n, strong = w.strong - s.strong, declined = w.declined - s.declined," \
+	" draft = w.draft - s.draft, tls13 = w.tls13 - s.tls13, tls12 = w.tls12 - s.tls12," \
+	" encrypted = w.encrypted - s.encrypted, classical = w.classical - s.classical"
+	static const struct {
+		const char *daily, *weekly, *key, *sums, *less, *match;
+	} tables[] = {
+		{ "rollup_daily_endpoints", "rollup_weekly_endpoints", "server_ip, server_port, sni",
+		  SUMS_EP, LESS_EP,
+		  "w.server_ip = s.server_ip AND w.server_port = s.server_port AND w.sni = s.sni" },
+		{ "rollup_daily_clients", "rollup_weekly_clients", "client_ip",
+		  "sum(n) AS n, sum(offer) AS offer, sum(nooffer) AS nooffer",
+		  "n = w.n - s.n, offer = w.offer - s.offer, nooffer = w.nooffer - s.nooffer",
+		  "w.client_ip = s.client_ip" },
+	};
+	char sql[1024];
 
 	if (one_i64(db, "SELECT count(*) FROM main.sqlite_master WHERE type = 'table'"
 			" AND name = 'rollup_daily_clients'", NULL, 0) != 1)
 		return 0; /* schema 14, read as it is */
+	bool weekly = one_i64(db, "SELECT count(*) FROM main.sqlite_master WHERE type = 'table'"
+				  " AND name = 'rollup_weekly_clients'", NULL, 0) == 1;
 	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
-		snprintf(sql, sizeof(sql), "SELECT coalesce(min(day), 0) FROM main.%s", tables[t]);
+		snprintf(sql, sizeof(sql), "SELECT coalesce(min(day), 0) FROM main.%s", tables[t].daily);
 		int64_t size = 7, first = one_i64(db, sql, NULL, 0);
-		snprintf(sql, sizeof(sql), "DELETE FROM main.%s WHERE day >= ?1 AND day < ?2",
-			 tables[t]);
 		for (int64_t d = first; d < day_end;) {
-			int64_t locked, to = d + size < day_end ? d + size : day_end;
+			int64_t locked, to = d + size < day_end ? d + size : day_end, c = 0;
 			if (begin(db, b, &locked, err, errlen) < 0)
 				return -1;
-			int64_t c = run(db, sql, (int64_t[]){ d, to }, 2);
+			if (weekly) {
+				snprintf(sql, sizeof(sql),
+					 "UPDATE main.%s AS w SET %s FROM (SELECT %s, day / 7 AS week,"
+					 " %s FROM main.%s WHERE day >= ?1 AND day < ?2"
+					 " GROUP BY %s, week) AS s WHERE %s AND w.week = s.week",
+					 tables[t].weekly, tables[t].less, tables[t].key, tables[t].sums,
+					 tables[t].daily, tables[t].key, tables[t].match);
+				c = run(db, sql, (int64_t[]){ d, to }, 2);
+				snprintf(sql, sizeof(sql),
+					 "DELETE FROM main.%s WHERE week >= ?1 / 7 AND week <= (?2 - 1) / 7"
+					 " AND n = 0", tables[t].weekly);
+				int64_t gone = c < 0 ? -1 : run(db, sql, (int64_t[]){ d, to }, 2);
+				c = gone < 0 ? -1 : 0;
+				b->st->rollup_rows_deleted += gone > 0 ? (uint64_t)gone : 0;
+			}
+			snprintf(sql, sizeof(sql), "DELETE FROM main.%s WHERE day >= ?1 AND day < ?2",
+				 tables[t].daily);
+			if (c >= 0)
+				c = run(db, sql, (int64_t[]){ d, to }, 2);
 			if (c < 0) {
 				fail(db, "daily", err, errlen); /* before the rollback resets it */
 				sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);

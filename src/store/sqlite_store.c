@@ -1029,6 +1029,13 @@ static int migrate_daily_rollups(sqlite3 *db)
 	return kx_rollup_daily_upgrade(db, err, sizeof(err)) < 0 ? SQLITE_ERROR : SQLITE_OK;
 }
 
+/* Schema 16: the weekly rollups of `changes`, the daily ones regrouped. */
+static int migrate_weekly_rollups(sqlite3 *db)
+{
+	char err[256];
+	return kx_rollup_weekly_upgrade(db, err, sizeof(err)) < 0 ? SQLITE_ERROR : SQLITE_OK;
+}
+
 static int (*const migrations[])(sqlite3 *db) = {
 	migrate_v1,
 	migrate_v2,
@@ -1045,6 +1052,7 @@ static int (*const migrations[])(sqlite3 *db) = {
 	migrate_fp_rollups,
 	migrate_client_rollups,
 	migrate_daily_rollups,
+	migrate_weekly_rollups,
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == KX_STORE_SCHEMA_VERSION,
@@ -1069,6 +1077,8 @@ static int create_latest(sqlite3 *db)
 		rc = sqlite3_exec(db, kx_rollup_client_schema, NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(db, kx_rollup_daily_schema, NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, kx_rollup_weekly_schema, NULL, NULL, NULL);
 	return rc == SQLITE_OK ? create_views(db, KX_STORE_SCHEMA_VERSION) : rc;
 }
 

@@ -33,6 +33,8 @@ import sys
 import tempfile
 import time
 
+from rollup_checks import weekly_is_daily
+
 KX, GEN_INV, GEN_CAP, SCHEMA6, PCAPS = sys.argv[1:6]
 failures = []
 NOW = "2026-01-01T00:00:00Z"
@@ -194,6 +196,11 @@ with tempfile.TemporaryDirectory() as tmp:
              for t in ("rollup_daily_endpoints", "rollup_daily_clients")]
     check(all(d[0] == 0 and d[1] > 0 and d[2] == day_end for d in daily),
           f"the daily rollups keep the days from {day_end} on, none before", daily)
+    # The weekly ones (schema 16) stay the daily rows summed per week: the
+    # cutoff's week (mid-week here) keeps only its days from the cutoff on.
+    check(day_end % 7 != 0 and weekly_is_daily(db),
+          f"the weekly rollups equal the daily rows left, summed per week (day {day_end} is"
+          f" day {day_end % 7} of its week)")
     # A row stays for an endpoint seen since; one of plaintext sessions
     # alone only if some of them are of the hours kept.
     def kept(rows, sensor=None):
@@ -239,7 +246,7 @@ with tempfile.TemporaryDirectory() as tmp:
                                     " LIKE 'rollup%' AND name NOT IN ('rollup_state', 'rollup_runs')")]
     nonempty = [t for t in n_tables if q(db, f"SELECT count(*) FROM {t}")[0][0]]
     fps = report(db, "fingerprints", ("kind", "fingerprint"), ("handshakes",))
-    check(p.returncode == 0 and len(n_tables) == 18 and not nonempty and fps == {}
+    check(p.returncode == 0 and len(n_tables) == 20 and not nonempty and fps == {}
           and f" and {len(fp_last)} fingerprint sets forgotten" in p.stderr
           and q(db, "SELECT count(*) FROM sessions")[0][0] == 0,
           f"a cutoff after the last row: all {len(n_tables)} rollups and the sessions empty,"

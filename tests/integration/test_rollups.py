@@ -35,6 +35,8 @@ import sys
 import tempfile
 import time
 
+from rollup_checks import weekly_is_daily
+
 KX, GEN_INV, GEN_CAP, PCAPS, SCHEMA6 = sys.argv[1:6]
 failures = []
 
@@ -149,21 +151,31 @@ PROFILE = {"KEXWATCH_SQL_PROFILE": "full"}
 
 
 def changes_same_as_raw(db, label, cases, want_lines=True):
-    bad, used, lines = [], 0, 0
+    """weekly: whether the file has the weekly rollups (schema 16): then
+    every all-sensor case through the daily ones whose baseline holds a
+    whole week reads them, and with --sensor none does."""
+    weekly = q(db, "PRAGMA user_version")[0][0] >= 16
+    bad, used, used_w, lines = [], 0, 0, 0
     for name, args, daily in cases:
         a = kx("changes", *args, "--db", db, env=PROFILE)
         b = kx("changes", *args, "--db", db, env=RAW)
-        read = "rollup_daily_clients" in a.stderr
+        read_w = "rollup_weekly_clients" in a.stderr
+        read = "rollup_daily_clients" in a.stderr or read_w
         used += read
+        used_w += read_w
         lines += len(a.stdout.splitlines())
         if (a.returncode not in (0, 1) or b.returncode != a.returncode or a.stdout != b.stdout
-                or not a.stdout.strip() or read != daily):
+                or not a.stdout.strip() or read != daily
+                or (read_w and (not weekly or "--sensor" in args))):
             bad.append(f"{name}: {' '.join(args)}: rc {a.returncode}/{b.returncode}, daily"
-                       f" rollups read: {read}\n{b.stderr}"
+                       f" rollups read: {read}, weekly: {read_w}\n{b.stderr}"
                        + "".join(difflib_lines(a.stdout, b.stdout)))
+    week_cases = [c for c in cases if c[2] and "--sensor" not in c[1] and "--baseline" not in c[1]]
+    if weekly and week_cases and not used_w:
+        bad.append("no case read the weekly rollups")
     check(not bad and (lines > 2 * len(cases) or not want_lines),
           f"{label}: {len(cases)} changes variants equal to the raw rows' ({used} through the daily"
-          f" rollups, {lines} lines)", "\n".join(bad[:3]))
+          f" rollups, {used_w} of them through the weekly ones, {lines} lines)", "\n".join(bad[:3]))
 
 
 def changes_cases(day, sensors):
@@ -223,10 +235,13 @@ ROLLUP_TABLES = ("rollup_legs", "rollup_pairs", "rollup_clients", "rollup_client
                  "rollup_fp_legs", "rollup_fp_clients", "rollup_fp_endpoints", "rollup_cbom",
                  "rollup_client_sets", "rollup_client_counts", "rollup_client_counts_all",
                  "rollup_client_legs_all", "rollup_client_hellos_all",
-                 "rollup_daily_endpoints", "rollup_daily_clients")
-V13_TABLES = ROLLUP_TABLES[-11:-7]  # added by schema 13
-V14_TABLES = ROLLUP_TABLES[-7:-2]  # added by schema 14
-V15_TABLES = ROLLUP_TABLES[-2:]  # added by schema 15
+                 "rollup_daily_endpoints", "rollup_daily_clients",
+                 "rollup_weekly_endpoints", "rollup_weekly_clients")
+V13_TABLES = ROLLUP_TABLES[-13:-9]  # added by schema 13
+V14_TABLES = ROLLUP_TABLES[-9:-4]  # added by schema 14
+V15_TABLES = ROLLUP_TABLES[-4:-2]  # added by schema 15
+V16_TABLES = ROLLUP_TABLES[-2:]  # added by schema 16
+LATEST = 16
 
 
 def client_counts_ok(db):
@@ -369,6 +384,8 @@ with tempfile.TemporaryDirectory() as tmp:
                   " (SELECT count(DISTINCT day) FROM rollup_daily_clients)")[0]
     check(dn == (20000, 20000, days) and days > 300,
           f"the daily rollups count each of the 20 000 handshakes once, on {days} days", dn)
+    check(weekly_is_daily(small), "generated 20 000: each weekly rollup row is its week's daily"
+          " rows summed over the sensors")
 
     # --- a generated year ---
     gen = os.path.join(tmp, "gen.db")
@@ -582,8 +599,8 @@ with tempfile.TemporaryDirectory() as tmp:
     con.close()
     r = kx("rollup", "--db", v6)
     s6 = state(v6)
-    check(r.returncode == 0 and q(v6, "PRAGMA user_version")[0][0] == 15 and s6[2] == n6 > 0,
-          f"a schema 6 file: `kexwatch rollup` upgrades it to 15 and folds its {n6} rows", r.stderr)
+    check(r.returncode == 0 and q(v6, "PRAGMA user_version")[0][0] == LATEST and s6[2] == n6 > 0,
+          f"a schema 6 file: `kexwatch rollup` upgrades it to {LATEST} and folds its {n6} rows", r.stderr)
     same_as_raw(v6, "schema 6 file, upgraded")
 
     # --- schema 12 (no fingerprint or cbom rollups): the upgrade fills
@@ -593,7 +610,7 @@ with tempfile.TemporaryDirectory() as tmp:
         v12 = os.path.join(tmp, "v12.db")
         shutil.copy(src, v12)
         con = sqlite3.connect(v12)
-        con.executescript("".join(f"DROP TABLE {t};" for t in V13_TABLES + V14_TABLES + V15_TABLES)
+        con.executescript("".join(f"DROP TABLE {t};" for t in V13_TABLES + V14_TABLES + V15_TABLES + V16_TABLES)
                           + "PRAGMA user_version = 12;")
         con.close()
         before = state(v12)
@@ -617,7 +634,7 @@ with tempfile.TemporaryDirectory() as tmp:
         con.close()
         got = {t: sorted(q(v12, f"SELECT * FROM {t}"), key=repr) for t in want}
         fp_n = q(v12, "SELECT coalesce(sum(n), 0) FROM rollup_fp_legs")[0][0]
-        check(st.returncode == 0 and q(v12, "PRAGMA user_version")[0][0] == 15 and got == want
+        check(st.returncode == 0 and q(v12, "PRAGMA user_version")[0][0] == LATEST and got == want
               and state(v12)[0] == state(v12)[1] >= before[0]
               and fp_n == q(v12, "SELECT count(*) FROM handshake_rows WHERE fp_id IS NOT NULL")[0][0] > 0,
               f"schema 12 ({label}): upgraded, the fingerprint rollups count each of the"
@@ -635,7 +652,7 @@ with tempfile.TemporaryDirectory() as tmp:
         v13 = os.path.join(tmp, "v13.db")
         shutil.copy(src, v13)
         con = sqlite3.connect(v13)
-        con.executescript("".join(f"DROP TABLE {t};" for t in V14_TABLES + V15_TABLES)
+        con.executescript("".join(f"DROP TABLE {t};" for t in V14_TABLES + V15_TABLES + V16_TABLES)
                           + "PRAGMA user_version = 13;")
         con.close()
         ss = [x[0] for x in q(v13, "SELECT DISTINCT sensor FROM handshake_rows ORDER BY 1 LIMIT 2")]
@@ -646,7 +663,7 @@ with tempfile.TemporaryDirectory() as tmp:
         same_as_raw(v13, f"schema 13 file ({label}), not upgraded", ss, short=True)
         before = state(v13)
         st = kx("rollup", "--db", v13)
-        check(st.returncode == 0 and q(v13, "PRAGMA user_version")[0][0] == 15
+        check(st.returncode == 0 and q(v13, "PRAGMA user_version")[0][0] == LATEST
               and state(v13)[0] == state(v13)[1] >= before[0] and client_counts_ok(v13),
               f"schema 13 ({label}): upgraded and folded, the per-client counters are the raw"
               " rows' counts", st.stderr)
@@ -662,7 +679,7 @@ with tempfile.TemporaryDirectory() as tmp:
     v13 = os.path.join(tmp, "v13-half.db")
     shutil.copy(big, v13)
     con = sqlite3.connect(v13)
-    con.executescript("".join(f"DROP TABLE {t};" for t in V14_TABLES + V15_TABLES)
+    con.executescript("".join(f"DROP TABLE {t};" for t in V14_TABLES + V15_TABLES + V16_TABLES)
                       + "PRAGMA user_version = 13;")
     con.close()
     st = kx("rollup", "--db", v13)
@@ -676,7 +693,7 @@ with tempfile.TemporaryDirectory() as tmp:
         v14 = os.path.join(tmp, "v14.db")
         shutil.copy(src, v14)
         con = sqlite3.connect(v14)
-        con.executescript("".join(f"DROP TABLE {t};" for t in V15_TABLES) + "PRAGMA user_version = 14;")
+        con.executescript("".join(f"DROP TABLE {t};" for t in V15_TABLES + V16_TABLES) + "PRAGMA user_version = 14;")
         con.close()
         cases = changes_cases("2025-12-20", [])[1:3]
         changes_same_as_raw(v14, f"schema 14 ({label}), read as it is",
@@ -685,7 +702,7 @@ with tempfile.TemporaryDirectory() as tmp:
         st = kx("rollup", "--db", v14)
         dn = q(v14, "SELECT (SELECT sum(n) FROM rollup_daily_endpoints),"
                     " (SELECT sum(n) FROM rollup_daily_clients)")[0]
-        check(st.returncode == 0 and q(v14, "PRAGMA user_version")[0][0] == 15
+        check(st.returncode == 0 and q(v14, "PRAGMA user_version")[0][0] == LATEST
               and state(v14)[0] == state(v14)[1] >= before[0] and dn == (120000, 120000),
               f"schema 14 ({label}, {before[0]} rows folded): upgraded and folded, the daily"
               " rollups count every row once", st.stderr + str(dn))
@@ -694,6 +711,28 @@ with tempfile.TemporaryDirectory() as tmp:
         kx("rollup", "--db", v14, "--rebuild")
         check(folded_then == rollup_rows(v14),
               f"schema 14 ({label}), upgraded and folded: the rollups equal a rebuild's")
+    # --- schema 15 (no weekly rollups): changes reads the daily ones as
+    # they are; the upgrade sums them per week, and the tail folds on
+    # top: what a rebuild makes. ---
+    for src, label in ((gen, "generated 120 000"), (big, "half folded")):
+        v15 = os.path.join(tmp, "v15.db")
+        shutil.copy(src, v15)
+        con = sqlite3.connect(v15)
+        con.executescript("".join(f"DROP TABLE {t};" for t in V16_TABLES) + "PRAGMA user_version = 15;")
+        con.close()
+        cases = changes_cases("2025-12-20", [])[:4]
+        changes_same_as_raw(v15, f"schema 15 ({label}), read as it is", cases)
+        before = state(v15)
+        st = kx("rollup", "--db", v15)
+        check(st.returncode == 0 and q(v15, "PRAGMA user_version")[0][0] == LATEST
+              and state(v15)[0] == state(v15)[1] >= before[0] and weekly_is_daily(v15),
+              f"schema 15 ({label}, {before[0]} rows folded): upgraded and folded, each weekly"
+              " rollup row is its week's daily rows summed", st.stderr)
+        changes_same_as_raw(v15, f"schema 15 ({label}), upgraded", cases)
+        folded_then = rollup_rows(v15)
+        kx("rollup", "--db", v15, "--rebuild")
+        check(folded_then == rollup_rows(v15),
+              f"schema 15 ({label}), upgraded and folded: the rollups equal a rebuild's")
     for bad in ([], ["--db"], ["--db", v6, "extra"], ["--db", "postgresql://x/y", "--rebuild"]):
         r = kx("rollup", *bad)
         check(r.returncode == 2, f"usage error exits 2: rollup {' '.join(bad)}", r.stderr)
