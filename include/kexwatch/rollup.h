@@ -21,6 +21,8 @@
  *                   each of the states `changes` compares (15), so a
  *                   month's baseline reads a row per endpoint-day and
  *                   client-day, not every handshake;
+ *   rollup_legs_all rollup_legs over all sensors (16): what the
+ *                   all-sensor reports read, a third of the rows here;
  *   rollup_weekly_* the daily rows summed per week over all sensors
  *                   (16): a month reads four weeks and the days at its
  *                   ends.
@@ -50,8 +52,11 @@ struct sqlite3;
  * NULLs cannot be part of a key: '' or -1 stand for none. */
 #define KX_ROLLUP_B_SQLITE(x) x
 #define KX_ROLLUP_B_PG(x) "(" x ")::int"
-#define KX_ROLLUP_LEGS_KEY(GREATEST, B)                                                \
-	"server_ip, server_port, coalesce(sni, ''), sensor, protocol,"                 \
+#define KX_ROLLUP_LEGS_KEY(GREATEST, B) KX_ROLLUP_LEGS_KEY_S(" sensor,", GREATEST, B)
+/* The same with SENSOR as the fourth key column (" sensor,"), or without
+ * one (""): rollup_legs_all's key, all sensors together (schema 16). */
+#define KX_ROLLUP_LEGS_KEY_S(SENSOR, GREATEST, B)                                      \
+	"server_ip, server_port, coalesce(sni, '')," SENSOR " protocol,"               \
 	" coalesce(group_name, ''), coalesce(group_family, ''), verdict,"              \
 	" coalesce(reason, ''), " B("offers_pq <> 0") ", " B("hrr <> 0") ","           \
 	" coalesce(hrr_group, -1),"                                                    \
@@ -60,19 +65,22 @@ struct sqlite3;
 	" " B("ch_segments = 0") ", coalesce(" B("ch_to_sh_us >= 1000000") ", 0),"     \
 	" count(*), min(ts_first_us), max(ts_last_us), max(ch_to_sh_us), max(ts_first_us)"
 /* rollup_legs' key columns, in the order of KX_ROLLUP_LEGS_KEY. */
-#define KX_ROLLUP_LEGS_PK                                                              \
-	"server_ip, server_port, sni, sensor, protocol, group_name, group_family,"     \
+#define KX_ROLLUP_LEGS_PK KX_ROLLUP_LEGS_PK_S(" sensor,")
+#define KX_ROLLUP_LEGS_PK_S(SENSOR)                                                    \
+	"server_ip, server_port, sni," SENSOR " protocol, group_name, group_family,"   \
 	" verdict, reason, offers_pq, hrr, hrr_group, band, ch_seg0, slow"
 /* Adding a delta to a leg; LEAST and GREATEST as above. The
  * two-argument max() of SQLite is NULL when either is: coalesce both. */
 #define KX_ROLLUP_LEGS_ADD(LEAST, GREATEST)                                            \
-	" ON CONFLICT (" KX_ROLLUP_LEGS_PK ") DO UPDATE SET n = rollup_legs.n + excluded.n," \
-	" first_us = " LEAST "(rollup_legs.first_us, excluded.first_us),"              \
-	" last_us = " GREATEST "(rollup_legs.last_us, excluded.last_us),"              \
-	" max_ch_to_sh_us = " GREATEST "(coalesce(rollup_legs.max_ch_to_sh_us,"        \
+	KX_ROLLUP_LEGS_ADD_TO("rollup_legs", KX_ROLLUP_LEGS_PK, LEAST, GREATEST)
+#define KX_ROLLUP_LEGS_ADD_TO(TABLE, PK, LEAST, GREATEST)                              \
+	" ON CONFLICT (" PK ") DO UPDATE SET n = " TABLE ".n + excluded.n,"             \
+	" first_us = " LEAST "(" TABLE ".first_us, excluded.first_us),"                \
+	" last_us = " GREATEST "(" TABLE ".last_us, excluded.last_us),"                \
+	" max_ch_to_sh_us = " GREATEST "(coalesce(" TABLE ".max_ch_to_sh_us,"          \
 	"  excluded.max_ch_to_sh_us), coalesce(excluded.max_ch_to_sh_us,"              \
-	"  rollup_legs.max_ch_to_sh_us)),"                                             \
-	" newest_first_us = " GREATEST "(rollup_legs.newest_first_us, excluded.newest_first_us)"
+	"  " TABLE ".max_ch_to_sh_us)),"                                               \
+	" newest_first_us = " GREATEST "(" TABLE ".newest_first_us, excluded.newest_first_us)"
 
 /* What `changes` compares (src/report/changes.c): the states of a leg,
  * each a condition over kx_legs' columns that reads 0 or 1 alike in SQLite
@@ -157,14 +165,15 @@ extern const char kx_rollup_daily_schema[];
  * -1 with the message in err. */
 int kx_rollup_daily_upgrade(struct sqlite3 *db, char *err, size_t errlen);
 
-/* Schema 16's weekly rollups: rollup_daily_*'s rows summed per week over
- * all sensors (rollup_weekly_endpoints, rollup_weekly_clients), created
- * with a new inventory. */
+/* Schema 16's rollups over all sensors: rollup_legs_all (rollup_legs
+ * without the sensor) and rollup_daily_*'s rows summed per week
+ * (rollup_weekly_endpoints, rollup_weekly_clients), created with a new
+ * inventory. */
 extern const char kx_rollup_weekly_schema[];
 
-/* The schema 16 migration, inside its transaction: creates the weekly
- * rollups and fills them from the daily ones. Returns 0 or -1 with the
- * message in err. */
+/* The schema 16 migration, inside its transaction: creates those and
+ * fills them from rollup_legs and the daily rollups. Returns 0 or -1 with
+ * the message in err. */
 int kx_rollup_weekly_upgrade(struct sqlite3 *db, char *err, size_t errlen);
 
 /* Folds handshake rows above folded_id, at most chunk_rows per

@@ -102,6 +102,11 @@ const char kx_fingerprints_pg_sql[] = FINGERPRINTS_SQL(
 #define FP_KEY(P, F) FP_KIND(P) " AS kind, " FP_PRINT(P, F) " AS fingerprint, " F ".kx_fp AS kx_fp"
 #define FP_SENSOR " AND (:sensor IS NULL OR x.sensor = :sensor)"
 #define ROLLED_SUM(cond) "sum(n * (" cond "))"
+/* A rolled view's rows: over all sensors its _all twin (schema 16, the
+ * sensor dropped), else the sensor's rows (report_db.c). */
+#define FP_ROWS(VIEW)                                                                  \
+	"(SELECT * FROM " VIEW "_all WHERE :sensor IS NULL UNION ALL SELECT * FROM " VIEW \
+	" WHERE :sensor IS NOT NULL AND sensor = :sensor)"
 static const char fingerprints_rolled_sql[] =
 	"WITH l AS (SELECT " FP_KEY("x.protocol", "fp") ", x.protocol, x.verdict,"
 	"  nullif(x.reason, '') AS reason, x.offers_pq, fp.offers_mldsa, x.n,"
@@ -111,12 +116,12 @@ static const char fingerprints_rolled_sql[] =
 	" gl AS (SELECT kind, fingerprint, kx_fp,"
 	FP_COUNTS(ROLLED_SUM, "sum(n)", SQLITE_SET, KX_SQL_TS_TEXT) " FROM l GROUP BY 1, 2, 3),"
 	" gc AS (SELECT " FP_KEY("x.protocol", "fp") ", count(DISTINCT x.client_ip) AS clients"
-	"  FROM kx_fp_clients_rolled AS x JOIN main.fingerprints AS fp ON fp.id = x.fp_id"
+	"  FROM " FP_ROWS("kx_fp_clients_rolled") " AS x JOIN main.fingerprints AS fp ON fp.id = x.fp_id"
 	"  WHERE " FP_PRINT("x.protocol", "fp") " IS NOT NULL" FP_SENSOR " GROUP BY 1, 2, 3),"
 	" ge AS (SELECT " FP_KEY("x.protocol", "fp") ","
 	"  count(DISTINCT x.server_ip || ' ' || x.server_port || ' ' || x.sni) AS endpoints,"
 	"  kx_set(nullif(x.sni, ''), 3) AS sample_snis"
-	"  FROM kx_fp_endpoints_rolled AS x JOIN main.fingerprints AS fp ON fp.id = x.fp_id"
+	"  FROM " FP_ROWS("kx_fp_endpoints_rolled") " AS x JOIN main.fingerprints AS fp ON fp.id = x.fp_id"
 	"  WHERE " FP_PRINT("x.protocol", "fp") " IS NOT NULL" FP_SENSOR " GROUP BY 1, 2, 3),"
 	" g AS (SELECT * FROM gl JOIN gc USING (kind, fingerprint, kx_fp)"
 	"  JOIN ge USING (kind, fingerprint, kx_fp))" FP_ANSWER("sample_snis", "");

@@ -291,7 +291,10 @@ static char *dup_col(sqlite3_stmt *s, int i)
 
 /* Handshake counts are of handshakes; the sessions without one are counted
  * apart (plaintext, handshake unseen) by their weight. */
-#define SUMMARY_SQL(FILTERED, CLIENTS, NEWEST)                                         \
+#define SUMMARY_SQL(FILTERED, CLIENTS, NEWEST) SUMMARY_SQL_S(FILTERED, CLIENTS, NEWEST, \
+						      "kx_set(sensor, 6)")
+/* SENSORS: the sensors' list, when h's sensor column does not hold them all. */
+#define SUMMARY_SQL_S(FILTERED, CLIENTS, NEWEST, SENSORS)                              \
 	"WITH " FILTERED                                                                  \
 	" SELECT sum(n * (NOT is_session)), sum(n * (verdict IN ('hybrid', 'pq', 'hybrid-draft'," \
 	" 'classical', 'unknown') AND NOT is_session)),"                                  \
@@ -303,7 +306,7 @@ static char *dup_col(sqlite3_stmt *s, int i)
 	" sum(n * (verdict = 'classical' AND reason IS 'client-no-pq')),"                 \
 	" sum(n * (verdict = 'classical' AND reason IS 'tls12')), " CLIENTS ","           \
 	" min(ts_first_us), " NEWEST ", " KX_SQL_TS_TEXT("min(ts_first_us)") ","          \
-	" " KX_SQL_TS_TEXT("max(ts_last_us)") ", kx_set(sensor, 6),"                      \
+	" " KX_SQL_TS_TEXT("max(ts_last_us)") ", " SENSORS ","                             \
 	" kx_set(protocol),"                                                              \
 	" coalesce(sum(n) FILTER (WHERE is_session AND verdict = 'plaintext'), 0),"       \
 	" coalesce(sum(n) FILTER (WHERE is_session AND reason IS 'handshake-unseen'), 0),"  \
@@ -324,15 +327,19 @@ static const char summary_rolled_sql[] = SUMMARY_SQL(
 	ROLLED_SENSOR " UNION ALL SELECT max(ts_first_us) FROM h))");
 
 /* Schema 14: a client with folded legs or pairs has a counter row (per
- * sensor, or over all sensors), a few rows per client. */
-static const char summary_v14_sql[] = SUMMARY_SQL(
+ * sensor, or over all sensors), a few rows per client. The sensors of the
+ * rolled-up legs from rollup_legs: without --sensor h reads
+ * rollup_legs_all (schema 16), whose legs have none. */
+static const char summary_v14_sql[] = SUMMARY_SQL_S(
 	KX_SQL_FILTERED_ROLLED,
 	"(SELECT count(*) FROM (SELECT client_ip FROM main.rollup_client_counts_all"
 	" WHERE :sensor IS NULL UNION ALL SELECT client_ip FROM main.rollup_client_counts"
 	" WHERE sensor = :sensor UNION SELECT client_ip FROM kx_tail_pairs WHERE " ROLLED_SENSOR
 	" UNION SELECT client_ip FROM main.sessions WHERE " ROLLED_SENSOR "))",
 	"(SELECT max(m) FROM (SELECT max(newest_first_us) AS m FROM main.rollup_legs WHERE "
-	ROLLED_SENSOR " UNION ALL SELECT max(ts_first_us) FROM h))");
+	ROLLED_SENSOR " UNION ALL SELECT max(ts_first_us) FROM h))",
+	"(SELECT kx_set(s, 6) FROM (SELECT DISTINCT sensor AS s FROM main.rollup_legs WHERE "
+	ROLLED_SENSOR " UNION SELECT sensor FROM h WHERE sensor IS NOT NULL))");
 
 /* The legs of the central store in the page's window (KX_PG_WINDOW),
  * as KX_SQL_FILTERED's kx_legs: the handshakes and the hourly sessions

@@ -358,8 +358,10 @@ static int register_functions(sqlite3 *db)
  * slowest ServerHello of its group (which is 1 s or more exactly when the
  * group is "slow"). kx_pairs_rolled: every (sensor, endpoint, client)
  * with handshakes or sessions, for counting distinct clients. */
-#define ROLLED_LEGS                                                                    \
-	"SELECT NULL AS id, NULL AS run_id, sensor, first_us AS ts_first_us,"            \
+#define ROLLED_LEGS ROLLED_LEGS_OF("sensor", "rollup_legs")
+/* The same from another table of legs (rollup_legs_all, SENSOR "NULL"). */
+#define ROLLED_LEGS_OF(SENSOR, TABLE)                                                  \
+	"SELECT NULL AS id, NULL AS run_id, " SENSOR " AS sensor, first_us AS ts_first_us," \
 	" last_us AS ts_last_us, protocol, NULL AS client_ip, NULL AS client_port,"      \
 	" server_ip, server_port, nullif(sni, '') AS sni, offers_pq, hrr,"              \
 	" nullif(hrr_group, -1) AS hrr_group, nullif(group_name, '') AS group_name,"     \
@@ -368,7 +370,7 @@ static int register_functions(sqlite3 *db)
 	" NULL AS ch2_bytes, CASE WHEN ch_seg0 THEN 0 ELSE 1 END AS ch_segments,"        \
 	" max_ch_to_sh_us AS ch_to_sh_us, NULL AS pkt_first_ch, NULL AS pkt_sh, n,"      \
 	" 0 AS is_session, NULL AS app, NULL AS bytes, NULL AS source_id,"               \
-	" NULL AS version_code FROM main.rollup_legs UNION ALL "
+	" NULL AS version_code FROM main." TABLE " UNION ALL "
 
 /* A rolled-up client leg as a leg (kx_legs' columns): its ClientHello
  * size says only whether one was parsed (1) or not (0). */
@@ -477,6 +479,41 @@ static int create_rolled(struct kx_rdb *r, bool sessions)
 				  "CREATE TEMP VIEW kx_client_legs_sensor AS " CLIENT_LEGS("sensor")
 				  " FROM main.rollup_client_legs;",
 				  NULL, NULL, NULL);
+	if (rc == SQLITE_OK) {
+		/* Over all sensors (KX_SQL_FILTERED_ROLLED without --sensor):
+		 * schema 16's rollup_legs_all, a third of rollup_legs' rows; an
+		 * older file's rollup_legs. */
+		sql = r->version >= 16
+			      ? sqlite3_mprintf("CREATE TEMP VIEW kx_legs_rolled_all AS "
+						ROLLED_LEGS_OF("NULL", "rollup_legs_all") LEGS_HS
+						" WHERE id > %lld%s;",
+						"handshake_rows", folded, sessions ? LEGS_SESSIONS : "")
+			      : sqlite3_mprintf("CREATE TEMP VIEW kx_legs_rolled_all AS"
+						" SELECT * FROM kx_legs_rolled");
+		rc = sql ? sqlite3_exec(r->db, sql, NULL, NULL, NULL) : SQLITE_NOMEM;
+		sqlite3_free(sql);
+	}
+	if (rc == SQLITE_OK && r->rolled_fp) {
+		/* The same for the fingerprint sets' clients and endpoints. */
+		sql = r->version >= 16
+			      ? sqlite3_mprintf(
+					"CREATE TEMP VIEW kx_fp_clients_rolled_all AS SELECT fp_id,"
+					" NULL AS sensor, protocol, client_ip FROM main.rollup_fp_clients_all"
+					" UNION ALL SELECT fp_id, sensor, protocol, client_ip"
+					" FROM main.handshake_rows WHERE id > %lld AND fp_id IS NOT NULL;"
+					"CREATE TEMP VIEW kx_fp_endpoints_rolled_all AS SELECT fp_id,"
+					" NULL AS sensor, protocol, server_ip, server_port, sni"
+					" FROM main.rollup_fp_endpoints_all UNION ALL SELECT fp_id, sensor,"
+					" protocol, server_ip, server_port, coalesce(sni, '')"
+					" FROM main.handshake_rows WHERE id > %lld AND fp_id IS NOT NULL;",
+					folded, folded)
+			      : sqlite3_mprintf("CREATE TEMP VIEW kx_fp_clients_rolled_all AS"
+						" SELECT * FROM kx_fp_clients_rolled;"
+						"CREATE TEMP VIEW kx_fp_endpoints_rolled_all AS"
+						" SELECT * FROM kx_fp_endpoints_rolled;");
+		rc = sql ? sqlite3_exec(r->db, sql, NULL, NULL, NULL) : SQLITE_NOMEM;
+		sqlite3_free(sql);
+	}
 	r->rolled = rc == SQLITE_OK;
 	r->folded_id = folded;
 	return rc == SQLITE_OK ? 0 : -1;

@@ -127,12 +127,16 @@ int kx_rdb_int64(struct kx_rdb *r, const char *sql, const struct kx_report_filte
  * is by its first ClientHello segment. NOT MATERIALIZED so SQLite can push
  * the range into the indexes that lead with ts_first_us. */
 #define KX_SQL_FILTERED KX_SQL_FILTERED_OF("kx_legs")
-/* The legs of the rollups (kx_legs_rolled): the full range, so only the
- * sensor filters them (a time condition would send SQLite through the
- * time index instead of the tail's rowid range). */
+/* The legs of the rollups: the full range, so only the sensor filters
+ * them (a time condition would send SQLite through the time index instead
+ * of the tail's rowid range). Without one, kx_legs_rolled_all (schema 16:
+ * the rolled-up legs of all sensors together, their sensor NULL), with
+ * one its rows of kx_legs_rolled; the arm whose constant condition is
+ * false is not read. */
 #define KX_SQL_FILTERED_ROLLED                                                       \
-	"h AS NOT MATERIALIZED (SELECT * FROM kx_legs_rolled"                        \
-	" WHERE :sensor IS NULL OR sensor = :sensor)"
+	"h AS NOT MATERIALIZED (SELECT * FROM kx_legs_rolled_all WHERE :sensor IS NULL" \
+	" UNION ALL SELECT * FROM kx_legs_rolled"                                     \
+	" WHERE :sensor IS NOT NULL AND sensor = :sensor)"
 /* The same over another view of the legs. */
 #define KX_SQL_FILTERED_OF(legs)                                                     \
 	"h AS NOT MATERIALIZED (SELECT * FROM " legs                                 \

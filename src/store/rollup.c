@@ -155,6 +155,24 @@ const char kx_rollup_daily_schema[] =
  * regroups the daily rows, and prune takes the days it drops out of their
  * week too. */
 const char kx_rollup_weekly_schema[] =
+	/* rollup_legs without the sensor: most reports read all sensors. */
+	"CREATE TABLE rollup_legs_all (server_ip TEXT NOT NULL, server_port INTEGER NOT NULL,"
+	" sni TEXT NOT NULL, protocol TEXT NOT NULL,"
+	" group_name TEXT NOT NULL, group_family TEXT NOT NULL, verdict TEXT NOT NULL,"
+	" reason TEXT NOT NULL, offers_pq INTEGER NOT NULL, hrr INTEGER NOT NULL,"
+	" hrr_group INTEGER NOT NULL, band INTEGER NOT NULL, ch_seg0 INTEGER NOT NULL,"
+	" slow INTEGER NOT NULL,"
+	" n INTEGER NOT NULL, first_us INTEGER NOT NULL, last_us INTEGER NOT NULL,"
+	" max_ch_to_sh_us INTEGER, newest_first_us INTEGER NOT NULL,"
+	" PRIMARY KEY (" KX_ROLLUP_LEGS_PK_S("") ")) WITHOUT ROWID;"
+	/* rollup_fp_clients and rollup_fp_endpoints without the sensor. */
+	"CREATE TABLE rollup_fp_clients_all (fp_id INTEGER NOT NULL, protocol TEXT NOT NULL,"
+	" client_ip TEXT NOT NULL, n INTEGER NOT NULL,"
+	" PRIMARY KEY (fp_id, protocol, client_ip)) WITHOUT ROWID;"
+	"CREATE TABLE rollup_fp_endpoints_all (fp_id INTEGER NOT NULL, protocol TEXT NOT NULL,"
+	" server_ip TEXT NOT NULL, server_port INTEGER NOT NULL, sni TEXT NOT NULL,"
+	" n INTEGER NOT NULL,"
+	" PRIMARY KEY (fp_id, protocol, server_ip, server_port, sni)) WITHOUT ROWID;"
 	"CREATE TABLE rollup_weekly_endpoints (server_ip TEXT NOT NULL,"
 	" server_port INTEGER NOT NULL, sni TEXT NOT NULL, week INTEGER NOT NULL,"
 	" n INTEGER NOT NULL, strong INTEGER NOT NULL,"
@@ -206,6 +224,11 @@ static const char fold_legs[] =
 	" FROM handshake_rows WHERE id > ?1 AND id <= ?2"
 	" GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15"
 	KX_ROLLUP_LEGS_ADD("min", "max");
+static const char fold_legs_all[] =
+	"INSERT INTO rollup_legs_all SELECT " KX_ROLLUP_LEGS_KEY_S("", "max", KX_ROLLUP_B_SQLITE)
+	" FROM handshake_rows WHERE id > ?1 AND id <= ?2"
+	" GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14"
+	KX_ROLLUP_LEGS_ADD_TO("rollup_legs_all", KX_ROLLUP_LEGS_PK_S(""), "min", "max");
 
 /* The pairs of the chunk's handshakes and of the sessions rows new since
  * the last fold (?3 < id <= ?4). A sessions row is updated in place as
@@ -333,6 +356,17 @@ static const char fold_fp_endpoints[] =
 	" WHERE id > ?1 AND id <= ?2 AND fp_id IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6"
 	" ON CONFLICT DO UPDATE SET n = n + excluded.n";
 
+static const char fold_fp_clients_all[] =
+	"INSERT INTO rollup_fp_clients_all SELECT fp_id, protocol, client_ip, count(*)"
+	" FROM handshake_rows WHERE id > ?1 AND id <= ?2 AND fp_id IS NOT NULL"
+	" GROUP BY 1, 2, 3 ON CONFLICT DO UPDATE SET n = n + excluded.n";
+
+static const char fold_fp_endpoints_all[] =
+	"INSERT INTO rollup_fp_endpoints_all SELECT fp_id, protocol, server_ip, server_port,"
+	" coalesce(sni, ''), count(*) FROM handshake_rows"
+	" WHERE id > ?1 AND id <= ?2 AND fp_id IS NOT NULL GROUP BY 1, 2, 3, 4, 5"
+	" ON CONFLICT DO UPDATE SET n = n + excluded.n";
+
 /* Only the handshakes that show an algorithm, as cbom reads them. */
 static const char fold_cbom[] =
 	"INSERT INTO rollup_cbom SELECT r.sensor, r.protocol, r.server_ip, r.server_port,"
@@ -442,7 +476,10 @@ static int64_t fold_chunk(sqlite3 *db, int64_t chunk, bool *left, int64_t *held_
 					     fold_daily_endpoints,
 					     fold_daily_clients,
 					     fold_weekly_endpoints,
-					     fold_weekly_clients };
+					     fold_weekly_clients,
+					     fold_legs_all,
+					     fold_fp_clients_all,
+					     fold_fp_endpoints_all };
 	int64_t lo, top, hi, s_lo, s_top, s_hi, n;
 	char sql[160];
 
@@ -496,7 +533,7 @@ static int64_t fold_chunk(sqlite3 *db, int64_t chunk, bool *left, int64_t *held_
 	/* Nor has a file of schema 14 its daily rollups. */
 	bool daily = query_i64(db, "SELECT count(*) FROM main.sqlite_master"
 				   " WHERE name = 'rollup_daily_clients'") == 1;
-	/* Nor has a file of schema 15 its weekly ones. */
+	/* Nor has a file of schema 15 its weekly ones and rollup_legs_all. */
 	bool weekly = query_i64(db, "SELECT count(*) FROM main.sqlite_master"
 				    " WHERE name = 'rollup_weekly_clients'") == 1;
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
@@ -507,7 +544,9 @@ static int64_t fold_chunk(sqlite3 *db, int64_t chunk, bool *left, int64_t *held_
 			continue;
 		if (!daily && (steps[i] == fold_daily_endpoints || steps[i] == fold_daily_clients))
 			continue;
-		if (!weekly && (steps[i] == fold_weekly_endpoints || steps[i] == fold_weekly_clients))
+		if (!weekly && (steps[i] == fold_weekly_endpoints || steps[i] == fold_weekly_clients ||
+				steps[i] == fold_legs_all || steps[i] == fold_fp_clients_all ||
+				steps[i] == fold_fp_endpoints_all))
 			continue;
 		if (exec(db, steps[i], rg, err, errlen) < 0)
 			goto fail;
@@ -584,7 +623,8 @@ int64_t kx_rollup_rebuild(sqlite3 *db, FILE *progress, char *err, size_t errlen)
 		 " DELETE FROM rollup_client_counts_all; DELETE FROM rollup_client_legs_all;"
 		 " DELETE FROM rollup_client_hellos_all; DELETE FROM rollup_daily_endpoints;"
 		 " DELETE FROM rollup_daily_clients; DELETE FROM rollup_weekly_endpoints;"
-		 " DELETE FROM rollup_weekly_clients;"
+		 " DELETE FROM rollup_weekly_clients; DELETE FROM rollup_legs_all;"
+		 " DELETE FROM rollup_fp_clients_all; DELETE FROM rollup_fp_endpoints_all;"
 		 " UPDATE rollup_state SET folded_id = 0, folded_session_id = 0; COMMIT",
 		 NULL, err, errlen) < 0) {
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
@@ -675,11 +715,25 @@ int kx_rollup_weekly_upgrade(sqlite3 *db, char *err, size_t errlen)
 		" sum(n), sum(strong), sum(declined), sum(draft), sum(tls13), sum(tls12),"
 		" sum(encrypted), sum(classical) FROM rollup_daily_endpoints GROUP BY 1, 2, 3, 4;"
 		"INSERT INTO rollup_weekly_clients SELECT client_ip, day / 7, sum(n),"
-		" sum(offer), sum(nooffer) FROM rollup_daily_clients GROUP BY 1, 2;";
+		" sum(offer), sum(nooffer) FROM rollup_daily_clients GROUP BY 1, 2;"
+		/* rollup_legs and the fingerprint sets' clients and endpoints
+		 * regrouped: the same rows (a prune forgets an endpoint's legs,
+		 * a fingerprint set's rows, in both). */
+		"INSERT INTO rollup_legs_all SELECT server_ip, server_port, sni, protocol,"
+		" group_name, group_family, verdict, reason, offers_pq, hrr, hrr_group, band,"
+		" ch_seg0, slow, sum(n), min(first_us), max(last_us), max(max_ch_to_sh_us),"
+		" max(newest_first_us) FROM rollup_legs"
+		" GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14;"
+		"INSERT INTO rollup_fp_clients_all SELECT fp_id, protocol, client_ip, sum(n)"
+		" FROM rollup_fp_clients GROUP BY 1, 2, 3;"
+		"INSERT INTO rollup_fp_endpoints_all SELECT fp_id, protocol, server_ip, server_port,"
+		" sni, sum(n) FROM rollup_fp_endpoints GROUP BY 1, 2, 3, 4, 5;";
 
 	if (exec(db,
 		 "DROP TABLE IF EXISTS rollup_weekly_endpoints;"
-		 " DROP TABLE IF EXISTS rollup_weekly_clients;",
+		 " DROP TABLE IF EXISTS rollup_weekly_clients; DROP TABLE IF EXISTS rollup_legs_all;"
+		 " DROP TABLE IF EXISTS rollup_fp_clients_all;"
+		 " DROP TABLE IF EXISTS rollup_fp_endpoints_all;",
 		 NULL, err, errlen) < 0 ||
 	    exec(db, kx_rollup_weekly_schema, NULL, err, errlen) < 0 ||
 	    exec(db, fill, NULL, err, errlen) < 0)

@@ -66,6 +66,8 @@ static const char *const ep_deletes[] = {
 	"  AND l.server_port = s.server_port AND l.sni = s.sni)",
 	"DELETE FROM main.rollup_legs WHERE (server_ip, server_port, sni) IN"
 	" (SELECT server_ip, server_port, sni FROM temp.kx_rt_slice)",
+	"DELETE FROM main.rollup_legs_all WHERE (server_ip, server_port, sni) IN"
+	" (SELECT server_ip, server_port, sni FROM temp.kx_rt_slice)",
 	"DELETE FROM main.rollup_pairs WHERE (server_ip, server_port, sni) IN"
 	" (SELECT server_ip, server_port, sni FROM temp.kx_rt_slice)",
 	"DELETE FROM main.rollup_clients WHERE (server_ip, server_port, sni) IN"
@@ -104,6 +106,8 @@ static const char *const fp_deletes[] = {
 	"DELETE FROM main.rollup_fp_legs WHERE fp_id IN temp.kx_rt_slice",
 	"DELETE FROM main.rollup_fp_clients WHERE fp_id IN temp.kx_rt_slice",
 	"DELETE FROM main.rollup_fp_endpoints WHERE fp_id IN temp.kx_rt_slice",
+	"DELETE FROM main.rollup_fp_clients_all WHERE fp_id IN temp.kx_rt_slice",
+	"DELETE FROM main.rollup_fp_endpoints_all WHERE fp_id IN temp.kx_rt_slice",
 	NULL,
 };
 

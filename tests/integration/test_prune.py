@@ -33,7 +33,7 @@ import sys
 import tempfile
 import time
 
-from rollup_checks import weekly_is_daily
+from rollup_checks import legs_all_is_legs, weekly_is_daily
 
 KX, GEN_INV, GEN_CAP, SCHEMA6, PCAPS = sys.argv[1:6]
 failures = []
@@ -198,6 +198,8 @@ with tempfile.TemporaryDirectory() as tmp:
           f"the daily rollups keep the days from {day_end} on, none before", daily)
     # The weekly ones (schema 16) stay the daily rows summed per week: the
     # cutoff's week (mid-week here) keeps only its days from the cutoff on.
+    check(legs_all_is_legs(db), "rollup_legs_all and rollup_fp_*_all are rollup_legs and"
+          " rollup_fp_* left, over all sensors")
     check(day_end % 7 != 0 and weekly_is_daily(db),
           f"the weekly rollups equal the daily rows left, summed per week (day {day_end} is"
           f" day {day_end % 7} of its week)")
@@ -246,7 +248,7 @@ with tempfile.TemporaryDirectory() as tmp:
                                     " LIKE 'rollup%' AND name NOT IN ('rollup_state', 'rollup_runs')")]
     nonempty = [t for t in n_tables if q(db, f"SELECT count(*) FROM {t}")[0][0]]
     fps = report(db, "fingerprints", ("kind", "fingerprint"), ("handshakes",))
-    check(p.returncode == 0 and len(n_tables) == 20 and not nonempty and fps == {}
+    check(p.returncode == 0 and len(n_tables) == 23 and not nonempty and fps == {}
           and f" and {len(fp_last)} fingerprint sets forgotten" in p.stderr
           and q(db, "SELECT count(*) FROM sessions")[0][0] == 0,
           f"a cutoff after the last row: all {len(n_tables)} rollups and the sessions empty,"

@@ -35,7 +35,7 @@ import sys
 import tempfile
 import time
 
-from rollup_checks import weekly_is_daily
+from rollup_checks import legs_all_is_legs, weekly_is_daily
 
 KX, GEN_INV, GEN_CAP, PCAPS, SCHEMA6 = sys.argv[1:6]
 failures = []
@@ -236,11 +236,12 @@ ROLLUP_TABLES = ("rollup_legs", "rollup_pairs", "rollup_clients", "rollup_client
                  "rollup_client_sets", "rollup_client_counts", "rollup_client_counts_all",
                  "rollup_client_legs_all", "rollup_client_hellos_all",
                  "rollup_daily_endpoints", "rollup_daily_clients",
-                 "rollup_weekly_endpoints", "rollup_weekly_clients")
-V13_TABLES = ROLLUP_TABLES[-13:-9]  # added by schema 13
-V14_TABLES = ROLLUP_TABLES[-9:-4]  # added by schema 14
-V15_TABLES = ROLLUP_TABLES[-4:-2]  # added by schema 15
-V16_TABLES = ROLLUP_TABLES[-2:]  # added by schema 16
+                 "rollup_weekly_endpoints", "rollup_weekly_clients", "rollup_legs_all",
+                 "rollup_fp_clients_all", "rollup_fp_endpoints_all")
+V13_TABLES = ROLLUP_TABLES[-16:-12]  # added by schema 13
+V14_TABLES = ROLLUP_TABLES[-12:-7]  # added by schema 14
+V15_TABLES = ROLLUP_TABLES[-7:-5]  # added by schema 15
+V16_TABLES = ROLLUP_TABLES[-5:]  # added by schema 16
 LATEST = 16
 
 
@@ -384,8 +385,25 @@ with tempfile.TemporaryDirectory() as tmp:
                   " (SELECT count(DISTINCT day) FROM rollup_daily_clients)")[0]
     check(dn == (20000, 20000, days) and days > 300,
           f"the daily rollups count each of the 20 000 handshakes once, on {days} days", dn)
-    check(weekly_is_daily(small), "generated 20 000: each weekly rollup row is its week's daily"
-          " rows summed over the sensors")
+    # The full-range reports' legs over all sensors are rollup_legs_all's
+    # (both arms are in the text; the equality with the raw rows above,
+    # with and without --sensor, says only one is read).
+    for args in (["hops"], ["health"], ["report", "--html", os.path.join(tmp, "p.html")]):
+        pr = kx(*args, "--db", small, env=PROFILE)
+        check(pr.returncode == 0 and "kx_legs_rolled_all AS SELECT NULL AS id, NULL AS run_id,"
+              " NULL AS sensor" in pr.stderr and "FROM main.rollup_legs_all" in pr.stderr
+              and "FROM kx_legs_rolled_all WHERE :sensor IS NULL" in pr.stderr,
+              f"generated 20 000: {args[0]} reads the legs of all sensors from rollup_legs_all")
+    pr = kx("fingerprints", "--db", small, env=PROFILE)
+    check(pr.returncode == 0 and "FROM main.rollup_fp_clients_all" in pr.stderr
+          and "FROM main.rollup_fp_endpoints_all" in pr.stderr
+          and "FROM kx_fp_clients_rolled_all WHERE :sensor IS NULL" in pr.stderr
+          and "FROM kx_fp_endpoints_rolled_all WHERE :sensor IS NULL" in pr.stderr,
+          "generated 20 000: fingerprints reads the clients and endpoints of all sensors from"
+          " rollup_fp_clients_all and rollup_fp_endpoints_all")
+    check(weekly_is_daily(small) and legs_all_is_legs(small), "generated 20 000: each weekly"
+          " rollup row is its week's daily rows summed over the sensors, rollup_legs_all and"
+          " rollup_fp_*_all are rollup_legs and rollup_fp_* summed over them")
 
     # --- a generated year ---
     gen = os.path.join(tmp, "gen.db")
@@ -725,9 +743,13 @@ with tempfile.TemporaryDirectory() as tmp:
         before = state(v15)
         st = kx("rollup", "--db", v15)
         check(st.returncode == 0 and q(v15, "PRAGMA user_version")[0][0] == LATEST
-              and state(v15)[0] == state(v15)[1] >= before[0] and weekly_is_daily(v15),
+              and state(v15)[0] == state(v15)[1] >= before[0] and weekly_is_daily(v15)
+              and legs_all_is_legs(v15),
               f"schema 15 ({label}, {before[0]} rows folded): upgraded and folded, each weekly"
-              " rollup row is its week's daily rows summed", st.stderr)
+              " rollup row is its week's daily rows summed, rollup_legs_all is rollup_legs over"
+              " all sensors", st.stderr)
+        ss = [x[0] for x in q(v15, "SELECT DISTINCT sensor FROM handshake_rows ORDER BY 1 LIMIT 2")]
+        same_as_raw(v15, f"schema 15 file ({label}), upgraded", ss, short=True)
         changes_same_as_raw(v15, f"schema 15 ({label}), upgraded", cases)
         folded_then = rollup_rows(v15)
         kx("rollup", "--db", v15, "--rebuild")
