@@ -8,6 +8,7 @@
  * matching view row by row (EXCEPT both ways), and each view of schema 2
  * with its report. Expected report texts are exact. */
 #include <errno.h>
+#include <limits.h>
 #include <sys/stat.h>
 
 #include "kexwatch/report.h"
@@ -534,6 +535,39 @@ static void test_set(const char *path)
 	kx_rdb_close(&r);
 }
 
+/* The printers' by-hand parts print what printf did. */
+static void test_printers(void)
+{
+	const long long v[] = { 0, 7, -7, 1234567890123LL, LLONG_MAX, LLONG_MIN };
+	char got[32], want[32];
+	char *text = NULL;
+	size_t len = 0;
+	FILE *m;
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		size_t n = kx_i64_text(v[i], got, sizeof(got));
+		snprintf(want, sizeof(want), "%lld", v[i]);
+		CHECK(strcmp(got, want) == 0 && n == strlen(want), "kx_i64_text(%s): %s", want, got);
+	}
+	CHECK(kx_i64_text(-12345, got, 4) == 3 && strcmp(got, "-12") == 0,
+	      "kx_i64_text cut to its buffer: %s", got);
+	if (!(m = open_memstream(&text, &len))) {
+		CHECK(0, "open_memstream");
+		return;
+	}
+	kx_cell_print(m, "a\x01" "b\x7f");
+	kx_cell_pad(m, 70);
+	kx_cell_print(m, "\x1b");
+	kx_cell_pad(m, 0);
+	kx_cell_print(m, "");
+	fclose(m);
+	snprintf(want, sizeof(want), "a\\x01b\\x7f");
+	CHECK(text && len == strlen(want) + 70 + 4 && strncmp(text, want, strlen(want)) == 0 &&
+		      strspn(text + strlen(want), " ") == 70 && strcmp(text + len - 4, "\\x1b") == 0,
+	      "kx_cell_print escapes control bytes, kx_cell_pad pads past 64: %s", text);
+	free(text);
+}
+
 int main(void)
 {
 	const char *dir = test_dir();
@@ -541,6 +575,7 @@ int main(void)
 	char *text;
 
 	test_parse();
+	test_printers();
 
 	snprintf(path, sizeof(path), "%s/hops.db", dir);
 	fill(path);
