@@ -64,8 +64,10 @@ const char kx_clients_ssh_sql[] =
  * such legs. */
 #define CLIENT_COUNT(COND) " coalesce(sum(n) FILTER (WHERE " COND "), 0)"
 #define CLIENT_COUNTS                                                                 \
-	" " KX_SQL_TS_TEXT("min(ts_first_us)") " AS first_seen,"                      \
-	" " KX_SQL_TS_TEXT("max(ts_last_us)") " AS last_seen,"                        \
+	" coalesce(kx_ts_text(min(ts_first_us)), " KX_SQL_TS_TEXT("min(ts_first_us)") ")" \
+	"  AS first_seen,"                                                            \
+	" coalesce(kx_ts_text(max(ts_last_us)), " KX_SQL_TS_TEXT("max(ts_last_us)") ")"  \
+	"  AS last_seen,"                                                             \
 	CLIENT_COUNT("NOT is_session") " AS handshakes,"                              \
 	CLIENT_COUNT("verdict = 'hybrid'") " AS n_hybrid,"                            \
 	CLIENT_COUNT("verdict = 'pq'") " AS n_pq,"                                    \

@@ -532,6 +532,20 @@ static void test_set(const char *path)
 			  "kx_set: distinct, sorted, capped; group names and families");
 	}
 	sqlite3_finalize(s);
+	/* kx_ts_text: KX_SQL_TS_TEXT's text for every integer, NULL for the rest. */
+	s = kx_rdb_prepare(&r, "WITH RECURSIVE v(i, x) AS (VALUES (0, 0) UNION ALL SELECT i + 1,"
+			   " CASE i % 5 WHEN 0 THEN abs(random()) % 253402300900000000"
+			   " WHEN 1 THEN random() % 1000000 WHEN 2 THEN 253402300799999999 + i % 3 - 1"
+			   " WHEN 3 THEN abs(random()) % 4102444800000000 ELSE i * 86400000000 END"
+			   " FROM v WHERE i < 5000)"
+			   " SELECT count(*), sum(kx_ts_text(x) IS NOT (" KX_SQL_TS_TEXT("x") ")),"
+			   " kx_ts_text('2025-01-01') IS NULL AND kx_ts_text(1.5) IS NULL"
+			   " AND kx_ts_text(NULL) IS NULL FROM v", NULL);
+	CHECK(s && sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int(s, 0) == 5001 &&
+		      sqlite3_column_int(s, 1) == 0 && sqlite3_column_int(s, 2) == 1,
+	      "kx_ts_text gives KX_SQL_TS_TEXT's text for 5001 integers (%d differ)",
+	      s ? sqlite3_column_int(s, 1) : -1);
+	sqlite3_finalize(s);
 	kx_rdb_close(&r);
 }
 
