@@ -409,6 +409,9 @@ int kx_table_print(sqlite3_stmt *s, enum kx_out_format fmt, const struct kx_col 
 size_t kx_cell_width(const char *s);
 void kx_cell_print(FILE *out, const char *s);
 void kx_cell_pad(FILE *out, size_t n);
+/* v in decimal into buf (NUL-terminated, cut to len - 1 bytes), as "%lld"
+ * prints it; returns the bytes written. */
+size_t kx_i64_text(long long v, char *buf, size_t len);
 
 /* RFC 4180 field: quoted when it holds a comma, quote, CR or LF. */
 void kx_csv_field(FILE *out, const char *v);

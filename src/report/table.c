@@ -46,7 +46,7 @@ static const char *cell_text(sqlite3_stmt *s, int col, char *buf, size_t len)
 	case SQLITE_NULL:
 		return "-";
 	case SQLITE_INTEGER:
-		snprintf(buf, len, "%lld", (long long)sqlite3_column_int64(s, col));
+		kx_i64_text((long long)sqlite3_column_int64(s, col), buf, len);
 		return buf;
 	case SQLITE_FLOAT:
 		snprintf(buf, len, "%.6g", sqlite3_column_double(s, col));
@@ -59,11 +59,11 @@ static const char *cell_text(sqlite3_stmt *s, int col, char *buf, size_t len)
 	}
 }
 
-/* Prints at most w display columns of s, the last one an ellipsis when s
- * is wider; returns the columns printed. */
-static size_t cell_print_fit(FILE *out, const char *s, size_t w)
+/* Prints at most w display columns of s (full of them: kx_cell_width),
+ * the last one an ellipsis when s is wider; returns the columns printed. */
+static size_t cell_print_fit_w(FILE *out, const char *s, size_t w, size_t full)
 {
-	size_t full = kx_cell_width(s), used = 0;
+	size_t used = 0;
 
 	if (full <= w) {
 		kx_cell_print(out, s);
@@ -88,6 +88,11 @@ static size_t cell_print_fit(FILE *out, const char *s, size_t w)
 	}
 	fputs("\xe2\x80\xa6", out); /* U+2026 HORIZONTAL ELLIPSIS */
 	return used + 1;
+}
+
+static size_t cell_print_fit(FILE *out, const char *s, size_t w)
+{
+	return cell_print_fit_w(out, s, w, kx_cell_width(s));
 }
 
 struct tcol {
@@ -280,7 +285,7 @@ static void print_row(FILE *out, const struct tcol *t, int n, const char *const 
 		cw = kx_cell_width(v[i]);
 		if (t[i].num && cw < t[i].width)
 			kx_cell_pad(out, t[i].width - cw);
-		used = cell_print_fit(out, v[i], t[i].width);
+		used = cell_print_fit_w(out, v[i], t[i].width, cw);
 		/* Numbers right-aligned, text left-aligned, no trailing blanks. */
 		if (!t[i].num && i != last && used < t[i].width)
 			kx_cell_pad(out, t[i].width - used);
@@ -340,10 +345,11 @@ static int buffer_open(int ncol, sqlite3 **db, sqlite3_stmt **ins, sqlite3_stmt 
 	return rc;
 }
 
-static bool buffer_row(sqlite3_stmt *ins, sqlite3_stmt *s)
+/* Only the table's columns, in its order: clients prints 13 of 31. */
+static bool buffer_row(sqlite3_stmt *ins, sqlite3_stmt *s, const struct tcol *t, int n)
 {
-	for (int i = 0; i < sqlite3_column_count(s); i++)
-		sqlite3_bind_value(ins, i + 1, sqlite3_column_value(s, i));
+	for (int i = 0; i < n; i++)
+		sqlite3_bind_value(ins, i + 1, sqlite3_column_value(s, t[i].idx));
 	bool ok = sqlite3_step(ins) == SQLITE_DONE;
 	sqlite3_reset(ins);
 	return ok;
@@ -373,7 +379,7 @@ static int print_table(sqlite3_stmt *s, const struct kx_col *cols, size_t n_cols
 	}
 	for (int i = 0; i < n; i++)
 		t[i].width = kx_cell_width(t[i].head);
-	if (buffer_open(sqlite3_column_count(s), &bdb, &ins, &rd) == 0)
+	if (buffer_open(n, &bdb, &ins, &rd) == 0)
 		p = rd;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		if (topts.limit > 0 && rows >= topts.limit) {
@@ -384,7 +390,7 @@ static int print_table(sqlite3_stmt *s, const struct kx_col *cols, size_t n_cols
 		/* Before the widths: reading a value as text may change its type.
 		 * A buffer that fails (no room for its temporary file) is
 		 * dropped, and the query runs again for the printing pass. */
-		if (ins && !buffer_row(ins, s)) {
+		if (ins && !buffer_row(ins, s, t, n)) {
 			sqlite3_finalize(ins);
 			sqlite3_finalize(rd);
 			sqlite3_close(bdb);
@@ -425,7 +431,7 @@ static int print_table(sqlite3_stmt *s, const struct kx_col *cols, size_t n_cols
 			continue;
 		rows++;
 		for (int i = 0; i < n; i++)
-			v[i] = cell_text(p, t[i].idx, nums[i], sizeof(nums[i]));
+			v[i] = cell_text(p, p == s ? t[i].idx : i, nums[i], sizeof(nums[i]));
 		print_row(out, t, n, v);
 	}
 	if (rc != SQLITE_DONE)
@@ -487,6 +493,21 @@ static int print_json(sqlite3_stmt *s, FILE *out)
 
 	if ((n = output_columns(s, &c)) < 0)
 		return terr_set ? SQLITE_ERROR : SQLITE_NOMEM;
+	/* Each member's name escaped once, not once per row. */
+	char **keys = calloc((size_t)(n ? n : 1), sizeof(*keys));
+	size_t *klen = calloc((size_t)(n ? n : 1), sizeof(*klen));
+	for (int i = 0; keys && klen && i < n; i++) {
+		const char *name = sqlite3_column_name(s, c[i]);
+		FILE *m = open_memstream(&keys[i], &klen[i]);
+		if (m) {
+			kx_json_fputs(m, name, strlen(name));
+			putc(':', m);
+			if (fclose(m) != 0) {
+				free(keys[i]);
+				keys[i] = NULL;
+			}
+		}
+	}
 	fputs("[", out);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		if (topts.limit > 0 && rows >= topts.limit) {
@@ -495,16 +516,24 @@ static int print_json(sqlite3_stmt *s, FILE *out)
 		}
 		fputs(rows++ ? ",\n  {" : "\n  {", out);
 		for (int i = 0; i < n; i++) {
-			const char *name = sqlite3_column_name(s, c[i]);
 			if (i)
 				putc(',', out);
-			kx_json_fputs(out, name, strlen(name));
-			putc(':', out);
+			if (keys && klen && keys[i]) {
+				fwrite(keys[i], 1, klen[i], out);
+			} else {
+				const char *name = sqlite3_column_name(s, c[i]);
+				kx_json_fputs(out, name, strlen(name));
+				putc(':', out);
+			}
 			kx_json_column(s, c[i], out);
 		}
 		putc('}', out);
 	}
 	fputs(rows ? "\n]\n" : "]\n", out);
+	for (int i = 0; keys && i < n; i++)
+		free(keys[i]);
+	free(keys);
+	free(klen);
 	free(c);
 	left_out(more);
 	return rc;

@@ -13,7 +13,8 @@ byte for byte, exit status included:
 - windows aligned to days, unaligned ones, one hour, one sensor, only
   --until, an empty one;
 - health (table, JSON), changes (default baseline, --group-by sni and
-  pair, JSON), clients (JSON, CSV, table), the HTML page (but its
+  pair, JSON), clients (JSON, CSV, table; --columns: the offers looked
+  up by each client's key), the HTML page (but its
   "generated" time).
 
 The HTML page's "What changed" compares the page's last day with the 30
@@ -88,7 +89,9 @@ def compare(db, label, windows, tmp):
         for rep in (["health"], ["health", "--json"], ["changes", "--baseline", "1d"],
                     ["changes", "--baseline", "2d", "--group-by", "sni", "--json"],
                     ["changes", "--baseline", "1d", "--group-by", "pair", "--csv"],
-                    ["clients", "--json"], ["clients", "--csv"], ["clients", "--wide"]):
+                    ["clients", "--json"], ["clients", "--csv"], ["clients", "--wide"],
+                    ["clients", "--columns", "pq_groups_offered,client_ip,sample_alpns,fingerprints_s"],
+                    ["clients", "--json", "--columns", "offers_mldsa,fingerprints,n_hello"]):
             a = kx(*rep, "--db", db, *w)
             b = kx(*rep, "--db", db, *w, env=REFERENCE)
             n += 1

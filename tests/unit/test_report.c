@@ -8,6 +8,7 @@
  * matching view row by row (EXCEPT both ways), and each view of schema 2
  * with its report. Expected report texts are exact. */
 #include <errno.h>
+#include <limits.h>
 #include <sys/stat.h>
 
 #include "kexwatch/report.h"
@@ -531,7 +532,54 @@ static void test_set(const char *path)
 			  "kx_set: distinct, sorted, capped; group names and families");
 	}
 	sqlite3_finalize(s);
+	/* kx_ts_text: KX_SQL_TS_TEXT's text for every integer, NULL for the rest. */
+	s = kx_rdb_prepare(&r, "WITH RECURSIVE v(i, x) AS (VALUES (0, 0) UNION ALL SELECT i + 1,"
+			   " CASE i % 5 WHEN 0 THEN abs(random()) % 253402300900000000"
+			   " WHEN 1 THEN random() % 1000000 WHEN 2 THEN 253402300799999999 + i % 3 - 1"
+			   " WHEN 3 THEN abs(random()) % 4102444800000000 ELSE i * 86400000000 END"
+			   " FROM v WHERE i < 5000)"
+			   " SELECT count(*), sum(kx_ts_text(x) IS NOT (" KX_SQL_TS_TEXT("x") ")),"
+			   " kx_ts_text('2025-01-01') IS NULL AND kx_ts_text(1.5) IS NULL"
+			   " AND kx_ts_text(NULL) IS NULL FROM v", NULL);
+	CHECK(s && sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int(s, 0) == 5001 &&
+		      sqlite3_column_int(s, 1) == 0 && sqlite3_column_int(s, 2) == 1,
+	      "kx_ts_text gives KX_SQL_TS_TEXT's text for 5001 integers (%d differ)",
+	      s ? sqlite3_column_int(s, 1) : -1);
+	sqlite3_finalize(s);
 	kx_rdb_close(&r);
+}
+
+/* The printers' by-hand parts print what printf did. */
+static void test_printers(void)
+{
+	const long long v[] = { 0, 7, -7, 1234567890123LL, LLONG_MAX, LLONG_MIN };
+	char got[32], want[32];
+	char *text = NULL;
+	size_t len = 0;
+	FILE *m;
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		size_t n = kx_i64_text(v[i], got, sizeof(got));
+		snprintf(want, sizeof(want), "%lld", v[i]);
+		CHECK(strcmp(got, want) == 0 && n == strlen(want), "kx_i64_text(%s): %s", want, got);
+	}
+	CHECK(kx_i64_text(-12345, got, 4) == 3 && strcmp(got, "-12") == 0,
+	      "kx_i64_text cut to its buffer: %s", got);
+	if (!(m = open_memstream(&text, &len))) {
+		CHECK(0, "open_memstream");
+		return;
+	}
+	kx_cell_print(m, "a\x01" "b\x7f");
+	kx_cell_pad(m, 70);
+	kx_cell_print(m, "\x1b");
+	kx_cell_pad(m, 0);
+	kx_cell_print(m, "");
+	fclose(m);
+	snprintf(want, sizeof(want), "a\\x01b\\x7f");
+	CHECK(text && len == strlen(want) + 70 + 4 && strncmp(text, want, strlen(want)) == 0 &&
+		      strspn(text + strlen(want), " ") == 70 && strcmp(text + len - 4, "\\x1b") == 0,
+	      "kx_cell_print escapes control bytes, kx_cell_pad pads past 64: %s", text);
+	free(text);
 }
 
 int main(void)
@@ -541,6 +589,7 @@ int main(void)
 	char *text;
 
 	test_parse();
+	test_printers();
 
 	snprintf(path, sizeof(path), "%s/hops.db", dir);
 	fill(path);
