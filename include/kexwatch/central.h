@@ -31,7 +31,7 @@
 #include <stdint.h>
 
 /* The PostgreSQL schema version kexwatch creates (table kexwatch_meta). */
-#define KX_PG_SCHEMA_VERSION 11
+#define KX_PG_SCHEMA_VERSION 12
 
 /* True for "postgresql://..." and "postgres://..." URIs and for libpq
  * key=value connection strings containing "dbname=" or "host=". */
