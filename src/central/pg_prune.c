@@ -36,7 +36,7 @@
  * endpoint keeps its pairs with forgotten clients, and a surviving
  * client keeps the servers and SNIs of forgotten endpoints in
  * rollup_client_sets: each kind is forgotten on its own. Their rows
- * count in rollup_rows_deleted.
+ * count in client_rows_deleted.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,7 +155,7 @@ static int prune_rollups(PGconn *pg, int64_t rcut, struct kx_pg_prune_stats *st,
 		 (long long)rcut, (long long)rcut);
 	if (run(pg, sql, &r, err, errlen) < 0)
 		return -1;
-	uint64_t clients_forgotten = strtoull(PQcmdTuples(r), NULL, 10);
+	uint64_t clients_forgotten = st->clients_forgotten = strtoull(PQcmdTuples(r), NULL, 10);
 	PQclear(r);
 	static const char *const cl_tables[] = {
 		"DELETE FROM rollup_client_legs AS t USING kx_forget_cl AS f WHERE t.cl = f.cl",
@@ -166,7 +166,7 @@ static int prune_rollups(PGconn *pg, int64_t rcut, struct kx_pg_prune_stats *st,
 	     i++) {
 		if (run(pg, cl_tables[i], &r, err, errlen) < 0)
 			return -1;
-		st->rollup_rows_deleted += strtoull(PQcmdTuples(r), NULL, 10);
+		st->client_rows_deleted += strtoull(PQcmdTuples(r), NULL, 10);
 		PQclear(r);
 	}
 	if (st->endpoints_forgotten > 0 &&
