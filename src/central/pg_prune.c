@@ -29,10 +29,10 @@
  * in the other order, and PostgreSQL then fails one of the two; if it is
  * the prune, nothing of it is left and it can be run again.
  *
- * Schema 12's client rollups (rollup_client_legs, _offers, _sets) forget
+ * Schema 12's client rollups (rollup_client_legs, _offers, _sets, _counts) forget
  * a client on its own, as SQLite's client rollups do: one whose newest
  * leg ended, and whose newest sessions hour began, before the cutoff
- * loses all three; its id goes once no pair names it either. A surviving
+ * loses all four; its id goes once no pair names it either. A surviving
  * endpoint keeps its pairs with forgotten clients, and a surviving
  * client keeps the servers and SNIs of forgotten endpoints in
  * rollup_client_sets: each kind is forgotten on its own. Their rows
@@ -161,6 +161,7 @@ static int prune_rollups(PGconn *pg, int64_t rcut, struct kx_pg_prune_stats *st,
 		"DELETE FROM rollup_client_legs AS t USING kx_forget_cl AS f WHERE t.cl = f.cl",
 		"DELETE FROM rollup_client_offers AS t USING kx_forget_cl AS f WHERE t.cl = f.cl",
 		"DELETE FROM rollup_client_sets AS t USING kx_forget_cl AS f WHERE t.cl = f.cl",
+		"DELETE FROM rollup_client_counts AS t USING kx_forget_cl AS f WHERE t.cl = f.cl",
 	};
 	for (size_t i = 0; clients_forgotten > 0 && i < sizeof(cl_tables) / sizeof(cl_tables[0]);
 	     i++) {

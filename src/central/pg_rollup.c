@@ -68,16 +68,22 @@
 	", alpn text, groups_offered text, groups_offered_2 text, kex_offered text,"      \
 	" ja4 text, hassh text, offers_mldsa integer"
 
-/* Schema 12's client rollups, keyed by the ids of schema 11 (cl, sn):
- *   rollup_client_legs    a client's handshakes per sensor, protocol,
- *                         verdict, reason, PQ offer (0/1) and parsed
- *                         ClientHello (hello 0/1), with first and last;
+/* Schema 12's client rollups, keyed by the ids of schema 11 (cl, sn;
+ * sn 0: over every sensor, what a report without --sensor reads):
+ *   rollup_client_legs    a client's handshakes per protocol, verdict,
+ *                         reason, PQ offer (0/1) and parsed ClientHello
+ *                         (hello 0/1), with first and last;
  *   rollup_client_offers  its distinct offers (ClientHello group lists,
  *                         SSH kex list, ALPN list, fingerprint, ML-DSA),
  *                         keyed by k, the md5 of them (the lists are
  *                         too long for a B-tree key);
  *   rollup_client_sets    its distinct server addresses (kind 0) and SNIs
- *                         (kind 1): the raw answer's count and first three. */
+ *                         (kind 1) per sensor (no sn 0), in "C" order
+ *                         within a client: the first three SNIs are an
+ *                         index range;
+ *   rollup_client_counts  how many of each per sensor and over all (sn
+ *                         0): the counters grow by the set rows a fold
+ *                         inserts, as rollup_clients by the pairs. */
 #define KX_PG_CLIENT_DDL                                                                \
 	"CREATE TABLE rollup_client_legs (cl integer NOT NULL, sn integer NOT NULL,"       \
 	" protocol text NOT NULL, verdict text NOT NULL, reason text NOT NULL,"             \
@@ -87,8 +93,11 @@
 	"CREATE TABLE rollup_client_offers (cl integer NOT NULL, sn integer NOT NULL,"     \
 	" k uuid NOT NULL, groups_offered text, groups_offered_2 text, kex_offered text,"   \
 	" alpn text, fp text, offers_mldsa integer, PRIMARY KEY (cl, sn, k));"              \
-	"CREATE TABLE rollup_client_sets (cl integer NOT NULL, sn integer NOT NULL,"       \
-	" kind smallint NOT NULL, value text NOT NULL, PRIMARY KEY (cl, sn, kind, value));"
+	"CREATE TABLE rollup_client_sets (cl integer NOT NULL, kind smallint NOT NULL,"    \
+	" value text COLLATE \"C\" NOT NULL, sn integer NOT NULL,"                         \
+	" PRIMARY KEY (cl, kind, value, sn));"                                              \
+	"CREATE TABLE rollup_client_counts (cl integer NOT NULL, sn integer NOT NULL,"     \
+	" servers bigint NOT NULL, snis bigint NOT NULL, PRIMARY KEY (cl, sn));"
 
 /* The pairs as schema 10's tables held them (pg_rollup.c's top):
  * rollup_pairs_all keeps one row per (ep, cl), its lowest sensor's. */
@@ -169,7 +178,7 @@ const char kx_pg_rollup_drop[] =
 	"DROP TABLE IF EXISTS rollup_legs, rollup_pairs, rollup_pairs_all, rollup_pair_ids,"
 	" rollup_endpoints, rollup_client_ips, rollup_sensors, rollup_clients,"
 	" rollup_clients_all, rollup_runs, rollup_pending, rollup_client_legs,"
-	" rollup_client_offers, rollup_client_sets";
+	" rollup_client_offers, rollup_client_sets, rollup_client_counts";
 
 /* Which steps of a fold run: the ids, the endpoints' rollups, the
  * clients' (schema 12). */
@@ -180,8 +189,31 @@ enum { STEP_IDS = 1, STEP_EP = 2, STEP_CL = 4, STEP_ALL = 7 };
  * handshakes (a no-op in a fold: the ids steps ran). */
 static const unsigned step_part[] = {
 	STEP_IDS, STEP_IDS | STEP_CL, STEP_IDS | STEP_CL, STEP_EP, STEP_EP, STEP_EP,
-	STEP_CL, STEP_CL, STEP_CL,
+	STEP_CL, STEP_CL, STEP_CL, STEP_CL, STEP_CL,
 };
+
+/* A fold step of the clients' legs per sensor (SN the sensor's id, JOIN
+ * its join) or over all (SN 0, no join). */
+#define CLIENT_LEGS(SN, JOIN)                                                           \
+	"INSERT INTO rollup_client_legs SELECT c.id, " SN ", t.protocol, t.verdict,"       \
+	" coalesce(t.reason, ''), coalesce((t.offers_pq <> 0)::int, 0),"                    \
+	" coalesce((t.ch_bytes > 0)::int, 0), count(*), min(t.ts_first_us), max(t.ts_last_us)" \
+	" FROM %s AS t JOIN rollup_client_ips AS c ON c.client_ip = t.client_ip" JOIN       \
+	" GROUP BY 1, 2, 3, 4, 5, 6, 7 ORDER BY 1, 2, 3, 4, 5, 6, 7"                        \
+	" ON CONFLICT (cl, sn, protocol, verdict, reason, offers_pq, hello) DO UPDATE"      \
+	" SET n = rollup_client_legs.n + excluded.n,"                                       \
+	" first_us = least(rollup_client_legs.first_us, excluded.first_us),"                \
+	" last_us = greatest(rollup_client_legs.last_us, excluded.last_us)"
+/* The same for the distinct offers (SENSOR: t's sensor column, or none). */
+#define CLIENT_OFFERS(SN, SENSOR, JOIN)                                                 \
+	"INSERT INTO rollup_client_offers SELECT c.id, " SN ", md5(concat_ws(chr(1),"     \
+	" coalesce(t.groups_offered, chr(2)), coalesce(t.groups_offered_2, chr(2)),"        \
+	" coalesce(t.kex_offered, chr(2)), coalesce(t.alpn, chr(2)), coalesce(t.fp, chr(2))," \
+	" coalesce(t.offers_mldsa::text, chr(2))))::uuid, t.groups_offered, t.groups_offered_2," \
+	" t.kex_offered, t.alpn, t.fp, t.offers_mldsa FROM (SELECT DISTINCT client_ip" SENSOR "," \
+	" groups_offered, groups_offered_2, kex_offered, alpn, coalesce(hassh, ja4) AS fp,"  \
+	" offers_mldsa FROM %s) AS t JOIN rollup_client_ips AS c ON c.client_ip = t.client_ip" \
+	JOIN " ORDER BY 1, 2, 3 ON CONFLICT DO NOTHING"
 
 /* The steps of a fold of the rows of table %s (each names it once). */
 static const char *const fold_steps[] = {
@@ -224,33 +256,30 @@ static const char *const fold_steps[] = {
 	"INSERT INTO rollup_runs SELECT run_id, count(*) FROM %s GROUP BY 1 ORDER BY 1"
 	" ON CONFLICT (run_id) DO UPDATE SET n = rollup_runs.n + excluded.n",
 	/* Schema 12: the clients' legs, weighted as the raw answer counts
-	 * them (offers_pq <> 0, ch_bytes > 0: a parsed ClientHello). */
-	"INSERT INTO rollup_client_legs SELECT c.id, n.id, t.protocol, t.verdict,"
-	" coalesce(t.reason, ''), coalesce((t.offers_pq <> 0)::int, 0),"
-	" coalesce((t.ch_bytes > 0)::int, 0), count(*), min(t.ts_first_us), max(t.ts_last_us)"
-	" FROM %s AS t JOIN rollup_client_ips AS c ON c.client_ip = t.client_ip"
-	" JOIN rollup_sensors AS n ON n.sensor = t.sensor"
-	" GROUP BY 1, 2, 3, 4, 5, 6, 7 ORDER BY 1, 2, 3, 4, 5, 6, 7"
-	" ON CONFLICT (cl, sn, protocol, verdict, reason, offers_pq, hello) DO UPDATE"
-	" SET n = rollup_client_legs.n + excluded.n,"
-	" first_us = least(rollup_client_legs.first_us, excluded.first_us),"
-	" last_us = greatest(rollup_client_legs.last_us, excluded.last_us)",
+	 * them (offers_pq <> 0, ch_bytes > 0: a parsed ClientHello), per
+	 * sensor and over all (sn 0). */
+	CLIENT_LEGS("n.id", " JOIN rollup_sensors AS n ON n.sensor = t.sensor"),
+	CLIENT_LEGS("0", ""),
 	/* Its distinct offers as they are (NULLs kept: the answer tells a
 	 * NULL offers_mldsa from 0); chr(2) marks a NULL in the key. */
-	"INSERT INTO rollup_client_offers SELECT c.id, n.id, md5(concat_ws(chr(1),"
-	" coalesce(t.groups_offered, chr(2)), coalesce(t.groups_offered_2, chr(2)),"
-	" coalesce(t.kex_offered, chr(2)), coalesce(t.alpn, chr(2)), coalesce(t.fp, chr(2)),"
-	" coalesce(t.offers_mldsa::text, chr(2))))::uuid, t.groups_offered, t.groups_offered_2,"
-	" t.kex_offered, t.alpn, t.fp, t.offers_mldsa FROM (SELECT DISTINCT client_ip, sensor,"
-	" groups_offered, groups_offered_2, kex_offered, alpn, coalesce(hassh, ja4) AS fp,"
-	" offers_mldsa FROM %s) AS t JOIN rollup_client_ips AS c ON c.client_ip = t.client_ip"
-	" JOIN rollup_sensors AS n ON n.sensor = t.sensor ORDER BY 1, 2, 3 ON CONFLICT DO NOTHING",
-	/* Its servers and SNIs (NULL: none; '' is one, as in the raw answer). */
-	"INSERT INTO rollup_client_sets SELECT DISTINCT c.id, n.id, v.kind, v.value FROM %s AS t"
-	" CROSS JOIN LATERAL (VALUES (0::smallint, t.server_ip), (1::smallint, t.sni)) AS v(kind, value)"
-	" JOIN rollup_client_ips AS c ON c.client_ip = t.client_ip"
+	CLIENT_OFFERS("n.id", ", sensor", " JOIN rollup_sensors AS n ON n.sensor = t.sensor"),
+	CLIENT_OFFERS("0", "", ""),
+	/* Its servers and SNIs (NULL: none; '' is one, as in the raw
+	 * answer); the counters grow by the rows inserted, the all-sensor
+	 * one by those whose (cl, kind, value) the statement's snapshot has
+	 * no row of (it does not see s's inserts), as the pairs' counters. */
+	"WITH s AS (INSERT INTO rollup_client_sets SELECT DISTINCT c.id, v.kind, v.value, n.id"
+	" FROM %s AS t CROSS JOIN LATERAL (VALUES (0::smallint, t.server_ip), (1::smallint, t.sni))"
+	" AS v(kind, value) JOIN rollup_client_ips AS c ON c.client_ip = t.client_ip"
 	" JOIN rollup_sensors AS n ON n.sensor = t.sensor WHERE v.value IS NOT NULL"
-	" ORDER BY 1, 2, 3, 4 ON CONFLICT DO NOTHING",
+	" ORDER BY 1, 2, 3, 4 ON CONFLICT DO NOTHING RETURNING cl, kind, value, sn),"
+	" a AS (SELECT DISTINCT cl, kind, value FROM s WHERE NOT EXISTS (SELECT 1"
+	"  FROM rollup_client_sets AS r WHERE r.cl = s.cl AND r.kind = s.kind AND r.value = s.value))"
+	" INSERT INTO rollup_client_counts SELECT cl, sn, count(*) FILTER (WHERE kind = 0),"
+	" count(*) FILTER (WHERE kind = 1) FROM (SELECT cl, sn, kind FROM s"
+	"  UNION ALL SELECT cl, 0, kind FROM a) AS u GROUP BY 1, 2 ORDER BY 1, 2"
+	" ON CONFLICT (cl, sn) DO UPDATE SET servers = rollup_client_counts.servers + excluded.servers,"
+	" snis = rollup_client_counts.snis + excluded.snis",
 };
 
 _Static_assert(sizeof(step_part) / sizeof(step_part[0]) == sizeof(fold_steps) / sizeof(fold_steps[0]),
@@ -413,7 +442,7 @@ int kx_pg_rollup_clients_upgrade(PGconn *pg, char *err, size_t errlen)
 				 " ADD COLUMN IF NOT EXISTS hassh text,"
 				 " ADD COLUMN IF NOT EXISTS offers_mldsa integer;"
 				 " DROP TABLE IF EXISTS rollup_client_legs, rollup_client_offers,"
-				 " rollup_client_sets;" KX_PG_CLIENT_DDL);
+				 " rollup_client_sets, rollup_client_counts;" KX_PG_CLIENT_DDL);
 	if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
 		snprintf(err, errlen, "rollups: %s", kx_pg_errmsg(pg, r));
 		PQclear(r);

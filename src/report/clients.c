@@ -251,7 +251,7 @@ static const char *const narrow_drop[] = {
  * SQLite's order, over PREFIX (h, hx, and what SV_JOIN joins), COUNT the
  * counts of h's rows (weighted or not), SV_C c's servers and SNIs when
  * they come from h; a format whose %s is the table's columns. */
-#define PG_CLIENTS_ANSWER(PREFIX, COUNT, CLIENTS, SV_C, SV_JOIN)                          \
+#define PG_CLIENTS_ANSWER(PREFIX, COUNT, CLIENTS, SV_C, SV_JOIN, SNIS)                    \
 	"WITH " PREFIX ","                                                                 \
 	" alpns AS (SELECT client_ip, " KX_PG_ARRAY("v") " AS alpn_a"                        \
 	"  FROM (SELECT DISTINCT client_ip, alpn FROM hx) AS d,"                            \
@@ -272,7 +272,7 @@ static const char *const narrow_drop[] = {
 	"  ELSE 'some' END AS offers_pq FROM c" SV_JOIN "),"                                \
 	" a AS (SELECT client_ip, first_seen, last_seen, handshakes, n_hello, n_offers_pq," \
 	" n_hello - n_offers_pq AS n_no_pq, offers_pq, servers,"                            \
-	" protocols, " KX_PG_SET_FIRST("sni_a", 3) " AS sample_snis,"                       \
+	" protocols, " SNIS " AS sample_snis,"                                              \
 	" " KX_PG_SET_FIRST("alpn_a", 3) " AS sample_alpns, n_hybrid, n_pq, n_hybrid_draft, n_classical," \
 	" n_client_no_pq, n_server_declined, n_tls12, n_resumed, n_incomplete, n_unknown,"  \
 	" CASE WHEN n_plaintext > 0 THEN 3 WHEN offers_pq = 'none' THEN 2"                  \
@@ -286,7 +286,8 @@ static const char *const narrow_drop[] = {
 
 static const char pg_clients_sql[] =
 	PG_CLIENTS_ANSWER(PG_CLIENTS_FILTERED, KX_PG_COUNT, " count(DISTINCT client_ip) AS clients,",
-			  "  count(DISTINCT server_ip) AS servers, " KX_PG_ARRAY("sni") " AS sni_a,", "");
+			  "  count(DISTINCT server_ip) AS servers, " KX_PG_ARRAY("sni") " AS sni_a,", "",
+			  KX_PG_SET_FIRST("sni_a", 3));
 
 /* What each client offers, distinct (each distinct list parsed once): TLS
  * group code points as the JSON text
@@ -307,36 +308,52 @@ static const char pg_offers_sql[] = PG_OFFERS(PG_CLIENTS_FILTERED);
 /* Over the full range (central schema 12): the client rollups
  * (pg_rollup.c) plus the rows pending for them and the sessions, as
  * hops.c reads the endpoints' (the same answer before and after a fold);
- * $1 the sensor (NULL: all). A leg's n weighs its handshakes; offers and
- * sets are distinct, as the raw answer reads them. */
-#define PG_SN_OF(t) "($1::text IS NULL OR " t ".sn = (SELECT id FROM rollup_sensors WHERE sensor = $1::text))"
+ * $1 the sensor (NULL: all, the rollups' sn 0). A leg's n weighs its
+ * handshakes; offers are distinct, as the raw answer reads them. A
+ * client's servers and SNIs are its counters plus the pending rows' and
+ * sessions' values its sets lack; its sample SNIs the first three of its
+ * sets' first three and those new ones (an index range each), " +N" for
+ * the rest, as KX_PG_SET_FIRST writes them. */
+#define PG_SN "(SELECT CASE WHEN $1::text IS NULL THEN 0 ELSE (SELECT id FROM rollup_sensors WHERE sensor = $1::text) END)"
+#define PG_SET_SN(t) " AND ($1::text IS NULL OR " t ".sn = " PG_SN ")"
 #define PG_SENSOR_ONLY " WHERE $1::text IS NULL OR sensor = $1::text"
 #define PG_CLIENTS_ROLLED                                                                  \
 	"h AS (SELECT l.first_us AS ts_first_us, l.last_us AS ts_last_us, l.protocol, c.client_ip," \
 	" l.offers_pq, l.hello AS ch_bytes, l.verdict, nullif(l.reason, '') AS reason, l.n,"  \
 	" false AS is_session, NULL::text AS app FROM rollup_client_legs AS l"              \
-	" JOIN rollup_client_ips AS c ON c.id = l.cl WHERE " PG_SN_OF("l")                  \
+	" JOIN rollup_client_ips AS c ON c.id = l.cl WHERE l.sn = " PG_SN                    \
 	" UNION ALL SELECT ts_first_us, ts_last_us, protocol, client_ip, offers_pq, ch_bytes," \
 	" verdict, reason, 1::bigint, false, NULL FROM rollup_pending" PG_SENSOR_ONLY        \
 	" UNION ALL SELECT ts_first_us, ts_last_us, app, client_ip, 0, 0, verdict,"         \
 	" nullif(reason, ''), sessions, true, app FROM sessions" PG_SENSOR_ONLY "),"         \
 	" hx AS (SELECT c.client_ip, o.alpn, NULL::text AS hassh, o.fp AS ja4, o.offers_mldsa," \
 	" o.groups_offered, o.groups_offered_2, o.kex_offered FROM rollup_client_offers AS o" \
-	" JOIN rollup_client_ips AS c ON c.id = o.cl WHERE " PG_SN_OF("o")                  \
+	" JOIN rollup_client_ips AS c ON c.id = o.cl WHERE o.sn = " PG_SN                    \
 	" UNION ALL SELECT client_ip, alpn, hassh, ja4, offers_mldsa, groups_offered,"      \
 	" groups_offered_2, kex_offered FROM rollup_pending" PG_SENSOR_ONLY "),"             \
-	" sv AS (SELECT client_ip, count(DISTINCT v) FILTER (WHERE kind = 0) AS servers,"   \
-	" array_agg(DISTINCT v COLLATE \"C\" ORDER BY v COLLATE \"C\") FILTER (WHERE kind = 1)" \
-	" AS sni_a FROM (SELECT c.client_ip, s.kind, s.value AS v FROM rollup_client_sets AS s" \
-	"  JOIN rollup_client_ips AS c ON c.id = s.cl WHERE " PG_SN_OF("s")                 \
-	"  UNION ALL SELECT client_ip, 0, server_ip FROM rollup_pending" PG_SENSOR_ONLY     \
-	"  UNION ALL SELECT client_ip, 1, sni FROM rollup_pending WHERE sni IS NOT NULL"    \
-	"   AND ($1::text IS NULL OR sensor = $1::text)"                                     \
-	"  UNION ALL SELECT client_ip, 0, server_ip FROM sessions" PG_SENSOR_ONLY            \
-	" ) AS u GROUP BY client_ip)"
+	" tp AS (SELECT DISTINCT client_ip, kind, v FROM (SELECT client_ip, 0::smallint AS kind," \
+	"  server_ip AS v, sensor FROM rollup_pending UNION ALL SELECT client_ip, 1, sni, sensor" \
+	"  FROM rollup_pending WHERE sni IS NOT NULL UNION ALL SELECT client_ip, 0, server_ip,"   \
+	"  sensor FROM sessions) AS u" PG_SENSOR_ONLY "),"                                   \
+	" tk AS (SELECT client_ip, count(*) FILTER (WHERE kind = 0) AS servers,"             \
+	"  count(*) FILTER (WHERE kind = 1) AS snis,"                                        \
+	"  array_agg(v COLLATE \"C\") FILTER (WHERE kind = 1) AS new_snis FROM tp"          \
+	"  WHERE NOT EXISTS (SELECT 1 FROM rollup_client_sets AS r JOIN rollup_client_ips AS c" \
+	"  ON c.id = r.cl WHERE c.client_ip = tp.client_ip AND r.kind = tp.kind"             \
+	"  AND r.value = tp.v COLLATE \"C\"" PG_SET_SN("r") ") GROUP BY client_ip),"        \
+	" rk AS (SELECT c.client_ip, k.cl, k.servers, k.snis FROM rollup_client_counts AS k" \
+	"  JOIN rollup_client_ips AS c ON c.id = k.cl WHERE k.sn = " PG_SN "),"              \
+	" sv AS (SELECT client_ip, coalesce(rk.servers, 0) + coalesce(tk.servers, 0) AS servers," \
+	"  coalesce(rk.snis, 0) + coalesce(tk.snis, 0) AS snis,"                             \
+	"  (SELECT array_agg(x ORDER BY x) FROM (SELECT x FROM (SELECT DISTINCT r.value AS x" \
+	"  FROM rollup_client_sets AS r WHERE r.cl = rk.cl AND r.kind = 1" PG_SET_SN("r")    \
+	"  ORDER BY 1 LIMIT 3) AS f UNION SELECT y COLLATE \"C\" FROM unnest(tk.new_snis) AS y" \
+	"  ORDER BY 1 LIMIT 3) AS z) AS sni_a FROM rk FULL JOIN tk USING (client_ip))"
 
 static const char pg_clients_rolled_sql[] =
-	PG_CLIENTS_ANSWER(PG_CLIENTS_ROLLED, KX_PG_SUM_N, "", "", " LEFT JOIN sv USING (client_ip)");
+	PG_CLIENTS_ANSWER(PG_CLIENTS_ROLLED, KX_PG_SUM_N, "", "", " LEFT JOIN sv USING (client_ip)",
+			  "array_to_string(sni_a, ',') || CASE WHEN snis > 3"
+			  " THEN ' +' || (snis - 3) ELSE '' END");
 static const char pg_offers_rolled_sql[] = PG_OFFERS(PG_CLIENTS_ROLLED);
 
 /* The central schema of the client rollups. */

@@ -331,11 +331,12 @@ try:
                 for t in ("rollup_legs", "rollup_pairs", "rollup_pairs_all", "rollup_clients",
                           "rollup_clients_all", "rollup_runs")} | {
             # The client rollups by address and sensor (ids differ by fold order).
-            t: srv.psql(f"SELECT string_agg(d, E'\\n' ORDER BY d) FROM (SELECT c.client_ip || '|' || s.sensor"
-                        f" || '|' || (to_jsonb(x) - 'cl' - 'sn')::text AS d FROM {t} AS x"
-                        " JOIN rollup_client_ips AS c ON c.id = x.cl"
-                        " JOIN rollup_sensors AS s ON s.id = x.sn) AS y", db)
-            for t in ("rollup_client_legs", "rollup_client_offers", "rollup_client_sets")}
+            t: srv.psql(f"SELECT string_agg(d, E'\\n' ORDER BY d) FROM (SELECT c.client_ip || '|'"
+                        f" || coalesce(s.sensor, '*') || '|' || (to_jsonb(x) - 'cl' - 'sn')::text AS d"
+                        f" FROM {t} AS x JOIN rollup_client_ips AS c ON c.id = x.cl"
+                        " LEFT JOIN rollup_sensors AS s ON s.id = x.sn) AS y", db)
+            for t in ("rollup_client_legs", "rollup_client_offers", "rollup_client_sets",
+                      "rollup_client_counts")}
 
     # Two stores of the same rows: "ret" folded before the prune, "ret2"
     # with every row still pending (the shipper does not fold), which the

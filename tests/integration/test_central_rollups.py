@@ -122,17 +122,20 @@ ROLLUP_DUMP = ("SELECT string_agg(t, E'\\n' ORDER BY t) FROM ("
                "  FROM rollup_runs AS u JOIN runs AS r ON r.id = u.run_id"
                " UNION ALL SELECT 'L|' || concat_ws('|', c.client_ip, s.sensor, protocol, verdict, reason,"
                "  offers_pq, hello, n, first_us, last_us) FROM rollup_client_legs AS t"
-               "  JOIN rollup_client_ips AS c ON c.id = t.cl JOIN rollup_sensors AS s ON s.id = t.sn"
+               "  JOIN rollup_client_ips AS c ON c.id = t.cl LEFT JOIN rollup_sensors AS s ON s.id = t.sn"
                " UNION ALL SELECT 'O|' || concat_ws('|', c.client_ip, s.sensor, k, groups_offered,"
                "  groups_offered_2, kex_offered, alpn, fp, offers_mldsa) FROM rollup_client_offers AS t"
-               "  JOIN rollup_client_ips AS c ON c.id = t.cl JOIN rollup_sensors AS s ON s.id = t.sn"
+               "  JOIN rollup_client_ips AS c ON c.id = t.cl LEFT JOIN rollup_sensors AS s ON s.id = t.sn"
                " UNION ALL SELECT 'S|' || concat_ws('|', c.client_ip, s.sensor, kind, value)"
                "  FROM rollup_client_sets AS t"
-               "  JOIN rollup_client_ips AS c ON c.id = t.cl JOIN rollup_sensors AS s ON s.id = t.sn) AS d")
+               "  JOIN rollup_client_ips AS c ON c.id = t.cl JOIN rollup_sensors AS s ON s.id = t.sn"
+               " UNION ALL SELECT 'K|' || concat_ws('|', c.client_ip, s.sensor, servers, snis)"
+               "  FROM rollup_client_counts AS t"
+               "  JOIN rollup_client_ips AS c ON c.id = t.cl LEFT JOIN rollup_sensors AS s ON s.id = t.sn) AS d")
 
 # Schema 12's client rollups and rollup_pending's columns for them
 # dropped (the pending rows kept): what schema 11 left.
-V11 = ("DROP TABLE rollup_client_legs, rollup_client_offers, rollup_client_sets;"
+V11 = ("DROP TABLE rollup_client_legs, rollup_client_offers, rollup_client_sets, rollup_client_counts;"
        " ALTER TABLE rollup_pending DROP COLUMN alpn, DROP COLUMN groups_offered,"
        " DROP COLUMN groups_offered_2, DROP COLUMN kex_offered, DROP COLUMN ja4, DROP COLUMN hassh,"
        " DROP COLUMN offers_mldsa;")
@@ -330,7 +333,7 @@ try:
         srv.psql("DROP VIEW rollup_pairs, rollup_pairs_all;"
                  " DROP TABLE rollup_legs, rollup_pair_ids, rollup_endpoints, rollup_client_ips,"
                  " rollup_sensors, rollup_clients, rollup_clients_all, rollup_runs, rollup_pending,"
-                 " rollup_client_legs, rollup_client_offers, rollup_client_sets;"
+                 " rollup_client_legs, rollup_client_offers, rollup_client_sets, rollup_client_counts;"
                  " UPDATE kexwatch_meta SET value = '8'", "old")
     check(srv.psql("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'", "old") == "8"
           and srv.psql("SELECT to_regclass('rollup_legs') IS NULL", "old") == "t",
