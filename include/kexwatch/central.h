@@ -31,7 +31,7 @@
 #include <stdint.h>
 
 /* The PostgreSQL schema version kexwatch creates (table kexwatch_meta). */
-#define KX_PG_SCHEMA_VERSION 11
+#define KX_PG_SCHEMA_VERSION 12
 
 /* True for "postgresql://..." and "postgres://..." URIs and for libpq
  * key=value connection strings containing "dbname=" or "host=". */
@@ -135,6 +135,8 @@ struct kx_pg_prune_stats {
 	uint64_t endpoints_forgotten; /* rollup retention: endpoints last seen before it */
 	uint64_t rollup_rows_deleted; /* their rollup rows */
 	uint64_t sessions_deleted;   /* hourly sessions rows of hours before it */
+	uint64_t clients_forgotten;  /* schema 12: clients last seen before it */
+	uint64_t client_rows_deleted; /* their client rollup rows */
 };
 
 /* Removes the central handshakes that began before cutoff_us: drops the

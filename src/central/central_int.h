@@ -74,6 +74,11 @@ int kx_pg_rollup_add(PGconn *pg, const char *table, char *err, size_t errlen);
 extern const char kx_pg_rollup_pending_schema[];
 /* Schema 11: a schema 10 store's text pairs to ids, views in their place. */
 extern const char kx_pg_rollup_pair_ids_migrate[];
+/* Schema 11 to 12, inside the schema transaction: rollup_pending's new
+ * columns and the client rollups, built from every handshake; the rows
+ * pending then are folded into the endpoints' rollups (their copies lack
+ * the clients' columns): none is pending after it. */
+int kx_pg_rollup_clients_upgrade(PGconn *pg, char *err, size_t errlen);
 #define KX_PG_FOLD_CHUNK 500000
 #define KX_PG_FOLD_LOCK "1801812089"
 int kx_pg_rollup_fold(PGconn *pg, uint64_t chunk, bool wait, uint64_t *folded, char *err,

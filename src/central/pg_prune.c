@@ -28,6 +28,15 @@
  * old at the same moment (a long-delayed backlog) may meet the delete
  * in the other order, and PostgreSQL then fails one of the two; if it is
  * the prune, nothing of it is left and it can be run again.
+ *
+ * Schema 12's client rollups (rollup_client_legs, _offers, _sets, _counts) forget
+ * a client on its own, as SQLite's client rollups do: one whose newest
+ * leg ended, and whose newest sessions hour began, before the cutoff
+ * loses all four; its id goes once no pair names it either. A surviving
+ * endpoint keeps its pairs with forgotten clients, and a surviving
+ * client keeps the servers and SNIs of forgotten endpoints in
+ * rollup_client_sets: each kind is forgotten on its own. Their rows
+ * count in client_rows_deleted.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,10 +144,41 @@ static int prune_rollups(PGconn *pg, int64_t rcut, struct kx_pg_prune_stats *st,
 						    NULL, 10);
 		PQclear(r);
 	}
+	/* Schema 12's client rollups forget a client on its own, as SQLite's
+	 * do: last seen before the cutoff in its legs and its sessions (from
+	 * the start of their hour). A surviving endpoint's pairs keep it. */
+	snprintf(sql, sizeof(sql),
+		 "CREATE TEMP TABLE kx_forget_cl ON COMMIT DROP AS SELECT l.cl"
+		 " FROM rollup_client_legs AS l GROUP BY l.cl HAVING max(l.last_us) < %lld"
+		 " AND NOT EXISTS (SELECT 1 FROM sessions AS s JOIN rollup_client_ips AS c"
+		 " ON c.client_ip = s.client_ip WHERE c.id = l.cl AND s.hour * 3600000000 >= %lld)",
+		 (long long)rcut, (long long)rcut);
+	if (run(pg, sql, &r, err, errlen) < 0)
+		return -1;
+	uint64_t clients_forgotten = st->clients_forgotten = strtoull(PQcmdTuples(r), NULL, 10);
+	PQclear(r);
+	static const char *const cl_tables[] = {
+		"DELETE FROM rollup_client_legs AS t USING kx_forget_cl AS f WHERE t.cl = f.cl",
+		"DELETE FROM rollup_client_offers AS t USING kx_forget_cl AS f WHERE t.cl = f.cl",
+		"DELETE FROM rollup_client_sets AS t USING kx_forget_cl AS f WHERE t.cl = f.cl",
+		"DELETE FROM rollup_client_counts AS t USING kx_forget_cl AS f WHERE t.cl = f.cl",
+	};
+	for (size_t i = 0; clients_forgotten > 0 && i < sizeof(cl_tables) / sizeof(cl_tables[0]);
+	     i++) {
+		if (run(pg, cl_tables[i], &r, err, errlen) < 0)
+			return -1;
+		st->client_rows_deleted += strtoull(PQcmdTuples(r), NULL, 10);
+		PQclear(r);
+	}
 	if (st->endpoints_forgotten > 0 &&
-	    run(pg, "DELETE FROM rollup_endpoints AS t USING kx_forget AS f WHERE" KEY_EQ ";"
-		    " DELETE FROM rollup_client_ips AS c WHERE NOT EXISTS (SELECT 1"
-		    " FROM rollup_pair_ids AS p WHERE p.cl = c.id)",
+	    run(pg, "DELETE FROM rollup_endpoints AS t USING kx_forget AS f WHERE" KEY_EQ, NULL, err,
+		errlen) < 0)
+		return -1;
+	/* A client id goes when neither a pair nor a client rollup names it. */
+	if ((st->endpoints_forgotten > 0 || clients_forgotten > 0) &&
+	    run(pg, "DELETE FROM rollup_client_ips AS c WHERE NOT EXISTS (SELECT 1"
+		    " FROM rollup_pair_ids AS p WHERE p.cl = c.id) AND NOT EXISTS (SELECT 1"
+		    " FROM rollup_client_legs AS l WHERE l.cl = c.id)",
 		NULL, err, errlen) < 0)
 		return -1;
 	/* The hours that began before the cutoff: hour * 1 h < rcut, i.e.

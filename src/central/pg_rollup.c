@@ -62,7 +62,42 @@
 	" ts_last_us bigint, protocol text, client_ip text, server_ip text,"               \
 	" server_port integer, sni text, offers_pq integer, hrr integer, hrr_group integer," \
 	" group_name text, group_family text, verdict text, reason text, ch_bytes integer," \
-	" ch_segments integer, ch2_bytes integer, ch_to_sh_us bigint)"
+	" ch_segments integer, ch2_bytes integer, ch_to_sh_us bigint" KX_PG_PENDING_V12 ")"
+/* Schema 12's columns of rollup_pending: what the client rollups read. */
+#define KX_PG_PENDING_V12                                                               \
+	", alpn text, groups_offered text, groups_offered_2 text, kex_offered text,"      \
+	" ja4 text, hassh text, offers_mldsa integer"
+
+/* Schema 12's client rollups, keyed by the ids of schema 11 (cl, sn;
+ * sn 0: over every sensor, what a report without --sensor reads):
+ *   rollup_client_legs    a client's handshakes per protocol, verdict,
+ *                         reason, PQ offer (0/1) and parsed ClientHello
+ *                         (hello 0/1), with first and last;
+ *   rollup_client_offers  its distinct offers (ClientHello group lists,
+ *                         SSH kex list, ALPN list, fingerprint, ML-DSA),
+ *                         keyed by k, the md5 of them (the lists are
+ *                         too long for a B-tree key);
+ *   rollup_client_sets    its distinct server addresses (kind 0) and SNIs
+ *                         (kind 1) per sensor (no sn 0), in "C" order
+ *                         within a client: the first three SNIs are an
+ *                         index range;
+ *   rollup_client_counts  how many of each per sensor and over all (sn
+ *                         0): the counters grow by the set rows a fold
+ *                         inserts, as rollup_clients by the pairs. */
+#define KX_PG_CLIENT_DDL                                                                \
+	"CREATE TABLE rollup_client_legs (cl integer NOT NULL, sn integer NOT NULL,"       \
+	" protocol text NOT NULL, verdict text NOT NULL, reason text NOT NULL,"             \
+	" offers_pq integer NOT NULL, hello integer NOT NULL, n bigint NOT NULL,"           \
+	" first_us bigint NOT NULL, last_us bigint NOT NULL,"                               \
+	" PRIMARY KEY (cl, sn, protocol, verdict, reason, offers_pq, hello));"              \
+	"CREATE TABLE rollup_client_offers (cl integer NOT NULL, sn integer NOT NULL,"     \
+	" k uuid NOT NULL, groups_offered text, groups_offered_2 text, kex_offered text,"   \
+	" alpn text, fp text, offers_mldsa integer, PRIMARY KEY (cl, sn, k));"              \
+	"CREATE TABLE rollup_client_sets (cl integer NOT NULL, kind smallint NOT NULL,"    \
+	" value text COLLATE \"C\" NOT NULL, sn integer NOT NULL,"                         \
+	" PRIMARY KEY (cl, kind, value, sn));"                                              \
+	"CREATE TABLE rollup_client_counts (cl integer NOT NULL, sn integer NOT NULL,"     \
+	" servers bigint NOT NULL, snis bigint NOT NULL, PRIMARY KEY (cl, sn));"
 
 /* The pairs as schema 10's tables held them (pg_rollup.c's top):
  * rollup_pairs_all keeps one row per (ep, cl), its lowest sensor's. */
@@ -103,7 +138,7 @@ const char kx_pg_rollup_schema[] =
 	"CREATE TABLE rollup_clients_all (server_ip text NOT NULL, server_port integer NOT NULL,"
 	" sni text NOT NULL, clients bigint NOT NULL, PRIMARY KEY (server_ip, server_port, sni));"
 	"CREATE TABLE rollup_runs (run_id bigint PRIMARY KEY, n bigint NOT NULL);"
-	KX_PG_PENDING_DDL ";" KX_PG_PAIR_VIEWS;
+	KX_PG_CLIENT_DDL KX_PG_PENDING_DDL ";" KX_PG_PAIR_VIEWS;
 
 /* Schema 10's table alone, for a schema 9 store. */
 const char kx_pg_rollup_pending_schema[] = KX_PG_PENDING_DDL;
@@ -129,6 +164,8 @@ const char *const kx_pg_rollup_cols[] = {
 	"client_ip",  "server_ip", "server_port",  "sni",        "offers_pq",
 	"hrr",        "hrr_group", "group_name",   "group_family", "verdict",
 	"reason",     "ch_bytes",  "ch_segments",  "ch2_bytes",  "ch_to_sh_us",
+	"alpn",       "groups_offered", "groups_offered_2", "kex_offered", "ja4",
+	"hassh",      "offers_mldsa",
 };
 const unsigned kx_pg_n_rollup_cols = sizeof(kx_pg_rollup_cols) / sizeof(kx_pg_rollup_cols[0]);
 
@@ -140,7 +177,43 @@ const char kx_pg_rollup_drop[] =
 	" = 'v' THEN DROP VIEW rollup_pairs, rollup_pairs_all; END IF; END $$;"
 	"DROP TABLE IF EXISTS rollup_legs, rollup_pairs, rollup_pairs_all, rollup_pair_ids,"
 	" rollup_endpoints, rollup_client_ips, rollup_sensors, rollup_clients,"
-	" rollup_clients_all, rollup_runs, rollup_pending";
+	" rollup_clients_all, rollup_runs, rollup_pending, rollup_client_legs,"
+	" rollup_client_offers, rollup_client_sets, rollup_client_counts";
+
+/* Which steps of a fold run: the ids, the endpoints' rollups, the
+ * clients' (schema 12). */
+enum { STEP_IDS = 1, STEP_EP = 2, STEP_CL = 4, STEP_ALL = 7 };
+
+/* The client ids are made by the ids steps; the clients' steps use the
+ * client and sensor ids, which they make again for an upgrade's pass over
+ * handshakes (a no-op in a fold: the ids steps ran). */
+static const unsigned step_part[] = {
+	STEP_IDS, STEP_IDS | STEP_CL, STEP_IDS | STEP_CL, STEP_EP, STEP_EP, STEP_EP,
+	STEP_CL, STEP_CL, STEP_CL, STEP_CL, STEP_CL,
+};
+
+/* A fold step of the clients' legs per sensor (SN the sensor's id, JOIN
+ * its join) or over all (SN 0, no join). */
+#define CLIENT_LEGS(SN, JOIN)                                                           \
+	"INSERT INTO rollup_client_legs SELECT c.id, " SN ", t.protocol, t.verdict,"       \
+	" coalesce(t.reason, ''), coalesce((t.offers_pq <> 0)::int, 0),"                    \
+	" coalesce((t.ch_bytes > 0)::int, 0), count(*), min(t.ts_first_us), max(t.ts_last_us)" \
+	" FROM %s AS t JOIN rollup_client_ips AS c ON c.client_ip = t.client_ip" JOIN       \
+	" GROUP BY 1, 2, 3, 4, 5, 6, 7 ORDER BY 1, 2, 3, 4, 5, 6, 7"                        \
+	" ON CONFLICT (cl, sn, protocol, verdict, reason, offers_pq, hello) DO UPDATE"      \
+	" SET n = rollup_client_legs.n + excluded.n,"                                       \
+	" first_us = least(rollup_client_legs.first_us, excluded.first_us),"                \
+	" last_us = greatest(rollup_client_legs.last_us, excluded.last_us)"
+/* The same for the distinct offers (SENSOR: t's sensor column, or none). */
+#define CLIENT_OFFERS(SN, SENSOR, JOIN)                                                 \
+	"INSERT INTO rollup_client_offers SELECT c.id, " SN ", md5(concat_ws(chr(1),"     \
+	" coalesce(t.groups_offered, chr(2)), coalesce(t.groups_offered_2, chr(2)),"        \
+	" coalesce(t.kex_offered, chr(2)), coalesce(t.alpn, chr(2)), coalesce(t.fp, chr(2))," \
+	" coalesce(t.offers_mldsa::text, chr(2))))::uuid, t.groups_offered, t.groups_offered_2," \
+	" t.kex_offered, t.alpn, t.fp, t.offers_mldsa FROM (SELECT DISTINCT client_ip" SENSOR "," \
+	" groups_offered, groups_offered_2, kex_offered, alpn, coalesce(hassh, ja4) AS fp,"  \
+	" offers_mldsa FROM %s) AS t JOIN rollup_client_ips AS c ON c.client_ip = t.client_ip" \
+	JOIN " ORDER BY 1, 2, 3 ON CONFLICT DO NOTHING"
 
 /* The steps of a fold of the rows of table %s (each names it once). */
 static const char *const fold_steps[] = {
@@ -182,13 +255,43 @@ static const char *const fold_steps[] = {
 	" DO UPDATE SET clients = rollup_clients_all.clients + excluded.clients",
 	"INSERT INTO rollup_runs SELECT run_id, count(*) FROM %s GROUP BY 1 ORDER BY 1"
 	" ON CONFLICT (run_id) DO UPDATE SET n = rollup_runs.n + excluded.n",
+	/* Schema 12: the clients' legs, weighted as the raw answer counts
+	 * them (offers_pq <> 0, ch_bytes > 0: a parsed ClientHello), per
+	 * sensor and over all (sn 0). */
+	CLIENT_LEGS("n.id", " JOIN rollup_sensors AS n ON n.sensor = t.sensor"),
+	CLIENT_LEGS("0", ""),
+	/* Its distinct offers as they are (NULLs kept: the answer tells a
+	 * NULL offers_mldsa from 0); chr(2) marks a NULL in the key. */
+	CLIENT_OFFERS("n.id", ", sensor", " JOIN rollup_sensors AS n ON n.sensor = t.sensor"),
+	CLIENT_OFFERS("0", "", ""),
+	/* Its servers and SNIs (NULL: none; '' is one, as in the raw
+	 * answer); the counters grow by the rows inserted, the all-sensor
+	 * one by those whose (cl, kind, value) the statement's snapshot has
+	 * no row of (it does not see s's inserts), as the pairs' counters. */
+	"WITH s AS (INSERT INTO rollup_client_sets SELECT DISTINCT c.id, v.kind, v.value, n.id"
+	" FROM %s AS t CROSS JOIN LATERAL (VALUES (0::smallint, t.server_ip), (1::smallint, t.sni))"
+	" AS v(kind, value) JOIN rollup_client_ips AS c ON c.client_ip = t.client_ip"
+	" JOIN rollup_sensors AS n ON n.sensor = t.sensor WHERE v.value IS NOT NULL"
+	" ORDER BY 1, 2, 3, 4 ON CONFLICT DO NOTHING RETURNING cl, kind, value, sn),"
+	" a AS (SELECT DISTINCT cl, kind, value FROM s WHERE NOT EXISTS (SELECT 1"
+	"  FROM rollup_client_sets AS r WHERE r.cl = s.cl AND r.kind = s.kind AND r.value = s.value))"
+	" INSERT INTO rollup_client_counts SELECT cl, sn, count(*) FILTER (WHERE kind = 0),"
+	" count(*) FILTER (WHERE kind = 1) FROM (SELECT cl, sn, kind FROM s"
+	"  UNION ALL SELECT cl, 0, kind FROM a) AS u GROUP BY 1, 2 ORDER BY 1, 2"
+	" ON CONFLICT (cl, sn) DO UPDATE SET servers = rollup_client_counts.servers + excluded.servers,"
+	" snis = rollup_client_counts.snis + excluded.snis",
 };
 
-int kx_pg_rollup_add(PGconn *pg, const char *table, char *err, size_t errlen)
+_Static_assert(sizeof(step_part) / sizeof(step_part[0]) == sizeof(fold_steps) / sizeof(fold_steps[0]),
+	       "a part for every step");
+
+static int add_steps(PGconn *pg, const char *table, unsigned parts, char *err, size_t errlen)
 {
 	char sql[4096];
 
 	for (size_t i = 0; i < sizeof(fold_steps) / sizeof(fold_steps[0]); i++) {
+		if (!(step_part[i] & parts))
+			continue;
 		/* The one %s replaced by hand: the steps are not format literals. */
 		const char *at = strstr(fold_steps[i], "%s");
 		int k = snprintf(sql, sizeof(sql), "%.*s%s%s", (int)(at - fold_steps[i]),
@@ -209,6 +312,11 @@ int kx_pg_rollup_add(PGconn *pg, const char *table, char *err, size_t errlen)
 	return 0;
 }
 
+int kx_pg_rollup_add(PGconn *pg, const char *table, char *err, size_t errlen)
+{
+	return add_steps(pg, table, STEP_ALL, err, errlen);
+}
+
 /* "run_id, sensor, ..." of kx_pg_rollup_cols. */
 static void rollup_col_list(char *cols, size_t len)
 {
@@ -221,7 +329,8 @@ static void rollup_col_list(char *cols, size_t len)
 /* One chunk of at most chunk pending rows (0: every one this statement
  * sees) into the rollups, inside the caller's transaction, which holds
  * the folder's lock. *n gets the rows moved. */
-static int fold_chunk(PGconn *pg, uint64_t chunk, uint64_t *n, char *err, size_t errlen)
+static int fold_chunk(PGconn *pg, uint64_t chunk, unsigned parts, uint64_t *n, char *err,
+		      size_t errlen)
 {
 	char sql[2048], cols[512], lim[96] = "";
 
@@ -257,7 +366,7 @@ static int fold_chunk(PGconn *pg, uint64_t chunk, uint64_t *n, char *err, size_t
 	if (!r || PQresultStatus(r) != PGRES_COMMAND_OK)
 		goto fail;
 	PQclear(r);
-	return kx_pg_rollup_add(pg, "kx_fold", err, errlen);
+	return add_steps(pg, "kx_fold", parts, err, errlen);
 fail:
 	snprintf(err, errlen, "fold: %s", kx_pg_errmsg(pg, r));
 	PQclear(r);
@@ -293,7 +402,7 @@ int kx_pg_rollup_fold(PGconn *pg, uint64_t chunk, bool wait, uint64_t *folded, c
 			return 1;
 		}
 		uint64_t n = 0;
-		if (fold_chunk(pg, chunk, &n, err, errlen) < 0)
+		if (fold_chunk(pg, chunk, STEP_ALL, &n, err, errlen) < 0)
 			goto fail;
 		r = PQexec(pg, "COMMIT");
 		if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
@@ -314,7 +423,41 @@ fail:
 int kx_pg_rollup_fold_in(PGconn *pg, uint64_t *folded, char *err, size_t errlen)
 {
 	*folded = 0;
-	return fold_chunk(pg, 0, folded, err, errlen);
+	return fold_chunk(pg, 0, STEP_ALL, folded, err, errlen);
+}
+
+int kx_pg_rollup_clients_upgrade(PGconn *pg, char *err, size_t errlen)
+{
+	char e[512];
+	uint64_t n = 0;
+
+	/* The folder's lock before rollup_pending's: a folder holding it
+	 * waits for no lock of ours, we wait for its commit. */
+	PGresult *r = PQexec(pg, "SET LOCAL statement_timeout = 0; SET LOCAL work_mem = '64MB';"
+				 " SELECT pg_advisory_xact_lock(" KX_PG_FOLD_LOCK ");"
+				 " ALTER TABLE rollup_pending ADD COLUMN IF NOT EXISTS alpn text,"
+				 " ADD COLUMN IF NOT EXISTS groups_offered text,"
+				 " ADD COLUMN IF NOT EXISTS groups_offered_2 text,"
+				 " ADD COLUMN IF NOT EXISTS kex_offered text, ADD COLUMN IF NOT EXISTS ja4 text,"
+				 " ADD COLUMN IF NOT EXISTS hassh text,"
+				 " ADD COLUMN IF NOT EXISTS offers_mldsa integer;"
+				 " DROP TABLE IF EXISTS rollup_client_legs, rollup_client_offers,"
+				 " rollup_client_sets, rollup_client_counts;" KX_PG_CLIENT_DDL);
+	if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
+		snprintf(err, errlen, "rollups: %s", kx_pg_errmsg(pg, r));
+		PQclear(r);
+		return -1;
+	}
+	PQclear(r);
+	/* Every row into the client rollups, the pending ones too: their
+	 * copies lack the new columns. Those are folded into the endpoints'
+	 * rollups alone, so nothing is pending after the upgrade. */
+	if (add_steps(pg, "handshakes", STEP_CL, e, sizeof(e)) < 0 ||
+	    fold_chunk(pg, 0, STEP_IDS | STEP_EP, &n, e, sizeof(e)) < 0) {
+		snprintf(err, errlen, "%s", e);
+		return -1;
+	}
+	return 0;
 }
 
 int kx_pg_fold(const char *url, uint64_t *folded, char *err, size_t errlen)

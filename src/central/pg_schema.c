@@ -84,6 +84,10 @@
  * Schema 11 keys the rollups' pairs by integer ids (pg_rollup.c): a
  * schema 9 or 10 store's text pairs get their ids in the upgrade
  * transaction, and views of the old tables' names take their place.
+ *
+ * Schema 12 adds the client rollups (pg_rollup.c) and rollup_pending's
+ * columns they read: a schema 9 to 11 store gets them built from every
+ * handshake in the upgrade transaction, and its pending rows folded.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -811,6 +815,8 @@ int kx_pg_ensure_schema(PGconn *pg, char *err, size_t errlen)
 	if (version >= 9 && version <= 10 &&
 	    (exec_ok(pg, "SET LOCAL statement_timeout = 0", e, sizeof(e)) < 0 ||
 	     exec_ok(pg, kx_pg_rollup_pair_ids_migrate, e, sizeof(e)) < 0))
+		goto fail;
+	if (version >= 9 && version <= 11 && kx_pg_rollup_clients_upgrade(pg, e, sizeof(e)) < 0)
 		goto fail;
 	if (version >= 1 && version < KX_PG_SCHEMA_VERSION && migrate_views(pg, e, sizeof(e)) < 0)
 		goto fail;

@@ -199,11 +199,13 @@ int kx_cmd_prune(int argc, char **argv)
 		char t[32];
 		fprintf(stderr,
 			"rollups of %s before %s: %" PRIu64 " endpoints forgotten (%" PRIu64
-			" rollup rows), %" PRIu64 " hourly sessions rows deleted\n",
+			" rollup rows), %" PRIu64 " hourly sessions rows deleted; %" PRIu64
+			" clients forgotten (%" PRIu64 " client rollup rows)\n",
 			target,
 			kx_time_str((uint64_t)(po.rollup_cutoff_us > 0 ? po.rollup_cutoff_us : 0), t,
 				    sizeof(t)),
-			st.endpoints_forgotten, st.rollup_rows_deleted, st.sessions_deleted);
+			st.endpoints_forgotten, st.rollup_rows_deleted, st.sessions_deleted,
+			st.clients_forgotten, st.client_rows_deleted);
 	}
 	return KX_EXIT_OK;
 }

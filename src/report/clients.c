@@ -315,40 +315,46 @@ static const char *const narrow_drop[] = {
 	" groups_offered_2, kex_offered FROM handshakes" KX_PG_WINDOW ")"
 
 /* kx_clients_sql without pq_groups_offered, in PostgreSQL's words and in
- * SQLite's order; %s: the table's columns. */
+ * SQLite's order, over PREFIX (h, hx, and what SV_JOIN joins), COUNT the
+ * counts of h's rows (weighted or not), SV_C c's servers and SNIs when
+ * they come from h; a format whose %s is the table's columns. */
+#define PG_CLIENTS_ANSWER(PREFIX, COUNT, CLIENTS, SV_C, SV_JOIN, SNIS)                    \
+	"WITH " PREFIX ","                                                                 \
+	" alpns AS (SELECT client_ip, " KX_PG_ARRAY("v") " AS alpn_a"                        \
+	"  FROM (SELECT DISTINCT client_ip, alpn FROM hx) AS d,"                            \
+	"  json_array_elements_text(d.alpn::json) AS j(v) GROUP BY client_ip),"             \
+	" fps AS (SELECT client_ip, " KX_PG_ARRAY("f") " AS fp_a,"                           \
+	"  CASE WHEN max(offers_mldsa) > 0 THEN 'yes' WHEN count(offers_mldsa) = 0 THEN 'not-recorded'" \
+	"  ELSE 'no' END AS offers_mldsa"                                                   \
+	"  FROM (SELECT client_ip, coalesce(hassh, ja4) AS f, offers_mldsa FROM hx) AS x"   \
+	"  GROUP BY client_ip),"                                                            \
+	" c AS (SELECT client_ip," KX_PG_COUNTS_OF(COUNT, CLIENTS)                          \
+	"  " COUNT("ch_bytes > 0") " AS n_hello,"                                            \
+	"  " COUNT("ch_bytes > 0 AND offers_pq <> 0") " AS n_offers_pq,"                     \
+	SV_C " " KX_PG_SET("protocol") " AS protocols,"                                     \
+	"  " KX_PG_SET("CASE WHEN verdict = 'plaintext' THEN app END") " AS plaintext_apps" \
+	"  FROM h GROUP BY client_ip),"                                                     \
+	" o AS (SELECT *, CASE WHEN n_hello = 0 THEN 'no-hello'"                            \
+	"  WHEN n_offers_pq = n_hello THEN 'all' WHEN n_offers_pq = 0 THEN 'none'"          \
+	"  ELSE 'some' END AS offers_pq FROM c" SV_JOIN "),"                                \
+	" a AS (SELECT client_ip, first_seen, last_seen, handshakes, n_hello, n_offers_pq," \
+	" n_hello - n_offers_pq AS n_no_pq, offers_pq, servers,"                            \
+	" protocols, " SNIS " AS sample_snis,"                                              \
+	" " KX_PG_SET_FIRST("alpn_a", 3) " AS sample_alpns, n_hybrid, n_pq, n_hybrid_draft, n_classical," \
+	" n_client_no_pq, n_server_declined, n_tls12, n_resumed, n_incomplete, n_unknown,"  \
+	" CASE WHEN n_plaintext > 0 THEN 3 WHEN offers_pq = 'none' THEN 2"                  \
+	"  WHEN offers_pq = 'some' THEN 1 ELSE 0 END AS risk,"                              \
+	" sessions, n_plaintext, n_unseen, plaintext_apps,"                                 \
+	" coalesce(offers_mldsa, 'not-recorded') AS offers_mldsa,"                          \
+	" array_to_string(fp_a, ',') AS fingerprints, " KX_PG_SET_FIRST("fp_a", 2) " AS fingerprints_s" \
+	" FROM o LEFT JOIN alpns USING (client_ip) LEFT JOIN fps USING (client_ip))"       \
+	" SELECT *%s FROM a"                                                                \
+	" ORDER BY risk DESC, n_plaintext DESC, n_no_pq DESC, handshakes DESC, client_ip COLLATE \"C\""
+
 static const char pg_clients_sql[] =
-	"WITH " PG_CLIENTS_FILTERED ","
-	" alpns AS (SELECT client_ip, " KX_PG_ARRAY("v") " AS alpn_a"
-	"  FROM (SELECT DISTINCT client_ip, alpn FROM hx) AS d,"
-	"  json_array_elements_text(d.alpn::json) AS j(v) GROUP BY client_ip),"
-	" fps AS (SELECT client_ip, " KX_PG_ARRAY("f") " AS fp_a,"
-	"  CASE WHEN max(offers_mldsa) > 0 THEN 'yes' WHEN count(offers_mldsa) = 0 THEN 'not-recorded'"
-	"  ELSE 'no' END AS offers_mldsa"
-	"  FROM (SELECT client_ip, coalesce(hassh, ja4) AS f, offers_mldsa FROM hx) AS x"
-	"  GROUP BY client_ip),"
-	" c AS (SELECT client_ip," KX_PG_COUNTS
-	"  " KX_PG_COUNT("ch_bytes > 0") " AS n_hello,"
-	"  " KX_PG_COUNT("ch_bytes > 0 AND offers_pq <> 0") " AS n_offers_pq,"
-	"  count(DISTINCT server_ip) AS servers, " KX_PG_SET("protocol") " AS protocols,"
-	"  " KX_PG_ARRAY("sni") " AS sni_a,"
-	"  " KX_PG_SET("CASE WHEN verdict = 'plaintext' THEN app END") " AS plaintext_apps"
-	"  FROM h GROUP BY client_ip),"
-	" o AS (SELECT *, CASE WHEN n_hello = 0 THEN 'no-hello'"
-	"  WHEN n_offers_pq = n_hello THEN 'all' WHEN n_offers_pq = 0 THEN 'none'"
-	"  ELSE 'some' END AS offers_pq FROM c),"
-	" a AS (SELECT client_ip, first_seen, last_seen, handshakes, n_hello, n_offers_pq,"
-	" n_hello - n_offers_pq AS n_no_pq, offers_pq, servers,"
-	" protocols, " KX_PG_SET_FIRST("sni_a", 3) " AS sample_snis,"
-	" " KX_PG_SET_FIRST("alpn_a", 3) " AS sample_alpns, n_hybrid, n_pq, n_hybrid_draft, n_classical,"
-	" n_client_no_pq, n_server_declined, n_tls12, n_resumed, n_incomplete, n_unknown,"
-	" CASE WHEN n_plaintext > 0 THEN 3 WHEN offers_pq = 'none' THEN 2"
-	"  WHEN offers_pq = 'some' THEN 1 ELSE 0 END AS risk,"
-	" sessions, n_plaintext, n_unseen, plaintext_apps,"
-	" coalesce(offers_mldsa, 'not-recorded') AS offers_mldsa,"
-	" array_to_string(fp_a, ',') AS fingerprints, " KX_PG_SET_FIRST("fp_a", 2) " AS fingerprints_s"
-	" FROM o LEFT JOIN alpns USING (client_ip) LEFT JOIN fps USING (client_ip))"
-	" SELECT *%s FROM a"
-	" ORDER BY risk DESC, n_plaintext DESC, n_no_pq DESC, handshakes DESC, client_ip COLLATE \"C\"";
+	PG_CLIENTS_ANSWER(PG_CLIENTS_FILTERED, KX_PG_COUNT, " count(DISTINCT client_ip) AS clients,",
+			  "  count(DISTINCT server_ip) AS servers, " KX_PG_ARRAY("sni") " AS sni_a,", "",
+			  KX_PG_SET_FIRST("sni_a", 3));
 
 /* What each client offers, distinct (each distinct list parsed once): TLS
  * group code points as the JSON text
@@ -356,13 +362,69 @@ static const char pg_clients_sql[] =
  * method names of kex_offered (ssh 1). Few rows (clients times offers);
  * their names and families come from the built-in registry in kexwatch,
  * below, as in kx_clients_sql. */
-static const char pg_offers_sql[] =
-	"WITH " PG_CLIENTS_FILTERED ","
-	" g AS (SELECT client_ip, groups_offered AS l FROM hx"
-	"  UNION SELECT client_ip, groups_offered_2 FROM hx WHERE groups_offered_2 IS NOT NULL),"
-	" k AS (SELECT DISTINCT client_ip, kex_offered FROM hx WHERE kex_offered <> '')"
-	" SELECT client_ip, 0 AS ssh, j.v::text AS v FROM g, json_array_elements(g.l::json) AS j(v)"
-	" UNION SELECT client_ip, 1, x FROM k, unnest(string_to_array(k.kex_offered, ',')) AS x";
+#define PG_OFFERS(PREFIX)                                                                 \
+	"WITH " PREFIX ","                                                                 \
+	" g AS (SELECT client_ip, groups_offered AS l FROM hx"                              \
+	"  UNION SELECT client_ip, groups_offered_2 FROM hx WHERE groups_offered_2 IS NOT NULL)," \
+	" k AS (SELECT DISTINCT client_ip, kex_offered FROM hx WHERE kex_offered <> '')"    \
+	" SELECT client_ip, 0 AS ssh, j.v::text AS v FROM g, json_array_elements(g.l::json) AS j(v)" \
+	" UNION SELECT client_ip, 1, x FROM k, unnest(string_to_array(k.kex_offered, ',')) AS x"
+
+static const char pg_offers_sql[] = PG_OFFERS(PG_CLIENTS_FILTERED);
+
+/* Over the full range (central schema 12): the client rollups
+ * (pg_rollup.c) plus the rows pending for them and the sessions, as
+ * hops.c reads the endpoints' (the same answer before and after a fold);
+ * $1 the sensor (NULL: all, the rollups' sn 0). A leg's n weighs its
+ * handshakes; offers are distinct, as the raw answer reads them. A
+ * client's servers and SNIs are its counters plus the pending rows' and
+ * sessions' values its sets lack; its sample SNIs the first three of its
+ * sets' first three and those new ones (an index range each), " +N" for
+ * the rest, as KX_PG_SET_FIRST writes them. */
+#define PG_SN "(SELECT CASE WHEN $1::text IS NULL THEN 0 ELSE (SELECT id FROM rollup_sensors WHERE sensor = $1::text) END)"
+#define PG_SET_SN(t) " AND ($1::text IS NULL OR " t ".sn = " PG_SN ")"
+#define PG_SENSOR_ONLY " WHERE $1::text IS NULL OR sensor = $1::text"
+#define PG_CLIENTS_ROLLED                                                                  \
+	"h AS (SELECT l.first_us AS ts_first_us, l.last_us AS ts_last_us, l.protocol, c.client_ip," \
+	" l.offers_pq, l.hello AS ch_bytes, l.verdict, nullif(l.reason, '') AS reason, l.n,"  \
+	" false AS is_session, NULL::text AS app FROM rollup_client_legs AS l"              \
+	" JOIN rollup_client_ips AS c ON c.id = l.cl WHERE l.sn = " PG_SN                    \
+	" UNION ALL SELECT ts_first_us, ts_last_us, protocol, client_ip, offers_pq, ch_bytes," \
+	" verdict, reason, 1::bigint, false, NULL FROM rollup_pending" PG_SENSOR_ONLY        \
+	" UNION ALL SELECT ts_first_us, ts_last_us, app, client_ip, 0, 0, verdict,"         \
+	" nullif(reason, ''), sessions, true, app FROM sessions" PG_SENSOR_ONLY "),"         \
+	" hx AS (SELECT c.client_ip, o.alpn, NULL::text AS hassh, o.fp AS ja4, o.offers_mldsa," \
+	" o.groups_offered, o.groups_offered_2, o.kex_offered FROM rollup_client_offers AS o" \
+	" JOIN rollup_client_ips AS c ON c.id = o.cl WHERE o.sn = " PG_SN                    \
+	" UNION ALL SELECT client_ip, alpn, hassh, ja4, offers_mldsa, groups_offered,"      \
+	" groups_offered_2, kex_offered FROM rollup_pending" PG_SENSOR_ONLY "),"             \
+	" tp AS (SELECT DISTINCT client_ip, kind, v FROM (SELECT client_ip, 0::smallint AS kind," \
+	"  server_ip AS v, sensor FROM rollup_pending UNION ALL SELECT client_ip, 1, sni, sensor" \
+	"  FROM rollup_pending WHERE sni IS NOT NULL UNION ALL SELECT client_ip, 0, server_ip,"   \
+	"  sensor FROM sessions) AS u" PG_SENSOR_ONLY "),"                                   \
+	" tk AS (SELECT client_ip, count(*) FILTER (WHERE kind = 0) AS servers,"             \
+	"  count(*) FILTER (WHERE kind = 1) AS snis,"                                        \
+	"  array_agg(v COLLATE \"C\") FILTER (WHERE kind = 1) AS new_snis FROM tp"          \
+	"  WHERE NOT EXISTS (SELECT 1 FROM rollup_client_sets AS r JOIN rollup_client_ips AS c" \
+	"  ON c.id = r.cl WHERE c.client_ip = tp.client_ip AND r.kind = tp.kind"             \
+	"  AND r.value = tp.v COLLATE \"C\"" PG_SET_SN("r") ") GROUP BY client_ip),"        \
+	" rk AS (SELECT c.client_ip, k.cl, k.servers, k.snis FROM rollup_client_counts AS k" \
+	"  JOIN rollup_client_ips AS c ON c.id = k.cl WHERE k.sn = " PG_SN "),"              \
+	" sv AS (SELECT client_ip, coalesce(rk.servers, 0) + coalesce(tk.servers, 0) AS servers," \
+	"  coalesce(rk.snis, 0) + coalesce(tk.snis, 0) AS snis,"                             \
+	"  (SELECT array_agg(x ORDER BY x) FROM (SELECT x FROM (SELECT DISTINCT r.value AS x" \
+	"  FROM rollup_client_sets AS r WHERE r.cl = rk.cl AND r.kind = 1" PG_SET_SN("r")    \
+	"  ORDER BY 1 LIMIT 3) AS f UNION SELECT y COLLATE \"C\" FROM unnest(tk.new_snis) AS y" \
+	"  ORDER BY 1 LIMIT 3) AS z) AS sni_a FROM rk FULL JOIN tk USING (client_ip))"
+
+static const char pg_clients_rolled_sql[] =
+	PG_CLIENTS_ANSWER(PG_CLIENTS_ROLLED, KX_PG_SUM_N, "", "", " LEFT JOIN sv USING (client_ip)",
+			  "array_to_string(sni_a, ',') || CASE WHEN snis > 3"
+			  " THEN ' +' || (snis - 3) ELSE '' END");
+static const char pg_offers_rolled_sql[] = PG_OFFERS(PG_CLIENTS_ROLLED);
+
+/* The central schema of the client rollups. */
+#define PG_CLIENTS_ROLLED_SCHEMA 12
 
 /* The answer rows with pq_groups_offered, in PostgreSQL's order; %s: the
  * table's columns. */
@@ -402,12 +464,22 @@ int kx_clients_pg_load(struct kx_rdb *r, struct kx_pg_read *pg, const struct kx_
 	snprintf(since, sizeof(since), "%" PRId64, f->since_us);
 	snprintf(until, sizeof(until), "%" PRId64, f->until_us);
 	snprintf(live, sizeof(live), "%" PRId64, f->live_from_us);
-	if (!(sql = sqlite3_mprintf(pg_clients_sql, table ? PG_TABLE_COLS : ""))) {
+	/* The full range over the client rollups and the rows pending for
+	 * them: its size grows with the clients and their offers, not the
+	 * handshakes; only the sensor ($1) filters. */
+	bool roll = f->since_us == INT64_MIN && f->until_us == INT64_MAX &&
+		    f->live_from_us == INT64_MIN &&
+		    kx_pg_read_version(pg) >= PG_CLIENTS_ROLLED_SCHEMA && !kx_pg_rollups_off();
+	int np = roll ? 1 : 4;
+	const char *const *pp = roll ? params + 2 : params;
+	if (!(sql = sqlite3_mprintf(roll ? pg_clients_rolled_sql : pg_clients_sql,
+				    table ? PG_TABLE_COLS : ""))) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	if (kx_pg_read_table(pg, sql, 4, params, r->db, "kx_answer", e, sizeof(e)) < 0 ||
-	    kx_pg_read_table(pg, pg_offers_sql, 4, params, r->db, "kx_offers", e, sizeof(e)) < 0) {
+	if (kx_pg_read_table(pg, sql, np, pp, r->db, "kx_answer", e, sizeof(e)) < 0 ||
+	    kx_pg_read_table(pg, roll ? pg_offers_rolled_sql : pg_offers_sql, np, pp, r->db,
+			     "kx_offers", e, sizeof(e)) < 0) {
 		snprintf(err, errlen, "%s: %s", r->target, e);
 		goto out;
 	}

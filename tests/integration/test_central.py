@@ -159,8 +159,8 @@ try:
     check("s3cret" not in c.execute("SELECT command FROM runs").fetchone()[0],
           "the local run record has no password either")
     c.close()
-    check(srv.psql("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'") == "11",
-          "central schema version 11")
+    check(srv.psql("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'") == "12",
+          "central schema version 12")
     # Schema 8: no foreign key on the bulk tables' run_id (the shipper
     # upserts the run first); sources keeps its own.
     check(srv.psql(FKEYS) == "sources.sources_run_id_fkey"
@@ -545,13 +545,13 @@ try:
           "a schema 1 central store: audit falls back to the snapshot", x.stdout + x.stderr + p.stderr)
     p = kx("read", "--sensor", "old", "--db", os.path.join(tmp, "v1b.db"), "--pg", url1, plain)
     check(p.returncode == 0 and "; 4 sessions rows sent" in p.stderr
-          and psql1("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'") == "11"
+          and psql1("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'") == "12"
           and psql1("SELECT relkind FROM pg_class WHERE relname = 'handshakes'") == "p"
           and psql1(FKEYS) == "sources.sources_run_id_fkey"
           and psql1("SELECT count(*), sum(sessions) FROM sessions") == "4|5"
           and psql1("SELECT verdict, n_plaintext FROM hops WHERE server_port = 6379") == "plaintext|2"
           and psql1("SELECT count(*), count(client_hello_seen), count(ja4) FROM handshakes") == "1|0|0",
-          "the next sensor upgrades it to schema 11 (columns, sessions, views, partitions, no foreign key"
+          "the next sensor upgrades it to schema 12 (columns, sessions, views, partitions, no foreign key"
           " on handshakes) and sends its sessions",
           p.stderr)
 
@@ -581,8 +581,8 @@ try:
                            " AND definition LIKE '%no-verdict (not observed)%'"
                            " AND definition NOT LIKE '%unknown (not observed)%'"],
                           capture_output=True, text=True).stdout.split()
-    check(p3.returncode == 0 and got3 == ["11|ssh|t|t", "11|tls|f|f", "2", "1"],
-          "the next sensor upgrades schema 3 to 11 in place: old rows NULL, new rows with fingerprints,"
+    check(p3.returncode == 0 and got3 == ["12|ssh|t|t", "12|tls|f|f", "2", "1"],
+          "the next sensor upgrades schema 3 to 12 in place: old rows NULL, new rows with fingerprints,"
           " the hops view says no-verdict",
           p3.stderr + str(got3))
 
@@ -603,8 +603,8 @@ try:
     got4 = psql4("SELECT (SELECT value FROM kexwatch_meta WHERE key = 'schema_version'), sni,"
                  " coalesce(interface, 'NULL') FROM handshakes ORDER BY sni;"
                  " SELECT sum(handshakes) FROM clienthello_sizes").stdout.split()
-    check(p4.returncode == 0 and got4 == ["11|hybrid.kx.test|NULL", "11|pcapng.kx.test|vc0", "2"],
-          "the next sensor upgrades schema 4 to 11 in place: the old row's interface NULL, the"
+    check(p4.returncode == 0 and got4 == ["12|hybrid.kx.test|NULL", "12|pcapng.kx.test|vc0", "2"],
+          "the next sensor upgrades schema 4 to 12 in place: the old row's interface NULL, the"
           " pcapng row's vc0, views again", p4.stderr + str(got4))
 
     # --- a central store of schema 6: its 'unknown' handshake-unseen session rewritten ---
@@ -631,8 +631,8 @@ try:
                  " sessions FROM sessions WHERE app = 'tls';"
                  " SELECT count(*) FROM sessions WHERE verdict = 'unknown';"
                  " SELECT verdict FROM hops WHERE server_port = 443 AND sni IS NULL").stdout.strip().split("\n")
-    check(p6.returncode == 0 and got6 == ["11|no-verdict|handshake-unseen|1", "0", "no-verdict (not observed)"],
-          "the next sensor upgrades schema 6 to 11 in place: the handshake-unseen session says no-verdict",
+    check(p6.returncode == 0 and got6 == ["12|no-verdict|handshake-unseen|1", "0", "no-verdict (not observed)"],
+          "the next sensor upgrades schema 6 to 12 in place: the handshake-unseen session says no-verdict",
           p6.stderr + str(got6))
 
     # --- a central store of schema 7: the run_id foreign keys dropped in place ---
@@ -659,9 +659,9 @@ try:
             cap("tls13-mlkem768.pcap"), plain)
     got7 = psql7("SELECT value FROM kexwatch_meta WHERE key = 'schema_version';"
                  " " + FKEYS + "; SELECT count(*) FROM handshakes; SELECT count(*) FROM hops").stdout.split()
-    check(p7.returncode == 0 and got7[:3] == ["11", "sources.sources_run_id_fkey", "2"]
+    check(p7.returncode == 0 and got7[:3] == ["12", "sources.sources_run_id_fkey", "2"]
           and len(got7) == 4 and got7[3] != "0",
-          "the next sensor upgrades schema 7 to 11 in place: the foreign keys of handshakes, its"
+          "the next sensor upgrades schema 7 to 12 in place: the foreign keys of handshakes, its"
           " partitions and sessions gone, sources' kept, its row sent", p7.stderr + str(got7))
     pr = kx("prune", "--older-than", "1d", "--db", url7, "--now", "2100-01-01T00:00:00Z")
     check(pr.returncode == 0 and psql7("SELECT count(*) FROM handshakes").stdout.strip() == "0"

@@ -109,7 +109,7 @@ try:
           and srv.psql("SELECT count(*) FROM handshakes", "one") == str(len(kb)),
           "the central rows are the local rows, once each")
     check(srv.psql("SELECT relkind FROM pg_class WHERE relname = 'handshakes'", "one") == "p"
-          and srv.psql("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'", "one") == "11",
+          and srv.psql("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'", "one") == "12",
           "schema 3: handshakes is partitioned")
     check(srv.psql("SELECT count(*) FROM pg_constraint WHERE contype = 'f'"
                    " AND conrelid <> 'sources'::regclass", "one") == "0",
@@ -289,6 +289,8 @@ try:
               " AND (sni LIKE 'hrr-%' OR sni LIKE 'declined-%')", (r_us,))
     c.execute("UPDATE handshake_rows SET ts_last_us = ? WHERE sni = 'gone-hrr-01.mixed.kx.test'", (r_us,))
     c.execute("UPDATE handshake_rows SET ts_last_us = ? WHERE sni = 'gone-hrr-02.mixed.kx.test'", (r_us - 1,))
+    # A client seen only there, before R: the client rollups forget it.
+    c.execute("UPDATE handshake_rows SET client_ip = '203.0.113.250' WHERE sni = 'gone-hrr-02.mixed.kx.test'")
     c.execute("UPDATE handshake_rows SET sni = NULL, server_ip = '198.18.0.21', server_port = 3306"
               " WHERE sni = 'gone-declined-01.mixed.kx.test'")
     c.execute("UPDATE handshake_rows SET sni = NULL, server_ip = '198.18.0.20', server_port = 80"
@@ -327,7 +329,14 @@ try:
     def rollup_dump(db):
         return {t: srv.psql(f"SELECT * FROM {t} AS x ORDER BY x::text", db)
                 for t in ("rollup_legs", "rollup_pairs", "rollup_pairs_all", "rollup_clients",
-                          "rollup_clients_all", "rollup_runs")}
+                          "rollup_clients_all", "rollup_runs")} | {
+            # The client rollups by address and sensor (ids differ by fold order).
+            t: srv.psql(f"SELECT string_agg(d, E'\\n' ORDER BY d) FROM (SELECT c.client_ip || '|'"
+                        f" || coalesce(s.sensor, '*') || '|' || (to_jsonb(x) - 'cl' - 'sn')::text AS d"
+                        f" FROM {t} AS x JOIN rollup_client_ips AS c ON c.id = x.cl"
+                        " LEFT JOIN rollup_sensors AS s ON s.id = x.sn) AS y", db)
+            for t in ("rollup_client_legs", "rollup_client_offers", "rollup_client_sets",
+                      "rollup_client_counts")}
 
     # Two stores of the same rows: "ret" folded before the prune, "ret2"
     # with every row still pending (the shipper does not fold), which the
@@ -355,6 +364,19 @@ try:
     hs_keep = srv.psql(f"SELECT count(*) FROM handshakes WHERE ts_first_us >= {r_us + 100 * 86400 * 10**6}",
                        "ret")
     dump_b = rollup_dump("ret")
+    # Schema 12's client rollups: a client goes when its newest handshake
+    # ended, and its newest sessions hour began, before R.
+    cl_last = {}
+    for line in srv.psql("SELECT client_ip, max(ts_last_us) FROM handshakes GROUP BY 1 UNION ALL"
+                         " SELECT client_ip, max(hour) * 3600000000 FROM sessions GROUP BY 1",
+                         "ret").splitlines():
+        ip, t = line.split("|")
+        cl_last[ip] = max(int(t), cl_last.get(ip, int(t)))
+    cl_hs = set(srv.psql("SELECT DISTINCT client_ip FROM handshakes", "ret").splitlines())
+    cl_gone = {ip for ip, t in cl_last.items() if t < r_us and ip in cl_hs}
+    CL_ROLLED = ("SELECT DISTINCT c.client_ip FROM rollup_client_legs AS l"
+                 " JOIN rollup_client_ips AS c ON c.id = l.cl")
+    clients_b = kx("clients", "--db", urlr, "--json")
     # Shorter than the raw retention: refused, nothing done.
     p = kx("prune", "--older-than", "100d", "--rollups-older-than", "99d", "--db", urlr, "--now", now_r)
     check(p.returncode == 2 and "must be at least --older-than" in p.stderr
@@ -386,6 +408,16 @@ try:
         for line in srv.psql(f"SELECT server_ip, server_port, sni FROM {t}", "ret").splitlines():
             ip, port, sni = line.split("|")
             left += (ip, int(port), sni) in forgotten
+    cl_a = set(srv.psql(CL_ROLLED, "ret").splitlines())
+    clients_a = kx("clients", "--db", urlr, "--json")
+    kept = {c["client_ip"]: c for c in json.loads(clients_a.stdout or "[]")}
+    was = {c["client_ip"]: c for c in json.loads(clients_b.stdout or "[]")}
+    check(f"; {len(cl_gone)} clients forgotten (" in p.stderr and len(cl_gone) > 0
+          and cl_a == cl_hs - cl_gone
+          and all(kept[ip]["handshakes"] == was[ip]["handshakes"] for ip in cl_a)
+          and not any(kept.get(ip, {}).get("handshakes") for ip in cl_gone),
+          f"the client rollups forget the {len(cl_gone)} clients last seen before R, the others keep"
+          " their handshakes", p.stderr + str(sorted(cl_a ^ (cl_hs - cl_gone))))
     sess_a = {tuple(l.split("|")) for l in srv.psql("SELECT id, hour FROM sessions", "ret").splitlines()}
     check(left == 0 and sess_a == sess_keep and runs_b == srv.psql("SELECT * FROM rollup_runs ORDER BY 1", "ret")
           and srv.psql("SELECT count(*) FROM handshakes", "ret") == hs_keep,
@@ -433,11 +465,11 @@ try:
     check(p.returncode == 0 and p.stdout.count("\n") > 2, "reports read schema 2 as it is", p.stderr)
     p = kx("read", "--sensor", "two", "--db", os.path.join(tmp, "v2b.db"), "--pg", url2, mid)
     check(p.returncode == 0 and "50 rows sent" in p.stderr
-          and srv.psql("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'", "v2") == "11"
+          and srv.psql("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'", "v2") == "12"
           and srv.psql("SELECT relkind FROM pg_class WHERE relname = 'handshakes'", "v2") == "p"
           and srv.psql("SELECT count(*) FROM pg_constraint WHERE contype = 'f'"
                        " AND conrelid <> 'sources'::regclass", "v2") == "0",
-          "the next sensor upgrades it to schema 11 (partitioned, fingerprint and interface columns,"
+          "the next sensor upgrades it to schema 12 (partitioned, fingerprint and interface columns,"
           " no foreign key on handshakes or sessions) and sends its rows", p.stderr)
     after = srv.psql("SELECT id, ts_first_us, dedup_key, verdict FROM handshakes WHERE sensor = 'two'"
                      " AND id <= 100 ORDER BY id", "v2")

@@ -5,7 +5,9 @@ server this test starts itself (as test_central.py does):
 
 - two sensors shipping at once (bundled captures, generated inventories):
   full-range hops (every grouping but pair, JSON, CSV and table, --sensor)
-  and health on the central store read the rollups and equal the SQLite
+  and health, and full-range clients (table, CSV, JSON, --sensor; central
+  schema 12's client rollups), on the central store read the rollups and
+  equal the SQLite
   answers on a file holding the same rows (read with KEXWATCH_ROLLUPS=0,
   the raw rows), and the central store's own raw answers;
 - rows sent again (all present: the staged merge's conflict path; partly
@@ -13,17 +15,20 @@ server this test starts itself (as test_central.py does):
   at once) are not counted twice;
 - the server restarted in the middle of a push: every row counted once;
 - after prune, full-range hops and health give the pre-prune answers;
-- a store of schema 8 is upgraded to 11 by the next sensor, its rollups
+- a store of schema 8 is upgraded to 12 by the next sensor, its rollups
   built from its rows equal to a fresh store's;
 - schema 10's pending rows: pushed and not folded (KEXWATCH_PG_FOLD_EVERY=0),
   folded, folded partway (the folder killed, the server stopped mid-fold,
   small chunks), two folders at once, eight sensors shipping and folding
   at once: the reports equal the raw answers in every state, every row is
   in the rollups or pending, exactly once;
-- a store of schema 9 is upgraded to 11 by the next sensor;
-- a store of schema 10 (the pairs as text tables) is upgraded to 11 (the
+- a store of schema 9 is upgraded to 12 by the next sensor;
+- a store of schema 10 (the pairs as text tables) is upgraded to 12 (the
   pairs as ids, views of the old names): its rollups and reports equal a
   fresh store's;
+- a store of schema 11 (no client rollups, rows pending) is upgraded to
+  12: the client rollups built from every row, the rows pending then
+  folded; its reports and, once folded, its rollups equal a fresh store's;
 - prune with rows pending folds them first and keeps the answers.
 
 KEXWATCH_OLD (optional): a kexwatch built from before schema 9, to make the
@@ -78,6 +83,9 @@ for g in ("endpoint", "sni", "server"):
     for o in ("risk", "clients", "name"):
         REPORTS += [["hops", "--group-by", g, "--sort", o, "--json"], ["hops", "--group-by", g, "--sort", o]]
     REPORTS.append(["hops", "--group-by", g, "--csv"])
+# Full-range clients (central schema 12: the client rollups).
+REPORTS += [["clients"], ["clients", "--csv"], ["clients", "--json"], ["clients", "--sensor", "edge"],
+            ["clients", "--sensor", "g1-span-01", "--json"], ["clients", "--sensor", "g1-span-02", "--csv"]]
 
 
 def answers(db, raw=False):
@@ -111,7 +119,26 @@ ROLLUP_DUMP = ("SELECT string_agg(t, E'\\n' ORDER BY t) FROM ("
                " UNION ALL SELECT 'C|' || concat_ws('|', server_ip, server_port, sni, clients)"
                "  FROM rollup_clients_all"
                " UNION ALL SELECT 'r|' || concat_ws('|', r.sensor, r.started_us, r.local_id, u.n)"
-               "  FROM rollup_runs AS u JOIN runs AS r ON r.id = u.run_id) AS d")
+               "  FROM rollup_runs AS u JOIN runs AS r ON r.id = u.run_id"
+               " UNION ALL SELECT 'L|' || concat_ws('|', c.client_ip, s.sensor, protocol, verdict, reason,"
+               "  offers_pq, hello, n, first_us, last_us) FROM rollup_client_legs AS t"
+               "  JOIN rollup_client_ips AS c ON c.id = t.cl LEFT JOIN rollup_sensors AS s ON s.id = t.sn"
+               " UNION ALL SELECT 'O|' || concat_ws('|', c.client_ip, s.sensor, k, groups_offered,"
+               "  groups_offered_2, kex_offered, alpn, fp, offers_mldsa) FROM rollup_client_offers AS t"
+               "  JOIN rollup_client_ips AS c ON c.id = t.cl LEFT JOIN rollup_sensors AS s ON s.id = t.sn"
+               " UNION ALL SELECT 'S|' || concat_ws('|', c.client_ip, s.sensor, kind, value)"
+               "  FROM rollup_client_sets AS t"
+               "  JOIN rollup_client_ips AS c ON c.id = t.cl JOIN rollup_sensors AS s ON s.id = t.sn"
+               " UNION ALL SELECT 'K|' || concat_ws('|', c.client_ip, s.sensor, servers, snis)"
+               "  FROM rollup_client_counts AS t"
+               "  JOIN rollup_client_ips AS c ON c.id = t.cl LEFT JOIN rollup_sensors AS s ON s.id = t.sn) AS d")
+
+# Schema 12's client rollups and rollup_pending's columns for them
+# dropped (the pending rows kept): what schema 11 left.
+V11 = ("DROP TABLE rollup_client_legs, rollup_client_offers, rollup_client_sets, rollup_client_counts;"
+       " ALTER TABLE rollup_pending DROP COLUMN alpn, DROP COLUMN groups_offered,"
+       " DROP COLUMN groups_offered_2, DROP COLUMN kex_offered, DROP COLUMN ja4, DROP COLUMN hassh,"
+       " DROP COLUMN offers_mldsa;")
 
 
 # Schema 11's pairs back to schema 10's DDL (text tables with their keys),
@@ -305,7 +332,8 @@ try:
             kx("push", "--db", f + ".old", "--pg", old_url)
         srv.psql("DROP VIEW rollup_pairs, rollup_pairs_all;"
                  " DROP TABLE rollup_legs, rollup_pair_ids, rollup_endpoints, rollup_client_ips,"
-                 " rollup_sensors, rollup_clients, rollup_clients_all, rollup_runs, rollup_pending;"
+                 " rollup_sensors, rollup_clients, rollup_clients_all, rollup_runs, rollup_pending,"
+                 " rollup_client_legs, rollup_client_offers, rollup_client_sets, rollup_client_counts;"
                  " UPDATE kexwatch_meta SET value = '8'", "old")
     check(srv.psql("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'", "old") == "8"
           and srv.psql("SELECT to_regclass('rollup_legs') IS NULL", "old") == "t",
@@ -316,8 +344,8 @@ try:
     p = kx("push", "--db", T("g1.db"), "--pg", old_url)  # the next sensor upgrades it
     q = kx("push", "--db", T("g1.db"), "--pg", fresh_url)
     check(p.returncode == 0 and q.returncode == 0
-          and srv.psql("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'", "old") == "11",
-          "the next sensor upgrades schema 8 to 11", p.stderr)
+          and srv.psql("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'", "old") == "12",
+          "the next sensor upgrades schema 8 to 12", p.stderr)
     dump_old, dump_fresh = srv.psql(ROLLUP_DUMP, "old"), srv.psql(ROLLUP_DUMP, "fresh")
     check(dump_old == dump_fresh and dump_old.count("\n") > 1000,
           f"the upgraded store's rollups equal a fresh store's ({dump_old.count(chr(10)) + 1} rows)")
@@ -453,7 +481,7 @@ try:
         kx("push", "--db", f + ".f10", "--pg", f10_url)
     # Schema 9's DDL: the rollups complete (folded), no rollup_pending.
     fold(v9_url)
-    srv.psql(TEXT_PAIRS + "DROP TABLE rollup_pending; UPDATE kexwatch_meta SET value = '9'", "v9")
+    srv.psql(TEXT_PAIRS + V11 + "DROP TABLE rollup_pending; UPDATE kexwatch_meta SET value = '9'", "v9")
     check(srv.psql("SELECT to_regclass('rollup_pending') IS NULL", "v9") == "t",
           "a schema 9 store, no pending table")
     want9 = answers(v9_url, raw=True)
@@ -461,9 +489,9 @@ try:
     p = kx("push", "--db", T("g1.db"), "--pg", v9_url, extra=NOFOLD)  # the next sensor upgrades it
     q = kx("push", "--db", T("g1.db"), "--pg", f10_url, extra=NOFOLD)
     check(p.returncode == 0 and q.returncode == 0
-          and srv.psql("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'", "v9") == "11"
+          and srv.psql("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'", "v9") == "12"
           and pending("v9") == pending("f10") > 10000,
-          "the next sensor upgrades schema 9 to 11, its rows pending", p.stderr)
+          "the next sensor upgrades schema 9 to 12, its rows pending", p.stderr)
     same(answers(v9_url), answers(f10_url), "upgraded from 9 with rows pending: reports = a fresh store's")
     same(answers(v9_url, raw=True), answers(v9_url), "... and = its raw answers")
     fold(v9_url)
@@ -482,7 +510,7 @@ try:
         kx("push", "--db", f + ".f11", "--pg", f11_url)
     kx("push", "--db", srcs[2] + ".v10", "--pg", v10_url, extra=NOFOLD)
     kx("push", "--db", srcs[2] + ".f11", "--pg", f11_url, extra=NOFOLD)
-    srv.psql(TEXT_PAIRS + "UPDATE kexwatch_meta SET value = '10'", "v10")
+    srv.psql(TEXT_PAIRS + V11 + "UPDATE kexwatch_meta SET value = '10'", "v10")
     check(srv.psql("SELECT relkind FROM pg_class WHERE oid = 'rollup_pairs'::regclass", "v10") == "r"
           and pending("v10") == pending("f11") > 1000,
           "a schema 10 store: the pairs a table, rows pending")
@@ -490,17 +518,54 @@ try:
     same(answers(v10_url), want10, "a schema 10 store is read by this kexwatch (rollups and pending rows)")
     p = kx("push", "--db", T("g1.db"), "--pg", v10_url, extra=NOFOLD)  # the next sensor upgrades it
     q = kx("push", "--db", T("g1.db"), "--pg", f11_url, extra=NOFOLD)
+    # Schema 12's upgrade folds the rows pending before it (their copies
+    # lack the clients' columns): only g1's stay pending.
     check(p.returncode == 0 and q.returncode == 0
-          and srv.psql("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'", "v10") == "11"
+          and srv.psql("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'", "v10") == "12"
           and srv.psql("SELECT relkind FROM pg_class WHERE oid = 'rollup_pairs'::regclass", "v10") == "v"
-          and srv.psql(ROLLUP_DUMP, "v10") == srv.psql(ROLLUP_DUMP, "f11"),
-          "the next sensor upgrades schema 10 to 11: the pairs' ids give a fresh store's rollups", p.stderr)
+          and 0 < pending("v10") < pending("f11"),
+          "the next sensor upgrades schema 10 to 12: the pairs get ids, the old pending rows folded", p.stderr)
     same(answers(v10_url), answers(f11_url), "upgraded from 10 with rows pending: reports = a fresh store's")
     fold(v10_url)
     fold(f11_url)
     check(srv.psql(ROLLUP_DUMP, "v10") == srv.psql(ROLLUP_DUMP, "f11"),
           "upgraded from 10 and folded: its rollups equal a fresh store's")
     rollup_invariants(srv, "v10", "upgraded from 10", pending=0)
+
+    # --- an upgrade from schema 11: no client rollups, some rows pending ---
+    v11_url, f12_url = srv.createdb("v11"), srv.createdb("f12")
+    for f in srcs:
+        shutil.copy(f, f + ".v11")
+        shutil.copy(f, f + ".f12")
+    for f in srcs[:2]:
+        kx("push", "--db", f + ".v11", "--pg", v11_url)
+        kx("push", "--db", f + ".f12", "--pg", f12_url)
+    kx("push", "--db", srcs[2] + ".v11", "--pg", v11_url, extra=NOFOLD)
+    kx("push", "--db", srcs[2] + ".f12", "--pg", f12_url, extra=NOFOLD)
+    srv.psql(V11 + "UPDATE kexwatch_meta SET value = '11'", "v11")
+    n11 = pending("v11")
+    check(srv.psql("SELECT to_regclass('rollup_client_legs') IS NULL", "v11") == "t"
+          and n11 == pending("f12") > 1000, f"a schema 11 store: no client rollups, {n11} rows pending")
+    want11 = answers(v11_url, raw=True)
+    same(answers(v11_url), want11, "a schema 11 store: clients read raw, hops and health its rollups")
+    same(answers(f12_url), want11, "the same rows in schema 12 (rollups + pending) = the raw answers")
+    p = kx("push", "--db", T("g1.db"), "--pg", v11_url, extra=NOFOLD)  # the next sensor upgrades it
+    q = kx("push", "--db", T("g1.db"), "--pg", f12_url, extra=NOFOLD)
+    check(p.returncode == 0 and q.returncode == 0
+          and srv.psql("SELECT value FROM kexwatch_meta WHERE key = 'schema_version'", "v11") == "12"
+          and 0 < pending("v11") == pending("f12") - n11,
+          "the next sensor upgrades schema 11 to 12: the client rollups built, the old pending rows folded",
+          p.stderr)
+    want12 = reference([T("g2.db"), T("a.db"), T("g3.db"), T("g1.db")], "ref12.db")
+    same(answers(v11_url), want12, "upgraded from 11, g1 pending: reports = SQLite's raw answers")
+    same(answers(v11_url, raw=True), want12, "... = its raw answers")
+    same(answers(f12_url), want12, "... = a fresh store's")
+    rollup_invariants(srv, "v11", "upgraded from 11", pending=None)
+    fold(v11_url)
+    fold(f12_url)
+    check(srv.psql(ROLLUP_DUMP, "v11") == srv.psql(ROLLUP_DUMP, "f12"),
+          "upgraded from 11 and folded: its rollups (the clients' too) equal a fresh store's")
+    same(answers(v11_url), want12, "upgraded from 11 and folded: reports = SQLite's raw answers")
 
     # --- prune with rows pending: folded first, the history kept ---
     shutil.copy(T("g3.db"), T("g3.db.eight"))
