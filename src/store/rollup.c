@@ -674,6 +674,18 @@ int kx_rollup_fp_upgrade(sqlite3 *db, char *err, size_t errlen)
 		      kx_rollup_fp_schema, steps, sizeof(steps) / sizeof(steps[0]), err, errlen);
 }
 
+/* An upgrade's new rollups made from older rollups (fill): dropped (a
+ * file that says it is older has none it could vouch for), created and
+ * filled. */
+static int regroup(sqlite3 *db, const char *drop, const char *schema, const char *fill,
+		   char *err, size_t errlen)
+{
+	if (exec(db, drop, NULL, err, errlen) < 0 || exec(db, schema, NULL, err, errlen) < 0 ||
+	    exec(db, fill, NULL, err, errlen) < 0)
+		return -1;
+	return 0;
+}
+
 int kx_rollup_client_upgrade(sqlite3 *db, char *err, size_t errlen)
 {
 	/* Everything folded is in rollup_pairs, rollup_client_legs and
@@ -694,17 +706,13 @@ int kx_rollup_client_upgrade(sqlite3 *db, char *err, size_t errlen)
 		"INSERT INTO rollup_client_hellos_all SELECT client_ip, hello_id, fp_id,"
 		" kex_offered, sum(n) FROM rollup_client_hellos GROUP BY 1, 2, 3, 4;";
 
-	/* A file that says it is older has none it could vouch for. */
-	if (exec(db,
-		 "DROP TABLE IF EXISTS rollup_client_sets; DROP TABLE IF EXISTS rollup_client_counts;"
-		 " DROP TABLE IF EXISTS rollup_client_counts_all;"
-		 " DROP TABLE IF EXISTS rollup_client_legs_all;"
-		 " DROP TABLE IF EXISTS rollup_client_hellos_all;",
-		 NULL, err, errlen) < 0 ||
-	    exec(db, kx_rollup_client_schema, NULL, err, errlen) < 0 ||
-	    exec(db, fill, NULL, err, errlen) < 0)
-		return -1;
-	return 0;
+	return regroup(db,
+		       "DROP TABLE IF EXISTS rollup_client_sets;"
+		       " DROP TABLE IF EXISTS rollup_client_counts;"
+		       " DROP TABLE IF EXISTS rollup_client_counts_all;"
+		       " DROP TABLE IF EXISTS rollup_client_legs_all;"
+		       " DROP TABLE IF EXISTS rollup_client_hellos_all;",
+		       kx_rollup_client_schema, fill, err, errlen);
 }
 
 int kx_rollup_daily_upgrade(sqlite3 *db, char *err, size_t errlen)
@@ -739,16 +747,12 @@ int kx_rollup_weekly_upgrade(sqlite3 *db, char *err, size_t errlen)
 		"INSERT INTO rollup_fp_endpoints_all SELECT fp_id, protocol, server_ip, server_port,"
 		" sni, sum(n) FROM rollup_fp_endpoints GROUP BY 1, 2, 3, 4, 5;";
 
-	if (exec(db,
-		 "DROP TABLE IF EXISTS rollup_weekly_endpoints;"
-		 " DROP TABLE IF EXISTS rollup_weekly_clients; DROP TABLE IF EXISTS rollup_legs_all;"
-		 " DROP TABLE IF EXISTS rollup_fp_clients_all;"
-		 " DROP TABLE IF EXISTS rollup_fp_endpoints_all;",
-		 NULL, err, errlen) < 0 ||
-	    exec(db, kx_rollup_weekly_schema, NULL, err, errlen) < 0 ||
-	    exec(db, fill, NULL, err, errlen) < 0)
-		return -1;
-	return 0;
+	return regroup(db,
+		       "DROP TABLE IF EXISTS rollup_weekly_endpoints;"
+		       " DROP TABLE IF EXISTS rollup_weekly_clients; DROP TABLE IF EXISTS rollup_legs_all;"
+		       " DROP TABLE IF EXISTS rollup_fp_clients_all;"
+		       " DROP TABLE IF EXISTS rollup_fp_endpoints_all;",
+		       kx_rollup_weekly_schema, fill, err, errlen);
 }
 
 int64_t kx_rollup_file(const char *path, bool rebuild, FILE *progress, char *err, size_t errlen)
